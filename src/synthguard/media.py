@@ -1,0 +1,247 @@
+"""Media: the bytes of one file plus what we know about it.
+
+Sniffs the real format from magic bytes (never trusts the file name), enforces size
+limits before any decoder runs, and decodes images lazily with Pillow's
+decompression-bomb guard set to our own limit.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from synthguard.errors import (
+    CorruptMediaError,
+    InputError,
+    MediaTooLargeError,
+    OutputError,
+    UnsupportedMediaError,
+)
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 64_000_000
+
+
+class Modality(enum.Enum):
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    TEXT = "text"
+
+
+# (format name, modality, mime) keyed by a predicate over the first bytes.
+_FORMATS: dict[str, tuple[Modality, str]] = {
+    "jpeg": (Modality.IMAGE, "image/jpeg"),
+    "png": (Modality.IMAGE, "image/png"),
+    "webp": (Modality.IMAGE, "image/webp"),
+    "gif": (Modality.IMAGE, "image/gif"),
+    "tiff": (Modality.IMAGE, "image/tiff"),
+    "bmp": (Modality.IMAGE, "image/bmp"),
+    "wav": (Modality.AUDIO, "audio/wav"),
+    "mp3": (Modality.AUDIO, "audio/mpeg"),
+    "flac": (Modality.AUDIO, "audio/flac"),
+    "mp4": (Modality.VIDEO, "video/mp4"),
+    "webm": (Modality.VIDEO, "video/webm"),
+    "text": (Modality.TEXT, "text/plain"),
+}
+
+IMAGE_WRITE_FORMATS = ("jpeg", "png", "webp")
+
+
+def sniff(head: bytes) -> str | None:
+    """Return our format name for the leading bytes of a file, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[:2] == b"BM":
+        return "bmp"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        # a multi-byte character may straddle the cut; accept if only the tail is broken
+        try:
+            head[:-4].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in head:
+        return None
+    return "text" if head else None
+
+
+@dataclass(frozen=True)
+class Media:
+    """One media file held in memory. Immutable: markers return new Media."""
+
+    data: bytes
+    format: str
+    name: str = "<bytes>"
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    _cache: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    # --- construction -------------------------------------------------------------------
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, name: str = "<bytes>", *, max_bytes: int = DEFAULT_MAX_BYTES,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> Media:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InputError(f"expected bytes, got {type(data).__name__}", path=name)
+        data = bytes(data)
+        if not data:
+            raise CorruptMediaError("the file is empty", path=name)
+        if len(data) > max_bytes:
+            raise MediaTooLargeError(f"file is {len(data):,} bytes, over the limit of {max_bytes:,}", path=name)
+        fmt = sniff(data[:64])
+        if fmt is None:
+            raise UnsupportedMediaError("not a recognised media file (unknown magic bytes)", path=name)
+        return cls(data=data, format=fmt, name=name, max_pixels=max_pixels)
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> Media:
+        p = Path(path)
+        if not p.is_file():
+            raise InputError("no such file", path=p, hint="Check the path.")
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise MediaTooLargeError(f"file is {size:,} bytes, over the limit of {max_bytes:,}", path=p)
+        return cls.from_bytes(p.read_bytes(), name=str(p), max_bytes=max_bytes, max_pixels=max_pixels)
+
+    # --- facts --------------------------------------------------------------------------
+    @property
+    def modality(self) -> Modality:
+        return _FORMATS[self.format][0]
+
+    @property
+    def mime(self) -> str:
+        return _FORMATS[self.format][1]
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def replace(self, data: bytes, fmt: str | None = None) -> Media:
+        """A new Media with other bytes but the same name and limits."""
+        return Media(data=data, format=fmt or self.format, name=self.name, max_pixels=self.max_pixels)
+
+    # --- images -------------------------------------------------------------------------
+    def require_image(self) -> None:
+        if self.modality is not Modality.IMAGE:
+            raise UnsupportedMediaError(f"expected an image, got {self.mime}", path=self.name)
+
+    def image(self) -> Image.Image:
+        """Decode fully (so truncation is caught here), guarded against decompression bombs."""
+        if "image" not in self._cache:
+            self._cache["image"] = decode_image(self.data, self.name, self.max_pixels)
+        return self._cache["image"].copy()
+
+    @cached_property
+    def size(self) -> tuple[int, int]:
+        img = self._peek()
+        return img.size
+
+    def _peek(self) -> Image.Image:
+        from PIL import Image
+
+        self.require_image()
+        try:
+            img = Image.open(io.BytesIO(self.data))
+        except Exception as exc:  # Pillow raises many types for garbage
+            raise CorruptMediaError(f"cannot read image header: {exc}", path=self.name) from exc
+        _check_pixels(img.size, self.max_pixels, self.name)
+        return img
+
+    @cached_property
+    def pixel_sha256(self) -> str:
+        """Hash of the decoded pixels: stable across metadata edits, changes on any pixel edit."""
+        img = self.image()
+        h = hashlib.sha256(f"{img.mode}:{img.width}x{img.height}:".encode())
+        h.update(img.tobytes())
+        return h.hexdigest()
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise CorruptMediaError(f"image has impossible size {w}x{h}", path=name)
+    if w * h > max_pixels:
+        raise MediaTooLargeError(
+            f"image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} (decompression-bomb guard)",
+            path=name,
+        )
+
+
+def decode_image(data: bytes, name: str, max_pixels: int) -> Image.Image:
+    from PIL import Image
+
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise MediaTooLargeError(str(exc), path=name) from exc
+    except Exception as exc:
+        raise CorruptMediaError(f"cannot decode image: {exc}", path=name) from exc
+    _check_pixels(img.size, max_pixels, name)
+    if getattr(img, "n_frames", 1) > 1:
+        raise UnsupportedMediaError(
+            f"animated image with {img.n_frames} frames", path=name,
+            hint="Label animated images as video, or pass a single still frame.",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+        raise CorruptMediaError(f"image data is truncated or corrupt: {exc}", path=name) from exc
+    return img
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write via a temp file in the same directory and rename, so readers never see half a file."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError("output directory does not exist", path=p)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write here: {exc.strerror}", path=p) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write output: {exc.strerror}", path=p) from exc
+    return p
