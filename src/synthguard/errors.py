@@ -122,6 +122,13 @@ class NotFoundError(SynthGuardError):
     hint = "Check the identifier; list what exists with the matching `list` command."
 
 
+class SubjectErasedError(NotFoundError):
+    """Personal data whose subject key was destroyed on erasure (PIPL Art. 47)."""
+
+    http_status = 410
+    hint = "The data subject exercised erasure; the data cannot be recovered (the ledger still verifies)."
+
+
 class ConflictError(SynthGuardError):
     exit_code = 6
     http_status = 409

@@ -1,0 +1,60 @@
+"""Append-only, tamper-evident ledger: RFC 6962 Merkle tree, signed checkpoints, proofs, erasure.
+
+"The watermark is a pointer, the ledger is the proof" (DS-18, LM-20, CSL-01; PI-13 for erasure).
+"""
+
+from synthguard.ledger.checkpoint import (
+    Checkpoint,
+    generate_ledger_key,
+    load_ledger_key,
+    load_ledger_public_key,
+    log_id,
+    parse_checkpoint,
+    public_key_pem,
+    sign_checkpoint,
+    verify_checkpoint,
+)
+from synthguard.ledger.erasure import (
+    MIN_RETENTION_DAYS,
+    PurgeReport,
+    SubjectVault,
+    generate_master_key,
+    load_master_key,
+    purge_expired,
+    subject_ref,
+)
+from synthguard.ledger.log import EVENT_KINDS, ConsistencyProof, Entry, InclusionProof, Ledger
+from synthguard.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency, verify_inclusion
+from synthguard.ledger.verify import Problem, VerifyReport, verify
+
+__all__ = [
+    "Checkpoint",
+    "ConsistencyProof",
+    "EMPTY_ROOT",
+    "EVENT_KINDS",
+    "Entry",
+    "InclusionProof",
+    "Ledger",
+    "MIN_RETENTION_DAYS",
+    "Problem",
+    "PurgeReport",
+    "SubjectVault",
+    "VerifyReport",
+    "generate_ledger_key",
+    "generate_master_key",
+    "leaf_hash",
+    "load_ledger_key",
+    "load_ledger_public_key",
+    "load_master_key",
+    "log_id",
+    "node_hash",
+    "parse_checkpoint",
+    "public_key_pem",
+    "purge_expired",
+    "sign_checkpoint",
+    "subject_ref",
+    "verify",
+    "verify_checkpoint",
+    "verify_consistency",
+    "verify_inclusion",
+]

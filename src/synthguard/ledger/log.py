@@ -1,0 +1,340 @@
+"""The append-only ledger: events as RFC 6962 leaves, stored with their interior nodes (DS-18, LM-20, CSL-01).
+
+"The watermark is a pointer, the ledger is the proof": a generation record's ledger entry commits in the
+caller's transaction (:meth:`Ledger.append` never commits), and signed checkpoints make any later edit visible.
+
+What is hashed (the leaf entry) is the canonical JSON ``{"body", "index", "kind", "time", "v"}`` — sorted keys,
+compact separators, UTF-8, no NaN — stored byte-for-byte in ``ledger_entries.data``, so verification re-hashes
+the stored bytes and never re-serialises.  Embedding the index makes a moved or reordered row name itself.
+
+Entries must hold hashes and pseudonymous ids only, never raw personal data (GAI-03, PI-13): they are kept
+for good and cannot be erased without breaking the tree.  Put personal data (an IP address, a real name) in
+:class:`~synthguard.ledger.erasure.SubjectVault` and log the returned reference; keys that obviously carry
+personal data (``email``, ``ip``, ``phone`` ...) are rejected at any depth.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, and_, bindparam, exc, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from synthguard.errors import LedgerIntegrityError, NotFoundError, StoreError, ValidationError
+from synthguard.ledger import merkle
+from synthguard.ledger.tables import CHECKPOINTS, ENTRIES, HEAD, NODES
+from synthguard.store.base import utcnow
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+    from synthguard.ledger.checkpoint import Checkpoint
+    from synthguard.ledger.verify import VerifyReport
+
+EVENT_KINDS = frozenset(
+    {"generation", "label", "export", "scan", "moderation", "complaint", "consent", "feature", "erasure", "purge"}
+)
+PERSONAL_KEYS = frozenset(
+    "full_name real_name legal_name email phone mobile phone_number ip ip_address address home_address id_number "
+    "id_card national_id passport passport_number date_of_birth birthdate dob face face_image voice voiceprint "
+    "photo biometric biometric_template password gps geolocation".split()
+)
+MAX_BODY_BYTES = 64 * 1024
+FORMAT_VERSION = 1
+
+# Prebuilt statements for the append hot path.
+_BUMP = (update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size + bindparam("n"))
+         .returning(HEAD.c.size, HEAD.c.frontier))
+_SET_FRONTIER = update(HEAD).where(HEAD.c.id == 1).values(frontier=bindparam("compact_range"))
+_INSERT_ENTRIES = insert(ENTRIES)
+_INSERT_NODES = insert(NODES)
+_SIZE = select(HEAD.c.size).where(HEAD.c.id == 1)
+_LEAVES = select(ENTRIES.c.idx, ENTRIES.c.leaf_hash).where(ENTRIES.c.idx.in_(bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _nodes_query(count: int) -> Select[Any]:
+    """SELECT of ``count`` nodes by primary key, as an OR of equalities (SQLite full-scans row-value IN lists)."""
+    match = or_(*(and_(NODES.c.level == bindparam(f"l{k}"), NODES.c.idx == bindparam(f"i{k}")) for k in range(count)))
+    return select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(match)
+
+
+@dataclass(frozen=True)
+class Entry:
+    index: int
+    kind: str
+    created_at: datetime
+    body: dict[str, Any]
+    leaf_hash: bytes
+    data: bytes  # the exact bytes that were hashed
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    hashes: tuple[bytes, ...]
+    root: bytes
+
+    def verify(self) -> bool:
+        return merkle.verify_inclusion(self.leaf_hash, self.index, self.tree_size, self.hashes, self.root)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "tree_size": self.tree_size, "leaf_hash": self.leaf_hash.hex(),
+                "hashes": [h.hex() for h in self.hashes], "root": self.root.hex()}
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    hashes: tuple[bytes, ...]
+
+    def verify(self) -> bool:
+        return merkle.verify_consistency(self.old_size, self.new_size, self.old_root, self.new_root, self.hashes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"old_size": self.old_size, "new_size": self.new_size, "old_root": self.old_root.hex(),
+                "new_root": self.new_root.hex(), "hashes": [h.hex() for h in self.hashes]}
+
+
+@contextmanager
+def store_errors(action: str) -> Iterator[None]:
+    """Turn driver errors (locked, corrupt or truncated database) into a StoreError with a hint."""
+    try:
+        yield
+    except exc.SQLAlchemyError as err:
+        detail = str(getattr(err, "orig", None) or err).splitlines()[0]
+        hint = None
+        if "locked" in detail:
+            hint = "Another process holds the ledger's write lock; roll back this transaction and retry."
+        raise StoreError(f"cannot {action}: {detail}", hint=hint) from err
+
+
+def canonical_json(value: Any) -> bytes:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as err:
+        raise ValidationError(f"ledger entry is not plain JSON: {err}") from err
+
+
+def format_time(t: datetime) -> str:
+    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _check_keys(value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"ledger entry key {path}{key!r} is not a string")
+            if key.lower().replace("-", "_") in PERSONAL_KEYS:
+                raise ValidationError(
+                    f"ledger entry field {path}{key} looks like raw personal data",
+                    hint="Log a hash or a pseudonymous id; keep the data itself in SubjectVault and log its reference.",
+                )
+            _check_keys(item, f"{path}{key}.")
+    elif isinstance(value, list):
+        for item in value:
+            _check_keys(item, path)
+
+
+def _entry_from_row(row: Any) -> Entry:
+    doc = json.loads(row.data)
+    return Entry(row.idx, row.kind, row.created_at, doc["body"], row.leaf_hash, row.data)
+
+
+class Ledger:
+    """Append-only, tamper-evident event log over a SQLAlchemy Session (one log per database).
+
+    Every method runs in the caller's session and transaction and never commits.
+    """
+
+    def __init__(self, *, origin: str = "synthguard.ledger", kinds: Iterable[str] = EVENT_KINDS):
+        self.origin = origin
+        self.kinds = frozenset(kinds)
+
+    # --- writing ---------------------------------------------------------------------------
+    def append(self, session: Session, kind: str, body: dict[str, Any], *, time: datetime | None = None) -> Entry:
+        return self.append_many(session, [(kind, body)], time=time)[0]
+
+    def append_many(
+        self, session: Session, events: Iterable[tuple[str, dict[str, Any]]], *, time: datetime | None = None
+    ) -> list[Entry]:
+        """Append events in order; O(log n) node writes each; indices are allocated under the head-row lock."""
+        events = list(events)
+        for kind, body in events:
+            if kind not in self.kinds:
+                raise ValidationError(f"unknown ledger event kind {kind!r}; expected one of {sorted(self.kinds)}")
+            if not isinstance(body, dict):
+                raise ValidationError(f"ledger entry body must be a JSON object, not {type(body).__name__}")
+            _check_keys(body, "")
+        if not events:
+            return []
+        if time is not None and time.tzinfo is None:
+            raise ValidationError("ledger time must be timezone-aware (UTC)")
+        now = utcnow() if time is None else time.astimezone(UTC)
+        stamp = format_time(now)
+        with store_errors("append to the ledger"):
+            conn = session.connection()
+            start, frontier = self._lock_head(session, len(events))
+            entries: list[Entry] = []
+            entry_rows: list[dict[str, Any]] = []
+            node_rows: list[dict[str, Any]] = []
+            for offset, (kind, body) in enumerate(events):
+                index = start + offset
+                data = canonical_json({"body": body, "index": index, "kind": kind, "time": stamp, "v": FORMAT_VERSION})
+                if len(data) > MAX_BODY_BYTES:
+                    raise ValidationError(f"ledger entry is {len(data)} bytes; the limit is {MAX_BODY_BYTES}")
+                leaf = merkle.leaf_hash(data)
+                entries.append(Entry(index, kind, now, body, leaf, data))
+                entry_rows.append({"idx": index, "kind": kind, "created_at": now, "data": data, "leaf_hash": leaf})
+                _push(frontier, index, leaf, node_rows)
+            conn.execute(_INSERT_ENTRIES, entry_rows)
+            if node_rows:
+                conn.execute(_INSERT_NODES, node_rows)
+            conn.execute(_SET_FRONTIER, {"compact_range": b"".join(h for _, h in frontier)})
+        return entries
+
+    def _lock_head(self, session: Session, n: int) -> tuple[int, list[tuple[int, bytes]]]:
+        """Reserve indices [start, start + n) by bumping the head row; the row lock is held until commit."""
+        conn = session.connection()
+        row = conn.execute(_BUMP, {"n": n}).first()
+        if row is None:
+            _create_head(session)
+            row = conn.execute(_BUMP, {"n": n}).one()
+        start = row.size - n
+        levels = [b for b in range(start.bit_length() - 1, -1, -1) if start >> b & 1]
+        blob = row.frontier
+        if len(blob) != 32 * len(levels):
+            raise StoreError(f"ledger head is corrupt: size {start} needs {len(levels)} frontier hashes")
+        return start, [(lvl, blob[32 * i : 32 * i + 32]) for i, lvl in enumerate(levels)]
+
+    # --- reading ---------------------------------------------------------------------------
+    def size(self, session: Session) -> int:
+        with store_errors("read the ledger size"):
+            return session.connection().execute(_SIZE).scalar() or 0
+
+    def entry(self, session: Session, index: int) -> Entry:
+        with store_errors("read a ledger entry"):
+            row = session.connection().execute(select(ENTRIES).where(ENTRIES.c.idx == index)).first()
+        if row is None:
+            raise NotFoundError(f"ledger entry {index} does not exist")
+        return _entry_from_row(row)
+
+    def root(self, session: Session, size: int | None = None) -> bytes:
+        current = self.size(session)
+        size = current if size is None else self._check_size(size, current)
+        return merkle.fold(self._nodes(session, merkle.root_plan(size)))
+
+    def inclusion_proof(self, session: Session, index: int, tree_size: int | None = None) -> InclusionProof:
+        current = self.size(session)
+        tree_size = current if tree_size is None else self._check_size(tree_size, current)
+        if not 0 <= index < tree_size:
+            raise NotFoundError(f"ledger entry {index} is not in a tree of size {tree_size}")
+        plan = merkle.inclusion_plan(index, tree_size)
+        roots = merkle.root_plan(tree_size)
+        known = self._lookup(session, [(0, index), *roots, *(n for recipe in plan for n in recipe)])
+        hashes = tuple(merkle.fold([known[n] for n in recipe]) for recipe in plan)
+        return InclusionProof(index, tree_size, known[(0, index)], hashes, merkle.fold([known[n] for n in roots]))
+
+    def consistency_proof(self, session: Session, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        current = self.size(session)
+        new_size = current if new_size is None else self._check_size(new_size, current)
+        if not 0 <= old_size <= new_size:
+            raise ValidationError(f"no consistency proof from size {old_size} to size {new_size}")
+        plan = merkle.consistency_plan(old_size, new_size)
+        old_nodes, new_nodes = merkle.root_plan(old_size), merkle.root_plan(new_size)
+        known = self._lookup(session, [*old_nodes, *new_nodes, *(n for recipe in plan for n in recipe)])
+        return ConsistencyProof(
+            old_size, new_size, merkle.fold([known[n] for n in old_nodes]), merkle.fold([known[n] for n in new_nodes]),
+            tuple(merkle.fold([known[n] for n in recipe]) for recipe in plan),
+        )
+
+    # --- checkpoints and audit -------------------------------------------------------------
+    def checkpoint(self, session: Session, private_key: Ed25519PrivateKey) -> Checkpoint:
+        """Sign the current tree head and store it (the anchor that makes later edits visible)."""
+        from synthguard.ledger.checkpoint import sign_checkpoint
+
+        size = self.size(session)
+        cp = sign_checkpoint(self.origin, size, self.root(session), private_key)
+        with store_errors("store a checkpoint"):
+            session.connection().execute(insert(CHECKPOINTS).values(
+                tree_size=cp.tree_size, root_hash=cp.root_hash, log_id=cp.log_id, created_at=cp.timestamp,
+                note=cp.to_text()))
+        return cp
+
+    def latest_checkpoint(self, session: Session) -> Checkpoint | None:
+        from synthguard.ledger.checkpoint import parse_checkpoint
+
+        with store_errors("read checkpoints"):
+            note = session.connection().execute(
+                select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)).scalar()
+        return None if note is None else parse_checkpoint(note)
+
+    def verify(self, session: Session, public_key: Ed25519PublicKey) -> VerifyReport:
+        from synthguard.ledger.verify import verify
+
+        return verify(session, public_key)
+
+    # --- helpers ---------------------------------------------------------------------------
+    @staticmethod
+    def _check_size(size: int, current: int) -> int:
+        if not 0 <= size <= current:
+            raise ValidationError(f"tree size {size} is not available: the ledger holds {current} entries")
+        return size
+
+    def _nodes(self, session: Session, nodes: list[merkle.Node]) -> list[bytes]:
+        known = self._lookup(session, nodes)
+        return [known[n] for n in nodes]
+
+    def _lookup(self, session: Session, nodes: list[merkle.Node]) -> dict[merkle.Node, bytes]:
+        """Fetch complete-subtree hashes: leaves from ledger_entries, interior nodes from ledger_nodes."""
+        leaves = sorted({i for lvl, i in nodes if lvl == 0})
+        interior = sorted({n for n in nodes if n[0] > 0})
+        found: dict[merkle.Node, bytes] = {}
+        with store_errors("read ledger hashes"):
+            conn = session.connection()
+            if leaves:
+                found.update(((0, i), h) for i, h in conn.execute(_LEAVES, {"ids": leaves}))
+            if interior:
+                params = {f"{c}{k}": v for k, node in enumerate(interior) for c, v in zip("li", node, strict=True)}
+                found.update(((lvl, i), h) for lvl, i, h in conn.execute(_nodes_query(len(interior)), params))
+        missing = [n for n in nodes if n not in found]
+        if missing:
+            raise LedgerIntegrityError(f"ledger node(s) {missing[:3]} (level, index) are missing; run a full verify")
+        return found
+
+
+def _push(frontier: list[tuple[int, bytes]], index: int, leaf: bytes, node_rows: list[dict[str, Any]]) -> None:
+    """Add leaf ``index`` to the compact range, recording every complete node it closes."""
+    level, h = 0, leaf
+    while frontier and frontier[-1][0] == level:
+        _, left = frontier.pop()
+        h, level = merkle.node_hash(left, h), level + 1
+        node_rows.append({"level": level, "idx": index >> level, "hash": h})
+    frontier.append((level, h))
+
+
+def _create_head(session: Session) -> None:
+    """Insert the head row once; a concurrent creator's duplicate is ignored."""
+    conn = session.connection()
+    values = {"id": 1, "size": 0, "frontier": b""}
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        conn.execute(sqlite.insert(HEAD).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    elif conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        conn.execute(postgresql.insert(HEAD).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    else:
+        conn.execute(insert(HEAD).values(values))

@@ -1,0 +1,190 @@
+"""Detector side: whitening, lattice (scale/rotation) estimation from the autocorrelation, folding.
+
+The mark is periodic with period ``TILE`` at the working resolution, so the autocorrelation of the whitened
+image has peaks on the (rotated, scaled) tile lattice.  We find candidate lattices from the autocorrelation
+peaks, refine them, then warp the image so the lattice is axis-aligned with period ``TILE`` and fold it onto
+one tile.  None of this uses the key: the key-dependent test happens on the folded tile only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from scipy import fft as sfft
+
+from synthguard.marking.watermark._pattern import TILE
+
+DETECT_SHORT_SIDE = 512
+ACF_MAX_SIDE = 768
+MIN_PERIOD = 30.0
+WHITEN_SIGMA_BINS = 6.0
+N_HYPOTHESES = 6  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
+
+_RING1 = np.array([(1, 0), (0, 1), (1, 1), (1, -1)], dtype=np.float64)
+_LATTICE_POINTS = np.array([(1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2),
+                            (3, 0), (0, 3)], dtype=np.float64)
+
+
+def to_detect_res(y: np.ndarray) -> tuple[np.ndarray, float]:
+    h, w = y.shape
+    s = min(1.0, DETECT_SHORT_SIDE / min(h, w))
+    if s < 1.0:
+        y = cv2.resize(y, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return y, s
+
+
+def whiten(y: np.ndarray) -> np.ndarray:
+    """High-pass residual divided by local activity, clipped: approximately white, bounded values."""
+    y = y.astype(np.float32)
+    r = y - cv2.GaussianBlur(y, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+    sd = np.sqrt(cv2.GaussianBlur(r * r, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT))
+    rn = r / (sd + 1.0)
+    np.clip(rn, -3.0, 3.0, out=rn)
+    return rn
+
+
+def _acf(rn: np.ndarray, scale: float) -> np.ndarray:
+    """Linear autocorrelation (lags centred), JPEG-grid frequencies notched out, normalised to 1 at lag 0."""
+    h, w = rn.shape
+    ch, cw = min(h, ACF_MAX_SIDE), min(w, ACF_MAX_SIDE)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    win = rn[y0 : y0 + ch, x0 : x0 + cw]
+    win = win - win.mean()
+    lag = int(0.75 * min(ch, cw)) + 8  # largest lag we look at; padding by it makes the correlation linear
+    ph, pw = sfft.next_fast_len(ch + lag, real=True), sfft.next_fast_len(cw + lag, real=True)
+    spec = sfft.rfft2(win, s=(ph, pw), workers=1)
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    # JPEG block-grid lines (k / grid cycles per pixel; k = 0 also covers border/DC lines) are excluded and
+    # filled with the whitened mean, so they add nothing structured to the autocorrelation
+    notch = np.zeros(power.shape, dtype=bool)
+    grid = 8.0 / max(scale, 1e-6)  # JPEG block period in detection pixels
+    for k in range(0, 5):
+        f = k / grid
+        if f > 0.5:
+            break
+        cy, cx = int(round(f * ph)), int(round(f * pw))
+        for b in range(-2, 3):
+            notch[(cy + b) % ph, :] = True
+            notch[(-cy + b) % ph, :] = True
+            if 0 <= cx + b < power.shape[1]:
+                notch[:, cx + b] = True
+    power[notch] = 0.0
+    # spectral whitening (normalised convolution): the periodic mark is a set of sharp lines, the host smooth
+    keep = cv2.GaussianBlur((~notch).astype(np.float32), (0, 0), WHITEN_SIGMA_BINS, borderType=cv2.BORDER_REFLECT)
+    smooth = cv2.GaussianBlur(power, (0, 0), WHITEN_SIGMA_BINS, borderType=cv2.BORDER_REFLECT)
+    smooth /= np.maximum(keep, 1e-3)
+    power /= smooth + 1e-6 * float(smooth.mean()) + 1e-20
+    power[notch] = 1.0
+    acf = sfft.irfft2(power, s=(ph, pw), workers=1)
+    acf = np.roll(acf, (lag, lag), axis=(0, 1))[: 2 * lag + 1, : 2 * lag + 1]  # lags -lag..lag, zero at centre
+    return (acf / max(acf[lag, lag], 1e-12)).astype(np.float32)
+
+
+def _bilinear(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    y0 = np.floor(ys).astype(np.int64)
+    x0 = np.floor(xs).astype(np.int64)
+    fy, fx = ys - y0, xs - x0
+    h, w = a.shape
+    y0 = np.clip(y0, 0, h - 2)
+    x0 = np.clip(x0, 0, w - 2)
+    return ((1 - fy) * (1 - fx) * a[y0, x0] + (1 - fy) * fx * a[y0, x0 + 1]
+            + fy * (1 - fx) * a[y0 + 1, x0] + fy * fx * a[y0 + 1, x0 + 1])
+
+
+def _score(acf: np.ndarray, limits: tuple[float, float], p: np.ndarray, th: np.ndarray,
+           points: np.ndarray = _LATTICE_POINTS) -> np.ndarray:
+    """Mean autocorrelation over lattice points for lattices (period p, angle th) (arrays, same shape)."""
+    cy, cx = acf.shape[0] // 2, acf.shape[1] // 2
+    c, s = np.cos(th)[..., None], np.sin(th)[..., None]
+    a, b = points[:, 0], points[:, 1]
+    dx = p[..., None] * (a * c - b * s)
+    dy = p[..., None] * (a * s + b * c)
+    valid = (np.abs(dy) < limits[0]) & (np.abs(dx) < limits[1])
+    vals = _bilinear(acf, cy + dy, cx + dx)
+    return np.where(valid, vals, 0.0).sum(-1) / np.maximum(valid.sum(-1), 1) * np.minimum(valid.sum(-1), 4) / 4
+
+
+def _rank_score(acf: np.ndarray, limits: tuple[float, float], p: float, th: float) -> float:
+    """First-ring score: a too-fine lattice has empty first-ring points, a too-coarse one has weaker, far ones."""
+    return float(_score(acf, limits, np.array([p]), np.array([th]), _RING1)[0])
+
+
+def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
+             priors: tuple[tuple[float, float], ...] = ()) -> list[tuple[float, float]]:
+    """Up to ``n`` candidate lattices ``(period, angle_radians)`` in detection pixels, best first.
+
+    ``priors`` (lattices expected after a pure resize or a pure crop) are always kept first.
+    """
+    acf = _acf(rn, scale)
+    h, w = acf.shape
+    cy, cx = h // 2, w // 2
+    ch, cw = min(rn.shape[0], ACF_MAX_SIDE), min(rn.shape[1], ACF_MAX_SIDE)
+    limits = (min(0.7 * ch, cy - 2.0), min(0.7 * cw, cx - 2.0))  # stay inside the computed lags
+    rmax = min(limits) * 0.95
+    sm = cv2.GaussianBlur(acf, (0, 0), 0.8)
+    yy, xx = np.ogrid[-cy : h - cy, -cx : w - cx]
+    rr = np.sqrt(yy * yy + xx * xx)
+    region = (rr >= MIN_PERIOD) & (rr <= rmax) & ((yy > 0) | ((yy == 0) & (xx > 0)))
+    peaks = (sm == cv2.dilate(sm, np.ones((5, 5), np.uint8))) & region
+    py, px = np.nonzero(peaks)
+    order = np.argsort(-sm[py, px])[:16]
+    cands = []
+    for i in order:
+        dy, dx = float(py[i] - cy), float(px[i] - cx)
+        r, ang = math.hypot(dy, dx), math.atan2(dy, dx)
+        for p, t in ((r, ang), (r / 2, ang), (r / math.sqrt(2), ang - math.pi / 4)):
+            if p >= MIN_PERIOD:
+                cands.append((p, (t + math.pi / 4) % (math.pi / 2) - math.pi / 4))
+    if not cands:
+        return list(priors)
+    cands_a = np.array(cands)
+    sc = _score(sm, limits, cands_a[:, 0], cands_a[:, 1])
+    first = np.argsort(-sc)[: 3 * n]
+    refined: list[tuple[float, float, float]] = []
+    for i in first:
+        p0, t0 = cands_a[i]
+        for dp, dt in ((0.03, math.radians(1.5)), (0.006, math.radians(0.3)), (0.0012, math.radians(0.06))):
+            ps = p0 * (1 + np.linspace(-dp, dp, 11))
+            ts = t0 + np.linspace(-dt, dt, 11)
+            pg, tg = np.meshgrid(ps, ts, indexing="ij")
+            s = _score(sm, limits, pg, tg)
+            k = np.unravel_index(np.argmax(s), s.shape)
+            p0, t0 = pg[k], tg[k]
+        refined.append((_rank_score(sm, limits, float(p0), float(t0)), float(p0), float(t0)))
+    refined.sort(reverse=True)
+    chosen: list[tuple[float, float, float]] = [(np.inf, q, u) for q, u in priors]
+    for sc_, p, t in refined:
+        if any(_on_lattice((p, t), (q, u)) for _, q, u in chosen):
+            continue  # a coarser version (or duplicate) of a lattice we already have
+        finer = [i for i, (sq, q, u) in enumerate(chosen) if _on_lattice((q, u), (p, t)) and sc_ >= 0.8 * sq]
+        if finer:  # a finer lattice explaining the peaks of one we have (not a prior) replaces it
+            chosen[finer[0]] = (sc_, p, t)
+            continue
+        chosen.append((sc_, p, t))
+    return [(p, t) for _, p, t in chosen[:n]]
+
+
+def _on_lattice(a: tuple[float, float], b: tuple[float, float], tol: float = 0.015) -> bool:
+    """True when both basis vectors of lattice ``a`` are integer combinations of lattice ``b``'s basis."""
+    def basis(p: float, t: float) -> np.ndarray:
+        return p * np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+
+    coef = np.linalg.solve(basis(*b), basis(*a))
+    return bool(np.all(np.abs(coef - np.round(coef)) < tol) and np.any(np.round(coef) != 0))
+
+
+def fold(rn: np.ndarray, period: float, angle: float) -> np.ndarray:
+    """Warp so the lattice (period, angle) becomes axis-aligned with period TILE, then sum all tiles."""
+    h, w = rn.shape
+    c = period / TILE
+    m = np.array([[c * math.cos(angle), -c * math.sin(angle)], [c * math.sin(angle), c * math.cos(angle)]])
+    inv = np.linalg.inv(m)
+    corners = inv @ np.array([[0, w, 0, w], [0, 0, h, h]], dtype=np.float64)
+    lo = corners.min(axis=1)
+    size = np.ceil((corners.max(axis=1) - lo) / TILE).astype(int) * TILE
+    a = np.hstack([m, (m @ lo)[:, None]]).astype(np.float64)
+    warped = cv2.warpAffine(rn, a, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return warped.reshape(size[1] // TILE, TILE, size[0] // TILE, TILE).sum(axis=(0, 2), dtype=np.float64)

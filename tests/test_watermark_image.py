@@ -1,0 +1,163 @@
+"""The robust invisible image watermark (DS-15): round trips, attacks, false-positive control, inputs."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthguard.errors import WatermarkError
+from synthguard.marking.watermark import FALSE_POSITIVE_RATE, ImageWatermarker, WatermarkResult
+
+KODAK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"
+KEY = bytes(range(32))
+PAYLOAD = bytes.fromhex("0123456789abcdef")
+
+
+def kodak(name: str) -> Image.Image:
+    path = KODAK / name
+    assert path.is_file(), (f"Kodak test image {path} is missing: the watermark tests need the 24 Kodak PNGs in "
+                            f"{KODAK} (../shared/data/kodak relative to the project root)")
+    return Image.open(path).convert("RGB")
+
+
+def all_kodak() -> list[Image.Image]:
+    files = sorted(KODAK.glob("kodim*.png"))
+    assert len(files) == 24, f"expected the 24 Kodak images in {KODAK}, found {len(files)}"
+    return [Image.open(f).convert("RGB") for f in files]
+
+
+def jpeg(im: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(10 * np.log10(255**2 / np.mean((x - y) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def wm() -> ImageWatermarker:
+    return ImageWatermarker(KEY)
+
+
+@pytest.fixture(scope="module")
+def marked(wm) -> dict[str, tuple[Image.Image, Image.Image]]:
+    return {n: (kodak(n), wm.embed(kodak(n), PAYLOAD)) for n in ("kodim05.png", "kodim19.png", "kodim23.png")}
+
+
+def test_round_trip_is_invisible_and_exact(wm, marked):
+    for name, (orig, m) in marked.items():
+        assert m.size == orig.size and m.mode == orig.mode
+        assert psnr(orig, m) >= 42.0, name
+        r = wm.detect(m)
+        assert isinstance(r, WatermarkResult)
+        assert r.detected and r.payload == PAYLOAD and r.p_value <= FALSE_POSITIVE_RATE, (name, r)
+        assert r.to_dict() == {"detected": True, "payload": PAYLOAD.hex(), "score": r.score, "p_value": r.p_value}
+        v = wm.detect(m, expected=PAYLOAD)
+        assert v.detected and v.bit_accuracy == 1.0 and v.score >= r.score
+
+
+@pytest.mark.parametrize("attack", ["jpeg75", "resize0.5"])
+def test_survives_sharing_channel(wm, marked, attack):
+    for name, (_, m) in marked.items():
+        if attack == "jpeg75":
+            a = jpeg(m, 75)
+        else:
+            a = m.resize((m.width // 2, m.height // 2), Image.BICUBIC)
+        r = wm.detect(a, expected=PAYLOAD)
+        assert r.detected and r.p_value <= FALSE_POSITIVE_RATE, (name, attack, r)
+        assert r.bit_accuracy is not None and r.bit_accuracy >= 0.95, (name, attack, r)
+        blind = wm.detect(a)
+        assert blind.payload in (PAYLOAD, None), (name, attack)  # never a wrong payload
+        if attack == "jpeg75":
+            assert blind.detected and blind.payload == PAYLOAD, (name, attack, blind)
+
+
+def test_crop_and_rotation_are_resynchronised(wm, marked):
+    _, m = marked["kodim23.png"]
+    w, h = m.size
+    crop = m.crop((w // 7, h // 9, w // 7 + int(w * 0.7), h // 9 + int(h * 0.75)))
+    assert wm.detect(crop).payload == PAYLOAD
+    rot = m.rotate(3, resample=Image.BICUBIC).crop((40, 30, w - 40, h - 30))
+    assert wm.detect(rot).payload == PAYLOAD
+
+
+def test_wrong_key_does_not_detect(marked):
+    other = ImageWatermarker(bytes(range(1, 33)))
+    for name, (_, m) in marked.items():
+        r = other.detect(m)
+        assert not r.detected and r.payload is None and r.p_value > FALSE_POSITIVE_RATE, name
+        assert not other.detect(m, expected=PAYLOAD).detected
+
+
+def test_false_positive_control_on_unmarked_images(wm):
+    rng = np.random.default_rng(7)
+    images = all_kodak()
+    for im in images[:8]:  # random crops and resizes of natural images
+        w, h = im.size
+        cw, ch = int(rng.integers(200, w)), int(rng.integers(200, h))
+        x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        f = rng.uniform(0.5, 1.5)
+        images.append(im.crop((x, y, x + cw, y + ch)).resize((max(96, int(cw * f)), max(96, int(ch * f)))))
+    for i in range(12):  # noise, smooth noise, a periodic texture, flat
+        n = rng.normal(128, [5, 30, 60][i % 3], (300 + 10 * i, 400)).clip(0, 255)
+        if i % 2:
+            n = np.repeat(np.repeat(n[::4, ::4], 4, 0), 4, 1)
+        images.append(Image.fromarray(n.astype(np.uint8), "L"))
+    yy, xx = np.mgrid[0:512, 0:512]
+    periodic = 128 + 60 * np.sin(xx / 64 * 2 * np.pi) * np.cos(yy / 64 * 2 * np.pi)
+    images.append(Image.fromarray(periodic.astype(np.uint8)))
+    images.append(Image.new("RGB", (400, 300), (120, 130, 140)))
+    p_values = []
+    for im in images:
+        r = wm.detect(im)
+        assert not r.detected and r.payload is None, r
+        p_values.append(r.p_value)
+    p = np.array(p_values)
+    n = len(p)
+    for alpha in (0.5, 0.1, 0.01):  # Bonferroni p-values: uniform or conservative under the null
+        assert np.mean(p <= alpha) <= alpha + 3 * np.sqrt(alpha * (1 - alpha) / n), alpha
+
+
+def test_modes_preserved_and_detected(wm):
+    base = kodak("kodim05.png")
+    rgba = base.convert("RGBA")
+    alpha = Image.fromarray(np.tile(np.linspace(0, 255, base.width, dtype=np.uint8), (base.height, 1)))
+    rgba.putalpha(alpha)
+    g16 = Image.fromarray(np.asarray(base.convert("L"), dtype=np.uint16) * 257)
+    assert g16.mode == "I;16"
+    for im in (base.convert("L"), rgba, g16, base.convert("CMYK"), base.convert("YCbCr")):
+        m = wm.embed(im, PAYLOAD)
+        assert m.mode == im.mode and m.size == im.size
+        assert wm.detect(m).payload == PAYLOAD, im.mode
+        if im.mode == "RGBA":
+            assert np.array_equal(np.asarray(m)[..., 3], np.asarray(im)[..., 3])
+        if im.mode == "I;16":
+            diff = np.abs(np.asarray(m, dtype=np.float64) - np.asarray(im, dtype=np.float64))
+            assert 100 < diff.max() < 257 * 40  # a 16-bit-scale change, not an 8-bit one
+
+
+def test_bad_inputs(wm):
+    im = kodak("kodim05.png")
+    with pytest.raises(WatermarkError, match="at least 256"):
+        wm.embed(im.resize((300, 200)), PAYLOAD)
+    with pytest.raises(WatermarkError, match="at least 96"):
+        wm.detect(im.resize((90, 60)))
+    for bad in (b"short", b"123456789", "0123456789abcdef"):
+        with pytest.raises(WatermarkError, match="8 bytes"):
+            wm.embed(im, bad)
+        with pytest.raises(WatermarkError, match="8 bytes"):
+            wm.detect(im, expected=bad)
+    for mode in ("P", "1", "F", "I"):
+        with pytest.raises(WatermarkError, match="not supported"):
+            wm.embed(im.convert(mode), PAYLOAD)
+    with pytest.raises(WatermarkError):
+        ImageWatermarker(b"too short")
+    with pytest.raises(WatermarkError):
+        ImageWatermarker(KEY, strength=0)
