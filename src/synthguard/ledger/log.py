@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from synthguard.ledger.verify import VerifyReport
 
 EVENT_KINDS = frozenset(
-    {"generation", "label", "export", "scan", "moderation", "complaint", "consent", "feature", "erasure", "purge"}
+    {"generation", "label", "export", "scan", "moderation", "complaint", "consent", "feature", "identity", "erasure",
+     "purge"}
 )
 PERSONAL_KEYS = frozenset(
     "full_name real_name legal_name email phone mobile phone_number ip ip_address address home_address id_number "

@@ -1,0 +1,294 @@
+"""SynthGuard: the one object the library, the CLI and the HTTP service share.
+
+It owns the settings, the database, the key ring, the marker registry and the ledger, and carries out
+the journeys of DESIGN.md: ``label`` (provider), ``inspect`` (anyone), ``trace`` (victim, platform).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from synthguard import identity
+from synthguard.config import Settings
+from synthguard.errors import (
+    ConflictError,
+    IdentityNotVerifiedError,
+    NotFoundError,
+    ValidationError,
+    WatermarkError,
+)
+from synthguard.keys import Keys
+from synthguard.marking.base import LabelContext, Marker, Reading
+from synthguard.media import Media, write_atomic
+from synthguard.plugins import Registry
+from synthguard.store.db import Database
+from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
+
+LABEL_ORDER = ("image.visible", "image.watermark", "image.metadata", "image.c2pa")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+Source = str | os.PathLike[str] | bytes | Media
+
+
+def new_content_id() -> str:
+    """Time-ordered, unguessable, GB-10-safe id: "SG" + 26 Crockford base32 chars (48-bit ms + 80 random bits)."""
+    n = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return "SG" + "".join(_CROCKFORD[(n >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    content_id: str
+    output: str | None
+    marks: list[str]
+    sha256: str
+    producer: str
+    user: str
+    ledger_index: int
+    watermark_payload: str | None
+    visible_label: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SynthGuard:
+    def __init__(self, settings: Settings, *, registry: Registry | None = None):
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.db_url)
+        self.keys = Keys(settings)
+        self.registry = registry or Registry()
+        from synthguard.ledger import Ledger
+
+        self.ledger = Ledger()
+        self._markers: dict[str, Marker] = {}
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, **overrides: Any) -> SynthGuard:
+        return cls(settings or Settings.load(**overrides))
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> SynthGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- helpers ---------------------------------------------------------------------------
+    def media(self, source: Source) -> Media:
+        if isinstance(source, Media):
+            return source
+        limits = {"max_bytes": self.settings.max_bytes, "max_pixels": self.settings.max_pixels}
+        if isinstance(source, (bytes, bytearray)):
+            return Media.from_bytes(bytes(source), **limits)
+        return Media.open(source, **limits)
+
+    def marker(self, name: str) -> Marker:
+        if name not in self._markers:
+            self._markers[name] = self.registry.create(name, self.settings, self.keys)
+        return self._markers[name]
+
+    def watermark_payload(self, content_id: str) -> bytes:
+        """64-bit pointer: a keyed truncated hash of the content id, so payloads cannot be enumerated."""
+        return hmac.new(self.keys.integrity, b"wm:" + content_id.encode(), hashlib.sha256).digest()[:8]
+
+    def user_ref(self, user_id: str) -> str:
+        """Pseudonymous user reference for the ledger (never the account id itself)."""
+        return hmac.new(self.keys.identity_salt, b"user:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    # --- users and identity (DS-07) --------------------------------------------------------
+    def add_user(self, user_id: str, *, tenant: str = "default") -> dict[str, Any]:
+        identity.check_user_id(user_id)
+        with self.db.session() as s:
+            if s.get(User, user_id) is not None:
+                raise ConflictError(f"user {user_id!r} already exists")
+            s.add(User(id=user_id, tenant=tenant))
+        return self.user(user_id)
+
+    def verify_user(self, user_id: str, method: str, *, identifier: str | None = None,
+                    reference: str | None = None, verifier: identity.IdentityVerifier | None = None
+                    ) -> dict[str, Any]:
+        try:
+            m = identity.Method(method)
+        except ValueError:
+            raise ValidationError(f"unknown verification method {method!r}",
+                                  hint=f"Use one of: {', '.join(x.value for x in identity.Method)}.") from None
+        verifier = verifier or identity.OperatorAttestedVerifier()
+        result = verifier.verify(user_id, m, identifier, reference)
+        salt = self.keys.identity_salt if identifier else b""
+        with self.db.session() as s:
+            if s.get(User, user_id) is None:
+                raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+            s.add(IdentityVerification(
+                user_id=user_id, method=m.value, result="verified" if result.verified else "failed",
+                verifier=result.verifier, reference=result.reference,
+                identifier_hash=identity.identifier_hash(salt, m, identifier) if identifier else None,
+            ))
+            self.ledger.append(s, "identity", {"event": "identity_verification",
+                               "user": self.user_ref(user_id), "method": m.value, "verified": result.verified})
+        if not result.verified:
+            raise ValidationError(f"identity verification failed: {result.reason}")
+        return self.user(user_id)
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            u = s.get(User, user_id)
+            if u is None:
+                raise NotFoundError(f"no user {user_id!r}")
+            return _user_dict(u)
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            return [_user_dict(u) for u in s.scalars(select(User).order_by(User.created_at))]
+
+    # --- the provider's journey: label ---------------------------------------------------
+    def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
+              visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
+              model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
+              ) -> LabelResult:
+        """Label one generated image with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*)."""
+        producer = self._producer(producer)
+        media = self.media(source)
+        media.require_image()
+        media.image()  # decode fully now: corrupt input fails before anything is written
+        with self.db.session() as s:
+            self._require_identity(s, user)
+        content_id = new_content_id()
+        ctx = LabelContext(
+            content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
+            watermark_payload=self.watermark_payload(content_id),
+            ledger_ref=f"{self.ledger.origin}#{content_id}",
+        )
+        wanted = {"image.visible": visible,
+                  "image.watermark": self.settings.watermark if watermark is None else watermark,
+                  "image.metadata": True,
+                  "image.c2pa": self.settings.c2pa if c2pa is None else c2pa}
+        marks, warnings, layout = [], [], None
+        out = media
+        for name in LABEL_ORDER:
+            if not wanted[name]:
+                continue
+            marker = self.marker(name)
+            if name == "image.visible":
+                layout = marker.layout(out.size).to_dict()  # type: ignore[attr-defined]
+            try:
+                out = marker.mark(out, ctx)
+            except WatermarkError as exc:
+                warnings.append(f"watermark skipped: {exc.message}")
+                continue
+            marks.append(name)
+        return self._record(media, out, ctx, user, marks, warnings, layout, output, input_sha256, technique)
+
+    def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, marks: list[str],
+                warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
+                technique: str | None) -> LabelResult:
+        wm = ctx.watermark_payload.hex() if "image.watermark" in marks and ctx.watermark_payload else None
+        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.pixel_sha256}
+        with self.db.session() as s:
+            entry = self.ledger.append(s, "generation", {
+                "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(user),
+                "model": ctx.model, "modality": out.modality.value, "input_sha256": input_sha256 or media.sha256,
+                "output_sha256": out.sha256, "pixel_sha256": out.pixel_sha256, "watermark_payload": wm,
+                "marks": marks,
+            }, time=ctx.created)
+            s.add(Record(
+                content_id=ctx.content_id, producer=ctx.producer, user_id=user, created_at=ctx.created,
+                modality=out.modality.value, technique=technique, model=ctx.model,
+                input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
+                pixel_sha256=out.pixel_sha256, watermark_payload=wm, marks=marks,
+                details={"visible_label": layout} if layout else {}, ledger_index=entry.index,
+                fingerprints=[Fingerprint(kind=k, value=v) for k, v in fingerprints.items()],
+            ))
+            s.flush()
+            if output is not None:  # inside the transaction: a failed write rolls the record back
+                write_atomic(output, out.data)
+        return LabelResult(ctx.content_id, str(output) if output is not None else None, marks, out.sha256,
+                           ctx.producer, user, entry.index, wm, layout, warnings)
+
+    def _producer(self, producer: str | None) -> str:
+        from synthguard.marking.aigc import parse_provider_code
+
+        code = producer or self.settings.producer
+        if not code:
+            raise ValidationError("no producer code given",
+                                  hint="Pass --producer CODE or set SYNTHGUARD_PRODUCER (GB-14 provider code).")
+        if not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in code):
+            raise ValidationError(f"producer code {code!r} has characters GB 45438 Annex E does not allow (GB-10)",
+                                  hint="Use the provider code: printable ASCII letters and digits, no spaces.")
+        if self.settings.strict_producer_code:
+            parse_provider_code(code, strict=True)
+        return code
+
+    def _require_identity(self, s: Any, user_id: str) -> None:
+        u = s.get(User, identity.check_user_id(user_id))
+        if u is None:
+            raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+        if self.settings.identity_required and not _is_verified(u):
+            raise IdentityNotVerifiedError(f"user {user_id!r} has no verified real-identity record (DS-07)")
+
+    # --- anyone: inspect -------------------------------------------------------------------
+    def inspect(self, source: Source) -> dict[str, Any]:
+        """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, visible label."""
+        media = self.media(source)
+        media.require_image()
+        media.image()
+        readings = {name: self._read(name, media) for name in LABEL_ORDER}
+        meta = readings["image.metadata"]
+        c2 = readings["image.c2pa"]
+        wm = readings["image.watermark"]
+        return {
+            "file": media.name, "format": media.format, "sha256": media.sha256,
+            "size": list(media.size),
+            "aigc": meta.data.get("aigc") if meta.found else None,
+            "aigc_integrity": meta.data.get("integrity"),
+            "aigc_count": meta.data.get("count", 0),
+            "digital_source_type": meta.data.get("digital_source_type"),
+            "c2pa": {"present": c2.data.get("present", False), "state": c2.data.get("state", "absent"),
+                     "assertions": c2.data.get("assertions", []), "content_id": c2.data.get("content_id"),
+                     "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
+            "watermark": wm.data if wm.data else None,
+            "visible_label": readings["image.visible"].data | {"found": readings["image.visible"].found},
+            "problems": [p for r in readings.values() for p in r.problems],
+        }
+
+    def _read(self, name: str, media: Media) -> Reading:
+        try:
+            return self.marker(name).read(media)
+        except Exception as exc:  # a reader must never sink the whole inspection
+            from synthguard.errors import SynthGuardError
+
+            if not isinstance(exc, SynthGuardError):
+                raise
+            return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
+
+    @cached_property
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version("synthguard")
+
+
+def _is_verified(u: User) -> bool:
+    return bool(u.verifications) and u.verifications[-1].result == "verified"
+
+
+def _user_dict(u: User) -> dict[str, Any]:
+    last = u.verifications[-1] if u.verifications else None
+    return {"id": u.id, "tenant": u.tenant, "created_at": u.created_at.isoformat(), "verified": _is_verified(u),
+            "verification": None if last is None else {
+                "method": last.method, "result": last.result, "verified_at": last.verified_at.isoformat(),
+                "verifier": last.verifier, "reference": last.reference}}

@@ -1,0 +1,85 @@
+"""Service users and real-identity verification (DS-07, DSP Art. 9).
+
+Providers must verify users by mobile number, ID number, unified social credit code or the
+national network-identity service before offering publication services. We store the method,
+result, time, verifier and a provider reference, and only a salted HMAC of the identifier.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from synthguard.errors import ValidationError
+
+
+class Method(str, enum.Enum):
+    MOBILE = "mobile"
+    ID_NUMBER = "id_number"
+    CREDIT_CODE = "credit_code"
+    NETID = "netid"  # national network-identity public service (国家网络身份认证公共服务)
+
+
+USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+def check_user_id(user_id: str) -> str:
+    if not isinstance(user_id, str) or not USER_ID.match(user_id):
+        raise ValidationError(
+            f"invalid user id {user_id!r}",
+            hint="Use the service's pseudonymous account id: 1-128 letters, digits and ._:@- (no real names).",
+        )
+    return user_id
+
+
+def identifier_hash(salt: bytes, method: Method, identifier: str) -> str:
+    """Salted HMAC so the same person is recognisable across records without storing the identifier."""
+    normalized = re.sub(r"[\s-]", "", identifier).upper()
+    return hmac.new(salt, f"{method.value}:{normalized}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    method: Method
+    verified: bool
+    verifier: str
+    reference: str | None = None  # the verifying service's transaction id
+    reason: str | None = None
+
+
+@runtime_checkable
+class IdentityVerifier(Protocol):
+    """Seam for real verifiers (carrier APIs, eID, the national netid service)."""
+
+    name: str
+
+    def verify(self, user_id: str, method: Method, identifier: str | None, reference: str | None
+               ) -> VerificationResult: ...
+
+
+class OperatorAttestedVerifier:
+    """Built-in: the operator has verified the user elsewhere and attests the result (with its reference)."""
+
+    name = "operator"
+
+    def verify(self, user_id: str, method: Method, identifier: str | None, reference: str | None
+               ) -> VerificationResult:
+        if method is Method.CREDIT_CODE and identifier and not re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}", identifier):
+            return VerificationResult(method, False, self.name, reference, "not an 18-character credit code")
+        if method is Method.MOBILE and identifier and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", identifier):
+            return VerificationResult(method, False, self.name, reference, "not a phone number")
+        return VerificationResult(method, True, self.name, reference)
+
+
+__all__ = [
+    "IdentityVerifier",
+    "Method",
+    "OperatorAttestedVerifier",
+    "VerificationResult",
+    "check_user_id",
+    "identifier_hash",
+]

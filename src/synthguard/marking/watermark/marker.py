@@ -1,0 +1,34 @@
+"""The image watermark as a Marker: embeds ``ctx.watermark_payload``, reads it back (LM-11, GB-13)."""
+
+from __future__ import annotations
+
+from synthguard.errors import WatermarkError
+from synthguard.marking.base import LabelContext, Reading
+from synthguard.marking.imageio import encode_like
+from synthguard.marking.watermark.image import ImageWatermarker
+from synthguard.media import Media, Modality
+
+
+class WatermarkMarker:
+    name = "image.watermark"
+    modalities = frozenset({Modality.IMAGE})
+
+    def __init__(self, key: bytes, strength: float = 1.0, jpeg_quality: int = 92):
+        self.watermarker = ImageWatermarker(key, strength)
+        self.jpeg_quality = jpeg_quality
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        media.require_image()
+        if ctx.watermark_payload is None:
+            raise WatermarkError("no watermark payload in the label context")
+        out = self.watermarker.embed(media.image(), ctx.watermark_payload)
+        return media.replace(encode_like(out, media, quality=self.jpeg_quality))
+
+    def read(self, media: Media) -> Reading:
+        media.require_image()
+        try:
+            result = self.watermarker.detect(media.image())
+        except WatermarkError as exc:  # e.g. too small to carry a mark: absent, with the reason
+            return Reading(self.name, False, {"detected": False, "payload": None}, None, (exc.message,))
+        return Reading(self.name, result.detected, result.to_dict(), valid=result.payload is not None
+                       if result.detected else None)

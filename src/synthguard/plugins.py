@@ -1,0 +1,77 @@
+"""Registry of markers: built-ins plus third-party plugins from the entry-point group ``synthguard``.
+
+A plugin is a factory ``(settings, keys) -> Marker``; its entry-point name is the marker name
+(``modality.technique``). Duplicate names are rejected so a plugin can never silently replace a built-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from synthguard.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+    from synthguard.keys import Keys
+    from synthguard.marking.base import Marker
+
+Factory = Callable[["Settings", "Keys"], "Marker"]
+
+
+def _visible(settings: Settings, keys: Keys) -> Marker:
+    from synthguard.marking.visible import VisibleLabelMarker
+
+    return VisibleLabelMarker(settings.label_text, settings.label_position, settings.label_height_ratio,
+                              settings.font_path, settings.jpeg_quality)
+
+
+def _watermark(settings: Settings, keys: Keys) -> Marker:
+    from synthguard.marking.watermark.marker import WatermarkMarker
+
+    return WatermarkMarker(keys.watermark, settings.watermark_strength, settings.jpeg_quality)
+
+
+def _metadata(settings: Settings, keys: Keys) -> Marker:
+    from synthguard.marking.metadata import MetadataMarker
+
+    return MetadataMarker(keys.integrity)
+
+
+def _c2pa(settings: Settings, keys: Keys) -> Marker:
+    from synthguard.provenance.c2pa import C2PAMarker
+
+    return C2PAMarker(keys.c2pa_chain, keys.c2pa_key, keys.c2pa_anchors, settings.tsa_url)
+
+
+# Order matters when labeling: visible -> watermark -> metadata -> C2PA (binds the final bytes).
+BUILTIN_MARKERS: dict[str, Factory] = {
+    "image.visible": _visible,
+    "image.watermark": _watermark,
+    "image.metadata": _metadata,
+    "image.c2pa": _c2pa,
+}
+
+
+class Registry:
+    def __init__(self, markers: dict[str, Factory] | None = None, *, load_entry_points: bool = True):
+        self.markers: dict[str, Factory] = dict(BUILTIN_MARKERS if markers is None else markers)
+        if load_entry_points:
+            for ep in entry_points(group="synthguard"):
+                self.add(ep.name, ep.load())
+
+    def add(self, name: str, factory: Any) -> None:
+        if name in self.markers:
+            raise ConfigError(f"a marker named {name!r} is already registered",
+                              hint="Rename the plugin's entry point; built-in names cannot be replaced.")
+        if not callable(factory):
+            raise ConfigError(f"plugin {name!r} is not callable")
+        self.markers[name] = factory
+
+    def create(self, name: str, settings: Settings, keys: Keys) -> Marker:
+        try:
+            factory = self.markers[name]
+        except KeyError:
+            raise NotFoundError(f"no marker named {name!r}; known: {', '.join(self.markers)}") from None
+        return factory(settings, keys)

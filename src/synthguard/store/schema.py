@@ -1,0 +1,82 @@
+"""Tables for users, identity verification, generation records and fingerprints.
+
+The ledger's tables live in :mod:`synthguard.ledger.tables` on the same ``Base``; importing this
+module imports them too, so ``Base.metadata`` is the whole schema (Alembic's target).
+Personal data never lands here in the clear: identifiers are stored as salted HMACs (DS-07, PI-*).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+import synthguard.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
+from synthguard.store.base import Base, UTCDateTime, utcnow
+
+
+class User(Base):
+    """A user of the provider's service, by the provider's own pseudonymous id."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), default="default", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    verifications: Mapped[list[IdentityVerification]] = relationship(
+        back_populates="user", order_by="IdentityVerification.verified_at", cascade="all, delete-orphan"
+    )
+
+
+class IdentityVerification(Base):
+    """One real-identity check (DS-07): method, result, time, verifier, salted hash of the identifier."""
+
+    __tablename__ = "identity_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(32))
+    result: Mapped[str] = mapped_column(String(16))  # verified | failed
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    verifier: Mapped[str] = mapped_column(String(64))
+    identifier_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    user: Mapped[User] = relationship(back_populates="verifications")
+
+
+class Record(Base):
+    """One generated output (DS-18): who made it, with what, and the hashes that find it again."""
+
+    __tablename__ = "records"
+
+    content_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # GB 45438 ProduceID
+    tenant: Mapped[str] = mapped_column(String(64), default="default", index=True)
+    producer: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    modality: Mapped[str] = mapped_column(String(16))
+    technique: Mapped[str | None] = mapped_column(String(32), nullable=True)  # DS-26
+    model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    input_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    output_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    pixel_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    watermark_payload: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    marks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # label layout etc. (DS-19)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    fingerprints: Mapped[list[Fingerprint]] = relationship(back_populates="record", cascade="all, delete-orphan")
+
+
+class Fingerprint(Base):
+    """A hash of an output (sha256, pdq, ...) so a copy stripped of every mark still finds its record."""
+
+    __tablename__ = "fingerprints"
+    __table_args__ = (Index("ix_fingerprints_kind_value", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[str] = mapped_column(ForeignKey("records.content_id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(128))
+    record: Mapped[Record] = relationship(back_populates="fingerprints")
