@@ -34,9 +34,14 @@ def _watermark(settings: Settings, keys: Keys) -> Marker:
 
 
 def _metadata(settings: Settings, keys: Keys) -> Marker:
+    from synthguard.errors import KeyMissingError
     from synthguard.marking.metadata import MetadataMarker
 
-    return MetadataMarker(keys.integrity)
+    try:
+        key: bytes | None = keys.integrity
+    except KeyMissingError:  # a platform without the provider's key still reads labels (integrity "unknown")
+        key = None
+    return MetadataMarker(key)
 
 
 def _c2pa(settings: Settings, keys: Keys) -> Marker:

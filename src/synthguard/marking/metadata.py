@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthguard.errors import CorruptMediaError, MetadataError, UnsupportedMediaError, ValidationError
+from synthguard.errors import CorruptMediaError, KeyMissingError, MetadataError, UnsupportedMediaError, ValidationError
 from synthguard.marking import containers
 from synthguard.marking.aigc import (
     AIGCLabel,
@@ -48,10 +48,10 @@ class MetadataMarker:
     modalities = frozenset({Modality.IMAGE})
 
     def __init__(
-        self, integrity_key: bytes, *, strict_chars: bool = True, propagator_key: bytes | None = None,
+        self, integrity_key: bytes | None, *, strict_chars: bool = True, propagator_key: bytes | None = None,
         producer: str | None = None, replace_malformed: bool = False,
     ) -> None:
-        if not isinstance(integrity_key, bytes) or not integrity_key:
+        if integrity_key is not None and (not isinstance(integrity_key, bytes) or not integrity_key):
             raise ValidationError("integrity_key must be non-empty bytes (GB-12)")
         self.integrity_key = integrity_key
         self.strict_chars = strict_chars
@@ -69,6 +69,8 @@ class MetadataMarker:
         )
         self._check_chars(label)
         pixels = media.pixel_sha256
+        if self.integrity_key is None:
+            raise KeyMissingError("no integrity key: this marker can only read labels (GB-12)")
         label = label.with_(ReservedCode1=integrity_code(self.integrity_key, label, pixels))
         if self.propagator_key:
             label = label.with_(ReservedCode2=propagator_integrity_code(self.propagator_key, label, pixels))
@@ -184,7 +186,7 @@ class MetadataMarker:
         return Reading(self.name, found=True, data=data, valid=not problems, problems=tuple(problems))
 
     def _verify(self, media: Media, label: AIGCLabel, data: dict[str, Any], problems: list[str]) -> None:
-        checks = [("integrity", "ReservedCode1", self.integrity_key, verify_integrity)]
+        checks = [("integrity", "ReservedCode1", self.integrity_key, verify_integrity)] if self.integrity_key else []
         if self.propagator_key:
             checks.append(("propagator_integrity", "ReservedCode2", self.propagator_key, verify_propagator_integrity))
         for slot, field, key, verify in checks:

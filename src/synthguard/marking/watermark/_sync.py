@@ -35,6 +35,31 @@ def to_detect_res(y: np.ndarray) -> tuple[np.ndarray, float]:
     return y, s
 
 
+def trim_border(y: np.ndarray, min_side: int, tol: float = 8.0) -> np.ndarray:
+    """Strip uniform margins (screenshot/letterbox padding): leading/trailing rows and columns of one flat colour.
+
+    The margin colour is the median of the outermost row/column; a line belongs to the margin while its mean
+    absolute deviation from that colour is at most ``tol`` (which lets JPEG ringing next to the content go with
+    the margin).  Nothing is trimmed if less than ``min_side`` pixels would remain.
+    """
+    h, w = y.shape
+
+    def run(lines: np.ndarray) -> int:
+        pad = float(np.median(lines[0]))
+        dev = np.abs(lines - np.float32(pad)).mean(axis=1)
+        if dev[0] > 1.0:  # the outermost line is not flat: no margin
+            return 0
+        margin = dev <= tol
+        return int(np.argmin(margin)) if not margin.all() else len(margin)
+
+    half_h, half_w = h // 2, w // 2
+    top, bottom = run(y[:half_h]), run(y[: h - half_h - 1 : -1])
+    left, right = run(y[:, :half_w].T), run(y[:, : w - half_w - 1 : -1].T)
+    if top + bottom + left + right == 0 or min(h - top - bottom, w - left - right) < min_side:
+        return y
+    return y[top : h - bottom, left : w - right]
+
+
 def whiten(y: np.ndarray) -> np.ndarray:
     """High-pass residual divided by local activity, clipped: approximately white, bounded values."""
     y = y.astype(np.float32)

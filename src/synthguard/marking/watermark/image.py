@@ -38,7 +38,7 @@ from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._carrier import carrier
 from synthguard.marking.watermark._pattern import CHIP, PULSE, TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, to_detect_res, whiten
+from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, to_detect_res, trim_border, whiten
 
 FALSE_POSITIVE_RATE = 1e-6
 WORK_SHORT_SIDE = 512
@@ -125,6 +125,8 @@ class ImageWatermarker:
         if min(luma.shape) < MIN_DETECT_SIDE:
             raise WatermarkError(f"image is {luma.shape[1]}x{luma.shape[0]}; watermark detection needs at least "
                                  f"{MIN_DETECT_SIDE} px on the short side")
+        full_short = min(luma.shape)
+        luma = trim_border(luma, MIN_DETECT_SIDE)  # screenshot / letterbox margins carry no mark
         yd, scale = to_detect_res(luma)
         rn = whiten(yd)
         layout = layout_for(self._key)
@@ -132,10 +134,14 @@ class ImageWatermarker:
         comb = layout.comb(layout.chip_values(coded))
         ref = np.conj(np.fft.fft2(comb))
         ref_abs = np.conj(np.fft.fft2(np.abs(comb)))
-        resized = TILE * min(yd.shape) / WORK_SHORT_SIDE  # lattice period if the image was only resized
-        priors = ((resized, 0.0),) if abs(resized - TILE) < 0.5 else ((resized, 0.0), (float(TILE), 0.0))
+        # lattice periods if the (trimmed, or untrimmed) image was only resized, or only cropped
+        priors: list[tuple[float, float]] = []
+        for period in (TILE * min(yd.shape) / WORK_SHORT_SIDE, TILE * full_short * scale / WORK_SHORT_SIDE,
+                       float(TILE)):
+            if all(abs(period - q) >= 0.5 for q, _ in priors):
+                priors.append((period, 0.0))
         best = (-np.inf, None, None)
-        for period, angle in lattices(rn, scale, N_HYPOTHESES, priors)[:N_HYPOTHESES]:
+        for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[:N_HYPOTHESES]:
             folded = fold(rn, period, angle)
             h = _matched(folded)
             corr = np.real(np.fft.ifft2(np.fft.fft2(h) * ref))

@@ -1,0 +1,62 @@
+# SynthGuard — `make demo` runs the main journey on the embedded default (SQLite); `make test` runs the suite.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := demo-out
+export SYNTHGUARD_HOME ?= $(CURDIR)/$(DEMO)/home
+
+.PHONY: demo test venv system-deps lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+venv: $(BIN)/python
+	$(BIN)/pip install -q -e '.[server,report,postgres,test]'
+
+# Debian packages the tests use: exiftool (independent metadata reader), a full CJK font.
+system-deps:
+	@if ! command -v exiftool >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libimage-exiftool-perl fonts-wqy-microhei fontconfig >/dev/null; \
+	  else echo "please install exiftool and a CJK font (Debian: libimage-exiftool-perl fonts-wqy-microhei)"; fi; \
+	fi
+
+demo: venv
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@$(BIN)/python -m synthguard keys init > /dev/null
+	@$(BIN)/python -m synthguard users add u-42 > /dev/null
+	@$(BIN)/python -m synthguard users verify u-42 --method mobile --identifier "+86 138 0013 8000" --reference demo-1 > /dev/null
+	@echo "== 1. provider labels a generated image (visible + watermark + GB 45438 metadata + C2PA + ledger)"
+	@$(BIN)/python -m synthguard label src/synthguard/samples/generated.jpg -o $(DEMO)/labeled.jpg --producer 001191110102MAD55U9H0F10002 --user u-42 --model demo-diffusion-1
+	@echo "== 2. anyone inspects the labels"
+	@$(BIN)/python -m synthguard inspect $(DEMO)/labeled.jpg
+	@echo "== 3. someone strips the metadata and re-encodes it (JPEG 75, 60% size)"
+	@$(BIN)/python -c "from PIL import Image; im=Image.open('$(DEMO)/labeled.jpg'); im.resize((im.width*3//5, im.height*3//5)).save('$(DEMO)/stripped.jpg', quality=75)"
+	@$(BIN)/python -m synthguard inspect $(DEMO)/stripped.jpg
+	@if $(BIN)/python -m synthguard --help | grep -q trace; then \
+	  echo "== 4. the victim traces the stripped copy back to its maker, with a Merkle proof"; \
+	  $(BIN)/python -m synthguard ledger checkpoint > /dev/null; \
+	  $(BIN)/python -m synthguard trace $(DEMO)/stripped.jpg; \
+	  $(BIN)/python -m synthguard evidence $(DEMO)/stripped.jpg -o $(DEMO)/evidence.zip; \
+	fi
+	@echo "demo files in $(DEMO)/"
+
+test: venv system-deps
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=3).close()" 2>/dev/null; then \
+	  export SYNTHGUARD_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; \
+	  echo "Postgres reachable: postgres tests enabled"; \
+	fi; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+lint: venv
+	$(BIN)/ruff check src tests && $(BIN)/mypy src
+
+bench: venv
+	$(BIN)/python bench/label_image.py
+	$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(DEMO) build *.egg-info

@@ -1,0 +1,3 @@
+from synthguard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The ``synthguard`` command line: typer app, one module per command group, ``--json`` everywhere.
+
+Errors are mapped once, here: SynthGuardError -> its diagnostics on stderr (or a JSON error object
+with ``--json``) and its ``exit_code``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+import typer
+
+from synthguard.errors import SynthGuardError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="SynthGuard: label, watermark, inspect and trace AI-generated media.")
+
+
+def _register() -> None:
+    from synthguard.cli import keys, label, ledger, users, watermark  # noqa: F401
+
+    try:
+        from synthguard.cli import serve  # noqa: F401
+    except ImportError:  # the server extra is optional
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    _register()
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="synthguard", standalone_mode=False)
+    except SynthGuardError as exc:
+        if "--json" in args:
+            print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)
+        else:
+            print(f"error: {exc.diagnostics()}", file=sys.stderr)
+        return _exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return _exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return _exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return _exit(1)
+    return _exit(0)
+
+
+def _exit(code: int) -> int:
+    if __name__ == "__main__" or sys.argv and sys.argv[0].endswith("synthguard"):
+        sys.exit(code)
+    return code

@@ -1,0 +1,39 @@
+"""``synthguard label`` and ``synthguard inspect``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from synthguard.cli import app
+from synthguard.cli.common import JsonOpt, core, emit
+
+
+@app.command()
+def label(
+    source: Annotated[Path, typer.Argument(help="The generated image to label.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the labeled file.")],
+    user: Annotated[str, typer.Option(help="The service user who generated it (pseudonymous id).")],
+    producer: Annotated[Optional[str], typer.Option(help="Provider code (GB-14); default SYNTHGUARD_PRODUCER.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name and version.")] = None,
+    no_visible: Annotated[bool, typer.Option("--no-visible", help="Skip the visible label (LM-20 duties apply).")] = False,
+    no_watermark: Annotated[bool, typer.Option("--no-watermark", help="Skip the invisible watermark.")] = False,
+    no_c2pa: Annotated[bool, typer.Option("--no-c2pa", help="Skip the C2PA manifest.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Label a generated image: visible label, watermark, GB 45438 metadata, C2PA; record it in the ledger."""
+    with core() as sg:
+        result = sg.label(source, user=user, producer=producer, output=output, visible=not no_visible,
+                          watermark=False if no_watermark else None, c2pa=False if no_c2pa else None, model=model)
+    data = result.to_dict()
+    emit(data if as_json else {k: v for k, v in data.items() if k != "visible_label"}, as_json, "labeled")
+
+
+@app.command()
+def inspect(file: Annotated[Path, typer.Argument(help="Any image.")], as_json: JsonOpt = False) -> None:
+    """Read every AI label on a file: GB 45438 metadata, IPTC, C2PA, watermark, visible label."""
+    with core() as sg:
+        data = sg.inspect(file)
+    emit(data, as_json, f"labels on {file}")

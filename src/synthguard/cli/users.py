@@ -1,0 +1,41 @@
+"""``synthguard users``: service users and their real-identity records (DS-07)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from synthguard.cli import app
+from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.identity import Method
+
+users = typer.Typer(no_args_is_help=True, help="Service users and real-identity verification (DS-07).")
+app.add_typer(users, name="users")
+
+
+@users.command("add")
+def add(user: str, tenant: Annotated[str, typer.Option()] = "default", as_json: JsonOpt = False) -> None:
+    """Register a service user by the service's pseudonymous account id."""
+    with core() as sg:
+        emit(sg.add_user(user, tenant=tenant), as_json, "user added")
+
+
+@users.command("verify")
+def verify(
+    user: str,
+    method: Annotated[Method, typer.Option(help="How the identity was verified.")],
+    identifier: Annotated[Optional[str], typer.Option(help="The phone/ID/credit code; stored only as a salted hash.")] = None,
+    reference: Annotated[Optional[str], typer.Option(help="The verifying service's transaction reference.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record an operator-attested real-identity verification."""
+    with core() as sg:
+        emit(sg.verify_user(user, method.value, identifier=identifier, reference=reference), as_json, "verified")
+
+
+@users.command("list")
+def list_(as_json: JsonOpt = False) -> None:
+    """List users and whether each is verified."""
+    with core() as sg:
+        emit(sg.users(), as_json, "users")
