@@ -197,7 +197,9 @@ class SynthGuard:
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None) -> LabelResult:
         wm = ctx.watermark_payload.hex() if "image.watermark" in marks and ctx.watermark_payload else None
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.pixel_sha256}
+        from synthguard.fingerprint.pdq import PDQHasher
+
+        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.pixel_sha256, "pdq": PDQHasher().hash(out).value}
         with self.db.session() as s:
             entry = self.ledger.append(s, "generation", {
                 "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(user),
@@ -274,6 +276,45 @@ class SynthGuard:
             if not isinstance(exc, SynthGuardError):
                 raise
             return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
+
+    # --- victims and platforms: trace ------------------------------------------------------
+    def trace(self, source: Source) -> dict[str, Any]:
+        """Which record made this file, with an inclusion proof against a signed checkpoint (see trace.py)."""
+        from synthguard.trace import trace
+
+        return trace(self, self.media(source)).to_dict()
+
+    def record(self, content_id: str) -> dict[str, Any]:
+        """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24)."""
+        from synthguard.trace import proof_for, record_dict
+
+        with self.db.session() as s:
+            rec = s.get(Record, content_id)
+            if rec is None:
+                raise NotFoundError(f"no record {content_id!r}")
+            proof, checkpoint, problems = proof_for(self, s, rec)
+            return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems}
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Sign the ledger's current tree head (Ed25519)."""
+        from synthguard.trace import checkpoint_dict
+
+        with self.db.session() as s:
+            cp = self.ledger.checkpoint(s, self.keys.ledger_private)
+        return checkpoint_dict(self, cp)
+
+    def latest_checkpoint(self) -> dict[str, Any] | None:
+        from synthguard.trace import checkpoint_dict
+
+        with self.db.session() as s:
+            cp = self.ledger.latest_checkpoint(s)
+        return checkpoint_dict(self, cp) if cp else None
+
+    def verify_ledger(self) -> dict[str, Any]:
+        """Recompute the whole tree and check every checkpoint; problems are named by index."""
+        with self.db.session() as s:
+            report = self.ledger.verify(s, self.keys.ledger_public)
+        return report.to_dict()
 
     @cached_property
     def version(self) -> str:

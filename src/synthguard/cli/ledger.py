@@ -1,0 +1,68 @@
+"""``synthguard ledger``, ``synthguard trace`` and ``synthguard record``: the proof side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from synthguard.cli import app
+from synthguard.cli.common import JsonOpt, console, core, emit
+
+ledger = typer.Typer(no_args_is_help=True, help="The tamper-evident generation ledger (DS-18, LM-20).")
+app.add_typer(ledger, name="ledger")
+
+
+@ledger.command("checkpoint")
+def checkpoint(as_json: JsonOpt = False) -> None:
+    """Sign and store the current tree head (size, root, time) with the ledger key."""
+    with core() as sg:
+        data = sg.checkpoint()
+    emit(data if as_json else {k: data[k] for k in ("origin", "tree_size", "root", "timestamp", "log_id")},
+         as_json, "checkpoint")
+
+
+@ledger.command("verify")
+def verify(as_json: JsonOpt = False) -> None:
+    """Recompute the tree from the stored entries and check every checkpoint; exit 7 on any problem."""
+    with core() as sg:
+        report = sg.verify_ledger()
+    if as_json:
+        emit(report, True)
+    else:
+        console.print(f"entries: {report.get('size')}  checkpoints: {report.get('checkpoints')}  "
+                      f"{'OK' if report['ok'] else 'TAMPERED'}")
+        for p in report.get("problems", []):
+            console.print(f"  [red]{p['kind']}[/red] at {p.get('index')}: {p['detail']}")
+    if not report["ok"]:
+        raise typer.Exit(7)
+
+
+@app.command()
+def trace(file: Annotated[Path, typer.Argument(help="A file found in the wild.")], as_json: JsonOpt = False) -> None:
+    """Trace a file to the record that made it, with an RFC 6962 inclusion proof; exit 4 when not found."""
+    with core() as sg:
+        data = sg.trace(file)
+    if as_json:
+        emit(data, True)
+    else:
+        summary = {"found": data["found"], "via": data["via"], "producer": data["producer"],
+                   "content_id": data["content_id"]}
+        if data["record"]:
+            summary |= {"user": data["record"]["user"], "created_at": data["record"]["created_at"]}
+        if data["proof"]:
+            summary |= {"leaf_index": data["proof"]["leaf_index"], "tree_size": data["proof"]["tree_size"],
+                        "proof_verified": data["proof"]["verified"],
+                        "checkpoint": "signed" if data["checkpoint"] else "none yet"}
+        summary["problems"] = data["problems"]
+        emit(summary, False, f"trace of {file}")
+    if not data["found"]:
+        raise typer.Exit(4)
+
+
+@app.command()
+def record(content_id: str, as_json: JsonOpt = False) -> None:
+    """Look up a record by content id (GB 45438 ProduceID) with its inclusion proof."""
+    with core() as sg:
+        emit(sg.record(content_id), as_json, content_id)

@@ -16,7 +16,9 @@ exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c + o)^2`` -- whatever the image content
 ``N_HYPOTHESES * 128^2`` (lattice, offset) candidates, so the reported p-value is Bonferroni-corrected:
 ``p = N * exp(-z_max^2 / 2)``.  A second, independent piece of evidence is the payload CRC: under the null the
 payload chips' signs are independent uniform signs, the ML decoder is equivariant under codeword translations,
-so the decoded frame is uniform and passes CRC-24 with probability exactly 2**-24.  The final p-value is
+so each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames, checked only against
+the CRC) passes CRC-24 with probability at most ``8 * 2**-24``.  The offset used for decoding is chosen with
+sign-free statistics of the payload chips, which keeps that argument intact.  The final p-value is
 ``2 * min(p_correlation, p_crc)`` and ``detected`` means ``p_value <= FALSE_POSITIVE_RATE`` (1e-6).
 
 With ``expected`` given (verify mode) the correlation uses all chips (pilot and the expected payload's
@@ -37,7 +39,7 @@ from scipy.ndimage import uniform_filter
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._carrier import carrier
-from synthguard.marking.watermark._pattern import CHIP, PULSE, TILE, layout_for, tile_for
+from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TILE, layout_for, tile_for
 from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, to_detect_res, trim_border, whiten
 
 FALSE_POSITIVE_RATE = 1e-6
@@ -48,6 +50,8 @@ TARGET_PSNR_DB = 42.5
 N_CANDIDATES = N_HYPOTHESES * TILE * TILE
 _LOG_TINY = math.log(1e-300)
 WHITEN_BETA = 1.0
+EQ_BINS = 6
+N_SYNC_REFINE = 3  # lattice hypotheses whose best offsets are refined with the payload chips' energy
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,38 @@ def _matched(folded: np.ndarray) -> np.ndarray:
         smooth = uniform_filter(power, 7, mode="wrap").astype(np.float64)
         spec = spec / (smooth + 1e-9 * smooth.mean() + 1e-30) ** (WHITEN_BETA / 2)
     return np.real(np.fft.ifft2(spec))
+
+
+_FREQ = np.fft.fftfreq(TILE)
+_EQ_BIN = np.minimum((np.hypot(_FREQ[:, None], _FREQ[None, :]) / (0.5 / CHIP) * EQ_BINS).astype(np.int64), EQ_BINS)
+_IN_BAND = PULSE > 0
+
+
+def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
+    """Pilot-aided channel estimate: weight each frequency ring by the mark amplitude surviving there.
+
+    ``h`` is spectrally white, so the noise is about flat over the band, while the attack's filtering
+    (downscaling, JPEG) leaves less of the mark at high frequencies.  The surviving mark amplitude per radial
+    frequency ring is estimated from the cross-spectrum with the aligned pilot comb; weighting by it is
+    maximal-ratio combining across the band.  Uses only the pilot (and the image), so the payload chips' signs
+    stay independent of the weights (the CRC argument holds).
+    """
+    spec = np.fft.fft2(h)
+    pspec = np.fft.fft2(pilot) * PULSE
+    b = _EQ_BIN[_IN_BAND]
+    cross = np.bincount(b, np.real(spec * np.conj(pspec))[_IN_BAND], EQ_BINS + 1)
+    ref = np.bincount(b, (np.abs(pspec) ** 2)[_IN_BAND], EQ_BINS + 1)
+    noise = np.bincount(b, (np.abs(spec) ** 2)[_IN_BAND], EQ_BINS + 1) / np.maximum(np.bincount(b, None, EQ_BINS + 1), 1)
+    gain = np.clip(cross / np.maximum(ref, 1e-30), 0.0, None) / np.maximum(noise, 1e-30)
+    if not np.any(gain > 0):
+        return h
+    return np.real(np.fft.ifft2(spec * gain[_EQ_BIN] * PULSE))
+
+
+def _chips(h: np.ndarray, off: tuple[int, int], signs: np.ndarray) -> np.ndarray:
+    """Despread chip values (times the keyed signs) at cyclic offset ``off``, unit RMS."""
+    c = np.roll(h, (-off[0], -off[1]), axis=(0, 1))[::CHIP, ::CHIP].reshape(-1)
+    return c * signs / max(float(np.sqrt(np.mean(c * c))), 1e-12)
 
 
 def _log_p_correlation(z: float) -> float:
@@ -140,7 +176,7 @@ class ImageWatermarker:
                        float(TILE)):
             if all(abs(period - q) >= 0.5 for q, _ in priors):
                 priors.append((period, 0.0))
-        best = (-np.inf, None, None)
+        found = []  # (z, matched folded tile, best offset) per lattice hypothesis
         for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[:N_HYPOTHESES]:
             folded = fold(rn, period, angle)
             h = _matched(folded)
@@ -149,22 +185,39 @@ class ImageWatermarker:
             z = corr / np.sqrt(np.maximum(var, 1e-12))
             z[var <= 1e-9] = 0.0
             k = int(np.argmax(z))
-            if z.flat[k] > best[0]:
-                best = (float(z.flat[k]), h, np.unravel_index(k, z.shape))
-        z_max, h, off = best
-        if h is None:
+            found.append((float(z.flat[k]), h, np.unravel_index(k, z.shape)))
+        if not found:
             return self._result(0.0, 0.0, None, expected)
-        chips = np.roll(h, (-int(off[0]), -int(off[1])), axis=(0, 1))[::CHIP, ::CHIP].reshape(-1) * layout.signs
+        z_max = max(f[0] for f in found)
+        # Decoding offset: among the best hypotheses' peaks and their neighbours, the one where pilot correlation
+        # plus payload-chip energy (sign-free per coded bit, so the decoded frame stays uniform under the null)
+        # is largest.  The presence test above is unaffected: it is the maximum over all candidates.
         pay = ~layout.pilot
+        best = (-np.inf, None, None)
+        for zf, h, off in sorted(found, key=lambda f: -f[0])[:N_SYNC_REFINE]:
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    o = ((int(off[0]) + dy) % TILE, (int(off[1]) + dx) % TILE)
+                    c = _chips(h, o, layout.signs)
+                    known = c[layout.pilot] if coded is None else c * (2.0 * coded[np.maximum(layout.role, 0)] - 1.0)
+                    z_known = float(known.sum()) / math.sqrt(known.size)
+                    soft = np.bincount(layout.role[pay], weights=c[pay], minlength=pl.CODED_BITS)
+                    energy = float(np.sum(soft * soft)) / CHIPS_PER_BIT - pl.CODED_BITS
+                    stat = z_known * abs(z_known) + energy
+                    if stat > best[0]:
+                        best = (stat, h, o)
+        _, h, off = best
+        h = _equalise(h, np.roll(layout.pilot_comb(), off, axis=(0, 1)))
+        chips = _chips(h, off, layout.signs)
         soft = np.bincount(layout.role[pay], weights=chips[pay], minlength=pl.CODED_BITS)
-        decoded = pl.decode(soft / max(float(np.sqrt(np.mean(chips[pay] ** 2))), 1e-12))
+        decoded = pl.decode(soft / max(float(np.sqrt(np.mean(soft * soft))), 1e-12))
         return self._result(z_max, _log_p_correlation(z_max), decoded, expected)
 
     @staticmethod
     def _result(z: float, log_p_corr: float, decoded: pl.Decoded | None, expected: bytes | None) -> WatermarkResult:
         # the CRC argument needs the offset chosen by the pilot alone, i.e. blind mode
         crc_ok = expected is None and decoded is not None and decoded.ok
-        log_p_crc = -pl.CRC_BITS * math.log(2) if crc_ok else 0.0
+        log_p_crc = math.log(pl.CRC_FALSE_ACCEPT) if crc_ok else 0.0
         log_p = min(0.0, math.log(2) + min(log_p_corr, log_p_crc))
         p_value = math.exp(max(log_p, _LOG_TINY))
         acc = None

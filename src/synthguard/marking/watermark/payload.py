@@ -1,13 +1,15 @@
 """Payload framing and error correction for the invisible watermarks.
 
 A payload is exactly 8 bytes (64 bits; DS-15: the pointer back to the ledger record).  It is framed as
-``payload || CRC-24(payload)`` (88 bits), then encoded with the rate-1/3, constraint-length-7 convolutional
+``payload || CRC-24(payload)`` (88 bits), then encoded with the rate-1/3, constraint-length-9 convolutional
 code (generators 557/663/711 octal, free distance 18) terminated with 8 zero tail bits: 288 coded bits.
 
-Decoding is soft-decision Viterbi (maximum-likelihood sequence decoding for Gaussian noise).  Any pattern of
-up to :data:`CORRECTABLE_HARD_ERRORS` hard bit errors is always corrected; beyond that the decoder returns the
-most likely frame and the CRC decides: a frame whose CRC does not check is reported as a failure (``None``),
-never as a payload.  A wrong frame passes the CRC with probability about 2**-24.
+Decoding is CRC-aided list Viterbi: a soft-decision parallel list Viterbi keeps the :data:`LIST_SIZE` most
+likely frames (maximum-likelihood sequence decoding for Gaussian noise, then the runners-up) and the first one
+whose CRC checks is the payload.  Any pattern of up to :data:`CORRECTABLE_HARD_ERRORS` hard bit errors is
+always corrected (the best frame is then the sent one); beyond that a frame list without a CRC match is
+reported as a failure (``None``), never as a payload.  Only the CRC is checked against the list, so on noise a
+wrong frame is accepted with probability at most ``LIST_SIZE * 2**-24`` (:data:`CRC_FALSE_ACCEPT`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ RATE_INV = len(GENERATORS)
 CODED_BITS = RATE_INV * (FRAME_BITS + MEMORY)
 FREE_DISTANCE = 18
 CORRECTABLE_HARD_ERRORS = (FREE_DISTANCE - 1) // 2
+
+LIST_SIZE = 8
+CRC_FALSE_ACCEPT = LIST_SIZE * 2.0**-CRC_BITS
 
 _CRC24_POLY = 0x864CFB  # CRC-24/OpenPGP (RFC 4880)
 _CRC24_INIT = 0xB704CE
@@ -98,8 +103,8 @@ def encode(payload: bytes) -> np.ndarray:
 
 # predecessors of next-state ns: (b << (MEMORY - 1)) | (ns >> 1) for b in {0, 1}; input bit u = ns & 1
 _NS = np.arange(_NSTATES)
-_PREV = np.stack([(b << (MEMORY - 1)) | (_NS >> 1) for b in (0, 1)])  # (2, 64)
-_PREV_REG = (_PREV << 1) | (_NS & 1)  # (2, 64)
+_PREV = np.stack([(b << (MEMORY - 1)) | (_NS >> 1) for b in (0, 1)])  # (2, states)
+_PREV_REG = (_PREV << 1) | (_NS & 1)  # (2, states)
 
 
 def viterbi(soft: np.ndarray, n_bits: int) -> np.ndarray:
@@ -110,7 +115,7 @@ def viterbi(soft: np.ndarray, n_bits: int) -> np.ndarray:
     metric[0] = 0.0
     decisions = np.empty((len(soft), _NSTATES), dtype=np.uint8)
     for t in range(len(soft)):
-        cand = metric[_PREV] + bm_all[t][_PREV_REG]  # (2, 64)
+        cand = metric[_PREV] + bm_all[t][_PREV_REG]  # (2, states)
         choice = cand[1] > cand[0]
         decisions[t] = choice
         metric = np.where(choice, cand[1], cand[0])
@@ -120,6 +125,34 @@ def viterbi(soft: np.ndarray, n_bits: int) -> np.ndarray:
         bits[t] = state & 1
         state = int(_PREV[decisions[t, state], state])
     return bits[:n_bits]
+
+
+def list_viterbi(soft: np.ndarray, n_bits: int, size: int = LIST_SIZE) -> list[np.ndarray]:
+    """Parallel list Viterbi: up to ``size`` distinct most likely frames of a terminated code, best first."""
+    soft = np.asarray(soft, dtype=np.float64).reshape(n_bits + MEMORY, RATE_INV)
+    steps = len(soft)
+    bm_all = soft @ _OUT_PM.T
+    metric = np.full((_NSTATES, size), -np.inf)
+    metric[0, 0] = 0.0
+    back = np.empty((steps, _NSTATES, size), dtype=np.int32)  # index into the (2 * size) predecessor candidates
+    for t in range(steps):
+        cand = (metric[_PREV] + bm_all[t][_PREV_REG][..., None])  # (2, states, size)
+        cand = cand.transpose(1, 0, 2).reshape(_NSTATES, 2 * size)
+        top = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        back[t] = top
+        metric = np.take_along_axis(cand, top, axis=1)
+    frames = []
+    for rank in range(size):
+        if not np.isfinite(metric[0, rank]):
+            break
+        state, idx = 0, rank
+        bits = np.empty(steps, dtype=np.uint8)
+        for t in range(steps - 1, -1, -1):
+            bits[t] = state & 1
+            c = int(back[t, state, idx])
+            state, idx = int(_PREV[c // size, state]), c % size
+        frames.append(bits[:n_bits])
+    return frames
 
 
 @dataclass(frozen=True)
@@ -134,18 +167,34 @@ class Decoded:
         return self.payload is not None
 
 
-def decode(soft: np.ndarray) -> Decoded:
-    """Decode :data:`CODED_BITS` soft values (positive = 1).  Honest: ``payload`` is None when the CRC fails."""
+def _check(bits: np.ndarray) -> bytes | None:
+    body = np.packbits(bits[:PAYLOAD_BITS]).tobytes()
+    crc = int("".join(map(str, bits[PAYLOAD_BITS:FRAME_BITS])), 2)
+    return body if crc24(body) == crc else None
+
+
+def decode(soft: np.ndarray, list_size: int = LIST_SIZE) -> Decoded:
+    """Decode :data:`CODED_BITS` soft values (positive = 1).  Honest: ``payload`` is None when no listed frame's
+    CRC checks.  ``bits`` are those of the accepted frame, else of the most likely one."""
     soft = np.asarray(soft, dtype=np.float64).reshape(-1)
     if soft.size != CODED_BITS:
         raise WatermarkError(f"expected {CODED_BITS} soft values, got {soft.size}")
+    if not 1 <= list_size <= LIST_SIZE:
+        raise WatermarkError(f"list size must be in 1..{LIST_SIZE} (the CRC false-accept bound assumes it)")
     if not np.all(np.isfinite(soft)):
         soft = np.nan_to_num(soft, nan=0.0, posinf=1e6, neginf=-1e6)
-    bits = viterbi(soft, FRAME_BITS)
-    body = np.packbits(bits[:PAYLOAD_BITS]).tobytes()
-    crc = int("".join(map(str, bits[PAYLOAD_BITS:])), 2)
-    ok = np.any(soft != 0) and crc24(body) == crc
-    return Decoded(body if ok else None, bits[:PAYLOAD_BITS].copy())
+    if not np.any(soft != 0):
+        return Decoded(None, viterbi(soft, FRAME_BITS)[:PAYLOAD_BITS].copy())
+    best = viterbi(soft, FRAME_BITS)
+    body = _check(best)
+    if body is not None:
+        return Decoded(body, best[:PAYLOAD_BITS].copy())
+    if list_size > 1:
+        for bits in list_viterbi(soft, FRAME_BITS, list_size)[1:]:
+            body = _check(bits)
+            if body is not None:
+                return Decoded(body, bits[:PAYLOAD_BITS].copy())
+    return Decoded(None, best[:PAYLOAD_BITS].copy())
 
 
 def decode_hard(coded_bits: np.ndarray) -> Decoded:

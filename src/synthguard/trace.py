@@ -1,0 +1,141 @@
+"""Trace a file to the record that made it, with an RFC 6962 inclusion proof against a signed checkpoint.
+
+Every pointer a file may carry is tried: our watermark payload, the GB 45438 ProduceID (its
+ReservedCode1 must verify), the C2PA record assertion (the manifest must validate), and the
+fingerprints (exact SHA-256, pixel hash, PDQ) for copies stripped of every mark.  A pointer that names
+no record, or a record whose hashes contradict the file, is reported as a problem and never as "found".
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from synthguard.fingerprint.pdq import PDQHasher, nearest
+from synthguard.media import Media
+from synthguard.store.schema import Fingerprint, Record
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from synthguard.core import SynthGuard
+
+# Strength of each kind of evidence: a claim the file makes about itself (metadata) is weakest.
+STRENGTH = {"sha256": 5, "pixel_sha256": 5, "watermark": 4, "c2pa": 3, "pdq": 3, "aigc": 2}
+
+
+@dataclass
+class TraceResult:
+    found: bool
+    via: list[str] = field(default_factory=list)
+    producer: str | None = None
+    content_id: str | None = None
+    record: dict[str, Any] | None = None
+    proof: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+    marks: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_dict(rec: Record) -> dict[str, Any]:
+    return {"content_id": rec.content_id, "producer": rec.producer, "user": rec.user_id,
+            "created_at": rec.created_at.isoformat(), "modality": rec.modality, "model": rec.model,
+            "technique": rec.technique, "input_sha256": rec.input_sha256, "output_sha256": rec.output_sha256,
+            "pixel_sha256": rec.pixel_sha256, "watermark_payload": rec.watermark_payload, "marks": rec.marks,
+            "ledger_index": rec.ledger_index}
+
+
+def checkpoint_dict(sg: SynthGuard, cp: Any) -> dict[str, Any]:
+    from synthguard.ledger import public_key_pem
+
+    return {"origin": cp.origin, "tree_size": cp.tree_size, "root": cp.root_hash.hex(),
+            "timestamp": cp.timestamp.isoformat(), "log_id": cp.log_id, "note": cp.to_text(),
+            "signature": base64.b64encode(cp.signature).decode(), "signed_body": cp.body(),
+            "public_key": public_key_pem(sg.keys.ledger_public).decode()}
+
+
+def proof_for(sg: SynthGuard, s: Session, rec: Record) -> tuple[dict[str, Any] | None, dict[str, Any] | None,
+                                                                 list[str]]:
+    """Inclusion proof of the record's ledger entry at the latest checkpoint covering it (else the current tree)."""
+    problems: list[str] = []
+    if rec.ledger_index is None:
+        return None, None, ["the record has no ledger entry"]
+    cp = sg.ledger.latest_checkpoint(s)
+    entry = sg.ledger.entry(s, rec.ledger_index)
+    if entry.body.get("content_id") != rec.content_id or entry.body.get("output_sha256") != rec.output_sha256:
+        problems.append(f"ledger entry {rec.ledger_index} does not describe record {rec.content_id}")
+    if cp is not None and cp.tree_size > rec.ledger_index:
+        size, checkpoint = cp.tree_size, checkpoint_dict(sg, cp)
+    else:
+        size, checkpoint = sg.ledger.size(s), None
+        problems.append("no signed checkpoint covers this record yet; run `synthguard ledger checkpoint`")
+    p = sg.ledger.inclusion_proof(s, rec.ledger_index, size)
+    if checkpoint is not None and p.root.hex() != checkpoint["root"]:
+        problems.append("the ledger's root at the checkpoint size differs from the signed checkpoint")
+    proof = {"leaf_index": p.index, "leaf_hash": p.leaf_hash.hex(), "tree_size": p.tree_size,
+             "audit_path": [h.hex() for h in p.hashes], "root": p.root.hex(), "entry": entry.data.decode(),
+             "verified": p.verify()}
+    return proof, checkpoint, problems
+
+
+def trace(sg: SynthGuard, media: Media) -> TraceResult:
+    media.require_image()
+    result = TraceResult(found=False)
+    claims: dict[str, set[str]] = {}  # content_id -> vias
+
+    def claim(content_id: str | None, via: str) -> None:
+        if content_id:
+            claims.setdefault(content_id, set()).add(via)
+
+    insp = sg.inspect(media)
+    result.marks = {k: insp[k] for k in ("aigc", "aigc_integrity", "digital_source_type", "c2pa", "watermark")}
+    with sg.db.session() as s:
+        wm = insp.get("watermark") or {}
+        if wm.get("detected") and wm.get("payload"):
+            rec = s.scalars(select(Record).where(Record.watermark_payload == wm["payload"])).first()
+            if rec is None:
+                result.problems.append(f"watermark payload {wm['payload']} names no record of this provider")
+            claim(rec.content_id if rec else None, "watermark")
+        if insp.get("aigc"):
+            pid = insp["aigc"].get("ProduceID")
+            if insp.get("aigc_integrity") == "valid":
+                claim(pid if s.get(Record, pid) else None, "aigc")
+                if not s.get(Record, pid):
+                    result.problems.append(f"AIGC ProduceID {pid} names no record")
+            elif pid:
+                result.problems.append(f"AIGC ProduceID {pid} ignored: ReservedCode1 integrity is "
+                                       f"{insp.get('aigc_integrity')} (GB-12, LM-22)")
+        c2 = insp["c2pa"]
+        if c2.get("content_id"):
+            if c2.get("state") in ("valid", "trusted") and s.get(Record, c2["content_id"]):
+                claim(c2["content_id"], "c2pa")
+            else:
+                result.problems.append(f"C2PA content id {c2['content_id']} ignored: manifest {c2.get('state')}"
+                                       " or no such record")
+        for kind, value in (("sha256", media.sha256), ("pixel_sha256", media.pixel_sha256)):
+            for cid in s.scalars(select(Fingerprint.content_id).where(Fingerprint.kind == kind,
+                                                                      Fingerprint.value == value)):
+                claim(cid, kind)
+        pdq = PDQHasher().hash(media)
+        rows = list(s.execute(select(Fingerprint.content_id, Fingerprint.value).where(Fingerprint.kind == "pdq")))
+        for cid, _dist in nearest(pdq.value, [(r[0], r[1]) for r in rows])[:3]:
+            claim(cid, "pdq")
+        if not claims:
+            return result
+        best = max(claims, key=lambda c: (sum(STRENGTH[v] for v in claims[c]), len(claims[c])))
+        if len(claims) > 1:
+            result.problems.append("pointers disagree: " + "; ".join(
+                f"{c} via {', '.join(sorted(v))}" for c, v in claims.items()))
+        rec = s.get(Record, best)
+        assert rec is not None
+        result.found, result.via, result.content_id = True, sorted(claims[best], key=lambda v: -STRENGTH[v]), best
+        result.producer, result.record = rec.producer, record_dict(rec)
+        result.proof, result.checkpoint, problems = proof_for(sg, s, rec)
+        result.problems += problems
+    return result
