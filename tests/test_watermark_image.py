@@ -88,6 +88,19 @@ def test_crop_and_rotation_are_resynchronised(wm, marked):
     assert wm.detect(rot).payload == PAYLOAD
 
 
+def test_screenshot_margin_and_downscaled_jpeg(wm, marked):
+    for name in ("kodim19.png", "kodim23.png"):
+        _, m = marked[name]
+        small = m.resize((round(m.width * 0.8), round(m.height * 0.8)), Image.BICUBIC)
+        canvas = Image.new("RGB", (small.width + 40, small.height + 40), (255, 255, 255))
+        canvas.paste(small, (20, 20))  # a screenshot: scaled, with a flat margin
+        r = wm.detect(jpeg(canvas, 85))
+        assert r.detected and r.payload == PAYLOAD, (name, "screenshot", r)
+        half = jpeg(m.resize((m.width // 2, m.height // 2), Image.BICUBIC), 75)
+        r = wm.detect(half)
+        assert r.detected and r.payload == PAYLOAD, (name, "resize0.5+jpeg75", r)
+
+
 def test_wrong_key_does_not_detect(marked):
     other = ImageWatermarker(bytes(range(1, 33)))
     for name, (_, m) in marked.items():

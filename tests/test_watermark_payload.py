@@ -53,10 +53,27 @@ def test_soft_decoding_beats_hard_decisions():
     for _ in range(100):
         payload = rng.bytes(8)
         y = (2.0 * pl.encode(payload) - 1.0) * 1.2 + rng.normal(size=pl.CODED_BITS)
-        soft_ok += pl.decode(y).payload == payload
-        hard_ok += pl.decode_hard((y > 0).astype(np.uint8)).payload == payload
+        soft_ok += pl.decode(y, list_size=1).payload == payload
+        hard_ok += pl.decode(2.0 * (y > 0) - 1.0, list_size=1).payload == payload
     assert soft_ok >= 95
     assert soft_ok > hard_ok
+
+
+def test_crc_aided_list_decoding_beats_plain_viterbi():
+    rng = np.random.default_rng(5)
+    plain = listed = wrong = 0
+    for _ in range(100):
+        payload = rng.bytes(8)
+        y = (2.0 * pl.encode(payload) - 1.0) * 0.75 + rng.normal(size=pl.CODED_BITS)
+        assert np.array_equal(pl.list_viterbi(y, pl.FRAME_BITS)[0], pl.viterbi(y, pl.FRAME_BITS))
+        plain += pl.decode(y, list_size=1).payload == payload
+        got = pl.decode(y).payload
+        listed += got == payload
+        wrong += got is not None and got != payload
+    assert listed >= plain + 10 and wrong == 0
+    assert pl.CRC_FALSE_ACCEPT == pl.LIST_SIZE * 2.0**-24 and 2 * pl.CRC_FALSE_ACCEPT <= 1e-6
+    with pytest.raises(WatermarkError):
+        pl.decode(np.zeros(pl.CODED_BITS), list_size=pl.LIST_SIZE + 1)
 
 
 def test_uncorrectable_input_is_reported_not_guessed():

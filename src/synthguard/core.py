@@ -166,7 +166,7 @@ class SynthGuard:
         media.require_image()
         media.image()  # decode fully now: corrupt input fails before anything is written
         with self.db.session() as s:
-            self._require_identity(s, user)
+            tenant = self._require_identity(s, user).tenant
         content_id = new_content_id()
         ctx = LabelContext(
             content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
@@ -191,9 +191,9 @@ class SynthGuard:
                 warnings.append(f"watermark skipped: {exc.message}")
                 continue
             marks.append(name)
-        return self._record(media, out, ctx, user, marks, warnings, layout, output, input_sha256, technique)
+        return self._record(media, out, ctx, user, tenant, marks, warnings, layout, output, input_sha256, technique)
 
-    def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, marks: list[str],
+    def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, tenant: str, marks: list[str],
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None) -> LabelResult:
         wm = ctx.watermark_payload.hex() if "image.watermark" in marks and ctx.watermark_payload else None
@@ -208,7 +208,7 @@ class SynthGuard:
                 "marks": marks,
             }, time=ctx.created)
             s.add(Record(
-                content_id=ctx.content_id, producer=ctx.producer, user_id=user, created_at=ctx.created,
+                content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=user, created_at=ctx.created,
                 modality=out.modality.value, technique=technique, model=ctx.model,
                 input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
                 pixel_sha256=out.pixel_sha256, watermark_payload=wm, marks=marks,
@@ -235,12 +235,13 @@ class SynthGuard:
             parse_provider_code(code, strict=True)
         return code
 
-    def _require_identity(self, s: Any, user_id: str) -> None:
+    def _require_identity(self, s: Any, user_id: str) -> User:
         u = s.get(User, identity.check_user_id(user_id))
         if u is None:
             raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
         if self.settings.identity_required and not _is_verified(u):
             raise IdentityNotVerifiedError(f"user {user_id!r} has no verified real-identity record (DS-07)")
+        return u
 
     # --- anyone: inspect -------------------------------------------------------------------
     def inspect(self, source: Source) -> dict[str, Any]:

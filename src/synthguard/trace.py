@@ -44,7 +44,7 @@ class TraceResult:
 
 
 def record_dict(rec: Record) -> dict[str, Any]:
-    return {"content_id": rec.content_id, "producer": rec.producer, "user": rec.user_id,
+    return {"content_id": rec.content_id, "tenant": rec.tenant, "producer": rec.producer, "user": rec.user_id,
             "created_at": rec.created_at.isoformat(), "modality": rec.modality, "model": rec.model,
             "technique": rec.technique, "input_sha256": rec.input_sha256, "output_sha256": rec.output_sha256,
             "pixel_sha256": rec.pixel_sha256, "watermark_payload": rec.watermark_payload, "marks": rec.marks,

@@ -215,7 +215,7 @@ class ImageWatermarker:
 
     @staticmethod
     def _result(z: float, log_p_corr: float, decoded: pl.Decoded | None, expected: bytes | None) -> WatermarkResult:
-        # the CRC argument needs the offset chosen by the pilot alone, i.e. blind mode
+        # the CRC argument needs the offset chosen without the expected payload, i.e. blind mode
         crc_ok = expected is None and decoded is not None and decoded.ok
         log_p_crc = math.log(pl.CRC_FALSE_ACCEPT) if crc_ok else 0.0
         log_p = min(0.0, math.log(2) + min(log_p_corr, log_p_crc))
