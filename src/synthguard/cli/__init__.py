@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="synthguard", standalone_mode=False)
+        code = app(args=args, prog_name="synthguard", standalone_mode=False)
     except SynthGuardError as exc:
         if "--json" in args:
             print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         print("aborted", file=sys.stderr)
         return _exit(1)
-    return _exit(0)
+    return _exit(code if isinstance(code, int) else 0)
 
 
 def _exit(code: int) -> int:

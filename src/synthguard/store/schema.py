@@ -14,6 +14,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import synthguard.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
+import synthguard.store.auth_tables  # noqa: F401  (registers the API token table on Base.metadata)
 from synthguard.store.base import Base, UTCDateTime, utcnow
 
 

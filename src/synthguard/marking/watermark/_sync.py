@@ -45,10 +45,10 @@ def trim_border(y: np.ndarray, min_side: int, tol: float = 8.0) -> np.ndarray:
     h, w = y.shape
 
     def run(lines: np.ndarray) -> int:
-        pad = float(np.median(lines[0]))
-        dev = np.abs(lines - np.float32(pad)).mean(axis=1)
-        if dev[0] > 1.0:  # the outermost line is not flat: no margin
+        pad = np.float32(np.median(lines[0]))
+        if float(np.abs(lines[0] - pad).mean()) > 1.0:  # the outermost line is not flat: no margin (fast path)
             return 0
+        dev = np.abs(lines - pad).mean(axis=1)
         margin = dev <= tol
         return int(np.argmin(margin)) if not margin.all() else len(margin)
 

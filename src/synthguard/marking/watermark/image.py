@@ -103,7 +103,8 @@ def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
     b = _EQ_BIN[_IN_BAND]
     cross = np.bincount(b, np.real(spec * np.conj(pspec))[_IN_BAND], EQ_BINS + 1)
     ref = np.bincount(b, (np.abs(pspec) ** 2)[_IN_BAND], EQ_BINS + 1)
-    noise = np.bincount(b, (np.abs(spec) ** 2)[_IN_BAND], EQ_BINS + 1) / np.maximum(np.bincount(b, None, EQ_BINS + 1), 1)
+    count = np.maximum(np.bincount(b, None, EQ_BINS + 1), 1)
+    noise = np.bincount(b, (np.abs(spec) ** 2)[_IN_BAND], EQ_BINS + 1) / count
     gain = np.clip(cross / np.maximum(ref, 1e-30), 0.0, None) / np.maximum(noise, 1e-30)
     if not np.any(gain > 0):
         return h
@@ -194,7 +195,7 @@ class ImageWatermarker:
         # is largest.  The presence test above is unaffected: it is the maximum over all candidates.
         pay = ~layout.pilot
         best = (-np.inf, None, None)
-        for zf, h, off in sorted(found, key=lambda f: -f[0])[:N_SYNC_REFINE]:
+        for _z, h, off in sorted(found, key=lambda f: -f[0])[:N_SYNC_REFINE]:
             for dy in (-1, 0, 1):
                 for dx in (-1, 0, 1):
                     o = ((int(off[0]) + dy) % TILE, (int(off[1]) + dx) % TILE)

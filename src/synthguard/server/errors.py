@@ -1,0 +1,56 @@
+"""Errors are mapped to HTTP once, here: every error body is ``{"error", "message", "path", "hint"}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from synthguard.errors import AuthError, SynthGuardError
+
+log = logging.getLogger("synthguard.server")
+
+
+def error_body(name: str, message: str, hint: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"error": name, "message": message, "path": None, "hint": hint} | extra
+
+
+def _sg_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SynthGuardError)
+    if exc.http_status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    body = exc.to_dict()
+    if body.get("path") == "<bytes>":  # an upload has no server-side path worth showing
+        body["path"] = None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 and isinstance(exc, AuthError) else None
+    return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]  # no echoed input
+    first = details[0] if details else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return JSONResponse(jsonable_encoder(error_body(
+        "RequestValidationError", f"{where}: {first['msg']}" if where else str(first["msg"]),
+        "Check the request's fields against the API documentation at /docs.", details=details)), status_code=422)
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc.detail, dict) and "error" in exc.detail:
+        body = exc.detail
+    else:
+        body = error_body("HTTPError", str(exc.detail), None)
+    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(SynthGuardError, _sg_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,57 @@
+"""Upload size limits: refuse an oversized body while it streams in, and read uploads into Media (413/415/422)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import UploadFile
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from synthguard.errors import MediaTooLargeError
+from synthguard.media import Media
+
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small form fields beside the file
+
+
+def _too_large(limit: int) -> dict[str, Any]:
+    return MediaTooLargeError(f"request body is over the limit of {limit:,} bytes").to_dict()
+
+
+class BodyLimit:
+    """Pure ASGI middleware: 413 when Content-Length, or the bytes actually received, exceed the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.limit = max_bytes + FORM_OVERHEAD
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await JSONResponse(_too_large(self.limit), status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:  # chunked bodies without Content-Length
+                    raise HTTPException(413, detail=_too_large(self.limit))
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def read_upload(file: UploadFile, *, max_bytes: int, max_pixels: int) -> Media:
+    """The uploaded file as Media; never reads more than ``max_bytes + 1`` bytes into memory."""
+    data = file.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise MediaTooLargeError(f"upload is over the limit of {max_bytes:,} bytes")
+    name = (file.filename or "upload")[-128:]
+    return Media.from_bytes(data, name, max_bytes=max_bytes, max_pixels=max_pixels)
