@@ -1,5 +1,7 @@
 # SynthGuard — `make demo` runs the main journey on the embedded default (SQLite); `make test` runs the suite.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+QUIET_PIP := 2>&1 | { grep -v -e '^WARNING: Location' -e '^\s*$$' || true; }
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,10 +12,10 @@ export SYNTHGUARD_HOME ?= $(CURDIR)/$(DEMO)/home
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
 
 venv: $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,report,postgres,test]'
+	$(BIN)/pip install -q -e '.[server,report,postgres,test]' $(QUIET_PIP)
 
 # Debian packages the tests use: exiftool (independent metadata reader), a full CJK font.
 system-deps:

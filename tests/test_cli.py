@@ -82,3 +82,9 @@ def test_console_script_exit_code(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "synthguard", "inspect", str(tmp_path / "nope.png")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["no-such-command"]) == 2
+    assert main(["label"]) == 2
+    assert "Usage" in capsys.readouterr().err

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     c2pa_cert: Path | None = Field(None, description="PEM chain (signing cert first); default <home>/keys.")
     c2pa_key: Path | None = Field(None, description="PKCS#8 PEM private key for the C2PA signing cert.")
     c2pa_trust_anchors: Path | None = Field(None, description="PEM bundle of trusted root certificates.")
+    log_retention_days: int = Field(
+        190, ge=183, description="Keep personal data linked to logs this long (>= 183 days: CSL-01, DS-18, LM-20)."
+    )
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamp authority for C2PA (off by default: offline).")
 
     @field_validator("home", mode="after")

@@ -144,6 +144,37 @@ class SynthGuard:
             raise ValidationError(f"identity verification failed: {result.reason}")
         return self.user(user_id)
 
+    @cached_property
+    def vault(self) -> Any:
+        from synthguard.ledger import SubjectVault
+
+        return SubjectVault(self.keys.vault_master, ledger=self.ledger)
+
+    def erase_user(self, user_id: str, *, reason: str = "request") -> dict[str, Any]:
+        """PIPL Art. 47: destroy the user's data key; the ledger keeps verifying (crypto-shredding)."""
+        with self.db.session() as s:
+            entry = self.vault.erase(s, user_id, reason=reason)
+        return {"user": user_id, "erased": True, "ledger_index": entry.index}
+
+    def personal_data(self, content_id: str) -> list[str]:
+        """Decrypt the personal data linked to a record's ledger entry (for authorised investigators)."""
+        from synthguard.ledger.tables import PAYLOADS
+
+        with self.db.session() as s:
+            rec = s.get(Record, content_id)
+            if rec is None:
+                raise NotFoundError(f"no record {content_id!r}")
+            ids = s.execute(select(PAYLOADS.c.id).where(PAYLOADS.c.entry_index == rec.ledger_index)).scalars()
+            return [self.vault.load(s, i).decode() for i in ids]
+
+    def purge(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """Delete personal data past the retention period; ledger entries are never deleted (CSL-01)."""
+        from synthguard.ledger import purge_expired
+
+        with self.db.session() as s:
+            rep = purge_expired(s, self.settings.log_retention_days, ledger=self.ledger, dry_run=dry_run)
+        return {"cutoff": rep.cutoff.isoformat(), "purged": rep.purged, "dry_run": rep.dry_run}
+
     def user(self, user_id: str) -> dict[str, Any]:
         with self.db.session() as s:
             u = s.get(User, user_id)
@@ -159,7 +190,7 @@ class SynthGuard:
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
-              ) -> LabelResult:
+              client_ip: str | None = None) -> LabelResult:
         """Label one generated image with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*)."""
         producer = self._producer(producer)
         media = self.media(source)
@@ -191,11 +222,12 @@ class SynthGuard:
                 warnings.append(f"watermark skipped: {exc.message}")
                 continue
             marks.append(name)
-        return self._record(media, out, ctx, user, tenant, marks, warnings, layout, output, input_sha256, technique)
+        return self._record(media, out, ctx, user, tenant, marks, warnings, layout, output, input_sha256, technique,
+                            client_ip)
 
     def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, tenant: str, marks: list[str],
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
-                technique: str | None) -> LabelResult:
+                technique: str | None, client_ip: str | None) -> LabelResult:
         wm = ctx.watermark_payload.hex() if "image.watermark" in marks and ctx.watermark_payload else None
         from synthguard.fingerprint.pdq import PDQHasher
 
@@ -216,6 +248,8 @@ class SynthGuard:
                 fingerprints=[Fingerprint(kind=k, value=v) for k, v in fingerprints.items()],
             ))
             s.flush()
+            if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault
+                self.vault.store(s, user, f"ip={client_ip}", entry_index=entry.index)
             if output is not None:  # inside the transaction: a failed write rolls the record back
                 write_atomic(output, out.data)
         return LabelResult(ctx.content_id, str(output) if output is not None else None, marks, out.sha256,

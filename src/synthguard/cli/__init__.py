@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 
-import click
 import typer
 
 from synthguard.errors import SynthGuardError
@@ -38,14 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"error: {exc.diagnostics()}", file=sys.stderr)
         return _exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        return _exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return _exit(exc.exit_code)
-    except click.exceptions.Abort:
-        print("aborted", file=sys.stderr)
-        return _exit(1)
+    except Exception as exc:  # click's exceptions (typer vendors its own copy of click)
+        name = type(exc).__name__
+        if name == "Exit":
+            return _exit(getattr(exc, "exit_code", 0))
+        if name == "Abort":
+            print("aborted", file=sys.stderr)
+            return _exit(1)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors: bad option, missing argument
+            exc.show()
+            return _exit(exc.exit_code)
+        raise
     return _exit(code if isinstance(code, int) else 0)
 
 

@@ -66,3 +66,11 @@ def record(content_id: str, as_json: JsonOpt = False) -> None:
     """Look up a record by content id (GB 45438 ProduceID) with its inclusion proof."""
     with core() as sg:
         emit(sg.record(content_id), as_json, content_id)
+
+
+@ledger.command("purge")
+def purge(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")] = False,
+          as_json: JsonOpt = False) -> None:
+    """Delete personal data older than log_retention_days (>= 183); ledger entries are kept."""
+    with core() as sg:
+        emit(sg.purge(dry_run=dry_run), as_json, "purge")

@@ -39,3 +39,11 @@ def list_(as_json: JsonOpt = False) -> None:
     """List users and whether each is verified."""
     with core() as sg:
         emit(sg.users(), as_json, "users")
+
+
+@users.command("erase")
+def erase(user: str, reason: Annotated[str, typer.Option(help="Why (request, withdrawal, ...).")] = "request",
+          as_json: JsonOpt = False) -> None:
+    """Erase a user's personal data by destroying its key (PIPL Art. 47); the ledger still verifies."""
+    with core() as sg:
+        emit(sg.erase_user(user, reason=reason), as_json, "erased")

@@ -103,7 +103,7 @@ def verify(doc, files=None, suspect=None, strict=True):
             good = name in files and hashlib.sha256(files[name]).hexdigest() == listed[name]
             out.append((good, "manifest: " + name))
         for name in sorted(set(files) - set(listed) - {"MANIFEST.sha256"}) if strict else ():
-            out.append((False, "manifest: %s is in the bundle but not listed" % name))
+            out.append((False, f"manifest: {name} is in the bundle but not listed"))
     if suspect is not None:
         with open(suspect, "rb") as fh:
             digest = hashlib.sha256(fh.read()).hexdigest()
@@ -119,16 +119,16 @@ def verify(doc, files=None, suspect=None, strict=True):
     out.append((leaf.hex() == p["leaf_hash"], "leaf hash = SHA-256(0x00 || entry)"))
     body = json.loads(entry)
     out.append((body["index"] == p["leaf_index"] and body["body"]["content_id"] == trace["content_id"],
-                "ledger entry %d names content id %s" % (p["leaf_index"], trace["content_id"])))
+                f"ledger entry {p['leaf_index']} names content id {trace['content_id']}"))
     path = [bytes.fromhex(h) for h in p["audit_path"]]
     out.append((inclusion_ok(leaf, p["leaf_index"], p["tree_size"], path, root),
-                "inclusion proof: leaf %d in a tree of %d entries" % (p["leaf_index"], p["tree_size"])))
+                f"inclusion proof: leaf {p['leaf_index']} in a tree of {p['tree_size']} entries"))
     cp = trace.get("checkpoint")
     if cp is None:
         out.append((False, "no signed checkpoint in the bundle"))
         return out
     ok, origin, size, signed_root, log_id = signature_ok(cp)
-    out.append((ok, "Ed25519 checkpoint signature (%s, log id %s)" % (origin, log_id)))
+    out.append((ok, f"Ed25519 checkpoint signature ({origin}, log id {log_id})"))
     out.append((size == p["tree_size"] and signed_root == root, "signed tree head = the proof's root and size"))
     return out
 
@@ -142,7 +142,7 @@ def main(argv):
         doc, files, strict = load(target)
         results = verify(doc, files, suspect, strict)
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        print("FAILED: cannot read the evidence (%s: %s)" % (type(exc).__name__, exc))
+        print(f"FAILED: cannot read the evidence ({type(exc).__name__}: {exc})")
         return 1
     for good, message in results:
         print(("  ok    " if good else "  FAIL  ") + message)

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from synthguard.errors import ConflictError, KeyMissingError, NotFoundError, ValidationError
+from synthguard.errors import ConflictError, KeyMissingError, NotFoundError, SubjectErasedError, ValidationError
 from synthguard.ledger.log import Entry, Ledger, store_errors
 from synthguard.ledger.tables import PAYLOADS, SUBJECT_KEYS
 from synthguard.store.base import utcnow
@@ -112,7 +112,7 @@ class SubjectVault:
         if row is None:
             raise NotFoundError(f"the vault holds no key for subject {subject_id!r}")
         if row.wrapped_key is None:
-            raise NotFoundError(
+            raise SubjectErasedError(
                 f"the personal data of subject {subject_id!r} was erased on {row.erased_at:%Y-%m-%d} (its key was "
                 f"destroyed; ledger entry {row.erasure_index} records it) and can no longer be decrypted",
                 hint="Erasure is permanent by design (PIPL Art. 47); nothing can recover this data.",

@@ -5,8 +5,11 @@ Embedding (see ``_pattern``): the luminance is resampled to a working resolution
 perceptual mask (local activity: stronger in texture, weaker in flat areas), resampled back to the image size and
 added to the luminance at a fixed energy (PSNR ~42.5 dB at ``strength=1``).
 
-Detection (see ``_sync``): whiten, estimate the tile lattice (scale, rotation) from the autocorrelation, warp
-and fold onto one tile, then the keyed test.
+Detection (see ``_sync``): strip flat margins (screenshots, letterboxing), whiten, estimate the tile lattice
+(scale, rotation) from the autocorrelation plus resize/crop priors, warp and fold onto one tile, then the keyed
+test.  For the payload the decoding offset is refined with the payload chips' (sign-free) energy, the folded tile
+is equalised per frequency ring with a pilot-aided estimate of the surviving mark amplitude, and the soft bits
+go to a CRC-aided list Viterbi decoder.
 
 The presence test.  For a lattice hypothesis and a cyclic offset ``o`` the statistic is
 ``C(o) = sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and

@@ -1,0 +1,218 @@
+"""The human side of an evidence bundle: one view model, rendered as HTML (Jinja2) and PDF (fpdf2).
+
+Both renderings show the same sections, with bilingual headings ("溯源结论 / Trace conclusion"), in
+plain words: what was found, what the proof means, how anyone can re-verify it (US-07, CC-10).
+The PDF uses a CJK font found by :func:`synthguard.marking.fonts.find_font`; when none covers the
+Chinese text it falls back to English-only headings, and never prints tofu boxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from synthguard.errors import FontMissingError
+from synthguard.marking.fonts import BUNDLED, find_font, missing_glyphs
+
+VIA = {"sha256": "the exact file hash (SHA-256)", "pixel_sha256": "the hash of the decoded pixels",
+       "watermark": "the provider's invisible watermark", "c2pa": "a valid C2PA manifest",
+       "pdq": "perceptual-hash (PDQ) similarity", "aigc": "GB 45438 AIGC metadata with a valid integrity code"}
+MATCH = {"identical": "The file is byte-for-byte the output that was recorded.",
+         "same-pixels": "The file has exactly the recorded output's pixels; only its metadata differs.",
+         "derived-copy": "The file is not identical to the recorded output: it is a modified copy (for example "
+                         "resized, recompressed or stripped of its metadata) that was still recognised.",
+         "none": ""}
+PROOF_TEXT = (
+    "The provider keeps every generation record in an append-only log built as an RFC 6962 Merkle tree (the "
+    "structure Certificate Transparency uses). The leaf hash is SHA-256 of a 0x00 byte followed by the exact "
+    "text of the record. The audit path lists the sibling hashes that, combined upwards with "
+    "SHA-256(0x01 || left || right), must give the tree's root. Changing, inserting or removing any record "
+    "changes the root, so a matching root shows that this record was in the log exactly as shown.")
+CHECKPOINT_TEXT = (
+    "A checkpoint is the tree size and root, signed with the provider's ledger key (Ed25519) at the time shown. "
+    "Once signed, the provider cannot alter or deny the record without the signature failing or a conflicting "
+    "signed root coming to light. The key is only meaningful if it is the provider's: compare the log id below "
+    "with the one the provider publishes.")
+STEPS = (
+    "Unpack the zip and check that no file was altered: sha256sum -c MANIFEST.sha256",
+    "Run python3 verify.py in the unpacked folder (needs Python 3 and the cryptography package: pip install "
+    "cryptography). It recomputes the leaf hash, walks the audit path to the root (RFC 9162 section 2.1.3.2) "
+    "and checks the Ed25519 signature of checkpoint.txt with ledger-public-key.pem, then prints OK or FAILED.",
+    "To show that a file is the one described here: python3 verify.py --file THE_FILE (compares SHA-256; "
+    "SHA-512 is listed too).",
+    "Ask the provider, or the authority it files with, for the record with this content id and for a newer "
+    "checkpoint with a consistency proof (LM-24). With SynthGuard: synthguard evidence-verify bundle.zip",
+)
+
+
+@dataclass
+class Section:
+    zh: str
+    en: str
+    paragraphs: list[str] = field(default_factory=list)
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    zh_paragraphs: list[str] = field(default_factory=list)  # dropped when no CJK font is available
+    mono: bool = False  # rows hold hashes
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v in (None, "", []) else str(v)
+
+
+def when(iso: str | None) -> str:
+    """ISO 8601 time as "2026-01-02 03:04:05 UTC" for people (evidence.json keeps the exact value)."""
+    if not iso:
+        return "-"
+    t = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _marks_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
+    wm, aigc, c2, vis = m["watermark"], m["aigc"], m["c2pa"], m["visible_label"]
+    rows = [("Invisible watermark", f"detected: payload {wm['payload']}, score {wm['score']:.2f}, p-value "
+             f"{wm['p_value']:.3g} (the chance an unmarked image scores this high)" if wm["detected"]
+             else "not detected")]
+    if aigc["found"]:
+        f = aigc["fields"] or {}
+        rows.append(("AIGC metadata (GB 45438)", f"found: ContentProducer {f.get('ContentProducer')}, ProduceID "
+                     f"{f.get('ProduceID')}, integrity {aigc['integrity']}"))
+    else:
+        rows.append(("AIGC metadata (GB 45438)", "not found"))
+    rows.append(("IPTC digital source type", _fmt(aigc["digital_source_type"])))
+    c2_text = f"{c2['state']}" + (f", signer {c2['signer']}" if c2.get("signer") else "")
+    rows.append(("C2PA manifest", c2_text + "".join(f"; {p}" for p in c2.get("problems", []))))
+    rows.append(("Visible label", f"found: \"{vis['text']}\" at {vis['position']}, correlation "
+                 f"{vis['correlation']}" if vis["found"] else "not found"))
+    return rows
+
+
+def sections(doc: dict[str, Any]) -> list[Section]:
+    """The report's content, shared by the HTML and PDF renderings."""
+    t, f, ver = doc["trace"], doc["file"], doc["verification"]
+    rec, proof, cp = t.get("record") or {}, t.get("proof") or {}, t.get("checkpoint")
+    out = [_conclusion(doc)]
+    out.append(Section("检材文件", "The file examined", mono=True, rows=[
+        ("Name", f["name"]), ("Size", f"{f['size_bytes']:,} bytes"), ("Format", f"{f['format']} ({f['mime']})"),
+        ("Dimensions", f"{f['width']} x {f['height']} pixels"), ("SHA-256", f["sha256"]), ("SHA-512", f["sha512"]),
+        ("Pixel hash", f["pixel_sha256"]),
+        ("In this bundle", "yes: " + f["bundle_path"] if f["included"] else "no (not copied, to protect the "
+                                                                           "person depicted)")]))
+    out.append(Section("检测到的标识", "Marks found on the file", rows=_marks_rows(doc["marks"])))
+    if t["found"]:
+        out.append(Section("生成记录", "Generation record", mono=True, rows=[
+            ("Content id", t["content_id"]), ("Producer", t["producer"]), ("Account", _fmt(rec.get("user"))),
+            ("Created", when(rec.get("created_at"))), ("Model", _fmt(rec.get("model"))),
+            ("Recorded output SHA-256", _fmt(rec.get("output_sha256"))), ("Ledger entry", _fmt(rec.get("ledger_index")))
+        ], paragraphs=[MATCH[doc["match"]]]))
+        out.append(Section("包含证明", "Inclusion proof", paragraphs=[PROOF_TEXT], mono=True, rows=[
+            ("Leaf index", _fmt(proof.get("leaf_index"))), ("Tree size", _fmt(proof.get("tree_size"))),
+            ("Leaf hash", _fmt(proof.get("leaf_hash"))), ("Root", _fmt(proof.get("root"))),
+            *((f"Audit path {i}", h) for i, h in enumerate(proof.get("audit_path", [])))]))
+        out.append(Section("签名检查点", "Signed checkpoint", paragraphs=[CHECKPOINT_TEXT], mono=True, rows=[
+            ("Origin", cp["origin"]), ("Tree size", str(cp["tree_size"])), ("Root", cp["root"]),
+            ("Signed at", when(cp["timestamp"])), ("Log id", cp["log_id"])] if cp else [("Checkpoint", "none yet")]))
+        verdict = {True: "All checks passed.", False: "Some checks FAILED: do not rely on this proof.",
+                   None: "Nothing to check."}[ver["ok"]]
+        out.append(Section("验证结果", "Verification at bundle time", paragraphs=[verdict], items=[
+            f"{'PASS' if c['ok'] else 'FAIL'} {c['check']}: {c['detail']}" for c in ver["checks"]]))
+    out.append(Section("时间线", "Timeline", rows=[(when(e["time"]), e["detail"]) for e in doc["timeline"]]))
+    out.append(Section("问题", "Problems", items=doc["problems"] or ["none"]))
+    steps = list(STEPS) if t["found"] else [STEPS[0], "python3 verify.py re-checks the manifest; a bundle "
+                                            "without a record holds no proof to check.", STEPS[2]]
+    out.append(Section("如何独立验证", "How anyone can re-verify this", items=steps))
+    return out
+
+
+def _conclusion(doc: dict[str, Any]) -> Section:
+    t = doc["trace"]
+    if not t["found"]:
+        return Section("溯源结论", "Trace conclusion", paragraphs=[
+            "No generation record of this provider was found for this file. This does not show that the file is "
+            "authentic or not AI-generated: it may come from another provider or carry no marks at all. The "
+            "marks that were looked for, and whether each was found, are listed below."],
+            zh_paragraphs=["结论：未在本服务提供者的账本中找到该文件的生成记录。"])
+    rec = t["record"] or {}
+    how = ", ".join(VIA.get(v, v) for v in t["via"])
+    ok = doc["verification"]["ok"]
+    checked = ("Its inclusion proof and the provider's signed checkpoint were re-verified when this bundle was "
+               "made." if ok else "WARNING: the proof or the checkpoint did not verify; see the verification "
+               "section.")
+    return Section("溯源结论", "Trace conclusion", paragraphs=[
+        f"This file was traced to generation record {t['content_id']}, made by the provider with code "
+        f"{t['producer']} on {when(rec.get('created_at'))} for the account {rec.get('user')}. It was matched by "
+        f"{how}. {MATCH[doc['match']]} The record is entry {rec.get('ledger_index')} of the provider's "
+        f"tamper-evident ledger. {checked}"],
+        zh_paragraphs=[f"结论：该文件可追溯至生成记录 {t['content_id']}（服务提供者 {t['producer']}，"
+                       f"生成时间 {when(rec.get('created_at'))}）。"])
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    """A self-contained HTML page (inline CSS, no external resources)."""
+    from jinja2 import Environment, PackageLoader
+
+    env = Environment(loader=PackageLoader("synthguard.evidence", "templates"), autoescape=True)
+    return env.get_template("report.html.j2").render(doc=doc, sections=sections(doc))
+
+
+def _pdf_font(secs: list[Section]) -> tuple[Path, bool]:
+    """(font file, bilingual?): a font covering the Chinese text, else one for English (never tofu)."""
+    zh = "".join(s.zh + "".join(s.zh_paragraphs) for s in secs)
+    try:
+        return find_font(zh), True
+    except FontMissingError:
+        return BUNDLED, False
+
+
+def render_pdf(doc: dict[str, Any]) -> bytes:
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode, XPos, YPos
+
+    secs = sections(doc)
+    font, bilingual = _pdf_font(secs)
+
+    def clean(text: str) -> str:  # characters the font lacks become U+XXXX instead of tofu
+        missing = missing_glyphs(font, text)
+        return "".join(f"U+{ord(c):04X}" if c in missing else c for c in text)
+
+    pdf = FPDF(format="A4")
+    pdf.set_title("SynthGuard evidence report")
+    pdf.set_creator(f"synthguard {doc['tool']['version']}")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_font("body", "", str(font), collection_font_number=0)
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.multi_cell(0, 9, clean(("溯源证据报告 / " if bilingual else "") + "Evidence report"),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("body", size=8)
+    pdf.set_text_color(90, 90, 90)
+    pdf.multi_cell(0, 4, clean(f"Generated {when(doc['generated_at'])} by synthguard {doc['tool']['version']} "
+                               f"({doc['schema']}). evidence.json in this bundle holds every value shown here."),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+    for s in secs:
+        if pdf.get_y() > pdf.h - 45:  # keep a heading with its first lines
+            pdf.add_page()
+        pdf.ln(3)
+        pdf.set_text_color(20, 60, 120)
+        pdf.set_font("body", size=12)
+        pdf.multi_cell(0, 7, clean(f"{s.zh} / {s.en}" if bilingual else s.en), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font("body", size=9)
+        for p in (s.zh_paragraphs if bilingual else []) + s.paragraphs:
+            pdf.multi_cell(0, 5, clean(p), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+            pdf.ln(1)
+        for key, value in s.rows:
+            y, page = pdf.get_y(), pdf.page
+            key_lines = len(cast(list, pdf.multi_cell(48, 5, clean(key), dry_run=True, output="LINES")))
+            pdf.set_text_color(90, 90, 90)
+            pdf.multi_cell(48, 5, clean(key), new_x=XPos.RIGHT, new_y=YPos.TOP, align="L")
+            pdf.set_text_color(0, 0, 0)
+            pdf.multi_cell(0, 5, clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L",
+                           wrapmode=WrapMode.CHAR if s.mono else WrapMode.WORD)
+            if pdf.page == page:
+                pdf.set_y(max(pdf.get_y(), y + 5 * key_lines))
+        for item in s.items:
+            pdf.multi_cell(0, 5, clean(f"- {item}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+    return bytes(pdf.output())

@@ -1,0 +1,40 @@
+"""The HTTP service: ``create_app(settings)`` builds the FastAPI app around one :class:`SynthGuard`.
+
+Roles and tenants come from API tokens (:mod:`synthguard.auth`); errors are mapped once
+(:mod:`synthguard.server.errors`); request bodies are size-limited by ``settings.max_bytes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from synthguard.config import Settings
+from synthguard.core import SynthGuard
+from synthguard.server import errors
+from synthguard.server.routes import lookup, pages, provider, public
+from synthguard.server.uploads import BodyLimit
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, *, sg: SynthGuard | None = None) -> FastAPI:
+    """The app; pass ``sg`` to share an open core object (it is then not closed on shutdown)."""
+    core = sg or SynthGuard.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if sg is None:
+            core.close()
+
+    app = FastAPI(title="SynthGuard", version=core.version, lifespan=lifespan,
+                  description="Label, inspect and trace AI-generated media; signed ledger lookups (LM-24).")
+    app.state.sg = core
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_bytes)
+    for module in (public, provider, lookup, pages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,63 @@
+"""``Annotated`` dependency aliases: the core object, the authenticated principal, role gates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from synthguard.auth import Principal, Role, authenticate
+from synthguard.core import SynthGuard
+from synthguard.errors import NotFoundError
+from synthguard.media import Media
+from synthguard.server.uploads import read_upload
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer sg_...` (synthguard tokens create)")
+
+
+def _sg(request: Request) -> SynthGuard:
+    sg: SynthGuard = request.app.state.sg
+    return sg
+
+
+SG = Annotated[SynthGuard, Depends(_sg)]
+
+
+def _principal(sg: SG, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """401 for a missing, unknown or revoked token (tokens travel only in the header, never in the URL)."""
+    return authenticate(sg.db, creds.credentials if creds else None)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def _role(*roles: Role) -> Callable[[Principal], Principal]:
+    def gate(p: CurrentPrincipal) -> Principal:
+        return p.require(*roles)
+
+    return gate
+
+
+TRACERS = (Role.PLATFORM, Role.REVIEWER, Role.VICTIM, Role.REGULATOR, Role.ADMIN)
+RECORD_READERS = (Role.PLATFORM, Role.REGULATOR, Role.ADMIN, Role.PROVIDER)
+
+Provider = Annotated[Principal, Depends(_role(Role.PROVIDER))]
+Tracer = Annotated[Principal, Depends(_role(*TRACERS))]
+RecordReader = Annotated[Principal, Depends(_role(*RECORD_READERS))]
+
+
+def upload_media(sg: SynthGuard, file: UploadFile) -> Media:
+    return read_upload(file, max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
+
+
+def tenant_user(sg: SynthGuard, p: Principal, user_id: str) -> dict[str, Any]:
+    """The user if it belongs to the caller's tenant; otherwise 404 exactly as for a user that does not exist."""
+    try:
+        user = sg.user(user_id)
+    except NotFoundError:
+        user = None
+    if user is None or user["tenant"] != p.tenant:
+        raise NotFoundError(f"no user {user_id!r}", hint="Add it first: POST /v1/users.")
+    return user

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per group: public, provider, lookup (trace and records), pages."""

@@ -1,0 +1,59 @@
+"""Public web pages, rendered on the server (no JavaScript): the front page and an inspection form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from synthguard.errors import SynthGuardError
+from synthguard.server.deps import SG, upload_media
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, sg: SG) -> HTMLResponse:
+    """What the service does, who may call what, and a link to the API docs."""
+    return templates.TemplateResponse(request, "index.html", {"version": sg.version})
+
+
+@router.get("/inspect", response_class=HTMLResponse)
+def inspect_form(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "inspect.html", {})
+
+
+@router.post("/inspect", response_class=HTMLResponse)
+def inspect_page(request: Request, sg: SG, file: Annotated[UploadFile, File()]) -> HTMLResponse:
+    """Anyone may read an image's labels (see POST /v1/inspect); errors are shown on the page."""
+    try:
+        found = sg.inspect(upload_media(sg, file))
+    except SynthGuardError as exc:
+        return templates.TemplateResponse(request, "inspect.html", {"error": exc.to_dict()},
+                                          status_code=exc.http_status)
+    return templates.TemplateResponse(request, "inspect.html", {"result": found, "rows": _rows(found)})
+
+
+def _rows(found: dict[str, Any]) -> list[tuple[str, str]]:
+    """Flatten the inspection into (field, value) rows; AIGC fields get one row each."""
+    rows: list[tuple[str, str]] = []
+    for key, value in found.items():
+        if key == "aigc" and isinstance(value, dict):
+            rows += [(f"AIGC {k}", str(v)) for k, v in value.items()]
+        elif isinstance(value, dict):
+            rows += [(f"{key} {k}", _text(v)) for k, v in value.items() if v not in (None, [], {})]
+        else:
+            rows.append((key, _text(value)))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)
