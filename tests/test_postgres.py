@@ -1,4 +1,4 @@
-"""The same code on Postgres (selected by SYNTHGUARD_TEST_POSTGRES_URL, which `make test` sets when a server answers)."""
+"""The same code on Postgres: selected by SYNTHGUARD_TEST_POSTGRES_URL, set by `make test` when a server answers."""
 
 from __future__ import annotations
 

@@ -54,6 +54,7 @@ def test_trace_after_stripping_and_jpeg(sg, labeled):
     t = sg.trace(strip_and_reencode(out))
     assert t["found"] and t["content_id"] == r.content_id
     assert t["via"][0] == "watermark" and "aigc" not in t["via"] and "c2pa" not in t["via"]
+    assert t["confirmed"] == ("pdq" in t["via"])
     _check_proof(t)
 
 

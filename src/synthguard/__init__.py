@@ -6,7 +6,14 @@ from synthguard.errors import SynthGuardError
 from synthguard.marking.base import LabelContext, Marker, Reading
 from synthguard.media import Media, Modality
 
-__all__ = sorted(
-    ["LabelContext", "LabelResult", "Marker", "Media", "Modality", "Reading", "Settings", "SynthGuard",
-     "SynthGuardError"]
-)
+__all__ = [
+    "LabelContext",
+    "LabelResult",
+    "Marker",
+    "Media",
+    "Modality",
+    "Reading",
+    "Settings",
+    "SynthGuard",
+    "SynthGuardError",
+]

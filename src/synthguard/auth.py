@@ -22,7 +22,9 @@ from synthguard.store.auth_tables import ApiToken
 from synthguard.store.base import utcnow
 from synthguard.store.db import Database
 
-__all__ = ["PREFIX", "Principal", "Role", "authenticate", "create_token", "list_tokens", "principal_dict", "revoke_token"]
+__all__ = [
+    "PREFIX", "Principal", "Role", "authenticate", "create_token", "list_tokens", "principal_dict", "revoke_token",
+]
 
 PREFIX = "sg_"
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

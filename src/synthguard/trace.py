@@ -31,6 +31,7 @@ STRENGTH = {"sha256": 5, "pixel_sha256": 5, "watermark": 4, "c2pa": 3, "pdq": 3,
 class TraceResult:
     found: bool
     via: list[str] = field(default_factory=list)
+    confirmed: bool = False  # a content hash or a signed label agrees, not only the watermark pointer
     producer: str | None = None
     content_id: str | None = None
     record: dict[str, Any] | None = None
@@ -136,6 +137,10 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
         assert rec is not None
         result.found, result.via, result.content_id = True, sorted(claims[best], key=lambda v: -STRENGTH[v]), best
         result.producer, result.record = rec.producer, record_dict(rec)
+        result.confirmed = bool(claims[best] - {"watermark"})
+        if not result.confirmed:
+            result.problems.append("only the watermark points at this record: the file differs from the recorded "
+                                   "output (an edited copy, or a payload forged by someone holding the scheme key)")
         result.proof, result.checkpoint, problems = proof_for(sg, s, rec)
         result.problems += problems
     return result

@@ -58,7 +58,7 @@ class Bundle:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _file_facts(media: Media, include_file: bool) -> dict[str, Any]:

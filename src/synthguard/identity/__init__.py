@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 from synthguard.errors import ValidationError
 
 
-class Method(str, enum.Enum):
+class Method(enum.StrEnum):
     MOBILE = "mobile"
     ID_NUMBER = "id_number"
     CREDIT_CODE = "credit_code"

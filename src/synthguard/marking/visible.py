@@ -116,7 +116,6 @@ class VisibleLabelMarker:
         media.require_image()
         img = media.image().convert("L")
         lay = self.layout(img.size)
-        l, t, r, b = lay.box
         blank = Image.new("L", img.size, 128)
         ref, _ = self.render(blank.convert("RGB"))
         a = np.asarray(img.crop(lay.box), dtype=np.float32)

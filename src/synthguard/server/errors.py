@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from synthguard.errors import AuthError, SynthGuardError
+from synthguard.errors import AuthError, MediaTooLargeError, SynthGuardError
 
 log = logging.getLogger("synthguard.server")
 
@@ -43,8 +43,8 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    if isinstance(exc.detail, dict) and "error" in exc.detail:
-        body = exc.detail
+    if exc.status_code == 413:  # raised by uploads.BodyLimit while a body streams in
+        body = MediaTooLargeError(str(exc.detail)).to_dict()
     else:
         body = error_body("HTTPError", str(exc.detail), None)
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -15,8 +13,8 @@ from synthguard.media import Media
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small form fields beside the file
 
 
-def _too_large(limit: int) -> dict[str, Any]:
-    return MediaTooLargeError(f"request body is over the limit of {limit:,} bytes").to_dict()
+def _too_large(limit: int) -> str:
+    return f"request body is over the limit of {limit:,} bytes"
 
 
 class BodyLimit:
@@ -32,7 +30,8 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await JSONResponse(_too_large(self.limit), status_code=413)(scope, receive, send)
+            body = MediaTooLargeError(_too_large(self.limit)).to_dict()
+            await JSONResponse(body, status_code=413)(scope, receive, send)
             return
         seen = 0
 

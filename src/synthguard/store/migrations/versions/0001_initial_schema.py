@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 01:06:36.783525
 """
-from alembic import op
 import sqlalchemy as sa
-import synthguard.store.base
+from alembic import op
 
+import synthguard.store.base
 
 revision = '0001'
 down_revision = None

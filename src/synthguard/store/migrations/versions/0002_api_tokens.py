@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 01:11:33.517424
 """
-from alembic import op
 import sqlalchemy as sa
-import synthguard.store.base
+from alembic import op
 
+import synthguard.store.base
 
 revision = '0002'
 down_revision = '0001'
