@@ -71,4 +71,5 @@ def test_tokens_cli(capsys, settings):
     assert main(["tokens", "revoke", str(created["id"]), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["revoked"] is True
     assert main(["tokens", "create", "--role", "admin", "--tenant", "bad tenant", "--json"]) == 2
+    assert main(["tokens", "create", "--role", "nobody", "--tenant", "x"]) == 2
     assert main(["tokens", "revoke", "42", "--json"]) == 4

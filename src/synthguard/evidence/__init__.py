@@ -6,5 +6,5 @@ from synthguard.evidence.bundle import SCHEMA, Bundle, build_bundle, bundle_byte
 from synthguard.evidence.report import render_html, render_pdf
 from synthguard.evidence.verify import check_evidence, verify_bundle
 
-__all__ = ["SCHEMA", "Bundle", "build_bundle", "bundle_bytes", "check_evidence", "render_html", "render_pdf",
+__all__ = ["Bundle", "SCHEMA", "build_bundle", "bundle_bytes", "check_evidence", "render_html", "render_pdf",
            "verify_bundle", "write_bundle"]

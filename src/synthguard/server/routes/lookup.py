@@ -26,14 +26,6 @@ def record(sg: SG, p: RecordReader, content_id: str) -> dict[str, Any]:
     Providers see only their own tenant's records; any other record is 404 as if it did not exist.
     """
     found = sg.record(content_id)
-    if p.role is Role.PROVIDER and _tenant(sg, found["record"]) != p.tenant:
+    if p.role is Role.PROVIDER and found["record"]["tenant"] != p.tenant:
         raise NotFoundError(f"no record {content_id!r}")
     return found
-
-
-def _tenant(sg: Any, rec: dict[str, Any]) -> str | None:
-    """The record's tenant: its account's tenant (core.label does not yet set ``Record.tenant``)."""
-    try:
-        return str(sg.user(rec["user"])["tenant"])
-    except NotFoundError:
-        return None
