@@ -153,7 +153,8 @@ def render_html(doc: dict[str, Any]) -> str:
     """A self-contained HTML page (inline CSS, no external resources)."""
     from jinja2 import Environment, PackageLoader
 
-    env = Environment(loader=PackageLoader("synthguard.evidence", "templates"), autoescape=True)
+    env = Environment(loader=PackageLoader("synthguard.evidence", "templates"), autoescape=True,
+                      trim_blocks=True, lstrip_blocks=True)
     return env.get_template("report.html.j2").render(doc=doc, sections=sections(doc))
 
 
