@@ -16,6 +16,8 @@ $(BIN)/python:
 
 venv: $(BIN)/python
 	$(BIN)/pip install -q -e '.[server,report,postgres,test]' $(QUIET_PIP)
+	@# third-party watermark reader for tests; its metadata demands torch, which the code we use does not need
+	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0 $(QUIET_PIP)
 
 # Debian packages the tests use: exiftool (independent metadata reader), a full CJK font.
 system-deps:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     log_retention_days: int = Field(
         190, ge=183, description="Keep personal data linked to logs this long (>= 183 days: CSL-01, DS-18, LM-20)."
     )
+    detector_manifests: list[Path] = Field(
+        default_factory=list, description="Operator-supplied ONNX detector manifests (advisory scores, GB-19)."
+    )
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamp authority for C2PA (off by default: offline).")
 
     @field_validator("home", mode="after")

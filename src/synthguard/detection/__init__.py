@@ -11,6 +11,7 @@ reader that fails returns a ``kind="error"`` detection saying what was wrong, so
   ("1" is AI-generated, "2"/"3" when an earlier platform wrote that tier);
 - ``"trace"``: a synthesis trace such as a third-party watermark (LM-15) -> ``label_value`` "3";
 - ``"classifier"``: an ML score; always ``advisory`` and only counts when over a *calibrated* threshold;
+- ``"declaration"``: the uploader said the content is AI-generated (LM-14; added by the scan, not a detector);
 - ``"info"``: something worth recording that is not evidence of AI generation (e.g. a human-made IPTC type);
 - ``"error"``: the reader failed or found a malformed mark; ``problems`` says what.
 """
@@ -22,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from synthguard.media import Media, Modality
 
-KINDS = ("label", "trace", "classifier", "info", "error")
+KINDS = ("label", "trace", "classifier", "declaration", "info", "error")
 
 
 @dataclass(frozen=True)

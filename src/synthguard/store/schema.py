@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import synthguard.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
 import synthguard.store.auth_tables  # noqa: F401  (registers the API token table on Base.metadata)
+import synthguard.store.bank_tables  # noqa: F401  (registers the hash bank tables on Base.metadata)
 from synthguard.store.base import Base, UTCDateTime, utcnow
 
 

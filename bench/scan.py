@@ -1,0 +1,145 @@
+"""Benchmark the platform scan (no ML): images/s per core on Kodak, with per-stage times.
+
+Not run by CI.  Usage (from the project root):
+
+    .venv/bin/python bench/scan.py                 # 24 Kodak images x 3 rounds, bank of 2,000 PDQ hashes
+    .venv/bin/python bench/scan.py --rounds 1 --bank 200
+
+One process, BLAS/OpenCV threads pinned to 1, so the figures are per core.  Stages (mean ms per image):
+decode (PNG -> pixels), marks (AIGC + IPTC metadata, C2PA), watermark (ours; SD dwtDct), PDQ (+ SHA-256),
+bank lookup (SHA-256 + PDQ against the banks).  The end-to-end rate is measured separately through ``scan()``.
+Writes bench/results/scan.json.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from synthguard.config import Settings
+from synthguard.core import SynthGuard
+from synthguard.keys import init_keys
+from synthguard.media import Media
+from synthguard.scan import banks_for, detectors_for, scan
+
+cv2.setNumThreads(1)
+ROOT = Path(__file__).resolve().parents[1]
+KODAK = ROOT.parent / "shared" / "data" / "kodak"
+OUT = ROOT / "bench" / "results"
+STAGE_OF = {"image.aigc": "marks", "image.iptc": "marks", "image.c2pa": "marks",
+            "image.watermark": "watermark (ours)", "image.dwtdct": "watermark (SD dwtDct)"}
+
+
+def fill_banks(sg: SynthGuard, n: int) -> None:
+    banks = banks_for(sg)
+    if banks is None:
+        raise SystemExit("synthguard.fingerprint.banks is missing: the bank stage cannot be measured")
+    rng = np.random.default_rng(0)
+    banks.create("bench-pdq", kind="pdq", description="random hashes", actor="bench")
+    banks.create("bench-sha", kind="sha256", description="random hashes", actor="bench")
+    for i in range(n):
+        banks.add("bench-pdq", rng.bytes(32).hex(), reason=f"bench {i}", actor="bench")
+    for i in range(max(1, n // 10)):
+        banks.add("bench-sha", rng.bytes(32).hex(), reason=f"bench {i}", actor="bench")
+
+
+def stage_times(sg: SynthGuard, blobs: list[bytes], rounds: int) -> dict[str, list[float]]:
+    from synthguard.fingerprint.pdq import PDQHasher
+
+    marks, _ = detectors_for(sg)
+    banks = banks_for(sg)
+    times: dict[str, list[float]] = {}
+
+    def add(stage: str, dt: float) -> None:
+        times.setdefault(stage, []).append(dt)
+
+    for _ in range(rounds):
+        for data in blobs:
+            per: dict[str, float] = {}
+            t0 = time.perf_counter()
+            media = Media.from_bytes(data)
+            media.image()
+            per["decode"] = time.perf_counter() - t0
+            for det in marks:
+                t0 = time.perf_counter()
+                det.detect(media)
+                per[STAGE_OF[det.name]] = per.get(STAGE_OF[det.name], 0.0) + time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pdq = PDQHasher().hash(media)
+            _ = media.sha256
+            per["pdq + sha256"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            banks.query("sha256", media.sha256)
+            banks.query("pdq", pdq.value)
+            per["bank lookup"] = time.perf_counter() - t0
+            for k, v in per.items():
+                add(k, v)
+    return times
+
+
+def end_to_end(sg: SynthGuard, blobs: list[bytes], rounds: int) -> float:
+    t0 = time.perf_counter()
+    n = 0
+    for _ in range(rounds):
+        for data in blobs:
+            scan(sg, data)
+            n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--bank", type=int, default=2000, help="PDQ hashes in the bench bank")
+    args = ap.parse_args()
+    blobs = [p.read_bytes() for p in sorted(KODAK.glob("*.png"))]
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings.load(home=Path(home))
+        init_keys(settings)
+        sg = SynthGuard.open(settings)
+        fill_banks(sg, args.bank)
+        scan(sg, blobs[0])  # warm up: detectors built, bank indexes loaded
+        times = stage_times(sg, blobs, args.rounds)
+        rate = end_to_end(sg, blobs, args.rounds)
+        sg.close()
+    stages = {k: {"mean_ms": 1000 * statistics.mean(v), "p95_ms": 1000 * float(np.percentile(v, 95))}
+              for k, v in times.items()}
+    total_ms = sum(s["mean_ms"] for s in stages.values())
+    no_ours = total_ms - stages["watermark (ours)"]["mean_ms"]
+    result = {
+        "images": len(blobs), "rounds": args.rounds, "bank_pdq_entries": args.bank,
+        "image_size": "768x512 (Kodak PNG)", "threads": 1,
+        "stages": stages, "sum_of_stages_ms": total_ms,
+        "images_per_s_per_core": {"end_to_end_scan": rate, "sum_of_stages": 1000 / total_ms,
+                                  "without_our_watermark_detector": 1000 / no_ours},
+        "target_images_per_s_per_core": 50,
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count()},
+    }
+    print(f"{'stage':28s} {'mean ms':>9s} {'p95 ms':>9s} {'share':>7s}")
+    for k, s in sorted(stages.items(), key=lambda kv: -kv[1]["mean_ms"]):
+        print(f"{k:28s} {s['mean_ms']:9.2f} {s['p95_ms']:9.2f} {s['mean_ms'] / total_ms:7.1%}")
+    print(f"{'sum':28s} {total_ms:9.2f}")
+    r = result["images_per_s_per_core"]
+    print(f"end-to-end scan(): {r['end_to_end_scan']:.1f} images/s per core "
+          f"(sum of stages {r['sum_of_stages']:.1f}; without our watermark detector {r['without_our_watermark_detector']:.1f}; "
+          f"target 50)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "scan.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Which detectors a scan runs: the built-in mark detectors plus operator-configured ML detectors.
+
+Mark detectors are built from the core object's markers (so they share its keys: our watermark key, the
+producer's integrity key). ML detectors are never built in: an operator lists ONNX manifests (``onnx.py``)
+and each one must carry its SHA-256 and, to count towards a verdict, a calibrated threshold (LM-15). No
+placeholder classifier ships. Third-party detectors come from the entry-point group ``synthguard.detectors``
+(factory ``(sg) -> Detector``); duplicate names are rejected, as for markers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthguard.detection import Detector
+from synthguard.errors import ConfigError
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+Factory = Callable[["SynthGuard"], Detector]
+ENTRY_POINT_GROUP = "synthguard.detectors"
+
+
+def _aigc(sg: SynthGuard) -> Detector:
+    from synthguard.detection.marks import AIGCDetector
+
+    return AIGCDetector(sg.marker("image.metadata"))
+
+
+def _iptc(sg: SynthGuard) -> Detector:
+    from synthguard.detection.marks import IPTCDetector
+
+    return IPTCDetector(sg.marker("image.metadata"))
+
+
+def _c2pa(sg: SynthGuard) -> Detector:
+    from synthguard.detection.marks import C2PADetector
+
+    return C2PADetector(sg.keys.c2pa_anchors)
+
+
+def _watermark(sg: SynthGuard) -> Detector:
+    from synthguard.detection.marks import WatermarkDetector
+
+    return WatermarkDetector(sg.marker("image.watermark"))
+
+
+def _dwtdct(sg: SynthGuard) -> Detector:
+    from synthguard.detection.marks import DwtDctDetector
+
+    return DwtDctDetector()
+
+
+# Scan order: cheap metadata first, then the pixel-domain readers.
+MARK_DETECTORS: dict[str, Factory] = {
+    "image.aigc": _aigc,
+    "image.iptc": _iptc,
+    "image.c2pa": _c2pa,
+    "image.watermark": _watermark,
+    "image.dwtdct": _dwtdct,
+}
+# Per-stage grouping used by the scan timings and the benchmark.
+STAGES = {"image.aigc": "marks", "image.iptc": "marks", "image.c2pa": "marks",
+          "image.watermark": "watermark", "image.dwtdct": "watermark"}
+
+
+class DetectorRegistry:
+    def __init__(self, factories: dict[str, Factory] | None = None, *, load_entry_points: bool = True):
+        self.factories: dict[str, Factory] = dict(MARK_DETECTORS if factories is None else factories)
+        if load_entry_points:
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                self.add(ep.name, ep.load())
+
+    def add(self, name: str, factory: Any) -> None:
+        if name in self.factories:
+            raise ConfigError(f"a detector named {name!r} is already registered",
+                              hint="Rename the plugin's entry point; built-in names cannot be replaced.")
+        if not callable(factory):
+            raise ConfigError(f"detector plugin {name!r} is not callable")
+        self.factories[name] = factory
+
+    def create(self, sg: SynthGuard, names: Iterable[str] | None = None) -> list[Detector]:
+        wanted = list(self.factories) if names is None else list(names)
+        unknown = [n for n in wanted if n not in self.factories]
+        if unknown:
+            raise ConfigError(f"unknown detectors {unknown}; known: {', '.join(self.factories)}")
+        return [self.factories[n](sg) for n in wanted]
+
+
+def manifest_paths(sg: SynthGuard) -> list[Path]:
+    """Operator-configured ONNX manifests (``settings.detector_manifests``); empty by default."""
+    return [Path(p) for p in getattr(sg.settings, "detector_manifests", None) or ()]
+
+
+def configured_detectors(sg: SynthGuard) -> list[Detector]:
+    """The ML detectors the operator configured (none by default); loading verifies each model's SHA-256."""
+    from synthguard.detection.onnx import OnnxDetector
+
+    return [OnnxDetector.load(p) for p in manifest_paths(sg)]
+
+
+__all__ = ["ENTRY_POINT_GROUP", "MARK_DETECTORS", "STAGES", "DetectorRegistry", "configured_detectors",
+           "manifest_paths"]

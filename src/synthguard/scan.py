@@ -1,0 +1,239 @@
+"""The platform's upload scan: marks, fingerprints and banks, detectors -> verdict and actions (LM-13..LM-17).
+
+1. Read every mark with the mark detectors (AIGC, IPTC, C2PA, our watermark, SD's dwtDct); a reader that fails
+   adds an ``error`` evidence entry and the scan goes on.
+2. Fingerprint (SHA-256, PDQ) and query the hash banks (DS-09 feature library) when they exist.
+3. Run the operator's configured detectors (none by default).
+4. Verdict (Labeling Measures Art. 6(1)): ``ai_generated`` when a label is found (LM-13, Label "1");
+   ``possibly_ai`` when only the uploader declared it (LM-14, "2"); ``suspected_ai`` on synthesis traces or a
+   detector over its calibrated threshold (LM-15, "3"); else ``none``.
+5. Actions for the first three: the notice text (``policies/notices.yaml``) and the platform's propagator fields
+   written into the file's AIGC metadata (LM-17, GB-11; a new block with the verdict's Label when there is none).
+   A watermark on a file whose metadata label is gone is flagged (DS-21); bank matches and advisory-only
+   verdicts go to human review.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import weakref
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from synthguard.detection import Detection, Detector
+from synthguard.errors import SynthGuardError
+from synthguard.media import Media
+
+if TYPE_CHECKING:
+    from synthguard.core import Source, SynthGuard
+
+VERDICTS = {"1": "ai_generated", "2": "possibly_ai", "3": "suspected_ai"}
+WATERMARK_SOURCES = ("image.watermark", "image.dwtdct")
+_DETECTORS: weakref.WeakKeyDictionary[Any, tuple[list[Detector], list[Detector]]] = weakref.WeakKeyDictionary()
+_BANKS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    file: str
+    sha256: str
+    verdict: str
+    label_value: str | None
+    evidence: list[dict[str, Any]]
+    matches: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    fingerprints: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    output: Media | None = None  # the file with the platform's propagator fields, when written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "label_value": self.label_value, "evidence": self.evidence,
+                "matches": self.matches, "actions": self.actions, "file": self.file, "sha256": self.sha256,
+                "fingerprints": self.fingerprints}
+
+
+@lru_cache(maxsize=1)
+def load_notices() -> dict[str, Any]:
+    """``policies/notices.yaml``: user-facing texts per verdict (zh/en) with citations."""
+    return yaml.safe_load(files("synthguard").joinpath("policies", "notices.yaml").read_text(encoding="utf-8"))
+
+
+def detectors_for(sg: SynthGuard) -> tuple[list[Detector], list[Detector]]:
+    """(mark detectors, configured ML detectors), built once per core object."""
+    if sg not in _DETECTORS:
+        from synthguard.detection.registry import DetectorRegistry, configured_detectors
+
+        _DETECTORS[sg] = (DetectorRegistry().create(sg), configured_detectors(sg))
+    return _DETECTORS[sg]
+
+
+def banks_for(sg: SynthGuard) -> Any | None:
+    """``sg.banks`` when the core has it, else ``Banks(sg.db, sg.ledger)`` if the banks module exists."""
+    banks = getattr(sg, "banks", None)
+    if banks is not None:
+        return banks
+    if sg not in _BANKS:
+        try:
+            from synthguard.fingerprint.banks import Banks
+        except ImportError:
+            _BANKS[sg] = None
+        else:
+            _BANKS[sg] = Banks(sg.db, sg.ledger)
+    return _BANKS[sg]
+
+
+def _run(det: Detector, media: Media) -> list[Detection]:
+    try:
+        return list(det.detect(media))
+    except SynthGuardError as exc:
+        return [Detection(det.name, "error", problems=(f"{det.name} failed: {exc.message}",))]
+    except Exception as exc:  # a plugin's bug must not sink the scan; it is recorded, not hidden
+        return [Detection(det.name, "error", problems=(f"{det.name} crashed: {type(exc).__name__}: {exc}",))]
+
+
+def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stages: dict[str, str],
+             default: str) -> list[Detection]:
+    out: list[Detection] = []
+    for det in dets:
+        t0 = time.perf_counter()
+        out += _run(det, media)
+        stage = stages.get(det.name, default)
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
+    return out
+
+
+def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float]
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher
+
+    t0 = time.perf_counter()
+    pdq = PDQHasher().hash(media)
+    fps = {"sha256": media.sha256, "pdq": pdq.value, "pdq_quality": pdq.quality}
+    timings["fingerprint"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    matches: list[dict[str, Any]] = []
+    banks = banks_for(sg)
+    if banks is not None:
+        queries = [("sha256", media.sha256)]
+        if pdq.quality is not None and pdq.quality >= MIN_QUALITY:
+            queries.append(("pdq", pdq.value))
+        else:  # Meta's guidance: low-quality PDQ hashes (flat images) match unrelated content
+            evidence.append(Detection("fingerprint.pdq", "info", evidence={"quality": pdq.quality},
+                                      problems=(f"PDQ quality {pdq.quality} < {MIN_QUALITY}: not matched",)))
+        for kind, value in queries:
+            try:
+                found = banks.query(kind, value)
+            except SynthGuardError as exc:
+                evidence.append(Detection("banks", "error", problems=(f"bank lookup ({kind}) failed: {exc.message}",)))
+                continue
+            matches += [{"kind": kind, **_as_dict(m)} for m in found]
+    timings["banks"] = time.perf_counter() - t0
+    return fps, matches
+
+
+def _as_dict(m: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(m) and not isinstance(m, type):
+        return dataclasses.asdict(m)
+    return dict(m) if isinstance(m, dict) else dict(vars(m))
+
+
+def decide(evidence: list[Detection]) -> tuple[str, str | None]:
+    """Art. 6(1): the strongest tier any non-error evidence supports ("1" < "2" < "3"), else ``none``."""
+    tiers = [d.label_value for d in evidence if d.label_value and d.kind != "error"]
+    value = min(tiers) if tiers else None
+    return (VERDICTS[value] if value else "none"), value
+
+
+def _stripped(evidence: list[Detection]) -> Detection | None:
+    """DS-21: a watermark is present but no metadata label (AIGC block or C2PA manifest) accompanies it."""
+    marks = [d for d in evidence if d.source in WATERMARK_SOURCES and d.kind in ("label", "trace")]
+    metadata = [d for d in evidence if d.source in ("image.aigc", "image.c2pa") and d.kind != "info"]
+    if not marks or metadata:
+        return None
+    which = ", ".join(sorted({d.source for d in marks}))
+    return Detection("scan.ds21", "info", evidence={"flag": "metadata_stripped", "watermarks": which},
+                     problems=(f"watermark present ({which}) but the file carries no AIGC metadata or C2PA "
+                               "manifest: the metadata label may have been stripped (DS-21)",))
+
+
+def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evidence: list[Detection],
+             matches: list[dict[str, Any]], flag: Detection | None, propagator: str | None,
+             propagate_id: str | None) -> tuple[list[dict[str, Any]], Media | None]:
+    notices = load_notices()
+    actions: list[dict[str, Any]] = []
+    output = None
+    if value is not None:
+        n = notices["notices"][verdict]
+        actions.append({"action": "notice", "verdict": verdict, "label_value": value, "badge": n["badge"],
+                        "text": n["text"], "placement": n["placement"], "citations": n["citations"]})
+        act, output = _propagate(sg, media, value, propagator, propagate_id)
+        if output is not None and any(d.source == "image.c2pa" and d.kind != "error" for d in evidence):
+            act["note"] = ("the C2PA manifest binds the uploaded bytes and reads as invalid on the rewritten file; "
+                           "keep the original for verification or re-sign with the platform's key (EU-10)")
+        actions.append(act)
+    if verdict == "suspected_ai" and all(d.advisory for d in evidence if d.label_value == "3"):
+        r = notices["flags"]["review"]
+        actions.append({"action": "review", "reason": "advisory detector over its calibrated threshold",
+                        "text": r["text"], "citations": r["citations"]})
+    if flag is not None:
+        f = notices["flags"]["metadata_stripped"]
+        actions.append({"action": "flag", "flag": "metadata_stripped", "text": f["text"], "citations": f["citations"]})
+    if matches:
+        actions.append({"action": "review", "reason": "hash bank match",
+                        "banks": sorted({str(m.get("bank")) for m in matches})})
+    return actions, output
+
+
+def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None, propagate_id: str | None
+               ) -> tuple[dict[str, Any], Media | None]:
+    """LM-17: the platform's code and content id into the (one) AIGC block; a new block with ``value`` if none."""
+    act: dict[str, Any] = {"action": "write_propagator", "label_value": value, "content_propagator": propagator,
+                           "propagate_id": propagate_id, "citations": [{"row": "LM-17"}, {"row": "GB-11"}]}
+    if not propagator:
+        return act | {"status": "pending", "reason": "no platform (propagator) code given"}, None
+    if propagate_id is None:
+        from synthguard.core import new_content_id
+
+        propagate_id = act["propagate_id"] = new_content_id()
+    try:
+        out = sg.marker("image.metadata").propagate(media, propagator, propagate_id, label=value)  # type: ignore[attr-defined]
+    except SynthGuardError as exc:
+        return act | {"status": "failed", "reason": exc.message}, None
+    return act | {"status": "written", "sha256": out.sha256}, out
+
+
+def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
+         propagate_id: str | None = None, detectors: list[Detector] | None = None) -> ScanResult:
+    """Scan one upload (see the module docstring). ``detectors`` replaces the configured ML detectors."""
+    from synthguard.detection.registry import STAGES
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    media = sg.media(source)
+    media.require_image()
+    media.image()  # decode now: a corrupt upload is an error, not a "none" verdict
+    timings["decode"] = time.perf_counter() - t0
+    mark_dets, ml_dets = detectors_for(sg)
+    evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
+    fps, matches = _fingerprint(sg, media, evidence, timings)
+    evidence += _run_all(ml_dets if detectors is None else detectors, media, timings, {}, "detectors")
+    if declared_ai:
+        evidence.append(Detection("upload.declaration", "declaration", 1.0, 1.0, "2",
+                                  {"declared_ai": True}))
+    flag = _stripped(evidence)
+    if flag is not None:
+        evidence.append(flag)
+    verdict, value = decide(evidence)
+    t0 = time.perf_counter()
+    actions, output = _actions(sg, media, verdict, value, evidence, matches, flag, propagator, propagate_id)
+    timings["actions"] = time.perf_counter() - t0
+    return ScanResult(media.name, media.sha256, verdict, value, [d.to_dict() for d in evidence], matches, actions,
+                      fps, timings, output)
+
+
+__all__ = ["VERDICTS", "ScanResult", "banks_for", "decide", "detectors_for", "load_notices", "scan"]

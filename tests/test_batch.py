@@ -1,0 +1,71 @@
+"""``synthguard batch scan``: a local process pool, one JSON line per file, errors recorded and the batch goes on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import synthguard.cli.scan  # noqa: F401  (registers the commands)
+from synthguard.cli import main
+from synthguard.cli.scan import scan_many
+from tests.conftest import kodak
+from tests.test_scan import PRODUCER, sd_watermarked
+
+
+def _folder(tmp_path: Path, sg, user: str) -> Path:
+    d = tmp_path / "uploads"
+    (d / "sub").mkdir(parents=True)
+    shutil.copy(kodak("kodim01.png"), d / "clean.png")
+    sg.label(kodak("kodim02.png"), user=user, producer=PRODUCER, output=d / "sub" / "labeled.png", c2pa=False)
+    (d / "sd.png").write_bytes(sd_watermarked())
+    (d / "corrupt.png").write_bytes(kodak("kodim03.png").read_bytes()[:5000])  # truncated upload
+    (d / "notes.txt").write_text("not an image: skipped")
+    return d
+
+
+def test_batch_scan_with_a_pool_records_the_corrupt_file_and_goes_on(sg, verified_user, tmp_path, capsys):
+    d = _folder(tmp_path, sg, verified_user)
+    out = tmp_path / "results.jsonl"
+    code = main(["batch", "scan", str(d), "--out", str(out), "--workers", "2", "--json"])
+    assert code == 0
+    rows = {Path(r["file"]).name: r for r in map(json.loads, out.read_text().splitlines())}
+    assert set(rows) == {"clean.png", "labeled.png", "sd.png", "corrupt.png"}
+    assert rows["clean.png"]["verdict"] == "none"
+    assert rows["labeled.png"]["verdict"] == "ai_generated" and rows["labeled.png"]["label_value"] == "1"
+    assert rows["sd.png"]["verdict"] == "suspected_ai"
+    bad = rows["corrupt.png"]
+    assert bad["verdict"] is None and bad["error"]["error"] == "CorruptMediaError" and bad["error"]["hint"]
+    summary = json.loads(capsys.readouterr().out)
+    assert summary == {"files": 4, "workers": 2, "out": str(out), "ai_generated": 1, "possibly_ai": 0,
+                       "suspected_ai": 1, "none": 1, "error": 1}
+
+
+def test_batch_table_output_and_inline_mode(sg, verified_user, tmp_path, capsys):
+    d = _folder(tmp_path, sg, verified_user)
+    rows = list(scan_many(sorted(d.rglob("*.png")), workers=1, declared_ai=True))
+    assert len(rows) == 4
+    verdicts = {Path(r["file"]).name: r["verdict"] for r in rows}
+    assert verdicts["clean.png"] == "possibly_ai" and verdicts["corrupt.png"] is None
+    out = tmp_path / "r.jsonl"
+    assert main(["batch", "scan", str(d), "--out", str(out), "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "suspected_ai" in printed and "error" in printed and len(out.read_text().splitlines()) == 4
+
+
+def test_scan_cli_writes_the_propagator_fields(sg, verified_user, tmp_path, capsys):
+    src = tmp_path / "gen.png"
+    sg.label(kodak(), user=verified_user, producer=PRODUCER, output=src, c2pa=False)
+    out = tmp_path / "served.png"
+    platform = "001191110102MAD55U9H0F20001"
+    assert main(["scan", str(src), "--write-propagator", str(out), "--propagator", platform,
+                 "--propagate-id", "POST-1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"] == "ai_generated" and data["output"] == str(out)
+    aigc = sg.inspect(out)["aigc"]
+    assert aigc["ContentPropagator"] == platform and aigc["PropagateID"] == "POST-1"
+
+
+def test_scan_cli_on_a_missing_file_exits_with_an_input_error(sg, tmp_path, capsys):
+    assert main(["scan", str(tmp_path / "nope.png")]) == 2
+    assert "no such file" in capsys.readouterr().err
