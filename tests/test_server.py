@@ -233,3 +233,30 @@ def test_uploads_over_max_bytes_are_413(tmp_path, settings, tokens):
 
         r = c.post("/v1/inspect", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"})
         assert r.status_code == 413 and r.json()["error"] == "MediaTooLargeError"
+
+
+def test_scan_route_roles_and_verdict(tmp_path):
+    """POST /v1/scan: platform role only; a labeled upload is 'ai_generated' with label value 1."""
+    from fastapi.testclient import TestClient
+
+    from synthguard.auth import create_token
+    from synthguard.config import Settings
+    from synthguard.core import SynthGuard
+    from synthguard.keys import init_keys
+    from synthguard.server import create_app
+    from tests.conftest import kodak
+
+    settings = Settings.load(home=tmp_path)
+    init_keys(settings)
+    sg = SynthGuard.open(settings)
+    sg.add_user("u")
+    sg.verify_user("u", "netid")
+    sg.label(kodak(), user="u", producer="ACME", output=tmp_path / "o.png")
+    client = TestClient(create_app(settings, sg=sg))
+    platform, _ = create_token(sg.db, role="platform", tenant="t")
+    victim, _ = create_token(sg.db, role="victim", tenant="t")
+    files = {"file": ("o.png", (tmp_path / "o.png").read_bytes(), "image/png")}
+    assert client.post("/v1/scan", files=files).status_code == 401
+    assert client.post("/v1/scan", files=files, headers={"Authorization": f"Bearer {victim}"}).status_code == 403
+    r = client.post("/v1/scan", files=files, headers={"Authorization": f"Bearer {platform}"})
+    assert r.status_code == 200 and r.json()["verdict"] == "ai_generated" and r.json()["label_value"] == "1"

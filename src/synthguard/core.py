@@ -312,6 +312,32 @@ class SynthGuard:
                 raise
             return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
 
+    # --- platforms: scan ---------------------------------------------------------------------
+    @cached_property
+    def banks(self) -> Any:
+        """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
+        from synthguard.fingerprint.banks import Banks
+
+        return Banks(self.db, self.ledger)
+
+    def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
+             propagate_id: str | None = None, log: bool = True) -> Any:
+        """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
+
+        The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
+        what it knew and decided about an upload (DS-10, LM-16)."""
+        from synthguard.scan import scan
+
+        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id)
+        if log:
+            with self.db.session() as s:
+                self.ledger.append(s, "scan", {
+                    "sha256": result.sha256, "verdict": result.verdict, "label_value": result.label_value,
+                    "matches": [{"bank": m["bank"], "entry_id": m["entry_id"], "distance": m["distance"]}
+                                for m in result.matches],
+                    "sources": sorted({e["source"] for e in result.evidence if e.get("kind") != "error"})})
+        return result
+
     # --- victims and platforms: trace ------------------------------------------------------
     def trace(self, source: Source) -> dict[str, Any]:
         """Which record made this file, with an inclusion proof against a signed checkpoint (see trace.py)."""

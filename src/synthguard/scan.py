@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 VERDICTS = {"1": "ai_generated", "2": "possibly_ai", "3": "suspected_ai"}
 WATERMARK_SOURCES = ("image.watermark", "image.dwtdct")
 _DETECTORS: weakref.WeakKeyDictionary[Any, tuple[list[Detector], list[Detector]]] = weakref.WeakKeyDictionary()
-_BANKS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -72,19 +71,9 @@ def detectors_for(sg: SynthGuard) -> tuple[list[Detector], list[Detector]]:
     return _DETECTORS[sg]
 
 
-def banks_for(sg: SynthGuard) -> Any | None:
-    """``sg.banks`` when the core has it, else ``Banks(sg.db, sg.ledger)`` if the banks module exists."""
-    banks = getattr(sg, "banks", None)
-    if banks is not None:
-        return banks
-    if sg not in _BANKS:
-        try:
-            from synthguard.fingerprint.banks import Banks
-        except ImportError:
-            _BANKS[sg] = None
-        else:
-            _BANKS[sg] = Banks(sg.db, sg.ledger)
-    return _BANKS[sg]
+def banks_for(sg: SynthGuard) -> Any:
+    """The core object's hash banks (kept for callers that imported this helper)."""
+    return sg.banks
 
 
 def _run(det: Detector, media: Media) -> list[Detection]:

@@ -37,11 +37,10 @@ def scan_cmd(
 ) -> None:
     """Scan an upload: labels, watermarks, hash banks, detectors -> is / may be / suspected AI-generated."""
     from synthguard.media import write_atomic
-    from synthguard.scan import scan
 
     with core() as sg:
         code = (propagator or sg.settings.producer) if write_propagator else propagator
-        result = scan(sg, file, declared_ai=declared_ai, propagator=code, propagate_id=propagate_id)
+        result = sg.scan(file, declared_ai=declared_ai, propagator=code, propagate_id=propagate_id)
     data = result.to_dict()
     if write_propagator is not None:
         if result.output is not None:

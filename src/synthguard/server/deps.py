@@ -46,6 +46,7 @@ RECORD_READERS = (Role.PLATFORM, Role.REGULATOR, Role.ADMIN, Role.PROVIDER)
 Provider = Annotated[Principal, Depends(_role(Role.PROVIDER))]
 Tracer = Annotated[Principal, Depends(_role(*TRACERS))]
 RecordReader = Annotated[Principal, Depends(_role(*RECORD_READERS))]
+Scanner = Annotated[Principal, Depends(_role(Role.PLATFORM, Role.REVIEWER, Role.ADMIN))]
 
 
 def upload_media(sg: SynthGuard, file: UploadFile) -> Media:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from synthguard.auth import Role
 from synthguard.errors import NotFoundError
-from synthguard.server.deps import SG, RecordReader, Tracer, upload_media
+from synthguard.server.deps import SG, RecordReader, Scanner, Tracer, upload_media
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 
@@ -29,3 +29,10 @@ def record(sg: SG, p: RecordReader, content_id: str) -> dict[str, Any]:
     if p.role is Role.PROVIDER and found["record"]["tenant"] != p.tenant:
         raise NotFoundError(f"no record {content_id!r}")
     return found
+
+
+@router.post("/scan")
+def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()],
+         declared_ai: Annotated[bool, Form()] = False) -> dict[str, Any]:
+    """Platform scan of an upload (LM Art. 6): {verdict, label_value, evidence, matches, actions}."""
+    return sg.scan(upload_media(sg, file), declared_ai=declared_ai).to_dict()
