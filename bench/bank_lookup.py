@@ -9,7 +9,8 @@ hash with 0..31 random bits flipped), half random.  Every query asks for all ent
 latency is wall-clock per single query (no batching), one thread (OpenMP/BLAS threads pinned to 1, faiss set to
 1 thread).  All implementations must return identical results; the script checks that and that every planted
 query finds its source.  ``--banks N`` also times Banks.query end to end (SQLite, N entries: index + SQL for the
-change-feed check and the matched entries' reasons).  Results go to bench/results/bank_lookup.json.
+change-feed check and the matched entries' reasons).  Results go to bench/results/bank_lookup.json
+(bank_lookup_clustered.json with --clustered).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 
 from synthguard.fingerprint.index import INDEXES, faiss_available, make_index
 
-RESULTS = Path(__file__).parent / "results" / "bank_lookup.json"
+RESULTS = Path(__file__).parent / "results" / "bank_lookup.json"  # bank_lookup_clustered.json with --clustered
 RADIUS = 31
 
 
@@ -169,8 +170,9 @@ def main() -> None:
            "seed": args.seed, "rows": rows, "banks_end_to_end": banks_row,
            "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/bank_lookup.py"
                       + (" --clustered" if args.clustered else "")}
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    path = RESULTS.with_name("bank_lookup_clustered.json") if args.clustered else RESULTS
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"\n{out['machine']}, 1 thread, radius {RADIUS}, {args.queries} queries (half planted)\n")
     print(f"| {'hashes':>11} | {'index':<7} | {'p50 ms':>8} | {'p99 ms':>8} | {'build s':>7} | planted found |")
     print(f"|{'-' * 13}|{'-' * 9}|{'-' * 10}|{'-' * 10}|{'-' * 9}|{'-' * 15}|")
@@ -180,7 +182,7 @@ def main() -> None:
     if banks_row:
         print(f"\nBanks.query end to end (SQLite, {banks_row['entries']:,} entries): p50 {banks_row['p50_ms']} ms, "
               f"p99 {banks_row['p99_ms']} ms; first-query index load {banks_row['load_s']} s")
-    print(f"\nwrote {RESULTS}")
+    print(f"\nwrote {path}")
 
 
 def _faiss_version() -> str | None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
@@ -161,7 +162,10 @@ class Banks:
             bank = HashBank(name=name, kind=kind, max_distance=distance, enabled=True, tenant=tenant,
                             description=description)
             s.add(bank)
-            s.flush()
+            try:
+                s.flush()
+            except IntegrityError:  # another process created it between the check and the insert
+                raise ConflictError(f"bank {name!r} already exists") from None
             audit_id = self._audit(s, bank, "create", actor, "", {"kind": kind, "max_distance": distance,
                                                                    "tenant": tenant})
             meta = _meta(bank)
