@@ -6,7 +6,6 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
-export SYNTHGUARD_HOME ?= $(CURDIR)/$(DEMO)/home
 
 .PHONY: demo test venv system-deps lint bench clean
 
@@ -28,6 +27,8 @@ system-deps:
 	  else echo "please install exiftool and a CJK font (Debian: libimage-exiftool-perl fonts-wqy-microhei)"; fi; \
 	fi
 
+demo: export SYNTHGUARD_HOME := $(CURDIR)/$(DEMO)/home
+demo: export SYNTHGUARD_DATABASE_URL :=
 demo: venv
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	@$(BIN)/python -m synthguard keys init > /dev/null
@@ -40,12 +41,15 @@ demo: venv
 	@echo "== 3. someone strips the metadata and re-encodes it (JPEG 75, 60% size)"
 	@$(BIN)/python -c "from PIL import Image; im=Image.open('$(DEMO)/labeled.jpg'); im.resize((im.width*3//5, im.height*3//5)).save('$(DEMO)/stripped.jpg', quality=75)"
 	@$(BIN)/python -m synthguard inspect $(DEMO)/stripped.jpg
-	@if $(BIN)/python -m synthguard --help | grep -q trace; then \
-	  echo "== 4. the victim traces the stripped copy back to its maker, with a Merkle proof"; \
-	  $(BIN)/python -m synthguard ledger checkpoint > /dev/null; \
-	  $(BIN)/python -m synthguard trace $(DEMO)/stripped.jpg; \
-	  $(BIN)/python -m synthguard evidence $(DEMO)/stripped.jpg -o $(DEMO)/evidence.zip; \
-	fi
+	@echo "== 4. a platform scans the stripped upload: verdict per Labeling Measures Art. 6"
+	@$(BIN)/python -m synthguard scan $(DEMO)/stripped.jpg
+	@echo "== 5. the victim traces the stripped copy back to its maker, with a Merkle proof"
+	@$(BIN)/python -m synthguard ledger checkpoint > /dev/null
+	@$(BIN)/python -m synthguard trace $(DEMO)/stripped.jpg
+	@echo "== 6. and gets an evidence bundle (JSON + HTML + PDF + standalone verifier)"
+	@$(BIN)/python -m synthguard evidence $(DEMO)/stripped.jpg -o $(DEMO)/evidence.zip
+	@$(BIN)/python -m synthguard evidence-verify $(DEMO)/evidence.zip
+	@$(BIN)/python -m synthguard ledger verify
 	@echo "demo files in $(DEMO)/"
 
 test: venv system-deps
