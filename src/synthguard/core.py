@@ -92,10 +92,10 @@ class SynthGuard:
     def media(self, source: Source) -> Media:
         if isinstance(source, Media):
             return source
-        limits = {"max_bytes": self.settings.max_bytes, "max_pixels": self.settings.max_pixels}
+        max_bytes, max_pixels = self.settings.max_bytes, self.settings.max_pixels
         if isinstance(source, (bytes, bytearray)):
-            return Media.from_bytes(bytes(source), **limits)
-        return Media.open(source, **limits)
+            return Media.from_bytes(bytes(source), max_bytes=max_bytes, max_pixels=max_pixels)
+        return Media.open(source, max_bytes=max_bytes, max_pixels=max_pixels)
 
     def marker(self, name: str) -> Marker:
         if name not in self._markers:

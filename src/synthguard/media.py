@@ -211,9 +211,10 @@ def decode_image(data: bytes, name: str, max_pixels: int) -> Image.Image:
     except Exception as exc:
         raise CorruptMediaError(f"cannot decode image: {exc}", path=name) from exc
     _check_pixels(img.size, max_pixels, name)
-    if getattr(img, "n_frames", 1) > 1:
+    frames = int(getattr(img, "n_frames", 1))
+    if frames > 1:
         raise UnsupportedMediaError(
-            f"animated image with {img.n_frames} frames", path=name,
+            f"animated image with {frames} frames", path=name,
             hint="Label animated images as video, or pass a single still frame.",
         )
     try:

@@ -114,7 +114,7 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
                                        f"{insp.get('aigc_integrity')} (GB-12, LM-22)")
         c2 = insp["c2pa"]
         if c2.get("content_id"):
-            if c2.get("state") in ("valid", "trusted") and s.get(Record, c2["content_id"]):
+            if c2.get("state") in ("valid", "trusted") and s.get(Record, c2["content_id"]) is not None:
                 claim(c2["content_id"], "c2pa")
             else:
                 result.problems.append(f"C2PA content id {c2['content_id']} ignored: manifest {c2.get('state')}"

@@ -78,9 +78,9 @@ class VisibleLabelMarker:
             boxes = [font.getbbox(line) for line in lines]
             # conservative: measure without descenders, so "g" or "p" cannot inflate the height
             core = [font.getbbox(re.sub(r"[gjpqy,]", "", line) or line) for line in lines]
-            ink_h = max(b[3] for b in core) - min(b[1] for b in core)
+            ink_h = int(max(b[3] for b in core) - min(b[1] for b in core))
             if ink_h >= target or size > 4 * target + 8:
-                return size, ink_h, max(b[2] - b[0] for b in boxes)
+                return size, ink_h, int(max(b[2] - b[0] for b in boxes))
             size += max(1, (target - ink_h) // 2)
 
     # --- Marker ------------------------------------------------------------------------
@@ -124,7 +124,7 @@ class VisibleLabelMarker:
         denom = float(np.sqrt((a * a).sum() * (e * e).sum())) or 1.0
         corr = float((a * e).sum() / denom)
         found = corr > 0.6
-        data = {"correlation": round(corr, 4)}
+        data: dict[str, object] = {"correlation": round(corr, 4)}
         if found:
             data |= {"text": lay.text, "position": lay.position, "ratio": lay.ratio, "box": list(lay.box)}
         return Reading(marker=self.name, found=found, data=data,
