@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
 
 venv: $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,report,postgres,test]' $(QUIET_PIP)
+	$(BIN)/pip install -q -e '.[server,report,postgres,test,video,voice]' $(QUIET_PIP)
 	@# third-party watermark reader for tests; its metadata demands torch, which the code we use does not need
 	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0 $(QUIET_PIP)
 
