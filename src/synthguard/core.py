@@ -377,6 +377,13 @@ class SynthGuard:
             report = self.ledger.verify(s, self.keys.ledger_public)
         return report.to_dict()
 
+    # --- courts and victims: assess ------------------------------------------------------
+    def assess(self, incident: Any, *, lang: str = "en") -> Any:
+        """Cited, explainable legal assessment of an incident (law/, LAW.md)."""
+        from synthguard.law import assess
+
+        return assess(incident, lang=lang)
+
     @cached_property
     def version(self) -> str:
         from importlib.metadata import version

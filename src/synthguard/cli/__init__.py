@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 
 def _register() -> None:
-    from synthguard.cli import bank, evidence, keys, label, ledger, scan, users, watermark  # noqa: F401
+    from synthguard.cli import assess, bank, evidence, keys, label, ledger, scan, users, watermark  # noqa: F401
 
     try:
         from synthguard.cli import serve  # noqa: F401

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.server import errors
-from synthguard.server.routes import lookup, pages, provider, public
+from synthguard.server.routes import assess, lookup, pages, provider, public
 from synthguard.server.uploads import BodyLimit
 
 __all__ = ["create_app"]
@@ -35,6 +35,6 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None) -> FastAPI:
     app.state.sg = core
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_bytes)
-    for module in (public, provider, lookup, pages):
+    for module in (public, provider, lookup, assess, pages):
         app.include_router(module.router)
     return app

@@ -1,0 +1,210 @@
+"""Rule packs: one YAML file per instrument (``packs/<jurisdiction>/<instrument>.yaml``).
+
+Each file holds the instrument (titles, in-force and repeal dates, status law/proposed), its dated parameters
+(OpenFisca style: the value in force on the incident date is used) and its rules.  Every rule cites at least
+one article and carries a confidence; rules whose source row is tagged [M] or (?) say ``unverified``.
+Loading validates the whole pack strictly, so a typo in a rule file fails with the file and rule named.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+from synthguard.errors import ValidationError
+
+Text = dict[Literal["en", "zh"], str]
+Confidence = Literal["verified", "secondary", "unverified"]
+
+
+def text(t: dict[Any, str] | None, lang: str) -> str:
+    """A zh/en text in ``lang``, falling back to English."""
+    return (t.get(lang) or t.get("en") or "") if t else ""
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cite(_M):
+    article: str
+    instrument: Text | str | None = None  # defaults to the pack's instrument
+    confidence: Confidence = "verified"
+    url: str | None = None
+
+    def render(self, default: Instrument, lang: str) -> str:
+        inst = self.instrument
+        name = (text(inst, lang) if isinstance(inst, dict) else inst) or text(default.short, lang)
+        if lang == "zh" and self.article[:1].isdigit():
+            return f"{name}第{self.article}条"
+        return f"{name} art. {self.article}" if self.article[:1].isdigit() else f"{name} {self.article}"
+
+
+class Instrument(_M):
+    id: str
+    title: Text
+    short: Text
+    jurisdiction: Literal["CN", "HK", "EU", "US"]
+    in_force: date
+    repealed: date | None = None
+    status: Literal["law", "proposed"] = "law"
+    url: str | None = None
+    comparative: bool = False
+
+
+class Param(_M):
+    description: str
+    unit: str | None = None
+    cite: str
+    confidence: Confidence = "verified"
+    values: dict[date, float | None]
+
+
+class Band(_M):
+    name: str
+    title: Text
+    when: dict[str, Any]
+    max_years: float | None = None   # statutory maximum (drives CL 87 prosecution limits)
+    penalty: Text | None = None
+    fine: dict[str, Any] | None = None  # {min|max|pct_turnover: number or {param: ...}}
+
+
+class Aggravator(_M):
+    id: str
+    title: Text
+    when: dict[str, Any]
+    cite: str | None = None
+
+
+class Deadline(_M):
+    id: str
+    title: Text
+    period: dict[Literal["years", "months", "days", "hours"], float] | None = None  # None = no limitation
+    start: str | None = None       # fact path the period runs from
+    from_band: bool = False        # prosecution limit from the band's max_years (CL 87)
+    cite: str
+
+
+class Rule(_M):
+    id: str
+    title: Text
+    kind: Literal["provision", "predicate", "exception"] = "provision"
+    domain: Literal["civil", "administrative", "criminal", "regulatory", "procedure"]
+    cites: list[Cite] = Field(min_length=1)
+    confidence: Confidence
+    requirements: list[str] = []      # REQUIREMENTS.md row ids
+    valid_from: date | None = None    # defaults to the instrument's in_force
+    valid_to: date | None = None      # defaults to the day before its repeal
+    scope: dict[str, Any] | None = None
+    elements: dict[str, dict[str, Any]] = Field(min_length=1)
+    exception_to: list[str] = []
+    bands: list[Band] = []
+    aggravators: list[Aggravator] = []
+    remedies: list[str] = []
+    fine: dict[str, Any] | None = None
+    deadlines: list[Deadline] = []
+    note: Text | None = None
+    instrument: Instrument | None = None  # filled by the loader
+
+    def in_force(self, on: date) -> bool:
+        assert self.instrument is not None
+        if self.instrument.status != "law":
+            return False
+        if on < (self.valid_from or self.instrument.in_force):
+            return False
+        if self.valid_to is not None:
+            return on <= self.valid_to
+        return self.instrument.repealed is None or on < self.instrument.repealed
+
+    def citation(self, lang: str = "en") -> str:
+        assert self.instrument is not None
+        return "; ".join(c.render(self.instrument, lang) for c in self.cites)
+
+
+class Pack(_M):
+    instrument: Instrument
+    params: dict[str, Param] = {}
+    rules: list[Rule] = []
+
+
+PACKS = files("synthguard.law").joinpath("packs")
+
+
+def _pack_files(root: Any = PACKS) -> list[Any]:
+    out = []
+    for jur in sorted(root.iterdir(), key=lambda p: p.name):
+        if jur.is_dir():
+            out += sorted((f for f in jur.iterdir() if f.name.endswith(".yaml")), key=lambda p: p.name)
+    return out
+
+
+def load_pack(path: Any) -> Pack:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        pack = Pack.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"rule pack is not valid YAML: {exc}", path=str(path)) from exc
+    except PydanticError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(p) for p in e["loc"])
+        raise ValidationError(f"rule pack field {where}: {e['msg']}", path=str(path)) from exc
+    rules = [r.model_copy(update={"instrument": pack.instrument}) for r in pack.rules]
+    return pack.model_copy(update={"rules": rules})
+
+
+class Library:
+    """All packs: rules by id (in file order) and dated parameters."""
+
+    def __init__(self, packs: list[Pack], overrides: dict[str, float] | None = None):
+        self.packs = packs
+        self.rules: dict[str, Rule] = {}
+        self.params: dict[str, Param] = {}
+        for p in packs:
+            for name, par in p.params.items():
+                if name in self.params:
+                    raise ValidationError(f"parameter {name} defined twice", path=p.instrument.id)
+                self.params[name] = par
+            for r in p.rules:
+                if r.id in self.rules:
+                    raise ValidationError(f"rule {r.id} defined twice", path=p.instrument.id)
+                self.rules[r.id] = r
+        self.overrides = dict(overrides or {})
+        unknown = set(self.overrides) - set(self.params)
+        if unknown:
+            raise ValidationError(f"unknown parameter(s) to override: {', '.join(sorted(unknown))}",
+                                  hint="Use names from the packs' params sections.")
+        for rule in self.rules.values():
+            for target in rule.exception_to:
+                if target not in self.rules:
+                    raise ValidationError(f"rule {rule.id} is an exception to unknown rule {target}")
+
+    def param(self, name: str, on: date) -> tuple[float | None, str | None]:
+        par = self.params.get(name)
+        if par is None:
+            raise ValidationError(f"unknown parameter {name}")
+        if name in self.overrides:
+            return self.overrides[name], f"{par.cite} (overridden)"
+        dated = [d for d in par.values if d <= on]
+        return (par.values[max(dated)] if dated else None), par.cite
+
+    def exceptions_to(self, rule_id: str) -> list[Rule]:
+        return [r for r in self.rules.values() if rule_id in r.exception_to]
+
+
+@lru_cache(maxsize=4)
+def _default(overrides: tuple[tuple[str, float], ...] = ()) -> Library:
+    return Library([load_pack(f) for f in _pack_files()], dict(overrides))
+
+
+def library(overrides: dict[str, float] | None = None, root: Path | None = None) -> Library:
+    """The shipped packs (cached), or the packs under ``root``; ``overrides`` replaces parameter values."""
+    if root is not None:
+        return Library([load_pack(f) for f in _pack_files(root)], overrides)
+    return _default(tuple(sorted((overrides or {}).items())))
