@@ -11,6 +11,8 @@ from PIL import Image
 
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import FALSE_POSITIVE_RATE, ImageWatermarker, WatermarkResult
+from synthguard.marking.watermark import payload as pl
+from synthguard.marking.watermark._sync import N_HYPOTHESES
 
 KODAK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"
 KEY = bytes(range(32))
@@ -99,6 +101,64 @@ def test_screenshot_margin_and_downscaled_jpeg(wm, marked):
         half = jpeg(m.resize((m.width // 2, m.height // 2), Image.BICUBIC), 75)
         r = wm.detect(half)
         assert r.detected and r.payload == PAYLOAD, (name, "resize0.5+jpeg75", r)
+
+
+def _rotate_fill(im: Image.Image, deg: float) -> Image.Image:
+    """Rotate, crop the largest centred same-aspect rectangle, resize back (a photo editor's "straighten")."""
+    w, h = im.size
+    a = np.radians(abs(deg))
+    s = min(w / (w * np.cos(a) + h * np.sin(a)), h / (w * np.sin(a) + h * np.cos(a)))
+    cw, ch = int(w * s), int(h * s)
+    x, y = (w - cw) // 2, (h - ch) // 2
+    return im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch)).resize((w, h), Image.BICUBIC)
+
+
+def test_fast_path_skips_the_lattice_search(wm, marked, monkeypatch):
+    from synthguard.marking.watermark import image as image_mod
+
+    calls = []
+    real = image_mod.lattices
+    monkeypatch.setattr(image_mod, "lattices", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for name, (orig, m) in marked.items():
+        for im in (m, jpeg(m, 75)):  # unmodified, re-encoded: the fast path decides
+            r = wm.detect(im)
+            assert r.detected and r.payload == PAYLOAD, name
+            # the p-value is Bonferroni-corrected over every candidate the full search could have tried
+            assert r.p_value == pytest.approx(min(1.0, 2 * min(image_mod.N_CANDIDATES * np.exp(-r.score**2 / 2),
+                                                               pl.CRC_FALSE_ACCEPT)), rel=1e-6)
+        assert not calls, name
+        assert not wm.detect(orig).detected  # unmarked: the full search runs and finds nothing
+        assert calls
+        calls.clear()
+    assert image_mod.N_CANDIDATES == N_HYPOTHESES * len(image_mod.PROFILES) * 128 * 128
+
+
+def test_resynchronises_rotation_without_autocorrelation_peaks(wm, marked):
+    _, m = marked["kodim05.png"]  # busy texture: the tile lattice's autocorrelation peaks are buried
+    for deg in (2, 5, -3):
+        r = wm.detect(_rotate_fill(m, deg))
+        assert r.detected and r.payload == PAYLOAD, (deg, r)
+
+
+def test_crop_of_an_image_whose_short_side_is_not_512(wm):
+    # a crop keeps the pixel period, which no resize/crop prior predicts unless the original's short side is
+    # 512 px: the scale model (1-D period search on the autocorrelation) finds it
+    for name, size, area in (("kodim08.png", (600, 400), 0.5), ("kodim13.png", (1280, 720), 0.7)):
+        m = wm.embed(kodak(name).resize(size, Image.BICUBIC), PAYLOAD)
+        f = area**0.5
+        w, h = round(m.width * f), round(m.height * f)
+        x, y = (m.width - w) // 2, (m.height - h) // 2
+        r = wm.detect(m.crop((x, y, x + w, y + h)))
+        assert r.detected and r.payload == PAYLOAD, (name, size, r)
+
+
+def test_downscale_then_jpeg_on_busy_images(wm, marked):
+    for name in ("kodim05.png", "kodim08.png"):
+        m = marked[name][1] if name in marked else wm.embed(kodak(name), PAYLOAD)
+        half = jpeg(m.resize((m.width // 2, m.height // 2), Image.BICUBIC), 75)
+        r = wm.detect(half)
+        assert r.detected and r.payload == PAYLOAD, (name, r)
+        assert wm.detect(half, expected=PAYLOAD).bit_accuracy == 1.0, name
 
 
 def test_wrong_key_does_not_detect(marked):

@@ -3,8 +3,8 @@
 A tile is ``NCHIP x NCHIP`` chips, each chip ``CHIP`` working-resolution pixels, so the tile is ``TILE`` pixels
 square.  A keyed permutation assigns every chip either to the *pilot* (a fixed keyed +-1 sign, used for the
 presence test and for synchronisation of the offset) or to one of the :data:`payload.CODED_BITS` coded bits
-(keyed sign times the coded bit).  Chips are placed as impulses and shaped by a band-limited pulse (an ideal
-low-pass at the chip Nyquist frequency, DC removed), so the pattern is a smooth band-limited noise.
+(keyed sign times the coded bit).  Chips are placed as impulses and shaped by a band-limited pulse (a low-pass
+at the chip Nyquist frequency with a radial taper, DC removed), so the pattern is a smooth band-limited noise.
 
 All key material comes from SHAKE-256(domain || key), so the pattern does not depend on numpy's RNG versions.
 """
@@ -24,15 +24,24 @@ TILE = CHIP * NCHIP
 N_CHIPS = NCHIP * NCHIP
 CHIPS_PER_BIT = 11
 PULSE_CUTOFF = 0.5 / CHIP  # cycles per working pixel: the chip Nyquist frequency
+PULSE_KNEE = 0.18  # radial frequency (cycles per working pixel) where the pulse's taper starts
+PULSE_GAINS = (0.7, 0.35)  # amplitude for PULSE_KNEE <= r < PULSE_CUTOFF, and in the corners (r >= PULSE_CUTOFF)
 N_PILOT = N_CHIPS - CHIPS_PER_BIT * pl.CODED_BITS
 _DOMAIN = b"synthguard/watermark/image/v1\x00"
 
 
 def _pulse() -> np.ndarray:
-    """Frequency response (TILE x TILE, real, symmetric) of the chip pulse."""
+    """Frequency response (TILE x TILE, real, symmetric) of the chip pulse.
+
+    Square band (the chip Nyquist frequency on both axes), DC removed, with a radial taper: full gain below
+    ``PULSE_KNEE``, then :data:`PULSE_GAINS` for the upper ring and for the band's corners.  The upper octave is
+    the first to go under downscaling + JPEG, so more of the (fixed) energy sits where it survives.
+    """
     f = np.fft.fftfreq(TILE)
     inband = np.abs(f) < PULSE_CUTOFF
     resp = (inband[:, None] & inband[None, :]).astype(np.float64)
+    r = np.hypot(f[:, None], f[None, :])
+    resp *= np.where(r < PULSE_KNEE, 1.0, np.where(r < PULSE_CUTOFF, PULSE_GAINS[0], PULSE_GAINS[1]))
     resp[0, 0] = 0.0
     return resp
 

@@ -2,8 +2,11 @@
 
 The mark is periodic with period ``TILE`` at the working resolution, so the autocorrelation of the whitened
 image has peaks on the (rotated, scaled) tile lattice.  We find candidate lattices from the autocorrelation
-peaks, refine them, then warp the image so the lattice is axis-aligned with period ``TILE`` and fold it onto
-one tile.  None of this uses the key: the key-dependent test happens on the folded tile only.
+peaks and, for images whose texture buries those peaks, from two rotation models scored on the autocorrelation
+(a 1-D search over the angle, the period fixed by the model: all 12 lattice points pooled, which is far less
+noisy than single peaks), refine them, then warp the image so the lattice is axis-aligned with period ``TILE``
+and fold it onto one tile (pixel centres mapped, as every resize does).  None of this uses the key: the
+key-dependent test happens on the folded tile only.
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ DETECT_SHORT_SIDE = 512
 ACF_MAX_SIDE = 768
 MIN_PERIOD = 30.0
 WHITEN_SIGMA_BINS = 6.0
-N_HYPOTHESES = 6  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
+MAX_ROTATION_DEG = 8.0
+N_REFINE = 18  # ACF-peak lattice candidates refined
+N_HYPOTHESES = 8  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
 
+_REFINE_STEPS = ((0.03, math.radians(1.5)), (0.006, math.radians(0.3)), (0.0012, math.radians(0.06)))
+_REFINE_STEPS_ROTATION = ((0.006, math.radians(0.15)), (0.0012, math.radians(0.04)))
 _RING1 = np.array([(1, 0), (0, 1), (1, 1), (1, -1)], dtype=np.float64)
 _LATTICE_POINTS = np.array([(1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2),
                             (3, 0), (0, 3)], dtype=np.float64)
@@ -48,9 +55,14 @@ def trim_border(y: np.ndarray, min_side: int, tol: float = 8.0) -> np.ndarray:
         pad = np.float32(np.median(lines[0]))
         if float(np.abs(lines[0] - pad).mean()) > 1.0:  # the outermost line is not flat: no margin (fast path)
             return 0
-        dev = np.abs(lines - pad).mean(axis=1)
-        margin = dev <= tol
-        return int(np.argmin(margin)) if not margin.all() else len(margin)
+        n, start, block = len(lines), 0, 8
+        while start < n:  # scan outwards-in in growing blocks: margins are usually thin
+            dev = np.abs(lines[start : start + block] - pad).mean(axis=1)
+            margin = dev <= tol
+            if not margin.all():
+                return start + int(np.argmin(margin))
+            start, block = start + block, block * 2
+        return n
 
     half_h, half_w = h // 2, w // 2
     top, bottom = run(y[:half_h]), run(y[: h - half_h - 1 : -1])
@@ -137,7 +149,7 @@ def _rank_score(acf: np.ndarray, limits: tuple[float, float], p: float, th: floa
 
 
 def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
-             priors: tuple[tuple[float, float], ...] = ()) -> list[tuple[float, float]]:
+             priors: tuple[tuple[float, float], ...] = (), n_models: int = 3) -> list[tuple[float, float]]:
     """Up to ``n`` candidate lattices ``(period, angle_radians)`` in detection pixels, best first.
 
     ``priors`` (lattices expected after a pure resize or a pure crop) are always kept first.
@@ -162,24 +174,57 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         for p, t in ((r, ang), (r / 2, ang), (r / math.sqrt(2), ang - math.pi / 4)):
             if p >= MIN_PERIOD:
                 cands.append((p, (t + math.pi / 4) % (math.pi / 2) - math.pi / 4))
-    if not cands:
-        return list(priors)
-    cands_a = np.array(cands)
-    sc = _score(sm, limits, cands_a[:, 0], cands_a[:, 1])
-    first = np.argsort(-sc)[: 3 * n]
-    refined: list[tuple[float, float, float]] = []
-    for i in first:
-        p0, t0 = cands_a[i]
-        for dp, dt in ((0.03, math.radians(1.5)), (0.006, math.radians(0.3)), (0.0012, math.radians(0.06))):
+
+    def refine(p0: float, t0: float, steps: tuple = _REFINE_STEPS) -> tuple[float, float]:
+        for dp, dt in steps:
             ps = p0 * (1 + np.linspace(-dp, dp, 11))
             ts = t0 + np.linspace(-dt, dt, 11)
             pg, tg = np.meshgrid(ps, ts, indexing="ij")
             s = _score(sm, limits, pg, tg)
             k = np.unravel_index(np.argmax(s), s.shape)
             p0, t0 = pg[k], tg[k]
-        refined.append((_rank_score(sm, limits, float(p0), float(t0)), float(p0), float(t0)))
-    refined.sort(reverse=True)
+        return float(p0), float(t0)
+
     chosen: list[tuple[float, float, float]] = [(np.inf, q, u) for q, u in priors]
+    # geometry models (key-independent): a rotation by a small angle, either cropped (native period) or
+    # "straightened" (the largest same-aspect rectangle cropped and resized back to the original size); the
+    # best angle of each model by the lattice score, refined, is a hypothesis after the priors
+    if priors and n_models > 0:
+        p_native = priors[0][0]
+        ih, iw = rn.shape
+        th = np.radians(np.arange(-MAX_ROTATION_DEG, MAX_ROTATION_DEG + 1e-9, 0.1))
+        th = th[np.abs(th) >= math.radians(0.25)]
+        a = np.abs(th)
+        fill = np.minimum(iw / (iw * np.cos(a) + ih * np.sin(a)), ih / (iw * np.sin(a) + ih * np.cos(a)))
+        models = []
+        for pm in (np.full_like(th, p_native), p_native / fill):
+            sc_m = _score(sm, limits, pm, th)
+            k = int(np.argmax(sc_m))
+            models.append((float(sc_m[k]), float(pm[k]), float(th[k])))
+        # scale model: resized and/or cropped, no rotation (a crop of an image whose short side was not 512 px
+        # keeps a period no prior predicts); the fundamental period, not a multiple of it
+        ps = MIN_PERIOD * np.exp(np.arange(0.0, math.log(rmax / 1.2 / MIN_PERIOD), 0.0015))
+        sc_p = _score(sm, limits, ps, np.zeros_like(ps))
+        k = int(np.argmax(sc_p))
+        for div in (2, 3):
+            j = int(np.argmin(np.abs(ps - ps[k] / div)))
+            if ps[k] / div >= MIN_PERIOD and sc_p[max(j - 3, 0) : j + 4].max() >= 0.7 * sc_p[k]:
+                k = max(j - 3, 0) + int(np.argmax(sc_p[max(j - 3, 0) : j + 4]))
+        models.append((float(sc_p[k]), float(ps[k]), 0.0))
+        for _sc, p0, t0 in sorted(models, reverse=True)[:n_models]:
+            p0, t0 = refine(p0, t0, _REFINE_STEPS_ROTATION)
+            if not any(_on_lattice((p0, t0), (q, u)) for _, q, u in chosen):
+                chosen.append((np.inf, p0, t0))
+    if not cands:
+        return [(p, t) for _, p, t in chosen[:n]]
+    cands_a = np.array(cands)
+    sc = _score(sm, limits, cands_a[:, 0], cands_a[:, 1])
+    first = np.argsort(-sc)[:N_REFINE]
+    refined: list[tuple[float, float, float]] = []
+    for i in first:
+        p0, t0 = refine(*cands_a[i])
+        refined.append((_rank_score(sm, limits, p0, t0), p0, t0))
+    refined.sort(reverse=True)
     for sc_, p, t in refined:
         if any(_on_lattice((p, t), (q, u)) for _, q, u in chosen):
             continue  # a coarser version (or duplicate) of a lattice we already have
@@ -193,23 +238,29 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
 
 def _on_lattice(a: tuple[float, float], b: tuple[float, float], tol: float = 0.015) -> bool:
     """True when both basis vectors of lattice ``a`` are integer combinations of lattice ``b``'s basis."""
-    def basis(p: float, t: float) -> np.ndarray:
-        return p * np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
-
-    coef = np.linalg.solve(basis(*b), basis(*a))
-    return bool(np.all(np.abs(coef - np.round(coef)) < tol) and np.any(np.round(coef) != 0))
+    # both bases are scaled rotations, so B^-1 A = (p_a / p_b) R(t_a - t_b): entries u, -v / v, u
+    k = a[0] / b[0]
+    u, v = k * math.cos(a[1] - b[1]), k * math.sin(a[1] - b[1])
+    ru, rv = round(u), round(v)
+    return abs(u - ru) < tol and abs(v - rv) < tol and (ru != 0 or rv != 0)
 
 
 def fold(rn: np.ndarray, period: float, angle: float) -> np.ndarray:
     """Warp so the lattice (period, angle) becomes axis-aligned with period TILE, then sum all tiles."""
     h, w = rn.shape
     c = period / TILE
+    if abs(c - 1.0) < 1e-9 and angle == 0.0:  # native scale, no rotation: zero-pad to whole tiles, sum (= the warp)
+        padded = np.zeros((-(-h // TILE) * TILE, -(-w // TILE) * TILE), dtype=np.float32)
+        padded[:h, :w] = rn
+        return padded.reshape(padded.shape[0] // TILE, TILE, padded.shape[1] // TILE, TILE).sum(
+            axis=(0, 2), dtype=np.float64)
     m = np.array([[c * math.cos(angle), -c * math.sin(angle)], [c * math.sin(angle), c * math.cos(angle)]])
     inv = np.linalg.inv(m)
     corners = inv @ np.array([[0, w, 0, w], [0, 0, h, h]], dtype=np.float64)
     lo = corners.min(axis=1)
     size = np.ceil((corners.max(axis=1) - lo) / TILE).astype(int) * TILE
-    a = np.hstack([m, (m @ lo)[:, None]]).astype(np.float64)
+    # pixel centres (i + 0.5) follow the lattice map, as they do under every (centre-aligned) resize
+    a = np.hstack([m, (m @ lo + m @ np.array([0.5, 0.5]) - 0.5)[:, None]]).astype(np.float64)
     warped = cv2.warpAffine(rn, a, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     return warped.reshape(size[1] // TILE, TILE, size[0] // TILE, TILE).sum(axis=(0, 2), dtype=np.float64)
