@@ -39,7 +39,7 @@ def facts_from_trace(trace: dict[str, Any], scan: dict[str, Any] | None = None,
         if verdict in ("ai_generated", "possibly_ai", "suspected_ai"):
             out["content"].setdefault("synthetic", True if verdict == "ai_generated" else None)
         out["content"]["labeled"] = "implicit_only" if scan.get("label_value") else "none"
-        if any(a.get("action") == "flag_stripped_label" or "DS-21" in str(a) for a in scan.get("actions") or []):
+        if any(a.get("flag") == "metadata_stripped" for a in scan.get("actions") or []):
             out["content"]["label_removed"] = True
         out["sources"].append(f"platform scan {scan.get('sha256', '')[:16]}: {verdict}")
     _complaint(out, complaint)
