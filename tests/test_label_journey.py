@@ -208,3 +208,22 @@ def test_small_image_labels_without_watermark(sg, verified_user, tmp_path):
     r = sg.label(src, user=verified_user, producer="ACME", output=tmp_path / "o.png")
     assert "image.watermark" not in r.marks and r.warnings and "watermark skipped" in r.warnings[0]
     assert sg.inspect(tmp_path / "o.png")["aigc"]["ProduceID"] == r.content_id
+
+
+def test_alpha_and_colour_profile_preserved(sg, verified_user, tmp_path):
+    """Relabeling must not drop transparency or the ICC profile (issue: watermark bad input)."""
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    im = Image.open(kodak()).convert("RGBA")
+    alpha = Image.new("L", im.size, 255)
+    alpha.paste(0, (0, 0, 100, 100))
+    im.putalpha(alpha)
+    src = tmp_path / "rgba.png"
+    im.save(src, "PNG", icc_profile=icc)
+    r = sg.label(src, user=verified_user, producer="ACME", output=tmp_path / "o.png")
+    assert "image.watermark" in r.marks
+    out = Image.open(tmp_path / "o.png")
+    assert out.mode == "RGBA" and out.info.get("icc_profile") == icc
+    assert out.getchannel("A").getpixel((10, 10)) == 0 and out.getchannel("A").getpixel((400, 300)) == 255
+    assert sg.inspect(tmp_path / "o.png")["watermark"]["detected"]
