@@ -53,6 +53,7 @@ demo: venv
 	@echo "demo files in $(DEMO)/"
 
 test: venv system-deps
+	$(BIN)/ruff check src tests
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=3).close()" 2>/dev/null; then \
 	  export SYNTHGUARD_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; \
 	  echo "Postgres reachable: postgres tests enabled"; \
