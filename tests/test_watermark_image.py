@@ -133,6 +133,28 @@ def test_fast_path_skips_the_lattice_search(wm, marked, monkeypatch):
     assert image_mod.N_CANDIDATES == N_HYPOTHESES * len(image_mod.PROFILES) * 128 * 128
 
 
+def test_crop_and_screenshot_stop_after_the_priors(wm, marked, monkeypatch):
+    # a crop (native period) or a trimmed screenshot (resize prior) is decided by the resize/crop priors alone,
+    # before the autocorrelation lattice search
+    from synthguard.marking.watermark import image as image_mod
+
+    calls = []
+    real = image_mod.lattices
+    monkeypatch.setattr(image_mod, "lattices", lambda *a, **k: calls.append(1) or real(*a, **k))
+    _, m = marked["kodim05.png"]
+    w, h = m.size
+    crop = m.crop((w // 7, h // 9, w // 7 + int(w * 0.7), h // 9 + int(h * 0.75)))
+    small = m.resize((int(w * 0.8), int(h * 0.8)), Image.BICUBIC)
+    shot = Image.new("RGB", (small.width + 40, small.height + 40), (255, 255, 255))
+    shot.paste(small, (20, 20))
+    for im in (crop, jpeg(shot, 85)):
+        r = wm.detect(im)
+        assert r.detected and r.payload == PAYLOAD
+        assert r.p_value == pytest.approx(min(1.0, 2 * min(image_mod.N_CANDIDATES * np.exp(-r.score**2 / 2),
+                                                           pl.CRC_FALSE_ACCEPT)), rel=1e-6)
+    assert not calls
+
+
 def test_resynchronises_rotation_without_autocorrelation_peaks(wm, marked):
     _, m = marked["kodim05.png"]  # busy texture: the tile lattice's autocorrelation peaks are buried
     for deg in (2, 5, -3):
