@@ -61,7 +61,7 @@ test: venv system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 lint: venv
-	$(BIN)/ruff check src tests && $(BIN)/mypy src
+	$(BIN)/ruff check src tests && $(BIN)/mypy src   # both clean
 
 bench: venv
 	$(BIN)/python bench/label_image.py

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -216,6 +217,7 @@ class ImageWatermarker:
                 if best is None or z.flat[k] > best[0]:
                     off = np.unravel_index(k, z.shape)
                     best = (float(z.flat[k]), h if best is None else best[1], (int(off[0]), int(off[1])))
+            assert best is not None  # PROFILES is never empty
             return best
 
         # lattice periods if the image was not resized (the first one: native scale, no rotation, the fast path's
@@ -260,7 +262,7 @@ class ImageWatermarker:
         largest.  The presence test is unaffected: it is the maximum over all candidates.
         """
         pay = ~layout.pilot
-        best = (-np.inf, None, None)
+        best: tuple[float, Any, Any] = (-np.inf, None, None)
         for _z, h, off in sorted(found, key=lambda f: -f[0])[:N_SYNC_REFINE]:
             for dy in (-1, 0, 1):
                 for dx in (-1, 0, 1):
