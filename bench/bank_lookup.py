@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+from _machine import cpu_model  # bench/ is on sys.path when run
+
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
@@ -24,7 +26,6 @@ import argparse
 import gc
 import json
 import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,13 +37,6 @@ from synthguard.fingerprint.index import INDEXES, faiss_available, make_index
 RESULTS = Path(__file__).parent / "results" / "bank_lookup.json"  # bank_lookup_clustered.json with --clustered
 RADIUS = 31
 
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def flip_bits(rows: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -165,7 +159,7 @@ def main() -> None:
     banks_row = time_banks(args.banks, rng) if args.banks else None
     import numpy
 
-    out = {"machine": _cpu(), "cores_used": 1, "python": platform.python_version(), "numpy": numpy.__version__,
+    out = {"machine": cpu_model(), "cores_used": 1, "python": platform.python_version(), "numpy": numpy.__version__,
            "faiss": _faiss_version(), "radius": RADIUS, "queries": args.queries, "clustered": args.clustered,
            "seed": args.seed, "rows": rows, "banks_end_to_end": banks_row,
            "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/bank_lookup.py"

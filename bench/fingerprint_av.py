@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import os
 
+from _machine import cpu_model  # bench/ is on sys.path when run
+
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,13 +47,6 @@ from tests.test_fingerprint_video import encode_video, pan_frames, transcode
 RESULTS = ROOT / "bench" / "results" / "fingerprint_av.json"
 KODAK = [f"kodim{i:02d}.png" for i in range(1, 25)]
 
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def _best_time(fn, repeat: int = 3) -> float:
@@ -189,7 +183,7 @@ def main() -> None:
         print(f"{name:42} {r['pairs']:5d} {r['match_rate']:6.0%} "
               f"{r['median_votes']:8.0f}/{r['min_votes']}/{r['max_votes']:<6} {r['median_score']:6.3f}")
     print("hashing speed (x real time, 30 s):", ", ".join(f"{k}: {v:.0f}x" for k, v in audio["x_realtime_30s"].items()))
-    out = {"machine": {"cpu": _cpu(), "python": platform.python_version(), "threads": 1},
+    out = {"machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1},
            "video": video, "audio": audio, "seconds": round(time.perf_counter() - t0, 1)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n")

@@ -5,16 +5,14 @@ Prints a table and writes bench/results/label_image.json. Run: `.venv/bin/python
 
 from __future__ import annotations
 
-import os
+from _machine import cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
 
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = "1"
+single_thread()
 
 import io  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -32,13 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 KODAK = ROOT.parent / "shared" / "data" / "kodak"
 RUNS = 15
 
-
-def cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except Exception:
-        return platform.processor() or "unknown"
 
 
 def main() -> None:
@@ -71,7 +62,7 @@ def main() -> None:
         rows.append({"pipeline": "inspect (all readers)", "median_s": (time.perf_counter() - t) / 5,
                      "min_s": None, "max_s": None, "runs": 5})
         sg.close()
-    result = {"image": "1920x1080 JPEG q90 (kodim05 upscaled)", "threads": 1, "cpu": cpu(),
+    result = {"image": "1920x1080 JPEG q90 (kodim05 upscaled)", "threads": 1, "cpu": cpu_model(),
               "python": platform.python_version(), "target_s": 0.5, "rows": rows}
     print(f"label_image on {result['cpu']} (1 thread), {result['image']}")
     print(f"{'pipeline':36} {'median s':>9} {'min s':>7} {'max s':>7}")

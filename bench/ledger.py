@@ -17,11 +17,11 @@ import json
 import platform
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from _machine import cpu_model  # bench/ is on sys.path when run
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -36,13 +36,6 @@ def _event(i: int) -> tuple[str, dict[str, object]]:
     return "generation", {"content_id": f"c-{i}", "user": f"u-{i % 9973}", "model": "sdxl-1.0",
                           "input_sha256": f"{i:064x}", "output_sha256": f"{i * 7919:064x}"}
 
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def _session(path: Path) -> Session:
@@ -121,7 +114,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         appends = bench_appends(Path(tmp), ledger)
         big = bench_million(args.db or Path(tmp) / "big.db", args.size, ledger)
-    result = {"machine": _cpu(), "python": platform.python_version(), "sqlite": __import__("sqlite3").sqlite_version,
+    result = {"machine": cpu_model(), "python": platform.python_version(), "sqlite": __import__("sqlite3").sqlite_version,
               "entries": args.size, **appends, **big}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

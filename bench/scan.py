@@ -13,13 +13,13 @@ Writes bench/results/scan.json.
 
 from __future__ import annotations
 
-import os
+from _machine import cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
 
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_v] = "1"
+single_thread()
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -126,7 +126,7 @@ def main() -> None:
         "images_per_s_per_core": {"end_to_end_scan": rate, "sum_of_stages": 1000 / total_ms,
                                   "without_our_watermark_detector": 1000 / no_ours},
         "target_images_per_s_per_core": 50,
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+        "machine": {"python": platform.python_version(), "cpu": cpu_model(),
                     "cpus": os.cpu_count()},
     }
     print(f"{'stage':28s} {'mean ms':>9s} {'p95 ms':>9s} {'share':>7s}")

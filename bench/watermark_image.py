@@ -13,17 +13,15 @@ binomial tail under random bits is <= 1e-6 (64 bits: k = 51; rivaGan's 32 bits: 
 
 from __future__ import annotations
 
-import os
+from _machine import cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
 
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_v] = "1"
+single_thread()
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import types  # noqa: E402
@@ -260,13 +258,6 @@ def _clock(fn) -> float:
     return (time.perf_counter() - t) * 1e3
 
 
-def _cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except Exception:  # noqa: BLE001
-        return platform.processor() or "unknown"
-
 
 def _plot(results, path):
     try:
@@ -316,7 +307,7 @@ def main(argv=None) -> int:
     timing = _timing(peers)
     fp_count = int(sum(d for d, _ in fp))
     report = {
-        "machine": {"cpu": _cpu_model(), "python": platform.python_version(), "threads": 1},
+        "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1},
         "images": len(paths), "peer_images": args.peer_images or len(paths), "key": "sha256('synthguard bench key')",
         "results": results,
         "false_positives": {"unmarked": len(paths), "random_crops_resizes": args.fp, "detected": fp_count,

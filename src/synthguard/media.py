@@ -150,9 +150,18 @@ class Media:
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
-    def replace(self, data: bytes, fmt: str | None = None) -> Media:
-        """A new Media with other bytes but the same name and limits."""
-        return Media(data=data, format=fmt or self.format, name=self.name, max_pixels=self.max_pixels)
+    def replace(self, data: bytes, fmt: str | None = None, *, same_pixels: bool = False) -> Media:
+        """A new Media with other bytes but the same name and limits.
+
+        ``same_pixels`` is for writers that only touch metadata (XMP, C2PA): the decoded image and the pixel
+        hash carry over instead of being decoded again."""
+        new = Media(data=data, format=fmt or self.format, name=self.name, max_pixels=self.max_pixels)
+        if same_pixels:
+            new._cache.update(self._cache)
+            for derived in ("pixel_sha256", "size"):
+                if derived in self.__dict__:
+                    new.__dict__[derived] = self.__dict__[derived]
+        return new
 
     # --- images -------------------------------------------------------------------------
     def require_image(self) -> None:

@@ -36,22 +36,17 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)
         else:
             print(f"error: {exc.diagnostics()}", file=sys.stderr)
-        return _exit(exc.exit_code)
+        return exc.exit_code
     except Exception as exc:  # click's exceptions (typer vendors its own copy of click)
         name = type(exc).__name__
         if name == "Exit":
-            return _exit(getattr(exc, "exit_code", 0))
+            return getattr(exc, "exit_code", 0)
         if name == "Abort":
             print("aborted", file=sys.stderr)
-            return _exit(1)
+            return 1
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors: bad option, missing argument
             exc.show()
-            return _exit(exc.exit_code)
+            return exc.exit_code
         raise
-    return _exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
-
-def _exit(code: int) -> int:
-    if __name__ == "__main__" or sys.argv and sys.argv[0].endswith("synthguard"):
-        sys.exit(code)
-    return code

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.fingerprint.index import Index, make_index
-from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher, bits_to_hex
+from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher, bits_to_hex, pdq_pixels
 from synthguard.media import Media, Modality
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
@@ -110,10 +110,7 @@ def dihedral_hashes(media: Media) -> tuple[list[tuple[str, str]], int]:
     """PDQ hashes of the 8 rotations/flips of the image, as (transform, hex), and the quality."""
     import pdqhash
 
-    img = media.image()
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    bits, quality = pdqhash.compute_dihedral(np.ascontiguousarray(np.asarray(img)))
+    bits, quality = pdqhash.compute_dihedral(pdq_pixels(media))
     return [(t, bits_to_hex(b)) for t, b in zip(DIHEDRAL, bits, strict=True)], int(quality)
 
 

@@ -62,6 +62,18 @@ def to_bytes_matrix(hashes: Sequence[HashLike] | np.ndarray) -> np.ndarray:
     return np.frombuffer(raw, np.uint8).reshape(len(items), BITS // 8)
 
 
+def checked_batch(ids: Sequence[int] | np.ndarray, hashes: Sequence[HashLike] | np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an ``add`` batch for every Index: one id per hash, unique and non-negative."""
+    new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    mat = to_bytes_matrix(hashes)
+    if len(new_ids) != len(mat):
+        raise ValueError(f"{len(new_ids)} ids for {len(mat)} hashes")
+    if (new_ids < 0).any() or len(np.unique(new_ids)) != len(new_ids):
+        raise ValueError("ids must be unique non-negative integers")
+    return new_ids, mat
+
+
 def _words(hash: HashLike) -> np.ndarray:
     return to_bytes_matrix([hash] if not isinstance(hash, np.ndarray) else hash.reshape(1, -1)).view(np.uint64)[0]
 
@@ -91,14 +103,9 @@ class _Columns:
         return self._n - self._dead
 
     def add(self, ids: Sequence[int] | np.ndarray, hashes: Sequence[HashLike] | np.ndarray) -> None:
-        new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        mat = to_bytes_matrix(hashes)
-        if len(new_ids) != len(mat):
-            raise ValueError(f"{len(new_ids)} ids for {len(mat)} hashes")
+        new_ids, mat = checked_batch(ids, hashes)
         if len(new_ids) == 0:
             return
-        if (new_ids < 0).any() or len(np.unique(new_ids)) != len(new_ids):
-            raise ValueError("ids must be unique non-negative integers")
         with self._lock:
             n = self._n
             if np.isin(new_ids, self._ids[:n][self._alive[:n]]).any():
@@ -286,14 +293,9 @@ class FaissIndex:
         return int(self._index.ntotal)
 
     def add(self, ids: Sequence[int] | np.ndarray, hashes: Sequence[HashLike] | np.ndarray) -> None:
-        new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        mat = to_bytes_matrix(hashes)
-        if len(new_ids) != len(mat):
-            raise ValueError(f"{len(new_ids)} ids for {len(mat)} hashes")
+        new_ids, mat = checked_batch(ids, hashes)
         if len(new_ids) == 0:
             return
-        if (new_ids < 0).any() or len(np.unique(new_ids)) != len(new_ids):
-            raise ValueError("ids must be unique non-negative integers")
         with self._lock:
             if self._index.ntotal and np.isin(new_ids, self._faiss.vector_to_array(self._index.id_map)).any():
                 raise ValueError("an id is already in the index; remove it first")

@@ -24,14 +24,19 @@ class PDQHasher:
     def hash(self, media: Media) -> Hash:
         import pdqhash
 
-        img = media.image()
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-        bits, quality = pdqhash.compute(np.ascontiguousarray(np.asarray(img)))
+        bits, quality = pdqhash.compute(pdq_pixels(media))
         return Hash(self.kind, bits_to_hex(bits), int(quality))
 
     def distance(self, a: str, b: str) -> int:
         return int(bin(int(a, 16) ^ int(b, 16)).count("1"))
+
+
+def pdq_pixels(media: Media) -> np.ndarray:
+    """RGB pixels as PDQ sees them; shared by the plain and the dihedral hash so both agree bit for bit."""
+    img = media.image()
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.ascontiguousarray(np.asarray(img))
 
 
 def bits_to_hex(bits: np.ndarray) -> str:

@@ -122,7 +122,7 @@ class MetadataMarker:
         packet = set_properties(
             packets[0] if packets else None, label.to_json(), dst, replace_malformed=self.replace_malformed,
         )
-        out = media.replace(containers.write_xmp(media.data, media.format, packet))
+        out = media.replace(containers.write_xmp(media.data, media.format, packet), same_pixels=True)
         back = self._scan(out).blocks  # always read back (GB-08: exactly one block, ours)
         if len(back) != 1 or back[0][1] != label.to_json():
             raise MetadataError(f"read-back after writing found {len(back)} AIGC blocks", path=media.name)

@@ -50,9 +50,16 @@ class VisibleLabelMarker:
         self.height_ratio = max(0.05, height_ratio)
         self.font_file = str(find_font(text, font_path))
         self.jpeg_quality = jpeg_quality
+        self._layouts: dict[tuple[int, int], LabelLayout] = {}
 
     # --- geometry ----------------------------------------------------------------------
     def layout(self, size: tuple[int, int]) -> LabelLayout:
+        """Label geometry for an image size; memoised, since mark, read and the record all ask for it."""
+        if size not in self._layouts:
+            self._layouts[size] = self._layout(size)
+        return self._layouts[size]
+
+    def _layout(self, size: tuple[int, int]) -> LabelLayout:
         w, h = size
         target = math.ceil(self.height_ratio * min(w, h))
         margin = max(2, round(0.02 * min(w, h)))

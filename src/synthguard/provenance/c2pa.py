@@ -139,7 +139,7 @@ class C2PASigner:
             raise ProvenanceError(f"C2PA signing failed: {exc}", path=media.name) from exc
         finally:
             ctx.close()
-        return media.replace(out.getvalue())
+        return media.replace(out.getvalue(), same_pixels=True)
 
 
 def _check_pair(chain_pem: bytes, key_pem: bytes, chain_path: Path, key_path: Path) -> None:
