@@ -30,12 +30,20 @@ from synthguard.errors import (
 )
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker, Reading
-from synthguard.media import Media, write_atomic
+from synthguard.media import Media, Modality, write_atomic
 from synthguard.plugins import Registry
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
-LABEL_ORDER = ("image.visible", "image.watermark", "image.metadata", "image.c2pa")
+# Labeling order per modality: explicit label -> watermark -> metadata -> C2PA (binds the final bytes).
+LABEL_ORDERS: dict[Modality, tuple[str, ...]] = {
+    Modality.IMAGE: ("image.visible", "image.watermark", "image.metadata", "image.c2pa"),
+    Modality.AUDIO: ("audio.notice", "audio.watermark", "audio.metadata"),
+    Modality.VIDEO: ("video.visible", "video.watermark", "video.metadata", "video.c2pa"),
+    Modality.TEXT: ("text.notice", "text.metadata"),
+}
+LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
+EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 Source = str | os.PathLike[str] | bytes | Media
 
@@ -191,11 +199,12 @@ class SynthGuard:
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
               client_ip: str | None = None) -> LabelResult:
-        """Label one generated image with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*)."""
+        """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*).
+
+        Images, audio, video and text share this journey; the markers come from ``LABEL_ORDERS``."""
         producer = self._producer(producer)
         media = self.media(source)
-        media.require_image()
-        media.image()  # decode fully now: corrupt input fails before anything is written
+        media.decode()  # decode fully now: corrupt input fails before anything is written
         with self.db.session() as s:
             tenant = self._require_identity(s, user).tenant
         content_id = new_content_id()
@@ -204,21 +213,20 @@ class SynthGuard:
             watermark_payload=self.watermark_payload(content_id),
             ledger_ref=f"{self.ledger.origin}#{content_id}",
         )
-        wanted = {"image.visible": visible,
-                  "image.watermark": self.settings.watermark if watermark is None else watermark,
-                  "image.metadata": True,
-                  "image.c2pa": self.settings.c2pa if c2pa is None else c2pa}
+        switches = {"watermark": self.settings.watermark if watermark is None else watermark,
+                    "metadata": True, "c2pa": self.settings.c2pa if c2pa is None else c2pa}
         marks, warnings, layout = [], [], None
         out = media
-        for name in LABEL_ORDER:
-            if not wanted[name]:
+        for name in LABEL_ORDERS[media.modality]:
+            kind = name.split(".", 1)[1]
+            if not (visible if kind in EXPLICIT else switches.get(kind, True)):
                 continue
             marker = self.marker(name)
             if name == "image.visible":
                 layout = marker.layout(out.size).to_dict()  # type: ignore[attr-defined]
             try:
                 out = marker.mark(out, ctx)
-            except WatermarkError as exc:
+            except WatermarkError as exc:  # e.g. too small or too short to carry a mark: labelled, with a warning
                 warnings.append(f"watermark skipped: {exc.message}")
                 continue
             marks.append(name)
@@ -228,22 +236,21 @@ class SynthGuard:
     def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, tenant: str, marks: list[str],
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None, client_ip: str | None) -> LabelResult:
-        wm = ctx.watermark_payload.hex() if "image.watermark" in marks and ctx.watermark_payload else None
-        from synthguard.fingerprint.pdq import PDQHasher
-
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.pixel_sha256, "pdq": PDQHasher().hash(out).value}
+        wm_mark = f"{out.modality.value}.watermark"
+        wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
+        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out)
         with self.db.session() as s:
             entry = self.ledger.append(s, "generation", {
                 "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(user),
                 "model": ctx.model, "modality": out.modality.value, "input_sha256": input_sha256 or media.sha256,
-                "output_sha256": out.sha256, "pixel_sha256": out.pixel_sha256, "watermark_payload": wm,
+                "output_sha256": out.sha256, "pixel_sha256": out.content_sha256, "watermark_payload": wm,
                 "marks": marks,
             }, time=ctx.created)
             s.add(Record(
                 content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=user, created_at=ctx.created,
                 modality=out.modality.value, technique=technique, model=ctx.model,
                 input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
-                pixel_sha256=out.pixel_sha256, watermark_payload=wm, marks=marks,
+                pixel_sha256=out.content_sha256, watermark_payload=wm, marks=marks,
                 details={"visible_label": layout} if layout else {}, ledger_index=entry.index,
                 fingerprints=[Fingerprint(kind=k, value=v) for k, v in fingerprints.items()],
             ))
@@ -279,26 +286,31 @@ class SynthGuard:
 
     # --- anyone: inspect -------------------------------------------------------------------
     def inspect(self, source: Source) -> dict[str, Any]:
-        """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, visible label."""
+        """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
+
+        One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
         media = self.media(source)
-        media.require_image()
-        media.image()
-        readings = {name: self._read(name, media) for name in LABEL_ORDER}
-        meta = readings["image.metadata"]
-        c2 = readings["image.c2pa"]
-        wm = readings["image.watermark"]
+        media.decode()
+        mod = media.modality.value
+        readings = {name.split(".", 1)[1]: self._read(name, media) for name in LABEL_ORDERS[media.modality]}
+        none = Reading("", False)
+        meta = readings.get("metadata", none)
+        c2 = readings.get("c2pa")
+        wm = readings.get("watermark")
+        explicit = readings.get("visible") or readings.get("notice") or none
         return {
-            "file": media.name, "format": media.format, "sha256": media.sha256,
-            "size": list(media.size),
+            "file": media.name, "format": media.format, "modality": mod, "sha256": media.sha256,
+            "size": list(media.size) if media.modality is Modality.IMAGE else None,
             "aigc": meta.data.get("aigc") if meta.found else None,
             "aigc_integrity": meta.data.get("integrity"),
             "aigc_count": meta.data.get("count", 0),
             "digital_source_type": meta.data.get("digital_source_type"),
-            "c2pa": {"present": c2.data.get("present", False), "state": c2.data.get("state", "absent"),
-                     "assertions": c2.data.get("assertions", []), "content_id": c2.data.get("content_id"),
-                     "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
-            "watermark": wm.data if wm.data else None,
-            "visible_label": readings["image.visible"].data | {"found": readings["image.visible"].found},
+            "c2pa": None if c2 is None else {
+                "present": c2.data.get("present", False), "state": c2.data.get("state", "absent"),
+                "assertions": c2.data.get("assertions", []), "content_id": c2.data.get("content_id"),
+                "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
+            "watermark": wm.data if wm is not None and wm.data else None,
+            "visible_label": explicit.data | {"found": explicit.found},
             "problems": [p for r in readings.values() for p in r.problems],
         }
 
@@ -389,6 +401,24 @@ class SynthGuard:
         from importlib.metadata import version
 
         return version("synthguard")
+
+
+def content_fingerprints(media: Media) -> dict[str, str]:
+    """The perceptual fingerprints a record keeps for trace and banks: PDQ for images, per-frame PDQ for video,
+    landmark hashes for audio; text has only its exact and normalised hashes."""
+    if media.modality is Modality.IMAGE:
+        from synthguard.fingerprint.pdq import PDQHasher
+
+        return {"pdq": PDQHasher().hash(media).value}
+    if media.modality is Modality.VIDEO:
+        from synthguard.fingerprint.video import VideoHasher
+
+        return {"video": VideoHasher().hash(media).value}
+    if media.modality is Modality.AUDIO:
+        from synthguard.fingerprint.audio import AudioHasher
+
+        return {"audio": AudioHasher().hash(media).value}
+    return {}
 
 
 def _is_verified(u: User) -> bool:

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import (
     CorruptMediaError,
@@ -163,6 +163,56 @@ class Media:
                     new.__dict__[derived] = self.__dict__[derived]
         return new
 
+    # --- every modality -----------------------------------------------------------------
+    def decode(self) -> None:
+        """Decode fully now, so corrupt or truncated input fails before anything is written or recorded.
+
+        Images decode with Pillow here; the other modalities delegate to their own modules
+        (marking/audio, marking/video, marking/text), imported lazily so the core imports without them."""
+        if self.modality is Modality.IMAGE:
+            self.image()
+        elif self.modality is Modality.AUDIO:
+            self.audio()
+        elif self.modality is Modality.VIDEO:
+            self.video()
+        else:
+            self.text()
+
+    @cached_property
+    def content_sha256(self) -> str:
+        """Hash of the decoded content (pixels, PCM samples, frames, normalised text): survives metadata edits."""
+        if self.modality is Modality.IMAGE:
+            return self.pixel_sha256
+        if self.modality is Modality.AUDIO:
+            from synthguard.marking.audio.io import content_digest as audio_digest
+
+            return audio_digest(self)
+        if self.modality is Modality.VIDEO:
+            from synthguard.marking.video.io import content_digest as video_digest
+
+            return video_digest(self)
+        from synthguard.marking.text.io import content_digest as text_digest
+
+        return text_digest(self)
+
+    def audio(self) -> Any:
+        """Decoded audio (``marking.audio.io.Audio``: float32 samples (n, channels) and the rate), cached."""
+        if "audio" not in self._cache:
+            self._cache["audio"] = _modality_io("audio", "decode_audio", self)(self)
+        return self._cache["audio"]
+
+    def video(self) -> Any:
+        """Probed video (``marking.video.io.VideoInfo``: size, fps, duration, streams), cached."""
+        if "video" not in self._cache:
+            self._cache["video"] = _modality_io("video", "probe_video", self)(self)
+        return self._cache["video"]
+
+    def text(self) -> Any:
+        """Decoded text document (``marking.text.io.TextDoc``), cached."""
+        if "text" not in self._cache:
+            self._cache["text"] = _modality_io("text", "decode_text", self)(self)
+        return self._cache["text"]
+
     # --- images -------------------------------------------------------------------------
     def require_image(self) -> None:
         if self.modality is not Modality.IMAGE:
@@ -197,6 +247,18 @@ class Media:
         h = hashlib.sha256(f"{img.mode}:{img.width}x{img.height}:".encode())
         h.update(img.tobytes())
         return h.hexdigest()
+
+
+def _modality_io(modality: str, function: str, media: Media) -> Any:
+    """A decoder from marking/<modality>/io.py; a missing module or extra is "unsupported", not a crash."""
+    from importlib import import_module
+
+    try:
+        return getattr(import_module(f"synthguard.marking.{modality}.io"), function)
+    except (ImportError, AttributeError) as exc:
+        raise UnsupportedMediaError(f"{modality} files are not supported by this installation ({exc})",
+                                    path=media.name, hint="Install the extras: pip install 'synthguard[video,voice]'."
+                                    ) from exc
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:

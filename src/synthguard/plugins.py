@@ -50,12 +50,34 @@ def _c2pa(settings: Settings, keys: Keys) -> Marker:
     return C2PAMarker(keys.c2pa_chain, keys.c2pa_key, keys.c2pa_anchors, settings.tsa_url)
 
 
-# Order matters when labeling: visible -> watermark -> metadata -> C2PA (binds the final bytes).
+def _lazy(module: str, cls: str) -> Factory:
+    """Factory for a built-in marker of another modality: ``cls.from_settings(settings, keys)``, imported on
+    first use so the core imports without the audio/video/text extras."""
+
+    def factory(settings: Settings, keys: Keys) -> Marker:
+        from importlib import import_module
+
+        return getattr(import_module(module), cls).from_settings(settings, keys)  # type: ignore[no-any-return]
+
+    factory.__name__ = f"_{cls}"
+    return factory
+
+
+# Labeling order lives in core.LABEL_ORDERS: explicit -> watermark -> metadata -> C2PA (binds the final bytes).
 BUILTIN_MARKERS: dict[str, Factory] = {
     "image.visible": _visible,
     "image.watermark": _watermark,
     "image.metadata": _metadata,
     "image.c2pa": _c2pa,
+    "audio.notice": _lazy("synthguard.marking.audio.marker", "AudioNoticeMarker"),
+    "audio.watermark": _lazy("synthguard.marking.audio.marker", "AudioWatermarkMarker"),
+    "audio.metadata": _lazy("synthguard.marking.audio.marker", "AudioMetadataMarker"),
+    "video.visible": _lazy("synthguard.marking.video.marker", "VideoVisibleMarker"),
+    "video.watermark": _lazy("synthguard.marking.video.marker", "VideoWatermarkMarker"),
+    "video.metadata": _lazy("synthguard.marking.video.marker", "VideoMetadataMarker"),
+    "video.c2pa": _lazy("synthguard.marking.video.marker", "VideoC2PAMarker"),
+    "text.notice": _lazy("synthguard.marking.text.marker", "TextNoticeMarker"),
+    "text.metadata": _lazy("synthguard.marking.text.marker", "TextMetadataMarker"),
 }
 
 

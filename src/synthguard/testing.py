@@ -35,13 +35,38 @@ def sample_context(content_id: str = "SG01TESTCONTENTID0000000000") -> LabelCont
                         watermark_payload=bytes.fromhex("0123456789abcdef"), ledger_ref=f"test#{content_id}")
 
 
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def synthetic_media(fmt: str = "PNG") -> Media:
+    """A small deterministic sample of any modality, by format name ("PNG", "WAV", "MP4", "MD", ...).
+
+    Images are made here; audio, video and text samples come from their modules' ``synthetic_*`` makers."""
+    f = fmt.upper()
+    if f in IMAGE_FORMATS:
+        return synthetic_image(f)
+    from importlib import import_module
+
+    for module, maker in (("synthguard.marking.audio.io", "synthetic_audio"),
+                          ("synthguard.marking.video.io", "synthetic_video"),
+                          ("synthguard.marking.text.io", "synthetic_text")):
+        try:
+            mod = import_module(module)
+        except ImportError:
+            continue
+        formats = getattr(mod, "SYNTHETIC_FORMATS", ())
+        if f in formats:
+            return getattr(mod, maker)(f)  # type: ignore[no-any-return]
+    raise ValueError(f"no synthetic sample for format {fmt!r}")
+
+
 def check_marker(marker: Marker, fmt: str = "PNG") -> None:
     """The Marker contract: named modality.technique; mark returns new Media of the same format; read finds
     the mark on marked media and returns a not-found Reading (never raises) on clean media."""
     assert isinstance(marker, Marker), "does not implement the Marker protocol"
     modality, _, technique = marker.name.partition(".")
     assert technique and Modality(modality) in marker.modalities, f"bad name {marker.name!r}"
-    clean = synthetic_image(fmt)
+    clean = synthetic_media(fmt)
     before = marker.read(clean)
     assert isinstance(before, Reading) and before.marker == marker.name and not before.found
     marked = marker.mark(clean, sample_context())

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from synthguard.fingerprint.pdq import PDQHasher, nearest
-from synthguard.media import Media
+from synthguard.media import Media, Modality
 from synthguard.store.schema import Fingerprint, Record
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def proof_for(sg: SynthGuard, s: Session, rec: Record) -> tuple[dict[str, Any] |
 
 
 def trace(sg: SynthGuard, media: Media) -> TraceResult:
-    media.require_image()
+    media.decode()
     result = TraceResult(found=False)
     claims: dict[str, set[str]] = {}  # content_id -> vias
 
@@ -112,21 +112,22 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
             elif pid:
                 result.problems.append(f"AIGC ProduceID {pid} ignored: ReservedCode1 integrity is "
                                        f"{insp.get('aigc_integrity')} (GB-12, LM-22)")
-        c2 = insp["c2pa"]
+        c2 = insp["c2pa"] or {}
         if c2.get("content_id"):
             if c2.get("state") in ("valid", "trusted") and s.get(Record, c2["content_id"]) is not None:
                 claim(c2["content_id"], "c2pa")
             else:
                 result.problems.append(f"C2PA content id {c2['content_id']} ignored: manifest {c2.get('state')}"
                                        " or no such record")
-        for kind, value in (("sha256", media.sha256), ("pixel_sha256", media.pixel_sha256)):
+        for kind, value in (("sha256", media.sha256), ("pixel_sha256", media.content_sha256)):
             for cid in s.scalars(select(Fingerprint.content_id).where(Fingerprint.kind == kind,
                                                                       Fingerprint.value == value)):
                 claim(cid, kind)
-        pdq = PDQHasher().hash(media)
-        rows = list(s.execute(select(Fingerprint.content_id, Fingerprint.value).where(Fingerprint.kind == "pdq")))
-        for cid, _dist in nearest(pdq.value, [(r[0], r[1]) for r in rows])[:3]:
-            claim(cid, "pdq")
+        if media.modality is Modality.IMAGE:
+            pdq = PDQHasher().hash(media)
+            rows = list(s.execute(select(Fingerprint.content_id, Fingerprint.value).where(Fingerprint.kind == "pdq")))
+            for cid, _dist in nearest(pdq.value, [(r[0], r[1]) for r in rows])[:3]:
+                claim(cid, "pdq")
         if not claims:
             return result
         best = max(claims, key=lambda c: (sum(STRENGTH[v] for v in claims[c]), len(claims[c])))

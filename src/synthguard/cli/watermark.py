@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,12 +10,14 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.errors import ValidationError
+from synthguard.core import SynthGuard
+from synthguard.errors import UnsupportedMediaError, ValidationError
+from synthguard.marking.base import LabelContext, Marker
 from synthguard.marking.imageio import encode_like
 from synthguard.marking.watermark import ImageWatermarker
-from synthguard.media import write_atomic
+from synthguard.media import Media, Modality, write_atomic
 
-wm = typer.Typer(no_args_is_help=True, help="Robust invisible image watermark (LM-11).")
+wm = typer.Typer(no_args_is_help=True, help="Robust invisible watermark for images, audio and video (LM-11).")
 app.add_typer(wm, name="watermark")
 
 
@@ -22,16 +25,23 @@ app.add_typer(wm, name="watermark")
 def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 hex digits (64 bits).")],
           strength: Annotated[Optional[float], typer.Option(help="Embedding strength (default from settings).")] = None,
           as_json: JsonOpt = False) -> None:
-    """Embed a 64-bit payload."""
+    """Embed a 64-bit payload into an image, audio or video file."""
     try:
         data = bytes.fromhex(payload)
     except ValueError:
         raise ValidationError(f"payload {payload!r} is not hex", hint="Give 16 hex digits.") from None
+    if len(data) != 8:
+        raise ValidationError(f"payload has {len(data)} bytes, not 8", hint="Give 16 hex digits.")
     with core() as sg:
         media = sg.media(src)
-        media.require_image()
-        marker = ImageWatermarker(sg.keys.watermark, strength or sg.settings.watermark_strength)
-        write_atomic(out, encode_like(marker.embed(media.image(), data), media, quality=sg.settings.jpeg_quality))
+        media.decode()
+        if media.modality is Modality.IMAGE:
+            marker = ImageWatermarker(sg.keys.watermark, strength or sg.settings.watermark_strength)
+            write_atomic(out, encode_like(marker.embed(media.image(), data), media, quality=sg.settings.jpeg_quality))
+        else:
+            ctx = LabelContext(content_id="", producer="", created=datetime.now(UTC), watermark_payload=data)
+            marked = _marker(sg, media).mark(media, ctx)
+            write_atomic(out, marked.data)
     emit({"output": str(out), "payload": payload.lower()}, as_json, "embedded")
 
 
@@ -40,6 +50,18 @@ def detect(file: Path, as_json: JsonOpt = False) -> None:
     """Detect the watermark: detected, payload, score, p_value."""
     with core() as sg:
         media = sg.media(file)
-        media.require_image()
-        result = ImageWatermarker(sg.keys.watermark).detect(media.image())
-    emit(result.to_dict(), as_json, "watermark")
+        media.decode()
+        if media.modality is Modality.IMAGE:
+            result = ImageWatermarker(sg.keys.watermark).detect(media.image()).to_dict()
+        else:
+            reading = _marker(sg, media).read(media)
+            result = dict(reading.data) | {"problems": list(reading.problems)}
+    emit(result, as_json, "watermark")
+
+
+def _marker(sg: SynthGuard, media: Media) -> Marker:
+    name = f"{media.modality.value}.watermark"
+    if name not in sg.registry.markers:
+        raise UnsupportedMediaError(f"no robust watermark for {media.modality.value}", path=media.name,
+                                    hint="Text is watermarked at generation time: see docs (text watermark hook).")
+    return sg.marker(name)

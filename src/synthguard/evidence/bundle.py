@@ -65,7 +65,7 @@ def _file_facts(media: Media, include_file: bool) -> dict[str, Any]:
     name = Path(media.name).name if media.name != "<bytes>" else "suspect." + media.format
     width, height = media.size
     return {"name": name, "size_bytes": len(media.data), "sha256": media.sha256,
-            "sha512": hashlib.sha512(media.data).hexdigest(), "pixel_sha256": media.pixel_sha256,
+            "sha512": hashlib.sha512(media.data).hexdigest(), "pixel_sha256": media.content_sha256,
             "format": media.format, "mime": media.mime, "width": width, "height": height,
             "included": include_file, "bundle_path": f"suspect/{name}" if include_file else None}
 

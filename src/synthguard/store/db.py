@@ -45,20 +45,25 @@ def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+    """Bring the schema to the newest Alembic revisions (idempotent).
+
+    Feature areas (compliance, consent, moderation, ...) branch from the shared schema as their own heads,
+    so ``heads`` upgrades all of them; a merge revision is only needed when one branch depends on another."""
     from alembic import command
 
     try:
-        command.upgrade(_alembic_config(engine), "head")
+        command.upgrade(_alembic_config(engine), "heads")
     except (DatabaseError, OperationalError) as exc:
         raise StoreError(f"cannot open or migrate the database: {exc.orig}") from exc
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The applied head revision(s), comma-joined and sorted when several branches are applied."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def has_schema(engine: Engine) -> bool:
