@@ -27,14 +27,17 @@ import yaml
 
 from synthguard.detection import Detection, Detector
 from synthguard.errors import SynthGuardError
-from synthguard.media import Media
+from synthguard.media import Media, Modality
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
 
 VERDICTS = {"1": "ai_generated", "2": "possibly_ai", "3": "suspected_ai"}
-WATERMARK_SOURCES = ("image.watermark", "image.dwtdct")
-_DETECTORS: weakref.WeakKeyDictionary[Any, tuple[list[Detector], list[Detector]]] = weakref.WeakKeyDictionary()
+VIDEO_FRAME_SHARE = 0.5  # vPDQ-style rule: a video matches a bank entry when this share of its frames does
+WATERMARK_TECHNIQUES = (".watermark", ".dwtdct")
+METADATA_TECHNIQUES = (".aigc", ".c2pa")
+_DETECTORS: weakref.WeakKeyDictionary[Any, dict[Modality, tuple[list[Detector], list[Detector]]]] = \
+    weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,16 @@ def load_notices() -> dict[str, Any]:
     return yaml.safe_load(files("synthguard").joinpath("policies", "notices.yaml").read_text(encoding="utf-8"))
 
 
-def detectors_for(sg: SynthGuard) -> tuple[list[Detector], list[Detector]]:
-    """(mark detectors, configured ML detectors), built once per core object."""
-    if sg not in _DETECTORS:
+def detectors_for(sg: SynthGuard, modality: Modality = Modality.IMAGE) -> tuple[list[Detector], list[Detector]]:
+    """(mark detectors, configured ML detectors) for one modality, built once per core object and modality."""
+    per = _DETECTORS.setdefault(sg, {})
+    if modality not in per:
         from synthguard.detection.registry import DetectorRegistry, configured_detectors
 
-        _DETECTORS[sg] = (DetectorRegistry().create(sg), configured_detectors(sg))
-    return _DETECTORS[sg]
+        marks = [d for d in DetectorRegistry().create(sg, modality=modality.value) if modality in d.modalities]
+        ml = [d for d in configured_detectors(sg) if modality in d.modalities]
+        per[modality] = (marks, ml)
+    return per[modality]
 
 
 def banks_for(sg: SynthGuard) -> Any:
@@ -98,29 +104,59 @@ def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stag
 
 def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float]
                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """SHA-256 for every file; PDQ for images, per-frame PDQ for video (vPDQ-style: a bank entry matches when a
+    share of the sampled frames is within its distance); audio and text are matched by SHA-256 only here."""
     from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher
 
     t0 = time.perf_counter()
-    pdq = PDQHasher().hash(media)
-    fps = {"sha256": media.sha256, "pdq": pdq.value, "pdq_quality": pdq.quality}
+    fps: dict[str, Any] = {"sha256": media.sha256}
+    pdqs: list[str] = []
+    try:
+        if media.modality is Modality.IMAGE:
+            pdq = PDQHasher().hash(media)
+            fps |= {"pdq": pdq.value, "pdq_quality": pdq.quality}
+            if pdq.quality is not None and pdq.quality >= MIN_QUALITY:
+                pdqs.append(pdq.value)
+            else:  # Meta's guidance: low-quality PDQ hashes (flat images) match unrelated content
+                evidence.append(Detection("fingerprint.pdq", "info", evidence={"quality": pdq.quality},
+                                          problems=(f"PDQ quality {pdq.quality} < {MIN_QUALITY}: not matched",)))
+        elif media.modality is Modality.VIDEO:
+            from synthguard.fingerprint.video import VideoHasher
+
+            vfp = VideoHasher().fingerprint(media)
+            pdqs = [f.pdq for f in vfp.frames]
+            fps |= {"video_frames": len(pdqs)}
+    except SynthGuardError as exc:
+        evidence.append(Detection("fingerprint", "error", problems=(f"fingerprint failed: {exc.message}",)))
     timings["fingerprint"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     matches: list[dict[str, Any]] = []
     banks = banks_for(sg)
     if banks is not None:
-        queries = [("sha256", media.sha256)]
-        if pdq.quality is not None and pdq.quality >= MIN_QUALITY:
-            queries.append(("pdq", pdq.value))
-        else:  # Meta's guidance: low-quality PDQ hashes (flat images) match unrelated content
-            evidence.append(Detection("fingerprint.pdq", "info", evidence={"quality": pdq.quality},
-                                      problems=(f"PDQ quality {pdq.quality} < {MIN_QUALITY}: not matched",)))
+        queries = [("sha256", media.sha256)] + [("pdq", h) for h in pdqs]
+        hits: dict[tuple[Any, Any], dict[str, Any]] = {}
         for kind, value in queries:
             try:
                 found = banks.query(kind, value)
             except SynthGuardError as exc:
                 evidence.append(Detection("banks", "error", problems=(f"bank lookup ({kind}) failed: {exc.message}",)))
                 continue
-            matches += [{"kind": kind, **_as_dict(m)} for m in found]
+            for m in found:
+                d = {"kind": kind, **_as_dict(m)}
+                key = (d.get("bank"), d.get("entry_id"))
+                if key in hits:  # a video's frames: keep the closest frame and count the frames that matched
+                    hits[key]["frames"] = hits[key].get("frames", 1) + 1
+                    if d.get("distance", 0) < hits[key].get("distance", 0):
+                        hits[key] |= {k: v for k, v in d.items() if k != "frames"}
+                else:
+                    hits[key] = d
+        for d in hits.values():
+            if media.modality is Modality.VIDEO and d["kind"] == "pdq":
+                d["frames"] = d.get("frames", 1)
+                d["frame_share"] = round(d["frames"] / max(1, len(pdqs)), 3)
+                if d["frame_share"] < VIDEO_FRAME_SHARE:
+                    continue
+            matches.append(d)
     timings["banks"] = time.perf_counter() - t0
     return fps, matches
 
@@ -140,8 +176,8 @@ def decide(evidence: list[Detection]) -> tuple[str, str | None]:
 
 def _stripped(evidence: list[Detection]) -> Detection | None:
     """DS-21: a watermark is present but no metadata label (AIGC block or C2PA manifest) accompanies it."""
-    marks = [d for d in evidence if d.source in WATERMARK_SOURCES and d.kind in ("label", "trace")]
-    metadata = [d for d in evidence if d.source in ("image.aigc", "image.c2pa") and d.kind != "info"]
+    marks = [d for d in evidence if d.source.endswith(WATERMARK_TECHNIQUES) and d.kind in ("label", "trace")]
+    metadata = [d for d in evidence if d.source.endswith(METADATA_TECHNIQUES) and d.kind != "info"]
     if not marks or metadata:
         return None
     which = ", ".join(sorted({d.source for d in marks}))
@@ -161,7 +197,7 @@ def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evid
         actions.append({"action": "notice", "verdict": verdict, "label_value": value, "badge": n["badge"],
                         "text": n["text"], "placement": n["placement"], "citations": n["citations"]})
         act, output = _propagate(sg, media, value, propagator, propagate_id)
-        if output is not None and any(d.source == "image.c2pa" and d.kind != "error" for d in evidence):
+        if output is not None and any(d.source.endswith(".c2pa") and d.kind != "error" for d in evidence):
             act["note"] = ("the C2PA manifest binds the uploaded bytes and reads as invalid on the rewritten file; "
                            "keep the original for verification or re-sign with the platform's key (EU-10)")
         actions.append(act)
@@ -189,8 +225,12 @@ def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None,
         from synthguard.core import new_content_id
 
         propagate_id = act["propagate_id"] = new_content_id()
+    marker = sg.marker(f"{media.modality.value}.metadata")
+    if not hasattr(marker, "propagate"):
+        return act | {"status": "unsupported",
+                      "reason": f"writing propagator fields into {media.format} files is not supported"}, None
     try:
-        out = sg.marker("image.metadata").propagate(media, propagator, propagate_id, label=value)  # type: ignore[attr-defined]
+        out = marker.propagate(media, propagator, propagate_id, label=value)
     except SynthGuardError as exc:
         return act | {"status": "failed", "reason": exc.message}, None
     return act | {"status": "written", "sha256": out.sha256}, out
@@ -204,10 +244,9 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     media = sg.media(source)
-    media.require_image()
-    media.image()  # decode now: a corrupt upload is an error, not a "none" verdict
+    media.decode()  # decode now: a corrupt upload is an error, not a "none" verdict
     timings["decode"] = time.perf_counter() - t0
-    mark_dets, ml_dets = detectors_for(sg)
+    mark_dets, ml_dets = detectors_for(sg, media.modality)
     evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
     fps, matches = _fingerprint(sg, media, evidence, timings)
     evidence += _run_all(ml_dets if detectors is None else detectors, media, timings, {}, "detectors")

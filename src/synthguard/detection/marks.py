@@ -54,8 +54,10 @@ class AIGCDetector:
     name = "image.aigc"
     modalities = IMAGE
 
-    def __init__(self, marker: Marker):
+    def __init__(self, marker: Marker, name: str | None = None):
         self.marker = marker
+        if name:  # the same reader for audio/video/text metadata markers ("audio.aigc", ...)
+            self.name, self.modalities = name, marker.modalities
 
     def detect(self, media: Media) -> list[Detection]:
         r = _cached_reading(self.marker, media)
@@ -100,8 +102,10 @@ class C2PADetector:
     name = "image.c2pa"
     modalities = IMAGE
 
-    def __init__(self, trust_anchors: Path | None = None):
+    def __init__(self, trust_anchors: Path | None = None, modality: Modality = Modality.IMAGE):
         self.trust_anchors = trust_anchors
+        if modality is not Modality.IMAGE:
+            self.name, self.modalities = f"{modality.value}.c2pa", frozenset({modality})
 
     def detect(self, media: Media) -> list[Detection]:
         from synthguard.provenance import c2pa
@@ -132,6 +136,7 @@ class WatermarkDetector:
 
     def __init__(self, marker: Marker):
         self.marker = marker
+        self.name, self.modalities = marker.name, marker.modalities  # image/audio/video watermark markers
 
     def detect(self, media: Media) -> list[Detection]:
         r = self.marker.read(media)

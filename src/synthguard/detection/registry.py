@@ -54,17 +54,49 @@ def _dwtdct(sg: SynthGuard) -> Detector:
     return DwtDctDetector()
 
 
-# Scan order: cheap metadata first, then the pixel-domain readers.
+def _aigc_of(modality: str) -> Factory:
+    def factory(sg: SynthGuard) -> Detector:
+        from synthguard.detection.marks import AIGCDetector
+
+        return AIGCDetector(sg.marker(f"{modality}.metadata"), name=f"{modality}.aigc")
+
+    return factory
+
+
+def _watermark_of(modality: str) -> Factory:
+    def factory(sg: SynthGuard) -> Detector:
+        from synthguard.detection.marks import WatermarkDetector
+
+        return WatermarkDetector(sg.marker(f"{modality}.watermark"))
+
+    return factory
+
+
+def _video_c2pa(sg: SynthGuard) -> Detector:
+    from synthguard.detection.marks import C2PADetector
+    from synthguard.media import Modality
+
+    return C2PADetector(sg.keys.c2pa_anchors, Modality.VIDEO)
+
+
+# Scan order per modality: cheap metadata first, then the signal-domain readers. The name's prefix is the
+# modality a detector reads; a scan builds only the detectors of the upload's modality (lazily, so an image
+# platform never needs the audio/video extras).
 MARK_DETECTORS: dict[str, Factory] = {
     "image.aigc": _aigc,
     "image.iptc": _iptc,
     "image.c2pa": _c2pa,
     "image.watermark": _watermark,
     "image.dwtdct": _dwtdct,
+    "audio.aigc": _aigc_of("audio"),
+    "audio.watermark": _watermark_of("audio"),
+    "video.aigc": _aigc_of("video"),
+    "video.c2pa": _video_c2pa,
+    "video.watermark": _watermark_of("video"),
+    "text.aigc": _aigc_of("text"),
 }
 # Per-stage grouping used by the scan timings and the benchmark.
-STAGES = {"image.aigc": "marks", "image.iptc": "marks", "image.c2pa": "marks",
-          "image.watermark": "watermark", "image.dwtdct": "watermark"}
+STAGES = {name: ("watermark" if name.endswith((".watermark", ".dwtdct")) else "marks") for name in MARK_DETECTORS}
 
 
 class DetectorRegistry:
@@ -82,8 +114,14 @@ class DetectorRegistry:
             raise ConfigError(f"detector plugin {name!r} is not callable")
         self.factories[name] = factory
 
-    def create(self, sg: SynthGuard, names: Iterable[str] | None = None) -> list[Detector]:
-        wanted = list(self.factories) if names is None else list(names)
+    def create(self, sg: SynthGuard, names: Iterable[str] | None = None, *, modality: str | None = None
+               ) -> list[Detector]:
+        """The named detectors (default: all, or all for ``modality`` -- names are "modality.technique")."""
+        if names is None:
+            kinds = {"image", "audio", "video", "text"}  # a plugin named otherwise is built for every modality
+            names = [n for n in self.factories
+                     if modality is None or n.split(".", 1)[0] == modality or n.split(".", 1)[0] not in kinds]
+        wanted = list(names)
         unknown = [n for n in wanted if n not in self.factories]
         if unknown:
             raise ConfigError(f"unknown detectors {unknown}; known: {', '.join(self.factories)}")
