@@ -1,0 +1,86 @@
+"""Emergency switches per feature (DS-05 "kill switch per feature", DS-24 suspend on a regulator's order).
+
+A feature is a labeling modality (``label.image``, ``label.audio`` ...), ``label`` for all labeling, or a DS-26
+technique (``voice_clone``, ``face_swap`` ...).  :meth:`Switches.guard` runs at the start of every
+``SynthGuard.label`` and reads the table each time, so a flip takes effect on the very next request; every flip
+is also a ledger entry (kind ``feature``), so who turned what off, when and why is tamper-evident.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from synthguard.compliance.common import FEATURE, check_tenant, check_text, iso, ledger_body, sha256_text
+from synthguard.errors import FeatureDisabledError, ValidationError
+from synthguard.store.base import utcnow
+from synthguard.store.compliance_tables import FeatureSwitch
+
+ALL_TENANTS = "*"
+
+
+def features_for(modality: str, technique: str | None) -> list[str]:
+    """The switch names one labeling request depends on."""
+    names = ["label", f"label.{modality}"]
+    if technique:
+        names.append(technique)
+    return names
+
+
+def _row(r: FeatureSwitch) -> dict[str, Any]:
+    return {"tenant": r.tenant, "feature": r.feature, "enabled": r.enabled, "changed_at": iso(r.changed_at),
+            "changed_by": r.changed_by, "reason": r.reason, "ledger_index": r.ledger_index}
+
+
+class Switches:
+    def __init__(self, sg: Any):
+        self.sg = sg
+
+    def set(self, feature: str, *, enabled: bool, actor: str, reason: str, tenant: str = ALL_TENANTS
+            ) -> dict[str, Any]:
+        """Turn a feature off (or back on) now; the reason is required (DS-05 emergency runbook)."""
+        if not FEATURE.match(feature or ""):
+            raise ValidationError(f"feature {feature!r} is not a valid feature name",
+                                  hint="Use label, label.image, label.audio, label.video, label.text or a technique "
+                                       "such as voice_clone or face_swap.")
+        check_tenant(tenant)
+        reason = check_text(reason, "the reason")
+        actor = check_text(actor, "the actor", max_len=128)
+        with self.sg.db.session() as s:
+            row = s.get(FeatureSwitch, (tenant, feature))
+            if row is None:
+                row = FeatureSwitch(tenant=tenant, feature=feature)
+                s.add(row)
+            entry = self.sg.ledger.append(s, "feature", ledger_body(
+                self.sg, "feature_switch", actor, feature=feature, tenant=tenant, enabled=enabled,
+                reason_sha256=sha256_text(reason)))
+            row.enabled, row.changed_at, row.changed_by, row.reason = enabled, utcnow(), actor, reason
+            row.ledger_index = entry.index
+            s.flush()
+            return _row(row)
+
+    def list(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every switch ever flipped (a feature with no row is on); ``tenant`` also shows the global ones."""
+        with self.sg.db.session() as s:
+            q = select(FeatureSwitch).order_by(FeatureSwitch.tenant, FeatureSwitch.feature)
+            if tenant is not None:
+                q = q.where(FeatureSwitch.tenant.in_((tenant, ALL_TENANTS)))
+            return [_row(r) for r in s.scalars(q)]
+
+    def disabled(self, features: builtins.list[str], tenant: str) -> builtins.list[dict[str, Any]]:
+        with self.sg.db.session() as s:
+            q = select(FeatureSwitch).where(
+                FeatureSwitch.feature.in_(features), FeatureSwitch.enabled.is_(False),
+                or_(FeatureSwitch.tenant == tenant, FeatureSwitch.tenant == ALL_TENANTS))
+            return [_row(r) for r in s.scalars(q)]
+
+    def guard(self, modality: str, technique: str | None, *, tenant: str) -> None:
+        """Refuse the request when any switch it depends on is off (403, see FeatureDisabledError)."""
+        off = self.disabled(features_for(modality, technique), tenant)
+        if off:
+            first = off[0]
+            raise FeatureDisabledError(
+                f"feature {first['feature']!r} is disabled by an emergency switch since {first['changed_at']}: "
+                f"{first['reason']} (DS-05)")

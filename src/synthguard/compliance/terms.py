@@ -1,0 +1,105 @@
+"""Service agreement and notices (DS-06, LM-19, seed 002): versioned texts, click-through acceptance, filing display.
+
+The service agreement must set out the labeling duties (LM-19); the first-use notice tells users about labeling
+and the algorithmic service; the filing number is displayed with its public link (DS-22).  Acceptance records hold
+the user's pseudonymous account id, the version and the time; the ledger gets the pseudonymous reference only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from synthguard.compliance.common import check_text, iso, ledger_body, sha256_text
+from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.store.compliance_tables import TermsAcceptance, TermsVersion
+from synthguard.store.schema import User
+
+KINDS = ("service_agreement", "first_use_notice")
+LABELING_TERMS = ("标识", "label")  # LM-19: the agreement explains the labeling methods and duties
+
+
+def _terms(t: TermsVersion, with_text: bool = False) -> dict[str, Any]:
+    d = {"id": t.id, "tenant": t.tenant, "kind": t.kind, "version": t.version, "sha256": t.sha256,
+         "published_at": iso(t.published_at), "published_by": t.published_by,
+         "covers_labeling": covers_labeling(t.text)}
+    return d | ({"text": t.text} if with_text else {})
+
+
+def covers_labeling(text: str) -> bool:
+    low = text.casefold()
+    return any(word in low for word in LABELING_TERMS)
+
+
+class Terms:
+    def __init__(self, sg: Any):
+        self.sg = sg
+
+    def publish(self, kind: str, version: str, text: str, *, actor: str, tenant: str = "default") -> dict[str, Any]:
+        if kind not in KINDS:
+            raise ValidationError(f"unknown terms kind {kind!r}", hint=f"Use one of: {', '.join(KINDS)}.")
+        version = check_text(version, "the version", max_len=32)
+        text = check_text(text, "the text", max_len=200_000)
+        with self.sg.db.session() as s:
+            if s.scalar(select(TermsVersion.id).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind,
+                                                      TermsVersion.version == version)) is not None:
+                raise ConflictError(f"{kind} version {version!r} is already published",
+                                    hint="Published terms are immutable: publish the change as a new version.")
+            t = TermsVersion(tenant=tenant, kind=kind, version=version, text=text, sha256=sha256_text(text),
+                             published_by=actor)
+            s.add(t)
+            s.flush()
+            self.sg.ledger.append(s, "feature", ledger_body(self.sg, "terms_version", actor, kind=kind,
+                                                            version=version, tenant=tenant, sha256=t.sha256))
+            return _terms(t)
+
+    def current(self, kind: str = "service_agreement", *, tenant: str = "default", with_text: bool = True
+                ) -> dict[str, Any] | None:
+        with self.sg.db.session() as s:
+            t = s.scalars(select(TermsVersion).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind)
+                          .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)).first()
+            return _terms(t, with_text) if t else None
+
+    def accept(self, user_id: str, *, version: str | None = None, kind: str = "service_agreement") -> dict[str, Any]:
+        """Record the user's click-through acceptance (DS-06: user id, version, time); idempotent per version."""
+        with self.sg.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+            q = select(TermsVersion).where(TermsVersion.tenant == user.tenant, TermsVersion.kind == kind)
+            q = (q.where(TermsVersion.version == version) if version is not None
+                 else q.order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1))
+            t = s.scalars(q).first()
+            if t is None:
+                raise NotFoundError(f"no {kind} {'version ' + repr(version) if version else 'published'} "
+                                    f"for tenant {user.tenant!r}",
+                                    hint="Publish it first: `synthguard compliance terms publish`.")
+            row = s.scalars(select(TermsAcceptance).where(TermsAcceptance.user_id == user_id,
+                                                          TermsAcceptance.terms_id == t.id)).first()
+            if row is None:
+                entry = self.sg.ledger.append(s, "feature", {
+                    "event": "terms_acceptance", "user": self.sg.user_ref(user_id), "kind": kind,
+                    "version": t.version, "sha256": t.sha256})
+                row = TermsAcceptance(user_id=user_id, terms_id=t.id, ledger_index=entry.index)
+                s.add(row)
+                s.flush()
+            return {"user": user_id, "kind": kind, "version": t.version, "sha256": t.sha256,
+                    "accepted_at": iso(row.accepted_at), "ledger_index": row.ledger_index}
+
+    def notice(self, *, tenant: str = "default") -> dict[str, Any]:
+        """What a client shows on first use: the notice text, the current agreement and the filing display text."""
+        st = self.sg.settings
+        notice = self.current("first_use_notice", tenant=tenant)
+        return {"service_name": st.service_name, "first_use_notice": notice,
+                "service_agreement": self.current("service_agreement", tenant=tenant, with_text=False),
+                "filing_display": filing_display(st)}
+
+
+def filing_display(settings: Any) -> str | None:
+    """The text a client shows in its footer/about page (DS-22): filing number and the public-information link."""
+    if not settings.filing_number:
+        return None
+    name = f"{settings.service_name} " if settings.service_name else ""
+    link = f" {settings.filing_link}" if settings.filing_link else ""
+    return f"{name}算法备案号 Algorithm filing No.: {settings.filing_number}{link}"

@@ -1,0 +1,95 @@
+"""Training-data register (DS-14, GAI-01, PI-01): data sets with source, legal basis, PI flags, consent references,
+and the lineage from model versions (as in ``records.model``) to the data sets they were trained on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from synthguard.compliance.common import check_text, iso, ledger_body
+from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.store.compliance_tables import ModelDataset, TrainingDataset
+
+# PIPL Art. 13 legal bases (PI-01) plus data without personal information under a licence or in the public domain.
+LEGAL_BASES = ("consent", "contract", "legal_duty", "public_health", "news_reporting", "publicly_disclosed",
+               "statutory", "licence", "public_domain", "own_data")
+
+
+def _ds(d: TrainingDataset) -> dict[str, Any]:
+    return {"id": d.id, "tenant": d.tenant, "name": d.name, "source": d.source, "legal_basis": d.legal_basis,
+            "contains_pi": d.contains_pi, "sensitive_pi": d.sensitive_pi, "consent_refs": list(d.consent_refs or []),
+            "retention": d.retention, "created_at": iso(d.created_at), "created_by": d.created_by}
+
+
+class Training:
+    def __init__(self, sg: Any):
+        self.sg = sg
+
+    def add(self, name: str, *, source: str, actor: str, legal_basis: str | None = None, contains_pi: bool = False,
+            sensitive_pi: bool = False, consent_refs: list[str] | None = None, retention: str = "",
+            tenant: str = "default") -> dict[str, Any]:
+        """Register a data set as it is; a missing legal basis is recorded (and fails the DS-14 check)."""
+        name = check_text(name, "the data set name", max_len=128)
+        source = check_text(source, "the source")
+        if legal_basis is not None and legal_basis not in LEGAL_BASES:
+            raise ValidationError(f"unknown legal basis {legal_basis!r}",
+                                  hint=f"Use one of: {', '.join(LEGAL_BASES)} (PIPL Art. 13), or leave it out.")
+        if sensitive_pi and not contains_pi:
+            raise ValidationError("sensitive personal information implies personal information",
+                                  hint="Pass --contains-pi with --sensitive-pi.")
+        with self.sg.db.session() as s:
+            if s.scalar(select(TrainingDataset.id).where(TrainingDataset.tenant == tenant,
+                                                         TrainingDataset.name == name)) is not None:
+                raise ConflictError(f"data set {name!r} is already registered")
+            d = TrainingDataset(tenant=tenant, name=name, source=source, legal_basis=legal_basis,
+                                contains_pi=contains_pi, sensitive_pi=sensitive_pi, consent_refs=consent_refs or [],
+                                retention=retention, created_by=actor)
+            s.add(d)
+            s.flush()
+            self.sg.ledger.append(s, "feature", ledger_body(self.sg, "training_dataset", actor, dataset=d.id,
+                                                            legal_basis=legal_basis, contains_pi=contains_pi))
+            return _ds(d)
+
+    def link(self, model: str, dataset: str, *, actor: str, tenant: str = "default") -> dict[str, Any]:
+        """Record that model version ``model`` was trained on ``dataset`` (lineage, DS-14)."""
+        model = check_text(model, "the model version", max_len=128)
+        with self.sg.db.session() as s:
+            d = s.scalars(select(TrainingDataset).where(TrainingDataset.tenant == tenant,
+                                                        TrainingDataset.name == dataset)).first()
+            if d is None:
+                raise NotFoundError(f"no data set {dataset!r}",
+                                    hint="Register it: `synthguard compliance dataset add`.")
+            if s.scalar(select(ModelDataset.id).where(ModelDataset.tenant == tenant, ModelDataset.model == model,
+                                                      ModelDataset.dataset_id == d.id)) is None:
+                s.add(ModelDataset(tenant=tenant, model=model, dataset_id=d.id, linked_by=actor))
+                self.sg.ledger.append(s, "feature", ledger_body(self.sg, "model_lineage", actor, model=model,
+                                                                dataset=d.id))
+        return self.lineage(model, tenant=tenant)
+
+    def datasets(self, *, tenant: str | None = "default") -> list[dict[str, Any]]:
+        with self.sg.db.session() as s:
+            q = select(TrainingDataset).order_by(TrainingDataset.name)
+            if tenant is not None:
+                q = q.where(TrainingDataset.tenant == tenant)
+            return [_ds(d) for d in s.scalars(q)]
+
+    def lineage(self, model: str, *, tenant: str | None = "default") -> dict[str, Any]:
+        with self.sg.db.session() as s:
+            q = (select(TrainingDataset).join(ModelDataset, ModelDataset.dataset_id == TrainingDataset.id)
+                 .where(ModelDataset.model == model).order_by(TrainingDataset.name))
+            if tenant is not None:
+                q = q.where(ModelDataset.tenant == tenant)
+            return {"model": model, "datasets": [_ds(d) for d in s.scalars(q)]}
+
+    def models(self, *, tenant: str | None = "default") -> dict[str, list[dict[str, Any]]]:
+        """Every model with lineage -> its data sets."""
+        with self.sg.db.session() as s:
+            q = select(ModelDataset.model, TrainingDataset).join(TrainingDataset,
+                                                                 ModelDataset.dataset_id == TrainingDataset.id)
+            if tenant is not None:
+                q = q.where(ModelDataset.tenant == tenant)
+            out: dict[str, list[dict[str, Any]]] = {}
+            for model, d in s.execute(q):
+                out.setdefault(model, []).append(_ds(d))
+            return out
