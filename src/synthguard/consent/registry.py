@@ -1,0 +1,420 @@
+"""The likeness registry: subjects, encrypted templates, grants and their revocation, export and erasure.
+
+Privacy by design (PI-06, DESIGN.md): only embeddings are kept, never the reference media unless the subject opts
+in (``keep_media``); both are encrypted under the subject's own key in the vault (``likeness:<subject>``), as are a
+grant's scope and evidence.  Erasure destroys that key (crypto-shredding, PI-13) and deletes the templates; the
+ledger, which only ever held hashes and pseudonymous references, keeps verifying.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from synthguard.consent import likeness
+from synthguard.consent.evidence import TamperedEvidenceError, challenge_phrase, load_public_key, verify_statement
+from synthguard.consent.policy import load_policy, purpose_modalities
+from synthguard.errors import ConflictError, NotFoundError, SubjectErasedError, ValidationError
+from synthguard.ledger.erasure import subject_ref
+from synthguard.media import Media, Modality
+from synthguard.store.base import utcnow
+from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
+
+
+def vault_id(subject_id: str) -> str:
+    return f"likeness:{subject_id}"
+
+
+def check_subject_id(subject_id: str) -> str:
+    if not isinstance(subject_id, str) or not 0 < len(subject_id) <= 100 or not set(subject_id) <= _ID_CHARS:
+        raise ValidationError(f"invalid subject id {subject_id!r}",
+                              hint="Use 1-100 letters, digits, '.', '_', '-' or '@' (a pseudonym, not a name).")
+    return subject_id
+
+
+@dataclass(frozen=True)
+class Template:
+    subject_id: str
+    protected: bool
+    modality: str
+    embedding: np.ndarray
+
+
+class Registry:
+    """Subjects and grants of one SynthGuard database; every method opens its own transaction."""
+
+    def __init__(self, sg: SynthGuard):
+        self.sg = sg
+        # decrypted galleries per (modality, tenant), reused while the template rows are unchanged: decrypting every
+        # template on every check costs one key unwrap per subject
+        self._galleries: dict[tuple[str, str | None], tuple[tuple[Any, ...], list[Template]]] = {}
+
+    # --- subjects ---------------------------------------------------------------------------------
+    def enroll(self, subject_id: str, *, faces: Iterable[Media] = (), voices: Iterable[Media] = (),
+               embeddings: Iterable[dict[str, Any]] = (), tenant: str = "default", protected: bool = False,
+               keep_media: bool = False, signing_key: str | None = None) -> dict[str, Any]:
+        """Enrol (or add templates to) a subject from reference media or locally computed embeddings."""
+        check_subject_id(subject_id)
+        if signing_key is not None:
+            load_public_key(signing_key)
+        cards = likeness.cards(self.sg.settings)
+        made: list[tuple[str, np.ndarray, bytes | None]] = []
+        for modality, items in (("face", faces), ("voice", voices)):
+            for media in items:
+                emb, _ = likeness.enrolment_embedding(media, modality)
+                made.append((modality, emb, media.data if keep_media else None))
+        for item in embeddings:
+            made.append((*_submitted_embedding(item, cards), None))
+        if not made:
+            raise ValidationError("nothing to enrol: give at least one face photo or voice sample",
+                                  hint="synthguard consent enroll SUBJECT --face photo.jpg (or --voice sample.wav)")
+        with self.sg.db.session() as s:
+            subj = s.get(ConsentSubject, subject_id)
+            if subj is not None and subj.tenant != tenant:
+                raise ConflictError(f"subject id {subject_id!r} is taken", hint="Choose another pseudonymous id.")
+            if subj is not None and subj.erased_at is not None:
+                raise SubjectErasedError(f"subject {subject_id!r} was erased; enrol under a new id")
+            if subj is None:
+                subj = ConsentSubject(id=subject_id, tenant=tenant, protected=protected, keep_media=keep_media,
+                                      signing_key=signing_key, created_at=utcnow())
+                s.add(subj)
+            else:
+                subj.protected = subj.protected or protected
+                subj.keep_media = subj.keep_media or keep_media
+                if signing_key is not None:
+                    subj.signing_key = signing_key
+            vid = vault_id(subject_id)
+            for modality, emb, kept in made:
+                s.add(ConsentTemplate(
+                    subject_id=subject_id, modality=modality, model=cards[modality].name,
+                    model_sha256=likeness.model_sha256(modality),
+                    token=self.sg.vault.encrypt(s, vid, likeness.encode(emb)),
+                    media_token=self.sg.vault.encrypt(s, vid, kept) if kept is not None else None,
+                    created_at=utcnow()))
+            s.flush()
+            self.sg.ledger.append(s, "consent", {
+                "event": "protect" if protected else "enrol", "subject_ref": subject_ref(subject_id),
+                "modalities": sorted({m for m, _, _ in made}), "templates": len(made),
+                "media_kept": any(m is not None for _, _, m in made)})
+            return self._subject_dict(s, subj)
+
+    def subject(self, subject_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+        with self.sg.db.session() as s:
+            return self._subject_dict(s, self._get_subject(s, subject_id, tenant))
+
+    def subjects(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        with self.sg.db.session() as s:
+            q = select(ConsentSubject).order_by(ConsentSubject.created_at)
+            if tenant is not None:
+                q = q.where(ConsentSubject.tenant == tenant)
+            return [self._subject_dict(s, x) for x in s.scalars(q)]
+
+    def _get_subject(self, s: Session, subject_id: str, tenant: str | None) -> ConsentSubject:
+        subj = s.get(ConsentSubject, subject_id)
+        if subj is None or (tenant is not None and subj.tenant != tenant):  # other tenants: as if absent
+            raise NotFoundError(f"no subject {subject_id!r}",
+                                hint="Enrol it first: `synthguard consent enroll SUBJECT --face photo.jpg`.")
+        return subj
+
+    def _subject_dict(self, s: Session, subj: ConsentSubject) -> dict[str, Any]:
+        rows = s.execute(select(ConsentTemplate.modality).where(ConsentTemplate.subject_id == subj.id)).scalars()
+        counts: dict[str, int] = {}
+        for m in rows:
+            counts[m] = counts.get(m, 0) + 1
+        return {"subject": subj.id, "tenant": subj.tenant, "protected": subj.protected,
+                "keep_media": subj.keep_media, "signing_key": subj.signing_key is not None,
+                "templates": counts, "created_at": subj.created_at.isoformat(),
+                "erased_at": subj.erased_at.isoformat() if subj.erased_at else None}
+
+    # --- templates (decrypted, for matching) ---------------------------------------------------------
+    def templates(self, modality: str, *, tenant: str | None = None) -> list[Template]:
+        """Every live template of ``modality`` made by the current model (templates of another model are skipped)."""
+        from sqlalchemy import func
+
+        sha = likeness.model_sha256(modality)
+        where = [ConsentTemplate.modality == modality, ConsentTemplate.model_sha256 == sha,
+                 ConsentSubject.erased_at.is_(None)]
+        if tenant is not None:
+            where.append(ConsentSubject.tenant == tenant)
+        join = (ConsentSubject, ConsentSubject.id == ConsentTemplate.subject_id)
+        with self.sg.db.session() as s:
+            # rows only change by enrolment (new id, later created_at) and erasure (fewer rows), so this signature
+            # changes whenever the gallery does, even when SQLite reuses a deleted row's id
+            signature = tuple(s.execute(select(func.count(ConsentTemplate.id), func.max(ConsentTemplate.id),
+                                               func.max(ConsentTemplate.created_at)).join(*join).where(*where)).one())
+            cached = self._galleries.get((modality, tenant))
+            if cached is not None and cached[0] == signature:
+                return list(cached[1])
+            out = []
+            for t, protected in s.execute(select(ConsentTemplate, ConsentSubject.protected).join(*join).where(*where)):
+                emb = likeness.decode(self.sg.vault.decrypt(s, vault_id(t.subject_id), t.token))
+                out.append(Template(t.subject_id, bool(protected), modality, emb))
+            self._galleries[(modality, tenant)] = (signature, out)
+            return list(out)
+
+    def has_templates(self, modality: str, *, protected_only: bool = False) -> bool:
+        with self.sg.db.session() as s:
+            q = (select(ConsentTemplate.id).join(ConsentSubject, ConsentSubject.id == ConsentTemplate.subject_id)
+                 .where(ConsentTemplate.modality == modality, ConsentSubject.erased_at.is_(None)).limit(1))
+            if protected_only:
+                q = q.where(ConsentSubject.protected.is_(True))
+            return s.execute(q).first() is not None
+
+    # --- grants ----------------------------------------------------------------------------------------
+    def challenge(self, subject_id: str, *, grantee: str, purpose: str, tenant: str | None = None) -> dict[str, Any]:
+        """Issue a random phrase for the subject to speak (spoken consent evidence), single use."""
+        purpose_modalities(purpose)
+        minutes = int(load_policy().get("challenge_minutes", 30))
+        with self.sg.db.session() as s:
+            self._get_subject(s, subject_id, tenant)
+            ch = ConsentChallenge(id="ch_" + secrets.token_hex(10), subject_id=subject_id, grantee=grantee,
+                                  purpose=purpose, phrase=challenge_phrase(grantee, purpose), created_at=utcnow(),
+                                  expires_at=utcnow() + timedelta(minutes=minutes))
+            s.add(ch)
+        return {"challenge": ch.id, "phrase": ch.phrase, "expires_at": ch.expires_at.isoformat(),
+                "instructions": "The subject reads the phrase aloud, alone, in their own voice; pass the recording "
+                                "to `synthguard consent grant ... --evidence REC --challenge ID`."}
+
+    def grant(self, subject_id: str, *, grantee: str, purpose: str, evidence: Media, expires: datetime | None = None,
+              modalities: list[str] | None = None, scope: str = "", challenge: str | None = None,
+              tenant: str = "default") -> dict[str, Any]:
+        """Record a subject's separate consent (DS-15) after checking its evidence; returns the grant."""
+        allowed = purpose_modalities(purpose)
+        mods = sorted(set(modalities or allowed))
+        if not set(mods) <= set(allowed):
+            raise ValidationError(f"purpose {purpose!r} edits {allowed}; {sorted(set(mods) - set(allowed))} "
+                                  "cannot be granted for it")
+        if not grantee or len(grantee) > 128:
+            raise ValidationError("the grantee (--to) must be a user or provider id of 1-128 characters")
+        if expires is not None and expires <= utcnow():
+            raise ValidationError(f"expiry {expires.isoformat()} is in the past")
+        with self.sg.db.session() as s:
+            subj = self._get_subject(s, subject_id, tenant)
+            if subj.erased_at is not None:
+                raise SubjectErasedError(f"subject {subject_id!r} was erased")
+            check = self._check_evidence(s, subj, evidence, grantee=grantee, purpose=purpose, modalities=mods,
+                                         expires=expires, challenge=challenge)
+            signed_scope = check.get("scope")
+            if signed_scope is not None:  # the subject's own words win; a different scope is not what they signed
+                if scope and scope != signed_scope:
+                    raise ValidationError("the scope differs from the one in the signed statement",
+                                          hint="Leave --scope out to use the statement's scope.")
+                scope = signed_scope
+            digest = evidence.sha256
+            if s.execute(select(ConsentGrant.id).where(ConsentGrant.evidence_sha256 == digest)).first():
+                raise ConflictError("this evidence file already backs another grant",
+                                    hint="Each grant needs its own signed statement or recording.")
+            vid = vault_id(subject_id)
+            g = ConsentGrant(id="cg_" + secrets.token_hex(12), subject_id=subject_id, tenant=subj.tenant,
+                             grantee=grantee, purpose=purpose, modalities=mods,
+                             scope_token=self.sg.vault.encrypt(s, vid, scope) if scope else None,
+                             expires_at=expires, created_at=utcnow(), evidence_kind=check["kind"],
+                             evidence_sha256=digest, evidence_token=self.sg.vault.encrypt(s, vid, evidence.data),
+                             evidence_check={k: v for k, v in check.items() if k not in ("scope", "phrase")}, mac="")
+            entry = self.sg.ledger.append(s, "consent", {
+                "event": "grant", "grant_id": g.id, "subject_ref": subject_ref(subject_id),
+                "grantee": self.sg.user_ref(grantee), "purpose": purpose, "modalities": mods,
+                "expires": expires.isoformat() if expires else None, "evidence_kind": check["kind"],
+                "evidence_sha256": digest})
+            g.ledger_index = entry.index
+            g.mac = self.grant_mac(g)
+            s.add(g)
+            s.flush()
+            return self._grant_dict(s, g)
+
+    def _check_evidence(self, s: Session, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
+                        modalities: list[str], expires: datetime | None, challenge: str | None) -> dict[str, Any]:
+        if evidence.modality is Modality.TEXT:
+            return verify_statement(evidence.data, subject=subj.id, grantee=grantee, purpose=purpose,
+                                    modalities=modalities, expires=expires, registered_key=subj.signing_key)
+        if evidence.modality in (Modality.AUDIO, Modality.VIDEO):
+            return self._check_spoken(s, subj, evidence, grantee=grantee, purpose=purpose, challenge=challenge)
+        raise ValidationError(f"consent evidence must be a signed statement (JSON) or a recording, not {evidence.mime}",
+                              hint="A photo of a signed paper form cannot be verified; use `synthguard consent "
+                                   "statement` or a spoken challenge.")
+
+    def _check_spoken(self, s: Session, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
+                      challenge: str | None) -> dict[str, Any]:
+        if not challenge:
+            raise ValidationError("spoken consent needs the challenge it answers",
+                                  hint="Issue one with `synthguard consent challenge SUBJECT --to USER --purpose P` "
+                                       "and pass --challenge ID.")
+        ch = s.get(ConsentChallenge, challenge)
+        if ch is None or ch.subject_id != subj.id:
+            raise NotFoundError(f"no challenge {challenge!r} for subject {subj.id!r}")
+        if ch.used_at is not None:
+            raise ConflictError(f"challenge {challenge} was already used", hint="Issue a new challenge.")
+        if ch.expires_at <= utcnow():
+            raise ValidationError(f"challenge {challenge} expired at {ch.expires_at.isoformat()}",
+                                  hint="Issue a new challenge and record again.")
+        if (ch.grantee, ch.purpose) != (grantee, purpose):
+            raise ValidationError(f"challenge {challenge} was issued for {ch.grantee!r} / {ch.purpose!r}")
+        card = likeness.cards(self.sg.settings)["voice"]
+        voices = [t for t in self.templates("voice", tenant=subj.tenant) if t.subject_id == subj.id]
+        if not voices:
+            raise ValidationError(f"subject {subj.id!r} has no enrolled voice to compare the recording with",
+                                  hint="Enrol a voice sample first (`synthguard consent enroll SUBJECT --voice F`), "
+                                       "or use a signed statement.")
+        from synthguard.consent.voices import embed_media
+
+        vp = embed_media(evidence)
+        best = max(card.score(vp.embedding, t.embedding) for t in voices)
+        if not card.matches(best):
+            raise TamperedEvidenceError(f"the recorded consent is not in the subject's enrolled voice (similarity "
+                                        f"{best:.3f} < {card.threshold})")
+        ch.used_at = utcnow()
+        return {"kind": "spoken", "challenge": ch.id, "speaker_similarity": round(best, 4),
+                "threshold": card.threshold, "speech_seconds": round(vp.speech_seconds, 2), "phrase_checked": False,
+                "phrase": ch.phrase}
+
+    def grant_mac(self, g: ConsentGrant) -> str:
+        """HMAC over the fields the gate decides on: an edited row (un-revoked, later expiry) fails the check."""
+        fields = {"id": g.id, "subject": g.subject_id, "tenant": g.tenant, "grantee": g.grantee, "purpose": g.purpose,
+                  "modalities": sorted(g.modalities or []), "expires": _iso(g.expires_at),
+                  "created": _iso(g.created_at), "revoked": _iso(g.revoked_at), "kind": g.evidence_kind,
+                  "evidence": g.evidence_sha256}
+        msg = b"consent-grant:" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+        return hmac.new(self.sg.keys.integrity, msg, hashlib.sha256).hexdigest()
+
+    def revoke(self, grant_id: str, *, reason: str = "withdrawn", tenant: str | None = None) -> dict[str, Any]:
+        """Withdraw consent (PI-03): effective for every later check at once."""
+        with self.sg.db.session() as s:
+            g = self._get_grant(s, grant_id, tenant)
+            if g.revoked_at is not None:
+                return self._grant_dict(s, g)  # idempotent
+            if not self.grant_intact(s, g):
+                raise TamperedEvidenceError(f"grant {grant_id} fails its integrity check; not modified",
+                                            hint="Investigate the database; the grant already never allows.")
+            g.revoked_at, g.revoked_reason = utcnow(), reason[:64]
+            g.mac = self.grant_mac(g)
+            self.sg.ledger.append(s, "consent", {"event": "revoke", "grant_id": g.id,
+                                                 "subject_ref": subject_ref(g.subject_id), "reason": g.revoked_reason})
+            return self._grant_dict(s, g)
+
+    def grant_intact(self, s: Session, g: ConsentGrant) -> bool:
+        if not hmac.compare_digest(g.mac or "", self.grant_mac(g)):
+            return False
+        if g.evidence_token is None:
+            return False
+        try:
+            data = self.sg.vault.decrypt(s, vault_id(g.subject_id), g.evidence_token)
+        except (ValidationError, NotFoundError):
+            return False
+        return hashlib.sha256(data).hexdigest() == g.evidence_sha256
+
+    def grants(self, *, subject_id: str | None = None, grantee: str | None = None,
+               tenant: str | None = None) -> list[dict[str, Any]]:
+        with self.sg.db.session() as s:
+            q = select(ConsentGrant).order_by(ConsentGrant.created_at)
+            if subject_id is not None:
+                q = q.where(ConsentGrant.subject_id == subject_id)
+            if grantee is not None:
+                q = q.where(ConsentGrant.grantee == grantee)
+            if tenant is not None:
+                q = q.where(ConsentGrant.tenant == tenant)
+            return [self._grant_dict(s, g) for g in s.scalars(q)]
+
+    def get_grant(self, grant_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+        with self.sg.db.session() as s:
+            return self._grant_dict(s, self._get_grant(s, grant_id, tenant))
+
+    def _get_grant(self, s: Session, grant_id: str, tenant: str | None) -> ConsentGrant:
+        g = s.get(ConsentGrant, grant_id)
+        if g is None or (tenant is not None and g.tenant != tenant):
+            raise NotFoundError(f"no grant {grant_id!r}", hint="List grants with `synthguard consent grants`.")
+        return g
+
+    def grant_status(self, s: Session, g: ConsentGrant, now: datetime | None = None) -> str:
+        """active | revoked | expired | tampered | erased."""
+        now = now or utcnow()
+        if g.evidence_token is None and g.revoked_reason == "erased":
+            return "erased"
+        if not self.grant_intact(s, g):
+            return "tampered"
+        if g.revoked_at is not None:
+            return "revoked"
+        if g.expires_at is not None and g.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def _grant_dict(self, s: Session, g: ConsentGrant, *, personal: bool = False) -> dict[str, Any]:
+        evidence: dict[str, Any] = {"kind": g.evidence_kind, "sha256": g.evidence_sha256, **(g.evidence_check or {})}
+        d: dict[str, Any] = {"grant_id": g.id, "subject": g.subject_id, "tenant": g.tenant, "grantee": g.grantee,
+             "purpose": g.purpose, "modalities": list(g.modalities or []), "expires_at": _iso(g.expires_at),
+             "created_at": _iso(g.created_at), "revoked_at": _iso(g.revoked_at), "revoked_reason": g.revoked_reason,
+             "status": self.grant_status(s, g), "evidence": evidence, "ledger_index": g.ledger_index}
+        if personal:
+            vid = vault_id(g.subject_id)
+            d["scope"] = self.sg.vault.decrypt(s, vid, g.scope_token).decode() if g.scope_token else ""
+            if g.evidence_token:
+                import base64
+
+                evidence["file_base64"] = base64.b64encode(self.sg.vault.decrypt(s, vid, g.evidence_token)).decode()
+        return d
+
+    # --- data-subject rights (PIPL 44-47, GDPR 15/17/20): see rights.py ------------------------------
+    def export(self, subject_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+        """Everything held on a subject, decrypted, as one JSON document (PI-11, GDPR Arts. 15 and 20)."""
+        from synthguard.consent.rights import export
+
+        return export(self, subject_id, tenant=tenant)
+
+    def erase(self, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
+        """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""
+        from synthguard.consent.rights import erase
+
+        return erase(self, subject_id, reason=reason, tenant=tenant)
+
+
+def parse_expiry(value: str | None) -> datetime | None:
+    """DATE (valid through that day, UTC) or an ISO 8601 timestamp with a time zone."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.max, UTC)
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"expiry {value!r} is not a date",
+                              hint="Use YYYY-MM-DD or an ISO 8601 timestamp.") from None
+    if t.tzinfo is None:
+        raise ValidationError("an expiry with a time needs a time zone", hint="e.g. 2027-01-31T18:00:00+08:00")
+    return t.astimezone(UTC)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.astimezone(UTC).isoformat() if t is not None else None
+
+
+def _submitted_embedding(item: dict[str, Any], cards: dict[str, likeness.ModelCard]) -> tuple[str, np.ndarray]:
+    """A template computed on the subject's device (``synthguard consent embed``): checked, never trusted blindly."""
+    modality = item.get("modality")
+    if modality not in cards:
+        raise ValidationError(f"embedding modality must be face or voice, got {modality!r}")
+    if item.get("model") != cards[modality].name:
+        raise ValidationError(f"embedding made with model {item.get('model')!r}; this server uses "
+                              f"{cards[modality].name!r}", hint="Compute it with the same SynthGuard version.")
+    if item.get("model_sha256") not in (None, likeness.model_sha256(modality)):
+        raise ValidationError("embedding made with other model weights (model_sha256 differs)")
+    vec = np.asarray(item.get("embedding", []), dtype=np.float32)
+    size = 128 if modality == "face" else 256
+    if vec.shape != (size,) or not np.all(np.isfinite(vec)):
+        raise ValidationError(f"a {modality} embedding must be {size} finite numbers")
+    if modality == "voice" and abs(float(np.linalg.norm(vec)) - 1) > 1e-3:
+        raise ValidationError("a voice embedding must have unit length")
+    return modality, vec

@@ -1,0 +1,85 @@
+"""Data-subject rights over the likeness registry: access/portability and erasure (PIPL Arts. 44-47, PI-11, PI-13;
+GDPR Arts. 15, 17, 20).
+
+Export decrypts everything held on a subject (templates, opted-in media, grants with scope and evidence, challenges)
+into one JSON document and logs the export.  Erasure deletes templates and challenges, blanks grants' personal
+fields (they stay, revoked, so the ledger's grant ids still resolve), and destroys the subject's vault key, so every
+remaining ciphertext, including copies in backups, becomes unreadable; the ledger keeps verifying.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from synthguard.consent import likeness
+from synthguard.consent.registry import _iso, vault_id
+from synthguard.errors import SubjectErasedError
+from synthguard.ledger.erasure import subject_ref
+from synthguard.store.base import utcnow
+from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentTemplate
+
+if TYPE_CHECKING:
+    from synthguard.consent.registry import Registry
+
+
+def export(reg: Registry, subject_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+    """Everything held on a subject, decrypted, as one JSON document (PI-11, GDPR Arts. 15 and 20)."""
+    with reg.sg.db.session() as s:
+        subj = reg._get_subject(s, subject_id, tenant)
+        if subj.erased_at is not None:
+            raise SubjectErasedError(f"subject {subject_id!r} was erased on {subj.erased_at:%Y-%m-%d}; "
+                                     "nothing personal remains to export")
+        vid = vault_id(subject_id)
+        templates = []
+        for t in s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == subject_id)):
+            item = {"modality": t.modality, "model": t.model, "model_sha256": t.model_sha256,
+                    "created_at": _iso(t.created_at),
+                    "embedding": [round(float(x), 7) for x in likeness.decode(reg.sg.vault.decrypt(s, vid,
+                                                                                                     t.token))]}
+            if t.media_token:
+                item["media_base64"] = base64.b64encode(reg.sg.vault.decrypt(s, vid, t.media_token)).decode()
+            templates.append(item)
+        grants = [reg._grant_dict(s, g, personal=True)
+                  for g in s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == subject_id))]
+        challenges = [{"challenge": c.id, "grantee": c.grantee, "purpose": c.purpose, "phrase": c.phrase,
+                       "created_at": _iso(c.created_at), "used_at": _iso(c.used_at)}
+                      for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == subject_id))]
+        reg.sg.ledger.append(s, "export", {"event": "consent_export", "subject_ref": subject_ref(subject_id),
+                                            "templates": len(templates), "grants": len(grants)})
+        return {"format": "synthguard.consent-export/v1", "exported_at": utcnow().isoformat(),
+                "subject": reg._subject_dict(s, subj) | {"signing_key_pem": subj.signing_key},
+                "templates": templates, "grants": grants, "challenges": challenges,
+                "ledger_subject_ref": subject_ref(subject_id),
+                "note": "Embeddings are numbers computed from your photos/recordings; the ledger holds only "
+                        "hashes and the pseudonymous reference above."}
+
+def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
+    """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""
+    with reg.sg.db.session() as s:
+        subj = reg._get_subject(s, subject_id, tenant)
+        templates = list(s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == subject_id)))
+        for t in templates:
+            s.delete(t)
+        grants = list(s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == subject_id)))
+        now = utcnow()
+        for g in grants:
+            g.scope_token, g.evidence_token = None, None
+            g.evidence_check = {k: v for k, v in (g.evidence_check or {}).items()
+                                if k in ("kind", "signature", "phrase_checked")}
+            if g.revoked_at is None:
+                g.revoked_at = now
+            g.revoked_reason = "erased"
+            g.mac = reg.grant_mac(g)
+        for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == subject_id)):
+            s.delete(c)
+        subj.signing_key = None
+        entry = reg.sg.vault.erase(s, vault_id(subject_id), reason=reason)
+        subj.erased_at, subj.erasure_index = subj.erased_at or now, entry.index
+        reg.sg.ledger.append(s, "consent", {"event": "erase", "subject_ref": subject_ref(subject_id),
+                                             "templates": len(templates), "grants": len(grants),
+                                             "erasure_index": entry.index})
+    return {"subject": subject_id, "erased": True, "templates_deleted": len(templates),
+            "grants_blanked": len(grants), "ledger_index": entry.index}

@@ -1,0 +1,212 @@
+"""Consent routes (DS-15, PI-03/06/07/11/13): enrol, grant, revoke, check, export, erase; protected persons; pages.
+
+API (Bearer token): providers and admins manage their tenant's subjects and grants and run the gate; victims,
+platforms and admins register protected persons (files, or embeddings computed on the person's device).  Another
+tenant's subject or grant is a 404, exactly as a missing one.  The pages (``/consent``) post the token as a form
+field (never in the URL) and call the same registry.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from synthguard.auth import Principal, Role, authenticate
+from synthguard.consent.gate import enforce
+from synthguard.consent.registry import parse_expiry
+from synthguard.errors import NotFoundError, SynthGuardError
+from synthguard.server.deps import SG, CurrentPrincipal, upload_media
+from synthguard.server.i18n import templates  # the i18n-aware environment every page uses
+
+router = APIRouter(prefix="/v1/consent", tags=["consent"])
+pages = APIRouter(include_in_schema=False)
+
+MANAGERS = (Role.PROVIDER, Role.ADMIN)
+PROTECTORS = (Role.VICTIM, Role.PLATFORM, Role.ADMIN)
+
+
+def _managers(p: CurrentPrincipal) -> Principal:
+    return p.require(*MANAGERS)
+
+
+def _protectors(p: CurrentPrincipal) -> Principal:
+    return p.require(*PROTECTORS)
+
+
+def _holders(p: CurrentPrincipal) -> Principal:
+    return p.require(*MANAGERS, *PROTECTORS)
+
+
+Manager = Annotated[Principal, Depends(_managers)]
+Protector = Annotated[Principal, Depends(_protectors)]
+Holder = Annotated[Principal, Depends(_holders)]
+Files = Annotated[list[UploadFile] | None, File()]
+
+
+class Embedding(BaseModel):
+    modality: str = Field(pattern="^(face|voice)$")
+    model: str = Field(max_length=64)
+    model_sha256: str | None = Field(None, max_length=64)
+    embedding: list[float] = Field(min_length=1, max_length=256)
+
+
+class ProtectedPerson(BaseModel):
+    subject: str = Field(min_length=1, max_length=100, description="A pseudonym for the person.")
+    embeddings: list[Embedding] = Field(min_length=1, max_length=16,
+                                        description="From `synthguard consent embed` on the person's own device.")
+
+
+@router.post("/subjects", status_code=201)
+def enroll(sg: SG, p: Manager, subject: Annotated[str, Form(max_length=100)], faces: Files = None,
+           voices: Files = None, signing_key: Annotated[str | None, Form(max_length=4096)] = None,
+           keep_media: Annotated[bool, Form()] = False) -> dict[str, Any]:
+    """Enrol a subject from reference photos / voice samples (only embeddings are kept unless keep_media)."""
+    return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or []],
+                             voices=[upload_media(sg, f) for f in voices or []], signing_key=signing_key,
+                             keep_media=keep_media, tenant=p.tenant)
+
+
+@router.get("/subjects")
+def subjects(sg: SG, p: Manager) -> list[dict[str, Any]]:
+    return sg.consent.subjects(tenant=p.tenant)
+
+
+@router.post("/protected", status_code=201)
+def protect(sg: SG, p: Protector, body: ProtectedPerson) -> dict[str, Any]:
+    """Register a protected person from embeddings computed locally: no photo or recording is sent."""
+    return sg.consent.enroll(body.subject, embeddings=[e.model_dump() for e in body.embeddings], protected=True,
+                             tenant=p.tenant)
+
+
+@router.post("/protected/files", status_code=201)
+def protect_files(sg: SG, p: Protector, subject: Annotated[str, Form(max_length=100)], faces: Files = None,
+                  voices: Files = None) -> dict[str, Any]:
+    """Register a protected person from photos / recordings (embedded on the server, then discarded)."""
+    return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or []],
+                             voices=[upload_media(sg, f) for f in voices or []], protected=True, tenant=p.tenant)
+
+
+@router.post("/challenges", status_code=201)
+def challenge(sg: SG, p: Manager, subject: Annotated[str, Form()], to: Annotated[str, Form(max_length=128)],
+              purpose: Annotated[str, Form(max_length=64)]) -> dict[str, Any]:
+    return sg.consent.challenge(subject, grantee=to, purpose=purpose, tenant=p.tenant)
+
+
+@router.post("/grants", status_code=201)
+def grant(sg: SG, p: Manager, subject: Annotated[str, Form()], to: Annotated[str, Form(max_length=128)],
+          purpose: Annotated[str, Form(max_length=64)], evidence: Annotated[UploadFile, File()],
+          expires: Annotated[str | None, Form(max_length=40)] = None,
+          challenge: Annotated[str | None, Form(max_length=40)] = None,
+          scope: Annotated[str, Form(max_length=2000)] = "",
+          modalities: Annotated[list[str] | None, Form()] = None) -> dict[str, Any]:
+    """Record separate consent after verifying the evidence (signed statement or spoken challenge)."""
+    return sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=upload_media(sg, evidence),
+                            expires=parse_expiry(expires), challenge=challenge, scope=scope, modalities=modalities,
+                            tenant=p.tenant)
+
+
+@router.get("/grants")
+def grants(sg: SG, p: Manager, subject: str | None = None) -> list[dict[str, Any]]:
+    return sg.consent.grants(subject_id=subject, tenant=p.tenant)
+
+
+@router.get("/grants/{grant_id}")
+def get_grant(sg: SG, p: Manager, grant_id: str) -> dict[str, Any]:
+    return sg.consent.get_grant(grant_id, tenant=p.tenant)
+
+
+@router.post("/grants/{grant_id}/revoke")
+def revoke(sg: SG, p: Manager, grant_id: str, reason: Annotated[str, Form(max_length=64)] = "withdrawn"
+           ) -> dict[str, Any]:
+    """Withdraw consent (PI-03): effective for the next check."""
+    return sg.consent.revoke(grant_id, reason=reason, tenant=p.tenant)
+
+
+def _holder(sg: Any, p: Principal, subject: str) -> str:
+    """Providers and admins act on any subject of their tenant; victims and platforms on protected persons only
+    (anything else is a 404, as for a subject that does not exist)."""
+    info = sg.consent.subject(subject, tenant=p.tenant)
+    if p.role not in MANAGERS and not info["protected"]:
+        raise NotFoundError(f"no subject {subject!r}")
+    return p.tenant
+
+
+@router.get("/subjects/{subject}/export")
+def export(sg: SG, p: Holder, subject: str) -> dict[str, Any]:
+    """Everything held on the subject (PI-11, GDPR Arts. 15/20)."""
+    return sg.consent.export(subject, tenant=_holder(sg, p, subject))
+
+
+@router.delete("/subjects/{subject}")
+def erase(sg: SG, p: Holder, subject: str) -> dict[str, Any]:
+    """Erase the subject (PI-13, GDPR Art. 17); the ledger still verifies."""
+    return sg.consent.erase(subject, tenant=_holder(sg, p, subject))
+
+
+@router.post("/check")
+def check(sg: SG, p: Manager, sources: Annotated[list[UploadFile], File()], purpose: Annotated[str, Form()],
+          user: Annotated[str, Form(max_length=128)], targets: Files = None) -> dict[str, Any]:
+    """The consent gate: 200 with the decision when allowed, 403 ConsentDeniedError with every person on deny."""
+    return enforce(sg, [upload_media(sg, f) for f in sources], purpose=purpose, user=user, tenant=p.tenant,
+                   targets=[upload_media(sg, f) for f in targets or []], log_allow=False).to_dict()
+
+
+# --- web pages: forms that post the API token in the body -----------------------------------------------
+@pages.get("/consent", response_class=HTMLResponse)
+def page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "consent_index.html", {})
+
+
+def _page_principal(sg: Any, token: str, roles: tuple[Role, ...]) -> Principal:
+    return authenticate(sg.db, token or None).require(*roles)
+
+
+def _render(request: Request, title: str, run: Any) -> HTMLResponse:
+    try:
+        result = run()
+    except SynthGuardError as exc:
+        return templates.TemplateResponse(request, "consent_result.html", {"title": title, "error": exc.to_dict()},
+                                          status_code=exc.http_status)
+    return templates.TemplateResponse(request, "consent_result.html", {"title": title, "result": result})
+
+
+@pages.post("/consent/enroll", response_class=HTMLResponse)
+def page_enroll(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()],
+                faces: Files = None, voices: Files = None,
+                protected: Annotated[bool, Form()] = False) -> HTMLResponse:
+    def run() -> Any:
+        p = _page_principal(sg, token, PROTECTORS if protected else MANAGERS)
+        return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or [] if f.filename],
+                                 voices=[upload_media(sg, f) for f in voices or [] if f.filename],
+                                 protected=protected, tenant=p.tenant)
+    return _render(request, "Protected person registered" if protected else "Subject enrolled", run)
+
+
+@pages.post("/consent/grant", response_class=HTMLResponse)
+def page_grant(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()],
+               to: Annotated[str, Form()], purpose: Annotated[str, Form()], evidence: Annotated[UploadFile, File()],
+               expires: Annotated[str, Form()] = "", challenge: Annotated[str, Form()] = "") -> HTMLResponse:
+    def run() -> Any:
+        p = _page_principal(sg, token, MANAGERS)
+        return sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=upload_media(sg, evidence),
+                                expires=parse_expiry(expires or None), challenge=challenge or None, tenant=p.tenant)
+    return _render(request, "Consent granted", run)
+
+
+@pages.post("/consent/revoke", response_class=HTMLResponse)
+def page_revoke(request: Request, sg: SG, token: Annotated[str, Form()], grant_id: Annotated[str, Form()]
+                ) -> HTMLResponse:
+    def run() -> Any:
+        return sg.consent.revoke(grant_id, tenant=_page_principal(sg, token, MANAGERS).tenant)
+    return _render(request, "Consent revoked", run)
+
+
+@pages.post("/consent/export", response_class=HTMLResponse)
+def page_export(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()]
+                ) -> HTMLResponse:
+    def run() -> Any:
+        return sg.consent.export(subject, tenant=_page_principal(sg, token, MANAGERS).tenant)
+    return _render(request, "Data export", run)
