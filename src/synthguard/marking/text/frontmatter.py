@@ -1,0 +1,114 @@
+"""Markdown YAML front matter: find it, count and read ``AIGC`` keys, replace the one ``AIGC`` mapping (GB-18).
+
+Edits are line-based so the author's other keys, comments and layout stay exactly as they were; every result is
+parsed back with ``yaml.safe_load`` and compared before it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from synthguard.errors import MetadataError
+
+MAX_FRONT_MATTER = 64 * 1024  # characters; a longer block is refused, not parsed
+MAX_ALIASES = 8
+_OPEN = re.compile(r"---[ \t]*\r?\n")
+_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
+_AIGC_KEY = re.compile(r"""^(["']?)AIGC\1[ \t]*:""")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    yaml: str  # the text between the fences
+    end: int  # index just after the closing fence line in the document
+
+
+def find(text: str) -> FrontMatter | None:
+    """The front matter block at the very start of ``text``, None when there is none."""
+    m = _OPEN.match(text)
+    if not m:
+        return None
+    close = _CLOSE.search(text, m.end(), m.end() + MAX_FRONT_MATTER + 8)
+    if close is None:
+        if len(text) - m.end() > MAX_FRONT_MATTER and _CLOSE.search(text, m.end()):
+            raise MetadataError(f"the YAML front matter is longer than {MAX_FRONT_MATTER:,} characters",
+                                hint="Shorten the front matter; SynthGuard refuses oversized metadata blocks.")
+        return None  # an opening rule without a closing fence is a thematic break, not front matter
+    end = close.end()
+    if text.startswith("\r\n", end):
+        end += 2
+    elif text.startswith("\n", end):
+        end += 1
+    return FrontMatter(text[m.end():close.start()], end)
+
+
+def _loader() -> Any:
+    """A SafeLoader that allows few aliases: a 64 KiB "billion laughs" block must not expand when compared."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases")
+            return super().compose_node(parent, index)
+
+    return Loader
+
+
+def load(fm: FrontMatter) -> dict[str, Any]:
+    """The front matter as a mapping; MetadataError when it is not valid YAML or not a mapping."""
+    import yaml
+
+    try:
+        data = yaml.load(fm.yaml, Loader=_loader()) if fm.yaml.strip() else {}  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise MetadataError(f"the YAML front matter is malformed: {str(exc).splitlines()[0]}",
+                            hint="Fix the YAML between the --- fences (or remove it) and label again.") from exc
+    if not isinstance(data, dict):
+        raise MetadataError(f"the YAML front matter is a {type(data).__name__}, not a mapping",
+                            hint="Front matter must be key: value pairs; fix it and label again.")
+    return data
+
+
+def aigc_key_count(fm: FrontMatter) -> int:
+    """How many top-level AIGC keys the block has (YAML keeps only the last of duplicates; GB-08 counts all)."""
+    return sum(1 for line in fm.yaml.splitlines() if _AIGC_KEY.match(line))
+
+
+def aigc_json(value: Any) -> str:
+    """The AIGC value as JSON text for ``AIGCLabel.parse``: a mapping or a JSON string, as found in the wild."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=lambda o: {"unsupported YAML value": str(o)})
+
+
+def with_aigc(fm: FrontMatter | None, label: dict[str, str], newline: str) -> str:
+    """The new front matter block (fences included): every AIGC key removed, ours appended."""
+    lines = fm.yaml.splitlines() if fm else []
+    kept: list[str] = []
+    skipping = False
+    for line in lines:
+        if _AIGC_KEY.match(line):
+            skipping = True
+            continue
+        if skipping and (not line.strip() or line[:1] in " \t"):
+            continue  # the removed key's nested block
+        skipping = False
+        kept.append(line)
+    kept.append("AIGC:")
+    kept += [f"  {k}: {json.dumps(v, ensure_ascii=True)}" for k, v in label.items()]
+    new = FrontMatter(newline.join(kept) + newline, 0)
+    before = load(fm) if fm else {}
+    after = load(new)
+    before.pop("AIGC", None)
+    if after.pop("AIGC", None) != label or after != before:
+        raise MetadataError("rewriting the front matter would change other keys; refusing to write",
+                            hint="Simplify the front matter (no multi-line AIGC constructs) and label again.")
+    return f"---{newline}{new.yaml}---{newline}"
