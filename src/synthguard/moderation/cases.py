@@ -1,0 +1,210 @@
+"""Cases: an explicit state machine whose every transition is a case-history row and a ledger entry (DS-10).
+
+    opened -> in_review -> actioned | dismissed -> appealed -> in_review ... -> closed
+
+``opened`` and ``appealed`` cases wait in the queue; a reviewer claims one (``in_review``) with an atomic
+claim, so two reviewers never hold the same case (see :func:`claim`).  A case closes only after a disposal
+(an action or a dismissal) and a report decision (DS-10: "a case cannot be closed without a disposal and a
+report-decision field").  Sources: scan verdicts by policy, user complaints, victim notices, regulator requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.store.moderation_tables import ModCase, ModContent, ModEvent
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+STATES = ("opened", "in_review", "actioned", "dismissed", "appealed", "closed")
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "opened": frozenset({"in_review"}),
+    "in_review": frozenset({"actioned", "dismissed", "opened"}),  # "opened": the reviewer releases it
+    "actioned": frozenset({"appealed", "closed"}),
+    "dismissed": frozenset({"appealed", "closed"}),
+    "appealed": frozenset({"in_review", "closed"}),
+    "closed": frozenset(),
+}
+QUEUED = ("opened", "appealed")
+SOURCES = ("scan", "complaint", "victim_notice", "regulator", "copy")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def check_transition(current: str, to: str) -> None:
+    """Raise ConflictError unless ``current -> to`` is an edge of the machine."""
+    if to not in STATES:
+        raise ValidationError(f"unknown case state {to!r}", hint=f"States: {', '.join(STATES)}.")
+    if to not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (closed is final)"
+        raise ConflictError(f"a case cannot go from {current!r} to {to!r}", hint=f"From {current!r}: {allowed}.")
+
+
+def new_ticket() -> str:
+    """Public ticket number: "T-" + 10 Crockford base32 characters (50 random bits; not a secret)."""
+    n = secrets.randbits(50)
+    return "T-" + "".join(_CROCKFORD[(n >> (5 * i)) & 31] for i in reversed(range(10)))
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def actor_ref(sg: SynthGuard, actor: str) -> str:
+    """Pseudonymous actor id for the ledger (a reviewer's name is personal data)."""
+    return sg.user_ref(actor)
+
+
+def record(sg: SynthGuard, s: Session, case: ModCase, kind: str, actor: str, at: datetime, *,
+           to: str | None = None, reason: str = "", details: dict[str, Any] | None = None) -> ModEvent:
+    """Append one history row and its ledger entry in the caller's transaction; apply ``to`` if given."""
+    frm = case.state
+    if to is not None:
+        check_transition(frm, to)
+        # optimistic check in the database: a concurrent writer that moved the case first wins, we get a 409
+        moved = s.execute(update(ModCase).where(ModCase.id == case.id, ModCase.state == frm).values(state=to)
+                          .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+        if moved != 1:
+            raise ConflictError(f"case {case.ticket} changed meanwhile (it is no longer {frm!r})",
+                                hint="Reload the case and decide again.")
+        case.state = to
+    details = details or {}
+    body = {"event": f"case_{kind}", "ticket": case.ticket, "tenant": case.tenant, "from": frm, "to": to,
+            "actor": actor_ref(sg, actor), "reason_sha256": hashlib.sha256(reason.encode()).hexdigest()}
+    body |= {k: v for k, v in details.items() if k in ("action", "reason_code", "rule", "category", "level", "copies")}
+    entry = sg.ledger.append(s, "moderation", body, time=at)
+    ev = ModEvent(case_id=case.id, at=at, actor=actor, kind=kind, from_state=frm, to_state=to, reason=reason,
+                  details=details, ledger_index=entry.index)
+    s.add(ev)
+    s.flush()
+    return ev
+
+
+def get(s: Session, tenant: str, case_id: int | str, *, lock: bool = False) -> ModCase:
+    """A case of this tenant by id or ticket; 404 for another tenant's case, as for a missing one."""
+    q = select(ModCase).where(ModCase.tenant == tenant)
+    q = q.where(ModCase.ticket == case_id) if isinstance(case_id, str) and case_id.startswith("T-") \
+        else q.where(ModCase.id == _int(case_id))
+    if lock and s.bind is not None and s.bind.dialect.name == "postgresql":
+        q = q.with_for_update()
+    case = s.scalar(q)
+    if case is None:
+        raise NotFoundError(f"no case {case_id!r}", hint="List the queue: GET /v1/moderation/queue.")
+    return case
+
+
+def _int(v: int | str) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise NotFoundError(f"no case {v!r}") from None
+
+
+def claimable() -> Any:
+    """Waiting for a reviewer: opened, or appealed without a running CC-11 restore timer."""
+    return or_(ModCase.state == "opened", and_(ModCase.state == "appealed", ModCase.restore_at.is_(None)))
+
+
+def claim(sg: SynthGuard, s: Session, tenant: str, reviewer: str, at: datetime, case_id: int | None = None
+          ) -> ModCase | None:
+    """Claim the most urgent queued case (or ``case_id``) for ``reviewer``; None when nothing is left.
+
+    Postgres: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks a row no other transaction holds.  SQLite: the
+    claim is one ``UPDATE ... WHERE state IN queued AND claimed_by IS NULL``; a reviewer whose UPDATE hits no
+    row lost the race and tries the next case."""
+    pg = s.bind is not None and s.bind.dialect.name == "postgresql"
+    for _ in range(20):
+        q = select(ModCase.id).where(ModCase.tenant == tenant, claimable(), ModCase.claimed_by.is_(None))
+        if case_id is not None:
+            q = q.where(ModCase.id == case_id)
+        q = q.order_by(ModCase.deadline_at.is_(None), ModCase.deadline_at, ModCase.priority.desc(), ModCase.id)
+        if pg:
+            q = q.with_for_update(skip_locked=True)
+        cid = s.scalar(q.limit(1))
+        if cid is None:
+            return None
+        won = s.execute(update(ModCase).where(ModCase.id == cid, claimable(), ModCase.claimed_by.is_(None))
+                        .values(claimed_by=reviewer, claimed_at=at)).rowcount  # type: ignore[attr-defined]
+        if won == 1:
+            case = s.get(ModCase, cid, populate_existing=True)
+            assert case is not None
+            record(sg, s, case, "claim", reviewer, at, to="in_review")
+            return case
+        if case_id is not None:
+            return None
+    return None
+
+
+def release(sg: SynthGuard, s: Session, case: ModCase, reviewer: str, at: datetime) -> None:
+    own(case, reviewer)
+    record(sg, s, case, "release", reviewer, at, to="opened")
+    case.claimed_by = case.claimed_at = None
+
+
+def own(case: ModCase, reviewer: str) -> None:
+    if case.state != "in_review" or case.claimed_by != reviewer:
+        raise ConflictError(f"case {case.ticket} is not in review by you (state {case.state!r})",
+                            hint="Claim it first: POST /v1/moderation/cases/{id}/claim.")
+
+
+def close(sg: SynthGuard, s: Session, case: ModCase, actor: str, at: datetime, *, outcome: str | None = None,
+          reason: str = "") -> None:
+    """DS-10: only a case with a disposal and a report decision closes."""
+    if case.action is None or case.report_decision is None:
+        raise ConflictError(f"case {case.ticket} has no disposal or report decision yet (DS-10)",
+                            hint="Act on it (remove, label, refute, restrict, dismiss) before closing it.")
+    record(sg, s, case, "close", actor, at, to="closed", reason=reason, details={"outcome": outcome})
+    case.closed_at, case.outcome = at, outcome or case.outcome or case.action
+    case.claimed_by = None
+
+
+def queue(s: Session, tenant: str, *, states: tuple[str, ...] = QUEUED + ("in_review",)) -> list[ModCase]:
+    """Cases waiting or in review, most urgent deadline first (no deadline last), then priority."""
+    q = (select(ModCase).where(ModCase.tenant == tenant, ModCase.state.in_(states))
+         .order_by(ModCase.deadline_at.is_(None), ModCase.deadline_at, ModCase.priority.desc(), ModCase.id))
+    return list(s.scalars(q))
+
+
+def for_content(s: Session, content_id: int) -> list[ModCase]:
+    return list(s.scalars(select(ModCase).where(ModCase.content_id == content_id).order_by(ModCase.id)))
+
+
+def history(s: Session, case: ModCase) -> list[dict[str, Any]]:
+    rows = s.scalars(select(ModEvent).where(ModEvent.case_id == case.id).order_by(ModEvent.id))
+    return [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "from": e.from_state, "to": e.to_state,
+             "reason": e.reason, "details": e.details, "ledger_index": e.ledger_index} for e in rows]
+
+
+def iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def case_dict(case: ModCase, content: ModContent | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+    left = (case.deadline_at - now).total_seconds() if now and case.deadline_at else None
+    return {"id": case.id, "ticket": case.ticket, "tenant": case.tenant, "source": case.source, "kind": case.kind,
+            "category": case.category, "jurisdiction": case.jurisdiction, "rule": case.rule, "state": case.state,
+            "priority": case.priority, "opened_at": iso(case.opened_at), "valid_at": iso(case.valid_at),
+            "deadline_at": iso(case.deadline_at), "seconds_left": left, "escalations": list(case.escalations or []),
+            "claimed_by": case.claimed_by, "action": case.action, "reason_code": case.reason_code,
+            "actioned_at": iso(case.actioned_at), "report_decision": case.report_decision,
+            "counter_at": iso(case.counter_at), "restore_at": iso(case.restore_at), "outcome": case.outcome,
+            "closed_at": iso(case.closed_at), "automated": case.automated, "location": case.location,
+            "details": case.details, "content": content_ref(content)}
+
+
+def content_ref(c: ModContent | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"id": c.id, "ref": c.ref, "sha256": c.sha256, "pdq": c.pdq, "status": c.status, "verdict": c.verdict,
+            "mime": c.mime, "notices": c.notices, "evidence": c.evidence or {}}
+
+
+__all__ = ["QUEUED", "SOURCES", "STATES", "TRANSITIONS", "case_dict", "check_transition", "claim", "close", "get",
+           "history", "new_ticket", "queue", "record", "release"]

@@ -1,0 +1,203 @@
+"""Platform content: register uploads (scan + policy), keep the media for review, find copies, stay-down bank.
+
+On upload the platform's scan runs and the policy decides (policies/<j>.yaml): a match in the
+``removed-content`` bank blocks the upload (CC-12, US-04 "block re-uploads", US-09 stay-down); other rules
+label, restrict or open a case.  On removal the item's fingerprints go into the stay-down banks and copies
+already on the platform are found by SHA-256 (identical: removed with it) and PDQ distance (near-duplicates:
+queued for review) -- US-04 "reasonable efforts to identify and remove any known identical copies".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from synthguard.errors import ConflictError, NotFoundError, RefusedError, ValidationError
+from synthguard.media import Media, write_atomic
+from synthguard.store.base import utcnow
+from synthguard.store.moderation_tables import ModCase, ModContent
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+STAY_DOWN = "removed-content"  # PDQ bank: near-duplicates of removed items
+STAY_DOWN_EXACT = "removed-content-exact"  # SHA-256 bank: exact bytes (flat images have no usable PDQ)
+COPY_DISTANCE = 31
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class UploadBlockedError(RefusedError):
+    """The upload matches content removed earlier (stay-down)."""
+
+    hint = "This file was removed after a notice; it cannot be uploaded again. Contact the platform to appeal."
+
+
+def check_ref(ref: str) -> str:
+    if not isinstance(ref, str) or not _REF.fullmatch(ref):
+        raise ValidationError(f"bad content reference {ref!r}",
+                              hint="Use 1-128 letters, digits, '.', '_' or '-' (the platform's own content id).")
+    return ref
+
+
+def media_dir(sg: SynthGuard) -> Path:
+    return sg.settings.home / "moderation" / "media"
+
+
+def media_path(sg: SynthGuard, c: ModContent) -> Path:
+    """Stored under the content's SHA-256, never under a name the uploader chose (no path traversal)."""
+    if not re.fullmatch(r"[0-9a-f]{64}\.[a-z0-9]{1,5}", c.media_file):
+        raise NotFoundError("stored media name is not valid")
+    return media_dir(sg) / c.media_file
+
+
+def ensure_banks(sg: SynthGuard) -> None:
+    """Create the stay-down banks on first use (idempotent across processes)."""
+    names = {b["name"] for b in sg.banks.list()}
+    for name, kind in ((STAY_DOWN, "pdq"), (STAY_DOWN_EXACT, "sha256")):
+        if name not in names:
+            try:
+                sg.banks.create(name, kind=kind, description="fingerprints of content removed after review "
+                                "(US-04, CC-12 stay-down)", actor="moderation")
+            except ConflictError:
+                pass
+
+
+def scan_decision(sg: SynthGuard, scan: Any) -> tuple[list[Any], set[str]]:
+    """The policy rules a scan result triggers, and the enabled banks that matched."""
+    from synthguard.moderation.policy import for_settings
+
+    banks = {str(m.get("bank")) for m in scan.matches}
+    return for_settings(sg.settings).on_scan(scan.verdict, banks), banks
+
+
+def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *, uploader: str | None,
+             declared_ai: bool) -> tuple[ModContent | None, Any, list[Any]]:
+    """Scan an upload and store it unless the policy blocks it; returns (content or None, scan, rules)."""
+    check_ref(ref)
+    if s.scalar(select(ModContent.id).where(ModContent.tenant == tenant, ModContent.ref == ref)) is not None:
+        raise ConflictError(f"content {ref!r} is already registered", hint="Use a new content reference.")
+    scan = sg.scan(media, declared_ai=declared_ai)
+    rules, _ = scan_decision(sg, scan)
+    if any("block" in r.actions for r in rules):
+        return None, scan, rules
+    pdq = scan.fingerprints.get("pdq")
+    c = ModContent(tenant=tenant, ref=ref, uploader_ref=sg.user_ref(uploader) if uploader else None,
+                   sha256=media.sha256, pdq=pdq, pdq_quality=scan.fingerprints.get("pdq_quality"),
+                   media_file=f"{media.sha256}.{media.format.lower()[:5]}", mime=media.mime, verdict=scan.verdict,
+                   status="restricted" if any("restrict" in r.actions for r in rules) else "visible",
+                   notices=[_label_notice(scan)] if any("label" in r.actions for r in rules) else [],
+                   evidence=evidence_summary(scan),
+                   created_at=utcnow(), updated_at=utcnow())
+    s.add(c)
+    try:
+        s.flush()
+    except IntegrityError:  # another worker registered the same reference meanwhile
+        raise ConflictError(f"content {ref!r} is already registered", hint="Use a new content reference.") from None
+    path = media_path(sg, c)
+    if not path.exists():  # content-addressed: the same bytes are stored once
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, media.data)
+    return c, scan, rules
+
+
+def evidence_summary(scan: Any) -> dict[str, Any]:
+    """What the reviewer needs from the upload scan: each piece of evidence and every bank match (no media)."""
+    return {"verdict": scan.verdict, "label_value": scan.label_value,
+            "evidence": [{"source": e.get("source"), "kind": e.get("kind"), "label_value": e.get("label_value"),
+                          "problems": list(e.get("problems") or [])[:3]} for e in scan.evidence],
+            "matches": [{"bank": m.get("bank"), "kind": m.get("kind"), "distance": m.get("distance"),
+                         "reason": m.get("reason")} for m in scan.matches]}
+
+
+def _label_notice(scan: Any) -> dict[str, Any]:
+    n = next((a for a in scan.actions if a.get("action") == "notice"), None)
+    return {"type": "label", "verdict": scan.verdict, "badge": (n or {}).get("badge"), "text": (n or {}).get("text")}
+
+
+def find(s: Session, tenant: str, ref: str) -> ModContent:
+    c = s.scalar(select(ModContent).where(ModContent.tenant == tenant, ModContent.ref == ref))
+    if c is None:
+        raise NotFoundError(f"no content {ref!r}", hint="Register uploads with POST /v1/moderation/content.")
+    return c
+
+
+def resolve_location(s: Session, tenant: str, location: str) -> ModContent | None:
+    """The content a notice names: a bare reference or a URL whose last path segment is the reference."""
+    tail = location.strip().rstrip("/").split("?")[0].split("#")[0].rsplit("/", 1)[-1]
+    if not _REF.fullmatch(tail or "-"):
+        return None
+    return s.scalar(select(ModContent).where(ModContent.tenant == tenant, ModContent.ref == tail))
+
+
+def hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def copies(s: Session, c: ModContent, *, distance: int = COPY_DISTANCE) -> tuple[list[ModContent], list[ModContent]]:
+    """(identical, near-duplicate) live copies of ``c`` on the same tenant."""
+    from synthguard.fingerprint.pdq import MIN_QUALITY
+
+    rows = s.scalars(select(ModContent).where(ModContent.tenant == c.tenant, ModContent.id != c.id,
+                                              ModContent.status.in_(("visible", "restricted"))))
+    same, near = [], []
+    usable = c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY
+    for o in rows:
+        if o.sha256 == c.sha256:
+            same.append(o)
+        elif usable and o.pdq and (o.pdq_quality or 0) >= MIN_QUALITY and hamming(c.pdq or "", o.pdq) <= distance:
+            near.append(o)
+    return same, near
+
+
+def removal_cases(s: Session, tenant: str, sha256: str, pdq: str | None) -> list[ModCase]:
+    """The removal cases of removed items this upload duplicates (same bytes, or PDQ within the copy radius)."""
+    removed = s.scalars(select(ModContent).where(ModContent.tenant == tenant, ModContent.status == "removed"))
+    ids = [c.id for c in removed if c.sha256 == sha256 or (pdq and c.pdq and hamming(c.pdq, pdq) <= COPY_DISTANCE)]
+    if not ids:
+        return []
+    return list(s.scalars(select(ModCase).where(ModCase.content_id.in_(ids), ModCase.action == "remove")))
+
+
+def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[int]:
+    """Put the removed item's fingerprints into the stay-down banks; returns the bank entry ids."""
+    from synthguard.fingerprint.pdq import MIN_QUALITY
+
+    ensure_banks(sg)
+    ids: list[int] = []
+    todo: list[tuple[str, str, int | None]] = [(STAY_DOWN_EXACT, c.sha256, None)]
+    if c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY:
+        todo.append((STAY_DOWN, c.pdq, c.pdq_quality))
+    for bank, h, q in todo:
+        try:
+            ids.append(sg.banks.add(bank, h, reason=f"removed: case {ticket}", actor=actor, quality=q))
+        except ConflictError:  # already banned by an earlier case
+            pass
+    return ids
+
+
+def lift_stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> int:
+    """On restoration (CC-11) the item's hashes leave the stay-down banks; returns how many entries."""
+    n = 0
+    for bank in (STAY_DOWN, STAY_DOWN_EXACT):
+        try:
+            entries = sg.banks.entries(bank, include_removed=False)
+        except NotFoundError:
+            continue
+        for e in entries:
+            if e["hash"] in (c.sha256, c.pdq):
+                sg.banks.remove(bank, e["id"], reason=f"restored: case {ticket}", actor=actor)
+                n += 1
+    return n
+
+
+def set_status(c: ModContent, status: str) -> None:
+    c.status, c.updated_at = status, utcnow()
+
+
+__all__ = ["STAY_DOWN", "STAY_DOWN_EXACT", "UploadBlockedError", "check_ref", "copies", "ensure_banks", "find",
+           "lift_stay_down", "media_path", "register", "resolve_location", "scan_decision", "stay_down"]

@@ -1,0 +1,125 @@
+"""Notifications through an outbox: rows are written in the case's transaction, sending is a separate step.
+
+Receipt acknowledgements (DSA-04, US-11), forwarding the notice to the uploader (CC-10), the decision with
+redress options (DSA-04, DSA-07(f)), forwarding a counter-notice to the notifier with "you may complain or
+sue" (CC-11), restoration.  Addresses live in the subject vault (crypto-shredded on erasure); a row keeps the
+vault payload id.  :func:`send` delivers pending rows over SMTP (``settings.smtp_url``) or any transport with
+``send_message`` (tests pass a fake); failures stay in the outbox with the error and are retried.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from synthguard.errors import ConfigError, SynthGuardError
+from synthguard.store.base import utcnow
+from synthguard.store.moderation_tables import ModCase, ModOutbox
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+MAX_ATTEMPTS = 5
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "received": ("Ticket {ticket}: we received your report",
+                 "We received your report ({kind_title}) on {at}. Ticket: {ticket}.\n"
+                 "We will decide by {deadline}. Check the status at {status_url} with your ticket and secret."),
+    "forwarded": ("Notice about your content {ref}",
+                  "We received a notice about content {ref} you uploaded (ticket {ticket}, {kind_title}).\n"
+                  "We may take measures. You may send a counter-notice with evidence and your real identity."),
+    "decision": ("Ticket {ticket}: decision",
+                 "Decision on ticket {ticket}: {action} ({reason}).\nRedress: you may appeal within "
+                 "{appeal_days} days through the status page, use out-of-court settlement, or go to court."),
+    "counter_notice": ("Ticket {ticket}: the uploader disputes the notice",
+                       "The uploader sent a counter-notice stating there is no infringement.\n"
+                       "You may complain to the competent authority or sue. Unless you upload proof of a complaint "
+                       "or suit on the status page by {restore_at}, the measures will end (Civil Code Art. 1196)."),
+    "restored": ("Content {ref} restored", "The measures on content {ref} ended (ticket {ticket}): {reason}."),
+}
+
+
+class Transport(Protocol):
+    def send_message(self, msg: EmailMessage) -> Any: ...
+
+
+def queue(sg: SynthGuard, s: Session, case: ModCase, template: str, recipient: str, to_payload: int | None,
+          **fields: Any) -> ModOutbox:
+    """Render a template and add it to the outbox (no address: the row is kept as the record, not sent)."""
+    subject, body = TEMPLATES[template]
+    values = {"ticket": case.ticket, **fields}
+    row = ModOutbox(tenant=case.tenant, case_id=case.id, recipient=recipient, to_payload=to_payload,
+                    template=template, subject=subject.format(**values), body=body.format(**values),
+                    created_at=utcnow(), attempts=0)
+    s.add(row)
+    return row
+
+
+def outbox(sg: SynthGuard, tenant: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
+    with sg.db.session() as s:
+        q = select(ModOutbox).where(ModOutbox.tenant == tenant).order_by(ModOutbox.id)
+        if pending_only:
+            q = q.where(ModOutbox.sent_at.is_(None))
+        return [_row(r) for r in s.scalars(q)]
+
+
+def _row(r: ModOutbox) -> dict[str, Any]:
+    return {"id": r.id, "case_id": r.case_id, "recipient": r.recipient, "template": r.template,
+            "subject": r.subject, "body": r.body, "created_at": r.created_at.isoformat(),
+            "sent_at": r.sent_at.isoformat() if r.sent_at else None, "attempts": r.attempts, "error": r.error,
+            "has_address": r.to_payload is not None}
+
+
+def smtp_transport(url: str) -> smtplib.SMTP:
+    """``smtp://user:password@host:port`` (STARTTLS) or ``smtps://...`` (implicit TLS)."""
+    u = urlsplit(url)
+    if u.scheme not in ("smtp", "smtps") or not u.hostname:
+        raise ConfigError("smtp_url must look like smtp://user:password@host:587 or smtps://host:465")
+    cls = smtplib.SMTP_SSL if u.scheme == "smtps" else smtplib.SMTP
+    conn = cls(u.hostname, u.port or (465 if u.scheme == "smtps" else 25), timeout=20)
+    if u.scheme == "smtp" and conn.has_extn("starttls"):
+        conn.starttls()
+    if u.username:
+        conn.login(unquote(u.username), unquote(u.password or ""))
+    return conn
+
+
+def send(sg: SynthGuard, *, transport: Transport | None = None, limit: int = 100) -> dict[str, int]:
+    """Deliver pending outbox rows; returns counts of sent, failed and skipped (no address) rows."""
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    with sg.db.session() as s:
+        rows = list(s.scalars(select(ModOutbox).where(ModOutbox.sent_at.is_(None),
+                                                      ModOutbox.attempts < MAX_ATTEMPTS)
+                              .order_by(ModOutbox.id).limit(limit)))
+        if not rows:
+            return counts
+        if transport is None:
+            if not sg.settings.smtp_url:
+                raise ConfigError("no SMTP server configured", hint="Set SYNTHGUARD_SMTP_URL (smtp://user:pw@host).")
+            transport = smtp_transport(sg.settings.smtp_url)
+        for r in rows:
+            if r.to_payload is None:  # kept as the record of the notice; nobody to send it to
+                r.attempts, r.error = MAX_ATTEMPTS, "no address"
+                counts["skipped"] += 1
+                continue
+            r.attempts += 1
+            try:
+                msg = EmailMessage()
+                msg["From"], msg["Subject"] = sg.settings.mail_from, r.subject
+                msg["To"] = sg.vault.load(s, r.to_payload).decode()
+                msg.set_content(r.body)
+                transport.send_message(msg)
+            except (SynthGuardError, smtplib.SMTPException, OSError) as exc:
+                r.error = f"{type(exc).__name__}: {exc}"[:500]
+                counts["failed"] += 1
+                continue
+            r.sent_at, r.error = utcnow(), None
+            counts["sent"] += 1
+    return counts
+
+
+__all__ = ["TEMPLATES", "outbox", "queue", "send", "smtp_transport"]

@@ -1,0 +1,234 @@
+"""Monthly moderation reports: counts, time-to-action, refutations and disposals, and DSA statements of reasons.
+
+Formats: ``cac`` (regulator report: disposals and refutations, DS-10/DS-11 "report to CAC"), ``dsa-sor``
+(DSA Transparency Database statements of reasons, REQUIREMENTS.md Appendix E; no personal data, DSA-11),
+``csv`` (one row per case), ``html`` (tables and two SVG charts: time-to-action histogram, actions by
+category; US-06 time-to-removal distribution), ``pdf`` (the same content, report_pdf.py).
+Everything is computed from the case rows of one tenant.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from synthguard.errors import ValidationError
+from synthguard.moderation.policy import for_settings
+from synthguard.store.moderation_tables import ModCase, ModContent, ModRefutation
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+FORMATS = ("cac", "dsa-sor", "csv", "html", "json", "pdf")
+VISIBILITY = {"remove": "DECISION_VISIBILITY_CONTENT_REMOVED", "restrict": "DECISION_VISIBILITY_CONTENT_DEMOTED",
+              "label": "DECISION_VISIBILITY_CONTENT_LABELLED", "notice": "DECISION_VISIBILITY_CONTENT_LABELLED",
+              "refute": "DECISION_VISIBILITY_CONTENT_LABELLED"}
+SOURCE_TYPE = {"complaint": "SOURCE_ARTICLE_16", "victim_notice": "SOURCE_ARTICLE_16",
+               "regulator": "SOURCE_TYPE_OTHER_NOTIFICATION", "scan": "SOURCE_VOLUNTARY", "copy": "SOURCE_VOLUNTARY"}
+TC_CATEGORIES = ("label_missing", "false_information")  # decided on the terms (incompatible), not as illegal
+BUCKETS = (1, 6, 12, 24, 36, 48, 72, 168)  # hours, for the histogram
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    m = re.fullmatch(r"(\d{4})-(\d{2})", period or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValidationError(f"bad period {period!r}", hint="Use YYYY-MM, e.g. 2026-10.")
+    y, mo = int(m.group(1)), int(m.group(2))
+    return datetime(y, mo, 1, tzinfo=UTC), datetime(y + mo // 12, mo % 12 + 1, 1, tzinfo=UTC)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    k = (len(v) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return round(v[lo] + (v[hi] - v[lo]) * (k - lo), 2)
+
+
+def _count(items: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def build(sg: SynthGuard, tenant: str, period: str) -> dict[str, Any]:
+    """The report data for one tenant and month (cases opened or decided in the month)."""
+    start, end = period_bounds(period)
+    policy = for_settings(sg.settings)
+    with sg.db.session() as s:
+        rows = list(s.execute(select(ModCase, ModContent).outerjoin(ModContent, ModContent.id == ModCase.content_id)
+                              .where(ModCase.tenant == tenant, ModCase.opened_at >= start, ModCase.opened_at < end)
+                              .order_by(ModCase.id)))
+        decided = list(s.execute(select(ModCase, ModContent).outerjoin(ModContent, ModContent.id == ModCase.content_id)
+                                 .where(ModCase.tenant == tenant, ModCase.actioned_at >= start,
+                                        ModCase.actioned_at < end).order_by(ModCase.actioned_at)))
+        refs = list(s.scalars(select(ModRefutation).where(ModRefutation.tenant == tenant,
+                                                          ModRefutation.created_at >= start,
+                                                          ModRefutation.created_at < end)))
+        uploads = list(s.scalars(select(ModContent.verdict).where(ModContent.tenant == tenant,
+                                                                 ModContent.created_at >= start,
+                                                                 ModContent.created_at < end)))
+        tickets = {i: t for i, t in s.execute(select(ModCase.id, ModCase.ticket)
+                                              .where(ModCase.id.in_([r.case_id for r in refs])))}
+    acted = [(c.actioned_at or c.opened_at, c) for c, _ in decided]  # decided rows all have actioned_at
+    hours = [(at - (c.valid_at or c.opened_at)).total_seconds() / 3600 for at, c in acted]
+    on_time = [c.deadline_at is None or at <= c.deadline_at for at, c in acted]
+    disposals = [_disposal(c, x, h) for (c, x), h in zip(decided, hours, strict=True)]
+    return {
+        "tenant": tenant, "period": period, "from": start.isoformat(), "to": end.isoformat(),
+        "policy": f"{policy.jurisdiction}@{policy.version}", "generated_at": datetime.now(UTC).isoformat(),
+        "cases_opened": len(rows), "cases_decided": len(decided),
+        "by_verdict": _count([x.verdict if x else "no_content" for _, x in rows]),
+        "uploads_by_verdict": _count(uploads),
+        "by_category": _count([c.category for c, _ in rows]), "by_source": _count([c.source for c, _ in rows]),
+        "by_action": _count([c.action or "-" for c, _ in decided]),
+        "actions_by_category": _count([f"{c.category}/{c.action}" for c, _ in decided]),
+        "time_to_action_hours": {"p50": percentile(hours, .5), "p90": percentile(hours, .9),
+                                 "p99": percentile(hours, .99), "max": round(max(hours), 2) if hours else None,
+                                 "within_deadline": sum(on_time), "late": len(on_time) - sum(on_time)},
+        "histogram": _histogram(hours),
+        "disposals": disposals,
+        "refutations": [{"slug": r.slug, "ticket": tickets.get(r.case_id), "title": r.title,
+                         "published_at": r.created_at.isoformat(), "items": len(r.content_refs)} for r in refs],
+        "statements": [sor(policy, c, x) for c, x in decided if c.action in VISIBILITY],
+    }
+
+
+def _disposal(c: ModCase, x: ModContent | None, hours: float) -> dict[str, Any]:
+    return {"ticket": c.ticket, "category": c.category, "source": c.source, "action": c.action,
+            "reason_code": c.reason_code, "actioned_at": c.actioned_at.isoformat() if c.actioned_at else None,
+            "hours_to_action": round(hours, 2), "report_decision": c.report_decision,
+            "content_sha256": x.sha256 if x else None}
+
+
+def _histogram(hours: list[float]) -> list[dict[str, Any]]:
+    edges = (0, *BUCKETS)
+    out = [{"label": f"{a}-{b} h", "count": sum(a <= h < b for h in hours)}
+           for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    out.append({"label": f">= {BUCKETS[-1]} h", "count": sum(h >= BUCKETS[-1] for h in hours)})
+    return out
+
+
+def sor(policy: Any, c: ModCase, x: ModContent | None) -> dict[str, Any]:
+    """One statement of reasons in the Transparency Database's fields (Appendix E); no personal data."""
+    t = policy.complaint_types.get(c.kind)
+    dsa = t.dsa if t else {}
+    reason = policy.reason_codes.get(c.reason_code or "", {})
+    ctype = ["CONTENT_TYPE_SYNTHETIC_MEDIA"]  # every case here is about (alleged) synthetic media
+    if x is not None:
+        ctype.append({"image": "CONTENT_TYPE_IMAGE", "video": "CONTENT_TYPE_VIDEO",
+                      "audio": "CONTENT_TYPE_AUDIO"}.get(x.mime.split("/")[0], "CONTENT_TYPE_OTHER"))
+    out: dict[str, Any] = {
+        "decision_visibility": [VISIBILITY[c.action or ""]],
+        "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT" if c.category in TC_CATEGORIES
+        else "DECISION_GROUND_ILLEGAL_CONTENT",
+        "content_type": ctype,
+        "category": dsa.get("category", "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"),
+        "content_date": (x.created_at if x else c.opened_at).strftime("%Y-%m-%d"),
+        "application_date": (c.actioned_at or c.opened_at).strftime("%Y-%m-%d"),
+        "decision_facts": (f"Case {c.ticket}: {t.title if t else c.kind}. Decision: {c.action} "
+                           f"({reason.get('text', c.reason_code)}), following "
+                           f"{'a notice' if c.source in ('complaint', 'victim_notice') else c.source}. "
+                           f"Policy {policy.jurisdiction}@{policy.version}.")[:5000],
+        "source_type": SOURCE_TYPE.get(c.source, "SOURCE_VOLUNTARY"),
+        "automated_detection": "Yes" if c.automated else "No",
+        "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",  # a human reviewer decides every case
+        "puid": re.sub(r"[^a-zA-Z0-9_-]", "-", f"{c.tenant}-{c.ticket}")[:500],
+    }
+    if "CONTENT_TYPE_OTHER" in ctype:
+        out["content_type_other"] = x.mime if x else "unknown"
+    if dsa.get("keyword"):
+        out["category_specification"] = [dsa["keyword"]]
+    cites = ", ".join(reason.get("cite", [])) or c.rule
+    if out["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT":
+        out["illegal_content_legal_ground"] = f"{policy.title} ({cites})"[:500]
+        out["illegal_content_explanation"] = str(reason.get("text", c.reason_code))[:2000]
+    else:
+        out["incompatible_content_ground"] = f"Platform policy on synthetic media ({cites})"[:500]
+        out["incompatible_content_explanation"] = str(reason.get("text", c.reason_code))[:2000]
+        out["incompatible_content_illegal"] = "No"
+    return out
+
+
+def render(rep: dict[str, Any], fmt: str) -> tuple[str | bytes, str]:
+    """(text, or bytes for PDF; media type) for one of FORMATS."""
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown report format {fmt!r}", hint=f"Use one of: {', '.join(FORMATS)}.")
+    if fmt == "pdf":
+        from synthguard.moderation.report_pdf import render_pdf
+
+        return render_pdf(rep), "application/pdf"
+    if fmt == "json":
+        return json.dumps(rep, ensure_ascii=False, indent=2), "application/json"
+    if fmt == "dsa-sor":
+        return json.dumps({"statements": rep["statements"]}, ensure_ascii=False, indent=2), "application/json"
+    if fmt == "cac":
+        keep = ("tenant", "period", "from", "to", "policy", "generated_at", "cases_opened", "cases_decided",
+                "by_category", "by_action", "by_verdict", "time_to_action_hours", "disposals", "refutations")
+        return json.dumps({"report": "regulator disposal and refutation report (DS-10, DS-11)"} |
+                          {k: rep[k] for k in keep}, ensure_ascii=False, indent=2), "application/json"
+    if fmt == "csv":
+        buf = io.StringIO()
+        cols = ["ticket", "category", "source", "action", "reason_code", "actioned_at", "hours_to_action",
+                "report_decision", "content_sha256"]
+        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rep["disposals"])
+        return buf.getvalue(), "text/csv"
+    return html(rep), "text/html"
+
+
+def _bars(items: list[tuple[str, int]], title: str, color: str) -> str:
+    """A horizontal bar chart as inline SVG (no plotting library, renders in any browser)."""
+    width, row = 560, 22
+    top = max([n for _, n in items] or [1]) or 1
+    h = row * max(len(items), 1) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" '
+             f'aria-label="{escape(title)}">',
+             f'<text x="0" y="14" font-size="13" font-weight="bold">{escape(title)}</text>']
+    for i, (label, n) in enumerate(items):
+        y = 24 + i * row
+        w = int(300 * n / top)
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(label)}</text>'
+                     f'<rect x="200" y="{y + 2}" width="{w}" height="{row - 6}" fill="{color}"/>'
+                     f'<text x="{205 + w}" y="{y + 14}" font-size="12">{n}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def html(rep: dict[str, Any]) -> str:
+    t = rep["time_to_action_hours"]
+    hist = _bars([(b["label"], b["count"]) for b in rep["histogram"]], "Time to action (hours)", "#4a7")
+    cats = _bars(sorted(rep["actions_by_category"].items()), "Actions by category", "#47a")
+    rows = "".join(f"<tr><td>{escape(d['ticket'])}</td><td>{escape(d['category'])}</td><td>{escape(str(d['action']))}"
+                   f"</td><td>{escape(str(d['reason_code']))}</td><td>{d['hours_to_action']}</td>"
+                   f"<td>{escape(str(d['report_decision']))}</td></tr>" for d in rep["disposals"])
+    refs = "".join(f"<tr><td>{escape(r['slug'])}</td><td>{escape(str(r['ticket']))}</td><td>{escape(r['title'])}</td>"
+                   f"<td>{r['items']}</td></tr>" for r in rep["refutations"])
+    counts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(json.dumps(rep[k], ensure_ascii=False))}</td></tr>"
+                     for k in ("by_verdict", "uploads_by_verdict", "by_category", "by_source", "by_action"))
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Moderation report {escape(rep['tenant'])} {escape(rep['period'])}</title>
+<style>body{{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto}}td,th{{border-bottom:1px solid #ddd;
+padding:.2rem .5rem;text-align:left}}table{{border-collapse:collapse}}</style></head><body>
+<h1>Moderation report: {escape(rep['tenant'])}, {escape(rep['period'])}</h1>
+<p>Policy {escape(rep['policy'])}. Cases opened: {rep['cases_opened']}; decided: {rep['cases_decided']}.
+Time to action p50 {t['p50']} h, p90 {t['p90']} h, p99 {t['p99']} h; within deadline {t['within_deadline']},
+late {t['late']}.</p>
+<table>{counts}</table>
+<figure id="histogram">{hist}</figure><figure id="by-category">{cats}</figure>
+<h2>Disposals</h2><table><tr><th>Ticket</th><th>Category</th><th>Action</th><th>Reason</th><th>Hours</th>
+<th>Report</th></tr>{rows}</table>
+<h2>Refutations</h2><table><tr><th>Notice</th><th>Ticket</th><th>Title</th><th>Items</th></tr>{refs}</table>
+</body></html>"""
+
+
+__all__ = ["FORMATS", "build", "html", "percentile", "period_bounds", "render", "sor"]

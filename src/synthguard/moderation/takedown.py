@@ -1,0 +1,142 @@
+"""Notice-and-takedown intake: validation per regime, tickets and secrets, status, counter-notice, proof, appeal.
+
+What a valid notice needs comes from the policy's complaint type: for takedowns, real identity, contact, a
+signature and a good-faith statement (US-02 TAKE IT DOWN §3(a)(1)(B), CC-10 Art. 1195, DSA-02 Art. 16(2));
+the clock starts at receipt of a *valid* request (US-02), so an incomplete one is refused with the list of
+missing elements and nothing is stored.  Identity and contact go to the subject vault under the ticket
+(``complaint:<ticket>``); rows and ledger entries hold only the ticket, hashes and the type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from synthguard.errors import NotFoundError, RefusedError, ValidationError
+from synthguard.moderation.policy import ComplaintType, Policy
+from synthguard.store.moderation_tables import ModAttempt, ModCase
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+LIMITS = {"name": 200, "email": 320, "signature": 200, "location": 2000, "description": 5000, "identity": 500}
+ATTEMPTS = 5  # failed secrets per ticket and per client ...
+WINDOW = timedelta(minutes=15)  # ... within this window; then 429
+
+
+class TooManyAttemptsError(RefusedError):
+    """Too many wrong ticket secrets: the status page is rate limited against brute force."""
+
+    http_status = 429
+    hint = "Wait 15 minutes and try again with the secret from your receipt."
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A validated complaint: what to store in the case (non-personal) and in the vault (personal)."""
+
+    kind: ComplaintType
+    location: str
+    description: str
+    personal: dict[str, str]  # name, email, signature, identity -> vault
+    good_faith: bool
+
+
+def validate(policy: Policy, data: dict[str, Any], *, role: str | None = None) -> Notice:
+    """Check a complaint against its type's required elements; ValidationError lists every missing one."""
+    if not isinstance(data, dict):
+        raise ValidationError("a complaint must be a JSON object")
+    kind = policy.complaint(str(data.get("kind", "")))
+    if kind.roles and role not in kind.roles:
+        raise RefusedError(f"complaint type {kind.id!r} is for {', '.join(kind.roles)} accounts only",
+                           hint="Sign in with the matching API token, or choose another complaint type.")
+    clean: dict[str, Any] = {}
+    for f, limit in LIMITS.items():
+        v = data.get(f)
+        if v is None:
+            continue
+        if not isinstance(v, str):
+            raise ValidationError(f"{f} must be text")
+        v = v.strip()
+        if len(v) > limit:
+            raise ValidationError(f"{f} is longer than {limit} characters")
+        clean[f] = v
+    gf = data.get("good_faith")
+    good_faith = gf is True or (isinstance(gf, str) and gf.lower() in ("true", "on", "yes", "1"))
+    missing = [f for f in kind.required if (not good_faith if f == "good_faith" else not clean.get(f))]
+    if missing:
+        raise ValidationError(f"the notice is missing: {', '.join(missing)}",
+                              hint="A valid notice needs every element listed (US-02, CC-10, DSA-02); "
+                                   "the deadline starts once it is complete.")
+    if clean.get("email") and not EMAIL.fullmatch(clean["email"]):
+        raise ValidationError("email does not look like an address", hint="Give an address we can reply to.")
+    personal = {k: clean[k] for k in ("name", "email", "signature", "identity") if clean.get(k)}
+    return Notice(kind, clean.get("location", ""), clean.get("description", ""), personal, good_faith)
+
+
+def source_for(kind: ComplaintType, role: str | None) -> str:
+    if role == "regulator":
+        return "regulator"
+    return "victim_notice" if kind.takedown else "complaint"
+
+
+def store_personal(sg: SynthGuard, s: Session, ticket: str, notice: Notice, entry_index: int) -> int | None:
+    """Vault the complainant's identity; returns the payload id of the email (for the outbox)."""
+    subject = f"complaint:{ticket}"
+    contact = None
+    for k, v in notice.personal.items():
+        pid = sg.vault.store(s, subject, f"{k}={v}" if k != "email" else v, entry_index=entry_index)
+        if k == "email":
+            contact = pid
+    return contact
+
+
+def check_secret(s: Session, ticket: str, secret: str, client: str, now: datetime) -> ModCase | None:
+    """The case for a ticket and its secret, or None (the failure is recorded: commit, then answer 404);
+    TooManyAttemptsError (429) after too many failures for the ticket or the client."""
+    keys = (f"ticket:{ticket}"[:128], f"client:{client}"[:128])
+    s.execute(delete(ModAttempt).where(ModAttempt.at < now - WINDOW))
+    for key in keys:
+        n = s.scalar(select(func.count()).where(ModAttempt.key == key, ModAttempt.at >= now - WINDOW)) or 0
+        if n >= ATTEMPTS:
+            raise TooManyAttemptsError("too many wrong ticket secrets; try again later")
+    case = s.scalar(select(ModCase).where(ModCase.ticket == ticket)) if isinstance(ticket, str) else None
+    given = hashlib.sha256((secret or "").encode()).hexdigest()
+    if case is None or not case.secret_hash or not hmac.compare_digest(case.secret_hash, given):
+        for key in keys:
+            s.add(ModAttempt(key=key, at=now))
+        return None
+    return case
+
+
+def wrong_secret() -> NotFoundError:
+    return NotFoundError("no case with this ticket and secret",
+                         hint="Check both against your receipt; after 5 failures the page locks for 15 minutes.")
+
+
+def status_view(case: ModCase, policy: Policy, now: datetime) -> dict[str, Any]:
+    """What the complainant sees: state, deadline, outcome -- never the other side's data."""
+    kind = policy.complaint_types.get(case.kind)
+    appeal_until = case.actioned_at + timedelta(days=policy.appeal_window_days) if case.actioned_at else None
+    return {"ticket": case.ticket, "kind": case.kind, "kind_title": kind.title if kind else case.kind,
+            "state": case.state, "opened_at": case.opened_at.isoformat(),
+            "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
+            "action": case.action, "reason_code": case.reason_code,
+            "reason": policy.reason_codes.get(case.reason_code or "", {}).get("text"),
+            "actioned_at": case.actioned_at.isoformat() if case.actioned_at else None,
+            "outcome": case.outcome, "restore_at": case.restore_at.isoformat() if case.restore_at else None,
+            "counter_notice": case.counter_at is not None,
+            "can_appeal": case.state == "dismissed" and appeal_until is not None and now <= appeal_until,
+            "can_prove_suit": case.state == "appealed" and case.restore_at is not None}
+
+
+__all__ = ["ATTEMPTS", "Notice", "TooManyAttemptsError", "check_secret", "source_for", "status_view",
+           "store_personal", "validate", "wrong_secret"]
