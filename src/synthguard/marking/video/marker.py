@@ -1,0 +1,330 @@
+"""The video markers: ``video.visible``, ``video.watermark``, ``video.metadata``, ``video.c2pa`` (LM-06, LM-10,
+LM-11, GB-05, GB-16, EU-09).
+
+One decode, one encode.  ``video.visible`` and ``video.watermark`` both change pixels, and core.label runs them one
+after the other.  Each works alone (its output is a finished file), but the visible marker also leaves an *edit
+note* on the Media it returns: the source Media and its frame operation.  The watermark marker, given a Media with
+such a note, starts again from the source and applies the label and the watermark in a single pass, so the labelled
+and watermarked output is one generation away from the input (no double H.264 loss; the visible marker's own
+encode is the price of keeping each marker complete on its own).  The audio track gets the audio watermark in the
+same pass; otherwise it is copied packet for packet.  ``video.metadata`` and ``video.c2pa`` never touch the coded
+pictures (stream-copy remux, manifest box), so the AIGC integrity code binds the packets' digest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from synthguard.errors import (
+    KeyMissingError,
+    MediaTooLargeError,
+    MetadataError,
+    UnsupportedMediaError,
+    ValidationError,
+    WatermarkError,
+)
+from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
+from synthguard.marking.base import LabelContext, Reading
+from synthguard.marking.video import encode
+from synthguard.marking.video import io as vio
+from synthguard.marking.video.metadata import aigc_blocks
+from synthguard.marking.video.visible import MIN_SECONDS, FrameLabeller, LabelOverlay
+from synthguard.marking.visible import VisibleLabelMarker
+from synthguard.marking.watermark.image import FALSE_POSITIVE_RATE
+from synthguard.marking.watermark.video import MAX_FRAMES, VideoWatermarker
+from synthguard.media import Media, Modality
+from synthguard.provenance.c2pa import C2PAMarker
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+    from synthguard.keys import Keys
+
+log = logging.getLogger(__name__)
+_EDIT = "video_edit"  # Media._cache key of the edit note (see the module docstring)
+C2PA_FORMATS = ("mp4", "mov")
+
+
+@dataclass(frozen=True)
+class _EditNote:
+    source: Media
+    ops: tuple[Any, ...]
+
+
+def _check_length(media: Media, max_seconds: float) -> Any:
+    info = media.video()
+    if info.duration > max_seconds:
+        raise MediaTooLargeError(f"video is {info.duration:.0f} s, over the limit of {max_seconds:.0f} s",
+                                 path=media.name, hint="Raise SYNTHGUARD_MAX_VIDEO_SECONDS or cut the video.")
+    return info
+
+
+def _with_note(media: Media, data: bytes, source: Media, ops: tuple[Any, ...]) -> Media:
+    out = media.replace(data)
+    out._cache[_EDIT] = _EditNote(source, ops)
+    return out
+
+
+class VideoVisibleMarker:
+    """The explicit label on the opening frames, >= 2 s, glyphs >= 5% of the shorter side (GB-05, LM-06)."""
+
+    name = "video.visible"
+    modalities = frozenset({Modality.VIDEO})
+
+    def __init__(self, label: VisibleLabelMarker, seconds: float = 3.0, persistent: bool = False, crf: int = 18,
+                 max_seconds: float = vio.DEFAULT_MAX_SECONDS):
+        if seconds < MIN_SECONDS:
+            raise ValidationError(f"the video label must show for at least {MIN_SECONDS:.0f} s (GB-05)")
+        self.label, self.seconds, self.persistent, self.crf, self.max_seconds = (
+            label, float(seconds), persistent, crf, max_seconds)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> VideoVisibleMarker:
+        label = VisibleLabelMarker(settings.label_text, settings.label_position, settings.label_height_ratio,
+                                   settings.font_path)
+        return cls(label, settings.video_label_seconds, settings.video_label_persistent, settings.video_crf,
+                   settings.max_video_seconds)
+
+    def layout(self, size: tuple[int, int]) -> dict[str, Any]:
+        """The label geometry plus its timing, for the record (DS-19: text, position, ratio, duration)."""
+        return self.label.layout(size).to_dict() | {"start": 0.0, "seconds": self.seconds,
+                                                    "persistent": self.persistent}
+
+    def frame_op(self, media: Media) -> FrameLabeller:
+        info = media.video()
+        overlay = LabelOverlay.render(self.label, info.width, info.height, info.rotation)
+        return FrameLabeller(overlay, info.width, info.height, np.inf if self.persistent else self.seconds)
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        _check_length(media, self.max_seconds)
+        op = self.frame_op(media)
+        return _with_note(media, encode.transcode(media, op, crf=self.crf), media, (op,))
+
+    def read(self, media: Media) -> Reading:
+        """Look for the label on frames at 0 s, 1 s and just before 2 s (GB-05), and after the labelled span."""
+        info = media.video()
+        overlay = LabelOverlay.render(self.label, info.width, info.height, info.rotation)
+        times = [t for t in (0.0, 1.0, MIN_SECONDS - 0.1) if t < info.duration] or [0.0]
+        later = self.seconds + 0.5 if info.duration > self.seconds + 0.5 else None
+        frames = vio.frames_at(media, times + ([later] if later else []))
+        corr = [round(overlay.correlation(rgb), 4) for t, rgb in frames if later is None or t < later - 1e-3]
+        found = bool(corr) and min(corr) > 0.6
+        data: dict[str, Any] = {"correlation": min(corr) if corr else 0.0, "frames_checked": len(corr)}
+        problems: list[str] = []
+        if found:
+            lay = overlay.layout
+            shown = min(info.duration, MIN_SECONDS)
+            data |= {"text": lay.text, "position": lay.position, "ratio": lay.ratio, "box": list(lay.box),
+                     "seconds_checked": round(shown, 2)}
+            if later is not None and frames[-1][0] >= later - 1e-3:
+                data["persistent"] = overlay.correlation(frames[-1][1]) > 0.6
+            if info.duration < MIN_SECONDS:
+                problems.append(f"the video is {info.duration:.2f} s long: the label cannot show for "
+                                f"{MIN_SECONDS:.0f} s (GB-05); it shows throughout")
+        valid = (overlay.layout.ratio >= 0.05 and not problems) if found else None
+        return Reading(self.name, found, data, valid, tuple(problems))
+
+
+class VideoWatermarkMarker:
+    """The robust watermark on every frame (and the audio watermark on the sound, when available) (LM-11)."""
+
+    name = "video.watermark"
+    modalities = frozenset({Modality.VIDEO})
+
+    def __init__(self, key: bytes, strength: float = 1.0, crf: int = 18, max_seconds: float = vio.DEFAULT_MAX_SECONDS):
+        self.watermarker = VideoWatermarker(key, strength)
+        self.key, self.strength, self.crf, self.max_seconds = key, strength, crf, max_seconds
+        self._audio: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> VideoWatermarkMarker:
+        return cls(keys.watermark, settings.watermark_strength, settings.video_crf, settings.max_video_seconds)
+
+    def audio_watermarker(self) -> Any | None:
+        """The audio engineer's AudioWatermarker, if this installation has it (imported lazily)."""
+        if self._audio is None:
+            try:
+                from synthguard.marking.watermark.audio import AudioWatermarker
+            except ImportError:  # pragma: no cover - the module ships with SynthGuard
+                self._audio = False
+            else:
+                self._audio = AudioWatermarker(self.key, self.strength)
+        return self._audio or None
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        if ctx.watermark_payload is None:
+            raise WatermarkError("no watermark payload in the label context")
+        note = media._cache.get(_EDIT)
+        source, ops = (note.source, note.ops) if isinstance(note, _EditNote) else (media, ())
+        info = _check_length(source, self.max_seconds)
+        embed = self.watermarker.embedder(ctx.watermark_payload, info.width, info.height)
+
+        def watermark(index: int, t: float, yuv420: np.ndarray) -> None:
+            embed(yuv420[: info.height])
+
+        all_ops = (*ops, watermark)
+
+        def frame_fn(index: int, t: float, yuv420: np.ndarray) -> None:
+            for op in all_ops:
+                op(index, t, yuv420)
+
+        audio_fn = self._audio_fn(ctx.watermark_payload) if info.audio and self._audio_fits(info) else None
+        return _with_note(media, encode.transcode(source, frame_fn, crf=self.crf, audio_fn=audio_fn), source, all_ops)
+
+    @staticmethod
+    def _audio_fits(info: Any) -> bool:
+        """Too short for the audio watermark: copy the sound untouched rather than re-encode it for nothing."""
+        try:
+            from synthguard.marking.watermark import audio
+        except ImportError:  # pragma: no cover - the module ships with SynthGuard
+            return False
+        return info.duration >= float(getattr(audio, "MIN_SECONDS", 0.0))
+
+    def _audio_fn(self, payload: bytes) -> Any:
+        audio = self.audio_watermarker()
+        if audio is None:
+            return None
+
+        def fn(samples: np.ndarray, rate: int) -> np.ndarray:
+            try:
+                return np.asarray(audio.embed(samples, rate, payload), np.float32)
+            except WatermarkError as exc:  # e.g. too short: the picture still carries the mark
+                log.info("audio watermark skipped: %s", exc.message)
+                return samples
+
+        return fn
+
+    def read(self, media: Media) -> Reading:
+        try:
+            frames = vio.sample_lumas(media, MAX_FRAMES)
+            result = self.watermarker.detect_frames(luma for _, luma in frames)
+        except WatermarkError as exc:  # too small to carry a mark: absent, with the reason
+            return Reading(self.name, False, {"detected": False, "payload": None}, None, (exc.message,))
+        data = result.to_dict() | {"seconds_tested": round(frames[-1][0] - frames[0][0], 3) if frames else 0.0}
+        audio = self._read_audio(media)
+        if audio is not None:
+            data |= _combine(data, audio) if "p_value" in audio else {"audio": audio}
+        found = bool(data["detected"])
+        return Reading(self.name, found, data, valid=data.get("payload") is not None if found else None)
+
+    def _read_audio(self, media: Media) -> dict[str, Any] | None:
+        audio = self.audio_watermarker()
+        if audio is None or not media.video().audio:
+            return None
+        try:
+            from synthguard.fingerprint.decode import audio_samples
+
+            rate = 16000
+            return dict(audio.detect(audio_samples(media, rate), rate).to_dict())
+        except (WatermarkError, UnsupportedMediaError) as exc:
+            return {"detected": False, "payload": None, "problem": exc.message}
+
+
+def _combine(picture: dict[str, Any], audio: dict[str, Any]) -> dict[str, Any]:
+    """Picture and sound are two tests of "this key's mark is here": Bonferroni over both keeps the reported
+    p-value a bound on the false-positive rate (detected means p <= 1e-6, as for a single test)."""
+    p = min(1.0, 2 * min(picture["p_value"], audio["p_value"]))
+    best = picture if picture["p_value"] <= audio["p_value"] else audio
+    detected = p <= FALSE_POSITIVE_RATE
+    return {"detected": detected, "p_value": p, "payload": best["payload"] if detected else picture["payload"],
+            "picture_p_value": picture["p_value"], "audio": audio}
+
+
+class VideoMetadataMarker:
+    """GB 45438 AIGC JSON in the container metadata (GB-16), exactly one block (GB-08), integrity code over the
+    content digest of the packets (GB-12)."""
+
+    name = "video.metadata"
+    modalities = frozenset({Modality.VIDEO})
+
+    def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
+                 max_seconds: float = vio.DEFAULT_MAX_SECONDS):
+        self.integrity_key, self.strict_chars, self.max_seconds = integrity_key, strict_chars, max_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> VideoMetadataMarker:
+        try:
+            key: bytes | None = keys.integrity
+        except KeyMissingError:  # a platform without the provider's key still reads labels
+            key = None
+        return cls(key, max_seconds=settings.max_video_seconds)
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        if self.integrity_key is None:
+            raise KeyMissingError("no integrity key: this marker can only read labels (GB-12)")
+        _check_length(media, self.max_seconds)
+        label = AIGCLabel(Label=ctx.label, ContentProducer=ctx.producer, ProduceID=ctx.content_id,
+                          ContentPropagator=ctx.propagator or ctx.producer,
+                          PropagateID=ctx.propagate_id or ctx.content_id)
+        problems = char_problems(label, strict=self.strict_chars)
+        if problems:
+            raise ValidationError("; ".join(problems), hint="AIGC values must be single-byte printable codes (GB-10).")
+        label = label.with_(ReservedCode1=integrity_code(self.integrity_key, label, media.content_sha256))
+        out = media.replace(encode.remux(media, {"AIGC": label.to_json()}))
+        out.__dict__["content_sha256"] = media.content_sha256  # stream copy: the packets are the same
+        back = aigc_blocks(out)
+        if len(back) != 1 or back[0][1] != label.to_json():  # GB-08, GB-16: always read back
+            raise MetadataError(f"read-back after writing found {len(back)} AIGC blocks", path=media.name)
+        return out
+
+    def read(self, media: Media) -> Reading:
+        data: dict[str, Any] = {"aigc": None, "digital_source_type": None, "count": 0, "integrity": "unknown",
+                                "locations": []}
+        blocks = aigc_blocks(media)
+        data.update(count=len(blocks), locations=[w for w, _ in blocks])
+        if not blocks:
+            return Reading(self.name, False, data)
+        problems: list[str] = []
+        if len(blocks) > 1:
+            problems.append(f"{len(blocks)} AIGC blocks found; a file must keep only one (GB-08)")
+        label = None
+        for _, text in blocks:
+            try:
+                label = AIGCLabel.parse(text)
+                break
+            except MetadataError as exc:
+                problems.append(exc.message)
+        if label is not None:
+            data["aigc"] = label.to_dict()
+            problems += char_problems(label, strict=self.strict_chars)
+            if self.integrity_key and is_our_scheme(label.ReservedCode1):
+                ok = verify_integrity(self.integrity_key, label, media.content_sha256)
+                data["integrity"] = "valid" if ok else "invalid"
+                if not ok:
+                    problems.append("ReservedCode1 does not verify: a label field or the video was altered "
+                                    "(GB-12, LM-22)")
+        return Reading(self.name, True, data, valid=not problems, problems=tuple(problems))
+
+
+@dataclass
+class VideoC2PAMarker(C2PAMarker):
+    """The signed C2PA manifest for MP4/MOV (provenance/c2pa.py signs and validates; EU-09, US-10)."""
+
+    name: str = field(default="video.c2pa", init=False)
+    modalities: frozenset[Modality] = field(default=frozenset({Modality.VIDEO}), init=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> VideoC2PAMarker:
+        return cls(keys.c2pa_chain, keys.c2pa_key, keys.c2pa_anchors, settings.tsa_url)
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        if media.format not in C2PA_FORMATS:
+            raise UnsupportedMediaError(
+                f"C2PA manifests cannot be embedded in {media.format.upper()} files", path=media.name,
+                hint="Deliver MP4 or MOV, or label with C2PA off (SYNTHGUARD_C2PA=false); the AIGC tag and the "
+                     "watermark still apply.")
+        out = self.signer.sign(media, content_id=ctx.content_id, producer=ctx.producer, ledger_ref=ctx.ledger_ref,
+                               model=ctx.model, created=ctx.created, claim={"label": ctx.label})
+        if "content_sha256" in media.__dict__:  # the manifest is a box beside the media data
+            out.__dict__["content_sha256"] = media.__dict__["content_sha256"]
+        return out
+
+    def read(self, media: Media) -> Reading:
+        if media.format not in C2PA_FORMATS:
+            data = {"present": False, "state": "absent", "assertions": [], "content_id": None, "signer": None,
+                    "problems": []}
+            return Reading(self.name, False, data)
+        return super().read(media)
