@@ -207,8 +207,11 @@ def main() -> None:
               "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
                           "load_avg_at_end": os.getloadavg(),
                           "note": "2 cores shared with other workers; figures vary with their load"}}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    search = os.environ.get("SYNTHGUARD_SCAN_WATERMARK_SEARCH", "full")
+    result["scan_watermark_search"] = search
+    out = OUT if search == "full" else OUT.with_name(f"service_{search}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
     for r in runs:
         print(f"scan, open loop at {r['rate_offered']}/s for {args.seconds:.0f}s: achieved {r['achieved_rps']}/s, "
               f"p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}")
@@ -219,7 +222,7 @@ def main() -> None:
           f"= {1000 / inproc_ms:.1f} images/s per core")
     print(f"queue: {q['complaints_per_s']} complaints/s filed; {q['cycles_per_s']} claim+decide cycles/s "
           f"({q['queue_ops_per_s']} queue ops/s)")
-    print(f"load average at end: {statistics.mean(os.getloadavg()):.2f}; wrote {OUT.relative_to(ROOT)}")
+    print(f"load average at end: {statistics.mean(os.getloadavg()):.2f}; wrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -272,3 +272,29 @@ def test_notices_are_bilingual_and_cited():
         n = notices[verdict]
         assert n["text"]["zh"] and n["text"]["en"] and n["citations"]
     assert [notices[v]["label_value"] for v in ("ai_generated", "possibly_ai", "suspected_ai")] == ["1", "2", "3"]
+
+
+def test_priors_search_finds_resized_copies_and_defers_the_rest(settings, verified_user, tmp_path: Path):
+    """scan_watermark_search=priors: a re-encoded, resized copy is still found (its geometry is a prior); a rotated
+    copy is left to the deep scan, which the scan asks for with a `deep_scan` action instead of claiming `none`."""
+    with SynthGuard.open(settings) as sg:
+        out = tmp_path / "gen.png"
+        sg.label(kodak(), user=verified_user, producer=PRODUCER, output=out, c2pa=False)
+    fast = settings.model_copy(update={"scan_watermark_search": "priors"})
+    img = Image.open(out).convert("RGB")
+    resized, rotated = io.BytesIO(), io.BytesIO()
+    img.resize((img.width * 3 // 5, img.height * 3 // 5), Image.LANCZOS).save(resized, "JPEG", quality=80)
+    img.rotate(3, resample=Image.BICUBIC).crop((40, 40, img.width - 40, img.height - 40)).save(rotated, "JPEG",
+                                                                                             quality=90)
+    with SynthGuard.open(fast) as sg:
+        r = scan(sg, resized.getvalue())
+        assert r.verdict == "ai_generated" and sources(r)["image.watermark"]["kind"] == "label"
+        assert not any(a["action"] == "deep_scan" for a in r.actions)
+        shallow = scan(sg, rotated.getvalue())
+        assert shallow.verdict == "none" and action(shallow, "deep_scan")["sources"] == ["image.watermark"]
+        assert sources(shallow)["image.watermark"]["evidence"]["full_search"] == "not run"
+        clean = scan(sg, kodak("kodim03.png"))
+        assert clean.verdict == "none" and action(clean, "deep_scan")
+    with SynthGuard.open(settings) as sg:  # the full search (what the deep scan runs) finds the rotated copy
+        deep = scan(sg, rotated.getvalue())
+        assert deep.verdict == "ai_generated" and not any(a["action"] == "deep_scan" for a in deep.actions)

@@ -208,9 +208,17 @@ def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evid
     if flag is not None:
         f = notices["flags"]["metadata_stripped"]
         actions.append({"action": "flag", "flag": "metadata_stripped", "text": f["text"], "citations": f["citations"]})
+    partial = [d for d in evidence if d.evidence.get("full_search") == "not run"]
+    if partial and value != "1":  # scan_watermark_search=priors: a worker finishes the geometric search later
+        actions.append({"action": "deep_scan", "reason": "watermark searched at the re-encode/resize/crop "
+                        "geometries only; run the full search (rotations, crops with rescaling) in a worker",
+                        "sources": sorted({d.source for d in partial})})
     if matches:
         actions.append({"action": "review", "reason": "hash bank match",
                         "banks": sorted({str(m.get("bank")) for m in matches})})
+    from synthguard.moderation.policy import scan_actions  # the moderation policy's block/restrict (CC-12)
+
+    actions += scan_actions(sg.settings, verdict, matches)
     return actions, output
 
 
@@ -260,6 +268,14 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
     t0 = time.perf_counter()
     actions, output = _actions(sg, media, verdict, value, evidence, matches, flag, propagator, propagate_id)
     timings["actions"] = time.perf_counter() - t0
+    if verdict != "none":  # DS-15/CC-01/US-09: AI content depicting a protected person (only if any is registered)
+        from synthguard.consent.protected import check_upload
+
+        t0 = time.perf_counter()
+        likeness_evidence, likeness_actions = check_upload(sg, media, verdict)
+        evidence += likeness_evidence
+        actions += likeness_actions
+        timings["likeness"] = time.perf_counter() - t0
     return ScanResult(media.name, media.sha256, verdict, value, [d.to_dict() for d in evidence], matches, actions,
                       fps, timings, output)
 

@@ -73,7 +73,7 @@ def equal_error_rate(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
 def threshold_at_fpr(real: np.ndarray, target_fpr: float) -> float:
     """Smallest threshold t with mean(real >= t) <= target_fpr (ties at the boundary stay unflagged)."""
     if not 0.0 <= target_fpr < 1.0:
-        raise ValidationError(f"target FPR must be in [0, 1), got {target_fpr}")
+        raise ValidationError("target FPR must be in [0, 1), got {target_fpr}", values={"target_fpr": target_fpr})
     desc = np.sort(real)[::-1]
     k = int(math.floor(target_fpr * len(desc) + 1e-9))  # false positives allowed
     return float(np.nextafter(desc[k], np.inf)) if k < len(desc) else float(desc[-1])
@@ -104,8 +104,10 @@ def evaluate(manifest: str | Path, real_dir: str | Path, fake_dir: str | Path, *
     real = _scores(detector, image_files(Path(real_dir)), skipped)
     fake = _scores(detector, image_files(Path(fake_dir)), skipped)
     if len(real) == 0 or len(fake) == 0:
-        raise ValidationError(f"need at least one readable real and one fake image (got {len(real)} real, "
-                              f"{len(fake)} fake)", hint="Check --real and --fake point at folders of images.")
+        raise ValidationError("need at least one readable real and one fake image "
+                              "(got {real_count} real, {fake_count} fake)",
+                              values={"real_count": len(real), "fake_count": len(fake)},
+                              hint="Check --real and --fake point at folders of images.")
     threshold = threshold_at_fpr(real, target_fpr)
     eer, eer_t = equal_error_rate(real, fake)
     warnings = []

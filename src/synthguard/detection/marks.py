@@ -134,15 +134,21 @@ class WatermarkDetector:
     name = "image.watermark"
     modalities = IMAGE
 
-    def __init__(self, marker: Marker):
+    def __init__(self, marker: Marker, search: str = "full"):
         self.marker = marker
         self.name, self.modalities = marker.name, marker.modalities  # image/audio/video watermark markers
+        self.search = search  # image only: "priors" leaves the lattice search to a deferred deep scan
 
     def detect(self, media: Media) -> list[Detection]:
-        r = self.marker.read(media)
+        partial = self.search != "full" and self.name == "image.watermark"
+        r = self.marker.read(media, search=self.search) if partial else self.marker.read(media)  # type: ignore[call-arg]
         if not r.found:
-            return [Detection(self.name, "info", evidence={"checked": False}, problems=r.problems)] \
-                if r.problems else []
+            if r.problems:
+                return [Detection(self.name, "info", evidence={"checked": False}, problems=r.problems)]
+            if partial:  # say so: a rotated or cropped-and-rescaled copy is only found by the full search
+                return [Detection(self.name, "info", evidence={"checked": True, "search": self.search,
+                                                               "full_search": "not run"})]
+            return []
         p = float(r.data.get("p_value", 1.0))
         return [Detection(self.name, "label", float(r.data.get("score", 0.0)), 1.0 - p, "1",
                           {"payload": r.data.get("payload"), "p_value": p, "false_match_probability": p},

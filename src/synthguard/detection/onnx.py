@@ -75,11 +75,12 @@ def read_document(path: Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read detector manifest: {exc.strerror}", path=path) from exc
+        raise ConfigError("cannot read detector manifest: {strerror}",
+                          values={"strerror": exc.strerror}, path=path) from exc
     try:
         doc = json.loads(text) if Path(path).suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"detector manifest is not valid YAML/JSON: {exc}", path=path) from exc
+        raise ConfigError("detector manifest is not valid YAML/JSON: {exc}", values={"exc": exc}, path=path) from exc
     if not isinstance(doc, dict):
         raise ConfigError("detector manifest must be a mapping", path=path)
     return doc
@@ -91,7 +92,8 @@ def load_manifest(path: str | Path) -> Manifest:
 
     def need(key: str, kind: type | tuple[type, ...]) -> Any:
         if key not in doc or not isinstance(doc[key], kind):
-            raise ConfigError(f"detector manifest needs {key!r} ({getattr(kind, '__name__', kind)})", path=path,
+            raise ConfigError("detector manifest needs {key!r} ({getattr})",
+                              values={"key": key, "getattr": getattr(kind, '__name__', kind)}, path=path,
                               hint="See the manifest format in synthguard/detection/onnx.py.")
         return doc[key]
 
@@ -111,13 +113,16 @@ def load_manifest(path: str | Path) -> Manifest:
                          meaning=str(outs.get("meaning", OutputSpec.meaning)))
         threshold = None if doc.get("threshold") is None else float(doc["threshold"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"detector manifest has a malformed input/output/threshold: {exc}", path=path) from exc
+        raise ConfigError("detector manifest has a malformed input/output/threshold: {exc}",
+                          values={"exc": exc}, path=path) from exc
     if min(spec.size) <= 0 or spec.layout not in LAYOUTS or spec.color not in ("RGB", "BGR"):
-        raise ConfigError(f"input spec {ins} must give size [w, h], layout NCHW|NHWC, color RGB|BGR", path=path)
+        raise ConfigError("input spec {ins} must give size [w, h], layout NCHW|NHWC, color RGB|BGR",
+                          values={"ins": ins}, path=path)
     if len(spec.mean) != 3 or len(spec.std) != 3 or 0.0 in spec.std:
         raise ConfigError("input mean and std need 3 values each, std non-zero", path=path)
     if out.activation not in ACTIVATIONS:
-        raise ConfigError(f"output activation must be one of {ACTIVATIONS}", path=path)
+        raise ConfigError("output activation must be one of {activations}",
+                          values={"activations": ACTIVATIONS}, path=path)
     return Manifest(path=path, name=name, model=(path.parent / model).resolve(), sha256=sha.lower(),
                     licence=licence, input=spec, output=out, version=str(doc.get("version", "")),
                     benchmark=dict(doc.get("benchmark") or {}), threshold=threshold,
@@ -147,12 +152,13 @@ class OnnxDetector:
     def load(cls, manifest_path: str | Path) -> OnnxDetector:
         m = load_manifest(manifest_path)
         if not m.model.is_file():
-            raise ConfigError(f"model file {m.model} named by the manifest does not exist", path=m.path)
+            raise ConfigError("model file {model} named by the manifest does not exist",
+                              values={"model": m.model}, path=m.path)
         actual = file_sha256(m.model)
         if actual != m.sha256:
             raise ConfigError(
-                f"model weights {m.model.name} do not match the manifest: SHA-256 is {actual}, "
-                f"the manifest expects {m.sha256}", path=m.path,
+                "model weights {name} do not match the manifest: SHA-256 is {actual}, the manifest expects {sha256}",
+                values={"name": m.model.name, "actual": actual, "sha256": m.sha256}, path=m.path,
                 hint="The weights were replaced or corrupted. Restore the file the manifest was written for, or "
                      "review the new weights, update sha256 and re-run `synthguard detectors evaluate`.")
         try:
@@ -162,7 +168,8 @@ class OnnxDetector:
         try:
             session = ort.InferenceSession(str(m.model), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
-            raise ConfigError(f"onnxruntime cannot load {m.model.name}: {exc}", path=m.path) from exc
+            raise ConfigError("onnxruntime cannot load {name}: {exc}",
+                              values={"name": m.model.name, "exc": exc}, path=m.path) from exc
         return cls(m, session)
 
     def preprocess(self, media: Media) -> np.ndarray:

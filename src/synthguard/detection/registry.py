@@ -45,7 +45,7 @@ def _c2pa(sg: SynthGuard) -> Detector:
 def _watermark(sg: SynthGuard) -> Detector:
     from synthguard.detection.marks import WatermarkDetector
 
-    return WatermarkDetector(sg.marker("image.watermark"))
+    return WatermarkDetector(sg.marker("image.watermark"), search=sg.settings.scan_watermark_search)
 
 
 def _dwtdct(sg: SynthGuard) -> Detector:
@@ -108,10 +108,10 @@ class DetectorRegistry:
 
     def add(self, name: str, factory: Any) -> None:
         if name in self.factories:
-            raise ConfigError(f"a detector named {name!r} is already registered",
+            raise ConfigError("a detector named {name!r} is already registered", values={"name": name},
                               hint="Rename the plugin's entry point; built-in names cannot be replaced.")
         if not callable(factory):
-            raise ConfigError(f"detector plugin {name!r} is not callable")
+            raise ConfigError("detector plugin {name!r} is not callable", values={"name": name})
         self.factories[name] = factory
 
     def create(self, sg: SynthGuard, names: Iterable[str] | None = None, *, modality: str | None = None
@@ -124,7 +124,8 @@ class DetectorRegistry:
         wanted = list(names)
         unknown = [n for n in wanted if n not in self.factories]
         if unknown:
-            raise ConfigError(f"unknown detectors {unknown}; known: {', '.join(self.factories)}")
+            raise ConfigError("unknown detectors {unknown}; known: {factories}",
+                              values={"unknown": unknown, "factories": ', '.join(self.factories)})
         return [self.factories[n](sg) for n in wanted]
 
 

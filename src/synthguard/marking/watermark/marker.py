@@ -24,11 +24,11 @@ class WatermarkMarker:
         out = self.watermarker.embed(media.image(), ctx.watermark_payload)
         return media.replace(encode_like(out, media, quality=self.jpeg_quality))
 
-    def read(self, media: Media) -> Reading:
+    def read(self, media: Media, search: str = "full") -> Reading:
         media.require_image()
         try:
-            result = self.watermarker.detect(media.image())
+            result = self.watermarker.detect(media.image(), search=search)
         except WatermarkError as exc:  # e.g. too small to carry a mark: absent, with the reason
             return Reading(self.name, False, {"detected": False, "payload": None}, None, (exc.message,))
-        return Reading(self.name, result.detected, result.to_dict(), valid=result.payload is not None
-                       if result.detected else None)
+        return Reading(self.name, result.detected, result.to_dict() | {"search": search},
+                       valid=result.payload is not None if result.detected else None)
