@@ -1,0 +1,245 @@
+"""The audio markers: ``audio.notice`` (explicit), ``audio.watermark`` and ``audio.metadata`` (implicit).
+
+Each follows the Marker contract (marking/base.py): ``mark`` returns a new Media of the same format and keeps the
+marks applied before it; ``read`` never raises for a merely absent mark.  core.LABEL_ORDERS runs them as notice ->
+watermark -> metadata, so the metadata's integrity code binds the final PCM (GB-12).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthguard.errors import (
+    CorruptMediaError,
+    KeyMissingError,
+    MediaTooLargeError,
+    MetadataError,
+    UnsupportedMediaError,
+    ValidationError,
+    WatermarkError,
+)
+from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
+from synthguard.marking.audio import io as aio
+from synthguard.marking.audio import metadata as containers
+from synthguard.marking.audio import notice as notice_mod
+from synthguard.marking.base import LabelContext, Reading
+from synthguard.marking.watermark.audio import AudioWatermarker
+from synthguard.media import Media, Modality
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+    from synthguard.keys import Keys
+
+DEFAULT_MAX_SECONDS = 3600.0
+
+
+def _audio(media: Media, max_seconds: float) -> aio.Audio:
+    aio.require_audio(media)
+    audio: aio.Audio = media.audio()
+    if audio.duration > max_seconds:
+        raise MediaTooLargeError(f"audio is {audio.duration:,.0f} s long, over the limit of {max_seconds:,.0f} s",
+                                 path=media.name, hint="Raise SYNTHGUARD_MAX_AUDIO_SECONDS if you trust the source.")
+    return audio
+
+
+class AudioNoticeMarker:
+    """Marker "audio.notice": the spoken or rhythm notice at the start, the end or both (LM-04, GB-04)."""
+
+    name = "audio.notice"
+    modalities = frozenset({Modality.AUDIO})
+
+    def __init__(self, kind: notice_mod.NoticeKind = "speech", text: str = notice_mod.DEFAULT_TEXT,
+                 position: notice_mod.NoticePosition = "start", cache_dir: Path | None = None,
+                 max_seconds: float = DEFAULT_MAX_SECONDS):
+        if position not in ("start", "end", "start_end"):
+            raise ValidationError(f"audio notice position must be start, end or start_end, not {position!r}")
+        self.renderer = notice_mod.NoticeRenderer(kind, text, cache_dir)
+        self.position = position
+        self.max_seconds = max_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> AudioNoticeMarker:
+        return cls(settings.audio_notice, settings.audio_notice_text, settings.audio_notice_position,
+                   settings.home / "cache" / "audio-notice", settings.max_audio_seconds)
+
+    @property
+    def kind(self) -> str:
+        return self.renderer.kind
+
+    def spec(self) -> dict[str, Any]:
+        """The label spec applied (DS-19 asks to store text, position and duration)."""
+        wave = self.renderer.waveform(notice_mod.RENDER_RATE)
+        return {"kind": self.kind, "text": self.renderer.text if self.kind == "speech" else None,
+                "position": self.position, "duration": round(len(wave) / notice_mod.RENDER_RATE, 3),
+                "warning": self.renderer.warning}
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        audio = _audio(media, self.max_seconds)
+        wave = self.renderer.waveform(audio.rate)
+        out = audio.with_samples(notice_mod.insert(audio.samples, audio.rate, wave, self.position))
+        return media.replace(aio.encode_like(out, media))
+
+    def read(self, media: Media) -> Reading:
+        data: dict[str, Any] = {"kind": None, "text": None, "positions": [], "score": 0.0}
+        try:
+            audio = _audio(media, self.max_seconds)
+        except (CorruptMediaError, UnsupportedMediaError, MediaTooLargeError) as exc:
+            return Reading(self.name, False, data, None, (exc.message,))
+        mono = audio.mono()
+        kinds = [self.renderer] + ([] if self.renderer.kind == "rhythm" else [notice_mod.NoticeRenderer("rhythm")])
+        for renderer in kinds:
+            hits = notice_mod.find(mono, audio.rate, renderer.waveform(audio.rate))
+            if hits:
+                data.update(kind=renderer.kind, text=renderer.text if renderer.kind == "speech" else None,
+                            positions=[{"at": h.at, "where": h.where, "score": h.score} for h in hits],
+                            score=max(h.score for h in hits))
+                return Reading(self.name, True, data, True)
+        return Reading(self.name, False, data)
+
+
+class AudioWatermarkMarker:
+    """Marker "audio.watermark": the robust 64-bit pointer (LM-11, GB-13, EU Art. 50(2)); see watermark/audio.py."""
+
+    name = "audio.watermark"
+    modalities = frozenset({Modality.AUDIO})
+
+    def __init__(self, key: bytes, strength: float = 1.0, max_seconds: float = DEFAULT_MAX_SECONDS):
+        self.watermarker = AudioWatermarker(key, strength)
+        self.max_seconds = max_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> AudioWatermarkMarker:
+        return cls(keys.watermark, settings.watermark_strength, settings.max_audio_seconds)
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        audio = _audio(media, self.max_seconds)
+        if ctx.watermark_payload is None:
+            raise WatermarkError("no watermark payload in the label context")
+        marked = self.watermarker.embed(audio.samples, audio.rate, ctx.watermark_payload)
+        return media.replace(aio.encode_like(audio.with_samples(marked), media))
+
+    def read(self, media: Media) -> Reading:
+        absent = {"detected": False, "payload": None, "score": 0.0, "p_value": 1.0}
+        try:
+            audio = _audio(media, self.max_seconds)
+            result = self.watermarker.detect(audio.samples, audio.rate)
+        except (WatermarkError, CorruptMediaError, UnsupportedMediaError, MediaTooLargeError) as exc:
+            return Reading(self.name, False, absent, None, (exc.message,))
+        data = result.to_dict() | {"offset_seconds": result.offset_seconds}
+        return Reading(self.name, result.detected, data, valid=(result.payload is not None) if result.detected
+                       else None)
+
+
+class AudioMetadataMarker:
+    """Marker "audio.metadata": the GB 45438 AIGC JSON in the container's own place (GB-08..GB-12, GB-17).
+
+    ``ReservedCode1`` is a keyed MAC over the producer fields and the decoded PCM's digest
+    (``Media.content_sha256``), so editing a label field or the sound makes it "invalid" (LM-22)."""
+
+    name = "audio.metadata"
+    modalities = frozenset({Modality.AUDIO})
+
+    def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
+                 max_seconds: float = DEFAULT_MAX_SECONDS):
+        if integrity_key is not None and (not isinstance(integrity_key, bytes) or not integrity_key):
+            raise ValidationError("integrity_key must be non-empty bytes (GB-12)")
+        self.integrity_key = integrity_key
+        self.strict_chars = strict_chars
+        self.max_seconds = max_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> AudioMetadataMarker:
+        try:
+            key: bytes | None = keys.integrity
+        except KeyMissingError:  # a platform without the provider's key still reads labels
+            key = None
+        return cls(key, max_seconds=settings.max_audio_seconds)
+
+    def mark(self, media: Media, ctx: LabelContext) -> Media:
+        _audio(media, self.max_seconds)
+        if self.integrity_key is None:
+            raise KeyMissingError("no integrity key: this marker can only read labels (GB-12)")
+        label = AIGCLabel(Label=ctx.label, ContentProducer=ctx.producer, ProduceID=ctx.content_id,
+                          ContentPropagator=ctx.propagator or ctx.producer,
+                          PropagateID=ctx.propagate_id or ctx.content_id)
+        problems = char_problems(label, strict=self.strict_chars)
+        if problems:
+            raise ValidationError("; ".join(problems), hint="AIGC values must be single-byte printable codes (GB-10).")
+        digest = media.content_sha256
+        label = label.with_(ReservedCode1=integrity_code(self.integrity_key, label, digest))
+        out = media.replace(containers.write_block(media, label.to_json()), same_pixels=True)
+        out.__dict__["content_sha256"] = digest  # metadata-only edit: the PCM (and its digest) is unchanged
+        back = containers.read_blocks(out)  # always read back: exactly one block, ours (GB-08)
+        if len(back) != 1 or back[0][1] != label.to_json():
+            raise MetadataError(f"read-back after writing found {len(back)} AIGC blocks", path=media.name)
+        return out
+
+    def read(self, media: Media) -> Reading:
+        data: dict[str, Any] = {"aigc": None, "count": 0, "integrity": "unknown", "locations": [],
+                                "digital_source_type": None}
+        if media.modality is not Modality.AUDIO or media.format not in containers.FORMATS:
+            return Reading(self.name, False, data)
+        try:
+            blocks = containers.read_blocks(media)
+        except (CorruptMediaError, MetadataError, UnsupportedMediaError) as exc:
+            return Reading(self.name, False, data, valid=False, problems=(exc.message,))
+        data.update(count=len(blocks), locations=[where for where, _ in blocks])
+        if not blocks:
+            return Reading(self.name, False, data)
+        problems: list[str] = []
+        if len(blocks) > 1:
+            problems.append(f"{len(blocks)} AIGC blocks found; a file must keep only one (GB-08)")
+        label = None
+        for where, text in blocks:
+            try:
+                label = AIGCLabel.parse(text)
+                break
+            except MetadataError as exc:
+                problems.append(f"{where}: {exc.message}")
+                try:
+                    label = AIGCLabel.parse(text, strict=False)
+                    break
+                except MetadataError:
+                    continue
+        if label is not None:
+            data["aigc"] = label.to_dict()
+            problems += char_problems(label, strict=self.strict_chars)
+            if self.integrity_key and is_our_scheme(label.ReservedCode1):
+                try:
+                    ok = verify_integrity(self.integrity_key, label, media.content_sha256)
+                except (CorruptMediaError, UnsupportedMediaError) as exc:
+                    problems.append(f"cannot verify ReservedCode1: {exc.message}")
+                else:
+                    data["integrity"] = "valid" if ok else "invalid"
+                    if not ok:
+                        problems.append("ReservedCode1 does not verify: a label field or the audio was altered "
+                                        "(GB-12, LM-22)")
+        return Reading(self.name, True, data, valid=not problems, problems=tuple(problems))
+
+
+def strip_metadata(media: Media) -> Media:
+    """A copy without any AIGC block (used by tests and the benchmark to simulate a stripping platform)."""
+    data = containers.write_block(media, "{}")
+    tmp = media.replace(data)
+    if media.format == "wav":
+        chunks = [(cid, off, size) for cid, off, size in containers.riff_chunks(data) if cid != containers.CHUNK_ID]
+        body = b"".join(cid + data[off - 4:off] + data[off:off + size] + (b"\x00" if size & 1 else b"")
+                        for cid, off, size in chunks)
+        return media.replace(b"RIFF" + len(body + b"WAVE").to_bytes(4, "little") + b"WAVE" + body)
+    return _strip_tags(tmp)
+
+
+def _strip_tags(media: Media) -> Media:
+    import io as _io
+
+    import mutagen
+
+    f = mutagen.File(_io.BytesIO(media.data))
+    buf = _io.BytesIO(media.data)
+    if f is not None and f.tags is not None:
+        f.delete(buf)
+    return media.replace(buf.getvalue())
+
+
+__all__ = ["AudioMetadataMarker", "AudioNoticeMarker", "AudioWatermarkMarker", "strip_metadata"]
