@@ -37,8 +37,8 @@ def test_batch_scan_with_a_pool_records_the_corrupt_file_and_goes_on(sg, verifie
     bad = rows["corrupt.png"]
     assert bad["verdict"] is None and bad["error"]["error"] == "CorruptMediaError" and bad["error"]["hint"]
     summary = json.loads(capsys.readouterr().out)
-    assert summary == {"files": 4, "workers": 2, "out": str(out), "ai_generated": 1, "possibly_ai": 0,
-                       "suspected_ai": 1, "none": 1, "error": 1}
+    assert summary == {"files": 4, "scanned": 4, "skipped": 0, "engine": "local", "workers": 2, "out": str(out),
+                       "ai_generated": 1, "possibly_ai": 0, "suspected_ai": 1, "none": 1, "error": 1}
 
 
 def test_batch_table_output_and_inline_mode(sg, verified_user, tmp_path, capsys):

@@ -1,0 +1,56 @@
+"""What each job kind does.  A handler runs the work, then commits the job's completion together with its
+ledger entry in ONE transaction (fenced by the lease), so a crash can neither lose nor duplicate the entry.
+
+- ``scan``: the platform's upload scan (LM Art. 6, LM-13..17) of a stored upload; result JSON on the job and
+  exactly one ``scan`` ledger entry naming the job (DS-10: what the platform knew and decided).
+- ``checkpoint``: sign the ledger's tree head (operators schedule it, e.g. every minute).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from synthguard.media import Media
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+    from synthguard.jobs.queue import Lease
+
+Handler = Callable[["SynthGuard", "Lease"], dict[str, Any]]
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Evidence may hold tuples or numpy scalars; the job row stores plain JSON."""
+    out: dict[str, Any] = json.loads(json.dumps(data, default=str, ensure_ascii=False))
+    return out
+
+
+def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
+    from synthguard.core import scan_entry
+    from synthguard.scan import scan
+
+    p = lease.payload
+    data = sg.jobs.blobs.get(p["blob"])
+    media = Media.from_bytes(data, p.get("name") or "upload", max_bytes=sg.settings.max_bytes,
+                             max_pixels=sg.settings.max_pixels)
+    result = scan(sg, media, declared_ai=bool(p.get("declared_ai")))
+    body = _jsonable(result.to_dict())
+    with sg.db.session() as s:
+        entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": lease.id})
+        sg.jobs.queue.complete(s, lease, body, ledger_index=entry.index)
+    return body
+
+
+def run_checkpoint(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
+    from synthguard.trace import checkpoint_dict
+
+    with sg.db.session() as s:
+        cp = sg.ledger.checkpoint(s, sg.keys.ledger_private)
+        body = _jsonable(checkpoint_dict(sg, cp))
+        sg.jobs.queue.complete(s, lease, body)
+    return body
+
+
+HANDLERS: dict[str, Handler] = {"scan": run_scan, "checkpoint": run_checkpoint}

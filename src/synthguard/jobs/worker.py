@@ -1,0 +1,155 @@
+"""Workers: claim a job, run its handler, complete or fail it; and a supervisor for N worker processes.
+
+A worker survives a database restart: store errors pause it with a backoff and it claims again; a job it was
+running when the database went away is either committed (the completion went through) or re-leased after the
+visibility timeout — the lease token makes sure it completes once.  SIGTERM finishes the current job, then stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from synthguard.errors import StoreError, SynthGuardError
+from synthguard.jobs.kinds import HANDLERS, Handler
+from synthguard.jobs.queue import LeaseLostError
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+    from synthguard.core import SynthGuard
+
+log = logging.getLogger("synthguard.worker")
+MAX_PAUSE = 5.0
+
+
+def worker_name(index: int = 0) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+@dataclass
+class Worker:
+    sg: SynthGuard
+    name: str = field(default_factory=worker_name)
+    handlers: dict[str, Handler] = field(default_factory=lambda: dict(HANDLERS))
+    poll: float = 0.5
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: int = 0
+    failed: int = 0
+
+    def run_one(self) -> str | None:
+        """Claim and run one job; its id, or None when nothing is runnable now."""
+        q = self.sg.jobs.queue
+        lease = q.claim(self.name)
+        if lease is None:
+            return None
+        handler = self.handlers.get(lease.kind)
+        try:
+            if handler is None:
+                raise SynthGuardError("no handler for job kind {kind!r}", values={"kind": lease.kind},
+                                      hint="Upgrade the workers to the version that enqueued the job.")
+            handler(self.sg, lease)
+            self.done += 1
+        except LeaseLostError:
+            log.warning("job %s: lease lost to another worker; result discarded", lease.id)
+        except StoreError as exc:  # the database went away mid-job: retry after a backoff if it is back already,
+            try:                   # else the lease expires and the job is claimed again; the loop pauses either way
+                q.fail(lease, exc.to_dict(), retry=True)
+            except StoreError:
+                pass
+            raise
+        except SynthGuardError as exc:  # input errors (4xx) are permanent; server-side ones are retried
+            self.failed += 1
+            q.fail(lease, exc.to_dict(), retry=exc.http_status >= 500)
+        except Exception as exc:  # a bug in a handler: retried, then the dead letter keeps the job for a human
+            self.failed += 1
+            log.exception("job %s crashed", lease.id)
+            q.fail(lease, {"error": type(exc).__name__, "message": str(exc)[:2000], "path": None,
+                           "hint": "A bug in the job handler; the job is retried, then kept in the dead letter."},
+                   retry=True)
+        return lease.id
+
+    def run(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
+        """Loop until stopped (or, in burst mode, until no job is queued or running); returns jobs handled."""
+        handled, pause = 0, 0.0
+        while not self.stop.is_set() and (max_jobs is None or handled < max_jobs):
+            try:
+                job = self.run_one()
+                pause = 0.0
+                if job is not None:
+                    handled += 1
+                    continue
+                if burst and self.sg.jobs.queue.pending() == 0:
+                    break
+                self.stop.wait(self.poll)
+            except StoreError as exc:
+                pause = min(MAX_PAUSE, max(0.2, pause * 2))
+                log.warning("database unavailable (%s); retrying in %.1f s", exc.message.splitlines()[0], pause)
+                self.stop.wait(pause)
+        return handled
+
+
+def _child(settings: Settings, index: int, burst: bool) -> None:
+    from synthguard.core import SynthGuard
+
+    sg = SynthGuard.open(settings)
+    worker = Worker(sg, name=worker_name(index))
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
+    try:
+        worker.run(burst=burst)
+    finally:
+        sg.close()
+
+
+def run_pool(settings: Settings, concurrency: int, *, burst: bool = False,
+             on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, int]:
+    """Run ``concurrency`` worker processes and restart any that dies abnormally (e.g. SIGKILL or OOM).
+
+    Returns when every worker exited cleanly (burst mode: the queue drained) or on SIGTERM/SIGINT."""
+    ctx = mp.get_context("fork")  # children open their own engine: nothing database-related is inherited
+    stopping = threading.Event()
+    notify = on_event or (lambda *_: None)
+
+    def spawn(i: int) -> Any:
+        proc = ctx.Process(target=_child, args=(settings, i, burst), name=f"synthguard-worker-{i}", daemon=False)
+        proc.start()
+        notify("start", {"worker": i, "pid": proc.pid})
+        return proc
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    for s in old:
+        signal.signal(s, lambda *_: stopping.set())
+    procs = {i: spawn(i) for i in range(concurrency)}
+    restarts = 0
+    try:
+        while procs:
+            if stopping.is_set():
+                for p in procs.values():
+                    p.terminate()
+                for p in procs.values():
+                    p.join(timeout=60)
+                break
+            for i, p in list(procs.items()):
+                if p.is_alive():
+                    continue
+                p.join()
+                if p.exitcode == 0:
+                    del procs[i]
+                    continue
+                notify("restart", {"worker": i, "pid": p.pid, "exitcode": p.exitcode})
+                restarts += 1
+                time.sleep(0.2)
+                procs[i] = spawn(i)
+            stopping.wait(0.2)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    return {"workers": concurrency, "restarts": restarts}

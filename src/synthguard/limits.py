@@ -1,0 +1,50 @@
+"""Input limits that are not about size: nesting depth of embedded JSON/YAML (parser bombs).
+
+``json.loads`` and PyYAML recurse once per nesting level, so ``[[[[...`` a few thousand deep raises
+RecursionError, which is not an input error to anybody calling them.  :func:`check_nesting` counts the depth
+iteratively (outside JSON strings) and refuses deep documents with the caller's error class before any parser
+sees them.  The operator's limit is ``Settings.max_metadata_depth``; parsers default to
+:data:`DEFAULT_MAX_DEPTH`, far above any legitimate label (GB 45438 AIGC JSON has depth 1).
+"""
+
+from __future__ import annotations
+
+from synthguard.errors import SynthGuardError, ValidationError
+
+DEFAULT_MAX_DEPTH = 32
+_OPEN = frozenset(b"[{")
+_CLOSE = frozenset(b"]}")
+
+
+def nesting_depth(text: str | bytes) -> int:
+    """Deepest bracket nesting (``[``/``{``), ignoring brackets inside double-quoted strings (JSON, YAML flow
+    style).  YAML block nesting is not counted: its parsers catch RecursionError instead."""
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else bytes(text)
+    depth = deepest = 0
+    in_str = escaped = False
+    for b in data:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:  # backslash
+                escaped = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif b in _CLOSE:
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def check_nesting(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, *, what: str = "document",
+                  error: type[SynthGuardError] = ValidationError) -> None:
+    """Raise ``error`` when ``text`` nests deeper than ``max_depth`` (before a recursive parser sees it)."""
+    depth = nesting_depth(text)
+    if depth > max_depth:
+        raise error("the {what} nests {depth} levels deep, over the limit of {max_depth}",
+                    values={"what": what, "depth": depth, "max_depth": max_depth},
+                    hint="Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")
