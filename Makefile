@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: demo test venv system-deps lint bench clean
+.PHONY: demo test venv system-deps lint bench clean fuzz i18n
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,14 +17,29 @@ venv: $(BIN)/python
 	$(BIN)/pip install -q -e '.[server,report,postgres,test,video,voice]' $(QUIET_PIP)
 	@# third-party watermark reader for tests; its metadata demands torch, which the code we use does not need
 	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0 $(QUIET_PIP)
+	@# speaker-encoder weights (Apache-2.0) for the consent gate; run in numpy, so torch/librosa are not needed
+	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4 $(QUIET_PIP)
+	@# message catalogs are compiled at build time (.po -> .mo); the .po files are the source
+	$(BIN)/python scripts/i18n.py compile > /dev/null
 
-# Debian packages the tests use: exiftool (independent metadata reader), a full CJK font.
+# Re-extract user-facing strings from code and templates into the catalogs (then translate the new entries).
+i18n: $(BIN)/python
+	$(BIN)/python scripts/i18n.py extract
+
+# Debian packages the tests use: exiftool (independent metadata reader), a full CJK font, espeak-ng (offline
+# speech for audio notices and voice tests), poppler-utils (PDF -> PNG/text checks of reports), chromium (browser
+# tests drive it with Playwright; `playwright install` is never run).
 system-deps:
-	@if ! command -v exiftool >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	@missing=""; \
+	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-microhei fontconfig"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      libimage-exiftool-perl fonts-wqy-microhei fontconfig >/dev/null; \
-	  else echo "please install exiftool and a CJK font (Debian: libimage-exiftool-perl fonts-wqy-microhei)"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing (Debian package names)"; fi; \
 	fi
 
 demo: export SYNTHGUARD_HOME := $(CURDIR)/$(DEMO)/home
@@ -62,6 +77,13 @@ test: venv system-deps
 
 lint: venv
 	$(BIN)/ruff check src tests && $(BIN)/mypy src   # both clean
+
+# Fuzz every parser we own (atheris, FUZZ_SECONDS each) and the HTTP API (schemathesis on the OpenAPI spec).
+FUZZ_SECONDS ?= 30
+fuzz: venv
+	$(BIN)/pip install -q -e '.[fuzz]' $(QUIET_PIP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python fuzz/run.py
+	$(BIN)/python fuzz/api.py --examples 25
 
 bench: venv
 	$(BIN)/python bench/label_image.py

@@ -260,10 +260,12 @@ def test_screen_checks_fail_for_unscreened_generations(deploy):
 
 
 def test_terms_fail_when_a_user_generates_before_accepting(deploy):
+    """A deployment that turned enforcement off (require_terms_acceptance=false) is caught by the audit."""
     sg, _ = deploy
     sg.add_user("u-3")
     sg.verify_user("u-3", "mobile", identifier="+86 138 0013 8001")
-    sg.label(image_bytes("PNG", (200, 200)), user="u-3", model="m1")
+    with SynthGuard.open(sg.settings.model_copy(update={"require_terms_acceptance": False})) as lax:
+        lax.label(image_bytes("PNG", (200, 200)), user="u-3", model="m1")
     r = result(sg, "terms.accepted")
     assert r.status == "fail" and r.evidence["generations_without_acceptance"] == 1
     sg.compliance.terms.publish("service_agreement", "2", "A new agreement without the section.", actor="t")

@@ -243,3 +243,31 @@ def test_migration_0004_downgrades_and_upgrades_on_its_own_branch(tmp_path):
         assert {"feature_switches", "compliance_policies", "terms_acceptances"} <= again
     finally:
         engine.dispose()
+
+
+def test_a_user_cannot_generate_until_the_current_agreement_is_accepted(sg, verified_user):
+    """DS-06: with an agreement published, labeling waits for the click-through; a new version needs a new one."""
+    from synthguard.errors import TermsNotAcceptedError
+
+    sg.label(PNG, user=verified_user, producer="ACME")  # no agreement published yet: not blocked here
+    t = sg.compliance.terms
+    t.publish("service_agreement", "1", "Outputs carry AI labels (标识).", actor="legal")
+    with pytest.raises(TermsNotAcceptedError, match="version '1'") as exc:
+        sg.label(PNG, user=verified_user, producer="ACME")
+    assert exc.value.http_status == 403 and exc.value.exit_code == 5
+    t.accept(verified_user)
+    sg.label(PNG, user=verified_user, producer="ACME")
+    t.publish("service_agreement", "2", "Outputs carry AI labels (标识); logs kept 6 months.", actor="legal")
+    with pytest.raises(TermsNotAcceptedError, match="version '2'"):
+        sg.label(PNG, user=verified_user, producer="ACME")
+
+
+def test_registration_can_be_suspended(sg):
+    """DS-24: an order to suspend account registration is one switch; existing users are untouched."""
+    sg.add_user("u-before")
+    sg.compliance.switches.set("register", enabled=False, actor="ops", reason="CAC order 2026-11")
+    with pytest.raises(FeatureDisabledError, match="register"):
+        sg.add_user("u-after")
+    assert sg.user("u-before")["id"] == "u-before"
+    sg.compliance.switches.set("register", enabled=True, actor="ops", reason="order lifted")
+    assert sg.add_user("u-after")["id"] == "u-after"

@@ -146,3 +146,31 @@ def test_web_pages_follow_the_request_language(sg):
         err = client.post("/v1/inspect", files={"file": ("x.jpg", b"\xff\xd8\xff garbage", "image/jpeg")},
                           headers={"Accept-Language": "zh-CN"})
         assert err.status_code >= 400 and re.search(r"[\u4e00-\u9fff]", err.json()["hint"])
+
+
+def test_chinese_pdf_report_renders_without_tofu(tmp_path):
+    """The legal memo in Chinese: rasterised by poppler it is not blank, and its text layer reads back in Chinese
+    with every CJK character drawn from the embedded font (no stand-ins, no missing glyphs)."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from synthguard.law import assess, load_incident
+    from synthguard.law.pdf import render_pdf
+
+    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
+        pytest.fail("poppler-utils is missing: apt-get install poppler-utils (make test installs it)")
+    memo = assess(load_incident(ROOT / "src" / "synthguard" / "law" / "examples" / "beijing_voice_2024.yaml"),
+                  lang="zh")
+    pdf = tmp_path / "memo.pdf"
+    pdf.write_bytes(render_pdf(memo))
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")],
+                   check=True, timeout=120)
+    page = np.asarray(Image.open(next(tmp_path.glob("p*.png"))).convert("L"))
+    assert (page < 128).mean() > 0.01, "the first page is blank"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    cjk = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    assert len(cjk) > 200, "the text layer has (almost) no Chinese"
+    assert "U+" not in text  # the renderer's stand-in for a glyph the font lacks
+    assert "\ufffd" not in text and "□" not in text

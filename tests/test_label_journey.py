@@ -146,8 +146,24 @@ def _bad(sg, user, tmp_path, data: bytes, exc: type[Exception]):
     assert not list(tmp_path.glob(".out.png.*"))
 
 
-def test_not_an_image(sg, verified_user, tmp_path):
-    _bad(sg, verified_user, tmp_path, b"hello, I am text\n", UnsupportedMediaError)
+def test_text_is_labeled_not_refused(sg, verified_user, tmp_path):
+    """Text is a labeled modality now (LM-03, LM-10): notice + AIGC trailer, integrity valid."""
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"hello, I am text\n")
+    r = sg.label(src, user=verified_user, producer="ACME", output=tmp_path / "out.txt")
+    assert r.marks == ["text.notice", "text.metadata"]
+    seen = sg.inspect(tmp_path / "out.txt")
+    assert seen["modality"] == "text" and seen["visible_label"]["found"] and seen["aigc_integrity"] == "valid"
+
+
+def test_unsupported_container(sg, verified_user, tmp_path):
+    """A ZIP that is not an office document is refused (nothing we can label)."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("data.csv", "a,b\n1,2\n")
+    _bad(sg, verified_user, tmp_path, buf.getvalue(), UnsupportedMediaError)
 
 
 def test_garbage_bytes(sg, verified_user, tmp_path):

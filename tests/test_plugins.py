@@ -11,6 +11,9 @@ from synthguard.testing import check_marker
 # Formats each modality's built-in markers are contract-tested on.
 CONTRACT_FORMATS = {
     "image": ["PNG", "JPEG", "WEBP"],
+    "audio": ["WAV", "MP3", "FLAC", "OGG", "M4A"],
+    "video": ["MP4", "MOV"],
+    "text": ["TXT", "MD", "DOCX", "XLSX", "PPTX"],
 }
 CASES = [(name, fmt) for name in sorted(BUILTIN_MARKERS)
          for fmt in CONTRACT_FORMATS.get(name.split(".")[0], [])]

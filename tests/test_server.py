@@ -186,13 +186,15 @@ def test_inspect_page_shows_aigc_fields(client, tokens, users):
     assert "AIGC ProduceID" in page.text and res["content_id"] in page.text and "AIGC ContentProducer" in page.text
     plain = client.post("/inspect", files={"file": ("plain.png", PNG)})
     assert plain.status_code == 200 and "No AIGC metadata label found" in plain.text
-    bad = client.post("/inspect", files={"file": ("x.txt", b"<script>alert(1)</script>")})
+    bad = client.post("/inspect", files={"file": ("x.bin", b"\x00\x01<script>alert(1)</script>")})
     assert bad.status_code == 415 and "UnsupportedMediaError" in bad.text and "<script>" not in bad.text
+    text = client.post("/inspect", files={"file": ("x.txt", b"<script>alert(1)</script>")})  # text is inspected
+    assert text.status_code in (200, 415) and "<script>alert" not in text.text  # ...and never echoed raw
 
 
 # --- bad input ------------------------------------------------------------------------------
 @pytest.mark.parametrize("data,status,error", [
-    (b"hello, not an image", 415, "UnsupportedMediaError"),
+    (bytes(range(256)) * 4, 415, "UnsupportedMediaError"),  # text is a modality now; this is nothing
     (b"", 422, "CorruptMediaError"),
     (PNG[:200], 422, "CorruptMediaError"),
 ])

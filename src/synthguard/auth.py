@@ -52,8 +52,8 @@ class Principal:
 
     def require(self, *roles: Role) -> Principal:
         if self.role not in roles:
-            raise ForbiddenError(f"role {self.role.value!r} may not do this; allowed: "
-                                 f"{', '.join(r.value for r in roles)}")
+            raise ForbiddenError("role {role!r} may not do this; allowed: {allowed}",
+                                 values={"role": self.role.value, "allowed": ", ".join(r.value for r in roles)})
         return self
 
 
@@ -72,9 +72,10 @@ def create_token(db: Database, role: Role | str, tenant: str, name: str = "") ->
     try:
         role = Role(role)
     except ValueError:
-        raise ValidationError(f"unknown role {role!r}", hint=f"Use one of: {', '.join(Role)}.") from None
+        raise ValidationError("unknown role {role!r}",
+                              values={"role": role}, hint=f"Use one of: {', '.join(Role)}.") from None
     if not _TENANT.match(tenant):
-        raise ValidationError(f"tenant {tenant!r} is not a valid tenant id",
+        raise ValidationError("tenant {tenant!r} is not a valid tenant id", values={"tenant": tenant},
                               hint="Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     if len(name) > 128:
         raise ValidationError("token name is longer than 128 characters")
@@ -96,7 +97,8 @@ def revoke_token(db: Database, token_id: int) -> dict[str, Any]:
     with db.session() as s:
         row = s.get(ApiToken, token_id)
         if row is None:
-            raise NotFoundError(f"no API token {token_id}", hint="List tokens with `synthguard tokens list`.")
+            raise NotFoundError("no API token {token_id}",
+                                values={"token_id": token_id}, hint="List tokens with `synthguard tokens list`.")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         return _token_dict(row)

@@ -155,9 +155,9 @@ def _load_key(pem: bytes) -> Ed25519PublicKey:
     try:
         key = load_pem_public_key(pem)
     except ValueError as exc:
-        raise ValidationError(f"not a PEM public key ({exc})") from None
+        raise ValidationError("not a PEM public key ({exc})", values={"exc": exc}) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise ValidationError(f"the ledger key must be Ed25519, not {type(key).__name__}")
+        raise ValidationError("the ledger key must be Ed25519, not {name}", values={"name": type(key).__name__})
     return key
 
 

@@ -41,13 +41,50 @@ class Settings(BaseSettings):
     )
     max_pixels: int = Field(64_000_000, gt=0, description="Decompression-bomb guard for images.")
     max_bytes: int = Field(200 * 1024 * 1024, gt=0, description="Largest file accepted.")
+    max_metadata_depth: int = Field(
+        32, ge=2, le=1000, description="Deepest nesting accepted in embedded metadata JSON/XMP (parser-bomb guard)."
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="HTTP requests per minute per API token (token bucket; 0 turns the limit off)."
+    )
+    rate_limit_burst: int = Field(120, ge=1, description="Requests a token may send at once before the rate applies.")
+    jobs_inline: bool | None = Field(
+        None, description="Run queued jobs in the submitting process. Default: on for SQLite, off for Postgres."
+    )
+    job_lease_seconds: float = Field(
+        300.0, gt=0, description="Visibility timeout: a running job whose worker died is re-leased after this."
+    )
+    job_max_attempts: int = Field(5, ge=1, le=100, description="Attempts before a job goes to the dead letter.")
+    job_backoff_seconds: float = Field(2.0, ge=0, description="First retry delay; doubles per attempt (max 1 h).")
     label_text: str = Field("AI生成 AI-generated", min_length=1, description="Visible label text (GB-03).")
     label_position: Corner = Field("bottom-right", description="Edge or corner for the visible label.")
     label_height_ratio: float = Field(0.05, ge=0.05, le=0.5, description="Glyph height / shorter side, >= 0.05.")
+    text_notice_zh: str = Field("AI生成", description="Chinese wording of the text notice (GB-02); may be empty.")
+    text_notice_en: str = Field("AI-generated", description="English wording of the text notice; may be empty.")
+    text_notice_position: Literal["start", "end", "both"] = Field(
+        "start", description="Where the text notice goes: start, end or both (LM-03)."
+    )
     font_path: Path | None = Field(None, description="Font for visible labels; default: a system CJK font.")
     jpeg_quality: int = Field(92, ge=50, le=100, description="Quality when re-encoding JPEG/WebP outputs.")
     watermark: bool = Field(True, description="Embed the invisible watermark when labeling images.")
     watermark_strength: float = Field(1.0, gt=0, le=4.0, description="Watermark energy; 1.0 gives ~42.5 dB PSNR.")
+    require_terms_acceptance: bool = Field(
+        True, description="Refuse to label for a user who has not accepted the tenant's current service agreement "
+                          "(DS-06); no effect until an agreement is published.")
+    scan_watermark_search: Literal["full", "priors"] = Field(
+        "full", description="Image watermark search in scans: every geometry, or only the re-encode/resize/crop "
+                            "priors (about 5x cheaper; the scan then asks for a deferred deep scan).")
+    audio_notice: Literal["speech", "rhythm"] = Field(
+        "speech", description="Explicit audio label (GB-04): spoken notice (espeak-ng) or the rhythm cue."
+    )
+    audio_notice_text: str = Field(
+        "本内容由人工智能生成 This audio is AI-generated", min_length=1,
+        description="Words of the spoken notice; must name AI and generation (GB-04(b)).",
+    )
+    audio_notice_position: Literal["start", "end", "start_end"] = Field(
+        "start", description="Where the audio notice goes (GB-04(d))."
+    )
+    max_audio_seconds: float = Field(3600.0, gt=0, le=4 * 3600, description="Longest audio accepted for labeling.")
     c2pa: bool = Field(True, description="Sign a C2PA manifest when labeling.")
     c2pa_cert: Path | None = Field(None, description="PEM chain (signing cert first); default <home>/keys.")
     c2pa_key: Path | None = Field(None, description="PKCS#8 PEM private key for the C2PA signing cert.")
@@ -59,6 +96,37 @@ class Settings(BaseSettings):
         default_factory=list, description="Operator-supplied ONNX detector manifests (advisory scores, GB-19)."
     )
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamp authority for C2PA (off by default: offline).")
+    max_video_seconds: float = Field(4 * 3600.0, gt=0, description="Longest video accepted for labeling, seconds.")
+    video_label_seconds: float = Field(
+        3.0, ge=2.0, description="How long the visible label shows from the first frame (GB-05: >= 2 s)."
+    )
+    video_label_persistent: bool = Field(False, description="Keep the visible video label on every frame (LM-06).")
+    video_crf: int = Field(18, ge=0, le=51, description="x264 CRF of re-encoded labeled videos (lower = better).")
+    consent_unknown_policy: Literal["allow", "deny"] | None = Field(
+        None, description="Consent gate: faces/voices of nobody enrolled (DS-15). Default per profile: deny for cn/eu."
+    )
+    face_match_threshold: float | None = Field(
+        None, gt=0, lt=2, description="Face embedding distance below which two faces match (default: calibrated 0.6)."
+    )
+    voice_match_threshold: float | None = Field(
+        None, gt=0, lt=1, description="Speaker-embedding cosine above which two voices match (default: calibrated)."
+    )
+    smtp_url: str | None = Field(None, description="SMTP server for moderation notices: smtp://user:pw@host:587.")
+    mail_from: str = Field("synthguard@localhost", description="From address of moderation notices.")
+    moderation_policy: Path | None = Field(
+        None, description="Own moderation policy YAML (deadlines, actions); default: policies/<profile>.yaml.")
+    service_name: str | None = Field(None, description="Name of the generation service shown in notices and reports.")
+    filing_number: str | None = Field(
+        None, description="Algorithm filing number shown in notices and compliance reports (DS-22, DS Art. 19)."
+    )
+    filing_link: str | None = Field(None, description="Public link to the algorithm filing information (DS-22).")
+    tool_description: str | None = Field(
+        None, description="What the generation tool does: the description in the Art. 15 security assessment (DS-17)."
+    )
+    tool_techniques: list[str] = Field(
+        default_factory=list,
+        description="DS-26 techniques the service offers, e.g. face_swap, voice_clone (drive the DS-15/DS-17 checks).",
+    )
 
     @field_validator("home", mode="after")
     @classmethod

@@ -11,7 +11,7 @@ import hmac
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -66,6 +66,7 @@ class LabelResult:
     watermark_payload: str | None
     visible_label: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    consent: list[str] = field(default_factory=list)  # grant ids the consent gate allowed on (DS-15)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +122,7 @@ class SynthGuard:
     # --- users and identity (DS-07) --------------------------------------------------------
     def add_user(self, user_id: str, *, tenant: str = "default") -> dict[str, Any]:
         identity.check_user_id(user_id)
+        self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
         with self.db.session() as s:
             if s.get(User, user_id) is not None:
                 raise ConflictError(f"user {user_id!r} already exists")
@@ -198,7 +200,8 @@ class SynthGuard:
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
-              client_ip: str | None = None) -> LabelResult:
+              client_ip: str | None = None, sources: list[Source] | None = None,
+              purpose: str | None = None) -> LabelResult:
         """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*).
 
         Images, audio, video and text share this journey; the markers come from ``LABEL_ORDERS``."""
@@ -207,6 +210,15 @@ class SynthGuard:
         media.decode()  # decode fully now: corrupt input fails before anything is written
         with self.db.session() as s:
             tenant = self._require_identity(s, user).tenant
+        self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)  # DS-05 emergency switch
+        if self.settings.require_terms_acceptance:  # DS-06: the current agreement accepted before generating
+            self.compliance.terms.require_accepted(user, tenant=tenant)
+        gate = None
+        if sources:  # DS-15: every face/voice in the sources needs that person's separate consent
+            from synthguard.consent.gate import enforce
+
+            gate = enforce(self, [self.media(x) for x in sources], purpose=purpose or "", user=user, tenant=tenant,
+                           output_sha256=media.sha256)
         content_id = new_content_id()
         ctx = LabelContext(
             content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
@@ -222,16 +234,17 @@ class SynthGuard:
             if not (visible if kind in EXPLICIT else switches.get(kind, True)):
                 continue
             marker = self.marker(name)
-            if name == "image.visible":
-                layout = marker.layout(out.size).to_dict()  # type: ignore[attr-defined]
+            if kind in EXPLICIT:
+                layout = _explicit_spec(marker, out)
             try:
                 out = marker.mark(out, ctx)
             except WatermarkError as exc:  # e.g. too small or too short to carry a mark: labelled, with a warning
                 warnings.append(f"watermark skipped: {exc.message}")
                 continue
             marks.append(name)
-        return self._record(media, out, ctx, user, tenant, marks, warnings, layout, output, input_sha256, technique,
-                            client_ip)
+        result = self._record(media, out, ctx, user, tenant, marks, warnings, layout, output, input_sha256, technique,
+                              client_ip)
+        return replace(result, consent=gate.grants) if gate is not None else result
 
     def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, tenant: str, marks: list[str],
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
@@ -324,6 +337,20 @@ class SynthGuard:
                 raise
             return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
 
+    @cached_property
+    def compliance(self) -> Any:
+        """Provider compliance: audit, registers, emergency switches, screening (DS-05..09, DS-14, DS-17)."""
+        from synthguard.compliance import Compliance
+
+        return Compliance(self)
+
+    @cached_property
+    def consent(self) -> Any:
+        """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
+        from synthguard.consent.registry import Registry as LikenessRegistry
+
+        return LikenessRegistry(self)
+
     # --- platforms: scan ---------------------------------------------------------------------
     @cached_property
     def banks(self) -> Any:
@@ -331,6 +358,20 @@ class SynthGuard:
         from synthguard.fingerprint.banks import Banks
 
         return Banks(self.db, self.ledger)
+
+    @cached_property
+    def jobs(self) -> Any:
+        """The job queue (async scans, workers); SQLite runs jobs in-process (see jobs/)."""
+        from synthguard.jobs import Jobs
+
+        return Jobs(self)
+
+    @cached_property
+    def moderation(self) -> Any:
+        """Cases, notice-and-takedown, refutation, review queue and reports (see moderation/)."""
+        from synthguard.moderation import Moderation
+
+        return Moderation(self)
 
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
              propagate_id: str | None = None, log: bool = True) -> Any:
@@ -343,11 +384,7 @@ class SynthGuard:
         result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id)
         if log:
             with self.db.session() as s:
-                self.ledger.append(s, "scan", {
-                    "sha256": result.sha256, "verdict": result.verdict, "label_value": result.label_value,
-                    "matches": [{"bank": m["bank"], "entry_id": m["entry_id"], "distance": m["distance"]}
-                                for m in result.matches],
-                    "sources": sorted({e["source"] for e in result.evidence if e.get("kind") != "error"})})
+                self.ledger.append(s, "scan", scan_entry(result))
         return result
 
     # --- victims and platforms: trace ------------------------------------------------------
@@ -401,6 +438,26 @@ class SynthGuard:
         from importlib.metadata import version
 
         return version("synthguard")
+
+
+def scan_entry(result: Any) -> dict[str, Any]:
+    """The ledger body of a scan: hashes, the verdict and the evidence sources only (no personal data).
+
+    Shared by ``SynthGuard.scan(log=True)`` and the queued scan job, which commits it with the job's completion."""
+    return {"sha256": result.sha256, "verdict": result.verdict, "label_value": result.label_value,
+            "matches": [{"bank": m["bank"], "entry_id": m["entry_id"], "distance": m["distance"]}
+                        for m in result.matches],
+            "sources": sorted({e["source"] for e in result.evidence if e.get("kind") != "error"})}
+
+
+def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
+    """What the explicit label looks like, for the record (DS-19: text, position, size, timing)."""
+    if media.modality is Modality.IMAGE:
+        return marker.layout(media.size).to_dict()  # type: ignore[no-any-return]
+    if media.modality is Modality.VIDEO and hasattr(marker, "layout"):
+        info = media.video()
+        return marker.layout((info.width, info.height))  # type: ignore[no-any-return]
+    return marker.spec() if hasattr(marker, "spec") else None
 
 
 def content_fingerprints(media: Media) -> dict[str, str]:

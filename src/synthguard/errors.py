@@ -9,6 +9,9 @@ message (what went wrong) and a hint (what to do about it), joined by
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from synthguard.i18n import N_
 
 
 class SynthGuardError(Exception):
@@ -16,22 +19,39 @@ class SynthGuardError(Exception):
 
     exit_code = 1
     http_status = 500
-    hint = "This is a bug in SynthGuard if it persists; please report it."
+    hint = N_("This is a bug in SynthGuard if it persists; please report it.")
 
-    def __init__(self, message: str, *, hint: str | None = None, path: str | Path | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, path: str | Path | None = None,
+                 values: dict[str, Any] | None = None):
+        """``message`` is English; with ``values`` it is a template (``"{n} bytes"``) translated before filling,
+        so the catalogs hold one entry per message, not one per value."""
+        self._template, self._values = message, dict(values or {})
+        message = message.format(**self._values) if values else message
         super().__init__(message)
         self.message = message
         self.path = str(path) if path is not None else None
         if hint is not None:
             self.hint = hint
 
-    def diagnostics(self) -> str:
-        """A human explanation: what happened, to which file, and what to do."""
-        where = f"{self.path}: " if self.path else ""
-        return f"{where}{self.message}\nWhat to do: {self.hint}"
+    def localized(self, lang: str | None = None) -> tuple[str, str]:
+        """(message, hint) in ``lang`` (default: the current language); English where no translation exists."""
+        from synthguard.i18n import _
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"error": type(self).__name__, "message": self.message, "path": self.path, "hint": self.hint}
+        return _(self._template, lang, **self._values), _(self.hint, lang)
+
+    def diagnostics(self, lang: str | None = None) -> str:
+        """A human explanation: what happened, to which file, and what to do."""
+        from synthguard.i18n import _
+
+        message, hint = self.localized(lang)
+        where = f"{self.path}: " if self.path else ""
+        what_to_do = _("What to do:", lang)  # outside the f-string, where the catalog extractor can see it
+        return f"{where}{message}\n{what_to_do} {hint}"
+
+    def to_dict(self, lang: str | None = None) -> dict[str, str | None]:
+        """The machine-readable error; ``message`` and ``hint`` in ``lang`` when one is given."""
+        message, hint = self.localized(lang) if lang else (self.message, self.hint)
+        return {"error": type(self).__name__, "message": message, "path": self.path, "hint": hint}
 
 
 # --- input the caller gave us -------------------------------------------------------------
@@ -40,34 +60,34 @@ class InputError(SynthGuardError):
 
     exit_code = 2
     http_status = 400
-    hint = "Check the input and try again."
+    hint = N_("Check the input and try again.")
 
 
 class MediaError(InputError):
     """A media file cannot be used."""
 
     http_status = 422
-    hint = "Pass an intact JPEG, PNG or WebP image."
+    hint = N_("Pass an intact JPEG, PNG or WebP image.")
 
 
 class UnsupportedMediaError(MediaError):
     http_status = 415
-    hint = "Convert the file to a supported format (JPEG, PNG or WebP for images)."
+    hint = N_("Convert the file to a supported format (JPEG, PNG or WebP for images).")
 
 
 class CorruptMediaError(MediaError):
-    hint = "The file is damaged or truncated; obtain an intact copy and retry."
+    hint = N_("The file is damaged or truncated; obtain an intact copy and retry.")
 
 
 class MediaTooLargeError(MediaError):
     http_status = 413
-    hint = "Downscale the file, or raise SYNTHGUARD_MAX_PIXELS / SYNTHGUARD_MAX_BYTES if you trust its source."
+    hint = N_("Downscale the file, or raise SYNTHGUARD_MAX_PIXELS / SYNTHGUARD_MAX_BYTES if you trust its source.")
 
 
 class MetadataError(InputError):
     """Embedded metadata (XMP, AIGC JSON, C2PA) is malformed."""
 
-    hint = "The file's metadata is malformed; re-label the original output."
+    hint = N_("The file's metadata is malformed; re-label the original output.")
 
 
 class ValidationError(InputError):
@@ -77,22 +97,22 @@ class ValidationError(InputError):
 class OutputError(InputError):
     """An output path cannot be written."""
 
-    hint = "Choose an output path in an existing, writable directory."
+    hint = N_("Choose an output path in an existing, writable directory.")
 
 
 # --- configuration and keys ---------------------------------------------------------------
 class ConfigError(SynthGuardError):
     exit_code = 3
     http_status = 500
-    hint = "Fix the setting named above (environment variable SYNTHGUARD_* or synthguard.toml)."
+    hint = N_("Fix the setting named above (environment variable SYNTHGUARD_* or synthguard.toml).")
 
 
 class KeyMissingError(ConfigError):
-    hint = "Run `synthguard keys init` for development keys, or point the settings at your production key files."
+    hint = N_("Run `synthguard keys init` for development keys, or point the settings at your production key files.")
 
 
 class FontMissingError(ConfigError):
-    hint = (
+    hint = N_(
         "Install a CJK font (Debian: apt-get install fonts-wqy-microhei) or set SYNTHGUARD_FONT_PATH "
         "to a TrueType/OpenType font that covers the label text."
     )
@@ -104,46 +124,63 @@ class RefusedError(SynthGuardError):
 
     exit_code = 5
     http_status = 403
-    hint = "See the message for the missing precondition."
+    hint = N_("See the message for the missing precondition.")
 
 
 class IdentityNotVerifiedError(RefusedError):
-    hint = "Verify the user's real identity first: `synthguard users verify USER --method mobile` (DS-07)."
+    hint = N_("Verify the user's real identity first: `synthguard users verify USER --method mobile` (DS-07).")
 
 
 class ConsentRequiredError(RefusedError):
-    hint = "Record the depicted person's separate consent for this purpose before editing their likeness (DS-15)."
+    hint = N_("Record the depicted person's separate consent for this purpose before editing their likeness (DS-15).")
+
+
+class TermsNotAcceptedError(RefusedError):
+    """DS-06: the user has not accepted the current service agreement."""
+
+    hint = N_("Show the user the current service agreement and record the acceptance: "
+              "`synthguard compliance terms accept USER`.")
+
+
+class FeatureDisabledError(RefusedError):
+    """An emergency switch turned the feature off (DS-05, DS-24).
+
+    403 like every policy refusal, not 503: the service is healthy and a retry will not succeed until an operator
+    turns the feature back on, so clients and load balancers must not retry or page anyone."""
+
+    hint = N_("The operator disabled this feature with an emergency switch; "
+              "`synthguard compliance switch list` shows why.")
 
 
 # --- lookups ------------------------------------------------------------------------------
 class NotFoundError(SynthGuardError):
     exit_code = 4
     http_status = 404
-    hint = "Check the identifier; list what exists with the matching `list` command."
+    hint = N_("Check the identifier; list what exists with the matching `list` command.")
 
 
 class SubjectErasedError(NotFoundError):
     """Personal data whose subject key was destroyed on erasure (PIPL Art. 47)."""
 
     http_status = 410
-    hint = "The data subject exercised erasure; the data cannot be recovered (the ledger still verifies)."
+    hint = N_("The data subject exercised erasure; the data cannot be recovered (the ledger still verifies).")
 
 
 class ConflictError(SynthGuardError):
     exit_code = 6
     http_status = 409
-    hint = "The object already exists or changed meanwhile; reload and retry."
+    hint = N_("The object already exists or changed meanwhile; reload and retry.")
 
 
 # --- subsystems ---------------------------------------------------------------------------
 class ProvenanceError(SynthGuardError):
     """Building, signing or reading a C2PA manifest failed."""
 
-    hint = "Check the signing key and certificate files (`synthguard keys init` for development)."
+    hint = N_("Check the signing key and certificate files (`synthguard keys init` for development).")
 
 
 class WatermarkError(SynthGuardError):
-    hint = "Check the image size and the watermark key."
+    hint = N_("Check the image size and the watermark key.")
 
 
 class StoreError(SynthGuardError):
@@ -151,24 +188,32 @@ class StoreError(SynthGuardError):
 
     exit_code = 7
     http_status = 503
-    hint = "Check SYNTHGUARD_DATABASE_URL; restore from backup if the database file is corrupt."
+    hint = N_("Check SYNTHGUARD_DATABASE_URL; restore from backup if the database file is corrupt.")
 
 
 class LedgerIntegrityError(StoreError):
     """The ledger no longer matches its signed checkpoints."""
 
-    hint = "The log was altered after it was checkpointed; preserve the database as evidence and investigate."
+    hint = N_("The log was altered after it was checkpointed; preserve the database as evidence and investigate.")
 
 
 class AuthError(SynthGuardError):
     exit_code = 8
     http_status = 401
-    hint = "Send a valid API token: `Authorization: Bearer <token>` (create one with `synthguard tokens create`)."
+    hint = N_("Send a valid API token: `Authorization: Bearer <token>` (create one with `synthguard tokens create`).")
 
 
 class ForbiddenError(AuthError):
     http_status = 403
-    hint = "Your token's role or tenant does not allow this request."
+    hint = N_("Your token's role or tenant does not allow this request.")
+
+
+class RateLimitedError(SynthGuardError):
+    """Too many requests from one API token (settings ``rate_limit_per_minute``/``rate_limit_burst``)."""
+
+    exit_code = 9
+    http_status = 429
+    hint = N_("Slow down and retry after the number of seconds in the Retry-After header.")
 
 
 __all__ = sorted(

@@ -90,10 +90,9 @@ def translations(lang: str) -> _gettext.NullTranslations:
     if lang == DEFAULT:
         return _gettext.NullTranslations()  # source strings are English
     base = files("synthguard").joinpath("locale", lang, "LC_MESSAGES")
-    mo = base.joinpath(f"{DOMAIN}.mo")
-    if mo.is_file():
+    mo, po = base.joinpath(f"{DOMAIN}.mo"), base.joinpath(f"{DOMAIN}.po")
+    if mo.is_file() and not (po.is_file() and _newer(po, mo)):  # a stale .mo (edited .po) is not used
         return _gettext.GNUTranslations(io.BytesIO(mo.read_bytes()))
-    po = base.joinpath(f"{DOMAIN}.po")
     if not po.is_file():
         return _gettext.NullTranslations()
     from babel.messages.mofile import write_mo
@@ -103,6 +102,13 @@ def translations(lang: str) -> _gettext.NullTranslations:
     write_mo(buf, read_po(io.BytesIO(po.read_bytes()), locale=lang, domain=DOMAIN))
     buf.seek(0)
     return _gettext.GNUTranslations(buf)
+
+
+def _newer(a: Any, b: Any) -> bool:
+    try:
+        return bool(os.stat(str(a)).st_mtime > os.stat(str(b)).st_mtime)
+    except OSError:  # not on a file system (zipped package): trust the compiled catalog
+        return False
 
 
 def current() -> str:
@@ -122,7 +128,12 @@ def reset(token: Any) -> None:
 def _(message: str, lang: str | None = None, **values: Any) -> str:
     """Translate ``message`` into ``lang`` (default: the current language), then fill ``{named}`` values."""
     text = translations(lang or current()).gettext(message)
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):  # a broken translation must never hide the error: English then
+        return message.format(**values)
 
 
 def ngettext(singular: str, plural: str, n: int, lang: str | None = None, **values: Any) -> str:

@@ -108,7 +108,8 @@ def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o700)
     except OSError as exc:
-        raise OutputError(f"cannot create the key directory: {exc.strerror}", path=d) from exc
+        raise OutputError("cannot create the key directory: {strerror}",
+                          values={"strerror": exc.strerror}, path=d) from exc
     written: list[Path] = []
     for name in SECRETS:
         if force or not (d / name).exists():

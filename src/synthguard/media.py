@@ -51,9 +51,17 @@ _FORMATS: dict[str, tuple[Modality, str]] = {
     "wav": (Modality.AUDIO, "audio/wav"),
     "mp3": (Modality.AUDIO, "audio/mpeg"),
     "flac": (Modality.AUDIO, "audio/flac"),
+    "ogg": (Modality.AUDIO, "audio/ogg"),
+    "m4a": (Modality.AUDIO, "audio/mp4"),
     "mp4": (Modality.VIDEO, "video/mp4"),
     "webm": (Modality.VIDEO, "video/webm"),
+    "mov": (Modality.VIDEO, "video/quicktime"),
+    "mkv": (Modality.VIDEO, "video/x-matroska"),
     "text": (Modality.TEXT, "text/plain"),
+    "markdown": (Modality.TEXT, "text/markdown"),
+    "docx": (Modality.TEXT, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": (Modality.TEXT, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pptx": (Modality.TEXT, "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
 }
 
 IMAGE_WRITE_FORMATS = ("jpeg", "png", "webp")
@@ -79,20 +87,24 @@ def sniff(head: bytes) -> str | None:
         return "flac"
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return "mp3"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"M4A ", b"M4B "):
+        return "m4a"
     if head[4:8] == b"ftyp":
-        return "mp4"
+        return "mov" if head[8:12] == b"qt  " else "mp4"
     if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "webm"
+        return "mkv" if b"matroska" in head else "webm"
     try:
         head.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
         # a multi-byte character may straddle the cut; accept if only the tail is broken
-        try:
-            head[:-4].decode("utf-8")
-        except UnicodeDecodeError:
+        if exc.start < len(head) - 3 or exc.reason != "unexpected end of data":
             return None
     if b"\x00" in head:
         return None
+    if head.startswith((b"---\n", b"---\r\n")):  # YAML front matter: Markdown (GB-18)
+        return "markdown"
     return "text" if head else None
 
 
@@ -120,6 +132,12 @@ class Media:
         if len(data) > max_bytes:
             raise MediaTooLargeError(f"file is {len(data):,} bytes, over the limit of {max_bytes:,}", path=name)
         fmt = sniff(data[:64])
+        if fmt is None and data[:4] == b"PK\x03\x04":  # OOXML needs a look inside the ZIP (marking/text)
+            from synthguard.marking.text.io import sniff_ooxml
+
+            fmt = sniff_ooxml(data, name)
+        elif fmt in ("text", "markdown") and name.lower().endswith((".md", ".markdown", ".txt")):
+            fmt = "text" if name.lower().endswith(".txt") else "markdown"  # the name settles text vs Markdown
         if fmt is None:
             raise UnsupportedMediaError("not a recognised media file (unknown magic bytes)", path=name)
         return cls(data=data, format=fmt, name=name, max_pixels=max_pixels)

@@ -41,7 +41,7 @@ def _metadata(settings: Settings, keys: Keys) -> Marker:
         key: bytes | None = keys.integrity
     except KeyMissingError:  # a platform without the provider's key still reads labels (integrity "unknown")
         key = None
-    return MetadataMarker(key)
+    return MetadataMarker(key, max_depth=settings.max_metadata_depth)
 
 
 def _c2pa(settings: Settings, keys: Keys) -> Marker:

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 import yaml
 
+from synthguard import i18n
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, emit
 from synthguard.errors import OutputError, ValidationError
@@ -19,7 +20,6 @@ from synthguard.errors import OutputError, ValidationError
 @app.command()
 def assess(
     incident: Annotated[Optional[Path], typer.Argument(help="Incident file (YAML or JSON); see docs/incident-format.md.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Report language: zh or en.")] = "en",
     fmt: Annotated[str, typer.Option("--format", help="Report format: md, html or pdf.")] = "md",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here (pdf needs -o).")] = None,
     params: Annotated[Optional[Path], typer.Option("--params", help="YAML {parameter: value} overriding thresholds "
@@ -38,8 +38,9 @@ def assess(
         return
     if incident is None:
         raise ValidationError("give an incident file, or --coverage DIR", hint="synthguard assess incident.yaml")
-    if lang not in ("zh", "en") or fmt not in ("md", "html", "pdf"):
-        raise ValidationError(f"unsupported --lang {lang!r} or --format {fmt!r}", hint="Use --lang zh|en, --format md|html|pdf.")
+    if fmt not in ("md", "html", "pdf"):
+        raise ValidationError("unsupported --format {fmt!r}", values={"fmt": fmt}, hint="Use --format md|html|pdf.")
+    lang = "zh" if i18n.current() == "zh_CN" else "en"  # the global --lang / SYNTHGUARD_LANG / locale
     result = run(load_incident(incident), lang=lang, lib=lib)
     if as_json:
         if output:

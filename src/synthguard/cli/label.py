@@ -21,12 +21,16 @@ def label(
     no_visible: Annotated[bool, typer.Option("--no-visible", help="Skip the visible label (LM-20 duties apply).")] = False,
     no_watermark: Annotated[bool, typer.Option("--no-watermark", help="Skip the invisible watermark.")] = False,
     no_c2pa: Annotated[bool, typer.Option("--no-c2pa", help="Skip the C2PA manifest.")] = False,
+    source_media: Annotated[Optional[list[Path]], typer.Option("--source", help="Media the edit used (faces/voices): "
+                                                                                "the consent gate checks them (DS-15).")] = None,
+    purpose: Annotated[Optional[str], typer.Option(help="With --source: face_swap, voice_clone, avatar, ...")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Label a generated image: visible label, watermark, GB 45438 metadata, C2PA; record it in the ledger."""
     with core() as sg:
         result = sg.label(source, user=user, producer=producer, output=output, visible=not no_visible,
-                          watermark=False if no_watermark else None, c2pa=False if no_c2pa else None, model=model)
+                          watermark=False if no_watermark else None, c2pa=False if no_c2pa else None, model=model,
+                          sources=list(source_media) if source_media else None, purpose=purpose)
     data = result.to_dict()
     emit(data if as_json else {k: v for k, v in data.items() if k != "visible_label"}, as_json, "labeled")
 

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from synthguard.batch import VERDICT_KEYS, scan_many  # noqa: F401  (scan_many: re-exported from its old home)
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.errors import InputError, SynthGuardError
+from synthguard.errors import InputError
 
 detectors_app = typer.Typer(no_args_is_help=True, help="Operator-supplied ML detectors (bring your own weights).")
-batch_app = typer.Typer(no_args_is_help=True, help="Scan many files with a local process pool.")
+batch_app = typer.Typer(no_args_is_help=True, help="Scan many files: a local process pool or a Ray cluster.")
 app.add_typer(detectors_app, name="detectors")
 app.add_typer(batch_app, name="batch")
 err = Console(stderr=True)
@@ -85,77 +81,39 @@ def evaluate_cmd(
         err.print(f"warning: {w}")
 
 
-# --- batch ---------------------------------------------------------------------------------------
-_SG: Any = None
-
-
-def _worker_init() -> None:
-    global _SG
-    from synthguard.config import Settings
-    from synthguard.core import SynthGuard
-
-    _SG = SynthGuard.open(Settings.load())
-
-
-def _scan_one(args: tuple[str, bool]) -> dict[str, Any]:
-    """One JSON line: the scan result, or the error (the batch goes on)."""
-    from synthguard.scan import scan
-
-    path, declared = args
-    if _SG is None:
-        _worker_init()
-    try:
-        return {"file": path, **scan(_SG, path, declared_ai=declared).to_dict()}
-    except SynthGuardError as exc:
-        return {"file": path, "verdict": None, "error": exc.to_dict()}
-    except Exception as exc:  # a decoder bug on one file must not stop the batch; it is recorded
-        return {"file": path, "verdict": None, "error": {"error": type(exc).__name__, "message": str(exc),
-                                                         "path": path, "hint": "report this file as a bug"}}
-
-
+# --- batch (the engine lives in synthguard.batch) ----------------------------------------------------
 def batch_files(directory: Path) -> list[Path]:
     from synthguard.detection.evaluate import image_files
 
     return image_files(directory)
 
 
-def scan_many(paths: list[Path], *, workers: int, declared_ai: bool = False) -> Iterator[dict[str, Any]]:
-    """Scan ``paths`` with a local process pool, yielding one result dict per file (input order)."""
-    jobs = [(str(p), declared_ai) for p in paths]
-    if workers <= 1:
-        yield from map(_scan_one, jobs)
-        return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        yield from pool.map(_scan_one, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 4) or 1)))
-
-
 @batch_app.command("scan")
 def batch_scan_cmd(
-    directory: Annotated[Path, typer.Argument(help="Folder of images (searched recursively).")],
-    out: Annotated[Path, typer.Option("--out", help="JSON Lines output: one result or error per file.")],
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes; default: one per CPU.")] = None,
+    source: Annotated[str, typer.Argument(help="A folder (recursive), a manifest (one path per line) or a bucket URL (s3://bucket/prefix).")],
+    out: Annotated[Path, typer.Option("--out", help="JSON Lines output: one result or error per file; also the checkpoint.")],
+    engine: Annotated[str, typer.Option("--engine", help="local (process pool) or ray (Ray Data).")] = "local",
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes / Ray actors; default: one per CPU.")] = None,
     declared_ai: Annotated[bool, typer.Option("--declared-ai", help="Treat every file as declared AI (LM-14).")] = False,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Skip files already in --out (default), or start over.")] = True,
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (ray engine); default: a local Ray.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Scan every image in a folder; failures become error lines and the batch goes on."""
-    paths = batch_files(directory)
-    n = workers or os.cpu_count() or 1
-    counts: Counter[str] = Counter()
+    """Scan many images; failures become error lines and the batch goes on; a rerun resumes where it stopped."""
+    from synthguard.batch import run_batch
+
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with open(out, "w", encoding="utf-8") as fh, Progress(*columns, console=err, disable=as_json) as bar:
-        task = bar.add_task("scan", total=len(paths))
-        for row in scan_many(paths, workers=n, declared_ai=declared_ai):
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            counts["error" if "error" in row else row["verdict"]] += 1
-            bar.advance(task)
-    summary = {"files": len(paths), "workers": n, "out": str(out), **{k: counts.get(k, 0) for k in (
-        "ai_generated", "possibly_ai", "suspected_ai", "none", "error")}}
+    with Progress(*columns, console=err, disable=as_json) as bar:
+        task = bar.add_task("scan", total=None)
+        summary = run_batch(source, out, engine=engine, workers=workers, declared_ai=declared_ai, resume=resume,
+                            address=address, on_start=lambda todo, _skipped: bar.update(task, total=todo),
+                            on_row=lambda _row: bar.advance(task))
     if as_json:
         emit(summary, True)
         return
-    table = Table(title=f"batch scan of {directory}")
+    table = Table(title=f"batch scan of {source} ({summary['engine']}, {summary['skipped']} already done)")
     table.add_column("verdict")
     table.add_column("files", justify="right")
-    for k in ("ai_generated", "possibly_ai", "suspected_ai", "none", "error"):
-        table.add_row(k, str(counts.get(k, 0)))
+    for k in VERDICT_KEYS:
+        table.add_row(k, str(summary[k]))
     Console().print(table)

@@ -78,7 +78,11 @@ class Switches:
 
     def guard(self, modality: str, technique: str | None, *, tenant: str) -> None:
         """Refuse the request when any switch it depends on is off (403, see FeatureDisabledError)."""
-        off = self.disabled(features_for(modality, technique), tenant)
+        self.require(features_for(modality, technique), tenant=tenant)
+
+    def require(self, features: builtins.list[str], *, tenant: str) -> None:
+        """Refuse when any of ``features`` is switched off ("register": DS-24 suspension of account registration)."""
+        off = self.disabled(features, tenant)
         if off:
             first = off[0]
             raise FeatureDisabledError(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from synthguard.compliance.common import check_text, iso, ledger_body, sha256_text
-from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.errors import ConflictError, NotFoundError, TermsNotAcceptedError, ValidationError
 from synthguard.store.compliance_tables import TermsAcceptance, TermsVersion
 from synthguard.store.schema import User
 
@@ -86,6 +86,20 @@ class Terms:
                 s.flush()
             return {"user": user_id, "kind": kind, "version": t.version, "sha256": t.sha256,
                     "accepted_at": iso(row.accepted_at), "ledger_index": row.ledger_index}
+
+    def require_accepted(self, user_id: str, *, tenant: str, kind: str = "service_agreement") -> None:
+        """DS-06: a user cannot generate until the current agreement is accepted. A tenant that has published no
+        agreement is not blocked here (the `terms.published` compliance check fails instead)."""
+        with self.sg.db.session() as s:
+            t = s.scalars(select(TermsVersion).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind)
+                          .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)).first()
+            if t is None:
+                return
+            accepted = s.scalar(select(TermsAcceptance.id).where(TermsAcceptance.user_id == user_id,
+                                                                 TermsAcceptance.terms_id == t.id))
+        if accepted is None:
+            raise TermsNotAcceptedError("user {user!r} has not accepted {kind} version {version!r} (DS-06)",
+                                        values={"user": user_id, "kind": kind, "version": t.version})
 
     def notice(self, *, tenant: str = "default") -> dict[str, Any]:
         """What a client shows on first use: the notice text, the current agreement and the filing display text."""

@@ -110,7 +110,8 @@ def verify_bundle(zip_path: str | os.PathLike[str] | bytes) -> dict[str, Any]:
         with zipfile.ZipFile(source) as zf:
             files = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
     except (OSError, zipfile.BadZipFile) as exc:
-        raise InputError(f"not a readable evidence bundle: {exc}", path=None if isinstance(zip_path, bytes)
+        raise InputError("not a readable evidence bundle: {exc}",
+                         values={"exc": exc}, path=None if isinstance(zip_path, bytes)
                          else os.fspath(zip_path), hint="Pass the .zip written by `synthguard evidence`.") from exc
     if "evidence.json" not in files or MANIFEST not in files:
         raise InputError("not an evidence bundle: evidence.json or MANIFEST.sha256 is missing")

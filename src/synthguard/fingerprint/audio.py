@@ -81,7 +81,7 @@ class AudioFingerprint:
         try:
             return cls.from_bytes(bytes.fromhex(text))
         except ValueError as exc:
-            raise ValidationError(f"not an audio fingerprint: {exc}") from exc
+            raise ValidationError("not an audio fingerprint: {exc}", values={"exc": exc}) from exc
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,8 @@ class AudioHasher:
 
     def __init__(self, density: float = 30.0, fan_out: int = 5, shifts: int = 4):
         if density <= 0 or fan_out < 1 or not 1 <= shifts <= HOP:
-            raise ValidationError(f"bad audio hasher settings {density=} {fan_out=} {shifts=}")
+            raise ValidationError("bad audio hasher settings density={density!r} fan_out={fan_out!r} shifts={shifts!r}",
+                                  values={"density": density, "fan_out": fan_out, "shifts": shifts})
         self.density, self.fan_out, self.shifts = density, fan_out, shifts
 
     def samples(self, media: Media) -> np.ndarray:

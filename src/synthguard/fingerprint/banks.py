@@ -80,7 +80,8 @@ class _Bank:
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise ValidationError(f"unknown hash kind {kind!r}", hint=f"Use one of: {', '.join(KINDS)}.")
+        raise ValidationError("unknown hash kind {kind!r}",
+                              values={"kind": kind}, hint=f"Use one of: {', '.join(KINDS)}.")
     return kind
 
 
@@ -92,7 +93,8 @@ def check_hash(kind: str, value: str) -> str:
         got = f"{len(v)} characters" if isinstance(value, str) else type(value).__name__
         bad = sorted(set(v) - set("0123456789abcdef"))
         detail = f", with non-hex {''.join(bad)[:8]!r}" if bad else ""
-        raise ValidationError(f"a {kind} hash must be {_FORMATS[kind]}; got {got}{detail}",
+        raise ValidationError("a {kind} hash must be {formats}; got {got}{detail}",
+                              values={"kind": kind, "formats": _FORMATS[kind], "got": got, "detail": detail},
                               hint="Submit the hash string only (never the image); "
                                    "`synthguard hash FILE --json` prints both kinds.")
     return v
@@ -124,7 +126,8 @@ def _as_media(source: Media | bytes | str | os.PathLike[str]) -> Media:
 
 def _required(what: str, value: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{what} is required (DS-09: every change to a bank records who and why)")
+        raise ValidationError("{what} is required (DS-09: every change to a bank records who and why)",
+                              values={"what": what})
     return value.strip()
 
 
@@ -145,24 +148,26 @@ class Banks:
     def create(self, name: str, *, kind: str = "pdq", max_distance: int | None = None, description: str = "",
                tenant: str = "default", actor: str = "system") -> dict[str, Any]:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ValidationError(f"bad bank name {name!r}",
+            raise ValidationError("bad bank name {name!r}", values={"name": name},
                                   hint="Use 1-64 lowercase letters, digits, '.', '_' or '-', e.g. ncii-victim-reports.")
         check_kind(kind)
         distance = KINDS[kind] if max_distance is None else max_distance
         limit = MAX_PDQ_DISTANCE if kind == "pdq" else 0
         if isinstance(distance, bool) or not isinstance(distance, int) or not 0 <= distance <= limit:
-            raise ValidationError(f"max distance for a {kind} bank must be within 0..{limit}, got {distance!r}",
+            raise ValidationError("max distance for a {kind} bank must be within 0..{limit}, got {distance!r}",
+                                  values={"kind": kind, "limit": limit, "distance": distance},
                                   hint="PDQ: 31 is Meta's recommended match radius; SHA-256 matches exactly (0).")
         with self._lock, self.db.session() as s:
             if s.scalar(select(HashBank.id).where(HashBank.name == name)) is not None:
-                raise ConflictError(f"bank {name!r} already exists", hint="Pick another name or use the bank.")
+                raise ConflictError("bank {name!r} already exists",
+                                    values={"name": name}, hint="Pick another name or use the bank.")
             bank = HashBank(name=name, kind=kind, max_distance=distance, enabled=True, tenant=tenant,
                             description=description)
             s.add(bank)
             try:
                 s.flush()
             except IntegrityError:  # another process created it between the check and the insert
-                raise ConflictError(f"bank {name!r} already exists") from None
+                raise ConflictError("bank {name!r} already exists", values={"name": name}) from None
             audit_id = self._audit(s, bank, "create", actor, "", {"kind": kind, "max_distance": distance,
                                                                    "tenant": tenant})
             meta = _meta(bank)
@@ -204,12 +209,13 @@ class Banks:
             if quality is not None:
                 if bank.kind != "pdq" or isinstance(quality, bool) or not isinstance(quality, int) \
                         or not 0 <= quality <= 100:
-                    raise ValidationError(f"quality applies to PDQ hashes only and must be 0..100, got {quality!r}")
+                    raise ValidationError("quality applies to PDQ hashes only and must be 0..100, got {quality!r}",
+                                          values={"quality": quality})
                 _check_quality(quality)
             dup = s.scalar(select(HashBankEntry.id).where(HashBankEntry.bank_id == bank.id, HashBankEntry.hash == h,
                                                           HashBankEntry.removed_at.is_(None)))
             if dup is not None:
-                raise ConflictError(f"hash already in bank {name!r} as entry {dup}",
+                raise ConflictError("hash already in bank {name!r} as entry {dup}", values={"name": name, "dup": dup},
                                     hint="Nothing to do; the hash is matched already.")
             entry = HashBankEntry(bank_id=bank.id, hash=h, quality=quality, reason=reason, added_by=actor,
                                   created_at=utcnow())
@@ -244,10 +250,11 @@ class Banks:
             bank = self._row(s, name)
             entry = s.get(HashBankEntry, entry_id)
             if entry is None or entry.bank_id != bank.id:
-                raise NotFoundError(f"no entry {entry_id} in bank {name!r}",
+                raise NotFoundError("no entry {entry_id} in bank {name!r}", values={"entry_id": entry_id, "name": name},
                                     hint=f"List them: `synthguard bank entries {name}`.")
             if entry.removed_at is not None:
-                raise ConflictError(f"entry {entry_id} was already removed at {entry.removed_at.isoformat()}")
+                raise ConflictError("entry {entry_id} was already removed at {removed_at}",
+                                    values={"entry_id": entry_id, "removed_at": entry.removed_at.isoformat()})
             entry.removed_at, entry.removed_by, entry.removed_reason = utcnow(), actor, reason
             audit_id = self._audit(s, bank, "remove", actor, reason, {"hash": entry.hash}, entry_id=entry.id)
             out, bank_id, h = _entry_dict(entry), bank.id, entry.hash
@@ -319,7 +326,8 @@ class Banks:
         assert self._meta is not None
         wanted = None if names is None else set(names)
         if wanted is not None and (unknown := wanted - set(self._meta)):
-            raise NotFoundError(f"no bank {sorted(unknown)[0]!r}", hint="List them: `synthguard bank list`.")
+            raise NotFoundError("no bank {unknown!r}",
+                                values={"unknown": sorted(unknown)[0]}, hint="List them: `synthguard bank list`.")
         best: dict[tuple[str, int], tuple[int, str | None]] = {}
         with self._lock:
             for bank in self._meta.values():
@@ -431,7 +439,7 @@ class Banks:
     def _row(s: Session, name: str) -> HashBank:
         bank = s.scalar(select(HashBank).where(HashBank.name == name))
         if bank is None:
-            raise NotFoundError(f"no bank {name!r}",
+            raise NotFoundError("no bank {name!r}", values={"name": name},
                                 hint="List them with `synthguard bank list`; create one with `synthguard bank create`.")
         return bank
 
@@ -458,7 +466,8 @@ class Banks:
 def _check_quality(quality: int, path: str | None = None) -> None:
     if quality < MIN_QUALITY:
         raise ValidationError(
-            f"PDQ quality {quality} is below {MIN_QUALITY}: the image has too little detail for a reliable hash",
+            "PDQ quality {quality} is below {min_quality}: the image has too little detail for a reliable hash",
+            values={"quality": quality, "min_quality": MIN_QUALITY},
             hint="Submit a larger or less uniform image; flat or tiny images would match unrelated content.",
             path=path if path and not path.startswith("<") else None)
 

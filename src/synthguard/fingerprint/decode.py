@@ -50,7 +50,8 @@ def _open_container(media: Media, hint: str) -> Any:
     try:
         return av.open(io.BytesIO(media.data), mode="r")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise CorruptMediaError(f"cannot open the {media.format} container: {exc}", path=media.name) from exc
+        raise CorruptMediaError("cannot open the {format} container: {exc}",
+                                values={"format": media.format, "exc": exc}, path=media.name) from exc
 
 
 def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None = FRAME_SIZE,
@@ -62,7 +63,7 @@ def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None
     2 s and 10% (a truncated download); a file cut closer to its end hashes what it holds.
     """
     if media.modality is not Modality.VIDEO:
-        raise UnsupportedMediaError(f"expected a video, got {media.mime}", path=media.name,
+        raise UnsupportedMediaError("expected a video, got {mime}", values={"mime": media.mime}, path=media.name,
                                     hint="Use the PDQ hasher for images and the audio hasher for sound.")
     if fps <= 0:
         raise ValueError("fps must be positive")
@@ -76,7 +77,8 @@ def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None
         stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
         if width and height and width * height > media.max_pixels:
-            raise MediaTooLargeError(f"video frames are {width}x{height}, over the pixel limit", path=media.name)
+            raise MediaTooLargeError("video frames are {width}x{height}, over the pixel limit",
+                                     values={"width": width, "height": height}, path=media.name)
         declared = _declared_seconds(container, stream)
         next_t, count, last_t = 0.0, 0, None
         try:
@@ -84,7 +86,8 @@ def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None
                 t = frame.time if frame.time is not None else count / fps
                 last_t = t
                 if t > max_seconds:
-                    raise MediaTooLargeError(f"video is longer than the limit of {max_seconds:.0f} s",
+                    raise MediaTooLargeError("video is longer than the limit of {max_seconds:.0f} s",
+                                             values={"max_seconds": max_seconds},
                                              path=media.name)
                 if t + 1e-6 < next_t:
                     continue
@@ -93,13 +96,14 @@ def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None
                 count += 1
                 next_t = (int(t * fps + 1e-6) + 1) / fps
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"video data is corrupt after {count} sampled frames: {exc}",
+            raise CorruptMediaError("video data is corrupt after {count} sampled frames: {exc}",
+                                    values={"count": count, "exc": exc},
                                     path=media.name) from exc
         if count == 0:
             raise CorruptMediaError("no video frame could be decoded", path=media.name)
         if declared and last_t is not None and declared - last_t > max(2.0, 0.1 * declared):
-            raise CorruptMediaError(f"video is truncated: frames stop at {last_t:.1f} s of a declared "
-                                    f"{declared:.1f} s", path=media.name)
+            raise CorruptMediaError("video is truncated: frames stop at {last_t:.1f} s of a declared {declared:.1f} s",
+                                    values={"last_t": last_t, "declared": declared}, path=media.name)
     finally:
         container.close()
 
@@ -116,7 +120,7 @@ def _declared_seconds(container: Any, stream: Any) -> float | None:
 def audio_samples(media: Media, rate: int, *, max_seconds: float = DEFAULT_MAX_SECONDS) -> np.ndarray:
     """Mono float32 PCM at ``rate`` Hz (anti-aliased polyphase resampling), whatever the file's rate and layout."""
     if media.modality not in (Modality.AUDIO, Modality.VIDEO):
-        raise UnsupportedMediaError(f"expected audio, got {media.mime}", path=media.name,
+        raise UnsupportedMediaError("expected audio, got {mime}", values={"mime": media.mime}, path=media.name,
                                     hint="Pass a WAV, MP3, FLAC, MP4 or WebM file.")
     blocks = _wav_blocks(media) if media.format == "wav" else None
     if blocks is None and media.format in ("wav", "flac", "mp3"):
@@ -131,7 +135,8 @@ def audio_samples(media: Media, rate: int, *, max_seconds: float = DEFAULT_MAX_S
             resampler = _BlockResampler(native, rate)
         total += len(block) / native
         if total > max_seconds:
-            raise MediaTooLargeError(f"audio is longer than the limit of {max_seconds:.0f} s", path=media.name)
+            raise MediaTooLargeError("audio is longer than the limit of {max_seconds:.0f} s",
+                                     values={"max_seconds": max_seconds}, path=media.name)
         out.extend(resampler.push(block))
     if resampler is None:
         raise CorruptMediaError("the file holds no audio samples", path=media.name)
@@ -149,10 +154,11 @@ def _wav_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]] | None:
     except wave.Error:
         return None
     except (EOFError, OSError) as exc:
-        raise CorruptMediaError(f"WAV header is truncated: {exc}", path=media.name) from exc
+        raise CorruptMediaError("WAV header is truncated: {exc}", values={"exc": exc}, path=media.name) from exc
     width, channels, native = reader.getsampwidth(), reader.getnchannels(), reader.getframerate()
     if width not in (1, 2, 3, 4) or native <= 0 or channels <= 0:
-        raise CorruptMediaError(f"WAV header is invalid ({width=}, {channels=}, rate={native})", path=media.name)
+        raise CorruptMediaError("WAV header is invalid (width={width!r}, channels={channels!r}, rate={native})",
+                                values={"width": width, "channels": channels, "native": native}, path=media.name)
 
     def gen() -> Iterator[tuple[int, np.ndarray]]:
         step = int(native * _BLOCK_SECONDS)
@@ -184,7 +190,8 @@ def _soundfile_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]] | None:
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
         if _has_av():
             return None  # let FFmpeg try: it reads more variants than libsndfile
-        raise CorruptMediaError(f"cannot read {media.format} audio: {exc}", path=media.name) from exc
+        raise CorruptMediaError("cannot read {format} audio: {exc}",
+                                values={"format": media.format, "exc": exc}, path=media.name) from exc
 
     def gen() -> Iterator[tuple[int, np.ndarray]]:
         with sf:
@@ -193,7 +200,8 @@ def _soundfile_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]] | None:
                                        always_2d=True):
                     yield sf.samplerate, block.mean(axis=1, dtype=np.float32)
             except (soundfile.LibsndfileError, RuntimeError) as exc:
-                raise CorruptMediaError(f"{media.format} audio is corrupt: {exc}", path=media.name) from exc
+                raise CorruptMediaError("{format} audio is corrupt: {exc}",
+                                        values={"format": media.format, "exc": exc}, path=media.name) from exc
 
     return gen()
 
@@ -233,7 +241,7 @@ def _av_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]]:
             for out in downmix.resample(None):
                 pending.append(out.to_ndarray().reshape(-1))
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"audio data is corrupt: {exc}", path=media.name) from exc
+            raise CorruptMediaError("audio data is corrupt: {exc}", values={"exc": exc}, path=media.name) from exc
         finally:
             container.close()
         if pending:

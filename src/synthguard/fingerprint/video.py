@@ -58,7 +58,7 @@ class VideoFingerprint:
             frames = tuple(FrameHash(float(t), _check_pdq(str(h)), int(q)) for t, h, q in doc["frames"])
             return cls(frames=frames, fps=float(doc["fps"]))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ValidationError(f"not a video fingerprint: {exc}",
+            raise ValidationError("not a video fingerprint: {exc}", values={"exc": exc},
                                   hint='Expected {"v":1,"fps":...,"frames":[[t,"<pdq hex>",quality],...]}.') from exc
 
     def matrix(self) -> np.ndarray:
@@ -99,7 +99,8 @@ def match(query: VideoFingerprint, target: VideoFingerprint, distance: int = MAT
           threshold: float = MATCH_SHARE) -> VideoMatch:
     """vPDQ comparison: a match when both the query share and the target share reach ``threshold``."""
     if not 0 <= distance <= 256 or not 0.0 < threshold <= 1.0:
-        raise ValidationError(f"bad match parameters distance={distance} threshold={threshold}",
+        raise ValidationError("bad match parameters distance={distance} threshold={threshold}",
+                              values={"distance": distance, "threshold": threshold},
                               hint="distance is 0..256 bits, threshold a share in (0, 1].")
     if not query.frames or not target.frames:
         return VideoMatch(0.0, 0.0, False)
@@ -124,7 +125,7 @@ class VideoHasher:
     def __init__(self, fps: float = 1.0, min_quality: int = MIN_QUALITY, dedupe_distance: int = 4,
                  frame_distance: int = MATCH_THRESHOLD, frame_size: tuple[int, int] | None = FRAME_SIZE):
         if fps <= 0:
-            raise ValidationError(f"fps must be positive, got {fps}")
+            raise ValidationError("fps must be positive, got {fps}", values={"fps": fps})
         self.fps = float(fps)
         self.min_quality = min_quality
         self.dedupe_distance = dedupe_distance

@@ -30,7 +30,7 @@ USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 def check_user_id(user_id: str) -> str:
     if not isinstance(user_id, str) or not USER_ID.match(user_id):
         raise ValidationError(
-            f"invalid user id {user_id!r}",
+            "invalid user id {user_id!r}", values={"user_id": user_id},
             hint="Use the service's pseudonymous account id: 1-128 letters, digits and ._:@- (no real names).",
         )
     return user_id

@@ -61,7 +61,8 @@ class Context:
 
 def evaluate(cond: Any, ctx: Context) -> Result:
     if not isinstance(cond, dict):
-        raise ValidationError(f"rule {ctx.rule}: a condition must be a mapping, got {cond!r}")
+        raise ValidationError("rule {rule}: a condition must be a mapping, got {cond!r}",
+                              values={"rule": ctx.rule, "cond": cond})
     if "all" in cond or "any" in cond:
         parts = [evaluate(c, ctx) for c in (cond["all"] if "all" in cond else cond["any"])]
         decisive = False if "all" in cond else True
@@ -103,7 +104,7 @@ def _leaf(cond: dict[str, Any], ctx: Context) -> Result:
     fact = cond.get("fact")
     ops = [k for k in cond if k in OPS]
     if fact is None or len(ops) != 1 or set(cond) - {"fact", *ops}:
-        raise ValidationError(f"rule {ctx.rule}: malformed condition {cond!r}",
+        raise ValidationError("rule {rule}: malformed condition {cond!r}", values={"rule": ctx.rule, "cond": cond},
                               hint="Use {fact: PATH, OP: VALUE} with one of " + ", ".join(OPS))
     op = ops[0]
     actual = ctx.facts.get(fact)
@@ -114,7 +115,9 @@ def _leaf(cond: dict[str, Any], ctx: Context) -> Result:
     try:
         value = bool(OPS[op](actual, expected))
     except TypeError as exc:
-        raise ValidationError(f"rule {ctx.rule}: cannot compare {fact}={actual!r} {op} {expected!r}") from exc
+        raise ValidationError("rule {rule}: cannot compare {fact}={actual!r} {op} {expected!r}",
+                              values={"rule": ctx.rule, "fact": fact, "actual": actual, "op": op,
+                                      "expected": expected}) from exc
     ctx.emit(Event(ctx.rule, fact, op, expected, actual, value, param, cite))
     return value, frozenset()
 

@@ -80,9 +80,10 @@ class Evaluation:
             return self.findings[rule_id]
         rule = self.lib.rules.get(rule_id)
         if rule is None:
-            raise ValidationError(f"a rule refers to unknown rule {rule_id}")
+            raise ValidationError("a rule refers to unknown rule {rule_id}", values={"rule_id": rule_id})
         if rule_id in self._busy:
-            raise ValidationError(f"rule {rule_id} depends on itself", hint="Break the cycle in the rule packs.")
+            raise ValidationError("rule {rule_id} depends on itself",
+                                  values={"rule_id": rule_id}, hint="Break the cycle in the rule packs.")
         self._busy.add(rule_id)
         try:
             f = self._evaluate(rule)

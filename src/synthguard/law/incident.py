@@ -20,21 +20,29 @@ from synthguard.errors import ValidationError
 from synthguard.law.conditions import Context, evaluate
 from synthguard.law.facts import Incident, namespace
 from synthguard.law.rules import PACKS
+from synthguard.limits import check_nesting
 
 HINT = "Fix the field named above; the format is in docs/incident-format.md and law/incident.schema.json."
 
 
 def parse_text(text: str, path: str | None = None) -> dict[str, Any]:
+    check_nesting(text, what="incident file", error=ValidationError)  # the parsers recurse once per level
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ValidationError("the incident file nests too deeply", path=path, hint=HINT) from None
+    except ValueError as exc:  # PyYAML's date constructor: ``date: 2026-13-01`` (found by fuzz/run.py)
+        raise ValidationError("the incident file has an impossible date: {exc}", values={"exc": exc}, path=path,
+                              hint="Write dates as YYYY-MM-DD with a real month and day.") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ValidationError(f"the incident file is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+        raise ValidationError("the incident file is not valid YAML{where}: {getattr}",
+                              values={"where": where, "getattr": getattr(exc, 'problem', exc)},
                               path=path, hint="Check indentation and quoting near that line.") from exc
     if not isinstance(data, dict):
-        raise ValidationError("the incident file must be a mapping of fields (id, date, jurisdictions, parties, "
-                              f"...), got {type(data).__name__}", path=path, hint=HINT)
+        raise ValidationError("the incident file must be a mapping of fields (id, date, jurisdictions, parties, ...), "
+                              "got {type}", values={"type": type(data).__name__}, path=path, hint=HINT)
     return data
 
 
@@ -43,7 +51,7 @@ def load_incident(path: str | Path, *, today: date | None = None) -> Incident:
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"cannot read the incident file: {exc}", path=p) from exc
+        raise ValidationError("cannot read the incident file: {exc}", values={"exc": exc}, path=p) from exc
     return validate_incident(parse_text(text, str(p)), path=str(p), today=today)
 
 
@@ -52,7 +60,10 @@ def _loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     out: list[str] = []
     for i, part in enumerate(loc):
         if isinstance(part, int):
-            out[-1] += f"[{part}]"
+            if out:
+                out[-1] += f"[{part}]"
+            else:  # an integer key at the top level (``1: x``); found by fuzz/run.py
+                out.append(str(part))
         elif i > 0 and loc[i - 1] == "parties" or (i > 1 and isinstance(loc[i - 1], int) and loc[i - 2] == "parties"
                                                     and part in ("depicted", "deceived", "actor", "platform",
                                                                  "provider")):
@@ -94,7 +105,8 @@ def _check_dates(inc: Incident, today: date, path: str | None) -> None:
     for name, value in _dates(inc):
         d = value.date() if isinstance(value, datetime) else value
         if d > today:
-            raise ValidationError(f"{name}: {d.isoformat()} is in the future (today is {today.isoformat()})",
+            raise ValidationError("{name}: {date} is in the future (today is {today})",
+                                  values={"name": name, "date": d.isoformat(), "today": today.isoformat()},
                                   path=path, hint="Dates record what already happened; correct the date.")
 
 
@@ -109,15 +121,17 @@ def _check_contradictions(inc: Incident, today: date, path: str | None) -> None:
     for c in constraints():
         value, _ = evaluate(c["when"], ctx)
         if value is True:  # only a definite contradiction is an error
-            raise ValidationError(f"contradictory facts: {c['fields']}: {c['message']}", path=path,
+            raise ValidationError("contradictory facts: {fields}: {message}",
+                                  values={"fields": c['fields'], "message": c['message']}, path=path,
                                   hint="Correct one of the named fields (or leave it out if unknown).")
 
 
 def incident_from_json(text: str | bytes) -> dict[str, Any]:
+    check_nesting(text, what="incident", error=ValidationError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"the incident is not valid JSON: {exc}") from exc
+        raise ValidationError("the incident is not valid JSON: {exc}", values={"exc": exc}) from exc
     if not isinstance(data, dict):
         raise ValidationError("the incident must be a JSON object")
     return data

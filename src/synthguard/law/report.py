@@ -26,7 +26,8 @@ def texts() -> dict[str, Any]:
 
 def _t(lang: str) -> dict[str, Any]:
     if lang not in ("en", "zh"):
-        raise ValidationError(f"unsupported report language {lang!r}", hint="Use --lang zh or --lang en.")
+        raise ValidationError("unsupported report language {lang!r}",
+                              values={"lang": lang}, hint="Use --lang zh or --lang en.")
     return texts()[lang]
 
 

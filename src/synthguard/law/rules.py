@@ -150,11 +150,12 @@ def load_pack(path: Any) -> Pack:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         pack = Pack.model_validate(data)
     except yaml.YAMLError as exc:
-        raise ValidationError(f"rule pack is not valid YAML: {exc}", path=str(path)) from exc
+        raise ValidationError("rule pack is not valid YAML: {exc}", values={"exc": exc}, path=str(path)) from exc
     except PydanticError as exc:
         e = exc.errors()[0]
         where = ".".join(str(p) for p in e["loc"])
-        raise ValidationError(f"rule pack field {where}: {e['msg']}", path=str(path)) from exc
+        raise ValidationError("rule pack field {where}: {msg}",
+                              values={"where": where, "msg": e['msg']}, path=str(path)) from exc
     rules = [r.model_copy(update={"instrument": pack.instrument}) for r in pack.rules]
     return pack.model_copy(update={"rules": rules})
 
@@ -169,26 +170,28 @@ class Library:
         for p in packs:
             for name, par in p.params.items():
                 if name in self.params:
-                    raise ValidationError(f"parameter {name} defined twice", path=p.instrument.id)
+                    raise ValidationError("parameter {name} defined twice", values={"name": name}, path=p.instrument.id)
                 self.params[name] = par
             for r in p.rules:
                 if r.id in self.rules:
-                    raise ValidationError(f"rule {r.id} defined twice", path=p.instrument.id)
+                    raise ValidationError("rule {id} defined twice", values={"id": r.id}, path=p.instrument.id)
                 self.rules[r.id] = r
         self.overrides = dict(overrides or {})
         unknown = set(self.overrides) - set(self.params)
         if unknown:
-            raise ValidationError(f"unknown parameter(s) to override: {', '.join(sorted(unknown))}",
+            raise ValidationError("unknown parameter(s) to override: {unknown}",
+                                  values={"unknown": ', '.join(sorted(unknown))},
                                   hint="Use names from the packs' params sections.")
         for rule in self.rules.values():
             for target in rule.exception_to:
                 if target not in self.rules:
-                    raise ValidationError(f"rule {rule.id} is an exception to unknown rule {target}")
+                    raise ValidationError("rule {id} is an exception to unknown rule {target}",
+                                          values={"id": rule.id, "target": target})
 
     def param(self, name: str, on: date) -> tuple[float | None, str | None]:
         par = self.params.get(name)
         if par is None:
-            raise ValidationError(f"unknown parameter {name}")
+            raise ValidationError("unknown parameter {name}", values={"name": name})
         if name in self.overrides:
             return self.overrides[name], f"{par.cite} (overridden)"
         dated = [d for d in par.values if d <= on]

@@ -97,7 +97,7 @@ def _case(fname: str, i: int, c: dict[str, Any], file_base: str | None, bases: d
         return Case(fname, c.get("name", c["scenario"]), incident, c["expect"])
     base = c.get("base", file_base)
     if base not in bases:
-        raise ValidationError(f"{fname} case {i}: unknown base {base!r}")
+        raise ValidationError("{fname} case {i}: unknown base {base!r}", values={"fname": fname, "i": i, "base": base})
     incident = copy.deepcopy(bases[base])
     for k, v in (c.get("set") or {}).items():
         set_path(incident, k, v)

@@ -87,7 +87,8 @@ def sign_checkpoint(
     origin: str, tree_size: int, root_hash: bytes, private_key: Ed25519PrivateKey, *, timestamp: datetime | None = None
 ) -> Checkpoint:
     if not origin or any(c.isspace() or c == "+" for c in origin):
-        raise ValidationError(f"checkpoint origin {origin!r} must be non-empty, without spaces or '+'")
+        raise ValidationError("checkpoint origin {origin!r} must be non-empty, without spaces or '+'",
+                              values={"origin": origin})
     if not isinstance(private_key, Ed25519PrivateKey):
         raise KeyMissingError("the ledger signing key must be an Ed25519 private key")
     pub = private_key.public_key()
@@ -112,7 +113,8 @@ def parse_checkpoint(text: str) -> Checkpoint:
         sig_line = next(line for line in sigs.split("\n") if line.startswith(_DASH + origin + " "))
         blob = base64.b64decode(sig_line.rsplit(" ", 1)[1], validate=True)
     except (ValueError, KeyError, StopIteration, binascii.Error) as err:
-        raise ValidationError(f"malformed checkpoint note ({type(err).__name__}: {err})") from err
+        raise ValidationError("malformed checkpoint note ({name}: {err})",
+                              values={"name": type(err).__name__, "err": err}) from err
     if tree_size < 0 or str(tree_size) != size or len(root_hash) != 32 or len(blob) != 68 or "log-id" not in ext:
         raise ValidationError("malformed checkpoint note: bad size, root hash, log id or signature length")
     cp = Checkpoint(origin, tree_size, root_hash, timestamp, ext["log-id"], blob[:4], blob[4:])
@@ -127,15 +129,16 @@ def verify_checkpoint(cp: Checkpoint, public_key: Ed25519PublicKey | Ed25519Priv
     expected = log_id(pub)
     if cp.log_id != expected or cp.key_hash != _key_hash(cp.origin, pub):
         raise LedgerIntegrityError(
-            f"checkpoint at size {cp.tree_size} was signed for log {cp.log_id[:16]}…, not by the given key "
-            f"(log {expected[:16]}…)",
+            "checkpoint at size {tree_size} was signed for log {log_id}…, not by the given key (log {expected}…)",
+            values={"tree_size": cp.tree_size, "log_id": cp.log_id[:16], "expected": expected[:16]},
             hint="Verify with the ledger's own public key; a checkpoint signed by another key proves nothing.",
         )
     try:
         pub.verify(cp.signature, cp.body().encode())
     except InvalidSignature:
         raise LedgerIntegrityError(
-            f"checkpoint at size {cp.tree_size} has an invalid signature (altered note)") from None
+            "checkpoint at size {tree_size} has an invalid signature (altered note)",
+            values={"tree_size": cp.tree_size}) from None
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -143,7 +146,8 @@ def generate_ledger_key(path: str | Path, *, overwrite: bool = False) -> Ed25519
     """Create an Ed25519 key as unencrypted PKCS#8 PEM, mode 0600, in a 0700 directory."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise ConflictError(f"ledger key {path} already exists", hint="Keep it: checkpoints are signed with it.",
+        raise ConflictError("ledger key {path} already exists",
+                            values={"path": path}, hint="Keep it: checkpoints are signed with it.",
                             path=path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
@@ -166,10 +170,10 @@ def load_ledger_key(path: str | Path) -> Ed25519PrivateKey:
     except FileNotFoundError:
         raise KeyMissingError("the ledger signing key does not exist", path=path) from None
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-        raise KeyMissingError(f"not an unencrypted PEM private key ({err})", path=path,
+        raise KeyMissingError("not an unencrypted PEM private key ({err})", values={"err": err}, path=path,
                               hint="Point the settings at the ledger's Ed25519 PKCS#8 PEM key.") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyMissingError(f"the ledger key is {type(key).__name__}, not Ed25519", path=path)
+        raise KeyMissingError("the ledger key is {name}, not Ed25519", values={"name": type(key).__name__}, path=path)
     return key
 
 
@@ -183,9 +187,10 @@ def load_ledger_public_key(path: str | Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm) as err:
-        raise KeyMissingError(f"not a PEM public key ({err})", path=path) from None
+        raise KeyMissingError("not a PEM public key ({err})", values={"err": err}, path=path) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyMissingError(f"the ledger public key is {type(key).__name__}, not Ed25519", path=path)
+        raise KeyMissingError("the ledger public key is {name}, not Ed25519",
+                              values={"name": type(key).__name__}, path=path)
     return key
 
 

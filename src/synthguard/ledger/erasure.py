@@ -53,7 +53,7 @@ def generate_master_key(path: str | Path, *, overwrite: bool = False) -> bytes:
     """Write a random 32-byte master key as a small PEM-style text file, mode 0600."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise ConflictError(f"vault master key {path} already exists",
+        raise ConflictError("vault master key {path} already exists", values={"path": path},
                             hint="Keep it: without it no subject data can be decrypted.", path=path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = AESGCM.generate_key(bit_length=256)
@@ -110,17 +110,19 @@ class SubjectVault:
                                                          created_at=utcnow()))
                 return AESGCM(key)
         if row is None:
-            raise NotFoundError(f"the vault holds no key for subject {subject_id!r}")
+            raise NotFoundError("the vault holds no key for subject {subject_id!r}", values={"subject_id": subject_id})
         if row.wrapped_key is None:
             raise SubjectErasedError(
-                f"the personal data of subject {subject_id!r} was erased on {row.erased_at:%Y-%m-%d} (its key was "
-                f"destroyed; ledger entry {row.erasure_index} records it) and can no longer be decrypted",
+                "the personal data of subject {subject_id!r} was erased on {erased_at:%Y-%m-%d} (its key was "
+                "destroyed; ledger entry {erasure_index} records it) and can no longer be decrypted",
+                values={"subject_id": subject_id, "erased_at": row.erased_at, "erasure_index": row.erasure_index},
                 hint="Erasure is permanent by design (PIPL Art. 47); nothing can recover this data.",
             )
         try:
             return AESGCM(self._master.decrypt(row.wrapped_key[:12], row.wrapped_key[12:], _aad(subject_id)))
         except InvalidTag:
-            raise KeyMissingError(f"the vault master key cannot unwrap the key of subject {subject_id!r}",
+            raise KeyMissingError("the vault master key cannot unwrap the key of subject {subject_id!r}",
+                                  values={"subject_id": subject_id},
                                   hint="Load the master key these subjects were encrypted with.") from None
 
     # --- data ------------------------------------------------------------------------------
@@ -142,7 +144,8 @@ class SubjectVault:
         try:
             return key.decrypt(blob[:12], blob[12:], _aad(subject_id))
         except (InvalidTag, ValueError):
-            raise ValidationError(f"vault token is corrupt or does not belong to subject {subject_id!r}") from None
+            raise ValidationError("vault token is corrupt or does not belong to subject {subject_id!r}",
+                                  values={"subject_id": subject_id}) from None
 
     def store(
         self, session: Session, subject_id: str, plaintext: bytes | str, *, entry_index: int | None = None
@@ -158,7 +161,8 @@ class SubjectVault:
         with store_errors("read a vault payload"):
             row = session.connection().execute(select(PAYLOADS).where(PAYLOADS.c.id == payload_id)).first()
         if row is None:
-            raise NotFoundError(f"vault payload {payload_id} does not exist (never stored, or purged after retention)")
+            raise NotFoundError("vault payload {payload_id} does not exist (never stored, or purged after retention)",
+                                values={"payload_id": payload_id})
         return self.decrypt(session, row.subject_id, row.token)
 
     def erase(self, session: Session, subject_id: str, *, reason: str = "request") -> Entry:
@@ -190,8 +194,10 @@ def purge_expired(session: Session, retention_days: int = DEFAULT_RETENTION_DAYS
     are never purged whatever the configuration.
     """
     if retention_days < minimum_days or minimum_days < MIN_RETENTION_DAYS:
-        raise ValidationError(f"retention of {retention_days} days is below the legal minimum of "
-                              f"{max(minimum_days, MIN_RETENTION_DAYS)} days (CSL-01: logs kept >= 6 months)")
+        raise ValidationError("retention of {retention_days} days is below the legal minimum of {minimum_days} days "
+                              "(CSL-01: logs kept >= 6 months)",
+                              values={"retention_days": retention_days,
+                                      "minimum_days": max(minimum_days, MIN_RETENTION_DAYS)})
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     expired = PAYLOADS.c.created_at < cutoff
     with store_errors("purge expired payloads"):

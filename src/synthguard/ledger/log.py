@@ -118,14 +118,14 @@ def store_errors(action: str) -> Iterator[None]:
         hint = None
         if "locked" in detail:
             hint = "Another process holds the ledger's write lock; roll back this transaction and retry."
-        raise StoreError(f"cannot {action}: {detail}", hint=hint) from err
+        raise StoreError("cannot {action}: {detail}", values={"action": action, "detail": detail}, hint=hint) from err
 
 
 def canonical_json(value: Any) -> bytes:
     try:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError) as err:
-        raise ValidationError(f"ledger entry is not plain JSON: {err}") from err
+        raise ValidationError("ledger entry is not plain JSON: {err}", values={"err": err}) from err
 
 
 def format_time(t: datetime) -> str:
@@ -136,10 +136,11 @@ def _check_keys(value: Any, path: str) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ValidationError(f"ledger entry key {path}{key!r} is not a string")
+                raise ValidationError("ledger entry key {path}{key!r} is not a string",
+                                      values={"path": path, "key": key})
             if key.lower().replace("-", "_") in PERSONAL_KEYS:
                 raise ValidationError(
-                    f"ledger entry field {path}{key} looks like raw personal data",
+                    "ledger entry field {path}{key} looks like raw personal data", values={"path": path, "key": key},
                     hint="Log a hash or a pseudonymous id; keep the data itself in SubjectVault and log its reference.",
                 )
             _check_keys(item, f"{path}{key}.")
@@ -174,9 +175,11 @@ class Ledger:
         events = list(events)
         for kind, body in events:
             if kind not in self.kinds:
-                raise ValidationError(f"unknown ledger event kind {kind!r}; expected one of {sorted(self.kinds)}")
+                raise ValidationError("unknown ledger event kind {kind!r}; expected one of {kinds}",
+                                      values={"kind": kind, "kinds": sorted(self.kinds)})
             if not isinstance(body, dict):
-                raise ValidationError(f"ledger entry body must be a JSON object, not {type(body).__name__}")
+                raise ValidationError("ledger entry body must be a JSON object, not {name}",
+                                      values={"name": type(body).__name__})
             _check_keys(body, "")
         if not events:
             return []
@@ -194,7 +197,8 @@ class Ledger:
                 index = start + offset
                 data = canonical_json({"body": body, "index": index, "kind": kind, "time": stamp, "v": FORMAT_VERSION})
                 if len(data) > MAX_BODY_BYTES:
-                    raise ValidationError(f"ledger entry is {len(data)} bytes; the limit is {MAX_BODY_BYTES}")
+                    raise ValidationError("ledger entry is {data_count} bytes; the limit is {max_body_bytes}",
+                                          values={"data_count": len(data), "max_body_bytes": MAX_BODY_BYTES})
                 leaf = merkle.leaf_hash(data)
                 entries.append(Entry(index, kind, now, body, leaf, data))
                 entry_rows.append({"idx": index, "kind": kind, "created_at": now, "data": data, "leaf_hash": leaf})
@@ -216,7 +220,8 @@ class Ledger:
         levels = [b for b in range(start.bit_length() - 1, -1, -1) if start >> b & 1]
         blob = row.frontier
         if len(blob) != 32 * len(levels):
-            raise StoreError(f"ledger head is corrupt: size {start} needs {len(levels)} frontier hashes")
+            raise StoreError("ledger head is corrupt: size {start} needs {levels_count} frontier hashes",
+                             values={"start": start, "levels_count": len(levels)})
         return start, [(lvl, blob[32 * i : 32 * i + 32]) for i, lvl in enumerate(levels)]
 
     # --- reading ---------------------------------------------------------------------------
@@ -228,7 +233,7 @@ class Ledger:
         with store_errors("read a ledger entry"):
             row = session.connection().execute(select(ENTRIES).where(ENTRIES.c.idx == index)).first()
         if row is None:
-            raise NotFoundError(f"ledger entry {index} does not exist")
+            raise NotFoundError("ledger entry {index} does not exist", values={"index": index})
         return _entry_from_row(row)
 
     def root(self, session: Session, size: int | None = None) -> bytes:
@@ -240,7 +245,8 @@ class Ledger:
         current = self.size(session)
         tree_size = current if tree_size is None else self._check_size(tree_size, current)
         if not 0 <= index < tree_size:
-            raise NotFoundError(f"ledger entry {index} is not in a tree of size {tree_size}")
+            raise NotFoundError("ledger entry {index} is not in a tree of size {tree_size}",
+                                values={"index": index, "tree_size": tree_size})
         plan = merkle.inclusion_plan(index, tree_size)
         roots = merkle.root_plan(tree_size)
         known = self._lookup(session, [(0, index), *roots, *(n for recipe in plan for n in recipe)])
@@ -251,7 +257,8 @@ class Ledger:
         current = self.size(session)
         new_size = current if new_size is None else self._check_size(new_size, current)
         if not 0 <= old_size <= new_size:
-            raise ValidationError(f"no consistency proof from size {old_size} to size {new_size}")
+            raise ValidationError("no consistency proof from size {old_size} to size {new_size}",
+                                  values={"old_size": old_size, "new_size": new_size})
         plan = merkle.consistency_plan(old_size, new_size)
         old_nodes, new_nodes = merkle.root_plan(old_size), merkle.root_plan(new_size)
         known = self._lookup(session, [*old_nodes, *new_nodes, *(n for recipe in plan for n in recipe)])
@@ -290,7 +297,8 @@ class Ledger:
     @staticmethod
     def _check_size(size: int, current: int) -> int:
         if not 0 <= size <= current:
-            raise ValidationError(f"tree size {size} is not available: the ledger holds {current} entries")
+            raise ValidationError("tree size {size} is not available: the ledger holds {current} entries",
+                                  values={"size": size, "current": current})
         return size
 
     def _nodes(self, session: Session, nodes: list[merkle.Node]) -> list[bytes]:
@@ -311,7 +319,8 @@ class Ledger:
                 found.update(((lvl, i), h) for lvl, i, h in conn.execute(_nodes_query(len(interior)), params))
         missing = [n for n in nodes if n not in found]
         if missing:
-            raise LedgerIntegrityError(f"ledger node(s) {missing[:3]} (level, index) are missing; run a full verify")
+            raise LedgerIntegrityError("ledger node(s) {missing} (level, index) are missing; run a full verify",
+                                       values={"missing": missing[:3]})
         return found
 
 

@@ -14,10 +14,12 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from synthguard.errors import MetadataError, ValidationError
+from synthguard.limits import DEFAULT_MAX_DEPTH, check_nesting
 
 FIELDS = (
     "Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2",
@@ -42,33 +44,37 @@ class AIGCLabel:
     def __post_init__(self) -> None:
         for f in fields(self):
             if not isinstance(getattr(self, f.name), str):
-                raise ValidationError(f"AIGC field {f.name} must be a string (GB-09)")
+                raise ValidationError("AIGC field {name} must be a string (GB-09)", values={"name": f.name})
         if self.Label not in LABELS:
-            raise ValidationError(f'AIGC Label must be "1", "2" or "3", got {self.Label!r} (GB-09)')
+            raise ValidationError('AIGC Label must be "1", "2" or "3", got {label!r} (GB-09)',
+                                  values={"label": self.Label})
 
     @classmethod
-    def parse(cls, text: str | bytes, *, strict: bool = True) -> AIGCLabel:
+    def parse(cls, text: str | bytes, *, strict: bool = True, max_depth: int = DEFAULT_MAX_DEPTH) -> AIGCLabel:
         """Parse the JSON of one AIGC block. Raises MetadataError naming the first defect.
 
         Always rejected: bad JSON, a non-object, non-string values (e.g. numeric ``Label``), a Label outside
         1/2/3. With ``strict`` (default) unknown keys and missing keys are rejected too; otherwise unknown
         keys are ignored and missing ones read as "".
         """
+        check_nesting(text, max_depth, what="AIGC value", error=MetadataError)  # json.loads recurses per level
         try:
             obj = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise MetadataError(f"AIGC value is not valid JSON: {exc}") from exc
+            raise MetadataError("AIGC value is not valid JSON: {exc}", values={"exc": exc}) from exc
         if not isinstance(obj, dict):
-            raise MetadataError(f"AIGC value must be a JSON object, got {type(obj).__name__} (GB-09)")
+            raise MetadataError("AIGC value must be a JSON object, got {name} (GB-09)",
+                                values={"name": type(obj).__name__})
         unknown = sorted(set(obj) - set(FIELDS))
         missing = [k for k in FIELDS if k not in obj]
         if strict and unknown:
-            raise MetadataError(f"AIGC object has unknown keys {unknown} (GB-09)")
+            raise MetadataError("AIGC object has unknown keys {unknown} (GB-09)", values={"unknown": unknown})
         if strict and missing:
-            raise MetadataError(f"AIGC object lacks keys {missing} (GB-09)")
+            raise MetadataError("AIGC object lacks keys {missing} (GB-09)", values={"missing": missing})
         for key in FIELDS:
             if key in obj and not isinstance(obj[key], str):
-                raise MetadataError(f"AIGC field {key} must be a string, got {json.dumps(obj[key])} (GB-09)")
+                raise MetadataError("AIGC field {key} must be a string, got {dumps} (GB-09)",
+                                    values={"key": key, "dumps": json.dumps(obj[key])})
         try:
             return cls(**{k: obj.get(k, "") for k in FIELDS})
         except ValidationError as exc:
@@ -137,17 +143,21 @@ def parse_provider_code(code: str, *, strict: bool = True) -> ProviderCode:
     """
     if not isinstance(code, str) or not re.fullmatch(r"00[0-9A-Z]{25}", code):
         raise ValidationError(
-            f"provider code {code!r} must be 27 digits/uppercase letters starting with 00 (GB-14)",
+            "provider code {code!r} must be 27 digits/uppercase letters starting with 00 (GB-14)",
+            values={"code": code},
             hint="Use the code from your organisation's filing (TC260-PG-20252A), e.g. 001191110102MAD55U9H0F10002.",
         )
     pc = ProviderCode(code, code[:2], code[2], code[3], code[4:22], code[22], code[23:27])
     if strict:
         if pc.subject_type != "1" or pc.binding != "1":
-            raise ValidationError(f"provider code {code!r}: subject code must start with 11 (organisation, GB-14)")
+            raise ValidationError("provider code {code!r}: subject code must start with 11 (organisation, GB-14)",
+                                  values={"code": code})
         if not _uscc_ok(pc.uscc):
-            raise ValidationError(f"provider code {code!r}: {pc.uscc} is not a valid USCC (check character, GB-14)")
+            raise ValidationError("provider code {code!r}: {uscc} is not a valid USCC (check character, GB-14)",
+                                  values={"code": code, "uscc": pc.uscc})
         if pc.service not in ("1", "2"):
-            raise ValidationError(f"provider code {code!r}: service digit must be 1 or 2, got {pc.service} (GB-14)")
+            raise ValidationError("provider code {code!r}: service digit must be 1 or 2, got {service} (GB-14)",
+                                  values={"code": code, "service": pc.service})
     return pc
 
 
@@ -183,3 +193,31 @@ def verify_propagator_integrity(key: bytes, label: AIGCLabel, pixel_sha256: str)
 def is_our_scheme(code: str) -> bool:
     """True when a reserved code looks like ours (so a mismatch means tampering, not a foreign scheme)."""
     return bool(re.fullmatch(SCHEME + r"[0-9a-f]{32}", code))
+
+
+def verify_codes(label: AIGCLabel, content_sha256: Callable[[], str], *, integrity_key: bytes | None,
+                 propagator_key: bytes | None, producer: str | None, what: str, data: dict[str, Any],
+                 problems: list[str]) -> None:
+    """Check ReservedCode1 (producer) and ReservedCode2 (propagator) when they are codes of our scheme (GB-12,
+    LM-22): ``data["integrity"]`` / ``data["propagator_integrity"]`` become "valid" or "invalid", reasons go to
+    ``problems``. ``content_sha256`` is called lazily: a label we cannot check never decodes the content."""
+    from synthguard.errors import SynthGuardError
+
+    checks: list[tuple[str, str, bytes, Callable[..., bool]]] = []
+    if integrity_key:
+        checks.append(("integrity", "ReservedCode1", integrity_key, verify_integrity))
+    if propagator_key:
+        checks.append(("propagator_integrity", "ReservedCode2", propagator_key, verify_propagator_integrity))
+    for slot, field, key, verify in checks:
+        if not is_our_scheme(getattr(label, field)) or (slot == "integrity"
+                                                         and producer not in (None, label.ContentProducer)):
+            continue
+        try:
+            digest = content_sha256()
+        except SynthGuardError as exc:
+            problems.append(f"cannot verify {field}: {exc.message}")
+            continue
+        ok = verify(key, label, digest)
+        data[slot] = "valid" if ok else "invalid"
+        if not ok:
+            problems.append(f"{field} does not verify: a label field or the {what} was altered (GB-12, LM-22)")

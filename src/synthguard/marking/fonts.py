@@ -57,11 +57,13 @@ def find_font(text: str, configured: Path | None = None) -> Path:
         missing = missing_glyphs(configured, text)
         if missing:
             raise FontMissingError(
-                f"the configured font lacks glyphs for {''.join(sorted(missing))!r}", path=configured
+                "the configured font lacks glyphs for {missing!r}",
+                values={"missing": ''.join(sorted(missing))}, path=configured
             )
         return Path(configured)
     for candidate in (*_system_candidates(), str(BUNDLED)):
         if not missing_glyphs(candidate, text):
             return Path(candidate)
     missing = missing_glyphs(BUNDLED, text)
-    raise FontMissingError(f"no installed font covers the label characters {''.join(sorted(missing))!r}")
+    raise FontMissingError("no installed font covers the label characters {missing!r}",
+                           values={"missing": ''.join(sorted(missing))})

@@ -14,7 +14,8 @@ def encode_like(img: Image.Image, like: Media, *, quality: int = 92) -> bytes:
     """Encode ``img`` as ``like``'s format; ICC profile and EXIF carried over from ``like``."""
     if like.format not in IMAGE_WRITE_FORMATS:
         raise UnsupportedMediaError(
-            f"cannot write {like.mime}", path=like.name, hint="Convert the image to PNG, JPEG or WebP first."
+            "cannot write {mime}",
+            values={"mime": like.mime}, path=like.name, hint="Convert the image to PNG, JPEG or WebP first."
         )
     src = Image.open(io.BytesIO(like.data))
     params: dict = {}

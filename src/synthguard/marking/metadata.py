@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthguard.errors import CorruptMediaError, KeyMissingError, MetadataError, UnsupportedMediaError, ValidationError
+from synthguard.limits import DEFAULT_MAX_DEPTH
 from synthguard.marking import containers
 from synthguard.marking.aigc import (
     AIGCLabel,
     char_problems,
     integrity_code,
-    is_our_scheme,
     propagator_integrity_code,
-    verify_integrity,
-    verify_propagator_integrity,
+    verify_codes,
 )
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.xmp import DST_TRAINED, read_properties, scrape_aigc, set_properties
@@ -49,7 +48,7 @@ class MetadataMarker:
 
     def __init__(
         self, integrity_key: bytes | None, *, strict_chars: bool = True, propagator_key: bytes | None = None,
-        producer: str | None = None, replace_malformed: bool = False,
+        producer: str | None = None, replace_malformed: bool = False, max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         if integrity_key is not None and (not isinstance(integrity_key, bytes) or not integrity_key):
             raise ValidationError("integrity_key must be non-empty bytes (GB-12)")
@@ -58,6 +57,7 @@ class MetadataMarker:
         self.propagator_key = propagator_key
         self.producer = producer
         self.replace_malformed = replace_malformed
+        self.max_depth = max_depth  # nesting limit for AIGC JSON (Settings.max_metadata_depth)
 
     # --- writing ----------------------------------------------------------------------------
     def mark(self, media: Media, ctx: LabelContext) -> Media:
@@ -145,17 +145,16 @@ class MetadataMarker:
         blocks += containers.read_wild_aigc(media.data, media.format)
         return _Scan(blocks, dst, problems)
 
-    @staticmethod
-    def _parsed(blocks: list[tuple[str, str]], problems: list[str]) -> list[tuple[str, AIGCLabel | None]]:
+    def _parsed(self, blocks: list[tuple[str, str]], problems: list[str]) -> list[tuple[str, AIGCLabel | None]]:
         out: list[tuple[str, AIGCLabel | None]] = []
         for where, text in blocks:
             try:
-                out.append((where, AIGCLabel.parse(text)))
+                out.append((where, AIGCLabel.parse(text, max_depth=self.max_depth)))
                 continue
             except MetadataError as exc:
                 problems.append(f"{where}: {exc.message}")
             try:  # still report what a lenient reader sees (LM-13 display)
-                out.append((where, AIGCLabel.parse(text, strict=False)))
+                out.append((where, AIGCLabel.parse(text, strict=False, max_depth=self.max_depth)))
             except MetadataError:
                 out.append((where, None))
         return out
@@ -186,19 +185,7 @@ class MetadataMarker:
         return Reading(self.name, found=True, data=data, valid=not problems, problems=tuple(problems))
 
     def _verify(self, media: Media, label: AIGCLabel, data: dict[str, Any], problems: list[str]) -> None:
-        checks = [("integrity", "ReservedCode1", self.integrity_key, verify_integrity)] if self.integrity_key else []
-        if self.propagator_key:
-            checks.append(("propagator_integrity", "ReservedCode2", self.propagator_key, verify_propagator_integrity))
-        for slot, field, key, verify in checks:
-            code = getattr(label, field)
-            if not is_our_scheme(code) or (slot == "integrity" and self.producer not in (None, label.ContentProducer)):
-                continue
-            try:
-                pixels = media.pixel_sha256
-            except CorruptMediaError as exc:
-                problems.append(f"cannot verify {field}: {exc.message}")
-                continue
-            ok = verify(key, label, pixels)
-            data[slot] = "valid" if ok else "invalid"
-            if not ok:
-                problems.append(f"{field} does not verify: a label field or the pixels were altered (GB-12, LM-22)")
+        verify_codes(label, lambda: media.content_sha256, integrity_key=self.integrity_key,
+                     propagator_key=self.propagator_key, producer=self.producer, what="image", data=data,
+                     problems=problems)
+

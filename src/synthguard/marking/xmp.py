@@ -46,14 +46,14 @@ def _parse(packet: bytes | str) -> minidom.Document:
         try:
             packet = packet.rstrip(b"\x00").decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MetadataError(f"XMP packet is not UTF-8: {exc}") from exc
+            raise MetadataError("XMP packet is not UTF-8: {exc}", values={"exc": exc}) from exc
     text = packet.lstrip("\ufeff").strip().rstrip("\x00")
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise MetadataError("XMP packet contains a DOCTYPE/ENTITY declaration, which XMP forbids")
     try:
         return minidom.parseString(text.encode("utf-8"))
     except ExpatError as exc:
-        raise MetadataError(f"XMP packet is not well-formed XML: {exc}") from exc
+        raise MetadataError("XMP packet is not well-formed XML: {exc}", values={"exc": exc}) from exc
 
 
 def _rdf_root(doc: minidom.Document) -> minidom.Element:

@@ -65,7 +65,7 @@ def create_dev_pki(
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create key directory: {exc.strerror}", path=d) from exc
+        raise OutputError("cannot create key directory: {strerror}", values={"strerror": exc.strerror}, path=d) from exc
     existing = [p for p in (pki.cert_chain, pki.key, pki.ca_cert) if p.exists()]
     if existing and not force:
         raise ConflictError(

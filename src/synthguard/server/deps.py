@@ -25,9 +25,15 @@ def _sg(request: Request) -> SynthGuard:
 SG = Annotated[SynthGuard, Depends(_sg)]
 
 
-def _principal(sg: SG, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """401 for a missing, unknown or revoked token (tokens travel only in the header, never in the URL)."""
-    return authenticate(sg.db, creds.credentials if creds else None)
+def _principal(request: Request, sg: SG,
+               creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """401 for a missing, unknown or revoked token (tokens travel only in the header, never in the URL);
+    429 when the token is over its request rate (server/ratelimit.py)."""
+    from synthguard.server.ratelimit import limit
+
+    p = authenticate(sg.db, creds.credentials if creds else None)
+    limit(request, p)
+    return p
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]

@@ -24,10 +24,12 @@ def _sg_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SynthGuardError)
     if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    body = exc.to_dict()
+    body = exc.to_dict(lang=getattr(request.state, "lang", None))
     if body.get("path") == "<bytes>":  # an upload has no server-side path worth showing
         body["path"] = None
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 and isinstance(exc, AuthError) else None
+    if getattr(exc, "retry_after", None):  # 429 from the per-token rate limit
+        headers = {"Retry-After": str(exc.retry_after)}  # type: ignore[attr-defined]
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
 

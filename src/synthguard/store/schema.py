@@ -16,6 +16,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 import synthguard.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
 import synthguard.store.auth_tables  # noqa: F401  (registers the API token table on Base.metadata)
 import synthguard.store.bank_tables  # noqa: F401  (registers the hash bank tables on Base.metadata)
+import synthguard.store.compliance_tables  # noqa: F401  (registers the compliance tables on Base.metadata)
+import synthguard.store.consent_tables  # noqa: F401  (registers the likeness registry tables on Base.metadata)
+import synthguard.store.job_tables  # noqa: F401  (registers the job queue table on Base.metadata)
+import synthguard.store.moderation_tables  # noqa: F401  (registers the moderation tables on Base.metadata)
 from synthguard.store.base import Base, UTCDateTime, utcnow
 
 

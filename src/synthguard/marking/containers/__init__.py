@@ -18,7 +18,8 @@ def _module(fmt: str) -> ModuleType:
     try:
         return _BY_FORMAT[fmt]
     except KeyError:
-        raise UnsupportedMediaError(f"metadata labels are supported for JPEG, PNG and WebP, not {fmt}") from None
+        raise UnsupportedMediaError("metadata labels are supported for JPEG, PNG and WebP, not {fmt}",
+                                    values={"fmt": fmt}) from None
 
 
 def read_xmp(data: bytes, fmt: str) -> list[bytes]:

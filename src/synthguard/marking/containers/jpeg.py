@@ -28,7 +28,8 @@ def segments(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
         while pos < len(data) and data[pos] == 0xFF and pos + 1 < len(data) and data[pos + 1] == 0xFF:
             pos += 1  # fill bytes
         if pos + 2 > len(data) or data[pos] != 0xFF:
-            raise CorruptMediaError(f"JPEG marker expected at byte {pos}: file is truncated or corrupt")
+            raise CorruptMediaError("JPEG marker expected at byte {pos}: file is truncated or corrupt",
+                                    values={"pos": pos})
         marker = data[pos + 1]
         if marker == SOS or marker == 0xD9:
             return out, data[pos:]
@@ -40,7 +41,8 @@ def segments(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
             raise CorruptMediaError("JPEG segment header is truncated")
         (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
         if length < 2 or pos + 2 + length > len(data):
-            raise CorruptMediaError(f"JPEG segment 0x{marker:02X} at byte {pos} runs past the end of the file")
+            raise CorruptMediaError("JPEG segment 0x{marker:02X} at byte {pos} runs past the end of the file",
+                                    values={"marker": marker, "pos": pos})
         out.append((marker, data[pos + 4:pos + 2 + length]))
         pos += 2 + length
 
@@ -76,7 +78,8 @@ def write_xmp(data: bytes, packet: bytes) -> bytes:
     payload = XMP_HEADER + packet
     if len(payload) > MAX_PAYLOAD:
         raise MetadataError(
-            f"XMP packet of {len(packet):,} bytes exceeds the 64 KB JPEG APP1 limit",
+            "XMP packet of {packet_count:,} bytes exceeds the 64 KB JPEG APP1 limit",
+            values={"packet_count": len(packet)},
             hint="Shrink the existing XMP (extended XMP is not supported for the AIGC packet).",
         )
     segs, rest = segments(data)

@@ -29,11 +29,13 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
         length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
         end = pos + 12 + length
         if end > len(data):
-            raise CorruptMediaError(f"PNG chunk {ctype!r} at byte {pos} runs past the end of the file")
+            raise CorruptMediaError("PNG chunk {ctype!r} at byte {pos} runs past the end of the file",
+                                    values={"ctype": ctype, "pos": pos})
         body = data[pos + 8:pos + 8 + length]
         (crc,) = struct.unpack(">I", data[end - 4:end])
         if zlib.crc32(ctype + body) != crc:
-            raise CorruptMediaError(f"PNG chunk {ctype!r} at byte {pos} has a bad CRC")
+            raise CorruptMediaError("PNG chunk {ctype!r} at byte {pos} has a bad CRC",
+                                    values={"ctype": ctype, "pos": pos})
         out.append((ctype, body))
         pos = end
         if ctype == b"IEND":
@@ -52,7 +54,7 @@ def _inflate(raw: bytes) -> bytes:
     try:
         out = d.decompress(raw, _MAX_INFLATE)
     except zlib.error as exc:
-        raise MetadataError(f"compressed PNG text chunk is corrupt: {exc}") from exc
+        raise MetadataError("compressed PNG text chunk is corrupt: {exc}", values={"exc": exc}) from exc
     if d.unconsumed_tail:
         raise MetadataError("compressed PNG text chunk inflates beyond 16 MB")
     return out
@@ -62,7 +64,7 @@ def text_chunk(ctype: bytes, body: bytes) -> tuple[bytes, bytes]:
     """(keyword, text bytes) of a tEXt/zTXt/iTXt chunk."""
     keyword, sep, rest = body.partition(b"\x00")
     if not sep:
-        raise MetadataError(f"PNG {ctype.decode()} chunk has no keyword terminator")
+        raise MetadataError("PNG {decode} chunk has no keyword terminator", values={"decode": ctype.decode()})
     if ctype == b"tEXt":
         return keyword, rest
     if ctype == b"zTXt":

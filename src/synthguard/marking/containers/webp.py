@@ -22,14 +22,16 @@ def chunks(data: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
     (riff_size,) = struct.unpack("<I", data[4:8])
     end = 8 + riff_size
     if end > len(data):
-        raise CorruptMediaError(f"WebP RIFF size {riff_size} exceeds the file: truncated")
+        raise CorruptMediaError("WebP RIFF size {riff_size} exceeds the file: truncated",
+                                values={"riff_size": riff_size})
     out, pos = [], 12
     while pos < end:
         if pos + 8 > end:
-            raise CorruptMediaError(f"WebP chunk header at byte {pos} is truncated")
+            raise CorruptMediaError("WebP chunk header at byte {pos} is truncated", values={"pos": pos})
         fourcc, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
         if pos + 8 + size > end:
-            raise CorruptMediaError(f"WebP chunk {fourcc!r} at byte {pos} runs past the end of the file")
+            raise CorruptMediaError("WebP chunk {fourcc!r} at byte {pos} runs past the end of the file",
+                                    values={"fourcc": fourcc, "pos": pos})
         out.append((fourcc, data[pos + 8:pos + 8 + size]))
         pos += 8 + size + (size & 1)
     return out, data[end:]
@@ -54,7 +56,8 @@ def _vp8x_for(fourcc: bytes, bits: bytes) -> bytes:
         w, h = (v & 0x3FFF) + 1, ((v >> 14) & 0x3FFF) + 1
         flags |= _ALPHA_FLAG if (v >> 28) & 1 else 0
     else:
-        raise UnsupportedMediaError(f"WebP without VP8X starts with an unknown chunk {fourcc!r}")
+        raise UnsupportedMediaError("WebP without VP8X starts with an unknown chunk {fourcc!r}",
+                                    values={"fourcc": fourcc})
     return bytes((flags, 0, 0, 0)) + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
 
 

@@ -16,10 +16,8 @@ from synthguard.marking.aigc import (
     AIGCLabel,
     char_problems,
     integrity_code,
-    is_our_scheme,
     propagator_integrity_code,
-    verify_integrity,
-    verify_propagator_integrity,
+    verify_codes,
 )
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.text import customprops, frontmatter, ooxml, plain
@@ -197,14 +195,7 @@ class TextMetadataMarker:
         return Reading(self.name, found=True, data=data, valid=not problems, problems=tuple(problems))
 
     def _verify(self, media: Media, label: AIGCLabel, data: dict[str, Any], problems: list[str]) -> None:
-        checks = [("integrity", "ReservedCode1", self.integrity_key, verify_integrity)] if self.integrity_key else []
-        if self.propagator_key:
-            checks.append(("propagator_integrity", "ReservedCode2", self.propagator_key, verify_propagator_integrity))
-        for slot, fld, key, verify in checks:
-            code = getattr(label, fld)
-            if not is_our_scheme(code) or (slot == "integrity" and self.producer not in (None, label.ContentProducer)):
-                continue
-            ok = verify(key, label, media.content_sha256)
-            data[slot] = "valid" if ok else "invalid"
-            if not ok:
-                problems.append(f"{fld} does not verify: a label field or the text was altered (GB-12, LM-22)")
+        verify_codes(label, lambda: media.content_sha256, integrity_key=self.integrity_key,
+                     propagator_key=self.propagator_key, producer=self.producer, what="text", data=data,
+                     problems=problems)
+

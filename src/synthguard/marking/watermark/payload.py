@@ -58,11 +58,13 @@ def _bits(value: int, n: int) -> np.ndarray:
 
 def check_payload(payload: bytes) -> bytes:
     if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise WatermarkError(f"watermark payload must be {PAYLOAD_BYTES} bytes, not {type(payload).__name__}",
+        raise WatermarkError("watermark payload must be {payload_bytes} bytes, not {name}",
+                             values={"payload_bytes": PAYLOAD_BYTES, "name": type(payload).__name__},
                              hint=f"Pass exactly {PAYLOAD_BYTES} bytes (e.g. a keyed hash of the content id).")
     payload = bytes(payload)
     if len(payload) != PAYLOAD_BYTES:
-        raise WatermarkError(f"watermark payload must be exactly {PAYLOAD_BYTES} bytes, got {len(payload)}",
+        raise WatermarkError("watermark payload must be exactly {payload_bytes} bytes, got {payload_count}",
+                             values={"payload_bytes": PAYLOAD_BYTES, "payload_count": len(payload)},
                              hint=f"Pass exactly {PAYLOAD_BYTES} bytes (e.g. a keyed hash of the content id).")
     return payload
 
@@ -178,9 +180,11 @@ def decode(soft: np.ndarray, list_size: int = LIST_SIZE) -> Decoded:
     CRC checks.  ``bits`` are those of the accepted frame, else of the most likely one."""
     soft = np.asarray(soft, dtype=np.float64).reshape(-1)
     if soft.size != CODED_BITS:
-        raise WatermarkError(f"expected {CODED_BITS} soft values, got {soft.size}")
+        raise WatermarkError("expected {coded_bits} soft values, got {size}",
+                             values={"coded_bits": CODED_BITS, "size": soft.size})
     if not 1 <= list_size <= LIST_SIZE:
-        raise WatermarkError(f"list size must be in 1..{LIST_SIZE} (the CRC false-accept bound assumes it)")
+        raise WatermarkError("list size must be in 1..{list_size} (the CRC false-accept bound assumes it)",
+                             values={"list_size": LIST_SIZE})
     if not np.all(np.isfinite(soft)):
         soft = np.nan_to_num(soft, nan=0.0, posinf=1e6, neginf=-1e6)
     if not np.any(soft != 0):

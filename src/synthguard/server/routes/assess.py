@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from synthguard import i18n
 from synthguard.auth import Principal, Role
 from synthguard.server.deps import CurrentPrincipal
 
@@ -28,12 +29,14 @@ Assessor = Annotated[Principal, Depends(_assessor)]
 
 @router.post("/assess", response_model=None)
 def assess(p: Assessor, incident: Annotated[dict[str, Any], Body(description="An incident (synthguard.incident/1).")],
-           lang: Annotated[str, Query(pattern="^(zh|en)$")] = "en",
+           lang: Annotated[str | None, Query(pattern="^(zh|en|zh_CN|zh-CN)$",
+                                             description="Memo language; default: the request's language.")] = None,
            format: Annotated[str, Query(pattern="^(json|md|html)$")] = "json",
            trace: bool = True) -> dict[str, Any] | Response:
     """Findings with citations, elements, bands, remedies, deadlines, missing facts and a severity profile."""
     from synthguard.law import assess as run
 
+    lang = "zh" if (i18n.normalize(lang) if lang else i18n.current()) == "zh_CN" else "en"
     result = run(incident, lang=lang, trace=trace or format != "json")
     if format == "json":
         return result

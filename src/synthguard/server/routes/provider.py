@@ -37,6 +37,9 @@ def label(
     model: Annotated[str | None, Form(max_length=128)] = None,
     visible: Annotated[bool, Form(description="Add the visible label (DS-20 toggle).")] = True,
     download: Annotated[bool, Query(description="Return the file itself, the JSON in X-SynthGuard-Result.")] = False,
+    sources: Annotated[list[UploadFile] | None, File(description="Media the edit used: the consent gate checks every "
+                                                                 "face/voice in them (DS-15).")] = None,
+    purpose: Annotated[str | None, Form(max_length=64, description="With sources: face_swap, voice_clone, ...")] = None,
 ) -> dict[str, Any] | Response:
     """Label one generated image with every mark and record it in the ledger (DS-16..19, LM-05, LM-10, GB-*).
 
@@ -46,7 +49,8 @@ def label(
     media = upload_media(sg, file)
     with tempfile.TemporaryDirectory(prefix="sg-label-") as tmp:
         out = Path(tmp) / f"out.{media.format.lower()}"
-        result = sg.label(media, user=user, producer=producer, model=model, visible=visible, output=out)
+        result = sg.label(media, user=user, producer=producer, model=model, visible=visible, output=out,
+                          sources=[upload_media(sg, f) for f in sources] if sources else None, purpose=purpose)
         data = out.read_bytes()
     body = result.to_dict() | {"output": None}  # never leak a server path
     mime = media.replace(data).mime
