@@ -67,9 +67,9 @@ def _filesystem(uri: str) -> tuple[Any, str]:
 
 
 def _list_uri(uri: str, suffixes: Iterable[str]) -> list[str]:
+    filesystem, root = _filesystem(uri)  # first: a clear error when pyarrow is missing
     from pyarrow import fs as pafs
 
-    filesystem, root = _filesystem(uri)
     scheme = uri.split("://", 1)[0]
     query = "?" + uri.split("?", 1)[1] if "?" in uri else ""
     try:

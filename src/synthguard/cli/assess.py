@@ -69,8 +69,9 @@ def _overrides(path: Path | None) -> dict[str, float] | None:
         return None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValidationError(f"cannot read the parameter overrides: {exc}", path=path) from exc
+    except (OSError, yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: impossible dates
+        raise ValidationError("cannot read the parameter overrides: {error}", values={"error": exc}, path=path,
+                              hint="Give a YAML mapping {parameter: number}.") from exc
     if not isinstance(data, dict) or not all(isinstance(v, int | float) for v in data.values()):
         raise ValidationError("parameter overrides must map parameter names to numbers", path=path)
     return {str(k): float(v) for k, v in data.items()}
