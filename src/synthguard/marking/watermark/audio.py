@@ -7,16 +7,22 @@ care about leave alone:
 
 - Work at 8 kHz mono (everything above 4 kHz is left untouched), in 24 bands from 220 to 3500 Hz, so resampling to
   16 or 8 kHz keeps the mark.  A *cell* is one band over one 32-ms slot (two STFT frames, n_fft 256, hop 128).
-- A cell's feature is its log amplitude ``L = 0.5 ln(E + F)``; ``F`` is a floor 20 dB under the excerpt's 90th
-  percentile cell energy, so pauses and quiet cells neither carry nor break the mark (codecs zero masked bands).
-  Detection weights each projection by its cells' energy share above the floor.
+- A cell's feature is its log amplitude ``L = 0.5 ln(max(E - N_b, 0) + F)``.  ``N_b`` is a per-band estimate of
+  stationary noise (the band's 10th-percentile cell over the excerpt): additive noise (20 dB white noise drowns the
+  high bands of speech) would otherwise compress the host's band-energy differences and push every projection off
+  its lattice.  ``F`` is a per-slot floor 15 dB under the mean cell energy of the slots within +-1.5 s (local, so a
+  5-s excerpt of a loud passage reads the floor the embedder used), so pauses and quiet cells neither carry nor
+  break the mark (codecs zero masked bands).  Detection weights each projection by its cells' share
+  ``max(E - N_b, 0) / (max(E - N_b, 0) + F)``.
 - Slots come in groups of two; a *pair* is one band in the two slots of a group, valued ``L(first) - L(second)``:
   a volume change or a spectral tilt (EQ, codecs' band gains, resampling filters) cancels in it.
 - A *projection* sums four keyed, signed pairs of one group.  Each of the 450 projections of a 4.8-s cycle (75
   groups x 6) carries a coded bit (288: the convolutionally coded payload of ``payload.py``) or a pilot (162, value
   0) with spread-transform dither modulation: its value is moved to the nearest point of the lattice
-  ``(d_j + b/2 + Z) * DELTA`` with a keyed dither ``d_j``; the change is spread evenly over the 8 cells (minimum
-  norm) and realised by per-cell STFT gains in three closed-loop passes.  The difference signal is resampled to the
+  ``(d_j + b/2 + Z) * DELTA`` with a keyed dither ``d_j``; the change is split over the 8 cells at the least mark
+  energy (a feature change ``dL`` of a cell costs about ``dL^2 (E + F)^2 / E``, so cell ``i`` takes a share
+  ``E_i / (E_i + F)^2``: cells near the floor move most, loud cells little, each within +-MAX_LOG_GAIN) and
+  realised by per-cell STFT gains in three closed-loop passes.  The difference signal is resampled to the
   input rate and scaled down, if needed, to the target signal-to-watermark ratio (31 dB at strength 1).
 - The cycle repeats over the whole file; a cycle is 4.8 s, so every 5-s excerpt holds each group intact once.
 
@@ -24,14 +30,16 @@ Detection: resample to 8 kHz (at most the most energetic 30 s), one STFT with ho
 phases and 150 cyclic slot offsets the pilot statistic ``S = sum_j sum_r w_jr tri(Q_jr / DELTA - d_j)`` over every
 intact instance ``r`` of every pilot projection ``j``; ``tri`` is the triangle wave in [-1, 1] (+1 on the
 lattice) and ``w`` in [0, 1] the share of the instance's cell energy above the floor (from the audio alone).  The
-best coarse candidates are then refined in 2-sample steps (``N_CANDIDATES`` = 2424 candidates in all).
+best coarse candidates are then refined in 2-sample steps (``N_CANDIDATES`` = 2424 candidates in all).  The noise
+estimate, floor and weights are functions of the audio alone.
 Under the null hypothesis (the audio does not carry this key's mark) the dithers are uniform and independent of
 the audio, so each projection's term has mean zero and range ``2 R_j``, and Hoeffding's inequality gives
 ``P(S >= z sqrt(V)) <= exp(-z^2 / 2)`` with ``V = sum_j R_j^2`` (``R_j`` = the sum of the weights),
 whatever the audio.  The reported p-value is
-Bonferroni-corrected over all candidates.  The payload is decoded at the candidate with the largest pilot
-statistic plus the payload projections' sign-free energy (so under the null each coded bit's sign stays
-symmetric), with the CRC-aided list Viterbi decoder; a CRC pass is a second, independent piece of evidence
+Bonferroni-corrected over all candidates.  The payload is decoded (once) at the refined candidate with the largest
+pilot statistic plus the payload projections' sign-free energy, averaged with its neighbouring shifts (so under
+the null each coded bit's sign stays symmetric: shifting a dither by 1/2 flips the sign at every shift), with
+the CRC-aided list Viterbi decoder; a CRC pass is a second, independent piece of evidence
 (false-accept <= ``8 * 2**-24``).  As for images, ``p = 2 * min(p_correlation, p_crc)`` and ``detected`` means
 ``p <= 1e-6``: the false-positive rate per excerpt is at most 1e-6.
 """
@@ -71,8 +79,10 @@ PAIRS_PER_PROJECTION = 4
 PROJ_PER_GROUP = N_BANDS // PAIRS_PER_PROJECTION  # 6
 N_PROJECTIONS = N_GROUPS * PROJ_PER_GROUP  # 450
 N_PILOTS = N_PROJECTIONS - pl.CODED_BITS  # 162
-DELTA = 0.7  # lattice step of a projection value (sum of 4 signed pair differences of log amplitudes, nats)
-FLOOR_DB = -20.0  # cell-energy floor relative to the 90th percentile cell
+DELTA = 1.0  # lattice step of a projection value (sum of 4 signed pair differences of log amplitudes, nats)
+FLOOR_DB = -15.0  # cell-energy floor relative to the local mean cell energy...
+FLOOR_HALF_SLOTS = 48  # ...over the slots within +-1.5 s (a 5-s excerpt then sees the floor the embedder used)
+NOISE_PERCENTILE = 10.0  # per-band stationary noise estimate: this percentile of the band's cells over time
 MAX_LOG_GAIN = 0.5  # per-cell amplitude gain limit (nats): quiet cells cannot be pushed far
 EMBED_PASSES = 3
 TARGET_SNR_DB = 31.0  # signal-to-watermark ratio at strength 1 (>= 30 dB required)
@@ -163,14 +173,39 @@ def _band_energy(spec: np.ndarray) -> np.ndarray:
     return c[:, BAND_EDGES[1:]] - c[:, BAND_EDGES[:-1]]
 
 
-def _floor(cells: np.ndarray) -> float | None:
-    """Cell-energy floor, FLOOR_DB under the 90th percentile cell (scales with the volume); None for silence."""
-    base = float(np.percentile(cells, 90)) * 10 ** (FLOOR_DB / 10) if cells.size else 0.0
-    return base if base > 0 else None
+def _floor(cells: np.ndarray) -> np.ndarray | None:
+    """Per-slot cell-energy floor, shape (slots, 1): FLOOR_DB under the mean cell energy of the slots within
+    +-FLOOR_HALF_SLOTS (scales with the volume, follows the loudness); None for silence.
+
+    Local, not a percentile of the whole excerpt: a 5-s excerpt of a louder passage would otherwise read every
+    cell against a floor up to 2.5 dB off the one used at embedding and miss its lattice."""
+    if not cells.size:
+        return None
+    p = cells.sum(axis=1)
+    top = float(p.max())
+    if not top > 0:
+        return None
+    c = np.concatenate([[0.0], np.cumsum(p)])
+    i = np.arange(len(p))
+    lo, hi = np.maximum(i - FLOOR_HALF_SLOTS, 0), np.minimum(i + FLOOR_HALF_SLOTS + 1, len(p))
+    mean = (c[hi] - c[lo]) / ((hi - lo) * N_BANDS)
+    return (10 ** (FLOOR_DB / 10) * np.maximum(mean, 1e-12 * top))[:, None]
 
 
-def _log_amp(cells: np.ndarray, floor: float) -> np.ndarray:
-    return 0.5 * np.log(cells + floor)
+def _noise(cells: np.ndarray) -> np.ndarray:
+    """Per-band stationary noise estimate (NOISE_PERCENTILE of the band's cell energies over time), shape (bands,).
+
+    Subtracted from every cell before the log: additive noise (white noise lifts quiet high bands most) would
+    otherwise compress the host's band-energy differences and move every projection off its lattice."""
+    return np.percentile(cells, NOISE_PERCENTILE, axis=0)
+
+
+def _excess(cells: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    return np.maximum(cells - noise, 0.0)
+
+
+def _log_amp(cells: np.ndarray, floor: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    return 0.5 * np.log(_excess(cells, noise) + floor)
 
 
 def _log_p(z: float) -> float:
@@ -238,6 +273,7 @@ class AudioWatermarker:
         floor = _floor(cells0)
         if floor is None:
             return None
+        noise = _noise(cells0)
         bits = np.zeros(N_PROJECTIONS)
         code = pl.encode(payload).astype(np.float64)
         bits[~lay.pilot] = code[lay.role[~lay.pilot]]
@@ -250,18 +286,24 @@ class AudioWatermarker:
         target = None
         cells = cells0
         for _ in range(EMBED_PASSES):
-            la = _log_amp(cells, floor)[: 2 * n_inst].reshape(n_inst, 2, N_BANDS)
+            la = _log_amp(cells, floor, noise)[: 2 * n_inst].reshape(n_inst, 2, N_BANDS)
             diff = la[:, 0] - la[:, 1]  # (n_inst, N_BANDS)
             value = np.einsum("ipb,ib->ip", sub, diff) / DELTA
             if target is None:
                 target = np.round(value - offs) + offs
             t = (target - value) * DELTA  # wanted change of each projection value
-            # minimum-norm change of the 8 cells: dL = u t / |u|^2, |u|^2 = 8
-            d_pair = np.einsum("ipb,ip->ib", sub, t) / (2 * PAIRS_PER_PROJECTION)
+            # least-energy change of the 8 cells: a feature change dL of a cell with excess energy E costs about
+            # dL^2 (E + F)^2 / E of mark energy, so dL_i = s_i t a_i / sum(a) with a = E / (E + F)^2
+            ex = _excess(cells, noise)[: 2 * n_inst]
+            fl = floor[: 2 * n_inst]
+            a = ex * fl / (ex + fl) ** 2
+            a0, a1 = a[0::2], a[1::2]
+            coef = t / np.maximum(np.einsum("ipb,ib->ip", np.abs(sub), a0 + a1), 1e-12)
+            d_pair = np.einsum("ipb,ip->ib", sub, coef)
             dl = np.zeros((n_slots, N_BANDS))
-            dl[0: 2 * n_inst: 2] = d_pair
-            dl[1: 2 * n_inst: 2] = -d_pair
-            want = (cells + floor) * np.exp(2 * dl) - floor
+            dl[0: 2 * n_inst: 2] = d_pair * a0
+            dl[1: 2 * n_inst: 2] = -d_pair * a1
+            want = noise + (_excess(cells, noise) + floor) * np.exp(2 * dl) - floor
             lowest = cells * math.exp(-2 * MAX_LOG_GAIN) + 1e-300
             step = 0.5 * np.log(np.maximum(want, lowest) / np.maximum(cells, 1e-300))
             gain = np.clip(gain + np.where(cells > 0, step, 0.0), -MAX_LOG_GAIN, MAX_LOG_GAIN)
@@ -337,6 +379,7 @@ class AudioWatermarker:
         pay = ~lay.pilot
         every = np.arange(N_PROJECTIONS)
         for _z0, phase, k in sorted(coarse, reverse=True)[:REFINE_TOP]:
+            row: list[tuple[float, Any]] = []
             for shift in range(-(FINE_HOP // 2), FINE_HOP // 2, REFINE_STEP):
                 start, kk = phase * FINE_HOP + shift, k
                 if start < 0:  # the same grid one slot later: analysed slot 0 is then cycle slot k + 1
@@ -352,8 +395,13 @@ class AudioWatermarker:
                 energy = float(np.sum(np.abs(soft[pay]) - 0.5 * count[pay])) / math.sqrt(
                     max(float((count[pay] ** 2).sum()) / 12, 1e-12))
                 z_max = max(z_max, z_ref)
-                if best is None or z_ref + energy > best[0]:
-                    best = (z_ref + energy, (start, kk, soft, count))
+                row.append((z_ref + energy, (start, kk, soft, count)))
+            # the true alignment is a broad peak over the shifts, a noise peak a narrow one: rank by the score
+            # averaged with the neighbouring shifts (codec noise at the edge of decodability makes single peaks noisy)
+            for i, (_s, data) in enumerate(row):
+                smooth = float(np.mean([s for s, _ in row[max(0, i - 1): i + 2]]))
+                if best is None or smooth > best[0]:
+                    best = (smooth, data)
         if best is None:
             return AudioWatermarkResult(False, None, 0.0, 1.0, 0.0 if expected is not None else None)
         start, k, soft, count = best[1]
@@ -369,8 +417,10 @@ class AudioWatermarker:
         floor = _floor(cells)
         if len(cells) < CYCLE_SLOTS or floor is None:
             return None
-        la = _log_amp(cells, floor)
-        share = cells / (cells + floor)
+        noise = _noise(cells)
+        ex = _excess(cells, noise)
+        la = _log_amp(cells, floor, noise)
+        share = ex / (ex + floor)
         lay = self.layout
         m = lay.matrix if cols is None else lay.matrix[:, cols]
         weight = ((share[:-1] + share[1:]) @ np.abs(m)) / (2 * PAIRS_PER_PROJECTION)
