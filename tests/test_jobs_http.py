@@ -66,7 +66,7 @@ def test_jobs_are_tenant_isolated_and_platform_roles_only(client, tokens):
 
 
 def test_bad_uploads_are_refused_before_anything_is_queued(client, tokens, sg):
-    r = post_scan(client, tokens["platform"], data=b"not an image at all")
+    r = post_scan(client, tokens["platform"], data=bytes(range(256)) * 2)  # not a media file (text is one)
     assert r.status_code == 415 and r.json()["hint"]
     r = post_scan(client, tokens["platform"], key="k" * 200)
     assert r.status_code == 422
@@ -87,3 +87,39 @@ def test_postgres_mode_leaves_jobs_for_the_workers(settings, sg, tokens):
         assert c.get(f"/v1/jobs/{r.json()['id']}", headers=auth(tokens["platform"])).json()["state"] == "queued"
         assert core.jobs.work() == 1
         assert c.get(f"/v1/jobs/{r.json()['id']}", headers=auth(tokens["platform"])).json()["state"] == "done"
+
+
+def test_a_shallow_scan_queues_the_deep_scan_which_finds_the_rotated_copy(settings, verified_user, tmp_path):
+    """scan_watermark_search=priors: POST /v1/scan answers fast; its deep_scan action names a queued full-search
+    job (once per upload), and that job's result finds the watermark in a rotated, cropped copy."""
+    import io
+
+    from PIL import Image
+
+    from synthguard.core import SynthGuard
+    from tests.conftest import kodak
+
+    fast = settings.model_copy(update={"scan_watermark_search": "priors"})
+    with SynthGuard.open(fast) as sg:
+        sg.add_user("u-x")
+        out = tmp_path / "gen.png"
+        sg.label(kodak(), user=verified_user, producer="ACME", output=out, c2pa=False)
+        img = Image.open(out).convert("RGB")
+        buf = io.BytesIO()
+        img.rotate(3, resample=Image.BICUBIC).crop((40, 40, img.width - 40, img.height - 40)).save(buf, "JPEG",
+                                                                                                 quality=90)
+        token = create_token(sg.db, Role.PLATFORM, "acme", "p")[0]
+        with TestClient(create_app(fast, sg=sg)) as client:
+            def scan() -> dict:
+                r = client.post("/v1/scan", files={"file": ("r.jpg", buf.getvalue(), "image/jpeg")},
+                                headers=auth(token))
+                assert r.status_code == 200, r.text
+                return r.json()
+
+            first = scan()
+            deep = next(a for a in first["actions"] if a["action"] == "deep_scan")
+            assert first["verdict"] == "none" and deep["job_id"]
+            assert next(a for a in scan()["actions"] if a["action"] == "deep_scan")["job_id"] == deep["job_id"]
+            job = client.get(f"/v1/jobs/{deep['job_id']}", headers=auth(token)).json()
+            assert job["state"] == "done" and job["result"]["verdict"] == "ai_generated"
+            assert not any(a["action"] == "deep_scan" for a in job["result"]["actions"])

@@ -245,8 +245,10 @@ def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None,
 
 
 def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
-         propagate_id: str | None = None, detectors: list[Detector] | None = None) -> ScanResult:
-    """Scan one upload (see the module docstring). ``detectors`` replaces the configured ML detectors."""
+         propagate_id: str | None = None, detectors: list[Detector] | None = None,
+         watermark_search: str | None = None) -> ScanResult:
+    """Scan one upload (see the module docstring). ``detectors`` replaces the configured ML detectors;
+    ``watermark_search`` overrides ``settings.scan_watermark_search`` (the deferred deep scan runs "full")."""
     from synthguard.detection.registry import STAGES
 
     timings: dict[str, float] = {}
@@ -255,6 +257,11 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
     media.decode()  # decode now: a corrupt upload is an error, not a "none" verdict
     timings["decode"] = time.perf_counter() - t0
     mark_dets, ml_dets = detectors_for(sg, media.modality)
+    if watermark_search is not None and media.modality is Modality.IMAGE:
+        from synthguard.detection.marks import WatermarkDetector
+
+        mark_dets = [WatermarkDetector(sg.marker("image.watermark"), search=watermark_search)
+                     if d.name == "image.watermark" else d for d in mark_dets]
     evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
     fps, matches = _fingerprint(sg, media, evidence, timings)
     evidence += _run_all(ml_dets if detectors is None else detectors, media, timings, {}, "detectors")

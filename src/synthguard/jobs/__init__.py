@@ -39,13 +39,17 @@ class Jobs:
         return self.sg.db.engine.dialect.name == "sqlite"
 
     def submit_scan(self, media: Media, *, tenant: str = "default", key: str | None = None,
-                    declared_ai: bool = False) -> tuple[dict[str, Any], bool]:
+                    declared_ai: bool = False, search: str | None = None) -> tuple[dict[str, Any], bool]:
         """Durably store the upload, then enqueue its scan: ``(job, created)``; a repeated key returns the first job.
 
-        The bytes are fsynced before the job row commits, so an accepted job always finds its upload."""
-        media.require_image()  # what the scan accepts: 415 now rather than a dead job later
+        The bytes are fsynced before the job row commits, so an accepted job always finds its upload.
+        ``search="full"`` is the deferred deep scan a ``deep_scan`` action asks for."""
+        # the bytes were sniffed to a modality the scan reads (else 415 already); decoding is the worker's job, so
+        # a truncated upload is accepted and goes dead with its error -- a big video is not decoded in the request
         digest = self.blobs.put(media.data)
         payload = {"blob": digest, "name": media.name[-128:], "declared_ai": bool(declared_ai)}
+        if search is not None:
+            payload["search"] = search
         return self.queue.enqueue("scan", payload, tenant=tenant, key=key)
 
     def submit(self, kind: str, payload: dict[str, Any] | None = None, *, tenant: str = "default",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
 
 from synthguard.auth import Role
 from synthguard.errors import NotFoundError
@@ -32,7 +32,19 @@ def record(sg: SG, p: RecordReader, content_id: str) -> dict[str, Any]:
 
 
 @router.post("/scan")
-def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()],
+def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: BackgroundTasks,
          declared_ai: Annotated[bool, Form()] = False) -> dict[str, Any]:
-    """Platform scan of an upload (LM Art. 6): {verdict, label_value, evidence, matches, actions}."""
-    return sg.scan(upload_media(sg, file), declared_ai=declared_ai).to_dict()
+    """Platform scan of an upload (LM Art. 6): {verdict, label_value, evidence, matches, actions}.
+
+    With ``scan_watermark_search=priors`` a ``deep_scan`` action is queued as a full-search scan job (the same
+    upload is scanned once per tenant: the idempotency key is its SHA-256); the action names the job."""
+    media = upload_media(sg, file)
+    result = sg.scan(media, declared_ai=declared_ai).to_dict()
+    for action in result["actions"]:
+        if action["action"] == "deep_scan":
+            job, created = sg.jobs.submit_scan(media, tenant=p.tenant, key=f"deep-scan:{media.sha256}",
+                                               declared_ai=declared_ai, search="full")
+            action["job_id"] = job["id"]
+            if created and sg.jobs.inline:  # embedded mode: this process works the queue after responding
+                background.add_task(sg.jobs.work)
+    return result
