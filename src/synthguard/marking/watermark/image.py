@@ -258,8 +258,8 @@ class ImageWatermarker:
             # no decoding -- the CRC route to a weak mark is the deferred full search's job, which the caller runs
             z_pri = max(f[0] for f in found)
             significant = math.log(2) + _log_p_correlation(z_pri) <= math.log(FALSE_POSITIVE_RATE)
-            decoded = self._decode(layout, coded, found) if significant or expected is not None else None
-            return self._result(z_pri, _log_p_correlation(z_pri), decoded, expected)
+            shallow = self._decode(layout, coded, found) if significant or expected is not None else None
+            return self._result(z_pri, _log_p_correlation(z_pri), shallow, expected)
         # lattices() keeps the priors first, unchanged
         for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
             found.append(test(period, angle))
