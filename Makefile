@@ -51,6 +51,9 @@ demo: venv
 	@$(BIN)/python -m synthguard users verify u-42 --method mobile --identifier "+86 138 0013 8000" --reference demo-1 > /dev/null
 	@echo "== 1. provider labels a generated image (visible + watermark + GB 45438 metadata + C2PA + ledger)"
 	@$(BIN)/python -m synthguard label src/synthguard/samples/generated.jpg -o $(DEMO)/labeled.jpg --producer 001191110102MAD55U9H0F10002 --user u-42 --model demo-diffusion-1
+	@echo "== 1b. the same journey for a generated text (notice + GB 45438 AIGC front matter)"
+	@$(BIN)/python -m synthguard label src/synthguard/samples/generated.md -o $(DEMO)/labeled.md --producer 001191110102MAD55U9H0F10002 --user u-42 --model demo-llm-1 > /dev/null
+	@grep -m1 "AI-generated" $(DEMO)/labeled.md; $(BIN)/python -m synthguard inspect $(DEMO)/labeled.md | grep -E "aigc_integrity|modality"
 	@echo "== 2. anyone inspects the labels"
 	@$(BIN)/python -m synthguard inspect $(DEMO)/labeled.jpg
 	@echo "== 3. someone strips the metadata and re-encodes it (JPEG 75, 60% size)"
