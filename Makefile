@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: demo test venv system-deps lint bench clean fuzz i18n
+.PHONY: demo test test-postgres venv system-deps lint bench clean fuzz i18n
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -77,6 +77,11 @@ test: venv system-deps
 	  echo "Postgres reachable: postgres tests enabled"; \
 	fi; \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# The whole suite against Postgres: every test gets its own schema (needs SYNTHGUARD_TEST_POSTGRES_URL's server).
+test-postgres: venv system-deps
+	SYNTHGUARD_TEST_BACKEND=postgres SYNTHGUARD_TEST_POSTGRES_URL=$${SYNTHGUARD_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 lint: venv
 	$(BIN)/ruff check src tests && $(BIN)/mypy src   # both clean

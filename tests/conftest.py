@@ -25,14 +25,39 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+KEEP_ENV = ("SYNTHGUARD_HOME", "SYNTHGUARD_TEST_POSTGRES_URL", "SYNTHGUARD_TEST_BACKEND")
+sqlite_file = pytest.mark.skipif(os.environ.get("SYNTHGUARD_TEST_BACKEND") == "postgres",
+                                 reason="reads or damages the SQLite database file itself")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """A fresh SYNTHGUARD_HOME per test. With SYNTHGUARD_TEST_BACKEND=postgres (`make test-postgres`) every test
+    also gets its own Postgres schema as its database (SYNTHGUARD_DATABASE_URL), so the whole suite runs there."""
     home = tmp_path_factory.mktemp("sghome")
     monkeypatch.setenv("SYNTHGUARD_HOME", str(home))
     for var in list(os.environ):
-        if var.startswith("SYNTHGUARD_") and var not in ("SYNTHGUARD_HOME", "SYNTHGUARD_TEST_POSTGRES_URL"):
+        if var.startswith("SYNTHGUARD_") and var not in KEEP_ENV:
             monkeypatch.delenv(var)
-    return home
+    if os.environ.get("SYNTHGUARD_TEST_BACKEND") != "postgres":
+        yield home
+        return
+    import uuid
+
+    import psycopg
+
+    base = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL") or pytest.fail("SYNTHGUARD_TEST_POSTGRES_URL is not set")
+    schema = "t_" + uuid.uuid4().hex[:16]
+    raw = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    monkeypatch.setenv("SYNTHGUARD_DATABASE_URL", f"{base}?options=-csearch_path%3D{schema}")
+    monkeypatch.setenv("SYNTHGUARD_JOBS_INLINE", "true")  # the suite's jobs run embedded, as on SQLite
+    try:
+        yield home
+    finally:
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")

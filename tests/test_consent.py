@@ -21,7 +21,7 @@ from synthguard.errors import ConflictError, NotFoundError, RefusedError, Subjec
 from synthguard.media import Media
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentGrant, ConsentTemplate
-from tests.conftest import image_bytes, shared_file
+from tests.conftest import image_bytes, shared_file, sqlite_file
 from tests.test_consent_voice import espeak, wav_bytes
 
 
@@ -72,6 +72,7 @@ def test_policy_data_is_consistent():
         purpose_modalities("deepfake_anyone")
 
 
+@sqlite_file
 def test_enrolment_keeps_only_encrypted_embeddings(sg, alice):
     """PI-06: no reference photo, no clear-text embedding in the database file."""
     with sg.db.session() as s:

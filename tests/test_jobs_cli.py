@@ -52,8 +52,8 @@ def test_bad_cli_input_is_a_clear_error(sg, tmp_path, capsys):
     assert "not JSON" in capsys.readouterr().err
     assert main(["jobs", "enqueue", "reticulate"]) == 2
     assert main(["jobs", "list", "--state", "sleeping"]) == 2
-    (tmp_path / "t.txt").write_text("hello")
-    assert main(["jobs", "scan", str(tmp_path / "t.txt")]) == 2  # not an image: refused before queueing
+    (tmp_path / "t.bin").write_bytes(bytes(range(256)) * 2)
+    assert main(["jobs", "scan", str(tmp_path / "t.bin")]) == 2  # not a media file: refused before queueing
     assert sg.jobs.queue.stats()["queued"] == 0
 
 

@@ -6,9 +6,10 @@ import pytest
 
 from synthguard.config import Settings
 from synthguard.errors import ConfigError, SubjectErasedError
-from tests.conftest import kodak
+from tests.conftest import kodak, sqlite_file
 
 
+@sqlite_file
 def test_ip_is_encrypted_linked_and_erasable(sg, verified_user, tmp_path, settings):
     r = sg.label(kodak(), user=verified_user, producer="ACME", output=tmp_path / "o.png", client_ip="203.0.113.9")
     assert sg.personal_data(r.content_id) == ["ip=203.0.113.9"]

@@ -12,7 +12,7 @@ from synthguard.cli import main
 from synthguard.errors import StoreError
 from synthguard.ledger import leaf_hash, verify_inclusion
 from synthguard.marking.watermark import ImageWatermarker
-from tests.conftest import image_bytes, kodak
+from tests.conftest import image_bytes, kodak, sqlite_file
 
 
 def strip_and_reencode(path, scale=0.6, quality=75) -> bytes:
@@ -99,6 +99,7 @@ def test_record_lookup(sg, labeled):
     assert data["record"]["content_id"] == r.content_id and data["proof"]["verified"]
 
 
+@sqlite_file
 def test_tampered_ledger_detected_and_named(sg, labeled, settings, capsys):
     r, _ = labeled
     db = settings.home / "synthguard.db"
@@ -113,6 +114,7 @@ def test_tampered_ledger_detected_and_named(sg, labeled, settings, capsys):
     assert not report["ok"] and any(p["kind"] == "edited" and p["index"] == row[0] for p in report["problems"])
 
 
+@sqlite_file
 def test_corrupt_database_gives_store_error(settings):
     from synthguard.core import SynthGuard
 

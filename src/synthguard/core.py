@@ -265,7 +265,7 @@ class SynthGuard:
                 input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
                 pixel_sha256=out.content_sha256, watermark_payload=wm, marks=marks,
                 details={"visible_label": layout} if layout else {}, ledger_index=entry.index,
-                fingerprints=[Fingerprint(kind=k, value=v) for k, v in fingerprints.items()],
+                fingerprints=[Fingerprint.of(k, v) for k, v in fingerprints.items()],
             ))
             s.flush()
             if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault

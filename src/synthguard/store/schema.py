@@ -7,10 +7,11 @@ Personal data never lands here in the clear: identifiers are stored as salted HM
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import synthguard.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
@@ -84,5 +85,13 @@ class Fingerprint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     content_id: Mapped[str] = mapped_column(ForeignKey("records.content_id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(128))  # the hash, or SHA-256 of a fingerprint longer than a key
+    data: Mapped[str | None] = mapped_column(Text, nullable=True)  # the long fingerprint itself (audio, video)
     record: Mapped[Record] = relationship(back_populates="fingerprints")
+
+    @classmethod
+    def of(cls, kind: str, fingerprint: str) -> Fingerprint:
+        """Short hashes are their own key; long perceptual fingerprints are keyed by their SHA-256."""
+        if len(fingerprint) <= 128:
+            return cls(kind=kind, value=fingerprint)
+        return cls(kind=kind, value=hashlib.sha256(fingerprint.encode()).hexdigest(), data=fingerprint)
