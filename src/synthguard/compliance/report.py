@@ -110,7 +110,12 @@ def assessment_blocks(x: dict[str, Any]) -> list[Block]:
 def render_html(blocks: list[Block], *, lang: str = "en") -> str:
     from jinja2 import Environment, PackageLoader
 
-    env = Environment(loader=PackageLoader("synthguard.compliance", "templates"), autoescape=True)
+    from synthguard import i18n
+
+    env = Environment(loader=PackageLoader("synthguard.compliance", "templates"), autoescape=True,
+                      extensions=["jinja2.ext.i18n"])  # the template's own texts follow the catalogs (issue 12)
+    env.install_gettext_translations(i18n.translations(i18n.normalize(lang) or i18n.DEFAULT),  # type: ignore[attr-defined]
+                                     newstyle=True)
     return env.get_template("report.html.j2").render(blocks=blocks, title=str(blocks[0][1]), lang=lang)
 
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from synthguard.errors import ConflictError, ValidationError
+from synthguard.i18n import N_
 from synthguard.media import write_atomic
 
 STATEMENT_TYPE = "synthguard.consent-statement/v1"
@@ -40,7 +41,7 @@ _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight
 class TamperedEvidenceError(ValidationError):
     """Consent evidence whose signature or hash no longer matches: never treated as consent."""
 
-    hint = "Ask the subject for a new signed statement or recording; do not edit evidence files."
+    hint = N_("Ask the subject for a new signed statement or recording; do not edit evidence files.")
 
 
 def canonical(data: dict[str, Any]) -> bytes:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from synthguard.errors import ConfigError, UnsupportedMediaError
+from synthguard.i18n import N_
 from synthguard.media import Media
 
 MODEL_FILES = {"landmarks": "shape_predictor_5_face_landmarks.dat",
@@ -28,7 +29,7 @@ FACE_MODEL = "dlib_face_recognition_resnet_model_v1"
 FACE_THRESHOLD = 0.6  # Euclidean; dlib's operating point, checked in bench/consent.py
 MIN_FACE_PX = 48  # narrower detections are too coarse to identify anyone
 MAX_DETECT_SIDE = 1600  # larger images are downscaled for detection (boxes mapped back)
-_HINT = "Install the faces extra: pip install 'synthguard[faces]' (dlib-bin and face_recognition_models)."
+_HINT = N_("Install the faces extra: pip install 'synthguard[faces]' (dlib-bin and face_recognition_models).")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from synthguard.consent import likeness
 from synthguard.consent.evidence import TamperedEvidenceError, challenge_phrase, load_public_key, verify_statement
 from synthguard.consent.policy import load_policy, purpose_modalities
 from synthguard.errors import ConflictError, NotFoundError, SubjectErasedError, ValidationError
+from synthguard.i18n import _
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media, Modality
 from synthguard.store.base import utcnow
@@ -187,8 +188,8 @@ class Registry:
                                   expires_at=utcnow() + timedelta(minutes=minutes))
             s.add(ch)
         return {"challenge": ch.id, "phrase": ch.phrase, "expires_at": ch.expires_at.isoformat(),
-                "instructions": "The subject reads the phrase aloud, alone, in their own voice; pass the recording "
-                                "to `synthguard consent grant ... --evidence REC --challenge ID`."}
+                "instructions": _("The subject reads the phrase aloud, alone, in their own voice; pass the "
+                                  "recording to `synthguard consent grant ... --evidence REC --challenge ID`.")}
 
     def grant(self, subject_id: str, *, grantee: str, purpose: str, evidence: Media, expires: datetime | None = None,
               modalities: list[str] | None = None, scope: str = "", challenge: str | None = None,

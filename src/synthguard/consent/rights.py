@@ -17,6 +17,7 @@ from sqlalchemy import select
 from synthguard.consent import likeness
 from synthguard.consent.registry import _iso, vault_id
 from synthguard.errors import SubjectErasedError
+from synthguard.i18n import _
 from synthguard.ledger.erasure import subject_ref
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentTemplate
@@ -53,8 +54,8 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None) -> dict
                 "subject": reg._subject_dict(s, subj) | {"signing_key_pem": subj.signing_key},
                 "templates": templates, "grants": grants, "challenges": challenges,
                 "ledger_subject_ref": subject_ref(subject_id),
-                "note": "Embeddings are numbers computed from your photos/recordings; the ledger holds only "
-                        "hashes and the pseudonymous reference above."}
+                "note": _("Embeddings are numbers computed from your photos/recordings; the ledger holds only "
+                          "hashes and the pseudonymous reference above.")}
 
 def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
     """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""

@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from synthguard.errors import ConfigError, UnsupportedMediaError
+from synthguard.i18n import N_
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_HINT = "Install the voice extra: pip install 'synthguard[voice]' (resemblyzer is installed with --no-deps)."
+_HINT = N_("Install the voice extra: pip install 'synthguard[voice]' (resemblyzer is installed with "
+           "--no-deps).")
 
 
 @dataclass(frozen=True)

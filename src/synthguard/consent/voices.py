@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from synthguard.errors import UnsupportedMediaError
+from synthguard.i18n import N_
 from synthguard.media import Media
 
 RATE = 16_000
@@ -40,7 +41,7 @@ class NoSpeechError(UnsupportedMediaError):
     """The audio holds too little speech to identify a speaker (music, tones, noise, silence)."""
 
     http_status = 422
-    hint = "Pass a recording with at least one second of clear speech by one person."
+    hint = N_("Pass a recording with at least one second of clear speech by one person.")
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 from synthguard.moderation import cases, content, notify
 from synthguard.store.moderation_tables import ModCase, ModContent
 
@@ -40,15 +41,17 @@ def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str
     policy = mod.policy
     kind = policy.complaint(case.kind)
     if action not in kind.actions:
-        raise ValidationError(f"action {action!r} is not allowed for {case.kind!r} cases",
+        raise ValidationError("action {action!r} is not allowed for {kind!r} cases",
+                              values={"action": action, "kind": case.kind},
                               hint=f"Allowed: {', '.join(kind.actions)}.")
     policy.check_reason(reason_code)
     if report_decision is not None and report_decision not in REPORT_DECISIONS:
         raise ValidationError(f"report_decision must be one of {REPORT_DECISIONS}")
     c = s.get(ModContent, case.content_id) if case.content_id else None
     if action in NEEDS_CONTENT and c is None:
-        raise ValidationError(f"case {case.ticket} names no content on this platform; {action} needs one",
-                              hint="Dismiss or escalate it, or refute with a public page only.")
+        raise ValidationError("case {ticket} names no content on this platform; {action} needs one",
+                              values={"ticket": case.ticket, "action": action},
+                              hint=N_("Dismiss or escalate it, or refute with a public page only."))
     res = Result()
     if action == "escalate":
         case.priority += 50

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.i18n import N_
 from synthguard.store.moderation_tables import ModCase, ModContent, ModEvent
 
 if TYPE_CHECKING:
@@ -72,8 +73,9 @@ def record(sg: SynthGuard, s: Session, case: ModCase, kind: str, actor: str, at:
         moved = s.execute(update(ModCase).where(ModCase.id == case.id, ModCase.state == frm).values(state=to)
                           .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         if moved != 1:
-            raise ConflictError(f"case {case.ticket} changed meanwhile (it is no longer {frm!r})",
-                                hint="Reload the case and decide again.")
+            raise ConflictError("case {ticket} changed meanwhile (it is no longer {state!r})",
+                                values={"ticket": case.ticket, "state": frm},
+                                hint=N_("Reload the case and decide again."))
         case.state = to
     details = details or {}
     body = {"event": f"case_{kind}", "ticket": case.ticket, "tenant": case.tenant, "from": frm, "to": to,
@@ -96,7 +98,8 @@ def get(s: Session, tenant: str, case_id: int | str, *, lock: bool = False) -> M
         q = q.with_for_update()
     case = s.scalar(q)
     if case is None:
-        raise NotFoundError(f"no case {case_id!r}", hint="List the queue: GET /v1/moderation/queue.")
+        raise NotFoundError("no case {case!r}", values={"case": case_id},
+                            hint=N_("List the queue: GET /v1/moderation/queue."))
     return case
 
 
@@ -150,16 +153,18 @@ def release(sg: SynthGuard, s: Session, case: ModCase, reviewer: str, at: dateti
 
 def own(case: ModCase, reviewer: str) -> None:
     if case.state != "in_review" or case.claimed_by != reviewer:
-        raise ConflictError(f"case {case.ticket} is not in review by you (state {case.state!r})",
-                            hint="Claim it first: POST /v1/moderation/cases/{id}/claim.")
+        raise ConflictError("case {ticket} is not in review by you (state {state!r})",
+                            values={"ticket": case.ticket, "state": case.state},
+                            hint=N_("Claim it first: POST /v1/moderation/cases/{id}/claim."))
 
 
 def close(sg: SynthGuard, s: Session, case: ModCase, actor: str, at: datetime, *, outcome: str | None = None,
           reason: str = "") -> None:
     """DS-10: only a case with a disposal and a report decision closes."""
     if case.action is None or case.report_decision is None:
-        raise ConflictError(f"case {case.ticket} has no disposal or report decision yet (DS-10)",
-                            hint="Act on it (remove, label, refute, restrict, dismiss) before closing it.")
+        raise ConflictError("case {ticket} has no disposal or report decision yet (DS-10)",
+                            values={"ticket": case.ticket},
+                            hint=N_("Act on it (remove, label, refute, restrict, dismiss) before closing it."))
     record(sg, s, case, "close", actor, at, to="closed", reason=reason, details={"outcome": outcome})
     case.closed_at, case.outcome = at, outcome or case.outcome or case.action
     case.claimed_by = None

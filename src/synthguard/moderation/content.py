@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, RefusedError, ValidationError
+from synthguard.i18n import N_
 from synthguard.media import Media, write_atomic
 from synthguard.store.base import utcnow
 from synthguard.store.moderation_tables import ModCase, ModContent
@@ -34,13 +35,13 @@ _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 class UploadBlockedError(RefusedError):
     """The upload matches content removed earlier (stay-down)."""
 
-    hint = "This file was removed after a notice; it cannot be uploaded again. Contact the platform to appeal."
+    hint = N_("This file was removed after a notice; it cannot be uploaded again. Contact the platform to appeal.")
 
 
 def check_ref(ref: str) -> str:
     if not isinstance(ref, str) or not _REF.fullmatch(ref):
-        raise ValidationError(f"bad content reference {ref!r}",
-                              hint="Use 1-128 letters, digits, '.', '_' or '-' (the platform's own content id).")
+        raise ValidationError("bad content reference {ref!r}", values={"ref": ref},
+                              hint=N_("Use 1-128 letters, digits, '.', '_' or '-' (the platform's own content id)."))
     return ref
 
 
@@ -80,7 +81,8 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
     """Scan an upload and store it unless the policy blocks it; returns (content or None, scan, rules)."""
     check_ref(ref)
     if s.scalar(select(ModContent.id).where(ModContent.tenant == tenant, ModContent.ref == ref)) is not None:
-        raise ConflictError(f"content {ref!r} is already registered", hint="Use a new content reference.")
+        raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
+                            hint=N_("Use a new content reference."))
     scan = sg.scan(media, declared_ai=declared_ai)
     rules, _ = scan_decision(sg, scan)
     if any("block" in r.actions for r in rules):
@@ -97,7 +99,8 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
     try:
         s.flush()
     except IntegrityError:  # another worker registered the same reference meanwhile
-        raise ConflictError(f"content {ref!r} is already registered", hint="Use a new content reference.") from None
+        raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
+                            hint=N_("Use a new content reference.")) from None
     path = media_path(sg, c)
     if not path.exists():  # content-addressed: the same bytes are stored once
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +125,8 @@ def _label_notice(scan: Any) -> dict[str, Any]:
 def find(s: Session, tenant: str, ref: str) -> ModContent:
     c = s.scalar(select(ModContent).where(ModContent.tenant == tenant, ModContent.ref == ref))
     if c is None:
-        raise NotFoundError(f"no content {ref!r}", hint="Register uploads with POST /v1/moderation/content.")
+        raise NotFoundError("no content {ref!r}", values={"ref": ref},
+                            hint=N_("Register uploads with POST /v1/moderation/content."))
     return c
 
 

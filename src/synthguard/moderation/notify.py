@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConfigError, SynthGuardError
+from synthguard.i18n import N_, _, current
+from synthguard.moderation import texts
 from synthguard.store.base import utcnow
 from synthguard.store.moderation_tables import ModCase, ModOutbox
 
@@ -25,22 +27,27 @@ if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
 MAX_ATTEMPTS = 5
+# (subject, body) in English, marked for the catalogs; rendered in the complainant's language when queued
 TEMPLATES: dict[str, tuple[str, str]] = {
-    "received": ("Ticket {ticket}: we received your report",
-                 "We received your report ({kind_title}) on {at}. Ticket: {ticket}.\n"
-                 "We will decide by {deadline}. Check the status at {status_url} with your ticket and secret."),
-    "forwarded": ("Notice about your content {ref}",
-                  "We received a notice about content {ref} you uploaded (ticket {ticket}, {kind_title}).\n"
-                  "We may take measures. You may send a counter-notice with evidence and your real identity."),
-    "decision": ("Ticket {ticket}: decision",
-                 "Decision on ticket {ticket}: {action} ({reason}).\nRedress: you may appeal within "
-                 "{appeal_days} days through the status page, use out-of-court settlement, or go to court."),
-    "counter_notice": ("Ticket {ticket}: the uploader disputes the notice",
-                       "The uploader sent a counter-notice stating there is no infringement.\n"
-                       "You may complain to the competent authority or sue. Unless you upload proof of a complaint "
-                       "or suit on the status page by {restore_at}, the measures will end (Civil Code Art. 1196)."),
-    "restored": ("Content {ref} restored", "The measures on content {ref} ended (ticket {ticket}): {reason}."),
+    "received": (N_("Ticket {ticket}: we received your report"),
+                 N_("We received your report ({kind_title}) on {at}. Ticket: {ticket}.\n"
+                    "We will decide by {deadline}. Check the status at {status_url} with your ticket and secret.")),
+    "forwarded": (N_("Notice about your content {ref}"),
+                  N_("We received a notice about content {ref} you uploaded (ticket {ticket}, {kind_title}).\n"
+                     "We may take measures. You may send a counter-notice with evidence and your real identity.")),
+    "decision": (N_("Ticket {ticket}: decision"),
+                 N_("Decision on ticket {ticket}: {action} ({reason}).\nRedress: you may appeal within "
+                    "{appeal_days} days through the status page, use out-of-court settlement, or go to court.")),
+    "counter_notice": (N_("Ticket {ticket}: the uploader disputes the notice"),
+                       N_("The uploader sent a counter-notice stating there is no infringement.\n"
+                          "You may complain to the competent authority or sue. Unless you upload proof of a "
+                          "complaint or suit on the status page by {restore_at}, the measures will end "
+                          "(Civil Code Art. 1196).")),
+    "restored": (N_("Content {ref} restored"),
+                 N_("The measures on content {ref} ended (ticket {ticket}): {reason}.")),
 }
+TEXT_FIELDS = ("kind_title", "reason")  # policy texts (moderation/texts.py) and marked reasons
+DATE_FIELDS = ("at", "deadline", "restore_at")
 
 
 class Transport(Protocol):
@@ -49,11 +56,21 @@ class Transport(Protocol):
 
 def queue(sg: SynthGuard, s: Session, case: ModCase, template: str, recipient: str, to_payload: int | None,
           **fields: Any) -> ModOutbox:
-    """Render a template and add it to the outbox (no address: the row is kept as the record, not sent)."""
+    """Render a template in the complainant's language (kept on the case when it was filed; else the current
+    one) and add it to the outbox (no address: the row is kept as the record, not sent)."""
+    lang = (case.details or {}).get("lang") or current()
     subject, body = TEMPLATES[template]
     values = {"ticket": case.ticket, **fields}
+    for k in TEXT_FIELDS:
+        if isinstance(values.get(k), str) and values[k]:
+            values[k] = _(values[k], lang)
+    for k in DATE_FIELDS:
+        if values.get(k) and values[k] != "-":
+            values[k] = texts.when(values[k], lang)
+    if "action" in values:
+        values["action"] = texts.label(texts.ACTIONS, values["action"], lang)
     row = ModOutbox(tenant=case.tenant, case_id=case.id, recipient=recipient, to_payload=to_payload,
-                    template=template, subject=subject.format(**values), body=body.format(**values),
+                    template=template, subject=_(subject, lang, **values), body=_(body, lang, **values),
                     created_at=utcnow(), attempts=0)
     s.add(row)
     return row

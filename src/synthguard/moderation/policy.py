@@ -69,7 +69,8 @@ class Policy:
 
     def complaint(self, kind: str) -> ComplaintType:
         if kind not in self.complaint_types:
-            raise ValidationError(f"unknown complaint type {kind!r} in the {self.jurisdiction} policy",
+            raise ValidationError("unknown complaint type {kind!r} in the {jurisdiction} policy",
+                                  values={"kind": kind, "jurisdiction": self.jurisdiction},
                                   hint=f"Use one of: {', '.join(self.complaint_types)}.")
         return self.complaint_types[kind]
 
@@ -88,7 +89,7 @@ class Policy:
 
     def check_reason(self, code: str) -> dict[str, Any]:
         if code not in self.reason_codes:
-            raise ValidationError(f"unknown reason code {code!r}",
+            raise ValidationError("unknown reason code {code!r}", values={"code": code},
                                   hint=f"Every action needs one of: {', '.join(self.reason_codes)}.")
         return self.reason_codes[code]
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synthguard.errors import NotFoundError, ValidationError
+from synthguard.i18n import N_
 from synthguard.moderation import content
 from synthguard.store.moderation_tables import ModCase, ModContent, ModRefutation
 
@@ -25,7 +26,7 @@ def publish(mod: Moderation, s: Session, case: ModCase, c: ModContent | None, re
     title, text = (data.get("title") or "").strip(), (data.get("text") or "").strip()
     if not title or not text or len(title) > 200 or len(text) > 5000:
         raise ValidationError("a refutation needs a title (<= 200 characters) and a text (<= 5000)",
-                              hint="Say what is false and what is true, with sources (DS-11).")
+                              hint=N_("Say what is false and what is true, with sources (DS-11)."))
     slug = "R-" + secrets.token_hex(6)
     targets: list[ModContent] = []
     if c is not None:
@@ -42,7 +43,8 @@ def publish(mod: Moderation, s: Session, case: ModCase, c: ModContent | None, re
 def public_view(s: Session, slug: str) -> dict[str, Any]:
     r = s.scalar(select(ModRefutation).where(ModRefutation.slug == slug)) if isinstance(slug, str) else None
     if r is None:
-        raise NotFoundError(f"no refutation {slug!r}")
+        raise NotFoundError("no refutation {slug!r}", values={"slug": slug},
+                            hint=N_("Check the address of the refutation notice."))
     return {"slug": r.slug, "title": r.title, "text": r.text, "content": r.content_refs,
             "published_at": r.created_at.isoformat()}
 

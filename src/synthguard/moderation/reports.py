@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_, _, current, format_number
+from synthguard.moderation import texts
 from synthguard.moderation.policy import for_settings
 from synthguard.store.moderation_tables import ModCase, ModContent, ModRefutation
 
@@ -39,7 +41,7 @@ BUCKETS = (1, 6, 12, 24, 36, 48, 72, 168)  # hours, for the histogram
 def period_bounds(period: str) -> tuple[datetime, datetime]:
     m = re.fullmatch(r"(\d{4})-(\d{2})", period or "")
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValidationError(f"bad period {period!r}", hint="Use YYYY-MM, e.g. 2026-10.")
+        raise ValidationError("bad period {period!r}", values={"period": period}, hint=N_("Use YYYY-MM, e.g. 2026-10."))
     y, mo = int(m.group(1)), int(m.group(2))
     return datetime(y, mo, 1, tzinfo=UTC), datetime(y + mo // 12, mo % 12 + 1, 1, tzinfo=UTC)
 
@@ -60,9 +62,11 @@ def _count(items: list[str]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def build(sg: SynthGuard, tenant: str, period: str) -> dict[str, Any]:
-    """The report data for one tenant and month (cases opened or decided in the month)."""
+def build(sg: SynthGuard, tenant: str, period: str, *, lang: str | None = None) -> dict[str, Any]:
+    """The report data for one tenant and month (cases opened or decided in the month). ``lang`` (default: the
+    current language, ``synthguard --lang``) is the language of the statements' human-readable text fields."""
     start, end = period_bounds(period)
+    lang = lang or current()
     policy = for_settings(sg.settings)
     with sg.db.session() as s:
         rows = list(s.execute(select(ModCase, ModContent).outerjoin(ModContent, ModContent.id == ModCase.content_id)
@@ -99,7 +103,8 @@ def build(sg: SynthGuard, tenant: str, period: str) -> dict[str, Any]:
         "disposals": disposals,
         "refutations": [{"slug": r.slug, "ticket": tickets.get(r.case_id), "title": r.title,
                          "published_at": r.created_at.isoformat(), "items": len(r.content_refs)} for r in refs],
-        "statements": [sor(policy, c, x) for c, x in decided if c.action in VISIBILITY],
+        "lang": lang,
+        "statements": [sor(policy, c, x, lang=lang) for c, x in decided if c.action in VISIBILITY],
     }
 
 
@@ -118,15 +123,23 @@ def _histogram(hours: list[float]) -> list[dict[str, Any]]:
     return out
 
 
-def sor(policy: Any, c: ModCase, x: ModContent | None) -> dict[str, Any]:
-    """One statement of reasons in the Transparency Database's fields (Appendix E); no personal data."""
+def sor(policy: Any, c: ModCase, x: ModContent | None, *, lang: str | None = None) -> dict[str, Any]:
+    """One statement of reasons in the Transparency Database's fields (Appendix E); no personal data.
+    Field names and enum values are the database's (never translated); the free-text fields are in ``lang``."""
     t = policy.complaint_types.get(c.kind)
     dsa = t.dsa if t else {}
     reason = policy.reason_codes.get(c.reason_code or "", {})
+    reason_text = _(reason["text"], lang) if reason.get("text") else str(c.reason_code)
     ctype = ["CONTENT_TYPE_SYNTHETIC_MEDIA"]  # every case here is about (alleged) synthetic media
     if x is not None:
         ctype.append({"image": "CONTENT_TYPE_IMAGE", "video": "CONTENT_TYPE_VIDEO",
                       "audio": "CONTENT_TYPE_AUDIO"}.get(x.mime.split("/")[0], "CONTENT_TYPE_OTHER"))
+    following = _("a notice", lang) if c.source in ("complaint", "victim_notice") else texts.label(
+        texts.SOURCES, c.source, lang)
+    facts = _("Case {ticket}: {title}. Decision: {action} ({reason}), following {source}. Policy {policy}.", lang,
+              ticket=c.ticket, title=_(t.title, lang) if t else c.kind,
+              action=texts.label(texts.ACTIONS, c.action, lang), reason=reason_text, source=following,
+              policy=f"{policy.jurisdiction}@{policy.version}")
     out: dict[str, Any] = {
         "decision_visibility": [VISIBILITY[c.action or ""]],
         "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT" if c.category in TC_CATEGORIES
@@ -135,10 +148,7 @@ def sor(policy: Any, c: ModCase, x: ModContent | None) -> dict[str, Any]:
         "category": dsa.get("category", "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"),
         "content_date": (x.created_at if x else c.opened_at).strftime("%Y-%m-%d"),
         "application_date": (c.actioned_at or c.opened_at).strftime("%Y-%m-%d"),
-        "decision_facts": (f"Case {c.ticket}: {t.title if t else c.kind}. Decision: {c.action} "
-                           f"({reason.get('text', c.reason_code)}), following "
-                           f"{'a notice' if c.source in ('complaint', 'victim_notice') else c.source}. "
-                           f"Policy {policy.jurisdiction}@{policy.version}.")[:5000],
+        "decision_facts": facts[:5000],
         "source_type": SOURCE_TYPE.get(c.source, "SOURCE_VOLUNTARY"),
         "automated_detection": "Yes" if c.automated else "No",
         "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",  # a human reviewer decides every case
@@ -150,23 +160,33 @@ def sor(policy: Any, c: ModCase, x: ModContent | None) -> dict[str, Any]:
         out["category_specification"] = [dsa["keyword"]]
     cites = ", ".join(reason.get("cite", [])) or c.rule
     if out["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT":
-        out["illegal_content_legal_ground"] = f"{policy.title} ({cites})"[:500]
-        out["illegal_content_explanation"] = str(reason.get("text", c.reason_code))[:2000]
+        out["illegal_content_legal_ground"] = f"{_(policy.title, lang)} ({cites})"[:500]
+        out["illegal_content_explanation"] = reason_text[:2000]
     else:
-        out["incompatible_content_ground"] = f"Platform policy on synthetic media ({cites})"[:500]
-        out["incompatible_content_explanation"] = str(reason.get("text", c.reason_code))[:2000]
+        out["incompatible_content_ground"] = _("Platform policy on synthetic media ({cites})", lang,
+                                               cites=cites)[:500]
+        out["incompatible_content_explanation"] = reason_text[:2000]
         out["incompatible_content_illegal"] = "No"
     return out
 
 
-def render(rep: dict[str, Any], fmt: str) -> tuple[str | bytes, str]:
-    """(text, or bytes for PDF; media type) for one of FORMATS."""
+CSV_COLUMNS = (N_("ticket"), N_("category"), N_("source"), N_("action"), N_("reason_code"), N_("actioned_at"),
+               N_("hours_to_action"), N_("report_decision"), N_("content_sha256"))
+COUNT_TITLES = {"by_verdict": N_("Cases by verdict"), "uploads_by_verdict": N_("Uploads by verdict"),
+                "by_category": N_("Cases by category"), "by_source": N_("Cases by source"),
+                "by_action": N_("Decisions by action")}
+
+
+def render(rep: dict[str, Any], fmt: str, *, lang: str | None = None) -> tuple[str | bytes, str]:
+    """(text, or bytes for PDF; media type) for one of FORMATS. Headings of the html, pdf and csv reports are in
+    ``lang`` (default: the current language); JSON field names and enum values never change."""
     if fmt not in FORMATS:
         raise ValidationError(f"unknown report format {fmt!r}", hint=f"Use one of: {', '.join(FORMATS)}.")
+    lang = lang or current()
     if fmt == "pdf":
         from synthguard.moderation.report_pdf import render_pdf
 
-        return render_pdf(rep), "application/pdf"
+        return render_pdf(rep, lang=lang), "application/pdf"
     if fmt == "json":
         return json.dumps(rep, ensure_ascii=False, indent=2), "application/json"
     if fmt == "dsa-sor":
@@ -174,17 +194,15 @@ def render(rep: dict[str, Any], fmt: str) -> tuple[str | bytes, str]:
     if fmt == "cac":
         keep = ("tenant", "period", "from", "to", "policy", "generated_at", "cases_opened", "cases_decided",
                 "by_category", "by_action", "by_verdict", "time_to_action_hours", "disposals", "refutations")
-        return json.dumps({"report": "regulator disposal and refutation report (DS-10, DS-11)"} |
+        return json.dumps({"report": _("regulator disposal and refutation report (DS-10, DS-11)", lang)} |
                           {k: rep[k] for k in keep}, ensure_ascii=False, indent=2), "application/json"
     if fmt == "csv":
         buf = io.StringIO()
-        cols = ["ticket", "category", "source", "action", "reason_code", "actioned_at", "hours_to_action",
-                "report_decision", "content_sha256"]
-        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rep["disposals"])
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([_(col, lang) for col in CSV_COLUMNS])  # English headers are the JSON keys
+        w.writerows([[d.get(col) for col in CSV_COLUMNS] for d in rep["disposals"]])
         return buf.getvalue(), "text/csv"
-    return html(rep), "text/html"
+    return html(rep, lang=lang), "text/html"
 
 
 def _bars(items: list[tuple[str, int]], title: str, color: str) -> str:
@@ -204,31 +222,45 @@ def _bars(items: list[tuple[str, int]], title: str, color: str) -> str:
     return "".join(parts) + "</svg>"
 
 
-def html(rep: dict[str, Any]) -> str:
+def html(rep: dict[str, Any], *, lang: str | None = None) -> str:
+    lang = lang or current()
     t = rep["time_to_action_hours"]
-    hist = _bars([(b["label"], b["count"]) for b in rep["histogram"]], "Time to action (hours)", "#4a7")
-    cats = _bars(sorted(rep["actions_by_category"].items()), "Actions by category", "#47a")
-    rows = "".join(f"<tr><td>{escape(d['ticket'])}</td><td>{escape(d['category'])}</td><td>{escape(str(d['action']))}"
-                   f"</td><td>{escape(str(d['reason_code']))}</td><td>{d['hours_to_action']}</td>"
+
+    def num(v: Any) -> str:
+        return "-" if v is None else format_number(v, lang)
+
+    hist = _bars([(b["label"], b["count"]) for b in rep["histogram"]], _("Time to action (hours)", lang), "#4a7")
+    cats = _bars(sorted(rep["actions_by_category"].items()), _("Actions by category", lang), "#47a")
+    rows = "".join(f"<tr><td>{escape(d['ticket'])}</td><td>{escape(d['category'])}</td>"
+                   f"<td>{escape(texts.label(texts.ACTIONS, d['action'], lang))}</td>"
+                   f"<td>{escape(str(d['reason_code']))}</td><td>{num(d['hours_to_action'])}</td>"
                    f"<td>{escape(str(d['report_decision']))}</td></tr>" for d in rep["disposals"])
     refs = "".join(f"<tr><td>{escape(r['slug'])}</td><td>{escape(str(r['ticket']))}</td><td>{escape(r['title'])}</td>"
-                   f"<td>{r['items']}</td></tr>" for r in rep["refutations"])
-    counts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(json.dumps(rep[k], ensure_ascii=False))}</td></tr>"
-                     for k in ("by_verdict", "uploads_by_verdict", "by_category", "by_source", "by_action"))
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Moderation report {escape(rep['tenant'])} {escape(rep['period'])}</title>
-<style>body{{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto}}td,th{{border-bottom:1px solid #ddd;
-padding:.2rem .5rem;text-align:left}}table{{border-collapse:collapse}}</style></head><body>
-<h1>Moderation report: {escape(rep['tenant'])}, {escape(rep['period'])}</h1>
-<p>Policy {escape(rep['policy'])}. Cases opened: {rep['cases_opened']}; decided: {rep['cases_decided']}.
-Time to action p50 {t['p50']} h, p90 {t['p90']} h, p99 {t['p99']} h; within deadline {t['within_deadline']},
-late {t['late']}.</p>
+                   f"<td>{num(r['items'])}</td></tr>" for r in rep["refutations"])
+    counts = "".join(f"<tr><th>{escape(_(COUNT_TITLES[k], lang))}</th>"
+                     f"<td>{escape(json.dumps(rep[k], ensure_ascii=False))}</td></tr>" for k in COUNT_TITLES)
+    title = _("Moderation report: {tenant}, {period}", lang, tenant=rep["tenant"], period=rep["period"])
+    summary = _("Policy {policy}. Cases opened: {opened}; decided: {decided}. Time to action p50 {p50} h, p90 {p90} h, "
+                "p99 {p99} h; within deadline {within}, late {late}.", lang, policy=rep["policy"],
+                opened=num(rep["cases_opened"]), decided=num(rep["cases_decided"]), p50=num(t["p50"]),
+                p90=num(t["p90"]), p99=num(t["p99"]), within=num(t["within_deadline"]), late=num(t["late"]))
+    generated = _("Generated {at}.", lang, at=texts.when(rep.get("generated_at"), lang))
+    heads = "".join(f"<th>{escape(_(h, lang))}</th>" for h in (N_("Ticket"), N_("Category"), N_("Action"),
+                                                                N_("Reason"), N_("Hours"), N_("Report")))
+    ref_heads = "".join(f"<th>{escape(_(h, lang))}</th>" for h in (N_("Notice"), N_("Ticket"), N_("Title"),
+                                                                    N_("Items")))
+    return f"""<!doctype html><html lang="{'zh-CN' if lang.startswith('zh') else 'en'}"><head><meta charset="utf-8">
+<title>{escape(title)}</title>
+<style>body{{font:15px system-ui,"Noto Sans CJK SC",sans-serif;max-width:60rem;margin:2rem auto}}
+td,th{{border-bottom:1px solid #ddd;padding:.2rem .5rem;text-align:left}}table{{border-collapse:collapse}}</style>
+</head><body>
+<h1>{escape(title)}</h1>
+<p>{escape(summary)} <small>{escape(generated)}</small></p>
 <table>{counts}</table>
 <figure id="histogram">{hist}</figure><figure id="by-category">{cats}</figure>
-<h2>Disposals</h2><table><tr><th>Ticket</th><th>Category</th><th>Action</th><th>Reason</th><th>Hours</th>
-<th>Report</th></tr>{rows}</table>
-<h2>Refutations</h2><table><tr><th>Notice</th><th>Ticket</th><th>Title</th><th>Items</th></tr>{refs}</table>
+<h2>{escape(_("Disposals", lang))}</h2><table><tr>{heads}</tr>{rows}</table>
+<h2>{escape(_("Refutations", lang))}</h2><table><tr>{ref_heads}</tr>{refs}</table>
 </body></html>"""
 
 
-__all__ = ["FORMATS", "build", "html", "percentile", "period_bounds", "render", "sor"]
+__all__ = ["COUNT_TITLES", "CSV_COLUMNS", "FORMATS", "build", "html", "percentile", "period_bounds", "render", "sor"]

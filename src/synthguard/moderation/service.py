@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.i18n import N_, current
 from synthguard.media import Media
 from synthguard.moderation import cases, content, notify, takedown
 from synthguard.moderation.policy import Policy, for_settings
@@ -58,7 +59,7 @@ class Moderation:
                                       time=now)
                 for case in content.removal_cases(s, tenant, media.sha256, scan.fingerprints.get("pdq")):
                     cases.record(self.sg, s, case, "reupload_blocked", actor, now,  # CC-12 knowledge, on record
-                                 reason="re-upload blocked at scan time", details={"sha256": media.sha256})
+                                 reason=N_("re-upload blocked at scan time"), details={"sha256": media.sha256})
             else:
                 if uploader and uploader_email:
                     c.uploader_contact = self.sg.vault.store(s, f"uploader:{tenant}:{uploader}", uploader_email)
@@ -87,7 +88,7 @@ class Moderation:
             case = cases.get(s, tenant, case_id)
             c = s.get(ModContent, case.content_id) if case.content_id else None
             if c is None:
-                raise NotFoundError(f"case {case.ticket} names no stored content")
+                raise NotFoundError("case {ticket} names no stored content", values={"ticket": case.ticket})
             path = content.media_path(self.sg, c)
             return path.read_bytes(), c.mime
 
@@ -120,7 +121,8 @@ class Moderation:
             case = self._open(s, tenant, takedown.source_for(notice.kind, role), notice.kind.id, c, now,
                               actor=actor, location=notice.location, secret=secret,
                               details={"description_chars": len(notice.description),
-                                       "good_faith": notice.good_faith, "content_found": c is not None})
+                                       "good_faith": notice.good_faith, "content_found": c is not None,
+                                       "lang": current()})  # later notices go out in the complainant's language
             entry = self.sg.ledger.append(s, "complaint", {"event": "complaint_received", "ticket": case.ticket,
                                                            "kind": case.kind, "source": case.source}, time=now)
             case.contact = takedown.store_personal(self.sg, s, case.ticket, notice, entry.index)
@@ -133,7 +135,7 @@ class Moderation:
             notify.queue(self.sg, s, case, "received", "complainant", case.contact, **fields)  # DSA-04
             if c is not None and notice.kind.takedown:  # CC-10: forward the notice to the uploader
                 notify.queue(self.sg, s, case, "forwarded", "uploader", c.uploader_contact, ref=c.ref, **fields)
-                cases.record(self.sg, s, case, "forward", actor, now, reason="notice forwarded to the uploader")
+                cases.record(self.sg, s, case, "forward", actor, now, reason=N_("notice forwarded to the uploader"))
             return {"ticket": case.ticket, "secret": secret, "state": case.state, "kind": case.kind,
                     "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
                     "content_found": c is not None}
@@ -152,14 +154,20 @@ class Moderation:
         now = self.clock()
         with self.sg.db.session() as s:
             return [cases.case_dict(c, s.get(ModContent, c.content_id) if c.content_id else None, now=now)
-                    for c in cases.queue(s, tenant)]
+                    | {"kind_title": self._kind_title(c.kind)} for c in cases.queue(s, tenant)]
+
+    def _kind_title(self, kind: str) -> str:
+        """The complaint type's title from the policy (English; pages translate it), else the kind code."""
+        t = self.policy.complaint_types.get(kind)
+        return t.title if t else kind
 
     def case(self, tenant: str, case_id: int | str) -> dict[str, Any]:
         now = self.clock()
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id)
             c = s.get(ModContent, case.content_id) if case.content_id else None
-            out = cases.case_dict(case, c, now=now) | {"history": cases.history(s, case)}
+            out = cases.case_dict(case, c, now=now) | {"history": cases.history(s, case),
+                                                        "kind_title": self._kind_title(case.kind)}
             kind = self.policy.complaint_types.get(case.kind)
             out["allowed_actions"] = list(kind.actions) if kind else []
             out["reason_codes"] = self.policy.reason_codes
@@ -172,7 +180,8 @@ class Moderation:
                 cases.get(s, tenant, case_id)  # 404 across tenants
             case = cases.claim(self.sg, s, tenant, reviewer, now, case_id)
             if case is None and case_id is not None:
-                raise ConflictError(f"case {case_id} is not waiting in the queue (claimed by someone else?)")
+                raise ConflictError("case {case} is not waiting in the queue (claimed by someone else?)",
+                                    values={"case": case_id})
             return self._dict(s, case, now) if case else None
 
     def release(self, tenant: str, case_id: int | str, reviewer: str) -> dict[str, Any]:
@@ -187,7 +196,7 @@ class Moderation:
         now = self.clock()
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id)
-            ev = cases.record(self.sg, s, case, "reveal", reviewer, now, reason="media revealed")
+            ev = cases.record(self.sg, s, case, "reveal", reviewer, now, reason=N_("media revealed"))
             return {"ticket": case.ticket, "revealed_at": now.isoformat(), "ledger_index": ev.ledger_index}
 
     def act(self, tenant: str, case_id: int | str, reviewer: str, action: str, reason_code: str, *,
@@ -234,11 +243,12 @@ class Moderation:
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id, lock=True)
             if case.state != "actioned" or case.action not in ("remove", "restrict"):
-                raise ConflictError(f"case {case.ticket} has no removal or restriction to dispute")
+                raise ConflictError("case {ticket} has no removal or restriction to dispute",
+                                    values={"ticket": case.ticket})
             case.counter_at = now
             case.restore_at = now + timedelta(days=self.policy.counter_notice_days)
             ev = cases.record(self.sg, s, case, "counter_notice", actor, now, to="appealed",
-                              reason="uploader counter-notice")
+                              reason=N_("uploader counter-notice"))
             self.sg.vault.store(s, f"complaint:{case.ticket}", f"counter_notice name={name}; {statement[:4000]}",
                                 entry_index=ev.ledger_index)
             notify.queue(self.sg, s, case, "counter_notice", "complainant", case.contact,
@@ -260,7 +270,8 @@ class Moderation:
                 case.restore_at = None
                 self._restart_clock(case, now)  # back to a reviewer, with a fresh deadline
                 case.details = dict(case.details) | {"suit_proof_sha256": hashlib.sha256(evidence).hexdigest()}
-                cases.record(self.sg, s, case, "suit_proof", "complainant", now, reason="proof of complaint or suit")
+                cases.record(self.sg, s, case, "suit_proof", "complainant", now,
+                             reason=N_("proof of complaint or suit"))
                 view = takedown.status_view(case, self.policy, now)
         if case is None:
             raise takedown.wrong_secret()

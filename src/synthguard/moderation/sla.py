@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from synthguard.i18n import N_
 from synthguard.moderation import cases, content, notify
 from synthguard.store.moderation_tables import ModCase, ModContent
 
@@ -61,9 +62,9 @@ def sweep(mod: Moderation, tenant: str | None = None) -> dict[str, Any]:
                     lift.append((case.ticket, c.id))
                 case.outcome, case.restore_at = "restored", None
                 cases.close(mod.sg, s, case, "sla", now, outcome="restored",
-                            reason="no proof of complaint or suit within the period (CC-11)")
+                            reason=N_("no proof of complaint or suit within the period (CC-11)"))
                 notify.queue(mod.sg, s, case, "restored", "complainant", case.contact, ref=c.ref if c else "-",
-                             reason="counter-notice stands")
+                             reason=N_("counter-notice stands"))
                 restored.append(case.ticket)
         removed = list(s.scalars(select(ModContent).where(ModContent.status == "removed")))
     for ticket, cid in lift:

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from synthguard.errors import NotFoundError, RefusedError, ValidationError
+from synthguard.i18n import N_
 from synthguard.moderation.policy import ComplaintType, Policy
 from synthguard.store.moderation_tables import ModAttempt, ModCase
 
@@ -36,7 +37,7 @@ class TooManyAttemptsError(RefusedError):
     """Too many wrong ticket secrets: the status page is rate limited against brute force."""
 
     http_status = 429
-    hint = "Wait 15 minutes and try again with the secret from your receipt."
+    hint = N_("Wait 15 minutes and try again with the secret from your receipt.")
 
 
 @dataclass(frozen=True)
@@ -56,28 +57,29 @@ def validate(policy: Policy, data: dict[str, Any], *, role: str | None = None) -
         raise ValidationError("a complaint must be a JSON object")
     kind = policy.complaint(str(data.get("kind", "")))
     if kind.roles and role not in kind.roles:
-        raise RefusedError(f"complaint type {kind.id!r} is for {', '.join(kind.roles)} accounts only",
-                           hint="Sign in with the matching API token, or choose another complaint type.")
+        raise RefusedError("complaint type {kind!r} is for {roles} accounts only",
+                           values={"kind": kind.id, "roles": ", ".join(kind.roles)},
+                           hint=N_("Sign in with the matching API token, or choose another complaint type."))
     clean: dict[str, Any] = {}
     for f, limit in LIMITS.items():
         v = data.get(f)
         if v is None:
             continue
         if not isinstance(v, str):
-            raise ValidationError(f"{f} must be text")
+            raise ValidationError("{field} must be text", values={"field": f})
         v = v.strip()
         if len(v) > limit:
-            raise ValidationError(f"{f} is longer than {limit} characters")
+            raise ValidationError("{field} is longer than {limit} characters", values={"field": f, "limit": limit})
         clean[f] = v
     gf = data.get("good_faith")
     good_faith = gf is True or (isinstance(gf, str) and gf.lower() in ("true", "on", "yes", "1"))
     missing = [f for f in kind.required if (not good_faith if f == "good_faith" else not clean.get(f))]
     if missing:
-        raise ValidationError(f"the notice is missing: {', '.join(missing)}",
-                              hint="A valid notice needs every element listed (US-02, CC-10, DSA-02); "
-                                   "the deadline starts once it is complete.")
+        raise ValidationError("the notice is missing: {fields}", values={"fields": ", ".join(missing)},
+                              hint=N_("A valid notice needs every element listed (US-02, CC-10, DSA-02); "
+                                      "the deadline starts once it is complete."))
     if clean.get("email") and not EMAIL.fullmatch(clean["email"]):
-        raise ValidationError("email does not look like an address", hint="Give an address we can reply to.")
+        raise ValidationError("email does not look like an address", hint=N_("Give an address we can reply to."))
     personal = {k: clean[k] for k in ("name", "email", "signature", "identity") if clean.get(k)}
     return Notice(kind, clean.get("location", ""), clean.get("description", ""), personal, good_faith)
 
@@ -119,7 +121,7 @@ def check_secret(s: Session, ticket: str, secret: str, client: str, now: datetim
 
 def wrong_secret() -> NotFoundError:
     return NotFoundError("no case with this ticket and secret",
-                         hint="Check both against your receipt; after 5 failures the page locks for 15 minutes.")
+                         hint=N_("Check both against your receipt; after 5 failures the page locks for 15 minutes."))
 
 
 def status_view(case: ModCase, policy: Policy, now: datetime) -> dict[str, Any]:

@@ -60,7 +60,9 @@ class LanguageMiddleware:
         async def send_with_cookie(message: dict) -> None:
             if message["type"] == "http.response.start":
                 extra = [(b"content-language", lang.replace("_", "-").encode())]
-                if chosen:
+                html = any(k.lower() == b"content-type" and v.startswith(b"text/html")
+                           for k, v in message.get("headers", []))
+                if chosen and html:  # a page's language switcher is remembered; an API call's ?lang is not
                     extra.append((b"set-cookie", f"{COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax"
                                   .encode()))
                 message = message | {"headers": [*message.get("headers", []), *extra]}
@@ -88,3 +90,31 @@ templates = Jinja2Templates(env=_env)
 templates.env.globals["current_lang"] = i18n.current
 templates.env.globals["format_datetime"] = i18n.format_datetime
 templates.env.globals["format_number"] = i18n.format_number
+
+
+def _display(table: str, code: str | None) -> str:
+    """A code's display text (case states, actions ...: synthguard.moderation.texts) in the request's language."""
+    from synthguard.moderation import texts
+
+    return texts.label(getattr(texts, table.upper()), code)
+
+
+def _bilingual(value: object) -> str:
+    from synthguard.moderation.texts import bilingual
+
+    return bilingual(value)
+
+
+def _when(value: object) -> str:
+    from synthguard.moderation.texts import when
+
+    return when(value)  # type: ignore[arg-type]
+
+
+def _tr(value: object) -> str:
+    """A data value marked elsewhere with N_ (policy titles), translated as is: unlike ``_()`` no %-formatting,
+    so an operator's own text with a "%" cannot break the page."""
+    return _gettext(value) if isinstance(value, str) and value else ("" if value is None else str(value))
+
+
+templates.env.globals.update(display=_display, bilingual=_bilingual, when=_when, tr=_tr)

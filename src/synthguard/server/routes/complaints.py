@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from synthguard.auth import authenticate
 from synthguard.core import SynthGuard
 from synthguard.errors import InputError, MediaTooLargeError, RefusedError, SynthGuardError, UnsupportedMediaError
+from synthguard.i18n import N_, current
 from synthguard.moderation.policy import Policy
 from synthguard.server.deps import SG, upload_media
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
@@ -34,7 +35,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 class CsrfError(RefusedError):
-    hint = "Reload the form and submit it again (the page's security token expired or is missing)."
+    hint = N_("Reload the form and submit it again (the page's security token expired or is missing).")
 
 
 # --- CSRF (signed double submit) ---------------------------------------------------------------------
@@ -141,7 +142,7 @@ async def report_submit(request: Request, sg: SG) -> HTMLResponse:
         safe = tenant if isinstance(tenant, str) and len(tenant) <= 64 else "default"
         return page(sg, request, "mod_report.html", {"policy": sg.moderation.policy, "tenant": safe,
                                                      "location": data.get("location", ""), "form": data,
-                                                     "error": exc.to_dict()}, exc.http_status)
+                                                     "error": exc.to_dict(current())}, exc.http_status)
     return page(sg, request, "mod_receipt.html", {"receipt": receipt})
 
 
@@ -169,7 +170,7 @@ async def status_page(request: Request, sg: SG, ticket: Annotated[str, Form(max_
         else:
             view = mod.status(ticket, secret, client=client_of(request))
     except SynthGuardError as exc:
-        return page(sg, request, "mod_status.html", {"error": exc.to_dict()}, exc.http_status)
+        return page(sg, request, "mod_status.html", {"error": exc.to_dict(current())}, exc.http_status)
     return page(sg, request, "mod_status.html", {"view": view, "ticket": ticket, "secret": secret})
 
 
@@ -195,13 +196,13 @@ def process_json(sg: SG) -> dict[str, Any]:
             "complaint_types": process_rows(pol)}
 
 
-PLAIN = {
-    "ai_generated": "This file carries an AI-generation label (metadata, watermark or signed manifest): "
-                    "it was made or changed with AI.",
-    "possibly_ai": "The uploader declared this file as AI-generated; no label was found in the file itself.",
-    "suspected_ai": "We found traces of AI generation (for example a watermark or a visible AI label), but no "
-                    "complete label. It is probably AI-generated.",
-    "none": "We found no AI label or trace. That does not prove the file is authentic: labels can be removed.",
+PLAIN = {  # marked N_: the page shows them in the reader's language (issue 12)
+    "ai_generated": N_("This file carries an AI-generation label (metadata, watermark or signed manifest): "
+                       "it was made or changed with AI."),
+    "possibly_ai": N_("The uploader declared this file as AI-generated; no label was found in the file itself."),
+    "suspected_ai": N_("We found traces of AI generation (for example a watermark or a visible AI label), but "
+                       "no complete label. It is probably AI-generated."),
+    "none": N_("We found no AI label or trace. That does not prove the file is authentic: labels can be removed."),
 }
 
 
@@ -218,7 +219,7 @@ def check_file(request: Request, sg: SG, file: Annotated[UploadFile, File()],
         check_csrf(sg, request, csrf)
         result = sg.scan(upload_media(sg, file), log=False)
     except SynthGuardError as exc:
-        return page(sg, request, "mod_check.html", {"error": exc.to_dict()}, exc.http_status)
+        return page(sg, request, "mod_check.html", {"error": exc.to_dict(current())}, exc.http_status)
     # the verdict only: whether a file matches removed content (perhaps a victim's) is not public information
     return page(sg, request, "mod_check.html", {"result": result.to_dict(), "plain": PLAIN[result.verdict]})
 
@@ -228,7 +229,7 @@ def refutation_page(request: Request, sg: SG, slug: str) -> HTMLResponse:
     try:
         r = sg.moderation.refutation(slug)
     except SynthGuardError as exc:
-        return page(sg, request, "mod_refutation.html", {"error": exc.to_dict()}, exc.http_status)
+        return page(sg, request, "mod_refutation.html", {"error": exc.to_dict(current())}, exc.http_status)
     return page(sg, request, "mod_refutation.html", {"r": r})
 
 
@@ -252,7 +253,7 @@ def viewer_page(request: Request, sg: SG, tenant: str, ref: str) -> HTMLResponse
     try:
         v = viewer_notices(sg, tenant, ref)
     except SynthGuardError as exc:
-        return page(sg, request, "mod_content.html", {"error": exc.to_dict()}, exc.http_status)
+        return page(sg, request, "mod_content.html", {"error": exc.to_dict(current())}, exc.http_status)
     return page(sg, request, "mod_content.html", {"v": v, "tenant": tenant})
 
 

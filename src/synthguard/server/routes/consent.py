@@ -18,6 +18,7 @@ from synthguard.auth import Principal, Role, authenticate
 from synthguard.consent.gate import enforce
 from synthguard.consent.registry import parse_expiry
 from synthguard.errors import NotFoundError, SynthGuardError
+from synthguard.i18n import N_, current
 from synthguard.server.deps import SG, CurrentPrincipal, upload_media
 from synthguard.server.i18n import templates  # the i18n-aware environment every page uses
 
@@ -168,7 +169,8 @@ def _render(request: Request, title: str, run: Any) -> HTMLResponse:
     try:
         result = run()
     except SynthGuardError as exc:
-        return templates.TemplateResponse(request, "consent_result.html", {"title": title, "error": exc.to_dict()},
+        return templates.TemplateResponse(request, "consent_result.html",
+                                          {"title": title, "error": exc.to_dict(current())},
                                           status_code=exc.http_status)
     return templates.TemplateResponse(request, "consent_result.html", {"title": title, "result": result})
 
@@ -182,7 +184,7 @@ def page_enroll(request: Request, sg: SG, token: Annotated[str, Form()], subject
         return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or [] if f.filename],
                                  voices=[upload_media(sg, f) for f in voices or [] if f.filename],
                                  protected=protected, tenant=p.tenant)
-    return _render(request, "Protected person registered" if protected else "Subject enrolled", run)
+    return _render(request, N_("Protected person registered") if protected else N_("Subject enrolled"), run)
 
 
 @pages.post("/consent/grant", response_class=HTMLResponse)
@@ -193,7 +195,7 @@ def page_grant(request: Request, sg: SG, token: Annotated[str, Form()], subject:
         p = _page_principal(sg, token, MANAGERS)
         return sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=upload_media(sg, evidence),
                                 expires=parse_expiry(expires or None), challenge=challenge or None, tenant=p.tenant)
-    return _render(request, "Consent granted", run)
+    return _render(request, N_("Consent granted"), run)
 
 
 @pages.post("/consent/revoke", response_class=HTMLResponse)
@@ -201,7 +203,7 @@ def page_revoke(request: Request, sg: SG, token: Annotated[str, Form()], grant_i
                 ) -> HTMLResponse:
     def run() -> Any:
         return sg.consent.revoke(grant_id, tenant=_page_principal(sg, token, MANAGERS).tenant)
-    return _render(request, "Consent revoked", run)
+    return _render(request, N_("Consent revoked"), run)
 
 
 @pages.post("/consent/export", response_class=HTMLResponse)
@@ -209,4 +211,4 @@ def page_export(request: Request, sg: SG, token: Annotated[str, Form()], subject
                 ) -> HTMLResponse:
     def run() -> Any:
         return sg.consent.export(subject, tenant=_page_principal(sg, token, MANAGERS).tenant)
-    return _render(request, "Data export", run)
+    return _render(request, N_("Data export"), run)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from synthguard.auth import Principal, Role, authenticate
 from synthguard.errors import AuthError, ForbiddenError, SynthGuardError, UnsupportedMediaError
+from synthguard.i18n import _, current
 from synthguard.server.deps import SG, CurrentPrincipal, upload_media
 from synthguard.server.routes.complaints import CsrfError, json_body, page, signer, templates
 from synthguard.store.auth_tables import ApiToken
@@ -195,7 +196,7 @@ def check_console_csrf(expected: str, given: str | None) -> None:
 
 def _login_redirect(exc: SynthGuardError) -> Response:
     return RedirectResponse("/console/login", status_code=303) if exc.http_status == 401 else Response(
-        exc.message, status_code=exc.http_status)
+        exc.localized()[0], status_code=exc.http_status, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/console/login", response_class=HTMLResponse, include_in_schema=False)
@@ -214,7 +215,7 @@ def login(request: Request, sg: SG, token: Annotated[str, Form(max_length=128)],
         if p.role not in CONSOLE_ROLES:
             raise ForbiddenError(f"role {p.role.value!r} cannot use the review console")
     except SynthGuardError as exc:
-        return page(sg, request, "mod_login.html", {"error": exc.to_dict()}, exc.http_status)
+        return page(sg, request, "mod_login.html", {"error": exc.to_dict(current())}, exc.http_status)
     cookie = signer(sg, "console").dumps({"tid": p.token_id, "csrf": secrets.token_urlsafe(16)})
     resp = RedirectResponse("/console", status_code=303)
     resp.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_AGE, httponly=True, samesite="strict",
@@ -230,16 +231,17 @@ def logout() -> Response:
 
 
 def _badge(seconds: float | None) -> tuple[str, str]:
+    """(text in the request's language, css class) for the time left before a case's deadline."""
     if seconds is None:
-        return "no deadline", "none"
+        return _("no deadline"), "none"
     if seconds < 0:
-        return f"overdue {_dur(-seconds)}", "overdue"
-    return f"{_dur(seconds)} left", "urgent" if seconds < 12 * 3600 else "ok"
+        return _("overdue {time}", time=_dur(-seconds)), "overdue"
+    return _("{time} left", time=_dur(seconds)), "urgent" if seconds < 12 * 3600 else "ok"
 
 
 def _dur(seconds: float) -> str:
     h, m = divmod(int(seconds) // 60, 60)
-    return f"{h // 24}d {h % 24}h" if h >= 48 else f"{h}h {m:02d}m"
+    return _("{d}d {h}h", d=h // 24, h=h % 24) if h >= 48 else _("{h}h {m}m", h=h, m=f"{m:02d}")
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False, response_model=None)
