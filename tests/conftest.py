@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,36 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+PG_URL = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL")
+needs_postgres = [pytest.mark.postgres,
+                  pytest.mark.skipif(not PG_URL, reason="SYNTHGUARD_TEST_POSTGRES_URL not set (no Postgres server)")]
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema on the test server, dropped afterwards; yields a database URL whose search_path is it."""
+    from sqlalchemy import create_engine, text
+
+    assert PG_URL, "SYNTHGUARD_TEST_POSTGRES_URL is not set"
+    schema = "t_" + uuid.uuid4().hex[:16]
+    eng = create_engine(PG_URL)
+    try:
+        with eng.begin() as c:
+            c.execute(text(f"CREATE SCHEMA {schema}"))
+        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with eng.begin() as c:
+            c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        eng.dispose()
+
+
+@pytest.fixture
+def pg_settings(settings: Settings) -> Iterator[Settings]:
+    """The test's settings on a fresh Postgres schema."""
+    with postgres_schema() as url:
+        yield settings.model_copy(update={"database_url": url})
+
+
 KEEP_ENV = ("SYNTHGUARD_HOME", "SYNTHGUARD_TEST_POSTGRES_URL", "SYNTHGUARD_TEST_BACKEND")
 sqlite_file = pytest.mark.skipif(os.environ.get("SYNTHGUARD_TEST_BACKEND") == "postgres",
                                  reason="reads or damages the SQLite database file itself")
@@ -42,22 +75,10 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     if os.environ.get("SYNTHGUARD_TEST_BACKEND") != "postgres":
         yield home
         return
-    import uuid
-
-    import psycopg
-
-    base = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL") or pytest.fail("SYNTHGUARD_TEST_POSTGRES_URL is not set")
-    schema = "t_" + uuid.uuid4().hex[:16]
-    raw = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(raw, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    monkeypatch.setenv("SYNTHGUARD_DATABASE_URL", f"{base}?options=-csearch_path%3D{schema}")
-    monkeypatch.setenv("SYNTHGUARD_JOBS_INLINE", "true")  # the suite's jobs run embedded, as on SQLite
-    try:
+    with postgres_schema() as url:
+        monkeypatch.setenv("SYNTHGUARD_DATABASE_URL", url)
+        monkeypatch.setenv("SYNTHGUARD_JOBS_INLINE", "true")  # the suite's jobs run embedded, as on SQLite
         yield home
-    finally:
-        with psycopg.connect(raw, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")

@@ -3,36 +3,22 @@ SYNTHGUARD_TEST_POSTGRES_URL like tests/test_postgres.py."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from synthguard.core import SynthGuard
 from synthguard.errors import FeatureDisabledError, StoreError
-from tests.conftest import image_bytes
+from tests.conftest import image_bytes, needs_postgres, postgres_schema
 from tests.test_compliance_checks import make_compliant
 
-URL = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL")
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.skipif(not URL, reason="SYNTHGUARD_TEST_POSTGRES_URL not set (no Postgres server)")]
+pytestmark = needs_postgres
 
 
 @pytest.fixture
 def pg_settings(settings):
-    schema = f"sg_compliance_{os.getpid()}"
-    eng = create_engine(URL)
-    with eng.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    eng.dispose()
-    sep = "&" if "?" in URL else "?"
-    yield settings.model_copy(update={"database_url": f"{URL}{sep}options=-csearch_path%3D{schema}",
-                                      "producer": "ACME", "filing_number": "F-1", "filing_link": "https://x/"})
-    eng = create_engine(URL)
-    with eng.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    eng.dispose()
+    with postgres_schema() as url:
+        yield settings.model_copy(update={"database_url": url, "producer": "ACME", "filing_number": "F-1",
+                                          "filing_link": "https://x/"})
 
 
 def test_compliance_on_postgres(pg_settings, tmp_path):

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from synthguard.core import SynthGuard
 from synthguard.store.moderation_tables import ModEvent
+from tests.conftest import needs_postgres
 
-URL = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL")
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.skipif(not URL, reason="SYNTHGUARD_TEST_POSTGRES_URL not set (no Postgres server)")]
+pytestmark = needs_postgres
 
-
-@pytest.fixture
-def pg_settings(settings):
-    schema = f"sg_mod_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    eng = create_engine(URL)
-    with eng.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    eng.dispose()
-    sep = "&" if "?" in URL else "?"
-    yield settings.model_copy(update={"database_url": f"{URL}{sep}options=-csearch_path%3D{schema}"})
-    eng = create_engine(URL)
-    with eng.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    eng.dispose()
 
 
 def test_claims_never_collide_on_postgres(pg_settings):

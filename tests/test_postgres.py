@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-import pytest
-from sqlalchemy import create_engine, text
-
 from synthguard.core import SynthGuard
-from tests.conftest import kodak
+from tests.conftest import kodak, needs_postgres
 
-URL = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL")
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.skipif(not URL, reason="SYNTHGUARD_TEST_POSTGRES_URL not set (no Postgres server)")]
+pytestmark = needs_postgres
 
-
-@pytest.fixture
-def pg_settings(settings):
-    schema = f"sg_test_{os.getpid()}"
-    eng = create_engine(URL)
-    with eng.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    eng.dispose()
-    sep = "&" if "?" in URL else "?"
-    yield settings.model_copy(update={"database_url": f"{URL}{sep}options=-csearch_path%3D{schema}"})
-    eng = create_engine(URL)
-    with eng.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    eng.dispose()
 
 
 def test_label_trace_verify_on_postgres(pg_settings, tmp_path):
