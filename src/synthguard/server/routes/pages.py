@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from synthguard import i18n
 from synthguard.errors import SynthGuardError
 from synthguard.server.deps import SG, upload_media
 from synthguard.server.i18n import templates  # one i18n-aware environment for every page
@@ -31,7 +32,7 @@ def inspect_page(request: Request, sg: SG, file: Annotated[UploadFile, File()]) 
     try:
         found = sg.inspect(upload_media(sg, file))
     except SynthGuardError as exc:
-        return templates.TemplateResponse(request, "inspect.html", {"error": exc.to_dict()},
+        return templates.TemplateResponse(request, "inspect.html", {"error": exc.to_dict(lang=i18n.current())},
                                           status_code=exc.http_status)
     return templates.TemplateResponse(request, "inspect.html", {"result": found, "rows": _rows(found)})
 
