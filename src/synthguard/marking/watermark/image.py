@@ -47,6 +47,7 @@ chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,37 @@ def _log_p_correlation(z: float) -> float:
     return min(0.0, math.log(N_CANDIDATES) - 0.5 * z * z)
 
 
+Test = Callable[[float, float], tuple[float, np.ndarray, tuple[int, int]]]
+
+
+def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
+    """The keyed correlation of one lattice hypothesis ``(period, angle)`` over all TILE**2 cyclic offsets and every
+    band profile, on a whitened residual ``rn``: ``(z_max, full-band matched tile, offset)``. Shared by the image
+    and the video detector (which passes frames summed over time)."""
+    comb = layout.comb(layout.chip_values(coded))
+    ref = np.conj(np.fft.fft2(comb))
+    ref_abs = np.conj(np.fft.rfft2(np.abs(comb)))
+
+    def test(period: float, angle: float) -> tuple[float, np.ndarray, tuple[int, int]]:
+        white = _white(fold(rn, period, angle))
+        best: tuple[float, np.ndarray, tuple[int, int]] | None = None
+        for prof in PROFILES:
+            spec = white * prof
+            h = np.fft.irfft2(spec[:, : TILE // 2 + 1], s=(TILE, TILE))
+            corr = np.fft.irfft2((spec * ref)[:, : TILE // 2 + 1], s=(TILE, TILE))
+            var = np.fft.irfft2(np.fft.rfft2(h * h) * ref_abs, s=(TILE, TILE))
+            z = corr / np.sqrt(np.maximum(var, 1e-12))
+            z[var <= 1e-9] = 0.0
+            k = int(np.argmax(z))
+            if best is None or z.flat[k] > best[0]:
+                off = np.unravel_index(k, z.shape)
+                best = (float(z.flat[k]), h if best is None else best[1], (int(off[0]), int(off[1])))
+        assert best is not None  # PROFILES is never empty
+        return best
+
+    return test
+
+
 class ImageWatermarker:
     """Embed / detect SynthGuard's invisible image watermark with a scheme key (the spreading sequence's seed)."""
 
@@ -205,28 +237,7 @@ class ImageWatermarker:
         rn = whiten(yd)
         layout = layout_for(self._key)
         coded = None if expected is None else pl.encode(expected)
-        comb = layout.comb(layout.chip_values(coded))
-        ref = np.conj(np.fft.fft2(comb))
-        ref_abs = np.conj(np.fft.rfft2(np.abs(comb)))
-
-        def test(period: float, angle: float) -> tuple[float, np.ndarray, tuple[int, int]]:
-            """Keyed correlation of one lattice hypothesis over all TILE**2 cyclic offsets and every band profile:
-            (z_max, full-band matched tile, offset)."""
-            white = _white(fold(rn, period, angle))
-            best: tuple[float, np.ndarray, tuple[int, int]] | None = None
-            for prof in PROFILES:
-                spec = white * prof
-                h = np.fft.irfft2(spec[:, : TILE // 2 + 1], s=(TILE, TILE))
-                corr = np.fft.irfft2((spec * ref)[:, : TILE // 2 + 1], s=(TILE, TILE))
-                var = np.fft.irfft2(np.fft.rfft2(h * h) * ref_abs, s=(TILE, TILE))
-                z = corr / np.sqrt(np.maximum(var, 1e-12))
-                z[var <= 1e-9] = 0.0
-                k = int(np.argmax(z))
-                if best is None or z.flat[k] > best[0]:
-                    off = np.unravel_index(k, z.shape)
-                    best = (float(z.flat[k]), h if best is None else best[1], (int(off[0]), int(off[1])))
-            assert best is not None  # PROFILES is never empty
-            return best
+        test = keyed_test(rn, layout, coded)
 
         # lattice periods if the image was not resized (the first one: native scale, no rotation, the fast path's
         # hypothesis; margins trimmed or not), if the trimmed image was resized, or if it was only cropped

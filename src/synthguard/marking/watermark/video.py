@@ -41,15 +41,14 @@ import numpy as np
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._pattern import TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, whiten
+from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, whiten
 from synthguard.marking.watermark.image import (
     FALSE_POSITIVE_RATE,
-    PROFILES,
     ImageWatermarker,
     WatermarkResult,
     _log_p_correlation,
     _mask,
-    _white,
+    keyed_test,
 )
 
 WORK_SHORT_SIDE = 320  # working resolution of the pattern (image watermark: 512): larger chips survive H.264
@@ -162,26 +161,7 @@ class VideoWatermarker:
             expected = pl.check_payload(expected)
         layout = layout_for(self._key)
         coded = None if expected is None else pl.encode(expected)
-        comb = layout.comb(layout.chip_values(coded))
-        ref = np.conj(np.fft.fft2(comb))
-        ref_abs = np.conj(np.fft.rfft2(np.abs(comb)))
-
-        def test(period: float, angle: float) -> tuple[float, np.ndarray, tuple[int, int]]:
-            white = _white(fold(rn, period, angle))
-            best: tuple[float, np.ndarray, tuple[int, int]] | None = None
-            for prof in PROFILES:
-                spec = white * prof
-                h = np.fft.irfft2(spec[:, : TILE // 2 + 1], s=(TILE, TILE))
-                corr = np.fft.irfft2((spec * ref)[:, : TILE // 2 + 1], s=(TILE, TILE))
-                var = np.fft.irfft2(np.fft.rfft2(h * h) * ref_abs, s=(TILE, TILE))
-                z = corr / np.sqrt(np.maximum(var, 1e-12))
-                z[var <= 1e-9] = 0.0
-                k = int(np.argmax(z))
-                if best is None or z.flat[k] > best[0]:
-                    off = np.unravel_index(k, z.shape)
-                    best = (float(z.flat[k]), h if best is None else best[1], (int(off[0]), int(off[1])))
-            assert best is not None
-            return best
+        test = keyed_test(rn, layout, coded)
 
         priors: list[tuple[float, float]] = []
         for period in (TILE * min(rn.shape) / WORK_SHORT_SIDE, float(TILE)):
