@@ -208,12 +208,15 @@ class TournamentWatermark:
 class WatermarkLogitsProcessor:
     """A Hugging Face ``transformers`` logits processor: ``generate(..., logits_processor=LogitsProcessorList(
     [WatermarkLogitsProcessor(wm)]))``. Called as ``(input_ids, scores) -> scores`` with (B, T) ids and (B, V)
-    scores, torch tensors or numpy arrays; torch is imported only when given tensors."""
+    scores, torch tensors or numpy arrays; torch is imported only when given tensors.
+
+    The signature is exactly ``(input_ids, scores)``: ``LogitsProcessorList`` inspects it and demands every further
+    parameter as a keyword (a ``**kwargs`` there made every ``generate`` call fail)."""
 
     def __init__(self, watermark: GreenListWatermark | TournamentWatermark) -> None:
         self.watermark = watermark
 
-    def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
         if isinstance(scores, np.ndarray):
             return self.watermark.bias(np.asarray(input_ids), scores)
         import torch  # lazily: only a caller that already uses torch gets here
