@@ -7,14 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: demo test test-postgres venv system-deps lint bench clean fuzz i18n
+.PHONY: demo test test-hf test-postgres venv system-deps lint bench clean fuzz i18n
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
 
 venv: $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,report,postgres,test,video,voice]' $(QUIET_PIP)
+	$(BIN)/pip install -q -e '.[server,report,postgres,test,video,voice,ray]' $(QUIET_PIP)
 	@# third-party watermark reader for tests; its metadata demands torch, which the code we use does not need
 	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0 $(QUIET_PIP)
 	@# speaker-encoder weights (Apache-2.0) for the consent gate; run in numpy, so torch/librosa are not needed
@@ -77,6 +77,14 @@ test: venv system-deps
 	  echo "Postgres reachable: postgres tests enabled"; \
 	fi; \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	@$(MAKE) --no-print-directory test-hf
+
+# The text watermark's torch branch with real PyTorch + transformers (a tiny model built in the test), in a side
+# venv: SynthGuard itself never needs torch. Skipped (not failed) where no CPU build of torch is available.
+test-hf:
+	@bash scripts/hf_venv.sh .venv-hf; rc=$$?; \
+	if [ $$rc = 3 ]; then echo "tests/hf skipped: no CPU build of torch available (set HF_TORCH_INDEX)"; exit 0; fi; \
+	[ $$rc = 0 ] && .venv-hf/bin/python -m pytest -q -p no:cacheprovider tests/hf
 
 # The whole suite against Postgres: every test gets its own schema (needs SYNTHGUARD_TEST_POSTGRES_URL's server).
 test-postgres: venv system-deps

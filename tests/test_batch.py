@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 
 import synthguard.cli.scan  # noqa: F401  (registers the commands)
 from synthguard.cli import main
 from synthguard.cli.scan import scan_many
-from tests.conftest import kodak
+from tests.conftest import kodak, postgres_schema
 from tests.test_scan import PRODUCER, sd_watermarked
 
 
@@ -69,3 +71,29 @@ def test_scan_cli_writes_the_propagator_fields(sg, verified_user, tmp_path, caps
 def test_scan_cli_on_a_missing_file_exits_with_an_input_error(sg, tmp_path, capsys):
     assert main(["scan", str(tmp_path / "nope.png")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_an_inline_batch_reads_the_current_database_not_an_earlier_one(settings, tmp_path, monkeypatch, keys_template):
+    """Two runs in one process with different homes: the second sees its own hash banks (a core object kept from
+    the first run would read the first database: a stale process-global once did)."""
+    from synthguard.config import Settings
+    from synthguard.core import SynthGuard
+    from synthguard.fingerprint.banks import Banks
+
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(kodak("kodim15.png"), d / "upload.png")
+    first = next(scan_many([d / "upload.png"], workers=1))
+    assert first.get("matches") == [], first
+    home_b = tmp_path / "home-b"
+    shutil.copytree(keys_template, home_b / "keys")
+    monkeypatch.setenv("SYNTHGUARD_HOME", str(home_b))
+    with ExitStack() as stack:
+        if os.environ.get("SYNTHGUARD_DATABASE_URL"):  # make test-postgres: another schema
+            monkeypatch.setenv("SYNTHGUARD_DATABASE_URL", stack.enter_context(postgres_schema()))
+        with SynthGuard.open(Settings.load()) as sg:
+            banks = Banks(sg.db, sg.ledger)
+            banks.create("removed-content", kind="pdq", description="removed after review", actor="mod-1")
+            banks.add_media("removed-content", kodak("kodim15.png"), reason="takedown T-1", actor="mod-1")
+        row = next(scan_many([d / "upload.png"], workers=1))
+    assert [m["bank"] for m in row["matches"]] == ["removed-content"], row["matches"]

@@ -14,8 +14,8 @@ from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import ConfigError, MediaTooLargeError, RateLimitedError
 from synthguard.server import create_app
-from synthguard.server.ratelimit import TokenBucket
-from tests.conftest import image_bytes
+from synthguard.server.ratelimit import DatabaseBucket, TokenBucket, limiter
+from tests.conftest import image_bytes, needs_postgres, postgres_schema
 
 PNG = image_bytes("PNG", size=(120, 90))
 
@@ -71,6 +71,68 @@ def test_the_token_bucket_allows_a_burst_then_the_rate():
     assert TokenBucket(0, 1).take("x") == 0.0 and TokenBucket(0, 1).rate == 0
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=needs_postgres)])
+def any_db_settings(request, settings):
+    if request.param == "sqlite":
+        yield settings
+    else:
+        with postgres_schema() as url:
+            yield settings.model_copy(update={"database_url": url})
+
+
+def test_the_shared_bucket_behaves_like_the_memory_one(any_db_settings):
+    now = [1000.0]
+    with SynthGuard.open(any_db_settings) as sg:
+        b = DatabaseBucket(sg.db.engine, 60, 3, clock=lambda: now[0])
+        assert [b.take("k") for _ in range(3)] == [0.0, 0.0, 0.0]
+        assert b.take("k") == pytest.approx(1.0)
+        assert b.take("other") == 0.0  # buckets are per key
+        now[0] = 1000.5
+        assert b.take("k") == pytest.approx(0.5)  # a refused request costs nothing
+        now[0] = 1001.0
+        assert b.take("k") == 0.0
+        now[0] = 990.0  # a host whose clock is behind refills nothing and drains nothing
+        assert b.take("k") == pytest.approx(1.0)
+        now[0] = 5000.0  # a long pause refills to the burst, not beyond
+        assert [b.take("k") for _ in range(4)][-1] > 0
+
+
+def test_the_shared_bucket_is_exact_under_concurrent_processes(any_db_settings):
+    """8 threads (each with its own connection, as separate server processes would have) charge one key 25 times
+    each: exactly `burst` requests pass, whatever the interleaving."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with SynthGuard.open(any_db_settings) as sg:
+        buckets = [DatabaseBucket(sg.db.engine, 1, 50, clock=lambda: 7000.0) for _ in range(8)]
+
+        def charge(b: DatabaseBucket) -> int:
+            return sum(b.take("hot") == 0.0 for _ in range(25))
+
+        with ThreadPoolExecutor(8) as pool:
+            assert sum(pool.map(charge, buckets)) == 50
+
+
+def test_two_server_processes_share_one_rate_when_shared(any_db_settings):
+    limited = any_db_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
+                                                  "rate_limit_shared": True})
+    with SynthGuard.open(limited) as sg, TestClient(create_app(limited, sg=sg)) as c1, \
+            TestClient(create_app(limited, sg=sg)) as c2:
+        a = {"Authorization": f"Bearer {create_token(sg.db, Role.PLATFORM, 'acme')[0]}"}
+        assert [c.get("/v1/jobs", headers=a).status_code for c in (c1, c2, c1, c2)] == [200, 200, 429, 429]
+    apart = any_db_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
+                                                "rate_limit_shared": False})
+    with SynthGuard.open(apart) as sg, TestClient(create_app(apart, sg=sg)) as c1, \
+            TestClient(create_app(apart, sg=sg)) as c2:
+        a = {"Authorization": f"Bearer {create_token(sg.db, Role.PLATFORM, 'acme')[0]}"}
+        assert [c.get("/v1/jobs", headers=a).status_code for c in (c1, c2, c1, c2)] == [200, 200, 200, 200]
+
+
+def test_the_default_store_follows_the_database(any_db_settings):
+    with SynthGuard.open(any_db_settings) as sg:
+        expected = DatabaseBucket if sg.db.engine.dialect.name == "postgresql" else TokenBucket
+        assert type(limiter(sg)) is expected
+
+
 def test_requests_over_the_rate_get_429_with_retry_after_per_token(settings):
     limited = settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2})
     with SynthGuard.open(limited) as sg, TestClient(create_app(limited, sg=sg)) as c:
@@ -103,3 +165,32 @@ def test_deeply_nested_aigc_metadata_in_an_upload_is_a_problem_not_a_crash(sg):
     assert reading["aigc"] is None and any("levels deep" in p for p in reading["problems"])
     result = sg.scan(data, log=False)  # the scan goes on; the defect is named in its evidence
     assert any("levels deep" in p for e in result.evidence for p in e["problems"])
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "MP3"])
+def test_audio_over_the_duration_limit_is_refused_by_every_journey(settings, fmt):
+    """max_audio_seconds bounds decoding for scans and traces too, not only labeling (memory: 4 h of 48 kHz stereo
+    is 5.5 GB of float32)."""
+    from synthguard.marking.audio.io import synthetic_audio
+
+    clip = synthetic_audio(fmt, seconds=6.0).data
+    with SynthGuard.open(settings.model_copy(update={"max_audio_seconds": 5.0})) as sg:
+        with pytest.raises(MediaTooLargeError, match="over the limit of 5 s") as exc:
+            sg.scan(clip)
+        assert "SYNTHGUARD_MAX_AUDIO_SECONDS" in exc.value.hint
+        with pytest.raises(MediaTooLargeError):
+            sg.trace(clip)
+    with SynthGuard.open(settings.model_copy(update={"max_audio_seconds": 7.0})) as sg:
+        assert sg.scan(clip).verdict == "none"
+
+
+def test_video_over_the_duration_limit_is_a_413_on_the_scan_route(settings):
+    from synthguard.marking.video.io import synthetic_video
+
+    clip = synthetic_video("MP4", seconds=2.0, audio=False).data
+    short = settings.model_copy(update={"max_video_seconds": 1.0})
+    with SynthGuard.open(short) as sg, TestClient(create_app(short, sg=sg)) as c:
+        token = create_token(sg.db, Role.PLATFORM, "acme")[0]
+        r = c.post("/v1/scan", files={"file": ("x.mp4", clip, "video/mp4")},
+                   headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 413 and "SYNTHGUARD_MAX_VIDEO_SECONDS" in r.json()["hint"], r.json()

@@ -10,6 +10,7 @@ already in it (a line cut short by a crash is dropped and that file scanned agai
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -120,29 +121,43 @@ def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str,
                                                          "path": item, "hint": "report this file as a bug"}}
 
 
-def _worker_init() -> None:
-    global _SG
+def _open() -> SynthGuard:
     from synthguard.config import Settings
     from synthguard.core import SynthGuard
 
-    _SG = SynthGuard.open(Settings.load())
+    return SynthGuard.open(Settings.load())
+
+
+def _worker_init() -> None:
+    global _SG
+    _SG = _open()
 
 
 def _scan_job(args: tuple[str, bool]) -> dict[str, Any]:
-    if _SG is None:
-        _worker_init()
     return scan_item(_SG, *args)
 
 
 # --- engines -------------------------------------------------------------------------------------------
-def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, declared_ai: bool = False
-              ) -> Iterator[dict[str, Any]]:
-    """The local engine: a process pool (inline for one worker), one result dict per file, in input order."""
+def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, declared_ai: bool = False,
+              sg: SynthGuard | None = None) -> Iterator[dict[str, Any]]:
+    """The local engine: a process pool (inline for one worker), one result dict per file, in input order.
+
+    Inline runs use ``sg`` or a core object opened for this call from the current settings (never one left over
+    from an earlier call: its database may be another).  Pool workers are *spawned*, not forked: a forked child
+    inherits the parent's open database connections, and closing them there breaks the parent's (Postgres)."""
     jobs = [(os.fspath(p), declared_ai) for p in paths]
     if workers <= 1:
-        yield from map(_scan_job, jobs)
+        own = sg is None
+        core = _open() if sg is None else sg
+        try:
+            for path, ai in jobs:
+                yield scan_item(core, path, ai)
+        finally:
+            if own:
+                core.close()
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         yield from pool.map(_scan_job, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 4) or 1)))
 
 
@@ -150,11 +165,11 @@ class _RayScanner:
     """A Ray Data actor: opens the core object once, then scans batches of files (read -> scan -> row)."""
 
     def __init__(self, declared_ai: bool):
-        _worker_init()
+        self.sg = _open()
         self.declared_ai = declared_ai
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        rows = [json.dumps(scan_item(_SG, str(i), self.declared_ai), ensure_ascii=False, default=str)
+        rows = [json.dumps(scan_item(self.sg, str(i), self.declared_ai), ensure_ascii=False, default=str)
                 for i in batch["item"]]
         return {"row": rows}
 

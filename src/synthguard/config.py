@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         600, ge=0, description="HTTP requests per minute per API token (token bucket; 0 turns the limit off)."
     )
     rate_limit_burst: int = Field(120, ge=1, description="Requests a token may send at once before the rate applies.")
+    rate_limit_shared: bool | None = Field(
+        None, description="Keep each token's bucket in the database, shared by every server process and host. "
+                          "Default: on for Postgres, off (per process, in memory) for SQLite.")
     jobs_inline: bool | None = Field(
         None, description="Run queued jobs in the submitting process. Default: on for SQLite, off for Postgres."
     )

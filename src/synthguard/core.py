@@ -6,6 +6,7 @@ the journeys of DESIGN.md: ``label`` (provider), ``inspect`` (anyone), ``trace``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import os
@@ -99,12 +100,21 @@ class SynthGuard:
 
     # --- helpers ---------------------------------------------------------------------------
     def media(self, source: Source) -> Media:
+        """``source`` as Media under the operator's limits (bytes, pixels, and for audio/video the duration, which
+        bounds decoding memory and time for every journey: label, scan, trace).  A Media built elsewhere (an HTTP
+        upload, a queued job's blob) gets the duration limit here if it has none."""
         if isinstance(source, Media):
-            return source
-        max_bytes, max_pixels = self.settings.max_bytes, self.settings.max_pixels
-        if isinstance(source, (bytes, bytearray)):
-            return Media.from_bytes(bytes(source), max_bytes=max_bytes, max_pixels=max_pixels)
-        return Media.open(source, max_bytes=max_bytes, max_pixels=max_pixels)
+            media = source
+        elif isinstance(source, (bytes, bytearray)):
+            media = Media.from_bytes(bytes(source), max_bytes=self.settings.max_bytes,
+                                     max_pixels=self.settings.max_pixels)
+        else:
+            media = Media.open(source, max_bytes=self.settings.max_bytes, max_pixels=self.settings.max_pixels)
+        limit = {Modality.AUDIO: self.settings.max_audio_seconds,
+                 Modality.VIDEO: self.settings.max_video_seconds}.get(media.modality)
+        if limit is None or media.max_seconds is not None:
+            return media
+        return dataclasses.replace(media, max_seconds=limit, _cache={})
 
     def marker(self, name: str) -> Marker:
         if name not in self._markers:

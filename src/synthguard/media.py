@@ -116,6 +116,7 @@ class Media:
     format: str
     name: str = "<bytes>"
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_seconds: float | None = None  # longest audio/video accepted (None: the decoders' own hard limit)
     _cache: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     # --- construction -------------------------------------------------------------------
@@ -173,7 +174,8 @@ class Media:
 
         ``same_pixels`` is for writers that only touch metadata (XMP, C2PA): the decoded image and the pixel
         hash carry over instead of being decoded again."""
-        new = Media(data=data, format=fmt or self.format, name=self.name, max_pixels=self.max_pixels)
+        new = Media(data=data, format=fmt or self.format, name=self.name, max_pixels=self.max_pixels,
+                    max_seconds=self.max_seconds)
         if same_pixels:
             new._cache.update(self._cache)
             for derived in ("pixel_sha256", "size"):
@@ -222,7 +224,8 @@ class Media:
     def video(self) -> Any:
         """Probed video (``marking.video.io.VideoInfo``: size, fps, duration, streams), cached."""
         if "video" not in self._cache:
-            self._cache["video"] = _modality_io("video", "probe_video", self)(self)
+            probe = _modality_io("video", "probe_video", self)
+            self._cache["video"] = probe(self) if self.max_seconds is None else probe(self, self.max_seconds)
         return self._cache["video"]
 
     def text(self) -> Any:

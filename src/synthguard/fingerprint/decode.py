@@ -67,6 +67,7 @@ def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None
                                     hint="Use the PDQ hasher for images and the audio hasher for sound.")
     if fps <= 0:
         raise ValueError("fps must be positive")
+    max_seconds = min(max_seconds, media.max_seconds or max_seconds)
     container = _open_container(media, VIDEO_HINT)
     av = require_av()
     try:
@@ -122,6 +123,7 @@ def audio_samples(media: Media, rate: int, *, max_seconds: float = DEFAULT_MAX_S
     if media.modality not in (Modality.AUDIO, Modality.VIDEO):
         raise UnsupportedMediaError("expected audio, got {mime}", values={"mime": media.mime}, path=media.name,
                                     hint="Pass a WAV, MP3, FLAC, MP4 or WebM file.")
+    max_seconds = min(max_seconds, media.max_seconds or max_seconds)  # the operator's limit, if the media has one
     blocks = _wav_blocks(media) if media.format == "wav" else None
     if blocks is None and media.format in ("wav", "flac", "mp3"):
         blocks = _soundfile_blocks(media)

@@ -1,8 +1,14 @@
-"""Request rate per API token: a token bucket per principal, in memory, per server process.
+"""Request rate per API token: a token bucket per principal.
 
 ``rate_limit_per_minute`` refills the bucket, ``rate_limit_burst`` is its size; an empty bucket answers 429
-with ``Retry-After``.  Each server process keeps its own buckets (N uvicorn workers allow N times the rate);
-put a shared limiter in the reverse proxy when the exact figure matters.
+with ``Retry-After``.  Two stores behind one ``take(key) -> seconds to wait``:
+
+- :class:`TokenBucket`, in memory: each server process has its own buckets (N processes allow N times the rate);
+  the default on SQLite, where one process on one host is the deployment.
+- :class:`DatabaseBucket` (``rate_limit_shared``, the default on Postgres): the bucket is a row, charged by one
+  atomic ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` statement, so every process and host behind the load
+  balancer shares the exact rate.  The refill uses the hosts' wall clocks (keep them in NTP sync); a clock behind
+  the row's refills nothing rather than draining it.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Request
+from sqlalchemy import text
 
 from synthguard.auth import Principal
 from synthguard.errors import RateLimitedError
@@ -46,6 +54,48 @@ class TokenBucket:
         return wait
 
 
+_AVAIL = ("(rate_buckets.tokens + CASE WHEN :now > rate_buckets.updated THEN :now - rate_buckets.updated ELSE 0 END"
+          " * :rate)")
+_CAPPED = f"(CASE WHEN {_AVAIL} > :burst THEN :burst ELSE {_AVAIL} END)"
+_CHARGE = text(
+    "INSERT INTO rate_buckets (key, tokens, updated, allowed) VALUES (:key, :burst - 1, :now, 1) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    f"tokens = CASE WHEN {_CAPPED} >= 1 THEN {_CAPPED} - 1 ELSE {_CAPPED} END, "
+    f"allowed = CASE WHEN {_CAPPED} >= 1 THEN 1 ELSE 0 END, "
+    "updated = CASE WHEN :now > rate_buckets.updated THEN :now ELSE rate_buckets.updated END "
+    "RETURNING tokens, allowed")
+
+
+class DatabaseBucket:
+    """The token bucket as a database row per key, shared by every process using the database."""
+
+    def __init__(self, engine: Any, per_minute: int, burst: int, *, clock: Callable[[], float] = time.time):
+        self.engine = engine
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.clock = clock
+
+    def take(self, key: object) -> float:
+        """Spend one token: 0.0 when allowed, else the seconds until one is available."""
+        with self.engine.begin() as conn:
+            tokens, allowed = conn.execute(_CHARGE, {"key": str(key)[:64], "now": self.clock(), "rate": self.rate,
+                                                     "burst": self.burst}).one()
+        if allowed:
+            return 0.0
+        return (1.0 - tokens) / self.rate if self.rate > 0 else math.inf
+
+
+def limiter(sg: Any) -> TokenBucket | DatabaseBucket:
+    """The bucket store the settings ask for (``rate_limit_shared``; default: shared on Postgres)."""
+    st = sg.settings
+    shared = st.rate_limit_shared
+    if shared is None:
+        shared = sg.db.engine.dialect.name == "postgresql"
+    if shared:
+        return DatabaseBucket(sg.db.engine, st.rate_limit_per_minute, st.rate_limit_burst)
+    return TokenBucket(st.rate_limit_per_minute, st.rate_limit_burst)
+
+
 def limit(request: Request, p: Principal) -> None:
     """Charge one request to the principal's token; RateLimitedError (429) when its bucket is empty."""
     settings = request.app.state.sg.settings
@@ -53,8 +103,7 @@ def limit(request: Request, p: Principal) -> None:
         return
     bucket = getattr(request.app.state, "rate_limiter", None)
     if bucket is None:
-        bucket = request.app.state.rate_limiter = TokenBucket(settings.rate_limit_per_minute,
-                                                              settings.rate_limit_burst)
+        bucket = request.app.state.rate_limiter = limiter(request.app.state.sg)
     wait = bucket.take(p.token_id)
     if wait > 0:
         err = RateLimitedError("rate limit of {n} requests per minute exceeded for this API token",

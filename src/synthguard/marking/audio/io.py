@@ -83,11 +83,14 @@ def decode_audio(media: Media) -> Audio:
 
 def _check_length(frames: float, rate: float, media: Media) -> None:
     if rate <= 0:
-        raise CorruptMediaError(f"the audio declares an impossible sample rate ({rate})", path=media.name)
-    if frames / rate > DECODE_LIMIT_SECONDS:
-        raise MediaTooLargeError(f"audio is {frames / rate:,.0f} s long, over the decoder limit of "
-                                 f"{DECODE_LIMIT_SECONDS:,.0f} s", path=media.name,
-                                 hint="Split the audio into shorter files before labelling.")
+        raise CorruptMediaError("the audio declares an impossible sample rate ({rate})", values={"rate": rate},
+                                path=media.name)
+    limit = min(DECODE_LIMIT_SECONDS, media.max_seconds or DECODE_LIMIT_SECONDS)
+    if frames / rate > limit:
+        raise MediaTooLargeError("audio is {seconds:,.0f} s long, over the limit of {limit:,.0f} s",
+                                 values={"seconds": frames / rate, "limit": limit}, path=media.name,
+                                 hint="Split the audio into shorter files; operators can raise "
+                                      "SYNTHGUARD_MAX_AUDIO_SECONDS (at most 4 h).")
 
 
 def _decode_soundfile(media: Media) -> Audio | None:
