@@ -55,6 +55,43 @@ def work(settings, index: int, total: int) -> None:  # a worker process: runs un
                 time.sleep(0.005)
 
 
+def idle_worker(settings, total: int, notify: bool) -> None:
+    """The real `synthguard worker` loop (default 0.5-s poll), with or without LISTEN/NOTIFY wake-ups."""
+    from synthguard.core import SynthGuard
+    from synthguard.jobs import worker
+
+    if not notify:
+        worker.Wakeup.__init__ = lambda self, engine, stop: (setattr(self, "url", None), setattr(self, "stop", stop),
+                                                             setattr(self, "conn", None))[0]
+    with SynthGuard.open(settings) as sg:
+        worker.Worker(sg, name="bench-idle", handlers={"noop": ledger_noop}).run(max_jobs=total)
+
+
+def pickup(admin, schema: str, settings, notify: bool, rate: float, seconds: float) -> dict:
+    """Enqueue->done latency at a low offered rate: the worker is idle between jobs, so pickup dominates."""
+    from synthguard.core import SynthGuard
+
+    with admin.begin() as c:
+        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    total = int(rate * seconds)
+    with SynthGuard.open(settings) as sg:
+        proc = mp.get_context("fork").Process(target=idle_worker, args=(settings, total, notify))
+        sg.db.dispose()
+        proc.start()
+        time.sleep(2.0)  # the worker is up and idle
+        t0 = time.perf_counter()
+        for i in range(total):
+            wait = t0 + i / rate - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            sg.jobs.queue.enqueue("noop", {"n": i})
+        proc.join()
+        lat = latencies(sg)
+    return {"notify": notify, "offered_per_s": rate, "jobs": len(lat), "p50_ms": round(pct(lat, .5) * 1e3, 1),
+            "p99_ms": round(pct(lat, .99) * 1e3, 1), "mean_ms": round(statistics.fmean(lat) * 1e3, 1)}
+
+
 def run_workers(settings, n: int, total: int) -> list:
     ctx = mp.get_context("fork")
     procs = [ctx.Process(target=work, args=(settings, i, total)) for i in range(n)]
@@ -82,6 +119,7 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--rate", type=float, default=100.0, help="offered load for the latency run, jobs/s")
     ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--idle-rate", type=float, default=2.0, help="offered load for the idle-pickup run, jobs/s")
     args = ap.parse_args()
 
     from synthguard.config import Settings
@@ -141,10 +179,14 @@ def main() -> None:
                    "p99_ms": round(pct(lat, .99) * 1e3, 1), "max_ms": round(lat[-1] * 1e3, 1),
                    "mean_ms": round(statistics.fmean(lat) * 1e3, 1)}
         print(f"latency at {args.rate:.0f} jobs/s, 2 workers: p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms")
+        idle = [pickup(admin, schema, settings, notify, args.idle_rate, args.seconds) for notify in (False, True)]
+        for row in idle:
+            print(f"idle pickup at {args.idle_rate:.0f} jobs/s, worker loop (0.5-s poll), notify={row['notify']}: "
+                  f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms")
         with admin.begin() as c:
             c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
-    result = {"benchmark": "job queue on Postgres", "drain": drains, "latency": latency,
+    result = {"benchmark": "job queue on Postgres", "drain": drains, "latency": latency, "idle_pickup": idle,
               "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
                           "load_average_at_end": os.getloadavg()}}
     OUT.mkdir(parents=True, exist_ok=True)

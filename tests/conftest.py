@@ -44,7 +44,7 @@ def postgres_schema() -> Iterator[str]:
     try:
         with eng.begin() as c:
             c.execute(text(f"CREATE SCHEMA {schema}"))
-        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+        yield _schema_url(schema)
     finally:
         with eng.begin() as c:
             c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

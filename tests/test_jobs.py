@@ -280,6 +280,41 @@ def test_checkpoint_jobs_sign_the_tree_head(core):
     assert core.latest_checkpoint()["tree_size"] == 1
 
 
+def test_an_idle_worker_wakes_at_once_for_a_new_job_on_postgres(core):
+    """LISTEN/NOTIFY: with a 30-s poll an idle worker still starts a new job within moments (SQLite: the poll)."""
+    import threading
+
+    if core.db.engine.dialect.name != "postgresql":
+        pytest.skip("notifications are a Postgres feature; SQLite mode runs jobs inline")
+    w = Worker(core, poll=30.0)
+    t = threading.Thread(target=w.run, kwargs={"max_jobs": 1}, daemon=True)
+    t.start()
+    time.sleep(1.0)  # the worker found nothing and is waiting
+    t0 = time.monotonic()
+    job, _ = core.jobs.submit("checkpoint")
+    t.join(timeout=10)
+    assert not t.is_alive() and core.jobs.get(job["id"])["state"] == "done"
+    assert time.monotonic() - t0 < 5.0
+
+
+def test_the_wakeup_falls_back_to_polling_when_it_cannot_listen(settings):
+    import threading
+
+    from sqlalchemy import create_engine
+
+    from synthguard.jobs.worker import Wakeup
+
+    stop = threading.Event()
+    w = Wakeup(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), stop)  # nothing listens on port 1
+    t0 = time.monotonic()
+    w.wait(0.3)
+    assert 0.25 <= time.monotonic() - t0 < 6 and w.conn is None
+    stop.set()
+    t0 = time.monotonic()
+    w.wait(10)  # a stopping worker does not wait
+    assert time.monotonic() - t0 < 1
+
+
 # --- blobs ----------------------------------------------------------------------------------------------
 def test_blob_store_round_trip_and_errors(tmp_path):
     store = BlobStore(tmp_path / "blobs")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from synthguard.store.base import utcnow
 from synthguard.store.db import Database
 from synthguard.store.job_tables import JOB_STATES, Job
 
+NOTIFY_CHANNEL = "synthguard_jobs"  # Postgres LISTEN/NOTIFY: an enqueue wakes the idle workers at once
 MAX_KEY = 128
 BACKOFF_CAP_SECONDS = 3600.0
 
@@ -107,6 +108,8 @@ class Queue:
                           run_after=utcnow())
                 s.add(job)
                 s.flush()
+                if s.get_bind().dialect.name == "postgresql":  # wakes idle workers when this commits
+                    s.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
                 return job_dict(job), True
         except StoreError as exc:  # a concurrent enqueue with the same key won the unique constraint
             if key is None or not isinstance(exc.__cause__, IntegrityError):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import StoreError, SynthGuardError
 from synthguard.jobs.kinds import HANDLERS, Handler
-from synthguard.jobs.queue import LeaseLostError
+from synthguard.jobs.queue import NOTIFY_CHANNEL, LeaseLostError
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
@@ -32,6 +32,43 @@ MAX_PAUSE = 5.0
 
 def worker_name(index: int = 0) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class Wakeup:
+    """An idle worker's wait: returns when a job is enqueued (Postgres ``LISTEN``, on its own autocommit
+    connection) or after ``timeout`` (the poll, which still finds retries whose backoff ended); a plain wait on
+    SQLite or while the listening connection is down.  Without it a job waits up to a whole poll for pickup."""
+
+    def __init__(self, engine: Any, stop: threading.Event):
+        self.url = engine.url if engine.dialect.name == "postgresql" else None
+        self.stop = stop
+        self.conn: Any = None
+
+    def wait(self, timeout: float) -> None:
+        if self.url is None or self.stop.is_set():
+            self.stop.wait(timeout)
+            return
+        try:
+            if self.conn is None:
+                import psycopg
+
+                url = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
+                self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+                pass
+        except Exception as exc:  # the database is away: poll instead; reconnect at the next wait
+            log.debug("job notifications unavailable (%s); polling", exc)
+            self.close()
+            self.stop.wait(timeout)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+            self.conn = None
 
 
 @dataclass
@@ -78,6 +115,13 @@ class Worker:
 
     def run(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
         """Loop until stopped (or, in burst mode, until no job is queued or running); returns jobs handled."""
+        wakeup = Wakeup(self.sg.db.engine, self.stop)
+        try:
+            return self._loop(wakeup, burst, max_jobs)
+        finally:
+            wakeup.close()
+
+    def _loop(self, wakeup: Wakeup, burst: bool, max_jobs: int | None) -> int:
         handled, pause = 0, 0.0
         while not self.stop.is_set() and (max_jobs is None or handled < max_jobs):
             try:
@@ -88,7 +132,7 @@ class Worker:
                     continue
                 if burst and self.sg.jobs.queue.pending() == 0:
                     break
-                self.stop.wait(self.poll)
+                wakeup.wait(self.poll)
             except StoreError as exc:
                 pause = min(MAX_PAUSE, max(0.2, pause * 2))
                 log.warning("database unavailable (%s); retrying in %.1f s", exc.message.splitlines()[0], pause)
