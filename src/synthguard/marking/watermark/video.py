@@ -176,9 +176,7 @@ class VideoWatermarker:
                 return ImageWatermarker._result(z_pri, log_p, decoded, expected)
         for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
             found.append(test(period, angle))
-        z_max = max(f[0] for f in found)
-        decoded = ImageWatermarker._decode(layout, coded, found)
-        return ImageWatermarker._result(z_max, _log_p_correlation(z_max), decoded, expected)
+        return ImageWatermarker._conclude(layout, coded, found, expected)
 
 
 __all__ = ["MAX_FRAMES", "FrameAccumulator", "FrameEmbedder", "VideoWatermarkResult", "VideoWatermarker"]
