@@ -70,14 +70,21 @@ demo: venv
 	@$(BIN)/python -m synthguard ledger verify
 	@echo "demo files in $(DEMO)/"
 
+# The suite on SQLite, the torch-side tests, then -- when a Postgres server answers on localhost -- the whole suite
+# again on Postgres (a schema per test), so both backends are tested on every run.
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PG_PYTEST = SYNTHGUARD_TEST_BACKEND=postgres SYNTHGUARD_TEST_POSTGRES_URL=$${SYNTHGUARD_TEST_POSTGRES_URL:-$(PG_TEST_URL)} \
+  $(BIN)/python -m pytest -q -p no:cacheprovider tests
+PG_UP = $(BIN)/python -c "import psycopg; psycopg.connect('$(subst +psycopg,,$(PG_TEST_URL))', connect_timeout=3).close()" 2>/dev/null
+
 test: venv system-deps
 	$(BIN)/ruff check src tests
-	@if $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=3).close()" 2>/dev/null; then \
-	  export SYNTHGUARD_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; \
-	  echo "Postgres reachable: postgres tests enabled"; \
-	fi; \
+	@if $(PG_UP); then export SYNTHGUARD_TEST_POSTGRES_URL=$(PG_TEST_URL); \
+	  echo "Postgres reachable: postgres tests enabled"; fi; \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 	@$(MAKE) --no-print-directory test-hf
+	@if $(PG_UP); then echo "== the whole suite again, on Postgres =="; $(PG_PYTEST); \
+	else echo "Postgres not reachable: the Postgres pass is skipped"; fi
 
 # The text watermark's torch branch with real PyTorch + transformers (a tiny model built in the test), in a side
 # venv: SynthGuard itself never needs torch. Skipped (not failed) where no CPU build of torch is available.
@@ -88,8 +95,7 @@ test-hf:
 
 # The whole suite against Postgres: every test gets its own schema (needs SYNTHGUARD_TEST_POSTGRES_URL's server).
 test-postgres: venv system-deps
-	SYNTHGUARD_TEST_BACKEND=postgres SYNTHGUARD_TEST_POSTGRES_URL=$${SYNTHGUARD_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(PG_PYTEST)
 
 lint: venv
 	$(BIN)/ruff check src tests && $(BIN)/mypy src   # both clean
