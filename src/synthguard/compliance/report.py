@@ -16,7 +16,6 @@ from synthguard.media import write_atomic
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"h3"|"p"|"ul"|"kv"|"note"|"status", payload)
 MARK = {"pass": "PASS", "fail": "FAIL", "not_applicable": "N/A"}
-FALLBACK = {"≥": ">=", "≤": "<=", "—": "-", "←": "<-", "’": "'", "✓": "[yes]", "✗": "[no]"}
 FORMATS = ("html", "pdf", "json")
 
 
@@ -120,61 +119,9 @@ def render_html(blocks: list[Block], *, lang: str = "en") -> str:
 
 
 def render_pdf(blocks: list[Block], font_path: Path | None = None) -> bytes:
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
+    from synthguard.blocks_pdf import render_blocks
 
-    from synthguard.marking.fonts import find_font, missing_glyphs
-
-    text = "".join(_flatten(p) for _, p in blocks)
-    cjk = "".join(sorted({c for c in text if ord(c) >= 0x2E80}))
-    font = find_font(cjk or "A", font_path)
-    lacking = missing_glyphs(font, text)
-
-    def clean(s: str) -> str:
-        return "".join(FALLBACK.get(c, f"U+{ord(c):04X}") if c in lacking else c for c in s)
-
-    pdf = FPDF(format="A4")
-    pdf.set_title(clean(str(blocks[0][1])))
-    pdf.set_creator("synthguard compliance")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("body", "", str(font), collection_font_number=0)
-    pdf.add_page()
-    colors = {"pass": (20, 110, 40), "fail": (180, 20, 20), "not_applicable": (110, 110, 110)}
-
-    def line(s: str, size: float = 9, h: float = 5, indent: float = 0, color: tuple[int, int, int] = (0, 0, 0)) -> None:
-        pdf.set_font("body", size=size)
-        pdf.set_text_color(*color)
-        pdf.set_x(pdf.l_margin + indent)
-        pdf.multi_cell(0, h, clean(s), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-
-    for kind, p in blocks:
-        if kind in ("h1", "h2", "h3"):
-            if kind != "h1" and pdf.get_y() > pdf.h - 40:
-                pdf.add_page()
-            pdf.ln(2)
-            line(p, {"h1": 15, "h2": 12.5, "h3": 10.5}[kind], 7, color=(20, 50, 100))
-        elif kind == "status":
-            pdf.ln(1)
-            line(p[1], 10.5, 6, color=colors[p[0]])
-        elif kind == "p":
-            line(p)
-        elif kind == "note":
-            line(p, 8.5, color=(120, 60, 0))
-        elif kind == "ul":
-            for x in p:
-                line(f"- {x}", indent=3)
-        elif kind == "kv":
-            for k, v in p:
-                line(f"{k}: {v}", indent=3)
-    return bytes(pdf.output())
-
-
-def _flatten(p: Any) -> str:
-    if isinstance(p, str):
-        return p
-    if isinstance(p, list | tuple):
-        return "".join(_flatten(x) for x in p)
-    return str(p)
+    return render_blocks(blocks, creator="synthguard compliance", font_path=font_path)
 
 
 def render(blocks: list[Block], fmt: str, data: dict[str, Any], *, font_path: Path | None = None) -> bytes:
