@@ -8,7 +8,7 @@ import pytest
 from synthguard.fingerprint.index import INDEXES, FlatIndex, Index, faiss_available, make_index, to_bytes_matrix
 
 IMPLS = [pytest.param(name, marks=pytest.mark.skipif(name == "faiss" and not faiss_available(),
-                                                     reason="faiss-cpu extra not installed"))
+                                                     reason="faiss-cpu is not installed (the faiss extra)"))
          for name in sorted(INDEXES)]
 
 
