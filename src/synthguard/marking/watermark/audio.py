@@ -22,8 +22,12 @@ care about leave alone:
   ``(d_j + b/2 + Z) * DELTA`` with a keyed dither ``d_j``; the change is split over the 8 cells at the least mark
   energy (a feature change ``dL`` of a cell costs about ``dL^2 (E + F)^2 / E``, so cell ``i`` takes a share
   ``E_i / (E_i + F)^2``: cells near the floor move most, loud cells little, each within +-MAX_LOG_GAIN) and
-  realised by per-cell STFT gains in three closed-loop passes.  The difference signal is resampled to the
-  input rate and scaled down, if needed, to the target signal-to-watermark ratio (31 dB at strength 1).
+  realised by per-cell STFT gains in five closed-loop passes (each re-analyses the marked audio with the
+  detector's own floor and noise estimate).  If the full moves would exceed the signal-to-watermark budget (31 dB
+  at strength 1), the moves are rationed after the third pass (``_ration``): cheap projections still reach their
+  lattice point, only the few that would take most of the energy move part of the way (scaling every move down
+  alike left most projections short of the lattice, and stereo AAC at 32 kbit/s per channel then broke ~20% of
+  the coded bits).  The difference signal is resampled to the input rate and, if still over budget, scaled down.
 - The cycle repeats over the whole file; a cycle is 4.8 s, so every 5-s excerpt holds each group intact once.
 
 Detection: resample to 8 kHz (at most the most energetic 30 s), one STFT with hop 16, and for each of the 16 slot
@@ -79,12 +83,13 @@ PAIRS_PER_PROJECTION = 4
 PROJ_PER_GROUP = N_BANDS // PAIRS_PER_PROJECTION  # 6
 N_PROJECTIONS = N_GROUPS * PROJ_PER_GROUP  # 450
 N_PILOTS = N_PROJECTIONS - pl.CODED_BITS  # 162
-DELTA = 1.0  # lattice step of a projection value (sum of 4 signed pair differences of log amplitudes, nats)
+DELTA = 1.2  # lattice step of a projection value (sum of 4 signed pair differences of log amplitudes, nats)
 FLOOR_DB = -15.0  # cell-energy floor relative to the local mean cell energy...
 FLOOR_HALF_SLOTS = 48  # ...over the slots within +-1.5 s (a 5-s excerpt then sees the floor the embedder used)
 NOISE_PERCENTILE = 10.0  # per-band stationary noise estimate: this percentile of the band's cells over time
 MAX_LOG_GAIN = 0.5  # per-cell amplitude gain limit (nats): quiet cells cannot be pushed far
-EMBED_PASSES = 3
+EMBED_PASSES = 5  # closed-loop passes, each re-analysing the marked audio as the detector will
+RATION_PASS = 3  # after this many passes the moves are rationed to the SNR budget (_ration)
 TARGET_SNR_DB = 31.0  # signal-to-watermark ratio at strength 1 (>= 30 dB required)
 N_CANDIDATES = PHASES * CYCLE_SLOTS + REFINE_TOP * FINE_HOP // REFINE_STEP
 MIN_SAMPLES = CYCLE_SLOTS * SLOT + HOP  # at the working rate
@@ -125,7 +130,8 @@ class _Layout:
 
 @lru_cache(maxsize=8)
 def _layout(key: bytes) -> _Layout:
-    seed = int.from_bytes(hmac.new(key, b"synthguard.audio-wm.v1", hashlib.sha256).digest(), "big")
+    # v2: DELTA 1.2 (v1: 1.0) with rationed moves; a v1 mark does not read on the v2 lattice, so the layout is new
+    seed = int.from_bytes(hmac.new(key, b"synthguard.audio-wm.v2", hashlib.sha256).digest(), "big")
     rng = np.random.default_rng(seed)
     bands = np.concatenate([rng.permutation(N_BANDS).reshape(PROJ_PER_GROUP, PAIRS_PER_PROJECTION)
                             for _ in range(N_GROUPS)])
@@ -245,7 +251,8 @@ class AudioWatermarker:
                      "fingerprint still traces them.")
         if not np.all(np.isfinite(y)):
             raise WatermarkError("audio samples contain NaN or infinity", hint="Pass finite PCM samples.")
-        mark = self._mark_work(y, payload)
+        power = float(np.mean(x * x)) if x.size else 0.0
+        mark = self._mark_work(y, payload, power * 10 ** (-self.target_snr_db / 10))
         if mark is None:
             raise WatermarkError("the audio is silent in the 220-3500 Hz band: there is nothing to hide a mark in",
                                  hint="Silent or near-silent outputs cannot carry an inaudible watermark.")
@@ -254,16 +261,16 @@ class AudioWatermarker:
             mark = resample_poly(mark, rate // g, WORK_RATE // g)
         n = len(x)
         mark = np.pad(mark[:n], (0, max(0, n - len(mark))))
-        power = float(np.mean(x * x)) if x.size else 0.0
         mpow = float(np.mean(mark * mark))
         if mpow > 0 and power > 0:
             snr = 10 * math.log10(power / mpow)
-            if snr < self.target_snr_db:  # distortion compensation: move part of the way to the lattice
+            if snr < self.target_snr_db:  # what the rationing left over budget: scale the whole mark down
                 mark *= 10 ** ((snr - self.target_snr_db) / 20)
         out = x + (mark[:, None] if x.ndim == 2 else mark)
         return out.astype(np.asarray(samples).dtype if np.asarray(samples).dtype.kind == "f" else np.float32)
 
-    def _mark_work(self, y: np.ndarray, payload: bytes) -> np.ndarray | None:
+    def _mark_work(self, y: np.ndarray, payload: bytes, budget: float) -> np.ndarray | None:
+        """The mark at the working rate; ``budget`` is the mean mark power allowed (0: no rationing)."""
         lay = self.layout
         spec = _frames(y, HOP)
         n_slots = min(len(spec) // 2, (len(y) - HOP) // SLOT)
@@ -283,14 +290,25 @@ class AudioWatermarker:
         offs = (lay.dither + bits / 2)[proj]  # lattice offsets in units of DELTA
         sub = lay.matrix.T[proj]  # (n_inst, 6, N_BANDS) pair-difference -> projection weights
         gain = np.zeros((n_slots, N_BANDS))  # per-cell log-amplitude gain
-        target = None
+        target = value0 = None
         cells = cells0
-        for _ in range(EMBED_PASSES):
+        for pass_ in range(EMBED_PASSES):
+            if pass_:  # read the marked audio as the detector will: its own floor and noise estimate
+                floor_now = _floor(cells)
+                floor = floor if floor_now is None else floor_now
+                noise = _noise(cells)
             la = _log_amp(cells, floor, noise)[: 2 * n_inst].reshape(n_inst, 2, N_BANDS)
             diff = la[:, 0] - la[:, 1]  # (n_inst, N_BANDS)
             value = np.einsum("ipb,ib->ip", sub, diff) / DELTA
             if target is None:
+                value0 = value
                 target = np.round(value - offs) + offs
+            elif pass_ == RATION_PASS and budget > 0:
+                power = float(np.mean(self._synth(spec * (self._bin_gain(gain) - 1.0), len(y)) ** 2))
+                if power > budget:
+                    cell_cost = ((np.exp(gain) - 1.0) ** 2 * cells0)[: 2 * n_inst]
+                    cost = np.einsum("ipb,ib->ip", np.abs(sub), cell_cost[0::2] + cell_cost[1::2])
+                    target = value0 + _ration(np.abs(target - value0), cost, budget / power) * (target - value0)
             t = (target - value) * DELTA  # wanted change of each projection value
             # least-energy change of the 8 cells: a feature change dL of a cell with excess energy E costs about
             # dL^2 (E + F)^2 / E of mark energy, so dL_i = s_i t a_i / sum(a) with a = E / (E + F)^2
@@ -307,7 +325,8 @@ class AudioWatermarker:
             lowest = cells * math.exp(-2 * MAX_LOG_GAIN) + 1e-300
             step = 0.5 * np.log(np.maximum(want, lowest) / np.maximum(cells, 1e-300))
             gain = np.clip(gain + np.where(cells > 0, step, 0.0), -MAX_LOG_GAIN, MAX_LOG_GAIN)
-            cells = self._cells(spec * self._bin_gain(gain), n_slots)
+            marked = y + self._synth(spec * (self._bin_gain(gain) - 1.0), len(y))
+            cells = self._cells(_frames(marked, HOP)[: 2 * n_slots], n_slots)
         return self._synth(spec * (self._bin_gain(gain) - 1.0), len(y))
 
     @staticmethod
@@ -447,6 +466,30 @@ class AudioWatermarker:
         acc = None if expected is None else float(np.mean(decoded.bits == pl.payload_bits(expected)))
         return AudioWatermarkResult(bool(p_value <= FALSE_POSITIVE_RATE), decoded.payload, float(max(z, 0.0)),
                                     p_value, acc, offset)
+
+
+def _ration(move: np.ndarray, cost: np.ndarray, ratio: float) -> np.ndarray:
+    """Fractions ``alpha`` in [0, 1] of each projection's move to its lattice point such that the mark energy,
+    about ``sum(alpha^2 cost)``, is ``ratio`` (< 1) of the full moves' ``sum(cost)``.
+
+    A move of ``alpha |t|`` gains about ``4 alpha |t|`` in the projection's soft value (the triangle wave) and costs
+    ``alpha^2 C``, so the best split of a budget is ``alpha = min(1, k |t| / C)``: cheap projections are moved all the
+    way, the few that would take most of the energy (quiet cells, loud cells far from the lattice) only partly.
+    Scaling every move by the same factor instead leaves every projection short of its lattice point."""
+    cost = np.maximum(cost, 1e-300)
+    base = move / cost
+    want = ratio * float(cost.sum())
+    top = float(base.max())
+    if not top > 0:
+        return np.ones_like(move)
+    lo, hi = math.log(1e-12 / top), -math.log(max(float(base[base > 0].min()), 1e-300))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(np.sum(np.minimum(1.0, math.exp(mid) * base) ** 2 * cost)) > want:
+            hi = mid
+        else:
+            lo = mid
+    return np.minimum(1.0, math.exp(lo) * base)
 
 
 _GROUP_OF = np.repeat(np.arange(N_GROUPS), PROJ_PER_GROUP)
