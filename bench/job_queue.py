@@ -60,9 +60,8 @@ def idle_worker(settings, total: int, notify: bool) -> None:
     from synthguard.core import SynthGuard
     from synthguard.jobs import worker
 
-    if not notify:
-        worker.Wakeup.__init__ = lambda self, engine, stop: (setattr(self, "url", None), setattr(self, "stop", stop),
-                                                             setattr(self, "conn", None))[0]
+    if not notify:  # the poll alone, as before LISTEN/NOTIFY
+        worker.Wakeup.wait = lambda self, timeout: self.stop.wait(timeout)
     with SynthGuard.open(settings) as sg:
         worker.Worker(sg, name="bench-idle", handlers={"noop": ledger_noop}).run(max_jobs=total)
 

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,16 @@ def postgres_schema() -> Iterator[str]:
         with eng.begin() as c:
             c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=needs_postgres)])
+def backend_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """The test's settings on SQLite, then on a fresh Postgres schema (when a server is configured)."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    with postgres_schema() as url:
+        yield settings.model_copy(update={"database_url": url})
 
 
 @pytest.fixture
@@ -124,17 +135,13 @@ def _schema_url(schema: str) -> str:
     return f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
 
 
-_HEADS: list[str] = []
-
-
+@lru_cache(maxsize=1)
 def _heads() -> list[str]:
-    if not _HEADS:
-        from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory
 
-        from synthguard.store.db import MIGRATIONS
+    from synthguard.store.db import MIGRATIONS
 
-        _HEADS.extend(sorted(ScriptDirectory(str(MIGRATIONS)).get_heads()))
-    return _HEADS
+    return sorted(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,13 +4,11 @@ scan job whose completion commits with exactly one ledger entry (DS-10, LM-13..1
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import time
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import ConflictError, CorruptMediaError, NotFoundError, ValidationError
 from synthguard.jobs import BlobStore, LeaseLostError, Queue, backoff_seconds
@@ -20,40 +18,7 @@ from synthguard.media import Media
 from synthguard.store.db import Database
 from tests.conftest import image_bytes
 
-PG_URL = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL")
 PNG = image_bytes("PNG", size=(160, 120))
-
-
-def pg_schema_url(tag: str) -> str:
-    """A fresh schema on the test server, named per process and test."""
-    assert PG_URL
-    schema = f"sg_jobs_{tag}_{os.getpid()}"
-    eng = create_engine(PG_URL)
-    with eng.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    eng.dispose()
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-
-
-def drop_schema(url: str) -> None:
-    schema = url.rsplit("%3D", 1)[1]
-    eng = create_engine(PG_URL)
-    with eng.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    eng.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[
-    pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason="SYNTHGUARD_TEST_POSTGRES_URL not set")])])
-def backend_settings(request, settings: Settings):
-    if request.param == "sqlite":
-        yield settings
-        return
-    url = pg_schema_url("q")
-    yield settings.model_copy(update={"database_url": url})
-    drop_schema(url)
 
 
 @pytest.fixture

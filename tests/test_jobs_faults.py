@@ -17,8 +17,7 @@ import pytest
 from synthguard.core import SynthGuard
 from synthguard.jobs.audit import audit_scans
 from synthguard.media import Media
-from tests.conftest import image_bytes
-from tests.test_jobs import PG_URL, drop_schema, pg_schema_url
+from tests.conftest import image_bytes, needs_postgres, postgres_schema
 
 pytestmark = pytest.mark.slow
 N_JOBS = 60
@@ -32,16 +31,14 @@ def children(pid: int) -> list[int]:
         return []
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[
-    pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason="SYNTHGUARD_TEST_POSTGRES_URL not set")])])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=needs_postgres)])
 def fault_settings(request, settings):
     update = {"jobs_inline": False, "job_lease_seconds": 2.0, "job_backoff_seconds": 0.2, "job_max_attempts": 8}
     if request.param == "sqlite":
         yield settings.model_copy(update=update)
         return
-    url = pg_schema_url("faults")
-    yield settings.model_copy(update=update | {"database_url": url})
-    drop_schema(url)
+    with postgres_schema() as url:
+        yield settings.model_copy(update=update | {"database_url": url})
 
 
 def test_sigkilled_workers_lose_and_duplicate_nothing(fault_settings, tmp_path):

@@ -15,7 +15,7 @@ from synthguard.core import SynthGuard
 from synthguard.errors import ConfigError, MediaTooLargeError, RateLimitedError
 from synthguard.server import create_app
 from synthguard.server.ratelimit import DatabaseBucket, TokenBucket, limiter
-from tests.conftest import image_bytes, needs_postgres, postgres_schema
+from tests.conftest import image_bytes
 
 PNG = image_bytes("PNG", size=(120, 90))
 
@@ -58,51 +58,41 @@ def test_oversized_uploads_get_413_on_the_async_route(settings):
         assert sg.jobs.queue.stats()["queued"] == 0
 
 
-def test_the_token_bucket_allows_a_burst_then_the_rate():
-    now = [0.0]
-    b = TokenBucket(60, 3, clock=lambda: now[0])  # one per second, bursts of 3
+def burst_then_rate(b, now: list[float]) -> None:
+    """The contract of both bucket stores: one token per second, bursts of 3, per key, refusals cost nothing."""
+    t0 = now[0]
     assert [b.take("k") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert b.take("k") == pytest.approx(1.0)
     assert b.take("other") == 0.0  # buckets are per key
-    now[0] = 0.5
+    now[0] = t0 + 0.5
     assert b.take("k") == pytest.approx(0.5)  # a refused request costs nothing
-    now[0] = 1.0
+    now[0] = t0 + 1.0
     assert b.take("k") == 0.0
+
+
+def test_the_token_bucket_allows_a_burst_then_the_rate():
+    now = [0.0]
+    burst_then_rate(TokenBucket(60, 3, clock=lambda: now[0]), now)
     assert TokenBucket(0, 1).take("x") == 0.0 and TokenBucket(0, 1).rate == 0
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=needs_postgres)])
-def any_db_settings(request, settings):
-    if request.param == "sqlite":
-        yield settings
-    else:
-        with postgres_schema() as url:
-            yield settings.model_copy(update={"database_url": url})
-
-
-def test_the_shared_bucket_behaves_like_the_memory_one(any_db_settings):
+def test_the_shared_bucket_behaves_like_the_memory_one(backend_settings):
     now = [1000.0]
-    with SynthGuard.open(any_db_settings) as sg:
+    with SynthGuard.open(backend_settings) as sg:
         b = DatabaseBucket(sg.db.engine, 60, 3, clock=lambda: now[0])
-        assert [b.take("k") for _ in range(3)] == [0.0, 0.0, 0.0]
-        assert b.take("k") == pytest.approx(1.0)
-        assert b.take("other") == 0.0  # buckets are per key
-        now[0] = 1000.5
-        assert b.take("k") == pytest.approx(0.5)  # a refused request costs nothing
-        now[0] = 1001.0
-        assert b.take("k") == 0.0
+        burst_then_rate(b, now)
         now[0] = 990.0  # a host whose clock is behind refills nothing and drains nothing
         assert b.take("k") == pytest.approx(1.0)
         now[0] = 5000.0  # a long pause refills to the burst, not beyond
         assert [b.take("k") for _ in range(4)][-1] > 0
 
 
-def test_the_shared_bucket_is_exact_under_concurrent_processes(any_db_settings):
+def test_the_shared_bucket_is_exact_under_concurrent_processes(backend_settings):
     """8 threads (each with its own connection, as separate server processes would have) charge one key 25 times
     each: exactly `burst` requests pass, whatever the interleaving."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with SynthGuard.open(any_db_settings) as sg:
+    with SynthGuard.open(backend_settings) as sg:
         buckets = [DatabaseBucket(sg.db.engine, 1, 50, clock=lambda: 7000.0) for _ in range(8)]
 
         def charge(b: DatabaseBucket) -> int:
@@ -112,14 +102,14 @@ def test_the_shared_bucket_is_exact_under_concurrent_processes(any_db_settings):
             assert sum(pool.map(charge, buckets)) == 50
 
 
-def test_two_server_processes_share_one_rate_when_shared(any_db_settings):
-    limited = any_db_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
+def test_two_server_processes_share_one_rate_when_shared(backend_settings):
+    limited = backend_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
                                                   "rate_limit_shared": True})
     with SynthGuard.open(limited) as sg, TestClient(create_app(limited, sg=sg)) as c1, \
             TestClient(create_app(limited, sg=sg)) as c2:
         a = {"Authorization": f"Bearer {create_token(sg.db, Role.PLATFORM, 'acme')[0]}"}
         assert [c.get("/v1/jobs", headers=a).status_code for c in (c1, c2, c1, c2)] == [200, 200, 429, 429]
-    apart = any_db_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
+    apart = backend_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
                                                 "rate_limit_shared": False})
     with SynthGuard.open(apart) as sg, TestClient(create_app(apart, sg=sg)) as c1, \
             TestClient(create_app(apart, sg=sg)) as c2:
@@ -127,8 +117,8 @@ def test_two_server_processes_share_one_rate_when_shared(any_db_settings):
         assert [c.get("/v1/jobs", headers=a).status_code for c in (c1, c2, c1, c2)] == [200, 200, 200, 200]
 
 
-def test_the_default_store_follows_the_database(any_db_settings):
-    with SynthGuard.open(any_db_settings) as sg:
+def test_the_default_store_follows_the_database(backend_settings):
+    with SynthGuard.open(backend_settings) as sg:
         expected = DatabaseBucket if sg.db.engine.dialect.name == "postgresql" else TokenBucket
         assert type(limiter(sg)) is expected
 

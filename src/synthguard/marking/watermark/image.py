@@ -78,6 +78,11 @@ N_SYNC_REFINE = 3  # lattice hypotheses whose best offsets are refined with the 
 DECODE_TRIES = 4  # decoding offsets tried when the correlation alone proves presence (only the first earns CRC credit)
 
 
+def _significant(log_p_correlation: float) -> bool:
+    """The correlation alone proves presence (two-sided with the CRC route: 2 p <= FALSE_POSITIVE_RATE)."""
+    return math.log(2) + log_p_correlation <= math.log(FALSE_POSITIVE_RATE)
+
+
 @dataclass(frozen=True)
 class WatermarkResult:
     detected: bool
@@ -254,7 +259,7 @@ class ImageWatermarker:
         # (Bonferroni over all N_CANDIDATES) is significant and the payload decodes.
         fast = test(*priors[0])
         log_p_fast = _log_p_correlation(fast[0])
-        if math.log(2) + log_p_fast <= math.log(FALSE_POSITIVE_RATE):
+        if _significant(log_p_fast):
             decoded = self._decode(layout, coded, [fast])
             if decoded.ok:
                 return self._result(fast[0], log_p_fast, decoded, expected)
@@ -265,20 +270,18 @@ class ImageWatermarker:
             found.append(test(period, angle))
         z_pri = max(f[0] for f in found)
         log_p_pri = _log_p_correlation(z_pri)
-        if len(priors) > 1 and math.log(2) + log_p_pri <= math.log(FALSE_POSITIVE_RATE):
+        if len(priors) > 1 and _significant(log_p_pri):
             decoded = self._decode(layout, coded, found)
             if decoded.ok:
                 return self._result(z_pri, log_p_pri, decoded, expected)
         if search == "priors":  # the correlation was not significant at the priors (else we returned above):
             # no decoding -- the CRC route to a weak mark is the deferred full search's job, which the caller runs
             z_pri = max(f[0] for f in found)
-            significant = math.log(2) + _log_p_correlation(z_pri) <= math.log(FALSE_POSITIVE_RATE)
-            shallow = self._decode(layout, coded, found) if significant or expected is not None else None
-            if significant and shallow is not None and not shallow.ok:
-                again = self._recover(layout, coded, found)
-                if again is not None:
-                    return self._result(z_pri, _log_p_correlation(z_pri), again, expected, crc_credit=False)
-            return self._result(z_pri, _log_p_correlation(z_pri), shallow, expected)
+            log_p = _log_p_correlation(z_pri)
+            if not _significant(log_p) and expected is None:
+                return self._result(z_pri, log_p, None, expected)
+            shallow, credit = self._read(layout, coded, found, _significant(log_p))
+            return self._result(z_pri, log_p, shallow, expected, crc_credit=credit)
         # lattices() keeps the priors first, unchanged
         for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
             found.append(test(period, angle))
@@ -290,12 +293,8 @@ class ImageWatermarker:
         (or a runner-up when the correlation alone proves presence but the best offset fails the CRC)."""
         z_max = max(f[0] for f in found)
         log_p = _log_p_correlation(z_max)
-        decoded = ImageWatermarker._decode(layout, coded, found)
-        if not decoded.ok and math.log(2) + log_p <= math.log(FALSE_POSITIVE_RATE):  # present, payload not read
-            again = ImageWatermarker._recover(layout, coded, found)
-            if again is not None:
-                return ImageWatermarker._result(z_max, log_p, again, expected, crc_credit=False)
-        return ImageWatermarker._result(z_max, log_p, decoded, expected)
+        decoded, credit = ImageWatermarker._read(layout, coded, found, _significant(log_p))
+        return ImageWatermarker._result(z_max, log_p, decoded, expected, crc_credit=credit)
 
     @staticmethod
     def _decode(layout, coded: np.ndarray | None, found: list) -> pl.Decoded:
@@ -332,15 +331,20 @@ class ImageWatermarker:
         return pl.decode(soft / max(float(np.sqrt(np.mean(soft * soft))), 1e-12))
 
     @staticmethod
-    def _recover(layout, coded: np.ndarray | None, found: list) -> pl.Decoded | None:
-        """The runner-up offsets (up to ``DECODE_TRIES`` in all), for a mark whose presence the correlation test
-        has already proven but whose payload failed the CRC at the best offset (~1 in 300 copies resized to 0.6
-        and re-encoded at JPEG 75).  These attempts earn no CRC credit in the p-value: they only name the payload."""
-        for _, h, off in ImageWatermarker._offsets(layout, coded, found)[1:DECODE_TRIES]:
+    def _read(layout, coded: np.ndarray | None, found: list, present: bool) -> tuple[pl.Decoded, bool]:
+        """(payload frame, whether it earns CRC credit).  The best offset first (the CRC argument covers exactly
+        that attempt); when it fails the CRC but the correlation alone proves presence (``present``), the
+        runner-up offsets, up to ``DECODE_TRIES`` in all (~1 in 300 copies resized to 0.6 and re-encoded at JPEG
+        75 need one), with no CRC credit: they only name the payload."""
+        ranked = ImageWatermarker._offsets(layout, coded, found)
+        first = ImageWatermarker._decode_at(layout, ranked[0][1], ranked[0][2])
+        if first.ok or not present:
+            return first, True
+        for _, h, off in ranked[1:DECODE_TRIES]:
             decoded = ImageWatermarker._decode_at(layout, h, off)
             if decoded.ok:
-                return decoded
-        return None
+                return decoded, False
+        return first, True
 
     @staticmethod
     def _result(z: float, log_p_corr: float, decoded: pl.Decoded | None, expected: bytes | None,

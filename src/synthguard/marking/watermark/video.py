@@ -43,11 +43,11 @@ from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._pattern import TILE, layout_for, tile_for
 from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, whiten
 from synthguard.marking.watermark.image import (
-    FALSE_POSITIVE_RATE,
     ImageWatermarker,
     WatermarkResult,
     _log_p_correlation,
     _mask,
+    _significant,
     keyed_test,
 )
 
@@ -170,7 +170,7 @@ class VideoWatermarker:
         found = [test(*p) for p in priors]
         z_pri = max(f[0] for f in found)
         log_p = _log_p_correlation(z_pri)
-        if math.log(2) + log_p <= math.log(FALSE_POSITIVE_RATE):  # early return: correlation alone significant
+        if _significant(log_p):  # early return: the correlation alone is significant
             decoded = ImageWatermarker._decode(layout, coded, found)
             if decoded.ok:
                 return ImageWatermarker._result(z_pri, log_p, decoded, expected)
