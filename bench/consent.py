@@ -3,7 +3,7 @@
     .venv/bin/python bench/consent.py [--extra-faces DIR] [--out bench/results/consent.json]
 
 Faces (dlib ResNet, Euclidean distance, threshold FACE_CARD.threshold):
-  - the Kodak photos with a frontal face (../shared/data/kodak: kodim04, 15, 17, 18: four different people);
+  - the Kodak photos with a frontal face (tests/data/kodak: kodim04, 15, 17, 18: four different people);
   - with ``--extra-faces DIR`` (``scripts/bench_faces.sh DIR`` extracts the public-domain photos that the
     face_recognition sdist ships as test data: obama.jpg, obama2.jpg, obama3.jpg, biden.jpg), genuine pairs of
     *different photos* of one person: files named PERSON.jpg / PERSON2.jpg ... are one person;
@@ -72,7 +72,7 @@ def variants(img: Image.Image) -> dict[str, bytes]:
 def face_set(extra: Path | None) -> list[tuple[str, str, str, bytes]]:
     """(person, photo, variant, bytes)."""
     items: list[tuple[str, str, str, bytes]] = []
-    photos = [(KODAK_FACES[p.stem], p) for p in sorted((ROOT.parent / "shared/data/kodak").glob("*.png"))
+    photos = [(KODAK_FACES[p.stem], p) for p in sorted((ROOT / "tests/data/kodak").glob("*.png"))
               if p.stem in KODAK_FACES]
     if extra:
         photos += [(re.sub(r"\d+$", "", p.stem), p) for p in sorted(extra.glob("*.jpg"))]

@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/fingerprint_av.py [--videos 8] [--clips 10]
 
-Video: each source is a 10 s, 25 fps, 320x240 H.264 camera move over one Kodak image (../shared/data/kodak);
+Video: each source is a 10 s, 25 fps, 320x240 H.264 camera move over one Kodak image (tests/data/kodak);
 copies are re-encoded (VP8/WebM 250 kb/s at 192x144; MPEG-4 Part 2 at 30 fps 240x180; H.264 120 kb/s at
 160x120), mirrored, or cut to the first half.  A copy "matches" when vPDQ's rule holds (both shares >= 0.8 at
 distance 31); false matches are counted over every ordered pair of different sources.  Speed is hashing time

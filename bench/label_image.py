@@ -27,7 +27,7 @@ from synthguard.core import SynthGuard  # noqa: E402
 from synthguard.keys import init_keys  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT.parent / "shared" / "data" / "kodak"
+KODAK = ROOT / "tests" / "data" / "kodak"
 RUNS = 15
 
 

@@ -37,7 +37,7 @@ from synthguard.scan import banks_for, detectors_for, scan
 
 cv2.setNumThreads(1)
 ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT.parent / "shared" / "data" / "kodak"
+KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results"
 STAGE_OF = {"image.aigc": "marks", "image.iptc": "marks", "image.c2pa": "marks",
             "image.watermark": "watermark (ours)", "image.dwtdct": "watermark (SD dwtDct)"}

@@ -35,7 +35,7 @@ from _machine import THREAD_VARS, cpu_model  # noqa: E402  (bench/ is on sys.pat
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT.parent / "shared" / "data" / "kodak"
+KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results" / "service.json"
 
 

@@ -38,7 +38,7 @@ from synthguard.marking.watermark import ImageWatermarker  # noqa: E402
 
 cv2.setNumThreads(1)
 ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT.parent / "shared" / "data" / "kodak"
+KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results"
 KEY = hashlib.sha256(b"synthguard bench key").digest()
 

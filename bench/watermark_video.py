@@ -7,7 +7,7 @@ Not run by CI.  Usage (from the project root):
     .venv/bin/python bench/watermark_video.py --clips 1 --seconds 3   # quick run
 
 Clips: "generated" is ``synthetic_video`` (a textured gradient panning); "real" clips pan and zoom over Kodak
-images (../shared/data/kodak) at 1280x720, 30 fps, encoded at CRF 12 as the "camera original".  Each is marked with
+images (tests/data/kodak) at 1280x720, 30 fps, encoded at CRF 12 as the "camera original".  Each is marked with
 ``VideoWatermarkMarker`` (the library path: decode once, mark each frame, x264 CRF 18 "faster", audio copied), then
 attacked with ``marking.video.io.reencode`` (x264 "veryfast", metadata and audio dropped).  The unmarked clip goes
 through the same attacks to count false positives (the presence test's bound is p <= 1e-6 per test).
@@ -40,7 +40,7 @@ from synthguard.media import Media
 from synthguard.testing import sample_context
 
 ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT.parent / "shared" / "data" / "kodak"
+KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results"
 KEY = hashlib.sha256(b"synthguard bench key").digest()
 PAYLOAD = sample_context().watermark_payload

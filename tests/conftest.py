@@ -17,15 +17,18 @@ from PIL import Image
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.keys import init_keys
+from tests import repo_guard
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+repo_guard.install()
+
+SHARED = Path(__file__).resolve().parent / "data"
 
 
 def shared_file(*parts: str) -> Path:
-    """A file from ../shared/data; fail loudly (never skip) when it is absent."""
+    """A file from tests/data; fail loudly (never skip) when it is absent."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"missing test data {path}: the tests need ../shared/data beside the project root")
+        pytest.fail(f"missing test data {path}: tests/data is part of the repository")
     return path
 
 
@@ -222,3 +225,10 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (640, 400), mode: str 
 
 def kodak(name: str = "kodim23.png") -> Path:
     return shared_file("kodak", name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any test opened a file beside the repository (tests/repo_guard.py)."""
+    if repo_guard.violations:
+        print("\ntests read files outside the repository:", *sorted(set(repo_guard.violations)), sep="\n  ")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,5 +1,5 @@
 """Video fingerprints (vPDQ style): re-encoded copies match, other videos and partial clips do not, bad files fail
-clearly.  Videos are made in code with PyAV from Kodak images (../shared/data/kodak) panned and zoomed."""
+clearly.  Videos are made in code with PyAV from Kodak images (tests/data/kodak) panned and zoomed."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from synthguard.marking.xmp import DST_TRAINED, NS_TC260, read_properties, set_p
 from synthguard.media import Media
 
 ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT / ".." / "shared" / "data" / "kodak" / "kodim01.png"
+KODAK = ROOT / "tests" / "data" / "kodak" / "kodim01.png"
 EXIFTOOL_CONFIG = Path(__file__).with_name("exiftool_tc260.config")
 PRODUCER = "001191110102MAD55U9H0F10002"
 PLATFORM = "001191110102MAD55U9H0F20001"
@@ -181,7 +181,7 @@ def test_we_read_what_exiftool_writes(marker: MetadataMarker, tmp_path: Path) ->
 
 
 def test_real_kodak_image(marker: MetadataMarker, tmp_path: Path) -> None:
-    assert KODAK.is_file(), f"missing test data {KODAK}: fetch ../shared/data/kodak"
+    assert KODAK.is_file(), f"missing test data {KODAK}: tests/data/kodak is part of the repository"
     src = Media.open(KODAK)
     out = marker.mark(src, CTX)
     assert pixels(out) == pixels(src) and marker.read(out).valid

@@ -1,4 +1,4 @@
-"""PDQ conformance against Meta's reference vectors (../shared/data/pdq/expected.json) and matching."""
+"""PDQ conformance against Meta's reference vectors (tests/data/pdq/expected.json) and matching."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from synthguard.marking.watermark import FALSE_POSITIVE_RATE, ImageWatermarker, 
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._sync import N_HYPOTHESES
 
-KODAK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"
+KODAK = Path(__file__).resolve().parent / "data" / "kodak"
 KEY = bytes(range(32))
 PAYLOAD = bytes.fromhex("0123456789abcdef")
 
@@ -23,7 +23,7 @@ PAYLOAD = bytes.fromhex("0123456789abcdef")
 def kodak(name: str) -> Image.Image:
     path = KODAK / name
     assert path.is_file(), (f"Kodak test image {path} is missing: the watermark tests need the 24 Kodak PNGs in "
-                            f"{KODAK} (../shared/data/kodak relative to the project root)")
+                            f"{KODAK} (tests/data/kodak)")
     return Image.open(path).convert("RGB")
 
 
