@@ -2,7 +2,7 @@
 
 An audit hook sees every ``open()`` in the test process; a path inside the repository's parent folder but outside
 the repository (``../shared/...`` and the like) is recorded, and the session fails at its end if any was.
-Temporary folders are exempt, so the check still holds when the clone itself lives under the temp folder's parent.
+Temporary folders and the Python installation (a venv may sit beside the clone) are exempt, so the check still holds when the clone itself lives under the temp folder's parent.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 _PARENT = str(ROOT.parent) + os.sep
 _INSIDE = str(ROOT) + os.sep
-_TEMP = os.path.realpath(tempfile.gettempdir()) + os.sep
+_EXEMPT = tuple({os.path.realpath(d) + os.sep for d in (tempfile.gettempdir(), sys.prefix, sys.base_prefix)})
 violations: list[str] = []
 
 
 def outside(path: str) -> bool:
     """True for a path beside the repository (in its parent folder, not in the repository or the temp folder)."""
     full = os.path.realpath(os.path.join(os.getcwd(), path))
-    return full.startswith(_PARENT) and not (full + os.sep).startswith(_INSIDE) and not full.startswith(_TEMP)
+    return full.startswith(_PARENT) and not (full + os.sep).startswith(_INSIDE) and not full.startswith(_EXEMPT)
 
 
 def _hook(event: str, args: tuple) -> None:
