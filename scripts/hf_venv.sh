@@ -16,7 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH="torch==2.13.0"
 TRANSFORMERS="transformers==5.17.0"
 PYTEST=("pytest>=8" "pytest-timeout>=2.3")  # pytest-timeout: pyproject sets `timeout`
-PINS="$TORCH $TRANSFORMERS ${PYTEST[*]} synthguard-editable"
+LOCK="$ROOT/requirements/lock.txt"  # synthguard's own dependencies and pytest at the versions the main venv has
+PINS="$TORCH $TRANSFORMERS ${PYTEST[*]} synthguard-editable lock:$(sha256sum "$LOCK" | cut -c1-16)"
 STAMP="$DIR/.synthguard-hf-stamp"
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -59,8 +60,10 @@ fi
 rm -f "$DIR/.torch-plan.json"
 step "$TORCH (cpu)" "${PIP[@]}" "${TORCH_SRC[@]}" "$TORCH"
 
-step "$TRANSFORMERS + pytest" "${PIP[@]}" "$TRANSFORMERS" "${PYTEST[@]}"
-step "synthguard (editable, no extras)" "${PIP[@]}" -e "$ROOT"
+# the lock as constraints (pip takes no hashes there): the packages both venvs share are at the same versions
+sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' "$LOCK" > "$DIR/.constraints.txt"
+step "$TRANSFORMERS + pytest" "${PIP[@]}" -c "$DIR/.constraints.txt" "$TRANSFORMERS" "${PYTEST[@]}"
+step "synthguard (editable, no extras)" "${PIP[@]}" -c "$DIR/.constraints.txt" -e "$ROOT"
 
 "$DIR/bin/python" -c "import torch, transformers; print(f'hf venv: torch {torch.__version__}, transformers {transformers.__version__}')"
 echo "$PINS" > "$STAMP"

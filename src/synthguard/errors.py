@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from synthguard.i18n import N_
+from synthguard.i18n import N_, translate
 
 
 class SynthGuardError(Exception):
@@ -35,9 +35,7 @@ class SynthGuardError(Exception):
 
     def localized(self, lang: str | None = None) -> tuple[str, str]:
         """(message, hint) in ``lang`` (default: the current language); English where no translation exists."""
-        from synthguard.i18n import _
-
-        return _(self._template, lang, **self._values), _(self.hint, lang)
+        return translate(self._template, lang, **self._values), translate(self.hint, lang)
 
     def diagnostics(self, lang: str | None = None) -> str:
         """A human explanation: what happened, to which file, and what to do."""
