@@ -214,6 +214,14 @@ class RateLimitedError(SynthGuardError):
     hint = N_("Slow down and retry after the number of seconds in the Retry-After header.")
 
 
+class UpstreamError(SynthGuardError):
+    """A service SynthGuard calls for the user (the gateway's upstream API, a bucket) failed or answered nonsense."""
+
+    exit_code = 10
+    http_status = 502
+    hint = N_("Check that the upstream service is reachable and answers as its API documents.")
+
+
 __all__ = sorted(
     name for name, obj in globals().items() if isinstance(obj, type) and issubclass(obj, SynthGuardError)
 )

@@ -28,6 +28,7 @@ def _register() -> None:
         compliance,
         consent,
         evidence,
+        gateway,
         keys,
         label,
         ledger,
