@@ -86,6 +86,7 @@ demo: venv
 	@$(BIN)/python -m synthguard evidence-verify $(DEMO)/evidence.zip
 	@$(BIN)/python -m synthguard ledger verify
 	@echo "demo files in $(DEMO)/"
+	@echo "integrations (label inside diffusers, an OpenAI-compatible gateway, scan on upload): docs/integrations/"
 
 # The suite on SQLite, the torch-side tests, then -- when a Postgres server answers on localhost -- the whole suite
 # again on Postgres (a schema per test), so both backends are tested on every run.
