@@ -170,3 +170,86 @@ def test_cli_assess_json_and_pdf(tmp_path, capsys):
     bad.write_text("id: x\ndate: 2024-01-01\njurisdictions: [CN]\nparties: [{id: v, role: depicted}]\nfoo: 1\n")
     assert main(["assess", str(bad)]) == 2
     assert "foo" in capsys.readouterr().err
+
+
+def test_assess_help_shows_lang(capsys):
+    """Issue 21: ``assess --help`` lists --lang (the memo language)."""
+    from typer.testing import CliRunner
+
+    import synthguard.cli.assess  # noqa: F401
+    from synthguard.cli import app
+
+    out = CliRunner().invoke(app, ["assess", "--help"], env={"COLUMNS": "200"}).output
+    assert "--lang" in out and "zh" in out
+    example = str(EXAMPLES.joinpath("guo_baotou_2023.yaml"))
+    res = CliRunner().invoke(app, ["assess", example, "--lang", "zh"])
+    assert res.exit_code == 0 and "诈骗罪" in res.output
+
+
+def _example(name, **kw):
+    return assess(load_incident(Path(str(EXAMPLES.joinpath(name)))), today=TODAY, **kw)
+
+
+def test_ask_first_for_the_screening_facts():
+    """Issue 21: a video-call fraud asks whether the content was sexual, not for every obscenity threshold."""
+    a = _example("guo_baotou_2023.yaml")
+    asked = [m["fact"] for m in a["missing_facts"]]
+    assert "assessed.obscene" not in asked and "dissemination.videos" not in asked
+    assert "content.sexual" in asked and len(asked) < 20
+    first = [m for m in a["missing_facts"] if m["group"] == "ask_first"]
+    assert first and a["missing_facts"][:len(first)] == first  # ask-first facts lead
+    sexual = next(m for m in first if m["fact"] == "content.sexual")
+    assert sexual["screening"] and len(sexual["rules"]) >= 3
+    rest = [m["group"] for m in a["missing_facts"][len(first):]]
+    assert rest == sorted(rest)  # the rest grouped by the provision that needs them
+
+
+def test_place_decides_what_is_primary():
+    """Issue 21: in a Hong Kong incident HK law is primary and PRC law comparative, whatever the pack."""
+    from synthguard.law.report import render_markdown
+
+    doc = yaml.safe_load(EXAMPLES.joinpath("arup_hk_2024.yaml").read_text(encoding="utf-8"))
+    doc["jurisdictions"] = ["HK", "CN"]
+    a = assess(validate_incident(doc, today=TODAY), today=TODAY)
+    by = {f["rule"]: f for f in a["findings"]}
+    assert by["HK.TO.16A.fraud"]["comparative"] is False and by["CN.CL.266.fraud"]["comparative"] is True
+    md = render_markdown(a)
+    body = md[md.index("3. Findings"):]
+    assert body.index("s.16A") < body.index("Comparative law") < body.index("Criminal Law art. 266")
+
+
+def test_derivations_are_reported_with_their_reason():
+    """Issue 21: knowingly from the stated purpose, RMB from HKD at the dated rate, each with why."""
+    a = _example("arup_hk_2024.yaml")
+    assert a["facts"]["harm.money_lost_rmb"] == round(200_000_000 * 0.9130, 2)
+    assert "0.913" in a["derived"]["harm.money_lost_rmb"]
+    doc = yaml.safe_load(EXAMPLES.joinpath("guo_baotou_2023.yaml").read_text(encoding="utf-8"))
+    doc["parties"][2].pop("knowingly")
+    b = assess(validate_incident(doc, today=TODAY), today=TODAY, lang="zh")
+    assert "诈骗" in b["derived"]["actor.knowingly"] and b["facts"]["actor.knowingly"] is True
+
+
+def test_unknown_age_and_kind_stay_unknown():
+    """Issue 21: an omitted kind is not 'private_person' and an unknown age is not 'adult'."""
+    inc = validate_incident({"id": "x", "date": "2024-01-01", "jurisdictions": ["CN"],
+                             "parties": [{"id": "v", "role": "depicted"}]}, today=TODAY)
+    from synthguard.law.facts import namespace
+
+    facts = namespace(inc, TODAY)
+    assert facts["depicted.kind"] is None and facts["depicted.minor"] is None
+    inc = validate_incident({"id": "x", "date": "2024-01-01", "jurisdictions": ["CN"],
+                             "parties": [{"id": "v", "role": "depicted", "age": 30}]}, today=TODAY)
+    assert namespace(inc, TODAY)["depicted.minor"] is False
+
+
+def test_biometric_remedies_include_apology_and_elimination_of_effects():
+    """Issue 21: courts order apology and elimination of effects for unlawful face processing (CC 1034)."""
+    rule = LIB.rules["CN.CC.1034.biometric_processing"]
+    assert {"apology", "eliminate_effects"} <= set(rule.remedies)
+
+
+def test_fraud_aggravator_cites_what_supports_it():
+    """Issue 21: live video is not on the 2016 Opinions' list; it is advisory (CL 61)."""
+    aggs = {a.id: a for a in LIB.rules["CN.CL.266.fraud"].aggravators}
+    assert aggs["live_impersonation"].advisory and "61" in str(aggs["live_impersonation"].cite)
+    assert not aggs["impersonating_officials"].advisory and "item 2" in str(aggs["impersonating_officials"].cite)
