@@ -253,3 +253,29 @@ def test_fraud_aggravator_cites_what_supports_it():
     aggs = {a.id: a for a in LIB.rules["CN.CL.266.fraud"].aggravators}
     assert aggs["live_impersonation"].advisory and "61" in str(aggs["live_impersonation"].cite)
     assert not aggs["impersonating_officials"].advisory and "item 2" in str(aggs["impersonating_officials"].cite)
+
+
+def english_words(md: str, a: dict) -> set[str]:
+    """Words of two or more Latin letters left in a Chinese memo once ids and the quoted sources are removed."""
+    import re
+
+    if "### 资料来源" in md:
+        md = md[:md.index("### 资料来源")] + md[md.index("> ", md.index("### 资料来源")):]
+    ids = {a["incident"]["id"], *(p["id"] for p in a["parties"])}
+    for i in sorted(ids, key=len, reverse=True):
+        md = md.replace(i, " ")
+    md = re.sub(r"\b(?:CN|HK|EU|US)\.[\w.-]+", " ", md)     # rule ids
+    md = re.sub(r"\b[A-Z]{2,5}-\d+\b", " ", md)             # requirement rows (REQUIREMENTS.md ids)
+    md = re.sub(r"GB 45438", " ", md)                       # the standard's number is its id
+    return set(re.findall(r"[A-Za-z]{2,}", md))
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.name.endswith(".yaml")))
+def test_chinese_memo_has_no_english_words_but_ids(example):
+    """Issue 21: the Chinese memo of every shipped example reads without English words except ids."""
+    from synthguard.law.report import render_markdown
+
+    a = assess(load_incident(Path(str(EXAMPLES.joinpath(example)))), lang="zh", today=TODAY)
+    md = render_markdown(a)
+    assert english_words(md, a) == set(), english_words(md, a)
+    assert "第1019(1)条" not in md and "第253-1条" not in md

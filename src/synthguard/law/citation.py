@@ -81,7 +81,7 @@ def _loose_zh(article: str) -> str:
         return f"鉴于条款第{a.split()[1]}条"
     sec = _USC.fullmatch(a)
     if sec:
-        return f"《美国法典》第{sec[1]}编第{sec[2]}节{sec[3].strip()}"
+        return f"《美国法典》第{sec[1]}编第{sec[2]}节" + sec[3].strip().replace("(as amended)", "（经修正）")
     return a
 
 

@@ -144,8 +144,20 @@ class Rule(_M):
         return [c for c in self.cites if c.in_force(on)] or self.cites
 
     def citation(self, lang: str = "en", on: date | None = None) -> str:
+        """All cites; in Chinese, articles of one instrument share its title, as judgments write it:
+        ``《中华人民共和国民法典》第九百九十五条、第一百九十六条``."""
         assert self.instrument is not None
-        return ("；" if lang == "zh" else "; ").join(c.render(self.instrument, lang) for c in self.cites_on(on))
+        parts = [c.render(self.instrument, lang) for c in self.cites_on(on)]
+        if lang != "zh":
+            return "; ".join(parts)
+        out: list[str] = []
+        for p in parts:
+            title = p[:p.index("》") + 1] if p.startswith(("《", "香港《", "欧盟《", "美国《")) and "》" in p else None
+            if title and out and out[-1].startswith(title):
+                out[-1] += "、" + p[len(title):]
+            else:
+                out.append(p)
+        return "；".join(out)
 
     def confidence_on(self, on: date | None) -> Confidence:
         """The weakest of the rule's own confidence and that of the article versions in force on ``on``."""
