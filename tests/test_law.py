@@ -267,6 +267,7 @@ def english_words(md: str, a: dict) -> set[str]:
     md = re.sub(r"\b(?:CN|HK|EU|US)\.[\w.-]+", " ", md)     # rule ids
     md = re.sub(r"\b[A-Z]{2,5}-\d+\b", " ", md)             # requirement rows (REQUIREMENTS.md ids)
     md = re.sub(r"GB 45438", " ", md)                       # the standard's number is its id
+    md = re.sub(r"\d+[A-Z]{1,4}(?![A-Za-z])", " ", md)       # section numbers such as 16A, 159AAE
     return set(re.findall(r"[A-Za-z]{2,}", md))
 
 
@@ -279,3 +280,65 @@ def test_chinese_memo_has_no_english_words_but_ids(example):
     md = render_markdown(a)
     assert english_words(md, a) == set(), english_words(md, a)
     assert "第1019(1)条" not in md and "第253-1条" not in md
+
+
+def test_every_label_of_the_chinese_memo_exists():
+    """Issue 21: every element, fact and enum value the packs and the incident format use has a Chinese label."""
+    import typing
+
+    from synthguard.law import wording
+    from synthguard.law.conditions import facts_read
+    from synthguard.law.facts import Acquisition, Content, Dissemination, Harm
+
+    labels = wording.labels()
+    missing = [e for r in LIB.rules.values() for e in r.elements if e not in labels["elements"]]
+    assert missing == []
+    read = {f for r in LIB.rules.values() for c in [r.scope, *r.elements.values()] for f in facts_read(c)}
+    assert [f for f in sorted(read) if wording.fact(f, "zh") == f] == []
+    values = set()
+    for model in (Content, Acquisition, Dissemination, Harm):
+        for fld in model.model_fields.values():
+            for arg in typing.get_args(fld.annotation):
+                values |= {a for a in typing.get_args(typing.get_args(arg)[0] if typing.get_origin(arg) is list
+                                                       else arg) if isinstance(a, str)}
+    assert len(values) > 30 and sorted(v for v in values if v not in labels["values"]) == []
+
+
+def test_every_cited_instrument_has_its_chinese_title():
+    """Issue 21: no citation falls back to an English instrument name in the Chinese memo."""
+    from synthguard.law.citation import instruments
+
+    known = instruments()
+    for rule in LIB.rules.values():
+        for c in rule.cites:
+            inst = c.instrument
+            name = inst["en"] if isinstance(inst, dict) else (inst or rule.instrument.short["en"])
+            assert name in known, (rule.id, name)
+        assert "《" in rule.citation("zh") or "香港" in rule.citation("zh"), rule.id
+
+
+def test_reported_cases_carry_sources_outcome_and_verdict():
+    """Issue 21: each publicly reported case names its sources, the reported outcome and whether the engine agrees."""
+    reported = [c for c in CASES if c.reported]
+    assert len(reported) >= 11
+    for c in reported:
+        assert c.incident.get("sources") and c.agrees and c.agrees.split(":")[0] in ("yes", "yes in substance",
+                                                                                     "partial", "no rule", "no")
+    places = {j for c in reported for j in c.incident["jurisdictions"][:1]}
+    assert {"CN", "HK", "EU", "US"} <= places
+
+
+@pytest.mark.parametrize("article, zh", [
+    ("1019(1)", "第一千零一十九条第一款"), ("253-1", "第二百五十三条之一"), ("291-1(2)", "第二百九十一条之一第二款"),
+    ("42[2]", "第四十二条第（二）项"), ("2(1)[5]", "第二条第一款第（五）项"), ("10", "第十条"), ("110", "第一百一十条"),
+    ("1005", "第一千零五条"), ("s.16A", "第16A条")])
+def test_articles_are_cited_as_chinese_judgments_write_them(article, zh):
+    from synthguard.law.citation import article_zh
+
+    assert article_zh(article) == zh
+
+
+def test_citations_share_the_instrument_title():
+    cite = LIB.rules["CN.CC.1167.cessation"].citation("zh")
+    assert cite == "《中华人民共和国民法典》第一千一百六十七条、第九百九十五条"
+    assert LIB.rules["CN.CSL.41.over_collection"].citation("zh", date(2026, 2, 1)).endswith("第六十六条第一款")

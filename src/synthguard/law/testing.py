@@ -12,6 +12,8 @@ A case file (``tests/law/*.yaml``)::
                                        # comparative (true when another system's law is primary)
       - scenario: zao_2019.yaml        # a shipped example (law/examples), checked rule by rule
         expect: {CN.PIPL.29.separate_consent: not_in_force}
+        reported: MIIT summoned the operator   # optional: the publicly reported outcome
+        agrees: "yes: CSL 41 is met"            # optional: whether the engine agrees, and why
 
 A rule is *reached* when some case evaluated its elements (met, not_met, undetermined or defeated); the
 coverage report lists the rules never reached and the rules never met.
@@ -46,6 +48,8 @@ class Case:
     incident: dict[str, Any]
     expect: dict[str, Any]          # rule id -> status or {status, band, aggravators, missing}
     today: date = TODAY
+    reported: str | None = None     # scenario: the outcome courts, prosecutors or police reported
+    agrees: str | None = None       # scenario: yes / partial / no, and why
 
 
 @dataclass
@@ -96,7 +100,8 @@ def load_cases(directory: str | Path) -> list[Case]:
 def _case(fname: str, i: int, c: dict[str, Any], file_base: str | None, bases: dict[str, Any]) -> Case:
     if "scenario" in c:
         incident = yaml.safe_load(EXAMPLES.joinpath(c["scenario"]).read_text(encoding="utf-8"))
-        return Case(fname, c.get("name", c["scenario"]), incident, c["expect"])
+        return Case(fname, c.get("name", c["scenario"]), incident, c["expect"], reported=c.get("reported"),
+                    agrees=c.get("agrees"))
     base = c.get("base", file_base)
     if base not in bases:
         raise ValidationError("{fname} case {i}: unknown base {base!r}", values={"fname": fname, "i": i, "base": base})
