@@ -101,6 +101,7 @@ def _incident(**changes):
     (_incident(content={"sexual": False}, assessed={"obscene": {"value": True, "by": "court", "basis": "xyz"}}),
      "assessed.obscene"),
     (_incident(parties=[{"id": "v", "role": "depicted", "kind": "minor", "age": 30}]), "age"),
+    (_incident(place="HK"), "place"),  # issue 21: the primary law must be among those assessed
     (_incident(parties=[{"id": "v", "role": "depicted"}, {"id": "p", "role": "platform",
                "notice_received_at": "2024-01-05T00:00:00", "removed_at": "2024-01-04T00:00:00"}]), "removed_at"),
 ])

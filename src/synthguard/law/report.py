@@ -215,12 +215,16 @@ def _deadline(d: dict[str, Any], t: dict[str, Any], lang: str) -> str:
 def _event(e: dict[str, Any], t: dict[str, Any], lang: str) -> str:
     op = t["ops"].get(e["op"], e["op"])
     if e["op"] in ("rule", "exception"):
-        return f"{op} {e['expected']} → {t['status'].get(e['actual'], e['actual'])}"
+        return f"{op} {e['expected']}{t['colon'] if lang == 'zh' else ' → '}{t['status'].get(e['actual'], e['actual'])}"
     actual = t["unknown"] if e["actual"] is None else w.value(e["actual"], lang)
     expected = w.value(e.get("expected"), lang) if e.get("expected") is not None else t["unknown"]
     if e.get("param"):
         cite = w.local(e.get("cite"), lang)
         expected += f"（{cite}）" if lang == "zh" else f" [{e['param']}: {cite}]"
+    if lang == "zh":
+        result = t["trace_result"][str(e["value"]).lower()]
+        return t["trace_line"].format(fact=w.fact(e["fact"], lang), actual=actual, op=op, expected=expected,
+                                      result=result)
     result = {True: "✓", False: "✗", None: "?"}[e["value"]]
     return f"{w.fact(e['fact'], lang)} = {actual} {op} {expected} {result}"
 
