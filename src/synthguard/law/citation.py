@@ -13,6 +13,7 @@ such as ``Criminal Law art. 87`` renders in either language.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -109,13 +110,13 @@ def render(name_en: str, name_zh: str | None, article: str, lang: str) -> str:
     return f"{name_en} {article}"
 
 
-def render_ref(ref: str | dict[str, str] | None, lang: str) -> str:
+def render_ref(ref: str | Mapping[Any, str] | None, lang: str) -> str:
     """A cite written as text in the packs (``Criminal Law art. 87``, ``Civil Code arts. 995, 196``).
 
     A ``{en, zh}`` mapping is taken as written (for references the grammar cannot express)."""
     if ref is None:
         return ""
-    if isinstance(ref, dict):
+    if isinstance(ref, Mapping):
         return ref.get(lang) or ref.get("en") or ""
     if lang != "zh":
         return article_en(ref)

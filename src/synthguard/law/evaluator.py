@@ -72,7 +72,7 @@ class Evaluation:
         self.findings: dict[str, Finding] = {}
         self._busy: set[str] = set()
 
-    def param(self, name: str) -> tuple[Any, str | None]:
+    def param(self, name: str) -> tuple[Any, dict[str, str]]:
         return self.lib.param(name, self.on)
 
     def ctx(self, rule: Rule, events: list[Event] | None) -> Context:
