@@ -343,3 +343,9 @@ def test_citations_share_the_instrument_title():
     cite = LIB.rules["CN.CC.1167.cessation"].citation("zh")
     assert cite == "《中华人民共和国民法典》第一千一百六十七条、第九百九十五条"
     assert LIB.rules["CN.CSL.41.over_collection"].citation("zh", date(2026, 2, 1)).endswith("第六十六条第一款")
+
+
+def test_articles_of_one_hong_kong_ordinance_share_its_title():
+    cite = LIB.rules["HK.CO.159AAE.intimate_images"].citation("zh")
+    assert cite == "香港《刑事罪行条例》（第200章）第159AAE条、第159AAA条"
+    assert LIB.rules["US.TIDA.2.publication"].citation("en") == "TAKE IT DOWN Act art. 2; 47 U.S.C. 223(h)"

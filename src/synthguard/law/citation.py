@@ -100,14 +100,21 @@ def instrument_zh(name_en: str, fallback: str | None = None) -> tuple[str, str]:
 
 def render(name_en: str, name_zh: str | None, article: str, lang: str) -> str:
     """One provision: ``Civil Code art. 1019(1)`` / ``《中华人民共和国民法典》第一千零一十九条第一款``."""
+    return "".join(parts(name_en, name_zh, article, lang))
+
+
+def parts(name_en: str, name_zh: str | None, article: str, lang: str) -> tuple[str, str]:
+    """(instrument title, article) as rendered, so that several articles of one instrument can share the title."""
     if lang == "zh":
         if _USC.match(article):
-            return _loose_zh(article)
+            return "", _loose_zh(article)
         title, numerals = instrument_zh(name_en, name_zh)
-        return title + article_zh(article, numerals)
+        return title, article_zh(article, numerals)
+    if _USC.match(article):
+        return "", article
     if article[:1].isdigit():
-        return f"{name_en} art. {article_en(article)}"
-    return f"{name_en} {article}"
+        return name_en, f" art. {article_en(article)}"
+    return name_en, f" {article}"
 
 
 def render_ref(ref: str | Mapping[Any, str] | None, lang: str) -> str:

@@ -48,11 +48,13 @@ class Cite(_M):
 
     def render(self, default: Instrument, lang: str) -> str:
         """As judgments cite it: ``Civil Code art. 1019(1)`` / ``《中华人民共和国民法典》第一千零一十九条第一款``."""
+        return "".join(self.parts(default, lang))
+
+    def parts(self, default: Instrument, lang: str) -> tuple[str, str]:
         inst = self.instrument
         if isinstance(inst, dict):
-            return citation.render(inst["en"], inst.get("zh"), self.article, lang)
-        name = inst or default.short["en"]
-        return citation.render(name, default.short.get("zh"), self.article, lang)
+            return citation.parts(inst["en"], inst.get("zh"), self.article, lang)
+        return citation.parts(inst or default.short["en"], default.short.get("zh"), self.article, lang)
 
 
 Ref = str | Text  # a cite written as text (``Criminal Law art. 87``), or {en, zh} where the grammar cannot express it
@@ -147,17 +149,16 @@ class Rule(_M):
         """All cites; in Chinese, articles of one instrument share its title, as judgments write it:
         ``《中华人民共和国民法典》第九百九十五条、第一百九十六条``."""
         assert self.instrument is not None
-        parts = [c.render(self.instrument, lang) for c in self.cites_on(on)]
+        parts = [c.parts(self.instrument, lang) for c in self.cites_on(on)]
         if lang != "zh":
-            return "; ".join(parts)
-        out: list[str] = []
-        for p in parts:
-            title = p[:p.index("》") + 1] if p.startswith(("《", "香港《", "欧盟《", "美国《")) and "》" in p else None
-            if title and out and out[-1].startswith(title):
-                out[-1] += "、" + p[len(title):]
+            return "; ".join(t + a for t, a in parts)
+        out: list[list[str]] = []
+        for title, article in parts:
+            if title and out and out[-1][0] == title:
+                out[-1].append(article)
             else:
-                out.append(p)
-        return "；".join(out)
+                out.append([title, article])
+        return "；".join(group[0] + "、".join(group[1:]) for group in out)
 
     def confidence_on(self, on: date | None) -> Confidence:
         """The weakest of the rule's own confidence and that of the article versions in force on ``on``."""
