@@ -68,6 +68,8 @@ def blocks(a: dict[str, Any]) -> list[Block]:
     for f in domestic:
         if f["status"] in ENGAGED:
             out += finding_blocks(f, t, lang)
+    if not any(f["status"] in ENGAGED for f in domestic):
+        out.append(("p", t["none"]))
     if any(f["status"] in ENGAGED for f in comparative):
         out.append(("h2", t["comparative"]))
         for f in comparative:
