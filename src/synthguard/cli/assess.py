@@ -26,6 +26,8 @@ def assess(
                                                    "(e.g. a province's fraud threshold).")] = None,
     coverage: Annotated[Optional[Path], typer.Option("--coverage", help="Run the YAML rule tests in this folder and "
                                                      "report rule coverage instead.")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Memo language: zh (zh_CN) or en; the global --lang, "
+                                                "SYNTHGUARD_LANG or the locale otherwise.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Assess an incident against the rule packs (CN, HK, EU, US): findings, citations, what is missing."""
@@ -40,8 +42,8 @@ def assess(
         raise ValidationError("give an incident file, or --coverage DIR", hint="synthguard assess incident.yaml")
     if fmt not in ("md", "html", "pdf"):
         raise ValidationError("unsupported --format {fmt!r}", values={"fmt": fmt}, hint="Use --format md|html|pdf.")
-    lang = "zh" if i18n.current() == "zh_CN" else "en"  # the global --lang / SYNTHGUARD_LANG / locale
-    result = run(load_incident(incident), lang=lang, lib=lib)
+    chosen = lang or i18n.current()  # main() takes --lang off the line before typer sees it; both paths land here
+    result = run(load_incident(incident), lang="zh" if chosen.lower().startswith("zh") else "en", lib=lib)
     if as_json:
         if output:
             _write(output, __import__("json").dumps(result, ensure_ascii=False, indent=2, default=str).encode())

@@ -40,7 +40,7 @@ class Event:
     actual: Any
     value: Tri
     param: str | None = None
-    cite: str | None = None
+    cite: dict[str, str] | None = None  # {en, zh}
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None or k in ("value", "actual")}
@@ -49,7 +49,7 @@ class Event:
 @dataclass
 class Context:
     facts: dict[str, Any]
-    param: Callable[[str], tuple[Any, str | None]]          # name -> (value on the incident date, citation)
+    param: Callable[[str], tuple[Any, Any]]                  # name -> (value on the incident date, {en, zh} citation)
     rule_status: Callable[[str], Result]                     # id -> (truth, missing facts)
     rule: str = ""
     events: list[Event] | None = None
@@ -87,7 +87,7 @@ def evaluate(cond: Any, ctx: Context) -> Result:
     return _leaf(cond, ctx)
 
 
-def _rhs(spec: Any, ctx: Context) -> tuple[Any, str | None, str | None]:
+def _rhs(spec: Any, ctx: Context) -> tuple[Any, str | None, Any]:
     """(value, parameter name, citation) of a right-hand side."""
     if isinstance(spec, dict) and "param" in spec:
         value, cite = ctx.param(spec["param"])

@@ -12,6 +12,8 @@ import calendar
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from synthguard.law.citation import render_ref
+
 if TYPE_CHECKING:
     from synthguard.law.rules import Library, Rule
 
@@ -39,7 +41,8 @@ def compute_deadlines(rule: Rule, band: dict[str, Any] | None, facts: dict[str, 
     as_of = facts.get("incident.assessed_on") or on
     out = []
     for d in rule.deadlines:
-        item: dict[str, Any] = {"id": d.id, "title": d.title, "cite": d.cite, "start_fact": d.start}
+        item: dict[str, Any] = {"id": d.id, "title": d.title, "start_fact": d.start,
+                                "cite": {lang: render_ref(d.cite, lang) for lang in ("en", "zh")}}
         period: dict[Any, float] | None = dict(d.period) if d.period else None
         if d.from_band:
             years = prosecution_years(band.get("max_years") if band else None, lib, on)

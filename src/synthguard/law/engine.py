@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from synthguard.law.conditions import Context, evaluate
+from synthguard.law.derive import derive
 from synthguard.law.evaluator import Evaluation, Finding
 from synthguard.law.facts import Incident, namespace
 from synthguard.law.incident import validate_incident
@@ -29,7 +30,8 @@ DISCLAIMER = {
 
 def evaluate_all(lib: Library, inc: Incident, today: date) -> tuple[Evaluation, dict[str, Any]]:
     facts = namespace(inc, today)
-    ev = Evaluation(lib, facts, inc.date, list(inc.jurisdictions))
+    facts["derived"] = derive(facts, lib, inc.date)
+    ev = Evaluation(lib, facts, inc.date, list(inc.jurisdictions), inc.place)
     for rid in lib.rules:
         ev.finding(rid)
     return ev, facts
@@ -42,21 +44,24 @@ def assess(incident: Incident | dict[str, Any], *, lang: str = "en", lib: Librar
     lib = lib or library()
     ev, facts = evaluate_all(lib, inc, today)
     shown = [f for f in ev.findings.values() if f.status != "out_of_scope"]
-    shown.sort(key=lambda f: (f.rule.instrument.comparative, STATUS_ORDER.index(f.status),  # type: ignore[union-attr]
+    shown.sort(key=lambda f: (f.comparative, STATUS_ORDER.index(f.status),
                               f.rule.instrument.jurisdiction, f.rule.id))  # type: ignore[union-attr]
     findings = [f.to_dict(lang) for f in shown if f.rule.kind == "provision"]
     if not trace:
         for f in findings:
             f.pop("trace")
     summary = {s: sum(f["status"] == s for f in findings) for s in STATUS_ORDER}
+    derived = facts.pop("derived")
     return {
         "format": FORMAT,
         "lang": lang,
         "incident": {"id": inc.id, "title": inc.title, "summary": inc.summary, "date": inc.date.isoformat(),
+                     "place": inc.place or inc.jurisdictions[0],
                      "assessed_on": (inc.assessed_on or today).isoformat(),
                      "jurisdictions": list(inc.jurisdictions), "sources": inc.sources},
         "parties": [p.model_dump(mode="json", exclude_none=True) for p in inc.parties],
         "facts": {k: _jsonable(v) for k, v in facts.items() if v not in (None, [])},
+        "derived": {k: v.get(lang) or v["en"] for k, v in derived.items()},
         "assessed": {k: a.model_dump(mode="json", exclude_none=True) for k, a in inc.assessed.items()},
         "summary": summary,
         "findings": findings,
@@ -69,16 +74,27 @@ def assess(incident: Incident | dict[str, Any], *, lang: str = "en", lib: Librar
 
 
 def missing_facts(findings: list[Finding]) -> list[dict[str, Any]]:
-    """Each fact to ask for, with the provisions whose outcome depends on it (most-asked first)."""
+    """The facts to ask for, the most decisive first.
+
+    ``ask_first``: screening facts (one answer can close a whole rule) and facts several provisions wait on,
+    ordered by how many findings they decide.  The rest are grouped under the one provision that needs them,
+    so a video-call fraud first asks whether the content was sexual, not for every obscenity threshold.
+    """
     asked: dict[str, set[str]] = {}
+    screens: set[str] = set()
     for f in findings:
         if f.rule.kind == "provision" and f.status == "undetermined":
             for fact in f.missing:
                 asked.setdefault(fact, set()).add(f.rule.id)
+            if f.screening:
+                screens |= set(f.missing)
         if f.status == "met":
             for fact in f.band_missing:
                 asked.setdefault(fact, set()).add(f.rule.id)
-    return [{"fact": k, "rules": sorted(v)} for k, v in sorted(asked.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    out = [{"fact": k, "rules": sorted(v), "screening": k in screens,
+            "group": "ask_first" if k in screens or len(v) > 1 else sorted(v)[0]} for k, v in asked.items()]
+    return sorted(out, key=lambda m: (m["group"] != "ask_first", -len(m["rules"]) if m["group"] == "ask_first" else 0,
+                                      not m["screening"], m["group"], m["fact"]))
 
 
 @lru_cache(maxsize=1)

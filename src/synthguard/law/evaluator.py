@@ -2,7 +2,8 @@
 
 1. Rules of the incident's jurisdictions only; a rule not in force on the incident date is ``not_in_force``
    (an incident in 2019 is never judged under the 2023 Deep Synthesis Provisions).
-2. ``scope`` screens: False -> ``not_applicable`` (so irrelevant rules do not ask questions).
+2. ``scope`` screens: False -> ``not_applicable`` (so irrelevant rules do not ask questions); unknown ->
+   ``undetermined`` asking only for the screening facts (ask first what decides whether the rule is engaged).
 3. Elements are combined with Kleene AND: ``met`` / ``not_met`` / ``undetermined`` + the facts to ask for.
 4. Exceptions (``exception_to``) defeat their targets; an undetermined exception makes a met target undetermined.
 5. Bands: first match, most severe first; aggravators: every match.  Thresholds come from dated parameters.
@@ -16,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from synthguard.errors import ValidationError
+from synthguard.law.citation import render_ref
 from synthguard.law.conditions import Context, Event, Result, evaluate
 from synthguard.law.deadlines import compute_deadlines
 from synthguard.law.rules import Library, Rule, text
@@ -32,6 +34,10 @@ class Finding:
     band: dict[str, Any] | None = None
     band_missing: list[str] = field(default_factory=list)
     aggravators: list[dict[str, Any]] = field(default_factory=list)
+    mitigators: list[dict[str, Any]] = field(default_factory=list)
+    screening: bool = False  # undetermined only because the scope is unknown
+    comparative: bool = False
+    on: date | None = None   # the incident date: selects the article versions cited
     fine: dict[str, Any] | None = None
     deadlines: list[dict[str, Any]] = field(default_factory=list)
     defeated_by: list[str] = field(default_factory=list)
@@ -42,12 +48,14 @@ class Finding:
         assert r.instrument is not None
         return {
             "rule": r.id, "title": text(r.title, lang), "kind": r.kind, "domain": r.domain,
-            "jurisdiction": r.instrument.jurisdiction, "comparative": r.instrument.comparative,
-            "instrument": r.instrument.id, "citation": r.citation(lang),
-            "cites": [c.model_dump(exclude_none=True) for c in r.cites], "confidence": r.confidence,
+            "jurisdiction": r.instrument.jurisdiction, "comparative": self.comparative,
+            "instrument": r.instrument.id, "citation": r.citation(lang, self.on), "issue": text(r.issue, lang) or None,
+            "cites": [c.model_dump(mode="json", exclude_none=True) for c in r.cites_on(self.on)],
+            "confidence": r.confidence_on(self.on),
             "requirements": r.requirements, "status": self.status, "elements": self.elements,
             "missing_facts": self.missing, "band": self.band, "band_missing_facts": self.band_missing,
-            "aggravators": self.aggravators, "remedies": r.remedies if self.status == "met" else [],
+            "aggravators": self.aggravators, "mitigators": self.mitigators, "screening": self.screening,
+            "remedies": r.remedies if self.status == "met" else [],
             "fine": self.fine, "deadlines": self.deadlines, "defeated_by": self.defeated_by,
             "note": text(r.note, lang) or None,
             "trace": [e.to_dict() for e in self.trace],
@@ -57,12 +65,14 @@ class Finding:
 class Evaluation:
     """One incident evaluated against a library; findings are computed lazily and memoised per rule."""
 
-    def __init__(self, lib: Library, facts: dict[str, Any], on: date, jurisdictions: list[str]):
+    def __init__(self, lib: Library, facts: dict[str, Any], on: date, jurisdictions: list[str],
+                 place: str | None = None):
         self.lib, self.facts, self.on, self.jurisdictions = lib, facts, on, set(jurisdictions)
+        self.place = place or jurisdictions[0]
         self.findings: dict[str, Finding] = {}
         self._busy: set[str] = set()
 
-    def param(self, name: str) -> tuple[Any, str | None]:
+    def param(self, name: str) -> tuple[Any, dict[str, str]]:
         return self.lib.param(name, self.on)
 
     def ctx(self, rule: Rule, events: list[Event] | None) -> Context:
@@ -89,6 +99,8 @@ class Evaluation:
             f = self._evaluate(rule)
         finally:
             self._busy.discard(rule_id)
+        f.comparative = rule.instrument is not None and rule.instrument.jurisdiction != self.place
+        f.on = self.on
         self.findings[rule_id] = f
         return f
 
@@ -104,9 +116,9 @@ class Evaluation:
             v, missing = evaluate(rule.scope, ctx)
             if v is False:
                 return Finding(rule, "not_applicable", trace=events)
-            parts: list[Result] = [(v, missing)]
-        else:
-            parts = []
+            if v is None:  # ask the screening question before the elements
+                return Finding(rule, "undetermined", missing=sorted(missing), screening=True, trace=events)
+        parts: list[Result] = []
         elements = {}
         for name, cond in rule.elements.items():
             v, missing = evaluate(cond, ctx)
@@ -140,12 +152,14 @@ class Evaluation:
                 break
             band_missing |= missing
         f.band_missing = sorted(band_missing)
-        for agg in rule.aggravators:
-            v, _ = evaluate(agg.when, ctx)
-            if v is True:
-                f.aggravators.append({"id": agg.id, "title": agg.title, "cite": agg.cite})
+        for group, out in ((rule.aggravators, f.aggravators), (rule.mitigators, f.mitigators)):
+            for agg in group:
+                if evaluate(agg.when, ctx)[0] is True:
+                    cite = {lang: render_ref(agg.cite, lang) for lang in ("en", "zh")} if agg.cite else None
+                    out.append({"id": agg.id, "title": agg.title, "advisory": agg.advisory, "cite": cite})
         f.fine = self._fine(rule.fine)
-        f.deadlines = compute_deadlines(rule, f.band, self.facts, self.lib, self.on)
+        shown = [d.id for d in rule.deadlines if d.when is None or evaluate(d.when, ctx)[0] is not False]
+        f.deadlines = [d for d in compute_deadlines(rule, f.band, self.facts, self.lib, self.on) if d["id"] in shown]
 
     def _fine(self, spec: dict[str, Any] | None) -> dict[str, Any] | None:
         if not spec:

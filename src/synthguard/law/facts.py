@@ -22,14 +22,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Kind = Literal["private_person", "public_figure", "minor", "corporate_officer", "organization", "public_body"]
+Kind = Literal["private_person", "public_figure", "minor", "corporate_officer", "organization", "public_body",
+               "state_official"]
+Jurisdiction = Literal["CN", "HK", "EU", "US"]
+Localized = str | dict[Literal["en", "zh"], str]  # free text, optionally in both memo languages
 Consent = Literal["none", "given", "bundled", "separate", "written", "withdrawn"]
 
 
 class _Party(_Strict):
     id: str = Field(min_length=1, description="Short identifier used in the report (pseudonymous is fine).")
     name: str | None = None
-    kind: Kind = "private_person"
+    kind: Kind | None = Field(default=None, description="Unknown unless stated (never assumed).")
     age: Annotated[int, Field(ge=0, le=130)] | None = None
     jurisdiction: str | None = Field(default=None, description="Where the party lives or is established (ISO code).")
 
@@ -65,6 +68,10 @@ class Actor(_Party):
     recipients_supported: NonNegativeInt | None = None
     gains_rmb: NonNegativeFloat | None = Field(default=None, description="Illegal gains in RMB.")
     threatened_disclosure: bool | None = Field(default=None, description="Threatened to publish the content (CL 274).")
+    surrendered: bool | None = Field(default=None, description="Voluntary surrender (自首, CL 67(1)).")
+    confessed: bool | None = Field(default=None, description="Truthful confession after arrest (坦白, CL 67(3)).")
+    made_restitution: bool | None = Field(default=None, description="Returned the gains or compensated the victims "
+                                          "(退赃退赔).")
 
 
 class Platform(_Party):
@@ -98,6 +105,8 @@ class Provider(_Party):
         default=None, description="ToS: unlimited, irrevocable, sublicensable "
                                                   "rights over face data (SPC face-recognition Art. 11).")
     turnover_prev_year_rmb: NonNegativeFloat | None = None
+    collection_rules_published: bool | None = Field(
+        default=None, description="Published its rules for collecting and using PI (CSL 41(1)).")
     sme: bool | None = None
 
 
@@ -136,6 +145,8 @@ class Acquisition(_Strict):
     pi_tier: Literal["sensitive_50", "health_500", "other_5000"] | None = Field(
         default=None, description="CL 253-1 quantity tier (2017 Interpretation Art. 5); faces are a known gap.")
     sold_or_provided: bool | None = None
+    supplied_by_buyers: bool | None = Field(
+        default=None, description="The photos or recordings were supplied by buyers ordering the content.")
 
 
 class Dissemination(_Strict):
@@ -148,6 +159,9 @@ class Dissemination(_Strict):
     images: NonNegativeInt | None = None
     audio_files: NonNegativeInt | None = None
     paying_members: NonNegativeInt | None = None
+    posts: NonNegativeInt | None = Field(default=None, description="Separate posts or messages publishing it.")
+    buyers: NonNegativeInt | None = Field(default=None, description="Persons who bought the content (a sale is for "
+                                          "profit).")
     group_members: NonNegativeInt | None = None
     still_online: bool | None = None
     reached_minors: bool | None = None
@@ -157,7 +171,14 @@ class Dissemination(_Strict):
 
 class Harm(_Strict):
     money_lost: NonNegativeFloat | None = None
-    currency: Literal["RMB", "HKD", "USD", "EUR"] = "RMB"
+    currency: Literal["RMB", "HKD", "USD", "EUR"] | None = Field(
+        default=None, description="Currency of money_lost and money_recovered (unknown unless stated).")
+    money_lost_rmb: NonNegativeFloat | None = Field(
+        default=None, description="RMB equivalent as found by a court or the police; else converted at the dated "
+                                  "rate parameter fx.<currency>_rmb.")
+    money_recovered: NonNegativeFloat | None = Field(
+        default=None, description="Amount frozen, recovered or returned (same currency); the offence amount is "
+                                  "still money_lost.")
     property_loss_rmb: NonNegativeFloat | None = Field(default=None, description="Depicted person's own property loss.")
     infringer_gains_rmb: NonNegativeFloat | None = None
     mental_distress: Literal["none", "moderate", "serious"] | None = None
@@ -167,7 +188,8 @@ class Harm(_Strict):
     social_order_disrupted: bool | None = None
 
 
-Evaluative = Literal["identifiable", "obscene", "social_evaluation_lowered", "serious_mental_harm",
+Evaluative = Literal["identifiable", "face_identifiable", "voice_identifiable", "excessive_collection", "obscene",
+                     "social_evaluation_lowered", "serious_mental_harm",
                      "timely_removal", "platform_knew", "serious_case", "public_interest", "fault",
                      "household_only", "serious_social_order_harm"]
 
@@ -175,19 +197,23 @@ Evaluative = Literal["identifiable", "obscene", "social_evaluation_lowered", "se
 class Assessment(_Strict):
     value: bool
     by: Literal["analyst", "court", "regulator", "police", "prosecutor", "expert", "victim", "platform"]
-    basis: str = Field(min_length=3, description="Why: the evidence or the decision relied on.")
+    basis: Annotated[str, Field(min_length=3)] | dict[Literal["en", "zh"], Annotated[str, Field(min_length=2)]] = Field(
+        description="Why: the evidence or the decision relied on (text, or {en, zh}).")
     on: date | None = None
 
 
 class Incident(_Strict):
     format: Literal["synthguard.incident/1"] = "synthguard.incident/1"
     id: str = Field(min_length=1)
-    title: str | None = None
-    summary: str | None = None
+    title: Localized | None = None
+    summary: Localized | None = None
     date: _dt.date = Field(description="When the conduct happened: decides which law was in force.")
     discovered: _dt.date | None = None
     assessed_on: _dt.date | None = Field(default=None, description="'As of' date for deadlines; default today.")
-    jurisdictions: list[Literal["CN", "HK", "EU", "US"]] = Field(min_length=1)
+    jurisdictions: list[Jurisdiction] = Field(min_length=1)
+    place: Jurisdiction | None = Field(
+        default=None, description="Where the conduct happened (the forum): its law is primary, the other "
+                                  "jurisdictions' law comparative.  Default: the first jurisdiction listed.")
     parties: list[PartyT] = Field(min_length=1)
     content: Content = Content()
     purpose: list[Purpose] | None = Field(
@@ -201,20 +227,20 @@ class Incident(_Strict):
 
 def namespace(inc: Incident, today: date) -> dict[str, Any]:
     """Flatten to dotted fact paths; a role's first party answers ``role.field`` (``role.count`` counts them)."""
-    out: dict[str, Any] = {"incident.date": inc.date, "incident.discovered": inc.discovered,
-                           "incident.assessed_on": inc.assessed_on or today, "jurisdictions": list(inc.jurisdictions),
+    out: dict[str, Any] = {"incident.date": inc.date, "incident.place": inc.place or inc.jurisdictions[0],
+                           "incident.discovered": inc.discovered, "incident.assessed_on": inc.assessed_on or today,
+                           "jurisdictions": list(inc.jurisdictions),
                            "purpose": inc.purpose}
     for section in ("content", "acquisition", "dissemination", "harm"):
         for k, v in getattr(inc, section).model_dump().items():
             out[f"{section}.{k}"] = v
-    out["harm.money_lost_rmb"] = inc.harm.money_lost if inc.harm.currency == "RMB" else None
     for role in ("depicted", "deceived", "actor", "platform", "provider"):
         group = [p for p in inc.parties if p.role == role]
         out[f"{role}.count"] = len(group)
         if group:
             for k, v in group[0].model_dump().items():
                 out[f"{role}.{k}"] = v
-            out[f"{role}.minor"] = any(p.kind == "minor" or (p.age is not None and p.age < 18) for p in group)
+            out[f"{role}.minor"] = _minor(group)
             ages = [p.age for p in group]
             out[f"{role}.under_14"] = (True if any(a is not None and a < 14 for a in ages)
                                        else None if None in ages else False)
@@ -222,6 +248,18 @@ def namespace(inc: Incident, today: date) -> dict[str, Any]:
     for name, a in inc.assessed.items():
         out[f"assessed.{name}"] = a.value
     return out
+
+
+ADULT_KINDS = ("corporate_officer", "state_official")
+
+
+def _minor(group: list[Any]) -> bool | None:
+    """True if anyone is a minor; False only if everyone is known to be an adult; else unknown (not assumed)."""
+    if any(p.kind == "minor" or (p.age is not None and p.age < 18) for p in group):
+        return True
+    if all((p.age is not None and p.age >= 18) or p.kind in ADULT_KINDS for p in group):
+        return False
+    return None
 
 
 def _hours_to_removal(f: dict[str, Any], today: date) -> float | None:

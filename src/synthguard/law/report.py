@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from synthguard.errors import ValidationError
+from synthguard.law import wording as w
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"h3"|"p"|"ul"|"kv"|"note", payload)
 ENGAGED = ("met", "undetermined", "defeated")
@@ -35,63 +36,56 @@ def _tx(value: Any, lang: str) -> str:
     return (value.get(lang) or value.get("en") or "") if isinstance(value, dict) else str(value)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    if isinstance(v, list):
-        return ", ".join(map(str, v))
-    return str(v).lower() if isinstance(v, bool) else str(v)
-
-
 def blocks(a: dict[str, Any]) -> list[Block]:
     lang = a["lang"]
     t = _t(lang)
     inc = a["incident"]
-    out: list[Block] = [("h1", f"{t['title']}: {inc['title'] or inc['id']}"),
+    item, kv = w.sep(lang)
+    out: list[Block] = [("h1", f"{t['title']}{t['colon']}{w.local(inc['title'], lang) or inc['id']}"),
                         ("kv", [(t["incident"], inc["id"]), (t["date"], inc["date"]), (t["as_of"], inc["assessed_on"]),
-                                (t["jurisdictions"], ", ".join(inc["jurisdictions"]))])]
+                                (t["jurisdictions"], w.value(inc["jurisdictions"], lang)),
+                                (t["place"], w.value(inc.get("place") or inc["jurisdictions"][0], lang))])]
     out.append(("h2", t["facts"]))
     if inc.get("summary"):
-        out.append(("p", inc["summary"]))
+        out.append(("p", w.local(inc["summary"], lang)))
     out.append(("h3", t["parties"]))
-    out.append(("ul", [f"{t['roles'][p['role']]}: {p['id']}" + "".join(
-        f"; {k} {_fmt(v)}" for k, v in p.items() if k not in ("id", "role")) for p in a["parties"]]))
-    out.append(("kv", [(k, _fmt(v)) for k, v in a["facts"].items()
-                       if not k.endswith(".count") and k.split(".")[0] not in t["roles"]]))
+    out.append(("ul", [f"{t['roles'][p['role']]}{t['colon']}{p['id']}" + "".join(
+        f"{item}{w.fact(k, lang)}{kv}{w.value(v, lang)}" for k, v in p.items() if k not in ("id", "role"))
+        for p in a["parties"]]))
+    out.append(("kv", [(w.fact(k, lang), w.value(v, lang)) for k, v in a["facts"].items()
+                       if not k.endswith(".count") and k.split(".")[0] not in (*t["roles"], "assessed")]))
+    if a.get("derived"):
+        out.append(("p", t["derived"]))
+        out.append(("ul", [f"{w.fact(k, lang)}{t['colon']}{v}" for k, v in a["derived"].items()]))
     if a["assessed"]:
-        out.append(("ul", [f"{k}: {_fmt(v['value'])} ({v['by']}: {v['basis']})" for k, v in a["assessed"].items()]))
+        out.append(("p", t["assessed"]))
+        out.append(("ul", [_assessed(k, v, t, lang) for k, v in a["assessed"].items()]))
     domestic = [f for f in a["findings"] if not f["comparative"]]
     comparative = [f for f in a["findings"] if f["comparative"]]
     out.append(("h2", t["issues"]))
-    out.append(("ul", [t["issue"].format(title=f["title"], citation=f["citation"])
-                       for f in domestic + comparative if f["status"] in ENGAGED] or [t["none"]]))
+    out.append(("ul", [_issue(f, t) for f in domestic + comparative if f["status"] in ENGAGED] or [t["none"]]))
     out.append(("h2", t["findings"]))
     for f in domestic:
         if f["status"] in ENGAGED:
             out += finding_blocks(f, t, lang)
+    if not any(f["status"] in ENGAGED for f in domestic):
+        out.append(("p", t["none"]))
     if any(f["status"] in ENGAGED for f in comparative):
         out.append(("h2", t["comparative"]))
         for f in comparative:
             if f["status"] in ENGAGED:
                 out += finding_blocks(f, t, lang)
-    out.append(("h2", t["not_engaged"]))
-    out.append(("ul", [f"{f['title']} ({f['citation']}): {t['status'][f['status']]}" for f in a["findings"]
-                       if f["status"] in ("not_met", "not_applicable")] or [t["none"]]))
-    out.append(("h2", t["not_in_force"]))
-    out.append(("ul", [f"{f['title']} ({f['citation']}): {t['status'][f['status']]}" for f in a["findings"]
-                       if f["status"] in ("not_in_force", "proposed")] or [t["none"]]))
+    for heading, statuses in (("not_engaged", ("not_met", "not_applicable")),
+                              ("not_in_force", ("not_in_force", "proposed"))):
+        out.append(("h2", t[heading]))
+        out.append(("ul", [_line(f, t) for f in a["findings"] if f["status"] in statuses] or [t["none"]]))
     out.append(("h2", t["severity"]))
     out.append(("p", t["severity_note"]))
-    out.append(("kv", [(v["title"], t["levels"][v["level"]] + _asked(v)) for v in a["severity"]["factors"].values()]))
+    out.append(("kv", [(v["title"], t["levels"][v["level"]] + _asked(v, lang))
+                       for v in a["severity"]["factors"].values()]))
     out.append(("ul", a["severity"]["cites"]))
-    out.append(("h2", t["missing"]))
-    if a["missing_facts"]:
-        out.append(("p", t["missing_intro"]))
-        out.append(("ul", [f"{m['fact']}: {', '.join(m['rules'])}" for m in a["missing_facts"]]))
-    else:
-        out.append(("p", t["missing_none"]))
+    out += _missing(a, t, lang)
+    out += _glossary(out, lang, t)
     if inc.get("sources"):
         out.append(("h3", t["sources"]))
         out.append(("ul", inc["sources"]))
@@ -99,37 +93,99 @@ def blocks(a: dict[str, Any]) -> list[Block]:
     return out
 
 
+def _assessed(k: str, v: dict[str, Any], t: dict[str, Any], lang: str) -> str:
+    """An evaluative fact with who assessed it and why."""
+    who, why = w.assessor(v["by"], lang), w.local(v["basis"], lang)
+    head = f"{w.fact('assessed.' + k, lang)}{t['colon']}{w.value(v['value'], lang)}"
+    return f"{head}（{who}{t['colon']}{why}）" if lang == "zh" else f"{head} ({who}: {why})"
+
+
+def _issue(f: dict[str, Any], t: dict[str, Any]) -> str:
+    """The question as a lawyer frames it, with the provisions it turns on."""
+    if f.get("issue"):
+        return t["issue_cited"].format(issue=f["issue"].rstrip("。."), citation=f["citation"])
+    return t["issue"].format(title=f["title"], citation=f["citation"])
+
+
+def _line(f: dict[str, Any], t: dict[str, Any]) -> str:
+    return t["line"].format(title=f["title"], citation=f["citation"], status=t["status"][f["status"]])
+
+
+def _missing(a: dict[str, Any], t: dict[str, Any], lang: str) -> list[Block]:
+    out: list[Block] = [("h2", t["missing"])]
+    if not a["missing_facts"]:
+        return out + [("p", t["missing_none"])]
+    titles = {f["rule"]: f["title"] for f in a["findings"]}
+    first = [m for m in a["missing_facts"] if m["group"] == "ask_first"]
+    if first:
+        out.append(("p", t["missing_first"]))
+        out.append(("ul", [f"{w.fact(m['fact'], lang)}{t['colon']}" + t["decides"].format(n=len(m["rules"]))
+                           + (t["screening"] if m["screening"] else "") for m in first]))
+    rest: dict[str, list[str]] = {}
+    for m in a["missing_facts"][len(first):]:
+        rest.setdefault(m["group"], []).append(w.fact(m["fact"], lang))
+    if rest:
+        out.append(("p", t["missing_rest"]))
+        out.append(("ul", [f"{titles.get(rid, rid)}{t['colon']}{w.value(facts, lang)}" for rid, facts in rest.items()]))
+    return out
+
+
+def _glossary(memo: list[Block], lang: str, t: dict[str, Any]) -> list[Block]:
+    """The legal terms this memo uses, each with the provision that defines or uses it (zh memos)."""
+    if lang != "zh":
+        return []
+    body = "\n".join(str(p) for _, p in memo)
+    used = [g for g in glossary() if g["zh"] in body]
+    if not used:
+        return []
+    return [("h2", t["glossary"]), ("ul", [f"{g['zh']}{t['colon']}{g['meaning']}（{g['source']}）" for g in used])]
+
+
+@lru_cache(maxsize=1)
+def glossary() -> list[dict[str, str]]:
+    data = files("synthguard.law").joinpath("templates", "glossary.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(data)["terms"]
+
+
 def finding_blocks(f: dict[str, Any], t: dict[str, Any], lang: str) -> list[Block]:
+    item = w.sep(lang)[0]
     out: list[Block] = [("h3", f"{f['title']} — {f['citation']}")]
     rows = [(t["status_label"], t["status"][f["status"]])]
     if f["defeated_by"]:
         rows.append((t["defeated_by"], ", ".join(f["defeated_by"])))
     if f["band"]:
         b = f["band"]
-        rows.append((t["band"], f"{_tx(b['title'], lang)}: {_tx(b.get('penalty') or '', lang)}"))
+        rows.append((t["band"], f"{_tx(b['title'], lang)}{t['colon']}{_tx(b.get('penalty') or '', lang)}"))
     if f["band_missing_facts"] and f["status"] == "met":
-        rows.append((t["band_open"], ", ".join(f["band_missing_facts"])))
-    if f["aggravators"]:
-        rows.append((t["aggravators"], "; ".join(f"{_tx(x['title'], lang)} ({x['cite']})" for x in f["aggravators"])))
+        rows.append((t["band_open"], w.value([w.fact(x, lang) for x in f["band_missing_facts"]], lang)))
+    for key, label in (("aggravators", t["aggravators"]), ("mitigators", t["mitigators"])):
+        if f.get(key):
+            rows.append((label, item.join(_factor(x, t, lang) for x in f[key])))
     if f["remedies"]:
-        rows.append((t["remedies"], ", ".join(_tx(texts()["remedies"].get(r, r), lang) for r in f["remedies"])))
+        rows.append((t["remedies"], "、".join(_tx(texts()["remedies"].get(r, r), lang) for r in f["remedies"])
+                     if lang == "zh" else ", ".join(_tx(texts()["remedies"].get(r, r), lang) for r in f["remedies"])))
     fine = (f["band"] or {}).get("fine") or f["fine"]
     if fine:
-        rows.append((t["fine"], "; ".join(f"{k} {_fmt(v)}" for k, v in fine.items() if k != "cites")))
+        rows.append((t["fine"], item.join(f"{t['fine_keys'].get(k, k)}{t['colon']}{w.value(v, lang)}"
+                                          for k, v in fine.items() if k != "cites" and v is not None)))
     if f["requirements"]:
         rows.append((t["requirements"], ", ".join(f["requirements"])))
     out.append(("kv", rows))
     if f["elements"]:
         out.append(("p", t["elements"]))
-        out.append(("ul", [f"{name}: {t['status'][e['status']]}" + (f" ({', '.join(e['missing_facts'])})"
-                                                                    if e["missing_facts"] else "")
-                           for name, e in f["elements"].items()]))
+        out.append(("ul", [f"{w.element(name, lang)}{t['colon']}{t['status'][e['status']]}" + (
+            f"（{t['needs']}{w.value([w.fact(x, lang) for x in e['missing_facts']], lang)}）" if lang == "zh" and
+            e["missing_facts"] else f" ({', '.join(e['missing_facts'])})" if e["missing_facts"] else "")
+            for name, e in f["elements"].items()]))
+    elif f.get("screening"):
+        out.append(("p", t["screening_open"].format(facts=w.value([w.fact(x, lang) for x in f["missing_facts"]],
+                                                                   lang))))
     if f["deadlines"] and f["status"] == "met":
         out.append(("p", t["deadlines"]))
         out.append(("ul", [_deadline(d, t, lang) for d in f["deadlines"]]))
     if f.get("trace"):
         out.append(("p", t["reasoning"]))
-        out.append(("ul", [_event(e, t) for e in f["trace"]]))
+        out.append(("ul", [_event(e, t, lang) for e in f["trace"]]))
     if f["note"]:
         out.append(("p", f["note"]))
     if f["confidence"] == "unverified":
@@ -137,23 +193,42 @@ def finding_blocks(f: dict[str, Any], t: dict[str, Any], lang: str) -> list[Bloc
     return out
 
 
-def _asked(v: dict[str, Any]) -> str:
-    return f" ({', '.join(v['missing_facts'])})" if v["level"] == "unknown" and v["missing_facts"] else ""
+def _factor(x: dict[str, Any], t: dict[str, Any], lang: str) -> str:
+    cite = w.local(x.get("cite"), lang)
+    return _tx(x["title"], lang) + (f"（{cite}）" if lang == "zh" else f" ({cite})") * bool(cite) + (
+        t["advisory"] if x.get("advisory") else "")
+
+
+def _asked(v: dict[str, Any], lang: str) -> str:
+    if v["level"] != "unknown" or not v["missing_facts"]:
+        return ""
+    facts = w.value([w.fact(x, lang) for x in v["missing_facts"]], lang)
+    return f"（{facts}）" if lang == "zh" else f" ({facts})"
 
 
 def _deadline(d: dict[str, Any], t: dict[str, Any], lang: str) -> str:
-    status = t["deadline_status"][d["status"]].format(due=d.get("due", ""), missing=d.get("missing_fact", ""))
-    return f"{_tx(d['title'], lang)} ({d['cite']}): {status}"
+    missing = w.fact(d.get("missing_fact") or "", lang)
+    status = t["deadline_status"][d["status"]].format(due=d.get("due", ""), missing=missing)
+    cite = w.local(d["cite"], lang)
+    return f"{_tx(d['title'], lang)}（{cite}）{t['colon']}{status}" if lang == "zh" else \
+        f"{_tx(d['title'], lang)} ({cite}): {status}"
 
 
-def _event(e: dict[str, Any], t: dict[str, Any]) -> str:
+def _event(e: dict[str, Any], t: dict[str, Any], lang: str) -> str:
     op = t["ops"].get(e["op"], e["op"])
     if e["op"] in ("rule", "exception"):
-        return f"{op} {e['expected']} → {t['status'].get(e['actual'], e['actual'])}"
-    actual = t["unknown"] if e["actual"] is None else _fmt(e["actual"])
-    expected = _fmt(e.get("expected")) + (f" [{e['param']}: {e['cite']}]" if e.get("param") else "")
+        return f"{op} {e['expected']}{t['colon'] if lang == 'zh' else ' → '}{t['status'].get(e['actual'], e['actual'])}"
+    actual = t["unknown"] if e["actual"] is None else w.value(e["actual"], lang)
+    expected = w.value(e.get("expected"), lang) if e.get("expected") is not None else t["unknown"]
+    if e.get("param"):
+        cite = w.local(e.get("cite"), lang)
+        expected += f"（{cite}）" if lang == "zh" else f" [{e['param']}: {cite}]"
+    if lang == "zh":
+        result = t["trace_result"][str(e["value"]).lower()]
+        return t["trace_line"].format(fact=w.fact(e["fact"], lang), actual=actual, op=op, expected=expected,
+                                      result=result)
     result = {True: "✓", False: "✗", None: "?"}[e["value"]]
-    return f"{e['fact']} = {actual} {op} {expected} {result}"
+    return f"{w.fact(e['fact'], lang)} = {actual} {op} {expected} {result}"
 
 
 def render_markdown(a: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
 from synthguard.errors import ValidationError
+from synthguard.law import citation
 
 Text = dict[Literal["en", "zh"], str]
 Confidence = Literal["verified", "secondary", "unverified"]
@@ -38,13 +39,25 @@ class Cite(_M):
     instrument: Text | str | None = None  # defaults to the pack's instrument
     confidence: Confidence = "verified"
     url: str | None = None
+    valid_from: date | None = None  # a dated version of the article (amendments renumber and rewrite articles)
+    valid_to: date | None = None
+
+    def in_force(self, on: date | None) -> bool:
+        return on is None or ((self.valid_from is None or on >= self.valid_from) and
+                              (self.valid_to is None or on <= self.valid_to))
 
     def render(self, default: Instrument, lang: str) -> str:
+        """As judgments cite it: ``Civil Code art. 1019(1)`` / ``《中华人民共和国民法典》第一千零一十九条第一款``."""
+        return "".join(self.parts(default, lang))
+
+    def parts(self, default: Instrument, lang: str) -> tuple[str, str]:
         inst = self.instrument
-        name = (text(inst, lang) if isinstance(inst, dict) else inst) or text(default.short, lang)
-        if lang == "zh" and self.article[:1].isdigit():
-            return f"{name}第{self.article}条"
-        return f"{name} art. {self.article}" if self.article[:1].isdigit() else f"{name} {self.article}"
+        if isinstance(inst, dict):
+            return citation.parts(inst["en"], inst.get("zh"), self.article, lang)
+        return citation.parts(inst or default.short["en"], default.short.get("zh"), self.article, lang)
+
+
+Ref = str | Text  # a cite written as text (``Criminal Law art. 87``), or {en, zh} where the grammar cannot express it
 
 
 class Instrument(_M):
@@ -56,13 +69,12 @@ class Instrument(_M):
     repealed: date | None = None
     status: Literal["law", "proposed"] = "law"
     url: str | None = None
-    comparative: bool = False
 
 
 class Param(_M):
     description: str
     unit: str | None = None
-    cite: str
+    cite: Ref
     confidence: Confidence = "verified"
     values: dict[date, float | None]
 
@@ -77,10 +89,13 @@ class Band(_M):
 
 
 class Aggravator(_M):
+    """A circumstance that weighs on the sentence; ``advisory`` when no provision lists it (CL 61 discretion)."""
+
     id: str
     title: Text
     when: dict[str, Any]
-    cite: str | None = None
+    cite: Ref | None = None
+    advisory: bool = False
 
 
 class Deadline(_M):
@@ -89,7 +104,8 @@ class Deadline(_M):
     period: dict[Literal["years", "months", "days", "hours"], float] | None = None  # None = no limitation
     start: str | None = None       # fact path the period runs from
     from_band: bool = False        # prosecution limit from the band's max_years (CL 87)
-    cite: str
+    when: dict[str, Any] | None = None  # shown unless this condition is definitely false
+    cite: Ref
 
 
 class Rule(_M):
@@ -107,10 +123,12 @@ class Rule(_M):
     exception_to: list[str] = []
     bands: list[Band] = []
     aggravators: list[Aggravator] = []
+    mitigators: list[Aggravator] = []
     remedies: list[str] = []
     fine: dict[str, Any] | None = None
     deadlines: list[Deadline] = []
     note: Text | None = None
+    issue: Text | None = None         # the question as a lawyer frames it in the memo
     instrument: Instrument | None = None  # filled by the loader
 
     def in_force(self, on: date) -> bool:
@@ -123,9 +141,29 @@ class Rule(_M):
             return on <= self.valid_to
         return self.instrument.repealed is None or on < self.instrument.repealed
 
-    def citation(self, lang: str = "en") -> str:
+    def cites_on(self, on: date | None) -> list[Cite]:
+        """The versions of the cited articles in force on ``on`` (all of them if no date)."""
+        return [c for c in self.cites if c.in_force(on)] or self.cites
+
+    def citation(self, lang: str = "en", on: date | None = None) -> str:
+        """All cites; in Chinese, articles of one instrument share its title, as judgments write it:
+        ``《中华人民共和国民法典》第九百九十五条、第一百九十六条``."""
         assert self.instrument is not None
-        return "; ".join(c.render(self.instrument, lang) for c in self.cites)
+        parts = [c.parts(self.instrument, lang) for c in self.cites_on(on)]
+        if lang != "zh":
+            return "; ".join(t + a for t, a in parts)
+        out: list[list[str]] = []
+        for title, article in parts:
+            if title and out and out[-1][0] == title:
+                out[-1].append(article)
+            else:
+                out.append([title, article])
+        return "；".join(group[0] + "、".join(group[1:]) for group in out)
+
+    def confidence_on(self, on: date | None) -> Confidence:
+        """The weakest of the rule's own confidence and that of the article versions in force on ``on``."""
+        order = ["unverified", "secondary", "verified"]
+        return min([self.confidence, *(c.confidence for c in self.cites_on(on))], key=order.index)
 
 
 class Pack(_M):
@@ -188,14 +226,16 @@ class Library:
                     raise ValidationError("rule {id} is an exception to unknown rule {target}",
                                           values={"id": rule.id, "target": target})
 
-    def param(self, name: str, on: date) -> tuple[float | None, str | None]:
+    def param(self, name: str, on: date) -> tuple[float | None, dict[str, str]]:
+        """The value in force on ``on`` (None before the first) and its citation in both languages."""
         par = self.params.get(name)
         if par is None:
             raise ValidationError("unknown parameter {name}", values={"name": name})
+        cite = {lang: citation.render_ref(par.cite, lang) for lang in ("en", "zh")}
         if name in self.overrides:
-            return self.overrides[name], f"{par.cite} (overridden)"
+            return self.overrides[name], {"en": cite["en"] + " (overridden)", "zh": cite["zh"] + "（已按参数文件替换）"}
         dated = [d for d in par.values if d <= on]
-        return (par.values[max(dated)] if dated else None), par.cite
+        return (par.values[max(dated)] if dated else None), cite
 
     def exceptions_to(self, rule_id: str) -> list[Rule]:
         return [r for r in self.rules.values() if rule_id in r.exception_to]

@@ -8,9 +8,12 @@ A case file (``tests/law/*.yaml``)::
         name: face swap without consent
         set: {content.technique: [face_swap], parties.depicted.consent: none}
         unset: [content.realism]
-        expect: met                    # status; optional: band, aggravators, missing, fine
+        expect: met                    # status; optional: band, aggravators, mitigators, missing, deadlines,
+                                       # comparative (true when another system's law is primary)
       - scenario: zao_2019.yaml        # a shipped example (law/examples), checked rule by rule
         expect: {CN.PIPL.29.separate_consent: not_in_force}
+        reported: MIIT summoned the operator   # optional: the publicly reported outcome
+        agrees: "yes: CSL 41 is met"            # optional: whether the engine agrees, and why
 
 A rule is *reached* when some case evaluated its elements (met, not_met, undetermined or defeated); the
 coverage report lists the rules never reached and the rules never met.
@@ -33,6 +36,7 @@ from synthguard.law.incident import validate_incident
 from synthguard.law.rules import Library, library
 
 REACHED = {"met", "not_met", "undetermined", "defeated"}
+EXTRA = ("band", "aggravators", "mitigators", "missing", "fine", "deadlines", "comparative")
 EXAMPLES = files("synthguard.law").joinpath("examples")
 TODAY = date(2026, 11, 1)  # fixed "today" so the tests do not age
 
@@ -44,6 +48,8 @@ class Case:
     incident: dict[str, Any]
     expect: dict[str, Any]          # rule id -> status or {status, band, aggravators, missing}
     today: date = TODAY
+    reported: str | None = None     # scenario: the outcome courts, prosecutors or police reported
+    agrees: str | None = None       # scenario: yes / partial / no, and why
 
 
 @dataclass
@@ -94,7 +100,8 @@ def load_cases(directory: str | Path) -> list[Case]:
 def _case(fname: str, i: int, c: dict[str, Any], file_base: str | None, bases: dict[str, Any]) -> Case:
     if "scenario" in c:
         incident = yaml.safe_load(EXAMPLES.joinpath(c["scenario"]).read_text(encoding="utf-8"))
-        return Case(fname, c.get("name", c["scenario"]), incident, c["expect"])
+        return Case(fname, c.get("name", c["scenario"]), incident, c["expect"], reported=c.get("reported"),
+                    agrees=c.get("agrees"))
     base = c.get("base", file_base)
     if base not in bases:
         raise ValidationError("{fname} case {i}: unknown base {base!r}", values={"fname": fname, "i": i, "base": base})
@@ -104,9 +111,8 @@ def _case(fname: str, i: int, c: dict[str, Any], file_base: str | None, bases: d
     for k in c.get("unset") or []:
         set_path(incident, k, None, delete=True)
     expect = c["expect"] if isinstance(c["expect"], dict) and "rule" not in c else {c["rule"]: c["expect"]}
-    if "rule" in c and any(k in c for k in ("band", "aggravators", "missing", "fine")):
-        expect = {c["rule"]: {"status": c["expect"], **{k: c[k] for k in ("band", "aggravators", "missing", "fine")
-                                                          if k in c}}}
+    if "rule" in c and any(k in c for k in EXTRA):
+        expect = {c["rule"]: {"status": c["expect"], **{k: c[k] for k in EXTRA if k in c}}}
     return Case(fname, c.get("name", f"{c.get('rule', '')} #{i}"), incident, expect,
                 c.get("today", TODAY))
 
@@ -131,6 +137,12 @@ def run_case(case: Case, lib: Library | None = None) -> Outcome:
             problems.append(f"{rid}: band {(f.band or {}).get('name')}, expected {want['band']}")
         if "aggravators" in want and sorted(a["id"] for a in f.aggravators) != sorted(want["aggravators"]):
             problems.append(f"{rid}: aggravators {[a['id'] for a in f.aggravators]}, expected {want['aggravators']}")
+        if "mitigators" in want and sorted(a["id"] for a in f.mitigators) != sorted(want["mitigators"]):
+            problems.append(f"{rid}: mitigators {[a['id'] for a in f.mitigators]}, expected {want['mitigators']}")
+        if "deadlines" in want and sorted(d["id"] for d in f.deadlines) != sorted(want["deadlines"]):
+            problems.append(f"{rid}: deadlines {[d['id'] for d in f.deadlines]}, expected {want['deadlines']}")
+        if "comparative" in want and f.comparative != want["comparative"]:
+            problems.append(f"{rid}: comparative {f.comparative}, expected {want['comparative']}")
         if "missing" in want and not set(want["missing"]) <= set(f.missing):
             problems.append(f"{rid}: missing facts {f.missing}, expected to include {want['missing']}")
     return Outcome(case, problems, {rid: f.status for rid, f in ev.findings.items()})
