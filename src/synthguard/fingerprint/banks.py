@@ -34,7 +34,14 @@ from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.fingerprint.index import Index, make_index
-from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher, bits_to_hex, pdq_pixels
+from synthguard.fingerprint.pdq import (
+    DIHEDRAL,
+    MIN_QUALITY,
+    PDQHasher,
+    bits_to_hex,
+    pdq_dihedral,
+    pdq_pixels,
+)
 from synthguard.media import Media, Modality
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
@@ -49,9 +56,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _FORMATS = {"pdq": "64 hexadecimal characters (the 256-bit PDQ hash, as pdqhash or ThreatExchange print it)",
             "sha256": "64 hexadecimal characters (the SHA-256 digest of the file bytes, as sha256sum prints it)"}
-# pdqhash.compute_dihedral order (Meta's reference): the query image transformed, so a flipped or rotated
-# upload still meets the hash of the original.
-DIHEDRAL = ("original", "rotate-90", "rotate-180", "rotate-270", "flip-x", "flip-y", "flip-plus-1", "flip-minus-1")
 _RESYNC_LIMIT = 1000  # more foreign changes than this: drop the indexes and reload instead of patching
 
 
@@ -109,10 +113,9 @@ def media_hashes(media: Media) -> dict[str, Any]:
 
 
 def dihedral_hashes(media: Media) -> tuple[list[tuple[str, str]], int]:
-    """PDQ hashes of the 8 rotations/flips of the image, as (transform, hex), and the quality."""
-    import pdqhash
-
-    bits, quality = pdqhash.compute_dihedral(pdq_pixels(media))
+    """PDQ hashes of the 8 rotations/flips of the image, as (transform, hex), and the quality: the query image
+    transformed (Meta's compute_dihedral order), so a flipped or rotated upload still meets the original's hash."""
+    bits, quality = pdq_dihedral(pdq_pixels(media))
     return [(t, bits_to_hex(b)) for t, b in zip(DIHEDRAL, bits, strict=True)], int(quality)
 
 
