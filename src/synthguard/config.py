@@ -131,6 +131,14 @@ class Settings(BaseSettings):
         description="DS-26 techniques the service offers, e.g. face_swap, voice_clone (drive the DS-15/DS-17 checks).",
     )
 
+    ledger_origin: str | None = Field(
+        None, pattern=r"^[^\s+]+$",
+        description="The ledger's checkpoint origin (C2SP tlog-checkpoint: unique per log, e.g. example.com/log1); "
+                    "default synthguard.ledger/<first 16 hex digits of the ledger key's log id>.",
+    )
+    checkpoint_extensions: bool = Field(
+        True, description="Add the time and log-id extension lines to signed checkpoints (both optional in C2SP).")
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand(cls, v: Path) -> Path:

@@ -82,7 +82,7 @@ class SynthGuard:
         self.registry = registry or Registry()
         from synthguard.ledger import Ledger
 
-        self.ledger = Ledger()
+        self.ledger = Ledger(origin=settings.ledger_origin, extensions=settings.checkpoint_extensions)
         self._markers: dict[str, Marker] = {}
 
     @classmethod
@@ -233,7 +233,7 @@ class SynthGuard:
         ctx = LabelContext(
             content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
             watermark_payload=self.watermark_payload(content_id),
-            ledger_ref=f"{self.ledger.origin}#{content_id}",
+            ledger_ref=f"{self.ledger_origin()}#{content_id}",
         )
         switches = {"watermark": self.settings.watermark if watermark is None else watermark,
                     "metadata": True, "c2pa": self.settings.c2pa if c2pa is None else c2pa}
@@ -414,6 +414,23 @@ class SynthGuard:
                 raise NotFoundError(f"no record {content_id!r}")
             proof, checkpoint, problems = proof_for(self, s, rec)
             return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems}
+
+    def ledger_origin(self) -> str:
+        """This log's checkpoint origin: configured, else derived from the ledger key (unique per log)."""
+        from synthguard.errors import KeyMissingError
+
+        if self.ledger.origin:
+            return self.ledger.origin
+        try:
+            return self.ledger.origin_for(self.keys.ledger_public)
+        except KeyMissingError:  # no key yet, so nothing signed yet: the generic name stands in
+            return "synthguard.ledger"
+
+    def ledger_vkey(self) -> str:
+        """The signed-note verifier key others pin to check this log's checkpoints (C2SP signed-note)."""
+        from synthguard.ledger.checkpoint import vkey
+
+        return vkey(self.ledger.origin_for(self.keys.ledger_public), self.keys.ledger_public)
 
     def checkpoint(self) -> dict[str, Any]:
         """Sign the ledger's current tree head (Ed25519)."""

@@ -54,11 +54,13 @@ def record_dict(rec: Record) -> dict[str, Any]:
 
 def checkpoint_dict(sg: SynthGuard, cp: Any) -> dict[str, Any]:
     from synthguard.ledger import public_key_pem
+    from synthguard.ledger.checkpoint import log_id, vkey
 
+    key = sg.keys.ledger_public
     return {"origin": cp.origin, "tree_size": cp.tree_size, "root": cp.root_hash.hex(),
-            "timestamp": cp.timestamp.isoformat(), "log_id": cp.log_id, "note": cp.to_text(),
-            "signature": base64.b64encode(cp.signature).decode(), "signed_body": cp.body(),
-            "public_key": public_key_pem(sg.keys.ledger_public).decode()}
+            "timestamp": cp.timestamp.isoformat() if cp.timestamp else None, "log_id": cp.log_id or log_id(key),
+            "note": cp.to_text(), "signature": base64.b64encode(cp.signature).decode(), "signed_body": cp.body(),
+            "public_key": public_key_pem(key).decode(), "vkey": vkey(cp.origin, key)}
 
 
 def proof_for(sg: SynthGuard, s: Session, rec: Record) -> tuple[dict[str, Any] | None, dict[str, Any] | None,
