@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         description="The ledger's checkpoint origin (C2SP tlog-checkpoint: unique per log, e.g. example.com/log1); "
                     "default synthguard.ledger/<first 16 hex digits of the ledger key's log id>.",
     )
+    dsa_endpoint: str | None = Field(
+        None, pattern=r"^https?://\S+$",
+        description="DSA Transparency Database statements endpoint, e.g. "
+                    "https://transparency.dsa.ec.europa.eu/api/v1/statements (DSA-11).")
+    dsa_token: str | None = Field(None, repr=False, description="API token for the DSA Transparency Database.")
     checkpoint_extensions: bool = Field(
         True, description="Add the time and log-id extension lines to signed checkpoints (both optional in C2SP).")
 

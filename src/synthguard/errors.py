@@ -216,6 +216,14 @@ class RateLimitedError(SynthGuardError):
     hint = N_("Slow down and retry after the number of seconds in the Retry-After header.")
 
 
+class DeliveryError(SynthGuardError):
+    """A remote endpoint (e.g. the DSA Transparency Database) stayed unreachable or failing after every retry."""
+
+    exit_code = 10
+    http_status = 502
+    hint = N_("The remote service is unreachable or failing; nothing was lost, submit again later.")
+
+
 __all__ = sorted(
     name for name, obj in globals().items() if isinstance(obj, type) and issubclass(obj, SynthGuardError)
 )

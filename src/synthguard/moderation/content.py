@@ -93,7 +93,7 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
                    media_file=f"{media.sha256}.{media.format.lower()[:5]}", mime=media.mime, verdict=scan.verdict,
                    status="restricted" if any("restrict" in r.actions for r in rules) else "visible",
                    notices=[_label_notice(scan)] if any("label" in r.actions for r in rules) else [],
-                   evidence=evidence_summary(scan),
+                   evidence=evidence_summary(scan) | {"automated": automated_measures(rules)},
                    created_at=utcnow(), updated_at=utcnow())
     s.add(c)
     try:
@@ -106,6 +106,14 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, media.data)
     return c, scan, rules
+
+
+def automated_measures(rules: list[Any]) -> list[dict[str, Any]]:
+    """The visibility measures the scan applied by itself (no case, no reviewer): each needs its own statement of
+    reasons (DSA-06, DSA-11), so the rule, its reason and the case kind are kept with the content."""
+    return [{"rule": r.id, "actions": [a for a in r.actions if a in ("label", "restrict")], "reason": r.reason,
+             "case_kind": r.case_kind, "cite": list(r.cite)}
+            for r in rules if {"label", "restrict"} & set(r.actions)]
 
 
 def evidence_summary(scan: Any) -> dict[str, Any]:
