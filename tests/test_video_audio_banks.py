@@ -10,6 +10,7 @@ import json
 import pytest
 
 from synthguard.cli import main
+from synthguard.core import SynthGuard
 from synthguard.errors import UnsupportedMediaError, ValidationError
 from synthguard.fingerprint import signals
 from synthguard.fingerprint.banks import media_hashes
@@ -18,7 +19,7 @@ from synthguard.marking.video import encode
 from synthguard.marking.video import io as vio
 from synthguard.media import Media
 from synthguard.moderation.content import UploadBlockedError
-from tests.conftest import kodak, shared_file
+from tests.conftest import PG_URL, kodak, shared_file
 
 ORIGINAL = "chair-orig-22-sd-bar.mp4"
 VARIANTS = ("chair-22-sd-grey-bar.mp4", "chair-22-sd-sepia-bar.mp4", "chair-22-with-small-logo-bar.mp4")
@@ -131,3 +132,19 @@ def test_scan_and_stay_down_for_removed_video_and_audio(sg):
     with pytest.raises(UploadBlockedError):
         mod.register("acme", "song-2", mp3)
     mod.register("acme", "other", aio.synthetic_audio("WAV", seconds=8.0).data[:44] + bytes(8 * 22050 * 2))
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="SYNTHGUARD_TEST_POSTGRES_URL not set (no Postgres server)")
+def test_long_fingerprints_are_stored_and_matched_on_postgres(pg_settings):
+    """Postgres enforces VARCHAR(64) on the key: the fingerprint goes to ``data`` (migration 0020)."""
+    import random
+
+    rnd = random.Random(20)
+    text = json.dumps([f"{rnd.getrandbits(256):064x},{80},{t:.3f}" for t in range(120)])
+    with SynthGuard.open(pg_settings) as sg:
+        assert sg.db.engine.dialect.name == "postgresql"
+        sg.banks.create("v", kind="vpdq", actor="t")
+        entry = sg.banks.add("v", text, reason="r", actor="t")
+        [hit] = sg.banks.query("vpdq", text)
+        assert (hit.entry_id, hit.distance) == (entry, 0) and len(text) > 8000
