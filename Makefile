@@ -7,20 +7,37 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: demo test test-hf test-postgres venv system-deps lint bench clean fuzz i18n
+.PHONY: demo test test-hf test-postgres venv lock system-deps lint bench clean fuzz i18n
+
+# Installs come from the lock files (exact versions, hashes checked), so a fresh clone tests what CI tested;
+# pyproject.toml keeps ranges so the library stays installable into other projects. `make lock` refreshes them.
+LOCK := requirements/lock.txt
+NODEPS := requirements/nodeps.txt
+LOCK_EXTRAS := server report postgres test video voice ray fuzz
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
+	$(BIN)/python -m pip install -q pip==$(PIP_VERSION) $(QUIET_PIP)
 
 venv: $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,report,postgres,test,video,voice,ray]' $(QUIET_PIP)
-	@# third-party watermark reader for tests; its metadata demands torch, which the code we use does not need
-	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0 $(QUIET_PIP)
-	@# speaker-encoder weights (Apache-2.0) for the consent gate; run in numpy, so torch/librosa are not needed
-	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4 $(QUIET_PIP)
+	$(BIN)/pip install -q --require-hashes -r $(LOCK) $(QUIET_PIP)
+	$(BIN)/pip install -q --no-deps -e . $(QUIET_PIP)
+	@# third-party watermark reader for tests and the speaker-encoder weights (Apache-2.0) for the consent gate:
+	@# their metadata demands torch, which the code we use does not need (resemblyzer runs in numpy here)
+	$(BIN)/pip install -q --no-deps --require-hashes -r $(NODEPS) $(QUIET_PIP)
 	@# message catalogs are compiled at build time (.po -> .mo); the .po files are the source
 	$(BIN)/python scripts/i18n.py compile > /dev/null
+
+# Re-resolve every extra the Makefile installs into the lock files (newest versions within pyproject's ranges).
+lock: $(BIN)/python
+	$(BIN)/pip install -q uv==$(UV_VERSION) $(QUIET_PIP)
+	$(BIN)/uv pip compile pyproject.toml $(addprefix --extra ,$(LOCK_EXTRAS)) --generate-hashes \
+	  --python-version 3.11 --no-header --quiet -o $(LOCK)
+	$(BIN)/uv pip compile requirements/nodeps.in --no-deps --generate-hashes --python-version 3.11 --no-header \
+	  --quiet -o $(NODEPS)
+	@echo "lock files refreshed: review the diff, then make test"
 
 # Re-extract user-facing strings from code and templates into the catalogs (then translate the new entries).
 i18n: $(BIN)/python
@@ -69,6 +86,7 @@ demo: venv
 	@$(BIN)/python -m synthguard evidence-verify $(DEMO)/evidence.zip
 	@$(BIN)/python -m synthguard ledger verify
 	@echo "demo files in $(DEMO)/"
+	@echo "integrations (label inside diffusers, an OpenAI-compatible gateway, scan on upload): docs/integrations/"
 
 # The suite on SQLite, the torch-side tests, then -- when a Postgres server answers on localhost -- the whole suite
 # again on Postgres (a schema per test), so both backends are tested on every run.
@@ -103,7 +121,6 @@ lint: venv
 # Fuzz every parser we own (atheris, FUZZ_SECONDS each) and the HTTP API (schemathesis on the OpenAPI spec).
 FUZZ_SECONDS ?= 30
 fuzz: venv
-	$(BIN)/pip install -q -e '.[fuzz]' $(QUIET_PIP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python fuzz/run.py
 	$(BIN)/python fuzz/api.py --examples 25
 

@@ -15,14 +15,16 @@ DIR="${1:-.venv-hf}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH="torch==2.13.0"
 TRANSFORMERS="transformers==5.17.0"
+DIFFUSERS="diffusers==0.42.1"  # the labeled-pipeline tests (tests/hf/test_diffusers_pipeline.py)
 PYTEST=("pytest>=8" "pytest-timeout>=2.3")  # pytest-timeout: pyproject sets `timeout`
-PINS="$TORCH $TRANSFORMERS ${PYTEST[*]} synthguard-editable"
+LOCK="$ROOT/requirements/lock.txt"  # synthguard's own dependencies and pytest at the versions the main venv has
+PINS="$TORCH $TRANSFORMERS $DIFFUSERS ${PYTEST[*]} synthguard-editable[faces] lock:$(sha256sum "$LOCK" | cut -c1-16)"
 STAMP="$DIR/.synthguard-hf-stamp"
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$PINS" && -x "$DIR/bin/python" ]] \
-   && "$DIR/bin/python" -c "import torch, transformers, pytest, synthguard" 2>/dev/null; then
+   && "$DIR/bin/python" -c "import torch, transformers, diffusers, pytest, synthguard" 2>/dev/null; then
   echo "hf venv: $DIR is up to date ($PINS)"
   exit 0
 fi
@@ -59,9 +61,12 @@ fi
 rm -f "$DIR/.torch-plan.json"
 step "$TORCH (cpu)" "${PIP[@]}" "${TORCH_SRC[@]}" "$TORCH"
 
-step "$TRANSFORMERS + pytest" "${PIP[@]}" "$TRANSFORMERS" "${PYTEST[@]}"
-step "synthguard (editable, no extras)" "${PIP[@]}" -e "$ROOT"
+# the lock as constraints (pip takes no hashes there): the packages both venvs share are at the same versions
+sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' "$LOCK" > "$DIR/.constraints.txt"
+step "$TRANSFORMERS + $DIFFUSERS + pytest" "${PIP[@]}" -c "$DIR/.constraints.txt" "$TRANSFORMERS" "$DIFFUSERS" \
+  "${PYTEST[@]}"
+step "synthguard (editable, faces extra for the consent gate)" "${PIP[@]}" -c "$DIR/.constraints.txt" -e "$ROOT[faces]"
 
-"$DIR/bin/python" -c "import torch, transformers; print(f'hf venv: torch {torch.__version__}, transformers {transformers.__version__}')"
+"$DIR/bin/python" -c "import torch, transformers, diffusers; print(f'hf venv: torch {torch.__version__}, transformers {transformers.__version__}, diffusers {diffusers.__version__}')"
 echo "$PINS" > "$STAMP"
 echo "hf venv: ready in $((SECONDS - t0)) s ($(du -sh "$DIR" | cut -f1))"

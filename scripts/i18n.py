@@ -65,7 +65,7 @@ def update() -> None:
         cmd = "update" if po.exists() else "init"
         args = [*PYBABEL, cmd, "-i", str(POT), "-d", str(LOCALE), "-D", "synthguard", "-l", lang]
         if cmd == "update":
-            args += ["--omit-header", "--no-fuzzy-matching", "--ignore-obsolete"]
+            args += ["--omit-header", "--no-fuzzy-matching", "--ignore-obsolete", "--no-wrap"]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -2,7 +2,7 @@
 
 An audit hook sees every ``open()`` in the test process; a path inside the repository's parent folder but outside
 the repository (``../shared/...`` and the like) is recorded, and the session fails at its end if any was.
-Temporary folders and the Python installation (a venv may sit beside the clone) are exempt, so the check still holds when the clone itself lives under the temp folder's parent.
+Temporary folders and the Python installation (a venv may sit beside the clone) are exempt.
 """
 
 from __future__ import annotations

@@ -174,3 +174,21 @@ def test_chinese_pdf_report_renders_without_tofu(tmp_path):
     assert len(cjk) > 200, "the text layer has (almost) no Chinese"
     assert "U+" not in text  # the renderer's stand-in for a glyph the font lacks
     assert "\ufffd" not in text and "□" not in text
+
+
+def test_messages_passed_to_the_gettext_functions_are_literals():
+    """Issue 17: what an extractor makes of ``_(variable)`` differs between Babel releases, so the catalog would
+    depend on the day's package versions. Dynamic texts go through ``i18n.translate``, which is not a keyword."""
+    import ast
+
+    keywords = {"_": 1, "N_": 1, "gettext": 1, "ngettext": 2}
+    bad = []
+    for f in sorted((ROOT / "src" / "synthguard").rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in keywords:
+                if f.name == "i18n.py" and node.func.id == "_":
+                    continue  # translate() itself
+                for arg in node.args[:keywords[node.func.id]]:
+                    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                        bad.append(f"{f.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert bad == [], "use i18n.translate() for texts that are not literals:\n" + "\n".join(bad)

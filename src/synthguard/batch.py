@@ -140,23 +140,57 @@ def _open() -> SynthGuard:
     return SynthGuard.open(Settings.load())
 
 
+_INIT_ERROR: dict[str, Any] | None = None
+
+
 def _worker_init() -> None:
-    global _SG
-    _SG = _open()
+    """Open the core object once per worker; a failure is kept and reported per file, never a broken pool."""
+    global _SG, _INIT_ERROR
+    try:
+        _SG = _open()
+    except SynthGuardError as exc:
+        _INIT_ERROR = exc.to_dict()
+    except Exception as exc:  # noqa: BLE001 - any start-up failure becomes an error row per file
+        _INIT_ERROR = {"error": type(exc).__name__, "message": str(exc), "hint": "report this as a bug"}
 
 
 def _scan_job(args: tuple[str, bool]) -> dict[str, Any]:
+    if _SG is None:
+        return {"file": args[0], "verdict": None, "error": _INIT_ERROR or {"error": "StoreError",
+                                                                           "message": "worker did not start"}}
     return scan_item(_SG, *args)
 
 
+def _died(item: str) -> dict[str, Any]:
+    return {"file": item, "verdict": None,
+            "error": {"error": "WorkerDied", "message": "the worker process died while scanning this file",
+                      "path": item, "hint": "report this file as a bug (a decoder crashed on it)"}}
+
+
 # --- engines -------------------------------------------------------------------------------------------
+def _prepare_store() -> None:
+    """Open (and so migrate) the store and check the keys in the parent, before any worker starts (issue 17):
+    spawned workers then find the schema current instead of racing to create it."""
+    try:
+        _open().close()
+    except SynthGuardError:
+        pass  # each worker reports the same error as a row per file
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                               mp_context=multiprocessing.get_context("spawn"))
+
+
 def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, declared_ai: bool = False,
               sg: SynthGuard | None = None) -> Iterator[dict[str, Any]]:
     """The local engine: a process pool (inline for one worker), one result dict per file, in input order.
 
     Inline runs use ``sg`` or a core object opened for this call from the current settings (never one left over
     from an earlier call: its database may be another).  Pool workers are *spawned*, not forked: a forked child
-    inherits the parent's open database connections, and closing them there breaks the parent's (Postgres)."""
+    inherits the parent's open database connections, and closing them there breaks the parent's (Postgres).
+    A worker that dies (a decoder crash) breaks the pool; the files that were in flight are then rescanned one
+    at a time in a fresh pool, so only the file that kills a worker gets an error row and the batch goes on."""
     jobs = [(os.fspath(p), declared_ai) for p in paths]
     if workers <= 1:
         own = sg is None
@@ -168,9 +202,47 @@ def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, declared
             if own:
                 core.close()
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(_scan_job, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 4) or 1)))
+    _prepare_store()
+    done = 0
+    while done < len(jobs):
+        rows = list(_scan_until_broken(jobs[done:], workers))
+        yield from rows
+        done += len(rows)
+        if done < len(jobs):  # the pool broke at jobs[done]: isolate the in-flight files one by one
+            yield from _isolate(jobs[done:done + 2 * workers])
+            done = min(len(jobs), done + 2 * workers)
+
+
+def _scan_until_broken(jobs: list[tuple[str, bool]], workers: int) -> Iterator[dict[str, Any]]:
+    """Results in input order until the pool breaks (then stops; the caller resumes after the last result)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    window = 2 * workers
+    with _pool(workers) as pool:
+        futures = [pool.submit(_scan_job, j) for j in jobs[:window]]
+        nxt = len(futures)
+        for i in range(len(jobs)):
+            try:
+                row = futures[i].result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                return
+            yield row
+            if nxt < len(jobs):
+                futures.append(pool.submit(_scan_job, jobs[nxt]))
+                nxt += 1
+
+
+def _isolate(jobs: list[tuple[str, bool]]) -> Iterator[dict[str, Any]]:
+    """Scan each file alone in its own one-worker pool: a file whose worker dies is the one to blame."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    for job in jobs:
+        with _pool(1) as pool:
+            try:
+                yield pool.submit(_scan_job, job).result()
+            except BrokenProcessPool:
+                yield _died(job[0])
 
 
 class _RayScanner:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -130,6 +130,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="DS-26 techniques the service offers, e.g. face_swap, voice_clone (drive the DS-15/DS-17 checks).",
     )
+    # scan on upload (issue 26): object-created events -> scan jobs -> signed callbacks (jobs/objects.py)
+    upload_buckets: list[str] = Field(
+        default_factory=list, description="Buckets POST /v1/hooks/objects may scan, as s3://bucket?endpoint_override="
+                                          "...&region=... URLs; empty: the hook refuses every bucket.")
+    upload_callback_url: str | None = Field(None, description="Where scan results of uploaded objects are POSTed.")
+    upload_callback_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key for the X-SynthGuard-Signature header of callbacks.")
 
     ledger_origin: str | None = Field(
         None, pattern=r"^[^\s+]+$",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from synthguard.i18n import N_
+from synthguard.i18n import N_, translate
 
 
 class SynthGuardError(Exception):
@@ -35,9 +35,7 @@ class SynthGuardError(Exception):
 
     def localized(self, lang: str | None = None) -> tuple[str, str]:
         """(message, hint) in ``lang`` (default: the current language); English where no translation exists."""
-        from synthguard.i18n import _
-
-        return _(self._template, lang, **self._values), _(self.hint, lang)
+        return translate(self._template, lang, **self._values), translate(self.hint, lang)
 
     def diagnostics(self, lang: str | None = None) -> str:
         """A human explanation: what happened, to which file, and what to do."""
@@ -216,11 +214,17 @@ class RateLimitedError(SynthGuardError):
     hint = N_("Slow down and retry after the number of seconds in the Retry-After header.")
 
 
-class DeliveryError(SynthGuardError):
-    """A remote endpoint (e.g. the DSA Transparency Database) stayed unreachable or failing after every retry."""
+class UpstreamError(SynthGuardError):
+    """A service SynthGuard calls for the user (the gateway's upstream API, a bucket) failed or answered nonsense."""
 
     exit_code = 10
     http_status = 502
+    hint = N_("Check that the upstream service is reachable and answers as its API documents.")
+
+
+class DeliveryError(UpstreamError):
+    """A remote endpoint (e.g. the DSA Transparency Database) stayed unreachable or failing after every retry."""
+
     hint = N_("The remote service is unreachable or failing; nothing was lost, submit again later.")
 
 

@@ -136,6 +136,13 @@ def _(message: str, lang: str | None = None, **values: Any) -> str:
         return message.format(**values)
 
 
+def translate(text: str, lang: str | None = None, **values: Any) -> str:
+    """Translate a message that is not a literal here (a marked constant, a policy text, a template held by an
+    error): the extractor sees only literals passed to ``_``, so dynamic texts go through this name (issue 17:
+    what an extractor makes of ``_(variable)`` changes between Babel releases; a lint test keeps ``_`` literal)."""
+    return _(text, lang, **values)
+
+
 def ngettext(singular: str, plural: str, n: int, lang: str | None = None, **values: Any) -> str:
     text = translations(lang or current()).ngettext(singular, plural, n)
     return text.format(n=n, **values)
@@ -172,5 +179,5 @@ def format_currency(value: float, currency: str, lang: str | None = None) -> str
 
 
 __all__ = ["DEFAULT", "DOMAIN", "N_", "SUPPORTED", "_", "current", "format_currency", "format_date",
-           "format_datetime", "format_number", "negotiate", "ngettext", "normalize", "reset", "resolve",
+           "format_datetime", "format_number", "negotiate", "ngettext", "normalize", "reset", "resolve", "translate",
            "translations", "use"]

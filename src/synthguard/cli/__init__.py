@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from synthguard.errors import SynthGuardError
-from synthguard.i18n import N_
+from synthguard.i18n import N_, translate
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="SynthGuard: label, watermark, inspect and trace AI-generated media. "
@@ -28,6 +28,7 @@ def _register() -> None:
         compliance,
         consent,
         evidence,
+        gateway,
         keys,
         label,
         ledger,
@@ -92,17 +93,17 @@ def command() -> Any:
     """The click command tree, with help texts (docstrings, ``help=``) in the current language."""
     import typer.main
 
-    from synthguard.i18n import _, current
+    from synthguard.i18n import current
 
     _register()
     cmd = typer.main.get_command(app)
     if current() != "en":
         for obj, attr in help_texts(cmd):
-            setattr(obj, attr, _(getattr(obj, attr)))
+            setattr(obj, attr, translate(getattr(obj, attr)))
         import typer.rich_utils as panels  # the help screen's panel titles
 
         for name, text in PANEL_TITLES.items():
-            setattr(panels, name, _(text))
+            setattr(panels, name, translate(text))
     return cmd
 
 

@@ -53,4 +53,10 @@ def run_checkpoint(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
     return body
 
 
-HANDLERS: dict[str, Handler] = {"scan": run_scan, "checkpoint": run_checkpoint}
+def _object_handlers() -> dict[str, Handler]:
+    from synthguard.jobs.objects import run_callback, run_object_scan
+
+    return {"object-scan": run_object_scan, "callback": run_callback}
+
+
+HANDLERS: dict[str, Handler] = {"scan": run_scan, "checkpoint": run_checkpoint, **_object_handlers()}

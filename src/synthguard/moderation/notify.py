@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConfigError, SynthGuardError
-from synthguard.i18n import N_, _, current
+from synthguard.i18n import N_, current, translate
 from synthguard.moderation import texts
 from synthguard.store.base import utcnow
 from synthguard.store.moderation_tables import ModCase, ModOutbox
@@ -63,14 +63,14 @@ def queue(sg: SynthGuard, s: Session, case: ModCase, template: str, recipient: s
     values = {"ticket": case.ticket, **fields}
     for k in TEXT_FIELDS:
         if isinstance(values.get(k), str) and values[k]:
-            values[k] = _(values[k], lang)
+            values[k] = translate(values[k], lang)
     for k in DATE_FIELDS:
         if values.get(k) and values[k] != "-":
             values[k] = texts.when(values[k], lang)
     if "action" in values:
         values["action"] = texts.label(texts.ACTIONS, values["action"], lang)
     row = ModOutbox(tenant=case.tenant, case_id=case.id, recipient=recipient, to_payload=to_payload,
-                    template=template, subject=_(subject, lang, **values), body=_(body, lang, **values),
+                    template=template, subject=translate(subject, lang, **values), body=translate(body, lang, **values),
                     created_at=utcnow(), attempts=0)
     s.add(row)
     return row

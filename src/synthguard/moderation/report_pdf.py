@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from synthguard.i18n import _, current, format_number
+from synthguard.i18n import _, current, format_number, translate
 from synthguard.marking.fonts import find_font
 from synthguard.moderation import texts
 from synthguard.moderation.reports import COUNT_TITLES
@@ -25,7 +25,7 @@ def render_pdf(rep: dict[str, Any], font_path: Path | None = None, *, lang: str 
         return "-" if v is None or v == "" else format_number(v, lang)
 
     title = _("Moderation report: {tenant}, {period}", lang, tenant=rep["tenant"], period=rep["period"])
-    headings = {k: _(v, lang) for k, v in COUNT_TITLES.items()} | {
+    headings = {k: translate(v, lang) for k, v in COUNT_TITLES.items()} | {
         "hist": _("Time to action (hours)", lang), "cats": _("Actions by category", lang),
         "disposals": _("Disposals", lang), "refutations": _("Refutations", lang)}
     text = json.dumps(rep, ensure_ascii=False) + title + "".join(headings.values())

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from synthguard.errors import ValidationError
-from synthguard.i18n import N_, _, current, format_number
+from synthguard.i18n import N_, _, current, format_number, translate
 from synthguard.moderation import texts
 from synthguard.moderation.dsa import VISIBILITY, automated_sors, ndjson, sor
 from synthguard.moderation.policy import for_settings
@@ -148,7 +148,7 @@ def render(rep: dict[str, Any], fmt: str, *, lang: str | None = None) -> tuple[s
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow([_(col, lang) for col in CSV_COLUMNS])  # English headers are the JSON keys
+        w.writerow([translate(col, lang) for col in CSV_COLUMNS])  # English headers are the JSON keys
         w.writerows([[d.get(col) for col in CSV_COLUMNS] for d in rep["disposals"]])
         return buf.getvalue(), "text/csv"
     return html(rep, lang=lang), "text/html"
@@ -186,7 +186,7 @@ def html(rep: dict[str, Any], *, lang: str | None = None) -> str:
                    f"<td>{escape(str(d['report_decision']))}</td></tr>" for d in rep["disposals"])
     refs = "".join(f"<tr><td>{escape(r['slug'])}</td><td>{escape(str(r['ticket']))}</td><td>{escape(r['title'])}</td>"
                    f"<td>{num(r['items'])}</td></tr>" for r in rep["refutations"])
-    counts = "".join(f"<tr><th>{escape(_(COUNT_TITLES[k], lang))}</th>"
+    counts = "".join(f"<tr><th>{escape(translate(COUNT_TITLES[k], lang))}</th>"
                      f"<td>{escape(json.dumps(rep[k], ensure_ascii=False))}</td></tr>" for k in COUNT_TITLES)
     title = _("Moderation report: {tenant}, {period}", lang, tenant=rep["tenant"], period=rep["period"])
     summary = _("Policy {policy}. Cases opened: {opened}; decided: {decided}. Time to action p50 {p50} h, p90 {p90} h, "
@@ -194,9 +194,9 @@ def html(rep: dict[str, Any], *, lang: str | None = None) -> str:
                 opened=num(rep["cases_opened"]), decided=num(rep["cases_decided"]), p50=num(t["p50"]),
                 p90=num(t["p90"]), p99=num(t["p99"]), within=num(t["within_deadline"]), late=num(t["late"]))
     generated = _("Generated {at}.", lang, at=texts.when(rep.get("generated_at"), lang))
-    heads = "".join(f"<th>{escape(_(h, lang))}</th>" for h in (N_("Ticket"), N_("Category"), N_("Action"),
+    heads = "".join(f"<th>{escape(translate(h, lang))}</th>" for h in (N_("Ticket"), N_("Category"), N_("Action"),
                                                                 N_("Reason"), N_("Hours"), N_("Report")))
-    ref_heads = "".join(f"<th>{escape(_(h, lang))}</th>" for h in (N_("Notice"), N_("Ticket"), N_("Title"),
+    ref_heads = "".join(f"<th>{escape(translate(h, lang))}</th>" for h in (N_("Notice"), N_("Ticket"), N_("Title"),
                                                                     N_("Items")))
     return f"""<!doctype html><html lang="{'zh-CN' if lang.startswith('zh') else 'en'}"><head><meta charset="utf-8">
 <title>{escape(title)}</title>

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from synthguard.i18n import N_, _, current, format_datetime
+from synthguard.i18n import N_, current, format_datetime, translate
 
 # states, actions and events keep their code words in English (what the API returns, and what people already read)
 STATES = {"opened": N_("opened"), "in_review": N_("in review"), "actioned": N_("actioned"),
@@ -93,7 +93,7 @@ def label(table: dict[str, str], code: str | None, lang: str | None = None) -> s
     """The display text of a code in ``lang`` (default: the current language); unknown codes shown as they are."""
     if not code:
         return "-"
-    return _(table[code], lang) if code in table else code
+    return translate(table[code], lang) if code in table else code
 
 
 

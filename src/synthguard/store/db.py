@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,16 +46,68 @@ def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revisions (idempotent).
+    """Bring the schema to the newest Alembic revisions (idempotent), once, however many processes open it.
 
     Feature areas (compliance, consent, moderation, ...) branch from the shared schema as their own heads,
-    so ``heads`` upgrades all of them; a merge revision is only needed when one branch depends on another."""
+    so ``heads`` upgrades all of them; a merge revision is only needed when one branch depends on another.
+    Processes that open a new database at the same moment (spawned batch workers, several servers) take turns
+    under a lock -- an advisory lock on Postgres, a file lock beside an SQLite file -- and the ones that come
+    second find the schema current and do nothing (issue 17: "table ... already exists" broke batch pools)."""
     from alembic import command
 
+    cfg = _alembic_config(engine)
     try:
-        command.upgrade(_alembic_config(engine), "heads")
+        with _migration_lock(engine):
+            if _is_current(engine, cfg):
+                return
+            command.upgrade(cfg, "heads")
     except (DatabaseError, OperationalError) as exc:
-        raise StoreError(f"cannot open or migrate the database: {exc.orig}") from exc
+        raise StoreError("cannot open or migrate the database: {reason}", values={"reason": str(exc.orig)}) from exc
+
+
+def _is_current(engine: Engine, cfg) -> bool:  # type: ignore[no-untyped-def]
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as conn:
+        from alembic.runtime.migration import MigrationContext
+
+        applied = set(MigrationContext.configure(conn).get_current_heads())
+    return applied == set(ScriptDirectory.from_config(cfg).get_heads())
+
+
+_PG_LOCK_KEY = 0x5347_4D49  # "SGMI": one advisory lock id for SynthGuard migrations
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations between processes: pg_advisory_lock on Postgres, flock on ``<db>.migrate.lock``."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; a single process is the only supported case there
+        yield
+        return
+    fd = os.open(f"{database}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -1,0 +1,37 @@
+"""Scan on upload (issue 26): object stores notify, SynthGuard scans each new object and calls the platform back.
+
+``POST /v1/hooks/objects`` takes an S3 event notification (as S3, MinIO or Ceph send it) or the plain form
+``{"bucket", "key", "version"?}``; one ``object-scan`` job per object version, 202 with the jobs.  Only buckets
+named in the ``upload_buckets`` setting are fetched (403 otherwise), so the hook cannot be turned into a fetcher
+of arbitrary URLs.  Platform roles, tenant-isolated like every job.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+
+from synthguard.errors import InputError
+from synthguard.jobs.objects import parse_event, submit
+from synthguard.server.deps import SG, Scanner
+
+router = APIRouter(prefix="/v1/hooks", tags=["jobs"])
+MAX_EVENT_BYTES = 256 * 1024
+
+
+@router.post("/objects", status_code=202)
+async def object_created(sg: SG, p: Scanner, request: Request, background: BackgroundTasks) -> dict[str, Any]:
+    """Queue a scan of every object an object-created event names; the verdict goes to ``upload_callback_url``."""
+    raw = await request.body()
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InputError("the event is over {n:,} bytes", values={"n": MAX_EVENT_BYTES})
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InputError("the event is not JSON") from exc
+    jobs = submit(sg, parse_event(doc), tenant=p.tenant)
+    if jobs and sg.jobs.inline:  # embedded mode: this process is the worker, after the response is sent
+        background.add_task(sg.jobs.work)
+    return {"jobs": jobs}
