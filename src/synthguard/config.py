@@ -130,6 +130,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description="DS-26 techniques the service offers, e.g. face_swap, voice_clone (drive the DS-15/DS-17 checks).",
     )
+    witness_name: str | None = Field(
+        None, description="Cosigner name (a schema-less URL) when this deployment witnesses other logs (issue 19).")
     # scan on upload (issue 26): object-created events -> scan jobs -> signed callbacks (jobs/objects.py)
     upload_buckets: list[str] = Field(
         default_factory=list, description="Buckets POST /v1/hooks/objects may scan, as s3://bucket?endpoint_override="

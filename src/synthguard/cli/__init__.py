@@ -36,6 +36,7 @@ def _register() -> None:
         scan,
         users,
         watermark,
+        witness,
         worker,
     )
 

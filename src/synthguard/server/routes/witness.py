@@ -1,0 +1,37 @@
+"""The witness role over HTTP (c2sp.org/tlog-witness ``add-checkpoint``), deliberately public.
+
+The protocol authenticates nothing but the checkpoint's signature (the log's pinned key): any log operator may
+submit, and the answer is a cosignature line or the spec's status (404 unknown log, 403 bad signature, 400 bad
+request, 409 with the cosigned size as ``text/x.tlog.size``, 422 inconsistent).  404 when this deployment is not
+a witness.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from synthguard.errors import NotFoundError, SynthGuardError
+from synthguard.server.deps import SG
+from synthguard.trust.witness import MAX_REQUEST_BYTES, StaleSizeError, from_settings
+
+router = APIRouter(prefix="/witness", tags=["witness"])
+
+
+@router.post("/add-checkpoint", response_class=PlainTextResponse)
+async def add_checkpoint(sg: SG, request: Request) -> PlainTextResponse:
+    """Cosign a watched log's checkpoint after checking its consistency proof (public: the signature is the auth)."""
+    witness = from_settings(sg.settings)
+    if witness is None:
+        raise NotFoundError("this deployment is not a witness", hint="Set witness_name and run `synthguard witness "
+                                                                     "init`.")
+    raw = await request.body()
+    if len(raw) > MAX_REQUEST_BYTES:
+        return PlainTextResponse("request too large\n", status_code=413)
+    try:
+        line = witness.add_checkpoint(raw.decode("utf-8", errors="replace"))
+    except StaleSizeError as exc:
+        return PlainTextResponse(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
+    except SynthGuardError as exc:
+        return PlainTextResponse(exc.message + "\n", status_code=exc.http_status)
+    return PlainTextResponse(line)
