@@ -76,3 +76,19 @@ def cosign_ours(url: Annotated[str, typer.Argument(help="The witness's submissio
         emit(got, True)
     else:
         typer.echo(got["checkpoint"], nl=False)
+
+
+provider = typer.Typer(no_args_is_help=True, help="What other deployments need to verify this provider.")
+app.add_typer(provider, name="provider")
+
+
+@provider.command("descriptor")
+def show_descriptor(base_url: Annotated[str | None, typer.Option(help="The public URL of this deployment.")] = None,
+                    ) -> None:
+    """Print the signed provider descriptor (as served at /.well-known/synthguard.json)."""
+    import json
+
+    from synthguard.trust.descriptor import build
+
+    with core() as sg:
+        typer.echo(json.dumps(build(sg, base_url=base_url), ensure_ascii=False, indent=2))

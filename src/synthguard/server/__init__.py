@@ -54,4 +54,5 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None) -> FastAPI:
                    consent_routes, pages):
         app.include_router(module.router)
     app.include_router(consent_routes.pages)
+    app.include_router(witness.well_known)
     return app

@@ -35,3 +35,14 @@ async def add_checkpoint(sg: SG, request: Request) -> PlainTextResponse:
     except SynthGuardError as exc:
         return PlainTextResponse(exc.message + "\n", status_code=exc.http_status)
     return PlainTextResponse(line)
+
+
+well_known = APIRouter(tags=["provider"])
+
+
+@well_known.get("/.well-known/synthguard.json")
+def descriptor(sg: SG, request: Request) -> dict:
+    """This provider's signed descriptor (public): producer code, log key, C2PA chain, lookup and takedown URLs."""
+    from synthguard.trust.descriptor import build
+
+    return build(sg, base_url=str(request.base_url))
