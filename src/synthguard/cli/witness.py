@@ -92,3 +92,13 @@ def show_descriptor(base_url: Annotated[str | None, typer.Option(help="The publi
 
     with core() as sg:
         typer.echo(json.dumps(build(sg, base_url=base_url), ensure_ascii=False, indent=2))
+
+
+@app.command("monitor")
+def monitor(url: Annotated[str, typer.Argument(help="The provider's base URL.")],
+            vkey: Annotated[str, typer.Option(help="The provider's checkpoint verifier key (pinned).")],
+            as_json: JsonOpt = False) -> None:
+    """Check that a provider's log only grows (signature, consistency with the last head seen); alarm otherwise."""
+    from synthguard.trust.monitor import check
+
+    emit(check(url, vkey, Settings.load().home / "monitor-state.json"), as_json, title="monitor")

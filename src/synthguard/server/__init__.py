@@ -55,4 +55,5 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(consent_routes.pages)
     app.include_router(witness.well_known)
+    app.include_router(witness.consistency)
     return app

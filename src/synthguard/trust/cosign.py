@@ -99,3 +99,15 @@ def verify(note: str, cosigner_vkey: str) -> Cosignature | None:
             return None
         return Cosignature(name, t)
     return None
+
+
+def quorum(note: str, witness_vkeys: list[str], k: int) -> list[Cosignature]:
+    """The valid cosignatures on ``note`` by the given witnesses; LedgerIntegrityError when fewer than ``k``."""
+    from synthguard.errors import LedgerIntegrityError
+
+    found = [c for v in witness_vkeys if (c := verify(note, v)) is not None]
+    if len(found) < k:
+        raise LedgerIntegrityError("{n} of the required {k} witness cosignatures on the checkpoint",
+                                   values={"n": len(found), "k": k},
+                                   hint="The checkpoint may be a view only some parties were shown.")
+    return found

@@ -46,3 +46,22 @@ def descriptor(sg: SG, request: Request) -> dict:
     from synthguard.trust.descriptor import build
 
     return build(sg, base_url=str(request.base_url))
+
+
+consistency = APIRouter(prefix="/v1/checkpoints", tags=["public"])
+
+
+@consistency.get("/consistency")
+def consistency_proof(sg: SG, old: int, new: int | None = None) -> dict:
+    """RFC 6962 consistency proof between two tree sizes (public, like the checkpoints: hashes only), so monitors
+    and witnesses can check that the log only grew."""
+    import base64
+
+    from synthguard.errors import ValidationError
+
+    if old < 0 or old > 2**62 or (new is not None and not 0 <= new <= 2**62):
+        raise ValidationError("tree sizes are 0 .. 2^62")
+    with sg.db.session() as s:
+        proof = sg.ledger.consistency_proof(s, old, new)
+    return {"old_size": proof.old_size, "new_size": proof.new_size,
+            "hashes": [base64.b64encode(h).decode() for h in proof.hashes]}
