@@ -34,6 +34,7 @@ def _register() -> None:
         ledger,
         moderation,
         scan,
+        trust,
         users,
         watermark,
         witness,
