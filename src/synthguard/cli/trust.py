@@ -111,3 +111,15 @@ def publish_(out: Annotated[Path, typer.Option("-o", "--out", help="Where to wri
     write_atomic(out, json.dumps(signed, ensure_ascii=False, indent=1).encode())
     typer.echo(f"wrote {out}: {len(signed['list']['providers'])} providers, publisher key "
                f"{signed['list']['publisher_vkey']}")
+
+
+@trust.command("resolve")
+def resolve_(provider: Annotated[str, typer.Argument(help="The provider (producer code, origin, name).")],
+             content_id: Annotated[str, typer.Argument(help="The content id (GB 45438 ProduceID) to look up.")],
+             token: Annotated[str | None, typer.Option(envvar="SYNTHGUARD_PROVIDER_TOKEN",
+                                                       help="Your credential at the provider's lookup API.")] = None,
+             as_json: JsonOpt = False) -> None:
+    """Look a record up at its provider and verify record, inclusion proof and checkpoint against the pinned key."""
+    from synthguard.trust.resolve import resolve
+
+    emit(resolve(_list(), provider, content_id, token=token), as_json, title="resolved")
