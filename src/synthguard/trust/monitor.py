@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from synthguard.errors import LedgerIntegrityError, UpstreamError
+from synthguard.i18n import N_
 from synthguard.ledger.checkpoint import parse_checkpoint, verify_note
 from synthguard.ledger.merkle import verify_consistency
 from synthguard.media import write_atomic
@@ -51,19 +52,21 @@ def check(base_url: str, pinned_vkey: str, state_path: Path, *, get: Get = _http
         old_root = bytes.fromhex(last["root"])
         alarm = None
         if cp.tree_size < last["size"]:
-            alarm = "the log shrank from {old} to {new} entries"
+            alarm = N_("ALARM for {origin}: the log shrank from {old} to {new} entries (last seen root {old_root}, "
+                       "now {new_root})")
         elif cp.tree_size == last["size"] and cp.root_hash != old_root:
-            alarm = "split view: two different trees of size {new}"
+            alarm = N_("ALARM for {origin}: split view, two different trees of size {new} (last seen root "
+                       "{old_root}, now {new_root})")
         elif cp.tree_size > last["size"]:
             proof = get(f"{base}/v1/checkpoints/consistency?old={last['size']}&new={cp.tree_size}")
             hashes = [base64.b64decode(h) for h in proof.get("hashes", [])]
             if not verify_consistency(last["size"], cp.tree_size, old_root, cp.root_hash, hashes):
-                alarm = "the log's history changed: no consistency from {old} to {new} entries"
-        if alarm:
+                alarm = N_("ALARM for {origin}: the log's history changed, no consistency from {old} to {new} "
+                           "entries (last seen root {old_root}, now {new_root})")
+        if alarm is not None:
             raise LedgerIntegrityError(
-                "ALARM for {origin}: " + alarm + " (last seen root {old_root}, now {new_root})",
-                values={"origin": cp.origin, "old": last["size"], "new": cp.tree_size, "old_root": last["root"],
-                        "new_root": cp.root_hash.hex()},
+                alarm, values={"origin": cp.origin, "old": last["size"], "new": cp.tree_size,
+                               "old_root": last["root"], "new_root": cp.root_hash.hex()},
                 hint="Keep both signed checkpoints: together they prove the provider's log misbehaved.")
         result["consistent"] = True
     state[cp.origin] = {"size": cp.tree_size, "root": cp.root_hash.hex(), "note": note}
