@@ -444,8 +444,8 @@ class SynthGuard:
         from synthguard.trace import checkpoint_dict
 
         with self.db.session() as s:
-            cp = self.ledger.latest_checkpoint(s)
-        return checkpoint_dict(self, cp) if cp else None
+            cp, note = self.ledger.latest_checkpoint(s), self.ledger.latest_note(s)
+        return checkpoint_dict(self, cp, note) if cp else None
 
     def verify_ledger(self) -> dict[str, Any]:
         """Recompute the whole tree and check every checkpoint; problems are named by index."""

@@ -296,6 +296,30 @@ class Ledger:
                 select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)).scalar()
         return None if note is None else parse_checkpoint(note)
 
+    def latest_note(self, session: Session) -> str | None:
+        """The latest checkpoint exactly as stored, with any witness cosignature lines added to it (issue 19)."""
+        with store_errors("read checkpoints"):
+            return session.connection().execute(
+                select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)).scalar()
+
+    def add_cosignatures(self, session: Session, tree_size: int, root_hash: bytes, lines: list[str]) -> str:
+        """Append witness cosignature lines to the stored note of the checkpoint (size, root); returns the note.
+        The lines are verified by the caller (trust.witness_client); lines already there are not repeated."""
+        with store_errors("store cosignatures"):
+            row = session.connection().execute(
+                select(CHECKPOINTS.c.id, CHECKPOINTS.c.note).where(CHECKPOINTS.c.tree_size == tree_size,
+                                                                   CHECKPOINTS.c.root_hash == root_hash)
+                .order_by(CHECKPOINTS.c.id.desc()).limit(1)).first()
+            if row is None:
+                raise ValidationError("no stored checkpoint of size {size} with that root", values={"size": tree_size})
+            note = row.note if row.note.endswith("\n") else row.note + "\n"
+            for line in lines:
+                line = line.rstrip("\n") + "\n"
+                if line not in note:
+                    note += line
+            session.connection().execute(update(CHECKPOINTS).where(CHECKPOINTS.c.id == row.id).values(note=note))
+        return note
+
     def verify(self, session: Session, public_key: Ed25519PublicKey) -> VerifyReport:
         from synthguard.ledger.verify import verify
 

@@ -56,4 +56,7 @@ def cosign_latest(sg: Any, witness_url: str, witness_vkey: str, *, old_size: int
     got = cosign.verify(cosigned, witness_vkey)
     if got is None:
         raise LedgerIntegrityError("the witness's answer holds no valid cosignature by its pinned key")
+    lines = [line for line in cosigned.splitlines() if line.startswith(cosign.DASH + got.name + " ")]
+    with sg.db.session() as s:  # served from now on with the checkpoint (lookup answers, /checkpoints/latest)
+        cosigned = sg.ledger.add_cosignatures(s, cp.tree_size, cp.root_hash, lines)
     return {"checkpoint": cosigned, "tree_size": cp.tree_size, "witness": got.name, "timestamp": got.timestamp}
