@@ -321,11 +321,14 @@ class SynthGuard:
         c2 = readings.get("c2pa")
         wm = readings.get("watermark")
         explicit = readings.get("visible") or readings.get("notice") or none
+        aigc = meta.data.get("aigc") if meta.found else None
+        integrity, problems = self._integrity(meta.data.get("integrity"), aigc,
+                                              [p for r in readings.values() for p in r.problems])
         return {
             "file": media.name, "format": media.format, "modality": mod, "sha256": media.sha256,
             "size": list(media.size) if media.modality is Modality.IMAGE else None,
-            "aigc": meta.data.get("aigc") if meta.found else None,
-            "aigc_integrity": meta.data.get("integrity"),
+            "aigc": aigc,
+            "aigc_integrity": integrity,
             "aigc_count": meta.data.get("count", 0),
             "digital_source_type": meta.data.get("digital_source_type"),
             "c2pa": None if c2 is None else {
@@ -334,8 +337,25 @@ class SynthGuard:
                 "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
             "watermark": wm.data if wm is not None and wm.data else None,
             "visible_label": explicit.data | {"found": explicit.found},
-            "problems": [p for r in readings.values() for p in r.problems],
+            "problems": problems,
         }
+
+    def _integrity(self, verdict: str | None, aigc: dict[str, Any] | None,
+                   problems: list[str]) -> tuple[str | None, list[str]]:
+        """ReservedCode1 is a MAC only its producer can check (GB-12).  A code that fails with our key on a label
+        whose ProduceID is not one of our records was made by another provider's key, or altered: we cannot tell,
+        so it is "unverifiable" here, never "invalid" (issue 19); on our own records a failure is tampering."""
+        if verdict != "invalid" or not aigc:
+            return verdict, problems
+        with self.db.session() as s:
+            ours = s.get(Record, str(aigc.get("ProduceID", ""))[:64]) is not None
+        if ours:
+            return verdict, problems
+        kept = [p for p in problems if not p.startswith("ReservedCode1 does not verify")]
+        return "unverifiable", kept + [
+            f"ReservedCode1 was not made with this deployment's key and {aigc.get('ProduceID')!r} is not one of "
+            "its records: another provider's label cannot be verified here (resolve it with the producer: "
+            "`synthguard trust resolve`)"]
 
     def _read(self, name: str, media: Media) -> Reading:
         try:
