@@ -42,9 +42,9 @@ def test_round_trip_create_add_query_remove(banks):
                        "tenant": "default", "description": "TAKE IT DOWN requests (US-04)", "entries": 0, "removed": 0}
     e1 = banks.add("ncii-victim-reports", H0.upper(), reason="request R-1", actor="trust-op-1", quality=90)
     e2 = banks.add("ncii-victim-reports", near(H0, 40), reason="request R-2", actor="trust-op-1")
-    assert banks.query("pdq", near(H0, 3)) == [BankMatch("ncii-victim-reports", e1, 3, "request R-1")]
+    assert banks.query("pdq", near(H0, 3)) == [BankMatch("ncii-victim-reports", e1, 3, "request R-1", kind="pdq")]
     assert [(m.entry_id, m.distance) for m in banks.query("pdq", near(H0, 31))] == [(e2, 9), (e1, 31)]  # closest first
-    assert banks.query("pdq", near(H0, 32)) == [BankMatch("ncii-victim-reports", e2, 8, "request R-2")]
+    assert banks.query("pdq", near(H0, 32)) == [BankMatch("ncii-victim-reports", e2, 8, "request R-2", kind="pdq")]
     removed = banks.remove("ncii-victim-reports", e1, reason="requester withdrew", actor="trust-op-2")
     assert removed["removed_by"] == "trust-op-2" and removed["removed_reason"] == "requester withdrew"
     assert banks.query("pdq", H0) == []
@@ -98,7 +98,7 @@ def test_sha256_bank_exact(banks):
     assert banks.create("removed-files", kind="sha256")["max_distance"] == 0
     e = banks.add_media("removed-files", img, reason="case C-9", actor="mod-1")
     assert banks.entries("removed-files")[0]["hash"] == sha
-    assert banks.query("sha256", sha) == [BankMatch("removed-files", e, 0, "case C-9")]
+    assert banks.query("sha256", sha) == [BankMatch("removed-files", e, 0, "case C-9", kind="sha256")]
     assert banks.query("sha256", near(sha, 1)) == []
     assert banks.query("pdq", sha) == []  # a PDQ query never looks at SHA-256 banks
     got = banks.query_media(img)

@@ -22,7 +22,8 @@ def _folder(tmp_path: Path, sg, user: str) -> Path:
     sg.label(kodak("kodim02.png"), user=user, producer=PRODUCER, output=d / "sub" / "labeled.png", c2pa=False)
     (d / "sd.png").write_bytes(sd_watermarked())
     (d / "corrupt.png").write_bytes(kodak("kodim03.png").read_bytes()[:5000])  # truncated upload
-    (d / "notes.txt").write_text("not an image: skipped")
+    (d / "notes.txt").write_text("plain text: scanned too (issue 20)")
+    (d / "archive.zip").write_bytes(b"PK\x03\x04 not a media file")
     return d
 
 
@@ -32,15 +33,19 @@ def test_batch_scan_with_a_pool_records_the_corrupt_file_and_goes_on(sg, verifie
     code = main(["batch", "scan", str(d), "--out", str(out), "--workers", "2", "--json"])
     assert code == 0
     rows = {Path(r["file"]).name: r for r in map(json.loads, out.read_text().splitlines())}
-    assert set(rows) == {"clean.png", "labeled.png", "sd.png", "corrupt.png"}
+    assert set(rows) == {"clean.png", "labeled.png", "sd.png", "corrupt.png", "notes.txt"}
+    assert rows["notes.txt"]["verdict"] == "none"
     assert rows["clean.png"]["verdict"] == "none"
     assert rows["labeled.png"]["verdict"] == "ai_generated" and rows["labeled.png"]["label_value"] == "1"
     assert rows["sd.png"]["verdict"] == "suspected_ai"
     bad = rows["corrupt.png"]
     assert bad["verdict"] is None and bad["error"]["error"] == "CorruptMediaError" and bad["error"]["hint"]
     summary = json.loads(capsys.readouterr().out)
-    assert summary == {"files": 4, "scanned": 4, "skipped": 0, "engine": "local", "workers": 2, "out": str(out),
-                       "ai_generated": 1, "possibly_ai": 0, "suspected_ai": 1, "none": 1, "error": 1}
+    assert summary == {"files": 5, "scanned": 5, "skipped": 0, "engine": "local", "workers": 2, "out": str(out),
+                       "ai_generated": 1, "possibly_ai": 0, "suspected_ai": 1, "none": 2, "error": 1,
+                       "not_scanned": 1, "not_scanned_files": [{"file": str(d / "archive.zip"), "reason":
+                       "unsupported file type '.zip'; the scanner reads images, audio, video, text and office "
+                       "documents"}]}
 
 
 def test_batch_table_output_and_inline_mode(sg, verified_user, tmp_path, capsys):
@@ -51,8 +56,9 @@ def test_batch_table_output_and_inline_mode(sg, verified_user, tmp_path, capsys)
     assert verdicts["clean.png"] == "possibly_ai" and verdicts["corrupt.png"] is None
     out = tmp_path / "r.jsonl"
     assert main(["batch", "scan", str(d), "--out", str(out), "--workers", "1"]) == 0
-    printed = capsys.readouterr().out
-    assert "suspected_ai" in printed and "error" in printed and len(out.read_text().splitlines()) == 4
+    printed = capsys.readouterr()
+    assert "suspected_ai" in printed.out and "error" in printed.out and len(out.read_text().splitlines()) == 5
+    assert "not scanned: " in printed.err and "archive.zip" in printed.err
 
 
 def test_scan_cli_writes_the_propagator_fields(sg, verified_user, tmp_path, capsys):

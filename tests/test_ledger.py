@@ -24,6 +24,7 @@ from synthguard.ledger import (
     generate_ledger_key,
     load_ledger_key,
     load_ledger_public_key,
+    log_id,
     parse_checkpoint,
     public_key_pem,
     verify_checkpoint,
@@ -162,7 +163,9 @@ def test_checkpoint_round_trip_and_wrong_key(session: Session) -> None:
     cp = LEDGER.checkpoint(session, KEY)
     session.commit()
     text = cp.to_text()
-    assert text.splitlines()[:2] == ["synthguard.ledger", "5"] and "\n\n\u2014 synthguard.ledger " in text
+    origin = LEDGER.origin_for(KEY)
+    assert origin == f"synthguard.ledger/{log_id(KEY)[:16]}"  # unique per log when none is configured
+    assert text.splitlines()[:2] == [origin, "5"] and f"\n\n\u2014 {origin} " in text
     parsed = parse_checkpoint(text)
     assert parsed == cp and parsed.root_hash == LEDGER.root(session)
     verify_checkpoint(parsed, KEY.public_key())
@@ -172,9 +175,14 @@ def test_checkpoint_round_trip_and_wrong_key(session: Session) -> None:
     forged = parse_checkpoint(text.replace("\n5\n", "\n6\n"))
     with pytest.raises(LedgerIntegrityError, match="invalid signature"):
         verify_checkpoint(forged, KEY)
-    for bad in ("", "hello\n", text.replace("time ", "tim "), text.replace("\n\n", "\nextra\n\n")):
+    for bad in ("", "hello\n", text.replace("\n5\n", "\n05\n"), text.replace("\n\n", "\n\n\n")):
         with pytest.raises(ValidationError):
             parse_checkpoint(bad)
+    for altered in (text.replace("time ", "tim "), text.replace("\n\n", "\nextra\n\n")):
+        cp2 = parse_checkpoint(altered)  # extension lines are opaque (C2SP) ...
+        assert cp2.to_text() == altered
+        with pytest.raises(LedgerIntegrityError, match="invalid signature"):  # ... but they are signed
+            verify_checkpoint(cp2, KEY)
 
 
 def test_ledger_key_files(tmp_path: Path) -> None:

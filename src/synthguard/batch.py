@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
 VERDICT_KEYS = ("ai_generated", "possibly_ai", "suspected_ai", "none", "error")
+# every file kind the scanner reads: images, audio, video, text and office documents (issue 20: audio and text
+# were silently left out); anything else in a folder is reported as not scanned, with the reason
+SCANNABLE = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".wav", ".mp3", ".flac", ".ogg",
+             ".m4a", ".mp4", ".webm", ".mov", ".mkv", ".txt", ".md", ".markdown", ".docx", ".xlsx", ".pptx"}
+MAX_LISTED = 1000  # not-scanned files named in the summary (the count is always complete)
 ENGINES = ("local", "ray")
 _SG: Any = None  # one core object per worker process
 
@@ -33,16 +38,23 @@ def is_uri(source: str) -> bool:
 
 
 def resolve_source(source: str | os.PathLike[str]) -> list[str]:
-    """The files to scan: a folder (recursively, image suffixes), a manifest (one path per line, ``#`` comments,
-    relative to the manifest's folder) or a bucket URL such as ``s3://bucket/prefix`` (via pyarrow.fs)."""
-    from synthguard.detection.evaluate import IMAGE_SUFFIXES
+    """The files to scan: a folder (recursively, every scannable suffix), a manifest (one path per line, ``#``
+    comments, relative to the manifest's folder) or a bucket URL such as ``s3://bucket/prefix`` (via pyarrow.fs)."""
+    return resolve_with_skips(source)[0]
 
+
+def resolve_with_skips(source: str | os.PathLike[str]) -> tuple[list[str], list[dict[str, str]]]:
+    """(files to scan, [{"file", "reason"}] of the files in a folder that are not scanned)."""
     s = os.fspath(source)
     if is_uri(s):
-        return _list_uri(s, IMAGE_SUFFIXES)
+        return _list_uri(s, SCANNABLE), []
     p = Path(s)
     if p.is_dir():
-        return [str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+        files = [f for f in sorted(p.rglob("*")) if f.is_file()]
+        skipped = [{"file": str(f), "reason": f"unsupported file type {f.suffix.lower() or '(no suffix)'!r}; "
+                    "the scanner reads images, audio, video, text and office documents"}
+                   for f in files if f.suffix.lower() not in SCANNABLE]
+        return [str(f) for f in files if f.suffix.lower() in SCANNABLE], skipped
     if p.is_file():
         try:
             lines = p.read_text(encoding="utf-8").splitlines()
@@ -50,7 +62,7 @@ def resolve_source(source: str | os.PathLike[str]) -> list[str]:
             raise InputError("the manifest is not UTF-8 text", path=p,
                              hint="Pass a folder, or a text file with one image path per line.") from None
         items = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-        return [i if is_uri(i) or Path(i).is_absolute() else str(p.parent / i) for i in items]
+        return [i if is_uri(i) or Path(i).is_absolute() else str(p.parent / i) for i in items], []
     raise InputError("no such file or directory", path=p, hint="Pass a folder, a manifest file or a bucket URL.")
 
 
@@ -317,7 +329,7 @@ def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, en
                             declared_ai=declared_ai, resume=resume, address=address, on_start=on_start, on_row=on_row)
         write_parquet(out.with_suffix(".jsonl"), out)
         return summary | {"out": str(out), "checkpoint": summary["out"]}
-    items = resolve_source(source)
+    items, not_scanned = resolve_with_skips(source)
     done = done_items(out) if resume else set()
     todo = [i for i in items if i not in done]
     n = workers or os.cpu_count() or 1
@@ -334,7 +346,8 @@ def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, en
             if on_row:
                 on_row(row)
     return {"files": len(items), "scanned": len(todo), "skipped": len(items) - len(todo), "engine": engine,
-            "workers": n, "out": str(out), **counts}
+            "workers": n, "out": str(out), **counts, "not_scanned": len(not_scanned),
+            "not_scanned_files": not_scanned[:MAX_LISTED]}
 
 
 PARQUET_JSON_COLUMNS = ("evidence", "matches", "actions", "fingerprints", "error")

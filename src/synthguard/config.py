@@ -130,6 +130,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description="DS-26 techniques the service offers, e.g. face_swap, voice_clone (drive the DS-15/DS-17 checks).",
     )
+    witness_name: str | None = Field(
+        None, description="Cosigner name (a schema-less URL) when this deployment witnesses other logs (issue 19).")
     # scan on upload (issue 26): object-created events -> scan jobs -> signed callbacks (jobs/objects.py)
     upload_buckets: list[str] = Field(
         default_factory=list, description="Buckets POST /v1/hooks/objects may scan, as s3://bucket?endpoint_override="
@@ -137,6 +139,19 @@ class Settings(BaseSettings):
     upload_callback_url: str | None = Field(None, description="Where scan results of uploaded objects are POSTed.")
     upload_callback_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key for the X-SynthGuard-Signature header of callbacks.")
+
+    ledger_origin: str | None = Field(
+        None, pattern=r"^[^\s+]+$",
+        description="The ledger's checkpoint origin (C2SP tlog-checkpoint: unique per log, e.g. example.com/log1); "
+                    "default synthguard.ledger/<first 16 hex digits of the ledger key's log id>.",
+    )
+    dsa_endpoint: str | None = Field(
+        None, pattern=r"^https?://\S+$",
+        description="DSA Transparency Database statements endpoint, e.g. "
+                    "https://transparency.dsa.ec.europa.eu/api/v1/statements (DSA-11).")
+    dsa_token: str | None = Field(None, repr=False, description="API token for the DSA Transparency Database.")
+    checkpoint_extensions: bool = Field(
+        True, description="Add the time and log-id extension lines to signed checkpoints (both optional in C2SP).")
 
     @field_validator("home", mode="after")
     @classmethod

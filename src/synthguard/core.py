@@ -82,7 +82,7 @@ class SynthGuard:
         self.registry = registry or Registry()
         from synthguard.ledger import Ledger
 
-        self.ledger = Ledger()
+        self.ledger = Ledger(origin=settings.ledger_origin, extensions=settings.checkpoint_extensions)
         self._markers: dict[str, Marker] = {}
 
     @classmethod
@@ -233,7 +233,7 @@ class SynthGuard:
         ctx = LabelContext(
             content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
             watermark_payload=self.watermark_payload(content_id),
-            ledger_ref=f"{self.ledger.origin}#{content_id}",
+            ledger_ref=f"{self.ledger_origin()}#{content_id}",
         )
         switches = {"watermark": self.settings.watermark if watermark is None else watermark,
                     "metadata": True, "c2pa": self.settings.c2pa if c2pa is None else c2pa}
@@ -321,11 +321,14 @@ class SynthGuard:
         c2 = readings.get("c2pa")
         wm = readings.get("watermark")
         explicit = readings.get("visible") or readings.get("notice") or none
+        aigc = meta.data.get("aigc") if meta.found else None
+        integrity, problems = self._integrity(meta.data.get("integrity"), aigc,
+                                              [p for r in readings.values() for p in r.problems])
         return {
             "file": media.name, "format": media.format, "modality": mod, "sha256": media.sha256,
             "size": list(media.size) if media.modality is Modality.IMAGE else None,
-            "aigc": meta.data.get("aigc") if meta.found else None,
-            "aigc_integrity": meta.data.get("integrity"),
+            "aigc": aigc,
+            "aigc_integrity": integrity,
             "aigc_count": meta.data.get("count", 0),
             "digital_source_type": meta.data.get("digital_source_type"),
             "c2pa": None if c2 is None else {
@@ -334,8 +337,25 @@ class SynthGuard:
                 "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
             "watermark": wm.data if wm is not None and wm.data else None,
             "visible_label": explicit.data | {"found": explicit.found},
-            "problems": [p for r in readings.values() for p in r.problems],
+            "problems": problems,
         }
+
+    def _integrity(self, verdict: str | None, aigc: dict[str, Any] | None,
+                   problems: list[str]) -> tuple[str | None, list[str]]:
+        """ReservedCode1 is a MAC only its producer can check (GB-12).  A code that fails with our key on a label
+        whose ProduceID is not one of our records was made by another provider's key, or altered: we cannot tell,
+        so it is "unverifiable" here, never "invalid" (issue 19); on our own records a failure is tampering."""
+        if verdict != "invalid" or not aigc:
+            return verdict, problems
+        with self.db.session() as s:
+            ours = s.get(Record, str(aigc.get("ProduceID", ""))[:64]) is not None
+        if ours:
+            return verdict, problems
+        kept = [p for p in problems if not p.startswith("ReservedCode1 does not verify")]
+        return "unverifiable", kept + [
+            f"ReservedCode1 was not made with this deployment's key and {aigc.get('ProduceID')!r} is not one of "
+            "its records: another provider's label cannot be verified here (resolve it with the producer: "
+            "`synthguard trust resolve`)"]
 
     def _read(self, name: str, media: Media) -> Reading:
         try:
@@ -415,6 +435,23 @@ class SynthGuard:
             proof, checkpoint, problems = proof_for(self, s, rec)
             return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems}
 
+    def ledger_origin(self) -> str:
+        """This log's checkpoint origin: configured, else derived from the ledger key (unique per log)."""
+        from synthguard.errors import KeyMissingError
+
+        if self.ledger.origin:
+            return self.ledger.origin
+        try:
+            return self.ledger.origin_for(self.keys.ledger_public)
+        except KeyMissingError:  # no key yet, so nothing signed yet: the generic name stands in
+            return "synthguard.ledger"
+
+    def ledger_vkey(self) -> str:
+        """The signed-note verifier key others pin to check this log's checkpoints (C2SP signed-note)."""
+        from synthguard.ledger.checkpoint import vkey
+
+        return vkey(self.ledger.origin_for(self.keys.ledger_public), self.keys.ledger_public)
+
     def checkpoint(self) -> dict[str, Any]:
         """Sign the ledger's current tree head (Ed25519)."""
         from synthguard.trace import checkpoint_dict
@@ -427,8 +464,8 @@ class SynthGuard:
         from synthguard.trace import checkpoint_dict
 
         with self.db.session() as s:
-            cp = self.ledger.latest_checkpoint(s)
-        return checkpoint_dict(self, cp) if cp else None
+            cp, note = self.ledger.latest_checkpoint(s), self.ledger.latest_note(s)
+        return checkpoint_dict(self, cp, note) if cp else None
 
     def verify_ledger(self) -> dict[str, Any]:
         """Recompute the whole tree and check every checkpoint; problems are named by index."""

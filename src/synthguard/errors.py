@@ -222,6 +222,12 @@ class UpstreamError(SynthGuardError):
     hint = N_("Check that the upstream service is reachable and answers as its API documents.")
 
 
+class DeliveryError(UpstreamError):
+    """A remote endpoint (e.g. the DSA Transparency Database) stayed unreachable or failing after every retry."""
+
+    hint = N_("The remote service is unreachable or failing; nothing was lost, submit again later.")
+
+
 __all__ = sorted(
     name for name, obj in globals().items() if isinstance(obj, type) and issubclass(obj, SynthGuardError)
 )

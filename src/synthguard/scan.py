@@ -105,7 +105,8 @@ def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stag
 def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float]
                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """SHA-256 for every file; PDQ for images, per-frame PDQ for video (vPDQ-style: a bank entry matches when a
-    share of the sampled frames is within its distance); audio and text are matched by SHA-256 only here."""
+    share of the sampled frames is within its distance); video and audio also against ``vpdq`` and ``audio`` banks
+    (whole-file fingerprints, :mod:`synthguard.fingerprint.signals`); text by SHA-256 only."""
     from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher
 
     t0 = time.perf_counter()
@@ -150,6 +151,17 @@ def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timing
                         hits[key] |= {k: v for k, v in d.items() if k != "frames"}
                 else:
                     hits[key] = d
+        if media.modality in (Modality.VIDEO, Modality.AUDIO):  # vPDQ and landmark banks (issue 20)
+            from synthguard.fingerprint import signals
+
+            for kind in banks.signal_kinds(media):
+                try:
+                    found = banks.query_signal(kind, signals.media_query(kind, media))
+                except SynthGuardError as exc:  # a video without sound has no audio fingerprint: say so
+                    evidence.append(Detection("banks", "info", problems=(f"no {kind} fingerprint: {exc.message}",)))
+                    continue
+                for m in found:
+                    hits[(m.bank, m.entry_id)] = _as_dict(m)
         for d in hits.values():
             if media.modality is Modality.VIDEO and d["kind"] == "pdq":
                 d["frames"] = d.get("frames", 1)

@@ -52,13 +52,17 @@ def record_dict(rec: Record) -> dict[str, Any]:
             "ledger_index": rec.ledger_index}
 
 
-def checkpoint_dict(sg: SynthGuard, cp: Any) -> dict[str, Any]:
+def checkpoint_dict(sg: SynthGuard, cp: Any, note: str | None = None) -> dict[str, Any]:
+    """The checkpoint for answers; ``note`` is the stored note when it carries witness cosignatures (issue 19)."""
     from synthguard.ledger import public_key_pem
+    from synthguard.ledger.checkpoint import log_id, vkey
 
+    key = sg.keys.ledger_public
     return {"origin": cp.origin, "tree_size": cp.tree_size, "root": cp.root_hash.hex(),
-            "timestamp": cp.timestamp.isoformat(), "log_id": cp.log_id, "note": cp.to_text(),
+            "timestamp": cp.timestamp.isoformat() if cp.timestamp else None, "log_id": cp.log_id or log_id(key),
+            "note": note if note and note.startswith(cp.body()) else cp.to_text(),
             "signature": base64.b64encode(cp.signature).decode(), "signed_body": cp.body(),
-            "public_key": public_key_pem(sg.keys.ledger_public).decode()}
+            "public_key": public_key_pem(key).decode(), "vkey": vkey(cp.origin, key)}
 
 
 def proof_for(sg: SynthGuard, s: Session, rec: Record) -> tuple[dict[str, Any] | None, dict[str, Any] | None,
@@ -72,7 +76,7 @@ def proof_for(sg: SynthGuard, s: Session, rec: Record) -> tuple[dict[str, Any] |
     if entry.body.get("content_id") != rec.content_id or entry.body.get("output_sha256") != rec.output_sha256:
         problems.append(f"ledger entry {rec.ledger_index} does not describe record {rec.content_id}")
     if cp is not None and cp.tree_size > rec.ledger_index:
-        size, checkpoint = cp.tree_size, checkpoint_dict(sg, cp)
+        size, checkpoint = cp.tree_size, checkpoint_dict(sg, cp, sg.ledger.latest_note(s))
     else:
         size, checkpoint = sg.ledger.size(s), None
         problems.append("no signed checkpoint covers this record yet; run `synthguard ledger checkpoint`")

@@ -34,8 +34,10 @@ def _register() -> None:
         ledger,
         moderation,
         scan,
+        trust,
         users,
         watermark,
+        witness,
         worker,
     )
 

@@ -128,14 +128,24 @@ def query(file: FileOpt = None, hash_: HashOpt = None,
         if file is not None:
             found = banks.query_media(sg.media(file), banks=bank_, dihedral=dihedral)
         else:
-            kinds = [kind] if kind else list(KINDS)
-            found = sorted((m for k in kinds for m in banks.query(k, hash_ or "", banks=bank_)),
+            found = sorted((m for k in ([kind] if kind else _kinds_of(hash_ or ""))
+                            for m in banks.query(k, hash_ or "", banks=bank_)),
                            key=lambda m: (m.distance, m.bank, m.entry_id))
         emit([m.to_dict() for m in found], as_json, "matches")
 
 
+def _kinds_of(value: str) -> list[str]:
+    """Without --kind: a 64-hex string is a PDQ or SHA-256 hash, JSON is vPDQ, other hex an audio fingerprint."""
+    v = value.strip()
+    if len(v) == 64:
+        return ["pdq", "sha256"]
+    return ["vpdq"] if v.startswith(("[", "{")) else ["audio"]
+
+
 @app.command("hash")
-def hash_(file: Annotated[Path, typer.Argument(help="An image.")], as_json: JsonOpt = False) -> None:
-    """Print a file's fingerprints (SHA-256, PDQ and its quality): what a victim submits instead of the image."""
+def hash_(file: Annotated[Path, typer.Argument(help="An image, a video or an audio file.")],
+          as_json: JsonOpt = False) -> None:
+    """Print a file's fingerprints, what a victim submits instead of the file: SHA-256 and PDQ for images; vPDQ
+    (Meta's exchange JSON) and the sound's landmarks for videos; landmarks for audio."""
     with core() as sg:
         emit(media_hashes(sg.media(file)), as_json, str(file))

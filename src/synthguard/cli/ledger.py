@@ -23,6 +23,17 @@ def checkpoint(as_json: JsonOpt = False) -> None:
          as_json, "checkpoint")
 
 
+@ledger.command("vkey")
+def verifier_key(as_json: JsonOpt = False) -> None:
+    """Print the checkpoint verifier key (C2SP signed-note vkey) others pin: name+key ID+base64 key."""
+    with core() as sg:
+        data = {"origin": sg.ledger_origin(), "vkey": sg.ledger_vkey()}
+    if as_json:
+        emit(data, True)
+    else:
+        console.print(data["vkey"], soft_wrap=True)
+
+
 @ledger.command("verify")
 def verify(as_json: JsonOpt = False) -> None:
     """Recompute the tree from the stored entries and check every checkpoint; exit 7 on any problem."""

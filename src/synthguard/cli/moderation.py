@@ -9,7 +9,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.errors import ValidationError
+from synthguard.errors import ConfigError, ValidationError
 from synthguard.media import write_atomic
 
 moderation = typer.Typer(no_args_is_help=True, help="Moderation cases: queue, SLA sweep, notification outbox.")
@@ -48,6 +48,8 @@ def report(period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
            format: Annotated[str, typer.Option("--format", help="cac | dsa-sor | csv | html | pdf | json")] = "cac",
            tenant: TenantOpt = "default",
            output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to this file.")] = None,
+           submit: Annotated[bool, typer.Option("--submit", help="POST the DSA statements to SYNTHGUARD_DSA_ENDPOINT "
+                                                "in batches of up to 100, with retries (DSA-11).")] = False,
            as_json: JsonOpt = False) -> None:
     """Moderation report for a month: counts by verdict, action and category, time-to-action percentiles,
     disposals and refutations (regulator report), DSA statements of reasons, CSV, or HTML with charts."""
@@ -55,6 +57,17 @@ def report(period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
 
     with core() as sg:
         rep = build(sg, tenant, period)
+        settings = sg.settings
+    if submit:
+        from synthguard.moderation.dsa import Submitter
+
+        if not settings.dsa_endpoint or not settings.dsa_token:
+            raise ConfigError("--submit needs the Transparency Database endpoint and token",
+                              hint="Set SYNTHGUARD_DSA_ENDPOINT and SYNTHGUARD_DSA_TOKEN.")
+        sent = Submitter(settings.dsa_endpoint, settings.dsa_token).submit(rep["statements"])
+        emit({"batches": len(sent), "statements": sum(b.statements for b in sent),
+              "status": [b.status for b in sent], "attempts": [b.attempts for b in sent]}, as_json, "dsa submission")
+        return
     text, _ = render(rep, "json" if as_json and format not in ("cac", "dsa-sor", "pdf") else format)
     if isinstance(text, bytes) and output is None:
         raise ValidationError("a PDF report needs an output file", hint="Add -o report.pdf.")
@@ -62,4 +75,4 @@ def report(period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
         write_atomic(output, text if isinstance(text, bytes) else text.encode("utf-8"))
         emit({"output": str(output), "format": format, "cases_decided": rep["cases_decided"]}, as_json, "report")
     else:
-        typer.echo(text)
+        typer.echo(text, nl=format != "dsa-sor")  # dsa-sor lines end in newlines; no batch, no output

@@ -99,7 +99,8 @@ def batch_scan_cmd(
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (ray engine); default: a local Ray.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Scan many images; failures become error lines and the batch goes on; a rerun resumes where it stopped."""
+    """Scan many files (images, audio, video, text); failures become error lines and the batch goes on; a rerun
+    resumes where it stopped; files of other types are listed as not scanned, with the reason."""
     from synthguard.batch import run_batch
 
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -117,3 +118,7 @@ def batch_scan_cmd(
     for k in VERDICT_KEYS:
         table.add_row(k, str(summary[k]))
     Console().print(table)
+    for item in summary["not_scanned_files"]:  # never silently: say which files were left out and why
+        err.print(f"not scanned: {item['file']}: {item['reason']}", soft_wrap=True, markup=False, highlight=False)
+    if summary["not_scanned"] > len(summary["not_scanned_files"]):
+        err.print(f"... and {summary['not_scanned'] - len(summary['not_scanned_files'])} more not scanned")

@@ -1,7 +1,9 @@
 """Named hash banks: the platform's feature library (DS-09) and stay-down lists (US-04, CC-12, US-09).
 
 A bank is a named set of hashes of one kind — ``pdq`` (perceptual, matched within the bank's Hamming
-radius, default 31 of 256 bits) or ``sha256`` (exact file bytes) — with an on/off switch, e.g.
+radius, default 31 of 256 bits), ``sha256`` (exact file bytes), ``vpdq`` (video: Meta's per-frame PDQ exchange
+format, matched by its frame-share rule) or ``audio`` (landmark fingerprints; :mod:`synthguard.fingerprint.signals`)
+— with an on/off switch, e.g.
 ``ncii-victim-reports``, ``removed-content``, ``labeled-outputs``.  Victims submit hashes, never images
 (the StopNCII model), so hash strings are validated strictly.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 import os
 import re
 import threading
@@ -32,9 +35,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.errors import ConflictError, NotFoundError, SynthGuardError, UnsupportedMediaError, ValidationError
+from synthguard.fingerprint import signals
 from synthguard.fingerprint.index import Index, make_index
-from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher, bits_to_hex, pdq_pixels
+from synthguard.fingerprint.pdq import (
+    DIHEDRAL,
+    MIN_QUALITY,
+    PDQHasher,
+    bits_to_hex,
+    pdq_dihedral,
+    pdq_pixels,
+)
 from synthguard.media import Media, Modality
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
@@ -43,15 +54,13 @@ if TYPE_CHECKING:
     from synthguard.ledger import Ledger
     from synthguard.store.db import Database
 
-KINDS = {"pdq": 31, "sha256": 0}  # kind -> default max distance
+KINDS = {"pdq": 31, "sha256": 0, **signals.LONG_KINDS}  # kind -> default max distance
 MAX_PDQ_DISTANCE = 128  # beyond half the bits PDQ matches unrelated images
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _FORMATS = {"pdq": "64 hexadecimal characters (the 256-bit PDQ hash, as pdqhash or ThreatExchange print it)",
-            "sha256": "64 hexadecimal characters (the SHA-256 digest of the file bytes, as sha256sum prints it)"}
-# pdqhash.compute_dihedral order (Meta's reference): the query image transformed, so a flipped or rotated
-# upload still meets the hash of the original.
-DIHEDRAL = ("original", "rotate-90", "rotate-180", "rotate-270", "flip-x", "flip-y", "flip-plus-1", "flip-minus-1")
+            "sha256": "64 hexadecimal characters (the SHA-256 digest of the file bytes, as sha256sum prints it)",
+            **signals.FORMATS}
 _RESYNC_LIMIT = 1000  # more foreign changes than this: drop the indexes and reload instead of patching
 
 
@@ -62,6 +71,8 @@ class BankMatch:
     distance: int
     reason: str
     transform: str | None = None  # which dihedral transform of the query matched (query_media(dihedral=True))
+    kind: str | None = None  # the bank's kind
+    details: dict[str, Any] | None = None  # vPDQ frame shares, audio votes and offset
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,8 +97,11 @@ def check_kind(kind: str) -> str:
 
 
 def check_hash(kind: str, value: str) -> str:
-    """The normalised (lowercase) hash, or a ValidationError naming the expected format."""
+    """The normalised (lowercase) hash, or a ValidationError naming the expected format; for ``vpdq`` and ``audio``
+    the SHA-256 key of the canonical fingerprint."""
     check_kind(kind)
+    if kind in signals.LONG_KINDS:
+        return signals.canonical(kind, value)[0]
     v = value.strip().lower() if isinstance(value, str) else ""
     if not _HEX64.fullmatch(v):
         got = f"{len(v)} characters" if isinstance(value, str) else type(value).__name__
@@ -101,18 +115,35 @@ def check_hash(kind: str, value: str) -> str:
 
 
 def media_hashes(media: Media) -> dict[str, Any]:
-    """Every fingerprint a bank can hold, for `synthguard hash` and for victims' client-side hashing."""
-    media.require_image()
-    pdq = PDQHasher().hash(media)
-    return {"sha256": media.sha256, "pdq": pdq.value, "pdq_quality": pdq.quality,
-            "pixel_sha256": media.pixel_sha256, "size": list(media.size), "format": media.format}
+    """Every fingerprint a bank can hold, for `synthguard hash` and for victims' client-side hashing: SHA-256 and
+    PDQ for images; SHA-256, vPDQ (Meta's exchange JSON) and the sound's landmarks for video; landmarks for audio.
+    A video without a sound track has no ``audio`` key, and says why under ``skipped``."""
+    if media.modality is Modality.IMAGE:
+        pdq = PDQHasher().hash(media)
+        return {"sha256": media.sha256, "pdq": pdq.value, "pdq_quality": pdq.quality,
+                "pixel_sha256": media.pixel_sha256, "size": list(media.size), "format": media.format}
+    kinds = signals.kinds_for(media)
+    if not kinds:
+        raise UnsupportedMediaError("no perceptual hash for {modality} files; banks match them by SHA-256 only",
+                                    values={"modality": media.modality.value}, path=media.name,
+                                    hint="Hash images (PDQ), videos (vPDQ) or audio (landmarks).")
+    out: dict[str, Any] = {"sha256": media.sha256, "format": media.format}
+    for kind in kinds:
+        try:
+            out[kind] = signals.fingerprint_text(kind, media)
+        except SynthGuardError as exc:
+            if kind == kinds[0]:
+                raise
+            out.setdefault("skipped", {})[kind] = exc.message  # e.g. a video without sound
+    if "vpdq" in out:
+        out["vpdq_frames"] = len(json.loads(out["vpdq"]))
+    return out
 
 
 def dihedral_hashes(media: Media) -> tuple[list[tuple[str, str]], int]:
-    """PDQ hashes of the 8 rotations/flips of the image, as (transform, hex), and the quality."""
-    import pdqhash
-
-    bits, quality = pdqhash.compute_dihedral(pdq_pixels(media))
+    """PDQ hashes of the 8 rotations/flips of the image, as (transform, hex), and the quality: the query image
+    transformed (Meta's compute_dihedral order), so a flipped or rotated upload still meets the original's hash."""
+    bits, quality = pdq_dihedral(pdq_pixels(media))
     return [(t, bits_to_hex(b)) for t, b in zip(DIHEDRAL, bits, strict=True)], int(quality)
 
 
@@ -142,6 +173,7 @@ class Banks:
         self._meta: dict[str, _Bank] | None = None  # by name
         self._pdq: dict[int, Index] = {}  # bank id -> index, loaded on first query
         self._sha: dict[int, dict[str, list[int]]] = {}  # bank id -> hash -> entry ids
+        self._long: dict[int, list[tuple[int, Any]]] = {}  # vpdq/audio bank id -> (entry id, parsed fingerprint)
         self._seen = 0  # newest audit id reflected in memory
 
     # --- banks ---------------------------------------------------------------------------
@@ -152,7 +184,7 @@ class Banks:
                                   hint="Use 1-64 lowercase letters, digits, '.', '_' or '-', e.g. ncii-victim-reports.")
         check_kind(kind)
         distance = KINDS[kind] if max_distance is None else max_distance
-        limit = MAX_PDQ_DISTANCE if kind == "pdq" else 0
+        limit = MAX_PDQ_DISTANCE if kind in ("pdq", "vpdq") else 0  # vpdq: the per-frame PDQ radius
         if isinstance(distance, bool) or not isinstance(distance, int) or not 0 <= distance <= limit:
             raise ValidationError("max distance for a {kind} bank must be within 0..{limit}, got {distance!r}",
                                   values={"kind": kind, "limit": limit, "distance": distance},
@@ -205,7 +237,9 @@ class Banks:
         # the lock spans the transaction, so a concurrent _sync() never replays this change half-applied
         with self._lock, self.db.session() as s:
             bank = self._row(s, name)
-            h = check_hash(bank.kind, hash_hex)
+            check_kind(bank.kind)
+            h, data = signals.canonical(bank.kind, hash_hex) if bank.kind in signals.LONG_KINDS else (
+                check_hash(bank.kind, hash_hex), None)
             if quality is not None:
                 if bank.kind != "pdq" or isinstance(quality, bool) or not isinstance(quality, int) \
                         or not 0 <= quality <= 100:
@@ -217,7 +251,7 @@ class Banks:
             if dup is not None:
                 raise ConflictError("hash already in bank {name!r} as entry {dup}", values={"name": name, "dup": dup},
                                     hint="Nothing to do; the hash is matched already.")
-            entry = HashBankEntry(bank_id=bank.id, hash=h, quality=quality, reason=reason, added_by=actor,
+            entry = HashBankEntry(bank_id=bank.id, hash=h, data=data, quality=quality, reason=reason, added_by=actor,
                                   created_at=utcnow())
             s.add(entry)
             s.flush()
@@ -228,16 +262,25 @@ class Banks:
                 self._pdq[bank_id].add([entry_id], [h])
             if bank_id in self._sha:
                 self._sha[bank_id].setdefault(h, []).append(entry_id)
+            self._long.pop(bank_id, None)  # reloaded on the next query
             self._own_change(audit_id)
         return entry_id
 
     def add_media(self, name: str, media: Media | bytes | str | os.PathLike[str], *, reason: str,
                   actor: str) -> int:
-        """Hash an image with the bank's hasher and add the hash (the image itself is not kept)."""
+        """Hash a file with the bank's hasher and add the hash (the file itself is not kept): PDQ for images, vPDQ
+        for video, landmarks for audio (or a video's sound), SHA-256 for anything."""
         kind = self._bank(name).kind
         m = _as_media(media)
         if kind == "sha256":  # any file type
             return self.add(name, m.sha256, reason=reason, actor=actor)
+        if kind in signals.LONG_KINDS:
+            if kind not in signals.kinds_for(m):
+                raise UnsupportedMediaError("a {kind} bank holds {what}, not {modality} files",
+                                            values={"kind": kind, "what": "videos" if kind == "vpdq" else
+                                                    "audio or videos with sound", "modality": m.modality.value},
+                                            path=m.name)
+            return self.add(name, signals.fingerprint_text(kind, m), reason=reason, actor=actor)
         m.require_image()
         h = PDQHasher().hash(m)
         _check_quality(h.quality or 0, m.name)
@@ -265,6 +308,7 @@ class Banks:
                 ids = self._sha[bank_id].get(h, [])
                 if entry_id in ids:
                     ids.remove(entry_id)
+            self._long.pop(bank_id, None)
             self._own_change(audit_id)
         return out
 
@@ -290,8 +334,42 @@ class Banks:
     # --- matching ------------------------------------------------------------------------
     def query(self, kind: str, hash_hex: str, *, banks: Iterable[str] | None = None) -> builtins.list[BankMatch]:
         """Entries within each enabled bank's radius, closest first.  Banks of another kind are skipped."""
+        if check_kind(kind) in signals.LONG_KINDS:
+            return self.query_signal(kind, [signals.parse(kind, hash_hex)], banks=banks)
         h = check_hash(kind, hash_hex)
         return self._query(kind, [(None, h)], banks)
+
+    def query_signal(self, kind: str, queries: builtins.list[Any], *, banks: Iterable[str] | None = None
+                     ) -> builtins.list[BankMatch]:
+        """Match a parsed video or audio fingerprint (or an audio query at several shifts) against every enabled
+        bank of ``kind``, entry by entry with the kind's rule (signals.compare)."""
+        self._sync()
+        assert self._meta is not None
+        wanted = None if banks is None else set(banks)
+        if wanted is not None and (unknown := wanted - set(self._meta)):
+            raise NotFoundError("no bank {unknown!r}",
+                                values={"unknown": sorted(unknown)[0]}, hint="List them: `synthguard bank list`.")
+        found: builtins.list[tuple[_Bank, int, int, dict[str, Any]]] = []
+        with self._lock:
+            targets = [b for b in self._meta.values()
+                       if b.kind == kind and b.enabled and (wanted is None or b.name in wanted)]
+            for bank in targets:
+                for eid, obj in self._long_index(bank):
+                    hit = signals.compare(kind, queries, obj, bank.max_distance)
+                    if hit is not None:
+                        found.append((bank, eid, hit[0], hit[1]))
+        reasons = self._reasons([eid for _, eid, _, _ in found])
+        out = [BankMatch(b.name, eid, d, reasons.get(eid, ""), None, kind, det) for b, eid, d, det in found]
+        return sorted(out, key=lambda x: (x.distance, x.bank, x.entry_id))
+
+    def _long_index(self, bank: _Bank) -> builtins.list[tuple[int, Any]]:
+        if bank.id not in self._long:
+            with self.db.session() as s:
+                rows = s.execute(select(HashBankEntry.id, HashBankEntry.data)
+                                 .where(HashBankEntry.bank_id == bank.id, HashBankEntry.removed_at.is_(None))
+                                 .order_by(HashBankEntry.id)).all()
+            self._long[bank.id] = [(eid, signals.parse(bank.kind, data)) for eid, data in rows if data]
+        return self._long[bank.id]
 
     def query_media(self, media: Media | bytes | str | os.PathLike[str], *, banks: Iterable[str] | None = None,
                     dihedral: bool = False) -> builtins.list[BankMatch]:
@@ -302,8 +380,14 @@ class Banks:
         """
         m = _as_media(media)
         found = self._query("sha256", [(None, m.sha256)], banks)
-        if m.modality is not Modality.IMAGE:  # PDQ is for images; other files match by SHA-256 only
-            return found
+        if m.modality is not Modality.IMAGE:  # videos by vPDQ and their sound, audio by landmarks
+            for kind in self.signal_kinds(m, banks):
+                try:
+                    queries = signals.media_query(kind, m)
+                except SynthGuardError:  # e.g. a video without a sound track: nothing to match by that kind
+                    continue
+                found += self.query_signal(kind, queries, banks=banks)
+            return sorted(found, key=lambda x: (x.distance, x.bank, x.entry_id))
         variants: builtins.list[tuple[str | None, str]]
         if dihedral:
             hashes, quality = dihedral_hashes(m)
@@ -315,10 +399,18 @@ class Banks:
             found += self._query("pdq", variants, banks)
         return sorted(found, key=lambda x: (x.distance, x.bank, x.entry_id))
 
+    def signal_kinds(self, media: Media, banks: Iterable[str] | None = None) -> builtins.list[str]:
+        """The long kinds worth computing for ``media``: those with an enabled bank (hashing a video is costly)."""
+        self._sync()
+        assert self._meta is not None
+        wanted = None if banks is None else set(banks)
+        live = {b.kind for b in self._meta.values() if b.enabled and (wanted is None or b.name in wanted)}
+        return [k for k in signals.kinds_for(media) if k in live]
+
     def rebuild(self) -> None:
         """Forget the in-memory indexes; the next query reloads them from the database."""
         with self._lock:
-            self._meta, self._pdq, self._sha, self._seen = None, {}, {}, 0
+            self._meta, self._pdq, self._sha, self._long, self._seen = None, {}, {}, {}, 0
 
     def _query(self, kind: str, hashes: builtins.list[tuple[str | None, str]], names: Iterable[str] | None
                ) -> builtins.list[BankMatch]:
@@ -340,7 +432,7 @@ class Banks:
         if not best:
             return []
         reasons = self._reasons([eid for _, eid in best])
-        out = [BankMatch(b, eid, d, reasons.get(eid, ""), t) for (b, eid), (d, t) in best.items()]
+        out = [BankMatch(b, eid, d, reasons.get(eid, ""), t, kind) for (b, eid), (d, t) in best.items()]
         return sorted(out, key=lambda x: (x.distance, x.bank, x.entry_id))
 
     def _lookup(self, bank: _Bank, h: str) -> builtins.list[tuple[int, int]]:
@@ -389,7 +481,7 @@ class Banks:
             if self._meta is not None and latest == self._seen:
                 return
             if self._meta is None or latest - self._seen > _RESYNC_LIMIT:
-                self._meta, self._pdq, self._sha = self._read_meta(s), {}, {}
+                self._meta, self._pdq, self._sha, self._long = self._read_meta(s), {}, {}, {}
                 self._seen = latest
                 return
             rows = s.execute(select(HashBankAudit.id, HashBankAudit.action, HashBankAudit.bank_id,
@@ -407,6 +499,7 @@ class Banks:
         """Idempotent: an entry loaded with its bank may be replayed from the audit log."""
         if entry_id is None or h is None:
             return
+        self._long.pop(bank_id, None)
         if bank_id in self._pdq:
             self._pdq[bank_id].remove(entry_id)
             if action == "add":

@@ -2,8 +2,9 @@
 
 Hashing (Meta's vPDQ, ThreatExchange ``vpdq``): decode frames at ``fps`` (default 1 per second), scale each to
 256x256 by area averaging (copies at other resolutions then hash alike; PDQ squashes to 64x64 anyway), PDQ-hash it
-(Meta's reference via ``pdqhash``), drop frames whose PDQ quality is below 50 (flat, dark, blurred: their hashes
-are unreliable) and drop a frame within ``dedupe_distance`` bits of the last kept frame (static shots).
+(fingerprint/pdq.py, bit-exact with Meta's reference), drop frames whose PDQ quality is below 50 (flat, dark,
+blurred: their hashes are unreliable) and drop a frame within ``dedupe_distance`` bits of the last kept frame
+(static shots).
 
 Matching (vPDQ's rule): the *query share* is the fraction of the query's frames that have some target frame within
 ``distance`` (31 of 256 bits, PDQ's own threshold), the *target share* likewise the other way round.  The two are
@@ -25,7 +26,7 @@ import numpy as np
 from synthguard.errors import ValidationError
 from synthguard.fingerprint import Hash
 from synthguard.fingerprint.decode import FRAME_SIZE, video_frames
-from synthguard.fingerprint.pdq import MATCH_THRESHOLD, MIN_QUALITY, bits_to_hex
+from synthguard.fingerprint.pdq import MATCH_THRESHOLD, MIN_QUALITY, bits_to_hex, pdq_hash
 from synthguard.media import Media, Modality
 
 MATCH_SHARE = 0.8  # vPDQ: both shares must reach this
@@ -133,12 +134,10 @@ class VideoHasher:
         self.frame_size = frame_size
 
     def fingerprint(self, media: Media) -> VideoFingerprint:
-        import pdqhash
-
         kept: list[FrameHash] = []
         last: int | None = None
         for t, rgb in video_frames(media, self.fps, size=self.frame_size):
-            bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+            bits, quality = pdq_hash(np.ascontiguousarray(rgb))
             if quality < self.min_quality:
                 continue
             h = bits_to_hex(bits)

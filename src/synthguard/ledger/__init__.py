@@ -5,14 +5,18 @@
 
 from synthguard.ledger.checkpoint import (
     Checkpoint,
+    default_origin,
     generate_ledger_key,
     load_ledger_key,
     load_ledger_public_key,
     log_id,
     parse_checkpoint,
+    parse_vkey,
     public_key_pem,
     sign_checkpoint,
     verify_checkpoint,
+    verify_note,
+    vkey,
 )
 from synthguard.ledger.erasure import (
     MIN_RETENTION_DAYS,
@@ -40,6 +44,7 @@ __all__ = [
     "PurgeReport",
     "SubjectVault",
     "VerifyReport",
+    "default_origin",
     "generate_ledger_key",
     "generate_master_key",
     "leaf_hash",
@@ -49,6 +54,7 @@ __all__ = [
     "log_id",
     "node_hash",
     "parse_checkpoint",
+    "parse_vkey",
     "public_key_pem",
     "purge_expired",
     "sign_checkpoint",
@@ -57,4 +63,6 @@ __all__ = [
     "verify_checkpoint",
     "verify_consistency",
     "verify_inclusion",
+    "verify_note",
+    "vkey",
 ]

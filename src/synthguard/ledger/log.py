@@ -160,9 +160,16 @@ class Ledger:
     Every method runs in the caller's session and transaction and never commits.
     """
 
-    def __init__(self, *, origin: str = "synthguard.ledger", kinds: Iterable[str] = EVENT_KINDS):
-        self.origin = origin
+    def __init__(self, *, origin: str | None = None, kinds: Iterable[str] = EVENT_KINDS, extensions: bool = True):
+        self.origin = origin  # None: derived from the signing key (checkpoint.default_origin), unique per log
         self.kinds = frozenset(kinds)
+        self.extensions = extensions
+
+    def origin_for(self, key: Any) -> str:
+        """The origin line and signed-note key name of this log's checkpoints (C2SP tlog-checkpoint)."""
+        from synthguard.ledger.checkpoint import default_origin
+
+        return self.origin or default_origin(key)
 
     # --- writing ---------------------------------------------------------------------------
     def append(self, session: Session, kind: str, body: dict[str, Any], *, time: datetime | None = None) -> Entry:
@@ -270,14 +277,15 @@ class Ledger:
     # --- checkpoints and audit -------------------------------------------------------------
     def checkpoint(self, session: Session, private_key: Ed25519PrivateKey) -> Checkpoint:
         """Sign the current tree head and store it (the anchor that makes later edits visible)."""
-        from synthguard.ledger.checkpoint import sign_checkpoint
+        from synthguard.ledger.checkpoint import log_id, sign_checkpoint
 
         size = self.size(session)
-        cp = sign_checkpoint(self.origin, size, self.root(session), private_key)
+        cp = sign_checkpoint(self.origin_for(private_key), size, self.root(session), private_key,
+                             extensions=self.extensions)
         with store_errors("store a checkpoint"):
             session.connection().execute(insert(CHECKPOINTS).values(
-                tree_size=cp.tree_size, root_hash=cp.root_hash, log_id=cp.log_id, created_at=cp.timestamp,
-                note=cp.to_text()))
+                tree_size=cp.tree_size, root_hash=cp.root_hash, log_id=log_id(private_key),
+                created_at=cp.timestamp or utcnow(), note=cp.to_text()))
         return cp
 
     def latest_checkpoint(self, session: Session) -> Checkpoint | None:
@@ -287,6 +295,30 @@ class Ledger:
             note = session.connection().execute(
                 select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)).scalar()
         return None if note is None else parse_checkpoint(note)
+
+    def latest_note(self, session: Session) -> str | None:
+        """The latest checkpoint exactly as stored, with any witness cosignature lines added to it (issue 19)."""
+        with store_errors("read checkpoints"):
+            return session.connection().execute(
+                select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)).scalar()
+
+    def add_cosignatures(self, session: Session, tree_size: int, root_hash: bytes, lines: list[str]) -> str:
+        """Append witness cosignature lines to the stored note of the checkpoint (size, root); returns the note.
+        The lines are verified by the caller (trust.witness_client); lines already there are not repeated."""
+        with store_errors("store cosignatures"):
+            row = session.connection().execute(
+                select(CHECKPOINTS.c.id, CHECKPOINTS.c.note).where(CHECKPOINTS.c.tree_size == tree_size,
+                                                                   CHECKPOINTS.c.root_hash == root_hash)
+                .order_by(CHECKPOINTS.c.id.desc()).limit(1)).first()
+            if row is None:
+                raise ValidationError("no stored checkpoint of size {size} with that root", values={"size": tree_size})
+            note = row.note if row.note.endswith("\n") else row.note + "\n"
+            for line in lines:
+                line = line.rstrip("\n") + "\n"
+                if line not in note:
+                    note += line
+            session.connection().execute(update(CHECKPOINTS).where(CHECKPOINTS.c.id == row.id).values(note=note))
+        return note
 
     def verify(self, session: Session, public_key: Ed25519PublicKey) -> VerifyReport:
         from synthguard.ledger.verify import verify

@@ -55,13 +55,15 @@ class AIGCLabel:
 
         Always rejected: bad JSON, a non-object, non-string values (e.g. numeric ``Label``), a Label outside
         1/2/3. With ``strict`` (default) unknown keys and missing keys are rejected too; otherwise unknown
-        keys are ignored and missing ones read as "".
+        keys are ignored and missing ones read as "". Both value forms are accepted in every container (issue 20):
+        the bare object and Annex E's ``{"AIGC": {...}}`` (the inner object may also be a JSON string).
         """
         check_nesting(text, max_depth, what="AIGC value", error=MetadataError)  # json.loads recurses per level
         try:
             obj = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MetadataError("AIGC value is not valid JSON: {exc}", values={"exc": exc}) from exc
+        obj = _unwrapped(obj)
         if not isinstance(obj, dict):
             raise MetadataError("AIGC value must be a JSON object, got {name} (GB-09)",
                                 values={"name": type(obj).__name__})
@@ -89,6 +91,19 @@ class AIGCLabel:
 
     def with_(self, **changes: Any) -> AIGCLabel:
         return replace(self, **changes)
+
+
+def _unwrapped(obj: Any) -> Any:
+    """The object inside Annex E's wrapper ``{"AIGC": {...}}``; anything else unchanged (checked by the caller)."""
+    if isinstance(obj, dict) and list(obj) == ["AIGC"]:
+        inner = obj["AIGC"]
+        if isinstance(inner, str):
+            try:
+                inner = json.loads(inner)
+            except ValueError as exc:
+                raise MetadataError("AIGC value is not valid JSON: {exc}", values={"exc": exc}) from exc
+        return inner
+    return obj
 
 
 # --- GB-10 characters -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from synthguard.errors import ConflictError, NotFoundError, RefusedError, ValidationError
+from synthguard.errors import ConflictError, NotFoundError, RefusedError, SynthGuardError, ValidationError
 from synthguard.i18n import N_
 from synthguard.media import Media, write_atomic
 from synthguard.store.base import utcnow
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 STAY_DOWN = "removed-content"  # PDQ bank: near-duplicates of removed items
 STAY_DOWN_EXACT = "removed-content-exact"  # SHA-256 bank: exact bytes (flat images have no usable PDQ)
+STAY_DOWN_VIDEO = "removed-content-video"  # vPDQ bank: re-encoded or cut copies of removed videos (issue 20)
+STAY_DOWN_AUDIO = "removed-content-audio"  # landmark bank: copies of removed audio and of removed videos' sound
+_LONG_STAY_DOWN = {STAY_DOWN_VIDEO: "vpdq", STAY_DOWN_AUDIO: "audio"}
 COPY_DISTANCE = 31
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -59,7 +62,7 @@ def media_path(sg: SynthGuard, c: ModContent) -> Path:
 def ensure_banks(sg: SynthGuard) -> None:
     """Create the stay-down banks on first use (idempotent across processes)."""
     names = {b["name"] for b in sg.banks.list()}
-    for name, kind in ((STAY_DOWN, "pdq"), (STAY_DOWN_EXACT, "sha256")):
+    for name, kind in ((STAY_DOWN, "pdq"), (STAY_DOWN_EXACT, "sha256"), *_LONG_STAY_DOWN.items()):
         if name not in names:
             try:
                 sg.banks.create(name, kind=kind, description="fingerprints of content removed after review "
@@ -93,7 +96,7 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
                    media_file=f"{media.sha256}.{media.format.lower()[:5]}", mime=media.mime, verdict=scan.verdict,
                    status="restricted" if any("restrict" in r.actions for r in rules) else "visible",
                    notices=[_label_notice(scan)] if any("label" in r.actions for r in rules) else [],
-                   evidence=evidence_summary(scan),
+                   evidence=evidence_summary(scan) | {"automated": automated_measures(rules)},
                    created_at=utcnow(), updated_at=utcnow())
     s.add(c)
     try:
@@ -106,6 +109,14 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, media.data)
     return c, scan, rules
+
+
+def automated_measures(rules: list[Any]) -> list[dict[str, Any]]:
+    """The visibility measures the scan applied by itself (no case, no reviewer): each needs its own statement of
+    reasons (DSA-06, DSA-11), so the rule, its reason and the case kind are kept with the content."""
+    return [{"rule": r.id, "actions": [a for a in r.actions if a in ("label", "restrict")], "reason": r.reason,
+             "case_kind": r.case_kind, "cite": list(r.cite)}
+            for r in rules if {"label", "restrict"} & set(r.actions)]
 
 
 def evidence_summary(scan: Any) -> dict[str, Any]:
@@ -176,6 +187,7 @@ def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[in
     todo: list[tuple[str, str, int | None]] = [(STAY_DOWN_EXACT, c.sha256, None)]
     if c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY:
         todo.append((STAY_DOWN, c.pdq, c.pdq_quality))
+    todo += [(bank, text, None) for bank, text in _long_fingerprints(sg, c)]
     for bank, h, q in todo:
         try:
             ids.append(sg.banks.add(bank, h, reason=f"removed: case {ticket}", actor=actor, quality=q))
@@ -184,16 +196,37 @@ def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[in
     return ids
 
 
+def _long_fingerprints(sg: SynthGuard, c: ModContent) -> list[tuple[str, str]]:
+    """(stay-down bank, fingerprint) of a stored video or audio item: vPDQ and the sound's landmarks."""
+    from synthguard.fingerprint import signals
+    from synthguard.media import Media
+
+    if not c.mime.startswith(("video/", "audio/")) or not media_path(sg, c).is_file():
+        return []
+    media = Media.open(media_path(sg, c))
+    out = []
+    for bank, kind in _LONG_STAY_DOWN.items():
+        if kind in signals.kinds_for(media):
+            try:
+                out.append((bank, signals.fingerprint_text(kind, media)))
+            except SynthGuardError:  # a silent video has no sound to ban
+                continue
+    return out
+
+
 def lift_stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> int:
     """On restoration (CC-11) the item's hashes leave the stay-down banks; returns how many entries."""
+    from synthguard.fingerprint import signals
+
     n = 0
-    for bank in (STAY_DOWN, STAY_DOWN_EXACT):
+    keys = {c.sha256, c.pdq} | {signals.canonical(_LONG_STAY_DOWN[b], text)[0] for b, text in _long_fingerprints(sg, c)}
+    for bank in (STAY_DOWN, STAY_DOWN_EXACT, *_LONG_STAY_DOWN):
         try:
             entries = sg.banks.entries(bank, include_removed=False)
         except NotFoundError:
             continue
         for e in entries:
-            if e["hash"] in (c.sha256, c.pdq):
+            if e["hash"] in keys:
                 sg.banks.remove(bank, e["id"], reason=f"restored: case {ticket}", actor=actor)
                 n += 1
     return n
@@ -203,5 +236,20 @@ def set_status(c: ModContent, status: str) -> None:
     c.status, c.updated_at = status, utcnow()
 
 
-__all__ = ["STAY_DOWN", "STAY_DOWN_EXACT", "UploadBlockedError", "check_ref", "copies", "ensure_banks", "find",
-           "lift_stay_down", "media_path", "register", "resolve_location", "scan_decision", "stay_down"]
+__all__ = [
+    "STAY_DOWN",
+    "STAY_DOWN_AUDIO",
+    "STAY_DOWN_EXACT",
+    "STAY_DOWN_VIDEO",
+    "UploadBlockedError",
+    "check_ref",
+    "copies",
+    "ensure_banks",
+    "find",
+    "lift_stay_down",
+    "media_path",
+    "register",
+    "resolve_location",
+    "scan_decision",
+    "stay_down",
+]

@@ -54,6 +54,11 @@ class ScanRule:
         return bool((self.bank and banks & set(self.bank)) or (self.verdict and verdict in self.verdict))
 
 
+# The EEA states the DSA Transparency Database accepts in territorial_scope (EU 27, Iceland, Liechtenstein, Norway).
+EEA = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IS", "IT", "LI",
+       "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK")
+
+
 @dataclass(frozen=True)
 class Policy:
     jurisdiction: str
@@ -66,6 +71,7 @@ class Policy:
     reason_codes: dict[str, dict[str, Any]]
     complaint_types: dict[str, ComplaintType]
     scan: tuple[ScanRule, ...] = field(default_factory=tuple)
+    territorial_scope: tuple[str, ...] = EEA  # where a measure applies: DSA Art. 17(3)(a), ISO 3166-1 alpha-2
 
     def complaint(self, kind: str) -> ComplaintType:
         if kind not in self.complaint_types:
@@ -151,9 +157,15 @@ def _parse(doc: dict[str, Any], source: str) -> Policy:
             raise bad(f"scan rule {r.get('id')}: unknown reason {r['reason']!r}")
         rules.append(ScanRule(str(r["id"]), _tuple(when.get("bank")), _tuple(when.get("verdict")), acts, kind,
                               r.get("reason"), _tuple(r.get("cite"))))
+    scope = _tuple(d.get("territorial_scope")) or EEA
+    if any(c not in EEA for c in scope):
+        raise bad(f"territorial_scope must be EEA country codes ({', '.join(EEA)}), got {list(scope)}")
+    for code, r in reasons.items():
+        if not isinstance(r, dict) or not isinstance(r.get("text", ""), str) or not isinstance(r.get("law", ""), str):
+            raise bad(f"reason code {code}: text and law must be strings")
     return Policy(doc["jurisdiction"], str(doc.get("version", "")), str(doc.get("title", "")), timely, alerts,
                   float(d.get("counter_notice_days", 15)), float(d.get("appeal_window_days", 183)), dict(reasons),
-                  types, tuple(rules))
+                  types, tuple(rules), scope)
 
 
 @lru_cache(maxsize=8)

@@ -1,7 +1,7 @@
 """Monthly moderation reports: counts, time-to-action, refutations and disposals, and DSA statements of reasons.
 
 Formats: ``cac`` (regulator report: disposals and refutations, DS-10/DS-11 "report to CAC"), ``dsa-sor``
-(DSA Transparency Database statements of reasons, REQUIREMENTS.md Appendix E; no personal data, DSA-11),
+(DSA Transparency Database statements of reasons as POSTable batches, one per line: dsa.py; DSA-11),
 ``csv`` (one row per case), ``html`` (tables and two SVG charts: time-to-action histogram, actions by
 category; US-06 time-to-removal distribution), ``pdf`` (the same content, report_pdf.py).
 Everything is computed from the case rows of one tenant.
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_, _, current, format_number, translate
 from synthguard.moderation import texts
+from synthguard.moderation.dsa import VISIBILITY, automated_sors, ndjson, sor
 from synthguard.moderation.policy import for_settings
 from synthguard.store.moderation_tables import ModCase, ModContent, ModRefutation
 
@@ -29,12 +30,6 @@ if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
 FORMATS = ("cac", "dsa-sor", "csv", "html", "json", "pdf")
-VISIBILITY = {"remove": "DECISION_VISIBILITY_CONTENT_REMOVED", "restrict": "DECISION_VISIBILITY_CONTENT_DEMOTED",
-              "label": "DECISION_VISIBILITY_CONTENT_LABELLED", "notice": "DECISION_VISIBILITY_CONTENT_LABELLED",
-              "refute": "DECISION_VISIBILITY_CONTENT_LABELLED"}
-SOURCE_TYPE = {"complaint": "SOURCE_ARTICLE_16", "victim_notice": "SOURCE_ARTICLE_16",
-               "regulator": "SOURCE_TYPE_OTHER_NOTIFICATION", "scan": "SOURCE_VOLUNTARY", "copy": "SOURCE_VOLUNTARY"}
-TC_CATEGORIES = ("label_missing", "false_information")  # decided on the terms (incompatible), not as illegal
 BUCKETS = (1, 6, 12, 24, 36, 48, 72, 168)  # hours, for the histogram
 
 
@@ -78,9 +73,9 @@ def build(sg: SynthGuard, tenant: str, period: str, *, lang: str | None = None) 
         refs = list(s.scalars(select(ModRefutation).where(ModRefutation.tenant == tenant,
                                                           ModRefutation.created_at >= start,
                                                           ModRefutation.created_at < end)))
-        uploads = list(s.scalars(select(ModContent.verdict).where(ModContent.tenant == tenant,
-                                                                 ModContent.created_at >= start,
-                                                                 ModContent.created_at < end)))
+        arrived = list(s.scalars(select(ModContent).where(ModContent.tenant == tenant, ModContent.created_at >= start,
+                                                          ModContent.created_at < end).order_by(ModContent.id)))
+        uploads = [x.verdict for x in arrived]
         tickets = {i: t for i, t in s.execute(select(ModCase.id, ModCase.ticket)
                                               .where(ModCase.id.in_([r.case_id for r in refs])))}
     acted = [(c.actioned_at or c.opened_at, c) for c, _ in decided]  # decided rows all have actioned_at
@@ -104,7 +99,8 @@ def build(sg: SynthGuard, tenant: str, period: str, *, lang: str | None = None) 
         "refutations": [{"slug": r.slug, "ticket": tickets.get(r.case_id), "title": r.title,
                          "published_at": r.created_at.isoformat(), "items": len(r.content_refs)} for r in refs],
         "lang": lang,
-        "statements": [sor(policy, c, x, lang=lang) for c, x in decided if c.action in VISIBILITY],
+        "statements": [sor(policy, c, x, lang=lang) for c, x in decided if c.action in VISIBILITY]
+        + [st for x in arrived for st in automated_sors(policy, x, lang=lang)],  # DSA-06: scans' own measures
     }
 
 
@@ -120,53 +116,6 @@ def _histogram(hours: list[float]) -> list[dict[str, Any]]:
     out = [{"label": f"{a}-{b} h", "count": sum(a <= h < b for h in hours)}
            for a, b in zip(edges[:-1], edges[1:], strict=True)]
     out.append({"label": f">= {BUCKETS[-1]} h", "count": sum(h >= BUCKETS[-1] for h in hours)})
-    return out
-
-
-def sor(policy: Any, c: ModCase, x: ModContent | None, *, lang: str | None = None) -> dict[str, Any]:
-    """One statement of reasons in the Transparency Database's fields (Appendix E); no personal data.
-    Field names and enum values are the database's (never translated); the free-text fields are in ``lang``."""
-    t = policy.complaint_types.get(c.kind)
-    dsa = t.dsa if t else {}
-    reason = policy.reason_codes.get(c.reason_code or "", {})
-    reason_text = translate(reason["text"], lang) if reason.get("text") else str(c.reason_code)
-    ctype = ["CONTENT_TYPE_SYNTHETIC_MEDIA"]  # every case here is about (alleged) synthetic media
-    if x is not None:
-        ctype.append({"image": "CONTENT_TYPE_IMAGE", "video": "CONTENT_TYPE_VIDEO",
-                      "audio": "CONTENT_TYPE_AUDIO"}.get(x.mime.split("/")[0], "CONTENT_TYPE_OTHER"))
-    following = _("a notice", lang) if c.source in ("complaint", "victim_notice") else texts.label(
-        texts.SOURCES, c.source, lang)
-    facts = _("Case {ticket}: {title}. Decision: {action} ({reason}), following {source}. Policy {policy}.", lang,
-              ticket=c.ticket, title=translate(t.title, lang) if t else c.kind,
-              action=texts.label(texts.ACTIONS, c.action, lang), reason=reason_text, source=following,
-              policy=f"{policy.jurisdiction}@{policy.version}")
-    out: dict[str, Any] = {
-        "decision_visibility": [VISIBILITY[c.action or ""]],
-        "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT" if c.category in TC_CATEGORIES
-        else "DECISION_GROUND_ILLEGAL_CONTENT",
-        "content_type": ctype,
-        "category": dsa.get("category", "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"),
-        "content_date": (x.created_at if x else c.opened_at).strftime("%Y-%m-%d"),
-        "application_date": (c.actioned_at or c.opened_at).strftime("%Y-%m-%d"),
-        "decision_facts": facts[:5000],
-        "source_type": SOURCE_TYPE.get(c.source, "SOURCE_VOLUNTARY"),
-        "automated_detection": "Yes" if c.automated else "No",
-        "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",  # a human reviewer decides every case
-        "puid": re.sub(r"[^a-zA-Z0-9_-]", "-", f"{c.tenant}-{c.ticket}")[:500],
-    }
-    if "CONTENT_TYPE_OTHER" in ctype:
-        out["content_type_other"] = x.mime if x else "unknown"
-    if dsa.get("keyword"):
-        out["category_specification"] = [dsa["keyword"]]
-    cites = ", ".join(reason.get("cite", [])) or c.rule
-    if out["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT":
-        out["illegal_content_legal_ground"] = f"{translate(policy.title, lang)} ({cites})"[:500]
-        out["illegal_content_explanation"] = reason_text[:2000]
-    else:
-        out["incompatible_content_ground"] = _("Platform policy on synthetic media ({cites})", lang,
-                                               cites=cites)[:500]
-        out["incompatible_content_explanation"] = reason_text[:2000]
-        out["incompatible_content_illegal"] = "No"
     return out
 
 
@@ -189,8 +138,8 @@ def render(rep: dict[str, Any], fmt: str, *, lang: str | None = None) -> tuple[s
         return render_pdf(rep, lang=lang), "application/pdf"
     if fmt == "json":
         return json.dumps(rep, ensure_ascii=False, indent=2), "application/json"
-    if fmt == "dsa-sor":
-        return json.dumps({"statements": rep["statements"]}, ensure_ascii=False, indent=2), "application/json"
+    if fmt == "dsa-sor":  # one POSTable {"statements": [1..100]} per line, nothing when there is nothing to send
+        return ndjson(rep["statements"]), "application/x-ndjson"
     if fmt == "cac":
         keep = ("tenant", "period", "from", "to", "policy", "generated_at", "cases_opened", "cases_decided",
                 "by_category", "by_action", "by_verdict", "time_to_action_hours", "disposals", "refutations")

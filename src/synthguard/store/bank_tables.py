@@ -23,7 +23,7 @@ class HashBank(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # pdq | sha256
+    kind: Mapped[str] = mapped_column(String(16))  # pdq | sha256 | vpdq | audio
     max_distance: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     tenant: Mapped[str] = mapped_column(String(64), default="default", index=True)
@@ -39,7 +39,8 @@ class HashBankEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("hash_banks.id"), index=True)
-    hash: Mapped[str] = mapped_column(String(64), index=True)  # lowercase hex
+    hash: Mapped[str] = mapped_column(String(64), index=True)  # lowercase hex; SHA-256 of ``data`` when set
+    data: Mapped[str | None] = mapped_column(Text, nullable=True)  # a long fingerprint: vPDQ JSON, audio landmarks
     quality: Mapped[int | None] = mapped_column(Integer, nullable=True)  # PDQ quality 0..100
     reason: Mapped[str] = mapped_column(Text, default="")
     added_by: Mapped[str] = mapped_column(String(128))

@@ -223,10 +223,7 @@ def strip_metadata(media: Media) -> Media:
     data = containers.write_block(media, "{}")
     tmp = media.replace(data)
     if media.format == "wav":
-        chunks = [(cid, off, size) for cid, off, size in containers.riff_chunks(data) if cid != containers.CHUNK_ID]
-        body = b"".join(cid + data[off - 4:off] + data[off:off + size] + (b"\x00" if size & 1 else b"")
-                        for cid, off, size in chunks)
-        return media.replace(b"RIFF" + len(body + b"WAVE").to_bytes(4, "little") + b"WAVE" + body)
+        return media.replace(containers.riff_bytes(containers.wav_without_aigc(media), media.name))
     return _strip_tags(tmp)
 
 

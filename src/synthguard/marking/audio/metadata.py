@@ -5,6 +5,10 @@ an ID3v2 ``TXXX`` frame whose description is ``AIGC``.  For the containers whose
 retrieve we use each format's own free-form tag, the way the guide does for MP3: a Vorbis comment ``AIGC=`` in
 FLAC and OGG, and the iTunes free-form atom ``----:com.apple.iTunes:AIGC`` in M4A.
 
+WAV tools ignore an unknown chunk (exiftool and ffprobe show nothing for ``AIGC``), so the WAV writer mirrors the
+same text into a ``LIST``/``INFO`` item and an ``id3 `` chunk's ``TXXX:AIGC`` (issue 20); the reader reads all
+three and counts identical mirrors once.
+
 Reading finds every block a file carries -- ours and in-the-wild variants (an ``id3 `` chunk inside a WAV, a
 lower-case ``aigc`` comment, a ``TXXX`` in an M4A's ID3) -- so GB-08 ("exactly one AIGC block") can be checked.
 Writing removes every existing block first and adds exactly one.  None of these edits touches the audio data, so
@@ -73,32 +77,107 @@ def riff_chunks(data: bytes, name: str = "<bytes>") -> list[tuple[bytes, int, in
     return chunks
 
 
+_ID3_CHUNKS = (b"id3 ", b"ID3 ", b"ID32")
+
+
 def _wav_read(media: Media) -> list[tuple[str, str]]:
     blocks = []
     for cid, off, size in riff_chunks(media.data, media.name):
         payload = media.data[off:off + size]
         if cid.upper() == CHUNK_ID:
             blocks.append((f"riff:{cid.decode('latin-1')}", _text(payload.rstrip(b"\x00"), media.name)))
-        elif cid in (b"id3 ", b"ID3 ", b"ID32"):
+        elif cid in _ID3_CHUNKS:
             blocks += _id3_blocks(_load_id3(payload, media.name), "riff:id3")
-    return blocks
+        elif cid == b"LIST" and payload[:4] == b"INFO":
+            blocks += [(f"riff:LIST/INFO:{iid.decode('latin-1')}", _text(body.rstrip(b"\x00"), media.name))
+                       for iid, body in _info_items(payload) if iid.upper() == CHUNK_ID]
+    return _merge_mirrors(blocks)
 
 
-def _wav_write(media: Media, text: str) -> bytes:
-    body = bytearray()
+def _merge_mirrors(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One label mirrored in the three WAV places counts once (GB-08): copies with the same text in *different*
+    places merge into one entry naming them all; a second copy in the same place, or a different text, stays a
+    separate block, so a real duplicate is still reported."""
+    merged: list[tuple[list[str], str]] = []
+    for where, text in blocks:
+        place = where.rsplit(":", 1)[0]
+        for wheres, other in merged:
+            if other == text and place not in {w.rsplit(":", 1)[0] for w in wheres}:
+                wheres.append(where)
+                break
+        else:
+            merged.append(([where], text))
+    return [("+".join(wheres), text) for wheres, text in merged]
+
+
+def _info_items(payload: bytes) -> list[tuple[bytes, bytes]]:
+    """(id, value) of each item of a ``LIST``/``INFO`` payload; stops at a malformed item."""
+    items, pos = [], 4
+    while pos + 8 <= len(payload):
+        iid, size = payload[pos:pos + 4], struct.unpack("<I", payload[pos + 4:pos + 8])[0]
+        if pos + 8 + size > len(payload):
+            break
+        items.append((iid, payload[pos + 8:pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    return items
+
+
+def _chunk(cid: bytes, payload: bytes) -> bytes:
+    return cid + struct.pack("<I", len(payload)) + payload + (b"\x00" if len(payload) & 1 else b"")
+
+
+def wav_without_aigc(media: Media) -> list[tuple[bytes, bytes]]:
+    """(id, payload) of the WAV's chunks with every AIGC block taken out: the ``AIGC`` chunk, ``TXXX:AIGC`` in an
+    ``id3 `` chunk, the ``AIGC`` item of ``LIST``/``INFO`` (a chunk left empty is dropped)."""
+    chunks = []
     for cid, off, size in riff_chunks(media.data, media.name):
         payload = media.data[off:off + size]
         if cid.upper() == CHUNK_ID:
             continue
-        if cid in (b"id3 ", b"ID3 ", b"ID32"):
+        if cid in _ID3_CHUNKS:
             payload = _id3_without_aigc(payload, media.name)
-            size = len(payload)
-        body += cid + struct.pack("<I", size) + payload + (b"\x00" if size & 1 else b"")
-    value = text.encode("utf-8")
-    body += CHUNK_ID + struct.pack("<I", len(value)) + value + (b"\x00" if len(value) & 1 else b"")
+        elif cid == b"LIST" and payload[:4] == b"INFO":
+            payload = b"INFO" + b"".join(_chunk(iid, body) for iid, body in _info_items(payload)
+                                         if iid.upper() != CHUNK_ID)
+            if payload == b"INFO":
+                continue
+        if payload or cid not in _ID3_CHUNKS:
+            chunks.append((cid, payload))
+    return chunks
+
+
+def riff_bytes(chunks: list[tuple[bytes, bytes]], name: str) -> bytes:
+    body = b"".join(_chunk(cid, payload) for cid, payload in chunks)
     if len(body) + 4 > 0xFFFFFFFF:
-        raise MetadataError("the WAV file is too large for a RIFF size field", path=media.name)
-    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WAVE" + bytes(body)
+        raise MetadataError("the WAV file is too large for a RIFF size field", path=name)
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WAVE" + body
+
+
+def _wav_write(media: Media, text: str) -> bytes:
+    """The TC260 ``AIGC`` chunk (GB-17) plus two mirrors that common tools show: an ``AIGC`` item in
+    ``LIST``/``INFO`` (ffprobe lists INFO items under their id) and ``TXXX:AIGC`` in an ``id3 `` chunk (exiftool,
+    ffprobe and mutagen read it), all after the samples and all holding the same text."""
+    from mutagen.id3 import ID3, TXXX
+
+    chunks = wav_without_aigc(media)
+    value = text.encode("utf-8")
+    chunks.append((CHUNK_ID, value))
+    info = next((i for i, (cid, p) in enumerate(chunks) if cid == b"LIST" and p[:4] == b"INFO"), None)
+    item = _chunk(CHUNK_ID, value + b"\x00")
+    if info is None:
+        chunks.append((b"LIST", b"INFO" + item))
+    else:
+        chunks[info] = (b"LIST", chunks[info][1] + item)
+    at = next((i for i, (cid, _) in enumerate(chunks) if cid in _ID3_CHUNKS), None)
+    tags = (_load_id3(chunks[at][1], media.name) if at is not None else None) or ID3()
+    tags.add(TXXX(encoding=3, desc=TAG, text=[text]))
+    buf = io.BytesIO()
+    tags.save(buf, v2_version=4)
+    if at is None:
+        chunks.append((b"id3 ", buf.getvalue()))
+    else:
+        chunks[at] = (chunks[at][0], buf.getvalue())
+    return riff_bytes(chunks, media.name)
 
 
 def _text(raw: bytes, name: str) -> str:
@@ -136,6 +215,8 @@ def _id3_without_aigc(payload: bytes, name: str) -> bytes:
     for frame in list(tags.getall("TXXX")):
         if frame.desc.upper() == TAG:
             tags.delall(frame.HashKey)
+    if not tags.keys():
+        return b""  # nothing else in the tag: the chunk goes
     buf = io.BytesIO()
     tags.save(buf, v2_version=4)
     return buf.getvalue()

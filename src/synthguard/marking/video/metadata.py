@@ -3,7 +3,8 @@
 - MP4/MOV: key ``AIGC`` in ``moov/udta/meta/keys`` (handler ``mdta``) with the JSON in ``ilst`` (a ``data`` atom of
   type 1, UTF-8) -- what ``ffmpeg -metadata AIGC=... -movflags use_metadata_tags`` writes.  :func:`mp4_aigc_blocks`
   walks the boxes itself, so it counts every AIGC key in every ``meta`` (GB-08: exactly one), which a
-  dictionary from FFmpeg (one value per key) could not.
+  dictionary from FFmpeg (one value per key) could not.  The iTunes free-form item ``----:com.apple.iTunes:AIGC``
+  in ``ilst``, which other implementations write (mutagen, exiftool, audio taggers), is read as well (issue 20).
 - Matroska/WebM: ``Segment/Tags/Tag/SimpleTag`` with ``TagName=AIGC`` (FFmpeg's global tags); read through PyAV.
 """
 
@@ -45,6 +46,7 @@ def _meta_children(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, i
 def _keys_and_items(data: bytes, start: int, end: int, where: str) -> list[tuple[str, str]]:
     keys: list[bytes] = []
     items: dict[int, str] = {}
+    freeform: list[tuple[str, str]] = []
     for kind, s, e in _meta_children(data, start, end):
         if kind == b"keys" and s + 8 <= e:
             count, pos = struct.unpack_from(">I", data, s + 4)[0], s + 8
@@ -58,11 +60,32 @@ def _keys_and_items(data: bytes, start: int, end: int, where: str) -> list[tuple
                 pos += size
         elif kind == b"ilst":
             for item, is_, ie in _boxes(data, s, e):
+                if item == b"----":
+                    freeform += _freeform(data, is_, ie, where)
+                    continue
                 index = struct.unpack(">I", item)[0]
                 for dkind, ds, de in _boxes(data, is_, ie):
                     if dkind == b"data" and de - ds >= 8:
                         items[index] = data[ds + 8:de].decode("utf-8", "replace")
-    return [(f"{where}/keys", items.get(i + 1, "")) for i, k in enumerate(keys) if k.upper() == b"AIGC"]
+    return [(f"{where}/keys", items.get(i + 1, "")) for i, k in enumerate(keys) if k.upper() == b"AIGC"] + freeform
+
+
+def _freeform(data: bytes, start: int, end: int, where: str) -> list[tuple[str, str]]:
+    """An iTunes free-form item (``----`` with ``mean``, ``name`` and ``data`` children, each after 4 bytes of
+    version/flags): ``----:com.apple.iTunes:AIGC`` is where mutagen, exiftool and audio taggers put the label."""
+    mean = name = b""
+    values = []
+    for kind, s, e in _boxes(data, start, end):
+        if kind == b"mean":
+            mean = data[s + 4:e]
+        elif kind == b"name":
+            name = data[s + 4:e]
+        elif kind == b"data" and e - s >= 8:
+            values.append(data[s + 8:e].decode("utf-8", "replace"))
+    if name.upper() != b"AIGC":
+        return []
+    key = f"----:{mean.decode('latin-1')}:{name.decode('latin-1')}"
+    return [(f"{where}/ilst/{key}", v) for v in values]
 
 
 def mp4_aigc_blocks(data: bytes) -> list[tuple[str, str]]:

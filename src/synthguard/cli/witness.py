@@ -1,0 +1,104 @@
+"""``synthguard witness``: cosign other logs' checkpoints (the witness role), or get ours cosigned (issue 19)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from synthguard.cli import app
+from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.config import Settings
+
+witness = typer.Typer(no_args_is_help=True, help="Witness other logs (c2sp.org/tlog-witness) or get ours cosigned.")
+app.add_typer(witness, name="witness")
+
+
+@witness.command("init")
+def init(as_json: JsonOpt = False) -> None:
+    """Create this deployment's witness key (Ed25519, 0600); set witness_name to its cosigner name."""
+    from synthguard.ledger.checkpoint import generate_ledger_key
+    from synthguard.trust.cosign import vkey
+    from synthguard.trust.witness import KEY_FILE
+
+    st = Settings.load()
+    if not st.witness_name:
+        from synthguard.errors import ConfigError
+
+        raise ConfigError("set witness_name first (SYNTHGUARD_WITNESS_NAME=witness.example/w1)")
+    key = generate_ledger_key(st.keys_dir / KEY_FILE)
+    emit({"name": st.witness_name, "vkey": vkey(st.witness_name, key)}, as_json, title="witness key")
+
+
+@witness.command("vkey")
+def show_vkey() -> None:
+    """Print the witness's cosigner verifier key (give it to verifiers who require its cosignature)."""
+    from synthguard.errors import ConfigError
+    from synthguard.trust.witness import from_settings
+
+    w = from_settings(Settings.load())
+    if w is None:
+        raise ConfigError("this deployment is not a witness: set witness_name and run `synthguard witness init`")
+    typer.echo(w.vkey)
+
+
+@witness.command("watch")
+def watch_log(log_vkey: Annotated[str, typer.Argument(help="The log's checkpoint verifier key (ledger vkey).")],
+              as_json: JsonOpt = False) -> None:
+    """Start cosigning a log's checkpoints (pin the key its operator gave you out of band)."""
+    from synthguard.trust.witness import watch
+
+    emit({"watching": watch(Settings.load().home, log_vkey)}, as_json, title="witness")
+
+
+@witness.command("list")
+def list_logs(as_json: JsonOpt = False) -> None:
+    """The logs this witness watches, with the size it cosigned last."""
+    from synthguard.trust.witness import Witness, from_settings, watched_logs
+
+    st = Settings.load()
+    w = from_settings(st)
+    rows = [{"origin": o, "vkey": v, "cosigned_size": (w.latest(o) or {}).get("size") if isinstance(w, Witness)
+             else None} for o, v in watched_logs(st.home).items()]
+    emit(rows, as_json, title="watched logs")
+
+
+@witness.command("cosign")
+def cosign_ours(url: Annotated[str, typer.Argument(help="The witness's submission prefix, e.g. https://w/witness")],
+                vkey: Annotated[str, typer.Option(help="The witness's cosigner verifier key (pinned).")],
+                as_json: JsonOpt = False) -> None:
+    """Ask a witness to cosign this deployment's latest checkpoint; prints the cosigned note."""
+    from synthguard.trust.witness_client import cosign_latest
+
+    with core() as sg:
+        got = cosign_latest(sg, url, vkey)
+    if as_json:
+        emit(got, True)
+    else:
+        typer.echo(got["checkpoint"], nl=False)
+
+
+provider = typer.Typer(no_args_is_help=True, help="What other deployments need to verify this provider.")
+app.add_typer(provider, name="provider")
+
+
+@provider.command("descriptor")
+def show_descriptor(base_url: Annotated[str | None, typer.Option(help="The public URL of this deployment.")] = None,
+                    ) -> None:
+    """Print the signed provider descriptor (as served at /.well-known/synthguard.json)."""
+    import json
+
+    from synthguard.trust.descriptor import build
+
+    with core() as sg:
+        typer.echo(json.dumps(build(sg, base_url=base_url), ensure_ascii=False, indent=2))
+
+
+@app.command("monitor")
+def monitor(url: Annotated[str, typer.Argument(help="The provider's base URL.")],
+            vkey: Annotated[str, typer.Option(help="The provider's checkpoint verifier key (pinned).")],
+            as_json: JsonOpt = False) -> None:
+    """Check that a provider's log only grows (signature, consistency with the last head seen); alarm otherwise."""
+    from synthguard.trust.monitor import check
+
+    emit(check(url, vkey, Settings.load().home / "monitor-state.json"), as_json, title="monitor")

@@ -1,0 +1,84 @@
+"""Resolve a content id with the provider that made it, and verify the answer against the pinned key (issue 19).
+
+A platform that found a provider's mark (AIGC ProduceID, or a watermark the provider lets it read) asks that
+provider's record-lookup API (LM-24) with its own credential.  The answer -- record, ledger entry, RFC 6962
+inclusion proof and signed checkpoint -- is checked here, never trusted: the checkpoint must be signed by the key
+in the trust list (and carry the witness quorum the list requires), the entry must hash to the proven leaf, and
+the entry must name this content id and the record's output hash.  The result names the key, its fingerprint and
+where it came from.  A provider missing from the trust list is "not verifiable here" (NotTrustedError), which is
+not the same as invalid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from synthguard.errors import LedgerIntegrityError, NotFoundError, UpstreamError
+from synthguard.ledger.checkpoint import parse_checkpoint, verify_note
+from synthguard.ledger.merkle import leaf_hash, verify_inclusion
+from synthguard.trust import cosign
+from synthguard.trust.trustlist import TrustedProvider, TrustList
+
+Get = Callable[[str, dict[str, str]], Any]  # (url, headers) -> parsed JSON
+
+
+class NotTrustedError(NotFoundError):
+    """The provider is not in this deployment's trust list: its records cannot be verified here."""
+
+
+def verify_answer(found: dict[str, Any], provider: TrustedProvider, content_id: str) -> dict[str, Any]:
+    """Check a lookup answer against the pinned provider; returns what was verified and with which key."""
+    cp_info, proof, record = found.get("checkpoint"), found.get("proof"), found.get("record")
+    if not (isinstance(cp_info, dict) and isinstance(proof, dict) and isinstance(record, dict)):
+        raise LedgerIntegrityError("the provider's answer has no signed checkpoint or no inclusion proof")
+    note = str(cp_info.get("note", ""))
+    verify_note(note, provider.vkey)  # signed by the pinned key, whatever key the answer names
+    cp = parse_checkpoint(note)
+    cosigners = [c.name for c in cosign.quorum(note, list(provider.witnesses), provider.quorum)] \
+        if provider.quorum else []
+    entry = str(proof.get("entry", "")).encode()
+    try:
+        path = [bytes.fromhex(h) for h in proof["audit_path"]]
+        index, size = int(proof["leaf_index"]), int(proof["tree_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LedgerIntegrityError("malformed inclusion proof") from exc
+    if size != cp.tree_size or not verify_inclusion(leaf_hash(entry), index, size, path, cp.root_hash):
+        raise LedgerIntegrityError("the record's ledger entry is not included in the signed checkpoint")
+    body = json.loads(entry).get("body", json.loads(entry))
+    if body.get("content_id") != content_id or body.get("output_sha256") != record.get("output_sha256"):
+        raise LedgerIntegrityError("the proven ledger entry does not describe record {cid}", values={"cid": content_id})
+    return {"content_id": content_id, "verified": True, "provider": provider.name or provider.origin,
+            "producer": provider.producer, "origin": cp.origin, "tree_size": cp.tree_size, "leaf_index": index,
+            "key_fingerprint": provider.fingerprint, "key_source": provider.source, "witnesses": cosigners,
+            "record": record}
+
+
+def _httpx_get(url: str, headers: dict[str, str]) -> Any:
+    import httpx
+
+    try:
+        r = httpx.get(url, headers=headers, timeout=30.0)
+    except httpx.HTTPError as exc:
+        raise UpstreamError("the provider is unreachable: {reason}", values={"reason": type(exc).__name__}) from exc
+    if r.status_code == 404:
+        raise NotFoundError("the provider has no record {url}", values={"url": url[:200]})
+    if r.status_code != 200:
+        raise UpstreamError("the provider answered {status}", values={"status": r.status_code})
+    return r.json()
+
+
+def resolve(trust: TrustList, provider_ref: str, content_id: str, *, token: str | None,
+            get: Get = _httpx_get) -> dict[str, Any]:
+    """Look the record up at the provider (its ``lookup`` URL) and verify the answer against the trust list."""
+    try:
+        provider = trust.find(provider_ref)
+    except NotFoundError:
+        raise NotTrustedError("provider {ref!r} is not in the trust list: its record cannot be verified here",
+                              values={"ref": provider_ref[:200]},
+                              hint="Add it with `synthguard trust add` after checking its key fingerprint.") from None
+    if not provider.lookup:
+        raise NotTrustedError("provider {ref!r} publishes no lookup endpoint", values={"ref": provider_ref[:200]})
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return verify_answer(get(provider.lookup.replace("{content_id}", content_id), headers), provider, content_id)

@@ -1,0 +1,151 @@
+"""The verifier's trust list: which providers it trusts, with which keys, and why (issue 19).
+
+A platform, victim's lawyer, court or regulator pins providers by their signed descriptors
+(``trust.descriptor``): by hand after comparing the key fingerprint with one obtained out of band
+(``synthguard trust add URL --fingerprint SHA256:...``), or by importing a list signed by a publisher the operator
+chose (``trust import list.json --publisher-key VKEY``; e.g. a regulator's list of filed services).  Every entry
+keeps its *source*, so a verification can say which key it trusted and where that key came from.  A provider's
+key never changes silently: a descriptor with another key for a known origin is refused until the old entry is
+removed.  The list is a 0600 JSON file, written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+
+from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError, ValidationError
+from synthguard.ledger.checkpoint import parse_vkey
+from synthguard.media import write_atomic
+from synthguard.trust import descriptor as desc
+
+LIST_VERSION = "synthguard-trust-list/v1"
+
+
+@dataclass(frozen=True)
+class TrustedProvider:
+    origin: str
+    vkey: str
+    fingerprint: str
+    source: str  # "pinned by the operator" | "list <publisher> <fingerprint>"
+    added: str
+    producer: str | None = None
+    name: str | None = None
+    lookup: str | None = None
+    descriptor: dict[str, Any] = field(default_factory=dict)  # the signed descriptor as received
+    witnesses: tuple[str, ...] = ()  # cosigner vkeys whose cosignatures count
+    quorum: int = 0  # how many of them a checkpoint needs
+
+
+class TrustList:
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+
+    # --- storage ---------------------------------------------------------------------------------------
+    def entries(self) -> list[TrustedProvider]:
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except ValueError as exc:
+            raise ValidationError("the trust list is not JSON", path=self.path) from exc
+        return [TrustedProvider(**(e | {"witnesses": tuple(e.get("witnesses", ()))})) for e in doc["providers"]]
+
+    def _save(self, entries: list[TrustedProvider]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, json.dumps({"version": LIST_VERSION, "providers": [asdict(e) for e in entries]},
+                                           indent=1, ensure_ascii=False).encode())
+        os.chmod(self.path, 0o600)
+
+    # --- changes ---------------------------------------------------------------------------------------
+    def add(self, signed: dict[str, Any], *, source: str = "pinned by the operator",
+            expected_fingerprint: str | None = None) -> TrustedProvider:
+        """Pin a provider from its signed descriptor; ``expected_fingerprint`` (from the provider, out of band)
+        must match when given."""
+        got = desc.verify(signed)
+        if expected_fingerprint is not None and expected_fingerprint.strip() != got["fingerprint"]:
+            raise LedgerIntegrityError("the descriptor's key is {got}, not the expected {want}",
+                                       values={"got": got["fingerprint"], "want": expected_fingerprint.strip()})
+        d = got["descriptor"]
+        entry = TrustedProvider(origin=d["log"]["origin"], vkey=got["vkey"], fingerprint=got["fingerprint"],
+                                source=source, added=datetime.now(UTC).isoformat(timespec="seconds"),
+                                producer=d.get("producer"), name=d.get("name"), lookup=d.get("lookup"),
+                                descriptor=signed)
+        entries = self.entries()
+        for i, old in enumerate(entries):
+            if old.origin == entry.origin:
+                if old.vkey != entry.vkey:
+                    raise ConflictError("{origin} is already trusted with another key ({old})",
+                                        values={"origin": entry.origin, "old": old.fingerprint},
+                                        hint="A provider's key does not change silently: remove the entry first.")
+                entries[i] = replace(entry, witnesses=old.witnesses, quorum=old.quorum)
+                self._save(entries)
+                return entries[i]
+        self._save([*entries, entry])
+        return entry
+
+    def remove(self, ref: str) -> TrustedProvider:
+        entries = self.entries()
+        gone = self.find(ref)
+        self._save([e for e in entries if e.origin != gone.origin])
+        return gone
+
+    def set_witnesses(self, ref: str, vkeys: list[str], quorum: int) -> TrustedProvider:
+        from synthguard.trust.cosign import parse_vkey as parse_cosigner
+
+        for v in vkeys:
+            parse_cosigner(v)
+        if not 0 <= quorum <= len(vkeys):
+            raise ValidationError("the quorum must be between 0 and the number of witnesses")
+        target = self.find(ref)
+        entries = [replace(e, witnesses=tuple(vkeys), quorum=quorum) if e.origin == target.origin else e
+                   for e in self.entries()]
+        self._save(entries)
+        return self.find(ref)
+
+    # --- look-ups --------------------------------------------------------------------------------------
+    def find(self, ref: str) -> TrustedProvider:
+        """By origin, producer code, name or key fingerprint."""
+        for e in self.entries():
+            if ref in (e.origin, e.producer, e.name, e.fingerprint):
+                return e
+        raise NotFoundError("no trusted provider {ref!r}", values={"ref": ref[:200]},
+                            hint="See `synthguard trust list`; add one with `synthguard trust add`.")
+
+    def for_key(self, key_vkey: str) -> TrustedProvider | None:
+        return next((e for e in self.entries() if e.vkey == key_vkey.strip()), None)
+
+    def for_producer(self, producer: str) -> TrustedProvider | None:
+        return next((e for e in self.entries() if e.producer == producer), None)
+
+
+# --- lists signed by a publisher (e.g. a regulator's list of filed services) ----------------------------
+def publish(entries: list[TrustedProvider], *, name: str, key: Any) -> dict[str, Any]:
+    """A list of the entries' signed descriptors, signed with ``key`` (the publisher's Ed25519 ledger key)."""
+    from synthguard.ledger.checkpoint import vkey
+
+    doc = {"version": LIST_VERSION, "publisher": name, "publisher_vkey": vkey(name, key),
+           "issued": datetime.now(UTC).isoformat(timespec="seconds"),
+           "providers": [e.descriptor for e in entries]}
+    return {"list": doc, "signature": base64.b64encode(key.sign(desc.canonical(doc))).decode()}
+
+
+def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -> list[TrustedProvider]:
+    """Add every provider of a list signed by the pinned publisher key; each entry's source names the publisher."""
+    doc = signed.get("list") if isinstance(signed, dict) else None
+    if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
+        raise ValidationError("not a SynthGuard trust list")
+    name, pub = parse_vkey(publisher_vkey)
+    try:
+        pub.verify(base64.b64decode(str(signed.get("signature")), validate=True), desc.canonical(doc))
+    except (ValueError, InvalidSignature) as exc:
+        raise LedgerIntegrityError("the trust list is not signed by the pinned publisher key") from exc
+    source = f"list {name} {desc.fingerprint(publisher_vkey)}"
+    return [trust.add(d, source=source) for d in doc["providers"]]
