@@ -384,14 +384,15 @@ class SynthGuard:
         return Moderation(self)
 
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
-             propagate_id: str | None = None, log: bool = True) -> Any:
+             propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> Any:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
         from synthguard.scan import scan
 
-        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id)
+        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+                      tenant=tenant)
         if log:
             with self.db.session() as s:
                 self.ledger.append(s, "scan", scan_entry(result))

@@ -9,6 +9,7 @@ queued for review) -- US-04 "reasonable efforts to identify and remove any known
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,24 +57,62 @@ def media_path(sg: SynthGuard, c: ModContent) -> Path:
     return media_dir(sg) / c.media_file
 
 
-def ensure_banks(sg: SynthGuard) -> None:
-    """Create the stay-down banks on first use (idempotent across processes)."""
-    names = {b["name"] for b in sg.banks.list()}
-    for name, kind in ((STAY_DOWN, "pdq"), (STAY_DOWN_EXACT, "sha256")):
-        if name not in names:
+def bank_names(tenant: str) -> tuple[str, str]:
+    """The tenant's own (PDQ, SHA-256) stay-down banks (issue 18 finding 2: removals never cross tenants).
+
+    The default tenant keeps the plain names; others get a suffix (their name when it is a valid bank name
+    suffix, else a digest of it).  Another tenant sees them only if the owner shares them (``Banks.share``).
+    """
+    if tenant == "default":
+        return STAY_DOWN, STAY_DOWN_EXACT
+    suffix = tenant if re.fullmatch(r"[a-z0-9._-]{1,40}", tenant) else \
+        "t" + hashlib.sha256(tenant.encode()).hexdigest()[:20]
+    return f"{STAY_DOWN}.{suffix}", f"{STAY_DOWN_EXACT}.{suffix}"
+
+
+def ensure_banks(sg: SynthGuard, tenant: str) -> tuple[str, str]:
+    """Create the tenant's stay-down banks on first use (idempotent across processes); returns their names."""
+    names = bank_names(tenant)
+    existing = {b["name"]: b["tenant"] for b in sg.banks.list()}
+    for name, kind in zip(names, ("pdq", "sha256"), strict=True):
+        if name not in existing:
             try:
-                sg.banks.create(name, kind=kind, description="fingerprints of content removed after review "
-                                "(US-04, CC-12 stay-down)", actor="moderation")
+                sg.banks.create(name, kind=kind, tenant=tenant, actor="moderation",
+                                description="fingerprints of content removed after review (US-04, CC-12 stay-down)")
+                existing[name] = tenant
             except ConflictError:
-                pass
+                existing = {b["name"]: b["tenant"] for b in sg.banks.list()}
+        if existing.get(name) != tenant:  # a bank squatting the name must not receive this tenant's hashes
+            raise ConflictError("stay-down bank {name!r} belongs to another tenant", values={"name": name})
+    return names
 
 
-def scan_decision(sg: SynthGuard, scan: Any) -> tuple[list[Any], set[str]]:
-    """The policy rules a scan result triggers, and the enabled banks that matched."""
+def scan_decision(sg: SynthGuard, scan: Any, tenant: str) -> tuple[list[Any], set[str]]:
+    """The policy rules a scan result triggers, and the enabled banks that matched.
+
+    The tenant's own stay-down banks are what the policies call ``removed-content``/``removed-content-exact``;
+    a match in a bank another tenant shared is a plain bank match (review), never an automatic block.
+    """
     from synthguard.moderation.policy import for_settings
 
-    banks = {str(m.get("bank")) for m in scan.matches}
+    banks = policy_banks({str(m.get("bank")) for m in scan.matches}, tenant)
     return for_settings(sg.settings).on_scan(scan.verdict, banks), banks
+
+
+def policy_banks(banks: set[str], tenant: str | None) -> set[str]:
+    """Matched bank names as the policies know them: the tenant's stay-down banks become ``removed-content``
+    and ``removed-content-exact``; another tenant's (shared) ones stay apart, so they never block by themselves.
+    ``tenant`` None is the operator's own scan: every tenant's stay-down bank counts."""
+    out = set()
+    for name in banks:
+        base, dot, _ = name.partition(".")
+        if base in (STAY_DOWN, STAY_DOWN_EXACT) and (tenant is None or name in bank_names(tenant)):
+            out.add(base)
+        elif base in (STAY_DOWN, STAY_DOWN_EXACT):
+            out.add(f"shared:{name}")
+        else:
+            out.add(name)
+    return out
 
 
 def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *, uploader: str | None,
@@ -83,8 +122,8 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
     if s.scalar(select(ModContent.id).where(ModContent.tenant == tenant, ModContent.ref == ref)) is not None:
         raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
                             hint=N_("Use a new content reference."))
-    scan = sg.scan(media, declared_ai=declared_ai)
-    rules, _ = scan_decision(sg, scan)
+    scan = sg.scan(media, declared_ai=declared_ai, tenant=tenant)
+    rules, _ = scan_decision(sg, scan, tenant)
     if any("block" in r.actions for r in rules):
         return None, scan, rules
     pdq = scan.fingerprints.get("pdq")
@@ -171,11 +210,11 @@ def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[in
     """Put the removed item's fingerprints into the stay-down banks; returns the bank entry ids."""
     from synthguard.fingerprint.pdq import MIN_QUALITY
 
-    ensure_banks(sg)
+    pdq_bank, exact_bank = ensure_banks(sg, c.tenant)
     ids: list[int] = []
-    todo: list[tuple[str, str, int | None]] = [(STAY_DOWN_EXACT, c.sha256, None)]
+    todo: list[tuple[str, str, int | None]] = [(exact_bank, c.sha256, None)]
     if c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY:
-        todo.append((STAY_DOWN, c.pdq, c.pdq_quality))
+        todo.append((pdq_bank, c.pdq, c.pdq_quality))
     for bank, h, q in todo:
         try:
             ids.append(sg.banks.add(bank, h, reason=f"removed: case {ticket}", actor=actor, quality=q))
@@ -187,7 +226,7 @@ def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[in
 def lift_stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> int:
     """On restoration (CC-11) the item's hashes leave the stay-down banks; returns how many entries."""
     n = 0
-    for bank in (STAY_DOWN, STAY_DOWN_EXACT):
+    for bank in bank_names(c.tenant):
         try:
             entries = sg.banks.entries(bank, include_removed=False)
         except NotFoundError:
@@ -203,5 +242,6 @@ def set_status(c: ModContent, status: str) -> None:
     c.status, c.updated_at = status, utcnow()
 
 
-__all__ = ["STAY_DOWN", "STAY_DOWN_EXACT", "UploadBlockedError", "check_ref", "copies", "ensure_banks", "find",
-           "lift_stay_down", "media_path", "register", "resolve_location", "scan_decision", "stay_down"]
+__all__ = ["STAY_DOWN", "STAY_DOWN_EXACT", "UploadBlockedError", "bank_names", "check_ref", "copies",
+           "ensure_banks", "find", "lift_stay_down", "media_path", "policy_banks", "register", "resolve_location",
+           "scan_decision", "stay_down"]

@@ -24,7 +24,7 @@ from synthguard.core import SynthGuard
 from synthguard.errors import InputError, MediaTooLargeError, RefusedError, SynthGuardError, UnsupportedMediaError
 from synthguard.i18n import N_, current
 from synthguard.moderation.policy import Policy
-from synthguard.server.deps import SG, upload_media
+from synthguard.server.deps import SG, public_work
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
 
 router = APIRouter(tags=["complaints"])
@@ -217,11 +217,11 @@ def check_file(request: Request, sg: SG, file: Annotated[UploadFile, File()],
     """Anyone may check a file: the scan's verdict explained in plain language. Nothing is stored."""
     try:
         check_csrf(sg, request, csrf)
-        result = sg.scan(upload_media(sg, file), log=False)
+        result = public_work(sg, request, file, "check")
     except SynthGuardError as exc:
         return page(sg, request, "mod_check.html", {"error": exc.to_dict(current())}, exc.http_status)
     # the verdict only: whether a file matches removed content (perhaps a victim's) is not public information
-    return page(sg, request, "mod_check.html", {"result": result.to_dict(), "plain": PLAIN[result.verdict]})
+    return page(sg, request, "mod_check.html", {"result": result, "plain": PLAIN[result["verdict"]]})
 
 
 @router.get("/refutations/{slug}", response_class=HTMLResponse, include_in_schema=False)
