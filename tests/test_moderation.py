@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 from sqlalchemy import select, text
 
-from synthguard.errors import ConflictError, NotFoundError, RefusedError, ValidationError
+from synthguard.errors import ConfigError, ConflictError, NotFoundError, RefusedError, ValidationError
 from synthguard.moderation import cases, policy
 from synthguard.moderation.content import UploadBlockedError
 from synthguard.moderation.takedown import TooManyAttemptsError
@@ -505,13 +505,15 @@ class _SMTPHandler:
         import socketserver
 
         received: list[str] = []
-        self.received = received
+        commands: list[str] = []
+        self.received, self.commands = received, commands
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
                 self.wfile.write(b"220 test ESMTP\r\n")
                 while line := self.rfile.readline():
                     cmd = line.decode().strip().upper()
+                    commands.append(cmd.split(" ")[0])
                     if cmd.startswith(("EHLO", "HELO")):
                         self.wfile.write(b"250-test\r\n250 AUTH PLAIN\r\n")
                     elif cmd.startswith("AUTH"):
@@ -543,17 +545,24 @@ def test_notifications_go_out_over_smtp(keys_template, _isolated_home, clock):
 
     smtp = _SMTPHandler()
     shutil.copytree(keys_template, _isolated_home / "keys", dirs_exist_ok=True)
-    settings = Settings.load(home=_isolated_home, smtp_url=f"smtp://bot:s3cret@127.0.0.1:{smtp.port}",
+    plain = Settings.load(home=_isolated_home, smtp_url=f"smtp://bot:s3cret@127.0.0.1:{smtp.port}")
+    with SynthGuard.open(plain) as sg1:  # issue 18 finding 8: no STARTTLS offered -> no cleartext AUTH, no mail
+        sg1.moderation.submit("acme", NCII)
+        with pytest.raises(ConfigError, match="STARTTLS"):
+            sg1.moderation.send_notifications()
+    assert "AUTH" not in smtp.commands and not smtp.received
+    settings = Settings.load(home=_isolated_home, smtp_url=f"smtp+insecure://bot:s3cret@127.0.0.1:{smtp.port}",
                              mail_from="trust@plat.example")
     try:
         with SynthGuard.open(settings) as sg2:
             sg2.moderation.clock = clock
             t = sg2.moderation.submit("acme", NCII)
-            assert sg2.moderation.send_notifications() == {"sent": 1, "failed": 0, "skipped": 0}
+            assert sg2.moderation.send_notifications() == {"sent": 2, "failed": 0, "skipped": 0}
             assert sg2.moderation.send_notifications() == {"sent": 0, "failed": 0, "skipped": 0}  # nothing twice
     finally:
         smtp.server.shutdown()
-    (msg,) = smtp.received
+    msg = smtp.received[-1]
+    assert "AUTH" in smtp.commands  # said explicitly: smtp+insecure://
     assert "To: jane@example.org" in msg and "From: trust@plat.example" in msg and t["ticket"] in msg
 
 

@@ -96,6 +96,16 @@ def create_token(db: Database, role: Role | str, tenant: str, name: str = "") ->
         return secret, _token_dict(row)
 
 
+def known_tenant(db: Database, tenant: str) -> bool:
+    """A tenant exists when it is ``default`` or holds a live token (complaints to made-up tenants are refused:
+    issue 18 finding 6)."""
+    if tenant == "default":
+        return True
+    with db.session() as s:
+        return s.scalar(select(ApiToken.id).where(ApiToken.tenant == tenant, ApiToken.revoked_at.is_(None))
+                        .limit(1)) is not None
+
+
 def list_tokens(db: Database) -> list[dict[str, Any]]:
     with db.session() as s:
         return [_token_dict(t) for t in s.scalars(select(ApiToken).order_by(ApiToken.id))]

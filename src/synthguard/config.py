@@ -129,7 +129,8 @@ class Settings(BaseSettings):
     voice_match_threshold: float | None = Field(
         None, gt=0, lt=1, description="Speaker-embedding cosine above which two voices match (default: calibrated)."
     )
-    smtp_url: str | None = Field(None, description="SMTP server for moderation notices: smtp://user:pw@host:587.")
+    smtp_url: str | None = Field(None, description="SMTP server for moderation notices: smtp://user:pw@host:587 "
+                                  "(STARTTLS required), smtps://host:465, or smtp+insecure:// to allow cleartext.")
     mail_from: str = Field("synthguard@localhost", description="From address of moderation notices.")
     moderation_policy: Path | None = Field(
         None, description="Own moderation policy YAML (deadlines, actions); default: policies/<profile>.yaml.")

@@ -27,7 +27,10 @@ from synthguard.store.moderation_tables import ModAttempt, ModCase
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+# One address per field: a dot-atom local part and a host name (no commas, quotes, angle brackets or spaces), so
+# "root,victim@example.com" cannot make a notice go to two recipients (issue 18 finding 6).
+EMAIL = re.compile(r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 LIMITS = {"name": 200, "email": 320, "signature": 200, "location": 2000, "description": 5000, "identity": 500}
 ATTEMPTS = 5  # failed secrets per ticket and per client ...
 WINDOW = timedelta(minutes=15)  # ... within this window; then 429

@@ -121,8 +121,8 @@ def limit_client(request: Request) -> None:
         return
     bucket = getattr(request.app.state, "client_limiter", None)
     if bucket is None:
-        burst = max(1, settings.public_rate_per_minute // 3)
-        bucket = request.app.state.client_limiter = TokenBucket(settings.public_rate_per_minute, burst)
+        rate = settings.public_rate_per_minute
+        bucket = request.app.state.client_limiter = TokenBucket(rate, rate)
     wait = bucket.take(("client", request.client.host if request.client else "-"))
     if wait > 0:
         err = RateLimitedError("rate limit of {n} requests per minute exceeded for this address",

@@ -21,11 +21,19 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from synthguard.auth import authenticate
 from synthguard.core import SynthGuard
-from synthguard.errors import InputError, MediaTooLargeError, RefusedError, SynthGuardError, UnsupportedMediaError
+from synthguard.errors import (
+    InputError,
+    MediaTooLargeError,
+    NotFoundError,
+    RefusedError,
+    SynthGuardError,
+    UnsupportedMediaError,
+)
 from synthguard.i18n import N_, current
 from synthguard.moderation.policy import Policy
 from synthguard.server.deps import SG, public_work
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
+from synthguard.server.ratelimit import limit, limit_client
 
 router = APIRouter(tags=["complaints"])
 CSRF_COOKIE = "sg_csrf"
@@ -91,6 +99,17 @@ async def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
+def _known(sg: SynthGuard, value: Any) -> str:
+    """The tenant a public complaint names, if it exists (finding 6: made-up tenants are refused)."""
+    from synthguard.auth import known_tenant
+
+    tenant = _tenant(value)
+    if not known_tenant(sg.db, tenant):
+        raise NotFoundError("no platform {tenant!r} takes complaints here", values={"tenant": tenant},
+                            hint=N_("Check the link you followed; it names the platform."))
+    return tenant
+
+
 def _tenant(value: Any) -> str:
     from synthguard.auth import _TENANT
 
@@ -108,11 +127,16 @@ async def submit_complaint(request: Request, sg: SG,
     """File a complaint, victim notice or (with a regulator token) a regulator request. No login needed.
 
     Returns the ticket and its secret (shown once): the status page needs both."""
-    data = await json_body(request)
-    role, tenant = None, _tenant(data.get("tenant"))
-    if creds is not None:
+    role, tenant = None, None
+    if creds is not None:  # a token pays from its own bucket (finding 12), the public from its address's
         p = authenticate(sg.db, creds.credentials)
+        limit(request, p)
         role, tenant = p.role.value, p.tenant
+    else:
+        limit_client(request)
+    data = await json_body(request)
+    if tenant is None:
+        tenant = _known(sg, data.get("tenant"))
     return sg.moderation.submit(tenant, data, role=role, actor=f"{role or 'public'}")
 
 
@@ -136,7 +160,8 @@ async def report_submit(request: Request, sg: SG) -> HTMLResponse:
     tenant = data.pop("tenant", None)
     try:
         check_csrf(sg, request, data.pop("csrf", None))
-        tenant = _tenant(tenant)
+        limit_client(request)
+        tenant = _known(sg, tenant)
         receipt = sg.moderation.submit(tenant, data)
     except SynthGuardError as exc:
         safe = tenant if isinstance(tenant, str) and len(tenant) <= 64 else "default"
