@@ -238,6 +238,23 @@ def lift_stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> in
     return n
 
 
+def blurred_preview(data: bytes, mime: str) -> tuple[bytes, str]:
+    """A 64-pixel, heavily blurred JPEG of an image (nothing recognisable: finding 9); video has no preview."""
+    import io
+
+    from PIL import Image, ImageFilter
+
+    if not mime.startswith("image/"):
+        raise NotFoundError("no blurred preview for {mime}; claim the case and reveal it", values={"mime": mime})
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("RGB", (256, 256))
+        small = im.convert("RGB")
+        small.thumbnail((64, 64))
+    out = io.BytesIO()
+    small.filter(ImageFilter.GaussianBlur(6)).save(out, "JPEG", quality=60)
+    return out.getvalue(), "image/jpeg"
+
+
 def set_status(c: ModContent, status: str) -> None:
     c.status, c.updated_at = status, utcnow()
 

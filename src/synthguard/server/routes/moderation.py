@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -131,8 +131,9 @@ def reveal(sg: SG, p: Decider, case_id: str) -> dict[str, Any]:
 
 
 @router.get("/v1/moderation/cases/{case_id}/media")
-def media(sg: SG, p: Decider, case_id: str) -> Response:
-    data, mime = sg.moderation.media(p.tenant, case_id)
+def media(sg: SG, p: Decider, case_id: str, view: Literal["full", "blurred"] = "full") -> Response:
+    """The media of a case: ``full`` only for the reviewer who claimed it, logged as a reveal (finding 9)."""
+    data, mime = sg.moderation.media(p.tenant, case_id, actor(p), blurred=view == "blurred")
     return Response(data, media_type=mime, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
@@ -308,8 +309,8 @@ def console_reveal(sg: SG, console: Console, case_id: int, csrf: Annotated[str, 
 
 
 @router.get("/console/cases/{case_id}/media", include_in_schema=False)
-def console_media(sg: SG, console: Console, case_id: int) -> Response:
+def console_media(sg: SG, console: Console, case_id: int, view: Literal["full", "blurred"] = "blurred") -> Response:
     p, _ = console
     p.require(*DECIDERS)
-    data, mime = sg.moderation.media(p.tenant, case_id)
+    data, mime = sg.moderation.media(p.tenant, case_id, actor(p), blurred=view == "blurred")
     return Response(data, media_type=mime, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
