@@ -52,6 +52,8 @@ class Settings(BaseSettings):
         description="Addresses of reverse proxies whose X-Forwarded-For gives the client IP (e.g. 127.0.0.1); "
                     "empty: the peer address is the client (issue 18 finding 3).",
     )
+    secure_cookies: bool | None = Field(
+        None, description="Mark console and form cookies Secure (default: when the request came over https).")
     public_sandbox: bool = Field(
         True, description="Run anonymous inspections and checks in a limited child process (issue 18 finding 5).")
     public_workers: int = Field(2, ge=1, le=64, description="Anonymous inspections/checks running at once.")

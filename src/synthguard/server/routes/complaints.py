@@ -68,11 +68,20 @@ def check_csrf(sg: SynthGuard, request: Request, token: str | None) -> None:
         raise CsrfError("the form's CSRF token does not match this browser")
 
 
+def secure_cookies(sg: SynthGuard, request: Request) -> bool:
+    """``Secure`` cookies over TLS: the request's scheme (X-Forwarded-Proto from a trusted proxy counts), or the
+    ``secure_cookies`` setting when the operator knows better (issue 18 finding 11)."""
+    if sg.settings.secure_cookies is not None:
+        return sg.settings.secure_cookies
+    return request.url.scheme == "https"
+
+
 def page(sg: SynthGuard, request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render a page with a fresh CSRF token and its cookie."""
     nonce, token = csrf_pair(sg, request)
     resp = templates.TemplateResponse(request, name, ctx | {"csrf": token}, status_code=status)
-    resp.set_cookie(CSRF_COOKIE, nonce, max_age=CSRF_AGE, httponly=True, samesite="strict")
+    resp.set_cookie(CSRF_COOKIE, nonce, max_age=CSRF_AGE, httponly=True, samesite="strict",
+                    secure=secure_cookies(sg, request))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -87,9 +96,14 @@ async def json_body(request: Request) -> dict[str, Any]:
     if ctype != "application/json":
         raise UnsupportedMediaError(f"expected Content-Type application/json, got {ctype or 'none'!r}",
                                     hint="Send the complaint as a JSON object.")
-    raw = await request.body()
-    if len(raw) > MAX_JSON:
-        raise InputError(f"the JSON body is over {MAX_JSON} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON:  # refused before reading (issue 18 finding 16)
+        raise MediaTooLargeError("the JSON body is over {limit} bytes", values={"limit": MAX_JSON})
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON:  # chunked, or a Content-Length that lied
+            raise MediaTooLargeError("the JSON body is over {limit} bytes", values={"limit": MAX_JSON})
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

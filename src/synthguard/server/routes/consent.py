@@ -23,6 +23,7 @@ from synthguard.errors import NotFoundError, SynthGuardError
 from synthguard.i18n import N_, current
 from synthguard.server.deps import SG, CurrentPrincipal, upload_media
 from synthguard.server.i18n import templates  # the i18n-aware environment every page uses
+from synthguard.server.ratelimit import limit
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
 pages = APIRouter(include_in_schema=False)
@@ -194,8 +195,11 @@ def page(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "consent_index.html", {})
 
 
-def _page_principal(sg: Any, token: str, roles: tuple[Role, ...]) -> Principal:
-    return authenticate(sg.db, token or None).require(*roles)
+def _page_principal(sg: Any, token: str, roles: tuple[Role, ...], request: Request | None = None) -> Principal:
+    p = authenticate(sg.db, token or None).require(*roles)
+    if request is not None:
+        limit(request, p)  # the pages pay from the token's bucket like the API (finding 12)
+    return p
 
 
 def _render(request: Request, title: str, run: Any) -> HTMLResponse:
@@ -213,7 +217,7 @@ def page_enroll(request: Request, sg: SG, token: Annotated[str, Form()], subject
                 faces: Files = None, voices: Files = None,
                 protected: Annotated[bool, Form()] = False) -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, PROTECTORS if protected else MANAGERS)
+        p = _page_principal(sg, token, PROTECTORS if protected else MANAGERS, request)
         return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or [] if f.filename],
                                  voices=[upload_media(sg, f) for f in voices or [] if f.filename],
                                  protected=protected, tenant=p.tenant)
@@ -225,7 +229,7 @@ def page_grant(request: Request, sg: SG, token: Annotated[str, Form()], subject:
                to: Annotated[str, Form()], purpose: Annotated[str, Form()], evidence: Annotated[UploadFile, File()],
                expires: Annotated[str, Form()] = "", challenge: Annotated[str, Form()] = "") -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, MANAGERS)
+        p = _page_principal(sg, token, MANAGERS, request)
         return sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=upload_media(sg, evidence),
                                 expires=parse_expiry(expires or None), challenge=challenge or None, tenant=p.tenant)
     return _render(request, N_("Consent granted"), run)
@@ -235,7 +239,7 @@ def page_grant(request: Request, sg: SG, token: Annotated[str, Form()], subject:
 def page_revoke(request: Request, sg: SG, token: Annotated[str, Form()], grant_id: Annotated[str, Form()]
                 ) -> HTMLResponse:
     def run() -> Any:
-        return sg.consent.revoke(grant_id, tenant=_page_principal(sg, token, MANAGERS).tenant)
+        return sg.consent.revoke(grant_id, tenant=_page_principal(sg, token, MANAGERS, request).tenant)
     return _render(request, N_("Consent revoked"), run)
 
 
@@ -243,6 +247,6 @@ def page_revoke(request: Request, sg: SG, token: Annotated[str, Form()], grant_i
 def page_export(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()]
                 ) -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, MANAGERS)
+        p = _page_principal(sg, token, MANAGERS, request)
         return sg.consent.export(subject, tenant=_holder(sg, p, subject, "export", None), actor=p.role.value)
     return _render(request, N_("Data export"), run)
