@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,7 +31,7 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, server_header=False, **proxy_options(settings))
 
 
-def proxy_options(settings: Settings) -> dict[str, object]:
+def proxy_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's proxy settings: headers trusted only from ``trusted_proxies`` (never from anyone)."""
     if not settings.trusted_proxies:
         return {"proxy_headers": False}

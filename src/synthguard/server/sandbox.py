@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -120,12 +119,12 @@ class Sandbox:
             return self._ctx
 
     def run(self, job: str, data: bytes, name: str) -> dict[str, Any]:
-        """The job's result, its SynthGuardError, WorkBudgetError over the limits, BusyError (503) when full."""
-        start = time.monotonic()
+        """The job's result, its SynthGuardError, WorkBudgetError over the limits, BusyError (503) when every
+        worker stayed busy for ``public_seconds``; a request thus holds a server thread at most twice that."""
         if not self._slots.acquire(timeout=self.seconds):
             raise BusyError("every public worker is busy ({n} at once)", values={"n": self.workers})
         try:
-            return self._run(job, data, name, max(1.0, self.seconds - (time.monotonic() - start)))
+            return self._run(job, data, name, float(self.seconds))
         finally:
             self._slots.release()
 
