@@ -109,3 +109,13 @@ def test_a_person_without_a_key_is_an_admin_matter(client, tokens):
     r = client.get("/v1/consent/subjects/no-key/export", headers=auth(tokens["jane"]))
     assert r.status_code == 403 and "admin" in r.json()["message"]
     assert client.delete("/v1/consent/subjects/no-key", headers=auth(tokens["admin"])).json()["erased"]
+
+
+def test_sign_request_cli_headers_verify(client, tokens, jane, capsys):
+    from synthguard.cli import main
+
+    assert main(["consent", "sign-request", "jane-d", "--key", str(jane), "--action", "export", "--tenant", "acme",
+                 "--json"]) == 0
+    headers = json.loads(capsys.readouterr().out)
+    r = client.get("/v1/consent/subjects/jane-d/export", headers=auth(tokens["jane"]) | headers)
+    assert r.status_code == 200

@@ -81,3 +81,16 @@ def test_tenant_names_map_to_distinct_valid_bank_names():
     assert bank_names("default") == ("removed-content", "removed-content-exact")
     upper, lower = bank_names("Acme"), bank_names("acme")
     assert upper != lower and all(len(n) <= 64 for n in upper + bank_names("x" * 64))
+
+
+def test_bank_share_cli(sg, capsys):
+    import json
+
+    from synthguard.cli import main
+
+    sg.banks.create("victims", kind="sha256", actor="op")
+    assert main(["bank", "share", "victims", "*", "--reason", "for every platform", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"bank": "victims", "tenant": "*", "shared": True}
+    assert "victims" in sg.banks.visible("any-platform")
+    assert main(["bank", "share", "victims", "*", "--off", "--reason", "ended", "--json"]) == 0
+    assert "victims" not in sg.banks.visible("any-platform")
