@@ -160,7 +160,9 @@ def test_http_audit_is_tenant_scoped_and_renders(http):
     theirs = c.get("/v1/compliance/check", headers=h["beta"]).json()
     assert mine["tenant"] == "default" and theirs["tenant"] == "beta"
     assert c.get("/v1/compliance/check?tenant=default", headers=h["beta"]).json()["tenant"] == "beta"  # no peeking
-    assert c.get("/v1/compliance/check?tenant=beta", headers=h["admin"]).json()["tenant"] == "beta"
+    # a tenant admin audits its own tenant only (issue 18 finding 10); regulators and global operators any tenant
+    assert c.get("/v1/compliance/check?tenant=beta", headers=h["admin"]).json()["tenant"] == "default"
+    assert c.get("/v1/compliance/check?tenant=beta", headers=h["regulator"]).json()["tenant"] == "beta"
     status = {x["id"]: x["status"] for x in theirs["checks"]}
     assert status["labels.explicit"] == "not_applicable"  # beta has no outputs; it never sees default's records
     assert c.get("/v1/compliance/check", headers=h["victim"]).status_code == 403

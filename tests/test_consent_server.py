@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from synthguard.auth import Role, create_token
 from synthguard.consent.evidence import generate_key, sign_statement
 from synthguard.consent.likeness import FACE_CARD, enrolment_embedding
+from synthguard.consent.ownership import sign_request
 from synthguard.media import Media
 from synthguard.server import create_app
 from tests.conftest import image_bytes, shared_file
@@ -84,10 +85,11 @@ def test_roles(client, tokens, role):
     assert client.get("/v1/consent/subjects").status_code == 401
 
 
-def test_victim_registers_from_a_local_embedding_without_sending_the_photo(client, tokens):
+def test_victim_registers_from_a_local_embedding_without_sending_the_photo(client, tokens, tmp_path):
     emb, _ = enrolment_embedding(Media.from_bytes(FACE, "me.png"), "face")
-    body = {"subject": "victim-1", "embeddings": [{"modality": "face", "model": FACE_CARD.name,
-                                                   "embedding": emb.tolist()}]}
+    pem = generate_key(tmp_path / "me.key")
+    body = {"subject": "victim-1", "signing_key": pem, "embeddings": [{"modality": "face", "model": FACE_CARD.name,
+                                                                       "embedding": emb.tolist()}]}
     r = client.post("/v1/consent/protected", json=body, headers=auth(tokens["victim"]))
     assert r.status_code == 201 and r.json()["protected"]
     bad = {"subject": "victim-2", "embeddings": [{"modality": "face", "model": "other-model",
@@ -100,9 +102,13 @@ def test_victim_registers_from_a_local_embedding_without_sending_the_photo(clien
     assert r.status_code == 201
     assert client.get("/v1/consent/subjects/enrolled/export", headers=auth(tokens["victim"])).status_code == 404
     assert client.get("/v1/consent/subjects/victim-1/export", headers=auth(tokens["beta"])).status_code == 404
-    doc = client.get("/v1/consent/subjects/victim-1/export", headers=auth(tokens["victim"])).json()
+    def signed(action: str) -> dict[str, str]:  # the person proves it is them (issue 18 finding 4)
+        return auth(tokens["victim"]) | sign_request(tmp_path / "me.key", action=action, subject="victim-1",
+                                                     tenant="acme")
+
+    doc = client.get("/v1/consent/subjects/victim-1/export", headers=signed("export")).json()
     assert doc["subject"]["protected"] and len(doc["templates"][0]["embedding"]) == 128
-    assert client.delete("/v1/consent/subjects/victim-1", headers=auth(tokens["victim"])).json()["erased"]
+    assert client.delete("/v1/consent/subjects/victim-1", headers=signed("erase")).json()["erased"]
     assert client.get("/v1/consent/subjects/victim-1/export", headers=auth(tokens["victim"])).status_code == 410
     assert client.delete("/v1/consent/subjects/enrolled", headers=auth(tokens["reviewer"])).status_code == 403
 

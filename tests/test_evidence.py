@@ -17,6 +17,7 @@ from PIL import Image
 from synthguard.errors import FontMissingError, InputError, OutputError
 from synthguard.evidence import SCHEMA, build_bundle, bundle_bytes, render_pdf, verify_bundle, write_bundle
 from synthguard.evidence import report as report_module
+from synthguard.evidence.bundle import own_keys
 from tests.conftest import image_bytes, kodak
 
 CORE_FILES = {"evidence.json", "report.html", "report.pdf", "verify.py", "MANIFEST.sha256"}
@@ -97,7 +98,7 @@ def test_manifest_lists_every_file(sg, labeled, tmp_path):
     lines = files.pop("MANIFEST.sha256").decode().splitlines()
     listed = {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
     assert listed == {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}
-    result = verify_bundle(zpath)
+    result = verify_bundle(zpath, own_keys(sg))
     assert result["ok"] and result["found"], [c for c in result["checks"] if not c["ok"]]
 
 
@@ -121,7 +122,7 @@ def test_no_record_bundle_still_renders(sg, tmp_path):
     html = bundle.files["report.html"].decode()
     assert "No generation record" in html and "not detected" in html
     assert bundle.files["report.pdf"].startswith(b"%PDF-")
-    result = verify_bundle(bundle_bytes(bundle))
+    result = verify_bundle(bundle_bytes(bundle), own_keys(sg))
     assert result["ok"] and result["found"] is False
 
 
@@ -141,7 +142,7 @@ def test_suspect_file_excluded_by_default(sg, labeled, tmp_path):
     with_file = build_bundle(sg, labeled, include_file=True)
     assert with_file.files["suspect/generated.png"] == data
     assert "suspect/generated.png" in with_file.files["MANIFEST.sha256"].decode()
-    assert verify_bundle(bundle_bytes(with_file))["ok"]
+    assert verify_bundle(bundle_bytes(with_file), own_keys(sg))["ok"]
 
 
 def test_unwritable_output(sg, labeled, tmp_path):
@@ -160,7 +161,7 @@ def test_tampering_is_detected(sg, labeled, tmp_path):
     bundle = build_bundle(sg, labeled)
     files = dict(bundle.files)
     files["report.html"] = files["report.html"].replace(b"ACME", b"OTHER")
-    result = verify_bundle(_zip(files))
+    result = verify_bundle(_zip(files), own_keys(sg))
     assert not result["ok"] and any(c["check"] == "manifest" and not c["ok"] for c in result["checks"])
     # a forger who also rewrites the manifest still cannot fake the proof
     doc = json.loads(bundle.files["evidence.json"])
@@ -169,7 +170,7 @@ def test_tampering_is_detected(sg, labeled, tmp_path):
     from synthguard.evidence.verify import manifest_text
 
     files["MANIFEST.sha256"] = manifest_text({k: v for k, v in files.items() if k != "MANIFEST.sha256"}).encode()
-    failed = {c["check"] for c in verify_bundle(_zip(files))["checks"] if not c["ok"]}
+    failed = {c["check"] for c in verify_bundle(_zip(files), own_keys(sg))["checks"] if not c["ok"]}
     assert "inclusion-proof" in failed and "manifest" not in failed
     with pytest.raises(InputError):
         verify_bundle(b"not a zip")

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from PIL import Image
 
 from synthguard.evidence import build_bundle, write_bundle
+from synthguard.ledger import public_key_pem
 from tests.conftest import image_bytes
 
 
@@ -138,12 +139,15 @@ def test_trace_proof_verifies_independently(traced):
 
 
 def _run_verify(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """verify.py with the provider's key pinned (found in a file a provider published, not the bundle)."""
+    args = (*args, "--trusted-key", str(folder.parent / "provider.pem"))
     return subprocess.run([sys.executable, "verify.py", *args], cwd=folder, capture_output=True, text=True,
                           timeout=60, check=False)
 
 
 def test_bundle_verify_py_standalone(sg, traced, tmp_path: Path):
     _, copy = traced
+    (tmp_path / "provider.pem").write_bytes(public_key_pem(sg.keys.ledger_public))
     zpath = write_bundle(build_bundle(sg, copy), tmp_path / "bundle.zip")
     folder = tmp_path / "unpacked"
     with zipfile.ZipFile(zpath) as zf:
@@ -165,7 +169,8 @@ def test_bundle_verify_py_standalone(sg, traced, tmp_path: Path):
     other = tmp_path / "other.png"
     other.write_bytes(image_bytes())
     assert _run_verify(folder, "--file", str(other)).returncode == 1
-    zipped = subprocess.run([sys.executable, str(folder / "verify.py"), str(zpath)], capture_output=True, text=True,
+    zipped = subprocess.run([sys.executable, str(folder / "verify.py"), str(zpath), "--trusted-key",
+                             str(tmp_path / "provider.pem")], capture_output=True, text=True,
                             timeout=60, check=False)
     assert zipped.returncode == 0, zipped.stdout
 
@@ -184,6 +189,7 @@ def test_verify_py_rejects_a_forged_checkpoint(sg, traced, tmp_path: Path):
     bundle = build_bundle(sg, copy)
     folder = tmp_path / "b"
     folder.mkdir()
+    (tmp_path / "provider.pem").write_bytes(public_key_pem(sg.keys.ledger_public))
     doc = bundle.evidence
     cp = doc["trace"]["checkpoint"]
     cp["signed_body"] = cp["signed_body"].replace(f"\n{cp['tree_size']}\n", f"\n{cp['tree_size'] + 1}\n")

@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 from sqlalchemy import select, text
 
-from synthguard.errors import ConflictError, NotFoundError, RefusedError, ValidationError
+from synthguard.errors import ConfigError, ConflictError, NotFoundError, RefusedError, ValidationError
 from synthguard.moderation import cases, policy
 from synthguard.moderation.content import UploadBlockedError
 from synthguard.moderation.takedown import TooManyAttemptsError
@@ -213,10 +213,13 @@ def test_status_by_ticket_and_secret_with_rate_limit(mod):
         with pytest.raises(NotFoundError):
             mod.status(t["ticket"], "guess", client="1.2.3.4")
     with pytest.raises(TooManyAttemptsError) as err:
-        mod.status(t["ticket"], t["secret"], client="5.6.7.8")  # the ticket is locked, even with the secret
+        mod.status(t["ticket"], "guess", client="5.6.7.8")  # wrong guesses on the ticket are throttled ...
     assert err.value.http_status == 429
+    # ... but the holder of the right secret is never locked out (issue 18 finding 3), from any address
+    assert mod.status(t["ticket"], t["secret"], client="1.2.3.4")["ticket"] == t["ticket"]
     mod.clock.advance(minutes=16)
-    assert mod.status(t["ticket"], t["secret"], client="5.6.7.8")["ticket"] == t["ticket"]
+    with pytest.raises(NotFoundError):
+        mod.status(t["ticket"], "guess", client="5.6.7.8")
 
 
 def test_removal_bans_fingerprints_finds_copies_and_blocks_reuploads(sg, mod):
@@ -444,6 +447,8 @@ def test_scan_policy_opens_cases_and_labels_on_upload(sg, mod):
     NCII case (CC-12); a declared AI upload gets its LM-14 label notice and no case."""
     sg.banks.create("ncii-victim-reports", kind="pdq", actor="victim-portal")
     sg.banks.add_media("ncii-victim-reports", kodak("kodim23.png"), reason="victim hash V-1", actor="victim-portal")
+    assert mod.register("acme", "up-0", jpeg(kodak("kodim23.png"), 81))["rules"] == []  # banks are per tenant
+    sg.banks.share("ncii-victim-reports", "*", actor="operator", reason="victim hashes serve every platform")
     out = mod.register("acme", "up-1", jpeg(kodak("kodim23.png"), 80))
     assert out["content"]["status"] == "restricted" and out["rules"] == ["cn.scan.victim_hashes"]
     case = mod.case("acme", out["cases"][0])
@@ -500,13 +505,15 @@ class _SMTPHandler:
         import socketserver
 
         received: list[str] = []
-        self.received = received
+        commands: list[str] = []
+        self.received, self.commands = received, commands
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
                 self.wfile.write(b"220 test ESMTP\r\n")
                 while line := self.rfile.readline():
                     cmd = line.decode().strip().upper()
+                    commands.append(cmd.split(" ")[0])
                     if cmd.startswith(("EHLO", "HELO")):
                         self.wfile.write(b"250-test\r\n250 AUTH PLAIN\r\n")
                     elif cmd.startswith("AUTH"):
@@ -538,17 +545,24 @@ def test_notifications_go_out_over_smtp(keys_template, _isolated_home, clock):
 
     smtp = _SMTPHandler()
     shutil.copytree(keys_template, _isolated_home / "keys", dirs_exist_ok=True)
-    settings = Settings.load(home=_isolated_home, smtp_url=f"smtp://bot:s3cret@127.0.0.1:{smtp.port}",
+    plain = Settings.load(home=_isolated_home, smtp_url=f"smtp://bot:s3cret@127.0.0.1:{smtp.port}")
+    with SynthGuard.open(plain) as sg1:  # issue 18 finding 8: no STARTTLS offered -> no cleartext AUTH, no mail
+        sg1.moderation.submit("acme", NCII)
+        with pytest.raises(ConfigError, match="STARTTLS"):
+            sg1.moderation.send_notifications()
+    assert "AUTH" not in smtp.commands and not smtp.received
+    settings = Settings.load(home=_isolated_home, smtp_url=f"smtp+insecure://bot:s3cret@127.0.0.1:{smtp.port}",
                              mail_from="trust@plat.example")
     try:
         with SynthGuard.open(settings) as sg2:
             sg2.moderation.clock = clock
             t = sg2.moderation.submit("acme", NCII)
-            assert sg2.moderation.send_notifications() == {"sent": 1, "failed": 0, "skipped": 0}
+            assert sg2.moderation.send_notifications() == {"sent": 2, "failed": 0, "skipped": 0}
             assert sg2.moderation.send_notifications() == {"sent": 0, "failed": 0, "skipped": 0}  # nothing twice
     finally:
         smtp.server.shutdown()
-    (msg,) = smtp.received
+    msg = smtp.received[-1]
+    assert "AUTH" in smtp.commands  # said explicitly: smtp+insecure://
     assert "To: jane@example.org" in msg and "From: trust@plat.example" in msg and t["ticket"] in msg
 
 

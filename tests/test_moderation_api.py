@@ -49,6 +49,7 @@ def auth(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def client(settings, sg):
+    create_token(sg.db, Role.PLATFORM, "acme", "acme")  # acme is a platform here: it takes complaints (finding 6)
     with TestClient(create_app(settings, sg=sg)) as c:
         yield c
 
@@ -225,12 +226,14 @@ def test_status_page_is_rate_limited(client):
     for _ in range(5):
         r = client.post("/v1/complaints/status", json={"ticket": t["ticket"], "secret": "wrong"})
         assert r.status_code == 404
-    r = client.post("/v1/complaints/status", json={"ticket": t["ticket"], "secret": t["secret"]})
+    r = client.post("/v1/complaints/status", json={"ticket": t["ticket"], "secret": "wrong again"})
     assert r.status_code == 429 and r.json()["error"] == "TooManyAttemptsError"
+    r = client.post("/v1/complaints/status", json={"ticket": t["ticket"], "secret": t["secret"]})
+    assert r.status_code == 200  # the right secret is never locked out (issue 18 finding 3)
     page = client.get("/complaints/status")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     r = client.post("/complaints/status", data={"ticket": "T-0000000000", "secret": "x", "csrf": token})
-    assert r.status_code == 429  # this client is locked out as well
+    assert r.status_code == 429  # this client's wrong guesses are throttled as well
 
 
 # --- console -----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 PREFIX = "sg_"
+OPERATOR = "*"  # the tenant of a global operator's admin token
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -49,6 +50,12 @@ class Principal:
     role: Role
     tenant: str
     name: str
+
+    @property
+    def operator(self) -> bool:
+        """A global operator: an admin token created for tenant ``*``.  Every other admin is its tenant's only
+        (issue 18 finding 10)."""
+        return self.role is Role.ADMIN and self.tenant == OPERATOR
 
     def require(self, *roles: Role) -> Principal:
         if self.role not in roles:
@@ -74,7 +81,9 @@ def create_token(db: Database, role: Role | str, tenant: str, name: str = "") ->
     except ValueError:
         raise ValidationError("unknown role {role!r}",
                               values={"role": role}, hint=f"Use one of: {', '.join(Role)}.") from None
-    if not _TENANT.match(tenant):
+    if tenant == OPERATOR and role is not Role.ADMIN:
+        raise ValidationError("only admin tokens may be global operators (tenant '*')")
+    if tenant != OPERATOR and not _TENANT.match(tenant):
         raise ValidationError("tenant {tenant!r} is not a valid tenant id", values={"tenant": tenant},
                               hint="Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     if len(name) > 128:
@@ -85,6 +94,16 @@ def create_token(db: Database, role: Role | str, tenant: str, name: str = "") ->
         s.add(row)
         s.flush()
         return secret, _token_dict(row)
+
+
+def known_tenant(db: Database, tenant: str) -> bool:
+    """A tenant exists when it is ``default`` or holds a live token (complaints to made-up tenants are refused:
+    issue 18 finding 6)."""
+    if tenant == "default":
+        return True
+    with db.session() as s:
+        return s.scalar(select(ApiToken.id).where(ApiToken.tenant == tenant, ApiToken.revoked_at.is_(None))
+                        .limit(1)) is not None
 
 
 def list_tokens(db: Database) -> list[dict[str, Any]]:

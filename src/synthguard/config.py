@@ -47,6 +47,23 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         600, ge=0, description="HTTP requests per minute per API token (token bucket; 0 turns the limit off)."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For gives the client IP (e.g. 127.0.0.1); "
+                    "empty: the peer address is the client (issue 18 finding 3).",
+    )
+    secure_cookies: bool | None = Field(
+        None, description="Mark console and form cookies Secure (default: when the request came over https).")
+    public_sandbox: bool = Field(
+        True, description="Run anonymous inspections and checks in a limited child process (issue 18 finding 5).")
+    public_workers: int = Field(2, ge=1, le=64, description="Anonymous inspections/checks running at once.")
+    public_memory_mb: int = Field(768, ge=64, description="Memory one anonymous inspection may add (RLIMIT_AS).")
+    public_seconds: int = Field(20, ge=1, description="Wall-clock (and CPU) budget of one anonymous inspection.")
+    public_media_seconds: int = Field(
+        60, ge=1, description="Longest audio or video an anonymous inspection decodes (the operator's own limits "
+                              "may be hours).")
+    public_rate_per_minute: int = Field(
+        30, ge=0, description="Anonymous requests per minute per client address on public routes (0: off).")
     rate_limit_burst: int = Field(120, ge=1, description="Requests a token may send at once before the rate applies.")
     rate_limit_shared: bool | None = Field(
         None, description="Keep each token's bucket in the database, shared by every server process and host. "
@@ -114,7 +131,8 @@ class Settings(BaseSettings):
     voice_match_threshold: float | None = Field(
         None, gt=0, lt=1, description="Speaker-embedding cosine above which two voices match (default: calibrated)."
     )
-    smtp_url: str | None = Field(None, description="SMTP server for moderation notices: smtp://user:pw@host:587.")
+    smtp_url: str | None = Field(None, description="SMTP server for moderation notices: smtp://user:pw@host:587 "
+                                  "(STARTTLS required), smtps://host:465, or smtp+insecure:// to allow cleartext.")
     mail_from: str = Field("synthguard@localhost", description="From address of moderation notices.")
     moderation_policy: Path | None = Field(
         None, description="Own moderation policy YAML (deadlines, actions); default: policies/<profile>.yaml.")

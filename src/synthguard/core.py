@@ -76,7 +76,9 @@ class LabelResult:
 class SynthGuard:
     def __init__(self, settings: Settings, *, registry: Registry | None = None):
         self.settings = settings
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if settings.home.stat().st_mode & 0o077 and settings.home.stat().st_uid == os.getuid():
+            settings.home.chmod(0o700)  # the database, keys and moderation media live here (issue 18 finding 15)
         self.db = Database(settings.db_url)
         self.keys = Keys(settings)
         self.registry = registry or Registry()
@@ -172,6 +174,7 @@ class SynthGuard:
 
     def erase_user(self, user_id: str, *, reason: str = "request") -> dict[str, Any]:
         """PIPL Art. 47: destroy the user's data key; the ledger keeps verifying (crypto-shredding)."""
+        identity.check_user_id(user_id)  # never another kind of vault subject (issue 18 finding 17)
         with self.db.session() as s:
             entry = self.vault.erase(s, user_id, reason=reason)
         return {"user": user_id, "erased": True, "ledger_index": entry.index}
@@ -404,14 +407,15 @@ class SynthGuard:
         return Moderation(self)
 
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
-             propagate_id: str | None = None, log: bool = True) -> Any:
+             propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> Any:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
         from synthguard.scan import scan
 
-        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id)
+        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+                      tenant=tenant)
         if log:
             with self.db.session() as s:
                 self.ledger.append(s, "scan", scan_entry(result))

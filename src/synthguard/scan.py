@@ -102,8 +102,8 @@ def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stag
     return out
 
 
-def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float]
-                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float],
+                 tenant: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """SHA-256 for every file; PDQ for images, per-frame PDQ for video (vPDQ-style: a bank entry matches when a
     share of the sampled frames is within its distance); video and audio also against ``vpdq`` and ``audio`` banks
     (whole-file fingerprints, :mod:`synthguard.fingerprint.signals`); text by SHA-256 only."""
@@ -134,11 +134,12 @@ def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timing
     matches: list[dict[str, Any]] = []
     banks = banks_for(sg)
     if banks is not None:
+        visible = None if tenant is None else banks.visible(tenant)  # finding 2: a tenant's own banks only
         queries = [("sha256", media.sha256)] + [("pdq", h) for h in pdqs]
         hits: dict[tuple[Any, Any], dict[str, Any]] = {}
         for kind, value in queries:
             try:
-                found = banks.query(kind, value)
+                found = banks.query(kind, value, banks=visible)
             except SynthGuardError as exc:
                 evidence.append(Detection("banks", "error", problems=(f"bank lookup ({kind}) failed: {exc.message}",)))
                 continue
@@ -200,7 +201,7 @@ def _stripped(evidence: list[Detection]) -> Detection | None:
 
 def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evidence: list[Detection],
              matches: list[dict[str, Any]], flag: Detection | None, propagator: str | None,
-             propagate_id: str | None) -> tuple[list[dict[str, Any]], Media | None]:
+             propagate_id: str | None, tenant: str | None = None) -> tuple[list[dict[str, Any]], Media | None]:
     notices = load_notices()
     actions: list[dict[str, Any]] = []
     output = None
@@ -230,7 +231,7 @@ def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evid
                         "banks": sorted({str(m.get("bank")) for m in matches})})
     from synthguard.moderation.policy import scan_actions  # the moderation policy's block/restrict (CC-12)
 
-    actions += scan_actions(sg.settings, verdict, matches)
+    actions += scan_actions(sg.settings, verdict, matches, tenant)
     return actions, output
 
 
@@ -258,9 +259,11 @@ def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None,
 
 def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
          propagate_id: str | None = None, detectors: list[Detector] | None = None,
-         watermark_search: str | None = None) -> ScanResult:
+         watermark_search: str | None = None, tenant: str | None = None) -> ScanResult:
     """Scan one upload (see the module docstring). ``detectors`` replaces the configured ML detectors;
-    ``watermark_search`` overrides ``settings.scan_watermark_search`` (the deferred deep scan runs "full")."""
+    ``watermark_search`` overrides ``settings.scan_watermark_search`` (the deferred deep scan runs "full");
+    ``tenant`` limits the bank lookup to that tenant's banks and those shared with it (None: the operator,
+    every bank)."""
     from synthguard.detection.registry import STAGES
 
     timings: dict[str, float] = {}
@@ -275,7 +278,7 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
         mark_dets = [WatermarkDetector(sg.marker("image.watermark"), search=watermark_search)
                      if d.name == "image.watermark" else d for d in mark_dets]
     evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
-    fps, matches = _fingerprint(sg, media, evidence, timings)
+    fps, matches = _fingerprint(sg, media, evidence, timings, tenant)
     evidence += _run_all(ml_dets if detectors is None else detectors, media, timings, {}, "detectors")
     if declared_ai:
         evidence.append(Detection("upload.declaration", "declaration", 1.0, 1.0, "2",
@@ -285,7 +288,8 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
         evidence.append(flag)
     verdict, value = decide(evidence)
     t0 = time.perf_counter()
-    actions, output = _actions(sg, media, verdict, value, evidence, matches, flag, propagator, propagate_id)
+    actions, output = _actions(sg, media, verdict, value, evidence, matches, flag, propagator, propagate_id,
+                               tenant)
     timings["actions"] = time.perf_counter() - t0
     if verdict != "none":  # DS-15/CC-01/US-09: AI content depicting a protected person (only if any is registered)
         from synthguard.consent.protected import check_upload

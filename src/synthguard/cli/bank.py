@@ -52,6 +52,18 @@ def create(name: str,
                                actor=_actor(actor)), as_json, "bank created")
 
 
+@bank.command("share")
+def share(name: str,
+          tenant: Annotated[str, typer.Argument(help="The tenant whose scans may match this bank, or '*' for all.")],
+          reason: Annotated[str, typer.Option(help="Why (DS-09 audit).")],
+          off: Annotated[bool, typer.Option("--off", help="Stop sharing.")] = False,
+          actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
+    """Share a bank with another tenant (or all): an audited opt-in; banks are per tenant otherwise."""
+    with core() as sg:
+        _banks(sg).share(name, tenant, on=not off, actor=_actor(actor), reason=reason)
+        emit({"bank": name, "tenant": tenant, "shared": not off}, as_json, "bank sharing")
+
+
 @bank.command("add")
 def add(name: str, file: FileOpt = None, hash_: HashOpt = None,
         reason: Annotated[str, typer.Option(help="Why (DS-09 audit).")] = "added with the synthguard CLI",

@@ -95,6 +95,18 @@ def keygen(keyfile: Path, as_json: JsonOpt = False) -> None:
     emit({"private_key": str(keyfile), "public_key": str(pub_path)}, as_json, "key pair written")
 
 
+@consent.command("sign-request")
+def sign_request(subject: str,
+                 key: Annotated[Path, typer.Option(help="The person's private key (from keygen).")],
+                 action: Annotated[str, typer.Option(help="export | erase | enrol")],
+                 tenant: Annotated[str, typer.Option(help="The tenant the person is registered with.")] = "default",
+                 as_json: JsonOpt = False) -> None:
+    """Sign a request as the protected person (valid 5 minutes): the headers for export, erasure or enrolment."""
+    from synthguard.consent.ownership import sign_request as sign
+
+    emit(sign(key, action=action, subject=subject, tenant=tenant), as_json, "request headers")
+
+
 @consent.command("statement")
 def statement(subject: str, to: ToOpt, purpose: PurposeOpt,
               key: Annotated[Path, typer.Option(help="The subject's private key (from keygen).")],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -35,18 +35,42 @@ def evidence(
 
 
 @app.command("evidence-verify")
-def evidence_verify(bundle: Annotated[Path, typer.Argument(help="A bundle written by `synthguard evidence`.")],
-                    as_json: JsonOpt = False) -> None:
-    """Re-check a bundle's manifest, inclusion proof and checkpoint signature; exit 7 if any check fails."""
-    from synthguard.evidence import verify_bundle
+def evidence_verify(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `synthguard evidence`.")],
+    trusted_key: Annotated[Optional[list[Path]], typer.Option(
+        "--trusted-key", help="A ledger public key (PEM) you trust, e.g. from the provider's descriptor "
+                              "(repeatable). This deployment's own ledger key is trusted too.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-check a bundle's manifest, inclusion proof and checkpoint signature; exit 7 if any check fails.
 
-    result = verify_bundle(bundle)
+    The checkpoint must be signed by a trusted key: this deployment's ledger key or a --trusted-key pin.
+    The key inside the bundle is never trusted (whoever made the bundle chose it): an unknown key is
+    reported as "origin not verified" and exits 7 too (issue 18 finding 1, DS-18).
+    """
+    from synthguard.config import Settings
+    from synthguard.evidence import verify_bundle
+    from synthguard.evidence.bundle import own_keys
+    from synthguard.keys import LEDGER_KEY
+    from synthguard.ledger.trusted import pinned_key
+
+    keys = [pinned_key(p) for p in trusted_key or []]
+    settings = Settings.load()
+    if (settings.keys_dir / LEDGER_KEY).is_file():  # a deployment: trust its own key, check user references
+        with core() as sg:
+            keys += own_keys(sg)
+            result = verify_bundle(bundle, keys, sg.user_ref)
+    else:
+        result = verify_bundle(bundle, keys)
     if as_json:
         emit(result, True)
     else:
         for c in result["checks"]:
             mark = "[green]ok[/green]  " if c["ok"] else "[red]FAIL[/red]"
             console.print(f"  {mark} {c['check']}: {escape(c['detail'])}", highlight=False)
+        used = result["trusted_key"]
+        console.print("trusted key: " + (f"{used['log_id']} ({used['source']}: {escape(used['label'])})" if used
+                                         else "[red]none: origin not verified[/red]"), highlight=False)
         console.print(f"found: {str(result['found']).lower()}  content id: {result['content_id'] or '-'}  "
                       + ("[green]OK[/green]" if result["ok"] else "[red]FAILED[/red]"))
     if not result["ok"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,8 +25,17 @@ def serve(
 
     from synthguard.server import create_app
 
-    # Tokens travel only in the Authorization header, which uvicorn's access log never records.
-    uvicorn.run(create_app(Settings.load()), host=host, port=port, server_header=False, proxy_headers=False)
+    # Tokens travel only in the Authorization header, which uvicorn's access log never records.  Client IPs
+    # (rate limits, complaint throttles) come from X-Forwarded-For only when the peer is a trusted proxy.
+    settings = Settings.load()
+    uvicorn.run(create_app(settings), host=host, port=port, server_header=False, **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings: headers trusted only from ``trusted_proxies`` (never from anyone)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
 
 
 @tokens.command("create")

@@ -97,6 +97,10 @@ class Registry:
             else:
                 subj.protected = subj.protected or protected
                 subj.keep_media = subj.keep_media or keep_media
+                if signing_key is not None and subj.signing_key not in (None, signing_key):
+                    raise ConflictError("subject {subject!r} already has another signing key",
+                                        values={"subject": subject_id},
+                                        hint="The person's key is never replaced by enrolment (issue 18 finding 4).")
                 if signing_key is not None:
                     subj.signing_key = signing_key
             vid = vault_id(subject_id)
@@ -369,11 +373,16 @@ class Registry:
         return d
 
     # --- data-subject rights (PIPL 44-47, GDPR 15/17/20): see rights.py ------------------------------
-    def export(self, subject_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+    def export(self, subject_id: str, *, tenant: str | None = None, actor: str = "operator") -> dict[str, Any]:
         """Everything held on a subject, decrypted, as one JSON document (PI-11, GDPR Arts. 15 and 20)."""
         from synthguard.consent.rights import export
 
-        return export(self, subject_id, tenant=tenant)
+        return export(self, subject_id, tenant=tenant, actor=actor)
+
+    def signing_key(self, subject_id: str, *, tenant: str | None = None) -> str | None:
+        """The Ed25519 public key (PEM) the subject registered, which proves requests made by the person."""
+        with self.sg.db.session() as s:
+            return self._get_subject(s, subject_id, tenant).signing_key
 
     def erase(self, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
         """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""

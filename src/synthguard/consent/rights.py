@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from synthguard.consent.registry import Registry
 
 
-def export(reg: Registry, subject_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: str = "operator") -> dict[str, Any]:
     """Everything held on a subject, decrypted, as one JSON document (PI-11, GDPR Arts. 15 and 20)."""
     with reg.sg.db.session() as s:
         subj = reg._get_subject(s, subject_id, tenant)
@@ -48,8 +48,11 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None) -> dict
         challenges = [{"challenge": c.id, "grantee": c.grantee, "purpose": c.purpose, "phrase": c.phrase,
                        "created_at": _iso(c.created_at), "used_at": _iso(c.used_at)}
                       for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == subject_id))]
+        # every export of biometric data is on the ledger with who asked (issue 18 finding 4, PI-06)
         reg.sg.ledger.append(s, "export", {"event": "consent_export", "subject_ref": subject_ref(subject_id),
-                                            "templates": len(templates), "grants": len(grants)})
+                                            "templates": len(templates), "grants": len(grants),
+                                            "embeddings_exported": bool(templates), "protected": subj.protected,
+                                            "actor": actor})
         return {"format": "synthguard.consent-export/v1", "exported_at": utcnow().isoformat(),
                 "subject": reg._subject_dict(s, subj) | {"signing_key_pem": subj.signing_key},
                 "templates": templates, "grants": grants, "challenges": challenges,

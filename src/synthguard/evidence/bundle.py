@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.evidence.verify import MANIFEST, check_evidence, manifest_text
+from synthguard.ledger.trusted import KeySource, TrustedKey
 from synthguard.media import Media, write_atomic
 
 if TYPE_CHECKING:
@@ -111,6 +112,12 @@ def _timeline(trace: dict[str, Any], generated_at: str) -> list[dict[str, str]]:
     return sorted(events, key=lambda e: datetime.fromisoformat(e["time"].replace("Z", "+00:00")))
 
 
+def own_keys(sg: SynthGuard) -> list[TrustedKey]:
+    """This deployment's ledger key, trusted because it is ours (never the key a bundle carries)."""
+    return [TrustedKey(sg.keys.ledger_public, KeySource.OWN_LEDGER, f"this deployment ({sg.settings.home})",
+                       sg.ledger.origin)]
+
+
 def build_bundle(sg: SynthGuard, path: Source, *, include_file: bool = False) -> Bundle:
     """Trace ``path`` and assemble its evidence bundle in memory (nothing is written)."""
     from synthguard.evidence.report import render_html, render_pdf
@@ -126,7 +133,8 @@ def build_bundle(sg: SynthGuard, path: Source, *, include_file: bool = False) ->
         "timeline": _timeline(trace, generated_at),
         "problems": list(dict.fromkeys([*insp.get("problems", []), *trace.get("problems", [])])),
     }
-    doc["verification"] = check_evidence(doc) | {"verified_at": generated_at}
+    doc["verification"] = check_evidence(doc, own_keys(sg) if trace.get("checkpoint") else (),
+                                         sg.user_ref) | {"verified_at": generated_at}
     files: dict[str, bytes] = {}
     files["evidence.json"] = _json_bytes(doc)
     files["report.html"] = render_html(doc).encode()

@@ -14,13 +14,13 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Callable, Iterable
 from typing import Any
-
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from synthguard.errors import InputError, LedgerIntegrityError, ValidationError
 from synthguard.ledger import merkle
 from synthguard.ledger.checkpoint import parse_checkpoint, verify_checkpoint
+from synthguard.ledger.trusted import TrustedKey, find_trusted
 
 MANIFEST = "MANIFEST.sha256"
 
@@ -30,17 +30,20 @@ def _check(checks: list[dict[str, Any]], name: str, ok: bool, detail: str) -> bo
     return bool(ok)
 
 
-def check_evidence(doc: dict[str, Any]) -> dict[str, Any]:
+def check_evidence(doc: dict[str, Any], trusted: Iterable[TrustedKey] = (),
+                   user_ref: Callable[[str], str] | None = None) -> dict[str, Any]:
     """Verify the proof and checkpoint inside an evidence document; never raises for bad evidence.
 
-    Returns ``{"ok": bool | None, "checks": [{check, ok, detail}]}``; ``ok`` is None when there is
-    nothing to verify (no record was found).
+    ``trusted`` are the keys the verifier trusted beforehand (never the key the bundle carries);
+    ``user_ref`` (only the issuing deployment has it) maps the record's account id to the pseudonymous
+    reference in the signed entry.  Returns ``{"ok": bool | None, "checks": [...], "trusted_key": ...}``:
+    ``ok`` is None when there is nothing to verify, False when a check fails or the origin is not verified.
     """
     trace = doc.get("trace") or {}
     checks: list[dict[str, Any]] = []
     proof, cp = trace.get("proof"), trace.get("checkpoint")
     if not trace.get("found") or not proof:
-        return {"ok": None, "checks": checks}
+        return {"ok": None, "checks": checks, "trusted_key": None}
     try:
         entry = proof["entry"].encode()
         leaf = bytes.fromhex(proof["leaf_hash"])
@@ -49,49 +52,73 @@ def check_evidence(doc: dict[str, Any]) -> dict[str, Any]:
         index, size = int(proof["leaf_index"]), int(proof["tree_size"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         _check(checks, "proof-format", False, f"the proof is malformed ({type(exc).__name__}: {exc})")
-        return {"ok": False, "checks": checks}
+        return {"ok": False, "checks": checks, "trusted_key": None}
     _check(checks, "leaf-hash", merkle.leaf_hash(entry) == leaf,
            "SHA-256(0x00 || ledger entry) equals the proof's leaf hash")
     _check(checks, "inclusion-proof", merkle.verify_inclusion(leaf, index, size, path, root),
            f"the audit path leads from leaf {index} to the root of a tree of {size} entries (RFC 9162 §2.1.3.2)")
-    _check_entry(checks, entry, index, trace)
+    _check_entry(checks, entry, index, trace, user_ref)
+    used = None
     if cp is None:
         _check(checks, "checkpoint", False, "no signed checkpoint covers this record yet")
     else:
-        _check_checkpoint(checks, cp, size, root)
-    return {"ok": all(c["ok"] for c in checks), "checks": checks}
+        used = _check_checkpoint(checks, cp, size, root, trusted)
+    return {"ok": all(c["ok"] for c in checks), "checks": checks,
+            "trusted_key": used.describe() if used is not None else None}
 
 
-def _check_entry(checks: list[dict[str, Any]], entry: bytes, index: int, trace: dict[str, Any]) -> None:
+# Record fields the signed ledger entry binds (the entry holds a pseudonymous user reference instead of
+# the account id, so ``user`` is checked only where the issuing deployment's salt is at hand).
+BOUND_FIELDS = ("content_id", "producer", "model", "modality", "input_sha256", "output_sha256", "pixel_sha256",
+                "watermark_payload", "marks")
+
+
+def _check_entry(checks: list[dict[str, Any]], entry: bytes, index: int, trace: dict[str, Any],
+                 user_ref: Callable[[str], str] | None) -> None:
     try:
         doc = json.loads(entry)
         body = doc["body"]
-        same = doc.get("index") == index and body.get("content_id") == trace.get("content_id")
         record = trace.get("record") or {}
-        same = same and body.get("output_sha256") == record.get("output_sha256")
+        differ = [f for f in BOUND_FIELDS if body.get(f) != record.get(f)]
+        same = doc.get("index") == index and body.get("content_id") == trace.get("content_id") and not differ
     except (ValueError, KeyError, TypeError, AttributeError):
-        same = False
+        same, differ, body, record = False, [], {}, {}
     _check(checks, "entry-matches-record", same,
-           "the ledger entry names the traced content id, index and output hash")
+           "the signed ledger entry names the traced content id and index and every recorded field"
+           + (f" (differs: {', '.join(differ)})" if differ else ""))
+    if user_ref is not None and isinstance(record.get("user"), str):
+        _check(checks, "entry-matches-user", user_ref(record["user"]) == body.get("user"),
+               "the account named in the record is the one whose pseudonymous reference the entry holds")
 
 
-def _check_checkpoint(checks: list[dict[str, Any]], cp: dict[str, Any], size: int, root: bytes) -> None:
+def _check_checkpoint(checks: list[dict[str, Any]], cp: dict[str, Any], size: int, root: bytes,
+                      trusted: Iterable[TrustedKey]) -> TrustedKey | None:
     try:
         note = parse_checkpoint(cp["note"])
-        key = load_pem_public_key(cp["public_key"].encode())
-        verify_checkpoint(note, key)  # type: ignore[arg-type]
-        signed, why = True, "Ed25519 signature over the checkpoint note verifies with the ledger public key"
-    except (ValidationError, LedgerIntegrityError) as exc:
+    except (ValidationError, KeyError, TypeError) as exc:
+        _check(checks, "checkpoint-signature", False, f"unreadable checkpoint ({exc})")
+        return None
+    key = find_trusted(trusted, note)
+    if key is None:  # the bundle's own key proves nothing: the forger chose it
+        _check(checks, "checkpoint-origin", False,
+               f"origin not verified: the checkpoint for {note.origin!r} names log id {note.log_id[:16]}…, "
+               "which is none of the trusted keys (this deployment's ledger key, --trusted-key pins, trust lists); "
+               "the key inside the bundle is never trusted")
+        return None
+    _check(checks, "checkpoint-origin", True,
+           f"signed for {note.origin!r} by trusted key {key.log_id[:16]}… ({key.source.value}: {key.label})")
+    try:
+        verify_checkpoint(note, key.public_key)
+        _check(checks, "checkpoint-signature", True, "Ed25519 signature over the checkpoint note verifies with "
+               "the trusted key")
+    except LedgerIntegrityError as exc:
         _check(checks, "checkpoint-signature", False, exc.message)
-        return
-    except (KeyError, TypeError, ValueError) as exc:
-        _check(checks, "checkpoint-signature", False, f"unreadable checkpoint or key ({exc})")
-        return
-    _check(checks, "checkpoint-signature", signed, why)
     _check(checks, "checkpoint-covers-proof", note.tree_size == size and note.root_hash == root,
            f"the signed tree head (size {note.tree_size}) is the root the proof leads to")
-    _check(checks, "checkpoint-fields", note.body() == cp.get("signed_body") and note.root_hash.hex() == cp.get("root"),
-           "checkpoint fields in evidence.json agree with the signed note")
+    _check(checks, "checkpoint-fields", note.body() == cp.get("signed_body") and note.root_hash.hex() == cp.get("root")
+           and cp.get("log_id") == key.log_id and cp.get("origin") == note.origin,
+           "checkpoint fields in evidence.json agree with the signed note and the trusted key")
+    return key
 
 
 def manifest_text(files: dict[str, bytes]) -> str:
@@ -99,17 +126,52 @@ def manifest_text(files: dict[str, bytes]) -> str:
     return "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items()))
 
 
-def verify_bundle(zip_path: str | os.PathLike[str] | bytes) -> dict[str, Any]:
+MAX_ENTRIES = 1000           # a bundle has about ten files
+MAX_SMALL_FILE = 32 << 20    # evidence.json, the manifest, the note and the key are read into memory
+_SMALL = frozenset({"evidence.json", MANIFEST, "checkpoint.txt", "ledger-public-key.pem"})
+
+
+def _read_bundle(zf: zipfile.ZipFile) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The small files' bytes and every file's SHA-256, streamed: a zip bomb costs time, not memory (finding 14).
+
+    The declared size bounds what zipfile inflates per member, so it is checked before reading.
+    """
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > MAX_ENTRIES:
+        raise InputError("not an evidence bundle: {n} entries (at most {limit})",
+                         values={"n": len(infos), "limit": MAX_ENTRIES})
+    files: dict[str, bytes] = {}
+    digests: dict[str, str] = {}
+    for info in infos:
+        small = info.filename in _SMALL
+        if small and info.file_size > MAX_SMALL_FILE:
+            raise InputError("not an evidence bundle: {name} inflates to {size} bytes (at most {limit})",
+                             values={"name": info.filename, "size": info.file_size, "limit": MAX_SMALL_FILE})
+        h, chunks = hashlib.sha256(), []
+        with zf.open(info) as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+                if small:
+                    chunks.append(chunk)
+        digests[info.filename] = h.hexdigest()
+        if small:
+            files[info.filename] = b"".join(chunks)
+    return files, digests
+
+
+def verify_bundle(zip_path: str | os.PathLike[str] | bytes, trusted: Iterable[TrustedKey] = (),
+                  user_ref: Callable[[str], str] | None = None) -> dict[str, Any]:
     """Re-check a bundle zip: every MANIFEST line, then the proof and the signature in ``evidence.json``.
 
-    Returns ``{"ok", "found", "content_id", "checks": [...]}``; raises InputError only when the file
-    is not a readable bundle at all.
+    Returns ``{"ok", "found", "content_id", "trusted_key", "checks": [...]}``; ``trusted_key`` names the key
+    that signed the checkpoint and why it is trusted (None: origin not verified).  Raises InputError only
+    when the file is not a readable bundle at all.
     """
     try:
         source = io.BytesIO(zip_path) if isinstance(zip_path, bytes) else zip_path
         with zipfile.ZipFile(source) as zf:
-            files = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
-    except (OSError, zipfile.BadZipFile) as exc:
+            files, digests = _read_bundle(zf)
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError("not a readable evidence bundle: {exc}",
                          values={"exc": exc}, path=None if isinstance(zip_path, bytes)
                          else os.fspath(zip_path), hint="Pass the .zip written by `synthguard evidence`.") from exc
@@ -120,19 +182,19 @@ def verify_bundle(zip_path: str | os.PathLike[str] | bytes) -> dict[str, Any]:
     for line in files[MANIFEST].decode(errors="replace").splitlines():
         digest, _, name = line.partition("  ")
         listed[name] = digest
-    for name, data in sorted(files.items()):
+    for name, digest in sorted(digests.items()):
         if name == MANIFEST:
             continue
-        ok = listed.get(name) == hashlib.sha256(data).hexdigest()
+        ok = listed.get(name) == digest
         _check(checks, "manifest", ok, f"{name}: " + ("SHA-256 matches" if ok else "altered or not listed"))
-    for name in sorted(set(listed) - set(files)):
+    for name in sorted(set(listed) - set(digests)):
         _check(checks, "manifest", False, f"{name}: listed but missing from the bundle")
     try:
         doc = json.loads(files["evidence.json"])
     except ValueError:
         _check(checks, "evidence-json", False, "evidence.json is not valid JSON")
-        return {"ok": False, "found": None, "content_id": None, "checks": checks}
-    result = check_evidence(doc)
+        return {"ok": False, "found": None, "content_id": None, "trusted_key": None, "checks": checks}
+    result = check_evidence(doc, trusted, user_ref)
     checks += result["checks"]
     cp = (doc.get("trace") or {}).get("checkpoint")
     if cp:
@@ -142,4 +204,4 @@ def verify_bundle(zip_path: str | os.PathLike[str] | bytes) -> dict[str, Any]:
                == cp["public_key"], "ledger-public-key.pem is the key in evidence.json")
     trace = doc.get("trace") or {}
     return {"ok": all(c["ok"] for c in checks), "found": bool(trace.get("found")),
-            "content_id": trace.get("content_id"), "checks": checks}
+            "content_id": trace.get("content_id"), "trusted_key": result["trusted_key"], "checks": checks}

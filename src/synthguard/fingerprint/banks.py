@@ -220,6 +220,34 @@ class Banks:
             self._own_change(audit_id, meta)
         return next(b for b in self.list() if b["name"] == name)
 
+    def share(self, name: str, tenant: str, *, on: bool = True, actor: str, reason: str) -> None:
+        """Let another tenant's (``*``: every tenant's) scans match this bank (or stop); an audited opt-in.
+
+        Banks are per tenant (issue 18 finding 2): a tenant's scans see only its own banks and the banks
+        shared with it, so one platform's removals never block, name or lift anything on another.
+        """
+        with self._lock, self.db.session() as s:
+            bank = self._row(s, name)
+            if bank.tenant == tenant:
+                raise ValidationError("bank {name!r} already belongs to tenant {tenant!r}",
+                                      values={"name": name, "tenant": tenant})
+            audit_id = self._audit(s, bank, "share" if on else "unshare", actor, reason, {"tenant": tenant})
+            s.commit()
+            self._own_change(audit_id)
+
+    def visible(self, tenant: str) -> set[str]:
+        """Names of the banks a tenant's scans query: its own, and those shared with it (or with ``*``)."""
+        with self.db.session() as s:
+            own = set(s.scalars(select(HashBank.name).where(HashBank.tenant == tenant)))
+            shared: dict[tuple[str, str], bool] = {}
+            rows = s.execute(select(HashBank.name, HashBankAudit.action, HashBankAudit.details)
+                             .join(HashBank, HashBank.id == HashBankAudit.bank_id)
+                             .where(HashBankAudit.action.in_(("share", "unshare"))).order_by(HashBankAudit.id))
+            for name, action, details in rows:
+                if (details or {}).get("tenant") in (tenant, "*"):
+                    shared[(name, details["tenant"])] = action == "share"
+        return own | {n for (n, _), on in shared.items() if on}
+
     def list(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every bank with its count of live and removed entries."""
         with self.db.session() as s:

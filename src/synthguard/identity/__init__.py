@@ -27,12 +27,21 @@ class Method(enum.StrEnum):
 USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 
 
+# Subject ids of other kinds of data in the same vault (complaints, likeness, uploaders): a user id spelled like one
+# would share its key, and erase_user on it would shred someone else's data (issue 18 finding 17).
+RESERVED_PREFIXES = ("complaint:", "likeness:", "uploader:", "subject:", "user:", "system:")
+
+
 def check_user_id(user_id: str) -> str:
     if not isinstance(user_id, str) or not USER_ID.match(user_id):
         raise ValidationError(
             "invalid user id {user_id!r}", values={"user_id": user_id},
             hint="Use the service's pseudonymous account id: 1-128 letters, digits and ._:@- (no real names).",
         )
+    if user_id.lower().startswith(RESERVED_PREFIXES):
+        raise ValidationError("user id {user_id!r} uses a reserved prefix", values={"user_id": user_id},
+                              hint="Do not start account ids with complaint:, likeness:, uploader:, subject:, user: "
+                                   "or system:.")
     return user_id
 
 

@@ -35,7 +35,8 @@ def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
     data = sg.jobs.blobs.get(p["blob"])
     media = Media.from_bytes(data, p.get("name") or "upload", max_bytes=sg.settings.max_bytes,
                              max_pixels=sg.settings.max_pixels)
-    result = scan(sg, media, declared_ai=bool(p.get("declared_ai")), watermark_search=p.get("search"))
+    result = scan(sg, media, declared_ai=bool(p.get("declared_ai")), watermark_search=p.get("search"),
+                  tenant=lease.tenant)
     body = _jsonable(result.to_dict())
     with sg.db.session() as s:
         entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": lease.id})

@@ -9,6 +9,7 @@ queued for review) -- US-04 "reasonable efforts to identify and remove any known
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ STAY_DOWN_EXACT = "removed-content-exact"  # SHA-256 bank: exact bytes (flat ima
 STAY_DOWN_VIDEO = "removed-content-video"  # vPDQ bank: re-encoded or cut copies of removed videos (issue 20)
 STAY_DOWN_AUDIO = "removed-content-audio"  # landmark bank: copies of removed audio and of removed videos' sound
 _LONG_STAY_DOWN = {STAY_DOWN_VIDEO: "vpdq", STAY_DOWN_AUDIO: "audio"}
+_STAY_DOWN_BASES = (STAY_DOWN, STAY_DOWN_EXACT, *_LONG_STAY_DOWN)
 COPY_DISTANCE = 31
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -59,24 +61,73 @@ def media_path(sg: SynthGuard, c: ModContent) -> Path:
     return media_dir(sg) / c.media_file
 
 
-def ensure_banks(sg: SynthGuard) -> None:
-    """Create the stay-down banks on first use (idempotent across processes)."""
-    names = {b["name"] for b in sg.banks.list()}
-    for name, kind in ((STAY_DOWN, "pdq"), (STAY_DOWN_EXACT, "sha256"), *_LONG_STAY_DOWN.items()):
-        if name not in names:
+def _suffixed(base: str, tenant: str) -> str:
+    if tenant == "default":
+        return base
+    suffix = tenant if re.fullmatch(r"[a-z0-9._-]{1,40}", tenant) else \
+        "t" + hashlib.sha256(tenant.encode()).hexdigest()[:20]
+    return f"{base}.{suffix}"
+
+
+def bank_names(tenant: str) -> tuple[str, str]:
+    """The tenant's own (PDQ, SHA-256) stay-down banks (issue 18 finding 2: removals never cross tenants).
+
+    The default tenant keeps the plain names; others get a suffix (their name when it is a valid bank name
+    suffix, else a digest of it).  Another tenant sees them only if the owner shares them (``Banks.share``).
+    """
+    return _suffixed(STAY_DOWN, tenant), _suffixed(STAY_DOWN_EXACT, tenant)
+
+
+def long_bank_names(tenant: str) -> dict[str, str]:
+    """The tenant's own video (vPDQ) and audio (landmark) stay-down banks: {bank name: kind} (issue 20)."""
+    return {_suffixed(base, tenant): kind for base, kind in _LONG_STAY_DOWN.items()}
+
+
+def ensure_banks(sg: SynthGuard, tenant: str) -> tuple[str, str]:
+    """Create the tenant's stay-down banks on first use (idempotent across processes); returns their names."""
+    names = bank_names(tenant)
+    existing = {b["name"]: b["tenant"] for b in sg.banks.list()}
+    wanted = [*zip(names, ("pdq", "sha256"), strict=True), *long_bank_names(tenant).items()]
+    for name, kind in wanted:
+        if name not in existing:
             try:
-                sg.banks.create(name, kind=kind, description="fingerprints of content removed after review "
-                                "(US-04, CC-12 stay-down)", actor="moderation")
+                sg.banks.create(name, kind=kind, tenant=tenant, actor="moderation",
+                                description="fingerprints of content removed after review (US-04, CC-12 stay-down)")
+                existing[name] = tenant
             except ConflictError:
-                pass
+                existing = {b["name"]: b["tenant"] for b in sg.banks.list()}
+        if existing.get(name) != tenant:  # a bank squatting the name must not receive this tenant's hashes
+            raise ConflictError("stay-down bank {name!r} belongs to another tenant", values={"name": name})
+    return names
 
 
-def scan_decision(sg: SynthGuard, scan: Any) -> tuple[list[Any], set[str]]:
-    """The policy rules a scan result triggers, and the enabled banks that matched."""
+def scan_decision(sg: SynthGuard, scan: Any, tenant: str) -> tuple[list[Any], set[str]]:
+    """The policy rules a scan result triggers, and the enabled banks that matched.
+
+    The tenant's own stay-down banks are what the policies call ``removed-content``/``removed-content-exact``;
+    a match in a bank another tenant shared is a plain bank match (review), never an automatic block.
+    """
     from synthguard.moderation.policy import for_settings
 
-    banks = {str(m.get("bank")) for m in scan.matches}
+    banks = policy_banks({str(m.get("bank")) for m in scan.matches}, tenant)
     return for_settings(sg.settings).on_scan(scan.verdict, banks), banks
+
+
+def policy_banks(banks: set[str], tenant: str | None) -> set[str]:
+    """Matched bank names as the policies know them: the tenant's stay-down banks become ``removed-content``
+    and ``removed-content-exact``; another tenant's (shared) ones stay apart, so they never block by themselves.
+    ``tenant`` None is the operator's own scan: every tenant's stay-down bank counts."""
+    out = set()
+    for name in banks:
+        base, dot, _ = name.partition(".")
+        own = tenant is None or name in bank_names(tenant) or name in long_bank_names(tenant)
+        if base in _STAY_DOWN_BASES and own:
+            out.add(base)
+        elif base in _STAY_DOWN_BASES:
+            out.add(f"shared:{name}")
+        else:
+            out.add(name)
+    return out
 
 
 def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *, uploader: str | None,
@@ -86,8 +137,8 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
     if s.scalar(select(ModContent.id).where(ModContent.tenant == tenant, ModContent.ref == ref)) is not None:
         raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
                             hint=N_("Use a new content reference."))
-    scan = sg.scan(media, declared_ai=declared_ai)
-    rules, _ = scan_decision(sg, scan)
+    scan = sg.scan(media, declared_ai=declared_ai, tenant=tenant)
+    rules, _ = scan_decision(sg, scan, tenant)
     if any("block" in r.actions for r in rules):
         return None, scan, rules
     pdq = scan.fingerprints.get("pdq")
@@ -182,12 +233,13 @@ def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[in
     """Put the removed item's fingerprints into the stay-down banks; returns the bank entry ids."""
     from synthguard.fingerprint.pdq import MIN_QUALITY
 
-    ensure_banks(sg)
+    pdq_bank, exact_bank = ensure_banks(sg, c.tenant)
     ids: list[int] = []
-    todo: list[tuple[str, str, int | None]] = [(STAY_DOWN_EXACT, c.sha256, None)]
+    todo: list[tuple[str, str, int | None]] = [(exact_bank, c.sha256, None)]
     if c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY:
-        todo.append((STAY_DOWN, c.pdq, c.pdq_quality))
-    todo += [(bank, text, None) for bank, text in _long_fingerprints(sg, c)]
+        todo.append((pdq_bank, c.pdq, c.pdq_quality))
+    long_names = {base: _suffixed(base, c.tenant) for base in _LONG_STAY_DOWN}
+    todo += [(long_names[base], text, None) for base, text in _long_fingerprints(sg, c)]
     for bank, h, q in todo:
         try:
             ids.append(sg.banks.add(bank, h, reason=f"removed: case {ticket}", actor=actor, quality=q))
@@ -197,7 +249,7 @@ def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[in
 
 
 def _long_fingerprints(sg: SynthGuard, c: ModContent) -> list[tuple[str, str]]:
-    """(stay-down bank, fingerprint) of a stored video or audio item: vPDQ and the sound's landmarks."""
+    """(stay-down bank base name, fingerprint) of a stored video or audio item: vPDQ and the sound's landmarks."""
     from synthguard.fingerprint import signals
     from synthguard.media import Media
 
@@ -220,7 +272,7 @@ def lift_stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> in
 
     n = 0
     keys = {c.sha256, c.pdq} | {signals.canonical(_LONG_STAY_DOWN[b], text)[0] for b, text in _long_fingerprints(sg, c)}
-    for bank in (STAY_DOWN, STAY_DOWN_EXACT, *_LONG_STAY_DOWN):
+    for bank in (*bank_names(c.tenant), *long_bank_names(c.tenant)):
         try:
             entries = sg.banks.entries(bank, include_removed=False)
         except NotFoundError:
@@ -232,24 +284,28 @@ def lift_stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> in
     return n
 
 
+def blurred_preview(data: bytes, mime: str) -> tuple[bytes, str]:
+    """A 64-pixel, heavily blurred JPEG of an image (nothing recognisable: finding 9); video has no preview."""
+    import io
+
+    from PIL import Image, ImageFilter
+
+    if not mime.startswith("image/"):
+        raise NotFoundError("no blurred preview for {mime}; claim the case and reveal it", values={"mime": mime})
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("RGB", (256, 256))
+        small = im.convert("RGB")
+        small.thumbnail((64, 64))
+    out = io.BytesIO()
+    small.filter(ImageFilter.GaussianBlur(6)).save(out, "JPEG", quality=60)
+    return out.getvalue(), "image/jpeg"
+
+
 def set_status(c: ModContent, status: str) -> None:
     c.status, c.updated_at = status, utcnow()
 
 
-__all__ = [
-    "STAY_DOWN",
-    "STAY_DOWN_AUDIO",
-    "STAY_DOWN_EXACT",
-    "STAY_DOWN_VIDEO",
-    "UploadBlockedError",
-    "check_ref",
-    "copies",
-    "ensure_banks",
-    "find",
-    "lift_stay_down",
-    "media_path",
-    "register",
-    "resolve_location",
-    "scan_decision",
-    "stay_down",
-]
+__all__ = ["STAY_DOWN", "STAY_DOWN_AUDIO", "STAY_DOWN_EXACT", "STAY_DOWN_VIDEO", "UploadBlockedError",
+           "automated_measures", "bank_names", "check_ref", "copies", "ensure_banks", "find", "lift_stay_down",
+           "long_bank_names", "media_path", "policy_banks", "register", "resolve_location", "scan_decision",
+           "stay_down"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthguard.errors import ConfigError, DeliveryError, ValidationError
-from synthguard.i18n import _
+from synthguard.i18n import _, translate
 from synthguard.moderation import texts
 
 BATCH_MAX = 100  # StatementMultipleAPIController: 'statements' => 'required|array|between:1,100'
@@ -40,7 +40,7 @@ _PUID = re.compile(r"[^a-zA-Z0-9_-]")
 def _legal_ground(policy: Any, reason: dict[str, Any], lang: str) -> str:
     """The law the measure rests on, as written in the policy's ``law``; the policy's title (which names its laws)
     when a reason code has none."""
-    return str(reason.get("law") or _(policy.title, lang))[:500]
+    return str(reason.get("law") or translate(policy.title, lang))[:500]
 
 
 def _content_type(mime: str | None) -> list[str]:
@@ -68,12 +68,12 @@ def sor(policy: Any, c: Any, x: Any, *, lang: str) -> dict[str, Any]:
     t = policy.complaint_types.get(c.kind)
     dsa = t.dsa if t else {}
     reason = policy.reason_codes.get(c.reason_code or "", {})
-    reason_text = _(reason["text"], lang) if reason.get("text") else str(c.reason_code)
+    reason_text = translate(reason["text"], lang) if reason.get("text") else str(c.reason_code)
     ctype = _content_type(x.mime if x is not None else None)
     following = _("a notice", lang) if c.source in ("complaint", "victim_notice") else texts.label(
         texts.SOURCES, c.source, lang)
     facts = _("Case {ticket}: {title}. Decision: {action} ({reason}), following {source}. Policy {policy}.", lang,
-              ticket=c.ticket, title=_(t.title, lang) if t else c.kind,
+              ticket=c.ticket, title=translate(t.title, lang) if t else c.kind,
               action=texts.label(texts.ACTIONS, c.action, lang), reason=reason_text, source=following,
               policy=f"{policy.jurisdiction}@{policy.version}")
     out: dict[str, Any] = {
@@ -104,7 +104,7 @@ def automated_sors(policy: Any, x: Any, *, lang: str) -> list[dict[str, Any]]:
         kind = policy.complaint_types.get(m.get("case_kind") or "")
         code = m.get("reason") or (kind.category if kind else "")
         reason = policy.reason_codes.get(code, {})
-        reason_text = _(reason["text"], lang) if reason.get("text") else code
+        reason_text = translate(reason["text"], lang) if reason.get("text") else code
         dsa = kind.dsa if kind else {}
         actions = [a for a in m.get("actions", []) if a in VISIBILITY]
         if not actions:

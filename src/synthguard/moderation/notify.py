@@ -10,6 +10,7 @@ vault payload id.  :func:`send` delivers pending rows over SMTP (``settings.smtp
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -17,9 +18,10 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from synthguard.errors import ConfigError, SynthGuardError
+from synthguard.errors import ConfigError, SynthGuardError, ValidationError
 from synthguard.i18n import N_, current, translate
 from synthguard.moderation import texts
+from synthguard.moderation.takedown import EMAIL
 from synthguard.store.base import utcnow
 from synthguard.store.moderation_tables import ModCase, ModOutbox
 
@@ -91,15 +93,30 @@ def _row(r: ModOutbox) -> dict[str, Any]:
             "has_address": r.to_payload is not None}
 
 
-def smtp_transport(url: str) -> smtplib.SMTP:
-    """``smtp://user:password@host:port`` (STARTTLS) or ``smtps://...`` (implicit TLS)."""
+def smtp_transport(url: str, *, connect: Any = None) -> smtplib.SMTP:
+    """``smtp://user:password@host:port`` (STARTTLS, required), ``smtps://...`` (implicit TLS), or
+    ``smtp+insecure://...`` (cleartext, only when the operator says so explicitly).
+
+    Certificates are verified.  A server that offers no STARTTLS is refused rather than sent the password and the
+    complainants' mail in clear (issue 18 finding 8)."""
     u = urlsplit(url)
-    if u.scheme not in ("smtp", "smtps") or not u.hostname:
+    if u.scheme not in ("smtp", "smtps", "smtp+insecure") or not u.hostname:
         raise ConfigError("smtp_url must look like smtp://user:password@host:587 or smtps://host:465")
-    cls = smtplib.SMTP_SSL if u.scheme == "smtps" else smtplib.SMTP
-    conn = cls(u.hostname, u.port or (465 if u.scheme == "smtps" else 25), timeout=20)
-    if u.scheme == "smtp" and conn.has_extn("starttls"):
-        conn.starttls()
+    tls = ssl.create_default_context()
+    if connect is None:
+        connect = (lambda h, p: smtplib.SMTP_SSL(h, p, timeout=20, context=tls)) if u.scheme == "smtps" else \
+            (lambda h, p: smtplib.SMTP(h, p, timeout=20))
+    conn = connect(u.hostname, u.port or (465 if u.scheme == "smtps" else 25))
+    if u.scheme != "smtps":
+        conn.ehlo()
+        if conn.has_extn("starttls"):
+            conn.starttls(context=tls)
+            conn.ehlo()
+        elif u.scheme == "smtp":
+            conn.close()
+            raise ConfigError("the SMTP server {host} offers no STARTTLS; refusing to send credentials and mail in "
+                              "clear", values={"host": u.hostname},
+                              hint="Use smtps://, fix the server's TLS, or say smtp+insecure:// explicitly.")
     if u.username:
         conn.login(unquote(u.username), unquote(u.password or ""))
     return conn
@@ -127,7 +144,10 @@ def send(sg: SynthGuard, *, transport: Transport | None = None, limit: int = 100
             try:
                 msg = EmailMessage()
                 msg["From"], msg["Subject"] = sg.settings.mail_from, r.subject
-                msg["To"] = sg.vault.load(s, r.to_payload).decode()
+                to = sg.vault.load(s, r.to_payload).decode()
+                if not EMAIL.fullmatch(to):  # one address, never a list (finding 6: no relay to extra recipients)
+                    raise ValidationError("stored recipient is not one valid address")
+                msg["To"] = to
                 msg.set_content(r.body)
                 transport.send_message(msg)
             except (SynthGuardError, smtplib.SMTPException, OSError) as exc:

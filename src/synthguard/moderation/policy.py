@@ -201,13 +201,16 @@ def for_settings(settings: Any) -> Policy:
     return load(settings.profile)
 
 
-def scan_actions(settings: Any, verdict: str, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def scan_actions(settings: Any, verdict: str, matches: list[dict[str, Any]], tenant: str | None = None
+                 ) -> list[dict[str, Any]]:
     """The policy's blocking and restricting decisions for one scan (stay-down: CC-12, US-04, US-09).
 
     Labels and reviews are already in the scan's own actions; this adds what only the policy decides.
     ``settings`` may also be a profile name."""
     policy = load(settings) if isinstance(settings, str) else for_settings(settings)
-    banks = {str(m.get("bank")) for m in matches}
+    from synthguard.moderation.content import policy_banks
+
+    banks = policy_banks({str(m.get("bank")) for m in matches}, tenant)
     out = []
     for rule in policy.on_scan(verdict, banks):
         for act in rule.actions:

@@ -83,13 +83,20 @@ class Moderation:
             c = content.find(s, tenant, ref)
             return {**(cases.content_ref(c) or {}), "cases": [x.ticket for x in cases.for_content(s, c.id)]}
 
-    def media(self, tenant: str, case_id: int | str) -> tuple[bytes, str]:
+    def media(self, tenant: str, case_id: int | str, reviewer: str, *, blurred: bool = False) -> tuple[bytes, str]:
+        """The case's media.  Unblurred only to the reviewer who claimed the case, and every such view is a logged
+        reveal (issue 18 finding 9); ``blurred`` gives anyone who may decide an unrecognisable image preview."""
+        now = self.clock()
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id)
             c = s.get(ModContent, case.content_id) if case.content_id else None
             if c is None:
                 raise NotFoundError("case {ticket} names no stored content", values={"ticket": case.ticket})
             path = content.media_path(self.sg, c)
+            if blurred:
+                return content.blurred_preview(path.read_bytes(), c.mime)
+            cases.own(case, reviewer)
+            cases.record(self.sg, s, case, "reveal", reviewer, now, reason=N_("media revealed"))
             return path.read_bytes(), c.mime
 
     # --- cases ---------------------------------------------------------------------------
@@ -196,6 +203,7 @@ class Moderation:
         now = self.clock()
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id)
+            cases.own(case, reviewer)  # only the claimed reviewer sees the media (finding 9)
             ev = cases.record(self.sg, s, case, "reveal", reviewer, now, reason=N_("media revealed"))
             return {"ticket": case.ticket, "revealed_at": now.isoformat(), "ledger_index": ev.ledger_index}
 

@@ -72,13 +72,13 @@ def sweep(mod: Moderation, tenant: str | None = None) -> dict[str, Any]:
             c = s.get(ModContent, cid)
         if c is not None:
             content.lift_stay_down(mod.sg, c, ticket, "sla")
-    if removed:  # repair: a crash between a removal's commit and its bank writes
-        content.ensure_banks(mod.sg)
-        banned = {e["hash"] for b in (content.STAY_DOWN, content.STAY_DOWN_EXACT)
-                  for e in mod.sg.banks.entries(b, include_removed=False)}
-        for c in removed:
-            if c.sha256 not in banned:
-                content.stay_down(mod.sg, c, "sweep", "sla")
+    banned: dict[str, set[str]] = {}
+    for c in removed:  # repair: a crash between a removal's commit and its bank writes (per tenant: finding 2)
+        if c.tenant not in banned:
+            banned[c.tenant] = {e["hash"] for b in content.ensure_banks(mod.sg, c.tenant)
+                                for e in mod.sg.banks.entries(b, include_removed=False)}
+        if c.sha256 not in banned[c.tenant]:
+            content.stay_down(mod.sg, c, "sweep", "sla")
     return {"at": now.isoformat(), "alerts": fired, "restored": restored}
 
 

@@ -27,7 +27,10 @@ from synthguard.store.moderation_tables import ModAttempt, ModCase
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+# One address per field: a dot-atom local part and a host name (no commas, quotes, angle brackets or spaces), so
+# "root,victim@example.com" cannot make a notice go to two recipients (issue 18 finding 6).
+EMAIL = re.compile(r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 LIMITS = {"name": 200, "email": 320, "signature": 200, "location": 2000, "description": 5000, "identity": 500}
 ATTEMPTS = 5  # failed secrets per ticket and per client ...
 WINDOW = timedelta(minutes=15)  # ... within this window; then 429
@@ -102,26 +105,32 @@ def store_personal(sg: SynthGuard, s: Session, ticket: str, notice: Notice, entr
 
 
 def check_secret(s: Session, ticket: str, secret: str, client: str, now: datetime) -> ModCase | None:
-    """The case for a ticket and its secret, or None (the failure is recorded: commit, then answer 404);
-    TooManyAttemptsError (429) after too many failures for the ticket or the client."""
+    """The case for a ticket and its secret, or None (the failure is recorded: commit, then answer 404).
+
+    The holder of the right secret is never locked out (issue 18 finding 3: five bogus guesses used to lock
+    the real complainant out): the secret is checked first.  Wrong guesses are throttled per ticket and per
+    client with TooManyAttemptsError (429).  The secrets carry 144 random bits, so the throttle bounds load
+    and noise; it is not what keeps them secret.
+    """
+    case = s.scalar(select(ModCase).where(ModCase.ticket == ticket)) if isinstance(ticket, str) else None
+    given = hashlib.sha256((secret or "").encode()).hexdigest()
+    if case is not None and case.secret_hash and hmac.compare_digest(case.secret_hash, given):
+        return case
     keys = (f"ticket:{ticket}"[:128], f"client:{client}"[:128])
     s.execute(delete(ModAttempt).where(ModAttempt.at < now - WINDOW))
     for key in keys:
         n = s.scalar(select(func.count()).where(ModAttempt.key == key, ModAttempt.at >= now - WINDOW)) or 0
         if n >= ATTEMPTS:
             raise TooManyAttemptsError("too many wrong ticket secrets; try again later")
-    case = s.scalar(select(ModCase).where(ModCase.ticket == ticket)) if isinstance(ticket, str) else None
-    given = hashlib.sha256((secret or "").encode()).hexdigest()
-    if case is None or not case.secret_hash or not hmac.compare_digest(case.secret_hash, given):
-        for key in keys:
-            s.add(ModAttempt(key=key, at=now))
-        return None
-    return case
+    for key in keys:
+        s.add(ModAttempt(key=key, at=now))
+    return None
 
 
 def wrong_secret() -> NotFoundError:
     return NotFoundError("no case with this ticket and secret",
-                         hint=N_("Check both against your receipt; after 5 failures the page locks for 15 minutes."))
+                         hint=N_("Check both against your receipt; after 5 wrong tries, wrong tries are refused "
+                                 "for 15 minutes (the right secret always works)."))
 
 
 def status_view(case: ModCase, policy: Policy, now: datetime) -> dict[str, Any]:

@@ -59,6 +59,22 @@ def upload_media(sg: SynthGuard, file: UploadFile) -> Media:
     return read_upload(file, max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
 
 
+def public_work(sg: SynthGuard, request: Request, file: UploadFile, job: str) -> dict[str, Any]:
+    """An anonymous inspection or check: charged to the client address, run under the public work budget
+    (server/sandbox.py, issue 18 finding 5)."""
+    from synthguard.server.ratelimit import limit_client
+    from synthguard.server.sandbox import JOBS, Sandbox
+
+    limit_client(request)
+    media = upload_media(sg, file)
+    if not sg.settings.public_sandbox:
+        return JOBS[job](sg, media)
+    box = getattr(request.app.state, "sandbox", None)
+    if box is None:
+        box = request.app.state.sandbox = Sandbox(sg.settings)
+    return box.run(job, media.data, media.name)
+
+
 def tenant_user(sg: SynthGuard, p: Principal, user_id: str) -> dict[str, Any]:
     """The user if it belongs to the caller's tenant; otherwise 404 exactly as for a user that does not exist."""
     try:

@@ -110,3 +110,22 @@ def limit(request: Request, p: Principal) -> None:
                                values={"n": settings.rate_limit_per_minute})
         err.retry_after = max(1, math.ceil(wait))  # type: ignore[attr-defined]
         raise err
+
+
+def limit_client(request: Request) -> None:
+    """Charge one anonymous request to the client address (``public_rate_per_minute``; finding 5 and 12).
+
+    The address is the peer, or X-Forwarded-For's when the peer is a ``trusted_proxies`` entry (uvicorn)."""
+    settings = request.app.state.sg.settings
+    if settings.public_rate_per_minute <= 0:
+        return
+    bucket = getattr(request.app.state, "client_limiter", None)
+    if bucket is None:
+        rate = settings.public_rate_per_minute
+        bucket = request.app.state.client_limiter = TokenBucket(rate, rate)
+    wait = bucket.take(("client", request.client.host if request.client else "-"))
+    if wait > 0:
+        err = RateLimitedError("rate limit of {n} requests per minute exceeded for this address",
+                               values={"n": settings.public_rate_per_minute})
+        err.retry_after = max(1, math.ceil(wait))  # type: ignore[attr-defined]
+        raise err

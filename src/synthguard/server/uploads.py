@@ -17,20 +17,29 @@ def _too_large(limit: int) -> str:
     return f"request body is over the limit of {limit:,} bytes"
 
 
+MAX_OTHER_BODY = 1024 * 1024  # JSON and urlencoded forms: text, never media (issue 18 finding 16)
+
+
 class BodyLimit:
-    """Pure ASGI middleware: 413 when Content-Length, or the bytes actually received, exceed the limit."""
+    """Pure ASGI middleware: 413 when Content-Length, or the bytes actually received, exceed the limit.
+
+    Only multipart uploads may be as large as a media file; any other body (JSON, urlencoded forms) is refused
+    past :data:`MAX_OTHER_BODY` before it is read, not after."""
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
-        self.limit = max_bytes + FORM_OVERHEAD
+        self.media_limit = max_bytes + FORM_OVERHEAD
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            body = MediaTooLargeError(_too_large(self.limit)).to_dict()
+        headers = dict(scope.get("headers") or [])
+        multipart = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
+        limit = self.media_limit if multipart else MAX_OTHER_BODY
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            body = MediaTooLargeError(_too_large(limit)).to_dict()
             await JSONResponse(body, status_code=413)(scope, receive, send)
             return
         seen = 0
@@ -40,8 +49,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:  # chunked bodies without Content-Length
-                    raise HTTPException(413, detail=_too_large(self.limit))
+                if seen > limit:  # chunked bodies without Content-Length
+                    raise HTTPException(413, detail=_too_large(limit))
             return message
 
         await self.app(scope, limited, send)

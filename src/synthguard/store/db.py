@@ -123,11 +123,31 @@ def has_schema(engine: Engine) -> bool:
     return "records" in inspect(engine).get_table_names()
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file 0600 before SQLite does (it would use the umask, typically 0644), and tighten
+    an existing one and its -wal/-shm/-journal files: they hold reviewer notes and appeal reasons (issue 18
+    finding 15).  SQLite gives new journal files the database file's mode."""
+    if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if not path.name or str(path) == ":memory:":
+        return
+    if not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            if p.exists() and p.stat().st_uid == os.getuid() and p.stat().st_mode & 0o077:
+                p.chmod(0o600)
+        except OSError:
+            pass
+
+
 class Database:
     """Owns the engine and hands out transactional sessions."""
 
     def __init__(self, url: str, *, auto_migrate: bool = True):
         self.url = url
+        private_sqlite_file(url)
         try:
             self.engine = make_engine(url)
             if auto_migrate:

@@ -21,11 +21,19 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from synthguard.auth import authenticate
 from synthguard.core import SynthGuard
-from synthguard.errors import InputError, MediaTooLargeError, RefusedError, SynthGuardError, UnsupportedMediaError
+from synthguard.errors import (
+    InputError,
+    MediaTooLargeError,
+    NotFoundError,
+    RefusedError,
+    SynthGuardError,
+    UnsupportedMediaError,
+)
 from synthguard.i18n import N_, current
 from synthguard.moderation.policy import Policy
-from synthguard.server.deps import SG, upload_media
+from synthguard.server.deps import SG, public_work
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
+from synthguard.server.ratelimit import limit, limit_client
 
 router = APIRouter(tags=["complaints"])
 CSRF_COOKIE = "sg_csrf"
@@ -60,11 +68,20 @@ def check_csrf(sg: SynthGuard, request: Request, token: str | None) -> None:
         raise CsrfError("the form's CSRF token does not match this browser")
 
 
+def secure_cookies(sg: SynthGuard, request: Request) -> bool:
+    """``Secure`` cookies over TLS: the request's scheme (X-Forwarded-Proto from a trusted proxy counts), or the
+    ``secure_cookies`` setting when the operator knows better (issue 18 finding 11)."""
+    if sg.settings.secure_cookies is not None:
+        return sg.settings.secure_cookies
+    return request.url.scheme == "https"
+
+
 def page(sg: SynthGuard, request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render a page with a fresh CSRF token and its cookie."""
     nonce, token = csrf_pair(sg, request)
     resp = templates.TemplateResponse(request, name, ctx | {"csrf": token}, status_code=status)
-    resp.set_cookie(CSRF_COOKIE, nonce, max_age=CSRF_AGE, httponly=True, samesite="strict")
+    resp.set_cookie(CSRF_COOKIE, nonce, max_age=CSRF_AGE, httponly=True, samesite="strict",
+                    secure=secure_cookies(sg, request))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -79,9 +96,14 @@ async def json_body(request: Request) -> dict[str, Any]:
     if ctype != "application/json":
         raise UnsupportedMediaError(f"expected Content-Type application/json, got {ctype or 'none'!r}",
                                     hint="Send the complaint as a JSON object.")
-    raw = await request.body()
-    if len(raw) > MAX_JSON:
-        raise InputError(f"the JSON body is over {MAX_JSON} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON:  # refused before reading (issue 18 finding 16)
+        raise MediaTooLargeError("the JSON body is over {limit} bytes", values={"limit": MAX_JSON})
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON:  # chunked, or a Content-Length that lied
+            raise MediaTooLargeError("the JSON body is over {limit} bytes", values={"limit": MAX_JSON})
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -89,6 +111,17 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("the JSON body must be an object")
     return data
+
+
+def _known(sg: SynthGuard, value: Any) -> str:
+    """The tenant a public complaint names, if it exists (finding 6: made-up tenants are refused)."""
+    from synthguard.auth import known_tenant
+
+    tenant = _tenant(value)
+    if not known_tenant(sg.db, tenant):
+        raise NotFoundError("no platform {tenant!r} takes complaints here", values={"tenant": tenant},
+                            hint=N_("Check the link you followed; it names the platform."))
+    return tenant
 
 
 def _tenant(value: Any) -> str:
@@ -108,11 +141,16 @@ async def submit_complaint(request: Request, sg: SG,
     """File a complaint, victim notice or (with a regulator token) a regulator request. No login needed.
 
     Returns the ticket and its secret (shown once): the status page needs both."""
-    data = await json_body(request)
-    role, tenant = None, _tenant(data.get("tenant"))
-    if creds is not None:
+    role, tenant = None, None
+    if creds is not None:  # a token pays from its own bucket (finding 12), the public from its address's
         p = authenticate(sg.db, creds.credentials)
+        limit(request, p)
         role, tenant = p.role.value, p.tenant
+    else:
+        limit_client(request)
+    data = await json_body(request)
+    if tenant is None:
+        tenant = _known(sg, data.get("tenant"))
     return sg.moderation.submit(tenant, data, role=role, actor=f"{role or 'public'}")
 
 
@@ -136,7 +174,8 @@ async def report_submit(request: Request, sg: SG) -> HTMLResponse:
     tenant = data.pop("tenant", None)
     try:
         check_csrf(sg, request, data.pop("csrf", None))
-        tenant = _tenant(tenant)
+        limit_client(request)
+        tenant = _known(sg, tenant)
         receipt = sg.moderation.submit(tenant, data)
     except SynthGuardError as exc:
         safe = tenant if isinstance(tenant, str) and len(tenant) <= 64 else "default"
@@ -217,11 +256,11 @@ def check_file(request: Request, sg: SG, file: Annotated[UploadFile, File()],
     """Anyone may check a file: the scan's verdict explained in plain language. Nothing is stored."""
     try:
         check_csrf(sg, request, csrf)
-        result = sg.scan(upload_media(sg, file), log=False)
+        result = public_work(sg, request, file, "check")
     except SynthGuardError as exc:
         return page(sg, request, "mod_check.html", {"error": exc.to_dict(current())}, exc.http_status)
     # the verdict only: whether a file matches removed content (perhaps a victim's) is not public information
-    return page(sg, request, "mod_check.html", {"result": result.to_dict(), "plain": PLAIN[result.verdict]})
+    return page(sg, request, "mod_check.html", {"result": result, "plain": PLAIN[result["verdict"]]})
 
 
 @router.get("/refutations/{slug}", response_class=HTMLResponse, include_in_schema=False)

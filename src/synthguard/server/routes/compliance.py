@@ -1,8 +1,9 @@
 """Compliance routes (issue 11): the audit and the Art. 15 assessment as JSON/HTML/PDF, emergency switches
 (DS-05), screening (DS-08/09), registers, terms acceptance (DS-06).
 
-Providers see and change only their own tenant's data; regulators and admins may audit every tenant; only admins
-flip switches for every tenant ("*").  Audit reports are tenant-scoped the same way as records (LM-24).
+Providers and admins see and change only their own tenant's data; regulators and global operators (admin tokens
+of tenant ``*``) may audit every tenant; only global operators flip switches for every tenant ("*").  Audit reports
+are tenant-scoped the same way as records (LM-24).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class PromptScreen(BaseModel):
 class SwitchChange(BaseModel):
     enabled: bool
     reason: str = Field(min_length=1, max_length=2000)
-    tenant: str | None = Field(None, description="Admins: a tenant or '*' (default '*'); providers: their own.")
+    tenant: str | None = Field(None, description="Global operators: a tenant or '*' (default '*'); providers and "
+                                                  "tenant admins: their own.")
 
 
 class LibraryChange(BaseModel):
@@ -81,8 +83,9 @@ class Acceptance(BaseModel):
 
 
 def _scope(p: Principal, tenant: str | None) -> str | None:
-    """Providers: their tenant, always.  Regulators and admins: the tenant asked for, or all."""
-    return p.tenant if p.role is Role.PROVIDER else tenant
+    """Providers and tenant admins: their tenant, always.  Regulators and global operators: the tenant asked for,
+    or all (issue 18 finding 10: an admin token of tenant A is not an admin of tenant B)."""
+    return tenant if p.role is Role.REGULATOR or p.operator else p.tenant
 
 
 def _as(fmt: Format, blocks: list[Any], data: dict[str, Any], name: str, sg: Any) -> Any:
@@ -117,16 +120,16 @@ def assessment(sg: SG, p: Auditor, since: Annotated[str, Query(max_length=8)] = 
 
 @router.get("/v1/compliance/switches")
 def switches(sg: SG, p: SwitchAdmin) -> list[dict[str, Any]]:
-    """The switches that apply to the caller's tenant (admins: all)."""
-    return sg.compliance.switches.list(tenant=None if p.role is Role.ADMIN else p.tenant)
+    """The switches that apply to the caller's tenant (global operators: all)."""
+    return sg.compliance.switches.list(tenant=None if p.operator else p.tenant)
 
 
 @router.put("/v1/compliance/switches/{feature}")
 def flip(sg: SG, p: SwitchAdmin, feature: str, body: SwitchChange) -> dict[str, Any]:
     """Turn a feature off or on now (DS-05); labeling requests that need it are refused with 403 at once."""
-    if p.role is Role.PROVIDER:
+    if not p.operator:  # providers and tenant admins: their own tenant only (finding 10)
         if body.tenant not in (None, p.tenant):
-            raise ForbiddenError("providers may flip switches for their own tenant only")
+            raise ForbiddenError("only a global operator may flip switches of another tenant or of every tenant")
         tenant = p.tenant
     else:
         tenant = body.tenant or "*"

@@ -8,6 +8,7 @@ field (never in the URL) and call the same registry.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -16,11 +17,13 @@ from pydantic import BaseModel, Field
 
 from synthguard.auth import Principal, Role, authenticate
 from synthguard.consent.gate import enforce
+from synthguard.consent.ownership import verify_request
 from synthguard.consent.registry import parse_expiry
 from synthguard.errors import NotFoundError, SynthGuardError
 from synthguard.i18n import N_, current
 from synthguard.server.deps import SG, CurrentPrincipal, upload_media
 from synthguard.server.i18n import templates  # the i18n-aware environment every page uses
+from synthguard.server.ratelimit import limit
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
 pages = APIRouter(include_in_schema=False)
@@ -56,6 +59,9 @@ class Embedding(BaseModel):
 
 class ProtectedPerson(BaseModel):
     subject: str = Field(min_length=1, max_length=100, description="A pseudonym for the person.")
+    signing_key: str | None = Field(None, max_length=4096,
+                                    description="The person's Ed25519 public key (PEM): proves later export and "
+                                                "erasure requests made by the person.")
     embeddings: list[Embedding] = Field(min_length=1, max_length=16,
                                         description="From `synthguard consent embed` on the person's own device.")
 
@@ -75,19 +81,32 @@ def subjects(sg: SG, p: Manager) -> list[dict[str, Any]]:
     return sg.consent.subjects(tenant=p.tenant)
 
 
+def _new_or_proved(sg: Any, p: Principal, subject: str, request: Request) -> None:
+    """Adding templates to an existing person is the person's (or an admin's) act, not any victim token's."""
+    try:
+        sg.consent.subject(subject, tenant=p.tenant)
+    except NotFoundError:
+        return
+    _prove(sg, p, subject, "enrol", request)
+
+
 @router.post("/protected", status_code=201)
-def protect(sg: SG, p: Protector, body: ProtectedPerson) -> dict[str, Any]:
+def protect(sg: SG, p: Protector, body: ProtectedPerson, request: Request) -> dict[str, Any]:
     """Register a protected person from embeddings computed locally: no photo or recording is sent."""
+    _new_or_proved(sg, p, body.subject, request)
     return sg.consent.enroll(body.subject, embeddings=[e.model_dump() for e in body.embeddings], protected=True,
-                             tenant=p.tenant)
+                             tenant=p.tenant, signing_key=body.signing_key)
 
 
 @router.post("/protected/files", status_code=201)
-def protect_files(sg: SG, p: Protector, subject: Annotated[str, Form(max_length=100)], faces: Files = None,
-                  voices: Files = None) -> dict[str, Any]:
+def protect_files(sg: SG, p: Protector, request: Request, subject: Annotated[str, Form(max_length=100)],
+                  faces: Files = None, voices: Files = None,
+                  signing_key: Annotated[str | None, Form(max_length=4096)] = None) -> dict[str, Any]:
     """Register a protected person from photos / recordings (embedded on the server, then discarded)."""
+    _new_or_proved(sg, p, subject, request)
     return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or []],
-                             voices=[upload_media(sg, f) for f in voices or []], protected=True, tenant=p.tenant)
+                             voices=[upload_media(sg, f) for f in voices or []], protected=True, tenant=p.tenant,
+                             signing_key=signing_key)
 
 
 @router.post("/challenges", status_code=201)
@@ -126,25 +145,40 @@ def revoke(sg: SG, p: Manager, grant_id: str, reason: Annotated[str, Form(max_le
     return sg.consent.revoke(grant_id, reason=reason, tenant=p.tenant)
 
 
-def _holder(sg: Any, p: Principal, subject: str) -> str:
-    """Providers and admins act on any subject of their tenant; victims and platforms on protected persons only
-    (anything else is a 404, as for a subject that does not exist)."""
+def _prove(sg: Any, p: Principal, subject: str, action: str, request: Request | None) -> None:
+    """Admins act on anyone of their tenant; anyone else must present a request signed by the person's key."""
+    if p.role is Role.ADMIN:
+        return
+    headers = request.headers if request is not None else {}
+    verify_request(headers.get("x-subject-request"), headers.get("x-subject-signature"), action=action,
+                   subject=subject, tenant=p.tenant, registered_key=sg.consent.signing_key(subject, tenant=p.tenant),
+                   now=datetime.now(UTC))
+
+
+def _holder(sg: Any, p: Principal, subject: str, action: str, request: Request | None) -> str:
+    """Consent subjects: providers and admins of the tenant.  Protected persons (biometric data possibly registered
+    by someone else): only the person, proved by their key, or an admin (issue 18 finding 4, PI-06, PI-11, PI-13).
+    Anything else is a 404, as for a subject that does not exist."""
     info = sg.consent.subject(subject, tenant=p.tenant)
-    if p.role not in MANAGERS and not info["protected"]:
-        raise NotFoundError(f"no subject {subject!r}")
+    if info["protected"]:
+        if not info["erased_at"]:  # erased: nothing personal is left (export answers 410)
+            _prove(sg, p, subject, action, request)
+    elif p.role not in MANAGERS:
+        raise NotFoundError("no subject {subject!r}", values={"subject": subject})
     return p.tenant
 
 
 @router.get("/subjects/{subject}/export")
-def export(sg: SG, p: Holder, subject: str) -> dict[str, Any]:
-    """Everything held on the subject (PI-11, GDPR Arts. 15/20)."""
-    return sg.consent.export(subject, tenant=_holder(sg, p, subject))
+def export(sg: SG, p: Holder, subject: str, request: Request) -> dict[str, Any]:
+    """Everything held on the subject (PI-11, GDPR Arts. 15/20); logged in the ledger with who asked."""
+    tenant = _holder(sg, p, subject, "export", request)
+    return sg.consent.export(subject, tenant=tenant, actor=p.role.value)
 
 
 @router.delete("/subjects/{subject}")
-def erase(sg: SG, p: Holder, subject: str) -> dict[str, Any]:
+def erase(sg: SG, p: Holder, subject: str, request: Request) -> dict[str, Any]:
     """Erase the subject (PI-13, GDPR Art. 17); the ledger still verifies."""
-    return sg.consent.erase(subject, tenant=_holder(sg, p, subject))
+    return sg.consent.erase(subject, tenant=_holder(sg, p, subject, "erase", request))
 
 
 @router.post("/check")
@@ -161,8 +195,11 @@ def page(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "consent_index.html", {})
 
 
-def _page_principal(sg: Any, token: str, roles: tuple[Role, ...]) -> Principal:
-    return authenticate(sg.db, token or None).require(*roles)
+def _page_principal(sg: Any, token: str, roles: tuple[Role, ...], request: Request | None = None) -> Principal:
+    p = authenticate(sg.db, token or None).require(*roles)
+    if request is not None:
+        limit(request, p)  # the pages pay from the token's bucket like the API (finding 12)
+    return p
 
 
 def _render(request: Request, title: str, run: Any) -> HTMLResponse:
@@ -180,7 +217,7 @@ def page_enroll(request: Request, sg: SG, token: Annotated[str, Form()], subject
                 faces: Files = None, voices: Files = None,
                 protected: Annotated[bool, Form()] = False) -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, PROTECTORS if protected else MANAGERS)
+        p = _page_principal(sg, token, PROTECTORS if protected else MANAGERS, request)
         return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or [] if f.filename],
                                  voices=[upload_media(sg, f) for f in voices or [] if f.filename],
                                  protected=protected, tenant=p.tenant)
@@ -192,7 +229,7 @@ def page_grant(request: Request, sg: SG, token: Annotated[str, Form()], subject:
                to: Annotated[str, Form()], purpose: Annotated[str, Form()], evidence: Annotated[UploadFile, File()],
                expires: Annotated[str, Form()] = "", challenge: Annotated[str, Form()] = "") -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, MANAGERS)
+        p = _page_principal(sg, token, MANAGERS, request)
         return sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=upload_media(sg, evidence),
                                 expires=parse_expiry(expires or None), challenge=challenge or None, tenant=p.tenant)
     return _render(request, N_("Consent granted"), run)
@@ -202,7 +239,7 @@ def page_grant(request: Request, sg: SG, token: Annotated[str, Form()], subject:
 def page_revoke(request: Request, sg: SG, token: Annotated[str, Form()], grant_id: Annotated[str, Form()]
                 ) -> HTMLResponse:
     def run() -> Any:
-        return sg.consent.revoke(grant_id, tenant=_page_principal(sg, token, MANAGERS).tenant)
+        return sg.consent.revoke(grant_id, tenant=_page_principal(sg, token, MANAGERS, request).tenant)
     return _render(request, N_("Consent revoked"), run)
 
 
@@ -210,5 +247,6 @@ def page_revoke(request: Request, sg: SG, token: Annotated[str, Form()], grant_i
 def page_export(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()]
                 ) -> HTMLResponse:
     def run() -> Any:
-        return sg.consent.export(subject, tenant=_page_principal(sg, token, MANAGERS).tenant)
+        p = _page_principal(sg, token, MANAGERS, request)
+        return sg.consent.export(subject, tenant=_holder(sg, p, subject, "export", None), actor=p.role.value)
     return _render(request, N_("Data export"), run)

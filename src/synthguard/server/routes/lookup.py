@@ -39,7 +39,7 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
     With ``scan_watermark_search=priors`` a ``deep_scan`` action is queued as a full-search scan job (the same
     upload is scanned once per tenant: the idempotency key is its SHA-256); the action names the job."""
     media = upload_media(sg, file)
-    result = sg.scan(media, declared_ai=declared_ai).to_dict()
+    result = sg.scan(media, declared_ai=declared_ai, tenant=p.tenant).to_dict()
     for action in result["actions"]:
         if action["action"] == "deep_scan":
             job, created = sg.jobs.submit_scan(media, tenant=p.tenant, key=f"deep-scan:{media.sha256}",

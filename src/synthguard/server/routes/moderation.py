@@ -13,8 +13,8 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,8 +24,10 @@ from sqlalchemy import select
 from synthguard.auth import Principal, Role, authenticate
 from synthguard.errors import AuthError, ForbiddenError, SynthGuardError, UnsupportedMediaError
 from synthguard.i18n import _, current
+from synthguard.moderation import sessions
 from synthguard.server.deps import SG, CurrentPrincipal, upload_media
-from synthguard.server.routes.complaints import CsrfError, json_body, page, signer, templates
+from synthguard.server.ratelimit import limit
+from synthguard.server.routes.complaints import CsrfError, json_body, page, secure_cookies, signer, templates
 from synthguard.store.auth_tables import ApiToken
 
 router = APIRouter(tags=["moderation"])
@@ -131,8 +133,9 @@ def reveal(sg: SG, p: Decider, case_id: str) -> dict[str, Any]:
 
 
 @router.get("/v1/moderation/cases/{case_id}/media")
-def media(sg: SG, p: Decider, case_id: str) -> Response:
-    data, mime = sg.moderation.media(p.tenant, case_id)
+def media(sg: SG, p: Decider, case_id: str, view: Literal["full", "blurred"] = "full") -> Response:
+    """The media of a case: ``full`` only for the reviewer who claimed it, logged as a reveal (finding 9)."""
+    data, mime = sg.moderation.media(p.tenant, case_id, actor(p), blurred=view == "blurred")
     return Response(data, media_type=mime, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
@@ -176,6 +179,8 @@ def console_principal(request: Request, sg: SG) -> tuple[Principal, str]:
         data = signer(sg, "console").loads(raw, max_age=SESSION_AGE)
     except BadSignature:
         raise AuthError("the console session is invalid or expired", hint="Sign in again at /console/login.") from None
+    if not isinstance(data, dict) or not data.get("sid") or sessions.ended(sg, data["sid"]):  # finding 11
+        raise AuthError("the console session has ended", hint="Sign in again at /console/login.")
     with sg.db.session() as s:
         row = s.scalar(select(ApiToken).where(ApiToken.id == data["tid"]))
         if row is None or row.revoked_at is not None:
@@ -183,6 +188,7 @@ def console_principal(request: Request, sg: SG) -> tuple[Principal, str]:
         p = Principal(row.id, Role(row.role), row.tenant, row.name)
     if p.role not in CONSOLE_ROLES:
         raise ForbiddenError("the console is for reviewers, admins and regulators")
+    limit(request, p)  # the console pays from the token's bucket like the API (finding 12)
     return p, data["csrf"]
 
 
@@ -216,17 +222,30 @@ def login(request: Request, sg: SG, token: Annotated[str, Form(max_length=128)],
             raise ForbiddenError(f"role {p.role.value!r} cannot use the review console")
     except SynthGuardError as exc:
         return page(sg, request, "mod_login.html", {"error": exc.to_dict(current())}, exc.http_status)
-    cookie = signer(sg, "console").dumps({"tid": p.token_id, "csrf": secrets.token_urlsafe(16)})
+    cookie = signer(sg, "console").dumps({"tid": p.token_id, "csrf": secrets.token_urlsafe(16),
+                                          "sid": secrets.token_urlsafe(16)})
     resp = RedirectResponse("/console", status_code=303)
     resp.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_AGE, httponly=True, samesite="strict",
-                    secure=request.url.scheme == "https")
+                    secure=secure_cookies(sg, request))
     return resp
 
 
 @router.post("/console/logout", include_in_schema=False)
-def logout() -> Response:
+def logout(request: Request, sg: SG, csrf: Annotated[str, Form()] = "") -> Response:
+    """Sign out for good: the session id is recorded as ended (the cookie alone would stay valid for hours).
+    Needs the console's CSRF token, so another site cannot sign a reviewer out (finding 11)."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    data = None
+    if raw:
+        try:
+            data = signer(sg, "console").loads(raw, max_age=SESSION_AGE)
+        except BadSignature:
+            data = None
+    if isinstance(data, dict) and data.get("sid"):
+        check_console_csrf(data.get("csrf", ""), csrf)
+        sessions.end(sg, data["sid"], datetime.now(UTC) + timedelta(seconds=SESSION_AGE))
     resp = RedirectResponse("/console/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE)
+    resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=secure_cookies(sg, request))
     return resp
 
 
@@ -308,8 +327,8 @@ def console_reveal(sg: SG, console: Console, case_id: int, csrf: Annotated[str, 
 
 
 @router.get("/console/cases/{case_id}/media", include_in_schema=False)
-def console_media(sg: SG, console: Console, case_id: int) -> Response:
+def console_media(sg: SG, console: Console, case_id: int, view: Literal["full", "blurred"] = "blurred") -> Response:
     p, _ = console
     p.require(*DECIDERS)
-    data, mime = sg.moderation.media(p.tenant, case_id)
+    data, mime = sg.moderation.media(p.tenant, case_id, actor(p), blurred=view == "blurred")
     return Response(data, media_type=mime, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from synthguard import i18n
 from synthguard.errors import SynthGuardError
-from synthguard.server.deps import SG, upload_media
+from synthguard.server.deps import SG, public_work
 from synthguard.server.i18n import templates  # one i18n-aware environment for every page
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +30,7 @@ def inspect_form(request: Request) -> HTMLResponse:
 def inspect_page(request: Request, sg: SG, file: Annotated[UploadFile, File()]) -> HTMLResponse:
     """Anyone may read an image's labels (see POST /v1/inspect); errors are shown on the page."""
     try:
-        found = sg.inspect(upload_media(sg, file))
+        found = public_work(sg, request, file, "inspect")
     except SynthGuardError as exc:
         return templates.TemplateResponse(request, "inspect.html", {"error": exc.to_dict(lang=i18n.current())},
                                           status_code=exc.http_status)

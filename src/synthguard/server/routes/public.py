@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 
 from synthguard.auth import principal_dict
 from synthguard.errors import NotFoundError
-from synthguard.server.deps import SG, CurrentPrincipal, upload_media
+from synthguard.server.deps import SG, CurrentPrincipal, public_work
 
 router = APIRouter(prefix="/v1", tags=["public"])
 
@@ -33,14 +33,15 @@ def latest_checkpoint(sg: SG) -> dict[str, Any]:
 
 
 @router.post("/inspect")
-def inspect(sg: SG, file: Annotated[UploadFile, File(description="An image (JPEG, PNG or WebP).")]) -> dict[str, Any]:
+def inspect(sg: SG, request: Request,
+            file: Annotated[UploadFile, File(description="An image (JPEG, PNG or WebP).")]) -> dict[str, Any]:
     """Read every label on an image: GB 45438 AIGC metadata, IPTC, C2PA, our watermark, the visible label.
 
     Deliberately public (no token): labels exist so that anyone who receives the content can tell it is
     AI-generated (LM-05..LM-12, LM-22, EU-11 detection access). Inspection reveals only what the file itself
     carries plus signature checks; it never reveals who made it - that needs ``/v1/trace`` and a role.
     """
-    return sg.inspect(upload_media(sg, file))
+    return public_work(sg, request, file, "inspect")
 
 
 @router.get("/whoami", tags=["auth"])

@@ -1,0 +1,60 @@
+"""Which ledger keys a verifier trusts, and why (issue 18 finding 1; DS-18, CSL-01).
+
+A checkpoint proves a record only when it is signed by a key the verifier already trusted *before*
+reading the evidence: the deployment's own ledger key, a key pinned by hand (``--trusted-key``), or a
+key from a trust list (issue 19 plugs in here by producing more :class:`TrustedKey` values).  The key
+carried inside a bundle is never trusted: whoever forged the bundle chose it.  A verification names the
+key it used and its source; no trusted key means "origin not verified", never "valid".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from synthguard.ledger.checkpoint import Checkpoint, load_ledger_public_key, log_id
+
+__all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned_key"]
+
+
+class KeySource(StrEnum):
+    """Where a trusted key came from; every verification result names one."""
+
+    OWN_LEDGER = "own-ledger"      # this deployment's ledger key
+    PINNED = "pinned"              # given by the verifier (``--trusted-key key.pem``)
+    TRUST_LIST = "trust-list"      # from a trust list the verifier chose (issue 19)
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """An Ed25519 ledger key, the origin it signs for (None: any origin) and why it is trusted."""
+
+    public_key: Ed25519PublicKey
+    source: KeySource
+    label: str                       # the file, list or deployment it came from, for the report
+    origin: str | None = None
+
+    @property
+    def log_id(self) -> str:
+        return log_id(self.public_key)
+
+    def describe(self) -> dict[str, Any]:
+        return {"log_id": self.log_id, "source": self.source.value, "label": self.label, "origin": self.origin}
+
+
+def pinned_key(path: str | Path, *, origin: str | None = None) -> TrustedKey:
+    """A key the verifier pinned by hand (a PEM public key); KeyMissingError when unreadable."""
+    return TrustedKey(load_ledger_public_key(path), KeySource.PINNED, str(path), origin)
+
+
+def find_trusted(keys: Iterable[TrustedKey], cp: Checkpoint) -> TrustedKey | None:
+    """The trusted key the checkpoint names by log id (and origin, when the key is bound to one)."""
+    for key in keys:
+        if key.log_id == cp.log_id and (key.origin is None or key.origin == cp.origin):
+            return key
+    return None
