@@ -90,6 +90,12 @@ RULES: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/v1/consent/subjects/{subject}/export"): frozenset({PROV, PLAT, VIC, ADM}),
     ("DELETE", "/v1/consent/subjects/{subject}"): frozenset({PROV, PLAT, VIC, ADM}),
     ("POST", "/v1/consent/check"): frozenset({PROV, ADM}),
+    ("POST", "/v1/hooks/objects"): frozenset({PLAT, REV, ADM}),  # object-store events (issue 26)
+    # issue 19: the witness protocol authenticates nothing but the log's signature (c2sp.org/tlog-witness);
+    # the descriptor and consistency proofs are public like the checkpoints (hashes and public keys only)
+    ("POST", "/witness/add-checkpoint"): PUBLIC,
+    ("GET", "/.well-known/synthguard.json"): PUBLIC,
+    ("GET", "/v1/checkpoints/consistency"): PUBLIC,
 }
 
 
