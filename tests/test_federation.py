@@ -116,3 +116,31 @@ def test_four_deployments(world, tmp_path):
         server.should_exit = True
         thread.join(10)
         fork.close()
+
+
+def test_a_bundle_from_another_provider_verifies_only_through_the_trust_list(world, tmp_path, monkeypatch):
+    """Evidence made at provider A, checked at platform P: trusted via P's trust list (naming the entry and its
+    source); before A is pinned, "origin not verified"; a bundle re-signed with a swapped key fails too."""
+    from synthguard.cli import main
+
+    A, P = world["A"], world["P"]
+    out = tmp_path / "a.png"
+    A["sg"].label(image_bytes("PNG", size=(320, 240)), user="u-1", output=out)
+    A["sg"].checkpoint()
+    bundle = tmp_path / "evidence.zip"
+    monkeypatch.setenv("SYNTHGUARD_HOME", str(A["sg"].settings.home))
+    assert main(["evidence", str(out), "-o", str(bundle)]) == 0
+    monkeypatch.setenv("SYNTHGUARD_HOME", str(P["sg"].settings.home))
+    assert main(["evidence-verify", str(bundle)]) == 7  # A is not trusted here yet: origin not verified
+    signed = httpx.get(A["url"] + "/.well-known/synthguard.json").json()
+    P["trust"].add(signed, expected_fingerprint=verify_descriptor(signed)["fingerprint"])
+    import json as _json
+
+    from synthguard.evidence import verify_bundle
+    from synthguard.trust.trustlist import trusted_keys
+
+    result = verify_bundle(bundle, trusted_keys(P["trust"]))
+    assert result["ok"] and result["trusted_key"]["source"] == "trust-list"
+    assert "pinned by the operator" in result["trusted_key"]["label"]
+    assert main(["evidence-verify", str(bundle), "--json"]) == 0
+    assert _json.dumps(result)  # serialisable for the report

@@ -40,11 +40,14 @@ def evidence_verify(
     trusted_key: Annotated[Optional[list[Path]], typer.Option(
         "--trusted-key", help="A ledger public key (PEM) you trust, e.g. from the provider's descriptor "
                               "(repeatable). This deployment's own ledger key is trusted too.")] = None,
+    trust_list: Annotated[Optional[Path], typer.Option(
+        "--trust-list", help="A trust list file (synthguard trust); this deployment's own list is used too.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-check a bundle's manifest, inclusion proof and checkpoint signature; exit 7 if any check fails.
 
-    The checkpoint must be signed by a trusted key: this deployment's ledger key or a --trusted-key pin.
+    The checkpoint must be signed by a trusted key: this deployment's ledger key, a --trusted-key pin, or a
+    provider in the trust list (issue 19), named in the result with where its key came from.
     The key inside the bundle is never trusted (whoever made the bundle chose it): an unknown key is
     reported as "origin not verified" and exits 7 too (issue 18 finding 1, DS-18).
     """
@@ -53,9 +56,13 @@ def evidence_verify(
     from synthguard.evidence.bundle import own_keys
     from synthguard.keys import LEDGER_KEY
     from synthguard.ledger.trusted import pinned_key
+    from synthguard.trust.trustlist import TrustList, trusted_keys
 
     keys = [pinned_key(p) for p in trusted_key or []]
     settings = Settings.load()
+    for path in (trust_list, settings.home / "trust-list.json"):
+        if path is not None and path.is_file():
+            keys += trusted_keys(TrustList(path))
     if (settings.keys_dir / LEDGER_KEY).is_file():  # a deployment: trust its own key, check user references
         with core() as sg:
             keys += own_keys(sg)

@@ -20,7 +20,7 @@ from typing import Any
 from synthguard.errors import InputError, LedgerIntegrityError, ValidationError
 from synthguard.ledger import merkle
 from synthguard.ledger.checkpoint import parse_checkpoint, verify_checkpoint
-from synthguard.ledger.trusted import TrustedKey, find_trusted
+from synthguard.ledger.trusted import KeySource, TrustedKey, find_trusted
 
 MANIFEST = "MANIFEST.sha256"
 
@@ -57,12 +57,16 @@ def check_evidence(doc: dict[str, Any], trusted: Iterable[TrustedKey] = (),
            "SHA-256(0x00 || ledger entry) equals the proof's leaf hash")
     _check(checks, "inclusion-proof", merkle.verify_inclusion(leaf, index, size, path, root),
            f"the audit path leads from leaf {index} to the root of a tree of {size} entries (RFC 9162 §2.1.3.2)")
-    _check_entry(checks, entry, index, trace, user_ref)
     used = None
+    entry_checks: list[dict[str, Any]] = []
     if cp is None:
         _check(checks, "checkpoint", False, "no signed checkpoint covers this record yet")
     else:
         used = _check_checkpoint(checks, cp, size, root, trusted)
+    # the account check needs the issuing deployment's salt: only when the bundle is this deployment's own
+    own = used is not None and used.source is KeySource.OWN_LEDGER
+    _check_entry(entry_checks, entry, index, trace, user_ref if own else None)
+    checks[2:2] = entry_checks  # reported in the order the evidence is read: proof, entry, checkpoint
     return {"ok": all(c["ok"] for c in checks), "checks": checks,
             "trusted_key": used.describe() if used is not None else None}
 

@@ -53,8 +53,13 @@ def pinned_key(path: str | Path, *, origin: str | None = None) -> TrustedKey:
 
 
 def find_trusted(keys: Iterable[TrustedKey], cp: Checkpoint) -> TrustedKey | None:
-    """The trusted key the checkpoint names by log id (and origin, when the key is bound to one)."""
+    """The trusted key the checkpoint names by log id -- or, for a checkpoint without the optional ``log-id``
+    line (C2SP), by its signed-note key hash -- and origin, when the key is bound to one."""
+    from synthguard.ledger.checkpoint import _key_hash
+
     for key in keys:
-        if key.log_id == cp.log_id and (key.origin is None or key.origin == cp.origin):
+        named = key.log_id == cp.log_id if cp.log_id is not None else cp.key_hash == _key_hash(cp.origin,
+                                                                                              key.public_key)
+        if named and (key.origin is None or key.origin == cp.origin):
             return key
     return None

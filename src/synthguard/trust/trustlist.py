@@ -149,3 +149,15 @@ def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -
         raise LedgerIntegrityError("the trust list is not signed by the pinned publisher key") from exc
     source = f"list {name} {desc.fingerprint(publisher_vkey)}"
     return [trust.add(d, source=source) for d in doc["providers"]]
+
+
+def trusted_keys(trust: TrustList) -> list[Any]:
+    """The list's providers as :class:`~synthguard.ledger.trusted.TrustedKey` values for evidence verification:
+    each bound to its origin and labelled with the provider and where its key came from."""
+    from synthguard.ledger.trusted import KeySource, TrustedKey
+
+    out = []
+    for e in trust.entries():
+        _, pub = parse_vkey(e.vkey)
+        out.append(TrustedKey(pub, KeySource.TRUST_LIST, f"{e.name or e.producer or e.origin} ({e.source})", e.origin))
+    return out
