@@ -80,7 +80,8 @@ def test_the_provider_gets_each_new_checkpoint_cosigned_and_a_rewrite_is_refused
 def test_the_witness_route_answers_with_the_spec_statuses(orgs):
     import httpx
 
-    r = httpx.post(orgs["url"] + "/add-checkpoint", content=b"old 0\n\nunknown.example/log\n1\nAAAA\n\n\u2014 x AAAA\n")
+    unknown = "old 0\n\nunknown.example/log\n1\nAAAA\n\n\u2014 x AAAA\n".encode()
+    r = httpx.post(orgs["url"] + "/add-checkpoint", content=unknown)
     assert r.status_code == 404
     assert httpx.post(orgs["url"] + "/add-checkpoint", content=b"garbage").status_code == 400
     _grow(orgs["provider"], 2, "a")
