@@ -63,7 +63,7 @@ def test_manifest_and_file_uri_sources(folder, tmp_path):
     summary = run_batch(manifest, out, workers=1)
     assert summary["files"] == 3 and summary["error"] == 1 and rows(out)["nope.png"]["error"]["hint"]
     uris = resolve_source(f"file://{folder}")  # the bucket code path (pyarrow.fs), on a local "bucket"
-    assert len(uris) == 6 and all(u.startswith("file://") for u in uris)
+    assert len(uris) == 7 and all(u.startswith("file://") for u in uris)  # the manifest too: text is scanned
     run_batch(f"file://{folder}", tmp_path / "u.jsonl", workers=1)
     got = rows(tmp_path / "u.jsonl")
     assert got["labeled.png"]["verdict"] == "ai_generated" and got["img0.png"]["verdict"] == "none", got
@@ -138,8 +138,10 @@ def s3_bucket(folder, monkeypatch):
         for f in sorted(folder.iterdir()):
             with s3.open_output_stream(f"uploads/day1/{f.name}") as out:
                 out.write(f.read_bytes())
-        with s3.open_output_stream("uploads/day1/notes.txt") as out:  # not an image: not listed
+        with s3.open_output_stream("uploads/day1/notes.txt") as out:  # text: scanned too (issue 20)
             out.write(b"minutes")
+        with s3.open_output_stream("uploads/day1/archive.zip") as out:  # not media: not listed
+            out.write(b"PK\x03\x04")
         with s3.open_output_stream("uploads/day1/broken.jpg") as out:  # an image name, corrupt bytes
             out.write(b"\xff\xd8\xff\xe0 cut short")
         yield f"s3://uploads/day1?endpoint_override={endpoint}&scheme=http&region=us-east-1"
@@ -151,13 +153,13 @@ def test_an_s3_bucket_scans_like_the_folder_and_resumes(folder, s3_bucket, tmp_p
     """A real S3 wire protocol (moto's server on loopback) through pyarrow.fs: the same rows as the local folder,
     a corrupt object is an error row, and a rerun reads nothing twice."""
     items = resolve_source(s3_bucket)
-    assert len(items) == 7 and all(i.startswith("s3://uploads/day1/") for i in items)
-    assert not any("notes.txt" in i for i in items)
+    assert len(items) == 8 and all(i.startswith("s3://uploads/day1/") for i in items)
+    assert any("notes.txt" in i for i in items) and not any("archive.zip" in i for i in items)
     local, remote = tmp_path / "local.jsonl", tmp_path / "s3.jsonl"
     run_batch(folder, local, workers=1)
     assert main(["batch", "scan", s3_bucket, "--out", str(remote), "--workers", "2", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["files"] == 7 and summary["error"] == 1 and summary["ai_generated"] == 1
+    assert summary["files"] == 8 and summary["error"] == 1 and summary["ai_generated"] == 1
     a, b = rows(local), {name.split("?")[0]: r for name, r in rows(remote).items()}
     assert b["broken.jpg"]["verdict"] is None and b["broken.jpg"]["error"]["hint"]
     for name in a:

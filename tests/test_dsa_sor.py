@@ -42,7 +42,7 @@ def _scenario(sg: SynthGuard) -> None:
     t = mod.submit("acme", NCII)
     mod.claim("acme", "rev-1")
     mod.act("acme", t["ticket"], "rev-1", "remove", "ncii")
-    sg.banks.create("ncii-victim-reports", kind="pdq", actor="victim-portal")
+    sg.banks.create("ncii-victim-reports", kind="pdq", actor="victim-portal", tenant="acme")
     sg.banks.add_media("ncii-victim-reports", kodak("kodim05.png"), reason="victim hash V-1", actor="victim-portal")
     assert mod.register("acme", "up-1", kodak("kodim05.png").read_bytes())["content"]["status"] == "restricted"
     mod.register("acme", "up-2", kodak("kodim08.png").read_bytes(), declared_ai=True)

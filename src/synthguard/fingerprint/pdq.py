@@ -84,9 +84,15 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     h, w = rgb.shape[:2]
     out = np.empty((h, w), dtype=np.float32)
     step = max(1, _BLOCK // max(1, w))
+    acc = np.empty((min(h, step), w), dtype=np.float64)  # reused: fresh big arrays cost page faults
+    tmp = np.empty_like(acc)
     for r in range(0, h, step):
         c = rgb[r:r + step]
-        out[r:r + step] = c[:, :, 0] * 0.299 + c[:, :, 1] * 0.587 + c[:, :, 2] * 0.114
+        a, t = acc[:len(c)], tmp[:len(c)]
+        np.multiply(c[:, :, 0], 0.299, out=a)  # (r * 0.299 + g * 0.587) + b * 0.114, in that order
+        a += np.multiply(c[:, :, 1], 0.587, out=t)
+        a += np.multiply(c[:, :, 2], 0.114, out=t)
+        out[r:r + step] = a
     return out
 
 
@@ -102,18 +108,27 @@ def _box_block(x: np.ndarray, k: int, at: np.ndarray | None) -> np.ndarray:
     np.negative(x[:, :p3], out=seq[:, k + 1:k + 2 * p3:2])  # ... then subtract the left edge
     np.negative(x[:, p3:p3 + p4], out=seq[:, k + 2 * p3:])  # phase 4: subtracts only
     np.add.accumulate(seq, axis=1, dtype=np.float32, out=seq)
+    head = np.arange(p1 + 1, k + 1, dtype=np.float32)  # window pixel counts while the window grows ...
+    tail = np.arange(k - 1, k - 1 - p4, -1, dtype=np.float32)  # ... and while it shrinks at the far edge
+    if at is None:  # every output: plain slices of the prefix sums
+        out = np.empty((m, n), dtype=np.float32)
+        p2 = k - p1
+        np.divide(seq[:, p1:k], head, out=out[:, :p2])
+        np.divide(seq[:, k + 1:k + 2 * p3:2], np.float32(k), out=out[:, p2:p2 + p3])
+        np.divide(seq[:, k + 2 * p3:], tail, out=out[:, p2 + p3:])
+        return out
     pos = np.concatenate([np.arange(p1, k), np.arange(k + 1, k + 2 * p3, 2), np.arange(k + 2 * p3, seq.shape[1])])
-    cnt = np.concatenate([np.arange(p1 + 1, k + 1), np.full(p3, k), np.arange(k - 1, k - 1 - p4, -1)])
-    if at is not None:
-        pos, cnt = pos[at], cnt[at]
-    return seq[:, pos] / cnt.astype(np.float32)  # type: ignore[no-any-return]
+    cnt = np.concatenate([head, np.full(p3, k, dtype=np.float32), tail])
+    return seq[:, pos[at]] / cnt[at]  # type: ignore[no-any-return]
 
 
 def _box(x: np.ndarray, k: int, at: np.ndarray | None = None) -> np.ndarray:
     """boxAlongRowsFloat (outputs only at columns ``at`` when given), block by block of rows."""
     m, n = x.shape
-    out = np.empty((m, n if at is None else len(at)), dtype=np.float32)
     step = max(1, _BLOCK // (2 * n))
+    if m <= step:  # one block: no second output array to fill
+        return _box_block(x, k, at)
+    out = np.empty((m, n if at is None else len(at)), dtype=np.float32)
     for r in range(0, m, step):
         out[r:r + step] = _box_block(x[r:r + step], k, at)
     return out

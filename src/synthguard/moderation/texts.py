@@ -66,6 +66,7 @@ POLICY_TEXTS = (
     N_('Defamatory synthetic content'),  # eu
     N_('Manipulated media presented as authentic (disinformation)'),  # eu
     N_('Deepfake without the Art. 50(4) disclosure'),  # eu
+    N_('AI-generated or manipulated content labelled as such'),  # eu (scan rule eu.scan.labelled, issue 20)
     N_('Synthetic child sexual abuse material (illegal content)'),  # eu
     N_('Not illegal and not incompatible with the terms'),  # eu
     N_('Notice not sufficiently substantiated'),  # eu
