@@ -32,5 +32,11 @@ def _hook(event: str, args: tuple) -> None:
             violations.append(path)
 
 
+_installed: list[bool] = []
+
+
 def install() -> None:
-    sys.addaudithook(_hook)
+    """Add the hook once (conftest is imported twice: by pytest, and as ``tests.conftest`` by test modules)."""
+    if not _installed:
+        sys.addaudithook(_hook)
+        _installed.append(True)
