@@ -383,6 +383,13 @@ class SynthGuard:
 
         return Moderation(self)
 
+    @cached_property
+    def scan_cache(self) -> Any:
+        """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
+        from synthguard.scan_cache import ScanCache
+
+        return ScanCache(self) if self.settings.scan_cache else None
+
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
              propagate_id: str | None = None, log: bool = True) -> Any:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
@@ -391,7 +398,8 @@ class SynthGuard:
         what it knew and decided about an upload (DS-10, LM-16)."""
         from synthguard.scan import scan
 
-        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id)
+        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+                      cache=self.scan_cache)
         if log:
             with self.db.session() as s:
                 self.ledger.append(s, "scan", scan_entry(result))

@@ -41,6 +41,12 @@ def get_job(sg: SG, p: Scanner, job_id: str) -> dict[str, Any]:
     return sg.jobs.get(job_id, tenant=p.tenant)
 
 
+@router.get("/{job_id}/uploads")
+def job_uploads(sg: SG, p: Scanner, job_id: str) -> list[dict[str, Any]]:
+    """The uploads attached to a deep-scan job (one job per content), each with its own result when delivered."""
+    return sg.jobs.uploads(job_id, tenant=p.tenant)
+
+
 @router.get("")
 def list_jobs(sg: SG, p: Scanner, state: Annotated[State | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
