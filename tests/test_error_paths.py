@@ -53,3 +53,22 @@ def test_client_view_cuts_server_paths_but_not_api_routes(tmp_path):
     assert out["path"] is None
     assert out["message"] == "cannot read c2pa.pem: denied; see config.toml"
     assert out["hint"] == body["hint"]
+
+
+def test_a_jobs_stored_error_shows_no_server_path(settings, sg):
+    from synthguard.server.errors import stored_error_view
+
+    home = settings.home
+    err = {"error": "KeyMissingError", "message": f"cannot open {home}/keys/watermark.key", "hint": "x",
+           "path": f"{home}/keys/watermark.key"}
+    view = stored_error_view(err, home)
+    assert view["path"] is None and view["message"] == "cannot open watermark.key"
+    assert stored_error_view({"error": "E", "message": "m", "hint": None, "path": "cat.jpg"}, home)["path"] == "cat.jpg"
+    token = create_token(sg.db, Role.PLATFORM, "acme", "p")[0]
+    job, _ = sg.jobs.submit_scan(sg.media(PNG[:300]), tenant="acme")
+    sg.jobs.work()
+    with TestClient(create_app(settings, sg=sg)) as client:
+        got = client.get(f"/v1/jobs/{job['id']}", headers=auth(token)).json()
+        listed = client.get("/v1/jobs", headers=auth(token)).json()
+    assert got["state"] == "dead" and got["error"]["error"] == "CorruptMediaError"
+    assert str(home) not in json.dumps(got) + json.dumps(listed)

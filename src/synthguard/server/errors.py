@@ -64,6 +64,19 @@ def client_view(body: dict[str, Any], home: Path | None = None) -> dict[str, Any
     return body
 
 
+def stored_error_view(error: dict[str, Any] | None, home: Path | None) -> dict[str, Any] | None:
+    """A stored error (a job's) as an API client may see it: server paths cut to their file name."""
+    if not error:
+        return error
+    out = dict(error)
+    for field in ("message", "hint", "path"):
+        if isinstance(out.get(field), str):
+            out[field] = _strip_paths(out[field], None, home)
+    if isinstance(out.get("path"), str) and os.path.isabs(str(error.get("path"))):
+        out["path"] = None  # absolute: a server file, whatever its root
+    return out
+
+
 def error_body(name: str, message: str, hint: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"error": name, "message": message, "path": None, "hint": hint} | extra
 
