@@ -169,3 +169,32 @@ def test_registered_content_gets_the_deep_result_and_its_review_case(settings, t
             entries = [sg.ledger.entry(s, i) for i in range(sg.ledger.size(s))]
         events = [e.body.get("event") for e in entries if e.kind == "moderation"]
         assert events.count("content_rescanned") == 1
+
+
+def test_uploads_a_busy_database_left_undelivered_are_swept(settings, tmp_path, monkeypatch):
+    """The bench's failure, performed: SQLite busy past its timeout between the deep job's completion and its
+    deliveries.  The job is done, the upload waits; the next ``work()`` (or an idle worker) delivers it."""
+    from synthguard.errors import StoreError
+    from synthguard.jobs import deep
+    from synthguard.store import scan_tables
+
+    priors = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False})
+    with SynthGuard.open(priors) as sg:
+        data = rotated_copy(sg, tmp_path)
+        job, upload_id, _ = deep.submit(sg, sg.media(data), tenant="acme")
+        real = scan_tables.mark_delivered
+
+        def busy(*a, **k):
+            raise StoreError("cannot append to the ledger: database is locked")
+
+        monkeypatch.setattr(scan_tables, "mark_delivered", busy)
+        assert sg.jobs.work() == 1
+        assert sg.jobs.get(job["id"])["state"] == "done"
+        assert sg.jobs.uploads(job["id"])[0]["delivered_at"] is None
+        monkeypatch.setattr(scan_tables, "mark_delivered", real)
+        assert sg.jobs.work() == 0
+        (mine,) = sg.jobs.uploads(job["id"])
+        assert mine["id"] == upload_id and mine["result"]["verdict"] == "ai_generated"
+        with sg.db.session() as s:
+            scans = [sg.ledger.entry(s, i).body for i in range(sg.ledger.size(s))]
+        assert sum(1 for b in scans if b.get("upload") == upload_id) == 1  # the failed attempt left no entry

@@ -97,6 +97,14 @@ def test_a_new_detector_or_other_settings_make_a_new_key(settings):
     other = settings.model_copy(update={"max_metadata_depth": 16})
     with SynthGuard.open(other) as sg:
         assert not hit(sg.scan(data))
+    anchors = settings.home / "anchors.pem"
+    anchors.write_text("-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n")
+    trusting = settings.model_copy(update={"c2pa_trust_anchors": anchors})
+    with SynthGuard.open(trusting) as sg:
+        assert not hit(sg.scan(data)) and hit(sg.scan(data))
+    anchors.write_text("-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n")  # same path, new roots
+    with SynthGuard.open(trusting) as sg:
+        assert not hit(sg.scan(data))
 
 
 def test_a_full_analysis_serves_priors_scans_but_not_the_other_way(settings):

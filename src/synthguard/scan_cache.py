@@ -6,7 +6,8 @@ The expensive half of a scan -- decoding, reading every mark, the watermark sear
 is cached under a key over:
 
 - the content's SHA-256 and the watermark search it ran (a ``full`` analysis also serves ``priors`` scans);
-- the settings (every field: limits, trust anchors, profile ...), the key files under ``<home>/keys``;
+- the settings (every field: limits, trust anchors, profile ...), the content of the key files under
+  ``<home>/keys`` and of every file a setting names (C2PA trust anchors, detector manifests);
 - the detectors: each one's name, class, version or model manifest, and the version of the package shipping it.
 
 A new detector, a model update, a key rotation or any settings change makes a new key: the old entries are
@@ -29,6 +30,7 @@ import time
 from collections import OrderedDict
 from datetime import timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.detection import Detection
@@ -67,9 +69,12 @@ class ScanCache:
         fields = self.sg.settings.model_dump(mode="json", exclude=NOT_IN_KEY)
         h = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
         keys = self.sg.settings.keys_dir
-        for p in sorted(keys.iterdir()) if keys.is_dir() else ():
+        files = sorted(keys.iterdir()) if keys.is_dir() else []
+        for value in vars(self.sg.settings).values():  # trust anchors, detector manifests: their content counts
+            files += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, Path)]
+        for p in files:
             if p.is_file() and p.stat().st_size <= KEY_FILE_LIMIT:
-                h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+                h.update(str(p).encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
         h.update(self.sg.version.encode())
         return h.hexdigest()
 

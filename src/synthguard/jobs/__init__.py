@@ -94,6 +94,7 @@ class Jobs:
 
     def work(self, *, max_jobs: int | None = None) -> int:
         """Run runnable jobs in this process until none is left (or ``max_jobs``); returns how many ran."""
+        from synthguard.jobs.deep import sweep
         from synthguard.jobs.worker import Worker
 
         worker = Worker(self.sg)
@@ -102,4 +103,5 @@ class Jobs:
             if worker.run_one() is None:
                 break
             n += 1
+        sweep(self.sg)  # uploads a finished deep scan could not deliver to yet (jobs/deep.py)
         return n

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from synthguard.errors import SynthGuardError, ValidationError
+from synthguard.errors import StoreError, SynthGuardError, ValidationError
 from synthguard.media import Media
 from synthguard.store import scan_tables
 
@@ -89,11 +89,28 @@ def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None
                     raise _Taken
         except _Taken:
             continue
+        except StoreError as exc:  # e.g. SQLite busy past its timeout: the row stays undelivered for a sweep
+            log.warning("deep scan %s: upload %s not delivered yet: %s", job_id, up.id, exc.message)
+            continue
         done += 1
         if up.content_ref:
             _to_content(sg, up.tenant, up.content_ref, result)
         if up.callback_url:
             _callback(up.callback_url, {"upload_id": up.id, "job_id": job_id, "name": up.name, "result": body})
+    return done
+
+
+def sweep(sg: SynthGuard, *, limit: int = 100) -> int:
+    """Deliver uploads stranded on finished deep scans (the worker died, or the database was busy, between the
+    job's completion and its deliveries); returns how many were delivered."""
+    done = 0
+    for job_id, blob in scan_tables.stranded(sg.db, limit=limit):
+        try:
+            data = sg.jobs.blobs.get(blob)
+            done += deliver(sg, job_id, Media.from_bytes(data, "upload", max_bytes=sg.settings.max_bytes,
+                                                         max_pixels=sg.settings.max_pixels))
+        except SynthGuardError as exc:  # the upload's bytes were pruned or damaged: say so, keep sweeping
+            log.warning("deep scan %s: stranded uploads cannot be delivered: %s", job_id, exc.message)
     return done
 
 
@@ -114,4 +131,4 @@ def _callback(url: str, body: dict[str, Any]) -> None:
         log.warning("deep-scan callback for upload %s failed: %s", body["upload_id"], exc)
 
 
-__all__ = ["KEY_PREFIX", "analysis_for", "check_callback", "deliver", "submit"]
+__all__ = ["KEY_PREFIX", "analysis_for", "check_callback", "deliver", "submit", "sweep"]

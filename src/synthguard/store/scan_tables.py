@@ -102,6 +102,17 @@ def undelivered(db: Database, job_id: str) -> list[DeepScanUpload]:
         return rows
 
 
+def stranded(db: Database, *, limit: int = 100) -> list[tuple[str, str]]:
+    """(job id, blob) of finished deep-scan jobs that still have undelivered uploads."""
+    from synthguard.store.job_tables import Job
+
+    with db.session() as s:
+        rows = s.execute(select(Job.id, Job.payload).where(
+            Job.state == "done", Job.id.in_(select(DeepScanUpload.job_id).where(DeepScanUpload.delivered_at.is_(None))
+                                            .distinct())).limit(limit)).all()
+    return [(r[0], str(r[1]["blob"])) for r in rows if isinstance(r[1], dict) and r[1].get("blob")]
+
+
 def mark_delivered(s: Any, upload_id: int, result: dict[str, Any], ledger_index: int | None) -> bool:
     """Claim the delivery inside the caller's transaction; False when another process delivered it first."""
     n = s.execute(update(DeepScanUpload).where(DeepScanUpload.id == upload_id, DeepScanUpload.delivered_at.is_(None))
@@ -120,15 +131,5 @@ def uploads_of(db: Database, job_id: str) -> list[dict[str, Any]]:
                                    .order_by(DeepScanUpload.id))]
 
 
-def upload(db: Database, upload_id: int, tenant: str) -> dict[str, Any] | None:
-    with db.session() as s:
-        u = s.get(DeepScanUpload, upload_id)
-        if u is None or u.tenant != tenant:
-            return None
-        return {"id": u.id, "job_id": u.job_id, "name": u.name, "declared_ai": u.declared_ai,
-                "content_ref": u.content_ref, "delivered_at": u.delivered_at.isoformat() if u.delivered_at else None,
-                "result": u.result, "ledger_index": u.ledger_index}
-
-
 __all__ = ["DeepScanUpload", "ScanCacheEntry", "attach", "cache_forget", "cache_prune", "cache_put", "cached",
-           "mark_delivered", "undelivered", "upload", "uploads_of"]
+           "mark_delivered", "stranded", "undelivered", "uploads_of"]
