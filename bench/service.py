@@ -16,7 +16,9 @@ Starts ``uvicorn`` on 127.0.0.1 with ``--workers N`` (SQLite in a temporary home
    client, and the service's own time for repeats (``Server-Timing`` of cache hits);
 2. closed loop: as fast as 4 concurrent clients go (same mix, no bursts) -> sustained scan requests/s;
 3. queue operations: complaints filed (``POST /v1/complaints``) and claim + decide cycles per second.
-Every response must be 200 (a scan of a valid image never fails): the bench exits 1 on any other status.
+Every response must be 200 (a scan of a valid image never fails): the bench exits 1 on any other status and 2
+when requests got no answer (timeouts, dropped connections).  ``--scan-processes`` (uncached scans in child
+processes) and ``--job-workers`` (deep scans in ``synthguard worker`` processes) default to 1.
 Math libraries are pinned to one thread per worker.  Writes bench/results/service[_<search>][_<mix>].json.
 """
 
@@ -71,14 +73,16 @@ class Tally:
 
     def add(self, latency: float, status: int | str, timing: str | None) -> None:
         self.lat.append(latency)
-        if status != 200:
+        if status != 200:  # an HTTP status, or the name of a transport error (ReadTimeout ...)
             self.unexpected[str(status)] = self.unexpected.get(str(status), 0) + 1
         m = TIMING.search(timing or "")
         if m:
             self.service.setdefault(m.group(2), []).append(float(m.group(1)) / 1000)
 
     def summary(self) -> dict:
-        out = {"requests": len(self.lat), "unexpected": dict(self.unexpected), "errors": sum(self.unexpected.values()),
+        http = sum(n for k, n in self.unexpected.items() if k.isdigit())
+        out = {"requests": len(self.lat), "unexpected": dict(self.unexpected), "errors": http,
+               "transport_errors": sum(self.unexpected.values()) - http,
                "p50_ms": pct(self.lat, .5), "p90_ms": pct(self.lat, .9), "p99_ms": pct(self.lat, .99),
                "max_ms": pct(self.lat, 1.0)}
         for outcome, v in sorted(self.service.items()):
@@ -163,22 +167,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(home: Path, workers: int, extra_env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    env = os.environ | {"SYNTHGUARD_HOME": str(home)} | {v: "1" for v in THREAD_VARS} | extra_env
-    env.setdefault("SYNTHGUARD_RATE_LIMIT_PER_MINUTE", "1000000")  # the bench is one token; measure the service
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "service:make_app", "--app-dir",
-                             str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port), "--workers",
-                             str(workers), "--log-level", "warning", "--no-access-log"], env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("the service did not start")
+class Service:
+    """``uvicorn --workers N`` and, with ``job_workers``, ``synthguard worker`` processes beside it (the deep
+    scans then run there, as in a deployment, instead of in the request processes)."""
+
+    def __init__(self, home: Path, workers: int, extra_env: dict[str, str], job_workers: int = 0):
+        env = os.environ | {"SYNTHGUARD_HOME": str(home)} | {v: "1" for v in THREAD_VARS} | extra_env
+        env.setdefault("SYNTHGUARD_RATE_LIMIT_PER_MINUTE", "1000000")  # the bench is one token: measure the service
+        if job_workers:
+            env["SYNTHGUARD_JOBS_INLINE"] = "false"
+        port = free_port()
+        self.procs = [subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "service:make_app",
+                                        "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
+                                        "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+                                       env=env)]
+        if job_workers:
+            self.procs.append(subprocess.Popen([sys.executable, "-m", "synthguard", "worker", "--concurrency",
+                                                str(job_workers)], env=env, stdout=subprocess.DEVNULL))
+        self.url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        sys.exit("the service did not start")
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.wait(timeout=60)
 
 
 def open_loop(url: str, token: str, plan: list[tuple[float, Upload]], rate: float) -> dict:
@@ -259,7 +279,9 @@ def queue_ops(url: str, reviewer: str, n: int) -> dict:
 
 def run_service(home: Path, args, items: list[Upload], platform_tok: str, reviewer: str, cache: str) -> dict:
     """One server (``--workers`` processes) with the cache on or off: open loops, closed loop, queue."""
-    proc, url = start(home, args.workers, {"SYNTHGUARD_SCAN_CACHE": "true" if cache == "on" else "false"})
+    svc = Service(home, args.workers, {"SYNTHGUARD_SCAN_CACHE": "true" if cache == "on" else "false",
+                                       "SYNTHGUARD_SCAN_PROCESSES": str(args.scan_processes)}, args.job_workers)
+    url = svc.url
     try:
         for up in items[:4]:  # warm both workers (imports, detector set-up)
             for _ in range(args.workers):
@@ -277,8 +299,7 @@ def run_service(home: Path, args, items: list[Upload], platform_tok: str, review
                           args.zipf if args.mix == "realistic" else 0.0)
         q = queue_ops(url, reviewer, args.queue) if args.queue else None
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        svc.stop()
     return {"cache": cache, "open_loop": runs, "saturation": sat, "queue": q}
 
 
@@ -312,6 +333,10 @@ def main() -> None:
     ap.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent of the popularity of images.")
     ap.add_argument("--burst", type=int, default=20, help="Uploads of one new viral file per burst (0: none).")
     ap.add_argument("--burst-every", type=float, default=10.0, help="Seconds between viral bursts.")
+    ap.add_argument("--scan-processes", type=int, default=1,
+                    help="SYNTHGUARD_SCAN_PROCESSES: child processes per server process for uncached scans.")
+    ap.add_argument("--job-workers", type=int, default=1,
+                    help="`synthguard worker` processes for the deep scans (0: in the server processes).")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="sg-bench-service-") as tmp:
         home = Path(tmp)
@@ -339,6 +364,7 @@ def main() -> None:
                    for c in (("off", "on") if args.cache == "both" else (args.cache,))]
     search = os.environ.get("SYNTHGUARD_SCAN_WATERMARK_SEARCH", "full")
     result = {"benchmark": "service", "workers": args.workers, "mix": args.mix, "database": "sqlite",
+              "scan_processes": args.scan_processes, "job_workers": args.job_workers,
               "scan_watermark_search": search, "in_process_scan_ms_per_image": inproc_ms, "runs": results,
               "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
                           "load_avg_at_end": os.getloadavg(),
@@ -354,10 +380,14 @@ def main() -> None:
         report(res, args.seconds)
     print(f"in-process scan (one thread, same machine load): {inproc_ms} ms/image")
     print(f"load average at end: {statistics.mean(os.getloadavg()):.2f}; wrote {out.relative_to(ROOT)}")
-    bad = sum(r["errors"] for res in results for r in [*res["open_loop"], res["saturation"]])
+    runs = [r for res in results for r in [*res["open_loop"], res["saturation"]]]
+    bad, lost = sum(r["errors"] for r in runs), sum(r["transport_errors"] for r in runs)
     if bad:
-        print(f"FAILED: {bad} unexpected answers (every scan of a valid image must be 200)", file=sys.stderr)
+        print(f"FAILED: {bad} unexpected HTTP answers (every scan of a valid image must be 200)", file=sys.stderr)
         sys.exit(1)
+    if lost:
+        print(f"FAILED: {lost} requests got no answer (timeouts, dropped connections)", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -163,3 +163,22 @@ def test_a_corrupt_upload_is_an_error_and_is_not_cached(sg, bad):
         with pytest.raises(SynthGuardError):
             sg.scan(bad)
     assert sg.scan_cache.hits == 0 and sg.scan_cache.clear() == 0  # nothing stored for bytes that do not decode
+
+
+def test_misses_can_be_analysed_in_a_child_process(settings):
+    """scan_processes: the same analysis, computed outside the server's process (its GIL stays free for the
+    cached repeats); a corrupt upload is still the same clear error."""
+    from synthguard.errors import CorruptMediaError
+
+    data = jpeg()
+    with SynthGuard.open(settings) as sg:
+        here = sg.scan(data, log=False)
+    child = settings.model_copy(update={"scan_processes": 1, "max_metadata_depth": 31})  # a new cache key
+    with SynthGuard.open(child) as sg:
+        there = sg.scan(data, log=False)
+        assert not hit(there) and sg.scan_cache._pool is not None and hit(sg.scan(data, log=False))
+        assert there.verdict == here.verdict and there.fingerprints == here.fingerprints
+        assert [e["source"] for e in there.evidence] == [e["source"] for e in here.evidence]
+        with pytest.raises(CorruptMediaError):
+            sg.scan(jpeg()[:300], log=False)
+    assert sg.scan_cache._pool is None  # closed with the core object

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
                           "the ledger entry stay each upload's own.")
     scan_cache_entries: int = Field(4096, ge=0, description="Cached scan analyses kept in memory per process.")
     scan_cache_days: float = Field(7.0, gt=0, description="Cached scan analyses older than this are deleted.")
+    scan_processes: int = Field(
+        0, ge=0, le=64, description="Analyse uncached uploads in this many child processes per server process "
+                                    "(0: in the request's thread), so a slow scan never holds up cached repeats.")
     audio_notice: Literal["speech", "rhythm"] = Field(
         "speech", description="Explicit audio label (GB-04): spoken notice (espeak-ng) or the rhythm cue."
     )

@@ -90,6 +90,8 @@ class SynthGuard:
         return cls(settings or Settings.load(**overrides))
 
     def close(self) -> None:
+        if (cache := self.__dict__.get("scan_cache")) is not None:
+            cache.close()  # its child processes, when scan_processes started any
         self.db.dispose()
 
     def __enter__(self) -> SynthGuard:

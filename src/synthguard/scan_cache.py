@@ -60,6 +60,7 @@ class ScanCache:
         self._lock = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
         self._stored = 0
+        self._pool: Any = None
         self.hits = self.misses = 0
 
     # --- keys ----------------------------------------------------------------------------------------
@@ -105,9 +106,32 @@ class ScanCache:
             if (found := self._find(keys)) is not None:  # a concurrent request computed it meanwhile
                 return _hit(found, t0)
             self.misses += 1
-            fresh = analyse(self.sg, media, watermark_search=watermark_search)
+            fresh = self._analyse(media, watermark_search)
             self.put(media, fresh)
             return fresh
+
+    def _analyse(self, media: Media, watermark_search: str | None) -> Analysis:
+        """In this thread, or in a child process (``scan_processes``): decoding, the watermark search and the
+        detectors are CPU-bound Python and numpy; in the server's own process they hold the GIL against every
+        cached repeat answered meanwhile."""
+        if self.sg.settings.scan_processes <= 0:
+            return analyse(self.sg, media, watermark_search=watermark_search)
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing as mp
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(self.sg.settings.scan_processes, mp.get_context("spawn"),
+                                                 initializer=_child_open, initargs=(self.sg.settings,))
+            pool = self._pool
+        return pool.submit(_child_analyse, media.data, media.name, watermark_search).result()
+
+    def close(self) -> None:
+        """Stop the child processes, if any were started."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def put(self, media: Media, analysis: Analysis) -> str:
         """Keep ``analysis`` of ``media`` (in memory and in the shared table); returns its key."""
@@ -172,6 +196,21 @@ class _Flight:
             if self.cache._flights.get(self.key) is self.lock:
                 del self.cache._flights[self.key]
         self.lock.release()
+
+
+_CHILD: list[SynthGuard] = []  # the child process's own core object (scan_processes)
+
+
+def _child_open(settings: Any) -> None:
+    from synthguard.core import SynthGuard
+
+    _CHILD.append(SynthGuard.open(settings))
+
+
+def _child_analyse(data: bytes, name: str, watermark_search: str | None) -> Analysis:
+    sg = _CHILD[0]
+    media = Media.from_bytes(data, name, max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
+    return analyse(sg, media, watermark_search=watermark_search)
 
 
 def _search(sg: SynthGuard, media: Media, watermark_search: str | None) -> str:
