@@ -11,6 +11,9 @@
    written into the file's AIGC metadata (LM-17, GB-11; a new block with the verdict's Label when there is none).
    A watermark on a file whose metadata label is gone is flagged (DS-21); bank matches and advisory-only
    verdicts go to human review.
+
+Reading marks, fingerprinting and detectors are the content-only :func:`analyse` (what the verdict cache keeps,
+scan_cache.py); bank matches, the declaration, the verdict and actions are each upload's own (:func:`finish`).
 """
 
 from __future__ import annotations
@@ -263,11 +266,6 @@ class Analysis:
     pdqs: tuple[str, ...]
     search: str  # the image watermark search it ran: "full" or "priors"
     timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def partial(self) -> bool:
-        """The watermark search skipped geometries (``priors``): a deep scan would finish it."""
-        return any(d.evidence.get("full_search") == "not run" for d in self.evidence)
 
 
 def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = None,
