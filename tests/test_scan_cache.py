@@ -142,6 +142,7 @@ def test_concurrent_misses_of_one_content_are_analysed_once(sg, monkeypatch):
     for t in threads:
         t.join()
     assert len(calls) == 1 and len(results) == 8 and len({r.verdict for r in results}) == 1
+    assert sum("shared" in r.timings for r in results) >= 1  # the waiters are told apart from plain hits
 
 
 def test_the_cache_can_be_turned_off_and_is_bounded(settings):

@@ -104,7 +104,7 @@ class ScanCache:
             return _hit(found, t0)
         with self._flight(keys[-1]):
             if (found := self._find(keys)) is not None:  # a concurrent request computed it meanwhile
-                return _hit(found, t0)
+                return _hit(found, t0, shared=True)
             self.misses += 1
             fresh = self._analyse(media, watermark_search)
             self.put(media, fresh)
@@ -219,8 +219,10 @@ def _search(sg: SynthGuard, media: Media, watermark_search: str | None) -> str:
     return watermark_search or sg.settings.scan_watermark_search
 
 
-def _hit(found: Analysis, t0: float) -> Analysis:
-    return dataclasses.replace(found, timings={"cache": time.perf_counter() - t0})
+def _hit(found: Analysis, t0: float, *, shared: bool = False) -> Analysis:
+    """A cached analysis; ``shared`` when this request waited for a concurrent one to compute it (a burst)."""
+    took = time.perf_counter() - t0
+    return dataclasses.replace(found, timings={"cache": took} | ({"shared": took} if shared else {}))
 
 
 def _jsonable(a: Analysis) -> dict[str, Any]:

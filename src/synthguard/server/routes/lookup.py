@@ -41,7 +41,7 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
     With ``scan_watermark_search=priors`` a ``deep_scan`` action names the one full-search job of this content
     and this upload's ``upload_id``: every re-upload is attached to the same job, which delivers each upload its
     own result (``GET /v1/jobs/{job_id}/uploads``, and a POST to ``callback_url`` when given).  Identical bytes
-    reuse the cached analysis (``Server-Timing`` says ``cache`` and how long the scan took in the service)."""
+    reuse the cached analysis (``Server-Timing``: the time in the service, and ``cache`` hit, shared, miss or off)."""
     t0 = time.perf_counter()
     media = upload_media(sg, file)
     found = sg.scan(media, declared_ai=declared_ai)
@@ -53,6 +53,7 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
             action |= {"job_id": job["id"], "upload_id": upload_id}
             if created and sg.jobs.inline:  # embedded mode: this process works the queue after responding
                 background.add_task(sg.jobs.work)
-    cache = "off" if sg.scan_cache is None else "hit" if "cache" in found.timings else "miss"
+    t = found.timings  # hit: answered from the cache; shared: waited for a concurrent scan of the same bytes
+    cache = "off" if sg.scan_cache is None else "shared" if "shared" in t else "hit" if "cache" in t else "miss"
     response.headers["Server-Timing"] = f"scan;dur={(time.perf_counter() - t0) * 1000:.2f}, cache;desc={cache}"
     return result
