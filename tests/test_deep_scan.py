@@ -141,6 +141,20 @@ def test_an_upload_attached_after_the_job_finished_is_delivered_at_once(settings
         assert sg.jobs.work() == 0
 
 
+def test_without_the_cache_a_late_upload_is_delivered_by_the_worker_not_the_request(settings, tmp_path):
+    from synthguard.jobs.deep import submit
+
+    off = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False, "scan_cache": False})
+    with SynthGuard.open(off) as sg:
+        data = rotated_copy(sg, tmp_path)
+        job, _, _ = submit(sg, sg.media(data), tenant="acme")
+        assert sg.jobs.work() == 1
+        _, late, _ = submit(sg, sg.media(data), tenant="acme")
+        assert {u["id"]: u for u in sg.jobs.uploads(job["id"])}[late]["delivered_at"] is None
+        assert sg.jobs.work() == 0  # no job ran; the sweep delivered
+        assert {u["id"]: u for u in sg.jobs.uploads(job["id"])}[late]["result"]["verdict"] == "ai_generated"
+
+
 def test_bad_callback_urls_are_refused(settings, tmp_path):
     from synthguard.errors import ValidationError
     from synthguard.jobs.deep import check_callback

@@ -10,7 +10,8 @@ upload (DS-10), the moderation content it belongs to (verdict, restriction, revi
 
 A delivery is claimed with a conditional UPDATE in the same transaction as its ledger entry, so it happens
 exactly once however the job worker and a late upload race: an upload attached after the job finished is
-delivered by the request that attached it, from the cached full analysis.
+delivered by the request that attached it, from the cached full analysis (with ``scan_cache`` off, by the next
+worker sweep: the full search never runs in a request).
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = Fal
     job, created = sg.jobs.queue.enqueue("scan", payload, tenant=tenant, key=f"{KEY_PREFIX}{media.sha256}:full")
     upload_id = scan_tables.attach(sg.db, job["id"], tenant=tenant, name=media.name, declared_ai=declared_ai,
                                    content_ref=content_ref, callback_url=callback_url)
-    if not created and sg.jobs.queue.get(job["id"])["state"] == "done":  # finished before we attached
-        deliver(sg, job["id"], media)
-    return job, upload_id, created
+    if not created and sg.scan_cache is not None and sg.jobs.queue.get(job["id"])["state"] == "done":
+        deliver(sg, job["id"], media)  # finished before we attached: the cached full analysis answers at once
+    return job, upload_id, created  # without the cache, the full search is the workers' job: their sweep delivers
 
 
 def analysis_for(sg: SynthGuard, media: Media) -> Analysis:
