@@ -91,7 +91,7 @@ def test_postgres_mode_leaves_jobs_for_the_workers(settings, sg, tokens):
 
 def test_a_shallow_scan_queues_the_deep_scan_which_finds_the_rotated_copy(settings, verified_user, tmp_path):
     """scan_watermark_search=priors: POST /v1/scan answers fast; its deep_scan action names a queued full-search
-    job (once per upload), and that job's result finds the watermark in a rotated, cropped copy."""
+    job (once per content), and that job's result finds the watermark in a rotated, cropped copy."""
     import io
 
     from PIL import Image
@@ -118,8 +118,13 @@ def test_a_shallow_scan_queues_the_deep_scan_which_finds_the_rotated_copy(settin
 
             first = scan()
             deep = next(a for a in first["actions"] if a["action"] == "deep_scan")
-            assert first["verdict"] == "none" and deep["job_id"]
-            assert next(a for a in scan()["actions"] if a["action"] == "deep_scan")["job_id"] == deep["job_id"]
+            assert first["verdict"] == "none" and deep["job_id"] and deep["upload_id"]
             job = client.get(f"/v1/jobs/{deep['job_id']}", headers=auth(token)).json()
             assert job["state"] == "done" and job["result"]["verdict"] == "ai_generated"
             assert not any(a["action"] == "deep_scan" for a in job["result"]["actions"])
+            mine = client.get(f"/v1/jobs/{deep['job_id']}/uploads", headers=auth(token)).json()
+            assert [(u["id"], u["name"], u["result"]["verdict"]) for u in mine] == [
+                (deep["upload_id"], "r.jpg", "ai_generated")]
+            again = scan()  # issue 28: the deep scan's full analysis is cached; a re-upload gets it at once
+            assert again["verdict"] == "ai_generated" and not any(a["action"] == "deep_scan"
+                                                                   for a in again["actions"])

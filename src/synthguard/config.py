@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     scan_watermark_search: Literal["full", "priors"] = Field(
         "full", description="Image watermark search in scans: every geometry, or only the re-encode/resize/crop "
                             "priors (about 5x cheaper; the scan then asks for a deferred deep scan).")
+    scan_cache: bool = Field(
+        True, description="Reuse the marks, detector and fingerprint readings of an earlier scan of identical bytes "
+                          "(keyed by content hash, settings, keys and detector versions); bank matches, actions and "
+                          "the ledger entry stay each upload's own.")
+    scan_cache_entries: int = Field(4096, ge=0, description="Cached scan analyses kept in memory per process.")
+    scan_cache_days: float = Field(7.0, gt=0, description="Cached scan analyses older than this are deleted.")
+    scan_processes: int = Field(
+        0, ge=0, le=64, description="Analyse uncached uploads in this many child processes per server process "
+                                    "(0: in the request's thread), so a slow scan never holds up cached repeats.")
     audio_notice: Literal["speech", "rhythm"] = Field(
         "speech", description="Explicit audio label (GB-04): spoken notice (espeak-ng) or the rhythm cue."
     )

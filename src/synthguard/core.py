@@ -92,6 +92,8 @@ class SynthGuard:
         return cls(settings or Settings.load(**overrides))
 
     def close(self) -> None:
+        if (cache := self.__dict__.get("scan_cache")) is not None:
+            cache.close()  # its child processes, when scan_processes started any
         self.db.dispose()
 
     def __enter__(self) -> SynthGuard:
@@ -406,6 +408,13 @@ class SynthGuard:
 
         return Moderation(self)
 
+    @cached_property
+    def scan_cache(self) -> Any:
+        """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
+        from synthguard.scan_cache import ScanCache
+
+        return ScanCache(self) if self.settings.scan_cache else None
+
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
              propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> Any:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
@@ -415,7 +424,7 @@ class SynthGuard:
         from synthguard.scan import scan
 
         result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
-                      tenant=tenant)
+                      tenant=tenant, cache=self.scan_cache)
         if log:
             with self.db.session() as s:
                 self.ledger.append(s, "scan", scan_entry(result))

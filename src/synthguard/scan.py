@@ -11,6 +11,9 @@
    written into the file's AIGC metadata (LM-17, GB-11; a new block with the verdict's Label when there is none).
    A watermark on a file whose metadata label is gone is flagged (DS-21); bank matches and advisory-only
    verdicts go to human review.
+
+Reading marks, fingerprinting and detectors are the content-only :func:`analyse` (what the verdict cache keeps,
+scan_cache.py); bank matches, the declaration, the verdict and actions are each upload's own (:func:`finish`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from synthguard.media import Media, Modality
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
+    from synthguard.scan_cache import ScanCache
 
 VERDICTS = {"1": "ai_generated", "2": "possibly_ai", "3": "suspected_ai"}
 VIDEO_FRAME_SHARE = 0.5  # vPDQ-style rule: a video matches a bank entry when this share of its frames does
@@ -102,11 +106,10 @@ def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stag
     return out
 
 
-def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float],
-                 tenant: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _hashes(media: Media, evidence: list[Detection], timings: dict[str, float]) -> tuple[dict[str, Any], list[str]]:
     """SHA-256 for every file; PDQ for images, per-frame PDQ for video (vPDQ-style: a bank entry matches when a
-    share of the sampled frames is within its distance); video and audio also against ``vpdq`` and ``audio`` banks
-    (whole-file fingerprints, :mod:`synthguard.fingerprint.signals`); text by SHA-256 only."""
+    share of the sampled frames is within its distance); audio and text are matched by SHA-256 only here.
+    Returns the fingerprints and the PDQ hashes good enough to match."""
     from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher
 
     t0 = time.perf_counter()
@@ -130,11 +133,20 @@ def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timing
     except SynthGuardError as exc:
         evidence.append(Detection("fingerprint", "error", problems=(f"fingerprint failed: {exc.message}",)))
     timings["fingerprint"] = time.perf_counter() - t0
+    return fps, pdqs
+
+
+def _match(sg: SynthGuard, media: Media, pdqs: list[str] | tuple[str, ...], evidence: list[Detection],
+           timings: dict[str, float], tenant: str | None = None) -> list[dict[str, Any]]:
+    """Query the hash banks as they are now: never cached, so an entry added a second ago already matches
+    (DS-09, CC-12 stay-down).  ``tenant`` limits the lookup to its own banks and those shared with it (issue 18
+    finding 2; None: the operator, every bank); video and audio also go against ``vpdq`` and ``audio`` banks
+    (whole-file fingerprints, :mod:`synthguard.fingerprint.signals`; issue 20)."""
     t0 = time.perf_counter()
     matches: list[dict[str, Any]] = []
     banks = banks_for(sg)
     if banks is not None:
-        visible = None if tenant is None else banks.visible(tenant)  # finding 2: a tenant's own banks only
+        visible = None if tenant is None else banks.visible(tenant)
         queries = [("sha256", media.sha256)] + [("pdq", h) for h in pdqs]
         hits: dict[tuple[Any, Any], dict[str, Any]] = {}
         for kind, value in queries:
@@ -155,9 +167,9 @@ def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timing
         if media.modality in (Modality.VIDEO, Modality.AUDIO):  # vPDQ and landmark banks (issue 20)
             from synthguard.fingerprint import signals
 
-            for kind in banks.signal_kinds(media):
+            for kind in banks.signal_kinds(media, banks=visible):
                 try:
-                    found = banks.query_signal(kind, signals.media_query(kind, media))
+                    found = banks.query_signal(kind, signals.media_query(kind, media), banks=visible)
                 except SynthGuardError as exc:  # a video without sound has no audio fingerprint: say so
                     evidence.append(Detection("banks", "info", problems=(f"no {kind} fingerprint: {exc.message}",)))
                     continue
@@ -171,7 +183,7 @@ def _fingerprint(sg: SynthGuard, media: Media, evidence: list[Detection], timing
                     continue
             matches.append(d)
     timings["banks"] = time.perf_counter() - t0
-    return fps, matches
+    return matches
 
 
 def _as_dict(m: Any) -> dict[str, Any]:
@@ -257,29 +269,48 @@ def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None,
     return act | {"status": "written", "sha256": out.sha256}, out
 
 
-def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
-         propagate_id: str | None = None, detectors: list[Detector] | None = None,
-         watermark_search: str | None = None, tenant: str | None = None) -> ScanResult:
-    """Scan one upload (see the module docstring). ``detectors`` replaces the configured ML detectors;
-    ``watermark_search`` overrides ``settings.scan_watermark_search`` (the deferred deep scan runs "full");
-    ``tenant`` limits the bank lookup to that tenant's banks and those shared with it (None: the operator,
-    every bank)."""
+@dataclass(frozen=True)
+class Analysis:
+    """What the bytes alone decide: every mark and detector reading and the fingerprints.  Identical bytes
+    under the same settings, keys and detectors give the same analysis, so it is what the verdict cache keeps
+    (scan_cache.py); bank matches, the declaration, actions and the ledger entry are each upload's own."""
+
+    evidence: tuple[Detection, ...]
+    fingerprints: dict[str, Any]
+    pdqs: tuple[str, ...]
+    search: str  # the image watermark search it ran: "full" or "priors"
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = None,
+            watermark_search: str | None = None) -> Analysis:
+    """Decode, read every mark, fingerprint and run the detectors: the expensive, content-only half of a scan."""
     from synthguard.detection.registry import STAGES
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    media = sg.media(source)
     media.decode()  # decode now: a corrupt upload is an error, not a "none" verdict
     timings["decode"] = time.perf_counter() - t0
     mark_dets, ml_dets = detectors_for(sg, media.modality)
+    search = watermark_search or sg.settings.scan_watermark_search
     if watermark_search is not None and media.modality is Modality.IMAGE:
         from synthguard.detection.marks import WatermarkDetector
 
         mark_dets = [WatermarkDetector(sg.marker("image.watermark"), search=watermark_search)
                      if d.name == "image.watermark" else d for d in mark_dets]
     evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
-    fps, matches = _fingerprint(sg, media, evidence, timings, tenant)
+    fps, pdqs = _hashes(media, evidence, timings)
     evidence += _run_all(ml_dets if detectors is None else detectors, media, timings, {}, "detectors")
+    return Analysis(tuple(evidence), fps, tuple(pdqs), search, timings)
+
+
+def finish(sg: SynthGuard, media: Media, analysis: Analysis, *, declared_ai: bool = False,
+           propagator: str | None = None, propagate_id: str | None = None, tenant: str | None = None) -> ScanResult:
+    """The upload's own half of a scan: current bank matches, its declaration, the verdict, its actions and
+    propagator fields (LM-14, LM-17), the likeness check (DS-15)."""
+    timings = dict(analysis.timings)
+    evidence = list(analysis.evidence)
+    matches = _match(sg, media, analysis.pdqs, evidence, timings, tenant)
     if declared_ai:
         evidence.append(Detection("upload.declaration", "declaration", 1.0, 1.0, "2",
                                   {"declared_ai": True}))
@@ -300,7 +331,24 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
         actions += likeness_actions
         timings["likeness"] = time.perf_counter() - t0
     return ScanResult(media.name, media.sha256, verdict, value, [d.to_dict() for d in evidence], matches, actions,
-                      fps, timings, output)
+                      dict(analysis.fingerprints), timings, output)
 
 
-__all__ = ["VERDICTS", "ScanResult", "banks_for", "decide", "detectors_for", "load_notices", "scan"]
+def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
+         propagate_id: str | None = None, detectors: list[Detector] | None = None,
+         watermark_search: str | None = None, cache: ScanCache | None = None, tenant: str | None = None) -> ScanResult:
+    """Scan one upload (see the module docstring). ``detectors`` replaces the configured ML detectors;
+    ``watermark_search`` overrides ``settings.scan_watermark_search`` (the deferred deep scan runs "full");
+    with ``cache`` an earlier analysis of identical bytes is reused (not with explicit ``detectors``);
+    ``tenant`` limits the bank lookup to that tenant's banks and those shared with it (None: every bank)."""
+    media = sg.media(source)
+    if cache is not None and detectors is None:
+        analysis = cache.analysis(media, watermark_search)
+    else:
+        analysis = analyse(sg, media, detectors=detectors, watermark_search=watermark_search)
+    return finish(sg, media, analysis, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+                  tenant=tenant)
+
+
+__all__ = ["VERDICTS", "Analysis", "ScanResult", "analyse", "banks_for", "decide", "detectors_for", "finish",
+           "load_notices", "scan"]

@@ -52,6 +52,21 @@ class Jobs:
             payload["search"] = search
         return self.queue.enqueue("scan", payload, tenant=tenant, key=key)
 
+    def deep_scan(self, media: Media, *, tenant: str = "default", declared_ai: bool = False,
+                  content_ref: str | None = None, callback_url: str | None = None) -> tuple[dict[str, Any], int, bool]:
+        """Attach an upload to the one deep scan of its content: ``(job, upload_id, created)`` (jobs/deep.py)."""
+        from synthguard.jobs.deep import submit
+
+        return submit(self.sg, media, tenant=tenant, declared_ai=declared_ai, content_ref=content_ref,
+                      callback_url=callback_url)
+
+    def uploads(self, job_id: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        """The uploads attached to a deep-scan job, each with its own result once delivered."""
+        from synthguard.store.scan_tables import uploads_of
+
+        self.get(job_id, tenant=tenant)  # NotFound for another tenant's job
+        return uploads_of(self.sg.db, job_id)
+
     def submit(self, kind: str, payload: dict[str, Any] | None = None, *, tenant: str = "default",
                key: str | None = None) -> tuple[dict[str, Any], bool]:
         from synthguard.errors import ValidationError
@@ -79,6 +94,7 @@ class Jobs:
 
     def work(self, *, max_jobs: int | None = None) -> int:
         """Run runnable jobs in this process until none is left (or ``max_jobs``); returns how many ran."""
+        from synthguard.jobs.deep import sweep
         from synthguard.jobs.worker import Worker
 
         worker = Worker(self.sg)
@@ -87,4 +103,5 @@ class Jobs:
             if worker.run_one() is None:
                 break
             n += 1
+        sweep(self.sg)  # uploads a finished deep scan could not deliver to yet (jobs/deep.py)
         return n

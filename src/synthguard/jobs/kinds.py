@@ -2,7 +2,8 @@
 ledger entry in ONE transaction (fenced by the lease), so a crash can neither lose nor duplicate the entry.
 
 - ``scan``: the platform's upload scan (LM Art. 6, LM-13..17) of a stored upload; result JSON on the job and
-  exactly one ``scan`` ledger entry naming the job (DS-10: what the platform knew and decided).
+  exactly one ``scan`` ledger entry naming the job (DS-10: what the platform knew and decided).  A deep scan
+  (``deep`` in the payload) then delivers to every upload attached to it (jobs/deep.py).
 - ``checkpoint``: sign the ledger's tree head (operators schedule it, e.g. every minute).
 """
 
@@ -36,11 +37,15 @@ def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
     media = Media.from_bytes(data, p.get("name") or "upload", max_bytes=sg.settings.max_bytes,
                              max_pixels=sg.settings.max_pixels)
     result = scan(sg, media, declared_ai=bool(p.get("declared_ai")), watermark_search=p.get("search"),
-                  tenant=lease.tenant)
+                  tenant=lease.tenant, cache=sg.scan_cache)
     body = _jsonable(result.to_dict())
     with sg.db.session() as s:
         entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": lease.id})
         sg.jobs.queue.complete(s, lease, body, ledger_index=entry.index)
+    if p.get("deep"):  # one deep scan per content: each attached upload gets its own result (jobs/deep.py)
+        from synthguard.jobs.deep import deliver
+
+        body["uploads"] = deliver(sg, lease.id, media)
     return body
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("synthguard.worker")
 MAX_PAUSE = 5.0
+SWEEP_EVERY = 20  # idle polls between two sweeps for undelivered deep-scan uploads
 
 
 def worker_name(index: int = 0) -> str:
@@ -122,7 +123,7 @@ class Worker:
             wakeup.close()
 
     def _loop(self, wakeup: Wakeup, burst: bool, max_jobs: int | None) -> int:
-        handled, pause = 0, 0.0
+        handled, pause, idle = 0, 0.0, 0
         while not self.stop.is_set() and (max_jobs is None or handled < max_jobs):
             try:
                 job = self.run_one()
@@ -130,6 +131,11 @@ class Worker:
                 if job is not None:
                     handled += 1
                     continue
+                idle += 1
+                if idle % SWEEP_EVERY == 1 or burst:  # deep-scan uploads a lost worker left (jobs/deep.py)
+                    from synthguard.jobs.deep import sweep
+
+                    sweep(self.sg)
                 if burst and self.sg.jobs.queue.pending() == 0:
                     break
                 wakeup.wait(self.poll)

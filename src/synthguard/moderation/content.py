@@ -146,7 +146,7 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
                    sha256=media.sha256, pdq=pdq, pdq_quality=scan.fingerprints.get("pdq_quality"),
                    media_file=f"{media.sha256}.{media.format.lower()[:5]}", mime=media.mime, verdict=scan.verdict,
                    status="restricted" if any("restrict" in r.actions for r in rules) else "visible",
-                   notices=[_label_notice(scan)] if any("label" in r.actions for r in rules) else [],
+                   notices=[label_notice(scan)] if any("label" in r.actions for r in rules) else [],
                    evidence=evidence_summary(scan) | {"automated": automated_measures(rules)},
                    created_at=utcnow(), updated_at=utcnow())
     s.add(c)
@@ -179,7 +179,7 @@ def evidence_summary(scan: Any) -> dict[str, Any]:
                          "reason": m.get("reason")} for m in scan.matches]}
 
 
-def _label_notice(scan: Any) -> dict[str, Any]:
+def label_notice(scan: Any) -> dict[str, Any]:
     n = next((a for a in scan.actions if a.get("action") == "notice"), None)
     return {"type": "label", "verdict": scan.verdict, "badge": (n or {}).get("badge"), "text": (n or {}).get("text")}
 
@@ -306,6 +306,6 @@ def set_status(c: ModContent, status: str) -> None:
 
 
 __all__ = ["STAY_DOWN", "STAY_DOWN_AUDIO", "STAY_DOWN_EXACT", "STAY_DOWN_VIDEO", "UploadBlockedError",
-           "automated_measures", "bank_names", "check_ref", "copies", "ensure_banks", "find", "lift_stay_down",
-           "long_bank_names", "media_path", "policy_banks", "register", "resolve_location", "scan_decision",
-           "stay_down"]
+           "automated_measures", "bank_names", "check_ref", "copies", "ensure_banks", "find", "label_notice",
+           "lift_stay_down", "long_bank_names", "media_path", "policy_banks", "register", "resolve_location",
+           "scan_decision", "stay_down"]

@@ -76,7 +76,35 @@ class Moderation:
         if c is None:
             raise content.UploadBlockedError(
                 f"upload blocked: it matches content removed earlier (policy rules {', '.join(r.id for r in rules)})")
+        for action in out["scan"]["actions"]:  # scan_watermark_search=priors: the deep scan reaches this content
+            if action["action"] == "deep_scan":
+                job, upload_id, _ = self.sg.jobs.deep_scan(media, tenant=tenant, declared_ai=declared_ai,
+                                                           content_ref=ref)
+                action |= {"job_id": job["id"], "upload_id": upload_id}
         return out
+
+    def rescanned(self, tenant: str, ref: str, scan: Any, *, actor: str = "deep-scan") -> dict[str, Any]:
+        """A later, deeper scan of registered content (jobs/deep.py): its verdict and evidence replace the upload
+        scan's, its policy rules restrict and label it, and open the review cases no earlier scan opened."""
+        now = self.clock()
+        with self.sg.db.session() as s:
+            c = content.find(s, tenant, ref)
+            rules, _ = content.scan_decision(self.sg, scan)
+            c.verdict, c.evidence, c.updated_at = scan.verdict, content.evidence_summary(scan), now
+            if c.status == "visible" and any({"restrict", "block"} & set(r.actions) for r in rules):
+                c.status = "restricted"
+            if any("label" in r.actions for r in rules) and not any(n.get("type") == "label" for n in c.notices):
+                c.notices = [*c.notices, content.label_notice(scan)]
+            seen = {x.rule for x in cases.for_content(s, c.id)}
+            opened = [self._open(s, tenant, "scan", r.case_kind, c, now, actor=actor, rule=r.id, automated=True,
+                                 details={"verdict": scan.verdict, "deep_scan": True,
+                                          "banks": sorted({m["bank"] for m in scan.matches})})
+                      for r in rules if r.case_kind and r.id not in seen]
+            self.sg.ledger.append(s, "moderation", {"event": "content_rescanned", "tenant": tenant, "ref": ref,
+                                                    "sha256": c.sha256, "verdict": c.verdict, "status": c.status,
+                                                    "rules": [r.id for r in rules]}, time=now)
+            return {"content": cases.content_ref(c), "rules": [r.id for r in rules],
+                    "cases": [x.ticket for x in opened]}
 
     def content(self, tenant: str, ref: str) -> dict[str, Any]:
         with self.sg.db.session() as s:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -11,6 +13,14 @@ from synthguard.errors import MediaTooLargeError
 from synthguard.media import Media
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small form fields beside the file
+# the names of the files the client sent in this request; the error handler names them instead of server paths.
+# BodyLimit sets a fresh list per request; sync routes run in a copied context that shares the same list.
+CLIENT_FILES: ContextVar[list[str] | None] = ContextVar("synthguard_client_files", default=None)
+
+
+def client_files() -> list[str]:
+    """The upload names the current request carried (empty outside a request)."""
+    return list(CLIENT_FILES.get() or ())
 
 
 def _too_large(limit: int) -> str:
@@ -34,6 +44,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        token = CLIENT_FILES.set([])
+        try:
+            await self._limited(scope, receive, send)
+        finally:
+            CLIENT_FILES.reset(token)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         multipart = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
         limit = self.media_limit if multipart else MAX_OTHER_BODY
@@ -58,8 +75,11 @@ class BodyLimit:
 
 def read_upload(file: UploadFile, *, max_bytes: int, max_pixels: int) -> Media:
     """The uploaded file as Media; never reads more than ``max_bytes + 1`` bytes into memory."""
+    name = (file.filename or "upload")[-128:]
+    names = CLIENT_FILES.get()
+    if names is not None:  # before anything can fail: an error about this upload names it
+        names.append(name)
     data = file.file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise MediaTooLargeError(f"upload is over the limit of {max_bytes:,} bytes")
-    name = (file.filename or "upload")[-128:]
     return Media.from_bytes(data, name, max_bytes=max_bytes, max_pixels=max_pixels)

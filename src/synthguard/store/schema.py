@@ -21,6 +21,7 @@ import synthguard.store.compliance_tables  # noqa: F401  (registers the complian
 import synthguard.store.consent_tables  # noqa: F401  (registers the likeness registry tables on Base.metadata)
 import synthguard.store.job_tables  # noqa: F401  (registers the job queue table on Base.metadata)
 import synthguard.store.moderation_tables  # noqa: F401  (registers the moderation tables on Base.metadata)
+import synthguard.store.scan_tables  # noqa: F401  (registers the verdict cache and deep-scan uploads tables)
 from synthguard.store.base import Base, UTCDateTime, utcnow
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Query, Response, UploadFile
 
 from synthguard.server.deps import SG, Scanner, upload_media
+from synthguard.server.errors import stored_error_view
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 State = Literal["queued", "running", "done", "dead"]
@@ -38,11 +39,19 @@ def enqueue_scan(
 @router.get("/{job_id}")
 def get_job(sg: SG, p: Scanner, job_id: str) -> dict[str, Any]:
     """A job of the caller's tenant with its state, attempts, error and (when done) the scan result."""
-    return sg.jobs.get(job_id, tenant=p.tenant)
+    job = sg.jobs.get(job_id, tenant=p.tenant)
+    return job | {"error": stored_error_view(job["error"], sg.settings.home)}
+
+
+@router.get("/{job_id}/uploads")
+def job_uploads(sg: SG, p: Scanner, job_id: str) -> list[dict[str, Any]]:
+    """The uploads attached to a deep-scan job (one job per content), each with its own result when delivered."""
+    return sg.jobs.uploads(job_id, tenant=p.tenant)
 
 
 @router.get("")
 def list_jobs(sg: SG, p: Scanner, state: Annotated[State | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
     """The tenant's most recent jobs, newest first."""
-    return sg.jobs.queue.recent(state=state, tenant=p.tenant, limit=limit)
+    return [j | {"error": stored_error_view(j["error"], sg.settings.home)}
+            for j in sg.jobs.queue.recent(state=state, tenant=p.tenant, limit=limit)]

@@ -1,0 +1,135 @@
+"""The deferred deep scan, once per content (issue 28): every upload that needs it is attached to one job.
+
+With ``scan_watermark_search=priors`` the upload scan reads the watermark at the re-encode/resize/crop
+geometries only and asks for the full search (rotations, crops with rescaling) in a worker.  Real traffic
+repeats: the same bytes arrive many times, often at once.  So the deep scan is one job per content (its
+idempotency key and payload depend on the bytes only), and each upload is a row in ``deep_scan_uploads``.
+When the job has the full analysis it *delivers* to each row its own result: its declaration (LM-14), the
+banks as they are at delivery (DS-09), its policy actions, its own ``scan`` ledger entry naming the job and the
+upload (DS-10), the moderation content it belongs to (verdict, restriction, review case) and its callback.
+
+A delivery is claimed with a conditional UPDATE in the same transaction as its ledger entry, so it happens
+exactly once however the job worker and a late upload race: an upload attached after the job finished is
+delivered by the request that attached it, from the cached full analysis (with ``scan_cache`` off, by the next
+worker sweep: the full search never runs in a request).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from synthguard.errors import StoreError, SynthGuardError, ValidationError
+from synthguard.media import Media
+from synthguard.store import scan_tables
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+    from synthguard.scan import Analysis
+
+log = logging.getLogger("synthguard.jobs")
+KEY_PREFIX = "deep-scan:"  # + content SHA-256 + ":full"
+CALLBACK_SCHEMES = ("http://", "https://")
+
+
+class _Taken(Exception):
+    """Another process delivered this upload first: roll our ledger entry back."""
+
+
+def check_callback(url: str | None) -> str | None:
+    if url is None or url == "":
+        return None
+    if not url.startswith(CALLBACK_SCHEMES) or len(url) > 2048 or not url.isprintable():
+        raise ValidationError("callback_url must be an http(s) URL of at most 2048 characters",
+                              hint="Give the platform endpoint that receives deep-scan results, or leave it out.")
+    return url
+
+
+def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = False, content_ref: str | None = None,
+           callback_url: str | None = None) -> tuple[dict[str, Any], int, bool]:
+    """Attach this upload to the deep scan of its content, enqueuing the job on first need.
+
+    Returns ``(job, upload_id, created)``; a job that already finished delivers to the upload at once."""
+    callback_url = check_callback(callback_url)
+    digest = sg.jobs.blobs.put(media.data)
+    payload = {"blob": digest, "name": "upload", "declared_ai": False, "search": "full", "deep": True}
+    job, created = sg.jobs.queue.enqueue("scan", payload, tenant=tenant, key=f"{KEY_PREFIX}{media.sha256}:full")
+    upload_id = scan_tables.attach(sg.db, job["id"], tenant=tenant, name=media.name, declared_ai=declared_ai,
+                                   content_ref=content_ref, callback_url=callback_url)
+    if not created and sg.scan_cache is not None and sg.jobs.queue.get(job["id"])["state"] == "done":
+        deliver(sg, job["id"], media)  # finished before we attached: the cached full analysis answers at once
+    return job, upload_id, created  # without the cache, the full search is the workers' job: their sweep delivers
+
+
+def analysis_for(sg: SynthGuard, media: Media) -> Analysis:
+    """The full-search analysis: from the verdict cache when on (the deep job stored it there)."""
+    from synthguard.scan import analyse
+
+    if sg.scan_cache is not None:
+        return sg.scan_cache.analysis(media, "full")
+    return analyse(sg, media, watermark_search="full")
+
+
+def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None = None) -> int:
+    """Give every upload attached to ``job_id`` and not yet served its own result; returns how many."""
+    from synthguard.core import scan_entry
+    from synthguard.jobs.kinds import _jsonable
+    from synthguard.scan import finish
+
+    done = 0
+    for up in scan_tables.undelivered(sg.db, job_id):
+        analysis = analysis or analysis_for(sg, media)
+        named = Media.from_bytes(media.data, up.name, max_bytes=sg.settings.max_bytes,
+                                 max_pixels=sg.settings.max_pixels)
+        result = finish(sg, named, analysis, declared_ai=up.declared_ai, tenant=up.tenant)  # its own banks only
+        body = _jsonable(result.to_dict())
+        try:
+            with sg.db.session() as s:
+                entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": job_id, "upload": up.id})
+                if not scan_tables.mark_delivered(s, up.id, body, entry.index):
+                    raise _Taken
+        except _Taken:
+            continue
+        except StoreError as exc:  # e.g. SQLite busy past its timeout: the row stays undelivered for a sweep
+            log.warning("deep scan %s: upload %s not delivered yet: %s", job_id, up.id, exc.message)
+            continue
+        done += 1
+        if up.content_ref:
+            _to_content(sg, up.tenant, up.content_ref, result)
+        if up.callback_url:
+            _callback(up.callback_url, {"upload_id": up.id, "job_id": job_id, "name": up.name, "result": body})
+    return done
+
+
+def sweep(sg: SynthGuard, *, limit: int = 100) -> int:
+    """Deliver uploads stranded on finished deep scans (the worker died, or the database was busy, between the
+    job's completion and its deliveries); returns how many were delivered."""
+    done = 0
+    for job_id, blob in scan_tables.stranded(sg.db, limit=limit):
+        try:
+            data = sg.jobs.blobs.get(blob)
+            done += deliver(sg, job_id, Media.from_bytes(data, "upload", max_bytes=sg.settings.max_bytes,
+                                                         max_pixels=sg.settings.max_pixels))
+        except SynthGuardError as exc:  # the upload's bytes were pruned or damaged: say so, keep sweeping
+            log.warning("deep scan %s: stranded uploads cannot be delivered: %s", job_id, exc.message)
+    return done
+
+
+def _to_content(sg: SynthGuard, tenant: str, ref: str, result: Any) -> None:
+    try:
+        sg.moderation.rescanned(tenant, ref, result)
+    except SynthGuardError as exc:  # the content was deleted meanwhile: the upload's own result is kept anyway
+        log.warning("deep scan of %s not applied to content %r: %s", result.sha256[:12], ref, exc.message)
+
+
+def _callback(url: str, body: dict[str, Any]) -> None:
+    """POST the upload's result to the platform's endpoint; best effort (the result stays readable by id)."""
+    import httpx
+
+    try:
+        httpx.post(url, json=body, timeout=5.0).raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("deep-scan callback for upload %s failed: %s", body["upload_id"], exc)
+
+
+__all__ = ["KEY_PREFIX", "analysis_for", "check_callback", "deliver", "submit", "sweep"]

@@ -1,0 +1,253 @@
+"""The verdict cache: identical bytes are analysed once (issue 28: repeats are the normal case).
+
+Real upload traffic is dominated by repeats (a meme uploaded thousands of times, often at the same moment).
+The expensive half of a scan -- decoding, reading every mark, the watermark search, detectors, fingerprints
+(:class:`~synthguard.scan.Analysis`) -- depends only on the bytes and on how the service is configured, so it
+is cached under a key over:
+
+- the content's SHA-256 and the watermark search it ran (a ``full`` analysis also serves ``priors`` scans);
+- the settings (every field: limits, trust anchors, profile ...), the content of the key files under
+  ``<home>/keys`` and of every file a setting names (C2PA trust anchors, detector manifests);
+- the detectors: each one's name, class, version or model manifest, and the version of the package shipping it.
+
+A new detector, a model update, a key rotation or any settings change makes a new key: the old entries are
+never read again and age out (``scan_cache_days``).  Bank matches (DS-09), the uploader's declaration (LM-14),
+policy actions, propagator fields (LM-17) and the ledger entry (DS-10) are NOT cached: each upload gets its own
+from :func:`~synthguard.scan.finish`, so a hash added to a bank a second ago already blocks the next upload.
+
+Two levels: a bounded in-memory LRU per process, then the ``scan_cache`` table every process shares.  Within a
+process, concurrent misses for one key wait for the first (single flight), so a viral burst is scanned once
+per process, not once per request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthguard.detection import Detection
+from synthguard.media import Media, Modality
+from synthguard.scan import Analysis, analyse, detectors_for
+from synthguard.store import scan_tables
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+
+PRUNE_EVERY = 256  # stores between two deletions of expired entries
+KEY_FILE_LIMIT = 1 << 20
+# settings that do not change what a scan reads: the search is a key part of its own (a full analysis serves a
+# priors scan), the cache's own knobs, and where jobs run
+NOT_IN_KEY = {"scan_watermark_search", "scan_cache", "scan_cache_entries", "scan_cache_days", "jobs_inline",
+              "job_lease_seconds", "job_max_attempts", "job_backoff_seconds", "rate_limit_per_minute",
+              "rate_limit_burst", "rate_limit_shared"}
+
+
+class ScanCache:
+    """``analysis(media, search)``: a cached :class:`Analysis` or a fresh one, stored for the next upload."""
+
+    def __init__(self, sg: SynthGuard):
+        self.sg = sg
+        self.entries = sg.settings.scan_cache_entries
+        self._mem: OrderedDict[str, Analysis] = OrderedDict()
+        self._lock = threading.Lock()
+        self._flights: dict[str, threading.Lock] = {}
+        self._stored = 0
+        self._pool: Any = None
+        self.hits = self.misses = 0
+
+    # --- keys ----------------------------------------------------------------------------------------
+    @cached_property
+    def _context(self) -> str:
+        """Settings and key material: any change to either is a different scan configuration."""
+        fields = self.sg.settings.model_dump(mode="json", exclude=NOT_IN_KEY)
+        h = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
+        keys = self.sg.settings.keys_dir
+        files = sorted(keys.iterdir()) if keys.is_dir() else []
+        for value in vars(self.sg.settings).values():  # trust anchors, detector manifests: their content counts
+            files += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, Path)]
+        for p in files:
+            if p.is_file() and p.stat().st_size <= KEY_FILE_LIMIT:
+                h.update(str(p).encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+        h.update(self.sg.version.encode())
+        return h.hexdigest()
+
+    def detectors_version(self, modality: Modality) -> str:
+        """A digest over the detectors a scan of ``modality`` runs (names, classes, versions, model manifests)."""
+        cache = self.__dict__.setdefault("_det_versions", {})
+        if modality not in cache:
+            marks, ml = detectors_for(self.sg, modality)
+            parts = [json.dumps([d.name, f"{type(d).__module__}.{type(d).__qualname__}",
+                                 str(getattr(d, "version", "")), repr(getattr(d, "manifest", "")),
+                                 _dist_version(type(d).__module__)]) for d in [*marks, *ml]]
+            cache[modality] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        return str(cache[modality])
+
+    def key(self, media: Media, search: str) -> str:
+        parts = (media.sha256, search, media.modality.value, self._context, self.detectors_version(media.modality))
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+    # --- lookups -------------------------------------------------------------------------------------
+    def analysis(self, media: Media, watermark_search: str | None = None) -> Analysis:
+        """The analysis of ``media`` from the cache, else computed (once per process for concurrent misses)."""
+        search = _search(self.sg, media, watermark_search)
+        keys = [self.key(media, s) for s in (("full", "priors") if search == "priors" else (search,))]
+        t0 = time.perf_counter()
+        if (found := self._find(keys)) is not None:
+            return _hit(found, t0)
+        with self._flight(keys[-1]):
+            if (found := self._find(keys)) is not None:  # a concurrent request computed it meanwhile
+                return _hit(found, t0, shared=True)
+            self.misses += 1
+            fresh = self._analyse(media, watermark_search)
+            self.put(media, fresh)
+            return fresh
+
+    def _analyse(self, media: Media, watermark_search: str | None) -> Analysis:
+        """In this thread, or in a child process (``scan_processes``): decoding, the watermark search and the
+        detectors are CPU-bound Python and numpy; in the server's own process they hold the GIL against every
+        cached repeat answered meanwhile."""
+        if self.sg.settings.scan_processes <= 0:
+            return analyse(self.sg, media, watermark_search=watermark_search)
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing as mp
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(self.sg.settings.scan_processes, mp.get_context("spawn"),
+                                                 initializer=_child_open, initargs=(self.sg.settings,))
+            pool = self._pool
+        return pool.submit(_child_analyse, media.data, media.name, watermark_search).result()
+
+    def close(self) -> None:
+        """Stop the child processes, if any were started."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def put(self, media: Media, analysis: Analysis) -> str:
+        """Keep ``analysis`` of ``media`` (in memory and in the shared table); returns its key."""
+        key = self.key(media, analysis.search if media.modality is Modality.IMAGE else "-")
+        stored = _jsonable(analysis)
+        scan_tables.cache_put(self.sg.db, key, media.sha256, analysis.search, stored)
+        self._remember(key, _from_json(stored))
+        self._stored += 1
+        if self._stored % PRUNE_EVERY == 0:
+            scan_tables.cache_prune(self.sg.db, timedelta(days=self.sg.settings.scan_cache_days))
+        return key
+
+    def clear(self) -> int:
+        """Forget every cached analysis (this process's memory and the shared table)."""
+        with self._lock:
+            self._mem.clear()
+        return scan_tables.cache_forget(self.sg.db)
+
+    def _find(self, keys: list[str]) -> Analysis | None:
+        for key in keys:
+            with self._lock:
+                found = self._mem.get(key)
+                if found is not None:
+                    self._mem.move_to_end(key)
+                    self.hits += 1
+                    return found
+        for key in keys:
+            row = scan_tables.cached(self.sg.db, key)
+            if row is not None:
+                found = _from_json(row)
+                self._remember(key, found)
+                self.hits += 1
+                return found
+        return None
+
+    def _remember(self, key: str, analysis: Analysis) -> None:
+        if self.entries <= 0:
+            return
+        with self._lock:
+            self._mem[key] = analysis
+            self._mem.move_to_end(key)
+            while len(self._mem) > self.entries:
+                self._mem.popitem(last=False)
+
+    def _flight(self, key: str) -> _Flight:
+        with self._lock:
+            lock = self._flights.setdefault(key, threading.Lock())
+        return _Flight(self, key, lock)
+
+
+class _Flight:
+    """Hold the per-key lock; the last holder removes it, so the table of flights stays small."""
+
+    def __init__(self, cache: ScanCache, key: str, lock: threading.Lock):
+        self.cache, self.key, self.lock = cache, key, lock
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        with self.cache._lock:
+            if self.cache._flights.get(self.key) is self.lock:
+                del self.cache._flights[self.key]
+        self.lock.release()
+
+
+_CHILD: list[SynthGuard] = []  # the child process's own core object (scan_processes)
+
+
+def _child_open(settings: Any) -> None:
+    from synthguard.core import SynthGuard
+
+    _CHILD.append(SynthGuard.open(settings))
+
+
+def _child_analyse(data: bytes, name: str, watermark_search: str | None) -> Analysis:
+    sg = _CHILD[0]
+    media = Media.from_bytes(data, name, max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
+    return analyse(sg, media, watermark_search=watermark_search)
+
+
+def _search(sg: SynthGuard, media: Media, watermark_search: str | None) -> str:
+    if media.modality is not Modality.IMAGE:
+        return "-"  # the watermark search geometry is an image setting
+    return watermark_search or sg.settings.scan_watermark_search
+
+
+def _hit(found: Analysis, t0: float, *, shared: bool = False) -> Analysis:
+    """A cached analysis; ``shared`` when this request waited for a concurrent one to compute it (a burst)."""
+    took = time.perf_counter() - t0
+    return dataclasses.replace(found, timings={"cache": took} | ({"shared": took} if shared else {}))
+
+
+def _jsonable(a: Analysis) -> dict[str, Any]:
+    data = {"evidence": [d.to_dict() for d in a.evidence], "fingerprints": a.fingerprints, "pdqs": list(a.pdqs),
+            "search": a.search, "timings": a.timings}
+    out: dict[str, Any] = json.loads(json.dumps(data, default=str, ensure_ascii=False))
+    return out
+
+
+def _from_json(d: dict[str, Any]) -> Analysis:
+    evidence = tuple(Detection(**(e | {"problems": tuple(e.get("problems") or ())})) for e in d["evidence"])
+    return Analysis(evidence, dict(d["fingerprints"]), tuple(d["pdqs"]), str(d["search"]), dict(d["timings"]))
+
+
+def _dist_version(module: str) -> str:
+    """The installed version of the distribution that ships ``module`` (a plugin upgrade is a new detector)."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    top = module.split(".", 1)[0]
+    for dist in packages_distributions().get(top, []):
+        try:
+            return f"{dist}=={version(dist)}"
+        except PackageNotFoundError:
+            continue
+    return top
+
+
+__all__ = ["ScanCache"]

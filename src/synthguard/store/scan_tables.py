@@ -1,0 +1,135 @@
+"""Tables for scans under repeat traffic (issue 28): the verdict cache and the uploads waiting on a deep scan.
+
+``scan_cache`` keeps the content-only half of a scan (marks, detectors, fingerprints: ``scan.Analysis``) under
+a key made of the content hash, the watermark search, the settings and the versions of keys and detectors, so
+every process serving uploads shares it.  ``deep_scan_uploads`` attaches each upload that needs the deferred
+full watermark search to the one deep-scan job of its content; the job delivers its result to every row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from synthguard.errors import StoreError
+from synthguard.store.base import Base, UTCDateTime, utcnow
+from synthguard.store.db import Database
+
+
+class ScanCacheEntry(Base):
+    """One cached analysis of one content under one scan configuration."""
+
+    __tablename__ = "scan_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    search: Mapped[str] = mapped_column(String(8))
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class DeepScanUpload(Base):
+    """An upload waiting on (or served by) the deep-scan job of its content; ``result`` is its own verdict."""
+
+    __tablename__ = "deep_scan_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    tenant: Mapped[str] = mapped_column(String(64), default="default")
+    name: Mapped[str] = mapped_column(String(128))  # the client's file name
+    declared_ai: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)  # moderation content, if any
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# --- the verdict cache ---------------------------------------------------------------------------
+def cached(db: Database, key: str) -> dict[str, Any] | None:
+    with db.session() as s:
+        return s.scalar(select(ScanCacheEntry.analysis).where(ScanCacheEntry.key == key))
+
+
+def cache_put(db: Database, key: str, sha256: str, search: str, analysis: dict[str, Any]) -> None:
+    """Insert once; a concurrent insert of the same key by another process is the same value, so it wins."""
+    try:
+        with db.session() as s:
+            s.add(ScanCacheEntry(key=key, sha256=sha256, search=search, analysis=analysis, created_at=utcnow()))
+    except StoreError as exc:
+        if not isinstance(exc.__cause__, IntegrityError):
+            raise
+
+
+def cache_prune(db: Database, older_than: timedelta) -> int:
+    with db.session() as s:
+        q = delete(ScanCacheEntry).where(ScanCacheEntry.created_at < utcnow() - older_than)
+        n = s.execute(q).rowcount  # type: ignore[attr-defined]
+    return int(n or 0)
+
+
+def cache_forget(db: Database, sha256: str | None = None) -> int:
+    """Drop the cached analyses of one content (or all): after a detector bug fix, for instance."""
+    q = delete(ScanCacheEntry)
+    if sha256 is not None:
+        q = q.where(ScanCacheEntry.sha256 == sha256)
+    with db.session() as s:
+        return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- uploads attached to a deep scan --------------------------------------------------------------
+def attach(db: Database, job_id: str, *, tenant: str, name: str, declared_ai: bool,
+           content_ref: str | None = None, callback_url: str | None = None) -> int:
+    with db.session() as s:
+        row = DeepScanUpload(job_id=job_id, tenant=tenant, name=name[-128:], declared_ai=declared_ai,
+                             content_ref=content_ref, callback_url=callback_url, created_at=utcnow())
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def undelivered(db: Database, job_id: str) -> list[DeepScanUpload]:
+    with db.session() as s:
+        rows = list(s.scalars(select(DeepScanUpload).where(DeepScanUpload.job_id == job_id,
+                                                           DeepScanUpload.delivered_at.is_(None))
+                              .order_by(DeepScanUpload.id)))
+        s.expunge_all()
+        return rows
+
+
+def stranded(db: Database, *, limit: int = 100) -> list[tuple[str, str]]:
+    """(job id, blob) of finished deep-scan jobs that still have undelivered uploads."""
+    from synthguard.store.job_tables import Job
+
+    with db.session() as s:
+        rows = s.execute(select(Job.id, Job.payload).where(
+            Job.state == "done", Job.id.in_(select(DeepScanUpload.job_id).where(DeepScanUpload.delivered_at.is_(None))
+                                            .distinct())).limit(limit)).all()
+    return [(r[0], str(r[1]["blob"])) for r in rows if isinstance(r[1], dict) and r[1].get("blob")]
+
+
+def mark_delivered(s: Any, upload_id: int, result: dict[str, Any], ledger_index: int | None) -> bool:
+    """Claim the delivery inside the caller's transaction; False when another process delivered it first."""
+    n = s.execute(update(DeepScanUpload).where(DeepScanUpload.id == upload_id, DeepScanUpload.delivered_at.is_(None))
+                  .values(delivered_at=utcnow(), result=result, ledger_index=ledger_index)
+                  .execution_options(synchronize_session=False)).rowcount
+    return bool(n == 1)
+
+
+def uploads_of(db: Database, job_id: str) -> list[dict[str, Any]]:
+    iso = lambda t: t.isoformat() if t else None  # noqa: E731
+    with db.session() as s:
+        return [{"id": u.id, "name": u.name, "declared_ai": u.declared_ai, "content_ref": u.content_ref,
+                 "created_at": iso(u.created_at), "delivered_at": iso(u.delivered_at), "result": u.result,
+                 "ledger_index": u.ledger_index}
+                for u in s.scalars(select(DeepScanUpload).where(DeepScanUpload.job_id == job_id)
+                                   .order_by(DeepScanUpload.id))]
+
+
+__all__ = ["DeepScanUpload", "ScanCacheEntry", "attach", "cache_forget", "cache_prune", "cache_put", "cached",
+           "mark_delivered", "stranded", "undelivered", "uploads_of"]
