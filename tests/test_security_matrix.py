@@ -41,6 +41,7 @@ RULES: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/v1/jobs/scan"): frozenset({PLAT, REV, ADM}),
     ("GET", "/v1/jobs/{job_id}"): frozenset({PLAT, REV, ADM}),
     ("GET", "/v1/jobs"): frozenset({PLAT, REV, ADM}),
+    ("GET", "/v1/jobs/{job_id}/uploads"): frozenset({PLAT, REV, ADM}),  # the uploads attached to a deep scan
     ("GET", "/v1/compliance/check"): frozenset({PROV, REG, ADM}),
     ("GET", "/v1/compliance/assessment"): frozenset({PROV, REG, ADM}),
     ("GET", "/v1/compliance/switches"): frozenset({PROV, ADM}),
