@@ -95,8 +95,8 @@ RATION_PASS = 3  # after this many passes the moves are rationed to the SNR budg
 TARGET_SNR_DB = 31.0  # signal-to-watermark ratio at strength 1 (>= 30 dB required)
 N_CANDIDATES = PHASES * CYCLE_SLOTS + REFINE_TOP * FINE_HOP // REFINE_STEP
 # shares of FALSE_POSITIVE_RATE (weighted Bonferroni over the three ways to detect): the first stage's pilot
-# statistic, its CRC (8 * 2**-24 = 0.477e-6 must fit), and the scale search (audio_scale: 3 * 2**-24 = 0.18e-6)
-SHARE_CORRELATION, SHARE_CRC, SHARE_SCALE = 0.30, 0.48, 0.22
+# statistic, its CRC (8 * 2**-24 = 0.477e-6 must fit), and the scale search (audio_scale: 4 * 2**-24 = 0.24e-6)
+SHARE_CORRELATION, SHARE_CRC, SHARE_SCALE = 0.27, 0.48, 0.25
 MIN_SAMPLES = CYCLE_SLOTS * SLOT + HOP  # at the working rate
 MIN_SECONDS = MIN_SAMPLES / WORK_RATE
 _LOG_TINY = math.log(1e-300)

@@ -39,8 +39,8 @@ TIMES = 121  # log-spaced time factors: steps of 0.25%; over a 6-s window the sl
 SEARCH_SECONDS = 6.0  # analysed window (at the working rate, after the attack): a bit more than one cycle
 SEGMENT = 15  # cycle groups per segment (0.96 s): within-segment offsets use the coarse time class
 CLASSES = 31  # coarse time classes (1% steps)
-DECODES = 3  # candidates decoded (list size 1): CRC false accept <= DECODES * 2**-24 under the null
-CRC_FALSE_ACCEPT = DECODES * 2.0**-pl.CRC_BITS
+DECODES = 2  # candidates decoded, each as read and re-aligned per segment (read_tracked), with list size 1:
+CRC_FALSE_ACCEPT = 2 * DECODES * 2.0**-pl.CRC_BITS  # CRC false accept <= 4 * 2**-24 under the null
 
 
 HOP = 32  # analysis hop of the search (4 ms at 8 kHz)
@@ -198,23 +198,24 @@ def _segment_sums(g: np.ndarray, shear: np.ndarray, seg_of: np.ndarray, rows: in
 
 
 def read_at(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa: ANN001, ANN201
-    """Projection values and weights (audio._projections) of ``y`` read with the candidate's scales, cycle slot 0
-    at sample ``start`` (moved back by whole cycles so every instance in ``y`` is read); None if too short."""
+    """Projection values and weights (audio._projections) of ``y`` read with the candidate's scales, and the cycle
+    slot of the first slot read: cycle slot 0 is at sample ``start``; every whole slot in ``y`` is read, also
+    before ``start``.  None if too short."""
     from synthguard.marking.watermark import audio as a
 
     slot = a.SLOT / cand.time
-    cycle = a.CYCLE_SLOTS * slot
-    start -= math.floor(start / cycle) * cycle
-    n_slots = int((len(y) - a.N_FFT - start - slot / 2) // slot)
+    first = math.ceil(-start / slot)  # slot index (relative to cycle slot 0) of the first slot starting at >= 0
+    n_slots = int((len(y) - a.N_FFT - start - slot / 2) // slot) - first
     if n_slots < a.CYCLE_SLOTS:
         return None
-    pos = start + np.arange(n_slots)[:, None] * slot + np.array([0.0, slot / 2])[None, :]
+    pos = start + (first + np.arange(n_slots))[:, None] * slot + np.array([0.0, slot / 2])[None, :]
     frames = np.lib.stride_tricks.sliding_window_view(y, a.N_FFT)[np.round(pos).astype(np.int64).ravel()]
     spec = np.fft.rfft(frames * a._WINDOW, axis=1)
     power = spec.real**2 + spec.imag**2
     cum = np.concatenate([np.zeros((len(power), 1)), np.cumsum(power, axis=1)], axis=1)
     e = band_energies(cum, a.BAND_EDGES, cand.pitch)
-    return wm._projections(e[0::2] + e[1::2])
+    qw = wm._projections(e[0::2] + e[1::2])
+    return None if qw is None else (qw, first % a.CYCLE_SLOTS)
 
 
 REFINE_TIME = (-0.0012, -0.0006, 0.0, 0.0006, 0.0012)  # relative steps around a candidate, one axis at a time
@@ -224,18 +225,19 @@ REFINE_SHIFT = (-16, -8, 0, 8, 16)  # samples
 
 def _refine(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa: ANN001, ANN202
     """Polish a grid candidate on all of ``y`` (time, then start, then pitch; pilot statistic only, so the
-    payload projections stay independent of the choice): ``(candidate, start, projections)`` or None."""
+    payload projections stay independent of the choice): ``(candidate, start, read_at's result)`` or None."""
     from synthguard.marking.watermark import audio as a
 
     lay = wm.layout
     pil = np.flatnonzero(lay.pilot)
 
     def score(c: ScaleCandidate, s0: float):  # noqa: ANN202
-        qw = read_at(wm, y, c, s0)
-        if qw is None:
-            return -math.inf, qw
-        soft, count = a._gather((qw[0][:, pil], qw[1][:, pil]), lay.dither, np.array([0]), pil, dense=False)
-        return float(a._z(soft, count)[0]), qw
+        read = read_at(wm, y, c, s0)
+        if read is None:
+            return -math.inf, read
+        (q, w), k = read
+        soft, count = a._gather((q[:, pil], w[:, pil]), lay.dither, np.array([k]), pil, dense=False)
+        return float(a._z(soft, count)[0]), read
 
     best = (*score(cand, start), cand, start)
     if best[1] is None:
@@ -254,6 +256,40 @@ def _refine(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa: ANN
             if z > best[0]:
                 best = (z, qw, c, s_)
     return best[2], best[3], best[1]
+
+
+TRACK_SHIFTS = (-24, -16, -8, 0, 8, 16, 24)  # samples: local re-alignment per segment (WSOLA splices jitter)
+TRACK_SLOTS = 30  # slots per tracked segment (0.96 s)
+
+
+def read_tracked(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa: ANN001, ANN201
+    """read_at with the slot grid re-aligned per TRACK_SLOTS segment: time stretching (WSOLA) splices the audio
+    with a jitter of tens of ms around the linear time map.  The shift of each segment is chosen by its pilot
+    terms only, so the payload projections stay independent of the choice (the CRC bound holds)."""
+    from synthguard.marking.watermark import audio as a
+
+    base = read_at(wm, y, cand, start)
+    if base is None:
+        return None
+    k = base[1]
+    reads = [r[0] for r in (read_at(wm, y, cand, start + d) for d in TRACK_SHIFTS) if r is not None and r[1] == k]
+    rows = min(len(r[0]) for r in reads)
+    q = np.stack([r[0][:rows] for r in reads])
+    w = np.stack([r[1][:rows] for r in reads])
+    lay = wm.layout
+    i = np.arange(rows)
+    c = (i + k) % a.CYCLE_SLOTS  # cycle slot of each row
+    used = (c % a.GROUP_SLOTS) == 0  # rows where a group instance starts
+    proj = np.arange(a.N_PROJECTIONS).reshape(a.N_GROUPS, a.PROJ_PER_GROUP)[c // a.GROUP_SLOTS]
+    pilot = lay.pilot[proj]  # (rows, 6)
+    qs = np.take_along_axis(q, np.broadcast_to(proj, (len(reads), *proj.shape)), axis=2)
+    ws = np.take_along_axis(w, np.broadcast_to(proj, (len(reads), *proj.shape)), axis=2)
+    terms = (ws * a._tri(qs - lay.dither[proj]) * pilot).sum(axis=2) * used  # (variants, rows)
+    seg = i // TRACK_SLOTS
+    per_seg = np.zeros((len(reads), int(seg.max()) + 1))
+    np.add.at(per_seg, (slice(None), seg), terms)
+    pick = np.argmax(per_seg, axis=0)[seg]  # variant of each row
+    return (q[pick, i], w[pick, i]), k
 
 
 def detect(wm, y: np.ndarray, expected: bytes | None):  # noqa: ANN001, ANN201 - AudioWatermarker, result
@@ -280,10 +316,13 @@ def detect(wm, y: np.ndarray, expected: bytes | None):  # noqa: ANN001, ANN201 -
         fit = _refine(wm, y, cand, float(w0 + cand.start * HOP))
         if fit is None:
             continue
-        at, start, qw = fit
-        soft, count = a._gather(qw, offs, np.array([0]), every)
-        decoded = wm._decode(soft[0], count[0], None if expected is None else bits, list_size=1)
-        if not decoded.ok or (expected is not None and decoded.payload != expected):
+        at, start, read = fit
+        for qw, k in (read, read_tracked(wm, y, at, start) or read):
+            soft, count = a._gather(qw, offs, np.array([k]), every)
+            decoded = wm._decode(soft[0], count[0], None if expected is None else bits, list_size=1)
+            if decoded.ok and (expected is None or decoded.payload == expected):
+                break
+        else:
             continue
         log_gate = min(0.0, math.log(n_cand) - 0.5 * cand.z * cand.z)
         log_p = min(0.0, log_gate + math.log(CRC_FALSE_ACCEPT) - math.log(a.SHARE_SCALE))
