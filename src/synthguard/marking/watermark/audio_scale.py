@@ -139,6 +139,14 @@ def search(lay, y: np.ndarray, keep: int = DECODES, pitches: np.ndarray | None =
     projection is still read once per candidate, so the bound is exact for this candidate set."""
     from synthguard.marking.watermark import audio as a
 
+    with a._one_thread():
+        return _search(lay, y, keep, pitches, times)
+
+
+def _search(lay, y: np.ndarray, keep: int, pitches: np.ndarray | None,  # noqa: ANN001
+            times: np.ndarray | None) -> list[ScaleCandidate]:
+    from synthguard.marking.watermark import audio as a
+
     spec = a._frames(y, HOP)
     if len(spec) == 0:
         return []
@@ -169,6 +177,11 @@ def search(lay, y: np.ndarray, keep: int = DECODES, pitches: np.ndarray | None =
             seg_w = _segment_sums(gw, shear, seg_of, rows, n_seg)
             starts = np.round(a.GROUP_SLOTS * SLOT_ROWS * SEGMENT * np.arange(n_seg)[None, :] / ts[:, None])
             idx = np.arange(n_start)[None, :, None] + starts.astype(np.int64)[:, None, :]  # (T, start, segment)
+            # a segment that runs past the window is read one cycle earlier (the window holds more than a
+            # cycle), so a cycle start late in the window still reads every group once, and whole
+            extent = np.array([shear[seg_of == k].max() for k in range(n_seg)])
+            back = idx - np.round(CYCLE_ROWS / ts)[:, None, None].astype(np.int64)
+            idx = np.where((idx + extent >= len(gt)) & (back >= 0), back, idx)
             s = _read(seg_t, idx)
             v = _read(seg_w, idx)
             z = np.where(v > 0, s / np.sqrt(np.maximum(v, 1e-12)), 0.0)
