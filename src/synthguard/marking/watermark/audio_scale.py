@@ -173,8 +173,8 @@ def _search(lay, y: np.ndarray, keep: int, pitches: np.ndarray | None,  # noqa: 
             ts = times[cls == c]
             n_start = int(math.ceil(CYCLE_ROWS / ts.min()))
             rows = n_start + int(math.ceil(CYCLE_ROWS / ts.min())) + 1
-            seg_t = _segment_sums(gt, shear, seg_of, rows, n_seg)
-            seg_w = _segment_sums(gw, shear, seg_of, rows, n_seg)
+            seg_t = _segment_sums(gt, shear, rows, n_seg)
+            seg_w = _segment_sums(gw, shear, rows, n_seg)
             starts = np.round(a.GROUP_SLOTS * SLOT_ROWS * SEGMENT * np.arange(n_seg)[None, :] / ts[:, None])
             idx = np.arange(n_start)[None, :, None] + starts.astype(np.int64)[:, None, :]  # (T, start, segment)
             # a segment that runs past the window is read one cycle earlier (the window holds more than a
@@ -198,15 +198,20 @@ def _read(seg: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return seg.ravel()[flat].sum(axis=2)
 
 
-def _segment_sums(g: np.ndarray, shear: np.ndarray, seg_of: np.ndarray, rows: int, n_seg: int) -> np.ndarray:
+def _segment_sums(g: np.ndarray, shear: np.ndarray, rows: int, n_seg: int) -> np.ndarray:
     """(rows, n_seg): for every start row ``u``, the sum over a segment's groups of ``g[u + shear[group], group]``
-    (zero beyond the analysed audio)."""
+    (zero beyond the analysed audio).  Every segment has the same local shears, so one slice per local group."""
     need = rows + int(shear.max())
     if len(g) < need:
         g = np.pad(g, ((0, need - len(g)), (0, 0)))
+    n_groups = g.shape[1]
+    if n_groups % SEGMENT:
+        g = np.pad(g, ((0, 0), (0, SEGMENT - n_groups % SEGMENT)))
+    g3 = g.reshape(len(g), -1, SEGMENT)[:, :n_seg]
     out = np.zeros((rows, n_seg), np.float32)
-    for j, sh in enumerate(shear):  # one contiguous slice per group
-        out[:, seg_of[j]] += g[sh: sh + rows, j]
+    for j in range(SEGMENT):
+        sh = int(shear[j])
+        out += g3[sh: sh + rows, :, j]
     return out
 
 
