@@ -44,8 +44,11 @@ Bonferroni-corrected over all candidates.  The payload is decoded (once) at the 
 pilot statistic plus the payload projections' sign-free energy, averaged with its neighbouring shifts (so under
 the null each coded bit's sign stays symmetric: shifting a dither by 1/2 flips the sign at every shift), with
 the CRC-aided list Viterbi decoder; a CRC pass is a second, independent piece of evidence
-(false-accept <= ``8 * 2**-24``).  As for images, ``p = 2 * min(p_correlation, p_crc)`` and ``detected`` means
-``p <= 1e-6``: the false-positive rate per excerpt is at most 1e-6.
+(false-accept <= ``8 * 2**-24``).  ``p = min(p_correlation / 0.27, p_crc / 0.48, p_scale / 0.25)`` (weighted
+Bonferroni, SHARE_*) and ``detected`` means ``p <= 1e-6``: the false-positive rate per excerpt is at most 1e-6.
+
+Second stage (issue 25, audio_scale.py): when the first finds nothing, a search over time-scale x pitch-scale
+0.85-1.15 undoes speed, tempo and pitch changes; its CRC-checked decodes spend the 0.25 share.
 """
 
 from __future__ import annotations
