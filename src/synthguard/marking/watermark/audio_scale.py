@@ -5,22 +5,23 @@ and drifts the slot grid by 7 slots per cycle, so the first stage (offsets only)
 time-stretched and pitch-shifted reposts are the usual way to dodge audio matching, so the detector undoes them
 at the feature level instead of resampling the audio per hypothesis:
 
-- one STFT (hop ``FINE_HOP`` = 2 ms) of the analysed window and the cumulative power over frequency; a pitch
+- one STFT (hop ``HOP`` = 4 ms, a *row*) of a 6-s window and the cumulative power over frequency; a pitch
   hypothesis ``p`` reads the bands at edges ``BAND_EDGES * p`` (linear interpolation of the cumulative power),
-- a time hypothesis ``t`` (the audio plays ``t`` times faster) places a slot's two frames ``8 / t`` fine frames
-  apart and the two slots of a pair ``16 / t`` apart; every fine position is a potential slot start, so the
-  projection terms ``w tri(Q - d)`` are computed once per (``p``, rounded spacings) and summed per cycle group,
-- a candidate is (``p``, ``t``, cycle start ``u0``): its pilot statistic sums group ``g``'s terms read at
-  ``u0 + round(2 g * 16 / t)``, the first intact instance of every group only, so each pilot projection enters
-  once and Hoeffding's bound holds exactly as in the first stage (range ``2 w_j``, ``V = sum_j w_j^2``).
+- a time hypothesis ``t`` (the audio plays ``t`` times faster) places a slot's two frames ``4 / t`` rows apart
+  and the two slots of a pair ``8 / t`` apart; every row is a potential slot start, so the pilot terms
+  ``w tri(Q - d)`` are computed once per (``p``, rounded spacings) and summed per cycle group (``_terms``),
+- a candidate is (``p``, ``t``, cycle start ``u0``): its pilot statistic reads every cycle group once (see
+  ``search`` for the segment-shared placement), so each pilot projection enters once and Hoeffding's bound holds
+  exactly as in the first stage (range ``2 w_j``, ``V = sum_j w_j^2``).
 
-The grid is ``PITCHES`` x ``TIMES`` log-spaced factors in [``SCALE_MIN``, ``SCALE_MAX``] (independently), and
-``u0`` every fine position of one cycle; ``n_candidates`` counts them all (Bonferroni).  The ``DECODES`` best
-candidates (by pilot statistic only, so under the null the payload projections' dithers are still independent of
-the choice) are decoded with list size 1; a CRC pass at one of them has probability at most ``DECODES * 2**-24``
-under the null, and at most that times ``min(1, n_candidates exp(-z^2 / 2))`` jointly with the pilot statistic
-reaching ``z`` (the CRC is independent of the pilot dithers).  audio.py spends a fixed share of the
-false-positive budget on this stage.
+The grid is ``PITCHES`` x ``TIMES`` log-spaced factors in [``SCALE_MIN``, ``SCALE_MAX``] (independently) and
+``u0`` every row of one cycle; ``n_candidates`` counts them all.  The ``DECODES`` best candidates (by pilot
+statistic only) are refined on all the audio and decoded twice (as read, and re-aligned per segment for WSOLA's
+jitter, the shifts chosen by pilot terms only) with list size 1.  Under the null the payload projections' dithers
+are independent of every choice made, so the CRC passes with probability at most ``2 * DECODES * 2**-24``
+(``CRC_FALSE_ACCEPT``), and jointly with the pilot statistic reaching ``z`` at most that times
+``min(1, n_candidates exp(-z^2 / 2))``.  audio.py gives this stage the share SHARE_SCALE of the false-positive
+budget.
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ SEGMENT = 15  # cycle groups per segment (0.96 s): within-segment offsets use th
 CLASSES = 31  # coarse time classes (1% steps)
 DECODES = 2  # candidates decoded, each as read and re-aligned per segment (read_tracked), with list size 1:
 CRC_FALSE_ACCEPT = 2 * DECODES * 2.0**-pl.CRC_BITS  # CRC false accept <= 4 * 2**-24 under the null
-
-
 HOP = 32  # analysis hop of the search (4 ms at 8 kHz)
 SLOT_ROWS = 8  # rows per 32-ms slot at scale 1
 CYCLE_ROWS = 150 * SLOT_ROWS
@@ -53,7 +52,7 @@ class ScaleCandidate:
     z: float
     pitch: float
     time: float
-    start: int  # fine frame (FINE_HOP samples) where cycle slot 0 starts in the analysed window
+    start: int  # row (HOP samples) where cycle slot 0 starts in the analysed window
 
 
 def grid(n: int) -> np.ndarray:
@@ -75,7 +74,7 @@ def band_energies(cum: np.ndarray, edges: np.ndarray, pitch: float) -> np.ndarra
 
 
 class _Pilots:
-    """The pilot projections' matrix, dithers and group boundaries (pilots sorted by cycle group)."""
+    """The pilot projections: their columns of the layout matrix, dithers and a one-hot map to cycle groups."""
 
     def __init__(self, lay) -> None:  # noqa: ANN001 - audio._Layout
         pil = np.flatnonzero(lay.pilot)
