@@ -301,12 +301,26 @@ def main(argv=None) -> int:
     ap.add_argument("--stereo-music", type=int, default=0,
                     help="extra music clips tried as stereo AAC at 64 kbit/s in total (seeds 1000...)")
     ap.add_argument("--edits", action="store_true", help="the issue-25 edit set (speed, tempo, pitch, rooms, ...)")
+    ap.add_argument("--edits-only", action="store_true", help="only the edit set (no codec attacks, no FP loop)")
+    ap.add_argument("--only", nargs="*", default=None, help="run only these edits (names as in EDITS)")
     ap.add_argument("--real", nargs="*", default=[], help="recordings: run the edit set on their 10-s excerpts")
     ap.add_argument("--peer-python", default=None, help="python of a venv with resemble-perth (and torch)")
     args = ap.parse_args(argv)
+    if args.only:
+        for name in [n for n in EDITS if n not in args.only]:
+            del EDITS[name]
     if args.real:
         return run_real(args.real)
     clips = corpus(args.clips)
+    if args.edits_only:
+        out = run_edits(clips)
+        for attack, row in out.items():
+            print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  "
+                  f"median CPU {row['median_cpu_s']:.2f} s  missed {row['missed']}")
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "watermark_audio_edits.json").write_text(json.dumps(
+            {"edits": out, "clips": [c[0] for c in clips], "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
+        return 0
     print(f"synthguard on {len(clips)} clips ...", flush=True)
     results = {"synthguard": run_ours(clips, args.fp)}
     if args.edits:
