@@ -31,7 +31,7 @@ def _mono(x: np.ndarray) -> np.ndarray:
 
 def _check_factor(factor: float) -> Fraction:
     if not 0.5 <= float(factor) <= 2.0:
-        raise WatermarkError(f"attack factor must be in [0.5, 2], got {factor!r}")
+        raise WatermarkError("attack factor must be in [0.5, 2], got {factor}", values={"factor": repr(factor)})
     return Fraction(float(factor)).limit_denominator(200)
 
 
@@ -89,7 +89,7 @@ def room_impulse(rate: int, rt60: float, drr_db: float = 0.0, seed: int = 0) -> 
     """A synthetic room impulse response: direct path, then Gaussian noise decaying 60 dB in ``rt60`` seconds
     from 2 ms on (the diffuse field, Polack's model), scaled so direct / tail energy is ``drr_db``."""
     if not 0.05 <= rt60 <= 3.0:
-        raise WatermarkError(f"RT60 must be in [0.05, 3] s, got {rt60!r}")
+        raise WatermarkError("RT60 must be in [0.05, 3] s, got {rt60}", values={"rt60": repr(rt60)})
     rng = np.random.default_rng(seed)
     n = int(rate * rt60 * 1.2)
     t = np.arange(n) / rate
