@@ -5,9 +5,20 @@ speech-like signals (marking/audio/io.py).  Attacks: MP3 and AAC at 64 kbit/s (P
 stereo music is also tried as stereo AAC 64k in total), resampling to 16 and 8 kHz, white noise at 20 dB SNR,
 volume x0.5, and a random 5-s excerpt.  "found" = detected at p <= 1e-6 *and* the payload decodes right; bit
 accuracy is measured in verify mode.  False positives: 5-s excerpts of unmarked clips (some MP3-encoded) and noise.
-Speed is CPU time on one thread, as x real time.
+Speed is CPU time on one thread, as x real time; the false-positive loop also times the full two-stage detector
+on unmarked audio (the scale search runs whenever the first stage finds nothing).
 
-    .venv/bin/python bench/watermark_audio.py --clips 12 --fp 1000 [--stereo-music 40] [--peer-python ...]
+    .venv/bin/python bench/watermark_audio.py --clips 12 --fp 1000 [--edits] [--stereo-music 40] [--peer-python ...]
+
+``--edits`` adds the issue-25 edit set (marking/audio/attacks.py): speed 0.9/1.1 (resampling), tempo 0.9/1.1
+(FFmpeg atempo), pitch 0.95/1.05 (asetrate + atempo), rooms with RT60 0.3/0.6 s (synthetic impulse responses,
+0 dB direct-to-reverberant), a speaker-to-microphone path and the independent check's 60-ms echo, each alone and
+followed by MP3 64 kbit/s; "found" as above (no verify-mode pass, to keep the run short).
+
+``--real FILE ...`` runs the edit set on 10-s excerpts of real recordings instead of the synthetic corpus; used with
+the 30-s two-speaker recording ``pyannote/audio/sample/sample.wav`` shipped in the pyannote.audio 4.0.7 wheel (MIT)
+and the 20-s music excerpt ``test.mp3`` in the demucs 4.1.0 sdist (MIT), both fetched offline-able with
+``pip download --no-deps [--no-binary :all:]`` (see docs/audio-watermark.md).
 
 ``--stereo-music N`` adds N more music-like 10-s stereo clips (44.1 kHz, seeds 1000...) as stereo AAC-LC at 64
 kbit/s in total, the hardest codec case (32 kbit/s per channel).
@@ -37,6 +48,7 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 from scipy.signal import resample_poly  # noqa: E402
 
+from synthguard.marking.audio import attacks as edit  # noqa: E402
 from synthguard.marking.audio.io import decode_bytes, encode_lossy, music_like, speech_like  # noqa: E402
 from synthguard.marking.watermark.audio import AudioWatermarker  # noqa: E402
 
@@ -101,6 +113,47 @@ def attacks(y: np.ndarray, rate: int, rng: np.random.Generator):
     yield "cut_5s", y[a:a + 5 * rate], rate
 
 
+EDITS = {
+    "speed_0.9": lambda y, r: edit.speed(y, r, 0.9), "speed_1.1": lambda y, r: edit.speed(y, r, 1.1),
+    "tempo_0.9": lambda y, r: edit.tempo(y, r, 0.9), "tempo_1.1": lambda y, r: edit.tempo(y, r, 1.1),
+    "pitch_0.95": lambda y, r: edit.pitch(y, r, 0.95), "pitch_1.05": lambda y, r: edit.pitch(y, r, 1.05),
+    "room_rt0.3": lambda y, r: edit.room(y, r, 0.3, seed=1), "room_rt0.6": lambda y, r: edit.room(y, r, 0.6, seed=2),
+    "speaker_mic": lambda y, r: edit.speaker_mic(y, r, seed=3), "echo_60ms_0.4": lambda y, r: edit.echo(y, r),
+}
+
+
+def edited(y: np.ndarray, rate: int):
+    """The issue-25 edits, alone and followed by MP3 64k."""
+    for name, f in EDITS.items():
+        a = f(y, rate)
+        yield name, a
+        yield name + "+mp3_64k", decode_bytes(encode_lossy(a, rate, "mp3", 64_000)).samples.mean(axis=1)
+
+
+def run_edits(clips) -> dict:
+    wm = AudioWatermarker(KEY)
+    rng = np.random.default_rng(3)
+    per: dict[str, dict[str, list]] = {}
+    for idx, (name, x, rate) in enumerate(clips):
+        payload = rng.bytes(8)
+        y = wm.embed(x, rate, payload)
+        for attack, a in edited(y, rate):
+            t0 = time.process_time()
+            res = wm.detect(a, rate)
+            cpu = time.process_time() - t0
+            row = per.setdefault(attack, {"found": [], "score": [], "clips": [], "scales": [], "cpu": []})
+            row["found"].append(bool(res.detected and res.payload == payload))
+            row["score"].append(res.score)
+            row["clips"].append(name)
+            row["scales"].append((round(res.time_scale, 4), round(res.pitch_scale, 4)))
+            row["cpu"].append(cpu)
+        print(f"  edits {idx + 1}/{len(clips)} {name}", flush=True)
+    return {a: {"found_rate": float(np.mean(v["found"])), "n": len(v["found"]),
+                "median_score": float(np.median(v["score"])), "median_cpu_s": float(np.median(v["cpu"])),
+                "missed": [c for c, f in zip(v["clips"], v["found"], strict=True) if not f],
+                "scales_found": v["scales"]} for a, v in per.items()}
+
+
 def run_ours(clips, fp_count: int) -> dict:
     wm = AudioWatermarker(KEY)
     rng = np.random.default_rng(1)
@@ -127,7 +180,7 @@ def run_ours(clips, fp_count: int) -> dict:
                        "n": len(v["found"]), "missed": [c for c, f in zip(v["clips"], v["found"], strict=True) if not f]}
                    for a, v in per.items()}
     # false positives: unmarked 5-s excerpts (a third MP3-encoded) and noise
-    fp, max_score, min_p = 0, 0.0, 1.0
+    fp, max_score, min_p, unmarked_x = 0, 0.0, 1.0, []
     for i in range(fp_count):
         name, x, rate = clips[i % len(clips)]
         if i % 10 == 9:
@@ -137,12 +190,15 @@ def run_ours(clips, fp_count: int) -> dict:
             x = x[a:a + 5 * rate]
             if i % 3 == 0:
                 x = decode_bytes(encode_lossy(x.mean(axis=1) if x.ndim == 2 else x, rate, "mp3", 64_000)).samples
+        t0 = time.process_time()
         res = wm.detect(x, rate)
+        unmarked_x.append(len(x) / rate / (time.process_time() - t0))
         fp += int(res.detected)
         max_score, min_p = max(max_score, res.score), min(min_p, res.p_value)
     return {"attacks": attacks_out,
             "snr_db": {"min": float(np.min(snrs)), "mean": float(np.mean(snrs))},
-            "speed_x_realtime": {"embed_median": float(np.median(embed_x)), "detect_median": float(np.median(detect_x))},
+            "speed_x_realtime": {"embed_median": float(np.median(embed_x)), "detect_median": float(np.median(detect_x)),
+                                 "detect_unmarked_5s_median": float(np.median(unmarked_x)) if unmarked_x else None},
             "false_positives": {"clips": fp_count, "detected": fp, "max_score": max_score, "min_p_value": min_p}}
 
 
@@ -213,17 +269,62 @@ def run_peer(python: str, clips) -> dict:
             "embed_x_realtime_wall": total / embed_s}
 
 
+def real_clips(paths: list[str]) -> list[tuple[str, np.ndarray, int]]:
+    clips = []
+    for path in paths:
+        a = decode_bytes(Path(path).read_bytes(), name=path)
+        for start in range(0, int(a.duration) - 9, 10):
+            clips.append((f"{Path(path).name}@{start}s", a.samples[start * a.rate:(start + 10) * a.rate], a.rate))
+    return clips
+
+
+def run_real(paths: list[str]) -> int:
+    clips = real_clips(paths)
+    print(f"edit set on {len(clips)} real 10-s excerpts ...", flush=True)
+    out = run_edits(clips)
+    wm = AudioWatermarker(KEY)
+    fp = sum(int(wm.detect(x, r).detected) for _, x, r in clips)
+    for attack, row in out.items():
+        print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  missed {row['missed']}")
+    print(f"false positives on the unmarked excerpts: {fp}/{len(clips)}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    doc = {"edits": out, "clips": [c[0] for c in clips], "false_positives": fp, "files": paths,
+           "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1}}
+    (OUT / "watermark_audio_real.json").write_text(json.dumps(doc, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=12)
     ap.add_argument("--fp", type=int, default=1000, help="unmarked 5-s excerpts for the false-positive test")
     ap.add_argument("--stereo-music", type=int, default=0,
                     help="extra music clips tried as stereo AAC at 64 kbit/s in total (seeds 1000...)")
+    ap.add_argument("--edits", action="store_true", help="the issue-25 edit set (speed, tempo, pitch, rooms, ...)")
+    ap.add_argument("--edits-only", action="store_true", help="only the edit set (no codec attacks, no FP loop)")
+    ap.add_argument("--only", nargs="*", default=None, help="run only these edits (names as in EDITS)")
+    ap.add_argument("--real", nargs="*", default=[], help="recordings: run the edit set on their 10-s excerpts")
     ap.add_argument("--peer-python", default=None, help="python of a venv with resemble-perth (and torch)")
     args = ap.parse_args(argv)
+    if args.only:
+        for name in [n for n in EDITS if n not in args.only]:
+            del EDITS[name]
+    if args.real:
+        return run_real(args.real)
     clips = corpus(args.clips)
+    if args.edits_only:
+        out = run_edits(clips)
+        for attack, row in out.items():
+            print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  "
+                  f"median CPU {row['median_cpu_s']:.2f} s  missed {row['missed']}")
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "watermark_audio_edits.json").write_text(json.dumps(
+            {"edits": out, "clips": [c[0] for c in clips], "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
+        return 0
     print(f"synthguard on {len(clips)} clips ...", flush=True)
     results = {"synthguard": run_ours(clips, args.fp)}
+    if args.edits:
+        results["synthguard"]["edits"] = run_edits(clips)
     if args.stereo_music:
         results["synthguard"]["stereo_music_aac_64k"] = run_stereo_music(args.stereo_music)
     if args.peer_python:
@@ -238,6 +339,12 @@ def main(argv=None) -> int:
     print(f"SNR min/mean {ours['snr_db']['min']:.1f}/{ours['snr_db']['mean']:.1f} dB; speed embed "
           f"{ours['speed_x_realtime']['embed_median']:.0f}x detect {ours['speed_x_realtime']['detect_median']:.0f}x "
           f"real time (CPU, one thread); false positives {ours['false_positives']['detected']}/{args.fp}")
+    if ours["speed_x_realtime"]["detect_unmarked_5s_median"]:
+        print(f"detect on unmarked 5-s excerpts (both stages): {ours['speed_x_realtime']['detect_unmarked_5s_median']:.1f}x "
+              "real time")
+    for attack, row in ours.get("edits", {}).items():
+        print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  "
+              f"median CPU {row['median_cpu_s']:.2f} s")
     if "stereo_music_aac_64k" in ours:
         st = ours["stereo_music_aac_64k"]
         print(f"stereo AAC 64k in total on {st['n']} more music clips: found {st['found_rate']:.3f}, bit accuracy "

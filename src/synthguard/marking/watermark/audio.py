@@ -44,12 +44,16 @@ Bonferroni-corrected over all candidates.  The payload is decoded (once) at the 
 pilot statistic plus the payload projections' sign-free energy, averaged with its neighbouring shifts (so under
 the null each coded bit's sign stays symmetric: shifting a dither by 1/2 flips the sign at every shift), with
 the CRC-aided list Viterbi decoder; a CRC pass is a second, independent piece of evidence
-(false-accept <= ``8 * 2**-24``).  As for images, ``p = 2 * min(p_correlation, p_crc)`` and ``detected`` means
-``p <= 1e-6``: the false-positive rate per excerpt is at most 1e-6.
+(false-accept <= ``8 * 2**-24``).  ``p = min(p_correlation / 0.27, p_crc / 0.48, p_scale / 0.25)`` (weighted
+Bonferroni, SHARE_*) and ``detected`` means ``p <= 1e-6``: the false-positive rate per excerpt is at most 1e-6.
+
+Second stage (issue 25, audio_scale.py): when the first finds nothing, a search over time-scale x pitch-scale
+0.85-1.15 undoes speed, tempo and pitch changes; its CRC-checked decodes spend the 0.25 share.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import math
@@ -62,6 +66,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from synthguard.errors import WatermarkError
+from synthguard.marking.watermark import audio_scale
 from synthguard.marking.watermark import payload as pl
 
 FALSE_POSITIVE_RATE = 1e-6
@@ -92,6 +97,9 @@ EMBED_PASSES = 5  # closed-loop passes, each re-analysing the marked audio as th
 RATION_PASS = 3  # after this many passes the moves are rationed to the SNR budget (_ration)
 TARGET_SNR_DB = 31.0  # signal-to-watermark ratio at strength 1 (>= 30 dB required)
 N_CANDIDATES = PHASES * CYCLE_SLOTS + REFINE_TOP * FINE_HOP // REFINE_STEP
+# shares of FALSE_POSITIVE_RATE (weighted Bonferroni over the three ways to detect): the first stage's pilot
+# statistic, its CRC (8 * 2**-24 = 0.477e-6 must fit), and the scale search (audio_scale: 4 * 2**-24 = 0.24e-6)
+SHARE_CORRELATION, SHARE_CRC, SHARE_SCALE = 0.27, 0.48, 0.25
 MIN_SAMPLES = CYCLE_SLOTS * SLOT + HOP  # at the working rate
 MIN_SECONDS = MIN_SAMPLES / WORK_RATE
 _LOG_TINY = math.log(1e-300)
@@ -106,10 +114,15 @@ class AudioWatermarkResult:
     p_value: float
     bit_accuracy: float | None = None  # only when an expected payload was given
     offset_seconds: float | None = None  # where the cycle starts in the analysed audio
+    time_scale: float = 1.0  # the copy plays this many times faster than the marked original (scale search)
+    pitch_scale: float = 1.0  # its frequencies are this many times the original's
 
     def to_dict(self) -> dict[str, Any]:
-        return {"detected": self.detected, "payload": self.payload.hex() if self.payload is not None else None,
-                "score": self.score, "p_value": self.p_value}
+        out = {"detected": self.detected, "payload": self.payload.hex() if self.payload is not None else None,
+               "score": self.score, "p_value": self.p_value}
+        if (self.time_scale, self.pitch_scale) != (1.0, 1.0):
+            out |= {"time_scale": self.time_scale, "pitch_scale": self.pitch_scale}
+        return out
 
 
 @dataclass(frozen=True)
@@ -354,10 +367,22 @@ class AudioWatermarker:
         return out[:n]
 
     # ------------------------------------------------------------------------------------------ detect
-    def detect(self, samples: np.ndarray, rate: int, expected: bytes | None = None) -> AudioWatermarkResult:
-        """Presence test with a bounded false-positive rate, then payload decoding (see the module docstring)."""
+    def detect(self, samples: np.ndarray, rate: int, expected: bytes | None = None,
+               scale_search: bool = True) -> AudioWatermarkResult:
+        """Presence test with a bounded false-positive rate, then payload decoding (see the module docstring).
+
+        When the offsets-only first stage finds nothing and ``scale_search`` is on, the second stage searches
+        time-scale x pitch-scale 0.85-1.15 (audio_scale.py): sped-up, time-stretched and pitch-shifted copies."""
         with _one_thread():  # tiny matrix products: BLAS threads only thrash, worst on a busy host
-            return self._detect(samples, rate, expected)
+            first = self._detect(samples, rate, expected)
+            if first.detected or not scale_search:
+                return first
+            y = to_mono_work(np.asarray(samples, dtype=np.float64), rate)
+            y, skipped = _busiest_window(np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0))
+            second = audio_scale.detect(self, y, None if expected is None else pl.check_payload(expected))
+            if second is None:
+                return first
+            return dataclasses.replace(second, offset_seconds=(second.offset_seconds or 0.0) + skipped / WORK_RATE)
 
     def _detect(self, samples: np.ndarray, rate: int, expected: bytes | None) -> AudioWatermarkResult:
         if expected is not None:
@@ -445,7 +470,8 @@ class AudioWatermarker:
         weight = ((share[:-1] + share[1:]) @ np.abs(m)) / (2 * PAIRS_PER_PROJECTION)
         return ((la[:-1] - la[1:]) @ m) / DELTA, weight
 
-    def _decode(self, soft: np.ndarray, count: np.ndarray, bits: np.ndarray | None = None) -> pl.Decoded:
+    def _decode(self, soft: np.ndarray, count: np.ndarray, bits: np.ndarray | None = None,
+                list_size: int = pl.LIST_SIZE) -> pl.Decoded:
         lay = self.layout
         pay = ~lay.pilot
         per_bit = np.zeros(pl.CODED_BITS)
@@ -454,14 +480,14 @@ class AudioWatermarker:
         rms = float(np.sqrt(np.mean(per_bit**2)))
         if not rms > 0:
             return pl.Decoded(None, np.zeros(pl.PAYLOAD_BITS, dtype=np.uint8))
-        return pl.decode(per_bit / rms)
+        return pl.decode(per_bit / rms, list_size)
 
     @staticmethod
     def _result(z: float, decoded: pl.Decoded, expected: bytes | None, offset: float) -> AudioWatermarkResult:
         log_p_corr = _log_p(z)
         crc_ok = expected is None and decoded.ok
         log_p_crc = math.log(pl.CRC_FALSE_ACCEPT) if crc_ok else 0.0
-        log_p = min(0.0, math.log(2) + min(log_p_corr, log_p_crc))
+        log_p = min(0.0, log_p_corr - math.log(SHARE_CORRELATION), log_p_crc - math.log(SHARE_CRC))
         p_value = math.exp(max(log_p, _LOG_TINY))
         acc = None if expected is None else float(np.mean(decoded.bits == pl.payload_bits(expected)))
         return AudioWatermarkResult(bool(p_value <= FALSE_POSITIVE_RATE), decoded.payload, float(max(z, 0.0)),
