@@ -145,3 +145,23 @@ def test_attack_arguments_are_checked():
         attacks.speed(x, 16000, 3.0)
     with pytest.raises(WatermarkError):
         attacks.room_impulse(16000, 10.0)
+
+
+def test_the_marker_searches_scales_only_when_the_setting_says_so(speech):
+    """Scans stay fast by default (settings.audio_scale_search off); a deployment that traces sped-up reposts
+    turns it on and the same marker finds them."""
+    import io
+
+    import soundfile
+
+    from synthguard.marking.audio.marker import AudioWatermarkMarker
+    from synthguard.media import Media
+
+    _, y, rate = speech
+    buf = io.BytesIO()
+    soundfile.write(buf, attacks.speed(y, rate, 1.1), rate, format="WAV", subtype="FLOAT")
+    sped = Media.from_bytes(buf.getvalue(), "repost.wav")
+    assert not AudioWatermarkMarker(KEY).read(sped).found
+    found = AudioWatermarkMarker(KEY, scale_search=True).read(sped)
+    assert found.found and found.data["payload"] == PAYLOAD.hex() and found.data["time_scale"] == pytest.approx(1.1,
+                                                                                                            rel=0.01)

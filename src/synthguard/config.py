@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     jpeg_quality: int = Field(92, ge=50, le=100, description="Quality when re-encoding JPEG/WebP outputs.")
     watermark: bool = Field(True, description="Embed the invisible watermark when labeling images.")
     watermark_strength: float = Field(1.0, gt=0, le=4.0, description="Watermark energy; 1.0 gives ~42.5 dB PSNR.")
+    audio_scale_search: bool = Field(
+        False, description="Audio (and video soundtrack) watermark: when the offsets-only search finds nothing, also "
+                           "search time and pitch scale 0.85-1.15 (finds sped-up, slowed or pitch-shifted copies; "
+                           "about 3 s CPU per 10 s of unmarked audio, so off for scans by default; issue 25).")
     require_terms_acceptance: bool = Field(
         True, description="Refuse to label for a user who has not accepted the tenant's current service agreement "
                           "(DS-06); no effect until an agreement is published.")

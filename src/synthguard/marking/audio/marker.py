@@ -104,13 +104,16 @@ class AudioWatermarkMarker:
     name = "audio.watermark"
     modalities = frozenset({Modality.AUDIO})
 
-    def __init__(self, key: bytes, strength: float = 1.0, max_seconds: float = DEFAULT_MAX_SECONDS):
+    def __init__(self, key: bytes, strength: float = 1.0, max_seconds: float = DEFAULT_MAX_SECONDS,
+                 scale_search: bool = False):
         self.watermarker = AudioWatermarker(key, strength)
         self.max_seconds = max_seconds
+        self.scale_search = scale_search  # the time/pitch-scale stage (settings.audio_scale_search)
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> AudioWatermarkMarker:
-        return cls(keys.watermark, settings.watermark_strength, settings.max_audio_seconds)
+        return cls(keys.watermark, settings.watermark_strength, settings.max_audio_seconds,
+                   settings.audio_scale_search)
 
     def mark(self, media: Media, ctx: LabelContext) -> Media:
         audio = _audio(media, self.max_seconds)
@@ -123,7 +126,7 @@ class AudioWatermarkMarker:
         absent = {"detected": False, "payload": None, "score": 0.0, "p_value": 1.0}
         try:
             audio = _audio(media, self.max_seconds)
-            result = self.watermarker.detect(audio.samples, audio.rate)
+            result = self.watermarker.detect(audio.samples, audio.rate, scale_search=self.scale_search)
         except (WatermarkError, CorruptMediaError, UnsupportedMediaError, MediaTooLargeError) as exc:
             return Reading(self.name, False, absent, None, (exc.message,))
         data = result.to_dict() | {"offset_seconds": result.offset_seconds}

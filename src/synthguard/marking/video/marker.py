@@ -138,10 +138,13 @@ class VideoWatermarkMarker:
         self.watermarker = VideoWatermarker(key, strength)
         self.key, self.strength, self.crf, self.max_seconds = key, strength, crf, max_seconds
         self._audio: Any = None
+        self.audio_scale_search = False  # settings.audio_scale_search: the soundtrack's time/pitch-scale stage
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> VideoWatermarkMarker:
-        return cls(keys.watermark, settings.watermark_strength, settings.video_crf, settings.max_video_seconds)
+        marker = cls(keys.watermark, settings.watermark_strength, settings.video_crf, settings.max_video_seconds)
+        marker.audio_scale_search = settings.audio_scale_search
+        return marker
 
     def audio_watermarker(self) -> Any | None:
         """The audio engineer's AudioWatermarker, if this installation has it (imported lazily)."""
@@ -218,7 +221,8 @@ class VideoWatermarkMarker:
             from synthguard.fingerprint.decode import audio_samples
 
             rate = 16000
-            return dict(audio.detect(audio_samples(media, rate), rate).to_dict())
+            return dict(audio.detect(audio_samples(media, rate), rate,
+                                     scale_search=self.audio_scale_search).to_dict())
         except (WatermarkError, UnsupportedMediaError) as exc:
             return {"detected": False, "payload": None, "problem": exc.message}
 
