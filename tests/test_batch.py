@@ -40,7 +40,8 @@ def test_batch_scan_with_a_pool_records_the_corrupt_file_and_goes_on(sg, verifie
     assert bad["verdict"] is None and bad["error"]["error"] == "CorruptMediaError" and bad["error"]["hint"]
     summary = json.loads(capsys.readouterr().out)
     assert summary == {"files": 4, "scanned": 4, "skipped": 0, "engine": "local", "workers": 2, "out": str(out),
-                       "ai_generated": 1, "possibly_ai": 0, "suspected_ai": 1, "none": 1, "error": 1}
+                       "ai_generated": 1, "possibly_ai": 0, "suspected_ai": 1, "none": 1, "error": 1,
+                       "ignored": 1, "ignored_files": [str(d / "notes.txt")]}
 
 
 def test_batch_table_output_and_inline_mode(sg, verified_user, tmp_path, capsys):
@@ -51,8 +52,10 @@ def test_batch_table_output_and_inline_mode(sg, verified_user, tmp_path, capsys)
     assert verdicts["clean.png"] == "possibly_ai" and verdicts["corrupt.png"] is None
     out = tmp_path / "r.jsonl"
     assert main(["batch", "scan", str(d), "--out", str(out), "--workers", "1"]) == 0
-    printed = capsys.readouterr().out
-    assert "suspected_ai" in printed and "error" in printed and len(out.read_text().splitlines()) == 4
+    printed = capsys.readouterr()
+    assert "suspected_ai" in printed.out and "error" in printed.out and len(out.read_text().splitlines()) == 4
+    # issue 22: a file the batch does not read is named, not dropped silently
+    assert "1 file not scanned" in printed.err and str(d / "notes.txt") in printed.err
 
 
 def test_scan_cli_writes_the_propagator_fields(sg, verified_user, tmp_path, capsys):

@@ -54,6 +54,16 @@ def resolve_source(source: str | os.PathLike[str]) -> list[str]:
     raise InputError("no such file or directory", path=p, hint="Pass a folder, a manifest file or a bucket URL.")
 
 
+def unscanned(source: str | os.PathLike[str]) -> list[str]:
+    """Files in a source folder the batch does not scan (no image suffix): reported, never dropped silently."""
+    from synthguard.detection.evaluate import IMAGE_SUFFIXES
+
+    p = Path(os.fspath(source))
+    if is_uri(os.fspath(source)) or not p.is_dir():
+        return []
+    return [str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() not in IMAGE_SUFFIXES]
+
+
 def _filesystem(uri: str) -> tuple[Any, str]:
     try:
         from pyarrow import fs
@@ -261,8 +271,9 @@ def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, en
             counts["error" if "error" in row else row["verdict"]] += 1
             if on_row:
                 on_row(row)
+    ignored = unscanned(source)
     return {"files": len(items), "scanned": len(todo), "skipped": len(items) - len(todo), "engine": engine,
-            "workers": n, "out": str(out), **counts}
+            "workers": n, "out": str(out), **counts, "ignored": len(ignored), "ignored_files": ignored[:100]}
 
 
 PARQUET_JSON_COLUMNS = ("evidence", "matches", "actions", "fingerprints", "error")

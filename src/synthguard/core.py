@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -29,9 +30,10 @@ from synthguard.errors import (
     ValidationError,
     WatermarkError,
 )
+from synthguard.i18n import N_
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker, Reading
-from synthguard.media import Media, Modality, write_atomic
+from synthguard.media import Media, Modality, check_output_name, write_atomic
 from synthguard.plugins import Registry
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
@@ -47,6 +49,21 @@ LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
 EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 Source = str | os.PathLike[str] | bytes | Media
+
+
+RECORD_HINT = N_("Check the content id (SG and 26 more characters: the AIGC ProduceID); find the record of a file "
+                 "with `synthguard trace FILE`.")
+_TECHNIQUE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+def _technique(technique: str | None, purpose: str | None) -> str | None:
+    """The DS-26 technique recorded on the generation record: the explicit one, else the consent purpose
+    (``face_swap``, ``voice_clone`` ...), so switches (DS-05) and the consent check (DS-15) see every gated edit."""
+    value = technique or purpose or None
+    if value is not None and not _TECHNIQUE.match(value):
+        raise ValidationError("technique {technique!r} is not a valid technique name", values={"technique": value},
+                              hint="Use a lower-case name such as face_swap, voice_clone or text_to_image (DS-26).")
+    return value
 
 
 def new_content_id() -> str:
@@ -183,7 +200,8 @@ class SynthGuard:
         with self.db.session() as s:
             rec = s.get(Record, content_id)
             if rec is None:
-                raise NotFoundError(f"no record {content_id!r}")
+                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
+                                    hint=RECORD_HINT)
             ids = s.execute(select(PAYLOADS.c.id).where(PAYLOADS.c.entry_index == rec.ledger_index)).scalars()
             return [self.vault.load(s, i).decode() for i in ids]
 
@@ -220,7 +238,11 @@ class SynthGuard:
         media.decode()  # decode fully now: corrupt input fails before anything is written
         with self.db.session() as s:
             tenant = self._require_identity(s, user).tenant
-        self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)  # DS-05 emergency switch
+        technique = _technique(technique, purpose)
+        # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
+        self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)
+        if purpose and purpose != technique:
+            self.compliance.switches.require([purpose], tenant=tenant)
         if self.settings.require_terms_acceptance:  # DS-06: the current agreement accepted before generating
             self.compliance.terms.require_accepted(user, tenant=tenant)
         gate = None
@@ -259,6 +281,8 @@ class SynthGuard:
     def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, tenant: str, marks: list[str],
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None, client_ip: str | None) -> LabelResult:
+        if output is not None:  # after the markers, so an unsupported input is reported as such first
+            check_output_name(output, out.format)
         wm_mark = f"{out.modality.value}.watermark"
         wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
         fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out)
@@ -411,7 +435,8 @@ class SynthGuard:
         with self.db.session() as s:
             rec = s.get(Record, content_id)
             if rec is None:
-                raise NotFoundError(f"no record {content_id!r}")
+                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
+                                    hint=RECORD_HINT)
             proof, checkpoint, problems = proof_for(self, s, rec)
             return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems}
 

@@ -117,3 +117,12 @@ def batch_scan_cmd(
     for k in VERDICT_KEYS:
         table.add_row(k, str(summary[k]))
     Console().print(table)
+    if summary["ignored"]:  # never drop a file silently: say which were not scanned and why
+        from synthguard.detection.evaluate import IMAGE_SUFFIXES
+        from synthguard.i18n import ngettext
+
+        err.print(ngettext("{n} file not scanned (batch scan reads {suffixes} files):",
+                           "{n} files not scanned (batch scan reads {suffixes} files):", summary["ignored"],
+                           suffixes=", ".join(sorted(IMAGE_SUFFIXES))), highlight=False, soft_wrap=True)
+        for name in summary["ignored_files"]:
+            err.print(f"  {name}", highlight=False, markup=False, soft_wrap=True)
