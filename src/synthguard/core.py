@@ -6,7 +6,6 @@ the journeys of DESIGN.md: ``label`` (provider), ``inspect`` (anyone), ``trace``
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import os
@@ -31,20 +30,14 @@ from synthguard.errors import (
     WatermarkError,
 )
 from synthguard.i18n import N_
+from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
 from synthguard.keys import Keys
-from synthguard.marking.base import LabelContext, Marker, Reading
+from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
 from synthguard.plugins import Registry
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
-# Labeling order per modality: explicit label -> watermark -> metadata -> C2PA (binds the final bytes).
-LABEL_ORDERS: dict[Modality, tuple[str, ...]] = {
-    Modality.IMAGE: ("image.visible", "image.watermark", "image.metadata", "image.c2pa"),
-    Modality.AUDIO: ("audio.notice", "audio.watermark", "audio.metadata"),
-    Modality.VIDEO: ("video.visible", "video.watermark", "video.metadata", "video.c2pa"),
-    Modality.TEXT: ("text.notice", "text.metadata"),
-}
 LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
 EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -120,18 +113,7 @@ class SynthGuard:
         """``source`` as Media under the operator's limits (bytes, pixels, and for audio/video the duration, which
         bounds decoding memory and time for every journey: label, scan, trace).  A Media built elsewhere (an HTTP
         upload, a queued job's blob) gets the duration limit here if it has none."""
-        if isinstance(source, Media):
-            media = source
-        elif isinstance(source, (bytes, bytearray)):
-            media = Media.from_bytes(bytes(source), max_bytes=self.settings.max_bytes,
-                                     max_pixels=self.settings.max_pixels)
-        else:
-            media = Media.open(source, max_bytes=self.settings.max_bytes, max_pixels=self.settings.max_pixels)
-        limit = {Modality.AUDIO: self.settings.max_audio_seconds,
-                 Modality.VIDEO: self.settings.max_video_seconds}.get(media.modality)
-        if limit is None or media.max_seconds is not None:
-            return media
-        return dataclasses.replace(media, max_seconds=limit, _cache={})
+        return limited_media(self.settings, source)
 
     def marker(self, name: str) -> Marker:
         if name not in self._markers:
@@ -336,40 +318,7 @@ class SynthGuard:
         """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
 
         One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
-        media = self.media(source)
-        media.decode()
-        mod = media.modality.value
-        readings = {name.split(".", 1)[1]: self._read(name, media) for name in LABEL_ORDERS[media.modality]}
-        none = Reading("", False)
-        meta = readings.get("metadata", none)
-        c2 = readings.get("c2pa")
-        wm = readings.get("watermark")
-        explicit = readings.get("visible") or readings.get("notice") or none
-        return {
-            "file": media.name, "format": media.format, "modality": mod, "sha256": media.sha256,
-            "size": list(media.size) if media.modality is Modality.IMAGE else None,
-            "aigc": meta.data.get("aigc") if meta.found else None,
-            "aigc_integrity": meta.data.get("integrity"),
-            "aigc_count": meta.data.get("count", 0),
-            "digital_source_type": meta.data.get("digital_source_type"),
-            "c2pa": None if c2 is None else {
-                "present": c2.data.get("present", False), "state": c2.data.get("state", "absent"),
-                "assertions": c2.data.get("assertions", []), "content_id": c2.data.get("content_id"),
-                "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
-            "watermark": wm.data if wm is not None and wm.data else None,
-            "visible_label": explicit.data | {"found": explicit.found},
-            "problems": [p for r in readings.values() for p in r.problems],
-        }
-
-    def _read(self, name: str, media: Media) -> Reading:
-        try:
-            return self.marker(name).read(media)
-        except Exception as exc:  # a reader must never sink the whole inspection
-            from synthguard.errors import SynthGuardError
-
-            if not isinstance(exc, SynthGuardError):
-                raise
-            return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
+        return inspect_media(self.media(source), self.marker)
 
     @cached_property
     def compliance(self) -> Any:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import yaml
 
 from synthguard import i18n
 from synthguard.cli import app
@@ -67,6 +66,8 @@ def assess(
 def _overrides(path: Path | None) -> dict[str, float] | None:
     if path is None:
         return None
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: impossible dates

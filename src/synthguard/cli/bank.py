@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, core, emit, open_media
 from synthguard.errors import ValidationError
-from synthguard.fingerprint.banks import KINDS, Banks, media_hashes
 
+if TYPE_CHECKING:
+    from synthguard.fingerprint.banks import Banks
+
+KINDS = ("pdq", "sha256")  # synthguard.fingerprint.banks.KINDS (tests/test_cli_speed.py keeps them equal)
 bank = typer.Typer(no_args_is_help=True, help="Named hash banks: victim reports, removed content, labeled outputs.")
 app.add_typer(bank, name="bank")
 
@@ -22,6 +25,8 @@ ActorOpt = Annotated[Optional[str], typer.Option(help="Who makes the change (def
 
 
 def _banks(sg: Any) -> Banks:
+    from synthguard.fingerprint.banks import Banks
+
     return getattr(sg, "banks", None) or Banks(sg.db, sg.ledger)
 
 
@@ -137,5 +142,6 @@ def query(file: FileOpt = None, hash_: HashOpt = None,
 @app.command("hash")
 def hash_(file: Annotated[Path, typer.Argument(help="An image.")], as_json: JsonOpt = False) -> None:
     """Print a file's fingerprints (SHA-256, PDQ and its quality): what a victim submits instead of the image."""
-    with core() as sg:
-        emit(media_hashes(sg.media(file)), as_json, str(file))
+    from synthguard.fingerprint.pdq import media_hashes
+
+    emit(media_hashes(open_media(file)), as_json, str(file))  # no database: hashing is local

@@ -10,7 +10,6 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.consent.registry import parse_expiry
 from synthguard.errors import ValidationError
 
 consent = typer.Typer(no_args_is_help=True, help="Consent for face and voice edits: enrol, grant, revoke, check, "
@@ -105,6 +104,7 @@ def statement(subject: str, to: ToOpt, purpose: PurposeOpt,
     """The subject signs a statement of separate consent on their own device (evidence for `grant`)."""
     from synthguard.consent.evidence import sign_statement, write_statement
     from synthguard.consent.policy import purpose_modalities
+    from synthguard.consent.registry import parse_expiry
 
     exp = parse_expiry(expires)
     doc = sign_statement(key, subject=subject, grantee=to, purpose=purpose,
@@ -129,6 +129,8 @@ def grant(subject: str, to: ToOpt, purpose: PurposeOpt,
           scope: Annotated[str, typer.Option(help="Scope notes (stored encrypted).")] = "",
           modality: ModalityOpt = None, as_json: JsonOpt = False) -> None:
     """Record the subject's separate consent after verifying the evidence; prints the grant id."""
+    from synthguard.consent.registry import parse_expiry
+
     with core() as sg:
         g = sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=sg.media(evidence),
                              expires=parse_expiry(expires), modalities=modality, scope=scope, challenge=challenge_id)

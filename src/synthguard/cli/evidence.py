@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
@@ -38,6 +37,8 @@ def evidence(
 def evidence_verify(bundle: Annotated[Path, typer.Argument(help="A bundle written by `synthguard evidence`.")],
                     as_json: JsonOpt = False) -> None:
     """Re-check a bundle's manifest, inclusion proof and checkpoint signature; exit 7 if any check fails."""
+    from rich.markup import escape
+
     from synthguard.evidence import verify_bundle
 
     result = verify_bundle(bundle)

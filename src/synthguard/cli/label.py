@@ -41,6 +41,8 @@ def label(
 @app.command()
 def inspect(file: Annotated[Path, typer.Argument(help="Any image.")], as_json: JsonOpt = False) -> None:
     """Read every AI label on a file: GB 45438 metadata, IPTC, C2PA, watermark, visible label."""
-    with core() as sg:
-        data = sg.inspect(file)
+    from synthguard.config import Settings
+    from synthguard.inspection import Inspector
+
+    data = Inspector(Settings.load()).inspect(file)  # no database: reading labels is local (issue 22 speed)
     emit(data, as_json, f"labels on {file}")

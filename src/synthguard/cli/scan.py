@@ -6,20 +6,24 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from synthguard.batch import VERDICT_KEYS, scan_many  # noqa: F401  (scan_many: re-exported from its old home)
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, _Console, console, core, emit
 from synthguard.errors import InputError
 
 detectors_app = typer.Typer(no_args_is_help=True, help="Operator-supplied ML detectors (bring your own weights).")
 batch_app = typer.Typer(no_args_is_help=True, help="Scan many files: a local process pool or a Ray cluster.")
 app.add_typer(detectors_app, name="detectors")
 app.add_typer(batch_app, name="batch")
-err = Console(stderr=True)
+err = _Console(stderr=True)
+
+
+def __getattr__(name: str) -> object:  # scan_many and VERDICT_KEYS: re-exported from their old home, lazily
+    if name in ("scan_many", "VERDICT_KEYS"):
+        import synthguard.batch
+
+        return getattr(synthguard.batch, name)
+    raise AttributeError(name)
 
 
 @app.command("scan")
@@ -100,7 +104,10 @@ def batch_scan_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Scan many images; failures become error lines and the batch goes on; a rerun resumes where it stopped."""
-    from synthguard.batch import run_batch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from synthguard.batch import VERDICT_KEYS, run_batch
 
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, disable=as_json) as bar:
@@ -116,7 +123,7 @@ def batch_scan_cmd(
     table.add_column("files", justify="right")
     for k in VERDICT_KEYS:
         table.add_row(k, str(summary[k]))
-    Console().print(table)
+    console.print(table)
     if summary["ignored"]:  # never drop a file silently: say which were not scanned and why
         from synthguard.detection.evaluate import IMAGE_SUFFIXES
         from synthguard.i18n import ngettext

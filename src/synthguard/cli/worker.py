@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, _Console, core, emit
 
 jobs_app = typer.Typer(no_args_is_help=True, help="The job queue: scans and actions run by `synthguard worker`.")
 app.add_typer(jobs_app, name="jobs")
-err = Console(stderr=True)
+err = _Console(stderr=True)
 
 
 @app.command("worker")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.fingerprint.index import Index, make_index
-from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher, bits_to_hex, pdq_pixels
+from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher, bits_to_hex, media_hashes, pdq_pixels  # noqa: F401
 from synthguard.media import Media, Modality
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
@@ -98,14 +98,6 @@ def check_hash(kind: str, value: str) -> str:
                               hint="Submit the hash string only (never the image); "
                                    "`synthguard hash FILE --json` prints both kinds.")
     return v
-
-
-def media_hashes(media: Media) -> dict[str, Any]:
-    """Every fingerprint a bank can hold, for `synthguard hash` and for victims' client-side hashing."""
-    media.require_image()
-    pdq = PDQHasher().hash(media)
-    return {"sha256": media.sha256, "pdq": pdq.value, "pdq_quality": pdq.quality,
-            "pixel_sha256": media.pixel_sha256, "size": list(media.size), "format": media.format}
 
 
 def dihedral_hashes(media: Media) -> tuple[list[tuple[str, str]], int]:

@@ -15,6 +15,7 @@ tests).  The dihedral variants still come from ``pdqhash.compute_dihedral`` (ban
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -126,3 +127,11 @@ def nearest(query: str, candidates: list[tuple[str, str]], threshold: int = MATC
     dist = np.unpackbits(mat ^ q, axis=1).sum(axis=1)
     hits = np.nonzero(dist <= threshold)[0]
     return sorted(((candidates[i][0], int(dist[i])) for i in hits), key=lambda t: t[1])
+
+
+def media_hashes(media: Media) -> dict[str, Any]:
+    """Every fingerprint a bank can hold, for `synthguard hash` and for victims' client-side hashing."""
+    media.require_image()
+    pdq = PDQHasher().hash(media)
+    return {"sha256": media.sha256, "pdq": pdq.value, "pdq_quality": pdq.quality,
+            "pixel_sha256": media.pixel_sha256, "size": list(media.size), "format": media.format}
