@@ -65,3 +65,20 @@ def test_version(capsys):
     assert main(["--version"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("synthguard ") and len(out.split()) == 2
+
+
+def test_font_coverage_reader_agrees_with_fonttools():
+    import glob
+
+    import pytest
+    from fontTools.ttLib import TTCollection, TTFont
+
+    from synthguard.marking import fonts
+
+    paths = [str(fonts.BUNDLED), *sorted(glob.glob("/usr/share/fonts/**/*.tt[fc]", recursive=True))[:6]]
+    for path in paths:
+        ref = TTCollection(path).fonts[0] if path.endswith(".ttc") else TTFont(path, lazy=True)
+        assert fonts._cmap(path) == frozenset(ref.getBestCmap() or {}), path
+    assert fonts._cmap(__file__) == frozenset()  # not a font: skipped, no exception
+    with pytest.raises(Exception, match="lacks glyphs"):
+        fonts.find_font("AI生成\U0001F600", configured=fonts.BUNDLED)
