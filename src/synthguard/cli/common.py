@@ -21,12 +21,16 @@ class _Console:
     def __init__(self, **kwargs: Any):
         self._kwargs, self._console = kwargs, None
 
-    def __getattr__(self, name: str) -> Any:
+    def get(self) -> Any:
+        """The rich Console itself (for rich's Progress and Live, which use it as a context manager)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._kwargs)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
 
 
 console: Any = _Console()
@@ -53,31 +57,11 @@ def open_media(path: Any) -> Any:
     return Media.open(path, max_bytes=st.max_bytes, max_pixels=st.max_pixels)
 
 
-def emit(data: Any, as_json: bool, title: str | None = None) -> None:
+def emit(data: Any, as_json: bool, title: str | None = None, labels: dict[str, str] | None = None) -> None:
+    """``--json``: the stable machine contract; otherwise the 80-column human view of cli/human.py."""
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
-    from rich.table import Table
+    from synthguard.cli.human import render
 
-    if isinstance(data, list):
-        if not data:
-            console.print("(none)")
-            return
-        table = Table(title=title)
-        keys = [k for k in data[0] if not isinstance(data[0][k], (dict, list))]
-        for k in keys:
-            table.add_column(k)
-        for row in data:
-            table.add_row(*(str(row.get(k, "")) for k in keys))
-        console.print(table)
-        return
-    table = Table(title=title, show_header=False, box=None)
-    table.add_column(style="bold cyan")
-    table.add_column()
-    for k, v in data.items():
-        if isinstance(v, dict):
-            v = ", ".join(f"{a}={b}" for a, b in v.items() if b not in (None, [], {}))
-        elif isinstance(v, list):
-            v = ", ".join(map(str, v)) or "-"
-        table.add_row(str(k), "-" if v is None else str(v))
-    console.print(table)
+    typer.echo(render(data, title, labels))

@@ -110,7 +110,7 @@ def batch_scan_cmd(
     from synthguard.batch import VERDICT_KEYS, run_batch
 
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, disable=as_json) as bar:
+    with Progress(*columns, console=err.get(), disable=as_json) as bar:
         task = bar.add_task("scan", total=None)
         summary = run_batch(source, out, engine=engine, workers=workers, declared_ai=declared_ai, resume=resume,
                             address=address, on_start=lambda todo, _skipped: bar.update(task, total=todo),
