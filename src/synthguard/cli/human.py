@@ -118,7 +118,7 @@ def rows(items: list[dict[str, Any]], indent: int = 0, labels: dict[str, str] | 
 
 
 def render(data: Any, title: str | None = None, labels: dict[str, str] | None = None) -> str:
-    lines = [title] if title else []
+    lines = _wrap(title, width()) if title else []
     if isinstance(data, dict):
         lines += block(data, INDENT if title else 0, labels)
     elif _is_rows(data):
