@@ -11,6 +11,7 @@ import typer
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit, open_media
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 
 if TYPE_CHECKING:
     from synthguard.fingerprint.banks import Banks
@@ -70,7 +71,7 @@ def add(name: str, file: FileOpt = None, hash_: HashOpt = None,
             entry = banks.add_media(name, sg.media(file), reason=reason, actor=_actor(actor))
         else:
             entry = banks.add(name, hash_ or "", reason=reason, actor=_actor(actor), quality=quality)
-        emit({"bank": name, "entry_id": entry}, as_json, "added")
+        emit({"bank": name, "entry_id": entry}, as_json, N_("added"))
 
 
 @bank.command("remove")
@@ -79,7 +80,7 @@ def remove(name: str, entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID"
            actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Soft-remove an entry: it stops matching and stays in the audit trail."""
     with core() as sg:
-        emit(_banks(sg).remove(name, entry_id, reason=reason, actor=_actor(actor)), as_json, "removed")
+        emit(_banks(sg).remove(name, entry_id, reason=reason, actor=_actor(actor)), as_json, N_("removed"))
 
 
 @bank.command("enable")
@@ -87,7 +88,7 @@ def enable(name: str, reason: Annotated[str, typer.Option()] = "", actor: ActorO
            as_json: JsonOpt = False) -> None:
     """Turn matching against a bank on."""
     with core() as sg:
-        emit(_banks(sg).enable(name, True, actor=_actor(actor), reason=reason), as_json, "enabled")
+        emit(_banks(sg).enable(name, True, actor=_actor(actor), reason=reason), as_json, N_("enabled"))
 
 
 @bank.command("disable")
@@ -95,14 +96,14 @@ def disable(name: str, reason: Annotated[str, typer.Option()] = "", actor: Actor
             as_json: JsonOpt = False) -> None:
     """Turn matching against a bank off (its entries are kept)."""
     with core() as sg:
-        emit(_banks(sg).enable(name, False, actor=_actor(actor), reason=reason), as_json, "disabled")
+        emit(_banks(sg).enable(name, False, actor=_actor(actor), reason=reason), as_json, N_("disabled"))
 
 
 @bank.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List banks with their entry counts."""
     with core() as sg:
-        emit(_banks(sg).list(), as_json, "banks")
+        emit(_banks(sg).list(), as_json, N_("banks"))
 
 
 @bank.command("entries")
@@ -117,7 +118,7 @@ def entries(name: str, live: Annotated[bool, typer.Option("--live", help="Hide r
 def audit(name: Annotated[Optional[str], typer.Argument()] = None, as_json: JsonOpt = False) -> None:
     """The append-only change log of the banks (DS-09): who, when, why."""
     with core() as sg:
-        emit(_banks(sg).audit(name), as_json, "bank audit")
+        emit(_banks(sg).audit(name), as_json, N_("bank audit"))
 
 
 @bank.command("query")
@@ -136,7 +137,7 @@ def query(file: FileOpt = None, hash_: HashOpt = None,
             kinds = [kind] if kind else list(KINDS)
             found = sorted((m for k in kinds for m in banks.query(k, hash_ or "", banks=bank_)),
                            key=lambda m: (m.distance, m.bank, m.entry_id))
-        emit([m.to_dict() for m in found], as_json, "matches")
+        emit([m.to_dict() for m in found], as_json, N_("matches"))
 
 
 @app.command("hash")

@@ -15,7 +15,7 @@ import typer
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
 from synthguard.errors import ValidationError
-from synthguard.i18n import N_
+from synthguard.i18n import N_, _
 
 comp = typer.Typer(no_args_is_help=True, help="Provider compliance: audit, assessment, switches, registers, screening.")
 app.add_typer(comp, name="compliance")
@@ -85,7 +85,6 @@ def audit_view(data: dict[str, Any]) -> str:
     """One block per check, failures first: status, id and rows; the title; why; and for a failure the fix.
     Readable at 80 columns, where a table with a fix column is not (issue 22)."""
     from synthguard.cli.human import cells, width, wrap_paragraph
-    from synthguard.i18n import _
 
     out = [_("Compliance audit: profile {profile}, since {since}", profile=data["profile"], since=data["since"][:10]),
            ""]
@@ -151,7 +150,7 @@ def switch_on(feature: str, reason: ReasonOpt, tenant: AllTenantsOpt = "*", acto
 def switch_list(as_json: JsonOpt = False) -> None:
     """Every switch ever flipped and its state (features never flipped are on)."""
     with core() as sg:
-        emit(sg.compliance.switches.list(), as_json, "feature switches")
+        emit(sg.compliance.switches.list(), as_json, N_("feature switches"))
 
 
 # --- management-system register ---------------------------------------------------------------
@@ -175,7 +174,7 @@ def policy_list(all_versions: Annotated[bool, typer.Option("--all", help="Every 
                 tenant: TenantOpt = "default", as_json: JsonOpt = False) -> None:
     """The register: the current version of each document."""
     with core() as sg:
-        emit(sg.compliance.register.documents(tenant=tenant, current_only=not all_versions), as_json, "register")
+        emit(sg.compliance.register.documents(tenant=tenant, current_only=not all_versions), as_json, N_("register"))
 
 
 @policy.command("export")
@@ -279,14 +278,14 @@ def terms_accept(user: str, version: Annotated[Optional[str], typer.Option(help=
                  as_json: JsonOpt = False) -> None:
     """Record a user's click-through acceptance of the service agreement."""
     with core() as sg:
-        emit(sg.compliance.terms.accept(user, version=version), as_json, "accepted")
+        emit(sg.compliance.terms.accept(user, version=version), as_json, N_("accepted"))
 
 
 @terms.command("notice")
 def terms_notice(tenant: TenantOpt = "default", as_json: JsonOpt = False) -> None:
     """What a client shows on first use: notice, current agreement version, filing number display (DS-22)."""
     with core() as sg:
-        emit(sg.compliance.terms.notice(tenant=tenant), as_json, "first-use notice")
+        emit(sg.compliance.terms.notice(tenant=tenant), as_json, N_("first-use notice"))
 
 
 # --- training data --------------------------------------------------------------------------------
@@ -310,14 +309,14 @@ def dataset_link(model: str, name: Annotated[str, typer.Argument(metavar="DATASE
                  actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Record that a model version was trained on a data set (lineage)."""
     with core() as sg:
-        emit(sg.compliance.training.link(model, name, actor=_actor(actor), tenant=tenant), as_json, "lineage")
+        emit(sg.compliance.training.link(model, name, actor=_actor(actor), tenant=tenant), as_json, N_("lineage"))
 
 
 @dataset.command("list")
 def dataset_list(tenant: TenantOpt = "default", as_json: JsonOpt = False) -> None:
     """The registered data sets."""
     with core() as sg:
-        emit(sg.compliance.training.datasets(tenant=tenant), as_json, "training data")
+        emit(sg.compliance.training.datasets(tenant=tenant), as_json, N_("training data"))
 
 
 def _read_text(path: Path) -> str:

@@ -11,6 +11,7 @@ import typer
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 
 consent = typer.Typer(no_args_is_help=True, help="Consent for face and voice edits: enrol, grant, revoke, check, "
                                                  "export, erase; protected persons.")
@@ -91,7 +92,7 @@ def keygen(keyfile: Path, as_json: JsonOpt = False) -> None:
     pub = generate_key(keyfile)
     pub_path = Path(f"{keyfile}.pub")
     write_atomic(pub_path, pub.encode())
-    emit({"private_key": str(keyfile), "public_key": str(pub_path)}, as_json, "key pair written")
+    emit({"private_key": str(keyfile), "public_key": str(pub_path)}, as_json, N_("key pair written"))
 
 
 @consent.command("statement")
@@ -111,14 +112,14 @@ def statement(subject: str, to: ToOpt, purpose: PurposeOpt,
                          modalities=modality or purpose_modalities(purpose), scope=scope,
                          expires=exp.date().isoformat() if exp else None)
     write_statement(output, doc)
-    emit({"statement": str(output), "nonce": doc["nonce"]}, as_json, "signed")
+    emit({"statement": str(output), "nonce": doc["nonce"]}, as_json, N_("signed"))
 
 
 @consent.command("challenge")
 def challenge(subject: str, to: ToOpt, purpose: PurposeOpt, as_json: JsonOpt = False) -> None:
     """Issue a random phrase for the subject to speak (spoken consent evidence)."""
     with core() as sg:
-        emit(sg.consent.challenge(subject, grantee=to, purpose=purpose), as_json, "challenge")
+        emit(sg.consent.challenge(subject, grantee=to, purpose=purpose), as_json, N_("challenge"))
 
 
 @consent.command("grant")
@@ -145,7 +146,7 @@ def revoke(grant_id: str, reason: Annotated[str, typer.Option(help="Short reason
            as_json: JsonOpt = False) -> None:
     """Withdraw a grant; every later check denies at once (PI-03)."""
     with core() as sg:
-        emit(sg.consent.revoke(grant_id, reason=reason), as_json, "revoked")
+        emit(sg.consent.revoke(grant_id, reason=reason), as_json, N_("revoked"))
 
 
 @consent.command("grants")
@@ -154,14 +155,14 @@ def grants(subject: Annotated[Optional[str], typer.Option(help="Only this subjec
            as_json: JsonOpt = False) -> None:
     """List grants with their live status (active, revoked, expired, tampered, erased)."""
     with core() as sg:
-        emit(sg.consent.grants(subject_id=subject, grantee=to), as_json, "grants")
+        emit(sg.consent.grants(subject_id=subject, grantee=to), as_json, N_("grants"))
 
 
 @consent.command("subjects")
 def subjects(as_json: JsonOpt = False) -> None:
     """List enrolled and protected subjects (no biometric data)."""
     with core() as sg:
-        emit(sg.consent.subjects(), as_json, "subjects")
+        emit(sg.consent.subjects(), as_json, N_("subjects"))
 
 
 @consent.command("export")
@@ -188,7 +189,7 @@ def erase(subject: str, reason: Annotated[str, typer.Option(help="Why (logged)."
           as_json: JsonOpt = False) -> None:
     """Erase a subject (PIPL Art. 47, GDPR Art. 17): templates deleted, key shredded; the ledger still verifies."""
     with core() as sg:
-        emit(sg.consent.erase(subject, reason=reason), as_json, "erased")
+        emit(sg.consent.erase(subject, reason=reason), as_json, N_("erased"))
 
 
 @consent.command("check")

@@ -8,6 +8,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, emit
+from synthguard.i18n import N_
 
 keys = typer.Typer(no_args_is_help=True, help="Signing and secret keys.")
 app.add_typer(keys, name="keys")
@@ -22,4 +23,4 @@ def init(force: Annotated[bool, typer.Option("--force", help="Replace existing k
 
     settings = Settings.load()
     written = [str(p) for p in init_keys(settings, force=force)]
-    emit({"keys_dir": str(settings.keys_dir), "written": written}, as_json, "keys")
+    emit({"keys_dir": str(settings.keys_dir), "written": written}, as_json, N_("keys"))

@@ -9,6 +9,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.i18n import N_, _
 
 
 @app.command()
@@ -35,7 +36,7 @@ def label(
                           sources=list(source_media) if source_media else None, purpose=purpose,
                           technique=technique)
     data = result.to_dict()
-    emit(data if as_json else {k: v for k, v in data.items() if k != "visible_label"}, as_json, "labeled")
+    emit(data if as_json else {k: v for k, v in data.items() if k != "visible_label"}, as_json, N_("labeled"))
 
 
 @app.command()
@@ -45,4 +46,4 @@ def inspect(file: Annotated[Path, typer.Argument(help="Any image.")], as_json: J
     from synthguard.inspection import Inspector
 
     data = Inspector(Settings.load()).inspect(file)  # no database: reading labels is local (issue 22 speed)
-    emit(data, as_json, f"labels on {file}")
+    emit(data, as_json, _("labels on {file}", file=file))

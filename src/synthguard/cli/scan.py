@@ -10,6 +10,7 @@ import typer
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, _Console, console, core, emit
 from synthguard.errors import InputError
+from synthguard.i18n import _
 
 detectors_app = typer.Typer(no_args_is_help=True, help="Operator-supplied ML detectors (bring your own weights).")
 batch_app = typer.Typer(no_args_is_help=True, help="Scan many files: a local process pool or a Ray cluster.")
@@ -60,7 +61,7 @@ def scan_cmd(
                        for e in result.evidence],
           "matches": [f"{m['bank']}#{m['entry_id']} d={m['distance']}" for m in result.matches],
           "actions": [a["action"] + (f" [{a['status']}]" if "status" in a else "") for a in result.actions],
-          "output": data.get("output")}, False, f"scan of {file}")
+          "output": data.get("output")}, False, _("scan of {file}", file=file))
     notice = next((a for a in result.actions if a["action"] == "notice"), None)
     if notice:
         err.print(f"notice: {notice['text']['zh']} / {notice['text']['en']}")
@@ -80,7 +81,7 @@ def evaluate_cmd(
 
     ev = evaluate(model, real, fake, target_fpr=target_fpr, write=not dry_run)
     data = ev.to_dict() | {"manifest": str(model), "written": not dry_run}
-    emit(data, as_json, f"calibration of {ev.detector}")
+    emit(data, as_json, _("calibration of {detector}", detector=ev.detector))
     for w in ev.warnings:
         err.print(f"warning: {w}")
 

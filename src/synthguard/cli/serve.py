@@ -9,6 +9,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
+from synthguard.i18n import N_
 
 # synthguard.auth.Role's values, without importing the store for ``--help`` (tests/test_cli_speed.py keeps them equal)
 RoleName = StrEnum("RoleName", {r: r for r in ("provider", "platform", "reviewer", "victim", "regulator", "admin")})
@@ -43,7 +44,7 @@ def create(
 
     with core() as sg:
         secret, info = create_token(sg.db, Role(role.value), tenant, name)
-    emit(info | {"token": secret}, as_json, "token created")
+    emit(info | {"token": secret}, as_json, N_("token created"))
     if not as_json:
         console.print("[bold yellow]Store the token now: it cannot be shown again.[/]")
 
@@ -63,4 +64,4 @@ def revoke(token_id: Annotated[int, typer.Argument(metavar="ID")], as_json: Json
     from synthguard.auth import revoke_token
 
     with core() as sg:
-        emit(revoke_token(sg.db, token_id), as_json, "token revoked")
+        emit(revoke_token(sg.db, token_id), as_json, N_("token revoked"))

@@ -9,6 +9,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit, open_media
+from synthguard.i18n import N_
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -48,7 +49,7 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
             ctx = LabelContext(content_id="", producer="", created=datetime.now(UTC), watermark_payload=data)
             marked = _marker(sg, media).mark(media, ctx)
             write_atomic(out, marked.data)
-    emit({"output": str(out), "payload": payload.lower()}, as_json, "embedded")
+    emit({"output": str(out), "payload": payload.lower()}, as_json, N_("embedded"))
 
 
 @wm.command("detect")
@@ -70,7 +71,7 @@ def detect(file: Path, as_json: JsonOpt = False) -> None:
             media.decode()
             reading = _marker(sg, media).read(media)
             result = dict(reading.data) | {"problems": list(reading.problems)}
-    emit(result, as_json, "watermark")
+    emit(result, as_json, N_("watermark"))
 
 
 def _marker(sg: SynthGuard, media: Media) -> Marker:
