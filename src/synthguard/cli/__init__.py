@@ -110,7 +110,7 @@ def command(args: list[str] | None = None) -> Any:
     """The click command tree (of the command ``args`` name, else all), help texts in the current language."""
     import typer.main
 
-    from synthguard.cli.framework import full_short_help, localize
+    from synthguard.cli.framework import localize
     from synthguard.i18n import _, current
 
     _register(args)
@@ -119,7 +119,6 @@ def command(args: list[str] | None = None) -> Any:
     if current() != "en":
         for obj, attr in help_texts(cmd):
             setattr(obj, attr, _(getattr(obj, attr)))
-    full_short_help(cmd)
     return cmd
 
 

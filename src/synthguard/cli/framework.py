@@ -46,6 +46,9 @@ def localize() -> None:
     from typer._click import decorators, formatting
 
     typer.core._ = _translate  # type: ignore[attr-defined]
+    from typer._click import core as click_core
+
+    click_core.Command.get_short_help_str = _first_paragraph  # type: ignore[method-assign]
     if not getattr(decorators.help_option, "_synthguard", False):
         original = decorators.help_option
 
@@ -71,12 +74,13 @@ def localize() -> None:
         formatting.HelpFormatter.write_usage = localized_usage  # type: ignore[method-assign]
 
 
-def full_short_help(command: Any) -> None:
-    """The command list shows each command's whole first paragraph, wrapped, never cut with '...'."""
-    for sub in getattr(command, "commands", {}).values():
-        if not sub.short_help and sub.help:
-            sub.short_help = sub.help.strip().split("\n\n")[0].replace("\n", " ")
-        full_short_help(sub)
+def _first_paragraph(self: Any, limit: int = 45) -> str:
+    """A command's summary in the command list: its whole first paragraph (wrapped by the formatter), never
+    cut with '...' as click's default does at ``limit`` characters (issue 22)."""
+    import inspect
+
+    text = inspect.cleandoc(self.short_help or self.help or "")
+    return text.split("\n\n")[0].replace("\n", " ").strip()
 
 
 def usage_error(exc: Any) -> str:
