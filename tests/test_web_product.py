@@ -55,7 +55,7 @@ def test_the_verdict_card_comes_first_and_says_what_each_check_means(client, sg,
     data = out.read_bytes()
     page = client.post("/inspect", files={"file": ("l.png", data, "image/png")}).text
     card, details = page.index('class="card verdict"'), page.index("<details>")
-    assert card < details  # the verdict first, the fields behind it
+    assert card < details and card < page.index("<form")  # the verdict first, the fields and the form after it
     headline = re.search(r'id="verdict-headline">([^<]+)<', page).group(1)
     byline = re.search(r'class="byline">([^<]+)<', page).group(1)
     assert headline == "AI-generated" and "labeled by ACME" in byline and "watermark verified" in byline
