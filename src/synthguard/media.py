@@ -86,7 +86,7 @@ def check_output_name(path: str | os.PathLike[str], fmt: str) -> None:
     if owner is None or owner == fmt or any({owner, fmt} <= kin for kin in _KIN):
         return
     raise OutputError("the output name ends in {suffix} but the labeled file is {format} (use {want}); SynthGuard "
-                      "does not convert formats", path=path,
+                      "does not convert formats", path=os.fspath(path),
                       values={"suffix": suffix, "format": fmt.upper(), "want": SUFFIXES[fmt][0]},
                       hint="Name the output with the extension of the input's format, or convert the input to the "
                            "format you want before labeling.")

@@ -19,7 +19,8 @@ class _Console:
     """rich's Console, made on first print: importing rich costs ~0.1 s that ``--help`` need not pay."""
 
     def __init__(self, **kwargs: Any):
-        self._kwargs, self._console = kwargs, None
+        self._kwargs: dict[str, Any] = kwargs
+        self._console: Any = None
 
     def get(self) -> Any:
         """The rich Console itself (for rich's Progress and Live, which use it as a context manager)."""

@@ -52,8 +52,7 @@ def verdict(found: dict[str, Any]) -> Verdict:
     c2 = found.get("c2pa") or {}
     wm = found.get("watermark") or {}
     vis = found.get("visible_label") or {}
-    checks = [_metadata(found, aigc), _watermark(wm), _c2pa(c2), _visible(found, vis)]
-    checks = [c for c in checks if c is not None]
+    checks = [c for c in (_metadata(found, aigc), _watermark(wm), _c2pa(c2), _visible(found, vis)) if c is not None]
     labeled = bool(aigc.get("Label") in ("1", "2", "3") or wm.get("detected") or c2.get("present") or vis.get("found"))
     problems = any(c.state == "bad" for c in checks)
     if not labeled:

@@ -107,7 +107,7 @@ def _acf(rn: np.ndarray, scale: float) -> np.ndarray:
     lag = int(0.75 * min(ch, cw)) + 8  # largest lag we look at; padding by it makes the correlation linear
     ph, pw = _fast_len(ch + lag), _fast_len(cw + lag)
     spec = np.fft.rfft2(win, s=(ph, pw))
-    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    power: np.ndarray = (spec.real**2 + spec.imag**2).astype(np.float32)
     # JPEG block-grid lines (k / grid cycles per pixel; k = 0 also covers border/DC lines) are excluded and
     # filled with the whitened mean, so they add nothing structured to the autocorrelation
     notch = np.zeros(power.shape, dtype=bool)
@@ -125,7 +125,7 @@ def _acf(rn: np.ndarray, scale: float) -> np.ndarray:
     power[notch] = 0.0
     # spectral whitening (normalised convolution): the periodic mark is a set of sharp lines, the host smooth
     keep = cv2.GaussianBlur((~notch).astype(np.float32), (0, 0), WHITEN_SIGMA_BINS, borderType=cv2.BORDER_REFLECT)
-    smooth = cv2.GaussianBlur(power, (0, 0), WHITEN_SIGMA_BINS, borderType=cv2.BORDER_REFLECT)
+    smooth: np.ndarray = cv2.GaussianBlur(power, (0, 0), WHITEN_SIGMA_BINS, borderType=cv2.BORDER_REFLECT)
     smooth /= np.maximum(keep, 1e-3)
     power /= smooth + 1e-6 * float(smooth.mean()) + 1e-20
     power[notch] = 1.0
