@@ -27,6 +27,18 @@ def test_the_command_table_names_the_module_of_every_command():
     assert set(COMMANDS.values()) == set(MODULES)
 
 
+def test_each_command_alone_keeps_its_name():
+    """Run in a fresh interpreter per command, so only that command's module is loaded (the lazy path)."""
+    env = os.environ | {"PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    names = sorted(COMMANDS)
+    code = ("import sys, io, contextlib\nfrom synthguard.cli import main\nname = sys.argv[1]\nbuf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buf):\n    rc = main([name, '--help'])\n"
+            "print(rc, f'synthguard {name}' in buf.getvalue())")
+    for name in names:
+        out = subprocess.run([sys.executable, "-c", code, name], capture_output=True, text=True, env=env, timeout=120)
+        assert out.stdout.split() == ["0", "True"], (name, out.stdout, out.stderr[-300:])
+
+
 def test_mirrored_constants_equal_their_originals():
     from synthguard.auth import Role
     from synthguard.cli.bank import KINDS

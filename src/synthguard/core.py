@@ -44,6 +44,7 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 Source = str | os.PathLike[str] | bytes | Media
 
 
+ADD_USER_HINT = N_("Add it first: `synthguard users add USER`.")
 RECORD_HINT = N_("Check the content id (SG and 26 more characters: the AIGC ProduceID); find the record of a file "
                  "with `synthguard trace FILE`.")
 _TECHNIQUE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -134,7 +135,7 @@ class SynthGuard:
         self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
         with self.db.session() as s:
             if s.get(User, user_id) is not None:
-                raise ConflictError(f"user {user_id!r} already exists")
+                raise ConflictError("user {user!r} already exists", values={"user": user_id})
             s.add(User(id=user_id, tenant=tenant))
         return self.user(user_id)
 
@@ -151,7 +152,7 @@ class SynthGuard:
         salt = self.keys.identity_salt if identifier else b""
         with self.db.session() as s:
             if s.get(User, user_id) is None:
-                raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+                raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
             s.add(IdentityVerification(
                 user_id=user_id, method=m.value, result="verified" if result.verified else "failed",
                 verifier=result.verifier, reference=result.reference,
@@ -199,7 +200,7 @@ class SynthGuard:
         with self.db.session() as s:
             u = s.get(User, user_id)
             if u is None:
-                raise NotFoundError(f"no user {user_id!r}")
+                raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
             return _user_dict(u)
 
     def users(self) -> list[dict[str, Any]]:
@@ -308,9 +309,10 @@ class SynthGuard:
     def _require_identity(self, s: Any, user_id: str) -> User:
         u = s.get(User, identity.check_user_id(user_id))
         if u is None:
-            raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+            raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
         if self.settings.identity_required and not _is_verified(u):
-            raise IdentityNotVerifiedError(f"user {user_id!r} has no verified real-identity record (DS-07)")
+            raise IdentityNotVerifiedError("user {user!r} has no verified real-identity record (DS-07)",
+                                           values={"user": user_id})
         return u
 
     # --- anyone: inspect -------------------------------------------------------------------

@@ -20,6 +20,13 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                        "Global options: --lang en|zh_CN (or SYNTHGUARD_LANG), --version.")
 
 
+@app.callback()
+def _root() -> None:
+    # A callback keeps the root a group even when only one command module is loaded: typer would otherwise make
+    # a lone command (``assess``) the program itself, and ``synthguard assess x.yaml`` would fail.
+    pass
+
+
 # Which module defines each top-level command: ``synthguard inspect x.jpg`` imports label.py alone, so typer builds
 # one module's commands instead of all of them (issue 22: a subcommand starts ~0.2 s sooner; tests/test_cli_speed.py
 # checks this table against the commands the modules register).
