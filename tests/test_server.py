@@ -182,10 +182,10 @@ def test_unverified_user_is_refused(client, tokens):
 def test_inspect_page_shows_aigc_fields(client, tokens, users):
     res = label(client, tokens["provider"], "u-a")
     page = client.post("/inspect", files={"file": ("mine.png", base64.b64decode(res["file_base64"]))})
-    assert page.status_code == 200 and "Labeled as AI-generated" in page.text
+    assert page.status_code == 200 and 'id="verdict-headline">AI-generated<' in page.text
     assert "AIGC ProduceID" in page.text and res["content_id"] in page.text and "AIGC ContentProducer" in page.text
     plain = client.post("/inspect", files={"file": ("plain.png", PNG)})
-    assert plain.status_code == 200 and "No AIGC metadata label found" in plain.text
+    assert plain.status_code == 200 and "No AI-generation label found" in plain.text
     bad = client.post("/inspect", files={"file": ("x.bin", b"\x00\x01<script>alert(1)</script>")})
     assert bad.status_code == 415 and "UnsupportedMediaError" in bad.text and "<script>" not in bad.text
     text = client.post("/inspect", files={"file": ("x.txt", b"<script>alert(1)</script>")})  # text is inspected

@@ -1,10 +1,32 @@
-"""SynthGuard: make the law on deep synthesis executable (label, inspect, trace AI-generated media)."""
+"""SynthGuard: make the law on deep synthesis executable (label, inspect, trace AI-generated media).
 
-from synthguard.config import Settings
-from synthguard.core import LabelResult, SynthGuard
-from synthguard.errors import SynthGuardError
-from synthguard.marking.base import LabelContext, Marker, Reading
-from synthguard.media import Media, Modality
+The public names load on first use (PEP 562), so ``synthguard --help`` and ``--version`` do not pay for numpy,
+SQLAlchemy and the codecs (issue 22: the CLI starts in well under a second).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+    from synthguard.core import LabelResult, SynthGuard
+    from synthguard.errors import SynthGuardError
+    from synthguard.marking.base import LabelContext, Marker, Reading
+    from synthguard.media import Media, Modality
+
+_HOMES = {
+    "LabelContext": "synthguard.marking.base",
+    "LabelResult": "synthguard.core",
+    "Marker": "synthguard.marking.base",
+    "Media": "synthguard.media",
+    "Modality": "synthguard.media",
+    "Reading": "synthguard.marking.base",
+    "Settings": "synthguard.config",
+    "SynthGuard": "synthguard.core",
+    "SynthGuardError": "synthguard.errors",
+}
 
 __all__ = [
     "LabelContext",
@@ -17,3 +39,16 @@ __all__ = [
     "SynthGuard",
     "SynthGuardError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'synthguard' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     text_notice_position: Literal["start", "end", "both"] = Field(
         "start", description="Where the text notice goes: start, end or both (LM-03)."
     )
-    font_path: Path | None = Field(None, description="Font for visible labels; default: a system CJK font.")
+    font_path: Path | None = Field(None, description="Font for visible labels; default: the bundled WenQuanYi subset, "
+                                                     "else a system CJK font.")
     jpeg_quality: int = Field(92, ge=50, le=100, description="Quality when re-encoding JPEG/WebP outputs.")
     watermark: bool = Field(True, description="Embed the invisible watermark when labeling images.")
     watermark_strength: float = Field(1.0, gt=0, le=4.0, description="Watermark energy; 1.0 gives ~42.5 dB PSNR.")

@@ -6,10 +6,10 @@ the journeys of DESIGN.md: ``label`` (provider), ``inspect`` (anyone), ``trace``
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -29,24 +29,35 @@ from synthguard.errors import (
     ValidationError,
     WatermarkError,
 )
+from synthguard.i18n import N_
+from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
 from synthguard.keys import Keys
-from synthguard.marking.base import LabelContext, Marker, Reading
-from synthguard.media import Media, Modality, write_atomic
+from synthguard.marking.base import LabelContext, Marker
+from synthguard.media import Media, Modality, check_output_name, write_atomic
 from synthguard.plugins import Registry
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
-# Labeling order per modality: explicit label -> watermark -> metadata -> C2PA (binds the final bytes).
-LABEL_ORDERS: dict[Modality, tuple[str, ...]] = {
-    Modality.IMAGE: ("image.visible", "image.watermark", "image.metadata", "image.c2pa"),
-    Modality.AUDIO: ("audio.notice", "audio.watermark", "audio.metadata"),
-    Modality.VIDEO: ("video.visible", "video.watermark", "video.metadata", "video.c2pa"),
-    Modality.TEXT: ("text.notice", "text.metadata"),
-}
 LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
 EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 Source = str | os.PathLike[str] | bytes | Media
+
+
+ADD_USER_HINT = N_("Add it first: `synthguard users add USER`.")
+RECORD_HINT = N_("Check the content id (SG and 26 more characters: the AIGC ProduceID); find the record of a file "
+                 "with `synthguard trace FILE`.")
+_TECHNIQUE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+def _technique(technique: str | None, purpose: str | None) -> str | None:
+    """The DS-26 technique recorded on the generation record: the explicit one, else the consent purpose
+    (``face_swap``, ``voice_clone`` ...), so switches (DS-05) and the consent check (DS-15) see every gated edit."""
+    value = technique or purpose or None
+    if value is not None and not _TECHNIQUE.match(value):
+        raise ValidationError("technique {technique!r} is not a valid technique name", values={"technique": value},
+                              hint="Use a lower-case name such as face_swap, voice_clone or text_to_image (DS-26).")
+    return value
 
 
 def new_content_id() -> str:
@@ -107,18 +118,7 @@ class SynthGuard:
         """``source`` as Media under the operator's limits (bytes, pixels, and for audio/video the duration, which
         bounds decoding memory and time for every journey: label, scan, trace).  A Media built elsewhere (an HTTP
         upload, a queued job's blob) gets the duration limit here if it has none."""
-        if isinstance(source, Media):
-            media = source
-        elif isinstance(source, (bytes, bytearray)):
-            media = Media.from_bytes(bytes(source), max_bytes=self.settings.max_bytes,
-                                     max_pixels=self.settings.max_pixels)
-        else:
-            media = Media.open(source, max_bytes=self.settings.max_bytes, max_pixels=self.settings.max_pixels)
-        limit = {Modality.AUDIO: self.settings.max_audio_seconds,
-                 Modality.VIDEO: self.settings.max_video_seconds}.get(media.modality)
-        if limit is None or media.max_seconds is not None:
-            return media
-        return dataclasses.replace(media, max_seconds=limit, _cache={})
+        return limited_media(self.settings, source)
 
     def marker(self, name: str) -> Marker:
         if name not in self._markers:
@@ -139,7 +139,7 @@ class SynthGuard:
         self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
         with self.db.session() as s:
             if s.get(User, user_id) is not None:
-                raise ConflictError(f"user {user_id!r} already exists")
+                raise ConflictError("user {user!r} already exists", values={"user": user_id})
             s.add(User(id=user_id, tenant=tenant))
         return self.user(user_id)
 
@@ -156,7 +156,7 @@ class SynthGuard:
         salt = self.keys.identity_salt if identifier else b""
         with self.db.session() as s:
             if s.get(User, user_id) is None:
-                raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+                raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
             s.add(IdentityVerification(
                 user_id=user_id, method=m.value, result="verified" if result.verified else "failed",
                 verifier=result.verifier, reference=result.reference,
@@ -188,7 +188,8 @@ class SynthGuard:
         with self.db.session() as s:
             rec = s.get(Record, content_id)
             if rec is None:
-                raise NotFoundError(f"no record {content_id!r}")
+                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
+                                    hint=RECORD_HINT)
             ids = s.execute(select(PAYLOADS.c.id).where(PAYLOADS.c.entry_index == rec.ledger_index)).scalars()
             return [self.vault.load(s, i).decode() for i in ids]
 
@@ -204,7 +205,7 @@ class SynthGuard:
         with self.db.session() as s:
             u = s.get(User, user_id)
             if u is None:
-                raise NotFoundError(f"no user {user_id!r}")
+                raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
             return _user_dict(u)
 
     def users(self) -> list[dict[str, Any]]:
@@ -225,7 +226,11 @@ class SynthGuard:
         media.decode()  # decode fully now: corrupt input fails before anything is written
         with self.db.session() as s:
             tenant = self._require_identity(s, user).tenant
-        self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)  # DS-05 emergency switch
+        technique = _technique(technique, purpose)
+        # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
+        self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)
+        if purpose and purpose != technique:
+            self.compliance.switches.require([purpose], tenant=tenant)
         if self.settings.require_terms_acceptance:  # DS-06: the current agreement accepted before generating
             self.compliance.terms.require_accepted(user, tenant=tenant)
         gate = None
@@ -264,6 +269,8 @@ class SynthGuard:
     def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, tenant: str, marks: list[str],
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None, client_ip: str | None) -> LabelResult:
+        if output is not None:  # after the markers, so an unsupported input is reported as such first
+            check_output_name(output, out.format)
         wm_mark = f"{out.modality.value}.watermark"
         wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
         fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out)
@@ -307,9 +314,10 @@ class SynthGuard:
     def _require_identity(self, s: Any, user_id: str) -> User:
         u = s.get(User, identity.check_user_id(user_id))
         if u is None:
-            raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+            raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
         if self.settings.identity_required and not _is_verified(u):
-            raise IdentityNotVerifiedError(f"user {user_id!r} has no verified real-identity record (DS-07)")
+            raise IdentityNotVerifiedError("user {user!r} has no verified real-identity record (DS-07)",
+                                           values={"user": user_id})
         return u
 
     # --- anyone: inspect -------------------------------------------------------------------
@@ -317,33 +325,10 @@ class SynthGuard:
         """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
 
         One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
-        media = self.media(source)
-        media.decode()
-        mod = media.modality.value
-        readings = {name.split(".", 1)[1]: self._read(name, media) for name in LABEL_ORDERS[media.modality]}
-        none = Reading("", False)
-        meta = readings.get("metadata", none)
-        c2 = readings.get("c2pa")
-        wm = readings.get("watermark")
-        explicit = readings.get("visible") or readings.get("notice") or none
-        aigc = meta.data.get("aigc") if meta.found else None
-        integrity, problems = self._integrity(meta.data.get("integrity"), aigc,
-                                              [p for r in readings.values() for p in r.problems])
-        return {
-            "file": media.name, "format": media.format, "modality": mod, "sha256": media.sha256,
-            "size": list(media.size) if media.modality is Modality.IMAGE else None,
-            "aigc": aigc,
-            "aigc_integrity": integrity,
-            "aigc_count": meta.data.get("count", 0),
-            "digital_source_type": meta.data.get("digital_source_type"),
-            "c2pa": None if c2 is None else {
-                "present": c2.data.get("present", False), "state": c2.data.get("state", "absent"),
-                "assertions": c2.data.get("assertions", []), "content_id": c2.data.get("content_id"),
-                "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
-            "watermark": wm.data if wm is not None and wm.data else None,
-            "visible_label": explicit.data | {"found": explicit.found},
-            "problems": problems,
-        }
+        result = inspect_media(self.media(source), self.marker)
+        result["aigc_integrity"], result["problems"] = self._integrity(result["aigc_integrity"], result["aigc"],
+                                                                        result["problems"])
+        return result
 
     def _integrity(self, verdict: str | None, aigc: dict[str, Any] | None,
                    problems: list[str]) -> tuple[str | None, list[str]]:
@@ -361,16 +346,6 @@ class SynthGuard:
             f"ReservedCode1 was not made with this deployment's key and {aigc.get('ProduceID')!r} is not one of "
             "its records: another provider's label cannot be verified here (resolve it with the producer: "
             "`synthguard trust resolve`)"]
-
-    def _read(self, name: str, media: Media) -> Reading:
-        try:
-            return self.marker(name).read(media)
-        except Exception as exc:  # a reader must never sink the whole inspection
-            from synthguard.errors import SynthGuardError
-
-            if not isinstance(exc, SynthGuardError):
-                raise
-            return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
 
     @cached_property
     def compliance(self) -> Any:
@@ -444,7 +419,8 @@ class SynthGuard:
         with self.db.session() as s:
             rec = s.get(Record, content_id)
             if rec is None:
-                raise NotFoundError(f"no record {content_id!r}")
+                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
+                                    hint=RECORD_HINT)
             proof, checkpoint, problems = proof_for(self, s, rec)
             return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems}
 

@@ -66,6 +66,31 @@ _FORMATS: dict[str, tuple[Modality, str]] = {
 
 IMAGE_WRITE_FORMATS = ("jpeg", "png", "webp")
 
+# File-name extensions that name one of our formats; an output named for another format is refused.
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"), "png": (".png",), "webp": (".webp",), "gif": (".gif",),
+    "tiff": (".tif", ".tiff"), "bmp": (".bmp",), "wav": (".wav",), "mp3": (".mp3",), "flac": (".flac",),
+    "ogg": (".ogg", ".oga", ".opus"), "m4a": (".m4a", ".aac"), "mp4": (".mp4", ".m4v"), "webm": (".webm",),
+    "mov": (".mov", ".qt"), "mkv": (".mkv",), "text": (".txt",), "markdown": (".md", ".markdown"),
+    "docx": (".docx",), "xlsx": (".xlsx",), "pptx": (".pptx",),
+}
+
+_KIN = ({"text", "markdown"}, {"m4a", "mp4"})  # names either may carry (an .mp4 that holds only audio is common)
+
+
+def check_output_name(path: str | os.PathLike[str], fmt: str) -> None:
+    """Refuse ``-o x.png`` for JPEG bytes: the file would lie about its format (a viewer or a platform that trusts
+    the name misreads it).  Names without a known media extension (``out``, ``x.bin``) are left alone."""
+    suffix = Path(path).suffix.lower()
+    owner = next((f for f, names in SUFFIXES.items() if suffix in names), None)
+    if owner is None or owner == fmt or any({owner, fmt} <= kin for kin in _KIN):
+        return
+    raise OutputError("the output name ends in {suffix} but the labeled file is {format} (use {want}); SynthGuard "
+                      "does not convert formats", path=os.fspath(path),
+                      values={"suffix": suffix, "format": fmt.upper(), "want": SUFFIXES[fmt][0]},
+                      hint="Name the output with the extension of the input's format, or convert the input to the "
+                           "format you want before labeling.")
+
 
 def sniff(head: bytes) -> str | None:
     """Return our format name for the leading bytes of a file, or None."""

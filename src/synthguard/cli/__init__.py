@@ -14,37 +14,47 @@ from typing import Any
 import typer
 
 from synthguard.errors import SynthGuardError
-from synthguard.i18n import N_, translate
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="SynthGuard: label, watermark, inspect and trace AI-generated media. "
-                       "Global option: --lang en|zh_CN (or SYNTHGUARD_LANG).")
+                       "Global options: --lang en|zh_CN (or SYNTHGUARD_LANG), --version.")
 
 
-def _register() -> None:
-    from synthguard.cli import (  # noqa: F401
-        assess,
-        bank,
-        compliance,
-        consent,
-        evidence,
-        gateway,
-        keys,
-        label,
-        ledger,
-        moderation,
-        scan,
-        trust,
-        users,
-        watermark,
-        witness,
-        worker,
-    )
+@app.callback()
+def _root() -> None:
+    # A callback keeps the root a group even when only one command module is loaded: typer would otherwise make
+    # a lone command (``assess``) the program itself, and ``synthguard assess x.yaml`` would fail.
+    pass
 
-    try:
-        from synthguard.cli import serve  # noqa: F401
-    except ImportError:  # the server extra is optional
-        pass
+
+# Which module defines each top-level command: ``synthguard inspect x.jpg`` imports label.py alone, so typer builds
+# one module's commands instead of all of them (issue 22: a subcommand starts ~0.2 s sooner; tests/test_cli_speed.py
+# checks this table against the commands the modules register).
+COMMANDS = {
+    "assess": "assess", "bank": "bank", "hash": "bank", "compliance": "compliance", "consent": "consent",
+    "evidence": "evidence", "evidence-verify": "evidence", "keys": "keys", "label": "label", "inspect": "label",
+    "ledger": "ledger", "trace": "ledger", "record": "ledger", "moderation": "moderation", "report": "moderation",
+    "scan": "scan", "detectors": "scan", "batch": "scan", "serve": "serve", "tokens": "serve", "users": "users",
+    "watermark": "watermark", "worker": "worker", "jobs": "worker", "gateway": "gateway", "trust": "trust",
+    "witness": "witness", "provider": "witness", "monitor": "witness",
+}
+MODULES = ("label", "scan", "ledger", "evidence", "assess", "moderation", "worker", "serve", "bank", "compliance",
+           "consent", "keys", "users", "watermark", "gateway", "trust", "witness")
+
+
+def _register(args: list[str] | None = None) -> None:
+    """Import the command modules (their decorators add the commands to ``app``): only the one the command line
+    names, or all of them for the top-level help, an unknown command or an empty line."""
+    from importlib import import_module
+
+    first = next((a for a in args or [] if not a.startswith("-")), None)
+    names = [COMMANDS[first]] if first in COMMANDS else MODULES
+    for name in names:
+        try:
+            import_module(f"synthguard.cli.{name}")
+        except ImportError:  # the server extra is optional
+            if name != "serve":
+                raise
 
 
 def _take_lang(args: list[str]) -> tuple[str | None, list[str]]:
@@ -64,10 +74,23 @@ def _take_lang(args: list[str]) -> tuple[str | None, list[str]]:
     return lang, out
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("synthguard")
+    except PackageNotFoundError:  # a source tree on PYTHONPATH, not installed
+        return "0+unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     from synthguard import i18n
 
     explicit, args = _take_lang(list(sys.argv[1:] if argv is None else argv))
+    if args[:1] in (["--version"], ["-V"]):  # before typer loads: answers in the time Python starts
+        print(f"synthguard {version()}")
+        return 0
     try:
         token = i18n.use(i18n.resolve(explicit))
     except SynthGuardError as exc:
@@ -91,34 +114,27 @@ def help_texts(command: Any) -> Iterator[tuple[Any, str]]:
         yield from help_texts(sub)
 
 
-def command() -> Any:
-    """The click command tree, with help texts (docstrings, ``help=``) in the current language."""
+def command(args: list[str] | None = None) -> Any:
+    """The click command tree (of the command ``args`` name, else all), help texts in the current language."""
     import typer.main
 
-    from synthguard.i18n import current
+    from synthguard.cli.framework import localize
+    from synthguard.i18n import current, translate
 
-    _register()
+    _register(args)
+    localize()
     cmd = typer.main.get_command(app)
     if current() != "en":
         for obj, attr in help_texts(cmd):
             setattr(obj, attr, translate(getattr(obj, attr)))
-        import typer.rich_utils as panels  # the help screen's panel titles
-
-        for name, text in PANEL_TITLES.items():
-            setattr(panels, name, translate(text))
     return cmd
-
-
-PANEL_TITLES = {"ARGUMENTS_PANEL_TITLE": N_("Arguments"), "COMMANDS_PANEL_TITLE": N_("Commands"),
-                "OPTIONS_PANEL_TITLE": N_("Options"), "ERRORS_PANEL_TITLE": N_("Error"),
-                "ABORTED_TEXT": N_("Aborted.")}
 
 
 def _run(args: list[str]) -> int:
     from synthguard.i18n import _
 
     try:
-        code = command().main(args=args, prog_name="synthguard", standalone_mode=False)
+        code = command(args).main(args=args, prog_name="synthguard", standalone_mode=False)
     except SynthGuardError as exc:
         if "--json" in args:
             print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)  # the stable English contract
@@ -133,8 +149,9 @@ def _run(args: list[str]) -> int:
             print(_("aborted"), file=sys.stderr)
             return 1
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors: bad option, missing argument
-            exc.show()
-            return exc.exit_code
+            from synthguard.cli.framework import show_usage_error
+
+            return show_usage_error(exc)
         raise
     return code if isinstance(code, int) else 0
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import yaml
 
 from synthguard import i18n
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, emit
 from synthguard.errors import OutputError, ValidationError
+from synthguard.i18n import N_
 
 
 @app.command()
@@ -63,12 +63,22 @@ def assess(
             typer.echo(text)
             return
         _write(output, text.encode("utf-8"))
-    console.print(f"wrote {output}: " + ", ".join(f"{k} {v}" for k, v in result["summary"].items() if v))
+    counts = ", ".join(i18n._("{status}: {n}", status=i18n._(STATUS_TEXT.get(k, k)), n=v)
+                       for k, v in result["summary"].items() if v)
+    console.print(i18n._("wrote {path}: {counts}", path=output, counts=counts), highlight=False, markup=False)
+
+
+# the finding statuses as people read them (engine.STATUS_ORDER codes), through the catalogs
+STATUS_TEXT = {"met": N_("met"), "undetermined": N_("undetermined"), "defeated": N_("defeated"),
+               "not_met": N_("not met"), "not_applicable": N_("not applicable"), "not_in_force": N_("not in force"),
+               "proposed": N_("proposed")}
 
 
 def _overrides(path: Path | None) -> dict[str, float] | None:
     if path is None:
         return None
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: impossible dates

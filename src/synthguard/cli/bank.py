@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, core, emit, open_media
 from synthguard.errors import ValidationError
-from synthguard.fingerprint.banks import KINDS, Banks, media_hashes
+from synthguard.i18n import N_
 
+if TYPE_CHECKING:
+    from synthguard.fingerprint.banks import Banks
+
+KINDS = ("pdq", "sha256")  # synthguard.fingerprint.banks.KINDS (tests/test_cli_speed.py keeps them equal)
 bank = typer.Typer(no_args_is_help=True, help="Named hash banks: victim reports, removed content, labeled outputs.")
 app.add_typer(bank, name="bank")
 
@@ -22,6 +26,8 @@ ActorOpt = Annotated[Optional[str], typer.Option(help="Who makes the change (def
 
 
 def _banks(sg: Any) -> Banks:
+    from synthguard.fingerprint.banks import Banks
+
     return getattr(sg, "banks", None) or Banks(sg.db, sg.ledger)
 
 
@@ -77,7 +83,7 @@ def add(name: str, file: FileOpt = None, hash_: HashOpt = None,
             entry = banks.add_media(name, sg.media(file), reason=reason, actor=_actor(actor))
         else:
             entry = banks.add(name, hash_ or "", reason=reason, actor=_actor(actor), quality=quality)
-        emit({"bank": name, "entry_id": entry}, as_json, "added")
+        emit({"bank": name, "entry_id": entry}, as_json, N_("added"))
 
 
 @bank.command("remove")
@@ -86,7 +92,7 @@ def remove(name: str, entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID"
            actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Soft-remove an entry: it stops matching and stays in the audit trail."""
     with core() as sg:
-        emit(_banks(sg).remove(name, entry_id, reason=reason, actor=_actor(actor)), as_json, "removed")
+        emit(_banks(sg).remove(name, entry_id, reason=reason, actor=_actor(actor)), as_json, N_("removed"))
 
 
 @bank.command("enable")
@@ -94,7 +100,7 @@ def enable(name: str, reason: Annotated[str, typer.Option()] = "", actor: ActorO
            as_json: JsonOpt = False) -> None:
     """Turn matching against a bank on."""
     with core() as sg:
-        emit(_banks(sg).enable(name, True, actor=_actor(actor), reason=reason), as_json, "enabled")
+        emit(_banks(sg).enable(name, True, actor=_actor(actor), reason=reason), as_json, N_("enabled"))
 
 
 @bank.command("disable")
@@ -102,14 +108,14 @@ def disable(name: str, reason: Annotated[str, typer.Option()] = "", actor: Actor
             as_json: JsonOpt = False) -> None:
     """Turn matching against a bank off (its entries are kept)."""
     with core() as sg:
-        emit(_banks(sg).enable(name, False, actor=_actor(actor), reason=reason), as_json, "disabled")
+        emit(_banks(sg).enable(name, False, actor=_actor(actor), reason=reason), as_json, N_("disabled"))
 
 
 @bank.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List banks with their entry counts."""
     with core() as sg:
-        emit(_banks(sg).list(), as_json, "banks")
+        emit(_banks(sg).list(), as_json, N_("banks"))
 
 
 @bank.command("entries")
@@ -124,7 +130,7 @@ def entries(name: str, live: Annotated[bool, typer.Option("--live", help="Hide r
 def audit(name: Annotated[Optional[str], typer.Argument()] = None, as_json: JsonOpt = False) -> None:
     """The append-only change log of the banks (DS-09): who, when, why."""
     with core() as sg:
-        emit(_banks(sg).audit(name), as_json, "bank audit")
+        emit(_banks(sg).audit(name), as_json, N_("bank audit"))
 
 
 @bank.command("query")
@@ -143,7 +149,7 @@ def query(file: FileOpt = None, hash_: HashOpt = None,
             found = sorted((m for k in ([kind] if kind else _kinds_of(hash_ or ""))
                             for m in banks.query(k, hash_ or "", banks=bank_)),
                            key=lambda m: (m.distance, m.bank, m.entry_id))
-        emit([m.to_dict() for m in found], as_json, "matches")
+        emit([m.to_dict() for m in found], as_json, N_("matches"))
 
 
 def _kinds_of(value: str) -> list[str]:
@@ -159,5 +165,6 @@ def hash_(file: Annotated[Path, typer.Argument(help="An image, a video or an aud
           as_json: JsonOpt = False) -> None:
     """Print a file's fingerprints, what a victim submits instead of the file: SHA-256 and PDQ for images; vPDQ
     (Meta's exchange JSON) and the sound's landmarks for videos; landmarks for audio."""
-    with core() as sg:
-        emit(media_hashes(sg.media(file)), as_json, str(file))
+    from synthguard.fingerprint.bank_hashes import media_hashes
+
+    emit(media_hashes(open_media(file)), as_json, str(file))  # no database: hashing is local

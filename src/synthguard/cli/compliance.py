@@ -13,8 +13,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, console, core, emit
+from synthguard.cli.common import JsonOpt, core, emit
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_, _, translate
 
 comp = typer.Typer(no_args_is_help=True, help="Provider compliance: audit, assessment, switches, registers, screening.")
 app.add_typer(comp, name="compliance")
@@ -72,27 +73,38 @@ def check(profile: Annotated[Optional[str], typer.Option(help="cn, eu or us (def
     if as_json:
         emit(data, True)
     else:
-        _table(data)
-        s = data["summary"]
-        console.print(f"{s['pass']} pass, {s['fail']} fail, {s['not_applicable']} not applicable"
-                      + (f"; report: {data['report']}" if "report" in data else ""))
+        typer.echo(audit_view(data))
     if not data["ok"]:
         raise typer.Exit(1)
 
 
-def _table(data: dict[str, Any]) -> None:
-    from rich.table import Table
+STATUS = {"fail": N_("FAIL"), "pass": N_("pass"), "not_applicable": N_("n/a")}
 
-    table = Table(title=f"compliance audit ({data['profile']}, since {data['since'][:10]})")
-    table.add_column("status", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("rows", overflow="fold")
-    table.add_column("why", overflow="fold")
-    style = {"pass": "green", "fail": "bold red", "not_applicable": "dim"}
-    for c in data["checks"]:
-        table.add_row(f"[{style[c['status']]}]{c['status']}[/]", c["id"], ", ".join(c["rows"][:3]),
-                      "; ".join(c["reasons"]))
-    console.print(table)
+
+def audit_view(data: dict[str, Any]) -> str:
+    """One block per check, failures first: status, id and rows; the title; why; and for a failure the fix.
+    Readable at 80 columns, where a table with a fix column is not (issue 22)."""
+    from synthguard.cli.human import cells, width, wrap_paragraph
+
+    out = [_("Compliance audit: profile {profile}, since {since}", profile=data["profile"], since=data["since"][:10]),
+           ""]
+    order = {"fail": 0, "pass": 1, "not_applicable": 2}
+    for c in sorted(data["checks"], key=lambda c: order.get(c["status"], 3)):
+        status = translate(STATUS.get(c["status"], c["status"]))
+        head = f"{status}{' ' * max(1, 6 - cells(status))}{c['id']}"
+        rows = " ".join(c["rows"])
+        out.append(f"{head}  {rows}" if cells(head) + 2 + cells(rows) <= width() else f"{head}\n      {rows}")
+        out.append(wrap_paragraph(c["title"], 6))
+        why, fix = _("why:"), _("fix:")
+        for reason in c["reasons"]:
+            out.append(wrap_paragraph(f"{why} {reason}", 6, cells(why) + 1))
+        if c["status"] == "fail" and c.get("fix"):
+            out.append(wrap_paragraph(f"{fix} {c['fix']}", 6, cells(fix) + 1))
+        out.append("")
+    s = data["summary"]
+    out.append(_("{passed} pass, {failed} fail, {na} not applicable", passed=s["pass"], failed=s["fail"],
+                 na=s["not_applicable"]) + (f"; {_('report:')} {data['report']}" if "report" in data else ""))
+    return "\n".join(out)
 
 
 @comp.command("assessment")
@@ -138,7 +150,7 @@ def switch_on(feature: str, reason: ReasonOpt, tenant: AllTenantsOpt = "*", acto
 def switch_list(as_json: JsonOpt = False) -> None:
     """Every switch ever flipped and its state (features never flipped are on)."""
     with core() as sg:
-        emit(sg.compliance.switches.list(), as_json, "feature switches")
+        emit(sg.compliance.switches.list(), as_json, N_("feature switches"))
 
 
 # --- management-system register ---------------------------------------------------------------
@@ -162,7 +174,7 @@ def policy_list(all_versions: Annotated[bool, typer.Option("--all", help="Every 
                 tenant: TenantOpt = "default", as_json: JsonOpt = False) -> None:
     """The register: the current version of each document."""
     with core() as sg:
-        emit(sg.compliance.register.documents(tenant=tenant, current_only=not all_versions), as_json, "register")
+        emit(sg.compliance.register.documents(tenant=tenant, current_only=not all_versions), as_json, N_("register"))
 
 
 @policy.command("export")
@@ -266,14 +278,14 @@ def terms_accept(user: str, version: Annotated[Optional[str], typer.Option(help=
                  as_json: JsonOpt = False) -> None:
     """Record a user's click-through acceptance of the service agreement."""
     with core() as sg:
-        emit(sg.compliance.terms.accept(user, version=version), as_json, "accepted")
+        emit(sg.compliance.terms.accept(user, version=version), as_json, N_("accepted"))
 
 
 @terms.command("notice")
 def terms_notice(tenant: TenantOpt = "default", as_json: JsonOpt = False) -> None:
     """What a client shows on first use: notice, current agreement version, filing number display (DS-22)."""
     with core() as sg:
-        emit(sg.compliance.terms.notice(tenant=tenant), as_json, "first-use notice")
+        emit(sg.compliance.terms.notice(tenant=tenant), as_json, N_("first-use notice"))
 
 
 # --- training data --------------------------------------------------------------------------------
@@ -297,14 +309,14 @@ def dataset_link(model: str, name: Annotated[str, typer.Argument(metavar="DATASE
                  actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Record that a model version was trained on a data set (lineage)."""
     with core() as sg:
-        emit(sg.compliance.training.link(model, name, actor=_actor(actor), tenant=tenant), as_json, "lineage")
+        emit(sg.compliance.training.link(model, name, actor=_actor(actor), tenant=tenant), as_json, N_("lineage"))
 
 
 @dataset.command("list")
 def dataset_list(tenant: TenantOpt = "default", as_json: JsonOpt = False) -> None:
     """The registered data sets."""
     with core() as sg:
-        emit(sg.compliance.training.datasets(tenant=tenant), as_json, "training data")
+        emit(sg.compliance.training.datasets(tenant=tenant), as_json, N_("training data"))
 
 
 def _read_text(path: Path) -> str:

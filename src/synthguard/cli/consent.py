@@ -10,8 +10,8 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.consent.registry import parse_expiry
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 
 consent = typer.Typer(no_args_is_help=True, help="Consent for face and voice edits: enrol, grant, revoke, check, "
                                                  "export, erase; protected persons.")
@@ -92,7 +92,7 @@ def keygen(keyfile: Path, as_json: JsonOpt = False) -> None:
     pub = generate_key(keyfile)
     pub_path = Path(f"{keyfile}.pub")
     write_atomic(pub_path, pub.encode())
-    emit({"private_key": str(keyfile), "public_key": str(pub_path)}, as_json, "key pair written")
+    emit({"private_key": str(keyfile), "public_key": str(pub_path)}, as_json, N_("key pair written"))
 
 
 @consent.command("sign-request")
@@ -117,20 +117,21 @@ def statement(subject: str, to: ToOpt, purpose: PurposeOpt,
     """The subject signs a statement of separate consent on their own device (evidence for `grant`)."""
     from synthguard.consent.evidence import sign_statement, write_statement
     from synthguard.consent.policy import purpose_modalities
+    from synthguard.consent.registry import parse_expiry
 
     exp = parse_expiry(expires)
     doc = sign_statement(key, subject=subject, grantee=to, purpose=purpose,
                          modalities=modality or purpose_modalities(purpose), scope=scope,
                          expires=exp.date().isoformat() if exp else None)
     write_statement(output, doc)
-    emit({"statement": str(output), "nonce": doc["nonce"]}, as_json, "signed")
+    emit({"statement": str(output), "nonce": doc["nonce"]}, as_json, N_("signed"))
 
 
 @consent.command("challenge")
 def challenge(subject: str, to: ToOpt, purpose: PurposeOpt, as_json: JsonOpt = False) -> None:
     """Issue a random phrase for the subject to speak (spoken consent evidence)."""
     with core() as sg:
-        emit(sg.consent.challenge(subject, grantee=to, purpose=purpose), as_json, "challenge")
+        emit(sg.consent.challenge(subject, grantee=to, purpose=purpose), as_json, N_("challenge"))
 
 
 @consent.command("grant")
@@ -141,6 +142,8 @@ def grant(subject: str, to: ToOpt, purpose: PurposeOpt,
           scope: Annotated[str, typer.Option(help="Scope notes (stored encrypted).")] = "",
           modality: ModalityOpt = None, as_json: JsonOpt = False) -> None:
     """Record the subject's separate consent after verifying the evidence; prints the grant id."""
+    from synthguard.consent.registry import parse_expiry
+
     with core() as sg:
         g = sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=sg.media(evidence),
                              expires=parse_expiry(expires), modalities=modality, scope=scope, challenge=challenge_id)
@@ -155,7 +158,7 @@ def revoke(grant_id: str, reason: Annotated[str, typer.Option(help="Short reason
            as_json: JsonOpt = False) -> None:
     """Withdraw a grant; every later check denies at once (PI-03)."""
     with core() as sg:
-        emit(sg.consent.revoke(grant_id, reason=reason), as_json, "revoked")
+        emit(sg.consent.revoke(grant_id, reason=reason), as_json, N_("revoked"))
 
 
 @consent.command("grants")
@@ -164,14 +167,14 @@ def grants(subject: Annotated[Optional[str], typer.Option(help="Only this subjec
            as_json: JsonOpt = False) -> None:
     """List grants with their live status (active, revoked, expired, tampered, erased)."""
     with core() as sg:
-        emit(sg.consent.grants(subject_id=subject, grantee=to), as_json, "grants")
+        emit(sg.consent.grants(subject_id=subject, grantee=to), as_json, N_("grants"))
 
 
 @consent.command("subjects")
 def subjects(as_json: JsonOpt = False) -> None:
     """List enrolled and protected subjects (no biometric data)."""
     with core() as sg:
-        emit(sg.consent.subjects(), as_json, "subjects")
+        emit(sg.consent.subjects(), as_json, N_("subjects"))
 
 
 @consent.command("export")
@@ -198,7 +201,7 @@ def erase(subject: str, reason: Annotated[str, typer.Option(help="Why (logged)."
           as_json: JsonOpt = False) -> None:
     """Erase a subject (PIPL Art. 47, GDPR Art. 17): templates deleted, key shredded; the ledger still verifies."""
     with core() as sg:
-        emit(sg.consent.erase(subject, reason=reason), as_json, "erased")
+        emit(sg.consent.erase(subject, reason=reason), as_json, N_("erased"))
 
 
 @consent.command("check")

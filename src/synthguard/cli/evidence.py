@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
@@ -51,6 +50,8 @@ def evidence_verify(
     The key inside the bundle is never trusted (whoever made the bundle chose it): an unknown key is
     reported as "origin not verified" and exits 7 too (issue 18 finding 1, DS-18).
     """
+    from rich.markup import escape
+
     from synthguard.config import Settings
     from synthguard.evidence import verify_bundle
     from synthguard.evidence.bundle import own_keys

@@ -9,11 +9,12 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.i18n import N_, _
 
 
 @app.command()
 def label(
-    source: Annotated[Path, typer.Argument(help="The generated image to label.")],
+    source: Annotated[Path, typer.Argument(help="The generated file to label: image, audio, video or text.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the labeled file.")],
     user: Annotated[str, typer.Option(help="The service user who generated it (pseudonymous id).")],
     producer: Annotated[Optional[str], typer.Option(help="Provider code (GB-14); default SYNTHGUARD_PRODUCER.")] = None,
@@ -24,20 +25,25 @@ def label(
     source_media: Annotated[Optional[list[Path]], typer.Option("--source", help="Media the edit used (faces/voices): "
                                                                                 "the consent gate checks them (DS-15).")] = None,
     purpose: Annotated[Optional[str], typer.Option(help="With --source: face_swap, voice_clone, avatar, ...")] = None,
+    technique: Annotated[Optional[str], typer.Option(help="DS-26 technique recorded with the output (default: the "
+                                                          "purpose), e.g. text_to_image, face_swap.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Label a generated image: visible label, watermark, GB 45438 metadata, C2PA; record it in the ledger."""
+    """Label a generated file (image, audio, video, text): visible label, watermark, metadata, C2PA; record it."""
     with core() as sg:
         result = sg.label(source, user=user, producer=producer, output=output, visible=not no_visible,
                           watermark=False if no_watermark else None, c2pa=False if no_c2pa else None, model=model,
-                          sources=list(source_media) if source_media else None, purpose=purpose)
+                          sources=list(source_media) if source_media else None, purpose=purpose,
+                          technique=technique)
     data = result.to_dict()
-    emit(data if as_json else {k: v for k, v in data.items() if k != "visible_label"}, as_json, "labeled")
+    emit(data if as_json else {k: v for k, v in data.items() if k != "visible_label"}, as_json, N_("labeled"))
 
 
 @app.command()
 def inspect(file: Annotated[Path, typer.Argument(help="Any image.")], as_json: JsonOpt = False) -> None:
     """Read every AI label on a file: GB 45438 metadata, IPTC, C2PA, watermark, visible label."""
-    with core() as sg:
-        data = sg.inspect(file)
-    emit(data, as_json, f"labels on {file}")
+    from synthguard.config import Settings
+    from synthguard.inspection import Inspector
+
+    data = Inspector(Settings.load()).inspect(file)  # no database: reading labels is local (issue 22 speed)
+    emit(data, as_json, _("labels on {file}", file=file))

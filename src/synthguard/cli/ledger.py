@@ -9,6 +9,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
+from synthguard.i18n import N_, _
 
 ledger = typer.Typer(no_args_is_help=True, help="The tamper-evident generation ledger (DS-18, LM-20).")
 app.add_typer(ledger, name="ledger")
@@ -67,7 +68,7 @@ def trace(file: Annotated[Path, typer.Argument(help="A file found in the wild.")
                         "proof_verified": data["proof"]["verified"],
                         "checkpoint": "signed" if data["checkpoint"] else "none yet"}
         summary["problems"] = data["problems"]
-        emit(summary, False, f"trace of {file}")
+        emit(summary, False, _("trace of {file}", file=file))
     if not data["found"]:
         raise typer.Exit(4)
 
@@ -84,4 +85,4 @@ def purge(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")
           as_json: JsonOpt = False) -> None:
     """Delete personal data older than log_retention_days (>= 183); ledger entries are kept."""
     with core() as sg:
-        emit(sg.purge(dry_run=dry_run), as_json, "purge")
+        emit(sg.purge(dry_run=dry_run), as_json, N_("purge"))

@@ -10,7 +10,7 @@ import typer
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
 from synthguard.errors import ConfigError, ValidationError
-from synthguard.media import write_atomic
+from synthguard.i18n import N_
 
 moderation = typer.Typer(no_args_is_help=True, help="Moderation cases: queue, SLA sweep, notification outbox.")
 app.add_typer(moderation, name="moderation")
@@ -40,7 +40,7 @@ def sweep(tenant: Annotated[Optional[str], typer.Option(help="Only this tenant (
 def send(as_json: JsonOpt = False) -> None:
     """Deliver pending notifications over SMTP (SYNTHGUARD_SMTP_URL)."""
     with core() as sg:
-        emit(sg.moderation.send_notifications(), as_json, "outbox")
+        emit(sg.moderation.send_notifications(), as_json, N_("outbox"))
 
 
 @app.command("report")
@@ -72,7 +72,9 @@ def report(period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
     if isinstance(text, bytes) and output is None:
         raise ValidationError("a PDF report needs an output file", hint="Add -o report.pdf.")
     if output is not None:
+        from synthguard.media import write_atomic
+
         write_atomic(output, text if isinstance(text, bytes) else text.encode("utf-8"))
-        emit({"output": str(output), "format": format, "cases_decided": rep["cases_decided"]}, as_json, "report")
+        emit({"output": str(output), "format": format, "cases_decided": rep["cases_decided"]}, as_json, N_("report"))
     else:
         typer.echo(text, nl=format != "dsa-sor")  # dsa-sor lines end in newlines; no batch, no output

@@ -6,20 +6,25 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from synthguard.batch import VERDICT_KEYS, scan_many  # noqa: F401  (scan_many: re-exported from its old home)
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, _Console, console, core, emit
 from synthguard.errors import InputError
+from synthguard.i18n import _
 
 detectors_app = typer.Typer(no_args_is_help=True, help="Operator-supplied ML detectors (bring your own weights).")
 batch_app = typer.Typer(no_args_is_help=True, help="Scan many files: a local process pool or a Ray cluster.")
 app.add_typer(detectors_app, name="detectors")
 app.add_typer(batch_app, name="batch")
-err = Console(stderr=True)
+err = _Console(stderr=True)
+
+
+def __getattr__(name: str) -> object:  # scan_many and VERDICT_KEYS: re-exported from their old home, lazily
+    if name in ("scan_many", "VERDICT_KEYS"):
+        import synthguard.batch
+
+        return getattr(synthguard.batch, name)
+    raise AttributeError(name)
 
 
 @app.command("scan")
@@ -56,7 +61,7 @@ def scan_cmd(
                        for e in result.evidence],
           "matches": [f"{m['bank']}#{m['entry_id']} d={m['distance']}" for m in result.matches],
           "actions": [a["action"] + (f" [{a['status']}]" if "status" in a else "") for a in result.actions],
-          "output": data.get("output")}, False, f"scan of {file}")
+          "output": data.get("output")}, False, _("scan of {file}", file=file))
     notice = next((a for a in result.actions if a["action"] == "notice"), None)
     if notice:
         err.print(f"notice: {notice['text']['zh']} / {notice['text']['en']}")
@@ -76,7 +81,7 @@ def evaluate_cmd(
 
     ev = evaluate(model, real, fake, target_fpr=target_fpr, write=not dry_run)
     data = ev.to_dict() | {"manifest": str(model), "written": not dry_run}
-    emit(data, as_json, f"calibration of {ev.detector}")
+    emit(data, as_json, _("calibration of {detector}", detector=ev.detector))
     for w in ev.warnings:
         err.print(f"warning: {w}")
 
@@ -101,10 +106,13 @@ def batch_scan_cmd(
 ) -> None:
     """Scan many files (images, audio, video, text); failures become error lines and the batch goes on; a rerun
     resumes where it stopped; files of other types are listed as not scanned, with the reason."""
-    from synthguard.batch import run_batch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from synthguard.batch import VERDICT_KEYS, run_batch
 
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, disable=as_json) as bar:
+    with Progress(*columns, console=err.get(), disable=as_json) as bar:
         task = bar.add_task("scan", total=None)
         summary = run_batch(source, out, engine=engine, workers=workers, declared_ai=declared_ai, resume=resume,
                             address=address, on_start=lambda todo, _skipped: bar.update(task, total=todo),
@@ -117,8 +125,9 @@ def batch_scan_cmd(
     table.add_column("files", justify="right")
     for k in VERDICT_KEYS:
         table.add_row(k, str(summary[k]))
-    Console().print(table)
+    console.print(table)
     for item in summary["not_scanned_files"]:  # never silently: say which files were left out and why
-        err.print(f"not scanned: {item['file']}: {item['reason']}", soft_wrap=True, markup=False, highlight=False)
+        err.print(_("not scanned: {file}: {reason}", file=item["file"], reason=item["reason"]), soft_wrap=True,
+                  markup=False, highlight=False)
     if summary["not_scanned"] > len(summary["not_scanned_files"]):
-        err.print(f"... and {summary['not_scanned'] - len(summary['not_scanned_files'])} more not scanned")
+        err.print(_("... and {n} more not scanned", n=summary["not_scanned"] - len(summary["not_scanned_files"])))

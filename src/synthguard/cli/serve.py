@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from synthguard.auth import Role, create_token, list_tokens, revoke_token
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
-from synthguard.config import Settings
+from synthguard.i18n import N_
 
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+
+# synthguard.auth.Role's values, without importing the store for ``--help`` (tests/test_cli_speed.py keeps them equal)
+RoleName = StrEnum("RoleName", {r: r for r in ("provider", "platform", "reviewer", "victim", "regulator", "admin")})
 tokens = typer.Typer(no_args_is_help=True, help="API tokens for `synthguard serve` (one role and tenant each).")
 app.add_typer(tokens, name="tokens")
 
@@ -23,6 +28,7 @@ def serve(
     """Run the HTTP service (FastAPI + uvicorn): label, inspect, trace and record lookup (LM-24)."""
     import uvicorn
 
+    from synthguard.config import Settings
     from synthguard.server import create_app
 
     # Tokens travel only in the Authorization header, which uvicorn's access log never records.  Client IPs
@@ -40,15 +46,17 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 @tokens.command("create")
 def create(
-    role: Annotated[Role, typer.Option(help="What the token may do.")],
+    role: Annotated[RoleName, typer.Option(help="What the token may do.")],
     tenant: Annotated[str, typer.Option(help="The organisation the token acts for.")],
     name: Annotated[str, typer.Option(help="A label for people (who holds it).")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a token and print its secret once; only its SHA-256 is stored."""
+    from synthguard.auth import Role, create_token
+
     with core() as sg:
-        secret, info = create_token(sg.db, role, tenant, name)
-    emit(info | {"token": secret}, as_json, "token created")
+        secret, info = create_token(sg.db, Role(role.value), tenant, name)
+    emit(info | {"token": secret}, as_json, N_("token created"))
     if not as_json:
         console.print("[bold yellow]Store the token now: it cannot be shown again.[/]")
 
@@ -56,6 +64,8 @@ def create(
 @tokens.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List tokens (id, name, role, tenant, revoked) - never their secrets."""
+    from synthguard.auth import list_tokens
+
     with core() as sg:
         emit(list_tokens(sg.db), as_json, "API tokens")
 
@@ -63,5 +73,7 @@ def list_(as_json: JsonOpt = False) -> None:
 @tokens.command("revoke")
 def revoke(token_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False) -> None:
     """Revoke a token; requests with it get 401 from then on."""
+    from synthguard.auth import revoke_token
+
     with core() as sg:
-        emit(revoke_token(sg.db, token_id), as_json, "token revoked")
+        emit(revoke_token(sg.db, token_id), as_json, N_("token revoked"))

@@ -8,6 +8,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.i18n import N_
 from synthguard.identity import Method
 
 users = typer.Typer(no_args_is_help=True, help="Service users and real-identity verification (DS-07).")
@@ -18,7 +19,7 @@ app.add_typer(users, name="users")
 def add(user: str, tenant: Annotated[str, typer.Option()] = "default", as_json: JsonOpt = False) -> None:
     """Register a service user by the service's pseudonymous account id."""
     with core() as sg:
-        emit(sg.add_user(user, tenant=tenant), as_json, "user added")
+        emit(sg.add_user(user, tenant=tenant), as_json, N_("user added"))
 
 
 @users.command("verify")
@@ -31,14 +32,14 @@ def verify(
 ) -> None:
     """Record an operator-attested real-identity verification."""
     with core() as sg:
-        emit(sg.verify_user(user, method.value, identifier=identifier, reference=reference), as_json, "verified")
+        emit(sg.verify_user(user, method.value, identifier=identifier, reference=reference), as_json, N_("verified"))
 
 
 @users.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List users and whether each is verified."""
     with core() as sg:
-        emit(sg.users(), as_json, "users")
+        emit(sg.users(), as_json, N_("users"))
 
 
 @users.command("erase")
@@ -46,4 +47,4 @@ def erase(user: str, reason: Annotated[str, typer.Option(help="Why (request, wit
           as_json: JsonOpt = False) -> None:
     """Erase a user's personal data by destroying its key (PIPL Art. 47); the ledger still verifies."""
     with core() as sg:
-        emit(sg.erase_user(user, reason=reason), as_json, "erased")
+        emit(sg.erase_user(user, reason=reason), as_json, N_("erased"))

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.core import SynthGuard
-from synthguard.errors import UnsupportedMediaError, ValidationError
-from synthguard.marking.base import LabelContext, Marker
-from synthguard.marking.imageio import encode_like
-from synthguard.marking.watermark import ImageWatermarker
-from synthguard.media import Media, Modality, write_atomic
+from synthguard.cli.common import JsonOpt, core, emit, open_media
+from synthguard.i18n import N_
+
+if TYPE_CHECKING:
+    from synthguard.core import SynthGuard
+    from synthguard.marking.base import Marker
+    from synthguard.media import Media
 
 wm = typer.Typer(no_args_is_help=True, help="Robust invisible watermark for images, audio and video (LM-11).")
 app.add_typer(wm, name="watermark")
@@ -26,6 +25,14 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
           strength: Annotated[Optional[float], typer.Option(help="Embedding strength (default from settings).")] = None,
           as_json: JsonOpt = False) -> None:
     """Embed a 64-bit payload into an image, audio or video file."""
+    from datetime import UTC, datetime
+
+    from synthguard.errors import ValidationError
+    from synthguard.marking.base import LabelContext
+    from synthguard.marking.imageio import encode_like
+    from synthguard.marking.watermark import ImageWatermarker
+    from synthguard.media import Modality, write_atomic
+
     try:
         data = bytes.fromhex(payload)
     except ValueError:
@@ -42,24 +49,34 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
             ctx = LabelContext(content_id="", producer="", created=datetime.now(UTC), watermark_payload=data)
             marked = _marker(sg, media).mark(media, ctx)
             write_atomic(out, marked.data)
-    emit({"output": str(out), "payload": payload.lower()}, as_json, "embedded")
+    emit({"output": str(out), "payload": payload.lower()}, as_json, N_("embedded"))
 
 
 @wm.command("detect")
 def detect(file: Path, as_json: JsonOpt = False) -> None:
     """Detect the watermark: detected, payload, score, p_value."""
-    with core() as sg:
-        media = sg.media(file)
+    from synthguard.media import Modality
+
+    media = open_media(file)
+    if media.modality is Modality.IMAGE:  # images need only the key: no database, no marker registry
+        from synthguard.config import Settings
+        from synthguard.keys import Keys
+        from synthguard.marking.watermark import ImageWatermarker
+
         media.decode()
-        if media.modality is Modality.IMAGE:
-            result = ImageWatermarker(sg.keys.watermark).detect(media.image()).to_dict()
-        else:
+        result = ImageWatermarker(Keys(Settings.load()).watermark).detect(media.image()).to_dict()
+    else:
+        with core() as sg:
+            media = sg.media(file)
+            media.decode()
             reading = _marker(sg, media).read(media)
             result = dict(reading.data) | {"problems": list(reading.problems)}
-    emit(result, as_json, "watermark")
+    emit(result, as_json, N_("watermark"))
 
 
 def _marker(sg: SynthGuard, media: Media) -> Marker:
+    from synthguard.errors import UnsupportedMediaError
+
     name = f"{media.modality.value}.watermark"
     if name not in sg.registry.markers:
         raise UnsupportedMediaError(f"no robust watermark for {media.modality.value}", path=media.name,

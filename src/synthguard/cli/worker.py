@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, _Console, core, emit
+from synthguard.i18n import N_
 
 jobs_app = typer.Typer(no_args_is_help=True, help="The job queue: scans and actions run by `synthguard worker`.")
 app.add_typer(jobs_app, name="jobs")
-err = Console(stderr=True)
+err = _Console(stderr=True)
 
 
 @app.command("worker")
@@ -39,14 +39,14 @@ def worker_cmd(
     summary = run_pool(settings, concurrency, burst=burst, on_event=show)
     with core() as sg:
         after = sg.jobs.queue.stats()
-    emit(summary | {"before": before, "after": after}, as_json, "workers")
+    emit(summary | {"before": before, "after": after}, as_json, N_("workers"))
 
 
 @jobs_app.command("status")
 def status_cmd(as_json: JsonOpt = False) -> None:
     """Jobs per state (queued, running, done, dead)."""
     with core() as sg:
-        emit(sg.jobs.queue.stats(), as_json, "jobs")
+        emit(sg.jobs.queue.stats(), as_json, N_("jobs"))
 
 
 @jobs_app.command("list")
@@ -112,7 +112,7 @@ def enqueue_cmd(
         raise InputError("--payload must be a JSON object", hint="Pass a JSON object, e.g. '{}'.")
     with core() as sg:
         job, created = sg.jobs.submit(kind, data, key=key)
-    emit(job | {"created": created}, as_json, "job")
+    emit(job | {"created": created}, as_json, N_("job"))
 
 
 @jobs_app.command("prune")
@@ -122,7 +122,7 @@ def prune_cmd(
 ) -> None:
     """Delete stored uploads of finished scan jobs (results and ledger entries stay); pending and dead jobs keep theirs."""
     with core() as sg:
-        emit({"deleted": sg.jobs.prune_blobs(older_than_days)}, as_json, "blobs")
+        emit({"deleted": sg.jobs.prune_blobs(older_than_days)}, as_json, N_("blobs"))
 
 
 @jobs_app.command("audit")
@@ -132,6 +132,6 @@ def audit_cmd(as_json: JsonOpt = False) -> None:
 
     with core() as sg:
         report = audit_scans(sg)
-    emit(report, as_json, "job audit")
+    emit(report, as_json, N_("job audit"))
     if not report["ok"]:
         raise typer.Exit(7)

@@ -82,6 +82,9 @@ class CheckResult:
 
 
 def _show(v: Any) -> str:
+    """A fact as people read it: lists as "a, b" ("none" when empty), not Python reprs (issue 22)."""
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return ", ".join(x if isinstance(x, str) else _show(x) for x in v) if v else "none"
     return "true" if v is True else "false" if v is False else repr(v) if isinstance(v, str) else str(v)
 
 

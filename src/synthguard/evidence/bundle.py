@@ -83,7 +83,8 @@ def _marks(insp: dict[str, Any]) -> dict[str, Any]:
                  "digital_source_type": insp.get("digital_source_type")},
         "c2pa": insp["c2pa"],
         "visible_label": {"found": bool(vis.get("found")), "correlation": vis.get("correlation"),
-                          "text": vis.get("text"), "position": vis.get("position")},
+                          "text": vis.get("text"), "position": vis.get("position"),
+                          "certain": vis.get("certain", True), "checked": vis.get("checked")},
         "problems": list(insp.get("problems", [])),
     }
 

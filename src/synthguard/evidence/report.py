@@ -84,9 +84,20 @@ def _marks_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("IPTC digital source type", _fmt(aigc["digital_source_type"])))
     c2_text = f"{c2['state']}" + (f", signer {c2['signer']}" if c2.get("signer") else "")
     rows.append(("C2PA manifest", c2_text + "".join(f"; {p}" for p in c2.get("problems", []))))
-    rows.append(("Visible label", f"found: \"{vis['text']}\" at {vis['position']}, correlation "
-                 f"{vis['correlation']}" if vis["found"] else "not found"))
+    rows.append(("Visible label", _visible(vis)))
     return rows
+
+
+def _visible(vis: dict[str, Any]) -> str:
+    """Never "not found" when the reader is not sure, and never without saying what was checked (issue 22): a
+    label another tool drew, or one cropped away, is invisible to this reader but not absent from the file."""
+    if vis["found"]:
+        return f"found: \"{vis['text']}\" at {vis['position']}, correlation {vis['correlation']}"
+    checked = vis.get("checked") or "this service's label design near its configured corner"
+    if vis.get("certain", True) is False:
+        return (f"not confirmed: a pattern like the label matched only in part (correlation {vis['correlation']}); "
+                f"checked {checked}. Look at the image itself.")
+    return f"not detected; checked {checked}. Look at the image itself: other label designs are not recognized."
 
 
 def sections(doc: dict[str, Any]) -> list[Section]:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
-from synthguard.server import errors
+from synthguard.server import errors, web
 from synthguard.server.i18n import LanguageMiddleware
 from synthguard.server.routes import (
     assess,
@@ -44,8 +44,9 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None) -> FastAPI:
         if sg is None:
             core.close()
 
-    app = FastAPI(title="SynthGuard", version=core.version, lifespan=lifespan,
+    app = FastAPI(title="SynthGuard", version=core.version, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Label, inspect and trace AI-generated media; signed ledger lookups (LM-24).")
+    web.install(app)  # the design system's assets and /docs, /redoc served offline
     app.state.sg = core
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_bytes)

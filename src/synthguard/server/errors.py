@@ -17,11 +17,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from synthguard.errors import AuthError, MediaTooLargeError, SynthGuardError
 from synthguard.server.uploads import client_files
+from synthguard.server.web import error_page, wants_html
 
 log = logging.getLogger("synthguard.server")
 
@@ -81,7 +82,7 @@ def error_body(name: str, message: str, hint: str | None = None, **extra: Any) -
     return {"error": name, "message": message, "path": None, "hint": hint} | extra
 
 
-def _sg_error(request: Request, exc: Exception) -> JSONResponse:
+def _sg_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SynthGuardError)
     if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
@@ -92,6 +93,8 @@ def _sg_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 and isinstance(exc, AuthError) else None
     if getattr(exc, "retry_after", None):  # 429 from the per-token rate limit
         headers = {"Retry-After": str(exc.retry_after)}  # type: ignore[attr-defined]
+    if wants_html(request):  # a browser gets a page in its language (issue 22)
+        return error_page(request, exc.http_status, body, headers)
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
 
@@ -105,12 +108,14 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         "Check the request's fields against the API documentation at /docs.", details=details)), status_code=422)
 
 
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 413:  # raised by uploads.BodyLimit while a body streams in
         body = MediaTooLargeError(str(exc.detail)).to_dict()
     else:
         body = error_body("HTTPError", str(exc.detail), None)
+    if wants_html(request):
+        return error_page(request, exc.status_code, body, getattr(exc, "headers", None))
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 

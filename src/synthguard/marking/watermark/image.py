@@ -57,7 +57,6 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image
-from scipy.ndimage import uniform_filter
 
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
@@ -108,7 +107,9 @@ def _white(folded: np.ndarray) -> np.ndarray:
     spec = np.fft.fft2(folded) * (PULSE > 0)
     if WHITEN_BETA > 0:
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
-        smooth = uniform_filter(power, 7, mode="wrap").astype(np.float64)
+        # a 7x7 circular box mean (scipy.ndimage.uniform_filter mode="wrap", whose import alone costs ~0.3 s)
+        smooth = cv2.blur(cv2.copyMakeBorder(power, 3, 3, 3, 3, cv2.BORDER_WRAP), (7, 7))[3:-3, 3:-3]
+        smooth = smooth.astype(np.float64)
         spec = spec / (smooth + 1e-9 * smooth.mean() + 1e-30) ** (WHITEN_BETA / 2)
     return spec
 

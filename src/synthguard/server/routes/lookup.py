@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile
 
 from synthguard.auth import Role
+from synthguard.core import RECORD_HINT
 from synthguard.errors import NotFoundError
 from synthguard.server.deps import SG, RecordReader, Scanner, Tracer, upload_media
 
@@ -28,7 +29,7 @@ def record(sg: SG, p: RecordReader, content_id: str) -> dict[str, Any]:
     """
     found = sg.record(content_id)
     if p.role is Role.PROVIDER and found["record"]["tenant"] != p.tenant:
-        raise NotFoundError(f"no record {content_id!r}")
+        raise NotFoundError("no record {content_id!r}", values={"content_id": content_id}, hint=RECORD_HINT)
     return found
 
 

@@ -34,25 +34,33 @@ def inspect_page(request: Request, sg: SG, file: Annotated[UploadFile, File()]) 
     except SynthGuardError as exc:
         return templates.TemplateResponse(request, "inspect.html", {"error": exc.to_dict(lang=i18n.current())},
                                           status_code=exc.http_status)
-    return templates.TemplateResponse(request, "inspect.html", {"result": found, "rows": _rows(found)})
+    from synthguard.server.verdict import verdict
+
+    return templates.TemplateResponse(request, "inspect.html",
+                                      {"result": found, "rows": _rows(found), "verdict": verdict(found)})
 
 
 def _rows(found: dict[str, Any]) -> list[tuple[str, str]]:
-    """Flatten the inspection into (field, value) rows; AIGC fields get one row each."""
+    """Flatten the inspection into (field, value) rows in the page's language; AIGC fields get one row each."""
+    from synthguard.cli.human import KEY_LABELS
+
+    def name(key: str) -> str:
+        return i18n._(KEY_LABELS[key]) if key in KEY_LABELS else key
+
     rows: list[tuple[str, str]] = []
     for key, value in found.items():
         if key == "aigc" and isinstance(value, dict):
             rows += [(f"AIGC {k}", str(v)) for k, v in value.items()]
         elif isinstance(value, dict):
-            rows += [(f"{key} {k}", _text(v)) for k, v in value.items() if v not in (None, [], {})]
+            rows += [(f"{name(key)}: {name(k)}", _text(v)) for k, v in value.items() if v not in (None, [], {})]
         else:
-            rows.append((key, _text(value)))
+            rows.append((name(key), _text(value)))
     return rows
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return "-"
+    from synthguard.cli.human import scalar
+
     if isinstance(value, list):
-        return ", ".join(map(str, value)) or "-"
-    return str(value)
+        return ", ".join(map(scalar, value)) or "-"
+    return scalar(value)

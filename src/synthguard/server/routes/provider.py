@@ -31,7 +31,7 @@ class Verification(BaseModel):
 @router.post("/label", response_model=None)
 def label(
     sg: SG, p: Provider,
-    file: Annotated[UploadFile, File(description="The generated image.")],
+    file: Annotated[UploadFile, File(description="The generated file: image, audio, video or text.")],
     user: Annotated[str, Form(min_length=1, max_length=128, description="Account that generated it (DS-07).")],
     producer: Annotated[str | None, Form(description="Provider code (GB-14); default: the server's.")] = None,
     model: Annotated[str | None, Form(max_length=128)] = None,
@@ -40,8 +40,10 @@ def label(
     sources: Annotated[list[UploadFile] | None, File(description="Media the edit used: the consent gate checks every "
                                                                  "face/voice in them (DS-15).")] = None,
     purpose: Annotated[str | None, Form(max_length=64, description="With sources: face_swap, voice_clone, ...")] = None,
+    technique: Annotated[str | None, Form(max_length=48, description="DS-26 technique recorded with the output "
+                                                                     "(default: the purpose).")] = None,
 ) -> dict[str, Any] | Response:
-    """Label one generated image with every mark and record it in the ledger (DS-16..19, LM-05, LM-10, GB-*).
+    """Label one generated file with every mark and record it in the ledger (DS-16..19, LM-05, LM-10, GB-*).
 
     The user must belong to the token's tenant (404 otherwise, as for an unknown user).
     """
@@ -50,7 +52,8 @@ def label(
     with tempfile.TemporaryDirectory(prefix="sg-label-") as tmp:
         out = Path(tmp) / f"out.{media.format.lower()}"
         result = sg.label(media, user=user, producer=producer, model=model, visible=visible, output=out,
-                          sources=[upload_media(sg, f) for f in sources] if sources else None, purpose=purpose)
+                          sources=[upload_media(sg, f) for f in sources] if sources else None, purpose=purpose,
+                          technique=technique)
         data = out.read_bytes()
     body = result.to_dict() | {"output": None}  # never leak a server path
     mime = media.replace(data).mime

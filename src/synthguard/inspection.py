@@ -1,0 +1,100 @@
+"""Reading every label on a file needs settings, keys and markers, never the database.
+
+``SynthGuard.inspect`` delegates here, and so does ``synthguard inspect``, which thereby starts without
+SQLAlchemy, Alembic and the migration check (issue 22: a 1080p JPEG inspected in about half a second).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from synthguard.errors import SynthGuardError
+from synthguard.marking.base import Reading
+from synthguard.media import Media, Modality
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+    from synthguard.keys import Keys
+    from synthguard.marking.base import Marker
+    from synthguard.plugins import Registry
+
+# Labeling order per modality: explicit label -> watermark -> metadata -> C2PA (binds the final bytes).
+LABEL_ORDERS: dict[Modality, tuple[str, ...]] = {
+    Modality.IMAGE: ("image.visible", "image.watermark", "image.metadata", "image.c2pa"),
+    Modality.AUDIO: ("audio.notice", "audio.watermark", "audio.metadata"),
+    Modality.VIDEO: ("video.visible", "video.watermark", "video.metadata", "video.c2pa"),
+    Modality.TEXT: ("text.notice", "text.metadata"),
+}
+
+
+def limited_media(settings: Settings, source: Any) -> Media:
+    """``source`` as Media under the operator's limits (bytes, pixels, and for audio/video the duration, which
+    bounds decoding memory and time for every journey: label, scan, trace).  A Media built elsewhere (an HTTP
+    upload, a queued job's blob) gets the duration limit here if it has none."""
+    if isinstance(source, Media):
+        media = source
+    elif isinstance(source, (bytes, bytearray)):
+        media = Media.from_bytes(bytes(source), max_bytes=settings.max_bytes, max_pixels=settings.max_pixels)
+    else:
+        media = Media.open(source, max_bytes=settings.max_bytes, max_pixels=settings.max_pixels)
+    limit = {Modality.AUDIO: settings.max_audio_seconds, Modality.VIDEO: settings.max_video_seconds}.get(media.modality)
+    if limit is None or media.max_seconds is not None:
+        return media
+    return dataclasses.replace(media, max_seconds=limit, _cache={})
+
+
+def _read(marker: Callable[[str], Marker], name: str, media: Media) -> Reading:
+    try:
+        return marker(name).read(media)
+    except SynthGuardError as exc:  # a reader must never sink the whole inspection
+        return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
+
+
+def inspect_media(media: Media, marker: Callable[[str], Marker]) -> dict[str, Any]:
+    """Every label on ``media``: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
+
+    One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
+    media.decode()
+    readings = {name.split(".", 1)[1]: _read(marker, name, media) for name in LABEL_ORDERS[media.modality]}
+    none = Reading("", False)
+    meta = readings.get("metadata", none)
+    c2 = readings.get("c2pa")
+    wm = readings.get("watermark")
+    explicit = readings.get("visible") or readings.get("notice") or none
+    return {
+        "file": media.name, "format": media.format, "modality": media.modality.value, "sha256": media.sha256,
+        "size": list(media.size) if media.modality is Modality.IMAGE else None,
+        "aigc": meta.data.get("aigc") if meta.found else None,
+        "aigc_integrity": meta.data.get("integrity"),
+        "aigc_count": meta.data.get("count", 0),
+        "digital_source_type": meta.data.get("digital_source_type"),
+        "c2pa": None if c2 is None else {
+            "present": c2.data.get("present", False), "state": c2.data.get("state", "absent"),
+            "assertions": c2.data.get("assertions", []), "content_id": c2.data.get("content_id"),
+            "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
+        "watermark": wm.data if wm is not None and wm.data else None,
+        "visible_label": explicit.data | {"found": explicit.found},
+        "problems": [p for r in readings.values() for p in r.problems],
+    }
+
+
+class Inspector:
+    """Settings + keys + marker registry: what ``inspect`` needs, without a database."""
+
+    def __init__(self, settings: Settings, keys: Keys | None = None, registry: Registry | None = None):
+        from synthguard.keys import Keys
+        from synthguard.plugins import Registry
+
+        self.settings, self.keys = settings, keys or Keys(settings)
+        self.registry = registry or Registry()
+        self._markers: dict[str, Marker] = {}
+
+    def marker(self, name: str) -> Marker:
+        if name not in self._markers:
+            self._markers[name] = self.registry.create(name, self.settings, self.keys)
+        return self._markers[name]
+
+    def inspect(self, source: Any) -> dict[str, Any]:
+        return inspect_media(limited_media(self.settings, source), self.marker)
