@@ -97,6 +97,8 @@ PG_UP = $(BIN)/python -c "import psycopg; psycopg.connect('$(subst +psycopg,,$(P
 
 test: venv system-deps
 	$(BIN)/ruff check src tests
+	@# axe-core (npm) for the accessibility tests of the web pages; they skip without it
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund >/dev/null 2>&1 || echo "npm ci failed: the a11y tests will skip"; fi
 	@if $(PG_UP); then export SYNTHGUARD_TEST_POSTGRES_URL=$(PG_TEST_URL); \
 	  echo "Postgres reachable: postgres tests enabled"; fi; \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
