@@ -57,11 +57,13 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image
+from scipy import fft as sfft
 from scipy.ndimage import uniform_filter
 
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._carrier import carrier
+from synthguard.marking.watermark._orient import N_ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TILE, layout_for, tile_for
 from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, to_detect_res, trim_border, whiten
 
@@ -126,7 +128,7 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = N_HYPOTHESES * len(PROFILES) * TILE * TILE
+N_CANDIDATES = N_HYPOTHESES * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -167,29 +169,35 @@ Test = Callable[[float, float], tuple[float, np.ndarray, tuple[int, int]]]
 
 
 def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
-    """The keyed correlation of one lattice hypothesis ``(period, angle)`` over all TILE**2 cyclic offsets and every
-    band profile, on a whitened residual ``rn``: ``(z_max, full-band matched tile, offset)``. Shared by the image
-    and the video detector (which passes frames summed over time)."""
+    """The keyed correlation of one lattice hypothesis ``(period, angle)`` over all TILE**2 cyclic offsets, every
+    band profile and every orientation (``_orient``: mirrors, quarter turns), on a whitened residual ``rn``:
+    ``(z_max, full-band matched tile in the canonical orientation, offset)``. Shared by the image and the video
+    detector (which passes frames summed over time)."""
     comb = layout.comb(layout.chip_values(coded))
-    ref = np.conj(np.fft.fft2(comb))
-    ref_abs = np.conj(np.fft.rfft2(np.abs(comb)))
+    half = TILE // 2 + 1
+    refs = np.stack([np.conj(np.fft.rfft2(push(comb, k))) for k in range(N_ORIENTATIONS)]).astype(np.complex64)
+    refs_abs = np.stack([np.conj(np.fft.rfft2(push(np.abs(comb), k)))
+                         for k in range(N_ORIENTATIONS)]).astype(np.complex64)
 
     def test(period: float, angle: float) -> tuple[float, np.ndarray, tuple[int, int]]:
         white = _white(fold(rn, period, angle))
-        best: tuple[float, np.ndarray, tuple[int, int]] | None = None
+        best: tuple[float, int, tuple[int, int]] | None = None
+        h_full = None
         for prof in PROFILES:
-            spec = white * prof
-            h = np.fft.irfft2(spec[:, : TILE // 2 + 1], s=(TILE, TILE))
-            corr = np.fft.irfft2((spec * ref)[:, : TILE // 2 + 1], s=(TILE, TILE))
-            var = np.fft.irfft2(np.fft.rfft2(h * h) * ref_abs, s=(TILE, TILE))
+            spec = (white[:, :half] * prof[:, :half]).astype(np.complex64)
+            h = sfft.irfft2(spec, s=(TILE, TILE))
+            h_full = h if h_full is None else h_full
+            corr = sfft.irfft2(spec[None] * refs, s=(TILE, TILE))
+            var = sfft.irfft2(sfft.rfft2(h * h)[None] * refs_abs, s=(TILE, TILE))
             z = corr / np.sqrt(np.maximum(var, 1e-12))
             z[var <= 1e-9] = 0.0
-            k = int(np.argmax(z))
-            if best is None or z.flat[k] > best[0]:
-                off = np.unravel_index(k, z.shape)
-                best = (float(z.flat[k]), h if best is None else best[1], (int(off[0]), int(off[1])))
-        assert best is not None  # PROFILES is never empty
-        return best
+            i = int(np.argmax(z))
+            if best is None or z.flat[i] > best[0]:
+                k, oy, ox = np.unravel_index(i, z.shape)
+                best = (float(z.flat[i]), int(k), (int(oy), int(ox)))
+        assert best is not None and h_full is not None  # PROFILES is never empty
+        z_max, k, off = best
+        return z_max, pull(h_full, k).astype(np.float64), back(off, k)
 
     return test
 
