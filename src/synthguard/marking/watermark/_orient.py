@@ -11,7 +11,7 @@ offset ``g^-1 o'``, so decoding is unchanged.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -25,7 +25,7 @@ ORIENTATIONS = tuple(np.array(m, dtype=np.int64) for m in (
 N_ORIENTATIONS = len(ORIENTATIONS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Index arrays ``(iy, ix)`` with ``a[iy, ix](y) = a(g y mod TILE)`` for orientation ``k``."""
     g = ORIENTATIONS[k]

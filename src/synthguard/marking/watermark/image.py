@@ -65,7 +65,16 @@ from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._carrier import carrier
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, to_detect_res, trim_border, whiten
+from synthguard.marking.watermark._sync import (
+    N_HYPOTHESES,
+    Lattice,
+    fold,
+    lattices,
+    square,
+    to_detect_res,
+    trim_border,
+    whiten,
+)
 
 FALSE_POSITIVE_RATE = 1e-6
 SEARCHES = ("full", "priors")  # detection depth: every lattice hypothesis, or the resize/crop priors only
@@ -165,7 +174,7 @@ def _log_p_correlation(z: float) -> float:
     return min(0.0, math.log(N_CANDIDATES) - 0.5 * z * z)
 
 
-Test = Callable[[float, float], tuple[float, np.ndarray, tuple[int, int]]]
+Test = Callable[[Lattice], tuple[float, np.ndarray, tuple[int, int]]]
 
 
 def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
@@ -179,8 +188,8 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     refs_abs = np.stack([np.conj(np.fft.rfft2(push(np.abs(comb), k)))
                          for k in range(N_ORIENTATIONS)]).astype(np.complex64)
 
-    def test(period: float, angle: float) -> tuple[float, np.ndarray, tuple[int, int]]:
-        white = _white(fold(rn, period, angle))
+    def test(lattice: Lattice) -> tuple[float, np.ndarray, tuple[int, int]]:
+        white = _white(fold(rn, lattice))
         best: tuple[float, int, tuple[int, int]] | None = None
         h_full = None
         for prof in PROFILES:
@@ -265,7 +274,7 @@ class ImageWatermarker:
                 priors.append((period, 0.0))
         # fast path: an unmodified or merely re-encoded image.  Returns only when the correlation test alone
         # (Bonferroni over all N_CANDIDATES) is significant and the payload decodes.
-        fast = test(*priors[0])
+        fast = test(square(*priors[0]))
         log_p_fast = _log_p_correlation(fast[0])
         if _significant(log_p_fast):
             decoded = self._decode(layout, coded, [fast])
@@ -274,8 +283,8 @@ class ImageWatermarker:
         found = [fast]  # (z, matched folded tile, best offset) per lattice hypothesis
         # the other priors next (a crop or a trimmed screenshot; no autocorrelation needed): the same early return
         # as the fast path -- significant correlation alone and a decoded payload
-        for period, angle in priors[1:]:
-            found.append(test(period, angle))
+        for prior in priors[1:]:
+            found.append(test(square(*prior)))
         z_pri = max(f[0] for f in found)
         log_p_pri = _log_p_correlation(z_pri)
         if len(priors) > 1 and _significant(log_p_pri):
@@ -291,8 +300,8 @@ class ImageWatermarker:
             shallow, credit = self._read(layout, coded, found, _significant(log_p))
             return self._result(z_pri, log_p, shallow, expected, crc_credit=credit)
         # lattices() keeps the priors first, unchanged
-        for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
-            found.append(test(period, angle))
+        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
+            found.append(test(lattice))
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod

@@ -41,7 +41,7 @@ import numpy as np
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._pattern import TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, whiten
+from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, square, whiten
 from synthguard.marking.watermark.image import (
     ImageWatermarker,
     WatermarkResult,
@@ -167,15 +167,15 @@ class VideoWatermarker:
         for period in (TILE * min(rn.shape) / WORK_SHORT_SIDE, float(TILE)):
             if all(abs(period - q) >= 0.5 for q, _ in priors):
                 priors.append((period, 0.0))
-        found = [test(*p) for p in priors]
+        found = [test(square(*p)) for p in priors]
         z_pri = max(f[0] for f in found)
         log_p = _log_p_correlation(z_pri)
         if _significant(log_p):  # early return: the correlation alone is significant
             decoded = ImageWatermarker._decode(layout, coded, found)
             if decoded.ok:
                 return ImageWatermarker._result(z_pri, log_p, decoded, expected)
-        for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
-            found.append(test(period, angle))
+        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
+            found.append(test(lattice))
         return ImageWatermarker._conclude(layout, coded, found, expected)
 
 
