@@ -25,7 +25,7 @@ ACF_MAX_SIDE = 768
 ACF_CLIP = float(__import__("os").environ.get("ACF_CLIP", "1e9"))
 MIN_PERIOD = 30.0
 WHITEN_SIGMA_BINS = 6.0
-MAX_ROTATION_DEG = 8.0
+MAX_ROTATION_DEG = 45.0
 N_REFINE = 18  # square ACF-peak lattice candidates refined
 N_HYPOTHESES = 12  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
 
