@@ -18,29 +18,36 @@ full Bonferroni count (below) and the payload decodes, ``detect`` returns at onc
 unmodified or re-encoded upload).  Otherwise the other resize/crop priors are tested (a crop, a trimmed screenshot;
 no autocorrelation needed) and the same early return applies to the maximum over the priors (~11-15 ms for a
 marked crop or screenshot at 768x512).  Otherwise the lattice search runs: the priors again (reused), two
-rotation models scored on the autocorrelation (a small rotation, cropped, or "straightened": cropped to the
-largest same-aspect rectangle and resized back), and the autocorrelation's lattice peaks, ``N_HYPOTHESES`` in all.
+rotation models scored on the autocorrelation (any angle, cropped, or "straightened": cropped to the largest
+same-aspect rectangle and resized back), a scale model, an aspect model (independent x and y periods, ``_affine``)
+and the autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all.
 
-The presence test.  For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is
-``C(o) = sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and
-``s_c`` the keyed +-1 chip signs.  Under the null hypothesis (the image does not carry this key's mark, so
-the signs are independent of the image -- nothing before the keyed test uses the key) Hoeffding's inequality
-gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c + o)^2`` -- whatever the image
-content.  There are ``N = N_HYPOTHESES * len(PROFILES) * 128^2`` (lattice, band profile, offset) candidates that
-could be tried, and the reported p-value is always Bonferroni-corrected with that full ``N`` --
-``p = N * exp(-z_max^2 / 2)`` -- also when the fast path stopped after the first hypothesis (or the priors), so the
-bound holds whichever path ran. A second, independent piece of evidence is the payload CRC: under the null the
-payload chips' signs are independent uniform signs, the ML decoder is equivariant under codeword translations, so
-each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC)
-passes CRC-24 with probability at most ``8 * 2**-24``. The offset used for decoding is chosen with sign-free
-statistics of the payload chips, which keeps that argument intact. The final p-value is ``2 * min(p_correlation,
-p_crc)`` and ``detected`` means ``p_value <= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early
-return) returns only when ``2 * p_correlation <= FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum
-over all N candidates is significant", so a detection (on either path) needs the correlation event (probability <=
-FPR / 2 under the null) or the full path's CRC event (<= 4.8e-7): the false-positive rate stays below 1e-6.
-When the correlation alone proves presence but the best offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1
-runner-up offsets are decoded to name the payload; they earn no CRC credit (the p-value stays the correlation's),
-and each wrong frame passes the CRC with probability <= 4.8e-7.
+Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations of the folded tile (``_orient``:
+mirrors, quarter turns, transposes -- which the square lattice cannot tell apart), so a mirrored or quarter-turned
+copy is decided on the fast path; general lattices ``{a v1 + b v2}`` cover aspect changes (0.4-2.5), shear and
+rotations after them.  Not covered: perspective (keystone) beyond ~2 %, and the mark as a small inset in a larger
+picture (its lattice drowns in the host's autocorrelation).
+
+The presence test.  For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is ``C(o) =
+sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and ``s_c`` the keyed
++-1 chip signs.  Under the null hypothesis (the image does not carry this key's mark, so the signs are independent
+of the image -- nothing before the keyed test uses the key) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o)))
+<= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c + o)^2`` -- whatever the image content.  There are ``N = N_HYPOTHESES *
+N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice, orientation, band profile, offset) candidates that could be
+tried, and the reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2 / 2)``
+-- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever path
+ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
+independent uniform signs, the ML decoder is equivariant under codeword translations, so each frame on the decoder's
+list is uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC) passes CRC-24 with probability
+at most ``8 * 2**-24``. The offset used for decoding is chosen with sign-free statistics of the payload chips, which
+keeps that argument intact. The final p-value is ``2 * min(p_correlation, p_crc)`` and ``detected`` means ``p_value
+<= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early return) returns only when ``2 * p_correlation
+<= FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum over all N candidates is significant", so a
+detection (on either path) needs the correlation event (probability <= FPR / 2 under the null) or the full path's
+CRC event (<= 4.8e-7): the false-positive rate stays below 1e-6. When the correlation alone proves presence but the
+best offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload;
+they earn no CRC credit (the p-value stays the correlation's), and each wrong frame passes the CRC with probability
+<= 4.8e-7.
 
 With ``expected`` given (verify mode) the correlation uses all chips (pilot and the expected payload's
 chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compares the decoded bits with

@@ -12,21 +12,23 @@ The pattern is the same on every frame, so cutting, dropping or duplicating fram
 re-timing do not desynchronise it: any frame carries the whole mark.
 
 Detection (:class:`FrameAccumulator`).  Sampled frames are brought to the working resolution (where the tile period
-is exactly 128 px, whatever the copy's resolution, since downscales keep the aspect) and whitened
-(key-independent, as for images) and the whitened residuals are *summed*: the mark adds up coherently while moving
-content and coding noise do not.  The sum is then tested like one image: the lattice priors (native scale; a crop),
-and when they are not significant the autocorrelation lattice search, each folded onto one tile and correlated with
-the keyed pilot over every cyclic offset and band profile.  Nothing before the keyed test depends on the key, so
-the image watermark's bound carries over unchanged: Hoeffding per candidate, Bonferroni over all
-``N_CANDIDATES`` (lattice hypothesis, profile, offset) -- also when the priors' early return stopped the search --
-and the CRC-24 list-decoding bound; ``detected`` means ``p_value <= 1e-6``.  Frames are sampled evenly over the
-whole video (at most :data:`MAX_FRAMES`); the number tested is reported, and a clip too short or too degraded to
-carry the mark reads as "not detected" with its honest p-value.
+is exactly 128 px, whatever the copy's resolution, since downscales keep the aspect) and whitened (key-independent,
+as for images) and the whitened residuals are *summed*: the mark adds up coherently while moving content and coding
+noise do not.  The sum is then tested like one image: the lattice priors (native scale; a crop), and when they are
+not significant the autocorrelation lattice search, each folded onto one tile and correlated with the keyed pilot
+over every cyclic offset and band profile.  Nothing before the keyed test depends on the key, so the image
+watermark's bound carries over unchanged: Hoeffding per candidate, Bonferroni over all ``N_CANDIDATES`` (lattice
+hypothesis, orientation, profile, offset) -- also when the priors' early return stopped the search -- and the CRC-24
+list-decoding bound; ``detected`` means ``p_value <= 1e-6``.  Frames are sampled evenly over the whole video (at
+most :data:`MAX_FRAMES`); the number tested is reported, and a clip too short or too degraded to carry the mark
+reads as "not detected" with its honest p-value.
 
 Limits: frames under :data:`MIN_EMBED_SIDE` are refused; below ~320 px on the short side the chips are under 2 px
 on screen and CRF 28 removes most of the mark (same-size re-encodes still read back).  The pattern is static, so an
-attacker who averages many frames of many marked videos can estimate it; a 90-degree turn baked in by a platform
-is not searched for.
+attacker who averages many frames of many marked videos can estimate it.  Geometry as for images (issue 24):
+mirrors and quarter turns (the orientation search), aspect changes (affine lattices), frames under 320 px (upscaled
+to the working resolution); a crop that leaves fewer than ~2.5 tiles across (a 50 % crop of a 360p clip) is not
+resynchronised.
 """
 
 from __future__ import annotations
