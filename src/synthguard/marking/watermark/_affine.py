@@ -155,10 +155,11 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
 
 def same(a: np.ndarray, b: np.ndarray, tol: float = 0.015) -> bool:
     """True when basis ``a`` spans a sublattice of ``b``'s lattice (a = b U, U integer, not singular)."""
-    ma = np.array([[a[0], a[2]], [a[1], a[3]]])
-    mb = np.array([[b[0], b[2]], [b[1], b[3]]])
-    try:
-        u = np.linalg.solve(mb, ma)
-    except np.linalg.LinAlgError:
+    b0, b1, b2, b3 = float(b[0]), float(b[1]), float(b[2]), float(b[3])
+    det = b0 * b3 - b2 * b1  # b as the matrix [[b0, b2], [b1, b3]]; 2x2 by hand: this runs thousands of times
+    if abs(det) < 1e-9:
         return False
-    return bool(np.all(np.abs(u - np.round(u)) < tol) and abs(round(float(np.linalg.det(np.round(u))))) >= 1)
+    u = ((b3 * a[0] - b2 * a[1]) / det, (-b1 * a[0] + b0 * a[1]) / det,
+         (b3 * a[2] - b2 * a[3]) / det, (-b1 * a[2] + b0 * a[3]) / det)
+    r = [round(float(x)) for x in u]
+    return all(abs(x - y) < tol for x, y in zip(u, r, strict=True)) and r[0] * r[3] - r[2] * r[1] != 0

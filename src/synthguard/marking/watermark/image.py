@@ -181,7 +181,7 @@ def _log_p_correlation(z: float) -> float:
     return min(0.0, math.log(N_CANDIDATES) - 0.5 * z * z)
 
 
-Test = Callable[[Lattice], tuple[float, np.ndarray, tuple[int, int]]]
+Test = Callable[..., tuple[float, np.ndarray, tuple[int, int]]]
 
 
 def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
@@ -195,7 +195,8 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     refs_abs = np.stack([np.conj(np.fft.rfft2(push(np.abs(comb), k)))
                          for k in range(N_ORIENTATIONS)]).astype(np.complex64)
 
-    def test(lattice: Lattice) -> tuple[float, np.ndarray, tuple[int, int]]:
+    def test(lattice: Lattice, orientations: int = N_ORIENTATIONS) -> tuple[float, np.ndarray, tuple[int, int]]:
+        """``orientations=1``: the identity only (a subset of the counted candidates, for the fast path)."""
         white = _white(fold(rn, lattice))
         best: tuple[float, int, tuple[int, int]] | None = None
         h_full = None
@@ -203,8 +204,8 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
             spec = (white[:, :half] * prof[:, :half]).astype(np.complex64)
             h = sfft.irfft2(spec, s=(TILE, TILE))
             h_full = h if h_full is None else h_full
-            corr = sfft.irfft2(spec[None] * refs, s=(TILE, TILE))
-            var = sfft.irfft2(sfft.rfft2(h * h)[None] * refs_abs, s=(TILE, TILE))
+            corr = sfft.irfft2(spec[None] * refs[:orientations], s=(TILE, TILE))
+            var = sfft.irfft2(sfft.rfft2(h * h)[None] * refs_abs[:orientations], s=(TILE, TILE))
             z = corr / np.sqrt(np.maximum(var, 1e-12))
             z[var <= 1e-9] = 0.0
             i = int(np.argmax(z))
@@ -281,12 +282,13 @@ class ImageWatermarker:
                 priors.append((period, 0.0))
         # fast path: an unmodified or merely re-encoded image.  Returns only when the correlation test alone
         # (Bonferroni over all N_CANDIDATES) is significant and the payload decodes.
-        fast = test(square(*priors[0]))
-        log_p_fast = _log_p_correlation(fast[0])
-        if _significant(log_p_fast):
-            decoded = self._decode(layout, coded, [fast])
-            if decoded.ok:
-                return self._result(fast[0], log_p_fast, decoded, expected)
+        for orientations in (1, N_ORIENTATIONS):  # upright first (an unmodified or re-encoded upload), then all 8
+            fast = test(square(*priors[0]), orientations)
+            log_p_fast = _log_p_correlation(fast[0])
+            if _significant(log_p_fast):
+                decoded = self._decode(layout, coded, [fast])
+                if decoded.ok:
+                    return self._result(fast[0], log_p_fast, decoded, expected)
         found = [fast]  # (z, matched folded tile, best offset) per lattice hypothesis
         # the other priors next (a crop or a trimmed screenshot; no autocorrelation needed): the same early return
         # as the fast path -- significant correlation alone and a decoded payload
