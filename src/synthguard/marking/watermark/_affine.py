@@ -119,8 +119,8 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
                n: int = 3) -> np.ndarray:
     """Aspect model (no rotation, independent x and y periods, e.g. a forced aspect ratio): an exhaustive search
     over the (x period, y period) grid scored at all lattice points -- one remap of the autocorrelation per
-    point -- the ``n`` best maxima (strong texture can outscore the mark), each the fundamental rather than a
-    multiple, refined in all four coordinates: (k, 4)."""
+    point -- the ``n`` best distinct maxima (strong texture can outscore the mark; a multiple or duplicate of an
+    earlier pick is skipped), refined in all four coordinates: (k, 4)."""
     ps = (min_period * np.exp(np.arange(0.0, np.log(max_period / min_period), _AXIS_STEP))).astype(np.float32)
     cy, cx = sm.shape[0] // 2, sm.shape[1] // 2
     coarse = cv2.GaussianBlur(sm, (0, 0), _AXIS_BLUR)  # the grid misses sharp peaks by up to 1 px
@@ -134,23 +134,18 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
     sc = total / np.maximum(count, 1) * np.minimum(count, 4) / 4
     ratio = np.log(ps)[:, None] - np.log(ps)[None, :]
     sc[(np.abs(ratio) > np.log(MAX_CONDITION)) | (count < _AXIS_MIN_POINTS)] = -np.inf  # few points: texture wins
-    picks = []
-    for _ in range(n):  # the best maxima, each suppressed with its neighbourhood before the next
+    picks: list[np.ndarray] = []
+    for _ in range(4 * n):  # the best maxima, each suppressed with its neighbourhood before the next
         j, i = np.unravel_index(int(np.argmax(sc)), sc.shape)
         if not np.isfinite(sc[j, i]):
             break
-        best = sc[j, i]
         sc[max(j - _AXIS_NMS, 0) : j + _AXIS_NMS + 1, max(i - _AXIS_NMS, 0) : i + _AXIS_NMS + 1] = -np.inf
-        for dj, di in ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (3, 3)):  # a coarser lattice scores like the finer
-            jj, ii = int(np.argmin(np.abs(ps - ps[j] / dj))), int(np.argmin(np.abs(ps - ps[i] / di)))
-            if ps[j] / dj >= min_period and ps[i] / di >= min_period:
-                win = sc[max(jj - 2, 0) : jj + 3, max(ii - 2, 0) : ii + 3]
-                if win.size and win.max() >= 0.7 * best:
-                    y0, x0 = np.unravel_index(int(np.argmax(win)), win.shape)
-                    j, i = max(jj - 2, 0) + int(y0), max(ii - 2, 0) + int(x0)
-                    break
-        picks.append([float(ps[i]), 0.0, 0.0, float(ps[j])])
-    return refine(sm, limits, np.array(picks)) if picks else np.zeros((0, 4))
+        v = refine(sm, limits, np.array([[float(ps[i]), 0.0, 0.0, float(ps[j])]]))[0]
+        if not any(same(v, q) or same(q, v) for q in picks):  # a duplicate, or a multiple of one we have
+            picks.append(v)
+        if len(picks) == n:
+            break
+    return np.array(picks) if picks else np.zeros((0, 4))
 
 
 def same(a: np.ndarray, b: np.ndarray, tol: float = 0.015) -> bool:
