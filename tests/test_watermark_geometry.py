@@ -172,7 +172,7 @@ def video_frames() -> list[np.ndarray]:
     return frames
 
 
-@pytest.mark.parametrize("edit", ["mirror", "rot90", "aspect0.75", "small_mirror", "rot90_aspect"])
+@pytest.mark.parametrize("edit", ["mirror", "rot90", "aspect0.75", "small_mirror", "rot90_aspect", "crop50"])
 def test_video_geometry(video_frames, edit):
     """LM-11: the video mark survives the same geometry (frames edited alike, as a platform or editor does)."""
     ops = {
@@ -183,6 +183,7 @@ def test_video_geometry(video_frames, edit):
                                              interpolation=cv2.INTER_AREA),  # frames under 320 px
         "rot90_aspect": lambda f: cv2.resize(np.ascontiguousarray(np.rot90(f)), (360, 500),
                                              interpolation=cv2.INTER_AREA),
+        "crop50": lambda f: f[45:300, 90:542].copy(),  # 1.8 tiles across the short side
     }
     r = VideoWatermarker(KEY).detect_frames([ops[edit](f) for f in video_frames])
     assert r.detected and r.result.payload == PAYLOAD, (edit, r)

@@ -204,8 +204,9 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             k = int(np.argmax(sc_m))
             models.append((float(sc_m[k]), float(pm[k]), float(th[k])))
         # scale model: resized and/or cropped, no rotation (a crop of an image whose short side was not 512 px
-        # keeps a period no prior predicts); the fundamental period, not a multiple of it
-        ps = MIN_PERIOD * np.exp(np.arange(0.0, math.log(rmax / 1.2 / MIN_PERIOD), 0.0015))
+        # keeps a period no prior predicts, a cropped video frame is upscaled to 320 px: periods up to rmax);
+        # the fundamental period, not a multiple of it
+        ps = MIN_PERIOD * np.exp(np.arange(0.0, math.log(rmax / MIN_PERIOD), 0.0015))
         sc_p = _score(sm, limits, ps, np.zeros_like(ps))
         k = int(np.argmax(sc_p))
         for div in (2, 3):

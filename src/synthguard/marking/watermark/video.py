@@ -27,8 +27,7 @@ Limits: frames under :data:`MIN_EMBED_SIDE` are refused; below ~320 px on the sh
 on screen and CRF 28 removes most of the mark (same-size re-encodes still read back).  The pattern is static, so an
 attacker who averages many frames of many marked videos can estimate it.  Geometry as for images (issue 24):
 mirrors and quarter turns (the orientation search), aspect changes (affine lattices), frames under 320 px (upscaled
-to the working resolution); a crop that leaves fewer than ~2.5 tiles across (a 50 % crop of a 360p clip) is not
-resynchronised.
+to the working resolution), crops down to ~1.6 tiles across the short side (the scale model's reach).
 """
 
 from __future__ import annotations
