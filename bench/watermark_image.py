@@ -5,6 +5,12 @@ Not run by CI.  Usage (from the project root):
 
     .venv/bin/python bench/watermark_image.py                      # full run (24 Kodak, 10,000 FP crops)
     .venv/bin/python bench/watermark_image.py --images 6 --fp 200  # quick run
+    .venv/bin/python bench/watermark_image.py --half even --suite geometry --no-peers   # held-out geometry (issue 24)
+
+Attack suites: "signal" (JPEG, resize, crop, small rotations, filters), "tune" (the geometric edits of issue 24,
+tuned on the odd-numbered images), "held_out" (our own geometric edits, never tuned on), "geometry" (both),
+"all".  ``--half odd|even`` selects kodim01, 03, ... or kodim02, 04, ...: report geometry on the even half.
+The inset attacks paste the marked image into a photo from the other half.
 
 Writes bench/results/watermark_image.json and bench/results/watermark_image.png.
 Detection for the peers (which have no presence test) is "bit matches >= k" with k the smallest count whose
@@ -30,6 +36,7 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from _geometry import HELD_OUT, TUNE  # noqa: E402
 from PIL import Image, ImageEnhance, ImageFilter  # noqa: E402
 from scipy.stats import binom  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
@@ -108,6 +115,16 @@ ATTACKS = {
     "resize0.5+jpeg75": lambda im: _jpeg(_resize(im, 0.5), 75),
 }
 RELAXED = {"rot5", "crop50"}  # target 0.95 instead of 0.99
+SUITES = {"signal": list(ATTACKS), "tune": list(TUNE), "held_out": list(HELD_OUT),
+          "geometry": list(TUNE) + list(HELD_OUT), "all": list(ATTACKS) + list(TUNE) + list(HELD_OUT)}
+SELECTED = list(ATTACKS)  # set by main() (the workers are forked after)
+HOSTS: list = []  # inset hosts: photos not in the measured half
+
+
+def _attack(name, im, i):
+    if name in ATTACKS:
+        return ATTACKS[name](im)
+    return {**TUNE, **HELD_OUT}[name](im, i, HOSTS)
 
 
 # ------------------------------------------------------------------------------------------------ peers
@@ -172,8 +189,8 @@ def _ours_one(args):
     payload = hashlib.sha256(b"img%d" % i).digest()[:8]
     marked = wm.embed(im, payload)
     row = {"quality": quality(im, marked), "attacks": {}}
-    for name, attack in ATTACKS.items():
-        a = attack(marked)
+    for name in SELECTED:
+        a = _attack(name, marked, i)
         blind = wm.detect(a)
         verify = wm.detect(a, expected=payload)
         row["attacks"][name] = (blind.detected, blind.payload == payload, verify.bit_accuracy, blind.score)
@@ -188,8 +205,8 @@ def _peer_one(args):
     marked = _from_bgr(embed(_to_bgr(im), bits))
     k = _match_threshold(n_bits)
     row = {"quality": quality(im, marked), "attacks": {}}
-    for an, attack in ATTACKS.items():
-        a = attack(marked)
+    for an in SELECTED:
+        a = _attack(an, marked, i)
         try:
             got = decode(_to_bgr(a))
             acc = float(np.mean(got[:n_bits] == bits))
@@ -211,6 +228,15 @@ def _fp_one(args):
         f = float(rng.uniform(0.4, 2.0))
         im = im.crop((x, y, x + cw, y + ch))
         im = im.resize((max(96, round(cw * f)), max(96, round(ch * f))), Image.BICUBIC)
+        edit = j % 5  # and the geometry the search covers: mirror, quarter turn, any angle, aspect change
+        if edit == 1:
+            im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        elif edit == 2:
+            im = im.transpose(Image.Transpose.ROTATE_90)
+        elif edit == 3 and min(im.size) >= 200:
+            im = _rotate(im, float(rng.uniform(-45, 45)))
+        elif edit == 4:
+            im = im.resize((max(96, round(im.width * float(rng.uniform(0.5, 1.0)))), im.height), Image.BICUBIC)
     r = wm.detect(im)
     return r.detected, r.score
 
@@ -219,7 +245,7 @@ def _summarise(rows):
     out = {"psnr": float(np.mean([r["quality"][0] for r in rows])), "psnr_min": float(np.min([r["quality"][0] for r in rows])),
            "ssim": float(np.mean([r["quality"][1] for r in rows])), "ssim_min": float(np.min([r["quality"][1] for r in rows])),
            "attacks": {}}
-    for name in ATTACKS:
+    for name in SELECTED:
         v = [r["attacks"][name] for r in rows]
         out["attacks"][name] = {"detection": float(np.mean([x[0] for x in v])), "payload_exact": float(np.mean([x[1] for x in v])),
                                 "bit_accuracy": float(np.mean([x[2] for x in v])),
@@ -259,7 +285,7 @@ def _clock(fn) -> float:
 
 
 
-def _plot(results, path):
+def _plot(results, path, results_images=24):
     try:
         import matplotlib
 
@@ -268,9 +294,9 @@ def _plot(results, path):
     except ImportError:
         print("matplotlib not installed: no plot")
         return
-    names = list(ATTACKS)
+    names = list(SELECTED)
     methods = list(results)
-    fig, ax = plt.subplots(figsize=(16, 5))
+    fig, ax = plt.subplots(figsize=(max(16, 0.45 * len(names)), 5))
     width = 0.8 / len(methods)
     for k, m in enumerate(methods):
         acc = [results[m]["attacks"][a]["bit_accuracy"] for a in names]
@@ -279,7 +305,7 @@ def _plot(results, path):
     ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=45, ha="right")
     ax.set_ylim(0.4, 1.01)
     ax.set_ylabel("mean bit accuracy")
-    ax.set_title("Bit accuracy per attack, 24 Kodak images (ours: 64-bit payload; rivaGan: 32 bits)")
+    ax.set_title(f"Bit accuracy per attack, {results_images} Kodak images (ours: 64-bit payload; rivaGan: 32 bits)")
     ax.legend(loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -292,8 +318,16 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="processes (each single-threaded)")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--peer-images", type=int, default=None, help="images for the peers (rivaGan is slow on CPU)")
+    ap.add_argument("--half", choices=("all", "odd", "even"), default="all",
+                    help="odd: kodim01, 03, ... (tuning); even: kodim02, 04, ... (held out)")
+    ap.add_argument("--suite", choices=tuple(SUITES), default="all")
+    ap.add_argument("--no-timing", action="store_true")
     args = ap.parse_args(argv)
-    paths = sorted(KODAK.glob("kodim*.png"))[: args.images]
+    every = sorted(KODAK.glob("kodim*.png"))
+    keep = {"all": lambda k: True, "odd": lambda k: k % 2 == 0, "even": lambda k: k % 2 == 1}[args.half]
+    paths = [p for k, p in enumerate(every) if keep(k)][: args.images]
+    SELECTED[:] = SUITES[args.suite]
+    HOSTS[:] = [Image.open(p).convert("RGB") for p in every if p not in paths] or [Image.open(every[0]).convert("RGB")]
     if not paths:
         raise SystemExit(f"no Kodak images in {KODAK}")
     peers = {} if args.no_peers else _load_peers()
@@ -304,23 +338,25 @@ def main(argv=None) -> int:
             peer_paths = paths[: args.peer_images or len(paths)]
             results[name] = _summarise(pool.map(_peer_one, [(i, p, name) for i, p in enumerate(peer_paths)]))
         fp = pool.map(_fp_one, [(j, paths) for j in range(len(paths) + args.fp)], chunksize=16)
-    timing = _timing(peers)
+    timing = {} if args.no_timing else _timing(peers)
     fp_count = int(sum(d for d, _ in fp))
     report = {
         "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1},
         "images": len(paths), "peer_images": args.peer_images or len(paths), "key": "sha256('synthguard bench key')",
+        "half": args.half, "suite": args.suite, "image_names": [p.name for p in paths],
         "results": results,
         "false_positives": {"unmarked": len(paths), "random_crops_resizes": args.fp, "detected": fp_count,
                             "max_score": float(max(s for _, s in fp))},
         "timing_ms": timing, "wall_s": time.time() - t0,
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "watermark_image.json").write_text(json.dumps(report, indent=2))
-    _plot(results, OUT / "watermark_image.png")
+    stem = "watermark_image" + ("" if (args.half, args.suite) == ("all", "all") else f"_{args.suite}_{args.half}")
+    (OUT / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    _plot(results, OUT / f"{stem}.png", len(paths))
     methods = list(results)
     print(f"{'attack':18s}" + "".join(f"{m:>24s}" for m in methods))
     print(f"{'':18s}" + "".join(f"{'bitacc  det  exact':>24s}" for _ in methods))
-    for a in ATTACKS:
+    for a in SELECTED:
         cells = "".join(f"{results[m]['attacks'][a]['bit_accuracy']:>10.3f}{results[m]['attacks'][a]['detection']:>6.2f}"
                         f"{results[m]['attacks'][a]['payload_exact']:>8.2f}" for m in methods)
         print(f"{a:18s}{cells}")

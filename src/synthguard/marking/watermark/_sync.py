@@ -16,15 +16,17 @@ import math
 import cv2
 import numpy as np
 
+from synthguard.marking.watermark import _affine
 from synthguard.marking.watermark._pattern import TILE
 
 DETECT_SHORT_SIDE = 512
 ACF_MAX_SIDE = 768
+ACF_CLIP = float(__import__("os").environ.get("ACF_CLIP", "1e9"))
 MIN_PERIOD = 30.0
 WHITEN_SIGMA_BINS = 6.0
-MAX_ROTATION_DEG = 8.0
-N_REFINE = 18  # ACF-peak lattice candidates refined
-N_HYPOTHESES = 8  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
+MAX_ROTATION_DEG = 45.0
+N_REFINE = 18  # square ACF-peak lattice candidates refined
+N_HYPOTHESES = 12  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
 
 _REFINE_STEPS = ((0.03, math.radians(1.5)), (0.006, math.radians(0.3)), (0.0012, math.radians(0.06)))
 _REFINE_STEPS_ROTATION = ((0.006, math.radians(0.15)), (0.0012, math.radians(0.04)))
@@ -128,6 +130,7 @@ def _acf(rn: np.ndarray, scale: float) -> np.ndarray:
     smooth: np.ndarray = cv2.GaussianBlur(power, (0, 0), WHITEN_SIGMA_BINS, borderType=cv2.BORDER_REFLECT)
     smooth /= np.maximum(keep, 1e-3)
     power /= smooth + 1e-6 * float(smooth.mean()) + 1e-20
+    np.minimum(power, ACF_CLIP, out=power)  # a few strong texture lines must not outweigh the mark's many weak ones
     power[notch] = 1.0
     acf = np.fft.irfft2(power, s=(ph, pw))
     acf = np.roll(acf, (lag, lag), axis=(0, 1))[: 2 * lag + 1, : 2 * lag + 1]  # lags -lag..lag, zero at centre
@@ -158,16 +161,22 @@ def _score(acf: np.ndarray, limits: tuple[float, float], p: np.ndarray, th: np.n
     return np.where(valid, vals, 0.0).sum(-1) / np.maximum(valid.sum(-1), 1) * np.minimum(valid.sum(-1), 4) / 4
 
 
-def _rank_score(acf: np.ndarray, limits: tuple[float, float], p: float, th: float) -> float:
-    """First-ring score: a too-fine lattice has empty first-ring points, a too-coarse one has weaker, far ones."""
-    return float(_score(acf, limits, np.array([p]), np.array([th]), _RING1)[0])
+Lattice = tuple[float, float, float, float]  # (v1x, v1y, v2x, v2y): where the tile's x and y periods land
+NATIVE: Lattice = (float(TILE), 0.0, 0.0, float(TILE))
+
+
+def square(period: float, angle: float) -> Lattice:
+    """The lattice of a scaled rotation: both periods ``period`` px, the x axis turned by ``angle`` radians."""
+    c, s = period * math.cos(angle), period * math.sin(angle)
+    return (c, s, -s, c)
 
 
 def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
-             priors: tuple[tuple[float, float], ...] = (), n_models: int = 3) -> list[tuple[float, float]]:
-    """Up to ``n`` candidate lattices ``(period, angle_radians)`` in detection pixels, best first.
+             priors: tuple[tuple[float, float], ...] = (), n_models: int = 3) -> list[Lattice]:
+    """Up to ``n`` candidate lattices in detection pixels, best first.
 
-    ``priors`` (lattices expected after a pure resize or a pure crop) are always kept first.
+    ``priors`` (``(period, angle)`` of lattices expected after a pure resize or a pure crop) are always kept
+    first, then the rotation/scale models, then the autocorrelation peaks' affine lattices (``_affine``).
     """
     acf = _acf(rn, scale)
     h, w = acf.shape
@@ -181,14 +190,7 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
     region = (rr >= MIN_PERIOD) & (rr <= rmax) & ((yy > 0) | ((yy == 0) & (xx > 0)))
     peaks = (sm == cv2.dilate(sm, np.ones((5, 5), np.uint8))) & region
     py, px = np.nonzero(peaks)
-    order = np.argsort(-sm[py, px])[:16]
-    cands = []
-    for i in order:
-        dy, dx = float(py[i] - cy), float(px[i] - cx)
-        r, ang = math.hypot(dy, dx), math.atan2(dy, dx)
-        for p, t in ((r, ang), (r / 2, ang), (r / math.sqrt(2), ang - math.pi / 4)):
-            if p >= MIN_PERIOD:
-                cands.append((p, (t + math.pi / 4) % (math.pi / 2) - math.pi / 4))
+    order = np.argsort(-sm[py, px])[: _affine.N_PEAKS]
 
     def refine(p0: float, t0: float, steps: tuple = _REFINE_STEPS) -> tuple[float, float]:
         for dp, dt in steps:
@@ -200,7 +202,7 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             p0, t0 = pg[k], tg[k]
         return float(p0), float(t0)
 
-    chosen: list[tuple[float, float, float]] = [(np.inf, q, u) for q, u in priors]
+    chosen: list[tuple[float, np.ndarray]] = [(np.inf, np.array(square(q, u))) for q, u in priors]
     # geometry models (key-independent): a rotation by a small angle, either cropped (native period) or
     # "straightened" (the largest same-aspect rectangle cropped and resized back to the original size); the
     # best angle of each model by the lattice score, refined, is a hypothesis after the priors
@@ -217,8 +219,9 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             k = int(np.argmax(sc_m))
             models.append((float(sc_m[k]), float(pm[k]), float(th[k])))
         # scale model: resized and/or cropped, no rotation (a crop of an image whose short side was not 512 px
-        # keeps a period no prior predicts); the fundamental period, not a multiple of it
-        ps = MIN_PERIOD * np.exp(np.arange(0.0, math.log(rmax / 1.2 / MIN_PERIOD), 0.0015))
+        # keeps a period no prior predicts, a cropped video frame is upscaled to 320 px: periods up to rmax);
+        # the fundamental period, not a multiple of it
+        ps = MIN_PERIOD * np.exp(np.arange(0.0, math.log(rmax / MIN_PERIOD), 0.0015))
         sc_p = _score(sm, limits, ps, np.zeros_like(ps))
         k = int(np.argmax(sc_p))
         for div in (2, 3):
@@ -227,54 +230,63 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
                 k = max(j - 3, 0) + int(np.argmax(sc_p[max(j - 3, 0) : j + 4]))
         models.append((float(sc_p[k]), float(ps[k]), 0.0))
         for _sc, p0, t0 in sorted(models, reverse=True)[:n_models]:
-            p0, t0 = refine(p0, t0, _REFINE_STEPS_ROTATION)
-            if not any(_on_lattice((p0, t0), (q, u)) for _, q, u in chosen):
-                chosen.append((np.inf, p0, t0))
-    if not cands:
-        return [(p, t) for _, p, t in chosen[:n]]
-    cands_a = np.array(cands)
-    sc = _score(sm, limits, cands_a[:, 0], cands_a[:, 1])
-    first = np.argsort(-sc)[:N_REFINE]
-    refined: list[tuple[float, float, float]] = []
-    for i in first:
-        p0, t0 = refine(*cands_a[i])
-        refined.append((_rank_score(sm, limits, p0, t0), p0, t0))
-    refined.sort(reverse=True)
-    for sc_, p, t in refined:
-        if any(_on_lattice((p, t), (q, u)) for _, q, u in chosen):
+            v = np.array(square(*refine(p0, t0, _REFINE_STEPS_ROTATION)))
+            if not any(_affine.same(v, q) for _, q in chosen):
+                chosen.append((np.inf, v))
+        for v in _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2):
+            if not any(_affine.same(v, q) for _, q in chosen):
+                chosen.append((np.inf, v))
+    if not len(order):
+        return [_as_lattice(v) for _, v in chosen[:n]]
+    # peak candidates: square lattices (a peak as a first-ring, second-ring or diagonal point) refined in
+    # (period, angle), and affine ones (pairs of peaks) refined in four coordinates, ranked together
+    cands = []
+    for i in order:
+        dy, dx = float(py[i] - cy), float(px[i] - cx)
+        r, ang = math.hypot(dy, dx), math.atan2(dy, dx)
+        for p, t in ((r, ang), (r / 2, ang), (r / math.sqrt(2), ang - math.pi / 4)):
+            if p >= MIN_PERIOD:
+                cands.append((p, (t + math.pi / 4) % (math.pi / 2) - math.pi / 4))
+    refined: list[tuple[float, np.ndarray]] = []
+    if cands:
+        cands_a = np.array(cands)
+        sc = _score(sm, limits, cands_a[:, 0], cands_a[:, 1])
+        for i in np.argsort(-sc)[:N_REFINE]:
+            v = np.array(square(*refine(*cands_a[i])))
+            refined.append((float(_affine.score(sm, limits, v, _RING1)), v))
+    vecs = np.stack([px[order] - cx, py[order] - cy], axis=1).astype(np.float64)
+    refined += _affine.candidates(sm, vecs, limits, MIN_PERIOD, rmax)
+    refined.sort(key=lambda t: -t[0])
+    for sc_, v in refined:
+        if any(_affine.same(v, q) for _, q in chosen):
             continue  # a coarser version (or duplicate) of a lattice we already have
-        finer = [i for i, (sq, q, u) in enumerate(chosen) if _on_lattice((q, u), (p, t)) and sc_ >= 0.8 * sq]
+        finer = [i for i, (sq, q) in enumerate(chosen) if _affine.same(q, v) and sc_ >= 0.8 * sq]
         if finer:  # a finer lattice explaining the peaks of one we have (not a prior) replaces it
-            chosen[finer[0]] = (sc_, p, t)
+            chosen[finer[0]] = (sc_, v)
             continue
-        chosen.append((sc_, p, t))
-    return [(p, t) for _, p, t in chosen[:n]]
+        chosen.append((sc_, v))
+    return [_as_lattice(v) for _, v in chosen[:n]]
 
 
-def _on_lattice(a: tuple[float, float], b: tuple[float, float], tol: float = 0.015) -> bool:
-    """True when both basis vectors of lattice ``a`` are integer combinations of lattice ``b``'s basis."""
-    # both bases are scaled rotations, so B^-1 A = (p_a / p_b) R(t_a - t_b): entries u, -v / v, u
-    k = a[0] / b[0]
-    u, v = k * math.cos(a[1] - b[1]), k * math.sin(a[1] - b[1])
-    ru, rv = round(u), round(v)
-    return abs(u - ru) < tol and abs(v - rv) < tol and (ru != 0 or rv != 0)
+def _as_lattice(v: np.ndarray) -> Lattice:
+    return (float(v[0]), float(v[1]), float(v[2]), float(v[3]))
 
 
-def fold(rn: np.ndarray, period: float, angle: float) -> np.ndarray:
-    """Warp so the lattice (period, angle) becomes axis-aligned with period TILE, then sum all tiles."""
+def fold(rn: np.ndarray, lattice: Lattice) -> np.ndarray:
+    """Warp so the lattice becomes axis-aligned with period TILE, then sum all tiles."""
     h, w = rn.shape
-    c = period / TILE
-    if abs(c - 1.0) < 1e-9 and angle == 0.0:  # native scale, no rotation: zero-pad to whole tiles, sum (= the warp)
+    if all(abs(a - b) < 1e-9 for a, b in zip(lattice, NATIVE, strict=True)):
+        # native scale, no rotation: zero-pad to whole tiles, sum (= the warp)
         padded = np.zeros((-(-h // TILE) * TILE, -(-w // TILE) * TILE), dtype=np.float32)
         padded[:h, :w] = rn
         return padded.reshape(padded.shape[0] // TILE, TILE, padded.shape[1] // TILE, TILE).sum(
             axis=(0, 2), dtype=np.float64)
-    m = np.array([[c * math.cos(angle), -c * math.sin(angle)], [c * math.sin(angle), c * math.cos(angle)]])
+    m = np.array([[lattice[0], lattice[2]], [lattice[1], lattice[3]]], dtype=np.float64) / TILE
+    # pixel centres (i + 0.5) follow the lattice map, as they do under every (centre-aligned) resize
     inv = np.linalg.inv(m)
     corners = inv @ np.array([[0, w, 0, w], [0, 0, h, h]], dtype=np.float64)
     lo = corners.min(axis=1)
     size = np.ceil((corners.max(axis=1) - lo) / TILE).astype(int) * TILE
-    # pixel centres (i + 0.5) follow the lattice map, as they do under every (centre-aligned) resize
     a = np.hstack([m, (m @ lo + m @ np.array([0.5, 0.5]) - 0.5)[:, None]]).astype(np.float64)
     warped = cv2.warpAffine(rn, a, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)

@@ -18,29 +18,36 @@ full Bonferroni count (below) and the payload decodes, ``detect`` returns at onc
 unmodified or re-encoded upload).  Otherwise the other resize/crop priors are tested (a crop, a trimmed screenshot;
 no autocorrelation needed) and the same early return applies to the maximum over the priors (~11-15 ms for a
 marked crop or screenshot at 768x512).  Otherwise the lattice search runs: the priors again (reused), two
-rotation models scored on the autocorrelation (a small rotation, cropped, or "straightened": cropped to the
-largest same-aspect rectangle and resized back), and the autocorrelation's lattice peaks, ``N_HYPOTHESES`` in all.
+rotation models scored on the autocorrelation (any angle, cropped, or "straightened": cropped to the largest
+same-aspect rectangle and resized back), a scale model, an aspect model (independent x and y periods, ``_affine``)
+and the autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all.
 
-The presence test.  For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is
-``C(o) = sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and
-``s_c`` the keyed +-1 chip signs.  Under the null hypothesis (the image does not carry this key's mark, so
-the signs are independent of the image -- nothing before the keyed test uses the key) Hoeffding's inequality
-gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c + o)^2`` -- whatever the image
-content.  There are ``N = N_HYPOTHESES * len(PROFILES) * 128^2`` (lattice, band profile, offset) candidates that
-could be tried, and the reported p-value is always Bonferroni-corrected with that full ``N`` --
-``p = N * exp(-z_max^2 / 2)`` -- also when the fast path stopped after the first hypothesis (or the priors), so the
-bound holds whichever path ran. A second, independent piece of evidence is the payload CRC: under the null the
-payload chips' signs are independent uniform signs, the ML decoder is equivariant under codeword translations, so
-each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC)
-passes CRC-24 with probability at most ``8 * 2**-24``. The offset used for decoding is chosen with sign-free
-statistics of the payload chips, which keeps that argument intact. The final p-value is ``2 * min(p_correlation,
-p_crc)`` and ``detected`` means ``p_value <= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early
-return) returns only when ``2 * p_correlation <= FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum
-over all N candidates is significant", so a detection (on either path) needs the correlation event (probability <=
-FPR / 2 under the null) or the full path's CRC event (<= 4.8e-7): the false-positive rate stays below 1e-6.
-When the correlation alone proves presence but the best offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1
-runner-up offsets are decoded to name the payload; they earn no CRC credit (the p-value stays the correlation's),
-and each wrong frame passes the CRC with probability <= 4.8e-7.
+Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations of the folded tile (``_orient``:
+mirrors, quarter turns, transposes -- which the square lattice cannot tell apart), so a mirrored or quarter-turned
+copy is decided on the fast path; general lattices ``{a v1 + b v2}`` cover aspect changes (0.4-2.5), shear and
+rotations after them.  Not covered: perspective (keystone) beyond ~2 %, and the mark as a small inset in a larger
+picture (its lattice drowns in the host's autocorrelation).
+
+The presence test.  For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is ``C(o) =
+sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and ``s_c`` the keyed
++-1 chip signs.  Under the null hypothesis (the image does not carry this key's mark, so the signs are independent
+of the image -- nothing before the keyed test uses the key) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o)))
+<= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c + o)^2`` -- whatever the image content.  There are ``N = N_HYPOTHESES *
+N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice, orientation, band profile, offset) candidates that could be
+tried, and the reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2 / 2)``
+-- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever path
+ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
+independent uniform signs, the ML decoder is equivariant under codeword translations, so each frame on the decoder's
+list is uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC) passes CRC-24 with probability
+at most ``8 * 2**-24``. The offset used for decoding is chosen with sign-free statistics of the payload chips, which
+keeps that argument intact. The final p-value is ``2 * min(p_correlation, p_crc)`` and ``detected`` means ``p_value
+<= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early return) returns only when ``2 * p_correlation
+<= FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum over all N candidates is significant", so a
+detection (on either path) needs the correlation event (probability <= FPR / 2 under the null) or the full path's
+CRC event (<= 4.8e-7): the false-positive rate stays below 1e-6. When the correlation alone proves presence but the
+best offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload;
+they earn no CRC credit (the p-value stays the correlation's), and each wrong frame passes the CRC with probability
+<= 4.8e-7.
 
 With ``expected`` given (verify mode) the correlation uses all chips (pilot and the expected payload's
 chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compares the decoded bits with
@@ -61,8 +68,18 @@ from PIL import Image
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._carrier import carrier
+from synthguard.marking.watermark._orient import N_ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, to_detect_res, trim_border, whiten
+from synthguard.marking.watermark._sync import (
+    N_HYPOTHESES,
+    Lattice,
+    fold,
+    lattices,
+    square,
+    to_detect_res,
+    trim_border,
+    whiten,
+)
 
 FALSE_POSITIVE_RATE = 1e-6
 SEARCHES = ("full", "priors")  # detection depth: every lattice hypothesis, or the resize/crop priors only
@@ -127,7 +144,7 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = N_HYPOTHESES * len(PROFILES) * TILE * TILE
+N_CANDIDATES = N_HYPOTHESES * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -164,33 +181,40 @@ def _log_p_correlation(z: float) -> float:
     return min(0.0, math.log(N_CANDIDATES) - 0.5 * z * z)
 
 
-Test = Callable[[float, float], tuple[float, np.ndarray, tuple[int, int]]]
+Test = Callable[..., tuple[float, np.ndarray, tuple[int, int]]]
 
 
 def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
-    """The keyed correlation of one lattice hypothesis ``(period, angle)`` over all TILE**2 cyclic offsets and every
-    band profile, on a whitened residual ``rn``: ``(z_max, full-band matched tile, offset)``. Shared by the image
-    and the video detector (which passes frames summed over time)."""
+    """The keyed correlation of one lattice hypothesis ``(period, angle)`` over all TILE**2 cyclic offsets, every
+    band profile and every orientation (``_orient``: mirrors, quarter turns), on a whitened residual ``rn``:
+    ``(z_max, full-band matched tile in the canonical orientation, offset)``. Shared by the image and the video
+    detector (which passes frames summed over time)."""
     comb = layout.comb(layout.chip_values(coded))
-    ref = np.conj(np.fft.fft2(comb))
-    ref_abs = np.conj(np.fft.rfft2(np.abs(comb)))
+    half = TILE // 2 + 1
+    refs = np.stack([np.conj(np.fft.rfft2(push(comb, k))) for k in range(N_ORIENTATIONS)]).astype(np.complex64)
+    refs_abs = np.stack([np.conj(np.fft.rfft2(push(np.abs(comb), k)))
+                         for k in range(N_ORIENTATIONS)]).astype(np.complex64)
 
-    def test(period: float, angle: float) -> tuple[float, np.ndarray, tuple[int, int]]:
-        white = _white(fold(rn, period, angle))
-        best: tuple[float, np.ndarray, tuple[int, int]] | None = None
+    def test(lattice: Lattice, orientations: int = N_ORIENTATIONS) -> tuple[float, np.ndarray, tuple[int, int]]:
+        """``orientations=1``: the identity only (a subset of the counted candidates, for the fast path)."""
+        white = _white(fold(rn, lattice))
+        best: tuple[float, int, tuple[int, int]] | None = None
+        h_full = None
         for prof in PROFILES:
-            spec = white * prof
-            h = np.fft.irfft2(spec[:, : TILE // 2 + 1], s=(TILE, TILE))
-            corr = np.fft.irfft2((spec * ref)[:, : TILE // 2 + 1], s=(TILE, TILE))
-            var = np.fft.irfft2(np.fft.rfft2(h * h) * ref_abs, s=(TILE, TILE))
+            spec = (white[:, :half] * prof[:, :half]).astype(np.complex64)
+            h = np.fft.irfft2(spec, s=(TILE, TILE))
+            h_full = h if h_full is None else h_full
+            corr = np.fft.irfft2(spec[None] * refs[:orientations], s=(TILE, TILE))
+            var = np.fft.irfft2(np.fft.rfft2(h * h)[None] * refs_abs[:orientations], s=(TILE, TILE))
             z = corr / np.sqrt(np.maximum(var, 1e-12))
             z[var <= 1e-9] = 0.0
-            k = int(np.argmax(z))
-            if best is None or z.flat[k] > best[0]:
-                off = np.unravel_index(k, z.shape)
-                best = (float(z.flat[k]), h if best is None else best[1], (int(off[0]), int(off[1])))
-        assert best is not None  # PROFILES is never empty
-        return best
+            i = int(np.argmax(z))
+            if best is None or z.flat[i] > best[0]:
+                k, oy, ox = np.unravel_index(i, z.shape)
+                best = (float(z.flat[i]), int(k), (int(oy), int(ox)))
+        assert best is not None and h_full is not None  # PROFILES is never empty
+        z_max, k, off = best
+        return z_max, pull(h_full, k).astype(np.float64), back(off, k)
 
     return test
 
@@ -258,17 +282,18 @@ class ImageWatermarker:
                 priors.append((period, 0.0))
         # fast path: an unmodified or merely re-encoded image.  Returns only when the correlation test alone
         # (Bonferroni over all N_CANDIDATES) is significant and the payload decodes.
-        fast = test(*priors[0])
-        log_p_fast = _log_p_correlation(fast[0])
-        if _significant(log_p_fast):
-            decoded = self._decode(layout, coded, [fast])
-            if decoded.ok:
-                return self._result(fast[0], log_p_fast, decoded, expected)
+        for orientations in (1, N_ORIENTATIONS):  # upright first (an unmodified or re-encoded upload), then all 8
+            fast = test(square(*priors[0]), orientations)
+            log_p_fast = _log_p_correlation(fast[0])
+            if _significant(log_p_fast):
+                decoded = self._decode(layout, coded, [fast])
+                if decoded.ok:
+                    return self._result(fast[0], log_p_fast, decoded, expected)
         found = [fast]  # (z, matched folded tile, best offset) per lattice hypothesis
         # the other priors next (a crop or a trimmed screenshot; no autocorrelation needed): the same early return
         # as the fast path -- significant correlation alone and a decoded payload
-        for period, angle in priors[1:]:
-            found.append(test(period, angle))
+        for prior in priors[1:]:
+            found.append(test(square(*prior)))
         z_pri = max(f[0] for f in found)
         log_p_pri = _log_p_correlation(z_pri)
         if len(priors) > 1 and _significant(log_p_pri):
@@ -284,8 +309,8 @@ class ImageWatermarker:
             shallow, credit = self._read(layout, coded, found, _significant(log_p))
             return self._result(z_pri, log_p, shallow, expected, crc_credit=credit)
         # lattices() keeps the priors first, unchanged
-        for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
-            found.append(test(period, angle))
+        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
+            found.append(test(lattice))
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod

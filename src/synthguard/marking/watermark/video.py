@@ -12,21 +12,22 @@ The pattern is the same on every frame, so cutting, dropping or duplicating fram
 re-timing do not desynchronise it: any frame carries the whole mark.
 
 Detection (:class:`FrameAccumulator`).  Sampled frames are brought to the working resolution (where the tile period
-is exactly 128 px, whatever the copy's resolution, since downscales keep the aspect) and whitened
-(key-independent, as for images) and the whitened residuals are *summed*: the mark adds up coherently while moving
-content and coding noise do not.  The sum is then tested like one image: the lattice priors (native scale; a crop),
-and when they are not significant the autocorrelation lattice search, each folded onto one tile and correlated with
-the keyed pilot over every cyclic offset and band profile.  Nothing before the keyed test depends on the key, so
-the image watermark's bound carries over unchanged: Hoeffding per candidate, Bonferroni over all
-``N_CANDIDATES`` (lattice hypothesis, profile, offset) -- also when the priors' early return stopped the search --
-and the CRC-24 list-decoding bound; ``detected`` means ``p_value <= 1e-6``.  Frames are sampled evenly over the
-whole video (at most :data:`MAX_FRAMES`); the number tested is reported, and a clip too short or too degraded to
-carry the mark reads as "not detected" with its honest p-value.
+is exactly 128 px, whatever the copy's resolution, since downscales keep the aspect) and whitened (key-independent,
+as for images) and the whitened residuals are *summed*: the mark adds up coherently while moving content and coding
+noise do not.  The sum is then tested like one image: the lattice priors (native scale; a crop), and when they are
+not significant the autocorrelation lattice search, each folded onto one tile and correlated with the keyed pilot
+over every cyclic offset and band profile.  Nothing before the keyed test depends on the key, so the image
+watermark's bound carries over unchanged: Hoeffding per candidate, Bonferroni over all ``N_CANDIDATES`` (lattice
+hypothesis, orientation, profile, offset) -- also when the priors' early return stopped the search -- and the CRC-24
+list-decoding bound; ``detected`` means ``p_value <= 1e-6``.  Frames are sampled evenly over the whole video (at
+most :data:`MAX_FRAMES`); the number tested is reported, and a clip too short or too degraded to carry the mark
+reads as "not detected" with its honest p-value.
 
 Limits: frames under :data:`MIN_EMBED_SIDE` are refused; below ~320 px on the short side the chips are under 2 px
 on screen and CRF 28 removes most of the mark (same-size re-encodes still read back).  The pattern is static, so an
-attacker who averages many frames of many marked videos can estimate it; a 90-degree turn baked in by a platform
-is not searched for.
+attacker who averages many frames of many marked videos can estimate it.  Geometry as for images (issue 24):
+mirrors and quarter turns (the orientation search), aspect changes (affine lattices), frames under 320 px (upscaled
+to the working resolution), crops down to ~1.6 tiles across the short side (the scale model's reach).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import numpy as np
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._pattern import TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, whiten
+from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, square, whiten
 from synthguard.marking.watermark.image import (
     ImageWatermarker,
     WatermarkResult,
@@ -167,15 +168,15 @@ class VideoWatermarker:
         for period in (TILE * min(rn.shape) / WORK_SHORT_SIDE, float(TILE)):
             if all(abs(period - q) >= 0.5 for q, _ in priors):
                 priors.append((period, 0.0))
-        found = [test(*p) for p in priors]
+        found = [test(square(*p)) for p in priors]
         z_pri = max(f[0] for f in found)
         log_p = _log_p_correlation(z_pri)
         if _significant(log_p):  # early return: the correlation alone is significant
             decoded = ImageWatermarker._decode(layout, coded, found)
             if decoded.ok:
                 return ImageWatermarker._result(z_pri, log_p, decoded, expected)
-        for period, angle in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
-            found.append(test(period, angle))
+        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
+            found.append(test(lattice))
         return ImageWatermarker._conclude(layout, coded, found, expected)
 
 

@@ -1,0 +1,160 @@
+"""Affine lattice hypotheses from the autocorrelation: independent x/y scales, shear, any rotation (issue 24).
+
+An aspect change, a shear or a rotation applied after an aspect change turns the tile's square lattice into a
+general one, ``{a v1 + b v2}``, which the square-lattice models of ``_sync`` cannot express.  Its
+autocorrelation still has peaks on the lattice, so every pair of strong peaks (and their halves, when the first
+ring is buried) is a candidate basis; candidates are Lagrange-Gauss reduced (the shortest basis, so lattices that
+differ only by a unimodular change of basis coincide), limited to plausible geometries (condition number
+<= :data:`MAX_CONDITION`, i.e. aspect 0.4-2.5 with some shear), scored on the autocorrelation at a dozen lattice
+points, and the best are refined in all four coordinates.  A reduced basis of ``A Z^2`` is ``A U`` with ``U`` a
+signed permutation whenever ``A``'s columns are themselves nearly orthogonal (aspect change before or after a
+rotation by a multiple of 90 degrees, a rotation after it, mild shear); the orientation search (``_orient``)
+then covers ``U``.  Nothing here uses the key.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MAX_CONDITION = 2.6
+N_PEAKS = 14
+N_AFFINE_REFINE = 10
+_POINTS = np.array([(1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2),
+                    (3, 0), (0, 3)], dtype=np.float64)
+_RING1 = _POINTS[:4]
+_AXIS_BLUR = 1.5
+_AXIS_MIN_POINTS = 6
+_AXIS_NMS = 10  # grid steps (5 %) suppressed around a pick
+_AXIS_STEP = 0.005  # log-period grid of the aspect model (0.5 %: a lattice point at 3 periods moves < 1 px)
+_STEPS = (1.2, 0.4, 0.13, 0.045)
+
+
+def _bilinear(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    y0 = np.floor(ys).astype(np.int64)
+    x0 = np.floor(xs).astype(np.int64)
+    fy, fx = ys - y0, xs - x0
+    h, w = a.shape
+    y0 = np.clip(y0, 0, h - 2)
+    x0 = np.clip(x0, 0, w - 2)
+    return ((1 - fy) * (1 - fx) * a[y0, x0] + (1 - fy) * fx * a[y0, x0 + 1]
+            + fy * (1 - fx) * a[y0 + 1, x0] + fy * fx * a[y0 + 1, x0 + 1])
+
+
+def score(acf: np.ndarray, limits: tuple[float, float], v: np.ndarray, points: np.ndarray = _POINTS) -> np.ndarray:
+    """Mean autocorrelation over lattice points for bases ``v`` (..., 4) = (v1x, v1y, v2x, v2y)."""
+    cy, cx = acf.shape[0] // 2, acf.shape[1] // 2
+    a, b = points[:, 0], points[:, 1]
+    dx = v[..., 0:1] * a + v[..., 2:3] * b
+    dy = v[..., 1:2] * a + v[..., 3:4] * b
+    valid = (np.abs(dy) < limits[0]) & (np.abs(dx) < limits[1])
+    vals = _bilinear(acf, cy + dy, cx + dx)
+    n = valid.sum(-1)
+    return np.where(valid, vals, 0.0).sum(-1) / np.maximum(n, 1) * np.minimum(n, 4) / 4
+
+
+def reduce(v: np.ndarray) -> np.ndarray:
+    """Lagrange-Gauss reduction of the basis (v1x, v1y, v2x, v2y): the shortest equivalent basis."""
+    a, b = np.array(v[:2], dtype=np.float64), np.array(v[2:], dtype=np.float64)
+    for _ in range(32):
+        if a @ a > b @ b:
+            a, b = b, a
+        mu = round(float(a @ b) / max(float(a @ a), 1e-12))
+        if mu == 0:
+            break
+        b = b - mu * a
+    return np.concatenate([a, b])
+
+
+def condition(v: np.ndarray) -> float:
+    s = np.linalg.svd(np.array([[v[0], v[2]], [v[1], v[3]]]), compute_uv=False)
+    return float(s[0] / max(s[1], 1e-12))
+
+
+def candidates(sm: np.ndarray, peaks: np.ndarray, limits: tuple[float, float], min_period: float,
+               max_period: float, n: int = N_AFFINE_REFINE) -> list[tuple[float, np.ndarray]]:
+    """Refined affine bases ``(first-ring score, (v1x, v1y, v2x, v2y))``, best first, from peak vectors (k, 2)."""
+    vecs = [p for p in peaks] + [p / 2 for p in peaks]
+    bases = []
+    for i in range(len(vecs)):
+        for j in range(i + 1, len(vecs)):
+            v = np.concatenate([vecs[i], vecs[j]])
+            if abs(v[0] * v[3] - v[1] * v[2]) < min_period**2:
+                continue
+            r = reduce(v)
+            la, lb = float(np.hypot(r[0], r[1])), float(np.hypot(r[2], r[3]))
+            if min(la, lb) < min_period or max(la, lb) > max_period or condition(r) > MAX_CONDITION:
+                continue
+            bases.append(r)
+    if not bases:
+        return []
+    arr = np.unique(np.round(np.array(bases), 1), axis=0)
+    sc = score(sm, limits, arr)
+    keep: list[np.ndarray] = []
+    for i in np.argsort(-sc):
+        if len(keep) >= n:
+            break
+        if not any(same(arr[i], k) for k in keep):
+            keep.append(arr[i])
+    if not keep:
+        return []
+    x = refine(sm, limits, np.array(keep))
+    out = [(float(score(sm, limits, xi, _RING1)), xi) for xi in x]
+    return sorted(out, key=lambda t: -t[0])
+
+
+def refine(sm: np.ndarray, limits: tuple[float, float], x: np.ndarray) -> np.ndarray:
+    """Coordinate ascent of the lattice score in all four coordinates, all bases ``x`` (k, 4) at once."""
+    for step in _STEPS:
+        for c in range(4):
+            d = np.linspace(-4 * step, 4 * step, 9)
+            trial = np.repeat(x[:, None, :], len(d), axis=1)
+            trial[:, :, c] += d
+            s = score(sm, limits, trial)
+            x = trial[np.arange(len(x)), np.argmax(s, axis=1)]
+    return x
+
+
+def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, max_period: float,
+               n: int = 3) -> np.ndarray:
+    """Aspect model (no rotation, independent x and y periods, e.g. a forced aspect ratio): an exhaustive search
+    over the (x period, y period) grid scored at all lattice points -- one remap of the autocorrelation per
+    point -- the ``n`` best distinct maxima (strong texture can outscore the mark; a multiple or duplicate of an
+    earlier pick is skipped), refined in all four coordinates: (k, 4)."""
+    ps = (min_period * np.exp(np.arange(0.0, np.log(max_period / min_period), _AXIS_STEP))).astype(np.float32)
+    cy, cx = sm.shape[0] // 2, sm.shape[1] // 2
+    coarse = cv2.GaussianBlur(sm, (0, 0), _AXIS_BLUR)  # the grid misses sharp peaks by up to 1 px
+    total = np.zeros((len(ps), len(ps)), np.float32)  # [y period, x period]
+    count = np.zeros_like(total)
+    for a, b in _POINTS:
+        dx, dy = np.meshgrid(a * ps, b * ps)
+        valid = ((np.abs(dy) < limits[0]) & (np.abs(dx) < limits[1])).astype(np.float32)
+        total += cv2.remap(coarse, (cx + dx).astype(np.float32), (cy + dy).astype(np.float32), cv2.INTER_LINEAR) * valid
+        count += valid
+    sc = total / np.maximum(count, 1) * np.minimum(count, 4) / 4
+    ratio = np.log(ps)[:, None] - np.log(ps)[None, :]
+    sc[(np.abs(ratio) > np.log(MAX_CONDITION)) | (count < _AXIS_MIN_POINTS)] = -np.inf  # few points: texture wins
+    picks: list[np.ndarray] = []
+    for _ in range(4 * n):  # the best maxima, each suppressed with its neighbourhood before the next
+        j, i = np.unravel_index(int(np.argmax(sc)), sc.shape)
+        if not np.isfinite(sc[j, i]):
+            break
+        sc[max(j - _AXIS_NMS, 0) : j + _AXIS_NMS + 1, max(i - _AXIS_NMS, 0) : i + _AXIS_NMS + 1] = -np.inf
+        v = refine(sm, limits, np.array([[float(ps[i]), 0.0, 0.0, float(ps[j])]]))[0]
+        if not any(same(v, q) or same(q, v) for q in picks):  # a duplicate, or a multiple of one we have
+            picks.append(v)
+        if len(picks) == n:
+            break
+    return np.array(picks) if picks else np.zeros((0, 4))
+
+
+def same(a: np.ndarray, b: np.ndarray, tol: float = 0.015) -> bool:
+    """True when basis ``a`` spans a sublattice of ``b``'s lattice (a = b U, U integer, not singular)."""
+    b0, b1, b2, b3 = float(b[0]), float(b[1]), float(b[2]), float(b[3])
+    det = b0 * b3 - b2 * b1  # b as the matrix [[b0, b2], [b1, b3]]; 2x2 by hand: this runs thousands of times
+    if abs(det) < 1e-9:
+        return False
+    u = ((b3 * a[0] - b2 * a[1]) / det, (-b1 * a[0] + b0 * a[1]) / det,
+         (b3 * a[2] - b2 * a[3]) / det, (-b1 * a[2] + b0 * a[3]) / det)
+    r = [round(float(x)) for x in u]
+    return all(abs(x - y) < tol for x, y in zip(u, r, strict=True)) and r[0] * r[3] - r[2] * r[1] != 0

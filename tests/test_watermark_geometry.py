@@ -1,0 +1,192 @@
+"""Geometric robustness of the image and video watermark (issue 24, DS-15 / LM Art. 5 "implicit label"): a round
+trip per geometric class -- the 8 orientations, any rotation angle, independent x/y scales, shear, deep crops --
+and the false-positive bound kept over the larger search."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthguard.marking.watermark import ImageWatermarker
+from synthguard.marking.watermark import image as image_mod
+from synthguard.marking.watermark import payload as pl
+from synthguard.marking.watermark._affine import reduce, same
+from synthguard.marking.watermark._orient import N_ORIENTATIONS, ORIENTATIONS, back, pull, push
+from synthguard.marking.watermark._pattern import TILE
+from synthguard.marking.watermark._sync import N_HYPOTHESES
+from synthguard.marking.watermark.video import VideoWatermarker
+
+KODAK = Path(__file__).resolve().parent / "data" / "kodak"
+KEY = bytes(range(32))
+PAYLOAD = bytes.fromhex("0123456789abcdef")
+T = Image.Transpose
+
+
+def kodak(name: str) -> Image.Image:
+    return Image.open(KODAK / name).convert("RGB")
+
+
+def jpeg(im: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def rotate_crop(im: Image.Image, deg: float, resize_back: bool) -> Image.Image:
+    """Rotate by any angle, keep the largest centred same-aspect rectangle free of borders (optionally resized back)."""
+    w, h = im.size
+    a = math.radians(abs(deg) % 180)
+    a = min(a, math.pi - a)
+    s = min(w / (w * math.cos(a) + h * math.sin(a)), h / (w * math.sin(a) + h * math.cos(a)))
+    cw, ch = int(w * s), int(h * s)
+    x, y = (w - cw) // 2, (h - ch) // 2
+    out = im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch))
+    return out.resize((w, h), Image.BICUBIC) if resize_back else out
+
+
+def shear(im: Image.Image, k: float) -> Image.Image:
+    a = np.asarray(im)
+    h, w = a.shape[:2]
+    m = np.array([[1.0, k, -k * h / 2], [0.0, 1.0, 0.0]])
+    return Image.fromarray(cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+
+
+@pytest.fixture(scope="module")
+def wm() -> ImageWatermarker:
+    return ImageWatermarker(KEY)
+
+
+@pytest.fixture(scope="module")
+def marked(wm) -> Image.Image:
+    return wm.embed(kodak("kodim23.png"), PAYLOAD)
+
+
+def test_orientation_maps_are_the_dihedral_group_on_the_cyclic_tile():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(TILE, TILE))
+    assert N_ORIENTATIONS == 8 and len({m.tobytes() for m in ORIENTATIONS}) == 8
+    assert np.array_equal(pull(a, 0), a)
+    for k, g in enumerate(ORIENTATIONS):
+        assert abs(round(np.linalg.det(g))) == 1 and np.array_equal(g @ g.T, np.eye(2, dtype=np.int64))
+        assert np.array_equal(push(pull(a, k), k), a)
+        y, x = 5, 77
+        gy, gx = (g @ np.array([y, x])) % TILE
+        assert pull(a, k)[y, x] == a[gy, gx]  # pull(a)(y) = a(g y)
+        assert back((int(gy), int(gx)), k) == (y, x)  # back(o) = g^-1 o
+    # a mirrored array is the pull of one orientation, up to a cyclic shift (which the offset search absorbs)
+    assert np.array_equal(np.roll(pull(a, 1), -1, axis=1), a[:, ::-1])  # x -> -x - 1
+    assert np.array_equal(pull(a, 4), a.T)
+
+
+@pytest.mark.parametrize("op", [T.FLIP_LEFT_RIGHT, T.FLIP_TOP_BOTTOM, T.ROTATE_90, T.ROTATE_180, T.ROTATE_270,
+                                T.TRANSPOSE, T.TRANSVERSE])
+def test_every_orientation_reads_back_on_the_fast_path(wm, marked, op, monkeypatch):
+    calls = []
+    real = image_mod.lattices
+    monkeypatch.setattr(image_mod, "lattices", lambda *a, **k: calls.append(1) or real(*a, **k))
+    r = wm.detect(marked.transpose(op))
+    assert r.detected and r.payload == PAYLOAD, (op, r)
+    assert not calls  # the orientation search sits inside every hypothesis: no lattice search needed
+    assert r.p_value == pytest.approx(min(1.0, 2 * min(image_mod.N_CANDIDATES * np.exp(-r.score**2 / 2),
+                                                       pl.CRC_FALSE_ACCEPT)), rel=1e-6)
+
+
+def test_mirror_then_jpeg_and_mirror_then_crop(wm, marked):
+    m = marked.transpose(T.FLIP_LEFT_RIGHT)
+    assert wm.detect(jpeg(m, 75)).payload == PAYLOAD
+    w, h = m.size
+    assert wm.detect(m.crop((w // 10, h // 3, w // 10 + w // 2, h // 3 + h // 2))).payload == PAYLOAD
+
+
+@pytest.mark.parametrize("size", [(0.8, 1.0), (1.0, 1.5), (0.6, 1.0)])
+def test_aspect_change_reads_back(wm, marked, size):
+    a = marked.resize((round(marked.width * size[0]), round(marked.height * size[1])), Image.BICUBIC)
+    r = wm.detect(a)
+    assert r.detected and r.payload == PAYLOAD, (size, r)
+
+
+def test_aspect_change_then_crop_and_quarter_turn(wm, marked):
+    a = marked.resize((round(marked.width * 0.8), marked.height), Image.BICUBIC)
+    w, h = a.size
+    crop = a.crop((w // 8, h // 10, w // 8 + round(w * 0.84), h // 10 + round(h * 0.84))).transpose(T.ROTATE_90)
+    assert wm.detect(crop).payload == PAYLOAD
+
+
+def test_shear_reads_back(wm, marked):
+    r = wm.detect(shear(marked, 0.1))
+    assert r.detected and r.payload == PAYLOAD, r
+
+
+@pytest.mark.parametrize(("deg", "resize_back"), [(30, True), (45, False), (-63, True)])
+def test_any_rotation_angle_reads_back(wm, marked, deg, resize_back):
+    r = wm.detect(rotate_crop(marked, deg, resize_back))
+    assert r.detected and r.payload == PAYLOAD, (deg, r)
+
+
+def test_crop_to_a_quarter_of_the_area(wm, marked):
+    w, h = marked.size
+    r = wm.detect(marked.crop((w // 3, h // 4, w // 3 + w // 2, h // 4 + h // 2)))
+    assert r.detected and r.payload == PAYLOAD, r
+
+
+def test_lattice_algebra():
+    v = np.array([102.4, 0.0, 30.0, 128.0])  # a sheared basis: reduction keeps the lattice, shortens the basis
+    r = reduce(np.array([102.4, 0.0, 30.0 + 2 * 102.4, 128.0]))
+    assert same(r, v) and same(v, r)
+    assert np.hypot(r[2], r[3]) <= np.hypot(30.0 + 2 * 102.4, 128.0)
+    assert same(np.array([204.8, 0.0, 30.0, 128.0]), v)  # a sublattice
+    assert not same(v, np.array([204.8, 0.0, 30.0, 128.0]))  # not the other way round
+    assert not same(np.array([100.0, 0.0, 0.0, 128.0]), v)
+
+
+def test_clean_images_stay_clean_under_the_wider_search(wm):
+    """0 false positives on unmarked photos under the edits the search now covers; the p-value is
+    Bonferroni-corrected over every (lattice, orientation, band profile, offset) candidate."""
+    assert image_mod.N_CANDIDATES == N_HYPOTHESES * N_ORIENTATIONS * len(image_mod.PROFILES) * TILE * TILE
+    threshold = math.sqrt(2 * math.log(2 * image_mod.N_CANDIDATES / image_mod.FALSE_POSITIVE_RATE))
+    for name in ("kodim04.png", "kodim13.png"):
+        im = kodak(name)
+        for a in (im.transpose(T.FLIP_LEFT_RIGHT), im.transpose(T.ROTATE_90),
+                  im.resize((round(im.width * 0.8), im.height), Image.BICUBIC), rotate_crop(im, 30, True)):
+            r = wm.detect(a)
+            assert not r.detected and r.payload is None and r.score < threshold, (name, r)
+    other = ImageWatermarker(hashlib.sha256(b"another key").digest())
+    r = other.detect(ImageWatermarker(KEY).embed(kodak("kodim04.png"), PAYLOAD).transpose(T.FLIP_LEFT_RIGHT))
+    assert not r.detected and r.payload is None
+
+
+@pytest.fixture(scope="module")
+def video_frames() -> list[np.ndarray]:
+    big = np.asarray(kodak("kodim23.png").convert("L"))
+    frames = [big[40 + i : 400 + i, 60 + 2 * i : 700 + 2 * i].copy() for i in range(8)]  # a slow pan, 640x360
+    embed = VideoWatermarker(KEY).embedder(PAYLOAD, 640, 360)
+    for f in frames:
+        embed(f)
+    return frames
+
+
+@pytest.mark.parametrize("edit", ["mirror", "rot90", "aspect0.75", "small_mirror", "rot90_aspect", "crop50"])
+def test_video_geometry(video_frames, edit):
+    """LM-11: the video mark survives the same geometry (frames edited alike, as a platform or editor does)."""
+    ops = {
+        "mirror": lambda f: np.ascontiguousarray(f[:, ::-1]),
+        "rot90": lambda f: np.ascontiguousarray(np.rot90(f)),
+        "aspect0.75": lambda f: cv2.resize(f, (480, 360), interpolation=cv2.INTER_AREA),
+        "small_mirror": lambda f: cv2.resize(np.ascontiguousarray(f[:, ::-1]), (320, 180),
+                                             interpolation=cv2.INTER_AREA),  # frames under 320 px
+        "rot90_aspect": lambda f: cv2.resize(np.ascontiguousarray(np.rot90(f)), (360, 500),
+                                             interpolation=cv2.INTER_AREA),
+        "crop50": lambda f: f[45:300, 90:542].copy(),  # 1.8 tiles across the short side
+    }
+    r = VideoWatermarker(KEY).detect_frames([ops[edit](f) for f in video_frames])
+    assert r.detected and r.result.payload == PAYLOAD, (edit, r)
+    other = VideoWatermarker(hashlib.sha256(b"another key").digest()).detect_frames(
+        [ops[edit](f) for f in video_frames])
+    assert not other.detected
