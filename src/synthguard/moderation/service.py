@@ -89,7 +89,7 @@ class Moderation:
         now = self.clock()
         with self.sg.db.session() as s:
             c = content.find(s, tenant, ref)
-            rules, _ = content.scan_decision(self.sg, scan)
+            rules, _ = content.scan_decision(self.sg, scan, tenant)
             c.verdict, c.evidence, c.updated_at = scan.verdict, content.evidence_summary(scan), now
             if c.status == "visible" and any({"restrict", "block"} & set(r.actions) for r in rules):
                 c.status = "restricted"
