@@ -1,4 +1,5 @@
-"""Input limits that are not about size: nesting depth of embedded JSON/YAML (parser bombs).
+"""Input limits that are not about size: nesting depth of embedded JSON/YAML (parser bombs), and the range of
+row ids (:data:`MAX_ROW_ID`: a larger Python int reaches the database driver as OverflowError, a 500).
 
 ``json.loads`` and PyYAML recurse once per nesting level, so ``[[[[...`` a few thousand deep raises
 RecursionError, which is not an input error to anybody calling them.  :func:`check_nesting` counts the depth
@@ -12,6 +13,7 @@ from __future__ import annotations
 from synthguard.errors import SynthGuardError, ValidationError
 
 DEFAULT_MAX_DEPTH = 32
+MAX_ROW_ID = 2**63 - 1  # SQLite INTEGER and Postgres BIGINT
 _OPEN = frozenset(b"[{")
 _CLOSE = frozenset(b"]}")
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from synthguard.auth import Principal, Role
 from synthguard.errors import ForbiddenError, NotFoundError
-from synthguard.server.deps import SG, Provider, _role, tenant_user, upload_media
+from synthguard.server.deps import SG, Ident, Provider, _role, tenant_user, upload_media
 from synthguard.server.i18n import templates  # the shared i18n-aware page environment
 
 router = APIRouter(tags=["compliance"])
@@ -122,7 +122,7 @@ def switches(sg: SG, p: SwitchAdmin) -> list[dict[str, Any]]:
 
 
 @router.put("/v1/compliance/switches/{feature}")
-def flip(sg: SG, p: SwitchAdmin, feature: str, body: SwitchChange) -> dict[str, Any]:
+def flip(sg: SG, p: SwitchAdmin, feature: Ident, body: SwitchChange) -> dict[str, Any]:
     """Turn a feature off or on now (DS-05); labeling requests that need it are refused with 403 at once."""
     if p.role is Role.PROVIDER:
         if body.tenant not in (None, p.tenant):
@@ -228,7 +228,7 @@ def accept(sg: SG, p: Provider, body: Acceptance) -> dict[str, Any]:
 
 
 @router.get("/compliance/notice/{tenant}", response_class=HTMLResponse, include_in_schema=False)
-def notice_page(request: Request, sg: SG, tenant: str) -> HTMLResponse:
+def notice_page(request: Request, sg: SG, tenant: Ident) -> HTMLResponse:
     """Public page: the tenant's first-use notice, service agreement and algorithm filing number (DS-06, DS-22).
 
     Deliberately public: these texts exist to be shown to anyone before they use the service."""
