@@ -25,7 +25,7 @@ EXTREMES: list[Any] = [0, -1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**
                        "\u202e\U0001f600" * 200]
 SHORT: list[Any] = [0, -1, 2**63, 10**100, "", HUGE, "a\x00b", "T-" + "9" * 40]  # for fields that are no id or size
 BODIES: list[Any] = [2**63, -1, [], "x", None, {"a": 2**64}]
-DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+DEEP_JSON = [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 5_000 + b"1" + b"}" * 5_000, b"[" * 20_000]  # over/under 64 KB
 RAW_KEYS = ("kind", "location", "description", "name", "email", "good_faith", "tenant", "ticket", "secret",
             "action", "reason_code", "note", "report_decision", "refutation", "title", "text", "statement",
             "id", "date", "jurisdictions")  # read by the routes that take a free-form JSON object
@@ -111,7 +111,8 @@ def _requests(spec: dict[str, Any], path: str, method: str, op: dict[str, Any]):
                 yield f"body {k}={_text(v)[:20]}", build(base, {"json": fields | {k: v}})
         for v in BODIES:
             yield f"body={_text(v)[:20]}", build(base, {"json": v})
-        yield "body=deep", build(base, {"content": DEEP_JSON, "headers": {"content-type": "application/json"}})
+        for i, deep in enumerate(DEEP_JSON):
+            yield f"body=deep-{i}", build(base, {"content": deep, "headers": {"content-type": "application/json"}})
     elif ctype:
         for k in fields:
             for v in _extremes(k, _resolve(spec, props[k]), "form"):
@@ -124,7 +125,8 @@ def _requests(spec: dict[str, Any], path: str, method: str, op: dict[str, Any]):
                 yield f"raw {k}={_text(v)[:20]}", build(base, {"json": {k: v}})
         for v in BODIES:
             yield f"raw body={_text(v)[:20]}", build(base, {"json": v})
-        yield "raw body=deep", build(base, {"content": DEEP_JSON, "headers": {"content-type": "application/json"}})
+        for i, deep in enumerate(DEEP_JSON):
+            yield f"raw body=deep-{i}", build(base, {"content": deep, "headers": {"content-type": "application/json"}})
 
 
 def _hidden(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -208,3 +210,10 @@ def test_the_library_refuses_an_out_of_range_case_id_too(sg, case_id):
         sg.moderation.case("acme", case_id)
     with pytest.raises(NotFoundError):
         sg.moderation.claim("acme", "reviewer", case_id if isinstance(case_id, int) else 5)
+
+
+@pytest.mark.parametrize("path", ["/v1/complaints", "/v1/complaints/status"])
+def test_a_deeply_nested_json_body_is_a_400(client, path):
+    r = client.post(path, content=b'{"a":' * 5_000 + b"1" + b"}" * 5_000,  # was RecursionError, a 500
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "nests 5000 levels" in r.json()["message"], r.text

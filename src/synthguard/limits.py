@@ -43,10 +43,10 @@ def nesting_depth(text: str | bytes) -> int:
 
 
 def check_nesting(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, *, what: str = "document",
-                  error: type[SynthGuardError] = ValidationError) -> None:
+                  error: type[SynthGuardError] = ValidationError, hint: str | None = None) -> None:
     """Raise ``error`` when ``text`` nests deeper than ``max_depth`` (before a recursive parser sees it)."""
     depth = nesting_depth(text)
     if depth > max_depth:
         raise error("the {what} nests {depth} levels deep, over the limit of {max_depth}",
                     values={"what": what, "depth": depth, "max_depth": max_depth},
-                    hint="Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")
+                    hint=hint or "Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")

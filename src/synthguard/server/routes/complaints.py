@@ -23,6 +23,7 @@ from synthguard.auth import authenticate
 from synthguard.core import SynthGuard
 from synthguard.errors import InputError, MediaTooLargeError, RefusedError, SynthGuardError, UnsupportedMediaError
 from synthguard.i18n import N_, current
+from synthguard.limits import check_nesting
 from synthguard.moderation.policy import Policy
 from synthguard.server.deps import SG, Ident, upload_media
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
@@ -82,6 +83,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_JSON:
         raise InputError(f"the JSON body is over {MAX_JSON} bytes")
+    check_nesting(raw, what="JSON body", error=InputError, hint="Send a flat JSON object.")  # json.loads recurses
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
