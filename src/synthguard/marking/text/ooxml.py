@@ -119,8 +119,9 @@ def open_package(data: bytes, name: str) -> Package:
         for info in infos:
             try:
                 parts[info.filename] = zf.read(info)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                raise CorruptMediaError(f"part {info.filename} is damaged: {exc}", path=name, hint=_HINT) from exc
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:  # ValueError: an offset
+                raise CorruptMediaError(f"part {info.filename} is damaged: {exc}", path=name,  # before the start
+                                        hint=_HINT) from exc
             except (NotImplementedError, RuntimeError) as exc:  # unknown compression, encryption
                 raise UnsupportedMediaError(f"part {info.filename} cannot be read: {exc}", path=name,
                                             hint=_HINT) from exc
