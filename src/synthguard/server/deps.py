@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request, UploadFile
+from fastapi import Depends, Path, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from synthguard.auth import Principal, Role, authenticate
@@ -62,6 +62,7 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id (1 .. 2**
 CaseRef = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^([0-9]{1,19}|T-[0-9A-Za-z]{1,29})$",
                               description="A case: its row id or its ticket (T-...).")]
 Ident = Annotated[str, Path(min_length=1, max_length=256, description="An identifier.")]
+IdentQuery = Annotated[str | None, Query(min_length=1, max_length=256, description="An identifier.")]
 
 
 def upload_media(sg: SynthGuard, file: UploadFile) -> Media:

@@ -19,7 +19,7 @@ from synthguard.consent.gate import enforce
 from synthguard.consent.registry import parse_expiry
 from synthguard.errors import NotFoundError, SynthGuardError
 from synthguard.i18n import N_, current
-from synthguard.server.deps import SG, CurrentPrincipal, Ident, upload_media
+from synthguard.server.deps import SG, CurrentPrincipal, Ident, IdentQuery, upload_media
 from synthguard.server.i18n import templates  # the i18n-aware environment every page uses
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
@@ -110,7 +110,7 @@ def grant(sg: SG, p: Manager, subject: Annotated[str, Form()], to: Annotated[str
 
 
 @router.get("/grants")
-def grants(sg: SG, p: Manager, subject: str | None = None) -> list[dict[str, Any]]:
+def grants(sg: SG, p: Manager, subject: IdentQuery = None) -> list[dict[str, Any]]:
     return sg.consent.grants(subject_id=subject, tenant=p.tenant)
 
 
