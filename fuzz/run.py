@@ -36,15 +36,15 @@ def child(name: str, seconds: int, findings: Path) -> None:
     sys.path.insert(0, str(ROOT))
     with atheris.instrument_imports(include=["synthguard", "fuzz"]):
         import synthguard.law.incident  # noqa: F401
+        import synthguard.marking.audio.metadata  # noqa: F401
         import synthguard.marking.containers  # noqa: F401
         import synthguard.marking.metadata  # noqa: F401
-        import synthguard.marking.video.metadata  # noqa: F401
-        import synthguard.marking.watermark.payload  # noqa: F401
-        import synthguard.moderation.policy  # noqa: F401
-        import synthguard.marking.audio.metadata  # noqa: F401
         import synthguard.marking.text.frontmatter  # noqa: F401
         import synthguard.marking.text.ooxml  # noqa: F401
+        import synthguard.marking.video.metadata  # noqa: F401
+        import synthguard.marking.watermark.payload  # noqa: F401
         import synthguard.marking.xmp  # noqa: F401
+        import synthguard.moderation.policy  # noqa: F401
         import synthguard.provenance.c2pa  # noqa: F401
         from fuzz.targets import run, seeds, structured
 
@@ -61,7 +61,7 @@ def child(name: str, seconds: int, findings: Path) -> None:
 
         one = drawn.hypothesis.fuzz_one_input  # type: ignore[attr-defined]
     else:
-        for i, seed in enumerate(seeds()[target]):
+        for i, seed in enumerate(seeds(target)[target]):
             (corpus / f"seed-{i}").write_bytes(seed)
 
         def one(data: bytes) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -249,9 +249,10 @@ def run(name: str, data: bytes) -> None:
         pass
 
 
-@lru_cache(maxsize=1)
-def seeds() -> dict[str, list[bytes]]:
-    """Valid inputs per target, made in code (a labelled PNG/JPEG/WebP, an AIGC block, an incident ...)."""
+@cache
+def seeds(only: str | None = None) -> dict[str, list[bytes]]:
+    """Valid inputs per target, made in code (a labelled PNG/JPEG/WebP, an AIGC block, an incident, labeled
+    audio/video/office files ...); ``only`` builds just that target's media seeds (a fuzzing child needs one)."""
     from PIL import Image
 
     from synthguard.marking.aigc import AIGCLabel
@@ -281,7 +282,8 @@ def seeds() -> dict[str, list[bytes]]:
         "policy_yaml": [policy_seed],
         "media_sniff": list(images.values()),
     }
-    out.update(_media_seeds(label.to_json()))
+    out.update(_media_seeds(label.to_json(), only))
+    out["mp4_metadata"] += out.get("video_mp4", [])  # a real MP4 with the AIGC key FFmpeg writes
     out["multipart_upload"] = [b"b\n" + _form("b", images["PNG"]), b"x" * 70 + b"\n" + _form("x" * 70, images["JPEG"])]
     return out
 
@@ -292,7 +294,7 @@ def _form(boundary: str, data: bytes) -> bytes:
             b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--" + b + b"--\r\n")
 
 
-def _media_seeds(aigc: str) -> dict[str, list[bytes]]:
+def _media_seeds(aigc: str, only: str | None = None) -> dict[str, list[bytes]]:
     """Real files per format, made by the libraries SynthGuard uses and labeled by SynthGuard's writers."""
     from synthguard.marking.audio import metadata
     from synthguard.marking.audio.io import synthetic_audio
@@ -300,18 +302,26 @@ def _media_seeds(aigc: str) -> dict[str, list[bytes]]:
     from synthguard.marking.video.encode import remux, synthetic_clip
     from synthguard.media import Media
 
+    def want(name: str) -> bool:
+        return only is None or only == name or (only == "mp4_metadata" and name == "video_mp4")
+
     out: dict[str, list[bytes]] = {}
     for fmt in ("wav", "mp3", "flac", "ogg", "m4a"):
-        plain = synthetic_audio(fmt.upper(), seconds=0.25)
-        out[f"audio_{fmt}"] = [plain.data, metadata.write_block(plain, aigc)]
+        if want(f"audio_{fmt}"):
+            plain = synthetic_audio(fmt.upper(), seconds=0.25)
+            out[f"audio_{fmt}"] = [plain.data, metadata.write_block(plain, aigc)]
     for fmt in ("mp4", "mkv"):
-        clip = synthetic_clip(fmt.upper(), size=(32, 32), seconds=0.2, fps=5, audio=False)
-        out[f"video_{fmt}"] = [clip.data, remux(clip, {"AIGC": aigc})]
-    for fmt in ("docx", "xlsx", "pptx", "md"):
-        doc = synthetic_text(fmt.upper())
-        out["markdown" if fmt == "md" else f"office_{fmt}"] = [doc.data]
-    out["markdown"].append(f"---\ntitle: x\nAIGC: {aigc}\n---\n# AI-generated\ntext\n".encode())
-    out["c2pa_jpeg"] = [_c2pa_seed(Media)]
+        if want(f"video_{fmt}"):
+            clip = synthetic_clip(fmt.upper(), size=(32, 32), seconds=0.2, fps=5, audio=False)
+            out[f"video_{fmt}"] = [clip.data, remux(clip, {"AIGC": aigc})]
+    for fmt in ("docx", "xlsx", "pptx"):
+        if want(f"office_{fmt}"):
+            out[f"office_{fmt}"] = [synthetic_text(fmt.upper()).data]
+    if want("markdown"):
+        out["markdown"] = [synthetic_text("MD").data,
+                           f"---\ntitle: x\nAIGC: {aigc}\n---\n# AI-generated\ntext\n".encode()]
+    if want("c2pa_jpeg"):
+        out["c2pa_jpeg"] = [_c2pa_seed(Media)]
     return {k: [v for v in vs if len(v) <= MAX_INPUT] or vs[:1] for k, vs in out.items()}
 
 
