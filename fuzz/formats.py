@@ -167,23 +167,31 @@ def jumbf_jpegs(draw: st.DrawFn) -> bytes:
 
 
 # --- YAML (incidents, policies, front matter) -----------------------------------------------------------------
-@st.composite
-def yaml_docs(draw: st.DrawFn) -> bytes:
-    kind = draw(st.sampled_from(["laughs", "deep_flow", "deep_block", "aliases", "keys"]))
-    head = "id: INC-1\ndate: 2026-01-05\njurisdictions: [cn]\njurisdiction: cn\n"
-    if kind == "laughs":
-        levels, width = draw(st.integers(2, 12)), draw(st.integers(2, 10))
-        lines = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
-        return (head + "\n".join(lines) + f"\nfacts: *a{levels - 1}\n").encode()
-    n = draw(DEPTHS)
+def _yaml_value(kind: str, n: int, width: int) -> str:
+    """A hostile YAML value that is one flow node, so it can replace any key of a valid document."""
+    if kind == "laughs":  # each element anchors the next level: width ** n leaves when expanded
+        levels = ["&a0 lol"] + [f"&a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, n)]
+        return "[" + ", ".join(levels) + "]"
     if kind == "deep_flow":
-        return (head + "facts: " + "[" * n + "1" + "]" * n + "\n").encode()
-    if kind == "deep_block":
-        return (head + "facts:\n" + "".join("  " * (i + 1) + "- \n" for i in range(min(n, 2_000)))).encode()
+        return "[" * n + "1" + "]" * n
+    if kind == "deep_map":
+        return "{a: " * n + "1" + "}" * n
     if kind == "aliases":
-        refs = draw(st.sampled_from([1, 5_000]))
-        return (head + "x: &x {a: 1}\n" + "".join(f"k{i}: *x\n" for i in range(refs))).encode()
-    return (head + "".join(f"k{i}: {i}\n" for i in range(draw(st.sampled_from([10, 5_000]))))).encode()
+        return "[&x {id: p, role: provider}, " + ", ".join(["*x"] * n * 10) + "]"
+    return '"' + "x" * n * 100 + '"'
+
+
+@st.composite
+def yaml_docs(draw: st.DrawFn, base: str = "id: INC-1\ndate: 2026-01-05\njurisdictions: [CN]\n") -> bytes:
+    """``base`` (a valid document) with one top-level key (one of its own, so validation gets past the schema)
+    replaced by a billion-laughs list, deep nesting, thousands of aliases or a huge string."""
+    keys = [line.split(":")[0] for line in base.splitlines() if line[:1].isalpha() and ":" in line] or ["x"]
+    kind = draw(st.sampled_from(["laughs", "deep_flow", "deep_map", "aliases", "long"]))
+    n = draw(st.integers(2, 12)) if kind == "laughs" else draw(DEPTHS.filter(bool))
+    value = _yaml_value(kind, n, draw(st.integers(2, 10)))
+    key = draw(st.sampled_from(keys))
+    kept = "\n".join(line for line in base.splitlines() if not line.startswith(f"{key}:"))
+    return f"{kept}\n{key}: {value}\n".encode()
 
 
 # --- multipart uploads ----------------------------------------------------------------------------------------

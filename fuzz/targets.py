@@ -96,12 +96,14 @@ def watermark_payload(data: bytes) -> object:
 
 
 def incident_yaml(data: bytes) -> object:
-    """Incident files (law/incident.py): YAML or JSON, then the schema and contradiction checks."""
+    """Incident files (law/incident.py): YAML or JSON, the schema and contradiction checks, then the assessment
+    engine (law/) on what validates, as ``synthguard assess`` and POST /v1/assess run it."""
+    from synthguard.law import assess
     from synthguard.law.incident import incident_from_json, parse_text, validate_incident
 
     text = _text(data)
     doc = incident_from_json(text) if text.lstrip().startswith("{") else parse_text(text)
-    return validate_incident(doc)
+    return assess(validate_incident(doc), trace=False)
 
 
 def policy_yaml(data: bytes) -> object:
@@ -139,12 +141,13 @@ def _media(data: bytes, name: str) -> object:
 
 def _audio(fmt: str) -> Target:
     def target(data: bytes) -> object:
+        from synthguard.fingerprint.decode import audio_samples
         from synthguard.marking.audio import metadata
         from synthguard.marking.audio.io import decode_audio
 
         m = _media(data, f"fuzz.{fmt}")
         blocks = metadata.read_blocks(m)  # RIFF walk (ours) or mutagen (ID3, Vorbis comments, MP4 atoms)
-        return blocks, decode_audio(m)  # soundfile or PyAV
+        return blocks, decode_audio(m), audio_samples(m, 8000, max_seconds=30)  # PyAV/soundfile: marks, hashes
 
     target.__name__ = f"audio_{fmt}"
     target.__doc__ = f"{fmt.upper()} audio: AIGC blocks (marking/audio/metadata.py) and decoding (PyAV/soundfile)."
@@ -153,11 +156,13 @@ def _audio(fmt: str) -> Target:
 
 def _video(fmt: str) -> Target:
     def target(data: bytes) -> object:
+        from synthguard.fingerprint.decode import video_frames
         from synthguard.marking.video.io import probe_video
         from synthguard.marking.video.metadata import aigc_blocks
 
         m = _media(data, f"fuzz.{fmt}")
-        return aigc_blocks(m), probe_video(m, max_seconds=30)  # our atom walk / FFmpeg's tags, then PyAV
+        frames = list(video_frames(m, fps=2.0, max_seconds=30))  # PyAV as the video fingerprint decodes
+        return aigc_blocks(m), probe_video(m, max_seconds=30), frames  # our atom walk / FFmpeg's tags, PyAV
 
     target.__name__ = f"video_{fmt}"
     target.__doc__ = f"{fmt.upper()} video: AIGC blocks (marking/video/metadata.py) and the PyAV probe."
@@ -222,6 +227,12 @@ TARGETS: dict[str, Target] = {t.__name__: t for t in (
     _video("mp4"), _video("mkv"), *map(_text_doc, ("docx", "xlsx", "pptx", "md")), c2pa_jpeg, multipart_upload)}
 
 
+def _example(path: str) -> str:
+    from importlib.resources import files
+
+    return files("synthguard").joinpath(*path.split("/")).read_text(encoding="utf-8")
+
+
 def _front_matter(data: bytes) -> bytes:
     return b"---\n" + data + b"\n---\n# text\n"
 
@@ -237,8 +248,10 @@ def structured() -> dict[str, object]:
     return {"xmp_packet": f.xmp_packets(), "container_jpeg": f.jumbf_jpegs(), "mp4_metadata": f.mp4_files(),
             "audio_mp3": f.id3_tags(), "audio_wav": f.riff_files(), "audio_m4a": f.mp4_files(),
             "video_mp4": f.mp4_files(), "office_docx": f.ooxml_packages(), "c2pa_jpeg": f.jumbf_jpegs(),
-            "incident_yaml": f.yaml_docs(), "policy_yaml": f.yaml_docs(),
-            "markdown": f.yaml_docs().map(_front_matter), "multipart_upload": f.multipart_bodies().map(_multipart)}
+            "incident_yaml": f.yaml_docs(_example("law/examples/zao_2019.yaml")),
+            "policy_yaml": f.yaml_docs(_example("policies/cn.yaml")),
+            "markdown": f.yaml_docs("title: x\nAIGC: '{}'\n").map(_front_matter),
+            "multipart_upload": f.multipart_bodies().map(_multipart)}
 
 
 def run(name: str, data: bytes) -> None:
@@ -278,7 +291,9 @@ def seeds(only: str | None = None) -> dict[str, list[bytes]]:
         "exif_block": [b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x00\x00\x00\x00"],
         "mp4_metadata": [b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x00\x08moov"],
         "watermark_payload": [np.ones(64, dtype=np.float64).tobytes()],
-        "incident_yaml": [incident, b"id: INC-2\ndate: 2026-01-05\njurisdictions: [cn]\n"],
+        "incident_yaml": [incident, b"id: INC-2\ndate: 2026-01-05\njurisdictions: [cn]\n",
+                          *(p.read_bytes() for p in sorted(files("synthguard.law").joinpath("examples").iterdir())
+                            if p.name.endswith(".yaml"))],  # the real incidents shipped with the package
         "policy_yaml": [policy_seed],
         "media_sniff": list(images.values()),
     }

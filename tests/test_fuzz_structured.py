@@ -29,7 +29,7 @@ def test_structured_inputs_are_read_or_refused_within_budget(name, data):
 @pytest.mark.parametrize("name", sorted(n for n in TARGETS if n.startswith(("audio_", "video_"))))
 def test_labeled_media_seeds_carry_one_aigc_block(name):
     """The seeds are real files with a label SynthGuard wrote, so the fuzzers start inside the format."""
-    blocks, _ = TARGETS[name](seeds()[name][1])
+    blocks = TARGETS[name](seeds()[name][1])[0]
     assert len(blocks) == 1 and '"ProduceID":"SG01"' in blocks[0][1]
 
 
@@ -102,3 +102,20 @@ def test_a_zip_offset_before_the_archive_is_a_corrupt_media_error():
     struct.pack_into("<I", data, end + 16, struct.unpack_from("<I", data, end + 16)[0] + 1)
     with pytest.raises(CorruptMediaError, match="damaged"):  # was ValueError: negative seek value -1 (hypothesis)
         open_package(bytes(data), "x.docx")
+
+
+def test_an_m4a_whose_stream_has_no_decoder_is_a_corrupt_media_error():
+    """atheris (audio_m4a, fresh-clone `make fuzz`): one byte inserted before the ``stsd`` box of a labeled M4A
+    leaves a track FFmpeg cannot open a decoder for; PyAV gives it no codec context, which two decoders
+    dereferenced (AttributeError on None, a 500 on upload)."""
+    from synthguard.errors import CorruptMediaError
+    from synthguard.fingerprint.decode import audio_samples
+    from synthguard.marking.audio.io import decode_audio
+    from synthguard.media import Media
+
+    data = seeds()["audio_m4a"][0]
+    at = data.find(b"stsd")
+    m = Media.from_bytes(data[:at] + b"\xd0" + data[at:], "x.m4a")
+    for decode in (decode_audio, lambda m: audio_samples(m, 8000)):
+        with pytest.raises(CorruptMediaError, match="no decodable codec"):
+            decode(m)

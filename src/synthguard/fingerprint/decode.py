@@ -75,6 +75,8 @@ def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None
             raise UnsupportedMediaError("the file has no video stream", path=media.name,
                                         hint="Hash an audio-only file with the audio hasher.")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # a stream FFmpeg has no decoder for (issue 27, atheris)
+            raise CorruptMediaError("the video stream has no decodable codec", path=media.name, hint=VIDEO_HINT)
         stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
         if width and height and width * height > media.max_pixels:
@@ -223,6 +225,9 @@ def _av_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]]:
         container.close()
         raise UnsupportedMediaError("the file has no audio stream", path=media.name)
     stream = container.streams.audio[0]
+    if stream.codec_context is None:  # a stream FFmpeg has no decoder for (issue 27: a damaged M4A, atheris)
+        container.close()
+        raise CorruptMediaError("the audio stream has no decodable codec", path=media.name, hint=AUDIO_HINT)
     native = stream.codec_context.sample_rate or stream.rate
     if not native:
         container.close()

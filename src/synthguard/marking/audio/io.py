@@ -140,6 +140,9 @@ def _decode_av(media: Media) -> Audio:
                                         hint="Label video files as video; pass an audio-only file here.")
         stream = container.streams.audio[0]
         ctx = stream.codec_context
+        if ctx is None:  # FFmpeg found the stream but no decoder for it (issue 27: a damaged M4A, atheris)
+            raise CorruptMediaError("the audio stream has no decodable codec", path=media.name,
+                                    hint=_corrupt_hint(media))
         rate = ctx.sample_rate or stream.rate
         if not rate:
             raise CorruptMediaError("the audio stream declares no sample rate", path=media.name)
