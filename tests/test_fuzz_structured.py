@@ -119,3 +119,34 @@ def test_an_m4a_whose_stream_has_no_decoder_is_a_corrupt_media_error():
     for decode in (decode_audio, lambda m: audio_samples(m, 8000)):
         with pytest.raises(CorruptMediaError, match="no decodable codec"):
             decode(m)
+
+
+def test_a_zip_part_without_a_name_is_a_corrupt_media_error():
+    import io
+    import zipfile
+
+    from synthguard.errors import CorruptMediaError
+    from synthguard.marking.text.ooxml import open_package
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(seeds()["office_xlsx"][0])) as src, zipfile.ZipFile(buf, "w") as out:
+        for info in src.infolist():
+            out.writestr(info.filename, src.read(info))
+        out.writestr(zipfile.ZipInfo(""), b"x")
+    with pytest.raises(CorruptMediaError, match="without a name"):  # was IndexError in ZipInfo.is_dir (atheris)
+        open_package(buf.getvalue(), "x.xlsx")
+
+
+def test_a_64_bit_atom_size_in_an_m4a_is_a_metadata_error():
+    import struct
+
+    from fuzz.formats import atom
+
+    from synthguard.errors import MetadataError
+    from synthguard.marking.audio import metadata
+    from synthguard.media import Media
+
+    huge = struct.pack(">I4sQ", 1, b"free", 2**64 - 1)  # largesize 2**64 - 1: mutagen seeks past it
+    data = atom(b"ftyp", b"M4A \x00\x00\x02\x00M4A ") + atom(b"moov", atom(b"udta", b"")) + huge
+    with pytest.raises(MetadataError, match="M4A atoms"):  # was OverflowError inside mutagen (hypothesis)
+        metadata.read_blocks(Media.from_bytes(data, "x.m4a"))
