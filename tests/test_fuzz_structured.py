@@ -150,3 +150,31 @@ def test_a_64_bit_atom_size_in_an_m4a_is_a_metadata_error():
     data = atom(b"ftyp", b"M4A \x00\x00\x02\x00M4A ") + atom(b"moov", atom(b"udta", b"")) + huge
     with pytest.raises(MetadataError, match="M4A atoms"):  # was OverflowError inside mutagen (hypothesis)
         metadata.read_blocks(Media.from_bytes(data, "x.m4a"))
+
+
+@pytest.mark.parametrize("rate", [546_517, 999_983, 2**32 - 1, 1, 0])
+def test_a_wav_declaring_an_unaffordable_sample_rate_is_refused_fast(rate):
+    """atheris (audio_wav, long run): a 200-byte WAV declaring 546,517 Hz cost ~3 s of CPU in the fingerprint's
+    polyphase resampler (an 11-million-tap filter) and timed out; 2**32 - 1 Hz would have cost far more."""
+    import struct
+
+    from synthguard.errors import SynthGuardError, UnsupportedMediaError
+    from synthguard.fingerprint.decode import audio_samples
+    from synthguard.limits import check_sample_rate
+    from synthguard.marking.audio.io import decode_audio
+    from synthguard.media import Media
+
+    pcm = struct.pack("<78h", *range(78))
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2 % 2**32, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    m = Media.from_bytes(b"RIFF" + struct.pack("<I", len(body)) + body, "odd.wav")
+    t0 = time.process_time()
+    for decode in (decode_audio, lambda m: audio_samples(m, 8000)):
+        with pytest.raises(SynthGuardError):  # UnsupportedMediaError (or CorruptMediaError for rate 0)
+            decode(m)
+    assert time.process_time() - t0 < 1.0
+    if rate:
+        with pytest.raises(UnsupportedMediaError, match="samples per second"):
+            check_sample_rate(rate)
+    for ok in (8_000, 11_025, 22_050, 37_800, 44_056, 44_100, 48_000, 96_000, 192_000, 384_000):
+        check_sample_rate(ok)

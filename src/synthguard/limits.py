@@ -10,7 +10,9 @@ sees them.  The operator's limit is ``Settings.max_metadata_depth``; parsers def
 
 from __future__ import annotations
 
-from synthguard.errors import SynthGuardError, ValidationError
+from math import gcd
+
+from synthguard.errors import SynthGuardError, UnsupportedMediaError, ValidationError
 
 DEFAULT_MAX_DEPTH = 32
 MAX_ROW_ID = 2**63 - 1  # SQLite INTEGER and Postgres BIGINT
@@ -50,3 +52,23 @@ def check_nesting(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, *, what
         raise error("the {what} nests {depth} levels deep, over the limit of {max_depth}",
                     values={"what": what, "depth": depth, "max_depth": max_depth},
                     hint=hint or "Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")
+
+
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
+MAX_RESAMPLE_PHASES = 50_000
+WORK_RATES = (8_000, 16_000, 22_050)  # fingerprint/watermark/notice detection, voice embeddings, notice rendering
+
+
+def check_sample_rate(native: int, *, path: object = None) -> None:
+    """Refuse a declared audio sample rate that resampling cannot afford (issue 27).
+
+    ``resample_poly`` from ``native`` to a working rate builds a filter of about 20 * max(up, down) taps, where
+    up/down is the reduced ratio: a prime rate such as 546,517 Hz in a 200-byte WAV meant an 11-million-tap filter
+    (seconds of CPU per read), and 2**32 - 1 Hz far more.  Real rates (8 k .. 384 k, 44.1 k families, 44,056,
+    37,800 ...) stay far below the phase limit."""
+    phases = max((max(r, int(native)) // gcd(r, int(native)) for r in WORK_RATES), default=0) if native > 0 else 0
+    if not MIN_SAMPLE_RATE <= native <= MAX_SAMPLE_RATE or phases > MAX_RESAMPLE_PHASES:
+        raise UnsupportedMediaError(
+            "the audio declares {native:,} samples per second, which cannot be resampled within the limits",
+            values={"native": int(native)}, path=path,
+            hint="Re-encode the audio at a standard rate (8, 16, 22.05, 44.1 or 48 kHz).")

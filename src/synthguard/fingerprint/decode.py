@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError
+from synthguard.limits import check_sample_rate
 from synthguard.media import Media, Modality
 
 VIDEO_HINT = "Install the video extra: pip install 'synthguard[video]' (PyAV, which bundles FFmpeg)."
@@ -136,6 +137,7 @@ def audio_samples(media: Media, rate: int, *, max_seconds: float = DEFAULT_MAX_S
     total = 0.0
     for native, block in blocks:
         if resampler is None:
+            check_sample_rate(native, path=media.name)  # the filter grows with the rate ratio (issue 27)
             resampler = _BlockResampler(native, rate)
         total += len(block) / native
         if total > max_seconds:
