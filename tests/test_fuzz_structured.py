@@ -178,3 +178,43 @@ def test_a_wav_declaring_an_unaffordable_sample_rate_is_refused_fast(rate):
             check_sample_rate(rate)
     for ok in (8_000, 11_025, 22_050, 37_800, 44_056, 44_100, 48_000, 96_000, 192_000, 384_000):
         check_sample_rate(ok)
+
+
+LAUGHS = "[&a0 lol, " + ", ".join(f"&a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)) + "]"
+
+
+@pytest.mark.parametrize("key", ["version", "title"])
+def test_billion_laughs_in_a_policy_is_refused_fast(key):
+    """hypothesis (policy_yaml@structured): 12 lines of aliases under `version` made str() build 10**11 nodes
+    (the default suite timed out after 300 s)."""
+    import yaml
+
+    from synthguard.errors import ValidationError
+    from synthguard.moderation.policy import parse
+
+    doc = yaml.safe_load(f"jurisdiction: cn\n{key}: {LAUGHS}\n")
+    t0 = time.process_time()
+    with pytest.raises(ValidationError, match="expands to over 100,000 nodes"):
+        parse(doc, "policies/laughs.yaml")
+    assert time.process_time() - t0 < 1.0
+
+
+def test_billion_laughs_and_self_reference_in_an_incident_are_refused():
+    from synthguard.errors import ValidationError
+    from synthguard.law.incident import parse_text
+
+    with pytest.raises(ValidationError, match="expands to over"):
+        parse_text(f"id: x\ndate: 2026-01-05\njurisdictions: [CN]\nsources: {LAUGHS}\n")
+    with pytest.raises(ValidationError, match="refers to itself"):
+        parse_text("id: x\ndate: 2026-01-05\njurisdictions: [CN]\nsources: &s [*s]\n")
+
+
+def test_the_expansion_counts_shared_nodes_as_expanded_without_expanding_them():
+    from synthguard.errors import ValidationError
+    from synthguard.limits import check_expansion
+
+    c = [1, 2]  # 3 nodes, reached 4 times: root 1 + keys 3 + a 3 + b 7 + d 5 = 19
+    doc = {"a": c, "b": [c, c], "d": {"e": c}}
+    check_expansion(doc, max_nodes=19)  # shared, acyclic: not "refers to itself"
+    with pytest.raises(ValidationError, match="over 18 nodes"):
+        check_expansion(doc, max_nodes=18)

@@ -54,6 +54,40 @@ def check_nesting(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, *, what
                     hint=hint or "Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")
 
 
+DEFAULT_MAX_NODES = 100_000
+
+
+def check_expansion(doc: object, max_nodes: int = DEFAULT_MAX_NODES, *, what: str = "document",
+                    error: type[SynthGuardError] = ValidationError) -> None:
+    """Refuse a loaded YAML document whose aliases expand past ``max_nodes`` (billion laughs, issue 27).
+
+    Aliases make a loaded document a graph: thirty lines can stand for 10**11 nodes, and whoever walks or prints
+    it (``str()``, ``json.dumps``, validation) pays the expanded size.  Counted here without expanding (each
+    distinct list/dict once, memoised by identity, iteratively); a self-referencing alias is refused too."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[object, bool]] = [(doc, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, (list, dict)) or (not done and id(node) in sizes):
+            continue
+        kids = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        if done:
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes.get(id(k), 1) for k in kids)
+            if sizes[id(node)] > max_nodes:
+                raise error("the {what} expands to over {max_nodes:,} nodes through YAML aliases",
+                            values={"what": what, "max_nodes": max_nodes},
+                            hint="Write the values out instead of repeating anchors (&a / *a).")
+            continue
+        if id(node) in open_:
+            raise error("the {what} refers to itself through a YAML alias", values={"what": what},
+                        hint="Remove the alias that points back to its own anchor.")
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if isinstance(k, (list, dict)) and id(k) not in sizes)
+
+
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
 MAX_RESAMPLE_PHASES = 50_000
 WORK_RATES = (8_000, 16_000, 22_050)  # fingerprint/watermark/notice detection, voice embeddings, notice rendering
