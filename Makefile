@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: demo test test-hf test-postgres venv lock system-deps lint bench clean fuzz i18n
+.PHONY: demo test test-hf test-postgres venv lock system-deps lint bench clean fuzz fuzz-long i18n
 
 # Installs come from the lock files (exact versions, hashes checked), so a fresh clone tests what CI tested;
 # pyproject.toml keeps ranges so the library stays installable into other projects. `make lock` refreshes them.
@@ -120,11 +120,18 @@ test-postgres: venv system-deps
 lint: venv
 	$(BIN)/ruff check src tests && $(BIN)/mypy src   # both clean
 
-# Fuzz every parser we own (atheris, FUZZ_SECONDS each) and the HTTP API (schemathesis on the OpenAPI spec).
+# Fuzz every parser we own and every reader we wrap (atheris, FUZZ_SECONDS each, byte-level and structure-aware,
+# FUZZ_JOBS at once) and the HTTP API (schemathesis on the OpenAPI spec). `make fuzz` is the short, CI-like run;
+# `make fuzz-long` gives every target an hour (issue 27), findings in fuzz/findings/summary.json.
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= 2
 fuzz: venv
-	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python fuzz/run.py
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python fuzz/run.py --jobs $(FUZZ_JOBS)
 	$(BIN)/python fuzz/api.py --examples 25
+
+fuzz-long: venv
+	$(BIN)/python fuzz/run.py --seconds 3600 --jobs $(FUZZ_JOBS)
+	$(BIN)/python fuzz/api.py --examples 500
 
 bench: venv
 	$(BIN)/python bench/label_image.py

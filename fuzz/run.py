@@ -2,6 +2,11 @@
 
     .venv/bin/python fuzz/run.py                      # every target, 30 s each (what `make fuzz` runs)
     .venv/bin/python fuzz/run.py --seconds 600 aigc_json xmp_packet
+    .venv/bin/python fuzz/run.py --seconds 3600 --jobs 2   # the long run: an hour per target, 2 at a time
+
+``<target>@structured`` runs the target on inputs from its structure-aware generator (fuzz/formats.py): atheris
+mutates the bytes hypothesis draws its choices from (``fuzz_one_input``), so every input is a well-formed but
+hostile tree rather than random bytes.
 
 A crash (any exception but SynthGuardError, a timeout, an out-of-memory) stops that target and leaves the
 input in fuzz/findings/<target>-crash-*; keep it as a regression case in tests/test_fuzz_parsers.py once fixed.
@@ -12,6 +17,7 @@ target goes to fuzz/findings/summary.json; the exit status is 1 when anything cr
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -30,20 +36,36 @@ def child(name: str, seconds: int, findings: Path) -> None:
     sys.path.insert(0, str(ROOT))
     with atheris.instrument_imports(include=["synthguard", "fuzz"]):
         import synthguard.law.incident  # noqa: F401
+        import synthguard.marking.audio.metadata  # noqa: F401
         import synthguard.marking.containers  # noqa: F401
         import synthguard.marking.metadata  # noqa: F401
+        import synthguard.marking.text.frontmatter  # noqa: F401
+        import synthguard.marking.text.ooxml  # noqa: F401
         import synthguard.marking.video.metadata  # noqa: F401
         import synthguard.marking.watermark.payload  # noqa: F401
+        import synthguard.marking.xmp  # noqa: F401
         import synthguard.moderation.policy  # noqa: F401
-        from fuzz.targets import run, seeds
+        import synthguard.provenance.c2pa  # noqa: F401
+        from fuzz.targets import run, seeds, structured
 
     corpus = HERE / "corpus" / name
     corpus.mkdir(parents=True, exist_ok=True)
-    for i, seed in enumerate(seeds()[name]):
-        (corpus / f"seed-{i}").write_bytes(seed)
+    target, _, mode = name.partition("@")
+    if mode == "structured":
+        from hypothesis import HealthCheck, given, settings
 
-    def one(data: bytes) -> None:
-        run(name, data)
+        @settings(database=None, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(structured()[target])
+        def drawn(data: bytes) -> None:
+            run(target, data)
+
+        one = drawn.hypothesis.fuzz_one_input  # type: ignore[attr-defined]
+    else:
+        for i, seed in enumerate(seeds(target)[target]):
+            (corpus / f"seed-{i}").write_bytes(seed)
+
+        def one(data: bytes) -> None:
+            run(target, data)
 
     atheris.Setup([sys.argv[0], f"-max_total_time={seconds}", "-timeout=20", "-rss_limit_mb=3072",
                    "-max_len=65536", f"-artifact_prefix={findings}/{name}-", "-print_final_stats=1", str(corpus)],
@@ -51,11 +73,33 @@ def child(name: str, seconds: int, findings: Path) -> None:
     atheris.Fuzz()
 
 
+def _fuzz(name: str, seconds: int, findings: Path) -> dict:  # type: ignore[type-arg]
+    """One target in its own process; its executions and artifacts from libFuzzer's output."""
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run([sys.executable, __file__, "--child", name, "--seconds", str(seconds),
+                            "--findings", str(findings)], capture_output=True, text=True, timeout=seconds * 3 + 300)
+        rc, err = p.returncode, p.stderr
+    except subprocess.TimeoutExpired as exc:
+        rc, err = -1, (exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else exc.stderr or "")
+        err += "\nthe fuzzing process overran its time and was killed"
+    execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", err)
+    artifacts = re.findall(r"Test unit written to (\S+)", err)
+    out = {"target": name, "seconds": round(time.perf_counter() - t0, 1),
+           "executions": int(execs[-1]) if execs else None, "ok": rc == 0, "artifacts": artifacts}
+    print(f"{name:32} {'ok   ' if rc == 0 else 'CRASH'} {out['executions'] or '?':>9} execs"
+          f"  {out['seconds']:7.1f} s  {' '.join(artifacts)}", flush=True)
+    if rc != 0:
+        print("\n".join(err.splitlines()[-40:]), file=sys.stderr, flush=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("targets", nargs="*")
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("FUZZ_SECONDS", "30")))
     ap.add_argument("--findings", type=Path, default=HERE / "findings")
+    ap.add_argument("--jobs", type=int, default=1, help="targets fuzzed at once (one process each)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.findings.mkdir(parents=True, exist_ok=True)
@@ -63,30 +107,17 @@ def main() -> int:
         child(args.child, args.seconds, args.findings)
         return 0
     sys.path.insert(0, str(ROOT))
-    from fuzz.targets import TARGETS
+    from fuzz.targets import TARGETS, structured
 
-    names = args.targets or sorted(TARGETS)
-    unknown = [n for n in names if n not in TARGETS]
+    every = sorted(TARGETS) + sorted(f"{n}@structured" for n in structured())
+    names = args.targets or every
+    unknown = [n for n in names if n not in every]
     if unknown:
-        print(f"unknown targets {unknown}; choose from {sorted(TARGETS)}", file=sys.stderr)
+        print(f"unknown targets {unknown}; choose from {every}", file=sys.stderr)
         return 2
-    summary, crashed = [], False
-    for name in names:
-        t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, __file__, "--child", name, "--seconds", str(args.seconds),
-                            "--findings", str(args.findings)], capture_output=True, text=True,
-                           timeout=args.seconds * 3 + 120)
-        execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", p.stderr)
-        artifacts = re.findall(r"Test unit written to (\S+)", p.stderr)
-        ok = p.returncode == 0
-        crashed |= not ok
-        summary.append({"target": name, "seconds": round(time.perf_counter() - t0, 1),
-                        "executions": int(execs[-1]) if execs else None, "ok": ok, "artifacts": artifacts})
-        print(f"{name:20} {'ok   ' if ok else 'CRASH'} {summary[-1]['executions'] or '?':>9} execs"
-              f"  {summary[-1]['seconds']:6.1f} s  {' '.join(artifacts)}")
-        if not ok:
-            tail = "\n".join(line for line in p.stderr.splitlines()[-40:])
-            print(tail, file=sys.stderr)
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        summary = list(pool.map(lambda n: _fuzz(n, args.seconds, args.findings), names))
+    crashed = any(not s["ok"] for s in summary)
     total = sum(s["seconds"] for s in summary)
     (args.findings / "summary.json").write_text(json.dumps(
         {"targets": summary, "total_seconds": round(total, 1), "crashed": crashed}, indent=2) + "\n")

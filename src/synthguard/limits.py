@@ -1,4 +1,5 @@
-"""Input limits that are not about size: nesting depth of embedded JSON/YAML (parser bombs).
+"""Input limits that are not about size: nesting depth of embedded JSON/YAML (parser bombs), and the range of
+row ids (:data:`MAX_ROW_ID`: a larger Python int reaches the database driver as OverflowError, a 500).
 
 ``json.loads`` and PyYAML recurse once per nesting level, so ``[[[[...`` a few thousand deep raises
 RecursionError, which is not an input error to anybody calling them.  :func:`check_nesting` counts the depth
@@ -9,9 +10,12 @@ sees them.  The operator's limit is ``Settings.max_metadata_depth``; parsers def
 
 from __future__ import annotations
 
-from synthguard.errors import SynthGuardError, ValidationError
+from math import gcd
+
+from synthguard.errors import SynthGuardError, UnsupportedMediaError, ValidationError
 
 DEFAULT_MAX_DEPTH = 32
+MAX_ROW_ID = 2**63 - 1  # SQLite INTEGER and Postgres BIGINT
 _OPEN = frozenset(b"[{")
 _CLOSE = frozenset(b"]}")
 
@@ -41,10 +45,64 @@ def nesting_depth(text: str | bytes) -> int:
 
 
 def check_nesting(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, *, what: str = "document",
-                  error: type[SynthGuardError] = ValidationError) -> None:
+                  error: type[SynthGuardError] = ValidationError, hint: str | None = None) -> None:
     """Raise ``error`` when ``text`` nests deeper than ``max_depth`` (before a recursive parser sees it)."""
     depth = nesting_depth(text)
     if depth > max_depth:
         raise error("the {what} nests {depth} levels deep, over the limit of {max_depth}",
                     values={"what": what, "depth": depth, "max_depth": max_depth},
-                    hint="Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")
+                    hint=hint or "Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")
+
+
+DEFAULT_MAX_NODES = 100_000
+
+
+def check_expansion(doc: object, max_nodes: int = DEFAULT_MAX_NODES, *, what: str = "document",
+                    error: type[SynthGuardError] = ValidationError) -> None:
+    """Refuse a loaded YAML document whose aliases expand past ``max_nodes`` (billion laughs, issue 27).
+
+    Aliases make a loaded document a graph: thirty lines can stand for 10**11 nodes, and whoever walks or prints
+    it (``str()``, ``json.dumps``, validation) pays the expanded size.  Counted here without expanding (each
+    distinct list/dict once, memoised by identity, iteratively); a self-referencing alias is refused too."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[object, bool]] = [(doc, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, (list, dict)) or (not done and id(node) in sizes):
+            continue
+        kids = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        if done:
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes.get(id(k), 1) for k in kids)
+            if sizes[id(node)] > max_nodes:
+                raise error("the {what} expands to over {max_nodes:,} nodes through YAML aliases",
+                            values={"what": what, "max_nodes": max_nodes},
+                            hint="Write the values out instead of repeating anchors (&a / *a).")
+            continue
+        if id(node) in open_:
+            raise error("the {what} refers to itself through a YAML alias", values={"what": what},
+                        hint="Remove the alias that points back to its own anchor.")
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if isinstance(k, (list, dict)) and id(k) not in sizes)
+
+
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
+MAX_RESAMPLE_PHASES = 50_000
+WORK_RATES = (8_000, 16_000, 22_050)  # fingerprint/watermark/notice detection, voice embeddings, notice rendering
+
+
+def check_sample_rate(native: int, *, path: object = None) -> None:
+    """Refuse a declared audio sample rate that resampling cannot afford (issue 27).
+
+    ``resample_poly`` from ``native`` to a working rate builds a filter of about 20 * max(up, down) taps, where
+    up/down is the reduced ratio: a prime rate such as 546,517 Hz in a 200-byte WAV meant an 11-million-tap filter
+    (seconds of CPU per read), and 2**32 - 1 Hz far more.  Real rates (8 k .. 384 k, 44.1 k families, 44,056,
+    37,800 ...) stay far below the phase limit."""
+    phases = max((max(r, int(native)) // gcd(r, int(native)) for r in WORK_RATES), default=0) if native > 0 else 0
+    if not MIN_SAMPLE_RATE <= native <= MAX_SAMPLE_RATE or phases > MAX_RESAMPLE_PHASES:
+        raise UnsupportedMediaError(
+            "the audio declares {native:,} samples per second, which cannot be resampled within the limits",
+            values={"native": int(native)}, path=path,
+            hint="Re-encode the audio at a standard rate (8, 16, 22.05, 44.1 or 48 kHz).")

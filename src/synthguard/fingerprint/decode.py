@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError
+from synthguard.limits import check_sample_rate
 from synthguard.media import Media, Modality
 
 VIDEO_HINT = "Install the video extra: pip install 'synthguard[video]' (PyAV, which bundles FFmpeg)."
@@ -75,6 +76,8 @@ def video_frames(media: Media, fps: float = 1.0, *, size: tuple[int, int] | None
             raise UnsupportedMediaError("the file has no video stream", path=media.name,
                                         hint="Hash an audio-only file with the audio hasher.")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # a stream FFmpeg has no decoder for (issue 27, atheris)
+            raise CorruptMediaError("the video stream has no decodable codec", path=media.name, hint=VIDEO_HINT)
         stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
         if width and height and width * height > media.max_pixels:
@@ -134,6 +137,7 @@ def audio_samples(media: Media, rate: int, *, max_seconds: float = DEFAULT_MAX_S
     total = 0.0
     for native, block in blocks:
         if resampler is None:
+            check_sample_rate(native, path=media.name)  # the filter grows with the rate ratio (issue 27)
             resampler = _BlockResampler(native, rate)
         total += len(block) / native
         if total > max_seconds:
@@ -223,6 +227,9 @@ def _av_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]]:
         container.close()
         raise UnsupportedMediaError("the file has no audio stream", path=media.name)
     stream = container.streams.audio[0]
+    if stream.codec_context is None:  # a stream FFmpeg has no decoder for (issue 27: a damaged M4A, atheris)
+        container.close()
+        raise CorruptMediaError("the audio stream has no decodable codec", path=media.name, hint=AUDIO_HINT)
     native = stream.codec_context.sample_rate or stream.rate
     if not native:
         container.close()

@@ -20,7 +20,7 @@ from synthguard.errors import ValidationError
 from synthguard.law.conditions import Context, evaluate
 from synthguard.law.facts import Incident, namespace
 from synthguard.law.rules import PACKS
-from synthguard.limits import check_nesting
+from synthguard.limits import check_expansion, check_nesting
 
 HINT = "Fix the field named above; the format is in docs/incident-format.md and law/incident.schema.json."
 
@@ -40,6 +40,7 @@ def parse_text(text: str, path: str | None = None) -> dict[str, Any]:
         raise ValidationError("the incident file is not valid YAML{where}: {getattr}",
                               values={"where": where, "getattr": getattr(exc, 'problem', exc)},
                               path=path, hint="Check indentation and quoting near that line.") from exc
+    check_expansion(data, what="incident file")  # billion laughs: validation walks the expanded tree
     if not isinstance(data, dict):
         raise ValidationError("the incident file must be a mapping of fields (id, date, jurisdictions, parties, ...), "
                               "got {type}", values={"type": type(data).__name__}, path=path, hint=HINT)

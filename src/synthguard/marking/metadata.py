@@ -121,6 +121,7 @@ class MetadataMarker:
         packets = containers.read_xmp(media.data, media.format)
         packet = set_properties(
             packets[0] if packets else None, label.to_json(), dst, replace_malformed=self.replace_malformed,
+            max_depth=self.max_depth,
         )
         out = media.replace(containers.write_xmp(media.data, media.format, packet), same_pixels=True)
         back = self._scan(out).blocks  # always read back (GB-08: exactly one block, ours)
@@ -135,7 +136,7 @@ class MetadataMarker:
         dst = None
         for packet in containers.read_xmp(media.data, media.format):
             try:
-                props = read_properties(packet)
+                props = read_properties(packet, max_depth=self.max_depth)
             except MetadataError as exc:
                 problems.append(f"malformed XMP packet: {exc.message}")
                 blocks += [("xmp(malformed)", v) for v in scrape_aigc(packet)]

@@ -3,7 +3,9 @@
 :func:`set_properties` patches an existing packet in place (keeps every other property, prefix and
 namespace; GB-15 "update, don't overwrite") or builds a new one. It first removes every property whose local
 name is ``AIGC`` so the packet keeps exactly one (GB-08). :func:`read_properties` finds both the attribute
-form (``TC260:AIGC="..."``) and the element form. A DOCTYPE is refused (XMP forbids it; entity bombs).
+form (``TC260:AIGC="..."``) and the element form. A DOCTYPE is refused (XMP forbids it; entity bombs), and so
+is a packet nesting elements deeper than ``max_depth`` (``Settings.max_metadata_depth``): expat builds the tree
+iteratively, but minidom walks it recursively, so 8,000 nested elements were a RecursionError (issue 18 #7).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from xml.dom import minidom
+from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
 from synthguard.errors import MetadataError
+from synthguard.limits import DEFAULT_MAX_DEPTH
 
 NS_TC260 = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 NS_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
@@ -41,7 +45,7 @@ def new_packet() -> str:
     )
 
 
-def _parse(packet: bytes | str) -> minidom.Document:
+def _parse(packet: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH) -> minidom.Document:
     if isinstance(packet, bytes):
         try:
             packet = packet.rstrip(b"\x00").decode("utf-8")
@@ -50,10 +54,38 @@ def _parse(packet: bytes | str) -> minidom.Document:
     text = packet.lstrip("\ufeff").strip().rstrip("\x00")
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise MetadataError("XMP packet contains a DOCTYPE/ENTITY declaration, which XMP forbids")
+    data = text.encode("utf-8")
     try:
-        return minidom.parseString(text.encode("utf-8"))
+        _check_depth(data, max_depth)
+        return minidom.parseString(data)
     except ExpatError as exc:
         raise MetadataError("XMP packet is not well-formed XML: {exc}", values={"exc": exc}) from exc
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _check_depth(data: bytes, max_depth: int) -> None:
+    """Refuse element nesting over ``max_depth`` in one streaming expat pass, before minidom sees the packet."""
+    parser = expat.ParserCreate()
+    depth = [0]
+
+    def start(_name: str, _attrs: object) -> None:
+        depth[0] += 1
+        if depth[0] > max_depth:
+            raise _TooDeep
+
+    def end(_name: str) -> None:
+        depth[0] -= 1
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(data, True)
+    except _TooDeep:
+        raise MetadataError(
+            "the XMP packet nests elements over {max_depth} levels deep", values={"max_depth": max_depth},
+            hint="Flatten the packet; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.") from None
 
 
 def _rdf_root(doc: minidom.Document) -> minidom.Element:
@@ -93,11 +125,11 @@ def check_size(packet: bytes | str) -> None:
                             values={"size": len(packet), "limit": MAX_XMP_BYTES})
 
 
-def read_properties(packet: bytes | str) -> XmpProperties:
+def read_properties(packet: bytes | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> XmpProperties:
     """All AIGC values (any namespace, local name ``AIGC``; GB-09 "keyword contains AIGC") and the IPTC
-    DigitalSourceType. Raises MetadataError for a malformed or oversized packet."""
+    DigitalSourceType. Raises MetadataError for a malformed, oversized or too deeply nested packet."""
     check_size(packet)
-    rdf = _rdf_root(_parse(packet))
+    rdf = _rdf_root(_parse(packet, max_depth))
     aigc: list[str] = []
     dst: str | None = None
     for desc in _descriptions(rdf):
@@ -142,16 +174,17 @@ def _text_node(doc: minidom.Document, value: str) -> minidom.Text:
 
 def set_properties(
     packet: bytes | str | None, aigc_json: str, digital_source_type: str | None = DST_TRAINED,
-    *, replace_malformed: bool = False,
+    *, replace_malformed: bool = False, max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> bytes:
     """Return a packet (UTF-8) holding exactly one ``TC260:AIGC`` = ``aigc_json`` and, when given, one
     ``Iptc4xmpExt:DigitalSourceType``; every other property of ``packet`` is kept (GB-15, GB-08).
 
-    A malformed ``packet`` raises MetadataError unless ``replace_malformed``, which starts a fresh packet.
+    A malformed (or too deep) ``packet`` raises MetadataError unless ``replace_malformed``, which starts a fresh
+    packet.
     """
     try:
         check_size(packet or "")
-        doc = _parse(packet if packet else new_packet())
+        doc = _parse(packet if packet else new_packet(), max_depth)
         rdf = _rdf_root(doc)
     except MetadataError:
         if not replace_malformed:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.i18n import N_
+from synthguard.limits import MAX_ROW_ID
 from synthguard.store.moderation_tables import ModCase, ModContent, ModEvent
 
 if TYPE_CHECKING:
@@ -104,10 +105,15 @@ def get(s: Session, tenant: str, case_id: int | str, *, lock: bool = False) -> M
 
 
 def _int(v: int | str) -> int:
+    """A case row id; anything else (not a number, 0, over 2**63-1) names no case (never an OverflowError)."""
     try:
-        return int(v)
+        n = int(v)
     except (TypeError, ValueError):
-        raise NotFoundError(f"no case {v!r}") from None
+        n = 0
+    if not 1 <= n <= MAX_ROW_ID:
+        raise NotFoundError("no case {case!r}", values={"case": str(v)[:64]},
+                            hint=N_("List the queue: GET /v1/moderation/queue."))
+    return n
 
 
 def claimable() -> Any:

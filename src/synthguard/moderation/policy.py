@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from synthguard.errors import ValidationError
+from synthguard.limits import check_expansion
 
 JURISDICTIONS = ("cn", "eu", "us")
 CASE_ACTIONS = ("label", "notice", "refute", "restrict", "remove", "escalate", "dismiss")
@@ -108,6 +109,7 @@ def _tuple(v: Any) -> tuple[str, ...]:
 
 def parse(doc: dict[str, Any], source: str = "<policy>") -> Policy:
     """Build and validate a policy from its YAML mapping; a wrong type anywhere is a ValidationError (fuzzed)."""
+    check_expansion(doc, what=f"policy {source}")  # billion laughs: str() of the value was exponential
     try:
         return _parse(doc, source)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

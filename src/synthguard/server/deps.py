@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, UploadFile
+from fastapi import Depends, Path, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from synthguard.auth import Principal, Role, authenticate
 from synthguard.core import SynthGuard
 from synthguard.errors import NotFoundError
+from synthguard.limits import MAX_ROW_ID
 from synthguard.media import Media
 from synthguard.server.uploads import read_upload
 
@@ -53,6 +54,15 @@ Provider = Annotated[Principal, Depends(_role(Role.PROVIDER))]
 Tracer = Annotated[Principal, Depends(_role(*TRACERS))]
 RecordReader = Annotated[Principal, Depends(_role(*RECORD_READERS))]
 Scanner = Annotated[Principal, Depends(_role(Role.PLATFORM, Role.REVIEWER, Role.ADMIN))]
+
+
+# Ids in paths are validated here, at the edge (issue 27): a row id is a positive 64-bit integer (a larger one
+# was an OverflowError in the driver, a 500); a case is named by its row id or its ticket (T- + Crockford).
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id (1 .. 2**63-1).")]
+CaseRef = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^([0-9]{1,19}|T-[0-9A-Za-z]{1,29})$",
+                              description="A case: its row id or its ticket (T-...).")]
+Ident = Annotated[str, Path(min_length=1, max_length=256, description="An identifier.")]
+IdentQuery = Annotated[str | None, Query(min_length=1, max_length=256, description="An identifier.")]
 
 
 def upload_media(sg: SynthGuard, file: UploadFile) -> Media:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError
+from synthguard.limits import check_sample_rate
 from synthguard.media import Media, Modality
 
 DECODE_LIMIT_SECONDS = 4 * 3600.0  # hard memory guard; markers enforce the operator's max_audio_seconds
@@ -100,6 +101,7 @@ def _decode_soundfile(media: Media) -> Audio | None:
         return None
     try:
         with soundfile.SoundFile(io.BytesIO(media.data)) as sf:
+            check_sample_rate(sf.samplerate, path=media.name)  # readers resample from it (issue 27)
             _check_length(sf.frames, sf.samplerate, media)
             samples = sf.read(dtype="float32", always_2d=True)
             rate, subtype = int(sf.samplerate), sf.subtype
@@ -140,9 +142,13 @@ def _decode_av(media: Media) -> Audio:
                                         hint="Label video files as video; pass an audio-only file here.")
         stream = container.streams.audio[0]
         ctx = stream.codec_context
+        if ctx is None:  # FFmpeg found the stream but no decoder for it (issue 27: a damaged M4A, atheris)
+            raise CorruptMediaError("the audio stream has no decodable codec", path=media.name,
+                                    hint=_corrupt_hint(media))
         rate = ctx.sample_rate or stream.rate
         if not rate:
             raise CorruptMediaError("the audio stream declares no sample rate", path=media.name)
+        check_sample_rate(rate, path=media.name)
         if container.duration:
             _check_length(container.duration / 1_000_000 * rate, rate, media)
         channels = max(1, ctx.channels or 1)

@@ -196,8 +196,10 @@ def _load_id3(data: bytes, name: str) -> Any:
         return ID3(io.BytesIO(data))
     except ID3NoHeaderError:
         return None
-    except (ID3Error, ValueError, struct.error) as exc:
+    except (ID3Error, ValueError, struct.error, OverflowError) as exc:  # OverflowError: 64-bit sizes
         raise MetadataError(f"malformed ID3 tag: {exc}", path=name) from exc
+    except RecursionError:  # mutagen parses CHAP/CTOC sub-frames recursively (issue 27: 200 nested chapters)
+        raise MetadataError("the ID3 tag nests chapter frames too deeply", path=name) from None
 
 
 def _id3_blocks(tags: Any, where: str) -> list[tuple[str, str]]:
@@ -246,8 +248,8 @@ def _vorbis_file(data: bytes, fmt: str, name: str) -> Any:
 
     try:
         f = FLAC(io.BytesIO(data)) if fmt == "flac" else OggVorbis(io.BytesIO(data))
-    except (MutagenError, ValueError, struct.error) as exc:
-        raise MetadataError(f"cannot read the {fmt.upper()} tags: {exc}", path=name,
+    except (MutagenError, ValueError, struct.error, OverflowError, RecursionError) as exc:
+        raise MetadataError(f"cannot read the {fmt.upper()} tags: {type(exc).__name__}: {exc}", path=name,
                             hint="Only OGG Vorbis is supported among OGG codecs; re-export intact files.") from exc
     return f
 
@@ -279,8 +281,10 @@ def _mp4_file(media: Media) -> Any:
 
     try:
         return MP4(io.BytesIO(media.data))
-    except (MutagenError, ValueError, struct.error) as exc:
+    except (MutagenError, ValueError, struct.error, OverflowError) as exc:  # OverflowError: a 2**64 atom size
         raise MetadataError(f"cannot read the M4A atoms: {exc}", path=media.name) from exc
+    except RecursionError:  # mutagen walks container atoms recursively (issue 27: 500 nested moov/trak/udta)
+        raise MetadataError("the M4A atoms nest too deeply", path=media.name) from None
 
 
 def _mp4_read(media: Media) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthguard.errors import MetadataError
+from synthguard.limits import check_nesting
 
 MAX_FRONT_MATTER = 64 * 1024  # characters; a longer block is refused, not parsed
 MAX_ALIASES = 8
@@ -66,11 +67,16 @@ def load(fm: FrontMatter) -> dict[str, Any]:
     """The front matter as a mapping; MetadataError when it is not valid YAML or not a mapping."""
     import yaml
 
+    check_nesting(fm.yaml, what="YAML front matter", error=MetadataError,
+                  hint="Flatten the front matter (or remove it) and label again.")  # before PyYAML recurses
     try:
         data = yaml.load(fm.yaml, Loader=_loader()) if fm.yaml.strip() else {}  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise MetadataError(f"the YAML front matter is malformed: {str(exc).splitlines()[0]}",
                             hint="Fix the YAML between the --- fences (or remove it) and label again.") from exc
+    except RecursionError:  # PyYAML recurses per nesting level (issue 27: 1,100 nested flow lists)
+        raise MetadataError("the YAML front matter nests too deeply",
+                            hint="Flatten the front matter (or remove it) and label again.") from None
     if not isinstance(data, dict):
         raise MetadataError(f"the YAML front matter is a {type(data).__name__}, not a mapping",
                             hint="Front matter must be key: value pairs; fix it and label again.")

@@ -107,6 +107,8 @@ def open_package(data: bytes, name: str) -> Package:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError) as exc:
         raise CorruptMediaError(f"ZIP archive is damaged or truncated: {exc}", path=name, hint=_HINT) from exc
     with zf:
+        if any(not i.filename for i in zf.infolist()):  # ZipInfo.is_dir() indexes the name (IndexError)
+            raise CorruptMediaError("ZIP archive has a part without a name", path=name, hint=_HINT)
         infos = tuple(i for i in zf.infolist() if not i.is_dir())
         names = [i.filename for i in infos]
         if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNZIPPED:
@@ -129,8 +131,9 @@ def open_package(data: bytes, name: str) -> Package:
         for info in infos:
             try:
                 parts[info.filename] = zf.read(info)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                raise CorruptMediaError(f"part {info.filename} is damaged: {exc}", path=name, hint=_HINT) from exc
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:  # ValueError: an offset
+                raise CorruptMediaError(f"part {info.filename} is damaged: {exc}", path=name,  # before the start
+                                        hint=_HINT) from exc
             except (NotImplementedError, RuntimeError) as exc:  # unknown compression, encryption
                 raise UnsupportedMediaError(f"part {info.filename} cannot be read: {exc}", path=name,
                                             hint=_HINT) from exc

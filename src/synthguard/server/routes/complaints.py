@@ -30,8 +30,9 @@ from synthguard.errors import (
     UnsupportedMediaError,
 )
 from synthguard.i18n import N_, current
+from synthguard.limits import check_nesting
 from synthguard.moderation.policy import Policy
-from synthguard.server.deps import SG, public_work
+from synthguard.server.deps import SG, Ident, public_work
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
 from synthguard.server.ratelimit import limit, limit_client
 
@@ -104,6 +105,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         raw += chunk
         if len(raw) > MAX_JSON:  # chunked, or a Content-Length that lied
             raise MediaTooLargeError("the JSON body is over {limit} bytes", values={"limit": MAX_JSON})
+    # json.loads recurses: refuse deep nesting first
+    check_nesting(bytes(raw), what="JSON body", error=InputError, hint="Send a flat JSON object.")
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -264,7 +267,7 @@ def check_file(request: Request, sg: SG, file: Annotated[UploadFile, File()],
 
 
 @router.get("/refutations/{slug}", response_class=HTMLResponse, include_in_schema=False)
-def refutation_page(request: Request, sg: SG, slug: str) -> HTMLResponse:
+def refutation_page(request: Request, sg: SG, slug: Ident) -> HTMLResponse:
     try:
         r = sg.moderation.refutation(slug)
     except SynthGuardError as exc:
@@ -273,13 +276,13 @@ def refutation_page(request: Request, sg: SG, slug: str) -> HTMLResponse:
 
 
 @router.get("/v1/refutations/{slug}")
-def refutation_json(sg: SG, slug: str) -> dict[str, Any]:
+def refutation_json(sg: SG, slug: Ident) -> dict[str, Any]:
     """A public refutation notice (DS-11)."""
     return sg.moderation.refutation(slug)
 
 
 @router.get("/v1/public/content/{tenant}/{ref}")
-def viewer_notices(sg: SG, tenant: str, ref: str) -> dict[str, Any]:
+def viewer_notices(sg: SG, tenant: Ident, ref: Ident) -> dict[str, Any]:
     """What viewers see next to an item: labels, notices, refutations, availability (DS-11, LM-13)."""
     from synthguard.moderation.refutation import notices_for
 
@@ -288,7 +291,7 @@ def viewer_notices(sg: SG, tenant: str, ref: str) -> dict[str, Any]:
 
 
 @router.get("/c/{tenant}/{ref}", response_class=HTMLResponse, include_in_schema=False)
-def viewer_page(request: Request, sg: SG, tenant: str, ref: str) -> HTMLResponse:
+def viewer_page(request: Request, sg: SG, tenant: Ident, ref: Ident) -> HTMLResponse:
     try:
         v = viewer_notices(sg, tenant, ref)
     except SynthGuardError as exc:
@@ -297,7 +300,7 @@ def viewer_page(request: Request, sg: SG, tenant: str, ref: str) -> HTMLResponse
 
 
 @router.get("/c/{tenant}/{ref}/media", include_in_schema=False)
-def viewer_media(sg: SG, tenant: str, ref: str) -> Response:
+def viewer_media(sg: SG, tenant: Ident, ref: Ident) -> Response:
     """The item itself while it is available; 404 once removed (the stored copy stays for the case)."""
     from synthguard.errors import NotFoundError
     from synthguard.moderation import content

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from synthguard.auth import Principal, Role
 from synthguard.errors import ForbiddenError, NotFoundError
-from synthguard.server.deps import SG, Provider, _role, tenant_user, upload_media
+from synthguard.server.deps import SG, Ident, IdentQuery, Provider, _role, tenant_user, upload_media
 from synthguard.server.i18n import templates  # the shared i18n-aware page environment
 
 router = APIRouter(tags=["compliance"])
@@ -35,8 +35,8 @@ class PromptScreen(BaseModel):
 class SwitchChange(BaseModel):
     enabled: bool
     reason: str = Field(min_length=1, max_length=2000)
-    tenant: str | None = Field(None, description="Global operators: a tenant or '*' (default '*'); providers and "
-                                                  "tenant admins: their own.")
+    tenant: str | None = Field(None, max_length=256, description="Global operators: a tenant or '*' (default '*'); "
+                                                                "providers and tenant admins: their own.")
 
 
 class LibraryChange(BaseModel):
@@ -48,12 +48,12 @@ class LibraryChange(BaseModel):
 
 
 class PolicyVersion(BaseModel):
-    kind: str
+    kind: str = Field(max_length=64)
     version: str = Field(min_length=1, max_length=32)
     owner: str = Field(min_length=1, max_length=128)
-    review_due: str = Field(description="YYYY-MM-DD")
-    title: str = ""
-    evidence: str = ""
+    review_due: str = Field(max_length=10, description="YYYY-MM-DD")
+    title: str = Field("", max_length=500)
+    evidence: str = Field("", max_length=2000)
 
 
 class TermsText(BaseModel):
@@ -65,7 +65,7 @@ class TermsText(BaseModel):
 class DatasetIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     source: str = Field(min_length=1, max_length=2000)
-    legal_basis: str | None = None
+    legal_basis: str | None = Field(None, max_length=500)
     contains_pi: bool = False
     sensitive_pi: bool = False
     consent_refs: list[str] = Field(default_factory=list, max_length=1000)
@@ -79,7 +79,7 @@ class Lineage(BaseModel):
 
 class Acceptance(BaseModel):
     user: str = Field(min_length=1, max_length=128)
-    version: str | None = None
+    version: str | None = Field(None, max_length=32)
 
 
 def _scope(p: Principal, tenant: str | None) -> str | None:
@@ -99,7 +99,7 @@ def _as(fmt: Format, blocks: list[Any], data: dict[str, Any], name: str, sg: Any
 
 @router.get("/v1/compliance/check", response_model=None)
 def check(sg: SG, p: Auditor, profile: Literal["cn", "eu", "us"] | None = None,
-          since: Annotated[str, Query(max_length=8)] = "30d", tenant: str | None = None, fmt: Format = "json",
+          since: Annotated[str, Query(max_length=8)] = "30d", tenant: IdentQuery = None, fmt: Format = "json",
           ) -> dict[str, Any] | Response:
     """Audit the deployment (records re-checked; files cannot be re-read over HTTP: use the CLI's --outputs)."""
     from synthguard.compliance.report import audit_blocks
@@ -109,7 +109,7 @@ def check(sg: SG, p: Auditor, profile: Literal["cn", "eu", "us"] | None = None,
 
 
 @router.get("/v1/compliance/assessment", response_model=None)
-def assessment(sg: SG, p: Auditor, since: Annotated[str, Query(max_length=8)] = "30d", tenant: str | None = None,
+def assessment(sg: SG, p: Auditor, since: Annotated[str, Query(max_length=8)] = "30d", tenant: IdentQuery = None,
                fmt: Format = "pdf") -> dict[str, Any] | Response:
     """The DS Art. 15 security assessment of the face/voice tools, with the filing number (DS-17, DS-22)."""
     from synthguard.compliance.report import assessment_blocks
@@ -125,7 +125,7 @@ def switches(sg: SG, p: SwitchAdmin) -> list[dict[str, Any]]:
 
 
 @router.put("/v1/compliance/switches/{feature}")
-def flip(sg: SG, p: SwitchAdmin, feature: str, body: SwitchChange) -> dict[str, Any]:
+def flip(sg: SG, p: SwitchAdmin, feature: Ident, body: SwitchChange) -> dict[str, Any]:
     """Turn a feature off or on now (DS-05); labeling requests that need it are refused with 403 at once."""
     if not p.operator:  # providers and tenant admins: their own tenant only (finding 10)
         if body.tenant not in (None, p.tenant):
@@ -231,7 +231,7 @@ def accept(sg: SG, p: Provider, body: Acceptance) -> dict[str, Any]:
 
 
 @router.get("/compliance/notice/{tenant}", response_class=HTMLResponse, include_in_schema=False)
-def notice_page(request: Request, sg: SG, tenant: str) -> HTMLResponse:
+def notice_page(request: Request, sg: SG, tenant: Ident) -> HTMLResponse:
     """Public page: the tenant's first-use notice, service agreement and algorithm filing number (DS-06, DS-22).
 
     Deliberately public: these texts exist to be shown to anyone before they use the service."""

@@ -21,7 +21,7 @@ from synthguard.consent.ownership import verify_request
 from synthguard.consent.registry import parse_expiry
 from synthguard.errors import NotFoundError, SynthGuardError
 from synthguard.i18n import N_, current
-from synthguard.server.deps import SG, CurrentPrincipal, upload_media
+from synthguard.server.deps import SG, CurrentPrincipal, Ident, IdentQuery, upload_media
 from synthguard.server.i18n import templates  # the i18n-aware environment every page uses
 from synthguard.server.ratelimit import limit
 
@@ -129,17 +129,17 @@ def grant(sg: SG, p: Manager, subject: Annotated[str, Form()], to: Annotated[str
 
 
 @router.get("/grants")
-def grants(sg: SG, p: Manager, subject: str | None = None) -> list[dict[str, Any]]:
+def grants(sg: SG, p: Manager, subject: IdentQuery = None) -> list[dict[str, Any]]:
     return sg.consent.grants(subject_id=subject, tenant=p.tenant)
 
 
 @router.get("/grants/{grant_id}")
-def get_grant(sg: SG, p: Manager, grant_id: str) -> dict[str, Any]:
+def get_grant(sg: SG, p: Manager, grant_id: Ident) -> dict[str, Any]:
     return sg.consent.get_grant(grant_id, tenant=p.tenant)
 
 
 @router.post("/grants/{grant_id}/revoke")
-def revoke(sg: SG, p: Manager, grant_id: str, reason: Annotated[str, Form(max_length=64)] = "withdrawn"
+def revoke(sg: SG, p: Manager, grant_id: Ident, reason: Annotated[str, Form(max_length=64)] = "withdrawn"
            ) -> dict[str, Any]:
     """Withdraw consent (PI-03): effective for the next check."""
     return sg.consent.revoke(grant_id, reason=reason, tenant=p.tenant)
@@ -169,14 +169,14 @@ def _holder(sg: Any, p: Principal, subject: str, action: str, request: Request |
 
 
 @router.get("/subjects/{subject}/export")
-def export(sg: SG, p: Holder, subject: str, request: Request) -> dict[str, Any]:
+def export(sg: SG, p: Holder, subject: Ident, request: Request) -> dict[str, Any]:
     """Everything held on the subject (PI-11, GDPR Arts. 15/20); logged in the ledger with who asked."""
     tenant = _holder(sg, p, subject, "export", request)
     return sg.consent.export(subject, tenant=tenant, actor=p.role.value)
 
 
 @router.delete("/subjects/{subject}")
-def erase(sg: SG, p: Holder, subject: str, request: Request) -> dict[str, Any]:
+def erase(sg: SG, p: Holder, subject: Ident, request: Request) -> dict[str, Any]:
     """Erase the subject (PI-13, GDPR Art. 17); the ledger still verifies."""
     return sg.consent.erase(subject, tenant=_holder(sg, p, subject, "erase", request))
 

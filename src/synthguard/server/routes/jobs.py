@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Query, Response, UploadFile
 
-from synthguard.server.deps import SG, Scanner, upload_media
+from synthguard.server.deps import SG, Ident, Scanner, upload_media
 from synthguard.server.errors import stored_error_view
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -37,7 +37,7 @@ def enqueue_scan(
 
 
 @router.get("/{job_id}")
-def get_job(sg: SG, p: Scanner, job_id: str) -> dict[str, Any]:
+def get_job(sg: SG, p: Scanner, job_id: Ident) -> dict[str, Any]:
     """A job of the caller's tenant with its state, attempts, error and (when done) the scan result."""
     job = sg.jobs.get(job_id, tenant=p.tenant)
     return job | {"error": stored_error_view(job["error"], sg.settings.home)}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile
 from synthguard.auth import Role
 from synthguard.core import RECORD_HINT
 from synthguard.errors import NotFoundError
-from synthguard.server.deps import SG, RecordReader, Scanner, Tracer, upload_media
+from synthguard.server.deps import SG, Ident, RecordReader, Scanner, Tracer, upload_media
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 
@@ -22,7 +22,7 @@ def trace(sg: SG, p: Tracer, file: Annotated[UploadFile, File()]) -> dict[str, A
 
 
 @router.get("/records/{content_id}")
-def record(sg: SG, p: RecordReader, content_id: str) -> dict[str, Any]:
+def record(sg: SG, p: RecordReader, content_id: Ident) -> dict[str, Any]:
     """The record, its RFC 6962 inclusion proof and the signed checkpoint (LM-24 label lookup for authorities).
 
     Providers see only their own tenant's records; any other record is 404 as if it did not exist.

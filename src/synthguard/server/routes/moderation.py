@@ -25,7 +25,7 @@ from synthguard.auth import Principal, Role, authenticate
 from synthguard.errors import AuthError, ForbiddenError, SynthGuardError, UnsupportedMediaError
 from synthguard.i18n import _, current
 from synthguard.moderation import sessions
-from synthguard.server.deps import SG, CurrentPrincipal, upload_media
+from synthguard.server.deps import SG, CaseRef, CurrentPrincipal, Ident, RowId, upload_media
 from synthguard.server.ratelimit import limit
 from synthguard.server.routes.complaints import CsrfError, json_body, page, secure_cookies, signer, templates
 from synthguard.store.auth_tables import ApiToken
@@ -76,7 +76,7 @@ def register_content(sg: SG, p: Platform, file: Annotated[UploadFile, File(descr
 
 
 @router.get("/v1/moderation/content/{ref}")
-def get_content(sg: SG, p: CurrentPrincipal, ref: str) -> dict[str, Any]:
+def get_content(sg: SG, p: CurrentPrincipal, ref: Ident) -> dict[str, Any]:
     p.require(Role.PLATFORM, *READERS)
     return sg.moderation.content(p.tenant, ref)
 
@@ -95,24 +95,24 @@ def claim_next(sg: SG, p: Decider) -> dict[str, Any] | Response:
 
 
 @router.get("/v1/moderation/cases/{case_id}")
-def get_case(sg: SG, p: Reader, case_id: str) -> dict[str, Any]:
+def get_case(sg: SG, p: Reader, case_id: CaseRef) -> dict[str, Any]:
     return sg.moderation.case(p.tenant, case_id)
 
 
 @router.post("/v1/moderation/cases/{case_id}/claim")
-def claim_case(sg: SG, p: Decider, case_id: int) -> dict[str, Any]:
+def claim_case(sg: SG, p: Decider, case_id: RowId) -> dict[str, Any]:
     got = sg.moderation.claim(p.tenant, actor(p), case_id)
     assert got is not None
     return got
 
 
 @router.post("/v1/moderation/cases/{case_id}/release")
-def release_case(sg: SG, p: Decider, case_id: str) -> dict[str, Any]:
+def release_case(sg: SG, p: Decider, case_id: CaseRef) -> dict[str, Any]:
     return sg.moderation.release(p.tenant, case_id, actor(p))
 
 
 @router.post("/v1/moderation/cases/{case_id}/actions")
-async def act(request: Request, sg: SG, p: Decider, case_id: str) -> dict[str, Any]:
+async def act(request: Request, sg: SG, p: Decider, case_id: CaseRef) -> dict[str, Any]:
     """Decide: ``{"action", "reason_code", "note"?, "report_decision"?, "refutation"?: {"title", "text"}}``."""
     data = await json_body(request)
     ref = data.get("refutation")
@@ -123,24 +123,24 @@ async def act(request: Request, sg: SG, p: Decider, case_id: str) -> dict[str, A
 
 
 @router.post("/v1/moderation/cases/{case_id}/close")
-def close_case(sg: SG, p: Decider, case_id: str) -> dict[str, Any]:
+def close_case(sg: SG, p: Decider, case_id: CaseRef) -> dict[str, Any]:
     return sg.moderation.close(p.tenant, case_id, actor(p))
 
 
 @router.post("/v1/moderation/cases/{case_id}/reveal")
-def reveal(sg: SG, p: Decider, case_id: str) -> dict[str, Any]:
+def reveal(sg: SG, p: Decider, case_id: CaseRef) -> dict[str, Any]:
     return sg.moderation.reveal(p.tenant, case_id, actor(p))
 
 
 @router.get("/v1/moderation/cases/{case_id}/media")
-def media(sg: SG, p: Decider, case_id: str, view: Literal["full", "blurred"] = "full") -> Response:
+def media(sg: SG, p: Decider, case_id: CaseRef, view: Literal["full", "blurred"] = "full") -> Response:
     """The media of a case: ``full`` only for the reviewer who claimed it, logged as a reveal (finding 9)."""
     data, mime = sg.moderation.media(p.tenant, case_id, actor(p), blurred=view == "blurred")
     return Response(data, media_type=mime, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @router.post("/v1/moderation/cases/{case_id}/counter-notice")
-async def counter_notice(request: Request, sg: SG, p: Platform, case_id: str) -> dict[str, Any]:
+async def counter_notice(request: Request, sg: SG, p: Platform, case_id: CaseRef) -> dict[str, Any]:
     """The uploader's counter-notice (CC-11), filed by the platform on their behalf."""
     return sg.moderation.counter_notice(p.tenant, case_id, await json_body(request), actor=actor(p))
 
@@ -284,7 +284,7 @@ def console_next(sg: SG, console: Console, csrf: Annotated[str, Form()] = "") ->
 
 
 @router.get("/console/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False, response_model=None)
-def console_case(request: Request, sg: SG, case_id: int) -> Response:
+def console_case(request: Request, sg: SG, case_id: RowId) -> Response:
     try:
         p, token = console_principal(request, sg)
     except SynthGuardError as exc:
@@ -297,7 +297,7 @@ def console_case(request: Request, sg: SG, case_id: int) -> Response:
 
 
 @router.post("/console/cases/{case_id}/claim", include_in_schema=False)
-def console_claim(sg: SG, console: Console, case_id: int, csrf: Annotated[str, Form()] = "") -> Response:
+def console_claim(sg: SG, console: Console, case_id: RowId, csrf: Annotated[str, Form()] = "") -> Response:
     p, token = console
     check_console_csrf(token, csrf)
     p.require(*DECIDERS)
@@ -306,7 +306,7 @@ def console_claim(sg: SG, console: Console, case_id: int, csrf: Annotated[str, F
 
 
 @router.post("/console/cases/{case_id}/act", include_in_schema=False)
-def console_act(sg: SG, console: Console, case_id: int, action: Annotated[str, Form(max_length=24)],
+def console_act(sg: SG, console: Console, case_id: RowId, action: Annotated[str, Form(max_length=24)],
                 reason_code: Annotated[str, Form(max_length=48)], csrf: Annotated[str, Form()] = "",
                 note: Annotated[str, Form(max_length=5000)] = "", title: Annotated[str, Form(max_length=200)] = "",
                 text: Annotated[str, Form(max_length=5000)] = "") -> Response:
@@ -319,7 +319,7 @@ def console_act(sg: SG, console: Console, case_id: int, action: Annotated[str, F
 
 
 @router.post("/console/cases/{case_id}/reveal", include_in_schema=False)
-def console_reveal(sg: SG, console: Console, case_id: int, csrf: Annotated[str, Form()] = "") -> dict[str, Any]:
+def console_reveal(sg: SG, console: Console, case_id: RowId, csrf: Annotated[str, Form()] = "") -> dict[str, Any]:
     p, token = console
     check_console_csrf(token, csrf)
     p.require(*DECIDERS)
@@ -327,7 +327,7 @@ def console_reveal(sg: SG, console: Console, case_id: int, csrf: Annotated[str, 
 
 
 @router.get("/console/cases/{case_id}/media", include_in_schema=False)
-def console_media(sg: SG, console: Console, case_id: int, view: Literal["full", "blurred"] = "blurred") -> Response:
+def console_media(sg: SG, console: Console, case_id: RowId, view: Literal["full", "blurred"] = "blurred") -> Response:
     p, _ = console
     p.require(*DECIDERS)
     data, mime = sg.moderation.media(p.tenant, case_id, actor(p), blurred=view == "blurred")

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from synthguard.identity import Method
-from synthguard.server.deps import SG, Provider, tenant_user, upload_media
+from synthguard.server.deps import SG, Ident, Provider, tenant_user, upload_media
 
 router = APIRouter(prefix="/v1", tags=["provider"])
 
@@ -72,7 +72,7 @@ def add_user(sg: SG, p: Provider, body: NewUser) -> dict[str, Any]:
 
 
 @router.post("/users/{user_id}/verify")
-def verify_user(sg: SG, p: Provider, user_id: str, body: Verification) -> dict[str, Any]:
+def verify_user(sg: SG, p: Provider, user_id: Ident, body: Verification) -> dict[str, Any]:
     """Record the provider's attested real-identity verification of its user (DS-07)."""
     tenant_user(sg, p, user_id)
     return sg.verify_user(user_id, body.method.value, identifier=body.identifier, reference=body.reference)
