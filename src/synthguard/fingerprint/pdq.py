@@ -73,7 +73,7 @@ _DCT = np.array([[float(np.float32(math.sqrt(2.0 / 64))) * math.cos(math.pi / 2.
                   for j in range(64)] for i in range(16)], dtype=np.float32)  # dct_matrix_64: float * double
 _DCT_T = np.ascontiguousarray(_DCT.T)
 _LUMA_X1000 = np.array([299, 587, 114], dtype=np.float32)
-_LUMA_ROWS = 1 << 17  # pixels per block of the luma pass (its float32 RGB copy stays cache-sized)
+_LUMA_ROWS = 1 << 16  # pixels per block of the luma pass (its float32 RGB copy stays cache-sized)
 _TILE = 32  # rows per tile of a transposing copy
 
 
@@ -131,27 +131,47 @@ def _box_down(x: np.ndarray, k: int, at: np.ndarray | None = None) -> np.ndarray
     xs, out = list(x), list(sums)  # row views made once: the loop below is all ufunc calls
     add, sub = np.add, np.subtract
     s = add(xs[0], np.float32(0), tmp)  # sum = 0; sum += in[0]
-    for r in range(1, p1):  # phase 1
-        add(s, xs[r], s)
+    for right in xs[1:p1]:  # phase 1
+        add(s, right, s)
     o = 0
-    for r in range(max(p1, 1), k):  # phase 2
-        s = add(s, xs[r], out[o])
+    for right in xs[max(p1, 1):k]:  # phase 2
+        s = add(s, right, out[o])
         o += 1
     if p1 == 0:  # k == 1: the first written sum is in[0] itself
         out[0][:] = tmp
         o = 1
-    for r in range(k, n):  # phase 3: add the right edge, then subtract the left edge
-        s = sub(add(s, xs[r], tmp), xs[r - k], out[o])
-        o += 1
-    for r in range(p3, p3 + p4):  # phase 4: subtract only
-        s = sub(s, xs[r], out[o])
-        o += 1
+    for right, left, o_row in zip(xs[k:], xs[:p3], out[o:o + p3]):  # phase 3: add right edge, subtract left
+        s = sub(add(s, right, tmp), left, o_row)
+    for left, o_row in zip(xs[p3:p3 + p4], out[o + p3:]):  # phase 4: subtract only
+        s = sub(s, left, o_row)
     count = np.concatenate([np.arange(p1 + 1, k + 1), np.full(p3, k), np.arange(k - 1, k - 1 - p4, -1)])
     count = count.astype(np.float32)[:, None]
     if at is not None:
         return sums[at] / count[at]  # type: ignore[no-any-return]
     sums /= count
     return sums
+
+
+def _box_across_64(x: np.ndarray, k: int, at: np.ndarray) -> np.ndarray:
+    """box1DFloat along every row of the float32 (64, n) array ``x``, outputs only at columns ``at``: each row's
+    adds and subtracts laid out as one signed sequence and prefix-summed by ``np.add.accumulate`` (sequential, so
+    each prefix is the reference's ``sum``), rows r and r + 32 as the two float32 lanes of one complex64 sum."""
+    n = x.shape[1]
+    half = (k + 2) // 2
+    p1, p3, p4 = half - 1, n - k, half - 1
+    seq = np.empty((32, k + 2 * p3 + p4), dtype=np.complex64)
+    lanes = seq.view(np.float32).reshape(32, -1, 2)
+    for lane in (0, 1):
+        v, src = lanes[:, :, lane], x[32 * lane:32 * lane + 32]
+        v[:, :k] = src[:, :k]  # phases 1 and 2: adds only
+        v[:, k:k + 2 * p3:2] = src[:, k:]  # phase 3: add the right edge ...
+        np.negative(src[:, :p3], out=v[:, k + 1:k + 2 * p3:2])  # ... then subtract the left edge
+        np.negative(src[:, p3:p3 + p4], out=v[:, k + 2 * p3:])  # phase 4: subtracts only
+    np.add.accumulate(seq, axis=1, out=seq)
+    pos = np.concatenate([np.arange(p1, k), np.arange(k + 1, k + 2 * p3, 2), np.arange(k + 2 * p3, seq.shape[1])])
+    count = np.concatenate([np.arange(p1 + 1, k + 1), np.full(p3, k), np.arange(k - 1, k - 1 - p4, -1)])
+    picked = lanes[:, pos[at], :] / count[at].astype(np.float32)[None, :, None]  # (32, len(at), 2)
+    return np.concatenate([picked[:, :, 0], picked[:, :, 1]])  # type: ignore[no-any-return]
 
 
 def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
@@ -173,8 +193,8 @@ def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
         # pass 2 again, kept only where decimation samples
         y = _transpose(_box_down(y, along_rows))  # (h, w)
         y = _transpose(_box_down(y, along_cols))  # (w, h)
-        y = _transpose(_box_down(y, along_rows, cols))  # (h, 64)
-        b = _box_down(y, along_cols, rows)  # (64, 64)
+        y = _box_down(y, along_rows, cols)  # (64, h)
+        b = np.ascontiguousarray(_box_across_64(y, along_cols, rows).T)  # (64, 64)
     return _dct64to16(b), _quality(b)
 
 
