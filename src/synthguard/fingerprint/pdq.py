@@ -26,6 +26,7 @@ no C++ extension (``pdqhash`` remains a test-only oracle).  Cost: about twice th
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from PIL import Image
@@ -88,7 +89,7 @@ def _luma_float64(rgb: np.ndarray) -> np.ndarray:
     return (r * 0.299 + g * 0.587 + b * 0.114).astype(np.float32)  # type: ignore[no-any-return]
 
 
-def _luma_t(rgb: np.ndarray) -> np.ndarray:
+def _luma_t(rgb: np.ndarray, out: np.ndarray) -> np.ndarray:
     """pdqhash's luma, transposed (w, h).  For uint8 pixels it is float32 ``(299 R + 587 G + 114 B) / 1000``:
     the integer sum is exact in float32 (< 2^24, whatever the summation order), and one correctly rounded
     division gives the float32 nearest the exact decimal value, which is pdqhash's float64 result rounded to
@@ -96,9 +97,8 @@ def _luma_t(rgb: np.ndarray) -> np.ndarray:
     exhaustively over all 2^24 colours)."""
     h, w = rgb.shape[:2]
     if rgb.dtype != np.uint8:
-        return _transpose(_luma_float64(rgb))
+        return _transpose(_luma_float64(rgb), out)
     rgb = np.ascontiguousarray(rgb[:, :, :3])
-    out = np.empty((w, h), dtype=np.float32)
     step = max(_TILE, _LUMA_ROWS // w // _TILE * _TILE)
     for r in range(0, h, step):
         c = rgb[r:r + step]
@@ -118,17 +118,40 @@ def _transpose(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def _box_down(x: np.ndarray, k: int, at: np.ndarray | None = None) -> np.ndarray:
+class _Rows:
+    """A float32 work array and its row views, made once (a view costs as much as a small ufunc call)."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.a = np.empty(shape, dtype=np.float32)
+        self.rows = list(self.a)
+
+
+_LOCAL = threading.local()
+_CACHED_PIXELS = 1 << 20  # work arrays of images up to this size are kept per thread for the next same-size image
+
+
+def _workspace(h: int, w: int) -> tuple[_Rows, _Rows, _Rows, _Rows]:
+    """Two (w, h) and two (h, w) work arrays; the last size's are reused by the same thread (uploads come in
+    few sizes), larger images get fresh ones."""
+    if h * w > _CACHED_PIXELS:
+        return _Rows((w, h)), _Rows((w, h)), _Rows((h, w)), _Rows((h, w))
+    ws = getattr(_LOCAL, "workspace", None)
+    if ws is None or ws[0] != (h, w):
+        ws = ((h, w), (_Rows((w, h)), _Rows((w, h)), _Rows((h, w)), _Rows((h, w))))
+        _LOCAL.workspace = ws
+    return ws[1]
+
+
+def _box_down(x: _Rows, sums_: _Rows, k: int, at: np.ndarray | None = None) -> np.ndarray:
     """box1DFloat down every column of the float32 (n, m) array ``x`` (boxAlongColsFloat), all columns at once:
     one vectorised float32 add or subtract per step of the reference's running sum (``sum += in; sum -= out``),
     in its order, so every column's sum is rounded exactly as the C++ rounds it; then each written sum divided by
-    its window's pixel count.  Returns (n, m), or only the rows ``at``."""
-    n, m = x.shape
+    its window's pixel count.  Returns ``sums_``'s array (n, m), or only the rows ``at`` (a new array)."""
+    n, m = x.a.shape
     half = (k + 2) // 2
     p1, p3, p4 = half - 1, n - k, half - 1  # phase 1 adds; phase 2 adds and writes (k - p1 rows); 3; 4
-    sums = np.empty((n, m), dtype=np.float32)
+    sums, xs, out = sums_.a, x.rows, sums_.rows  # the loop below is all ufunc calls on prepared row views
     tmp = np.empty(m, dtype=np.float32)
-    xs, out = list(x), list(sums)  # row views made once: the loop below is all ufunc calls
     add, sub = np.add, np.subtract
     s = add(xs[0], np.float32(0), tmp)  # sum = 0; sum += in[0]
     for right in xs[1:p1]:  # phase 1
@@ -140,9 +163,9 @@ def _box_down(x: np.ndarray, k: int, at: np.ndarray | None = None) -> np.ndarray
     if p1 == 0:  # k == 1: the first written sum is in[0] itself
         out[0][:] = tmp
         o = 1
-    for right, left, o_row in zip(xs[k:], xs[:p3], out[o:o + p3]):  # phase 3: add right edge, subtract left
+    for right, left, o_row in zip(xs[k:], xs[:p3], out[o:o + p3], strict=True):  # phase 3: add right edge, subtract left
         s = sub(add(s, right, tmp), left, o_row)
-    for left, o_row in zip(xs[p3:p3 + p4], out[o + p3:]):  # phase 4: subtract only
+    for left, o_row in zip(xs[p3:p3 + p4], out[o + p3:], strict=True):  # phase 4: subtract only
         s = sub(s, left, o_row)
     count = np.concatenate([np.arange(p1 + 1, k + 1), np.full(p3, k), np.arange(k - 1, k - 1 - p4, -1)])
     count = count.astype(np.float32)[:, None]
@@ -182,20 +205,21 @@ def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
     h, w = rgb.shape[:2]
     if h < MIN_HASHABLE_DIM or w < MIN_HASHABLE_DIM:
         return None, 0
-    y = _luma_t(rgb)  # (w, h)
+    a, b, c, d = _workspace(h, w)
+    _luma_t(rgb, a.a)  # (w, h)
     if h == 64 and w == 64:  # the reference skips the blur when the input is already 64x64
-        b = np.ascontiguousarray(y.T)
+        out = np.ascontiguousarray(a.a.T)
     else:
         along_rows, along_cols = _window(w), _window(h)
         rows = ((np.arange(64) + 0.5) * h / 64).astype(np.int64)  # decimateFloat's sample positions
         cols = ((np.arange(64) + 0.5) * w / 64).astype(np.int64)
         # jaroszFilterFloat, every box run down columns: pass 1 along rows (on the transpose), then columns;
         # pass 2 again, kept only where decimation samples
-        y = _transpose(_box_down(y, along_rows))  # (h, w)
-        y = _transpose(_box_down(y, along_cols))  # (w, h)
-        y = _box_down(y, along_rows, cols)  # (64, h)
-        b = np.ascontiguousarray(_box_across_64(y, along_cols, rows).T)  # (64, 64)
-    return _dct64to16(b), _quality(b)
+        _transpose(_box_down(a, b, along_rows), c.a)  # (h, w)
+        _transpose(_box_down(c, d, along_cols), a.a)  # (w, h)
+        y = _box_down(a, b, along_rows, cols)  # (64, h)
+        out = np.ascontiguousarray(_box_across_64(y, along_cols, rows).T)  # (64, 64)
+    return _dct64to16(out), _quality(out)
 
 
 def _quality(b: np.ndarray) -> int:
