@@ -163,7 +163,7 @@ def _box_down(x: _Rows, sums_: _Rows, k: int, at: np.ndarray | None = None) -> n
     if p1 == 0:  # k == 1: the first written sum is in[0] itself
         out[0][:] = tmp
         o = 1
-    for right, left, o_row in zip(xs[k:], xs[:p3], out[o:o + p3], strict=True):  # phase 3: add right edge, subtract left
+    for right, left, o_row in zip(xs[k:], xs[:p3], out[o:o + p3], strict=True):  # phase 3: +right, -left
         s = sub(add(s, right, tmp), left, o_row)
     for left, o_row in zip(xs[p3:p3 + p4], out[o + p3:], strict=True):  # phase 4: subtract only
         s = sub(s, left, o_row)
