@@ -124,8 +124,8 @@ def _transpose(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 class _Rows:
     """A float32 work array and its row views, made once (a view costs as much as a small ufunc call)."""
 
-    def __init__(self, shape: tuple[int, int]) -> None:
-        self.a = np.empty(shape, dtype=np.float32)
+    def __init__(self, shape: tuple[int, int], memory: np.ndarray | None = None) -> None:
+        self.a = np.empty(shape, dtype=np.float32) if memory is None else memory.reshape(shape)
         self.rows = list(self.a)
 
 
@@ -133,14 +133,20 @@ _LOCAL = threading.local()
 _CACHED_PIXELS = 1 << 20  # work arrays of images up to this size are kept per thread for the next same-size image
 
 
+def _new_workspace(h: int, w: int) -> tuple[_Rows, _Rows, _Rows, _Rows]:
+    """Work arrays (w, h), (w, h), (h, w) and an (h, w) view of the second's memory (never live at once)."""
+    b = _Rows((w, h))
+    return _Rows((w, h)), b, _Rows((h, w)), _Rows((h, w), b.a)
+
+
 def _workspace(h: int, w: int) -> tuple[_Rows, _Rows, _Rows, _Rows]:
-    """Two (w, h) and two (h, w) work arrays; the last size's are reused by the same thread (uploads come in
-    few sizes), larger images get fresh ones."""
+    """:func:`_new_workspace`; the last size's is reused by the same thread (uploads come in few sizes), larger
+    images get fresh arrays."""
     if h * w > _CACHED_PIXELS:
-        return _Rows((w, h)), _Rows((w, h)), _Rows((h, w)), _Rows((h, w))
+        return _new_workspace(h, w)
     ws = getattr(_LOCAL, "workspace", None)
     if ws is None or ws[0] != (h, w):
-        ws = ((h, w), (_Rows((w, h)), _Rows((w, h)), _Rows((h, w)), _Rows((h, w))))
+        ws = ((h, w), _new_workspace(h, w))
         _LOCAL.workspace = ws
     return ws[1]
 
@@ -219,8 +225,8 @@ def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
         # jaroszFilterFloat, every box run down columns: pass 1 along rows (on the transpose), then columns;
         # pass 2 again, kept only where decimation samples
         _transpose(_box_down(a, b, along_rows), c.a)  # (h, w)
-        _transpose(_box_down(c, d, along_cols), a.a)  # (w, h)
-        y = _box_down(a, b, along_rows, cols)  # (64, h)
+        _transpose(_box_down(c, d, along_cols), a.a)  # (w, h); d shares b's memory, b is spent
+        y = _box_down(a, b, along_rows, cols)  # (64, h); d is spent
         out = np.ascontiguousarray(_box_across_64(y, along_cols, rows).T)  # (64, 64)
     return _dct64to16(out), _quality(out)
 
