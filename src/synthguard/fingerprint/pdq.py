@@ -9,23 +9,27 @@ reproduced operation for operation in float32, so partners' hashes match ours bi
 included (issue 20).  Low-texture images (flat colours, ramps, checkerboards) put many DCT coefficients within an
 ulp of the median, so anything short of the reference's exact rounding flips bits there.  What "exact" takes:
 
-- luma as ``pdqhash`` computes it: float64 ``0.299 R + 0.587 G + 0.114 B`` rounded to float32;
+- luma as ``pdqhash`` computes it: float64 ``0.299 R + 0.587 G + 0.114 B`` rounded to float32, which for 8-bit
+  pixels is exactly float32 ``(299 R + 587 G + 114 B) / 1000`` (see :func:`_luma_t`);
 - ``box1DFloat``'s running sum (``sum += in; sum -= out; out = sum / count``), one float32 rounding per step:
-  the adds and subtracts are laid out as one sequence per row and summed by ``np.add.accumulate``, which is
-  sequential, so each prefix is the reference's ``sum`` exactly;
+  every box runs down columns, all columns at once, one vectorised ``np.add``/``np.subtract`` per step of the
+  reference's loop, so each column's sum is the reference's ``sum`` exactly (boxes along rows run on a transpose;
+  the last, 64-row box prefix-sums each row's signed sequence with the sequential ``np.add.accumulate``);
 - the DCT matrix as the C++ builds it (float scale times double cosine, rounded once) and ``dct64To16``'s
   sequential k-order float32 sums (no BLAS: its blocked sums round differently);
 - ``torben``'s median (the 128th smallest coefficient, not the mean of the middle two) and ``>`` against it;
 - images under 5 pixels on a side hash to zero with quality 0 (``MIN_HASHABLE_DIM``).
 
 The eight dihedral hashes come from the same 16x16 DCT with the reference's sign/transposition rules, so banks need
-no C++ extension (``pdqhash`` remains a test-only oracle).  Cost: about twice the C++ on a photo (47 against
-20 ms for 768x512, loaded machine); the earlier OpenCV/BLAS shortcut was faster but up to 134 bits off on graphics.
+no C++ extension (``pdqhash`` remains a test-only oracle).  Cost: a little under the C++ on a photo (about 4.5
+against 5.7 ms for 768x512, one core, bench/pdq_exact.py); the earlier OpenCV/BLAS shortcut (2.4 ms) was up to 134
+bits off on graphics.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from PIL import Image
@@ -37,7 +41,6 @@ MATCH_THRESHOLD = 31
 MIN_QUALITY = 50  # Meta's guidance: hashes below this quality are unreliable for matching
 MIN_HASHABLE_DIM = 5  # pdqhashing.cpp: smaller images hash to all zeros, quality 0
 DIHEDRAL = ("original", "rotate-90", "rotate-180", "rotate-270", "flip-x", "flip-y", "flip-plus-1", "flip-minus-1")
-_BLOCK = 1 << 22  # float32 elements per block of rows, so a 64-megapixel image needs no extra full-size buffer
 
 
 class PDQHasher:
@@ -72,6 +75,10 @@ def rgb_pixels(img: Image.Image) -> np.ndarray:
 
 _DCT = np.array([[float(np.float32(math.sqrt(2.0 / 64))) * math.cos(math.pi / 2.0 / 64 * (i + 1) * (2 * j + 1))
                   for j in range(64)] for i in range(16)], dtype=np.float32)  # dct_matrix_64: float * double
+_DCT_T = np.ascontiguousarray(_DCT.T)
+_LUMA_X1000 = np.array([299, 587, 114], dtype=np.float32)
+_LUMA_ROWS = 1 << 16  # pixels per block of the luma pass (its float32 RGB copy stays cache-sized)
+_TILE = 32  # rows per tile of a transposing copy
 
 
 def _window(old: int, new: int = 64) -> int:
@@ -79,59 +86,124 @@ def _window(old: int, new: int = 64) -> int:
     return (old + 2 * new - 1) // (2 * new)
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """pdqhash's luma, float64 then float32, in blocks of rows to bound the float64 temporaries."""
+def _luma_float64(rgb: np.ndarray) -> np.ndarray:
+    """pdqhash's luma for any numeric pixel type: float64 ``(r * 0.299 + g * 0.587) + b * 0.114`` to float32."""
+    r, g, b = (rgb[:, :, c].astype(np.float64) for c in range(3))
+    return (r * 0.299 + g * 0.587 + b * 0.114).astype(np.float32)  # type: ignore[no-any-return]
+
+
+def _luma_t(rgb: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """pdqhash's luma, transposed (w, h).  For uint8 pixels it is float32 ``(299 R + 587 G + 114 B) / 1000``:
+    the integer sum is exact in float32 (< 2^24, whatever the summation order), and one correctly rounded
+    division gives the float32 nearest the exact decimal value, which is pdqhash's float64 result rounded to
+    float32 (an exact decimal ``S / 1000`` is never within float64 error of a float32 rounding midpoint; checked
+    exhaustively over all 2^24 colours)."""
     h, w = rgb.shape[:2]
-    out = np.empty((h, w), dtype=np.float32)
-    step = max(1, _BLOCK // max(1, w))
-    acc = np.empty((min(h, step), w), dtype=np.float64)  # reused: fresh big arrays cost page faults
-    tmp = np.empty_like(acc)
+    if rgb.dtype != np.uint8:
+        return _transpose(_luma_float64(rgb), out)
+    rgb = np.ascontiguousarray(rgb[:, :, :3])
+    step = max(_TILE, _LUMA_ROWS // w // _TILE * _TILE)
     for r in range(0, h, step):
         c = rgb[r:r + step]
-        a, t = acc[:len(c)], tmp[:len(c)]
-        np.multiply(c[:, :, 0], 0.299, out=a)  # (r * 0.299 + g * 0.587) + b * 0.114, in that order
-        a += np.multiply(c[:, :, 1], 0.587, out=t)
-        a += np.multiply(c[:, :, 2], 0.114, out=t)
-        out[r:r + step] = a
+        s = (c.reshape(-1, 3).astype(np.float32) @ _LUMA_X1000).reshape(len(c), w)
+        s /= np.float32(1000)
+        _transpose(s, out[:, r:r + step])
     return out
 
 
-def _box_block(x: np.ndarray, k: int, at: np.ndarray | None) -> np.ndarray:
-    """box1DFloat along axis 1 of every row of ``x``: its adds and subtracts as one signed sequence per row,
-    prefix-summed sequentially in float32, then each written sum divided by its window's pixel count."""
-    m, n = x.shape
+def _transpose(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x.T`` as a C-contiguous copy, tile by tile of rows (numpy's plain transposing copy misses the cache)."""
+    n, m = x.shape
+    if out is None:
+        out = np.empty((m, n), dtype=x.dtype)
+    for i in range(0, n, _TILE):
+        out[:, i:i + _TILE] = x[i:i + _TILE].T
+    return out
+
+
+class _Rows:
+    """A float32 work array and its row views, made once (a view costs as much as a small ufunc call)."""
+
+    def __init__(self, shape: tuple[int, int], memory: np.ndarray | None = None) -> None:
+        self.a = np.empty(shape, dtype=np.float32) if memory is None else memory.reshape(shape)
+        self.rows = list(self.a)
+
+
+_LOCAL = threading.local()
+_CACHED_PIXELS = 1 << 20  # work arrays of images up to this size are kept per thread for the next same-size image
+
+
+def _new_workspace(h: int, w: int) -> tuple[_Rows, _Rows, _Rows, _Rows]:
+    """Work arrays (w, h), (w, h), (h, w) and an (h, w) view of the second's memory (never live at once)."""
+    b = _Rows((w, h))
+    return _Rows((w, h)), b, _Rows((h, w)), _Rows((h, w), b.a)
+
+
+def _workspace(h: int, w: int) -> tuple[_Rows, _Rows, _Rows, _Rows]:
+    """:func:`_new_workspace`; the last size's is reused by the same thread (uploads come in few sizes), larger
+    images get fresh arrays."""
+    if h * w > _CACHED_PIXELS:
+        return _new_workspace(h, w)
+    ws = getattr(_LOCAL, "workspace", None)
+    if ws is None or ws[0] != (h, w):
+        ws = ((h, w), _new_workspace(h, w))
+        _LOCAL.workspace = ws
+    return ws[1]
+
+
+def _box_down(x: _Rows, sums_: _Rows, k: int, at: np.ndarray | None = None) -> np.ndarray:
+    """box1DFloat down every column of the float32 (n, m) array ``x`` (boxAlongColsFloat), all columns at once:
+    one vectorised float32 add or subtract per step of the reference's running sum (``sum += in; sum -= out``),
+    in its order, so every column's sum is rounded exactly as the C++ rounds it; then each written sum divided by
+    its window's pixel count.  Returns ``sums_``'s array (n, m), or only the rows ``at`` (a new array)."""
+    n, m = x.a.shape
+    half = (k + 2) // 2
+    p1, p3, p4 = half - 1, n - k, half - 1  # phase 1 adds; phase 2 adds and writes (k - p1 rows); 3; 4
+    sums, xs, out = sums_.a, x.rows, sums_.rows  # the loop below is all ufunc calls on prepared row views
+    tmp = np.empty(m, dtype=np.float32)
+    add, sub = np.add, np.subtract
+    s = add(xs[0], np.float32(0), tmp)  # sum = 0; sum += in[0]
+    for right in xs[1:p1]:  # phase 1
+        add(s, right, s)
+    o = 0
+    for right in xs[max(p1, 1):k]:  # phase 2
+        s = add(s, right, out[o])
+        o += 1
+    if p1 == 0:  # k == 1: the first written sum is in[0] itself
+        out[0][:] = tmp
+        o = 1
+    for right, left, o_row in zip(xs[k:], xs[:p3], out[o:o + p3], strict=True):  # phase 3: +right, -left
+        s = sub(add(s, right, tmp), left, o_row)
+    for left, o_row in zip(xs[p3:p3 + p4], out[o + p3:], strict=True):  # phase 4: subtract only
+        s = sub(s, left, o_row)
+    count = np.concatenate([np.arange(p1 + 1, k + 1), np.full(p3, k), np.arange(k - 1, k - 1 - p4, -1)])
+    count = count.astype(np.float32)[:, None]
+    if at is not None:
+        return sums[at] / count[at]  # type: ignore[no-any-return]
+    sums /= count
+    return sums
+
+
+def _box_across_64(x: np.ndarray, k: int, at: np.ndarray) -> np.ndarray:
+    """box1DFloat along every row of the float32 (64, n) array ``x``, outputs only at columns ``at``: each row's
+    adds and subtracts laid out as one signed sequence and prefix-summed by ``np.add.accumulate`` (sequential, so
+    each prefix is the reference's ``sum``), rows r and r + 32 as the two float32 lanes of one complex64 sum."""
+    n = x.shape[1]
     half = (k + 2) // 2
     p1, p3, p4 = half - 1, n - k, half - 1
-    seq = np.empty((m, k + 2 * p3 + p4), dtype=np.float32)
-    seq[:, :k] = x[:, :k]  # phases 1 and 2: adds only
-    seq[:, k:k + 2 * p3:2] = x[:, k:]  # phase 3: add the right edge ...
-    np.negative(x[:, :p3], out=seq[:, k + 1:k + 2 * p3:2])  # ... then subtract the left edge
-    np.negative(x[:, p3:p3 + p4], out=seq[:, k + 2 * p3:])  # phase 4: subtracts only
-    np.add.accumulate(seq, axis=1, dtype=np.float32, out=seq)
-    head = np.arange(p1 + 1, k + 1, dtype=np.float32)  # window pixel counts while the window grows ...
-    tail = np.arange(k - 1, k - 1 - p4, -1, dtype=np.float32)  # ... and while it shrinks at the far edge
-    if at is None:  # every output: plain slices of the prefix sums
-        out = np.empty((m, n), dtype=np.float32)
-        p2 = k - p1
-        np.divide(seq[:, p1:k], head, out=out[:, :p2])
-        np.divide(seq[:, k + 1:k + 2 * p3:2], np.float32(k), out=out[:, p2:p2 + p3])
-        np.divide(seq[:, k + 2 * p3:], tail, out=out[:, p2 + p3:])
-        return out
+    seq = np.empty((32, k + 2 * p3 + p4), dtype=np.complex64)
+    lanes = seq.view(np.float32).reshape(32, -1, 2)
+    for lane in (0, 1):
+        v, src = lanes[:, :, lane], x[32 * lane:32 * lane + 32]
+        v[:, :k] = src[:, :k]  # phases 1 and 2: adds only
+        v[:, k:k + 2 * p3:2] = src[:, k:]  # phase 3: add the right edge ...
+        np.negative(src[:, :p3], out=v[:, k + 1:k + 2 * p3:2])  # ... then subtract the left edge
+        np.negative(src[:, p3:p3 + p4], out=v[:, k + 2 * p3:])  # phase 4: subtracts only
+    np.add.accumulate(seq, axis=1, out=seq)
     pos = np.concatenate([np.arange(p1, k), np.arange(k + 1, k + 2 * p3, 2), np.arange(k + 2 * p3, seq.shape[1])])
-    cnt = np.concatenate([head, np.full(p3, k, dtype=np.float32), tail])
-    return seq[:, pos[at]] / cnt[at]  # type: ignore[no-any-return]
-
-
-def _box(x: np.ndarray, k: int, at: np.ndarray | None = None) -> np.ndarray:
-    """boxAlongRowsFloat (outputs only at columns ``at`` when given), block by block of rows."""
-    m, n = x.shape
-    step = max(1, _BLOCK // (2 * n))
-    if m <= step:  # one block: no second output array to fill
-        return _box_block(x, k, at)
-    out = np.empty((m, n if at is None else len(at)), dtype=np.float32)
-    for r in range(0, m, step):
-        out[r:r + step] = _box_block(x[r:r + step], k, at)
-    return out
+    count = np.concatenate([np.arange(p1 + 1, k + 1), np.full(p3, k), np.arange(k - 1, k - 1 - p4, -1)])
+    picked = lanes[:, pos[at], :] / count[at].astype(np.float32)[None, :, None]  # (32, len(at), 2)
+    return np.concatenate([picked[:, :, 0], picked[:, :, 1]])  # type: ignore[no-any-return]
 
 
 def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
@@ -142,18 +214,21 @@ def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
     h, w = rgb.shape[:2]
     if h < MIN_HASHABLE_DIM or w < MIN_HASHABLE_DIM:
         return None, 0
-    luma = _luma(rgb)
+    a, b, c, d = _workspace(h, w)
+    _luma_t(rgb, a.a)  # (w, h)
     if h == 64 and w == 64:  # the reference skips the blur when the input is already 64x64
-        b = luma
+        out = np.ascontiguousarray(a.a.T)
     else:
         along_rows, along_cols = _window(w), _window(h)
         rows = ((np.arange(64) + 0.5) * h / 64).astype(np.int64)  # decimateFloat's sample positions
         cols = ((np.arange(64) + 0.5) * w / 64).astype(np.int64)
-        x = _box(luma, along_rows)  # jaroszFilterFloat, pass 1: rows, then columns (as rows of the transpose)
-        x = _box(np.ascontiguousarray(x.T), along_cols)
-        x = _box(np.ascontiguousarray(x.T), along_rows, cols)  # pass 2, kept only where decimation samples
-        b = np.ascontiguousarray(_box(np.ascontiguousarray(x.T), along_cols, rows).T)
-    return _dct64to16(b), _quality(b)
+        # jaroszFilterFloat, every box run down columns: pass 1 along rows (on the transpose), then columns;
+        # pass 2 again, kept only where decimation samples
+        _transpose(_box_down(a, b, along_rows), c.a)  # (h, w)
+        _transpose(_box_down(c, d, along_cols), a.a)  # (w, h); d shares b's memory, b is spent
+        y = _box_down(a, b, along_rows, cols)  # (64, h); d is spent
+        out = np.ascontiguousarray(_box_across_64(y, along_cols, rows).T)  # (64, 64)
+    return _dct64to16(out), _quality(out)
 
 
 def _quality(b: np.ndarray) -> int:
@@ -165,14 +240,16 @@ def _quality(b: np.ndarray) -> int:
 
 
 def _dct64to16(a: np.ndarray) -> np.ndarray:
-    """dct64To16: B = D A D^T with each dot product summed in k order in float32, as the C++ loops do."""
-    t = np.zeros((16, 64), dtype=np.float32)
-    for k in range(64):
-        t += _DCT[:, k:k + 1] * a[k:k + 1, :]
-    out = np.zeros((16, 16), dtype=np.float32)
-    for k in range(64):
-        out += t[:, k:k + 1] * _DCT[None, :, k]
-    return out
+    """dct64To16: B = D A D^T with each dot product summed in k order in float32, as the C++ loops do: all float32
+    products laid out (k, ...) C-contiguous, then ``np.add.reduce`` over axis 0, which adds whole rows in k order
+    (numpy's pairwise summation applies only along a contiguous reduced axis; no BLAS: its sums round
+    differently)."""
+    p = np.empty((64, 16, 64), dtype=np.float32)
+    np.multiply(_DCT_T[:, :, None], a[:, None, :], out=p)  # p[k, i, j] = D[i, k] * A[k, j]
+    t = np.add.reduce(p.reshape(64, 16 * 64), axis=0).reshape(16, 64)
+    q = np.empty((64, 16, 16), dtype=np.float32)
+    np.multiply(t.T[:, :, None], _DCT_T[:, None, :], out=q)  # q[k, i, j] = T[i, k] * D[j, k]
+    return np.add.reduce(q.reshape(64, 16 * 16), axis=0).reshape(16, 16)  # type: ignore[no-any-return]
 
 
 def _bits(d: np.ndarray) -> np.ndarray:
