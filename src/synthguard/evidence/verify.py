@@ -104,8 +104,9 @@ def _check_checkpoint(checks: list[dict[str, Any]], cp: dict[str, Any], size: in
         return None
     key = find_trusted(trusted, note)
     if key is None:  # the bundle's own key proves nothing: the forger chose it
+        named = (note.log_id or note.key_hash.hex())[:16]  # the log-id line is optional (C2SP)
         _check(checks, "checkpoint-origin", False,
-               f"origin not verified: the checkpoint for {note.origin!r} names log id {note.log_id[:16]}…, "
+               f"origin not verified: the checkpoint for {note.origin!r} names log id {named}…, "
                "which is none of the trusted keys (this deployment's ledger key, --trusted-key pins, trust lists); "
                "the key inside the bundle is never trusted")
         return None

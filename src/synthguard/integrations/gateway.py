@@ -34,6 +34,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from synthguard.errors import InputError, SynthGuardError, UpstreamError
 from synthguard.integrations.keys import GatewayKeys
@@ -264,7 +265,7 @@ def create_gateway(sg: Any, *, upstream: str, upstream_key: str | None = None, k
         fields, files, sources = {}, [], []
         st = sg.settings
         for key, value in form.multi_items():
-            if hasattr(value, "read"):
+            if isinstance(value, StarletteUpload):
                 data = await value.read()
                 files.append((key, (value.filename or "image.png", data, value.content_type or "image/png")))
                 if key.startswith("image"):  # the edited picture(s): faces in them go through the gate (DS-15)

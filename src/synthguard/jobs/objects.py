@@ -56,7 +56,7 @@ def parse_event(doc: Any) -> list[ObjectRef]:
     for r in records:
         if not isinstance(r, dict) or not str(r.get("eventName", "")).startswith(("ObjectCreated", "s3:ObjectCreated")):
             continue
-        s3 = r.get("s3") if isinstance(r.get("s3"), dict) else {}
+        s3: dict[str, Any] = r["s3"] if isinstance(r.get("s3"), dict) else {}
         bucket, obj = s3.get("bucket") or {}, s3.get("object") or {}
         if not (isinstance(bucket, dict) and isinstance(obj, dict)):
             raise ValidationError("an S3 record without s3.bucket and s3.object")
