@@ -28,8 +28,14 @@ from tests.conftest import image_bytes
 from tests.test_gateway import _serve
 
 
+@pytest.fixture(autouse=True)
+def _own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
+
 def _org(tmp_path, name, **extra) -> SynthGuard:
-    st = Settings.load(home=tmp_path / name, **extra)
+    st = Settings.load(database_url=None, home=tmp_path / name, **extra)
     init_keys(st)
     return SynthGuard.open(st)
 
@@ -101,7 +107,7 @@ def test_four_deployments(world, tmp_path):
     assert monitor.check(A["url"], pinned_a, state)["tree_size"] >= 1
     fork_home = tmp_path / "A-fork"
     shutil.copytree(A["sg"].settings.home / "keys", fork_home / "keys")
-    fork = SynthGuard.open(Settings.load(home=fork_home, producer="P-AAA"))
+    fork = SynthGuard.open(Settings.load(database_url=None, home=fork_home, producer="P-AAA"))
     with fork.db.session() as s:
         for i in range(5):
             fork.ledger.append(s, "generation", {"content_id": f"rewritten-{i}"})

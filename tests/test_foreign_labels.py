@@ -3,6 +3,8 @@ labels stay "invalid" (GB-12, LM-22)."""
 
 from __future__ import annotations
 
+import pytest
+
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.keys import init_keys
@@ -10,8 +12,14 @@ from synthguard.media import Media
 from tests.conftest import image_bytes
 
 
+@pytest.fixture(autouse=True)
+def _own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
+
 def _org(tmp_path, name):
-    st = Settings.load(home=tmp_path / name, producer=f"P-{name}")
+    st = Settings.load(database_url=None, home=tmp_path / name, producer=f"P-{name}")
     init_keys(st)
     sg = SynthGuard.open(st)
     sg.add_user("u-1")

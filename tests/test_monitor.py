@@ -17,6 +17,12 @@ from synthguard.server import create_app
 from synthguard.trust import cosign
 from synthguard.trust.monitor import check
 
+
+@pytest.fixture(autouse=True)
+def _own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
 BASE = "https://provider.example"
 
 
@@ -49,7 +55,7 @@ def test_monitor_follows_growth_and_alarms_on_a_rewrite(sg, settings, tmp_path):
     # the provider restores a backup and rewrites history with the same key: signed, but not consistent
     fork_home = tmp_path / "fork"
     shutil.copytree(settings.home / "keys", fork_home / "keys")
-    fork = SynthGuard.open(Settings.load(home=fork_home))
+    fork = SynthGuard.open(Settings.load(database_url=None, home=fork_home))
     _grow(fork, 9, "rewritten")
     with pytest.raises(LedgerIntegrityError, match="ALARM"):
         check(BASE, pinned, state, get=_getter(fork))

@@ -22,12 +22,18 @@ from synthguard.trust.resolve import NotTrustedError, resolve, verify_answer
 from synthguard.trust.trustlist import TrustList
 from tests.conftest import image_bytes
 
+
+@pytest.fixture(autouse=True)
+def _own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
 BASE = "https://acme.example"
 
 
 @pytest.fixture
 def world(tmp_path):
-    st = Settings.load(home=tmp_path / "acme", producer="P-ACME", service_name="acme")
+    st = Settings.load(database_url=None, home=tmp_path / "acme", producer="P-ACME", service_name="acme")
     init_keys(st)
     acme = SynthGuard.open(st)
     acme.add_user("u-1")

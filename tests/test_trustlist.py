@@ -19,8 +19,14 @@ from synthguard.trust.descriptor import build
 from synthguard.trust.trustlist import TrustList, import_list, publish
 
 
+@pytest.fixture(autouse=True)
+def _own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
+
 def provider(tmp_path, name: str, producer: str) -> SynthGuard:
-    st = Settings.load(home=tmp_path / name, producer=producer, service_name=name)
+    st = Settings.load(database_url=None, home=tmp_path / name, producer=producer, service_name=name)
     init_keys(st)
     return SynthGuard.open(st)
 

@@ -18,6 +18,12 @@ from synthguard.trust.witness import InconsistentCheckpointError, StaleSizeError
 from synthguard.trust.witness_client import cosign_latest, request_body
 
 
+@pytest.fixture(autouse=True)
+def _own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
+
 def _grow(sg: SynthGuard, n: int, tag: str = "x") -> str:
     with sg.db.session() as s:
         for i in range(n):
@@ -69,7 +75,7 @@ def test_a_rewritten_history_is_refused_with_422(log, witness, settings, tmp_pat
     # the provider restores an older copy of its database and writes a different history with the same key
     fork_home = tmp_path / "fork"
     shutil.copytree(settings.home / "keys", fork_home / "keys")
-    fork = SynthGuard.open(Settings.load(home=fork_home))
+    fork = SynthGuard.open(Settings.load(database_url=None, home=fork_home))
     fork_note = _grow(fork, 6, "forged-")
     with pytest.raises(InconsistentCheckpointError):
         with fork.db.session() as s:  # a proof from 4 in the forked log does not lead from the cosigned root
@@ -87,7 +93,7 @@ def test_same_size_other_root_is_a_fork(log, witness, settings, tmp_path):
     witness.add_checkpoint(request_body(0, (), note).decode())
     fork_home = tmp_path / "fork2"
     shutil.copytree(settings.home / "keys", fork_home / "keys")
-    fork = SynthGuard.open(Settings.load(home=fork_home))
+    fork = SynthGuard.open(Settings.load(database_url=None, home=fork_home))
     fork_note = _grow(fork, 3, "other-")
     with pytest.raises(InconsistentCheckpointError):
         witness.add_checkpoint(request_body(3, (), fork_note).decode())
@@ -108,7 +114,7 @@ def test_stale_old_size_is_409_with_the_cosigned_size(log, witness):
 
 def test_unknown_origin_404_and_forged_signature_403(log, witness, tmp_path):
     sg, origin, _ = log
-    other = SynthGuard.open(Settings.load(home=tmp_path / "other"))
+    other = SynthGuard.open(Settings.load(database_url=None, home=tmp_path / "other"))
     from synthguard.keys import init_keys
 
     init_keys(other.settings)

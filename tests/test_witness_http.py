@@ -16,6 +16,12 @@ from synthguard.server import create_app
 from tests.test_gateway import _serve
 
 
+@pytest.fixture(autouse=True)
+def _own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
+
 def _grow(sg: SynthGuard, n: int, tag: str) -> None:
     with sg.db.session() as s:
         for i in range(n):
@@ -25,12 +31,12 @@ def _grow(sg: SynthGuard, n: int, tag: str) -> None:
 
 @pytest.fixture
 def orgs(tmp_path, monkeypatch):
-    w_settings = Settings.load(home=tmp_path / "witness", witness_name="witness.example/w1")
+    w_settings = Settings.load(database_url=None, home=tmp_path / "witness", witness_name="witness.example/w1")
     init_keys(w_settings)
     monkeypatch.setenv("SYNTHGUARD_HOME", str(w_settings.home))
     monkeypatch.setenv("SYNTHGUARD_WITNESS_NAME", "witness.example/w1")
     assert main(["witness", "init", "--json"]) == 0
-    p_settings = Settings.load(home=tmp_path / "provider")
+    p_settings = Settings.load(database_url=None, home=tmp_path / "provider")
     init_keys(p_settings)
     provider = SynthGuard.open(p_settings)
     monkeypatch.setenv("SYNTHGUARD_HOME", str(p_settings.home))
@@ -67,7 +73,7 @@ def test_the_provider_gets_each_new_checkpoint_cosigned_and_a_rewrite_is_refused
     # the provider rebuilds its log from an old backup with the same key and tries to get the new history cosigned
     fork_home = tmp_path / "fork"
     shutil.copytree(orgs["p_home"] / "keys", fork_home / "keys")
-    fork = SynthGuard.open(Settings.load(home=fork_home))
+    fork = SynthGuard.open(Settings.load(database_url=None, home=fork_home))
     _grow(fork, 8, "rewritten-")
     monkeypatch.setenv("SYNTHGUARD_HOME", str(fork_home))
     capsys.readouterr()
