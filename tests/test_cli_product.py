@@ -104,7 +104,7 @@ def test_record_not_found_points_at_a_command_that_exists(capsys, settings):
 
 def test_readme_lists_every_exit_code():
     text = README.read_text(encoding="utf-8")
-    listed = {int(n) for n in re.findall(r"[(,] ?\n?(\d) [a-z]", text[text.index("distinct exit codes"):][:400])}
+    listed = {int(n) for n in re.findall(r"[(,] ?\n?(\d+) [a-z]", text[text.index("distinct exit codes"):][:500])}
     used = {cls.exit_code for cls in vars(errors).values()
             if isinstance(cls, type) and issubclass(cls, errors.SynthGuardError)}
     assert used == listed, f"README lacks {sorted(used - listed)} or lists unused {sorted(listed - used)}"

@@ -16,7 +16,7 @@ from synthguard.i18n import N_
 if TYPE_CHECKING:
     from synthguard.fingerprint.banks import Banks
 
-KINDS = ("pdq", "sha256")  # synthguard.fingerprint.banks.KINDS (tests/test_cli_speed.py keeps them equal)
+KINDS = ("pdq", "sha256", "vpdq", "audio")  # synthguard.fingerprint.banks.KINDS (tests/test_cli_speed.py keeps them equal)
 bank = typer.Typer(no_args_is_help=True, help="Named hash banks: victim reports, removed content, labeled outputs.")
 app.add_typer(bank, name="bank")
 

@@ -11,16 +11,22 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.config import Settings
 
 trust = typer.Typer(no_args_is_help=True, help="Trusted providers: pinned keys, with where each key came from.")
 app.add_typer(trust, name="trust")
 
 
+def _settings():  # type: ignore[no-untyped-def]
+    """Loaded on use: ``synthguard --help`` must not import pydantic-settings (issue 22)."""
+    from synthguard.config import Settings
+
+    return Settings.load()
+
+
 def _list():  # type: ignore[no-untyped-def]
     from synthguard.trust.trustlist import TrustList
 
-    return TrustList(Settings.load().home / "trust-list.json")
+    return TrustList(_settings().home / "trust-list.json")
 
 
 def _read_json(source: str) -> dict:

@@ -8,10 +8,16 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.config import Settings
 
 witness = typer.Typer(no_args_is_help=True, help="Witness other logs (c2sp.org/tlog-witness) or get ours cosigned.")
 app.add_typer(witness, name="witness")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    """Loaded on use: ``synthguard --help`` must not import pydantic-settings (issue 22)."""
+    from synthguard.config import Settings
+
+    return Settings.load()
 
 
 @witness.command("init")
@@ -21,7 +27,7 @@ def init(as_json: JsonOpt = False) -> None:
     from synthguard.trust.cosign import vkey
     from synthguard.trust.witness import KEY_FILE
 
-    st = Settings.load()
+    st = _settings()
     if not st.witness_name:
         from synthguard.errors import ConfigError
 
@@ -36,7 +42,7 @@ def show_vkey() -> None:
     from synthguard.errors import ConfigError
     from synthguard.trust.witness import from_settings
 
-    w = from_settings(Settings.load())
+    w = from_settings(_settings())
     if w is None:
         raise ConfigError("this deployment is not a witness: set witness_name and run `synthguard witness init`")
     typer.echo(w.vkey)
@@ -48,7 +54,7 @@ def watch_log(log_vkey: Annotated[str, typer.Argument(help="The log's checkpoint
     """Start cosigning a log's checkpoints (pin the key its operator gave you out of band)."""
     from synthguard.trust.witness import watch
 
-    emit({"watching": watch(Settings.load().home, log_vkey)}, as_json, title="witness")
+    emit({"watching": watch(_settings().home, log_vkey)}, as_json, title="witness")
 
 
 @witness.command("list")
@@ -56,7 +62,7 @@ def list_logs(as_json: JsonOpt = False) -> None:
     """The logs this witness watches, with the size it cosigned last."""
     from synthguard.trust.witness import Witness, from_settings, watched_logs
 
-    st = Settings.load()
+    st = _settings()
     w = from_settings(st)
     rows = [{"origin": o, "vkey": v, "cosigned_size": (w.latest(o) or {}).get("size") if isinstance(w, Witness)
              else None} for o, v in watched_logs(st.home).items()]
@@ -101,4 +107,4 @@ def monitor(url: Annotated[str, typer.Argument(help="The provider's base URL.")]
     """Check that a provider's log only grows (signature, consistency with the last head seen); alarm otherwise."""
     from synthguard.trust.monitor import check
 
-    emit(check(url, vkey, Settings.load().home / "monitor-state.json"), as_json, title="monitor")
+    emit(check(url, vkey, _settings().home / "monitor-state.json"), as_json, title="monitor")
