@@ -15,6 +15,7 @@ from synthguard.server import create_app
 from synthguard.server.uploads import MAX_OTHER_BODY
 
 
+@sqlite_file  # the SQLite file's own mode; the Postgres pass has no such file
 def test_database_and_home_are_private(tmp_path, keys_template):
     import shutil
 
@@ -30,6 +31,7 @@ def test_database_and_home_are_private(tmp_path, keys_template):
         (f.name, oct(f.stat().st_mode)) for f in files]
 
 
+@sqlite_file
 def test_existing_world_readable_database_is_tightened(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

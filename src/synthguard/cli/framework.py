@@ -90,6 +90,8 @@ def usage_error(exc: Any) -> str:
         m = pattern.match(message)
         if m:
             values = {k: v for k, v in m.groupdict().items() if v is not None}
+            if "choices" in values:  # values, not words: shown as code so no language reads them as prose
+                values["choices"] = ", ".join(f"`{c.strip().strip(chr(39))}`" for c in values["choices"].split(","))
             message = translate(template, **values)
             if values.get("hint"):
                 message += " " + _("Possible options: {hint}", hint=values["hint"])
