@@ -13,6 +13,7 @@ from synthguard.core import SynthGuard
 from synthguard.errors import ValidationError
 from synthguard.server import create_app
 from synthguard.server.uploads import MAX_OTHER_BODY
+from tests.conftest import sqlite_file
 
 
 @sqlite_file  # the SQLite file's own mode; the Postgres pass has no such file
