@@ -96,18 +96,10 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; a single process is the only supported case there
+    from synthguard.locks import file_lock
+
+    with file_lock(f"{database}.migrate.lock"):
         yield
-        return
-    fd = os.open(f"{database}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -15,7 +15,6 @@ import binascii
 import hashlib
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,18 +139,10 @@ class Witness:
         write_atomic(self.state, json.dumps(state, indent=1, sort_keys=True).encode())
         os.chmod(self.state, 0o600)
 
-    @contextmanager
     def _locked(self):  # type: ignore[no-untyped-def]
-        import fcntl
+        from synthguard.locks import file_lock
 
-        self.state.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(f"{self.state}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return file_lock(f"{self.state}.lock")
 
 
 # --- configuration: a deployment in the witness role ---------------------------------------------------
