@@ -25,7 +25,10 @@ violations: list[str] = []
 def outside(path: str) -> bool:
     """True for a path beside the repository (in its parent folder, not in the repository or the temp folder)."""
     full = os.path.realpath(os.path.join(os.getcwd(), path))
-    return full.startswith(_PARENT) and not (full + os.sep).startswith(_INSIDE) and not full.startswith(_EXEMPT)
+    if not full.startswith(_PARENT) or (full + os.sep).startswith(_INSIDE) or full.startswith(_EXEMPT):
+        return False
+    # hidden folders beside the clone are tool caches and settings (a clone in $HOME sits beside ~/.cache), not data
+    return not full[len(_PARENT):].startswith(".")
 
 
 def _hook(event: str, args: tuple) -> None:
