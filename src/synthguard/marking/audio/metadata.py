@@ -248,7 +248,8 @@ def _vorbis_file(data: bytes, fmt: str, name: str) -> Any:
 
     try:
         f = FLAC(io.BytesIO(data)) if fmt == "flac" else OggVorbis(io.BytesIO(data))
-    except (MutagenError, ValueError, struct.error, OverflowError, RecursionError) as exc:
+    # IndexError: mutagen reads a truncated comment's framing byte past the end (found by tests/test_fuzz_parsers.py)
+    except (MutagenError, ValueError, IndexError, struct.error, OverflowError, RecursionError) as exc:
         raise MetadataError(f"cannot read the {fmt.upper()} tags: {type(exc).__name__}: {exc}", path=name,
                             hint="Only OGG Vorbis is supported among OGG codecs; re-export intact files.") from exc
     return f
