@@ -276,6 +276,31 @@ def test_index_follows_other_processes(sg, banks):
     assert len(banks.query("pdq", H0)) == 1
 
 
+
+def test_visibility_follows_shares_made_by_another_process(sg, banks):
+    """visible() is remembered between uploads (issue 28), but a share or unshare made by another worker is seen
+    by the next lookup: every bank change writes the audit row the cache is keyed on (issue 18 finding 2)."""
+    banks.create("acme-removed", tenant="acme")
+    assert banks.visible("beta") == set() and banks.visible("acme") == {"acme-removed"}
+    other = Banks(sg.db, sg.ledger)
+    other.share("acme-removed", "beta", actor="acme-admin", reason="agreement")
+    assert banks.visible("beta") == {"acme-removed"}
+    other.create("beta-own", tenant="beta")
+    assert banks.visible("beta") == {"acme-removed", "beta-own"}
+    other.share("acme-removed", "beta", on=False, actor="acme-admin", reason="ended")
+    assert banks.visible("beta") == {"beta-own"}
+
+
+def test_pinned_lookups_share_one_synchronisation(sg, banks):
+    """Inside pinned() one upload's queries see one state of the banks; the next upload sees later changes."""
+    banks.create("removed-content")
+    assert banks.query("pdq", H0) == []  # the bank's index is in memory
+    other = Banks(sg.db, sg.ledger)
+    with banks.pinned():
+        e = other.add("removed-content", H0, reason="r", actor="worker-2")
+        assert banks.query("pdq", H0) == []  # added after this upload's snapshot
+    assert [m.entry_id for m in banks.query("pdq", H0)] == [e]
+
 def run(capsys, *args: str):
     code = main(list(args))
     out = capsys.readouterr()

@@ -34,6 +34,7 @@ from synthguard.media import Media, Modality
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
+    from synthguard.fingerprint.banks import Banks
     from synthguard.scan_cache import ScanCache
 
 VERDICTS = {"1": "ai_generated", "2": "possibly_ai", "3": "suspected_ai"}
@@ -143,46 +144,55 @@ def _match(sg: SynthGuard, media: Media, pdqs: list[str] | tuple[str, ...], evid
     finding 2; None: the operator, every bank); video and audio also go against ``vpdq`` and ``audio`` banks
     (whole-file fingerprints, :mod:`synthguard.fingerprint.signals`; issue 20)."""
     t0 = time.perf_counter()
-    matches: list[dict[str, Any]] = []
     banks = banks_for(sg)
+    matches: list[dict[str, Any]] = []
     if banks is not None:
-        visible = None if tenant is None else banks.visible(tenant)
-        queries = [("sha256", media.sha256)] + [("pdq", h) for h in pdqs]
-        hits: dict[tuple[Any, Any], dict[str, Any]] = {}
-        for kind, value in queries:
+        with banks.pinned():  # one state of the banks for every query of this upload, one round trip
+            matches = _query_banks(banks, media, pdqs, evidence, tenant)
+    timings["banks"] = time.perf_counter() - t0
+    return matches
+
+
+def _query_banks(banks: Banks, media: Media, pdqs: list[str] | tuple[str, ...], evidence: list[Detection],
+                 tenant: str | None) -> list[dict[str, Any]]:
+    """SHA-256 and PDQ (per frame for video) against the tenant's visible banks, then vPDQ/audio banks."""
+    matches: list[dict[str, Any]] = []
+    visible = None if tenant is None else banks.visible(tenant)
+    queries = [("sha256", media.sha256)] + [("pdq", h) for h in pdqs]
+    hits: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for kind, value in queries:
+        try:
+            found = banks.query(kind, value, banks=visible)
+        except SynthGuardError as exc:
+            evidence.append(Detection("banks", "error", problems=(f"bank lookup ({kind}) failed: {exc.message}",)))
+            continue
+        for m in found:
+            d = {"kind": kind, **_as_dict(m)}
+            key = (d.get("bank"), d.get("entry_id"))
+            if key in hits:  # a video's frames: keep the closest frame and count the frames that matched
+                hits[key]["frames"] = hits[key].get("frames", 1) + 1
+                if d.get("distance", 0) < hits[key].get("distance", 0):
+                    hits[key] |= {k: v for k, v in d.items() if k != "frames"}
+            else:
+                hits[key] = d
+    if media.modality in (Modality.VIDEO, Modality.AUDIO):  # vPDQ and landmark banks (issue 20)
+        from synthguard.fingerprint import signals
+
+        for kind in banks.signal_kinds(media, banks=visible):
             try:
-                found = banks.query(kind, value, banks=visible)
-            except SynthGuardError as exc:
-                evidence.append(Detection("banks", "error", problems=(f"bank lookup ({kind}) failed: {exc.message}",)))
+                found = banks.query_signal(kind, signals.media_query(kind, media), banks=visible)
+            except SynthGuardError as exc:  # a video without sound has no audio fingerprint: say so
+                evidence.append(Detection("banks", "info", problems=(f"no {kind} fingerprint: {exc.message}",)))
                 continue
             for m in found:
-                d = {"kind": kind, **_as_dict(m)}
-                key = (d.get("bank"), d.get("entry_id"))
-                if key in hits:  # a video's frames: keep the closest frame and count the frames that matched
-                    hits[key]["frames"] = hits[key].get("frames", 1) + 1
-                    if d.get("distance", 0) < hits[key].get("distance", 0):
-                        hits[key] |= {k: v for k, v in d.items() if k != "frames"}
-                else:
-                    hits[key] = d
-        if media.modality in (Modality.VIDEO, Modality.AUDIO):  # vPDQ and landmark banks (issue 20)
-            from synthguard.fingerprint import signals
-
-            for kind in banks.signal_kinds(media, banks=visible):
-                try:
-                    found = banks.query_signal(kind, signals.media_query(kind, media), banks=visible)
-                except SynthGuardError as exc:  # a video without sound has no audio fingerprint: say so
-                    evidence.append(Detection("banks", "info", problems=(f"no {kind} fingerprint: {exc.message}",)))
-                    continue
-                for m in found:
-                    hits[(m.bank, m.entry_id)] = _as_dict(m)
-        for d in hits.values():
-            if media.modality is Modality.VIDEO and d["kind"] == "pdq":
-                d["frames"] = d.get("frames", 1)
-                d["frame_share"] = round(d["frames"] / max(1, len(pdqs)), 3)
-                if d["frame_share"] < VIDEO_FRAME_SHARE:
-                    continue
-            matches.append(d)
-    timings["banks"] = time.perf_counter() - t0
+                hits[(m.bank, m.entry_id)] = _as_dict(m)
+    for d in hits.values():
+        if media.modality is Modality.VIDEO and d["kind"] == "pdq":
+            d["frames"] = d.get("frames", 1)
+            d["frame_share"] = round(d["frames"] / max(1, len(pdqs)), 3)
+            if d["frame_share"] < VIDEO_FRAME_SHARE:
+                continue
+        matches.append(d)
     return matches
 
 

@@ -25,7 +25,8 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,9 @@ class Banks:
         self._sha: dict[int, dict[str, list[int]]] = {}  # bank id -> hash -> entry ids
         self._long: dict[int, list[tuple[int, Any]]] = {}  # vpdq/audio bank id -> (entry id, parsed fingerprint)
         self._seen = 0  # newest audit id reflected in memory
+        self._visible: dict[str, frozenset[str]] = {}  # tenant -> bank names, valid while _seen is _visible_at
+        self._visible_at = -1
+        self._local = threading.local()  # pinned(): this thread's lookups share one synchronisation
 
     # --- banks ---------------------------------------------------------------------------
     def create(self, name: str, *, kind: str = "pdq", max_distance: int | None = None, description: str = "",
@@ -174,17 +178,43 @@ class Banks:
             self._own_change(audit_id)
 
     def visible(self, tenant: str) -> set[str]:
-        """Names of the banks a tenant's scans query: its own, and those shared with it (or with ``*``)."""
+        """Names of the banks a tenant's scans query: its own, and those shared with it (or with ``*``).
+
+        Every change to a bank writes an audit row, so the answer is remembered until the next one is seen (a scan
+        asks on every upload; issue 28)."""
+        self._sync()
+        with self._lock:
+            if self._visible_at != self._seen:
+                self._visible, self._visible_at = {}, self._seen
+            if tenant in self._visible:
+                return set(self._visible[tenant])
+            at = self._seen
         with self.db.session() as s:
             own = set(s.scalars(select(HashBank.name).where(HashBank.tenant == tenant)))
             shared: dict[tuple[str, str], bool] = {}
             rows = s.execute(select(HashBank.name, HashBankAudit.action, HashBankAudit.details)
                              .join(HashBank, HashBank.id == HashBankAudit.bank_id)
-                             .where(HashBankAudit.action.in_(("share", "unshare"))).order_by(HashBankAudit.id))
+                             .where(HashBankAudit.action.in_(("share", "unshare")), HashBankAudit.id <= at)
+                             .order_by(HashBankAudit.id))
             for name, action, details in rows:
                 if (details or {}).get("tenant") in (tenant, "*"):
                     shared[(name, details["tenant"])] = action == "share"
-        return own | {n for (n, _), on in shared.items() if on}
+        names = own | {n for (n, _), on in shared.items() if on}
+        with self._lock:
+            if self._visible_at == at:
+                self._visible[tenant] = frozenset(names)
+        return names
+
+    @contextmanager
+    def pinned(self) -> Iterator[Banks]:
+        """Synchronise once, then let this thread's lookups inside the block use that state: one upload's queries
+        (visibility, SHA-256, PDQ, video/audio) see one consistent state of the banks, for one round trip."""
+        self._sync()
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        try:
+            yield self
+        finally:
+            self._local.depth -= 1
 
     def list(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every bank with its count of live and removed entries."""
@@ -442,6 +472,8 @@ class Banks:
     # --- keeping memory in step with the database ----------------------------------------
     def _sync(self) -> None:
         """Apply audit rows newer than the last seen (changes made by other processes)."""
+        if getattr(self._local, "depth", 0):
+            return
         with self._lock, self.db.session() as s:
             latest = s.scalar(select(func.max(HashBankAudit.id))) or 0
             if self._meta is not None and latest == self._seen:
