@@ -19,7 +19,8 @@ Starts ``uvicorn`` on 127.0.0.1 with ``--workers N`` (SQLite in a temporary home
 3. queue operations: complaints filed (``POST /v1/complaints``) and claim + decide cycles per second.
 Every response must be 200 (a scan of a valid image never fails): the bench exits 1 on any other status and 2
 when requests got no answer (timeouts, dropped connections).  ``--scan-processes`` (uncached scans in child
-processes) and ``--job-workers`` (deep scans in ``synthguard worker`` processes) default to 1.
+processes) and ``--job-workers`` (deep scans in ``synthguard worker`` processes) default to 1; the workers run
+with ``--nice 10`` (``--worker-nice``): the deep scans are background work and yield the cores to the uploads.
 Math libraries are pinned to one thread per worker.  Writes bench/results/service[_<search>][_<mix>].json.
 """
 
@@ -172,7 +173,8 @@ class Service:
     """``uvicorn --workers N`` and, with ``job_workers``, ``synthguard worker`` processes beside it (the deep
     scans then run there, as in a deployment, instead of in the request processes)."""
 
-    def __init__(self, home: Path, workers: int, extra_env: dict[str, str], job_workers: int = 0):
+    def __init__(self, home: Path, workers: int, extra_env: dict[str, str], job_workers: int = 0,
+                 worker_nice: int = 0):
         env = os.environ | {"SYNTHGUARD_HOME": str(home)} | {v: "1" for v in THREAD_VARS} | extra_env
         env.setdefault("SYNTHGUARD_RATE_LIMIT_PER_MINUTE", "1000000")  # the bench is one token: measure the service
         if job_workers:
@@ -184,7 +186,8 @@ class Service:
                                        env=env)]
         if job_workers:
             self.procs.append(subprocess.Popen([sys.executable, "-m", "synthguard", "worker", "--concurrency",
-                                                str(job_workers)], env=env, stdout=subprocess.DEVNULL))
+                                                str(job_workers), "--nice", str(worker_nice)],
+                                               env=env, stdout=subprocess.DEVNULL))
         self.url = f"http://127.0.0.1:{port}"
         for _ in range(600):
             try:
@@ -281,7 +284,8 @@ def queue_ops(url: str, reviewer: str, n: int) -> dict:
 def run_service(home: Path, args, items: list[Upload], platform_tok: str, reviewer: str, cache: str) -> dict:
     """One server (``--workers`` processes) with the cache on or off: open loops, closed loop, queue."""
     svc = Service(home, args.workers, {"SYNTHGUARD_SCAN_CACHE": "true" if cache == "on" else "false",
-                                       "SYNTHGUARD_SCAN_PROCESSES": str(args.scan_processes)}, args.job_workers)
+                                       "SYNTHGUARD_SCAN_PROCESSES": str(args.scan_processes)}, args.job_workers,
+                  args.worker_nice)
     url = svc.url
     try:
         for up in items[:4]:  # warm both workers (imports, detector set-up)
@@ -354,6 +358,8 @@ def main() -> None:
                     help="SYNTHGUARD_SCAN_PROCESSES: child processes per server process for uncached scans.")
     ap.add_argument("--job-workers", type=int, default=1,
                     help="`synthguard worker` processes for the deep scans (0: in the server processes).")
+    ap.add_argument("--worker-nice", type=int, default=10,
+                    help="`synthguard worker --nice`: deep scans are background work (0: same priority as uploads).")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="sg-bench-service-") as tmp:
         home = Path(tmp)
@@ -382,6 +388,7 @@ def main() -> None:
     search = os.environ.get("SYNTHGUARD_SCAN_WATERMARK_SEARCH", "full")
     result = {"benchmark": "service", "workers": args.workers, "mix": args.mix, "database": "sqlite",
               "scan_processes": args.scan_processes, "job_workers": args.job_workers,
+              "worker_nice": args.worker_nice,
               "scan_watermark_search": search, "in_process_scan_ms_per_image": inproc_ms, "runs": results,
               "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
                           "load_avg_at_end": os.getloadavg(),

@@ -21,12 +21,19 @@ err = _Console(stderr=True)
 def worker_cmd(
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=256, help="Worker processes.")] = 1,
     burst: Annotated[bool, typer.Option("--burst", help="Exit when no job is queued or running.")] = False,
+    nice: Annotated[int, typer.Option("--nice", min=0, max=19, help=(
+        "Lower the workers' CPU priority by this much, so the processes answering uploads win the cores."))] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Run worker processes on the job queue; a worker that dies is restarted; SIGTERM drains and stops."""
+    import os
+
     from synthguard.config import Settings
     from synthguard.jobs.worker import run_pool
 
+    # deep scans are background work: on a machine that also serves uploads they should not take its cores from
+    # the request processes (issue 28); the children inherit the priority
+    priority = os.nice(nice) if nice else os.nice(0)
     settings = Settings.load()
     with core() as sg:  # migrate once here, not in N racing children
         before = sg.jobs.queue.stats()
@@ -39,7 +46,7 @@ def worker_cmd(
     summary = run_pool(settings, concurrency, burst=burst, on_event=show)
     with core() as sg:
         after = sg.jobs.queue.stats()
-    emit(summary | {"before": before, "after": after}, as_json, N_("workers"))
+    emit(summary | {"nice": priority, "before": before, "after": after}, as_json, N_("workers"))
 
 
 @jobs_app.command("status")
