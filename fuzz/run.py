@@ -37,6 +37,7 @@ def child(name: str, seconds: int, findings: Path) -> None:
     with atheris.instrument_imports(include=["synthguard", "fuzz"]):
         import synthguard.law.incident  # noqa: F401
         import synthguard.marking.audio.metadata  # noqa: F401
+        import synthguard.marking.c2pa  # noqa: F401
         import synthguard.marking.containers  # noqa: F401
         import synthguard.marking.metadata  # noqa: F401
         import synthguard.marking.text.frontmatter  # noqa: F401
@@ -45,7 +46,6 @@ def child(name: str, seconds: int, findings: Path) -> None:
         import synthguard.marking.watermark.payload  # noqa: F401
         import synthguard.marking.xmp  # noqa: F401
         import synthguard.moderation.policy  # noqa: F401
-        import synthguard.provenance.c2pa  # noqa: F401
         from fuzz.targets import run, seeds, structured
 
     corpus = HERE / "corpus" / name

@@ -184,8 +184,8 @@ def _text_doc(fmt: str) -> Target:
 
 
 def c2pa_jpeg(data: bytes) -> object:
-    """C2PA manifests (JUMBF in JPEG APP11) through c2pa-python, as provenance/c2pa.py reads them."""
-    from synthguard.provenance import c2pa
+    """C2PA manifests (JUMBF in JPEG APP11) through c2pa-python, as marking/c2pa.py reads them."""
+    from synthguard.marking import c2pa
 
     return c2pa.read(_media(data, "fuzz.jpg"))
 
@@ -350,7 +350,7 @@ def _c2pa_seed(media_cls: type) -> bytes:
 
     from synthguard.config import Settings
     from synthguard.keys import Keys, init_keys
-    from synthguard.provenance import c2pa
+    from synthguard.marking import c2pa
 
     home = Path(tempfile.mkdtemp(prefix="sg-fuzz-c2pa-"))
     try:

@@ -20,8 +20,7 @@ from synthguard.errors import (
     UnsupportedMediaError,
 )
 from synthguard.marking.base import LabelContext, Marker
-from synthguard.media import Media
-from synthguard.provenance.c2pa import (
+from synthguard.marking.c2pa import (
     RECORD_LABEL,
     TRAINED_ALGORITHMIC_MEDIA,
     C2PAMarker,
@@ -29,6 +28,7 @@ from synthguard.provenance.c2pa import (
     read,
     sign,
 )
+from synthguard.media import Media
 from synthguard.provenance.pki import create_dev_pki
 
 FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}

@@ -207,7 +207,7 @@ def test_checkpoints_fail_when_none_or_stale(settings, tmp_path):
         assert result(sg, "ledger.checkpoints").status == "fail"
         sg.checkpoint()
         assert result(sg, "ledger.checkpoints").status == "pass"
-        from synthguard.ledger.tables import CHECKPOINTS
+        from synthguard.store.ledger_tables import CHECKPOINTS
 
         with sg.db.session() as s:
             s.execute(CHECKPOINTS.update().values(created_at=datetime.now(UTC) - timedelta(hours=30)))
@@ -373,7 +373,7 @@ def test_recorded_audit_is_a_ledger_entry(deploy):
 
     from sqlalchemy import select
 
-    from synthguard.ledger.tables import ENTRIES
+    from synthguard.store.ledger_tables import ENTRIES
 
     sg, _ = deploy
     audit = sg.compliance.check(record=True)

@@ -15,8 +15,8 @@ from synthguard.errors import (
     StoreError,
     ValidationError,
 )
-from synthguard.ledger.tables import ENTRIES
 from synthguard.store.compliance_tables import ScreenLibraryChange
+from synthguard.store.ledger_tables import ENTRIES
 from tests.conftest import image_bytes, kodak
 
 PNG = image_bytes("PNG", (200, 160))

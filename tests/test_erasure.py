@@ -21,8 +21,8 @@ from synthguard.ledger import (
     purge_expired,
     subject_ref,
 )
-from synthguard.ledger.tables import PAYLOADS
 from synthguard.store.base import Base, utcnow
+from synthguard.store.ledger_tables import PAYLOADS
 
 KEY = Ed25519PrivateKey.generate()
 MASTER = bytes(range(32))

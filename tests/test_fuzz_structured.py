@@ -34,7 +34,7 @@ def test_labeled_media_seeds_carry_one_aigc_block(name):
 
 
 def test_office_c2pa_and_markdown_seeds_are_read():
-    from synthguard.provenance.c2pa import C2PAReport
+    from synthguard.marking.c2pa import C2PAReport
 
     report = TARGETS["c2pa_jpeg"](seeds()["c2pa_jpeg"][0])
     assert isinstance(report, C2PAReport) and report.present

@@ -13,9 +13,9 @@ from synthguard.core import SynthGuard
 from synthguard.errors import ConflictError, CorruptMediaError, NotFoundError, ValidationError
 from synthguard.jobs import BlobStore, LeaseLostError, Queue, backoff_seconds
 from synthguard.jobs.worker import Worker
-from synthguard.ledger.tables import ENTRIES
 from synthguard.media import Media
 from synthguard.store.db import Database
+from synthguard.store.ledger_tables import ENTRIES
 from tests.conftest import image_bytes
 
 PNG = image_bytes("PNG", size=(160, 120))

@@ -31,8 +31,8 @@ from synthguard.ledger import (
     verify_inclusion,
 )
 from synthguard.ledger.merkle import MemoryTree, leaf_hash, root_plan
-from synthguard.ledger.tables import CHECKPOINTS, ENTRIES, HEAD, NODES
 from synthguard.store.base import Base
+from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES, HEAD, NODES
 
 KEY = Ed25519PrivateKey.generate()
 LEDGER = Ledger()

@@ -110,7 +110,8 @@ def test_exiftool_written_iptc_source_type_is_ai_generated(sg: SynthGuard, tmp_p
 
 
 def test_c2pa_signed_with_another_key_is_ai_generated(sg: SynthGuard, tmp_path: Path):
-    from synthguard.provenance import c2pa, create_dev_pki
+    from synthguard.marking import c2pa
+    from synthguard.provenance import create_dev_pki
 
     pki = create_dev_pki(tmp_path / "other-pki", organization="Other Generator Inc")
     signed = c2pa.sign(Media.open(kodak("kodim07.png")), cert_chain=pki.cert_chain, key=pki.key,
@@ -126,7 +127,8 @@ def test_c2pa_with_broken_binding_is_a_trace_and_the_scan_continues(sg: SynthGua
     import struct
     import zlib
 
-    from synthguard.provenance import c2pa, create_dev_pki
+    from synthguard.marking import c2pa
+    from synthguard.provenance import create_dev_pki
 
     pki = create_dev_pki(tmp_path / "pki")
     signed = c2pa.sign(Media.open(kodak("kodim08.png")), cert_chain=pki.cert_chain, key=pki.key,

@@ -19,8 +19,8 @@ from synthguard.auth import Role, create_token
 from synthguard.consent.evidence import generate_key
 from synthguard.consent.likeness import FACE_CARD
 from synthguard.consent.ownership import sign_request
-from synthguard.ledger.tables import LedgerEntry
 from synthguard.server import create_app
+from synthguard.store.ledger_tables import LedgerEntry
 
 
 def auth(token: str) -> dict[str, str]:

@@ -96,7 +96,7 @@ def test_user_ids_cannot_collide_with_vault_subjects(sg):
     with sg.db.session() as s:  # the complaint's vaulted description is intact
         from sqlalchemy import select
 
-        from synthguard.ledger.tables import PAYLOADS
+        from synthguard.store.ledger_tables import PAYLOADS
 
         assert s.execute(select(PAYLOADS.c.id)).first() is not None
     assert sg.add_user("wechat:123")["id"] == "wechat:123"  # other colons stay allowed

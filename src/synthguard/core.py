@@ -183,7 +183,7 @@ class SynthGuard:
 
     def personal_data(self, content_id: str) -> list[str]:
         """Decrypt the personal data linked to a record's ledger entry (for authorised investigators)."""
-        from synthguard.ledger.tables import PAYLOADS
+        from synthguard.store.ledger_tables import PAYLOADS
 
         with self.db.session() as s:
             rec = s.get(Record, content_id)

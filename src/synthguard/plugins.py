@@ -45,7 +45,7 @@ def _metadata(settings: Settings, keys: Keys) -> Marker:
 
 
 def _c2pa(settings: Settings, keys: Keys) -> Marker:
-    from synthguard.provenance.c2pa import C2PAMarker
+    from synthguard.marking.c2pa import C2PAMarker
 
     return C2PAMarker(keys.c2pa_chain, keys.c2pa_key, keys.c2pa_anchors, settings.tsa_url)
 

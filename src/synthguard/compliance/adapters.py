@@ -47,7 +47,7 @@ def consented_inputs(sg: Any, *, since: datetime) -> set[str]:
 
     from sqlalchemy import select
 
-    from synthguard.ledger.tables import ENTRIES
+    from synthguard.store.ledger_tables import ENTRIES
 
     with sg.db.session() as s:
         rows = s.scalars(select(ENTRIES.c.data).where(ENTRIES.c.kind == "consent", ENTRIES.c.created_at >= since))

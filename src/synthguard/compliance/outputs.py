@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from synthguard.core import LABEL_ORDERS
 from synthguard.errors import SynthGuardError, ValidationError
-from synthguard.ledger.tables import ENTRIES
 from synthguard.media import Modality
+from synthguard.store.ledger_tables import ENTRIES
 from synthguard.store.schema import Record
 
 GB10 = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}

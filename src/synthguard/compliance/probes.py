@@ -17,7 +17,6 @@ from sqlalchemy import and_, exists, func, select
 
 from synthguard.compliance import adapters
 from synthguard.compliance.outputs import aigc_problems, applicable, found_in_file, period_records, samples
-from synthguard.ledger.tables import CHECKPOINTS, ENTRIES
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import (
     ModelDataset,
@@ -28,6 +27,7 @@ from synthguard.store.compliance_tables import (
     TermsVersion,
     TrainingDataset,
 )
+from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES
 from synthguard.store.schema import IdentityVerification, Record
 
 Facts = dict[str, Any]

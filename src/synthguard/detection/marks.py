@@ -108,7 +108,7 @@ class C2PADetector:
             self.name, self.modalities = f"{modality.value}.c2pa", frozenset({modality})
 
     def detect(self, media: Media) -> list[Detection]:
-        from synthguard.provenance import c2pa
+        from synthguard.marking import c2pa
 
         try:
             r = c2pa.read(media, trust_anchors=self.trust_anchors)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from synthguard.ledger.tables import ENTRIES
 from synthguard.store.job_tables import Job
+from synthguard.store.ledger_tables import ENTRIES
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard

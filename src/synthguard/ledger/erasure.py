@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, KeyMissingError, NotFoundError, SubjectErasedError, ValidationError
 from synthguard.ledger.log import Entry, Ledger, store_errors
-from synthguard.ledger.tables import PAYLOADS, SUBJECT_KEYS
 from synthguard.store.base import utcnow
+from synthguard.store.ledger_tables import PAYLOADS, SUBJECT_KEYS
 
 MIN_RETENTION_DAYS = 183  # CSL-01 (>= 6 months), DS-18, LM-20
 DEFAULT_RETENTION_DAYS = 190

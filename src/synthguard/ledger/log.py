@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from synthguard.errors import LedgerIntegrityError, NotFoundError, StoreError, ValidationError
 from synthguard.ledger import merkle
-from synthguard.ledger.tables import CHECKPOINTS, ENTRIES, HEAD, NODES
 from synthguard.store.base import utcnow
+from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES, HEAD, NODES
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey

@@ -41,7 +41,7 @@ from synthguard.errors import LedgerIntegrityError, StoreError, ValidationError
 from synthguard.ledger import merkle
 from synthguard.ledger.checkpoint import parse_checkpoint, verify_checkpoint
 from synthguard.ledger.log import format_time, store_errors
-from synthguard.ledger.tables import CHECKPOINTS, ENTRIES, HEAD, NODES
+from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES, HEAD, NODES
 
 _ZERO = bytes(32)
 

@@ -25,7 +25,7 @@ __all__ = ["Sandbox", "WorkBudgetError"]
 
 # imported once in the fork server, so a child starts warm (what an image inspection and check import)
 _PRELOAD = ["synthguard.server.sandbox", "synthguard.core", "synthguard.scan", "synthguard.marking.metadata",
-            "synthguard.marking.visible", "synthguard.marking.watermark.image", "synthguard.provenance.c2pa",
+            "synthguard.marking.visible", "synthguard.marking.watermark.image", "synthguard.marking.c2pa",
             "synthguard.detection.registry", "synthguard.fingerprint.pdq", "synthguard.moderation.policy",
             "numpy", "scipy.ndimage", "cv2", "PIL.Image", "c2pa", "alembic", "sqlalchemy"]
 

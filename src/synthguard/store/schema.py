@@ -1,7 +1,7 @@
 """Tables for users, identity verification, generation records and fingerprints.
 
-The ledger's tables live in :mod:`synthguard.ledger.tables` on the same ``Base``; importing this
-module imports them too, so ``Base.metadata`` is the whole schema (Alembic's target).
+Every table lives under :mod:`synthguard.store` on the same ``Base`` (the ledger's in ``ledger_tables``); importing
+this module imports them all, so ``Base.metadata`` is the whole schema (Alembic's target).
 Personal data never lands here in the clear: identifiers are stored as salted HMACs (DS-07, PI-*).
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-import synthguard.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
 import synthguard.store.auth_tables  # noqa: F401  (registers the API token table on Base.metadata)
 import synthguard.store.bank_tables  # noqa: F401  (registers the hash bank tables on Base.metadata)
 import synthguard.store.compliance_tables  # noqa: F401  (registers the compliance tables on Base.metadata)
 import synthguard.store.consent_tables  # noqa: F401  (registers the likeness registry tables on Base.metadata)
 import synthguard.store.job_tables  # noqa: F401  (registers the job queue table on Base.metadata)
+import synthguard.store.ledger_tables  # noqa: F401  (registers the ledger tables on Base.metadata)
 import synthguard.store.moderation_tables  # noqa: F401  (registers the moderation tables on Base.metadata)
 import synthguard.store.scan_tables  # noqa: F401  (registers the verdict cache and deep-scan uploads tables)
 from synthguard.store.base import Base, UTCDateTime, utcnow

@@ -29,6 +29,7 @@ from synthguard.errors import (
 )
 from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
 from synthguard.marking.base import LabelContext, Reading
+from synthguard.marking.c2pa import C2PAMarker
 from synthguard.marking.video import encode
 from synthguard.marking.video import io as vio
 from synthguard.marking.video.metadata import aigc_blocks
@@ -37,7 +38,6 @@ from synthguard.marking.visible import VisibleLabelMarker
 from synthguard.marking.watermark.image import FALSE_POSITIVE_RATE
 from synthguard.marking.watermark.video import MAX_FRAMES, VideoWatermarker
 from synthguard.media import Media, Modality
-from synthguard.provenance.c2pa import C2PAMarker
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
@@ -305,7 +305,7 @@ class VideoMetadataMarker:
 
 @dataclass
 class VideoC2PAMarker(C2PAMarker):
-    """The signed C2PA manifest for MP4/MOV (provenance/c2pa.py signs and validates; EU-09, US-10)."""
+    """The signed C2PA manifest for MP4/MOV (marking/c2pa.py signs and validates; EU-09, US-10)."""
 
     name: str = field(default="video.c2pa", init=False)
     modalities: frozenset[Modality] = field(default=frozenset({Modality.VIDEO}), init=False)
