@@ -21,7 +21,8 @@ from pathlib import Path
 from _machine import cpu_model  # bench/ is on sys.path when run
 
 from synthguard.config import Settings
-from synthguard.core import SynthGuard, new_content_id
+from synthguard.core import SynthGuard
+from synthguard.ids import new_content_id
 from synthguard.keys import init_keys
 from synthguard.store.schema import Record
 

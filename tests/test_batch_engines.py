@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 import synthguard.cli.scan  # noqa: F401  (registers the commands)
-from synthguard.batch import done_items, resolve_source, run_batch, scan_item
+from synthguard.batch import done_items, run_batch, scan_item
 from synthguard.cli import main
 from synthguard.errors import InputError
 from synthguard.scan import scan
+from synthguard.sources import resolve_source
 from tests.conftest import image_bytes, kodak
 from tests.test_scan import PRODUCER
 

@@ -10,8 +10,6 @@ import hashlib
 import hmac
 import os
 import re
-import secrets
-import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -30,6 +28,7 @@ from synthguard.errors import (
     WatermarkError,
 )
 from synthguard.i18n import N_
+from synthguard.ids import new_content_id
 from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
@@ -40,7 +39,6 @@ from synthguard.store.schema import Fingerprint, IdentityVerification, Record, U
 
 LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
 EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 Source = str | os.PathLike[str] | bytes | Media
 
 
@@ -58,12 +56,6 @@ def _technique(technique: str | None, purpose: str | None) -> str | None:
         raise ValidationError("technique {technique!r} is not a valid technique name", values={"technique": value},
                               hint="Use a lower-case name such as face_swap, voice_clone or text_to_image (DS-26).")
     return value
-
-
-def new_content_id() -> str:
-    """Time-ordered, unguessable, GB-10-safe id: "SG" + 26 Crockford base32 chars (48-bit ms + 80 random bits)."""
-    n = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    return "SG" + "".join(_CROCKFORD[(n >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
 @dataclass(frozen=True)
@@ -396,7 +388,7 @@ class SynthGuard:
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
-        from synthguard.scan import scan
+        from synthguard.scan import scan, scan_entry
 
         result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
                       tenant=tenant, cache=self.scan_cache)
@@ -474,16 +466,6 @@ class SynthGuard:
         from importlib.metadata import version
 
         return version("synthguard")
-
-
-def scan_entry(result: Any) -> dict[str, Any]:
-    """The ledger body of a scan: hashes, the verdict and the evidence sources only (no personal data).
-
-    Shared by ``SynthGuard.scan(log=True)`` and the queued scan job, which commits it with the job's completion."""
-    return {"sha256": result.sha256, "verdict": result.verdict, "label_value": result.label_value,
-            "matches": [{"bank": m["bank"], "entry_id": m["entry_id"], "distance": m["distance"]}
-                        for m in result.matches],
-            "sources": sorted({e["source"] for e in result.evidence if e.get("kind") != "error"})}
 
 
 def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:

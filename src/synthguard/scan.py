@@ -30,6 +30,7 @@ import yaml
 
 from synthguard.detection import Detection, Detector
 from synthguard.errors import SynthGuardError
+from synthguard.ids import new_content_id
 from synthguard.media import Media, Modality
 
 if TYPE_CHECKING:
@@ -196,6 +197,16 @@ def _query_banks(banks: Banks, media: Media, pdqs: list[str] | tuple[str, ...], 
     return matches
 
 
+def scan_entry(result: Any) -> dict[str, Any]:
+    """The ledger body of a scan: hashes, the verdict and the evidence sources only (no personal data).
+
+    Shared by ``SynthGuard.scan(log=True)`` and the queued scan job, which commits it with the job's completion."""
+    return {"sha256": result.sha256, "verdict": result.verdict, "label_value": result.label_value,
+            "matches": [{"bank": m["bank"], "entry_id": m["entry_id"], "distance": m["distance"]}
+                        for m in result.matches],
+            "sources": sorted({e["source"] for e in result.evidence if e.get("kind") != "error"})}
+
+
 def _as_dict(m: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(m) and not isinstance(m, type):
         return dataclasses.asdict(m)
@@ -265,7 +276,6 @@ def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None,
     if not propagator:
         return act | {"status": "pending", "reason": "no platform (propagator) code given"}, None
     if propagate_id is None:
-        from synthguard.core import new_content_id
 
         propagate_id = act["propagate_id"] = new_content_id()
     marker = sg.marker(f"{media.modality.value}.metadata")
@@ -361,4 +371,4 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
 
 
 __all__ = ["VERDICTS", "Analysis", "ScanResult", "analyse", "banks_for", "decide", "detectors_for", "finish",
-           "load_notices", "scan"]
+           "load_notices", "scan", "scan_entry"]

@@ -28,6 +28,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -122,7 +123,8 @@ class ScanCache:
                 from concurrent.futures import ProcessPoolExecutor
 
                 self._pool = ProcessPoolExecutor(self.sg.settings.scan_processes, mp.get_context("spawn"),
-                                                 initializer=_child_open, initargs=(self.sg.settings,))
+                                                 initializer=_child_open,
+                                                 initargs=(type(self.sg).open, self.sg.settings))
             pool = self._pool
         return pool.submit(_child_analyse, media.data, media.name, watermark_search).result()
 
@@ -201,10 +203,9 @@ class _Flight:
 _CHILD: list[SynthGuard] = []  # the child process's own core object (scan_processes)
 
 
-def _child_open(settings: Any) -> None:
-    from synthguard.core import SynthGuard
-
-    _CHILD.append(SynthGuard.open(settings))
+def _child_open(open_core: Callable[[Any], SynthGuard], settings: Any) -> None:
+    """The child's own core object, opened by the parent's class (pickled by reference: no import of core here)."""
+    _CHILD.append(open_core(settings))
 
 
 def _child_analyse(data: bytes, name: str, watermark_search: str | None) -> Analysis:

@@ -29,6 +29,7 @@ def worker_cmd(
     import os
 
     from synthguard.config import Settings
+    from synthguard.core import SynthGuard
     from synthguard.jobs.worker import run_pool
 
     # deep scans are background work: on a machine that also serves uploads they should not take its cores from
@@ -43,7 +44,7 @@ def worker_cmd(
             err.print(f"worker {data['worker']}: {event} (pid {data['pid']}"
                       + (f", exit {data['exitcode']})" if "exitcode" in data else ")"))
 
-    summary = run_pool(settings, concurrency, burst=burst, on_event=show)
+    summary = run_pool(settings, concurrency, open_core=SynthGuard.open, burst=burst, on_event=show)
     with core() as sg:
         after = sg.jobs.queue.stats()
     emit(summary | {"nice": priority, "before": before, "after": after}, as_json, N_("workers"))

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from synthguard.core import LABEL_ORDERS
 from synthguard.errors import SynthGuardError, ValidationError
+from synthguard.inspection import LABEL_ORDERS
 from synthguard.media import Modality
 from synthguard.store.ledger_tables import ENTRIES
 from synthguard.store.schema import Record

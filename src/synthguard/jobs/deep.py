@@ -72,9 +72,8 @@ def analysis_for(sg: SynthGuard, media: Media) -> Analysis:
 
 def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None = None) -> int:
     """Give every upload attached to ``job_id`` and not yet served its own result; returns how many."""
-    from synthguard.core import scan_entry
     from synthguard.jobs.kinds import _jsonable
-    from synthguard.scan import finish
+    from synthguard.scan import finish, scan_entry
 
     done = 0
     for up in scan_tables.undelivered(sg.db, job_id):

@@ -29,8 +29,7 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
-    from synthguard.core import scan_entry
-    from synthguard.scan import scan
+    from synthguard.scan import scan, scan_entry
 
     p = lease.payload
     data = sg.jobs.blobs.get(p["blob"])

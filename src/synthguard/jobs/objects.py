@@ -99,10 +99,10 @@ def submit(sg: SynthGuard, refs: list[ObjectRef], *, tenant: str) -> list[dict[s
 def read_object(sg: SynthGuard, p: dict[str, Any]) -> bytes:
     """The object's bytes (never more than ``max_bytes``), from the filesystem of the configured bucket URL; the key
     is used as is (spaces, unicode), not parsed as a URL."""
-    from synthguard.batch import _filesystem
     from synthguard.errors import MediaTooLargeError
+    from synthguard.sources import filesystem as open_filesystem
 
-    filesystem, _ = _filesystem(bucket_url(sg, p["bucket"]))
+    filesystem, _ = open_filesystem(bucket_url(sg, p["bucket"]))
     limit = sg.settings.max_bytes
     try:
         with filesystem.open_input_stream(f"{p['bucket']}/{p['key']}") as fh:
@@ -116,10 +116,9 @@ def read_object(sg: SynthGuard, p: dict[str, Any]) -> bytes:
 
 
 def run_object_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
-    from synthguard.core import scan_entry
     from synthguard.jobs.kinds import _jsonable
     from synthguard.media import Media
-    from synthguard.scan import scan
+    from synthguard.scan import scan, scan_entry
 
     p = lease.payload
     body: dict[str, Any] = {"bucket": p["bucket"], "key": p["key"], "version": p.get("version"), "etag": p.get("etag")}

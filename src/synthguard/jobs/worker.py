@@ -146,10 +146,8 @@ class Worker:
         return handled
 
 
-def _child(settings: Settings, index: int, burst: bool) -> None:
-    from synthguard.core import SynthGuard
-
-    sg = SynthGuard.open(settings)
+def _child(open_core: Callable[[Settings], SynthGuard], settings: Settings, index: int, burst: bool) -> None:
+    sg = open_core(settings)
     worker = Worker(sg, name=worker_name(index))
     signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
@@ -159,9 +157,12 @@ def _child(settings: Settings, index: int, burst: bool) -> None:
         sg.close()
 
 
-def run_pool(settings: Settings, concurrency: int, *, burst: bool = False,
-             on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, int]:
+def run_pool(settings: Settings, concurrency: int, *, open_core: Callable[[Settings], SynthGuard],
+             burst: bool = False, on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, int]:
     """Run ``concurrency`` worker processes and restart any that dies abnormally (e.g. SIGKILL or OOM).
+
+    ``open_core`` (``SynthGuard.open``, passed in by the caller, which composes the application) opens each
+    child's own core object.
 
     Returns when every worker exited cleanly (burst mode: the queue drained) or on SIGTERM/SIGINT."""
     ctx = mp.get_context("fork")  # children open their own engine: nothing database-related is inherited
@@ -169,7 +170,8 @@ def run_pool(settings: Settings, concurrency: int, *, burst: bool = False,
     notify = on_event or (lambda *_: None)
 
     def spawn(i: int) -> Any:
-        proc = ctx.Process(target=_child, args=(settings, i, burst), name=f"synthguard-worker-{i}", daemon=False)
+        proc = ctx.Process(target=_child, args=(open_core, settings, i, burst), name=f"synthguard-worker-{i}",
+                           daemon=False)
         proc.start()
         notify("start", {"worker": i, "pid": proc.pid})
         return proc

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from synthguard import i18n
 from synthguard.errors import SynthGuardError
+from synthguard.fields import KEY_LABELS, scalar
 from synthguard.server.deps import SG, public_work
 from synthguard.server.i18n import templates  # one i18n-aware environment for every page
 
@@ -42,8 +43,6 @@ def inspect_page(request: Request, sg: SG, file: Annotated[UploadFile, File()]) 
 
 def _rows(found: dict[str, Any]) -> list[tuple[str, str]]:
     """Flatten the inspection into (field, value) rows in the page's language; AIGC fields get one row each."""
-    from synthguard.cli.human import KEY_LABELS
-
     def name(key: str) -> str:
         return i18n._(KEY_LABELS[key]) if key in KEY_LABELS else key
 
@@ -59,8 +58,6 @@ def _rows(found: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _text(value: Any) -> str:
-    from synthguard.cli.human import scalar
-
     if isinstance(value, list):
         return ", ".join(map(scalar, value)) or "-"
     return scalar(value)
