@@ -42,6 +42,17 @@ def normalize(tag: str | None) -> str | None:
     return None
 
 
+class UnsupportedLanguage(ValueError):
+    """A configured language (``--lang``, SYNTHGUARD_LANG, the lang setting) that has no catalog.
+
+    A plain ValueError, so this module stays below :mod:`synthguard.errors` (which translates through it); the
+    CLI reports it as a :class:`~synthguard.errors.ConfigError`."""
+
+    def __init__(self, value: str, where: str):
+        super().__init__(f"unsupported language {value!r} ({where})")
+        self.value, self.where = value, where
+
+
 def resolve(explicit: str | None = None, *, setting: str | None = None,
             environ: Mapping[str, str] | None = None) -> str:
     """The language for a CLI run or a library call: explicit, then SYNTHGUARD_LANG, then the setting, then the
@@ -52,10 +63,7 @@ def resolve(explicit: str | None = None, *, setting: str | None = None,
         if value:
             lang = normalize(value)
             if lang is None:
-                from synthguard.errors import ConfigError
-
-                raise ConfigError(f"unsupported language {value!r} ({where})",
-                                  hint=f"Use one of: {', '.join(SUPPORTED)}.")
+                raise UnsupportedLanguage(value, where)
             return lang
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
         if env.get(var):

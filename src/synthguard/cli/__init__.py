@@ -13,7 +13,8 @@ from typing import Any
 
 import typer
 
-from synthguard.errors import SynthGuardError
+from synthguard.errors import ConfigError, SynthGuardError
+from synthguard.i18n import N_
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="SynthGuard: label, watermark, inspect and trace AI-generated media. "
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         token = i18n.use(i18n.resolve(explicit))
-    except SynthGuardError as exc:
+    except i18n.UnsupportedLanguage as bad:
+        exc = ConfigError("unsupported language {value!r} ({where})", values={"value": bad.value, "where": bad.where},
+                          hint=N_("Use one of the supported languages: en, zh_CN."))
         print(f"error: {exc.diagnostics('en')}", file=sys.stderr)
         return exc.exit_code
     try:
