@@ -30,12 +30,15 @@ class SynthGuardError(Exception):
         super().__init__(message)
         self.message = message
         self.path = str(path) if path is not None else None
-        if hint is not None:
-            self.hint = hint
+        self._hint_template: str | None = None
+        if hint is not None:  # a hint given here may be a template over the same values
+            self._hint_template = hint
+            self.hint = _fill(hint, self._values)
 
     def localized(self, lang: str | None = None) -> tuple[str, str]:
         """(message, hint) in ``lang`` (default: the current language); English where no translation exists."""
-        return translate(self._template, lang, **self._values), translate(self.hint, lang)
+        hint = translate(self.hint if self._hint_template is None else self._hint_template, lang)
+        return translate(self._template, lang, **self._values), _fill(hint, self._values)
 
     def diagnostics(self, lang: str | None = None) -> str:
         """A human explanation: what happened, to which file, and what to do."""
@@ -50,6 +53,16 @@ class SynthGuardError(Exception):
         """The machine-readable error; ``message`` and ``hint`` in ``lang`` when one is given."""
         message, hint = self.localized(lang) if lang else (self.message, self.hint)
         return {"error": type(self).__name__, "message": message, "path": self.path, "hint": hint}
+
+
+def _fill(text: str, values: dict[str, Any]) -> str:
+    """``text`` with ``{named}`` values filled in; as it is when it has no such fields (a hint with literal braces)."""
+    if not values:
+        return text
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 # --- input the caller gave us -------------------------------------------------------------
