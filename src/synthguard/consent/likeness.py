@@ -8,7 +8,7 @@ metric, threshold) recorded with every template, so templates made by another mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from synthguard.media import Media, Modality
 
 MAX_FACES = 32  # more faces than this in one source is refused rather than half-checked
 VIDEO_FPS, VIDEO_MAX_FRAMES = 0.5, 20
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,14 @@ VOICE_CARD = ModelCard("voice", "resemblyzer-ge2e-0.1.4", "cosine", 0.90,
                        "3.2% of impostor pairs >= 0.90; see docs/consent.md")
 
 
-def cards(settings: Any = None) -> dict[str, ModelCard]:
+def cards(settings: Settings | None = None) -> dict[str, ModelCard]:
     """The model cards, with the operator's threshold overrides (face_match_threshold, voice_match_threshold)."""
     from dataclasses import replace
 
     face, voice = FACE_CARD, VOICE_CARD
-    if settings is not None and getattr(settings, "face_match_threshold", None):
+    if settings is not None and settings.face_match_threshold:
         face = replace(face, threshold=float(settings.face_match_threshold), calibration="operator setting")
-    if settings is not None and getattr(settings, "voice_match_threshold", None):
+    if settings is not None and settings.voice_match_threshold:
         voice = replace(voice, threshold=float(settings.voice_match_threshold), calibration="operator setting")
     return {"face": face, "voice": voice}
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from synthguard.errors import ValidationError
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
 
 
 @lru_cache(maxsize=1)
@@ -28,12 +31,11 @@ def purpose_modalities(purpose: str) -> list[str]:
     return list(known[purpose]["modalities"])
 
 
-def unknown_rule(settings: Any) -> str:
+def unknown_rule(settings: Settings) -> str:
     """allow | deny for a face or voice that matches nobody (SYNTHGUARD_CONSENT_UNKNOWN_POLICY, else the profile)."""
-    override = getattr(settings, "consent_unknown_policy", None)
-    if override:
-        return str(override)
-    return str(load_policy()["unknown"].get(getattr(settings, "profile", "cn"), "deny"))
+    if settings.consent_unknown_policy:
+        return str(settings.consent_unknown_policy)
+    return str(load_policy()["unknown"].get(settings.profile, "deny"))
 
 
 def protected_action(verdict: str) -> str | None:

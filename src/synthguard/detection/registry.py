@@ -131,7 +131,7 @@ class DetectorRegistry:
 
 def manifest_paths(sg: SynthGuard) -> list[Path]:
     """Operator-configured ONNX manifests (``settings.detector_manifests``); empty by default."""
-    return [Path(p) for p in getattr(sg.settings, "detector_manifests", None) or ()]
+    return [Path(p) for p in sg.settings.detector_manifests]
 
 
 def configured_detectors(sg: SynthGuard) -> list[Detector]:

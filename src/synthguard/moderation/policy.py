@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,6 +24,9 @@ JURISDICTIONS = ("cn", "eu", "us")
 CASE_ACTIONS = ("label", "notice", "refute", "restrict", "remove", "escalate", "dismiss")
 SCAN_ACTIONS = ("block", "label", "restrict", "review")
 FIELDS = ("name", "email", "signature", "good_faith", "location", "description", "identity")
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
 
 
 @dataclass(frozen=True)
@@ -191,9 +194,9 @@ def load_file(path: Path, mtime: float) -> Policy:
     return parse(doc, str(path))
 
 
-def for_settings(settings: Any) -> Policy:
+def for_settings(settings: Settings) -> Policy:
     """The policy in force: the operator's file when ``moderation_policy`` is set, else the profile's."""
-    path = getattr(settings, "moderation_policy", None)
+    path = settings.moderation_policy
     if path:
         p = Path(path)
         if not p.is_file():

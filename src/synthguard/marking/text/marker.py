@@ -5,7 +5,7 @@ Both are built by ``plugins.py`` through ``from_settings(settings, keys)``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.text import notice as wording
@@ -16,6 +16,9 @@ from synthguard.marking.text.notice import is_notice
 from synthguard.media import Media, Modality
 
 __all__ = ["TextMetadataMarker", "TextNoticeMarker"]
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
 
 
 class TextNoticeMarker:
@@ -35,10 +38,9 @@ class TextNoticeMarker:
         self.position = wording.check_position(position)
 
     @classmethod
-    def from_settings(cls, settings: Any, keys: Any) -> TextNoticeMarker:
-        line = wording.render(getattr(settings, "text_notice_zh", wording.DEFAULT_ZH),
-                              getattr(settings, "text_notice_en", wording.DEFAULT_EN))
-        return cls(line, getattr(settings, "text_notice_position", "start"))
+    def from_settings(cls, settings: Settings, keys: Any) -> TextNoticeMarker:
+        line = wording.render(settings.text_notice_zh, settings.text_notice_en)
+        return cls(line, settings.text_notice_position)
 
     def spec(self) -> dict[str, str]:
         """The label spec applied, for the record (DS-19 asks to store text and position)."""
