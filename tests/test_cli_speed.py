@@ -94,3 +94,16 @@ def test_font_coverage_reader_agrees_with_fonttools():
     assert fonts._cmap(__file__) == frozenset()  # not a font: skipped, no exception
     with pytest.raises(Exception, match="lacks glyphs"):
         fonts.find_font("AI生成\U0001F600", configured=fonts.BUNDLED)
+
+
+def test_top_level_help_is_stored_and_fresh(capsys):
+    """``synthguard --help`` prints the stored overview without building the command tree (issue 22: <= 0.2 s);
+    it must equal what the tree prints, in every language (regenerate: python -m synthguard.cli.help_index)."""
+    from synthguard.cli import render_help, stored_help
+    from synthguard.i18n import SUPPORTED
+
+    for lang in SUPPORTED:
+        assert stored_help(lang) == render_help(lang), f"stale cli/help/{lang}.txt: python -m synthguard.cli.help_index"
+    assert main(["--help"]) == 0 and capsys.readouterr().out == stored_help("en")
+    assert main(["--lang", "zh_CN", "-h"]) == 0 and capsys.readouterr().out == stored_help("zh_CN")
+    assert not _imported("--help") & {"typer", "click", "rich"}

@@ -11,21 +11,18 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import typer
-
 from synthguard.errors import ConfigError, SynthGuardError
 from synthguard.i18n import N_
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="SynthGuard: label, watermark, inspect and trace AI-generated media. "
-                       "Global options: --lang en|zh_CN (or SYNTHGUARD_LANG), --version.")
 
+def __getattr__(name: str) -> Any:
+    """``app`` (the typer application, in :mod:`synthguard.cli.root`) loads on first use: the stored top-level
+    help and ``--version`` answer without importing typer."""
+    if name == "app":
+        from synthguard.cli.root import app
 
-@app.callback()
-def _root() -> None:
-    # A callback keeps the root a group even when only one command module is loaded: typer would otherwise make
-    # a lone command (``assess``) the program itself, and ``synthguard assess x.yaml`` would fail.
-    pass
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Which module defines each top-level command: ``synthguard inspect x.jpg`` imports label.py alone, so typer builds
@@ -56,6 +53,39 @@ def _register(args: list[str] | None = None) -> None:
         except ImportError:  # the server extra is optional
             if name != "serve":
                 raise
+
+
+def stored_help(lang: str) -> str | None:
+    """The top-level ``--help`` text stored in the package (``cli/help/<lang>.txt``), written by
+    ``python -m synthguard.cli.help_index`` from the real command tree; tests/test_cli_speed.py fails when it is
+    stale.  Building the tree means importing every command module and typer reading ~200 signatures: ~0.5 s."""
+    from importlib.resources import files
+
+    path = files("synthguard.cli").joinpath("help", f"{lang}.txt")
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def render_help(lang: str) -> str:
+    """The top-level help as the full command tree prints it, at 80 columns."""
+    import contextlib
+    import io
+    import os
+
+    from synthguard import i18n
+
+    token, buf = i18n.use(lang), io.StringIO()
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "80"
+    try:
+        with contextlib.redirect_stdout(buf):
+            _run(["--help"])
+    finally:
+        i18n.reset(token)
+        if old is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = old
+    return buf.getvalue()
 
 
 def _take_lang(args: list[str]) -> tuple[str | None, list[str]]:
@@ -100,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.diagnostics('en')}", file=sys.stderr)
         return exc.exit_code
     try:
+        if args in (["--help"], ["-h"]) and (stored := stored_help(i18n.current())) is not None:
+            print(stored, end="")  # the overview, as `synthguard help-index` stored it: no command module loads
+            return 0
         return _run(args)
     finally:
         i18n.reset(token)
@@ -122,6 +155,7 @@ def command(args: list[str] | None = None) -> Any:
     import typer.main
 
     from synthguard.cli.framework import localize
+    from synthguard.cli.root import app
     from synthguard.i18n import current, translate
 
     _register(args)
