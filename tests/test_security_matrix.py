@@ -31,6 +31,8 @@ RULES: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/v1/inspect"): PUBLIC,  # labels exist so anyone can read them (LM-22); bounded work (finding 5)
     ("GET", "/v1/whoami"): ANY_TOKEN,
     ("POST", "/v1/label"): frozenset({PROV}),
+    ("GET", "/v1/label/jobs/{job_id}"): frozenset({PROV}),  # a video's label job (issue 22), its tenant only
+    ("GET", "/v1/label/jobs/{job_id}/file"): frozenset({PROV}),
     ("GET", "/v1/users"): frozenset({PROV}),
     ("POST", "/v1/users"): frozenset({PROV}),
     ("POST", "/v1/users/{user_id}/verify"): frozenset({PROV}),
