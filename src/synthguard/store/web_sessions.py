@@ -20,7 +20,7 @@ from synthguard.store.auth_tables import ApiToken, WebSession
 from synthguard.store.base import utcnow
 from synthguard.store.db import Database
 
-__all__ = ["SessionRow", "end", "end_for_token", "lookup", "open_session", "purge"]
+__all__ = ["SessionRow", "end", "lookup", "open_session", "purge"]
 
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a minute per session
 
@@ -79,14 +79,6 @@ def end(db: Database, sid: str | None) -> bool:
         res = s.execute(update(WebSession).where(WebSession.sid_hash == _hash(sid), WebSession.ended_at.is_(None))
                         .values(ended_at=utcnow()))
         return bool(res.rowcount)  # type: ignore[attr-defined]
-
-
-def end_for_token(db: Database, token_id: int) -> int:
-    """End every live session opened with a token; returns how many."""
-    with db.session() as s:
-        res = s.execute(update(WebSession).where(WebSession.token_id == token_id, WebSession.ended_at.is_(None))
-                        .values(ended_at=utcnow()))
-        return int(res.rowcount)  # type: ignore[attr-defined]
 
 
 def purge(db: Database, *, older_than: timedelta = timedelta(days=1)) -> int:
