@@ -142,3 +142,17 @@ def test_a_queued_or_failed_video_job_says_so(world, sg, monkeypatch):
     assert status["state"] == "dead" and status["error"]["error"] == "FeatureDisabledError"
     r = client.get(job["download_url"], headers=auth(tokens["acme"]))
     assert r.status_code == 409 and "failed" in r.json()["message"]
+
+
+def test_pruning_keeps_a_queued_jobs_upload_and_expires_a_finished_download(world, sg, monkeypatch):
+    client, tokens = world
+    monkeypatch.setattr(type(sg.jobs), "inline", property(lambda self: False))
+    clip = synthetic_media("MP4")
+    job = _label(client, tokens["acme"], "clip.mp4", clip.data, "video/mp4").json()
+    sg.jobs.prune_blobs(older_than_days=0)  # the queued job's upload is kept: the job can still run
+    sg.jobs.work()
+    assert client.get(job["status_url"], headers=auth(tokens["acme"])).json()["state"] == "done"
+    assert client.get(job["download_url"], headers=auth(tokens["acme"])).status_code == 200
+    assert sg.jobs.prune_blobs(older_than_days=0) >= 2  # the upload and the labeled file of a done job
+    r = client.get(job["download_url"], headers=auth(tokens["acme"]))
+    assert r.status_code == 404 and "no longer kept" in r.json()["message"]
