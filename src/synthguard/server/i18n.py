@@ -125,7 +125,14 @@ def _web_user(request: Any) -> Any:
         return None
     if getattr(request.app.state, "sg", None) is None:
         return None
-    return current(request)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from synthguard.errors import SynthGuardError
+
+    try:
+        return current(request)
+    except (SQLAlchemyError, SynthGuardError):  # the database is down: the error page still renders, signed out
+        return None
 
 
 templates.env.globals.update(display=_display, bilingual=_bilingual, when=_when, tr=_tr, web_user=_web_user)
