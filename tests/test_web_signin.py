@@ -102,6 +102,7 @@ def test_signin_never_redirects_off_the_role_pages(make, next_, role, goes):
     client, _, tokens = make()
     with client:
         assert signin(client, tokens[role], next_).headers["location"] == goes
+        assert client.get("/signin", params={"next": "/console/" + "x" * 5000}).status_code == 200
 
 
 def test_signout_ends_the_session_for_good(make):

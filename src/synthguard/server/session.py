@@ -67,7 +67,7 @@ def home_of(role: Role) -> str:
 
 def safe_next(value: str | None, role: Role) -> str:
     """The page to go to after signing in: a session page this role uses, else the role's first page."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    if value and len(value) <= 200 and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         path = value.split("?", 1)[0].split("#", 1)[0]
         if any(path == p or path.startswith(p + "/") for p in _NEXT) and any(
                 path == p or path.startswith(p + "/") for p, _ in links_for(role)):

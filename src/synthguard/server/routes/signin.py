@@ -24,12 +24,12 @@ from synthguard.server.routes.complaints import check_csrf, client_of, page, sec
 from synthguard.store import web_sessions
 
 router = APIRouter(include_in_schema=False)
-Next = Annotated[str, Query(max_length=200)]
+Next = Annotated[str, Query()]  # an unusable value is ignored (safe_next), never a 422 to a browser
 
 
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request, sg: SG, next: Next = "") -> HTMLResponse:
-    return page(sg, request, "signin.html", {"next": next, "account": session.current(request),
+    return page(sg, request, "signin.html", {"next": next[:200], "account": session.current(request),
                                              "signed_out": request.query_params.get("signed_out") == "1"})
 
 
