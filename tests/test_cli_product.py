@@ -93,7 +93,7 @@ def test_http_switch_refuses_a_face_swap_and_label_records_the_technique(setting
         c.put("/v1/compliance/switches/face_swap", json={"enabled": True, "reason": "closed"}, headers=ha)
         r = c.post("/v1/label", files={"file": ("g.png", png, "image/png")}, data=form, headers=h)
         assert r.status_code == 200, r.text
-    assert _technique(sg, r.json()["content_id"]) == "face_swap"
+    assert _technique(sg, r.headers["x-synthguard-content-id"]) == "face_swap"
 
 
 def test_record_not_found_points_at_a_command_that_exists(capsys, settings):

@@ -124,27 +124,40 @@ def test_provider_label_with_sources_is_gated(client, tokens):
     assert r.status_code == 403 and r.json()["error"] == "ConsentDeniedError", r.text
     r = client.post("/v1/label", data={"user": "u-a", "producer": "ACME"},
                     files=[("file", ("gen.png", image_bytes(), "image/png"))], headers=prov)
-    assert r.status_code == 200 and r.json()["consent"] == []
+    assert r.status_code == 200 and json.loads(r.headers["x-synthguard-result"])["consent"] == []
 
 
-def test_pages_need_a_token_and_show_results(client, tokens):
+def test_pages_use_the_session_not_a_token_and_show_results(client, tokens):
+    """Issue 22: /consent asks for no token; the signed-in session and its CSRF token authorise each form."""
+    from tests.web_session import session_csrf, signin
+
     page = client.get("/consent")
-    assert page.status_code == 200 and 'name="token"' in page.text and 'type="password"' in page.text
-    r = client.post("/consent/enroll", data={"token": "sg_wrong", "subject": "zoe"},
+    assert page.status_code == 200 and 'name="token"' not in page.text and 'href="/signin?next=/consent"' in page.text
+    r = client.post("/consent/enroll", data={"subject": "zoe"}, files={"faces": ("f.png", FACE, "image/png")})
+    assert r.status_code == 401 and "AuthError" in r.text and 'href="/signin?next=/consent"' in r.text
+    assert signin(client, tokens["victim"], "/consent").headers["location"] == "/consent"
+    page = client.get("/consent").text
+    assert 'name="token"' not in page and 'action="/consent/enroll"' in page and 'action="/consent/grant"' not in page
+    csrf = session_csrf(client)
+    r = client.post("/consent/enroll", data={"subject": "zoe", "protected": "true", "csrf": "forged"},
                     files={"faces": ("f.png", FACE, "image/png")})
-    assert r.status_code == 401 and "AuthError" in r.text
-    r = client.post("/consent/enroll", data={"token": tokens["victim"], "subject": "zoe"},
+    assert r.status_code == 403 and "CsrfError" in r.text
+    r = client.post("/consent/enroll", data={"subject": "zoe", "csrf": csrf},
                     files={"faces": ("f.png", FACE, "image/png")})
     assert r.status_code == 403  # victims may only register protected persons
-    r = client.post("/consent/enroll", data={"token": tokens["victim"], "subject": "zoe", "protected": "true"},
+    r = client.post("/consent/enroll", data={"subject": "zoe", "protected": "true", "csrf": csrf},
                     files={"faces": ("f.png", FACE, "image/png")})
     assert r.status_code == 200 and "Protected person registered" in r.text and "zoe" in r.text
-    r = client.post("/consent/enroll", data={"token": tokens["provider"], "subject": "amy"},
+    client.cookies.clear()
+    signin(client, tokens["provider"])
+    csrf = session_csrf(client)
+    assert 'action="/consent/grant"' in client.get("/consent").text
+    r = client.post("/consent/enroll", data={"subject": "amy", "csrf": csrf},
                     files={"faces": ("f.png", image_bytes(), "image/png")})
     assert r.status_code == 400 and "exactly one face" in r.text
-    r = client.post("/consent/revoke", data={"token": tokens["provider"], "grant_id": "cg_missing"})
+    r = client.post("/consent/revoke", data={"csrf": csrf, "grant_id": "cg_missing"})
     assert r.status_code == 404
-    r = client.post("/consent/export", data={"token": tokens["provider"], "subject": "nobody"})
+    r = client.post("/consent/export", data={"csrf": csrf, "subject": "nobody"})
     assert r.status_code == 404 and "no subject" in r.text
 
 
@@ -156,13 +169,17 @@ def test_grant_and_revoke_through_the_pages(client, tokens, tmp_path):
                        headers=prov).status_code == 201
     doc = sign_statement(key, subject="amy", grantee="u-a", purpose="face_swap", modalities=["face"],
                          expires="2099-01-01")
-    r = client.post("/consent/grant", data={"token": tokens["provider"], "subject": "amy", "to": "u-a",
+    from tests.web_session import session_csrf, signin
+
+    signin(client, tokens["provider"])
+    csrf = session_csrf(client)
+    r = client.post("/consent/grant", data={"csrf": csrf, "subject": "amy", "to": "u-a",
                                             "purpose": "face_swap", "expires": "2099-01-01"},
                     files={"evidence": ("s.json", json.dumps(doc).encode(), "application/json")})
     assert r.status_code == 200 and "Consent granted" in r.text and "active" in r.text, r.text
     gid = client.get("/v1/consent/grants", headers=prov).json()[0]["grant_id"]
     assert gid in r.text
-    r = client.post("/consent/revoke", data={"token": tokens["provider"], "grant_id": gid})
+    r = client.post("/consent/revoke", data={"csrf": csrf, "grant_id": gid})
     assert r.status_code == 200 and "revoked" in r.text
     r = client.post("/v1/consent/challenges", data={"subject": "amy", "to": "u-a", "purpose": "voice_clone"},
                     headers=prov)

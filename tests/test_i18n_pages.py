@@ -132,8 +132,9 @@ def client(world):
 
 
 def login(client: TestClient, token: str) -> None:
-    form = client.get("/console/login").text
-    r = client.post("/console/login", data={"token": token, "csrf": csrf(form)}, follow_redirects=False)
+    from tests.web_session import signin
+
+    r = signin(client, token, "/console")
     assert r.status_code == 303, r.text
 
 
@@ -142,7 +143,7 @@ def pages(client: TestClient, world: dict, lang: str) -> dict[str, str]:
     client.cookies.clear()
     h = {"Accept-Language": "en"}  # ?lang= and then the cookie must win over the browser's preference
     out = {}
-    for path in ("/", "/inspect", "/check", "/report", "/process", "/complaints/status", "/console/login",
+    for path in ("/", "/inspect", "/check", "/report", "/process", "/complaints/status", "/signin",
                  "/consent", "/compliance/notice/default", f"/refutations/{world['slug']}", "/c/acme/post-1",
                  "/c/acme/post-2", "/refutations/R-000000000000"):
         r = client.get(path + ("&" if "?" in path else "?") + f"lang={lang}", headers=h)
@@ -159,7 +160,7 @@ def pages(client: TestClient, world: dict, lang: str) -> dict[str, str]:
                                      files={"file": ("x.png", PNG, "image/png")})
     out["POST /check (labelled)"] = client.post("/check", headers=h, data={"csrf": csrf(out["/check"].text)},
                                                 files={"file": ("l.png", world["labelled"].read_bytes(), "image/png")})
-    out["POST /consent/revoke"] = client.post("/consent/revoke", headers=h, data={"token": "bad", "grant_id": "g"})
+    out["POST /consent/revoke"] = client.post("/consent/revoke", headers=h, data={"csrf": "bad", "grant_id": "g"})
     login(client, world["tokens"][Role.REVIEWER])
     out["/console"] = client.get("/console", headers=h)
     case = next(c for c in world["sg"].moderation.queue("acme"))

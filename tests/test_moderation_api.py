@@ -238,15 +238,17 @@ def test_status_page_is_rate_limited(client):
 
 # --- console -----------------------------------------------------------------------------------------
 def login(client, token) -> str:
-    page = client.get("/console/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/console/login", data={"token": token, "csrf": csrf}, follow_redirects=False)
+    """Sign in at /signin for the console (issue 22: one session for the console and the consent pages)."""
+    from tests.web_session import signin
+
+    return signin(client, token, "/console")
 
 
 def test_console_login_roles_and_revocation(client, tokens, sg):
     assert client.get("/console", follow_redirects=False).status_code == 303
-    r = login(client, tokens["provider"])
-    assert r.status_code == 403 and "sg_console" not in r.cookies
+    r = login(client, tokens["provider"])  # a provider's session is for the consent pages, not the console
+    assert r.status_code == 303 and r.headers["location"] == "/consent"
+    assert client.get("/console", follow_redirects=False).status_code == 403
     r = login(client, tokens["reviewer"])
     assert r.status_code == 303 and r.headers["location"] == "/console"
     assert tokens["reviewer"] not in r.headers.get("set-cookie", "")

@@ -58,7 +58,10 @@ def test_other_tokens_of_the_tenant_cannot_export_or_erase(client, tokens, jane)
         r = client.get("/v1/consent/subjects/jane-d/export", headers=auth(tokens[who]))
         assert r.status_code == 403 and "embedding" not in r.text, (who, r.text)
         assert client.delete("/v1/consent/subjects/jane-d", headers=auth(tokens[who])).status_code == 403
-    page = client.post("/consent/export", data={"token": tokens["provider"], "subject": "jane-d"})
+    from tests.web_session import session_csrf, signin
+
+    assert signin(client, tokens["provider"]).status_code == 303
+    page = client.post("/consent/export", data={"csrf": session_csrf(client), "subject": "jane-d"})
     assert page.status_code == 403 and "embedding" not in page.text
 
 

@@ -31,6 +31,8 @@ RULES: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/v1/inspect"): PUBLIC,  # labels exist so anyone can read them (LM-22); bounded work (finding 5)
     ("GET", "/v1/whoami"): ANY_TOKEN,
     ("POST", "/v1/label"): frozenset({PROV}),
+    ("GET", "/v1/label/jobs/{job_id}"): frozenset({PROV}),  # a video's label job (issue 22), its tenant only
+    ("GET", "/v1/label/jobs/{job_id}/file"): frozenset({PROV}),
     ("GET", "/v1/users"): frozenset({PROV}),
     ("POST", "/v1/users"): frozenset({PROV}),
     ("POST", "/v1/users/{user_id}/verify"): frozenset({PROV}),
@@ -97,6 +99,53 @@ RULES: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/witness/add-checkpoint"): PUBLIC,
     ("GET", "/.well-known/synthguard.json"): PUBLIC,
     ("GET", "/v1/checkpoints/consistency"): PUBLIC,
+}
+
+
+# Issue 22: the pages (outside the OpenAPI spec) get the same treatment.  A page is PUBLIC or needs a web session
+# (signed in at /signin with a token of one of the roles); a page route without a rule fails the suite.
+CONSOLE_READ, CONSOLE_DECIDE = frozenset({REV, REG, ADM}), frozenset({REV, ADM})
+PAGE_RULES: dict[tuple[str, str], str | frozenset[Role]] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/inspect"): PUBLIC,
+    ("POST", "/inspect"): PUBLIC,
+    ("GET", "/check"): PUBLIC,
+    ("POST", "/check"): PUBLIC,
+    ("GET", "/report"): PUBLIC,
+    ("POST", "/report"): PUBLIC,
+    ("GET", "/complaints/status"): PUBLIC,
+    ("POST", "/complaints/status"): PUBLIC,
+    ("GET", "/process"): PUBLIC,
+    ("GET", "/refutations/{slug}"): PUBLIC,
+    ("GET", "/c/{tenant}/{ref}"): PUBLIC,
+    ("GET", "/c/{tenant}/{ref}/media"): PUBLIC,
+    ("GET", "/compliance/notice/{tenant}"): PUBLIC,
+    ("GET", "/signin"): PUBLIC,
+    ("POST", "/signin"): PUBLIC,  # the token is the credential; CSRF-checked, rate limited per address
+    ("POST", "/signout"): PUBLIC,  # ends the caller's own session only, with its CSRF token
+    ("GET", "/console/login"): PUBLIC,  # a redirect to /signin
+    ("GET", "/consent"): PUBLIC,  # the forms only for a signed-in role; a sign-in link otherwise
+    ("GET", "/console"): CONSOLE_READ,
+    ("GET", "/console/cases/{case_id}"): CONSOLE_READ,
+    ("POST", "/console/next"): CONSOLE_DECIDE,
+    ("POST", "/console/cases/{case_id}/claim"): CONSOLE_DECIDE,
+    ("POST", "/console/cases/{case_id}/act"): CONSOLE_DECIDE,
+    ("POST", "/console/cases/{case_id}/reveal"): CONSOLE_DECIDE,
+    ("GET", "/console/cases/{case_id}/media"): CONSOLE_DECIDE,
+    ("POST", "/consent/enroll"): frozenset({PROV, ADM}),  # with protected=true: platform, victim, admin
+    ("POST", "/consent/grant"): frozenset({PROV, ADM}),
+    ("POST", "/consent/revoke"): frozenset({PROV, ADM}),
+    ("POST", "/consent/export"): frozenset({PROV, ADM}),
+}
+PAGE_FORMS: dict[str, dict] = {  # complete forms, so a role check is not hidden behind a 422
+    "/console/cases/{case_id}/act": {"data": {"action": "remove", "reason_code": "ncii"}},
+    "/consent/enroll": {"data": {"subject": "s-1"}},
+    "/consent/grant": {"data": {"subject": "s-1", "to": "u-1", "purpose": "face_swap"},
+                       "files": {"evidence": ("e.json", b"{}", "application/json")}},
+    "/consent/revoke": {"data": {"grant_id": "cg_x"}},
+    "/consent/export": {"data": {"subject": "s-1"}},
 }
 
 
@@ -205,3 +254,72 @@ def test_admin_is_per_tenant_unless_global_operator(world):
     assert r.status_code == 200 and r.json()["tenant"] == "beta"
     with pytest.raises(Exception, match="global operators"):
         create_token(sg.db, PROV, "*", "not allowed")
+
+
+def _page_routes(client: TestClient) -> set[tuple[str, str]]:
+    """Every route outside the OpenAPI spec (the pages), walking included routers."""
+    from fastapi.routing import APIRoute
+
+    def walk(routes):
+        for r in routes:
+            if isinstance(r, APIRoute):
+                yield r
+            elif hasattr(r, "original_router"):
+                yield from walk(r.original_router.routes)
+            elif isinstance(getattr(r, "routes", None), list) and not hasattr(r, "app"):
+                yield from walk(r.routes)
+
+    return {(m, r.path) for r in walk(client.app.routes) if not r.include_in_schema for m in r.methods}
+
+
+def test_every_page_has_a_rule(world):
+    client, _, _ = world
+    pages = _page_routes(client)
+    assert ("GET", "/console") in pages and ("POST", "/signin") in pages
+    assert not pages - set(PAGE_RULES), f"pages without a rule: {pages - set(PAGE_RULES)}"
+    assert not set(PAGE_RULES) - pages, f"rules for pages that do not exist: {set(PAGE_RULES) - pages}"
+
+
+@pytest.fixture(scope="module")
+def sessions(world):
+    """A signed-in cookie jar per role of tenant acme: {role: (cookies, csrf)}."""
+    from tests.web_session import session_csrf, signin
+
+    client, _, tokens = world
+    out = {}
+    for role in Role:
+        client.cookies.clear()
+        assert signin(client, tokens[(role, "acme")]).status_code == 303
+        out[role] = (dict(client.cookies), session_csrf(client))
+    client.cookies.clear()
+    return out
+
+
+@pytest.mark.parametrize("route", sorted(r for r, rule in PAGE_RULES.items() if rule != PUBLIC),
+                         ids=lambda r: f"{r[0]} {r[1]}")
+def test_page_by_role(world, sessions, route):
+    """Not signed in: GET pages send the browser to /signin, forms and media answer 401.  Signed in: a role
+    outside the rule gets 403, a role inside neither 401 nor 403 (its session's CSRF token sent)."""
+    client, _, _ = world
+    method, path = route
+    url = re.sub(r"\{case_id\}", "1", path)
+    form = PAGE_FORMS.get(path, {})
+    client.cookies.clear()
+    anon = client.request(method, url, data={"csrf": "x"} | form.get("data", {}), files=form.get("files"),
+                          follow_redirects=False)
+    if method == "GET" and not path.endswith("/media"):  # a page; its media (an <img> source) answers 401
+        assert anon.status_code == 303 and anon.headers["location"].startswith("/signin?next="), (route, anon)
+    else:
+        assert anon.status_code == 401, (route, anon.status_code)
+    for role in Role:
+        cookies, csrf = sessions[role]
+        client.cookies.clear()
+        for k, v in cookies.items():
+            client.cookies.set(k, v)
+        r = client.request(method, url, data={"csrf": csrf} | form.get("data", {}), files=form.get("files"),
+                           follow_redirects=False)
+        if role in PAGE_RULES[route]:
+            assert r.status_code not in (401, 403), (route, role, r.status_code, r.text[:300])
+        else:
+            assert r.status_code == 403, (route, role, r.status_code)
+    client.cookies.clear()

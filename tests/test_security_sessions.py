@@ -13,6 +13,7 @@ from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.server import create_app
 from tests.test_moderation_api import NCII, login
+from tests.web_session import session_csrf
 
 
 @pytest.fixture
@@ -37,26 +38,26 @@ def test_a_stolen_cookie_dies_at_logout(make):
     client, tokens = make()
     with client:
         assert login(client, tokens[Role.REVIEWER]).status_code == 303
-        stolen = client.cookies.get("sg_console")
+        stolen = client.cookies.get("sg_session")
         html = client.get("/console").text
-        assert client.post("/console/logout", data={"csrf": "forged"}).status_code == 403  # cross-site logout
+        assert client.post("/signout", data={"csrf": "forged"}).status_code == 403  # cross-site logout
         assert client.get("/console").status_code == 200
-        assert client.post("/console/logout", data={"csrf": csrf_of(html)}, follow_redirects=False).status_code == 303
-        client.cookies.set("sg_console", stolen)  # the copy an attacker kept
-        assert client.get("/console", follow_redirects=False).status_code == 303  # back to the login page
+        assert client.post("/signout", data={"csrf": csrf_of(html)}, follow_redirects=False).status_code == 303
+        client.cookies.set("sg_session", stolen)  # the copy an attacker kept
+        assert client.get("/console", follow_redirects=False).status_code == 303  # back to the sign-in page
 
 
 def test_cookies_are_secure_over_tls(make):
     client, tokens = make()
     with client:
-        page = client.get("https://testserver/console/login")
+        page = client.get("https://testserver/signin")
         assert "secure" in page.headers["set-cookie"].lower()
-        r = client.post("https://testserver/console/login", data={"token": tokens[Role.REVIEWER],
-                                                                   "csrf": csrf_of(page.text)}, follow_redirects=False)
+        r = client.post("https://testserver/signin", data={"token": tokens[Role.REVIEWER],
+                                                            "csrf": csrf_of(page.text)}, follow_redirects=False)
         assert "secure" in r.headers["set-cookie"].lower()
     client, tokens = make(secure_cookies=True)  # a TLS proxy in front that does not say so
     with client:
-        assert "secure" in client.get("/console/login").headers["set-cookie"].lower()
+        assert "secure" in client.get("/signin").headers["set-cookie"].lower()
 
 
 def test_token_rate_limit_is_charged_everywhere(make):
@@ -68,6 +69,9 @@ def test_token_rate_limit_is_charged_everywhere(make):
         assert login(client, tokens[Role.REVIEWER]).status_code == 303
         codes = [client.get("/console", follow_redirects=False).status_code for _ in range(3)]
         assert codes[-1] == 429
-        codes = [client.post("/consent/export", data={"token": tokens[Role.PROVIDER], "subject": "nobody"}).status_code
+        client.cookies.clear()
+        assert login(client, tokens[Role.PROVIDER]).status_code == 303
+        csrf = session_csrf(client)
+        codes = [client.post("/consent/export", data={"csrf": csrf, "subject": "nobody"}).status_code
                  for _ in range(3)]
         assert codes[:2] == [404, 404] and codes[2] == 429

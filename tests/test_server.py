@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 
@@ -57,10 +56,12 @@ def users(client, tokens) -> dict[str, str]:
 
 
 def label(client, token: str, user: str, data: bytes = PNG, **form) -> dict:
+    """POST /v1/label: the labeled file comes back as a download, the result in its headers (issue 22)."""
     r = client.post("/v1/label", files={"file": ("gen.png", data, "image/png")},
                     data={"user": user, "producer": "ACME", "model": "m-1"} | form, headers=auth(token))
     assert r.status_code == 200, r.text
-    return r.json()
+    assert r.headers["content-disposition"].startswith("attachment;")
+    return json.loads(r.headers["x-synthguard-result"]) | {"media_type": r.headers["content-type"], "file": r.content}
 
 
 # --- public ---------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def test_label_then_trace_round_trip(client, sg, tokens, users):
     res = label(client, tokens["provider"], "u-a")
     assert res["marks"] == ["image.visible", "image.watermark", "image.metadata", "image.c2pa"]
     assert res["output"] is None and res["media_type"] == "image/png"
-    labeled = base64.b64decode(res["file_base64"])
+    labeled = res["file"]
     assert labeled[:8] == PNG[:8] and labeled != PNG
     sg.checkpoint()
     for role in ("platform", "victim"):
@@ -181,7 +182,7 @@ def test_unverified_user_is_refused(client, tokens):
 # --- the inspection page --------------------------------------------------------------------
 def test_inspect_page_shows_aigc_fields(client, tokens, users):
     res = label(client, tokens["provider"], "u-a")
-    page = client.post("/inspect", files={"file": ("mine.png", base64.b64decode(res["file_base64"]))})
+    page = client.post("/inspect", files={"file": ("mine.png", res["file"])})
     assert page.status_code == 200 and 'id="verdict-headline">AI-generated<' in page.text
     assert "AIGC ProduceID" in page.text and res["content_id"] in page.text and "AIGC ContentProducer" in page.text
     plain = client.post("/inspect", files={"file": ("plain.png", PNG)})

@@ -1,5 +1,7 @@
-"""Issue 22, the pages in a browser: every public page in both languages at 1280 px and 390 px wide, with a
-screenshot each (tests/artifacts/), and axe-core finding no serious or critical accessibility violation.
+"""Issue 22, the pages in a browser: every public page, and the signed-in pages (home, review queue and case,
+consent forms), in both languages at 1280 px and 390 px wide, with a screenshot each (tests/artifacts/), and axe-core
+finding no serious or critical accessibility violation.  ``SYNTHGUARD_DOCS_SCREENSHOTS=1`` also writes the four
+shots the docs embed to docs/screenshots/ (viewport only, 256 colours: small PNGs).
 
 Headless Debian chromium through Playwright (never ``playwright install``); axe-core from npm (``npm ci`` with
 the repository's package.json puts it in node_modules/)."""
@@ -7,6 +9,7 @@ the repository's package.json puts it in node_modules/)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -23,8 +26,10 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = ("/", "/inspect", "/check", "/report", "/process", "/complaints/status", "/console/login", "/consent",
+PAGES = ("/", "/inspect", "/check", "/report", "/process", "/complaints/status", "/signin", "/consent",
          "/no/such/page")
+DOCS = ROOT / "docs" / "screenshots"  # the four shots the docs embed (SYNTHGUARD_DOCS_SCREENSHOTS=1)
+WRITE_DOCS = os.environ.get("SYNTHGUARD_DOCS_SCREENSHOTS") == "1"  # read at import: the fixtures clear SYNTHGUARD_*
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 
@@ -111,5 +116,80 @@ def test_inspect_result_page_is_accessible(server, browser, tmp_path):
     page.wait_for_selector(".verdict")
     page.screenshot(path=str(ARTIFACTS / "web-inspect-result-en-phone.png"), full_page=True)
     assert page.inner_text("#verdict-headline") == "No AI-generation label found"
+    assert not _axe(page)
+    page.close()
+
+
+def _docs_shot(page, name: str) -> None:
+    """A small PNG for the docs (viewport, 256 colours), only when asked: the committed ones change rarely."""
+    if not WRITE_DOCS:
+        return
+    import io
+
+    from PIL import Image
+
+    DOCS.mkdir(parents=True, exist_ok=True)
+    img = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB").quantize(256)
+    img.save(DOCS / f"{name}.png", optimize=True)
+    assert (DOCS / f"{name}.png").stat().st_size < 300_000
+
+
+@pytest.fixture(scope="module")
+def signed_in(server):
+    """An admin of tenant a11y (the console and the consent pages) with a case it claimed, and a reviewer."""
+    from synthguard.auth import Role, create_token
+    from synthguard.media import Media
+    from tests.conftest import kodak
+
+    _, sg = server
+    admin, info = create_token(sg.db, Role.ADMIN, "a11y", "ada")
+    sg.moderation.register("a11y", "post-1", Media.from_bytes(kodak("kodim23.png").read_bytes(), "p.png"),
+                           uploader="u-1", actor="platform:test")
+    filed = sg.moderation.submit("a11y", {"kind": "intimate_deepfake", "location": "post-1", "name": "Jane Roe",
+                                          "email": "jane@example.org", "signature": "Jane Roe", "good_faith": True,
+                                          "description": "A deepfake of me."})
+    case = sg.moderation.claim("a11y", f"admin:{info['id']}:ada")
+    return admin, case["id"], filed
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+@pytest.mark.parametrize("device", sorted(WIDTHS))
+def test_signed_in_pages_are_accessible_and_captured(server, browser, signed_in, lang, device):
+    base, _ = server
+    admin, case_id, _ = signed_in
+    ctx = browser.new_context(viewport={"width": WIDTHS[device], "height": 900},
+                              locale="zh-CN" if lang == "zh_CN" else "en-US")
+    page = ctx.new_page()
+    page.goto(f"{base}/signin?lang={lang}")
+    if (lang, device) == ("en", "phone"):
+        _docs_shot(page, "signin-en-390")
+    page.fill("#token", admin)
+    page.click("#login")
+    page.wait_for_selector("#queue")
+    problems = {}
+    for path, name in (("/", "home-signed-in"), ("/console", "console"), (f"/console/cases/{case_id}", "case"),
+                       ("/consent", "consent-forms")):
+        page.goto(f"{base}{path}?lang={lang}")
+        assert page.get_attribute("html", "lang") == lang.replace("_", "-")
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[device] + 1, f"{path} scrolls sideways"
+        assert page.locator("#signout").count() == 1 and page.locator("input[name=token]").count() == 0
+        page.screenshot(path=str(ARTIFACTS / f"web-{name}-{lang}-{device}.png"), full_page=True)
+        if (lang, device, name) in (("en", "desktop", "case"), ("zh_CN", "phone", "consent-forms")):
+            _docs_shot(page, f"{name}-{lang}-{WIDTHS[device]}")
+        bad = _axe(page)
+        if bad:
+            problems[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in bad]
+    ctx.close()
+    assert not problems, problems
+
+
+def test_docs_home_shot(server, browser):
+    """The anonymous home page with its sign-in links by role (the fourth docs screenshot)."""
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}/?lang=en")
+    assert page.locator("#your-pages a[href='/signin?next=/console']").count() == 1
+    assert page.locator("#your-pages a[href='/signin?next=/consent']").count() == 1
+    _docs_shot(page, "home-en-1280")
     assert not _axe(page)
     page.close()

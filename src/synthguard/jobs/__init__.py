@@ -52,6 +52,16 @@ class Jobs:
             payload["search"] = search
         return self.queue.enqueue("scan", payload, tenant=tenant, key=key)
 
+    def submit_label(self, media: Media, *, user: str, tenant: str = "default", key: str | None = None,
+                     sources: list[Media] | None = None, **params: Any) -> tuple[dict[str, Any], bool]:
+        """Durably store a file to label (and the sources the consent gate reads), then enqueue its ``label`` job:
+        ``(job, created)``.  ``params``: producer, model, visible, purpose, technique (as ``sg.label``)."""
+        payload: dict[str, Any] = {"blob": self.blobs.put(media.data), "name": media.name[-128:], "user": user,
+                                   "sources": [{"blob": self.blobs.put(m.data), "name": m.name[-128:]}
+                                               for m in sources or []]}
+        payload |= {k: v for k, v in params.items() if v is not None}
+        return self.queue.enqueue("label", payload, tenant=tenant, key=key)
+
     def deep_scan(self, media: Media, *, tenant: str = "default", declared_ai: bool = False,
                   content_ref: str | None = None, callback_url: str | None = None) -> tuple[dict[str, Any], int, bool]:
         """Attach an upload to the one deep scan of its content: ``(job, upload_id, created)`` (jobs/deep.py)."""
@@ -88,8 +98,9 @@ class Jobs:
         from synthguard.store.job_tables import Job
 
         with self.sg.db.session() as s:
-            rows = s.execute(select(Job.payload).where(Job.kind == "scan", Job.state != "done")).scalars()
-            keep = frozenset(str(p.get("blob")) for p in rows if isinstance(p, dict))
+            rows = s.execute(select(Job.payload).where(Job.kind.in_(("scan", "label")), Job.state != "done")).scalars()
+            keep = frozenset(str(b) for p in rows if isinstance(p, dict)
+                             for b in [p.get("blob"), *(x.get("blob") for x in p.get("sources") or [])])
         return self.blobs.prune(older_than_days * 86400, keep=keep)
 
     def work(self, *, max_jobs: int | None = None) -> int:

@@ -5,6 +5,10 @@ ledger entry in ONE transaction (fenced by the lease), so a crash can neither lo
   exactly one ``scan`` ledger entry naming the job (DS-10: what the platform knew and decided).  A deep scan
   (``deep`` in the payload) then delivers to every upload attached to it (jobs/deep.py).
 - ``checkpoint``: sign the ledger's tree head (operators schedule it, e.g. every minute).
+- ``label``: label a stored upload (a video, too slow for one request: ``POST /v1/label`` answers 202); the
+  labeled file goes to the blob store and the job's result names it, for ``GET /v1/label/jobs/{id}/file``.
+  ``sg.label`` commits the record and its ledger entry itself, so a worker that dies after labeling and before
+  completing the job leaves one extra record when the job is retried (the file delivered is the second one).
 """
 
 from __future__ import annotations
@@ -58,10 +62,34 @@ def run_checkpoint(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
     return body
 
 
+def run_label(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
+    import tempfile
+    from pathlib import Path
+
+    p = lease.payload
+    limits = {"max_bytes": sg.settings.max_bytes, "max_pixels": sg.settings.max_pixels}
+    media = Media.from_bytes(sg.jobs.blobs.get(p["blob"]), p.get("name") or "upload", **limits)
+    sources = [Media.from_bytes(sg.jobs.blobs.get(x["blob"]), x.get("name") or "source", **limits)
+               for x in p.get("sources") or []]
+    with tempfile.TemporaryDirectory(prefix="sg-label-job-") as tmp:
+        out = Path(tmp) / f"out.{media.format.lower()}"
+        result = sg.label(media, user=p["user"], producer=p.get("producer"), model=p.get("model"),
+                          visible=bool(p.get("visible", True)), output=out, sources=sources or None,
+                          purpose=p.get("purpose"), technique=p.get("technique"))
+        data = out.read_bytes()
+    body = _jsonable(result.to_dict() | {"output": None}) | {
+        "output_blob": sg.jobs.blobs.put(data), "media_type": media.replace(data).mime, "size": len(data),
+        "filename": f"{result.content_id}.{media.format.lower()}"}
+    with sg.db.session() as s:
+        sg.jobs.queue.complete(s, lease, body, ledger_index=result.ledger_index)
+    return body
+
+
 def _object_handlers() -> dict[str, Handler]:
     from synthguard.jobs.objects import run_callback, run_object_scan
 
     return {"object-scan": run_object_scan, "callback": run_callback}
 
 
-HANDLERS: dict[str, Handler] = {"scan": run_scan, "checkpoint": run_checkpoint, **_object_handlers()}
+HANDLERS: dict[str, Handler] = {"scan": run_scan, "checkpoint": run_checkpoint, "label": run_label,
+                                **_object_handlers()}

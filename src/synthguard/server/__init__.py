@@ -26,6 +26,7 @@ from synthguard.server.routes import (
     pages,
     provider,
     public,
+    signin,
     witness,
 )
 from synthguard.server.routes import consent as consent_routes
@@ -52,7 +53,7 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_bytes)
     app.add_middleware(LanguageMiddleware)  # outermost: error bodies and pages come out in the request's language
     for module in (public, provider, lookup, assess, jobs, hooks, witness, compliance, complaints, moderation,
-                   consent_routes, pages):
+                   consent_routes, pages, signin):
         app.include_router(module.router)
     app.include_router(consent_routes.pages)
     app.include_router(witness.well_known)

@@ -117,4 +117,22 @@ def _tr(value: object) -> str:
     return _gettext(value) if isinstance(value, str) and value else ("" if value is None else str(value))
 
 
-templates.env.globals.update(display=_display, bilingual=_bilingual, when=_when, tr=_tr)
+def _web_user(request: Any) -> Any:
+    """The signed-in user of the page's request (server/session.py), or None: the header's account links."""
+    from synthguard.server.session import current
+
+    if request is None or getattr(getattr(request, "app", None), "state", None) is None:
+        return None
+    if getattr(request.app.state, "sg", None) is None:
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from synthguard.errors import SynthGuardError
+
+    try:
+        return current(request)
+    except (SQLAlchemyError, SynthGuardError):  # the database is down: the error page still renders, signed out
+        return None
+
+
+templates.env.globals.update(display=_display, bilingual=_bilingual, when=_when, tr=_tr, web_user=_web_user)

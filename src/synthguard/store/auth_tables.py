@@ -33,3 +33,22 @@ class RateBucket(Base):
     tokens: Mapped[float] = mapped_column(Float)
     updated: Mapped[float] = mapped_column(Float)  # seconds since the epoch of the last charge
     allowed: Mapped[int] = mapped_column(Integer, default=1)  # the last charge's answer (1 = served)
+
+
+class WebSession(Base):
+    """A browser session of the web pages (console, consent), opened by signing in with an API token once.
+
+    Only the SHA-256 of the session id is stored (the id itself lives in the browser's HttpOnly cookie), so a copy
+    of the database cannot be replayed as a cookie.  A session ends at ``expires_at``, after ``idle`` without use,
+    at sign-out (``ended_at``) or when its token is revoked (checked on every request)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the cookie's session id
+    token_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    client: Mapped[str] = mapped_column(String(64), default="")  # the address that signed in (audit)

@@ -2,8 +2,9 @@
 
 API (Bearer token): providers and admins manage their tenant's subjects and grants and run the gate; victims,
 platforms and admins register protected persons (files, or embeddings computed on the person's device).  Another
-tenant's subject or grant is a 404, exactly as a missing one.  The pages (``/consent``) post the token as a form
-field (never in the URL) and call the same registry.
+tenant's subject or grant is a 404, exactly as a missing one.  The pages (``/consent``) work in the session opened
+at ``/signin`` (server/session.py: the token is typed once there, never in these forms), every form with the
+session's CSRF token, and call the same registry.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from synthguard.auth import Principal, Role, authenticate
+from synthguard.auth import Principal, Role
 from synthguard.consent.gate import enforce
 from synthguard.consent.ownership import verify_request
 from synthguard.consent.registry import parse_expiry
 from synthguard.errors import NotFoundError, SynthGuardError
 from synthguard.i18n import N_, current
+from synthguard.server import session
 from synthguard.server.deps import SG, CurrentPrincipal, Ident, IdentQuery, upload_media
 from synthguard.server.i18n import templates  # the i18n-aware environment every page uses
-from synthguard.server.ratelimit import limit
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
 pages = APIRouter(include_in_schema=False)
@@ -189,17 +190,25 @@ def check(sg: SG, p: Manager, sources: Annotated[list[UploadFile], File()], purp
                    targets=[upload_media(sg, f) for f in targets or []], log_allow=False).to_dict()
 
 
-# --- web pages: forms that post the API token in the body -----------------------------------------------
+# --- web pages: forms of the signed-in session (server/session.py), each with the session's CSRF token --------
 @pages.get("/consent", response_class=HTMLResponse)
 def page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "consent_index.html", {})
+    """The consent forms a signed-in role may use; a sign-in link otherwise (no token is ever typed here)."""
+    user = session.current(request)
+    role = user.principal.role if user else None
+    resp = templates.TemplateResponse(request, "consent_index.html", {
+        "account": user, "csrf": user.csrf if user else "", "can_manage": role in MANAGERS,
+        "can_protect": role in PROTECTORS})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
-def _page_principal(sg: Any, token: str, roles: tuple[Role, ...], request: Request | None = None) -> Principal:
-    p = authenticate(sg.db, token or None).require(*roles)
-    if request is not None:
-        limit(request, p)  # the pages pay from the token's bucket like the API (finding 12)
-    return p
+def _page_principal(request: Request, csrf: str, roles: tuple[Role, ...]) -> Principal:
+    """The session's principal for a consent form: 401 when not signed in, 403 for another role or a wrong CSRF
+    token; charged to the token's rate bucket like the API (finding 12)."""
+    user = session.require(request, *roles)
+    session.check_csrf(user, csrf)
+    return user.principal
 
 
 def _render(request: Request, title: str, run: Any) -> HTMLResponse:
@@ -207,17 +216,21 @@ def _render(request: Request, title: str, run: Any) -> HTMLResponse:
         result = run()
     except SynthGuardError as exc:
         return templates.TemplateResponse(request, "consent_result.html",
-                                          {"title": title, "error": exc.to_dict(current())},
+                                          {"title": title, "error": exc.to_dict(current()),
+                                           "signin": exc.http_status == 401},
                                           status_code=exc.http_status)
     return templates.TemplateResponse(request, "consent_result.html", {"title": title, "result": result})
 
 
+Csrf = Annotated[str, Form(max_length=200)]
+
+
 @pages.post("/consent/enroll", response_class=HTMLResponse)
-def page_enroll(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()],
+def page_enroll(request: Request, sg: SG, subject: Annotated[str, Form(max_length=100)], csrf: Csrf = "",
                 faces: Files = None, voices: Files = None,
                 protected: Annotated[bool, Form()] = False) -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, PROTECTORS if protected else MANAGERS, request)
+        p = _page_principal(request, csrf, PROTECTORS if protected else MANAGERS)
         return sg.consent.enroll(subject, faces=[upload_media(sg, f) for f in faces or [] if f.filename],
                                  voices=[upload_media(sg, f) for f in voices or [] if f.filename],
                                  protected=protected, tenant=p.tenant)
@@ -225,28 +238,30 @@ def page_enroll(request: Request, sg: SG, token: Annotated[str, Form()], subject
 
 
 @pages.post("/consent/grant", response_class=HTMLResponse)
-def page_grant(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()],
-               to: Annotated[str, Form()], purpose: Annotated[str, Form()], evidence: Annotated[UploadFile, File()],
-               expires: Annotated[str, Form()] = "", challenge: Annotated[str, Form()] = "") -> HTMLResponse:
+def page_grant(request: Request, sg: SG, subject: Annotated[str, Form(max_length=100)],
+               to: Annotated[str, Form(max_length=128)], purpose: Annotated[str, Form(max_length=64)],
+               evidence: Annotated[UploadFile, File()], csrf: Csrf = "",
+               expires: Annotated[str, Form(max_length=40)] = "", challenge: Annotated[str, Form(max_length=40)] = ""
+               ) -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, MANAGERS, request)
+        p = _page_principal(request, csrf, MANAGERS)
         return sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=upload_media(sg, evidence),
                                 expires=parse_expiry(expires or None), challenge=challenge or None, tenant=p.tenant)
     return _render(request, N_("Consent granted"), run)
 
 
 @pages.post("/consent/revoke", response_class=HTMLResponse)
-def page_revoke(request: Request, sg: SG, token: Annotated[str, Form()], grant_id: Annotated[str, Form()]
+def page_revoke(request: Request, sg: SG, grant_id: Annotated[str, Form(max_length=256)], csrf: Csrf = ""
                 ) -> HTMLResponse:
     def run() -> Any:
-        return sg.consent.revoke(grant_id, tenant=_page_principal(sg, token, MANAGERS, request).tenant)
+        return sg.consent.revoke(grant_id, tenant=_page_principal(request, csrf, MANAGERS).tenant)
     return _render(request, N_("Consent revoked"), run)
 
 
 @pages.post("/consent/export", response_class=HTMLResponse)
-def page_export(request: Request, sg: SG, token: Annotated[str, Form()], subject: Annotated[str, Form()]
+def page_export(request: Request, sg: SG, subject: Annotated[str, Form(max_length=256)], csrf: Csrf = ""
                 ) -> HTMLResponse:
     def run() -> Any:
-        p = _page_principal(sg, token, MANAGERS, request)
+        p = _page_principal(request, csrf, MANAGERS)
         return sg.consent.export(subject, tenant=_holder(sg, p, subject, "export", None), actor=p.role.value)
     return _render(request, N_("Data export"), run)

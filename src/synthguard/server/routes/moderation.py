@@ -2,38 +2,32 @@
 
 Roles: platform registers uploads, files counter-notices, runs the sweeper and reads the outbox; reviewer
 claims and decides cases; admin does both; regulator reads the queue, cases and reports (read-only).
-Tenants are isolated: another tenant's case is a 404 as for a missing one.  The console logs in with an API
-token once and then carries a signed, expiring session cookie (the token itself is never stored or logged);
-every console form carries the session's CSRF token.  Media previews are blurred and muted until the
+Tenants are isolated: another tenant's case is a 404 as for a missing one.  The console is used after signing in
+at /signin with an API token once (server/session.py: a server-side session; the token itself is never stored or
+logged); every console form carries the session's CSRF token.  Media previews are blurred and muted until the
 reviewer clicks to reveal, and each reveal is a case-history row (and a ledger entry).
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature
-from sqlalchemy import select
 
-from synthguard.auth import Principal, Role, authenticate
-from synthguard.errors import AuthError, ForbiddenError, SynthGuardError, UnsupportedMediaError
-from synthguard.i18n import _, current
-from synthguard.moderation import sessions
+from synthguard.auth import Principal, Role
+from synthguard.errors import AuthError, UnsupportedMediaError
+from synthguard.i18n import _
+from synthguard.server import session
 from synthguard.server.deps import SG, CaseRef, CurrentPrincipal, Ident, RowId, upload_media
-from synthguard.server.ratelimit import limit
-from synthguard.server.routes.complaints import CsrfError, json_body, page, secure_cookies, signer, templates
-from synthguard.store.auth_tables import ApiToken
+from synthguard.server.routes.complaints import CsrfError, json_body, templates
 
 router = APIRouter(tags=["moderation"])
-SESSION_COOKIE = "sg_console"
-SESSION_AGE = 8 * 3600
-CONSOLE_ROLES = (Role.REVIEWER, Role.ADMIN, Role.REGULATOR)
+CONSOLE_ROLES = session.CONSOLE
 DECIDERS = (Role.REVIEWER, Role.ADMIN)
 READERS = (Role.REVIEWER, Role.ADMIN, Role.REGULATOR)
 PLATFORM = (Role.PLATFORM, Role.ADMIN)
@@ -171,25 +165,11 @@ def report(sg: SG, p: ReportReader, period: Annotated[str, Query(pattern=r"^\d{4
 
 # --- console session -----------------------------------------------------------------------------------
 def console_principal(request: Request, sg: SG) -> tuple[Principal, str]:
-    """The console user from the signed cookie (re-checked against the token row: revocation logs out)."""
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        raise AuthError("not signed in to the console", hint="Sign in at /console/login with an API token.")
-    try:
-        data = signer(sg, "console").loads(raw, max_age=SESSION_AGE)
-    except BadSignature:
-        raise AuthError("the console session is invalid or expired", hint="Sign in again at /console/login.") from None
-    if not isinstance(data, dict) or not data.get("sid") or sessions.ended(sg, data["sid"]):  # finding 11
-        raise AuthError("the console session has ended", hint="Sign in again at /console/login.")
-    with sg.db.session() as s:
-        row = s.scalar(select(ApiToken).where(ApiToken.id == data["tid"]))
-        if row is None or row.revoked_at is not None:
-            raise AuthError("the token behind this session was revoked", hint="Sign in again at /console/login.")
-        p = Principal(row.id, Role(row.role), row.tenant, row.name)
-    if p.role not in CONSOLE_ROLES:
-        raise ForbiddenError("the console is for reviewers, admins and regulators")
-    limit(request, p)  # the console pays from the token's bucket like the API (finding 12)
-    return p, data["csrf"]
+    """The console user from the web session (server/session.py: signed in once at /signin with an API token;
+    a revoked token or a sign-out ends the session at once) and the session's CSRF token.  The console pays
+    from the token's rate bucket like the API (finding 12)."""
+    user = session.require(request, *CONSOLE_ROLES)
+    return user.principal, user.csrf
 
 
 Console = Annotated[tuple[Principal, str], Depends(console_principal)]
@@ -200,53 +180,8 @@ def check_console_csrf(expected: str, given: str | None) -> None:
         raise CsrfError("the console form's CSRF token is missing or wrong")
 
 
-def _login_redirect(exc: SynthGuardError) -> Response:
-    return RedirectResponse("/console/login", status_code=303) if exc.http_status == 401 else Response(
-        exc.localized()[0], status_code=exc.http_status, media_type="text/plain; charset=utf-8")
-
-
-@router.get("/console/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(request: Request, sg: SG) -> HTMLResponse:
-    return page(sg, request, "mod_login.html", {})
-
-
-@router.post("/console/login", include_in_schema=False, response_model=None)
-def login(request: Request, sg: SG, token: Annotated[str, Form(max_length=128)],
-          csrf: Annotated[str, Form()] = "") -> Response:
-    from synthguard.server.routes.complaints import check_csrf
-
-    try:
-        check_csrf(sg, request, csrf)
-        p = authenticate(sg.db, token.strip())
-        if p.role not in CONSOLE_ROLES:
-            raise ForbiddenError(f"role {p.role.value!r} cannot use the review console")
-    except SynthGuardError as exc:
-        return page(sg, request, "mod_login.html", {"error": exc.to_dict(current())}, exc.http_status)
-    cookie = signer(sg, "console").dumps({"tid": p.token_id, "csrf": secrets.token_urlsafe(16),
-                                          "sid": secrets.token_urlsafe(16)})
-    resp = RedirectResponse("/console", status_code=303)
-    resp.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_AGE, httponly=True, samesite="strict",
-                    secure=secure_cookies(sg, request))
-    return resp
-
-
-@router.post("/console/logout", include_in_schema=False)
-def logout(request: Request, sg: SG, csrf: Annotated[str, Form()] = "") -> Response:
-    """Sign out for good: the session id is recorded as ended (the cookie alone would stay valid for hours).
-    Needs the console's CSRF token, so another site cannot sign a reviewer out (finding 11)."""
-    raw = request.cookies.get(SESSION_COOKIE)
-    data = None
-    if raw:
-        try:
-            data = signer(sg, "console").loads(raw, max_age=SESSION_AGE)
-        except BadSignature:
-            data = None
-    if isinstance(data, dict) and data.get("sid"):
-        check_console_csrf(data.get("csrf", ""), csrf)
-        sessions.end(sg, data["sid"], datetime.now(UTC) + timedelta(seconds=SESSION_AGE))
-    resp = RedirectResponse("/console/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=secure_cookies(sg, request))
-    return resp
+def _signin_redirect(request: Request) -> Response:
+    return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
 
 
 def _badge(seconds: float | None) -> tuple[str, str]:
@@ -267,8 +202,10 @@ def _dur(seconds: float) -> str:
 def console_queue(request: Request, sg: SG) -> Response:
     try:
         p, token = console_principal(request, sg)
-    except SynthGuardError as exc:
-        return _login_redirect(exc)
+    except AuthError as exc:
+        if exc.http_status != 401:
+            raise  # signed in, but not a console role: the 403 page
+        return _signin_redirect(request)
     rows = [c | {"badge": _badge(c["seconds_left"])} for c in sg.moderation.queue(p.tenant)]
     return templates.TemplateResponse(request, "mod_queue.html", {"p": p, "rows": rows, "csrf": token,
                                                                   "can_decide": p.role in DECIDERS})
@@ -287,8 +224,10 @@ def console_next(sg: SG, console: Console, csrf: Annotated[str, Form()] = "") ->
 def console_case(request: Request, sg: SG, case_id: RowId) -> Response:
     try:
         p, token = console_principal(request, sg)
-    except SynthGuardError as exc:
-        return _login_redirect(exc)
+    except AuthError as exc:
+        if exc.http_status != 401:
+            raise  # signed in, but not a console role: the 403 page
+        return _signin_redirect(request)
     case = sg.moderation.case(p.tenant, case_id)
     mine = case["state"] == "in_review" and case["claimed_by"] == actor(p)
     return templates.TemplateResponse(request, "mod_case.html", {
