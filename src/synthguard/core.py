@@ -187,6 +187,8 @@ class SynthGuard:
 
         with self.db.session() as s:
             rec = s.get(Record, content_id)
+            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
+                rec = s.scalars(select(Record).where(Record.watermark_payload == content_id)).first()
             if rec is None:
                 raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
                                     hint=RECORD_HINT)
@@ -413,11 +415,15 @@ class SynthGuard:
         return trace(self, self.media(source)).to_dict()
 
     def record(self, content_id: str) -> dict[str, Any]:
-        """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24)."""
+        """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24).  ``content_id``
+        may also be a watermark token (16 hex digits, ``watermark_payload``): how a platform that read the token
+        of a shared- or public-mode mark resolves it (issue 19); a forged token names no record (404)."""
         from synthguard.trace import proof_for, record_dict
 
         with self.db.session() as s:
             rec = s.get(Record, content_id)
+            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
+                rec = s.scalars(select(Record).where(Record.watermark_payload == content_id)).first()
             if rec is None:
                 raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
                                     hint=RECORD_HINT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -98,6 +99,23 @@ def show_descriptor(base_url: Annotated[str | None, typer.Option(help="The publi
 
     with core() as sg:
         typer.echo(json.dumps(build(sg, base_url=base_url), ensure_ascii=False, indent=2))
+
+
+@provider.command("grant-wm-key")
+def grant_wm_key(recipient: Annotated[str, typer.Argument(help="The platform's recipient key (trust recipient).")],
+                 out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the grant.")],
+                 platform: Annotated[str | None, typer.Option(help="Who it is for (recorded in the grant).")] = None,
+                 ) -> None:
+    """Seal this provider's shared-mode watermark detection key to one platform (signed with the ledger key)."""
+    import json
+
+    from synthguard.media import write_atomic
+    from synthguard.trust.wmkeys import grant
+
+    with core() as sg:
+        signed = grant(sg, recipient, platform=platform)
+    write_atomic(out, json.dumps(signed, indent=1).encode())
+    typer.echo(f"wrote {out}: key {signed['grant']['key_id']} for recipient {signed['grant']['recipient']}")
 
 
 @app.command("monitor")
