@@ -18,7 +18,7 @@ from PIL import Image
 from synthguard.auth import Role, create_token
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
-from synthguard.errors import LedgerIntegrityError, NotFoundError, ValidationError
+from synthguard.errors import LedgerIntegrityError, NotFoundError, ValidationError, WatermarkError
 from synthguard.keys import init_keys
 from synthguard.marking.watermark import ImageWatermarker
 from synthguard.marking.watermark import federated as fed
@@ -134,7 +134,7 @@ def test_the_false_positive_bound_is_the_image_watermarks():
 def test_keys_are_distinct_per_mode_and_checked():
     wm = hashlib.sha256(b"x").digest()
     assert fed.derive(wm, "shared") != fed.derive(wm, "public")
-    with pytest.raises(Exception):
+    with pytest.raises(WatermarkError):
         fed.derive(wm, "private")
 
 
