@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 from _geometry import HELD_OUT, TUNE  # noqa: E402
 from PIL import Image, ImageEnhance, ImageFilter  # noqa: E402
 from scipy.stats import binom  # noqa: E402
+
 try:
     from skimage.metrics import structural_similarity  # noqa: E402
 except ImportError:  # scikit-image is optional: SSIM is then reported as NaN
