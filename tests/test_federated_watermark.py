@@ -298,3 +298,18 @@ def test_a_provider_scans_its_own_federated_marks_with_its_own_ledger(world):
     assert not _fed(result) or all(e["kind"] != "label" for e in _fed(result))  # covered: no second search
     traced = world["a"].trace(_stripped(world["a"], made))
     assert traced["found"] and traced["content_id"] == made.content_id and "watermark" in traced["via"]
+
+
+def test_a_genuine_token_copied_onto_another_photo_is_not_a_resolved_record_of_it(world):
+    """The copy attack (public mode: anyone reads the token and re-embeds it): the token resolves, but to a record
+    whose output is another picture -- flagged for review, never "AI-generated" on the strength of the mark."""
+    made = _label(world["b"], 17)
+    world["trust"].set_lookup_token("P-BETA", create_token(world["b"].db, Role.PLATFORM, "default", "P")[0])
+    public = bytes.fromhex(world["trust"].find("P-BETA").descriptor["descriptor"]["watermark"]["detection_key"])
+    copied = fed.FederatedWatermarker(public).embed(kodak(22), bytes.fromhex(made.watermark_payload))
+    result = world["p"].scan(_png(jpeg(copied)))
+    (f,) = _fed(result)
+    ev = f["evidence"]
+    assert ev["token"] == made.watermark_payload and ev["resolution"]["content_id"] == made.content_id
+    assert ev["status"] == "resolved_other_content" and ev["resolution"]["pdq_distance"] > 31
+    assert f["kind"] == "trace" and f["advisory"] and result.verdict != "ai_generated"

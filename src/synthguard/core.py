@@ -428,7 +428,10 @@ class SynthGuard:
                 raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
                                     hint=RECORD_HINT)
             proof, checkpoint, problems = proof_for(self, s, rec)
-            return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems}
+            return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems,
+                    # the output's perceptual hash (not in the proven entry): lets a platform that resolved a
+                    # watermark token see whether its file is this record's output or a copied mark (issue 19)
+                    "fingerprints": {f.kind: f.value for f in rec.fingerprints if f.kind == "pdq"}}
 
     def ledger_origin(self) -> str:
         """This log's checkpoint origin: configured, else derived from the ledger key (unique per log)."""

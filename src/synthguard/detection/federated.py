@@ -16,6 +16,8 @@ Each mark found is attributed and resolved:
 - **not attempted** (no credential or endpoint, provider unreachable): shared mode ``label`` "1" at lower
   confidence (only the provider and the platforms it granted the key can embed it); public mode ``trace`` "3"
   (LM-15: anyone could have embedded it) -- both say "not resolved";
+- **resolved to another picture** -- the record's PDQ (any rotation/mirror) is far from the file's: a genuine
+  token copied onto another image (the copy attack), or an edit PDQ does not survive: ``trace`` "3" for review;
 - a mark whose payload no trusted key decodes: ``info`` "mark present, provider unknown".
 
 A key id claimed by several trust entries (a provider copying another's public key into its own descriptor) is
@@ -126,7 +128,7 @@ class FederatedWatermarkDetector:
                                         "(a provider not in the trust list, or a bare copy of the public sync "
                                         "pattern)",))]
         token = att.payload.hex()
-        outcomes = [self._resolve(c, token) for c in claims.get(att.key_id, [])]
+        outcomes = [self._content(media, self._resolve(c, token)) for c in claims.get(att.key_id, [])]
         ev = base | {"token": token, "payload": token, "key_id": att.key_id,
                      "false_attribution": att.false_attribution}
         return [self._finding(c, o, ev, r.score) for c, o in zip(claims[att.key_id], outcomes, strict=True)]
@@ -143,7 +145,7 @@ class FederatedWatermarkDetector:
                 if rec.get("watermark_payload") != token:
                     return {"status": "not_resolved", "reason": "our ledger has no record with this token"}
                 return {"status": "resolved", "content_id": rec["content_id"], "verified": True,
-                        "via": "own ledger"}
+                        "via": "own ledger", "fingerprints": found.get("fingerprints") or {}}
             entry = TrustList(self.trust_path).find(c.origin)
             if not entry.lookup:
                 return {"status": "not_attempted", "reason": "the provider publishes no lookup endpoint"}
@@ -153,7 +155,7 @@ class FederatedWatermarkDetector:
             got = res.resolve_token(TrustList(self.trust_path), c.origin, token, credential=entry.lookup_token)
             return {"status": "resolved", "content_id": got["content_id"], "verified": True, "via": "lookup API",
                     "tree_size": got["tree_size"], "leaf_index": got["leaf_index"], "witnesses": got["witnesses"],
-                    "output_sha256": got["record"].get("output_sha256")}
+                    "output_sha256": got["record"].get("output_sha256"), "fingerprints": got["fingerprints"]}
         except NotFoundError:
             return {"status": "not_resolved", "reason": "the provider has no record for this token"}
         except LedgerIntegrityError as exc:
@@ -161,12 +163,35 @@ class FederatedWatermarkDetector:
         except SynthGuardError as exc:  # unreachable, refused credential, ...
             return {"status": "not_attempted", "reason": exc.message}
 
+    @staticmethod
+    def _content(media: Media, o: dict[str, Any]) -> dict[str, Any]:
+        """Is the file the resolved record's output?  A genuine token copied onto another picture (anyone can in
+        public mode, key holders in shared mode) resolves to a genuine record of *another* image: the record's
+        PDQ (any of the 8 rotations/mirrors) must be within the match threshold of the file's."""
+        want = (o.pop("fingerprints", None) or {}).get("pdq")
+        if o["status"] != "resolved" or not want:
+            return o
+        from synthguard.fingerprint.pdq import MATCH_THRESHOLD, pdq_dihedral, pdq_pixels
+        from synthguard.fingerprint.pdq import bits_to_hex as hexed
+
+        variants, _quality = pdq_dihedral(pdq_pixels(media))
+        d = min(bin(int(hexed(v), 16) ^ int(want, 16)).count("1") for v in variants)
+        o["pdq_distance"] = d
+        if d > MATCH_THRESHOLD:
+            o["status"] = "resolved_other_content"
+            o["reason"] = (f"the token resolves to record {o['content_id']}, but this file is not its output (PDQ "
+                           f"distance {d} > {MATCH_THRESHOLD}): a copied mark, or a heavily cropped copy")
+        return o
+
     def _finding(self, c: Claimant, o: dict[str, Any], ev: dict[str, Any], score: float) -> Detection:
         ev = ev | {"provider": c.name, "origin": c.origin, "key_fingerprint": c.fingerprint, "key_source": c.source,
                    "mode": c.mode, "resolution": o, "resolved": o["status"] == "resolved",
                    "content_id": o.get("content_id")}
         if o["status"] == "resolved":
             return Detection(self.name, "label", score, 0.99, "1", ev | {"status": "resolved"})
+        if o["status"] == "resolved_other_content":  # a copy attack, or an edit PDQ does not survive: for review
+            return Detection(self.name, "trace", score, 0.5, "3", ev | {"status": "resolved_other_content"},
+                             advisory=True, problems=(f"mark present ({c.name}): {o['reason']}",))
         note = f"mark present, not resolved ({c.name}): {o['reason']}"
         if o["status"] == "not_resolved":  # the provider denies it, or its answer is forged: no AI tier
             return Detection(self.name, "info", score, 0.0, None, ev | {"status": "mark_present_not_resolved"},

@@ -100,7 +100,8 @@ def verify_token_answer(found: dict[str, Any], provider: TrustedProvider, token:
     if body.get("watermark_payload") != token:
         raise LedgerIntegrityError("the proven ledger entry does not carry watermark token {token}",
                                    values={"token": token})
-    return verified | {"token": token}
+    prints = found.get("fingerprints")
+    return verified | {"token": token, "fingerprints": prints if isinstance(prints, dict) else {}}
 
 
 def resolve_token(trust: TrustList, provider_ref: str, token: str, *, credential: str | None,
