@@ -147,8 +147,10 @@ def scan_times(root: Path, rounds: int) -> dict:
     feds = {n: next(d for d in detectors_for(p, Modality.IMAGE)[0] if d.name == "image.federated.watermark")
             for n, p in plats.items()}
     checks: dict = {}
+    order = list(plats)
     for r in range(rounds + 1):  # round 0 warms up (imports, detector construction, FFT plans)
-        for n, p in plats.items():
+        for n in order[r % 3:] + order[: r % 3]:  # the order rotates: no platform always goes first
+            p = plats[n]
             for name, data in (("marked", marked), ("unmarked", unmarked)):
                 media = Media.from_bytes(data, f"{name}.jpg")
                 t0 = time.perf_counter()
@@ -294,13 +296,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--removal", type=int, default=8, help="Kodak images for the removal attack")
     ap.add_argument("--forgery", type=int, default=24, help="Kodak photos forged")
+    ap.add_argument("--parts", default="scan,removal,forgery", help="which parts to run (comma-separated); the "
+                    "others are kept from the existing results file")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    old = json.loads((OUT / "federation_scan.json").read_text()) if (OUT / "federation_scan.json").is_file() else {}
     load0 = os.getloadavg()
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="sg-fedbench-") as tmp:
         root = Path(tmp)
         os.environ.pop("SYNTHGUARD_DATABASE_URL", None)
-        st = scan_times(root, args.rounds)
+        st = scan_times(root, args.rounds) if "scan" in parts else old["scan"]
+        st["ms"] = {int(k): v for k, v in st["ms"].items()}
         print(f"\nscan time, {st['image']} (median of {args.rounds} rounds, ms)")
         print(f"{'providers':>10} {'scan unmarked':>14} {'scan marked':>12} {'wm stage unm.':>14} {'wm stage m.':>12} "
               f"{'federated unm.':>15} {'federated m.':>13}")
@@ -310,19 +317,23 @@ def main() -> None:
         r = st["ratio_100_vs_1"]
         print(f"100 vs 1 provider: scan unmarked x{r['unmarked']:.3f}, marked x{r['marked']:.3f}; federated step "
               f"unmarked x{r['unmarked_fed']:.3f}, marked x{r['marked_fed']:.3f} (target <= 1.2)")
-        rm = removal(list(range(1, 25, max(1, 24 // args.removal)))[: args.removal])
+        rm = removal(list(range(1, 25, max(1, 24 // args.removal)))[: args.removal]) if "removal" in parts \
+            else old["removal"]
         for variant, rows in rm["variants"].items():
             print(f"\nremoval, {variant} ({len(rm['images'])} images, embedded at {TARGET_PSNR_DB} dB)")
             print(f"{'beta':>6} {'PSNR to marked':>15} {'PSNR to original':>17} {'detected':>9} {'attributed':>11}")
             for row in rows:
                 print(f"{row['beta']:>6.2f} {row['psnr_to_marked_db']:>15.2f} {row['psnr_to_original_db']:>17.2f} "
                       f"{row['detection_rate']:>9.2f} {row['attribution_rate']:>11.2f}")
-        fg = forgery(root, list(range(1, 25))[: args.forgery])
+        fg = forgery(root, list(range(1, 25))[: args.forgery]) if "forgery" in parts else old["forgery"]
         print(f"\nforgery (public key, made-up token) on {fg['photos']} Kodak photos at {fg['forgery_psnr_db']} dB: "
               f"present {fg['present']}, attributed to B {fg['attributed_to_B']}, resolved {fg['resolved']}, "
               f"statuses {fg['statuses']}, verdicts {fg['verdicts']}")
     load1 = os.getloadavg()
-    result = {"scan": st, "removal": rm, "forgery": fg, "load_average_start": load0, "load_average_end": load1,
+    earlier = old.get("load_average") or ({p: {"start": old["load_average_start"], "end": old["load_average_end"]}
+                                            for p in ("scan", "removal", "forgery")} if "load_average_start" in old else {})
+    loads = earlier | {part: {"start": load0, "end": load1} for part in parts}
+    result = {"scan": st, "removal": rm, "forgery": fg, "load_average": loads, "parts_run_last": sorted(parts),
               "seconds": round(time.time() - t0, 1), "cpu": cpu_model(), "python": sys.version.split()[0],
               "platform": platform.platform(), "nice": os.nice(0), "date": datetime.now(UTC).isoformat(timespec="seconds")}
     OUT.mkdir(parents=True, exist_ok=True)
