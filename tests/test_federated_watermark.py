@@ -259,7 +259,11 @@ def test_the_platform_attributes_and_resolves_every_trusted_providers_marks(worl
     assert fb["evidence"]["provider"] == "beta" and fb["evidence"]["token"] == rb.watermark_payload
     assert fb["evidence"]["status"] == "mark_present_not_resolved" and fb["kind"] == "trace"  # no credential yet
     assert "not resolved" in fb["problems"][0]
+    assert not [e for e in _fed(p.scan(_stripped(world["a"], ra))) if e["evidence"].get("provider")]  # no key yet
     _grant(world)
+    (fa,) = _fed(p.scan(_stripped(world["a"], ra)))  # shared mode, no credential: only key holders can embed it
+    assert fa["evidence"]["provider"] == "acme" and fa["evidence"]["status"] == "mark_present_not_resolved"
+    assert fa["kind"] == "label" and fa["confidence"] == 0.9 and fa["evidence"]["token"] == ra.watermark_payload
     for who, sg in (("P-ACME", world["a"]), ("P-BETA", world["b"])):
         world["trust"].set_lookup_token(who, create_token(sg.db, Role.PLATFORM, "default", "platform P")[0])
     for sg, made, name in ((world["a"], ra, "acme"), (world["b"], rb, "beta")):
