@@ -50,6 +50,7 @@ class Claimant:
     source: str
     mode: str
     own: bool = False
+    entry: Any = None  # the trust entry (parsed once per trust list change)
 
 
 class FederatedWatermarkDetector:
@@ -93,7 +94,7 @@ class FederatedWatermarkDetector:
                 kid = fed.key_id(key)
                 keys[kid] = key
                 claims.setdefault(kid, []).append(Claimant(e.name or e.producer or e.origin, e.origin, e.fingerprint,
-                                                           e.source, mode))
+                                                           e.source, mode, entry=e))
         mode = self.sg.settings.watermark_mode
         if self.include_own and mode in fed.MODES:
             key = fed.derive(self.sg.keys.watermark, mode)
@@ -136,7 +137,6 @@ class FederatedWatermarkDetector:
     # --- resolution ------------------------------------------------------------------------------------------
     def _resolve(self, c: Claimant, token: str) -> dict[str, Any]:
         from synthguard.trust import resolve as res
-        from synthguard.trust.trustlist import TrustList
 
         try:
             if c.own:
@@ -146,13 +146,15 @@ class FederatedWatermarkDetector:
                     return {"status": "not_resolved", "reason": "our ledger has no record with this token"}
                 return {"status": "resolved", "content_id": rec["content_id"], "verified": True,
                         "via": "own ledger", "fingerprints": found.get("fingerprints") or {}}
-            entry = TrustList(self.trust_path).find(c.origin)
+            entry = c.entry
             if not entry.lookup:
                 return {"status": "not_attempted", "reason": "the provider publishes no lookup endpoint"}
             if not entry.lookup_token:
                 return {"status": "not_attempted",
                         "reason": "no credential for the provider's lookup API (synthguard trust credential)"}
-            got = res.resolve_token(TrustList(self.trust_path), c.origin, token, credential=entry.lookup_token)
+            found = res._httpx_get(entry.lookup.replace("{content_id}", token),
+                                   {"authorization": f"Bearer {entry.lookup_token}"})
+            got = res.verify_token_answer(found, entry, token)  # against the pinned key of this entry
             return {"status": "resolved", "content_id": got["content_id"], "verified": True, "via": "lookup API",
                     "tree_size": got["tree_size"], "leaf_index": got["leaf_index"], "witnesses": got["witnesses"],
                     "output_sha256": got["record"].get("output_sha256"), "fingerprints": got["fingerprints"]}
