@@ -11,6 +11,8 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.errors import ValidationError
+from synthguard.trust import wmkeys
 
 trust = typer.Typer(no_args_is_help=True, help="Trusted providers: pinned keys, with where each key came from.")
 app.add_typer(trust, name="trust")
@@ -147,9 +149,7 @@ def resolve_(provider: Annotated[str, typer.Argument(help="The provider (produce
 @trust.command("recipient")
 def recipient() -> None:
     """Print this platform's recipient key: send it to a shared-mode provider to receive its watermark key."""
-    from synthguard.trust.wmkeys import recipient_public
-
-    typer.echo(recipient_public(_settings().home))
+    typer.echo(wmkeys.recipient_public(_settings().home))
 
 
 @trust.command("wm-key")
@@ -157,11 +157,9 @@ def wm_key(ref: Annotated[str, typer.Argument(help="The provider (origin, produc
            grant_file: Annotated[Path, typer.Argument(help="The grant the provider sent (provider grant-wm-key).")],
            as_json: JsonOpt = False) -> None:
     """Accept a shared-mode watermark key: checked against the pinned key and the descriptor's key id."""
-    from synthguard.trust.wmkeys import open_grant
-
     trust_list = _list()
     entry = trust_list.find(ref)
-    key = open_grant(_read_json(str(grant_file)), entry, _settings().home)
+    key = wmkeys.open_grant(_read_json(str(grant_file)), entry, _settings().home)
     emit(_brief(trust_list.set_watermark_key(entry.origin, key.hex())), as_json, title="watermark key held")
 
 
@@ -172,8 +170,6 @@ def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, pr
                clear: Annotated[bool, typer.Option("--clear", help="Forget the credential.")] = False,
                as_json: JsonOpt = False) -> None:
     """Keep the credential scans use to resolve this provider's watermark tokens at its lookup API."""
-    from synthguard.errors import ValidationError
-
     if not clear and not token:
         raise ValidationError("give --token (or SYNTHGUARD_PROVIDER_TOKEN), or --clear")
     emit(_brief(_list().set_lookup_token(ref, None if clear else token)), as_json, title="credential")

@@ -9,6 +9,8 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.media import write_atomic
+from synthguard.trust.wmkeys import grant
 
 witness = typer.Typer(no_args_is_help=True, help="Witness other logs (c2sp.org/tlog-witness) or get ours cosigned.")
 app.add_typer(witness, name="witness")
@@ -108,9 +110,6 @@ def grant_wm_key(recipient: Annotated[str, typer.Argument(help="The platform's r
                  ) -> None:
     """Seal this provider's shared-mode watermark detection key to one platform (signed with the ledger key)."""
     import json
-
-    from synthguard.media import write_atomic
-    from synthguard.trust.wmkeys import grant
 
     with core() as sg:
         signed = grant(sg, recipient, platform=platform)

@@ -34,7 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.detection import Detection
 from synthguard.errors import LedgerIntegrityError, NotFoundError, SynthGuardError, WatermarkError
+from synthguard.fingerprint.pdq import MATCH_THRESHOLD, bits_to_hex, pdq_dihedral, pdq_pixels
+from synthguard.marking.watermark import federated as fed
 from synthguard.media import Media, Modality
+from synthguard.trust import resolve as res
+from synthguard.trust.trustlist import TrustList
+from synthguard.trust.wmkeys import detection_key
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -72,10 +77,6 @@ class FederatedWatermarkDetector:
 
     def keys(self) -> tuple[dict[str, list[Claimant]], Any]:
         """(key id -> claimants, detector), rebuilt only when the trust list file changes."""
-        from synthguard.marking.watermark import federated as fed
-        from synthguard.trust.trustlist import TrustList
-        from synthguard.trust.wmkeys import detection_key
-
         try:
             st = os.stat(self.trust_path)
             stamp: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -136,8 +137,6 @@ class FederatedWatermarkDetector:
 
     # --- resolution ------------------------------------------------------------------------------------------
     def _resolve(self, c: Claimant, token: str) -> dict[str, Any]:
-        from synthguard.trust import resolve as res
-
         try:
             if c.own:
                 found = self.sg.record(token)
@@ -173,11 +172,8 @@ class FederatedWatermarkDetector:
         want = (o.pop("fingerprints", None) or {}).get("pdq")
         if o["status"] != "resolved" or not want:
             return o
-        from synthguard.fingerprint.pdq import MATCH_THRESHOLD, pdq_dihedral, pdq_pixels
-        from synthguard.fingerprint.pdq import bits_to_hex as hexed
-
         variants, _quality = pdq_dihedral(pdq_pixels(media))
-        d = min(bin(int(hexed(v), 16) ^ int(want, 16)).count("1") for v in variants)
+        d = min(bin(int(bits_to_hex(v), 16) ^ int(want, 16)).count("1") for v in variants)
         o["pdq_distance"] = d
         if d > MATCH_THRESHOLD:
             o["status"] = "resolved_other_content"

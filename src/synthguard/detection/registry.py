@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.detection import Detector
+from synthguard.detection.federated import Covered, FederatedWatermarkDetector
 from synthguard.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ def _watermark(sg: SynthGuard) -> Detector:
     from synthguard.detection.marks import WatermarkDetector
 
     if sg.settings.watermark_mode != "private":  # our own mark is federated: one search for our key and the trusted
-        from synthguard.detection.federated import FederatedWatermarkDetector
-
         return FederatedWatermarkDetector(sg, name="image.watermark", include_own=True,
                                           search=sg.settings.scan_watermark_search)
     return WatermarkDetector(sg.marker("image.watermark"), search=sg.settings.scan_watermark_search)
@@ -56,8 +55,6 @@ def _watermark(sg: SynthGuard) -> Detector:
 def _federated(sg: SynthGuard) -> Detector:
     """Trusted providers' shared/public-mode marks (issue 19); covered by ``image.watermark`` when our own mark
     is federated too."""
-    from synthguard.detection.federated import Covered, FederatedWatermarkDetector
-
     if sg.settings.watermark_mode != "private":
         return Covered()
     return FederatedWatermarkDetector(sg, search=sg.settings.scan_watermark_search)

@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidSignature
 
 from synthguard.errors import LedgerIntegrityError, ValidationError
 from synthguard.ledger.checkpoint import parse_vkey, vkey
+from synthguard.trust.wmkeys import material
 
 VERSION = "synthguard-descriptor/v1"
 
@@ -43,8 +44,6 @@ def build(sg: Any, *, base_url: str | None = None) -> dict[str, Any]:
     private = keys.ledger_private
     origin = sg.ledger.origin_for(private)
     chain = keys.c2pa_chain.read_text(encoding="utf-8") if keys.c2pa_chain.is_file() else None
-    from synthguard.trust.wmkeys import material
-
     base = (base_url or "").rstrip("/")
     doc = {
         "version": VERSION,

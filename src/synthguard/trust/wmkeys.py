@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import secrets
 from datetime import UTC, datetime
@@ -40,6 +41,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from synthguard.errors import KeyMissingError, LedgerIntegrityError, ValidationError
+from synthguard.ledger.checkpoint import parse_vkey
+from synthguard.marking.watermark import federated as fed
 from synthguard.media import write_atomic
 
 GRANT_VERSION = "synthguard-wm-key-grant/v1"
@@ -48,13 +51,17 @@ PRIVATE_SCHEME = "synthguard.image-wm/v1"
 _INFO = b"synthguard wm-key grant v1"
 
 
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The descriptor's canonical JSON (sorted keys, no spaces), for the grant's signature and associated data."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def legacy_key_id(watermark_key: bytes) -> str:
     return hashlib.sha256(b"synthguard-wm-key-id\0" + watermark_key).hexdigest()[:16]
 
 
 def material(settings: Any, keys: Any) -> dict[str, Any]:
     """The descriptor's ``watermark`` member for this deployment (never the scheme key or a shared key)."""
-    from synthguard.marking.watermark import federated as fed
 
     schemes = ["synthguard.image-wm", "synthguard.audio-wm", "synthguard.video-wm"]
     try:
@@ -74,7 +81,6 @@ def material(settings: Any, keys: Any) -> dict[str, Any]:
 def detection_key(entry: Any) -> tuple[str, bytes] | None:
     """``(mode, detection key)`` a trust entry lets this deployment use, or None (private mode, or shared mode
     without a grant).  A public key must match the key id its own signed descriptor publishes."""
-    from synthguard.marking.watermark import federated as fed
 
     wm = (entry.descriptor.get("descriptor") or {}).get("watermark") or {}
     mode, kid = wm.get("mode"), wm.get("key_id")
@@ -129,8 +135,6 @@ def _recipient_bytes(recipient_b64: str) -> bytes:
 # --- the provider seals its shared detection key ---------------------------------------------------------
 def grant(sg: Any, recipient_b64: str, *, platform: str | None = None) -> dict[str, Any]:
     """A grant of this provider's shared-mode detection key to one platform (module docstring)."""
-    from synthguard.marking.watermark import federated as fed
-    from synthguard.trust.descriptor import canonical
 
     if sg.settings.watermark_mode != "shared":
         raise ValidationError("watermark_mode is {mode!r}: only a shared-mode detection key is granted",
@@ -152,10 +156,6 @@ def grant(sg: Any, recipient_b64: str, *, platform: str | None = None) -> dict[s
 
 def open_grant(signed: Any, entry: Any, home: Path) -> bytes:
     """The detection key in ``signed``, after checking it against the pinned trust ``entry`` (module docstring)."""
-    from synthguard.ledger.checkpoint import parse_vkey
-    from synthguard.marking.watermark import federated as fed
-    from synthguard.trust.descriptor import canonical
-
     doc = signed.get("grant") if isinstance(signed, dict) else None
     if not isinstance(doc, dict) or doc.get("version") != GRANT_VERSION:
         raise ValidationError("not a SynthGuard watermark key grant")

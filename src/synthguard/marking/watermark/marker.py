@@ -5,6 +5,7 @@ from __future__ import annotations
 from synthguard.errors import WatermarkError
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.imageio import encode_like
+from synthguard.marking.watermark.federated import FederatedWatermarker, derive
 from synthguard.marking.watermark.image import ImageWatermarker
 from synthguard.media import Media, Modality
 
@@ -21,8 +22,6 @@ class WatermarkMarker:
         if mode == "private":
             self.watermarker = ImageWatermarker(key, strength)
         else:
-            from synthguard.marking.watermark.federated import FederatedWatermarker, derive
-
             self.watermarker = FederatedWatermarker(derive(key, mode), strength)
         self.jpeg_quality = jpeg_quality
 
