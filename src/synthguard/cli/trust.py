@@ -11,8 +11,6 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.errors import ValidationError
-from synthguard.trust import wmkeys
 
 trust = typer.Typer(no_args_is_help=True, help="Trusted providers: pinned keys, with where each key came from.")
 app.add_typer(trust, name="trust")
@@ -149,7 +147,7 @@ def resolve_(provider: Annotated[str, typer.Argument(help="The provider (produce
 @trust.command("recipient")
 def recipient() -> None:
     """Print this platform's recipient key: send it to a shared-mode provider to receive its watermark key."""
-    typer.echo(wmkeys.recipient_public(_settings().home))
+    typer.echo(_list().recipient())
 
 
 @trust.command("wm-key")
@@ -157,10 +155,7 @@ def wm_key(ref: Annotated[str, typer.Argument(help="The provider (origin, produc
            grant_file: Annotated[Path, typer.Argument(help="The grant the provider sent (provider grant-wm-key).")],
            as_json: JsonOpt = False) -> None:
     """Accept a shared-mode watermark key: checked against the pinned key and the descriptor's key id."""
-    trust_list = _list()
-    entry = trust_list.find(ref)
-    key = wmkeys.open_grant(_read_json(str(grant_file)), entry, _settings().home)
-    emit(_brief(trust_list.set_watermark_key(entry.origin, key.hex())), as_json, title="watermark key held")
+    emit(_brief(_list().accept_grant(ref, _read_json(str(grant_file)))), as_json, title="watermark key held")
 
 
 @trust.command("credential")
@@ -170,6 +165,4 @@ def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, pr
                clear: Annotated[bool, typer.Option("--clear", help="Forget the credential.")] = False,
                as_json: JsonOpt = False) -> None:
     """Keep the credential scans use to resolve this provider's watermark tokens at its lookup API."""
-    if not clear and not token:
-        raise ValidationError("give --token (or SYNTHGUARD_PROVIDER_TOKEN), or --clear")
-    emit(_brief(_list().set_lookup_token(ref, None if clear else token)), as_json, title="credential")
+    emit(_brief(_list().set_lookup_token(ref, None if clear else token or "")), as_json, title="credential")

@@ -9,8 +9,6 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
-from synthguard.media import write_atomic
-from synthguard.trust.wmkeys import grant
 
 witness = typer.Typer(no_args_is_help=True, help="Witness other logs (c2sp.org/tlog-witness) or get ours cosigned.")
 app.add_typer(witness, name="witness")
@@ -97,10 +95,16 @@ def show_descriptor(base_url: Annotated[str | None, typer.Option(help="The publi
     """Print the signed provider descriptor (as served at /.well-known/synthguard.json)."""
     import json
 
-    from synthguard.trust.descriptor import build
-
+    descriptor, _ = _provider_api()
     with core() as sg:
-        typer.echo(json.dumps(build(sg, base_url=base_url), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(descriptor.build(sg, base_url=base_url), ensure_ascii=False, indent=2))
+
+
+def _provider_api():  # type: ignore[no-untyped-def]
+    """The descriptor and watermark-key modules, loaded on use (``synthguard --help`` stays light)."""
+    from synthguard.trust import descriptor, wmkeys
+
+    return descriptor, wmkeys
 
 
 @provider.command("grant-wm-key")
@@ -111,9 +115,10 @@ def grant_wm_key(recipient: Annotated[str, typer.Argument(help="The platform's r
     """Seal this provider's shared-mode watermark detection key to one platform (signed with the ledger key)."""
     import json
 
+    _, wmkeys = _provider_api()
     with core() as sg:
-        signed = grant(sg, recipient, platform=platform)
-    write_atomic(out, json.dumps(signed, indent=1).encode())
+        signed = wmkeys.grant(sg, recipient, platform=platform)
+    out.write_text(json.dumps(signed, indent=1), encoding="utf-8")  # sealed to the recipient: nothing secret
     typer.echo(f"wrote {out}: key {signed['grant']['key_id']} for recipient {signed['grant']['recipient']}")
 
 

@@ -25,6 +25,7 @@ from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError
 from synthguard.ledger.checkpoint import parse_vkey
 from synthguard.media import write_atomic
 from synthguard.trust import descriptor as desc
+from synthguard.trust import wmkeys
 
 LIST_VERSION = "synthguard-trust-list/v1"
 
@@ -121,8 +122,21 @@ class TrustList:
         return self._set(ref, watermark_key=key_hex)
 
     def set_lookup_token(self, ref: str, token: str | None) -> TrustedProvider:
-        """The credential the provider issued to this verifier for its lookup API (used by scans to resolve)."""
+        """The credential the provider issued to this verifier for its lookup API (used by scans to resolve);
+        None forgets it."""
+        if token is not None and not token.strip():
+            raise ValidationError("an empty credential", hint="Give the token the provider issued, or --clear.")
         return self._set(ref, lookup_token=token)
+
+    def recipient(self) -> str:
+        """This verifier's recipient key (base64 X25519, kept 0600 beside the list) for shared-mode grants."""
+        return wmkeys.recipient_public(self.path.parent)
+
+    def accept_grant(self, ref: str, signed: dict[str, Any]) -> TrustedProvider:
+        """Open a provider's watermark-key grant (checked against this entry's pinned key and descriptor, see
+        ``trust.wmkeys``) and keep the key."""
+        entry = self.find(ref)
+        return self.set_watermark_key(entry.origin, wmkeys.open_grant(signed, entry, self.path.parent).hex())
 
     def _set(self, ref: str, **changes: Any) -> TrustedProvider:
         target = self.find(ref)

@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from synthguard.errors import KeyMissingError, LedgerIntegrityError, ValidationError
 from synthguard.ledger.checkpoint import parse_vkey
-from synthguard.marking.watermark import federated as fed
+from synthguard.marking import federation as fed
 from synthguard.media import write_atomic
 
 GRANT_VERSION = "synthguard-wm-key-grant/v1"

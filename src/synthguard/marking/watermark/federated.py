@@ -41,7 +41,6 @@ the pilot (see docs/federation.md and bench/federation_scan.py for the measured 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ import numpy as np
 from PIL import Image
 
 from synthguard.errors import WatermarkError
+from synthguard.marking.federation import MODES, SCHEME, SYNC_NAME, derive, key_id
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._orient import N_ORIENTATIONS
 from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, N_CHIPS, TILE, KeyedLayout
@@ -67,11 +67,7 @@ from synthguard.marking.watermark.image import (
     prepare,
 )
 
-SYNC_NAME = b"synthguard/federated-sync/v1"  # the public sync pattern's name: the same in every deployment
-SCHEME = "synthguard.image-wm-federated/v1"
-MODES = ("shared", "public")
 _PAYLOAD_DOMAIN = b"synthguard/watermark/image/federated/v1/payload\x00"
-_DERIVE = b"synthguard/wm-federated/v1/"
 DECODE_TRIES = 6  # decodes when the correlation alone proves presence (only the first earns CRC credit)
 KEY_OFFSETS = 3  # offsets (best by the key-free pilot) at which every key's payload energy is computed
 KEY_SHORTLIST = 4  # keys then scored at every candidate offset, like the single-key detector
@@ -82,20 +78,6 @@ N_PILOT = int(COMMON.pilot.sum())
 # chip indices of each coded bit (CODED_BITS x CHIPS_PER_BIT): the contraction's layout
 _PAY = np.nonzero(~COMMON.pilot)[0]
 PAY_IDX = _PAY[np.argsort(COMMON.role[_PAY], kind="stable")].reshape(pl.CODED_BITS, CHIPS_PER_BIT)
-
-
-def derive(watermark_key: bytes, mode: str) -> bytes:
-    """A provider's detection key for ``mode`` from its watermark scheme key (distinct per mode, so switching
-    from shared to public never publishes the key of marks made in shared mode)."""
-    if mode not in MODES:
-        raise WatermarkError("unknown federated watermark mode {mode!r}", values={"mode": str(mode)[:20]},
-                             hint="Use shared or public.")
-    return hmac.new(bytes(watermark_key), _DERIVE + mode.encode(), hashlib.sha256).digest()
-
-
-def key_id(key: bytes) -> str:
-    """16 hex digits naming a detection key (published in the descriptor; checked when a key is delivered)."""
-    return hashlib.sha256(b"synthguard-wm-key-id\0" + bytes(key)).hexdigest()[:16]
 
 
 class FederatedLayout(KeyedLayout):
