@@ -317,3 +317,54 @@ def test_a_genuine_token_copied_onto_another_photo_is_not_a_resolved_record_of_i
     assert ev["token"] == made.watermark_payload and ev["resolution"]["content_id"] == made.content_id
     assert ev["status"] == "resolved_other_content" and ev["resolution"]["pdq_distance"] > 31
     assert f["kind"] == "trace" and f["advisory"] and result.verdict != "ai_generated"
+
+
+def test_the_grant_journey_through_the_cli(tmp_path, monkeypatch, capsys):
+    """provider descriptor -> trust add -> trust recipient -> provider grant-wm-key -> trust wm-key / credential."""
+    from synthguard.cli import main
+
+    def as_(home: str, mode: str | None = None) -> None:
+        monkeypatch.setenv("SYNTHGUARD_HOME", str(tmp_path / home))
+        if mode:
+            monkeypatch.setenv("SYNTHGUARD_WATERMARK_MODE", mode)
+        else:
+            monkeypatch.delenv("SYNTHGUARD_WATERMARK_MODE", raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    as_("acme", "shared")
+    assert run("keys", "init")[0] == 0
+    code, out, err = run("provider", "descriptor", "--base-url", "https://acme.example")
+    assert code == 0, err
+    (tmp_path / "acme.json").write_text(out)
+    origin = json.loads(out)["descriptor"]["log"]["origin"]
+    as_("platform")
+    assert run("keys", "init")[0] == 0
+    assert run("trust", "add", str(tmp_path / "acme.json"), "--yes")[0] == 0
+    code, recipient, _ = run("trust", "recipient")
+    assert code == 0 and len(base64_decode(recipient.strip())) == 32
+    as_("acme", "shared")
+    code, _, err = run("provider", "grant-wm-key", recipient.strip(), "--platform", "P", "-o", str(tmp_path / "g.json"))
+    assert code == 0, err
+    as_("platform")
+    tampered = json.loads((tmp_path / "g.json").read_text())
+    tampered["grant"]["platform"] = "someone else"  # the signature covers every field
+    (tmp_path / "bad.json").write_text(json.dumps(tampered))
+    assert run("trust", "wm-key", origin, str(tmp_path / "bad.json"))[0] != 0
+    code, out, err = run("trust", "wm-key", origin, str(tmp_path / "g.json"), "--json")
+    assert code == 0 and json.loads(out)["watermark_key"] == "held", err
+    held = TrustList(tmp_path / "platform" / "trust-list.json").find(origin).watermark_key
+    wm_key = bytes.fromhex((tmp_path / "acme" / "keys" / "watermark.key").read_text().strip())
+    assert held == fed.derive(wm_key, "shared").hex() and held not in run("trust", "list", "--json")[1]
+    assert run("trust", "credential", origin)[0] != 0  # neither a token nor --clear
+    code, out, _ = run("trust", "credential", origin, "--token", "sg_abc", "--json")
+    assert code == 0 and json.loads(out)["lookup_token"] == "held"
+
+
+def base64_decode(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode(text, validate=True)
