@@ -39,7 +39,12 @@ import numpy as np  # noqa: E402
 from _geometry import HELD_OUT, TUNE  # noqa: E402
 from PIL import Image, ImageEnhance, ImageFilter  # noqa: E402
 from scipy.stats import binom  # noqa: E402
-from skimage.metrics import structural_similarity  # noqa: E402
+
+try:
+    from skimage.metrics import structural_similarity  # noqa: E402
+except ImportError:  # scikit-image is optional: SSIM is then reported as NaN
+    def structural_similarity(*_a, **_k):  # noqa: D103
+        return float("nan")
 
 from synthguard.marking.watermark import ImageWatermarker  # noqa: E402
 
@@ -48,6 +53,15 @@ ROOT = Path(__file__).resolve().parents[1]
 KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results"
 KEY = hashlib.sha256(b"synthguard bench key").digest()
+SCHEME = ["private"]  # --scheme federated: the cross-deployment scheme (issue 19: common sync, keyed payload)
+
+
+def _wm():
+    if SCHEME[0] == "federated":
+        from synthguard.marking.watermark.federated import FederatedWatermarker
+
+        return FederatedWatermarker(KEY)
+    return ImageWatermarker(KEY)
 
 
 # ------------------------------------------------------------------------------------------------ attacks
@@ -184,7 +198,7 @@ def quality(a: Image.Image, b: Image.Image) -> tuple[float, float]:
 # ------------------------------------------------------------------------------------------------ runs
 def _ours_one(args):
     i, path = args
-    wm = ImageWatermarker(KEY)
+    wm = _wm()
     im = Image.open(path).convert("RGB")
     payload = hashlib.sha256(b"img%d" % i).digest()[:8]
     marked = wm.embed(im, payload)
@@ -218,7 +232,7 @@ def _peer_one(args):
 
 def _fp_one(args):
     j, paths = args
-    wm = ImageWatermarker(KEY)
+    wm = _wm()
     rng = np.random.default_rng(10_000 + j)
     im = Image.open(paths[j % len(paths)]).convert("RGB")
     if j >= len(paths):  # random crop + resize
@@ -254,7 +268,7 @@ def _summarise(rows):
 
 
 def _timing(peers):
-    wm = ImageWatermarker(KEY)
+    wm = _wm()
     base = Image.open(KODAK / "kodim05.png").convert("RGB")
     res = {}
     for w, h in ((512, 512), (768, 512), (1920, 1080)):
@@ -322,7 +336,10 @@ def main(argv=None) -> int:
                     help="odd: kodim01, 03, ... (tuning); even: kodim02, 04, ... (held out)")
     ap.add_argument("--suite", choices=tuple(SUITES), default="all")
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--scheme", choices=("private", "federated"), default="private",
+                    help="federated: the cross-deployment scheme (results file suffixed _federated)")
     args = ap.parse_args(argv)
+    SCHEME[0] = args.scheme
     every = sorted(KODAK.glob("kodim*.png"))
     keep = {"all": lambda k: True, "odd": lambda k: k % 2 == 0, "even": lambda k: k % 2 == 1}[args.half]
     paths = [p for k, p in enumerate(every) if keep(k)][: args.images]
@@ -351,6 +368,7 @@ def main(argv=None) -> int:
     }
     OUT.mkdir(parents=True, exist_ok=True)
     stem = "watermark_image" + ("" if (args.half, args.suite) == ("all", "all") else f"_{args.suite}_{args.half}")
+    stem += "_federated" if args.scheme == "federated" else ""
     (OUT / f"{stem}.json").write_text(json.dumps(report, indent=2))
     _plot(results, OUT / f"{stem}.png", len(paths))
     methods = list(results)

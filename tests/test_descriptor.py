@@ -25,7 +25,7 @@ def test_the_descriptor_verifies_with_the_pinned_log_key_only(sg):
     assert got["pinned"] and got["fingerprint"] == fingerprint(pinned) and got["fingerprint"].startswith("SHA256:")
     assert doc["lookup"] == "https://provider.example/v1/records/{content_id}"
     assert doc["c2pa_chain_pem"].startswith("-----BEGIN CERTIFICATE-----")
-    assert doc["watermark"]["mode"] == "shared" and len(doc["watermark"]["key_id"]) == 16
+    assert doc["watermark"]["mode"] == "private" and len(doc["watermark"]["key_id"]) == 16
     assert "watermark.key" not in json.dumps(signed)  # the detection key itself is never published
 
     tampered = copy.deepcopy(signed)

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     jpeg_quality: int = Field(92, ge=50, le=100, description="Quality when re-encoding JPEG/WebP outputs.")
     watermark: bool = Field(True, description="Embed the invisible watermark when labeling images.")
     watermark_strength: float = Field(1.0, gt=0, le=4.0, description="Watermark energy; 1.0 gives ~42.5 dB PSNR.")
+    watermark_mode: Literal["private", "shared", "public"] = Field(
+        "private", description="Image watermark scheme (issue 19, docs/federation.md): private (the scheme key's "
+                               "own pattern, detected only with watermark.key), shared (the common SynthGuard sync "
+                               "pattern; platforms you grant the detection key read the token) or public (the "
+                               "detection key is in the signed descriptor: anyone reads the token, only you resolve "
+                               "it).")
     audio_scale_search: bool = Field(
         False, description="Audio (and video soundtrack) watermark: when the offsets-only search finds nothing, also "
                            "search time and pitch scale 0.85-1.15 (finds sped-up, slowed or pitch-shifted copies; "

@@ -179,6 +179,8 @@ class SynthGuard:
 
         with self.db.session() as s:
             rec = s.get(Record, content_id)
+            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
+                rec = s.scalars(select(Record).where(Record.watermark_payload == content_id)).first()
             if rec is None:
                 raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
                                     hint=RECORD_HINT)
@@ -405,16 +407,23 @@ class SynthGuard:
         return trace(self, self.media(source)).to_dict()
 
     def record(self, content_id: str) -> dict[str, Any]:
-        """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24)."""
+        """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24).  ``content_id``
+        may also be a watermark token (16 hex digits, ``watermark_payload``): how a platform that read the token
+        of a shared- or public-mode mark resolves it (issue 19); a forged token names no record (404)."""
         from synthguard.trace import proof_for, record_dict
 
         with self.db.session() as s:
             rec = s.get(Record, content_id)
+            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
+                rec = s.scalars(select(Record).where(Record.watermark_payload == content_id)).first()
             if rec is None:
                 raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
                                     hint=RECORD_HINT)
             proof, checkpoint, problems = proof_for(self, s, rec)
-            return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems}
+            return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems,
+                    # the output's perceptual hash (not in the proven entry): lets a platform that resolved a
+                    # watermark token see whether its file is this record's output or a copied mark (issue 19)
+                    "fingerprints": {f.kind: f.value for f in rec.fingerprints if f.kind == "pdq"}}
 
     def ledger_origin(self) -> str:
         """This log's checkpoint origin: configured, else derived from the ledger key (unique per log)."""

@@ -30,7 +30,8 @@ def _visible(settings: Settings, keys: Keys) -> Marker:
 def _watermark(settings: Settings, keys: Keys) -> Marker:
     from synthguard.marking.watermark.marker import WatermarkMarker
 
-    return WatermarkMarker(keys.watermark, settings.watermark_strength, settings.jpeg_quality)
+    return WatermarkMarker(keys.watermark, settings.watermark_strength, settings.jpeg_quality,
+                           settings.watermark_mode)
 
 
 def _metadata(settings: Settings, keys: Keys) -> Marker:

@@ -1,6 +1,8 @@
 """The platform's upload scan: marks, fingerprints and banks, detectors -> verdict and actions (LM-13..LM-17).
 
-1. Read every mark with the mark detectors (AIGC, IPTC, C2PA, our watermark, SD's dwtDct); a reader that fails
+1. Read every mark with the mark detectors (AIGC, IPTC, C2PA, our watermark, the trusted providers' shared- and
+   public-mode watermarks -- one search for all of them, attributed and resolved, ``detection.federated`` --,
+   SD's dwtDct); a reader that fails
    adds an ``error`` evidence entry and the scan goes on.
 2. Fingerprint (SHA-256, PDQ) and query the hash banks (DS-09 feature library) when they exist.
 3. Run the operator's configured detectors (none by default).
@@ -316,7 +318,8 @@ def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = 
     if watermark_search is not None and media.modality is Modality.IMAGE:
         from synthguard.detection.marks import WatermarkDetector
 
-        mark_dets = [WatermarkDetector(sg.marker("image.watermark"), search=watermark_search)
+        mark_dets = [d.with_search(watermark_search) if hasattr(d, "with_search")  # federated (issue 19)
+                     else WatermarkDetector(sg.marker("image.watermark"), search=watermark_search)
                      if d.name == "image.watermark" else d for d in mark_dets]
     evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
     fps, pdqs = _hashes(media, evidence, timings)

@@ -91,8 +91,17 @@ class ScanCache:
             cache[modality] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
         return str(cache[modality])
 
+    def _trust_stamp(self) -> str:
+        """The trust list's state: adding a provider (or its watermark key) changes what a scan finds (issue 19)."""
+        try:
+            st = (Path(self.sg.settings.home) / "trust-list.json").stat()
+        except OSError:
+            return "no-trust-list"
+        return f"{st.st_mtime_ns}:{st.st_size}"
+
     def key(self, media: Media, search: str) -> str:
-        parts = (media.sha256, search, media.modality.value, self._context, self.detectors_version(media.modality))
+        parts = (media.sha256, search, media.modality.value, self._context, self.detectors_version(media.modality),
+                 self._trust_stamp())
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
     # --- lookups -------------------------------------------------------------------------------------

@@ -51,7 +51,14 @@ def _read_json(source: str) -> dict:
 
 
 def _brief(e) -> dict:  # type: ignore[no-untyped-def]
-    return {k: v for k, v in asdict(e).items() if k != "descriptor"}
+    """An entry without its descriptor; secrets (a granted watermark key, a lookup credential) only as held/not."""
+    out = {k: v for k, v in asdict(e).items() if k != "descriptor"}
+    for secret in ("watermark_key", "lookup_token"):
+        if secret in out:
+            out[secret] = "held" if out[secret] else None
+    wm = (e.descriptor.get("descriptor") or {}).get("watermark") or {}
+    out["watermark_mode"] = wm.get("mode")
+    return out
 
 
 @trust.command("add")
@@ -125,7 +132,37 @@ def resolve_(provider: Annotated[str, typer.Argument(help="The provider (produce
              token: Annotated[str | None, typer.Option(envvar="SYNTHGUARD_PROVIDER_TOKEN",
                                                        help="Your credential at the provider's lookup API.")] = None,
              as_json: JsonOpt = False) -> None:
-    """Look a record up at its provider and verify record, inclusion proof and checkpoint against the pinned key."""
-    from synthguard.trust.resolve import resolve
+    """Look a record up at its provider and verify record, inclusion proof and checkpoint against the pinned key.
+    A 16-hex watermark token (read from a shared- or public-mode mark) resolves the same way."""
+    import re
 
-    emit(resolve(_list(), provider, content_id, token=token), as_json, title="resolved")
+    from synthguard.trust.resolve import TOKEN_RE, resolve, resolve_token
+
+    if re.fullmatch(TOKEN_RE, content_id):
+        emit(resolve_token(_list(), provider, content_id, credential=token), as_json, title="resolved")
+    else:
+        emit(resolve(_list(), provider, content_id, token=token), as_json, title="resolved")
+
+
+@trust.command("recipient")
+def recipient() -> None:
+    """Print this platform's recipient key: send it to a shared-mode provider to receive its watermark key."""
+    typer.echo(_list().recipient())
+
+
+@trust.command("wm-key")
+def wm_key(ref: Annotated[str, typer.Argument(help="The provider (origin, producer code, name, fingerprint).")],
+           grant_file: Annotated[Path, typer.Argument(help="The grant the provider sent (provider grant-wm-key).")],
+           as_json: JsonOpt = False) -> None:
+    """Accept a shared-mode watermark key: checked against the pinned key and the descriptor's key id."""
+    emit(_brief(_list().accept_grant(ref, _read_json(str(grant_file)))), as_json, title="watermark key held")
+
+
+@trust.command("credential")
+def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, producer code, name, fingerprint).")],
+               token: Annotated[str | None, typer.Option(envvar="SYNTHGUARD_PROVIDER_TOKEN",
+                                                         help="The credential the provider issued to you.")] = None,
+               clear: Annotated[bool, typer.Option("--clear", help="Forget the credential.")] = False,
+               as_json: JsonOpt = False) -> None:
+    """Keep the credential scans use to resolve this provider's watermark tokens at its lookup API."""
+    emit(_brief(_list().set_lookup_token(ref, None if clear else token or "")), as_json, title="credential")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -94,10 +95,31 @@ def show_descriptor(base_url: Annotated[str | None, typer.Option(help="The publi
     """Print the signed provider descriptor (as served at /.well-known/synthguard.json)."""
     import json
 
-    from synthguard.trust.descriptor import build
-
+    descriptor, _ = _provider_api()
     with core() as sg:
-        typer.echo(json.dumps(build(sg, base_url=base_url), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(descriptor.build(sg, base_url=base_url), ensure_ascii=False, indent=2))
+
+
+def _provider_api():  # type: ignore[no-untyped-def]
+    """The descriptor and watermark-key modules, loaded on use (``synthguard --help`` stays light)."""
+    from synthguard.trust import descriptor, wmkeys
+
+    return descriptor, wmkeys
+
+
+@provider.command("grant-wm-key")
+def grant_wm_key(recipient: Annotated[str, typer.Argument(help="The platform's recipient key (trust recipient).")],
+                 out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the grant.")],
+                 platform: Annotated[str | None, typer.Option(help="Who it is for (recorded in the grant).")] = None,
+                 ) -> None:
+    """Seal this provider's shared-mode watermark detection key to one platform (signed with the ledger key)."""
+    import json
+
+    _, wmkeys = _provider_api()
+    with core() as sg:
+        signed = wmkeys.grant(sg, recipient, platform=platform)
+    out.write_text(json.dumps(signed, indent=1), encoding="utf-8")  # sealed to the recipient: nothing secret
+    typer.echo(f"wrote {out}: key {signed['grant']['key_id']} for recipient {signed['grant']['recipient']}")
 
 
 @app.command("monitor")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.detection import Detector
+from synthguard.detection.federated import Covered, FederatedWatermarkDetector
 from synthguard.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -45,7 +46,18 @@ def _c2pa(sg: SynthGuard) -> Detector:
 def _watermark(sg: SynthGuard) -> Detector:
     from synthguard.detection.marks import WatermarkDetector
 
+    if sg.settings.watermark_mode != "private":  # our own mark is federated: one search for our key and the trusted
+        return FederatedWatermarkDetector(sg, name="image.watermark", include_own=True,
+                                          search=sg.settings.scan_watermark_search)
     return WatermarkDetector(sg.marker("image.watermark"), search=sg.settings.scan_watermark_search)
+
+
+def _federated(sg: SynthGuard) -> Detector:
+    """Trusted providers' shared/public-mode marks (issue 19); covered by ``image.watermark`` when our own mark
+    is federated too."""
+    if sg.settings.watermark_mode != "private":
+        return Covered()
+    return FederatedWatermarkDetector(sg, search=sg.settings.scan_watermark_search)
 
 
 def _dwtdct(sg: SynthGuard) -> Detector:
@@ -87,6 +99,7 @@ MARK_DETECTORS: dict[str, Factory] = {
     "image.iptc": _iptc,
     "image.c2pa": _c2pa,
     "image.watermark": _watermark,
+    "image.federated.watermark": _federated,
     "image.dwtdct": _dwtdct,
     "audio.aigc": _aigc_of("audio"),
     "audio.watermark": _watermark_of("audio"),

@@ -2,8 +2,9 @@
 
 Published at ``GET /.well-known/synthguard.json`` and printed by ``synthguard provider descriptor``: the producer
 code (GB 45438 ContentProducer, GB-14), name and filing number (DS-22), the log's origin and note verifier key
-(c2sp.org/signed-note), the C2PA signing chain, what a platform needs to detect its watermark (the scheme and a key
-fingerprint: the shared key itself travels out of band to the platforms the provider chose), the record-lookup
+(c2sp.org/signed-note), the C2PA signing chain, what a platform needs to detect its watermark (``trust.wmkeys``: the
+mode, scheme and key id; the detection key itself only in public mode -- in shared mode it is sealed to each
+platform the provider chose), the record-lookup
 endpoint (LM-24) and a takedown contact.
 
 The signature is Ed25519 over the canonical JSON of ``descriptor`` with the ledger key, so it verifies against the
@@ -23,6 +24,7 @@ from cryptography.exceptions import InvalidSignature
 
 from synthguard.errors import LedgerIntegrityError, ValidationError
 from synthguard.ledger.checkpoint import parse_vkey, vkey
+from synthguard.trust.wmkeys import material
 
 VERSION = "synthguard-descriptor/v1"
 
@@ -42,10 +44,6 @@ def build(sg: Any, *, base_url: str | None = None) -> dict[str, Any]:
     private = keys.ledger_private
     origin = sg.ledger.origin_for(private)
     chain = keys.c2pa_chain.read_text(encoding="utf-8") if keys.c2pa_chain.is_file() else None
-    try:
-        wm_id = hashlib.sha256(b"synthguard-wm-key-id\0" + keys.watermark).hexdigest()[:16]
-    except Exception:  # noqa: BLE001 - no watermark key: the provider does not watermark
-        wm_id = None
     base = (base_url or "").rstrip("/")
     doc = {
         "version": VERSION,
@@ -55,8 +53,7 @@ def build(sg: Any, *, base_url: str | None = None) -> dict[str, Any]:
         "filing_number": st.filing_number,
         "log": {"origin": origin, "vkey": vkey(origin, private)},
         "c2pa_chain_pem": chain,
-        "watermark": {"mode": "shared" if wm_id else "none", "key_id": wm_id,
-                      "schemes": ["synthguard.image-wm", "synthguard.audio-wm", "synthguard.video-wm"]},
+        "watermark": material(st, keys),  # mode, scheme, key id; the detection key only in public mode
         "lookup": f"{base}/v1/records/{{content_id}}" if base else None,
         "takedown": f"{base}/complaints" if base else None,
     }

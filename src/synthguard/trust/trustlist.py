@@ -25,6 +25,7 @@ from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError
 from synthguard.ledger.checkpoint import parse_vkey
 from synthguard.media import write_atomic
 from synthguard.trust import descriptor as desc
+from synthguard.trust import wmkeys
 
 LIST_VERSION = "synthguard-trust-list/v1"
 
@@ -42,6 +43,8 @@ class TrustedProvider:
     descriptor: dict[str, Any] = field(default_factory=dict)  # the signed descriptor as received
     witnesses: tuple[str, ...] = ()  # cosigner vkeys whose cosignatures count
     quorum: int = 0  # how many of them a checkpoint needs
+    watermark_key: str | None = None  # shared-mode detection key (hex) from the provider's grant (trust.wmkeys)
+    lookup_token: str | None = None  # this verifier's credential at the provider's lookup API (scan resolution)
 
 
 class TrustList:
@@ -85,7 +88,11 @@ class TrustList:
                     raise ConflictError("{origin} is already trusted with another key ({old})",
                                         values={"origin": entry.origin, "old": old.fingerprint},
                                         hint="A provider's key does not change silently: remove the entry first.")
-                entries[i] = replace(entry, witnesses=old.witnesses, quorum=old.quorum)
+                same_wm = ((old.descriptor.get("descriptor") or {}).get("watermark")
+                           == (d.get("watermark") or {}))  # a granted key stays only for the same key id
+                entries[i] = replace(entry, witnesses=old.witnesses, quorum=old.quorum,
+                                     watermark_key=old.watermark_key if same_wm else None,
+                                     lookup_token=old.lookup_token)
                 self._save(entries)
                 return entries[i]
         self._save([*entries, entry])
@@ -108,6 +115,32 @@ class TrustList:
         entries = [replace(e, witnesses=tuple(vkeys), quorum=quorum) if e.origin == target.origin else e
                    for e in self.entries()]
         self._save(entries)
+        return self.find(ref)
+
+    def set_watermark_key(self, ref: str, key_hex: str | None) -> TrustedProvider:
+        """Keep (or with None forget) a shared-mode detection key; check it with ``trust.wmkeys.open_grant``."""
+        return self._set(ref, watermark_key=key_hex)
+
+    def set_lookup_token(self, ref: str, token: str | None) -> TrustedProvider:
+        """The credential the provider issued to this verifier for its lookup API (used by scans to resolve);
+        None forgets it."""
+        if token is not None and not token.strip():
+            raise ValidationError("an empty credential", hint="Give the token the provider issued, or --clear.")
+        return self._set(ref, lookup_token=token)
+
+    def recipient(self) -> str:
+        """This verifier's recipient key (base64 X25519, kept 0600 beside the list) for shared-mode grants."""
+        return wmkeys.recipient_public(self.path.parent)
+
+    def accept_grant(self, ref: str, signed: dict[str, Any]) -> TrustedProvider:
+        """Open a provider's watermark-key grant (checked against this entry's pinned key and descriptor, see
+        ``trust.wmkeys``) and keep the key."""
+        entry = self.find(ref)
+        return self.set_watermark_key(entry.origin, wmkeys.open_grant(signed, entry, self.path.parent).hex())
+
+    def _set(self, ref: str, **changes: Any) -> TrustedProvider:
+        target = self.find(ref)
+        self._save([replace(e, **changes) if e.origin == target.origin else e for e in self.entries()])
         return self.find(ref)
 
     # --- look-ups --------------------------------------------------------------------------------------

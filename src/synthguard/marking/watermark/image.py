@@ -219,6 +219,27 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     return test
 
 
+def prepare(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]]]:
+    """The key-independent half of detection: ``(whitened residual at detection scale, scale, lattice priors)``.
+
+    Priors: lattice periods if the image was not resized (the first one: native scale, no rotation, the fast
+    path's hypothesis; margins trimmed or not), if the trimmed image was resized, or if it was only cropped."""
+    luma, _ = carrier(image)
+    if min(luma.shape) < MIN_DETECT_SIDE:
+        raise WatermarkError("image is {w}x{h}; watermark detection needs at least {min_side} px on the short side",
+                             values={"w": luma.shape[1], "h": luma.shape[0], "min_side": MIN_DETECT_SIDE})
+    full_short = min(luma.shape)
+    luma = trim_border(luma, MIN_DETECT_SIDE)  # screenshot / letterbox margins carry no mark
+    yd, scale = to_detect_res(luma)
+    rn = whiten(yd)
+    priors: list[tuple[float, float]] = []
+    for period in (TILE * full_short * scale / WORK_SHORT_SIDE, TILE * min(yd.shape) / WORK_SHORT_SIDE,
+                   float(TILE)):
+        if all(abs(period - q) >= 0.5 for q, _ in priors):
+            priors.append((period, 0.0))
+    return rn, scale, priors
+
+
 class ImageWatermarker:
     """Embed / detect SynthGuard's invisible image watermark with a scheme key (the spreading sequence's seed)."""
 
@@ -244,13 +265,17 @@ class ImageWatermarker:
         s = WORK_SHORT_SIDE / min(h, w)
         hw, ww = max(1, round(h * s)), max(1, round(w * s))
         yw = luma if (hw, ww) == (h, w) else cv2.resize(luma, (ww, hw), interpolation=cv2.INTER_AREA)
-        tile = tile_for(self._key, payload)
+        tile = self._tile(payload)
         pat = np.tile(tile, (-(-hw // TILE), -(-ww // TILE)))[:hw, :ww] * _mask(yw)
         if (hw, ww) != (h, w):
             pat = cv2.resize(pat, (w, h), interpolation=cv2.INTER_LINEAR)
         rms = float(np.sqrt(np.mean(pat * pat, dtype=np.float64)))
         target = self.strength * 255.0 * 10 ** (-TARGET_PSNR_DB / 20)
         return apply(pat * np.float32(target / max(rms, 1e-9)))
+
+    def _tile(self, payload: bytes) -> np.ndarray:
+        """The unit-RMS tile carrying ``payload`` (the federated scheme, ``federated.py``, overrides it)."""
+        return tile_for(self._key, payload)
 
     # ------------------------------------------------------------------------------------------ detect
     def detect(self, image: Image.Image, expected: bytes | None = None, search: str = "full") -> WatermarkResult:
@@ -261,25 +286,11 @@ class ImageWatermarker:
             raise WatermarkError(f"unknown watermark search {search!r}", hint=f"Use one of: {', '.join(SEARCHES)}.")
         if expected is not None:
             expected = pl.check_payload(expected)
-        luma, _ = carrier(image)
-        if min(luma.shape) < MIN_DETECT_SIDE:
-            raise WatermarkError("image is {w}x{h}; watermark detection needs at least {min_side} px on the short side",
-                                 values={"w": luma.shape[1], "h": luma.shape[0], "min_side": MIN_DETECT_SIDE})
-        full_short = min(luma.shape)
-        luma = trim_border(luma, MIN_DETECT_SIDE)  # screenshot / letterbox margins carry no mark
-        yd, scale = to_detect_res(luma)
-        rn = whiten(yd)
+        rn, scale, priors = prepare(image)
         layout = layout_for(self._key)
         coded = None if expected is None else pl.encode(expected)
         test = keyed_test(rn, layout, coded)
 
-        # lattice periods if the image was not resized (the first one: native scale, no rotation, the fast path's
-        # hypothesis; margins trimmed or not), if the trimmed image was resized, or if it was only cropped
-        priors: list[tuple[float, float]] = []
-        for period in (TILE * full_short * scale / WORK_SHORT_SIDE, TILE * min(yd.shape) / WORK_SHORT_SIDE,
-                       float(TILE)):
-            if all(abs(period - q) >= 0.5 for q, _ in priors):
-                priors.append((period, 0.0))
         # fast path: an unmodified or merely re-encoded image.  Returns only when the correlation test alone
         # (Bonferroni over all N_CANDIDATES) is significant and the payload decodes.
         for orientations in (1, N_ORIENTATIONS):  # upright first (an unmodified or re-encoded upload), then all 8

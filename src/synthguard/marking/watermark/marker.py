@@ -5,6 +5,7 @@ from __future__ import annotations
 from synthguard.errors import WatermarkError
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.imageio import encode_like
+from synthguard.marking.watermark.federated import FederatedWatermarker, derive
 from synthguard.marking.watermark.image import ImageWatermarker
 from synthguard.media import Media, Modality
 
@@ -13,8 +14,15 @@ class WatermarkMarker:
     name = "image.watermark"
     modalities = frozenset({Modality.IMAGE})
 
-    def __init__(self, key: bytes, strength: float = 1.0, jpeg_quality: int = 92):
-        self.watermarker = ImageWatermarker(key, strength)
+    def __init__(self, key: bytes, strength: float = 1.0, jpeg_quality: int = 92, mode: str = "private"):
+        """``mode`` (settings.watermark_mode): ``private`` marks with the scheme key's own pattern; ``shared`` and
+        ``public`` with the federated scheme (common sync pattern, payload keyed by the detection key derived from
+        ``key`` for that mode; ``federated.py``, docs/federation.md)."""
+        self.mode = mode
+        if mode == "private":
+            self.watermarker = ImageWatermarker(key, strength)
+        else:
+            self.watermarker = FederatedWatermarker(derive(key, mode), strength)
         self.jpeg_quality = jpeg_quality
 
     def mark(self, media: Media, ctx: LabelContext) -> Media:
