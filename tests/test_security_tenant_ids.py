@@ -247,3 +247,39 @@ def test_a_database_from_before_per_tenant_ids_upgrades_without_loss(backend_set
         sg.erase_user("alice", tenant="default")
         assert sg.personal_data(made.content_id) == ["ip=192.0.2.9"]  # acme's alice keeps her key
         assert sg.verify_ledger()["ok"]
+
+
+def test_the_operator_cli_names_the_tenant_when_an_id_is_used_twice(capsys, settings, tmp_path: Path):
+    """Single-tenant commands behave as before; with the same id in two tenants the CLI asks for --tenant (exit 2)
+    instead of picking one, and --tenant reaches the right account."""
+    from synthguard.cli import main
+
+    def run(*args: str) -> tuple[int, object]:
+        code = main([*args, "--json"])
+        out = capsys.readouterr().out
+        return code, json.loads(out) if out.strip() else None
+
+    assert run("users", "add", "alice")[0] == 0
+    assert run("users", "verify", "alice", "--method", "mobile", "--identifier", "+86 138 0013 8000")[1]["verified"]
+    assert run("users", "add", "alice", "--tenant", "beta")[1]["tenant"] == "beta"
+    assert run("users", "add", "alice", "--tenant", "beta")[0] == 6  # the same tenant: a conflict
+    assert run("users", "verify", "alice", "--method", "mobile")[0] == 2  # which alice? say --tenant
+    code, user = run("users", "verify", "alice", "--method", "mobile", "--tenant", "beta")
+    assert code == 0 and user["tenant"] == "beta" and user["verified"]
+    assert [u["tenant"] for u in run("users", "list", "--tenant", "beta")[1]] == ["beta"]
+    src = tmp_path / "in.png"
+    src.write_bytes(image_bytes(size=(320, 240)))
+    assert run("label", str(src), "-o", str(tmp_path / "o.png"), "--producer", "ACME", "--user", "alice")[0] == 2
+    code, made = run("label", str(src), "-o", str(tmp_path / "o.png"), "--producer", "ACME", "--user", "alice",
+                     "--tenant", "beta")
+    assert code == 0
+    code, rec = run("record", made["content_id"])
+    assert code == 0 and (rec["record"]["user"], rec["record"]["tenant"]) == ("alice", "beta")
+    emb = tmp_path / "e.json"
+    emb.write_text(json.dumps(_protected("jane-d", None, 0.02)["embeddings"][0]))
+    for tenant in ("default", "beta"):
+        code, subj = run("consent", "protect", "jane-d", "--embedding", str(emb), "--tenant", tenant)
+        assert code == 0 and subj["tenant"] == tenant
+    assert run("consent", "erase", "jane-d")[0] == 2
+    assert run("consent", "erase", "jane-d", "--tenant", "beta")[1]["tenant"] == "beta"
+    assert [s["erased_at"] is None for s in run("consent", "subjects")[1]] == [True, False]
