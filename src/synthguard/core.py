@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from synthguard import identity
 from synthguard.config import Settings
@@ -182,6 +183,10 @@ class SynthGuard:
             if s.get(User, key) is not None:  # an older account of another tenant holds the bare id
                 key = identity.tenant_key(tenant, user_id)
             s.add(User(id=key, name=user_id, tenant=tenant))
+            try:
+                s.flush()
+            except IntegrityError:  # the same id created in this tenant at the same moment (unique per tenant)
+                raise ConflictError("user {user!r} already exists", values={"user": user_id}) from None
         return self.user(user_id, tenant=tenant)
 
     def verify_user(self, user_id: str, method: str, *, identifier: str | None = None,
