@@ -27,8 +27,8 @@ def label(
     purpose: Annotated[Optional[str], typer.Option(help="With --source: face_swap, voice_clone, avatar, ...")] = None,
     technique: Annotated[Optional[str], typer.Option(help="DS-26 technique recorded with the output (default: the "
                                                           "purpose), e.g. text_to_image, face_swap.")] = None,
-    tenant: Annotated[Optional[str], typer.Option(help="The user's tenant (needed when several tenants use the id; "
-                                                       "ids are per tenant).")] = None,
+    tenant: Annotated[Optional[str], typer.Option(help="The user's tenant (needed when several tenants use the "
+                                                       "id).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Label a generated file (image, audio, video, text): visible label, watermark, metadata, C2PA; record it."""
