@@ -283,3 +283,23 @@ def test_the_operator_cli_names_the_tenant_when_an_id_is_used_twice(capsys, sett
     assert run("consent", "erase", "jane-d")[0] == 2
     assert run("consent", "erase", "jane-d", "--tenant", "beta")[1]["tenant"] == "beta"
     assert [s["erased_at"] is None for s in run("consent", "subjects")[1]] == [True, False]
+
+
+def test_gateway_keys_label_for_the_account_of_their_tenant(sg, tmp_path: Path):
+    """A gateway key names its user's tenant, so another tenant's account of the same id never gets its outputs;
+    key files from before (no tenant) still load."""
+    from synthguard.integrations.keys import GatewayKeys
+
+    for tenant in ("acme", "beta"):
+        sg.add_user("alice", tenant=tenant)
+        sg.verify_user("alice", "mobile", identifier="+86 138 0013 8000", tenant=tenant)
+    keys = GatewayKeys(tmp_path / "keys.json")
+    secret, record = keys.add("alice", "app", tenant="beta")
+    user = keys.user_for(secret)
+    assert (user, user.tenant) == ("alice", "beta")
+    made = sg.label(image_bytes(size=(320, 240)), user=user, tenant=user.tenant, producer="ACME")
+    assert sg.record(made.content_id)["record"]["tenant"] == "beta"
+    old = tmp_path / "old.json"  # a key file written before keys carried the tenant
+    doc = json.loads((tmp_path / "keys.json").read_text())
+    old.write_text(json.dumps({"keys": [{k: v for k, v in row.items() if k != "tenant"} for row in doc["keys"]]}))
+    assert GatewayKeys(old).user_for(secret).tenant is None
