@@ -342,10 +342,16 @@ def test_export_then_erase(sg, alice, tmp_path):
 def test_tenants_do_not_see_each_other(sg, alice):
     with pytest.raises(NotFoundError):
         sg.consent.export("alice", tenant="other")
-    with pytest.raises(ConflictError):
-        sg.consent.enroll("alice", faces=[kodak_face("15")], tenant="other")
+    # ids are per tenant (issue 18 finding 13): tenant other's "alice" is another person, not a conflict
+    other = sg.consent.enroll("alice", faces=[kodak_face("15")], tenant="other")
+    assert (other["subject"], other["tenant"], other["templates"]) == ("alice", "other", {"face": 1})
+    assert sg.consent.subject("alice", tenant="default")["templates"] == {"face": 1}
+    with pytest.raises(ValidationError, match="several tenants"):  # the operator must name the tenant
+        sg.consent.subject("alice")
     assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42", tenant="other").persons[0]["match"] == \
         "unknown"
+    assert check(sg, [kodak_face("15")], purpose="face_swap", user="u-42", tenant="other").persons[0]["subject"] == \
+        "alice"
 
 
 def test_threshold_settings_override_the_cards(settings):
@@ -447,9 +453,10 @@ def test_migration_0005_downgrades_and_upgrades_alone(tmp_path):
     eng = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     try:
         migrate(eng)
-        assert "0005" in current_revision(eng).split(",")
-        command.downgrade(_alembic_config(eng), "0005@-1")
-        assert "0005" not in current_revision(eng).split(",")
+        # 0030 (per-tenant subject ids, issue 18 finding 13) sits on the consent branch
+        assert "0030" in current_revision(eng).split(",")
+        command.downgrade(_alembic_config(eng), "0030@-2")
+        assert not {"0005", "0030"} & set(current_revision(eng).split(","))
         assert not [t for t in inspect(eng).get_table_names() if t.startswith("consent_")]
         migrate(eng)
         assert {"consent_subjects", "consent_grants", "consent_templates", "consent_challenges"} <= set(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from synthguard import identity
 from synthguard.config import Settings
@@ -121,23 +122,68 @@ class SynthGuard:
         """64-bit pointer: a keyed truncated hash of the content id, so payloads cannot be enumerated."""
         return hmac.new(self.keys.integrity, b"wm:" + content_id.encode(), hashlib.sha256).digest()[:8]
 
-    def user_ref(self, user_id: str) -> str:
-        """Pseudonymous user reference for the ledger (never the account id itself)."""
+    def user_ref(self, user_id: str, tenant: str | None = None) -> str:
+        """Pseudonymous user reference for the ledger (never the account id itself).  With ``tenant``: the reference
+        of that tenant's account ``user_id`` (:meth:`account_ref`; two tenants' ``alice`` are two people with two
+        pseudonyms, issue 18 finding 13); without, of the key given (``User.id``)."""
+        if tenant is not None:
+            return self.account_ref(tenant, user_id)
         return hmac.new(self.keys.identity_salt, b"user:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def account_ref(self, tenant: str, user_id: str, *, session: Any = None) -> str:
+        """The ledger pseudonym of account ``user_id`` of ``tenant``: :meth:`user_ref` of its key; for an id that is
+        no account (a grantee named freely), of the key it would get (issue 18 finding 13).  In the default tenant
+        that is ``user_ref(user_id)``, as before."""
+        if session is None:
+            with self.db.session() as s:
+                return self.account_ref(tenant, user_id, session=s)
+        key = session.scalar(select(User.id).where(User.tenant == tenant, User.name == user_id))
+        return self.user_ref(key or identity.scoped_key(tenant, user_id))
+
+    def account(self, s: Any, user_id: str, tenant: str | None = None) -> User:
+        """The account ``user_id`` of ``tenant``, else NotFoundError; ids are per tenant (issue 18 finding 13), so
+        another tenant's account of the same id is not found.  ``tenant`` None (the operator's CLI, the library):
+        the one account with that id in any tenant; ValidationError when several tenants use the id."""
+        q = select(User).where(User.name == user_id)
+        if tenant is not None:
+            q = q.where(User.tenant == tenant)
+        rows = list(s.scalars(q.order_by(User.tenant).limit(2)))
+        if not rows:
+            raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
+        if len(rows) > 1:
+            tenants = ", ".join(s.scalars(select(User.tenant).where(User.name == user_id).order_by(User.tenant)))
+            raise ValidationError("user id {user!r} exists in several tenants ({tenants})",
+                                  values={"user": user_id, "tenants": tenants},
+                                  hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
+        return rows[0]
 
     # --- users and identity (DS-07) --------------------------------------------------------
     def add_user(self, user_id: str, *, tenant: str = "default") -> dict[str, Any]:
+        """Register ``user_id`` in ``tenant``.  Ids are per tenant (issue 18 finding 13): another tenant's account
+        of the same id neither blocks this one nor shows (the 409 is only for the same tenant)."""
+        from synthguard.compliance.common import check_tenant
+
         identity.check_user_id(user_id)
+        if tenant == "*":
+            raise ValidationError("tenant {tenant!r} is not a valid tenant id", values={"tenant": tenant})
+        check_tenant(tenant)
         self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
         with self.db.session() as s:
-            if s.get(User, user_id) is not None:
+            if s.scalar(select(User.id).where(User.tenant == tenant, User.name == user_id)) is not None:
                 raise ConflictError("user {user!r} already exists", values={"user": user_id})
-            s.add(User(id=user_id, tenant=tenant))
-        return self.user(user_id)
+            key = identity.scoped_key(tenant, user_id)
+            if s.get(User, key) is not None:  # an older account of another tenant holds the bare id
+                key = identity.tenant_key(tenant, user_id)
+            s.add(User(id=key, name=user_id, tenant=tenant))
+            try:
+                s.flush()
+            except IntegrityError:  # the same id created in this tenant at the same moment (unique per tenant)
+                raise ConflictError("user {user!r} already exists", values={"user": user_id}) from None
+        return self.user(user_id, tenant=tenant)
 
     def verify_user(self, user_id: str, method: str, *, identifier: str | None = None,
-                    reference: str | None = None, verifier: identity.IdentityVerifier | None = None
-                    ) -> dict[str, Any]:
+                    reference: str | None = None, verifier: identity.IdentityVerifier | None = None,
+                    tenant: str | None = None) -> dict[str, Any]:
         try:
             m = identity.Method(method)
         except ValueError:
@@ -147,18 +193,18 @@ class SynthGuard:
         result = verifier.verify(user_id, m, identifier, reference)
         salt = self.keys.identity_salt if identifier else b""
         with self.db.session() as s:
-            if s.get(User, user_id) is None:
-                raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
+            u = self.account(s, user_id, tenant)
+            tenant = u.tenant
             s.add(IdentityVerification(
-                user_id=user_id, method=m.value, result="verified" if result.verified else "failed",
+                user_id=u.id, method=m.value, result="verified" if result.verified else "failed",
                 verifier=result.verifier, reference=result.reference,
                 identifier_hash=identity.identifier_hash(salt, m, identifier) if identifier else None,
             ))
             self.ledger.append(s, "identity", {"event": "identity_verification",
-                               "user": self.user_ref(user_id), "method": m.value, "verified": result.verified})
+                               "user": self.user_ref(u.id), "method": m.value, "verified": result.verified})
         if not result.verified:
             raise ValidationError(f"identity verification failed: {result.reason}")
-        return self.user(user_id)
+        return self.user(user_id, tenant=tenant)
 
     @cached_property
     def vault(self) -> Any:
@@ -166,12 +212,22 @@ class SynthGuard:
 
         return SubjectVault(self.keys.vault_master, ledger=self.ledger)
 
-    def erase_user(self, user_id: str, *, reason: str = "request") -> dict[str, Any]:
-        """PIPL Art. 47: destroy the user's data key; the ledger keeps verifying (crypto-shredding)."""
+    def erase_user(self, user_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
+        """PIPL Art. 47: destroy the user's data key; the ledger keeps verifying (crypto-shredding).
+
+        The key erased is the account's (``tenant``'s ``user_id``), never another tenant's account of the same id
+        (finding 13).  An id that is no account is erased under the key it would have (default tenant: the id), so
+        data stored before the account existed, or under a removed account, can still be shredded."""
         identity.check_user_id(user_id)  # never another kind of vault subject (issue 18 finding 17)
         with self.db.session() as s:
-            entry = self.vault.erase(s, user_id, reason=reason)
-        return {"user": user_id, "erased": True, "ledger_index": entry.index}
+            try:
+                u = self.account(s, user_id, tenant)
+                key, tenant = u.id, u.tenant
+            except NotFoundError:
+                tenant = tenant or "default"
+                key = identity.scoped_key(tenant, user_id)
+            entry = self.vault.erase(s, key, reason=reason)
+        return {"user": user_id, "tenant": tenant, "erased": True, "ledger_index": entry.index}
 
     def personal_data(self, content_id: str) -> list[str]:
         """Decrypt the personal data linked to a record's ledger entry (for authorised investigators)."""
@@ -195,31 +251,34 @@ class SynthGuard:
             rep = purge_expired(s, self.settings.log_retention_days, ledger=self.ledger, dry_run=dry_run)
         return {"cutoff": rep.cutoff.isoformat(), "purged": rep.purged, "dry_run": rep.dry_run}
 
-    def user(self, user_id: str) -> dict[str, Any]:
+    def user(self, user_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+        """The account ``user_id`` of ``tenant`` (None: of whichever tenant has it, if only one does)."""
         with self.db.session() as s:
-            u = s.get(User, user_id)
-            if u is None:
-                raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
-            return _user_dict(u)
+            return _user_dict(self.account(s, user_id, tenant))
 
-    def users(self) -> list[dict[str, Any]]:
+    def users(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         with self.db.session() as s:
-            return [_user_dict(u) for u in s.scalars(select(User).order_by(User.created_at))]
+            q = select(User).order_by(User.created_at)
+            if tenant is not None:
+                q = q.where(User.tenant == tenant)
+            return [_user_dict(u) for u in s.scalars(q)]
 
     # --- the provider's journey: label ---------------------------------------------------
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
               client_ip: str | None = None, sources: list[Source] | None = None,
-              purpose: str | None = None) -> LabelResult:
+              purpose: str | None = None, tenant: str | None = None) -> LabelResult:
         """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*).
 
-        Images, audio, video and text share this journey; the markers come from ``LABEL_ORDERS``."""
+        Images, audio, video and text share this journey; the markers come from ``LABEL_ORDERS``.  ``user`` is an
+        account of ``tenant`` (None: the one tenant that has that id; finding 13)."""
         producer = self._producer(producer)
         media = self.media(source)
         media.decode()  # decode fully now: corrupt input fails before anything is written
         with self.db.session() as s:
-            tenant = self._require_identity(s, user).tenant
+            account = self._require_identity(s, user, tenant)
+            tenant, key = account.tenant, account.id
         technique = _technique(technique, purpose)
         # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
         self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)
@@ -256,11 +315,11 @@ class SynthGuard:
                 warnings.append(f"watermark skipped: {exc.message}")
                 continue
             marks.append(name)
-        result = self._record(media, out, ctx, user, tenant, marks, warnings, layout, output, input_sha256, technique,
-                              client_ip)
+        result = self._record(media, out, ctx, user, key, tenant, marks, warnings, layout, output, input_sha256,
+                              technique, client_ip)
         return replace(result, consent=gate.grants) if gate is not None else result
 
-    def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, tenant: str, marks: list[str],
+    def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, key: str, tenant: str, marks: list[str],
                 warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None, client_ip: str | None) -> LabelResult:
         if output is not None:  # after the markers, so an unsupported input is reported as such first
@@ -270,13 +329,13 @@ class SynthGuard:
         fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out)
         with self.db.session() as s:
             entry = self.ledger.append(s, "generation", {
-                "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(user),
+                "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(key),
                 "model": ctx.model, "modality": out.modality.value, "input_sha256": input_sha256 or media.sha256,
                 "output_sha256": out.sha256, "pixel_sha256": out.content_sha256, "watermark_payload": wm,
                 "marks": marks,
             }, time=ctx.created)
             s.add(Record(
-                content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=user, created_at=ctx.created,
+                content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=key, created_at=ctx.created,
                 modality=out.modality.value, technique=technique, model=ctx.model,
                 input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
                 pixel_sha256=out.content_sha256, watermark_payload=wm, marks=marks,
@@ -285,7 +344,7 @@ class SynthGuard:
             ))
             s.flush()
             if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault
-                self.vault.store(s, user, f"ip={client_ip}", entry_index=entry.index)
+                self.vault.store(s, key, f"ip={client_ip}", entry_index=entry.index)
             if output is not None:  # inside the transaction: a failed write rolls the record back
                 write_atomic(output, out.data)
         return LabelResult(ctx.content_id, str(output) if output is not None else None, marks, out.sha256,
@@ -305,10 +364,8 @@ class SynthGuard:
             parse_provider_code(code, strict=True)
         return code
 
-    def _require_identity(self, s: Any, user_id: str) -> User:
-        u = s.get(User, identity.check_user_id(user_id))
-        if u is None:
-            raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
+    def _require_identity(self, s: Any, user_id: str, tenant: str | None = None) -> User:
+        u = self.account(s, identity.check_user_id(user_id), tenant)
         if self.settings.identity_required and not _is_verified(u):
             raise IdentityNotVerifiedError("user {user!r} has no verified real-identity record (DS-07)",
                                            values={"user": user_id})
@@ -511,7 +568,7 @@ def _is_verified(u: User) -> bool:
 
 def _user_dict(u: User) -> dict[str, Any]:
     last = u.verifications[-1] if u.verifications else None
-    return {"id": u.id, "tenant": u.tenant, "created_at": u.created_at.isoformat(), "verified": _is_verified(u),
+    return {"id": u.name, "tenant": u.tenant, "created_at": u.created_at.isoformat(), "verified": _is_verified(u),
             "verification": None if last is None else {
                 "method": last.method, "result": last.result, "verified_at": last.verified_at.isoformat(),
                 "verifier": last.verifier, "reference": last.reference}}

@@ -45,7 +45,10 @@ class TraceResult:
 
 
 def record_dict(rec: Record) -> dict[str, Any]:
-    return {"content_id": rec.content_id, "tenant": rec.tenant, "producer": rec.producer, "user": rec.user_id,
+    """The record as answers show it: ``user`` is the account's id in its ``tenant`` (ids are per tenant, issue 18
+    finding 13; the ledger entry's ``user`` is the pseudonym of the account's key)."""
+    user = rec.account.name if rec.account is not None else rec.user_id
+    return {"content_id": rec.content_id, "tenant": rec.tenant, "producer": rec.producer, "user": user,
             "created_at": rec.created_at.isoformat(), "modality": rec.modality, "model": rec.model,
             "technique": rec.technique, "input_sha256": rec.input_sha256, "output_sha256": rec.output_sha256,
             "pixel_sha256": rec.pixel_sha256, "watermark_payload": rec.watermark_payload, "marks": rec.marks,

@@ -275,10 +275,12 @@ def terms_publish(kind: Annotated[str, typer.Argument(help="service_agreement or
 
 @terms.command("accept")
 def terms_accept(user: str, version: Annotated[Optional[str], typer.Option(help="Default: current.")] = None,
+                 tenant: Annotated[Optional[str], typer.Option(help="The user's tenant (needed when several tenants "
+                                                                    "use the id).")] = None,
                  as_json: JsonOpt = False) -> None:
     """Record a user's click-through acceptance of the service agreement."""
     with core() as sg:
-        emit(sg.compliance.terms.accept(user, version=version), as_json, N_("accepted"))
+        emit(sg.compliance.terms.accept(user, version=version, tenant=tenant), as_json, N_("accepted"))
 
 
 @terms.command("notice")

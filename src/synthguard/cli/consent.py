@@ -24,6 +24,11 @@ EmbOpt = Annotated[Optional[list[Path]], typer.Option("--embedding", help="JSON 
 ToOpt = Annotated[str, typer.Option("--to", help="Grantee: the user id, or tenant:<tenant> for the whole provider.")]
 PurposeOpt = Annotated[str, typer.Option(help="face_swap, face_reenactment, face_edit, avatar, lip_sync, voice_clone, "
                                               "voice_conversion.")]
+# ids are per tenant (issue 18 finding 13): a new subject goes to --tenant (default: default); a lookup names the
+# tenant when several tenants use the id
+NewTenantOpt = Annotated[str, typer.Option("--tenant", help="The tenant the subject is registered with.")]
+TenantOpt = Annotated[Optional[str], typer.Option("--tenant", help="The subject's tenant (needed when several "
+                                                                   "tenants use the id).")]
 ModalityOpt = Annotated[Optional[list[str]], typer.Option("--modality", help="Narrow the grant to face or voice.")]
 
 
@@ -44,23 +49,23 @@ def enroll(subject: str, face: FacesOpt = None, voice: VoicesOpt = None, embeddi
                                                                                      "(PEM) for signed statements.")] = None,
            keep_media: Annotated[bool, typer.Option("--keep-media", help="The subject opts in to keeping the reference "
                                                                          "media (encrypted); default: embeddings only.")] = False,
-           as_json: JsonOpt = False) -> None:
+           tenant: NewTenantOpt = "default", as_json: JsonOpt = False) -> None:
     """Enrol a subject: only face/voice embeddings are stored, encrypted under the subject's own key."""
     with core() as sg:
         key = Path(signing_key).read_text() if signing_key else None
         emit(sg.consent.enroll(subject, faces=[sg.media(f) for f in face or []],
                                voices=[sg.media(v) for v in voice or []], embeddings=_embeddings(embedding),
-                               keep_media=keep_media, signing_key=key), as_json, "enrolled")
+                               keep_media=keep_media, signing_key=key, tenant=tenant), as_json, "enrolled")
 
 
 @consent.command("protect")
 def protect(subject: str, face: FacesOpt = None, voice: VoicesOpt = None, embedding: EmbOpt = None,
-            as_json: JsonOpt = False) -> None:
+            tenant: NewTenantOpt = "default", as_json: JsonOpt = False) -> None:
     """Register a protected person: AI uploads depicting them without their consent go to review or removal."""
     with core() as sg:
         emit(sg.consent.enroll(subject, faces=[sg.media(f) for f in face or []],
                                voices=[sg.media(v) for v in voice or []], embeddings=_embeddings(embedding),
-                               protected=True), as_json, "protected")
+                               protected=True, tenant=tenant), as_json, "protected")
 
 
 @consent.command("embed")
@@ -128,10 +133,10 @@ def statement(subject: str, to: ToOpt, purpose: PurposeOpt,
 
 
 @consent.command("challenge")
-def challenge(subject: str, to: ToOpt, purpose: PurposeOpt, as_json: JsonOpt = False) -> None:
+def challenge(subject: str, to: ToOpt, purpose: PurposeOpt, tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     """Issue a random phrase for the subject to speak (spoken consent evidence)."""
     with core() as sg:
-        emit(sg.consent.challenge(subject, grantee=to, purpose=purpose), as_json, N_("challenge"))
+        emit(sg.consent.challenge(subject, grantee=to, purpose=purpose, tenant=tenant), as_json, N_("challenge"))
 
 
 @consent.command("grant")
@@ -140,13 +145,14 @@ def grant(subject: str, to: ToOpt, purpose: PurposeOpt,
           expires: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD (valid through that day, UTC).")] = None,
           challenge_id: Annotated[Optional[str], typer.Option("--challenge", help="With a recording: its challenge id.")] = None,
           scope: Annotated[str, typer.Option(help="Scope notes (stored encrypted).")] = "",
-          modality: ModalityOpt = None, as_json: JsonOpt = False) -> None:
+          modality: ModalityOpt = None, tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     """Record the subject's separate consent after verifying the evidence; prints the grant id."""
     from synthguard.consent.registry import parse_expiry
 
     with core() as sg:
         g = sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=sg.media(evidence),
-                             expires=parse_expiry(expires), modalities=modality, scope=scope, challenge=challenge_id)
+                             expires=parse_expiry(expires), modalities=modality, scope=scope, challenge=challenge_id,
+                             tenant=tenant)
     if as_json:
         emit(g, True)
     else:
@@ -164,30 +170,32 @@ def revoke(grant_id: str, reason: Annotated[str, typer.Option(help="Short reason
 @consent.command("grants")
 def grants(subject: Annotated[Optional[str], typer.Option(help="Only this subject's grants.")] = None,
            to: Annotated[Optional[str], typer.Option("--to", help="Only grants to this grantee.")] = None,
+           tenant: Annotated[Optional[str], typer.Option(help="Only this tenant's grants.")] = None,
            as_json: JsonOpt = False) -> None:
     """List grants with their live status (active, revoked, expired, tampered, erased)."""
     with core() as sg:
-        emit(sg.consent.grants(subject_id=subject, grantee=to), as_json, N_("grants"))
+        emit(sg.consent.grants(subject_id=subject, grantee=to, tenant=tenant), as_json, N_("grants"))
 
 
 @consent.command("subjects")
-def subjects(as_json: JsonOpt = False) -> None:
+def subjects(tenant: Annotated[Optional[str], typer.Option(help="Only this tenant's subjects.")] = None,
+             as_json: JsonOpt = False) -> None:
     """List enrolled and protected subjects (no biometric data)."""
     with core() as sg:
-        emit(sg.consent.subjects(), as_json, N_("subjects"))
+        emit(sg.consent.subjects(tenant=tenant), as_json, N_("subjects"))
 
 
 @consent.command("export")
 def export(subject: str, output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the JSON here "
                                                                                               "(mode 0600).")] = None,
-           as_json: JsonOpt = True) -> None:
+           tenant: TenantOpt = None, as_json: JsonOpt = True) -> None:
     """Everything held on a subject as JSON (PIPL Art. 45, GDPR Arts. 15/20): templates, grants, evidence."""
     import os
 
     from synthguard.media import write_atomic
 
     with core() as sg:
-        text = json.dumps(sg.consent.export(subject), ensure_ascii=False, indent=2)
+        text = json.dumps(sg.consent.export(subject, tenant=tenant), ensure_ascii=False, indent=2)
     if output:
         write_atomic(output, text.encode() + b"\n")
         os.chmod(output, 0o600)
@@ -198,10 +206,10 @@ def export(subject: str, output: Annotated[Optional[Path], typer.Option("-o", "-
 
 @consent.command("erase")
 def erase(subject: str, reason: Annotated[str, typer.Option(help="Why (logged).")] = "request",
-          as_json: JsonOpt = False) -> None:
+          tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     """Erase a subject (PIPL Art. 47, GDPR Art. 17): templates deleted, key shredded; the ledger still verifies."""
     with core() as sg:
-        emit(sg.consent.erase(subject, reason=reason), as_json, N_("erased"))
+        emit(sg.consent.erase(subject, reason=reason, tenant=tenant), as_json, N_("erased"))
 
 
 @consent.command("check")
@@ -209,6 +217,7 @@ def check(source: Annotated[list[Path], typer.Option("--source", help="Source me
           purpose: PurposeOpt,
           user: Annotated[str, typer.Option(help="The user asking for the edit.")],
           target: Annotated[Optional[list[Path]], typer.Option("--target", help="Target media (repeatable).")] = None,
+          tenant: Annotated[str, typer.Option(help="The tenant whose subjects and user are checked.")] = "default",
           as_json: JsonOpt = False) -> None:
     """The consent gate: every face/voice in the media, its subject, grant status and allow/deny (DS-15).
 
@@ -218,7 +227,7 @@ def check(source: Annotated[list[Path], typer.Option("--source", help="Source me
 
     with core() as sg:
         result = gate_check(sg, [sg.media(f) for f in source], purpose=purpose, user=user,
-                            targets=[sg.media(f) for f in target or []])
+                            targets=[sg.media(f) for f in target or []], tenant=tenant)
         if result.decision == "deny":
             log(sg, result)
     data = result.to_dict()

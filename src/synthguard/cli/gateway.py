@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -54,12 +54,14 @@ def serve(
 def add(
     user: Annotated[str, typer.Argument(help="The SynthGuard user whose outputs this key's requests are.")],
     name: Annotated[str, typer.Option(help="A label for people (which app holds it).")] = "",
+    tenant: Annotated[Optional[str], typer.Option(help="The user's tenant (needed when several tenants use the "
+                                                       "id).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key for USER and print its secret once; only its SHA-256 is stored."""
     with core() as sg:
-        sg.user(user)  # refuses an unknown user now rather than at the first request
-    secret, record = _keys().add(user, name)
+        account = sg.user(user, tenant=tenant)  # refuses an unknown user now rather than at the first request
+    secret, record = _keys().add(user, name, tenant=account["tenant"])
     emit({"secret": secret, **asdict(record)}, as_json, title="gateway key (the secret is shown only now)")
 
 

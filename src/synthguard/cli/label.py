@@ -27,6 +27,8 @@ def label(
     purpose: Annotated[Optional[str], typer.Option(help="With --source: face_swap, voice_clone, avatar, ...")] = None,
     technique: Annotated[Optional[str], typer.Option(help="DS-26 technique recorded with the output (default: the "
                                                           "purpose), e.g. text_to_image, face_swap.")] = None,
+    tenant: Annotated[Optional[str], typer.Option(help="The user's tenant (needed when several tenants use the "
+                                                       "id).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Label a generated file (image, audio, video, text): visible label, watermark, metadata, C2PA; record it."""
@@ -34,7 +36,7 @@ def label(
         result = sg.label(source, user=user, producer=producer, output=output, visible=not no_visible,
                           watermark=False if no_watermark else None, c2pa=False if no_c2pa else None, model=model,
                           sources=list(source_media) if source_media else None, purpose=purpose,
-                          technique=technique)
+                          technique=technique, tenant=tenant)
     data = result.to_dict()
     emit(data if as_json else {k: v for k, v in data.items() if k != "visible_label"}, as_json, N_("labeled"))
 

@@ -63,6 +63,8 @@ def trace(file: Annotated[Path, typer.Argument(help="A file found in the wild.")
                    "content_id": data["content_id"]}
         if data["record"]:
             summary |= {"user": data["record"]["user"], "created_at": data["record"]["created_at"]}
+            if data["record"].get("tenant", "default") != "default":  # ids are per tenant (issue 18 finding 13)
+                summary["tenant"] = data["record"]["tenant"]
         if data["proof"]:
             summary |= {"leaf_index": data["proof"]["leaf_index"], "tree_size": data["proof"]["tree_size"],
                         "proof_verified": data["proof"]["verified"],

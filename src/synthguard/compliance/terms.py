@@ -61,12 +61,12 @@ class Terms:
                           .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)).first()
             return _terms(t, with_text) if t else None
 
-    def accept(self, user_id: str, *, version: str | None = None, kind: str = "service_agreement") -> dict[str, Any]:
-        """Record the user's click-through acceptance (DS-06: user id, version, time); idempotent per version."""
+    def accept(self, user_id: str, *, version: str | None = None, kind: str = "service_agreement",
+               tenant: str | None = None) -> dict[str, Any]:
+        """Record the user's click-through acceptance (DS-06: user id, version, time); idempotent per version.
+        ``user_id`` is an account of ``tenant`` (None: the one tenant that has that id; issue 18 finding 13)."""
         with self.sg.db.session() as s:
-            user = s.get(User, user_id)
-            if user is None:
-                raise NotFoundError(f"no user {user_id!r}", hint="Add it first: `synthguard users add USER`.")
+            user = self.sg.account(s, user_id, tenant)
             q = select(TermsVersion).where(TermsVersion.tenant == user.tenant, TermsVersion.kind == kind)
             q = (q.where(TermsVersion.version == version) if version is not None
                  else q.order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1))
@@ -75,27 +75,29 @@ class Terms:
                 raise NotFoundError(f"no {kind} {'version ' + repr(version) if version else 'published'} "
                                     f"for tenant {user.tenant!r}",
                                     hint="Publish it first: `synthguard compliance terms publish`.")
-            row = s.scalars(select(TermsAcceptance).where(TermsAcceptance.user_id == user_id,
+            row = s.scalars(select(TermsAcceptance).where(TermsAcceptance.user_id == user.id,
                                                           TermsAcceptance.terms_id == t.id)).first()
             if row is None:
                 entry = self.sg.ledger.append(s, "feature", {
-                    "event": "terms_acceptance", "user": self.sg.user_ref(user_id), "kind": kind,
+                    "event": "terms_acceptance", "user": self.sg.user_ref(user.id), "kind": kind,
                     "version": t.version, "sha256": t.sha256})
-                row = TermsAcceptance(user_id=user_id, terms_id=t.id, ledger_index=entry.index)
+                row = TermsAcceptance(user_id=user.id, terms_id=t.id, ledger_index=entry.index)
                 s.add(row)
                 s.flush()
-            return {"user": user_id, "kind": kind, "version": t.version, "sha256": t.sha256,
+            return {"user": user_id, "tenant": user.tenant, "kind": kind, "version": t.version, "sha256": t.sha256,
                     "accepted_at": iso(row.accepted_at), "ledger_index": row.ledger_index}
 
     def require_accepted(self, user_id: str, *, tenant: str, kind: str = "service_agreement") -> None:
         """DS-06: a user cannot generate until the current agreement is accepted. A tenant that has published no
-        agreement is not blocked here (the `terms.published` compliance check fails instead)."""
+        agreement is not blocked here (the `terms.published` compliance check fails instead).  ``user_id`` is an
+        account of ``tenant`` (issue 18 finding 13: another tenant's acceptance under the same id does not count)."""
         with self.sg.db.session() as s:
             t = s.scalars(select(TermsVersion).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind)
                           .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)).first()
             if t is None:
                 return
-            accepted = s.scalar(select(TermsAcceptance.id).where(TermsAcceptance.user_id == user_id,
+            key = s.scalar(select(User.id).where(User.tenant == tenant, User.name == user_id))
+            accepted = s.scalar(select(TermsAcceptance.id).where(TermsAcceptance.user_id == key,
                                                                  TermsAcceptance.terms_id == t.id))
         if accepted is None:
             raise TermsNotAcceptedError("user {user!r} has not accepted {kind} version {version!r} (DS-06)",

@@ -43,6 +43,7 @@ class GateResult:
     grants: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # SHA-256 of each source/target file
     models: list[dict[str, Any]] = field(default_factory=list)  # model, weights hash and threshold per modality used
+    tenant: str = "default"  # the tenant whose subjects were matched and whose account ``user`` is
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision, "purpose": self.purpose, "user": self.user, "persons": self.persons,
@@ -95,7 +96,7 @@ def check(sg: SynthGuard, sources: list[Media], *, purpose: str, user: str, targ
     grants = sorted({p["grant_id"] for p in persons if p.get("grant_id") and p["decision"] == "allow"})
     shas = [m.sha256 for m in [*sources, *targets]]
     models = [cards[m].to_dict(likeness.model_sha256(m)) for m in sorted({f.modality for f in found})]
-    return GateResult(decision, purpose, user, persons, notes, grants, shas, models)
+    return GateResult(decision, purpose, user, persons, notes, grants, shas, models, tenant)
 
 
 def _decide(s: Any, registry: Registry, item: likeness.Likeness, gallery: list[Template], card: likeness.ModelCard,
@@ -104,23 +105,24 @@ def _decide(s: Any, registry: Registry, item: likeness.Likeness, gallery: list[T
     if item.embedding is None:
         return out | {"subject": None, "match": "unidentifiable", "decision": rule, "code": "unidentifiable",
                       "reason": f"{item.problem}; unidentified persons are {_verb(rule)} in the {profile} profile"}
-    best: tuple[str, float, bool] | None = None
+    best: tuple[Template, float, bool] | None = None
     for t in gallery:
         score = card.score(item.embedding, t.embedding)
         if card.matches(score) and (best is None or card.better(score, best[1])):
-            best = (t.subject_id, score, t.protected)
+            best = (t, score, t.protected)
     if best is None:
         return out | {"subject": None, "match": "unknown", "decision": rule, "code": f"unknown_{rule}",
                       "reason": f"matches no enrolled subject; unknown {item.modality}s are {_verb(rule)} in the "
                                 f"{profile} profile (DS-15)"}
-    subject, score, protected = best
-    out |= {"subject": subject, "protected": protected, "match": "matched", "score": round(score, 4),
-            "threshold": card.threshold}
+    template, score, protected = best
+    subject = template.name or template.subject_id  # the id in the tenant; grants and the ledger use the key
+    out |= {"subject": subject, "subject_ref": subject_ref(template.subject_id), "protected": protected,
+            "match": "matched", "score": round(score, 4), "threshold": card.threshold}
     if item.modality not in wanted:
         return out | {"decision": "deny", "code": "modality_not_in_purpose",
                       "reason": f"purpose {purpose!r} does not edit a {item.modality}, yet the sources carry "
                                 f"{subject}'s {item.modality}; use a purpose that covers it"}
-    q = select(ConsentGrant).where(ConsentGrant.subject_id == subject, ConsentGrant.purpose == purpose,
+    q = select(ConsentGrant).where(ConsentGrant.subject_id == template.subject_id, ConsentGrant.purpose == purpose,
                                    ConsentGrant.grantee.in_([user, f"tenant:{tenant}"]))
     statuses = []
     for g in s.scalars(q.order_by(ConsentGrant.created_at.desc())):
@@ -160,11 +162,12 @@ def log(sg: SynthGuard, result: GateResult, *, output_sha256: str | None = None)
     with sg.db.session() as s:
         entry = sg.ledger.append(s, "consent", {
             "event": "check", "decision": result.decision, "purpose": result.purpose,
-            "user": sg.user_ref(result.user), "sources": result.sources, "output_input_sha256": output_sha256,
+            "user": sg.account_ref(result.tenant, result.user), "sources": result.sources,
+            "output_input_sha256": output_sha256,
             "grants": result.grants,
             "models": [{"model": m["model"], "model_sha256": m.get("model_sha256"), "threshold": m["threshold"]}
                        for m in result.models],
-            "persons": [{"subject_ref": subject_ref(p["subject"]) if p.get("subject") else None,
+            "persons": [{"subject_ref": p.get("subject_ref"),
                          "modality": p["modality"], "code": p["code"], "decision": p["decision"]}
                         for p in result.persons]})
     return entry.index

@@ -52,8 +52,8 @@ def check_upload(sg: SynthGuard, media: Media, verdict: str) -> tuple[list[Detec
                 continue
             for t in gallery:
                 score = card.score(item.embedding, t.embedding)
-                if card.matches(score):
-                    hit = hits.setdefault(t.subject_id, {"subject": t.subject_id, "modalities": set(),
+                if card.matches(score):  # by key: two tenants' "alice" are two people (issue 18 finding 13)
+                    hit = hits.setdefault(t.subject_id, {"subject": t.name or t.subject_id, "modalities": set(),
                                                          "subject_ref": subject_ref(t.subject_id), "score": score})
                     hit["modalities"].add(modality)
                     if card.better(score, hit["score"]):
@@ -62,10 +62,11 @@ def check_upload(sg: SynthGuard, media: Media, verdict: str) -> tuple[list[Detec
         return [], []
     evidence, subjects = [], []
     with sg.db.session() as s:
-        for subject, hit in sorted(hits.items()):
-            if _has_active_grant(sg, s, subject, hit["modalities"]):
+        for key, hit in sorted(hits.items()):
+            if _has_active_grant(sg, s, key, hit["modalities"]):
                 continue
             mods = sorted(hit["modalities"])
+            subject = hit["subject"]
             evidence.append(Detection(SOURCE, "info", round(float(hit["score"]), 4), evidence={
                 "subject": subject, "subject_ref": hit["subject_ref"], "modalities": mods, "consent": "none"},
                 problems=(f"depicts protected person {subject} ({', '.join(mods)}) who has granted no consent",)))

@@ -25,7 +25,8 @@ from synthguard.consent import likeness
 from synthguard.consent.evidence import TamperedEvidenceError, challenge_phrase, load_public_key, verify_statement
 from synthguard.consent.policy import load_policy, purpose_modalities
 from synthguard.errors import ConflictError, NotFoundError, SubjectErasedError, ValidationError
-from synthguard.i18n import _
+from synthguard.i18n import N_, _
+from synthguard.identity import scoped_key, tenant_key
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media, Modality
 from synthguard.store.base import utcnow
@@ -37,8 +38,13 @@ if TYPE_CHECKING:
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
 
-def vault_id(subject_id: str) -> str:
-    return f"likeness:{subject_id}"
+def vault_id(subject_key: str) -> str:
+    """The vault subject of a consent subject, by its key (``ConsentSubject.id``)."""
+    return f"likeness:{subject_key}"
+
+
+# a subject's key fits the vault's 128 characters after "likeness:" (issue 18 finding 13)
+KEY_LIMIT = 128 - len("likeness:")
 
 
 def check_subject_id(subject_id: str) -> str:
@@ -50,10 +56,12 @@ def check_subject_id(subject_id: str) -> str:
 
 @dataclass(frozen=True)
 class Template:
-    subject_id: str
+    subject_id: str  # the subject's key (unique in the deployment)
     protected: bool
     modality: str
     embedding: np.ndarray
+    name: str = ""  # the subject's id in its tenant
+    tenant: str = "default"
 
 
 class Registry:
@@ -85,14 +93,18 @@ class Registry:
             raise ValidationError("nothing to enrol: give at least one face photo or voice sample",
                                   hint="synthguard consent enroll SUBJECT --face photo.jpg (or --voice sample.wav)")
         with self.sg.db.session() as s:
-            subj = s.get(ConsentSubject, subject_id)
-            if subj is not None and subj.tenant != tenant:
-                raise ConflictError(f"subject id {subject_id!r} is taken", hint="Choose another pseudonymous id.")
+            # ids are per tenant (issue 18 finding 13): another tenant's subject of the same id is another person,
+            # neither revealed nor blocking
+            subj = s.scalars(select(ConsentSubject).where(ConsentSubject.tenant == tenant,
+                                                          ConsentSubject.name == subject_id)).first()
             if subj is not None and subj.erased_at is not None:
                 raise SubjectErasedError(f"subject {subject_id!r} was erased; enrol under a new id")
             if subj is None:
-                subj = ConsentSubject(id=subject_id, tenant=tenant, protected=protected, keep_media=keep_media,
-                                      signing_key=signing_key, created_at=utcnow())
+                key = scoped_key(tenant, subject_id, limit=KEY_LIMIT)
+                if s.get(ConsentSubject, key) is not None:  # an older subject of another tenant holds the bare id
+                    key = tenant_key(tenant, subject_id, limit=KEY_LIMIT)
+                subj = ConsentSubject(id=key, name=subject_id, tenant=tenant, protected=protected,
+                                      keep_media=keep_media, signing_key=signing_key, created_at=utcnow())
                 s.add(subj)
             else:
                 subj.protected = subj.protected or protected
@@ -103,17 +115,17 @@ class Registry:
                                         hint="The person's key is never replaced by enrolment (issue 18 finding 4).")
                 if signing_key is not None:
                     subj.signing_key = signing_key
-            vid = vault_id(subject_id)
+            vid = vault_id(subj.id)
             for modality, emb, kept in made:
                 s.add(ConsentTemplate(
-                    subject_id=subject_id, modality=modality, model=cards[modality].name,
+                    subject_id=subj.id, modality=modality, model=cards[modality].name,
                     model_sha256=likeness.model_sha256(modality),
                     token=self.sg.vault.encrypt(s, vid, likeness.encode(emb)),
                     media_token=self.sg.vault.encrypt(s, vid, kept) if kept is not None else None,
                     created_at=utcnow()))
             s.flush()
             self.sg.ledger.append(s, "consent", {
-                "event": "protect" if protected else "enrol", "subject_ref": subject_ref(subject_id),
+                "event": "protect" if protected else "enrol", "subject_ref": subject_ref(subj.id),
                 "modalities": sorted({m for m, _, _ in made}), "templates": len(made),
                 "media_kept": any(m is not None for _, _, m in made)})
             return self._subject_dict(s, subj)
@@ -130,18 +142,29 @@ class Registry:
             return [self._subject_dict(s, x) for x in s.scalars(q)]
 
     def _get_subject(self, s: Session, subject_id: str, tenant: str | None) -> ConsentSubject:
-        subj = s.get(ConsentSubject, subject_id)
-        if subj is None or (tenant is not None and subj.tenant != tenant):  # other tenants: as if absent
+        """The subject ``subject_id`` of ``tenant``; another tenant's subject of that id is as if absent (issue 18
+        finding 13).  ``tenant`` None (the operator's CLI): the one subject of that id in any tenant."""
+        q = select(ConsentSubject).where(ConsentSubject.name == subject_id)
+        if tenant is not None:
+            q = q.where(ConsentSubject.tenant == tenant)
+        rows = list(s.scalars(q.order_by(ConsentSubject.tenant).limit(2)))
+        if not rows:
             raise NotFoundError(f"no subject {subject_id!r}",
                                 hint="Enrol it first: `synthguard consent enroll SUBJECT --face photo.jpg`.")
-        return subj
+        if len(rows) > 1:
+            tenants = ", ".join(s.scalars(select(ConsentSubject.tenant).where(ConsentSubject.name == subject_id)
+                                          .order_by(ConsentSubject.tenant)))
+            raise ValidationError("subject id {subject!r} exists in several tenants ({tenants})",
+                                  values={"subject": subject_id, "tenants": tenants},
+                                  hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
+        return rows[0]
 
     def _subject_dict(self, s: Session, subj: ConsentSubject) -> dict[str, Any]:
         rows = s.execute(select(ConsentTemplate.modality).where(ConsentTemplate.subject_id == subj.id)).scalars()
         counts: dict[str, int] = {}
         for m in rows:
             counts[m] = counts.get(m, 0) + 1
-        return {"subject": subj.id, "tenant": subj.tenant, "protected": subj.protected,
+        return {"subject": subj.name, "tenant": subj.tenant, "protected": subj.protected,
                 "keep_media": subj.keep_media, "signing_key": subj.signing_key is not None,
                 "templates": counts, "created_at": subj.created_at.isoformat(),
                 "erased_at": subj.erased_at.isoformat() if subj.erased_at else None}
@@ -166,9 +189,10 @@ class Registry:
             if cached is not None and cached[0] == signature:
                 return list(cached[1])
             out = []
-            for t, protected in s.execute(select(ConsentTemplate, ConsentSubject.protected).join(*join).where(*where)):
+            rows = select(ConsentTemplate, ConsentSubject.protected, ConsentSubject.name, ConsentSubject.tenant)
+            for t, protected, name, owner in s.execute(rows.join(*join).where(*where)):
                 emb = likeness.decode(self.sg.vault.decrypt(s, vault_id(t.subject_id), t.token))
-                out.append(Template(t.subject_id, bool(protected), modality, emb))
+                out.append(Template(t.subject_id, bool(protected), modality, emb, name, owner))
             self._galleries[(modality, tenant)] = (signature, out)
             return list(out)
 
@@ -186,8 +210,8 @@ class Registry:
         purpose_modalities(purpose)
         minutes = int(load_policy().get("challenge_minutes", 30))
         with self.sg.db.session() as s:
-            self._get_subject(s, subject_id, tenant)
-            ch = ConsentChallenge(id="ch_" + secrets.token_hex(10), subject_id=subject_id, grantee=grantee,
+            subj = self._get_subject(s, subject_id, tenant)
+            ch = ConsentChallenge(id="ch_" + secrets.token_hex(10), subject_id=subj.id, grantee=grantee,
                                   purpose=purpose, phrase=challenge_phrase(grantee, purpose), created_at=utcnow(),
                                   expires_at=utcnow() + timedelta(minutes=minutes))
             s.add(ch)
@@ -197,8 +221,9 @@ class Registry:
 
     def grant(self, subject_id: str, *, grantee: str, purpose: str, evidence: Media, expires: datetime | None = None,
               modalities: list[str] | None = None, scope: str = "", challenge: str | None = None,
-              tenant: str = "default") -> dict[str, Any]:
-        """Record a subject's separate consent (DS-15) after checking its evidence; returns the grant."""
+              tenant: str | None = "default") -> dict[str, Any]:
+        """Record a subject's separate consent (DS-15) after checking its evidence; returns the grant.  ``tenant``
+        None: the one tenant that has the subject (the operator's CLI)."""
         allowed = purpose_modalities(purpose)
         mods = sorted(set(modalities or allowed))
         if not set(mods) <= set(allowed):
@@ -224,16 +249,16 @@ class Registry:
             if s.execute(select(ConsentGrant.id).where(ConsentGrant.evidence_sha256 == digest)).first():
                 raise ConflictError("this evidence file already backs another grant",
                                     hint="Each grant needs its own signed statement or recording.")
-            vid = vault_id(subject_id)
-            g = ConsentGrant(id="cg_" + secrets.token_hex(12), subject_id=subject_id, tenant=subj.tenant,
+            vid = vault_id(subj.id)
+            g = ConsentGrant(id="cg_" + secrets.token_hex(12), subject_id=subj.id, tenant=subj.tenant,
                              grantee=grantee, purpose=purpose, modalities=mods,
                              scope_token=self.sg.vault.encrypt(s, vid, scope) if scope else None,
                              expires_at=expires, created_at=utcnow(), evidence_kind=check["kind"],
                              evidence_sha256=digest, evidence_token=self.sg.vault.encrypt(s, vid, evidence.data),
                              evidence_check={k: v for k, v in check.items() if k not in ("scope", "phrase")}, mac="")
             entry = self.sg.ledger.append(s, "consent", {
-                "event": "grant", "grant_id": g.id, "subject_ref": subject_ref(subject_id),
-                "grantee": self.sg.user_ref(grantee), "purpose": purpose, "modalities": mods,
+                "event": "grant", "grant_id": g.id, "subject_ref": subject_ref(subj.id),
+                "grantee": self.sg.account_ref(subj.tenant, grantee, session=s), "purpose": purpose, "modalities": mods,
                 "expires": expires.isoformat() if expires else None, "evidence_kind": check["kind"],
                 "evidence_sha256": digest})
             g.ledger_index = entry.index
@@ -245,7 +270,7 @@ class Registry:
     def _check_evidence(self, s: Session, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
                         modalities: list[str], expires: datetime | None, challenge: str | None) -> dict[str, Any]:
         if evidence.modality is Modality.TEXT:
-            return verify_statement(evidence.data, subject=subj.id, grantee=grantee, purpose=purpose,
+            return verify_statement(evidence.data, subject=subj.name, grantee=grantee, purpose=purpose,
                                     modalities=modalities, expires=expires, registered_key=subj.signing_key)
         if evidence.modality in (Modality.AUDIO, Modality.VIDEO):
             return self._check_spoken(s, subj, evidence, grantee=grantee, purpose=purpose, challenge=challenge)
@@ -261,7 +286,7 @@ class Registry:
                                        "and pass --challenge ID.")
         ch = s.get(ConsentChallenge, challenge)
         if ch is None or ch.subject_id != subj.id:
-            raise NotFoundError(f"no challenge {challenge!r} for subject {subj.id!r}")
+            raise NotFoundError(f"no challenge {challenge!r} for subject {subj.name!r}")
         if ch.used_at is not None:
             raise ConflictError(f"challenge {challenge} was already used", hint="Issue a new challenge.")
         if ch.expires_at <= utcnow():
@@ -272,7 +297,7 @@ class Registry:
         card = likeness.cards(self.sg.settings)["voice"]
         voices = [t for t in self.templates("voice", tenant=subj.tenant) if t.subject_id == subj.id]
         if not voices:
-            raise ValidationError(f"subject {subj.id!r} has no enrolled voice to compare the recording with",
+            raise ValidationError(f"subject {subj.name!r} has no enrolled voice to compare the recording with",
                                   hint="Enrol a voice sample first (`synthguard consent enroll SUBJECT --voice F`), "
                                        "or use a signed statement.")
         from synthguard.consent.voices import embed_media
@@ -326,8 +351,9 @@ class Registry:
                tenant: str | None = None) -> list[dict[str, Any]]:
         with self.sg.db.session() as s:
             q = select(ConsentGrant).order_by(ConsentGrant.created_at)
-            if subject_id is not None:
-                q = q.where(ConsentGrant.subject_id == subject_id)
+            if subject_id is not None:  # by the subject's id in the grant's tenant
+                q = q.join(ConsentSubject, ConsentSubject.id == ConsentGrant.subject_id).where(
+                    ConsentSubject.name == subject_id)
             if grantee is not None:
                 q = q.where(ConsentGrant.grantee == grantee)
             if tenant is not None:
@@ -359,7 +385,9 @@ class Registry:
 
     def _grant_dict(self, s: Session, g: ConsentGrant, *, personal: bool = False) -> dict[str, Any]:
         evidence: dict[str, Any] = {"kind": g.evidence_kind, "sha256": g.evidence_sha256, **(g.evidence_check or {})}
-        d: dict[str, Any] = {"grant_id": g.id, "subject": g.subject_id, "tenant": g.tenant, "grantee": g.grantee,
+        subj = s.get(ConsentSubject, g.subject_id)
+        name = subj.name if subj else g.subject_id  # the id in the tenant; g.subject_id is the key
+        d: dict[str, Any] = {"grant_id": g.id, "subject": name, "tenant": g.tenant, "grantee": g.grantee,
              "purpose": g.purpose, "modalities": list(g.modalities or []), "expires_at": _iso(g.expires_at),
              "created_at": _iso(g.created_at), "revoked_at": _iso(g.revoked_at), "revoked_reason": g.revoked_reason,
              "status": self.grant_status(s, g), "evidence": evidence, "ledger_index": g.ledger_index}

@@ -33,9 +33,10 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
         if subj.erased_at is not None:
             raise SubjectErasedError(f"subject {subject_id!r} was erased on {subj.erased_at:%Y-%m-%d}; "
                                      "nothing personal remains to export")
-        vid = vault_id(subject_id)
+        key = subj.id  # the subject's key: another tenant's subject of the same id is another person (finding 13)
+        vid = vault_id(key)
         templates = []
-        for t in s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == subject_id)):
+        for t in s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == key)):
             item = {"modality": t.modality, "model": t.model, "model_sha256": t.model_sha256,
                     "created_at": _iso(t.created_at),
                     "embedding": [round(float(x), 7) for x in likeness.decode(reg.sg.vault.decrypt(s, vid,
@@ -44,19 +45,19 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
                 item["media_base64"] = base64.b64encode(reg.sg.vault.decrypt(s, vid, t.media_token)).decode()
             templates.append(item)
         grants = [reg._grant_dict(s, g, personal=True)
-                  for g in s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == subject_id))]
+                  for g in s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == key))]
         challenges = [{"challenge": c.id, "grantee": c.grantee, "purpose": c.purpose, "phrase": c.phrase,
                        "created_at": _iso(c.created_at), "used_at": _iso(c.used_at)}
-                      for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == subject_id))]
+                      for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == key))]
         # every export of biometric data is on the ledger with who asked (issue 18 finding 4, PI-06)
-        reg.sg.ledger.append(s, "export", {"event": "consent_export", "subject_ref": subject_ref(subject_id),
+        reg.sg.ledger.append(s, "export", {"event": "consent_export", "subject_ref": subject_ref(key),
                                             "templates": len(templates), "grants": len(grants),
                                             "embeddings_exported": bool(templates), "protected": subj.protected,
                                             "actor": actor})
         return {"format": "synthguard.consent-export/v1", "exported_at": utcnow().isoformat(),
                 "subject": reg._subject_dict(s, subj) | {"signing_key_pem": subj.signing_key},
                 "templates": templates, "grants": grants, "challenges": challenges,
-                "ledger_subject_ref": subject_ref(subject_id),
+                "ledger_subject_ref": subject_ref(key),
                 "note": _("Embeddings are numbers computed from your photos/recordings; the ledger holds only "
                           "hashes and the pseudonymous reference above.")}
 
@@ -64,10 +65,11 @@ def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: st
     """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""
     with reg.sg.db.session() as s:
         subj = reg._get_subject(s, subject_id, tenant)
-        templates = list(s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == subject_id)))
+        key = subj.id  # the subject's key: another tenant's subject of the same id is another person (finding 13)
+        templates = list(s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == key)))
         for t in templates:
             s.delete(t)
-        grants = list(s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == subject_id)))
+        grants = list(s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == key)))
         now = utcnow()
         for g in grants:
             g.scope_token, g.evidence_token = None, None
@@ -77,13 +79,13 @@ def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: st
                 g.revoked_at = now
             g.revoked_reason = "erased"
             g.mac = reg.grant_mac(g)
-        for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == subject_id)):
+        for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == key)):
             s.delete(c)
         subj.signing_key = None
-        entry = reg.sg.vault.erase(s, vault_id(subject_id), reason=reason)
+        entry = reg.sg.vault.erase(s, vault_id(key), reason=reason)
         subj.erased_at, subj.erasure_index = subj.erased_at or now, entry.index
-        reg.sg.ledger.append(s, "consent", {"event": "erase", "subject_ref": subject_ref(subject_id),
+        reg.sg.ledger.append(s, "consent", {"event": "erase", "subject_ref": subject_ref(key),
                                              "templates": len(templates), "grants": len(grants),
                                              "erasure_index": entry.index})
-    return {"subject": subject_id, "erased": True, "templates_deleted": len(templates),
+    return {"subject": subject_id, "tenant": subj.tenant, "erased": True, "templates_deleted": len(templates),
             "grants_blanked": len(grants), "ledger_index": entry.index}

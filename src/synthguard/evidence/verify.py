@@ -31,7 +31,7 @@ def _check(checks: list[dict[str, Any]], name: str, ok: bool, detail: str) -> bo
 
 
 def check_evidence(doc: dict[str, Any], trusted: Iterable[TrustedKey] = (),
-                   user_ref: Callable[[str], str] | None = None) -> dict[str, Any]:
+                   user_ref: Callable[..., str] | None = None) -> dict[str, Any]:
     """Verify the proof and checkpoint inside an evidence document; never raises for bad evidence.
 
     ``trusted`` are the keys the verifier trusted beforehand (never the key the bundle carries);
@@ -78,7 +78,7 @@ BOUND_FIELDS = ("content_id", "producer", "model", "modality", "input_sha256", "
 
 
 def _check_entry(checks: list[dict[str, Any]], entry: bytes, index: int, trace: dict[str, Any],
-                 user_ref: Callable[[str], str] | None) -> None:
+                 user_ref: Callable[..., str] | None) -> None:
     try:
         doc = json.loads(entry)
         body = doc["body"]
@@ -91,8 +91,25 @@ def _check_entry(checks: list[dict[str, Any]], entry: bytes, index: int, trace: 
            "the signed ledger entry names the traced content id and index and every recorded field"
            + (f" (differs: {', '.join(differ)})" if differ else ""))
     if user_ref is not None and isinstance(record.get("user"), str):
-        _check(checks, "entry-matches-user", user_ref(record["user"]) == body.get("user"),
-               "the account named in the record is the one whose pseudonymous reference the entry holds")
+        _check(checks, "entry-matches-user", _account_ref(user_ref, record) == body.get("user"),
+               "the account named in the record (its id in its tenant) is the one whose pseudonymous reference the "
+               "entry holds")
+
+
+def _account_ref(user_ref: Callable[..., str], record: dict[str, Any]) -> str:
+    """The pseudonym of the record's account.  Ids are per tenant (issue 18 finding 13), so a ``user_ref`` that takes
+    a ``tenant`` (``SynthGuard.user_ref``) is given the record's: the same id in another tenant is another account,
+    and a record moved to another tenant no longer matches its entry."""
+    import inspect
+
+    try:
+        takes_tenant = "tenant" in inspect.signature(user_ref).parameters
+    except (TypeError, ValueError):
+        takes_tenant = False
+    tenant = record.get("tenant")
+    if takes_tenant:
+        return user_ref(record["user"], tenant=tenant if isinstance(tenant, str) else "default")
+    return user_ref(record["user"])
 
 
 def _check_checkpoint(checks: list[dict[str, Any]], cp: dict[str, Any], size: int, root: bytes,
@@ -165,7 +182,7 @@ def _read_bundle(zf: zipfile.ZipFile) -> tuple[dict[str, bytes], dict[str, str]]
 
 
 def verify_bundle(zip_path: str | os.PathLike[str] | bytes, trusted: Iterable[TrustedKey] = (),
-                  user_ref: Callable[[str], str] | None = None) -> dict[str, Any]:
+                  user_ref: Callable[..., str] | None = None) -> dict[str, Any]:
     """Re-check a bundle zip: every MANIFEST line, then the proof and the signature in ``evidence.json``.
 
     Returns ``{"ok", "found", "content_id", "trusted_key", "checks": [...]}``; ``trusted_key`` names the key

@@ -45,6 +45,30 @@ def check_user_id(user_id: str) -> str:
     return user_id
 
 
+DEFAULT_TENANT = "default"
+
+
+def scoped_key(tenant: str, name: str, *, limit: int = 128) -> str:
+    """The storage key of a tenant-owned object whose id the tenant chose: a user or a consent subject (issue 18
+    finding 13).  Ids are per tenant: tenant ``acme``'s ``alice`` and tenant ``bcorp``'s ``alice`` are two accounts.
+    Each row keeps the id it was given (``name``) and this key, which is unique in the deployment and is what the
+    vault (crypto-shredding), the ledger pseudonyms and the foreign keys use.
+
+    The default tenant keeps the id itself as its key, so a single-tenant deployment stores exactly what it stored
+    before; another tenant's key is ``<tenant>/<id>`` (ids never contain ``/``), or, past ``limit`` characters,
+    ``~`` and the SHA-256 of it.  Rows made before ids were per tenant keep their id as their key."""
+    if tenant == DEFAULT_TENANT:
+        return name
+    return tenant_key(tenant, name, limit=limit)
+
+
+def tenant_key(tenant: str, name: str, *, limit: int = 128) -> str:
+    """``<tenant>/<id>`` (or its hash past ``limit``): the key :func:`scoped_key` gives outside the default tenant,
+    and the default tenant's key when an older row of another tenant already holds the bare id."""
+    key = f"{tenant}/{name}"
+    return key if len(key) <= limit else "~" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def identifier_hash(salt: bytes, method: Method, identifier: str) -> str:
     """Salted HMAC so the same person is recognisable across records without storing the identifier."""
     normalized = re.sub(r"[\s-]", "", identifier).upper()
@@ -91,4 +115,6 @@ __all__ = [
     "VerificationResult",
     "check_user_id",
     "identifier_hash",
+    "scoped_key",
+    "tenant_key",
 ]

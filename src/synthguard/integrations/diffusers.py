@@ -59,8 +59,9 @@ class LabeledPipeline:
     metadata label and the C2PA manifest, which live in the file (LM-10)."""
 
     def __init__(self, pipe: Any, sg: Any, *, user: str, producer: str | None = None, purpose: str = "face_edit",
-                 revision: str | None = None):
+                 revision: str | None = None, tenant: str | None = None):
         self.pipe, self.sg, self.user, self.producer, self.purpose = pipe, sg, user, producer, purpose
+        self.tenant = tenant  # the user's tenant: needed when several tenants use the id (issue 18 finding 13)
         if revision:
             pipe._synthguard_revision = revision
 
@@ -94,8 +95,8 @@ class LabeledPipeline:
                                  max_pixels=self.sg.settings.max_pixels)
         with tempfile.TemporaryDirectory(prefix="sg-diffusers-") as tmp:
             path = Path(tmp) / "generated.png"
-            result = self.sg.label(media, user=self.user, producer=self.producer, model=model_string(self.pipe),
-                                   output=path, sources=sources or None,
+            result = self.sg.label(media, user=self.user, tenant=self.tenant, producer=self.producer,
+                                   model=model_string(self.pipe), output=path, sources=sources or None,
                                    purpose=self.purpose if sources else None, technique=self.purpose if sources
                                    else "text_to_image")
             data = path.read_bytes()

@@ -98,7 +98,8 @@ class Gateway:
         with tempfile.TemporaryDirectory(prefix="sg-gw-") as tmp:
             out = Path(tmp) / Path(name).name
             result = self.sg.label(media, user=user, producer=self.producer, model=model, output=out,
-                                   technique=technique, sources=sources or None, purpose=purpose)
+                                   technique=technique, sources=sources or None, purpose=purpose,
+                                   tenant=getattr(user, "tenant", None))  # the key's tenant (finding 13)
             labeled = out.read_bytes()
         return labeled, {"content_id": result.content_id, "marks": list(result.marks),
                          "ledger_index": result.ledger_index}

@@ -30,6 +30,19 @@ class GatewayKey:
     sha256: str
     created: str
     name: str = ""
+    tenant: str | None = None  # the user's tenant (ids are per tenant, issue 18 finding 13); None in older files
+
+
+class KeyUser(str):
+    """The user a presented key belongs to: the user id (a ``str``, as before) with its tenant (None for keys made
+    before ids were per tenant: the one tenant that has the id)."""
+
+    tenant: str | None
+
+    def __new__(cls, user: str, tenant: str | None = None) -> KeyUser:
+        obj = super().__new__(cls, user)
+        obj.tenant = tenant
+        return obj
 
 
 def _digest(secret: str) -> str:
@@ -54,14 +67,15 @@ class GatewayKeys:
 
     def _save(self, keys: list[GatewayKey]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, json.dumps({"keys": [asdict(k) for k in keys]}, indent=2).encode())
+        rows = [{k: v for k, v in asdict(key).items() if k != "tenant" or v is not None} for key in keys]
+        write_atomic(self.path, json.dumps({"keys": rows}, indent=2).encode())
         os.chmod(self.path, 0o600)
 
-    def add(self, user: str, name: str = "") -> tuple[str, GatewayKey]:
-        """A new key for ``user``: (the secret, shown once; its record)."""
+    def add(self, user: str, name: str = "", *, tenant: str | None = None) -> tuple[str, GatewayKey]:
+        """A new key for ``user`` of ``tenant``: (the secret, shown once; its record)."""
         secret = PREFIX + secrets.token_urlsafe(32)
         key = GatewayKey(id="gk_" + secrets.token_hex(4), user=user, sha256=_digest(secret),
-                         created=datetime.now(UTC).isoformat(timespec="seconds"), name=name)
+                         created=datetime.now(UTC).isoformat(timespec="seconds"), name=name, tenant=tenant)
         self._save([*self._load(), key])
         return secret, key
 
@@ -77,12 +91,12 @@ class GatewayKeys:
         self._save([k for k in keys if k.id != key_id])
         return gone[0]
 
-    def user_for(self, secret: str | None) -> str:
-        """The user a presented key belongs to; AuthError (401) for a missing or unknown key."""
+    def user_for(self, secret: str | None) -> KeyUser:
+        """The user a presented key belongs to, with its tenant; AuthError (401) for a missing or unknown key."""
         if not secret:
             raise AuthError("an API key is required", hint="Send `Authorization: Bearer sgk_...`.")
         digest = _digest(secret)
         for key in self._load():
             if hmac.compare_digest(key.sha256, digest):
-                return key.user
+                return KeyUser(key.user, key.tenant)
         raise AuthError("unknown API key", hint="Create one with `synthguard gateway key add USER`.")

@@ -75,7 +75,7 @@ def run_label(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
         out = Path(tmp) / f"out.{media.format.lower()}"
         result = sg.label(media, user=p["user"], producer=p.get("producer"), model=p.get("model"),
                           visible=bool(p.get("visible", True)), output=out, sources=sources or None,
-                          purpose=p.get("purpose"), technique=p.get("technique"))
+                          purpose=p.get("purpose"), technique=p.get("technique"), tenant=lease.tenant)
         data = out.read_bytes()
     body = _jsonable(result.to_dict() | {"output": None}) | {
         "output_blob": sg.jobs.blobs.put(data), "media_type": media.replace(data).mime, "size": len(data),

@@ -142,7 +142,7 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
     if any("block" in r.actions for r in rules):
         return None, scan, rules
     pdq = scan.fingerprints.get("pdq")
-    c = ModContent(tenant=tenant, ref=ref, uploader_ref=sg.user_ref(uploader) if uploader else None,
+    c = ModContent(tenant=tenant, ref=ref, uploader_ref=_uploader_ref(sg, tenant, uploader),
                    sha256=media.sha256, pdq=pdq, pdq_quality=scan.fingerprints.get("pdq_quality"),
                    media_file=f"{media.sha256}.{media.format.lower()[:5]}", mime=media.mime, verdict=scan.verdict,
                    status="restricted" if any("restrict" in r.actions for r in rules) else "visible",
@@ -309,3 +309,11 @@ __all__ = ["STAY_DOWN", "STAY_DOWN_AUDIO", "STAY_DOWN_EXACT", "STAY_DOWN_VIDEO",
            "automated_measures", "bank_names", "check_ref", "copies", "ensure_banks", "find", "label_notice",
            "lift_stay_down", "long_bank_names", "media_path", "policy_banks", "register", "resolve_location",
            "scan_decision", "stay_down"]
+
+
+def _uploader_ref(sg: SynthGuard, tenant: str, uploader: str | None) -> str | None:
+    """The uploader's pseudonym: uploader ids are the platform's, so per tenant (issue 18 finding 13); in the default
+    tenant the same as before."""
+    from synthguard.identity import scoped_key
+
+    return sg.user_ref(scoped_key(tenant, uploader)) if uploader else None

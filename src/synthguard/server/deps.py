@@ -88,9 +88,6 @@ def public_work(sg: SynthGuard, request: Request, file: UploadFile, job: str) ->
 def tenant_user(sg: SynthGuard, p: Principal, user_id: str) -> dict[str, Any]:
     """The user if it belongs to the caller's tenant; otherwise 404 exactly as for a user that does not exist."""
     try:
-        user = sg.user(user_id)
+        return sg.user(user_id, tenant=p.tenant)  # ids are per tenant (issue 18 finding 13)
     except NotFoundError:
-        user = None
-    if user is None or user["tenant"] != p.tenant:
-        raise NotFoundError(f"no user {user_id!r}", hint="Add it first: POST /v1/users.")
-    return user
+        raise NotFoundError(f"no user {user_id!r}", hint="Add it first: POST /v1/users.") from None

@@ -21,8 +21,12 @@ class ConsentSubject(Base):
     """A natural person whose likeness is registered: enrolled to grant consent, or protected (victim side)."""
 
     __tablename__ = "consent_subjects"
+    __table_args__ = (Index("uq_consent_subjects_tenant_name", "tenant", "name", unique=True),)
 
+    # the subject's key (synthguard.identity.scoped_key): its id in the default tenant, <tenant>/<id> in others;
+    # ``name`` is the id the tenant chose, unique in the tenant (issue 18 finding 13)
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
     tenant: Mapped[str] = mapped_column(String(64), default="default", index=True)
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     keep_media: Mapped[bool] = mapped_column(Boolean, default=False)  # opted in to keeping reference media

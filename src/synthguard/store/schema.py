@@ -26,11 +26,17 @@ from synthguard.store.base import Base, UTCDateTime, utcnow
 
 
 class User(Base):
-    """A user of the provider's service, by the provider's own pseudonymous id."""
+    """A user of the provider's service, by the provider's own pseudonymous id (``name``), unique in its tenant.
+
+    ``id`` is the account's key in the deployment (:func:`synthguard.identity.scoped_key`): the id itself in the
+    default tenant and for accounts made before ids were per tenant, ``<tenant>/<id>`` otherwise (issue 18 finding
+    13).  Records, verifications, terms acceptances, the vault and the ledger pseudonym use the key."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("uq_users_tenant_name", "tenant", "name", unique=True),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
     tenant: Mapped[str] = mapped_column(String(64), default="default", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     verifications: Mapped[list[IdentityVerification]] = relationship(
@@ -62,7 +68,7 @@ class Record(Base):
     content_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # GB 45438 ProduceID
     tenant: Mapped[str] = mapped_column(String(64), default="default", index=True)
     producer: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)  # the account's key (User.id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     modality: Mapped[str] = mapped_column(String(16))
     technique: Mapped[str | None] = mapped_column(String(32), nullable=True)  # DS-26
@@ -75,6 +81,7 @@ class Record(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # label layout etc. (DS-19)
     ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
     fingerprints: Mapped[list[Fingerprint]] = relationship(back_populates="record", cascade="all, delete-orphan")
+    account: Mapped[User] = relationship()  # user_id is the account's key; its id is account.name
 
 
 class Fingerprint(Base):

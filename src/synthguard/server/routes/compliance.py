@@ -227,7 +227,7 @@ def lineage(sg: SG, p: Provider, body: Lineage) -> dict[str, Any]:
 def accept(sg: SG, p: Provider, body: Acceptance) -> dict[str, Any]:
     """Record the user's click-through acceptance of the service agreement (DS-06)."""
     tenant_user(sg, p, body.user)
-    return sg.compliance.terms.accept(body.user, version=body.version)
+    return sg.compliance.terms.accept(body.user, version=body.version, tenant=p.tenant)
 
 
 @router.get("/compliance/notice/{tenant}", response_class=HTMLResponse, include_in_schema=False)

@@ -116,7 +116,8 @@ def label(
     with tempfile.TemporaryDirectory(prefix="sg-label-") as tmp:
         out = Path(tmp) / f"out.{media.format.lower()}"
         result = sg.label(media, user=user, producer=producer, model=model, visible=visible, output=out,
-                          sources=source_media, purpose=purpose, technique=technique)
+                          sources=source_media, purpose=purpose, technique=technique,
+                          tenant=p.tenant)
         data = out.read_bytes()
     body = result.to_dict() | {"output": None}  # never leak a server path
     mime = media.replace(data).mime
@@ -178,7 +179,9 @@ def label_job_file(sg: SG, p: Provider, job_id: Ident) -> Response:
 
 @router.post("/users", status_code=201)
 def add_user(sg: SG, p: Provider, body: NewUser) -> dict[str, Any]:
-    """Register a user of the provider's service in the token's tenant (DS-07)."""
+    """Register a user of the provider's service in the token's tenant (DS-07).  Ids are per tenant: 409 only when
+    this tenant already has the id; another tenant's account of the same id is neither revealed nor blocking (issue
+    18 finding 13)."""
     return sg.add_user(body.id, tenant=p.tenant)
 
 
@@ -186,10 +189,11 @@ def add_user(sg: SG, p: Provider, body: NewUser) -> dict[str, Any]:
 def verify_user(sg: SG, p: Provider, user_id: Ident, body: Verification) -> dict[str, Any]:
     """Record the provider's attested real-identity verification of its user (DS-07)."""
     tenant_user(sg, p, user_id)
-    return sg.verify_user(user_id, body.method.value, identifier=body.identifier, reference=body.reference)
+    return sg.verify_user(user_id, body.method.value, identifier=body.identifier, reference=body.reference,
+                          tenant=p.tenant)
 
 
 @router.get("/users")
 def list_users(sg: SG, p: Provider) -> list[dict[str, Any]]:
     """The tenant's users and whether each holds a verified identity (DS-07)."""
-    return [u for u in sg.users() if u["tenant"] == p.tenant]
+    return sg.users(tenant=p.tenant)
