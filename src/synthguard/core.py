@@ -34,7 +34,7 @@ from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
-from synthguard.plugins import Registry
+from synthguard.plugins import Plugins
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
@@ -85,14 +85,15 @@ class LabelResult:
 
 
 class SynthGuard:
-    def __init__(self, settings: Settings, *, registry: Registry | None = None):
+    def __init__(self, settings: Settings, *, plugins: Plugins | None = None):
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if settings.home.stat().st_mode & 0o077 and settings.home.stat().st_uid == os.getuid():
             settings.home.chmod(0o700)  # the database, keys and moderation media live here (issue 18 finding 15)
         self.db = Database(settings.db_url)
         self.keys = Keys(settings)
-        self.registry = registry or Registry()
+        self.plugins = plugins or Plugins()  # every plugin group's registry (synthguard.plugins, issue 23)
+        self.registry = self.plugins.markers
         from synthguard.ledger import Ledger
 
         self.ledger = Ledger(origin=settings.ledger_origin, extensions=settings.checkpoint_extensions)
@@ -122,7 +123,7 @@ class SynthGuard:
 
     def marker(self, name: str) -> Marker:
         if name not in self._markers:
-            self._markers[name] = self.registry.create(name, self.settings, self.keys)
+            self._markers[name] = self.registry.create(name, self)
         return self._markers[name]
 
     def watermark_payload(self, content_id: str) -> bytes:

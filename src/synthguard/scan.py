@@ -73,9 +73,9 @@ def detectors_for(sg: SynthGuard, modality: Modality = Modality.IMAGE) -> tuple[
     """(mark detectors, configured ML detectors) for one modality, built once per core object and modality."""
     per = _DETECTORS.setdefault(sg, {})
     if modality not in per:
-        from synthguard.detection.registry import DetectorRegistry, configured_detectors
+        from synthguard.detection.registry import configured_detectors, mark_detectors
 
-        marks = [d for d in DetectorRegistry().create(sg, modality=modality.value) if modality in d.modalities]
+        marks = [d for d in mark_detectors(sg.plugins.detectors, sg, modality.value) if modality in d.modalities]
         ml = [d for d in configured_detectors(sg) if modality in d.modalities]
         per[modality] = (marks, ml)
     return per[modality]
