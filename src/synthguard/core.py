@@ -34,7 +34,7 @@ from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
-from synthguard.plugins import Plugins
+from synthguard.plugins import Plugins, PluginContext, hashers_for
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
@@ -274,7 +274,7 @@ class SynthGuard:
             check_output_name(output, out.format)
         wm_mark = f"{out.modality.value}.watermark"
         wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out)
+        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out, self, self.plugins)
         with self.db.session() as s:
             entry = self.ledger.append(s, "generation", {
                 "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(user),
@@ -368,7 +368,7 @@ class SynthGuard:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
         from synthguard.fingerprint.banks import Banks
 
-        return Banks(self.db, self.ledger)
+        return Banks(self.db, self.ledger, plugins=self.plugins, ctx=self)
 
     @cached_property
     def jobs(self) -> Any:
@@ -497,21 +497,13 @@ def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
     return marker.spec() if hasattr(marker, "spec") else None
 
 
-def content_fingerprints(media: Media) -> dict[str, str]:
-    """The perceptual fingerprints a record keeps for trace and banks: PDQ for images, per-frame PDQ for video,
-    landmark hashes for audio; text has only its exact and normalised hashes."""
-    if media.modality is Modality.IMAGE:
-        from synthguard.fingerprint.pdq import PDQHasher
-
-        return {"pdq": PDQHasher().hash(media).value}
-    if media.modality is Modality.VIDEO:
-        from synthguard.fingerprint.video import VideoHasher
-
-        return {"video": VideoHasher().hash(media).value}
-    if media.modality is Modality.AUDIO:
-        from synthguard.fingerprint.audio import AudioHasher
-
-        return {"audio": AudioHasher().hash(media).value}
+def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None
+                         ) -> dict[str, str]:
+    """The perceptual fingerprint a record keeps for trace and banks: that of the modality's primary hasher
+    (``hashers_for``: PDQ for images, vPDQ for video, landmark hashes for audio); text has only its exact and
+    normalised hashes. Records made before issue 23 keep a video's under the kind's old name ``video``."""
+    for hasher in hashers_for(media.modality, ctx, plugins, exact=False):
+        return {hasher.kind: hasher.hash(media).value}
     return {}
 
 

@@ -16,7 +16,10 @@ from synthguard.i18n import N_
 if TYPE_CHECKING:
     from synthguard.fingerprint.banks import Banks
 
-KINDS = ("pdq", "sha256", "vpdq", "audio")  # synthguard.fingerprint.banks.KINDS (tests/test_cli_speed.py keeps them equal)
+# The built-in hasher kinds of the plugin registry (synthguard.plugins.builtin.HASHERS; tests/test_cli_speed.py keeps
+# them equal), mirrored for the help text so the CLI starts without importing the hashers; a plugin hasher's kind is
+# accepted too (the bank checks --kind against the registry).
+KINDS = ("pdq", "sha256", "vpdq", "audio")
 bank = typer.Typer(no_args_is_help=True, help="Named hash banks: victim reports, removed content, labeled outputs.")
 app.add_typer(bank, name="bank")
 
