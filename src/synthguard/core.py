@@ -34,7 +34,7 @@ from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
-from synthguard.plugins import Plugins, PluginContext, hashers_for
+from synthguard.plugins import PluginContext, Plugins, hashers_for
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
@@ -274,7 +274,8 @@ class SynthGuard:
             check_output_name(output, out.format)
         wm_mark = f"{out.modality.value}.watermark"
         wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out, self, self.plugins)
+        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(
+            out, self, self.plugins)
         with self.db.session() as s:
             entry = self.ledger.append(s, "generation", {
                 "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(user),

@@ -17,7 +17,7 @@ from synthguard.media import Media, Modality
 from synthguard.plugins import builtin, hashers_for
 
 if TYPE_CHECKING:
-    from synthguard.plugins import Plugins, PluginContext
+    from synthguard.plugins import PluginContext, Plugins
 
 KINDS = tuple(builtin.HASHERS)  # the built-in kinds: pdq, vpdq, audio, sha256 (their defaults: each hasher's)
 MAX_PDQ_DISTANCE = 128  # beyond half the bits PDQ matches unrelated images

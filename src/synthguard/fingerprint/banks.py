@@ -48,7 +48,7 @@ from synthguard.fingerprint.bank_hashes import (
 from synthguard.fingerprint.index import Index
 from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.media import Media, Modality
-from synthguard.plugins import Context, Plugins, PluginContext, default_plugins
+from synthguard.plugins import Context, PluginContext, Plugins, default_plugins
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
 
