@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from synthguard.errors import ConfigError, NotFoundError, PluginError
+from synthguard.errors import ConfigError, NotFoundError, PluginError, ValidationError
 from synthguard.media import Media, Modality
-from synthguard.plugins import BUILTIN_MARKERS, GROUPS, Context, Plugins, hashers_for
+from synthguard.plugins import BUILTIN_MARKERS, GROUPS, Context, Plugins, default_plugins, hashers_for
 from synthguard.testing import check_detector, check_hasher, check_identity_verifier, check_index, check_marker
 
 # Formats each modality's built-in markers are contract-tested on.
@@ -279,6 +279,7 @@ def on_path(monkeypatch, tmp_path):
     yield put
     for module in added:
         sys.modules.pop(module, None)
+    default_plugins.cache_clear()  # in case code under test read the process-wide registries meanwhile
 
 
 GOOD_EPS = """
@@ -377,3 +378,85 @@ def test_a_plugin_cannot_replace_a_builtin(on_path):
     with pytest.raises(PluginError, match=r"a hasher named 'pdq' is already registered \(built in\); refused: "
                                           r"synthguard.hashers: pdq = sg_clash_plugin:f"):
         Plugins()
+
+
+def test_the_identity_verifier_is_chosen_by_the_setting(on_path, settings, monkeypatch, capsys):
+    """DS-07: ``identity_verifier`` names a registered verifier; a plugin's is used by the library and the CLI."""
+    import json
+
+    from synthguard.cli import main
+    from synthguard.core import SynthGuard
+
+    on_path("synthguard-good-plugin", "sg_good_plugin", GOOD, GOOD_EPS)
+    with SynthGuard(settings) as core:  # default: the built-in operator attestation
+        core.add_user("u-1")
+        assert core.verify_user("u-1", "mobile", identifier="+1 555 0100")["verification"]["verifier"] == "operator"
+    chosen = settings.model_copy(update={"identity_verifier": "acme-kyc"})
+    with SynthGuard(chosen) as core:
+        core.add_user("u-2")
+        user = core.verify_user("u-2", "mobile", identifier="+86 138 0013 8000")
+        assert user["verification"] | {"verified_at": None} == {
+            "method": "mobile", "result": "verified", "verified_at": None, "verifier": "acme-kyc",
+            "reference": "ACME-u-2"}
+        with pytest.raises(ValidationError, match="ACME KYC knows mainland numbers only"):
+            core.verify_user("u-2", "mobile", identifier="+1 555 0100")
+    with SynthGuard(settings.model_copy(update={"identity_verifier": "nobody"})) as core:
+        core.add_user("u-3")
+        with pytest.raises(ConfigError, match="unknown identity verifier 'nobody' in the identity_verifier setting; "
+                                              "known: operator, acme-kyc"):
+            core.verify_user("u-3", "mobile", identifier="+86 138 0013 8000")
+    monkeypatch.setenv("SYNTHGUARD_IDENTITY_VERIFIER", "acme-kyc")  # the CLI (and the server) read the setting
+    assert main(["users", "add", "u-4"]) in (0, None)
+    assert main(["users", "verify", "u-4", "--method", "mobile", "--identifier", "+86 139 0000 0000",
+                 "--json"]) in (0, None)
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):])["verification"]["verifier"] == "acme-kyc"
+
+
+def test_a_plugin_hasher_kind_is_a_bank_kind_matched_by_scans(on_path, settings):
+    """Banks take their kinds from the hasher registry: a plugin's kind can be banked, and scans query it."""
+    import io
+
+    from PIL import Image
+
+    from synthguard.core import SynthGuard
+    from synthguard.testing import synthetic_image
+
+    on_path("synthguard-good-plugin", "sg_good_plugin", GOOD, GOOD_EPS)
+    original = synthetic_image()
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(original.data)).convert("RGB").resize((320, 200)).save(buf, "JPEG", quality=70)
+    copy = Media.from_bytes(buf.getvalue(), name="copy.jpg")
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(original.data)).rotate(180).save(buf, "PNG")
+    other = Media.from_bytes(buf.getvalue(), name="other.png")  # the gradients run the other way
+    with SynthGuard(settings) as core:
+        assert list(core.banks.kinds()) == ["pdq", "vpdq", "audio", "sha256", "ahash"]
+        bank = core.banks.create("removed-ahash", kind="ahash", actor="t")
+        assert bank["kind"] == "ahash" and bank["max_distance"] == 6  # the hasher's match_threshold
+        entry = core.banks.add_media("removed-ahash", original, reason="case 7", actor="t")
+        hits = [m for m in core.banks.query_media(copy) if m.bank == "removed-ahash"]
+        assert [(m.entry_id, m.kind) for m in hits] == [(entry, "ahash")] and hits[0].distance <= 6
+        assert not [m for m in core.banks.query_media(other) if m.bank == "removed-ahash"]
+        ahash = core.plugins.hashers.create("ahash", core).hash(copy).value
+        assert [m.entry_id for m in core.banks.query("ahash", ahash)] == [entry]
+        with pytest.raises(ValidationError, match="not a ahash hash"):
+            core.banks.add("removed-ahash", "not hex", reason="r", actor="t")
+        result = core.scan(copy, log=False)
+        assert [(m["bank"], m["kind"]) for m in result.matches] == [("removed-ahash", "ahash")]
+
+
+def test_one_name_per_hash_kind(sg):
+    """vPDQ is "vpdq" everywhere; the old spelling "video" is accepted where a kind is given."""
+    from synthguard.core import content_fingerprints
+    from synthguard.fingerprint import canonical_kind
+    from synthguard.testing import synthetic_media
+
+    assert canonical_kind("video") == "vpdq" and canonical_kind("pdq") == "pdq"
+    assert sg.banks.create("removed-videos", kind="video", actor="t")["kind"] == "vpdq"
+    with pytest.raises(ValidationError, match="unknown hash kind 'md5'"):
+        sg.banks.create("md5s", kind="md5", actor="t")
+    assert list(content_fingerprints(synthetic_media("MP4"), sg, sg.plugins)) == ["vpdq"]
+    assert list(content_fingerprints(synthetic_media("WAV"), sg, sg.plugins)) == ["audio"]
+    assert list(content_fingerprints(synthetic_media("PNG"), sg, sg.plugins)) == ["pdq"]
+    assert content_fingerprints(synthetic_media("TXT"), sg, sg.plugins) == {}

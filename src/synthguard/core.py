@@ -152,7 +152,7 @@ class SynthGuard:
         except ValueError:
             raise ValidationError(f"unknown verification method {method!r}",
                                   hint=f"Use one of: {', '.join(x.value for x in identity.Method)}.") from None
-        verifier = verifier or identity.OperatorAttestedVerifier()
+        verifier = verifier or self.identity_verifier()
         result = verifier.verify(user_id, m, identifier, reference)
         salt = self.keys.identity_salt if identifier else b""
         with self.db.session() as s:
@@ -168,6 +168,13 @@ class SynthGuard:
         if not result.verified:
             raise ValidationError(f"identity verification failed: {result.reason}")
         return self.user(user_id)
+
+    def identity_verifier(self) -> identity.IdentityVerifier:
+        """The verifier named by the ``identity_verifier`` setting (default ``operator``), from the plugin registry;
+        ConfigError naming the registered ones when no verifier has that name."""
+        name = self.plugins.identity_verifiers.require([self.settings.identity_verifier],
+                                                       what="the identity_verifier setting")[0]
+        return self.plugins.identity_verifiers.create(name, self)
 
     @cached_property
     def vault(self) -> Any:
