@@ -14,10 +14,10 @@ from synthguard.detection import Detection, Detector
 from synthguard.detection.evaluate import equal_error_rate, evaluate, roc_auc, threshold_at_fpr
 from synthguard.detection.marks import KNOWN_PAYLOADS, DwtDctDetector, binomial_tail, decode_bits, dwtdct_votes
 from synthguard.detection.onnx import OnnxDetector, file_sha256
-from synthguard.detection.registry import MARK_DETECTORS
 from synthguard.errors import ConfigError, PluginError
 from synthguard.media import Media
 from synthguard.plugins import Plugins
+from synthguard.plugins.builtin import DETECTORS as MARK_DETECTORS
 from tests.conftest import SHARED, kodak
 from tests.test_scan import load_imwatermark_maxdct, sd_watermarked
 

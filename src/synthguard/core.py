@@ -376,7 +376,8 @@ class SynthGuard:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
         from synthguard.fingerprint.banks import Banks
 
-        return Banks(self.db, self.ledger, plugins=self.plugins, ctx=self)
+        return Banks(self.db, self.ledger, hashers=self.plugins.hashers.create_all(self),
+                     index=lambda: self.plugins.indexes.create("mih", self))
 
     @cached_property
     def jobs(self) -> Any:

@@ -30,7 +30,10 @@ import yaml
 
 from synthguard.detection import Detection, Detector
 from synthguard.errors import SynthGuardError
+from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.media import Media, Modality
+from synthguard.plugins import hashers_for, mark_detectors
+from synthguard.plugins.builtin import STAGES
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
@@ -73,9 +76,9 @@ def detectors_for(sg: SynthGuard, modality: Modality = Modality.IMAGE) -> tuple[
     """(mark detectors, configured ML detectors) for one modality, built once per core object and modality."""
     per = _DETECTORS.setdefault(sg, {})
     if modality not in per:
-        from synthguard.detection.registry import configured_detectors, mark_detectors
+        from synthguard.detection.registry import configured_detectors
 
-        marks = [d for d in mark_detectors(sg.plugins.detectors, sg, modality.value) if modality in d.modalities]
+        marks = mark_detectors(modality, sg, sg.plugins)
         ml = [d for d in configured_detectors(sg) if modality in d.modalities]
         per[modality] = (marks, ml)
     return per[modality]
@@ -112,9 +115,6 @@ def _hashes(sg: SynthGuard, media: Media, evidence: list[Detection], timings: di
     share of the sampled frames is within its distance); audio and text are matched by SHA-256 only here (their
     banks in ``_match``). The hashers are the registry's for the modality (``hashers_for``).
     Returns the fingerprints and the PDQ hashes good enough to match."""
-    from synthguard.fingerprint.pdq import MIN_QUALITY
-    from synthguard.plugins import hashers_for
-
     t0 = time.perf_counter()
     fps: dict[str, Any] = {"sha256": media.sha256}
     pdqs: list[str] = []
@@ -288,8 +288,6 @@ class Analysis:
 def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = None,
             watermark_search: str | None = None) -> Analysis:
     """Decode, read every mark, fingerprint and run the detectors: the expensive, content-only half of a scan."""
-    from synthguard.detection.registry import STAGES
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     media.decode()  # decode now: a corrupt upload is an error, not a "none" verdict

@@ -168,6 +168,6 @@ def hash_(file: Annotated[Path, typer.Argument(help="An image, a video or an aud
           as_json: JsonOpt = False) -> None:
     """Print a file's fingerprints, what a victim submits instead of the file: SHA-256 and PDQ for images; vPDQ
     (Meta's exchange JSON) and the sound's landmarks for videos; landmarks for audio."""
-    from synthguard.fingerprint.bank_hashes import media_hashes
+    from synthguard.plugins import media_hashes  # the built-in hashers and every plugin hasher of the modality
 
     emit(media_hashes(open_media(file)), as_json, str(file))  # no database: hashing is local

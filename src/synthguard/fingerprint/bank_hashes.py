@@ -1,25 +1,24 @@
 """Hash kinds, their formats and the fingerprints a file yields for banks: `synthguard hash`, victims' client-side
 hashing, and the checks every submitted hash passes (split from banks.py: DS-09 feature library).
 
-The kinds are the hasher registry's (:mod:`synthguard.plugins`, group ``synthguard.hashers``): ``KINDS`` names the
-built-in ones, a bank of a plugin hasher's kind is handled by :class:`~synthguard.fingerprint.banks.Banks`."""
+The kinds are the hasher registry's (:mod:`synthguard.plugins`, group ``synthguard.hashers``), handed to
+:class:`~synthguard.fingerprint.banks.Banks` and :func:`media_hashes` by the core; ``KINDS`` names the built-in ones
+(:mod:`synthguard.fingerprint.hashers`), the default without a registry."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from synthguard.errors import SynthGuardError, UnsupportedMediaError, ValidationError
-from synthguard.fingerprint import canonical_kind, signals
+from synthguard.fingerprint import Hasher, canonical_kind, signals
+from synthguard.fingerprint.hashers import BUILTIN, builtin_hashers
 from synthguard.fingerprint.pdq import DIHEDRAL, MIN_QUALITY, bits_to_hex, pdq_dihedral, pdq_pixels
 from synthguard.media import Media, Modality
-from synthguard.plugins import builtin, hashers_for
 
-if TYPE_CHECKING:
-    from synthguard.plugins import PluginContext, Plugins
-
-KINDS = tuple(builtin.HASHERS)  # the built-in kinds: pdq, vpdq, audio, sha256 (their defaults: each hasher's)
+KINDS = tuple(BUILTIN)  # the built-in kinds: pdq, vpdq, audio, sha256 (their bank defaults: each hasher's)
 MAX_PDQ_DISTANCE = 128  # beyond half the bits PDQ matches unrelated images
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _FORMATS = {"pdq": "64 hexadecimal characters (the 256-bit PDQ hash, as pdqhash or ThreatExchange print it)",
@@ -54,12 +53,13 @@ def check_hash(kind: str, value: str) -> str:
     return v
 
 
-def media_hashes(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None) -> dict[str, Any]:
+def media_hashes(media: Media, hashers: Sequence[Hasher] | None = None) -> dict[str, Any]:
     """Every fingerprint a bank can hold, for `synthguard hash` and for victims' client-side hashing: the file's
-    SHA-256 and the hash of every registered hasher of its modality (``hashers_for``): PDQ for images; vPDQ (Meta's
-    exchange JSON) and the sound's landmarks for video; landmarks for audio. A video without a sound track has no
-    ``audio`` key, and says why under ``skipped``."""
-    hashers = hashers_for(media.modality, ctx, plugins, exact=False)
+    SHA-256 and the hash of every perceptual hasher of its modality (``hashers``: ``plugins.hashers_for``'s, default
+    the built-ins): PDQ for images; vPDQ (Meta's exchange JSON) and the sound's landmarks for video; landmarks for
+    audio. A video without a sound track has no ``audio`` key, and says why under ``skipped``."""
+    if hashers is None:
+        hashers = builtin_hashers(media.modality, exact=False)
     if not hashers:
         raise UnsupportedMediaError("no perceptual hash for {modality} files; banks match them by SHA-256 only",
                                     values={"modality": media.modality.value}, path=media.name,

@@ -25,7 +25,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +45,10 @@ from synthguard.fingerprint.bank_hashes import (
     dihedral_hashes,
     media_hashes,
 )
-from synthguard.fingerprint.index import Index
+from synthguard.fingerprint.hashers import builtin_hashers
+from synthguard.fingerprint.index import Index, make_index
 from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.media import Media, Modality
-from synthguard.plugins import Context, PluginContext, Plugins, default_plugins
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
 
@@ -104,14 +104,14 @@ def _required(what: str, value: str) -> str:
 class Banks:
     """Named hash banks over a :class:`~synthguard.store.db.Database`; see the module docstring."""
 
-    def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str = "mih",
-                 plugins: Plugins | None = None, ctx: PluginContext | None = None):
+    def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str | Callable[[], Index] = "mih",
+                 hashers: Iterable[Hasher] | None = None):
+        """``hashers``: the kinds a bank can hold (the core passes its plugin registry's hashers; default the
+        built-ins); ``index``: a built-in index name, or a factory of empty PDQ indexes (the registry's)."""
         self.db = db
         self.ledger = ledger
-        self._plugins = plugins or default_plugins()
-        self._ctx = ctx if ctx is not None else Context(plugins=self._plugins)
-        self._index_name = self._plugins.indexes.require([index], what="the bank index")[0]
-        self._hashers: dict[str, Hasher] | None = None
+        self._new_index: Callable[[], Index] = (lambda: make_index(index)) if isinstance(index, str) else index
+        self._hashers = {h.kind: h for h in (builtin_hashers() if hashers is None else hashers)}
         self._lock = threading.RLock()
         self._meta: dict[str, _Bank] | None = None  # by name
         self._pdq: dict[int, Index] = {}  # bank id -> index, loaded on first query
@@ -122,8 +122,6 @@ class Banks:
     # --- kinds: the hasher registry's ---------------------------------------------------------
     def kinds(self) -> dict[str, Hasher]:
         """Every kind a bank can hold: the registered hashers (built-ins, then plugins), by kind."""
-        if self._hashers is None:
-            self._hashers = {h.kind: h for h in self._plugins.hashers.create_all(self._ctx)}
         return self._hashers
 
     def check_kind(self, kind: str) -> str:
@@ -481,7 +479,7 @@ class Banks:
     def _pdq_index(self, bank: _Bank) -> Index:
         if bank.id not in self._pdq:
             ids, hashes = self._load(bank.id)
-            idx = self._plugins.indexes.create(self._index_name, self._ctx)
+            idx = self._new_index()
             if ids:
                 idx.add(np.asarray(ids, np.int64),
                         np.frombuffer(bytes.fromhex("".join(hashes)), np.uint8).reshape(-1, 32))

@@ -21,21 +21,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from synthguard.config import Settings
 from synthguard.detection import Detector
 from synthguard.fingerprint import EXACT, Hasher
+from synthguard.fingerprint.bank_hashes import media_hashes as _media_hashes
 from synthguard.fingerprint.index import Index
 from synthguard.identity import IdentityVerifier
+from synthguard.keys import Keys
 from synthguard.marking.base import Marker
-from synthguard.media import Modality
+from synthguard.media import Media, Modality
 from synthguard.plugins import builtin
 from synthguard.plugins.registry import Factory, Group, Plugin, PluginContext, Registry
 from synthguard.testing import check_detector, check_hasher, check_identity_verifier, check_index, check_marker
-
-if TYPE_CHECKING:
-    from synthguard.config import Settings
-    from synthguard.keys import Keys
 
 MARKERS: Group[Marker] = Group("markers", "synthguard.markers", "marker", Marker, check_marker,
                                aliases=(("synthguard", builtin.legacy_marker),))
@@ -112,17 +111,13 @@ class Context:
 
     @property
     def settings(self) -> Settings:
-        if self._settings is None:
-            from synthguard.config import Settings  # only when a plugin asks: hashing needs no settings
-
+        if self._settings is None:  # only when a plugin asks: the built-in hashers need no settings
             self._settings = Settings.load()
         return self._settings
 
     @property
     def keys(self) -> Keys:
         if self._keys is None:
-            from synthguard.keys import Keys
-
             self._keys = Keys(self.settings)
         return self._keys
 
@@ -147,6 +142,22 @@ def hashers_for(modality: Modality, ctx: PluginContext | None = None, plugins: P
     return out
 
 
+def media_hashes(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None) -> dict[str, Any]:
+    """Every fingerprint of a file that banks can hold (``synthguard hash``): its SHA-256 and the hash of each
+    registered hasher of its modality, built-ins and plugins (``fingerprint.bank_hashes.media_hashes``)."""
+    return _media_hashes(media, hashers_for(media.modality, ctx, plugins, exact=False))
+
+
+def mark_detectors(modality: Modality | None, ctx: PluginContext, plugins: Plugins | None = None) -> list[Detector]:
+    """The registered detectors a scan of ``modality`` runs (all when None), in registration order: names are
+    "modality.technique", and a plugin named otherwise is built for every modality."""
+    registry = (plugins or default_plugins()).detectors
+    prefixes = {n: n.split(".", 1)[0] for n in registry.names}
+    names = [n for n, p in prefixes.items()
+             if modality is None or p == modality.value or p not in builtin.MODALITY_NAMES]
+    return [d for d in registry.create_all(ctx, names) if modality is None or modality in d.modalities]
+
+
 def hasher(kind: str, ctx: PluginContext | None = None, plugins: Plugins | None = None) -> Hasher:
     """The hasher of one kind (NotFoundError for an unregistered kind; see ``fingerprint.canonical_kind``)."""
     plugins = plugins or default_plugins()
@@ -156,4 +167,4 @@ def hasher(kind: str, ctx: PluginContext | None = None, plugins: Plugins | None 
 __all__ = ["BUILTIN_MARKERS", "DETECTORS", "GROUPS", "HASHERS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS",
            "Context", "Factory", "Group", "Plugin", "PluginContext", "Plugins", "Registry", "check_detector",
            "check_hasher", "check_identity_verifier", "check_index", "check_marker", "default_plugins", "hasher",
-           "hashers_for"]
+           "hashers_for", "mark_detectors", "media_hashes"]

@@ -1,7 +1,7 @@
 """The built-in plugins of every group, as ``factory(ctx) -> T`` like any third-party plugin.
 
-Factories import their module on first use, so the core imports without the audio/video/text extras (their
-decoders are optional heavy dependencies).
+Markers that need optional heavy libraries (the watermark: OpenCV; C2PA: c2pa; audio/video/text: their decoders and
+office formats) are imported by name on first use, so the core imports without them.
 """
 
 from __future__ import annotations
@@ -9,35 +9,40 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from synthguard.detection import Detector
+from synthguard.detection.marks import AIGCDetector, C2PADetector, DwtDctDetector, IPTCDetector, WatermarkDetector
 from synthguard.errors import KeyMissingError
+from synthguard.fingerprint import Hasher
+from synthguard.fingerprint.hashers import BUILTIN as BUILTIN_HASHERS
+from synthguard.fingerprint.index import Index, make_index
+from synthguard.identity import IdentityVerifier, OperatorAttestedVerifier
+from synthguard.marking.base import Marker
+from synthguard.marking.metadata import MetadataMarker
+from synthguard.marking.visible import VisibleLabelMarker
 from synthguard.media import Modality
 
 if TYPE_CHECKING:
-    from synthguard.detection import Detector
-    from synthguard.fingerprint import Hasher
-    from synthguard.fingerprint.index import Index
-    from synthguard.identity import IdentityVerifier
-    from synthguard.marking.base import Marker
     from synthguard.plugins.registry import Factory, PluginContext
+
+
+def _load(module: str, cls: str) -> Any:
+    """A class of a module that needs optional heavy libraries, imported on first use."""
+    return getattr(import_module(module), cls)
 
 
 # --- markers (synthguard.markers) ------------------------------------------------------------------
 def _visible(ctx: PluginContext) -> Marker:
-    from synthguard.marking.visible import VisibleLabelMarker
-
     s = ctx.settings
     return VisibleLabelMarker(s.label_text, s.label_position, s.label_height_ratio, s.font_path, s.jpeg_quality)
 
 
 def _watermark(ctx: PluginContext) -> Marker:
-    from synthguard.marking.watermark.marker import WatermarkMarker
-
-    return WatermarkMarker(ctx.keys.watermark, ctx.settings.watermark_strength, ctx.settings.jpeg_quality)
+    marker: Marker = _load("synthguard.marking.watermark.marker", "WatermarkMarker")(
+        ctx.keys.watermark, ctx.settings.watermark_strength, ctx.settings.jpeg_quality)
+    return marker
 
 
 def _metadata(ctx: PluginContext) -> Marker:
-    from synthguard.marking.metadata import MetadataMarker
-
     try:
         key: bytes | None = ctx.keys.integrity
     except KeyMissingError:  # a platform without the provider's key still reads labels (integrity "unknown")
@@ -46,17 +51,19 @@ def _metadata(ctx: PluginContext) -> Marker:
 
 
 def _c2pa(ctx: PluginContext) -> Marker:
-    from synthguard.provenance.c2pa import C2PAMarker
-
     k = ctx.keys
-    return C2PAMarker(k.c2pa_chain, k.c2pa_key, k.c2pa_anchors, ctx.settings.tsa_url)
+    marker: Marker = _load(C2PA_MODULE, "C2PAMarker")(k.c2pa_chain, k.c2pa_key, k.c2pa_anchors, ctx.settings.tsa_url)
+    return marker
+
+
+C2PA_MODULE = "synthguard.provenance.c2pa"
 
 
 def _from_settings(module: str, cls: str) -> Factory[Marker]:
     """A marker of another modality: ``cls.from_settings(settings, keys)`` from ``module``, imported on first use."""
 
     def factory(ctx: PluginContext) -> Marker:
-        made: Marker = getattr(import_module(module), cls).from_settings(ctx.settings, ctx.keys)
+        made: Marker = _load(module, cls).from_settings(ctx.settings, ctx.keys)
         return made
 
     factory.__name__ = f"_{cls}"
@@ -97,8 +104,6 @@ def legacy_marker(factory: Any) -> Factory[Marker]:
 # --- detectors (synthguard.detectors) --------------------------------------------------------------
 def _aigc_of(modality: str) -> Factory[Detector]:
     def factory(ctx: PluginContext) -> Detector:
-        from synthguard.detection.marks import AIGCDetector
-
         marker = ctx.marker(f"{modality}.metadata")
         return AIGCDetector(marker) if modality == "image" else AIGCDetector(marker, name=f"{modality}.aigc")
 
@@ -106,15 +111,11 @@ def _aigc_of(modality: str) -> Factory[Detector]:
 
 
 def _iptc(ctx: PluginContext) -> Detector:
-    from synthguard.detection.marks import IPTCDetector
-
     return IPTCDetector(ctx.marker("image.metadata"))
 
 
 def _c2pa_of(modality: Modality) -> Factory[Detector]:
     def factory(ctx: PluginContext) -> Detector:
-        from synthguard.detection.marks import C2PADetector
-
         anchors = ctx.keys.c2pa_anchors
         return C2PADetector(anchors) if modality is Modality.IMAGE else C2PADetector(anchors, modality)
 
@@ -123,8 +124,6 @@ def _c2pa_of(modality: Modality) -> Factory[Detector]:
 
 def _watermark_of(modality: str) -> Factory[Detector]:
     def factory(ctx: PluginContext) -> Detector:
-        from synthguard.detection.marks import WatermarkDetector
-
         marker = ctx.marker(f"{modality}.watermark")
         if modality == "image":
             return WatermarkDetector(marker, search=ctx.settings.scan_watermark_search)
@@ -134,8 +133,6 @@ def _watermark_of(modality: str) -> Factory[Detector]:
 
 
 def _dwtdct(ctx: PluginContext) -> Detector:
-    from synthguard.detection.marks import DwtDctDetector
-
     return DwtDctDetector()
 
 
@@ -155,42 +152,27 @@ DETECTORS: dict[str, Factory[Detector]] = {
     "video.watermark": _watermark_of("video"),
     "text.aigc": _aigc_of("text"),
 }
+MODALITY_NAMES = tuple(m.value for m in Modality)
+# Per-stage grouping used by the scan timings and the benchmark.
+STAGES = {name: ("watermark" if name.endswith((".watermark", ".dwtdct")) else "marks") for name in DETECTORS}
 
 
 # --- hashers (synthguard.hashers) ------------------------------------------------------------------
-def _pdq(ctx: PluginContext) -> Hasher:
-    from synthguard.fingerprint.pdq import PDQHasher
+def _hasher(cls: type[Hasher]) -> Factory[Hasher]:
+    def factory(ctx: PluginContext) -> Hasher:
+        return cls()
 
-    return PDQHasher()
-
-
-def _vpdq(ctx: PluginContext) -> Hasher:
-    from synthguard.fingerprint.video import VideoHasher
-
-    return VideoHasher()
-
-
-def _audio(ctx: PluginContext) -> Hasher:
-    from synthguard.fingerprint.audio import AudioHasher
-
-    return AudioHasher()
-
-
-def _sha256(ctx: PluginContext) -> Hasher:
-    from synthguard.fingerprint import Sha256Hasher
-
-    return Sha256Hasher()
+    factory.__name__ = f"_{cls.__name__}"
+    return factory
 
 
 # Order matters: per modality, the first perceptual hasher is the one a generation record keeps (pdq for images,
-# vpdq for video, audio for audio); the exact sha256 comes last.
-HASHERS: dict[str, Factory[Hasher]] = {"pdq": _pdq, "vpdq": _vpdq, "audio": _audio, "sha256": _sha256}
+# vpdq for video, audio for audio); the exact sha256 comes last (fingerprint/hashers.py).
+HASHERS: dict[str, Factory[Hasher]] = {kind: _hasher(cls) for kind, cls in BUILTIN_HASHERS.items()}
 
 
 # --- identity verifiers (synthguard.identity_verifiers) ----------------------------------------------
 def _operator(ctx: PluginContext) -> IdentityVerifier:
-    from synthguard.identity import OperatorAttestedVerifier
-
     return OperatorAttestedVerifier()
 
 
@@ -200,8 +182,6 @@ IDENTITY_VERIFIERS: dict[str, Factory[IdentityVerifier]] = {"operator": _operato
 # --- PDQ indexes (synthguard.indexes) --------------------------------------------------------------
 def _index(name: str) -> Factory[Index]:
     def factory(ctx: PluginContext) -> Index:
-        from synthguard.fingerprint.index import make_index
-
         return make_index(name)  # "faiss" falls back to "mih" when faiss-cpu is not installed
 
     factory.__name__ = f"_{name}_index"
@@ -210,4 +190,5 @@ def _index(name: str) -> Factory[Index]:
 
 INDEXES: dict[str, Factory[Index]] = {name: _index(name) for name in ("mih", "flat", "prefix", "faiss")}
 
-__all__ = ["DETECTORS", "HASHERS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS", "legacy_marker"]
+__all__ = ["DETECTORS", "HASHERS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS", "MODALITY_NAMES", "STAGES",
+           "legacy_marker"]
