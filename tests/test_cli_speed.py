@@ -44,9 +44,10 @@ def test_mirrored_constants_equal_their_originals():
     from synthguard.cli.bank import KINDS
     from synthguard.cli.serve import RoleName
     from synthguard.fingerprint import banks
+    from synthguard.plugins import Plugins
 
     assert [r.value for r in RoleName] == [r.value for r in Role]
-    assert set(KINDS) == set(banks.KINDS)
+    assert set(KINDS) == set(banks.KINDS) == set(Plugins(load_entry_points=False).hashers.names)
 
 
 def _imported(*args: str) -> set[str]:

@@ -14,9 +14,10 @@ from synthguard.detection import Detection, Detector
 from synthguard.detection.evaluate import equal_error_rate, evaluate, roc_auc, threshold_at_fpr
 from synthguard.detection.marks import KNOWN_PAYLOADS, DwtDctDetector, binomial_tail, decode_bits, dwtdct_votes
 from synthguard.detection.onnx import OnnxDetector, file_sha256
-from synthguard.detection.registry import MARK_DETECTORS, DetectorRegistry
-from synthguard.errors import ConfigError
+from synthguard.errors import ConfigError, PluginError
 from synthguard.media import Media
+from synthguard.plugins import Plugins
+from synthguard.plugins.builtin import DETECTORS as MARK_DETECTORS
 from tests.conftest import SHARED, kodak
 from tests.test_scan import load_imwatermark_maxdct, sd_watermarked
 
@@ -40,7 +41,7 @@ CLEAN_SAMPLE = {"audio": "WAV", "video": "MP4", "text": "TXT"}
 def test_every_mark_detector_meets_the_protocol(sg, name: str):
     from synthguard.testing import synthetic_media
 
-    det = DetectorRegistry(load_entry_points=False).create(sg, [name])[0]
+    det = Plugins(load_entry_points=False).detectors.create(name, sg)
     assert isinstance(det, Detector) and det.name == name
     modality = name.split(".")[0]
     clean = Media.open(kodak("kodim02.png")) if modality == "image" else synthetic_media(CLEAN_SAMPLE[modality])
@@ -49,11 +50,11 @@ def test_every_mark_detector_meets_the_protocol(sg, name: str):
 
 
 def test_registry_rejects_duplicates_and_unknown_names(sg):
-    reg = DetectorRegistry(load_entry_points=False)
+    reg = Plugins(load_entry_points=False).detectors
+    with pytest.raises(PluginError):
+        reg.add("image.c2pa", lambda ctx: None)
     with pytest.raises(ConfigError):
-        reg.add("image.c2pa", lambda sg: None)
-    with pytest.raises(ConfigError):
-        reg.create(sg, ["image.nope"])
+        reg.create_all(sg, ["image.nope"])
 
 
 def test_no_ml_detector_is_configured_by_default(sg):

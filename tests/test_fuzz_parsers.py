@@ -126,8 +126,7 @@ def test_nesting_depth_ignores_brackets_in_strings():
 
 def test_the_setting_reaches_the_metadata_reader(settings):
     from synthguard.keys import Keys
-    from synthguard.plugins import Registry
+    from synthguard.plugins import Context
 
-    marker = Registry().create("image.metadata", settings.model_copy(update={"max_metadata_depth": 5}),
-                               Keys(settings))
+    marker = Context(settings.model_copy(update={"max_metadata_depth": 5}), Keys(settings)).marker("image.metadata")
     assert marker.max_depth == 5

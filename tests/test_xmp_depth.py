@@ -54,14 +54,14 @@ def test_the_depth_limit_is_the_operators_setting():
 def test_the_setting_reaches_the_xmp_reader(sg, verified_user, tmp_path, settings):
     from synthguard.keys import Keys
     from synthguard.media import Media
-    from synthguard.plugins import Registry
+    from synthguard.plugins import Context
 
     out = tmp_path / "l.png"
     sg.label(kodak("kodim05.png"), user=verified_user, producer="ACME", output=out)
     hostile = Media.from_bytes(with_extra_xmp_chunk(out.read_bytes(), nested_packet(10)), "x.png")
     for depth, problems in ((32, 0), (8, 1)):
-        marker = Registry().create("image.metadata", settings.model_copy(update={"max_metadata_depth": depth}),
-                                   Keys(settings))
+        marker = Context(settings.model_copy(update={"max_metadata_depth": depth}), Keys(settings)
+                         ).marker("image.metadata")
         r = marker.read(hostile)
         assert r.found and r.data["aigc"]["ContentProducer"] == "ACME"
         assert sum("nests elements over 8 levels" in p for p in r.problems) == problems

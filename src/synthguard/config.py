@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     require_verified_identity: bool | None = Field(
         None, description="Refuse labeling for unverified users (DS-07). Default: on for the cn profile."
     )
+    identity_verifier: str = Field(
+        "operator", min_length=1, max_length=64,
+        description="Which registered identity verifier checks users' real identity (DS-07): the built-in "
+                    "'operator' (the operator attests a check made elsewhere) or a plugin's name "
+                    "(entry-point group synthguard.identity_verifiers, docs/plugins.md).",
+    )
     producer: str | None = Field(None, description="Default provider code for ContentProducer (GB-14).")
     strict_producer_code: bool = Field(
         False, description="Require the 27-character TC260 provider-code structure (GB-14) [configurable]."

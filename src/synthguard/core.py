@@ -34,7 +34,7 @@ from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
-from synthguard.plugins import Registry
+from synthguard.plugins import PluginContext, Plugins, hashers_for
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
@@ -78,14 +78,15 @@ class LabelResult:
 
 
 class SynthGuard:
-    def __init__(self, settings: Settings, *, registry: Registry | None = None):
+    def __init__(self, settings: Settings, *, plugins: Plugins | None = None):
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if settings.home.stat().st_mode & 0o077 and settings.home.stat().st_uid == os.getuid():
             settings.home.chmod(0o700)  # the database, keys and moderation media live here (issue 18 finding 15)
         self.db = Database(settings.db_url)
         self.keys = Keys(settings)
-        self.registry = registry or Registry()
+        self.plugins = plugins or Plugins()  # every plugin group's registry (synthguard.plugins, issue 23)
+        self.registry = self.plugins.markers
         from synthguard.ledger import Ledger
 
         self.ledger = Ledger(origin=settings.ledger_origin, extensions=settings.checkpoint_extensions)
@@ -115,7 +116,7 @@ class SynthGuard:
 
     def marker(self, name: str) -> Marker:
         if name not in self._markers:
-            self._markers[name] = self.registry.create(name, self.settings, self.keys)
+            self._markers[name] = self.registry.create(name, self)
         return self._markers[name]
 
     def watermark_payload(self, content_id: str) -> bytes:
@@ -189,7 +190,7 @@ class SynthGuard:
         except ValueError:
             raise ValidationError(f"unknown verification method {method!r}",
                                   hint=f"Use one of: {', '.join(x.value for x in identity.Method)}.") from None
-        verifier = verifier or identity.OperatorAttestedVerifier()
+        verifier = verifier or self.identity_verifier()
         result = verifier.verify(user_id, m, identifier, reference)
         salt = self.keys.identity_salt if identifier else b""
         with self.db.session() as s:
@@ -205,6 +206,13 @@ class SynthGuard:
         if not result.verified:
             raise ValidationError(f"identity verification failed: {result.reason}")
         return self.user(user_id, tenant=tenant)
+
+    def identity_verifier(self) -> identity.IdentityVerifier:
+        """The verifier named by the ``identity_verifier`` setting (default ``operator``), from the plugin registry;
+        ConfigError naming the registered ones when no verifier has that name."""
+        name = self.plugins.identity_verifiers.require([self.settings.identity_verifier],
+                                                       what="the identity_verifier setting")[0]
+        return self.plugins.identity_verifiers.create(name, self)
 
     @cached_property
     def vault(self) -> Any:
@@ -326,7 +334,8 @@ class SynthGuard:
             check_output_name(output, out.format)
         wm_mark = f"{out.modality.value}.watermark"
         wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(out)
+        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(
+            out, self, self.plugins)
         with self.db.session() as s:
             entry = self.ledger.append(s, "generation", {
                 "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(key),
@@ -418,7 +427,8 @@ class SynthGuard:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
         from synthguard.fingerprint.banks import Banks
 
-        return Banks(self.db, self.ledger)
+        return Banks(self.db, self.ledger, hashers=self.plugins.hashers.create_all(self),
+                     index=lambda: self.plugins.indexes.create("mih", self))
 
     @cached_property
     def jobs(self) -> Any:
@@ -544,21 +554,13 @@ def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
     return marker.spec() if hasattr(marker, "spec") else None
 
 
-def content_fingerprints(media: Media) -> dict[str, str]:
-    """The perceptual fingerprints a record keeps for trace and banks: PDQ for images, per-frame PDQ for video,
-    landmark hashes for audio; text has only its exact and normalised hashes."""
-    if media.modality is Modality.IMAGE:
-        from synthguard.fingerprint.pdq import PDQHasher
-
-        return {"pdq": PDQHasher().hash(media).value}
-    if media.modality is Modality.VIDEO:
-        from synthguard.fingerprint.video import VideoHasher
-
-        return {"video": VideoHasher().hash(media).value}
-    if media.modality is Modality.AUDIO:
-        from synthguard.fingerprint.audio import AudioHasher
-
-        return {"audio": AudioHasher().hash(media).value}
+def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None
+                         ) -> dict[str, str]:
+    """The perceptual fingerprint a record keeps for trace and banks: that of the modality's primary hasher
+    (``hashers_for``: PDQ for images, vPDQ for video, landmark hashes for audio); text has only its exact and
+    normalised hashes. Records made before issue 23 keep a video's under the kind's old name ``video``."""
+    for hasher in hashers_for(media.modality, ctx, plugins, exact=False):
+        return {hasher.kind: hasher.hash(media).value}
     return {}
 
 

@@ -118,6 +118,13 @@ class ConfigError(SynthGuardError):
     hint = N_("Fix the setting named above (environment variable SYNTHGUARD_* or synthguard.toml).")
 
 
+class PluginError(ConfigError):
+    """A plugin (an entry point of another distribution) cannot be loaded or fails its contract (docs/plugins.md)."""
+
+    hint = N_("Fix the plugin so that it passes its contract check (docs/plugins.md), or uninstall the distribution "
+              "named above.")
+
+
 class KeyMissingError(ConfigError):
     hint = N_("Run `synthguard keys init` for development keys, or point the settings at your production key files.")
 

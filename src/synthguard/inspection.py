@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from synthguard.config import Settings
     from synthguard.keys import Keys
     from synthguard.marking.base import Marker
-    from synthguard.plugins import Registry
+    from synthguard.plugins import Plugins
 
 # Labeling order per modality: explicit label -> watermark -> metadata -> C2PA (binds the final bytes).
 LABEL_ORDERS: dict[Modality, tuple[str, ...]] = {
@@ -83,17 +83,18 @@ def inspect_media(media: Media, marker: Callable[[str], Marker]) -> dict[str, An
 class Inspector:
     """Settings + keys + marker registry: what ``inspect`` needs, without a database."""
 
-    def __init__(self, settings: Settings, keys: Keys | None = None, registry: Registry | None = None):
+    def __init__(self, settings: Settings, keys: Keys | None = None, plugins: Plugins | None = None):
         from synthguard.keys import Keys
-        from synthguard.plugins import Registry
+        from synthguard.plugins import Plugins
 
         self.settings, self.keys = settings, keys or Keys(settings)
-        self.registry = registry or Registry()
+        self.plugins = plugins or Plugins()
+        self.registry = self.plugins.markers
         self._markers: dict[str, Marker] = {}
 
     def marker(self, name: str) -> Marker:
         if name not in self._markers:
-            self._markers[name] = self.registry.create(name, self.settings, self.keys)
+            self._markers[name] = self.registry.create(name, self)
         return self._markers[name]
 
     def inspect(self, source: Any) -> dict[str, Any]:

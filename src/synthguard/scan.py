@@ -32,8 +32,11 @@ import yaml
 
 from synthguard.detection import Detection, Detector
 from synthguard.errors import SynthGuardError
+from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.ids import new_content_id
 from synthguard.media import Media, Modality
+from synthguard.plugins import hashers_for, mark_detectors
+from synthguard.plugins.builtin import STAGES
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
@@ -77,9 +80,9 @@ def detectors_for(sg: SynthGuard, modality: Modality = Modality.IMAGE) -> tuple[
     """(mark detectors, configured ML detectors) for one modality, built once per core object and modality."""
     per = _DETECTORS.setdefault(sg, {})
     if modality not in per:
-        from synthguard.detection.registry import DetectorRegistry, configured_detectors
+        from synthguard.detection.registry import configured_detectors
 
-        marks = [d for d in DetectorRegistry().create(sg, modality=modality.value) if modality in d.modalities]
+        marks = mark_detectors(modality, sg, sg.plugins)
         ml = [d for d in configured_detectors(sg) if modality in d.modalities]
         per[modality] = (marks, ml)
     return per[modality]
@@ -110,28 +113,29 @@ def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stag
     return out
 
 
-def _hashes(media: Media, evidence: list[Detection], timings: dict[str, float]) -> tuple[dict[str, Any], list[str]]:
+def _hashes(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float]
+            ) -> tuple[dict[str, Any], list[str]]:
     """SHA-256 for every file; PDQ for images, per-frame PDQ for video (vPDQ-style: a bank entry matches when a
-    share of the sampled frames is within its distance); audio and text are matched by SHA-256 only here.
+    share of the sampled frames is within its distance); audio and text are matched by SHA-256 only here (their
+    banks in ``_match``). The hashers are the registry's for the modality (``hashers_for``).
     Returns the fingerprints and the PDQ hashes good enough to match."""
-    from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher
-
     t0 = time.perf_counter()
     fps: dict[str, Any] = {"sha256": media.sha256}
     pdqs: list[str] = []
     try:
-        if media.modality is Modality.IMAGE:
-            pdq = PDQHasher().hash(media)
+        hashers = {h.kind: h for h in hashers_for(media.modality, sg, sg.plugins, exact=False)}
+        if "pdq" in hashers:
+            pdq = hashers["pdq"].hash(media)
             fps |= {"pdq": pdq.value, "pdq_quality": pdq.quality}
             if pdq.quality is not None and pdq.quality >= MIN_QUALITY:
                 pdqs.append(pdq.value)
             else:  # Meta's guidance: low-quality PDQ hashes (flat images) match unrelated content
                 evidence.append(Detection("fingerprint.pdq", "info", evidence={"quality": pdq.quality},
                                           problems=(f"PDQ quality {pdq.quality} < {MIN_QUALITY}: not matched",)))
-        elif media.modality is Modality.VIDEO:
-            from synthguard.fingerprint.video import VideoHasher
+        elif "vpdq" in hashers:
+            from synthguard.fingerprint.video import VideoFingerprint
 
-            vfp = VideoHasher().fingerprint(media)
+            vfp = VideoFingerprint.from_json(hashers["vpdq"].hash(media).value)
             pdqs = [f.pdq for f in vfp.frames]
             fps |= {"video_frames": len(pdqs)}
     except SynthGuardError as exc:
@@ -178,12 +182,11 @@ def _query_banks(banks: Banks, media: Media, pdqs: list[str] | tuple[str, ...], 
                     hits[key] |= {k: v for k, v in d.items() if k != "frames"}
             else:
                 hits[key] = d
-    if media.modality in (Modality.VIDEO, Modality.AUDIO):  # vPDQ and landmark banks (issue 20)
-        from synthguard.fingerprint import signals
-
+    # vPDQ and landmark banks (issue 20) for video and audio; banks of plugin hashers for any modality
+    if media.modality in (Modality.VIDEO, Modality.AUDIO) or banks.plugin_kinds(media.modality):
         for kind in banks.signal_kinds(media, banks=visible):
             try:
-                found = banks.query_signal(kind, signals.media_query(kind, media), banks=visible)
+                found = banks.query_signal(kind, banks.media_queries(kind, media), banks=visible)
             except SynthGuardError as exc:  # a video without sound has no audio fingerprint: say so
                 evidence.append(Detection("banks", "info", problems=(f"no {kind} fingerprint: {exc.message}",)))
                 continue
@@ -307,8 +310,6 @@ class Analysis:
 def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = None,
             watermark_search: str | None = None) -> Analysis:
     """Decode, read every mark, fingerprint and run the detectors: the expensive, content-only half of a scan."""
-    from synthguard.detection.registry import STAGES
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     media.decode()  # decode now: a corrupt upload is an error, not a "none" verdict
@@ -322,7 +323,7 @@ def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = 
                      else WatermarkDetector(sg.marker("image.watermark"), search=watermark_search)
                      if d.name == "image.watermark" else d for d in mark_dets]
     evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
-    fps, pdqs = _hashes(media, evidence, timings)
+    fps, pdqs = _hashes(sg, media, evidence, timings)
     evidence += _run_all(ml_dets if detectors is None else detectors, media, timings, {}, "detectors")
     return Analysis(tuple(evidence), fps, tuple(pdqs), search, timings)
 

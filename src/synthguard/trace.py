@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from synthguard.fingerprint.pdq import PDQHasher, nearest
-from synthguard.media import Media, Modality
+from synthguard.fingerprint.pdq import nearest
+from synthguard.media import Media
+from synthguard.plugins import hashers_for
 from synthguard.store.schema import Fingerprint, Record
 
 if TYPE_CHECKING:
@@ -130,8 +131,9 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
             for cid in s.scalars(select(Fingerprint.content_id).where(Fingerprint.kind == kind,
                                                                       Fingerprint.value == value)):
                 claim(cid, kind)
-        if media.modality is Modality.IMAGE:
-            pdq = PDQHasher().hash(media)
+        pdq_hasher = next((h for h in hashers_for(media.modality, sg, sg.plugins) if h.kind == "pdq"), None)
+        if pdq_hasher is not None:  # images: PDQ within the match radius of a record's (Hamming index)
+            pdq = pdq_hasher.hash(media)
             rows = list(s.execute(select(Fingerprint.content_id, Fingerprint.value).where(Fingerprint.kind == "pdq")))
             for cid, _dist in nearest(pdq.value, [(r[0], r[1]) for r in rows])[:3]:
                 claim(cid, "pdq")

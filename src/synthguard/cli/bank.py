@@ -16,7 +16,10 @@ from synthguard.i18n import N_
 if TYPE_CHECKING:
     from synthguard.fingerprint.banks import Banks
 
-KINDS = ("pdq", "sha256", "vpdq", "audio")  # synthguard.fingerprint.banks.KINDS (tests/test_cli_speed.py keeps them equal)
+# The built-in hasher kinds of the plugin registry (synthguard.plugins.builtin.HASHERS; tests/test_cli_speed.py keeps
+# them equal), mirrored for the help text so the CLI starts without importing the hashers; a plugin hasher's kind is
+# accepted too (the bank checks --kind against the registry).
+KINDS = ("pdq", "sha256", "vpdq", "audio")
 bank = typer.Typer(no_args_is_help=True, help="Named hash banks: victim reports, removed content, labeled outputs.")
 app.add_typer(bank, name="bank")
 
@@ -165,6 +168,6 @@ def hash_(file: Annotated[Path, typer.Argument(help="An image, a video or an aud
           as_json: JsonOpt = False) -> None:
     """Print a file's fingerprints, what a victim submits instead of the file: SHA-256 and PDQ for images; vPDQ
     (Meta's exchange JSON) and the sound's landmarks for videos; landmarks for audio."""
-    from synthguard.fingerprint.bank_hashes import media_hashes
+    from synthguard.plugins import media_hashes  # the built-in hashers and every plugin hasher of the modality
 
     emit(media_hashes(open_media(file)), as_json, str(file))  # no database: hashing is local

@@ -78,7 +78,7 @@ def _marker(sg: SynthGuard, media: Media) -> Marker:
     from synthguard.errors import UnsupportedMediaError
 
     name = f"{media.modality.value}.watermark"
-    if name not in sg.registry.markers:
+    if name not in sg.registry:
         raise UnsupportedMediaError(f"no robust watermark for {media.modality.value}", path=media.name,
                                     hint="Text is watermarked at generation time: see docs (text watermark hook).")
     return sg.marker(name)

@@ -201,6 +201,8 @@ class AudioHasher:
     kind = "audio"
     modalities = frozenset({Modality.AUDIO, Modality.VIDEO})
     match_threshold = 100 - round(100 * MIN_SCORE)
+    bank_distance = 0  # an audio bank matches by the landmark votes rule (signals.py); no radius to set
+    bank_max_distance = 0
 
     def __init__(self, density: float = 30.0, fan_out: int = 5, shifts: int = 4):
         if density <= 0 or fan_out < 1 or not 1 <= shifts <= HOP:

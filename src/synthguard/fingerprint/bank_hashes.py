@@ -1,18 +1,24 @@
 """Hash kinds, their formats and the fingerprints a file yields for banks: `synthguard hash`, victims' client-side
-hashing, and the checks every submitted hash passes (split from banks.py: DS-09 feature library)."""
+hashing, and the checks every submitted hash passes (split from banks.py: DS-09 feature library).
+
+The kinds are the hasher registry's (:mod:`synthguard.plugins`, group ``synthguard.hashers``), handed to
+:class:`~synthguard.fingerprint.banks.Banks` and :func:`media_hashes` by the core; ``KINDS`` names the built-in ones
+(:mod:`synthguard.fingerprint.hashers`), the default without a registry."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from synthguard.errors import SynthGuardError, UnsupportedMediaError, ValidationError
-from synthguard.fingerprint import signals
-from synthguard.fingerprint.pdq import DIHEDRAL, MIN_QUALITY, PDQHasher, bits_to_hex, pdq_dihedral, pdq_pixels
+from synthguard.fingerprint import Hasher, canonical_kind, signals
+from synthguard.fingerprint.hashers import BUILTIN, builtin_hashers
+from synthguard.fingerprint.pdq import DIHEDRAL, MIN_QUALITY, bits_to_hex, pdq_dihedral, pdq_pixels
 from synthguard.media import Media, Modality
 
-KINDS = {"pdq": 31, "sha256": 0, **signals.LONG_KINDS}  # kind -> default max distance
+KINDS = tuple(BUILTIN)  # the built-in kinds: pdq, vpdq, audio, sha256 (their bank defaults: each hasher's)
 MAX_PDQ_DISTANCE = 128  # beyond half the bits PDQ matches unrelated images
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _FORMATS = {"pdq": "64 hexadecimal characters (the 256-bit PDQ hash, as pdqhash or ThreatExchange print it)",
@@ -20,17 +26,19 @@ _FORMATS = {"pdq": "64 hexadecimal characters (the 256-bit PDQ hash, as pdqhash 
             **signals.FORMATS}
 
 
-def check_kind(kind: str) -> str:
-    if kind not in KINDS:
+def check_kind(kind: str, kinds: Any = KINDS) -> str:
+    """The kind's one name (``video`` is accepted for ``vpdq``), or a ValidationError listing ``kinds``."""
+    name = canonical_kind(kind) if isinstance(kind, str) else kind
+    if name not in kinds:
         raise ValidationError("unknown hash kind {kind!r}",
-                              values={"kind": kind}, hint=f"Use one of: {', '.join(KINDS)}.")
-    return kind
+                              values={"kind": kind}, hint=f"Use one of: {', '.join(kinds)}.")
+    return name
 
 
 def check_hash(kind: str, value: str) -> str:
     """The normalised (lowercase) hash, or a ValidationError naming the expected format; for ``vpdq`` and ``audio``
     the SHA-256 key of the canonical fingerprint."""
-    check_kind(kind)
+    kind = check_kind(kind)
     if kind in signals.LONG_KINDS:
         return signals.canonical(kind, value)[0]
     v = value.strip().lower() if isinstance(value, str) else ""
@@ -45,27 +53,34 @@ def check_hash(kind: str, value: str) -> str:
     return v
 
 
-def media_hashes(media: Media) -> dict[str, Any]:
-    """Every fingerprint a bank can hold, for `synthguard hash` and for victims' client-side hashing: SHA-256 and
-    PDQ for images; SHA-256, vPDQ (Meta's exchange JSON) and the sound's landmarks for video; landmarks for audio.
-    A video without a sound track has no ``audio`` key, and says why under ``skipped``."""
-    if media.modality is Modality.IMAGE:
-        pdq = PDQHasher().hash(media)
-        return {"sha256": media.sha256, "pdq": pdq.value, "pdq_quality": pdq.quality,
-                "pixel_sha256": media.pixel_sha256, "size": list(media.size), "format": media.format}
-    kinds = signals.kinds_for(media)
-    if not kinds:
+def media_hashes(media: Media, hashers: Sequence[Hasher] | None = None) -> dict[str, Any]:
+    """Every fingerprint a bank can hold, for `synthguard hash` and for victims' client-side hashing: the file's
+    SHA-256 and the hash of every perceptual hasher of its modality (``hashers``: ``plugins.hashers_for``'s, default
+    the built-ins): PDQ for images; vPDQ (Meta's exchange JSON) and the sound's landmarks for video; landmarks for
+    audio. A video without a sound track has no ``audio`` key, and says why under ``skipped``."""
+    if hashers is None:
+        hashers = builtin_hashers(media.modality, exact=False)
+    if not hashers:
         raise UnsupportedMediaError("no perceptual hash for {modality} files; banks match them by SHA-256 only",
                                     values={"modality": media.modality.value}, path=media.name,
                                     hint="Hash images (PDQ), videos (vPDQ) or audio (landmarks).")
-    out: dict[str, Any] = {"sha256": media.sha256, "format": media.format}
-    for kind in kinds:
+    image = media.modality is Modality.IMAGE
+    out: dict[str, Any] = {"sha256": media.sha256} if image else {"sha256": media.sha256, "format": media.format}
+    for hasher in hashers:
         try:
-            out[kind] = signals.fingerprint_text(kind, media)
+            if hasher.kind in signals.LONG_KINDS:  # their exchange form (Meta's vPDQ JSON), not the record's
+                out[hasher.kind] = signals.fingerprint_text(hasher.kind, media)
+            else:
+                h = hasher.hash(media)
+                out[hasher.kind] = h.value
+                if h.quality is not None:
+                    out[f"{hasher.kind}_quality"] = h.quality
         except SynthGuardError as exc:
-            if kind == kinds[0]:
+            if hasher is hashers[0]:
                 raise
-            out.setdefault("skipped", {})[kind] = exc.message  # e.g. a video without sound
+            out.setdefault("skipped", {})[hasher.kind] = exc.message  # e.g. a video without sound
+    if image:
+        out |= {"pixel_sha256": media.pixel_sha256, "size": list(media.size), "format": media.format}
     if "vpdq" in out:
         out["vpdq_frames"] = len(json.loads(out["vpdq"]))
     return out

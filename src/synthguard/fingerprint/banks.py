@@ -25,7 +25,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,19 +36,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, SynthGuardError, UnsupportedMediaError, ValidationError
-from synthguard.fingerprint import signals
+from synthguard.fingerprint import EXACT, Hasher, signals
 from synthguard.fingerprint.bank_hashes import (
     DIHEDRAL,
     KINDS,
-    MAX_PDQ_DISTANCE,
     check_hash,
     check_kind,
     check_quality,
     dihedral_hashes,
     media_hashes,
 )
+from synthguard.fingerprint.hashers import builtin_hashers
 from synthguard.fingerprint.index import Index, make_index
-from synthguard.fingerprint.pdq import MIN_QUALITY, PDQHasher
+from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.media import Media, Modality
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from synthguard.store.db import Database
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_OWN_RULES = ("pdq", EXACT, *signals.LONG_KINDS)  # kinds matched by their own rule; other kinds: hasher.distance
 _RESYNC_LIMIT = 1000  # more foreign changes than this: drop the indexes and reload instead of patching
 
 
@@ -104,10 +105,14 @@ def _required(what: str, value: str) -> str:
 class Banks:
     """Named hash banks over a :class:`~synthguard.store.db.Database`; see the module docstring."""
 
-    def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str = "mih"):
+    def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str | Callable[[], Index] = "mih",
+                 hashers: Iterable[Hasher] | None = None):
+        """``hashers``: the kinds a bank can hold (the core passes its plugin registry's hashers; default the
+        built-ins); ``index``: a built-in index name, or a factory of empty PDQ indexes (the registry's)."""
         self.db = db
         self.ledger = ledger
-        self._index_name = index
+        self._new_index: Callable[[], Index] = (lambda: make_index(index)) if isinstance(index, str) else index
+        self._hashers = {h.kind: h for h in (builtin_hashers() if hashers is None else hashers)}
         self._lock = threading.RLock()
         self._meta: dict[str, _Bank] | None = None  # by name
         self._pdq: dict[int, Index] = {}  # bank id -> index, loaded on first query
@@ -118,15 +123,66 @@ class Banks:
         self._visible_at = -1
         self._local = threading.local()  # pinned(): this thread's lookups share one synchronisation
 
+    # --- kinds: the hasher registry's ---------------------------------------------------------
+    def kinds(self) -> dict[str, Hasher]:
+        """Every kind a bank can hold: the registered hashers (built-ins, then plugins), by kind."""
+        return self._hashers
+
+    def check_kind(self, kind: str) -> str:
+        """The kind's one name (``video`` is accepted for ``vpdq``) if a hasher of that kind is registered."""
+        return check_kind(kind, self.kinds())
+
+    def plugin_kinds(self, modality: Modality | None = None) -> builtins.list[str]:
+        """Kinds of plugin hashers (matched entry by entry with ``hasher.distance``), optionally of a modality."""
+        return [k for k, h in self.kinds().items() if k not in _OWN_RULES and (modality is None or modality in
+                                                                               h.modalities)]
+
+    def _parse(self, kind: str, text: str) -> Any:
+        if kind in signals.LONG_KINDS:
+            return signals.parse(kind, text)
+        return text
+
+    def _canonical(self, kind: str, value: str) -> tuple[str, str]:
+        """(key, stored text) of a submitted hash of a plugin kind: kept whole, keyed by its SHA-256."""
+        if kind in signals.LONG_KINDS:
+            return signals.canonical(kind, value)
+        text = value.strip() if isinstance(value, str) else ""
+        if not text or len(text) > signals.MAX_CHARS:
+            raise ValidationError("a {kind} hash is required (at most {max} characters)",
+                                  values={"kind": kind, "max": signals.MAX_CHARS})
+        try:
+            ok = self.kinds()[kind].distance(text, text) == 0
+        except Exception as exc:  # the plugin cannot read it: not a hash of its kind
+            raise ValidationError("not a {kind} hash: {error}", values={"kind": kind, "error": exc}) from exc
+        if not ok:
+            raise ValidationError("not a {kind} hash: its distance to itself is not 0", values={"kind": kind})
+        return hashlib.sha256(text.encode()).hexdigest(), text
+
+    def _compare(self, kind: str, queries: builtins.list[Any], target: Any, max_distance: int
+                 ) -> tuple[int, dict[str, Any]] | None:
+        if kind in signals.LONG_KINDS:
+            return signals.compare(kind, queries, target, max_distance)
+        hasher = self.kinds()[kind]
+        best = min(hasher.distance(q, target) for q in queries)
+        return (best, {}) if best <= max_distance else None
+
+    def media_queries(self, kind: str, media: Media) -> builtins.list[Any]:
+        """What a file is compared with in banks of a long or plugin kind (signals.media_query for vPDQ/audio)."""
+        if kind in signals.LONG_KINDS:
+            return signals.media_query(kind, media)
+        return [self.kinds()[kind].hash(media).value]
+
     # --- banks ---------------------------------------------------------------------------
     def create(self, name: str, *, kind: str = "pdq", max_distance: int | None = None, description: str = "",
                tenant: str = "default", actor: str = "system") -> dict[str, Any]:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ValidationError("bad bank name {name!r}", values={"name": name},
                                   hint="Use 1-64 lowercase letters, digits, '.', '_' or '-', e.g. ncii-victim-reports.")
-        check_kind(kind)
-        distance = KINDS[kind] if max_distance is None else max_distance
-        limit = MAX_PDQ_DISTANCE if kind in ("pdq", "vpdq") else 0  # vpdq: the per-frame PDQ radius
+        kind = self.check_kind(kind)
+        hasher = self.kinds()[kind]  # radius: the hasher's (pdq 31 of 256 bits; vpdq the per-frame PDQ radius)
+        default = getattr(hasher, "bank_distance", hasher.match_threshold)
+        distance = default if max_distance is None else max_distance
+        limit = getattr(hasher, "bank_max_distance", hasher.match_threshold)
         if isinstance(distance, bool) or not isinstance(distance, int) or not 0 <= distance <= limit:
             raise ValidationError("max distance for a {kind} bank must be within 0..{limit}, got {distance!r}",
                                   values={"kind": kind, "limit": limit, "distance": distance},
@@ -233,9 +289,9 @@ class Banks:
         # the lock spans the transaction, so a concurrent _sync() never replays this change half-applied
         with self._lock, self.db.session() as s:
             bank = self._row(s, name)
-            check_kind(bank.kind)
-            h, data = signals.canonical(bank.kind, hash_hex) if bank.kind in signals.LONG_KINDS else (
-                check_hash(bank.kind, hash_hex), None)
+            kind = self.check_kind(bank.kind)
+            h, data = self._canonical(kind, hash_hex) if kind not in ("pdq", EXACT) else (
+                check_hash(kind, hash_hex), None)
             if quality is not None:
                 if bank.kind != "pdq" or isinstance(quality, bool) or not isinstance(quality, int) \
                         or not 0 <= quality <= 100:
@@ -265,11 +321,18 @@ class Banks:
     def add_media(self, name: str, media: Media | bytes | str | os.PathLike[str], *, reason: str,
                   actor: str) -> int:
         """Hash a file with the bank's hasher and add the hash (the file itself is not kept): PDQ for images, vPDQ
-        for video, landmarks for audio (or a video's sound), SHA-256 for anything."""
-        kind = self._bank(name).kind
+        for video, landmarks for audio (or a video's sound), SHA-256 for anything, a plugin hasher's hash."""
+        kind = self.check_kind(self._bank(name).kind)
         m = _as_media(media)
-        if kind == "sha256":  # any file type
+        if kind == EXACT:  # any file type
             return self.add(name, m.sha256, reason=reason, actor=actor)
+        if kind in self.plugin_kinds():
+            if kind not in self.plugin_kinds(m.modality):
+                raise UnsupportedMediaError("a {kind} bank holds {what}, not {modality} files",
+                                            values={"kind": kind, "modality": m.modality.value, "what": ", ".join(
+                                                sorted(x.value for x in self.kinds()[kind].modalities))},
+                                            path=m.name)
+            return self.add(name, self.kinds()[kind].hash(m).value, reason=reason, actor=actor)
         if kind in signals.LONG_KINDS:
             if kind not in signals.kinds_for(m):
                 raise UnsupportedMediaError("a {kind} bank holds {what}, not {modality} files",
@@ -278,7 +341,7 @@ class Banks:
                                             path=m.name)
             return self.add(name, signals.fingerprint_text(kind, m), reason=reason, actor=actor)
         m.require_image()
-        h = PDQHasher().hash(m)
+        h = self.kinds()["pdq"].hash(m)
         check_quality(h.quality or 0, m.name)
         return self.add(name, h.value, reason=reason, actor=actor, quality=h.quality)
 
@@ -330,15 +393,19 @@ class Banks:
     # --- matching ------------------------------------------------------------------------
     def query(self, kind: str, hash_hex: str, *, banks: Iterable[str] | None = None) -> builtins.list[BankMatch]:
         """Entries within each enabled bank's radius, closest first.  Banks of another kind are skipped."""
-        if check_kind(kind) in signals.LONG_KINDS:
-            return self.query_signal(kind, [signals.parse(kind, hash_hex)], banks=banks)
+        kind = self.check_kind(kind)
+        if kind not in ("pdq", EXACT):
+            text = hash_hex if kind in signals.LONG_KINDS else self._canonical(kind, hash_hex)[1]
+            return self.query_signal(kind, [self._parse(kind, text)], banks=banks)
         h = check_hash(kind, hash_hex)
         return self._query(kind, [(None, h)], banks)
 
     def query_signal(self, kind: str, queries: builtins.list[Any], *, banks: Iterable[str] | None = None
                      ) -> builtins.list[BankMatch]:
-        """Match a parsed video or audio fingerprint (or an audio query at several shifts) against every enabled
-        bank of ``kind``, entry by entry with the kind's rule (signals.compare)."""
+        """Match a parsed video or audio fingerprint (or an audio query at several shifts), or a plugin hasher's
+        hash, against every enabled bank of ``kind``, entry by entry with the kind's rule (signals.compare; a
+        plugin's ``distance`` within the bank's radius)."""
+        kind = self.check_kind(kind)
         self._sync()
         assert self._meta is not None
         wanted = None if banks is None else set(banks)
@@ -351,7 +418,7 @@ class Banks:
                        if b.kind == kind and b.enabled and (wanted is None or b.name in wanted)]
             for bank in targets:
                 for eid, obj in self._long_index(bank):
-                    hit = signals.compare(kind, queries, obj, bank.max_distance)
+                    hit = self._compare(kind, queries, obj, bank.max_distance)
                     if hit is not None:
                         found.append((bank, eid, hit[0], hit[1]))
         reasons = self._reasons([eid for _, eid, _, _ in found])
@@ -364,7 +431,7 @@ class Banks:
                 rows = s.execute(select(HashBankEntry.id, HashBankEntry.data)
                                  .where(HashBankEntry.bank_id == bank.id, HashBankEntry.removed_at.is_(None))
                                  .order_by(HashBankEntry.id)).all()
-            self._long[bank.id] = [(eid, signals.parse(bank.kind, data)) for eid, data in rows if data]
+            self._long[bank.id] = [(eid, self._parse(bank.kind, data)) for eid, data in rows if data]
         return self._long[bank.id]
 
     def query_media(self, media: Media | bytes | str | os.PathLike[str], *, banks: Iterable[str] | None = None,
@@ -375,33 +442,36 @@ class Banks:
         upload.  A PDQ hash below quality 50 (flat or tiny images) is not used: it would match noise.
         """
         m = _as_media(media)
-        found = self._query("sha256", [(None, m.sha256)], banks)
-        if m.modality is not Modality.IMAGE:  # videos by vPDQ and their sound, audio by landmarks
+        found = self._query(EXACT, [(None, m.sha256)], banks)
+        if m.modality is not Modality.IMAGE or self.plugin_kinds(m.modality):
+            # videos by vPDQ and their sound, audio by landmarks, any file by the plugin hashers of its modality
             for kind in self.signal_kinds(m, banks):
                 try:
-                    queries = signals.media_query(kind, m)
+                    queries = self.media_queries(kind, m)
                 except SynthGuardError:  # e.g. a video without a sound track: nothing to match by that kind
                     continue
                 found += self.query_signal(kind, queries, banks=banks)
+        if "pdq" not in self.kinds() or m.modality not in self.kinds()["pdq"].modalities:
             return sorted(found, key=lambda x: (x.distance, x.bank, x.entry_id))
         variants: builtins.list[tuple[str | None, str]]
         if dihedral:
             hashes, quality = dihedral_hashes(m)
             variants = [(t if t != "original" else None, h) for t, h in hashes]
         else:
-            ph = PDQHasher().hash(m)
+            ph = self.kinds()["pdq"].hash(m)
             variants, quality = [(None, ph.value)], ph.quality or 0
         if quality >= MIN_QUALITY:
             found += self._query("pdq", variants, banks)
         return sorted(found, key=lambda x: (x.distance, x.bank, x.entry_id))
 
     def signal_kinds(self, media: Media, banks: Iterable[str] | None = None) -> builtins.list[str]:
-        """The long kinds worth computing for ``media``: those with an enabled bank (hashing a video is costly)."""
+        """The long and plugin kinds worth computing for ``media``: those with an enabled bank (hashing a video is
+        costly)."""
         self._sync()
         assert self._meta is not None
         wanted = None if banks is None else set(banks)
         live = {b.kind for b in self._meta.values() if b.enabled and (wanted is None or b.name in wanted)}
-        return [k for k in signals.kinds_for(media) if k in live]
+        return [k for k in (*signals.kinds_for(media), *self.plugin_kinds(media.modality)) if k in live]
 
     def rebuild(self) -> None:
         """Forget the in-memory indexes; the next query reloads them from the database."""
@@ -432,14 +502,14 @@ class Banks:
         return sorted(out, key=lambda x: (x.distance, x.bank, x.entry_id))
 
     def _lookup(self, bank: _Bank, h: str) -> builtins.list[tuple[int, int]]:
-        if bank.kind == "sha256":
+        if bank.kind == EXACT:
             return [(eid, 0) for eid in self._sha_index(bank).get(h, [])]
         return self._pdq_index(bank).query(h, bank.max_distance)
 
     def _pdq_index(self, bank: _Bank) -> Index:
         if bank.id not in self._pdq:
             ids, hashes = self._load(bank.id)
-            idx = make_index(self._index_name)
+            idx = self._new_index()
             if ids:
                 idx.add(np.asarray(ids, np.int64),
                         np.frombuffer(bytes.fromhex("".join(hashes)), np.uint8).reshape(-1, 32))

@@ -47,6 +47,8 @@ class PDQHasher:
     kind = "pdq"
     modalities = frozenset({Modality.IMAGE})
     match_threshold = MATCH_THRESHOLD
+    bank_distance = MATCH_THRESHOLD
+    bank_max_distance = 128  # beyond half the bits PDQ matches unrelated images
 
     def hash(self, media: Media) -> Hash:
         bits, quality = pdq_hash(pdq_pixels(media))

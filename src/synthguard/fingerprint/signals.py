@@ -26,7 +26,7 @@ from synthguard.fingerprint.audio import match as audio_match
 from synthguard.fingerprint.pdq import MATCH_THRESHOLD, MIN_QUALITY
 from synthguard.fingerprint.video import FrameHash, VideoFingerprint, VideoHasher
 from synthguard.fingerprint.video import match as video_match
-from synthguard.media import Media, Modality
+from synthguard.media import Media
 
 LONG_KINDS = {"vpdq": MATCH_THRESHOLD, "audio": 0}  # kind -> default max distance
 VPDQ_QUERY_SHARE = 0.8  # VPDQ_QUERY_MATCH_THRESHOLD_PERCENT
@@ -134,12 +134,9 @@ def compare(kind: str, queries: list[Any], target: Any, max_distance: int) -> tu
 
 
 def kinds_for(media: Media) -> list[str]:
-    """The long kinds a file can be matched by: vPDQ and its sound for video, landmarks for audio."""
-    if media.modality is Modality.VIDEO:
-        return ["vpdq", "audio"]
-    if media.modality is Modality.AUDIO:
-        return ["audio"]
-    return []
+    """The long kinds a file can be matched by, as their hashers declare: vPDQ and its sound for video, landmarks
+    for audio."""
+    return [h.kind for h in (VideoHasher, AudioHasher) if media.modality in h.modalities]
 
 
 __all__ = ["FORMATS", "LONG_KINDS", "canonical", "compare", "fingerprint_text", "kinds_for", "media_query",

@@ -122,6 +122,8 @@ class VideoHasher:
     kind = "vpdq"
     modalities = frozenset({Modality.VIDEO})
     match_threshold = round(100 * (1 - MATCH_SHARE))
+    bank_distance = MATCH_THRESHOLD  # a vpdq bank's radius is the per-frame PDQ distance (signals.py)
+    bank_max_distance = 128
 
     def __init__(self, fps: float = 1.0, min_quality: int = MIN_QUALITY, dedupe_distance: int = 4,
                  frame_distance: int = MATCH_THRESHOLD, frame_size: tuple[int, int] | None = FRAME_SIZE):
