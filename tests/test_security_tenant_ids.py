@@ -31,8 +31,8 @@ from synthguard.errors import NotFoundError, ValidationError
 from synthguard.evidence import build_bundle, bundle_bytes, verify_bundle
 from synthguard.evidence.bundle import own_keys
 from synthguard.evidence.verify import manifest_text
-from synthguard.ledger.tables import LedgerEntry
 from synthguard.server import create_app
+from synthguard.store.ledger_tables import LedgerEntry
 from synthguard.store.schema import User
 from tests.conftest import image_bytes
 
