@@ -92,10 +92,16 @@ class Keys:
 
     @property
     def c2pa_anchors(self) -> Path | None:
+        """The configured anchors (else our own CA), plus the roots of the trusted providers' C2PA chains
+        (issue 19: the trust list decides whose manifests read as "trusted"; see trust/anchors.py)."""
+        from synthguard.trust.anchors import anchors
+
         if self.settings.c2pa_trust_anchors:
-            return self.settings.c2pa_trust_anchors
-        ca = self.dir / "c2pa-ca.pem"
-        return ca if ca.is_file() else None
+            base: Path | None = self.settings.c2pa_trust_anchors
+        else:
+            ca = self.dir / "c2pa-ca.pem"
+            base = ca if ca.is_file() else None
+        return anchors(self.settings, base)
 
 
 def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:

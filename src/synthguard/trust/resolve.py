@@ -81,4 +81,7 @@ def resolve(trust: TrustList, provider_ref: str, content_id: str, *, token: str 
     if not provider.lookup:
         raise NotTrustedError("provider {ref!r} publishes no lookup endpoint", values={"ref": provider_ref[:200]})
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    return verify_answer(get(provider.lookup.replace("{content_id}", content_id), headers), provider, content_id)
+    found = get(provider.lookup.replace("{content_id}", content_id), headers)
+    verified = verify_answer(found, provider, content_id)
+    # what an evidence bundle keeps: the proof and the (cosigned) checkpoint exactly as verified
+    return verified | {"proof": found["proof"], "checkpoint": found["checkpoint"]}

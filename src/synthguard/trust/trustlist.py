@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from synthguard.media import write_atomic
 from synthguard.trust import descriptor as desc
 
 LIST_VERSION = "synthguard-trust-list/v1"
+LIST_FILE = "trust-list.json"
+CREDENTIALS_FILE = "trust-credentials.json"
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,12 @@ class TrustedProvider:
 
 
 class TrustList:
-    def __init__(self, path: str | os.PathLike[str]):
+    """The list at ``path``; ``on_change`` runs after every write (the deployment refreshes its C2PA trust anchors
+    there, so a running server validates manifests against the new list without a restart)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, on_change: Callable[[], None] | None = None):
         self.path = Path(path)
+        self.on_change = on_change
 
     # --- storage ---------------------------------------------------------------------------------------
     def entries(self) -> list[TrustedProvider]:
@@ -63,6 +70,38 @@ class TrustList:
         write_atomic(self.path, json.dumps({"version": LIST_VERSION, "providers": [asdict(e) for e in entries]},
                                            indent=1, ensure_ascii=False).encode())
         os.chmod(self.path, 0o600)
+        if self.on_change is not None:
+            self.on_change()
+
+    # --- credentials at the providers' lookup APIs (kept apart from the list: the list is published) ----
+    @property
+    def credentials_path(self) -> Path:
+        return self.path.with_name(self.path.stem + "-credentials.json")
+
+    def set_credential(self, ref: str, token: str | None) -> TrustedProvider:
+        """Store (or with None forget) this deployment's credential at a trusted provider's lookup API."""
+        target = self.find(ref)
+        creds = self._credentials()
+        if token:
+            creds[target.origin] = token.strip()
+        else:
+            creds.pop(target.origin, None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.credentials_path, json.dumps(creds, indent=1).encode())
+        os.chmod(self.credentials_path, 0o600)
+        return target
+
+    def credential(self, origin: str) -> str | None:
+        return self._credentials().get(origin)
+
+    def _credentials(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.credentials_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError as exc:
+            raise ValidationError("the trust credentials file is not JSON", path=self.credentials_path) from exc
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     # --- changes ---------------------------------------------------------------------------------------
     def add(self, signed: dict[str, Any], *, source: str = "pinned by the operator",
@@ -124,6 +163,49 @@ class TrustList:
 
     def for_producer(self, producer: str) -> TrustedProvider | None:
         return next((e for e in self.entries() if e.producer == producer), None)
+
+    def for_origin(self, origin: str) -> TrustedProvider | None:
+        return next((e for e in self.entries() if e.origin == origin), None)
+
+
+def for_settings(settings: Any) -> TrustList:
+    """The deployment's own trust list (``<home>/trust-list.json``); changes refresh its C2PA trust anchors."""
+    from synthguard.trust.anchors import refresh
+
+    return TrustList(Path(settings.home) / LIST_FILE, on_change=lambda: refresh(settings))
+
+
+def c2pa_chain(entry: TrustedProvider) -> list[Any]:
+    """The provider's C2PA signing chain from its pinned descriptor (x509 certificates, signer first); [] if none."""
+    from cryptography import x509
+
+    pem = (entry.descriptor.get("descriptor") or {}).get("c2pa_chain_pem")
+    if not isinstance(pem, str) or "BEGIN CERTIFICATE" not in pem:
+        return []
+    try:
+        return list(x509.load_pem_x509_certificates(pem.encode()))
+    except ValueError:
+        return []
+
+
+def c2pa_signer_entry(trust: TrustList, serial: str | int | None, common_name: str | None = None
+                      ) -> TrustedProvider | None:
+    """The trusted provider whose pinned C2PA chain holds the certificate that signed a manifest (by serial number,
+    and common name when given)."""
+    from cryptography.x509.oid import NameOID
+
+    if serial in (None, ""):
+        return None
+    try:
+        wanted = int(str(serial), 0) if str(serial).startswith("0x") else int(str(serial))
+    except ValueError:
+        return None
+    for e in trust.entries():
+        for cert in c2pa_chain(e)[:1]:  # the signer's own certificate leads the chain
+            cns = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+            if cert.serial_number == wanted and (common_name is None or common_name in cns):
+                return e
+    return None
 
 
 # --- lists signed by a publisher (e.g. a regulator's list of filed services) ----------------------------
