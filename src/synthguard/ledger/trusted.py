@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from synthguard.ledger.checkpoint import Checkpoint, load_ledger_public_key, log_id
 
-__all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned_key"]
+__all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned", "pinned_key"]
 
 
 class KeySource(StrEnum):
@@ -38,18 +38,35 @@ class TrustedKey:
     source: KeySource
     label: str                       # the file, list or deployment it came from, for the report
     origin: str | None = None
+    witnesses: tuple[str, ...] = ()  # cosigner vkeys (c2sp.org/tlog-cosignature) whose cosignatures count
+    quorum: int = 0                  # how many of them a checkpoint by this key needs (a trust list's setting)
+    fingerprint: str | None = None   # the key's fingerprint as the trust list shows it (SHA256:... of the vkey)
 
     @property
     def log_id(self) -> str:
         return log_id(self.public_key)
 
     def describe(self) -> dict[str, Any]:
-        return {"log_id": self.log_id, "source": self.source.value, "label": self.label, "origin": self.origin}
+        return {"log_id": self.log_id, "source": self.source.value, "label": self.label, "origin": self.origin,
+                "fingerprint": self.fingerprint, "witnesses_required": self.quorum}
 
 
 def pinned_key(path: str | Path, *, origin: str | None = None) -> TrustedKey:
     """A key the verifier pinned by hand (a PEM public key); KeyMissingError when unreadable."""
     return TrustedKey(load_ledger_public_key(path), KeySource.PINNED, str(path), origin)
+
+
+def pinned(ref: str) -> TrustedKey:
+    """A key pinned by hand: a PEM public key file, or a signed-note verifier key (``origin+hash+base64``, bound
+    to its origin); KeyMissingError / ValidationError when it is neither."""
+    from synthguard.ledger.checkpoint import parse_vkey
+    from synthguard.trust.descriptor import fingerprint
+
+    if Path(ref).is_file() or "+" not in ref:
+        return pinned_key(ref)
+    origin, key = parse_vkey(ref)
+    return TrustedKey(key, KeySource.PINNED, f"verifier key {ref.strip()[:80]}", origin,
+                      fingerprint=fingerprint(ref))
 
 
 def find_trusted(keys: Iterable[TrustedKey], cp: Checkpoint) -> TrustedKey | None:

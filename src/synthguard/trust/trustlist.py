@@ -241,5 +241,6 @@ def trusted_keys(trust: TrustList) -> list[Any]:
     out = []
     for e in trust.entries():
         _, pub = parse_vkey(e.vkey)
-        out.append(TrustedKey(pub, KeySource.TRUST_LIST, f"{e.name or e.producer or e.origin} ({e.source})", e.origin))
+        out.append(TrustedKey(pub, KeySource.TRUST_LIST, f"{e.name or e.producer or e.origin} ({e.source})", e.origin,
+                              witnesses=e.witnesses, quorum=e.quorum, fingerprint=e.fingerprint))
     return out
