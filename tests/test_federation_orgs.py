@@ -140,6 +140,13 @@ def _attributions(result: dict) -> list[dict]:
     return [e["evidence"] for e in result["evidence"] if e["source"] == "trust.attribution"]
 
 
+def test_each_organisation_has_its_own_database(world):
+    urls = {name: sg.settings.db_url for name, sg in world.sg.items()}
+    assert len(set(urls.values())) == len(urls) == 4, urls
+    prefix = "postgresql" if BACKEND == "postgres" else "sqlite:///"
+    assert all(u.startswith(prefix) for u in urls.values()), urls
+
+
 def test_the_platform_attributes_each_file_to_its_provider_with_a_verified_proof(world):
     for name, other in (("A", "B"), ("B", "A")):
         result = _scan(world, world.files[name])
@@ -364,3 +371,30 @@ def test_a_provider_rewriting_its_history_is_caught_by_the_witness_and_the_monit
     with pytest.raises(LedgerIntegrityError, match="ALARM"):
         monitor.check(fork.url["A-fork"], pinned, world.sg["P"].settings.home / "monitor-state.json")
     assert main(["monitor", fork.url["A-fork"], "--vkey", pinned]) == 7
+
+
+def test_evidence_over_http_at_the_platform(world):
+    """The same journey through the platform's HTTP API: a bundle for B's file, then P verifies it (no network)."""
+    headers = {"authorization": f"Bearer {world.p_token}"}
+    with world.files["B"].open("rb") as fh:
+        r = httpx.post(world.url["P"] + "/v1/evidence", files={"file": ("B.png", fh)}, headers=headers, timeout=300)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip", r.text[:300]
+    assert r.headers["x-synthguard-found"] == "true"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        doc = json.loads(zf.read("evidence.json"))
+        assert json.loads(zf.read("provider-descriptor.json"))["descriptor"]["producer"] == "P-BBB"
+    assert doc["trace"]["content_id"] == world.made["B"] and doc["provider"]["producer"] == "P-BBB"
+    assert doc["provider"]["key_source"] == "pinned by the operator" and doc["verification"]["ok"]
+    v = httpx.post(world.url["P"] + "/v1/evidence/verify", files={"bundle": ("e.zip", r.content)}, headers=headers,
+                   timeout=120).json()
+    assert v["ok"] and v["content_id"] == world.made["B"] and "Provider B" in v["trusted_key"]["label"]
+    # a victim's server that never heard of B: not verifiable there, unless the victim pins B's verifier key
+    a = world.url["A"]
+    tok = create_token(world.sg["A"].db, Role.VICTIM, "default", "victim")[0]
+    auth = {"authorization": f"Bearer {tok}"}
+    v = httpx.post(a + "/v1/evidence/verify", files={"bundle": ("e.zip", r.content)}, headers=auth, timeout=120).json()
+    assert not v["ok"] and v["trusted_key"] is None
+    b_vkey = for_settings(world.sg["P"].settings).find("P-BBB").vkey
+    v = httpx.post(a + "/v1/evidence/verify", files={"bundle": ("e.zip", r.content)}, data={"trusted_key": [b_vkey]},
+                   headers=auth, timeout=120).json()
+    assert v["ok"] and v["trusted_key"]["source"] == "pinned", v

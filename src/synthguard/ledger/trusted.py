@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from synthguard.ledger.checkpoint import Checkpoint, load_ledger_public_key, log_id
 
-__all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned", "pinned_key"]
+__all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned", "pinned_key", "pinned_vkey"]
 
 
 class KeySource(StrEnum):
@@ -59,14 +59,19 @@ def pinned_key(path: str | Path, *, origin: str | None = None) -> TrustedKey:
 def pinned(ref: str) -> TrustedKey:
     """A key pinned by hand: a PEM public key file, or a signed-note verifier key (``origin+hash+base64``, bound
     to its origin); KeyMissingError / ValidationError when it is neither."""
+    if Path(ref).is_file() or "+" not in ref:
+        return pinned_key(ref)
+    return pinned_vkey(ref)
+
+
+def pinned_vkey(text: str) -> TrustedKey:
+    """A signed-note verifier key given by the verifier (never a file path: safe for HTTP callers)."""
     from synthguard.ledger.checkpoint import parse_vkey
     from synthguard.trust.descriptor import fingerprint
 
-    if Path(ref).is_file() or "+" not in ref:
-        return pinned_key(ref)
-    origin, key = parse_vkey(ref)
-    return TrustedKey(key, KeySource.PINNED, f"verifier key {ref.strip()[:80]}", origin,
-                      fingerprint=fingerprint(ref))
+    origin, key = parse_vkey(text)
+    return TrustedKey(key, KeySource.PINNED, f"verifier key {text.strip()[:80]}", origin,
+                      fingerprint=fingerprint(text))
 
 
 def find_trusted(keys: Iterable[TrustedKey], cp: Checkpoint) -> TrustedKey | None:
