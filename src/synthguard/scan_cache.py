@@ -90,8 +90,36 @@ class ScanCache:
             cache[modality] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
         return str(cache[modality])
 
+    def _trust_digest(self) -> str:
+        """The trust list and the C2PA anchors it adds (issue 19): trusting a provider changes how its manifests
+        read ("trusted"), so an analysis made before must not be served after.  Re-read only when a file's
+        modification time or size changed."""
+        from synthguard.trust.anchors import ANCHORS_FILE
+        from synthguard.trust.trustlist import LIST_FILE
+
+        home = self.sg.settings.home
+        stamp = []
+        for p in (home / LIST_FILE, home / ANCHORS_FILE):
+            try:
+                st = p.stat()
+                stamp.append((str(p), st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                stamp.append((str(p), 0, -1))
+        memo = self.__dict__.get("_trust_memo")
+        if memo is None or memo[0] != stamp:
+            h = hashlib.sha256()
+            for p, _, size in stamp:
+                if size >= 0:
+                    try:
+                        h.update(p.encode() + b"\0" + hashlib.sha256(Path(p).read_bytes()).digest())
+                    except FileNotFoundError:
+                        pass
+            memo = self.__dict__["_trust_memo"] = (stamp, h.hexdigest())
+        return str(memo[1])
+
     def key(self, media: Media, search: str) -> str:
-        parts = (media.sha256, search, media.modality.value, self._context, self.detectors_version(media.modality))
+        parts = (media.sha256, search, media.modality.value, self._context, self.detectors_version(media.modality),
+                 self._trust_digest())
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
     # --- lookups -------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ the signed descriptors of the providers it trusts: pinning a provider is what ma
 Which provider signed a manifest is then told by the signer certificate itself (its serial number and name are the
 leaf of exactly one pinned chain, :func:`synthguard.trust.trustlist.c2pa_signer_entry`), never by the claims inside.
 
-The anchors are one PEM file, ``<home>/c2pa-trust-anchors.pem``, rewritten whenever the trust list changes; the
-C2PA reader reads it on every validation, so a running server picks up a newly trusted provider at once.
+The anchors are one PEM file, ``<home>/c2pa-trust-anchors.pem`` (the configured bundle or own CA, then the trusted
+roots), rewritten whenever the trust list changes; the C2PA reader reads it on every validation, so a running
+server picks up a newly trusted provider at once.
 """
 
 from __future__ import annotations
@@ -52,15 +53,16 @@ def trust_roots(settings: Any) -> list[str]:
 
 
 def refresh(settings: Any) -> Path | None:
-    """Write the combined anchors file if its content changed; its path, or None while no trusted provider
-    publishes a chain and no combined file was ever written (then the base anchors are used as they are)."""
+    """Write the combined anchors file if its content changed; its path, or None when there is nothing to anchor
+    (no configured bundle, no own CA, no trusted chain, and no combined file written before).  Once written the
+    file is kept up to date, also when the last trusted chain goes: a running reader holds this one path."""
     roots = trust_roots(settings)
-    path = Path(settings.home) / ANCHORS_FILE
-    if not roots and not path.is_file():
-        return None
     base = _base(settings)
+    path = Path(settings.home) / ANCHORS_FILE
+    if not roots and not base.strip() and not path.is_file():
+        return None
     text = (base.rstrip("\n") + "\n" if base.strip() else "") + "".join(roots)
-    try:  # once written, kept up to date (also when the last chain goes): a running reader holds this path
+    try:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             write_atomic(path, text.encode())
             os.chmod(path, 0o644)
@@ -70,6 +72,6 @@ def refresh(settings: Any) -> Path | None:
 
 
 def anchors(settings: Any, base: Path | None) -> Path | None:
-    """The anchors a deployment validates C2PA manifests with: ``base`` alone while no trusted provider publishes
-    a chain, else the combined file (base + the trusted providers' roots)."""
+    """The anchors a deployment validates C2PA manifests with: the combined file (``base`` + the trusted providers'
+    roots), or ``base`` itself when the home cannot hold the combined file."""
     return refresh(settings) or base

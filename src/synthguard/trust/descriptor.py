@@ -22,7 +22,6 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from synthguard.errors import LedgerIntegrityError, ValidationError
-from synthguard.ledger.checkpoint import parse_vkey, vkey
 
 VERSION = "synthguard-descriptor/v1"
 
@@ -38,6 +37,8 @@ def fingerprint(vkey_text: str) -> str:
 
 def build(sg: Any, *, base_url: str | None = None) -> dict[str, Any]:
     """This deployment's signed descriptor."""
+    from synthguard.ledger.checkpoint import vkey
+
     st, keys = sg.settings, sg.keys
     private = keys.ledger_private
     origin = sg.ledger.origin_for(private)
@@ -70,6 +71,8 @@ def verify(signed: Any, pinned_vkey: str | None = None) -> dict[str, Any]:
     if not (isinstance(signed, dict) and isinstance(signed.get("descriptor"), dict)
             and isinstance(signed.get("signature"), str)):
         raise ValidationError("not a signed SynthGuard descriptor (expected descriptor and signature)")
+    from synthguard.ledger.checkpoint import parse_vkey
+
     doc = signed["descriptor"]
     if doc.get("version") != VERSION:
         raise ValidationError("unknown descriptor version {v!r}", values={"v": str(doc.get("version"))[:40]})

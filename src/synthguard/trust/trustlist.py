@@ -23,7 +23,6 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError, ValidationError
-from synthguard.ledger.checkpoint import parse_vkey
 from synthguard.media import write_atomic
 from synthguard.trust import descriptor as desc
 
@@ -224,6 +223,8 @@ def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -
     doc = signed.get("list") if isinstance(signed, dict) else None
     if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
         raise ValidationError("not a SynthGuard trust list")
+    from synthguard.ledger.checkpoint import parse_vkey
+
     name, pub = parse_vkey(publisher_vkey)
     try:
         pub.verify(base64.b64decode(str(signed.get("signature")), validate=True), desc.canonical(doc))
@@ -236,6 +237,7 @@ def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -
 def trusted_keys(trust: TrustList) -> list[Any]:
     """The list's providers as :class:`~synthguard.ledger.trusted.TrustedKey` values for evidence verification:
     each bound to its origin and labelled with the provider and where its key came from."""
+    from synthguard.ledger.checkpoint import parse_vkey
     from synthguard.ledger.trusted import KeySource, TrustedKey
 
     out = []
