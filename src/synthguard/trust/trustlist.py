@@ -56,13 +56,31 @@ class TrustList:
 
     # --- storage ---------------------------------------------------------------------------------------
     def entries(self) -> list[TrustedProvider]:
+        return list(self._index().entries)
+
+    def _index(self) -> _Index:
+        """The parsed list and its look-up tables, re-read only when the file changed (a scan looks providers up
+        by producer, origin and C2PA signer without walking 100 entries or re-parsing their chains)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return _Index.EMPTY
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = _INDEXES.get(self.path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return []
+            return _Index.EMPTY
         except ValueError as exc:
             raise ValidationError("the trust list is not JSON", path=self.path) from exc
-        return [TrustedProvider(**(e | {"witnesses": tuple(e.get("witnesses", ()))})) for e in doc["providers"]]
+        index = _Index([TrustedProvider(**(e | {"witnesses": tuple(e.get("witnesses", ()))}))
+                        for e in doc["providers"]])
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        _INDEXES[self.path] = (stamp, index)
+        return index
 
     def _save(self, entries: list[TrustedProvider]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,10 +179,43 @@ class TrustList:
         return next((e for e in self.entries() if e.vkey == key_vkey.strip()), None)
 
     def for_producer(self, producer: str) -> TrustedProvider | None:
-        return next((e for e in self.entries() if e.producer == producer), None)
+        return self._index().by_producer.get(producer)
 
     def for_origin(self, origin: str) -> TrustedProvider | None:
-        return next((e for e in self.entries() if e.origin == origin), None)
+        return self._index().by_origin.get(origin)
+
+    def for_c2pa_signer(self, serial: int) -> list[tuple[TrustedProvider, Any]]:
+        """(entry, signer certificate) pairs whose pinned C2PA chain starts with a certificate of this serial."""
+        return self._index().by_serial().get(serial, [])
+
+
+class _Index:
+    """A parsed trust list with its look-up tables (built once per version of the file)."""
+
+    EMPTY: _Index
+
+    def __init__(self, entries: list[TrustedProvider]):
+        self.entries = tuple(entries)
+        self.by_producer: dict[str, TrustedProvider] = {}
+        self.by_origin: dict[str, TrustedProvider] = {}
+        for e in self.entries:
+            self.by_origin.setdefault(e.origin, e)
+            if e.producer:
+                self.by_producer.setdefault(e.producer, e)
+        self._by_serial: dict[int, list[tuple[TrustedProvider, Any]]] | None = None
+
+    def by_serial(self) -> dict[int, list[tuple[TrustedProvider, Any]]]:
+        if self._by_serial is None:
+            table: dict[int, list[tuple[TrustedProvider, Any]]] = {}
+            for e in self.entries:
+                for cert in c2pa_chain(e)[:1]:  # the signer's own certificate leads the chain
+                    table.setdefault(cert.serial_number, []).append((e, cert))
+            self._by_serial = table
+        return self._by_serial
+
+
+_Index.EMPTY = _Index([])
+_INDEXES: dict[Path, tuple[tuple[int, int, int], _Index]] = {}
 
 
 def for_settings(settings: Any) -> TrustList:
@@ -199,11 +250,10 @@ def c2pa_signer_entry(trust: TrustList, serial: str | int | None, common_name: s
         wanted = int(str(serial), 0) if str(serial).startswith("0x") else int(str(serial))
     except ValueError:
         return None
-    for e in trust.entries():
-        for cert in c2pa_chain(e)[:1]:  # the signer's own certificate leads the chain
-            cns = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-            if cert.serial_number == wanted and (common_name is None or common_name in cns):
-                return e
+    for e, cert in trust.for_c2pa_signer(wanted):
+        cns = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if common_name is None or common_name in cns:
+            return e
     return None
 
 
