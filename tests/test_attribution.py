@@ -31,9 +31,9 @@ from synthguard.trust.attribution import (
     UNRESOLVED,
     VERIFIED,
     attribute,
-    resolve_all,
 )
 from synthguard.trust.descriptor import build
+from synthguard.trust.resolve import resolve_all
 from synthguard.trust.trustlist import for_settings, publish
 from tests.conftest import image_bytes
 

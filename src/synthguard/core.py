@@ -30,7 +30,7 @@ from synthguard.errors import (
     WatermarkError,
 )
 from synthguard.i18n import N_
-from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
+from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
@@ -325,8 +325,6 @@ class SynthGuard:
         """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
 
         One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
-        from synthguard.inspection import settle_foreign
-
         return settle_foreign(inspect_media(self.media(source), self.marker), self.settings, self.is_own_claim)
 
     def is_own_claim(self, content_id: str | None, producer: str | None) -> bool:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import SynthGuardError
 from synthguard.marking.base import Reading
 from synthguard.media import Media, Modality
+from synthguard.trust.attribution import attribute, summary
+from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
@@ -88,9 +90,6 @@ def settle_foreign(result: dict[str, Any], settings: Settings, ours: Callable[[s
     "invalid"; every foreign claim (AIGC label, C2PA manifest, ledger reference) is attributed to the trusted
     provider it names (name, key fingerprint, where the key came from) or said to be "not verifiable here"
     (``result["attribution"]``).  On our own records a failing code stays "invalid": that is tampering."""
-    from synthguard.trust.attribution import attribute, summary
-    from synthguard.trust.trustlist import for_settings
-
     trust = for_settings(settings)
     aigc = result.get("aigc") or {}
     pid, producer = aigc.get("ProduceID"), aigc.get("ContentProducer")

@@ -20,6 +20,7 @@ from pathlib import Path
 from synthguard.config import Settings
 from synthguard.errors import ConflictError, KeyMissingError, OutputError
 from synthguard.media import write_atomic
+from synthguard.trust.anchors import anchors
 
 SECRETS = ("integrity.key", "watermark.key", "identity-salt.key")
 LEDGER_KEY = "ledger-ed25519.key"
@@ -94,8 +95,6 @@ class Keys:
     def c2pa_anchors(self) -> Path | None:
         """The configured anchors (else our own CA), plus the roots of the trusted providers' C2PA chains
         (issue 19: the trust list decides whose manifests read as "trusted"; see trust/anchors.py)."""
-        from synthguard.trust.anchors import anchors
-
         if self.settings.c2pa_trust_anchors:
             base: Path | None = self.settings.c2pa_trust_anchors
         else:

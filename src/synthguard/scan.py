@@ -31,6 +31,9 @@ import yaml
 from synthguard.detection import Detection, Detector
 from synthguard.errors import SynthGuardError
 from synthguard.media import Media, Modality
+from synthguard.trust.attribution import NOT_VERIFIABLE, VERIFIED, attribute, summary
+from synthguard.trust.resolve import resolve_all
+from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
@@ -291,9 +294,6 @@ def foreign_claims(sg: SynthGuard, media: Media, evidence: list[Detection]) -> l
     view = _claims_view(evidence)
     if not (view["aigc"] or view["c2pa"] or view["watermark"]):
         return []
-    from synthguard.trust.attribution import NOT_VERIFIABLE, VERIFIED, attribute, resolve_all, summary
-    from synthguard.trust.trustlist import for_settings
-
     trust = for_settings(sg.settings)
     claims = attribute(view, trust, sg.is_own_claim)
     if not claims:

@@ -37,6 +37,8 @@ from synthguard.detection import Detection
 from synthguard.media import Media, Modality
 from synthguard.scan import Analysis, analyse, detectors_for
 from synthguard.store import scan_tables
+from synthguard.trust.anchors import ANCHORS_FILE
+from synthguard.trust.trustlist import LIST_FILE
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -94,9 +96,6 @@ class ScanCache:
         """The trust list and the C2PA anchors it adds (issue 19): trusting a provider changes how its manifests
         read ("trusted"), so an analysis made before must not be served after.  Re-read only when a file's
         modification time or size changed."""
-        from synthguard.trust.anchors import ANCHORS_FILE
-        from synthguard.trust.trustlist import LIST_FILE
-
         home = self.sg.settings.home
         stamp = []
         for p in (home / LIST_FILE, home / ANCHORS_FILE):

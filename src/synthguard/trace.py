@@ -17,6 +17,9 @@ from sqlalchemy import select
 from synthguard.fingerprint.pdq import PDQHasher, nearest
 from synthguard.media import Media, Modality
 from synthguard.store.schema import Fingerprint, Record
+from synthguard.trust.attribution import VERIFIED, attribute, provider_info, summary
+from synthguard.trust.resolve import resolve_all
+from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -158,9 +161,6 @@ def foreign(sg: SynthGuard, media: Media, insp: dict[str, Any], result: TraceRes
     trusted provider's lookup API and verify record, inclusion proof and (cosigned) checkpoint against the pinned
     key (trust.resolve).  Found only when that verifies; the result names the provider, its key fingerprint and
     where the key came from, and carries the signed descriptor it relied on (issue 19)."""
-    from synthguard.trust.attribution import VERIFIED, attribute, provider_info, resolve_all, summary
-    from synthguard.trust.trustlist import for_settings
-
     trust = for_settings(sg.settings)
     claims = resolve_all(attribute(insp, trust, sg.is_own_claim), trust, sha256=media.sha256,
                          pixel_sha256=media.content_sha256)

@@ -35,6 +35,9 @@ from typing import TYPE_CHECKING, Any
 from synthguard.evidence.verify import MANIFEST, check_evidence, manifest_text
 from synthguard.ledger.trusted import KeySource, TrustedKey
 from synthguard.media import Media, write_atomic
+from synthguard.trust.descriptor import build as build_descriptor
+from synthguard.trust.descriptor import fingerprint
+from synthguard.trust.trustlist import TrustList, for_settings, trusted_keys
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
@@ -125,8 +128,6 @@ def own_keys(sg: SynthGuard) -> list[TrustedKey]:
 def verifier_keys(sg: SynthGuard, trust_list: str | os.PathLike[str] | None = None) -> list[TrustedKey]:
     """The keys this deployment verifies evidence with: its own ledger key and every provider of its trust list
     (and of ``trust_list`` when given), each with its witness quorum (issue 19)."""
-    from synthguard.trust.trustlist import TrustList, for_settings, trusted_keys
-
     keys = own_keys(sg) + trusted_keys(for_settings(sg.settings))
     if trust_list is not None:
         keys += trusted_keys(TrustList(trust_list))
@@ -140,10 +141,8 @@ def _descriptor(sg: SynthGuard, trace: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if trace.get("provider"):
         return trace["provider"].get("descriptor") or None
-    from synthguard.trust.descriptor import build
-
     try:
-        return build(sg)
+        return build_descriptor(sg)
     except Exception:  # noqa: BLE001 - a deployment without a ledger key has no proof to bundle either
         return None
 
@@ -159,8 +158,6 @@ def _provider_facts(descriptor: dict[str, Any] | None, trace: dict[str, Any]) ->
     if prov:
         facts |= {k: prov.get(k) for k in ("key_fingerprint", "key_source", "witnesses", "match")}
     else:
-        from synthguard.trust.descriptor import fingerprint
-
         facts |= {"key_fingerprint": fingerprint(d["log"]["vkey"]), "key_source": "this deployment (the issuer)"}
     return facts
 

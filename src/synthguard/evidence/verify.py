@@ -17,10 +17,12 @@ import zipfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from synthguard.errors import InputError, LedgerIntegrityError, ValidationError
+from synthguard.errors import InputError, LedgerIntegrityError, SynthGuardError, ValidationError
 from synthguard.ledger import merkle
-from synthguard.ledger.checkpoint import parse_checkpoint, verify_checkpoint
+from synthguard.ledger.checkpoint import log_id, parse_checkpoint, parse_vkey, verify_checkpoint
 from synthguard.ledger.trusted import KeySource, TrustedKey, find_trusted
+from synthguard.trust import cosign
+from synthguard.trust.descriptor import verify as verify_descriptor
 
 MANIFEST = "MANIFEST.sha256"
 
@@ -119,8 +121,6 @@ def _check_checkpoint(checks: list[dict[str, Any]], cp: dict[str, Any], size: in
     except LedgerIntegrityError as exc:
         _check(checks, "checkpoint-signature", False, exc.message)
     if key.quorum:  # the trust list requires k of n witness cosignatures (c2sp.org/tlog-cosignature, issue 19)
-        from synthguard.trust import cosign
-
         found = [c.name for v in key.witnesses if (c := cosign.verify(str(cp.get("note", "")), v)) is not None]
         _check(checks, "witness-cosignatures", len(found) >= key.quorum,
                f"{len(found)} of the {key.quorum} required witness cosignatures verify"
@@ -225,10 +225,6 @@ def verify_bundle(zip_path: str | os.PathLike[str] | bytes, trusted: Iterable[Tr
 def _check_descriptor(checks: list[dict[str, Any]], data: bytes, used: dict[str, Any] | None) -> None:
     """The provider descriptor in the bundle is signed by the very key the checkpoint was trusted with (issue 19):
     it says who the provider is (name, producer code, filing number) only if that key vouches for it."""
-    from synthguard.errors import SynthGuardError
-    from synthguard.ledger.checkpoint import log_id, parse_vkey
-    from synthguard.trust.descriptor import verify as verify_descriptor
-
     try:
         got = verify_descriptor(json.loads(data))
         key_log_id = log_id(parse_vkey(got["vkey"])[1])

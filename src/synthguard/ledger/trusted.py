@@ -9,6 +9,8 @@ key it used and its source; no trusted key means "origin not verified", never "v
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from synthguard.ledger.checkpoint import Checkpoint, load_ledger_public_key, log_id
+from synthguard.ledger.checkpoint import Checkpoint, _key_hash, load_ledger_public_key, log_id, parse_vkey
 
 __all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned", "pinned_key", "pinned_vkey"]
 
@@ -64,21 +66,21 @@ def pinned(ref: str) -> TrustedKey:
     return pinned_vkey(ref)
 
 
+def vkey_fingerprint(vkey_text: str) -> str:
+    """``SHA256:`` and the unpadded base64 SHA-256 of a verifier key: what trust lists show and people compare."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(vkey_text.strip().encode()).digest()).decode().rstrip("=")
+
+
 def pinned_vkey(text: str) -> TrustedKey:
     """A signed-note verifier key given by the verifier (never a file path: safe for HTTP callers)."""
-    from synthguard.ledger.checkpoint import parse_vkey
-    from synthguard.trust.descriptor import fingerprint
-
     origin, key = parse_vkey(text)
     return TrustedKey(key, KeySource.PINNED, f"verifier key {text.strip()[:80]}", origin,
-                      fingerprint=fingerprint(text))
+                      fingerprint=vkey_fingerprint(text))
 
 
 def find_trusted(keys: Iterable[TrustedKey], cp: Checkpoint) -> TrustedKey | None:
     """The trusted key the checkpoint names by log id -- or, for a checkpoint without the optional ``log-id``
     line (C2SP), by its signed-note key hash -- and origin, when the key is bound to one."""
-    from synthguard.ledger.checkpoint import _key_hash
-
     for key in keys:
         named = key.log_id == cp.log_id if cp.log_id is not None else cp.key_hash == _key_hash(cp.origin,
                                                                                               key.public_key)

@@ -17,7 +17,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+
 from synthguard.media import write_atomic
+from synthguard.trust.trustlist import LIST_FILE, TrustList, c2pa_chain
 
 ANCHORS_FILE = "c2pa-trust-anchors.pem"
 
@@ -36,10 +39,6 @@ def _base(settings: Any) -> str:
 
 def trust_roots(settings: Any) -> list[str]:
     """PEM of the root (the last certificate) of each trusted provider's C2PA chain."""
-    from cryptography.hazmat.primitives import serialization
-
-    from synthguard.trust.trustlist import LIST_FILE, TrustList, c2pa_chain
-
     out = []
     try:
         entries = TrustList(Path(settings.home) / LIST_FILE).entries()

@@ -11,8 +11,8 @@ watermark detection reports one, the watermark's provider -- and match each agai
   MAC only its producer can check (GB-12), and a foreign label is not a tampered one;
 * a C2PA manifest is attributed by its signer certificate (the leaf of exactly one pinned chain, and the manifest
   "trusted" under the anchors the trust list adds), never by the names it claims;
-* :func:`resolve_all` then asks the provider's lookup API (LM-24) with this deployment's credential for the record
-  and verifies the answer against the pinned key and the witness quorum (``trust.resolve``): ``verified`` when the
+* ``trust.resolve.resolve_all`` then asks the provider's lookup API (LM-24) with this deployment's credential
+  for the record and verifies the answer against the pinned key and the witness quorum: ``verified`` when the
   proof holds, with whether the record's hashes are this file's (``identical``, ``same-pixels``) or another copy.
 
 Own claims (records in this deployment's database, or our producer code when there is no database at hand) are
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from synthguard.errors import LedgerIntegrityError, NotFoundError, SynthGuardError
+from synthguard.errors import NotFoundError
 from synthguard.trust.trustlist import TrustedProvider, TrustList, c2pa_signer_entry
 
 ATTRIBUTED = "attributed"              # names a trusted provider; its record not (yet) resolved
@@ -116,49 +116,6 @@ def _watermark_claim(wm: dict[str, Any], trust: TrustList) -> dict[str, Any] | N
     return _claim("watermark", wm.get("content_id"), entry.producer if entry else None, entry,
                   f"a watermark of provider {refs[0]!r}" + ("" if entry else ", which is not in the trust list"),
                   token=token, mode=wm.get("mode"))
-
-
-def match(record: dict[str, Any], sha256: str | None, pixel_sha256: str | None) -> str:
-    """How a file relates to the provider's record: ``identical`` bytes, ``same-pixels``, or ``other-copy``."""
-    if sha256 and record.get("output_sha256") == sha256:
-        return "identical"
-    if pixel_sha256 and record.get("pixel_sha256") == pixel_sha256:
-        return "same-pixels"
-    return "other-copy"
-
-
-def resolve_all(claims: list[dict[str, Any]], trust: TrustList, *, sha256: str | None = None,
-                pixel_sha256: str | None = None, get: Any = None) -> list[dict[str, Any]]:
-    """Resolve each attributed claim with a content id at its provider, with this deployment's stored credential
-    (``synthguard trust credential``); one lookup per (provider, content id).  Updates the claims in place (status,
-    ``resolved``) and returns them.  Never raises for a provider's answer: a failure is a status."""
-    from synthguard.trust.resolve import resolve
-
-    done: dict[tuple[str, str], dict[str, Any]] = {}
-    for c in claims:
-        prov, cid = c.get("provider"), c.get("content_id")
-        if c["status"] != ATTRIBUTED or not prov or not cid:
-            continue
-        key = (prov["origin"], cid)
-        if key not in done:
-            token = trust.credential(prov["origin"])
-            if token is None:
-                done[key] = {"status": UNRESOLVED, "reason": "no credential stored for this provider's lookup API "
-                             "(synthguard trust credential)"}
-            else:
-                try:
-                    kw = {"get": get} if get is not None else {}
-                    got = resolve(trust, prov["origin"], cid, token=token, **kw)
-                    got["match"] = match(got["record"], sha256, pixel_sha256)
-                    done[key] = {"status": VERIFIED, "resolved": got}
-                except NotFoundError as exc:
-                    done[key] = {"status": NOT_FOUND, "reason": exc.message}
-                except LedgerIntegrityError as exc:
-                    done[key] = {"status": FAILED, "reason": exc.message}
-                except SynthGuardError as exc:
-                    done[key] = {"status": UNRESOLVED, "reason": exc.message}
-        c.update(done[key])
-    return claims
 
 
 def summary(claim: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError, ValidationError
 from synthguard.media import write_atomic
 from synthguard.trust import descriptor as desc
+from synthguard.trust.cosign import parse_vkey as parse_cosigner
 
 LIST_VERSION = "synthguard-trust-list/v1"
 LIST_FILE = "trust-list.json"
@@ -154,8 +155,6 @@ class TrustList:
         return gone
 
     def set_witnesses(self, ref: str, vkeys: list[str], quorum: int) -> TrustedProvider:
-        from synthguard.trust.cosign import parse_vkey as parse_cosigner
-
         for v in vkeys:
             parse_cosigner(v)
         if not 0 <= quorum <= len(vkeys):

@@ -10,7 +10,10 @@ from fastapi.responses import Response as RawResponse
 
 from synthguard.auth import Role
 from synthguard.core import RECORD_HINT
-from synthguard.errors import NotFoundError
+from synthguard.errors import MediaTooLargeError, NotFoundError, ValidationError
+from synthguard.evidence import build_bundle, verify_bundle
+from synthguard.evidence.bundle import bundle_bytes, verifier_keys
+from synthguard.ledger.trusted import pinned_vkey
 from synthguard.server.deps import SG, Ident, RecordReader, Scanner, Tracer, upload_media
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
@@ -29,9 +32,6 @@ def evidence(sg: SG, p: Tracer, file: Annotated[UploadFile, File()]) -> RawRespo
     the (witness-cosigned) checkpoint, the provider's signed descriptor, report and verify.py.  A record of another
     provider is resolved at that provider and verified against this deployment's trust list (issue 19).  The file
     itself is not put in the bundle."""
-    from synthguard.evidence import build_bundle
-    from synthguard.evidence.bundle import bundle_bytes
-
     bundle = build_bundle(sg, upload_media(sg, file))
     return RawResponse(bundle_bytes(bundle), media_type="application/zip",
                        headers={"content-disposition": 'attachment; filename="evidence.zip"',
@@ -45,11 +45,6 @@ def evidence_verify(sg: SG, p: Tracer, bundle: Annotated[UploadFile, File()],
     deployment's, its trust list's with their witness quorums, or a verifier key given as ``trusted_key``), the
     provider descriptor.  ``ok`` false and the failing checks when it does not verify (the key inside the bundle is
     never trusted)."""
-    from synthguard.errors import MediaTooLargeError, ValidationError
-    from synthguard.evidence import verify_bundle
-    from synthguard.evidence.bundle import verifier_keys
-    from synthguard.ledger.trusted import pinned_vkey
-
     limit = sg.settings.max_bytes + (32 << 20)
     data = bundle.file.read(limit + 1)
     if len(data) > limit:
