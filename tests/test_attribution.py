@@ -187,3 +187,18 @@ def test_verify_py_takes_a_publisher_signed_list(two, tmp_path):
     assert bad.returncode == 1 and "FAILED: cannot read" in bad.stdout
     pinned = run("--trusted-key", acme.ledger_vkey())  # a verifier key instead of a PEM file
     assert pinned.returncode == 0 and "pinned with --trusted-key (verifier key)" in pinned.stdout, pinned.stdout
+
+
+def test_the_inspection_page_names_the_trusted_provider_or_says_not_verifiable(two):
+    from synthguard.server.verdict import verdict
+
+    acme, plat = two["acme"], two["plat"]
+    unknown = verdict(plat.inspect(Media.open(two["file"])))
+    provider = next(c for c in unknown.checks if c.title == "Provider")
+    assert provider.status == "not verifiable here" and provider.state == "no"
+    assert not any(c.state == "bad" for c in unknown.checks)  # a foreign label is never "altered"
+    entry = for_settings(plat.settings).add(build(acme))
+    known = verdict(plat.inspect(Media.open(two["file"])))
+    provider = next(c for c in known.checks if c.title == "Provider")
+    assert provider.status == "trusted: Acme" and entry.fingerprint in provider.meaning
+    assert "pinned by the operator" in provider.meaning
