@@ -161,7 +161,7 @@ def test_the_watermark_hook_takes_a_provider_in_any_known_field(two):
     assert attribute({"watermark": {"detected": False, "provider": "P-ACME"}}, trust, never) == []
 
 
-def test_verify_py_takes_a_publisher_signed_list(two, tmp_path):
+def test_verify_py_takes_a_publisher_signed_list(two, tmp_path, monkeypatch):
     acme = two["acme"]
     bundle = write_bundle(build_bundle(acme, two["file"]), tmp_path / "b.zip")
     with zipfile.ZipFile(bundle) as zf:
@@ -185,6 +185,16 @@ def test_verify_py_takes_a_publisher_signed_list(two, tmp_path):
     wrong = log_vkey("regulator.example/filed", Ed25519PrivateKey.generate())
     bad = run("--trust-list", str(listed), "--publisher-key", wrong)
     assert bad.returncode == 1 and "FAILED: cannot read" in bad.stdout
+    # the same with evidence-verify at a court that holds no keys and no list of its own
+    from synthguard.cli import main
+
+    court = tmp_path / "court"
+    court.mkdir()
+    monkeypatch.setenv("SYNTHGUARD_HOME", str(court))
+    assert main(["evidence-verify", str(bundle), "--trust-list", str(listed), "--publisher-key", pub]) == 0
+    assert main(["evidence-verify", str(bundle), "--trust-list", str(listed), "--publisher-key", wrong]) == 7
+    assert main(["evidence-verify", str(bundle), "--trust-list", str(listed)]) != 0  # says: a signed list
+    assert main(["evidence-verify", str(bundle), "--trusted-key", acme.ledger_vkey()]) == 0
     pinned = run("--trusted-key", acme.ledger_vkey())  # a verifier key instead of a PEM file
     assert pinned.returncode == 0 and "pinned with --trusted-key (verifier key)" in pinned.stdout, pinned.stdout
 

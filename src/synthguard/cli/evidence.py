@@ -43,6 +43,9 @@ def evidence_verify(
     trust_list: Annotated[Optional[Path], typer.Option(
         "--trust-list", help="A trust list file (synthguard trust); this deployment's own list is used too. "
                              "Its witness quorums apply.")] = None,
+    publisher_key: Annotated[Optional[str], typer.Option(
+        "--publisher-key", help="With --trust-list: the file is a list a publisher signed (synthguard trust "
+                                "publish); this is the publisher's verifier key, which you pinned.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-check a bundle's manifest, inclusion proof and checkpoint signature; exit 7 if any check fails.
@@ -57,20 +60,34 @@ def evidence_verify(
     from rich.markup import escape
 
     from synthguard.config import Settings
+    from synthguard.errors import InputError
     from synthguard.evidence import verify_bundle
     from synthguard.evidence.bundle import verifier_keys
     from synthguard.keys import LEDGER_KEY
     from synthguard.ledger.trusted import pinned
-    from synthguard.trust.trustlist import TrustList, for_settings, trusted_keys
+    from synthguard.trust.trustlist import TrustList, for_settings, published_keys, trusted_keys
 
     keys = [pinned(p) for p in trusted_key or []]
+    if publisher_key and trust_list is None:
+        raise InputError("--publisher-key goes with --trust-list (the signed list)")
+    given = None
+    if trust_list is not None and publisher_key:
+        import json
+
+        try:
+            keys += published_keys(json.loads(trust_list.read_text(encoding="utf-8")), publisher_key)
+        except (OSError, ValueError) as exc:
+            raise InputError("cannot read {path}: {reason}", values={"path": str(trust_list),
+                                                                    "reason": type(exc).__name__}) from exc
+    else:
+        given = trust_list
     settings = Settings.load()
     if (settings.keys_dir / LEDGER_KEY).is_file():  # a deployment: trust its own key, check user references
         with core() as sg:
-            keys += verifier_keys(sg, trust_list)
+            keys += verifier_keys(sg, given)
             result = verify_bundle(bundle, keys, sg.user_ref)
     else:
-        keys += trusted_keys(for_settings(settings)) + (trusted_keys(TrustList(trust_list)) if trust_list else [])
+        keys += trusted_keys(for_settings(settings)) + (trusted_keys(TrustList(given)) if given else [])
         result = verify_bundle(bundle, keys)
     if as_json:
         emit(result, True)

@@ -76,8 +76,17 @@ class TrustList:
             return _Index.EMPTY
         except ValueError as exc:
             raise ValidationError("the trust list is not JSON", path=self.path) from exc
-        index = _Index([TrustedProvider(**(e | {"witnesses": tuple(e.get("witnesses", ()))}))
-                        for e in doc["providers"]])
+        if isinstance(doc, dict) and isinstance(doc.get("list"), dict):
+            raise ValidationError("{path} is a list signed by a publisher, not a trust list of this deployment",
+                                  values={"path": str(self.path)},
+                                  hint="Import it with `synthguard trust import FILE --publisher-key VKEY`, or give "
+                                       "its publisher key (--publisher-key) to evidence-verify.")
+        try:
+            index = _Index([TrustedProvider(**(e | {"witnesses": tuple(e.get("witnesses", ()))}))
+                            for e in doc["providers"]])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValidationError("the trust list {path} is malformed ({err})",
+                                  values={"path": str(self.path), "err": type(exc).__name__}) from exc
         if len(_INDEXES) > 64:
             _INDEXES.clear()
         _INDEXES[self.path] = (stamp, index)
@@ -281,6 +290,31 @@ def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -
         raise LedgerIntegrityError("the trust list is not signed by the pinned publisher key") from exc
     source = f"list {name} {desc.fingerprint(publisher_vkey)}"
     return [trust.add(d, source=source) for d in doc["providers"]]
+
+
+def published_keys(signed: Any, publisher_vkey: str) -> list[Any]:
+    """The keys of a list signed by a publisher the verifier pinned, without adding them to any trust list (for
+    offline verification: ``evidence-verify --trust-list FILE --publisher-key VKEY``).  Every descriptor must
+    verify with its own key; the source names the publisher."""
+    from synthguard.ledger.checkpoint import parse_vkey
+    from synthguard.ledger.trusted import KeySource, TrustedKey
+
+    doc = signed.get("list") if isinstance(signed, dict) else None
+    if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
+        raise ValidationError("not a SynthGuard trust list signed by a publisher")
+    name, pub = parse_vkey(publisher_vkey)
+    try:
+        pub.verify(base64.b64decode(str(signed.get("signature")), validate=True), desc.canonical(doc))
+    except (ValueError, InvalidSignature) as exc:
+        raise LedgerIntegrityError("the trust list is not signed by the pinned publisher key") from exc
+    source = f"list {name} {desc.fingerprint(publisher_vkey)}"
+    out = []
+    for d in doc["providers"]:
+        got = desc.verify(d)
+        origin, key = parse_vkey(got["vkey"])
+        who = got["descriptor"].get("name") or got["descriptor"].get("producer") or origin
+        out.append(TrustedKey(key, KeySource.TRUST_LIST, f"{who} ({source})", origin, fingerprint=got["fingerprint"]))
+    return out
 
 
 def trusted_keys(trust: TrustList) -> list[Any]:
