@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from cryptography import x509
 from PIL import Image
 
 from synthguard.errors import (
@@ -196,7 +197,10 @@ def test_marker_protocol(pki):
     ctx = LabelContext(content_id="cid-9", producer="ACME", created=datetime.now(UTC), ledger_ref="l:9")
     reading = marker.read(marker.mark(synth("png"), ctx))
     assert (reading.marker, reading.found, reading.valid) == ("image.c2pa", True, True)
-    assert set(reading.data) == {"present", "state", "assertions", "content_id", "signer", "problems"}
+    assert set(reading.data) == {"present", "state", "assertions", "content_id", "signer", "problems",
+                                 "issuer", "serial", "producer", "ledger_ref"}  # issue 19: who signed, what it claims
+    assert reading.data["producer"] == "ACME" and reading.data["ledger_ref"] == "l:9"
+    assert int(reading.data["serial"]) == x509.load_pem_x509_certificates(pki.cert_chain.read_bytes())[0].serial_number
     assert reading.data["state"] == "trusted" and reading.data["content_id"] == "cid-9"
 
 

@@ -21,7 +21,7 @@ from synthguard.evidence.bundle import own_keys
 from tests.conftest import image_bytes, kodak
 
 CORE_FILES = {"evidence.json", "report.html", "report.pdf", "verify.py", "MANIFEST.sha256"}
-PROOF_FILES = {"checkpoint.txt", "ledger-public-key.pem"}
+PROOF_FILES = {"checkpoint.txt", "ledger-public-key.pem", "provider-descriptor.json"}  # issue 19
 
 
 @pytest.fixture

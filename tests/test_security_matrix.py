@@ -37,6 +37,8 @@ RULES: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/v1/users"): frozenset({PROV}),
     ("POST", "/v1/users/{user_id}/verify"): frozenset({PROV}),
     ("POST", "/v1/trace"): frozenset({PLAT, REV, VIC, REG, ADM}),
+    ("POST", "/v1/evidence"): frozenset({PLAT, REV, VIC, REG, ADM}),  # a trace, bundled (issue 19)
+    ("POST", "/v1/evidence/verify"): frozenset({PLAT, REV, VIC, REG, ADM}),
     ("GET", "/v1/records/{content_id}"): frozenset({PROV, PLAT, REG, ADM}),
     ("POST", "/v1/scan"): frozenset({PLAT, REV, ADM}),
     ("POST", "/v1/assess"): frozenset({REV, VIC, REG, ADM}),

@@ -30,7 +30,7 @@ from synthguard.errors import (
 )
 from synthguard.i18n import N_
 from synthguard.ids import new_content_id
-from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media
+from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
 from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
@@ -385,27 +385,14 @@ class SynthGuard:
         """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
 
         One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
-        result = inspect_media(self.media(source), self.marker)
-        result["aigc_integrity"], result["problems"] = self._integrity(result["aigc_integrity"], result["aigc"],
-                                                                        result["problems"])
-        return result
+        return settle_foreign(inspect_media(self.media(source), self.marker), self.settings, self.is_own_claim)
 
-    def _integrity(self, verdict: str | None, aigc: dict[str, Any] | None,
-                   problems: list[str]) -> tuple[str | None, list[str]]:
-        """ReservedCode1 is a MAC only its producer can check (GB-12).  A code that fails with our key on a label
-        whose ProduceID is not one of our records was made by another provider's key, or altered: we cannot tell,
-        so it is "unverifiable" here, never "invalid" (issue 19); on our own records a failure is tampering."""
-        if verdict != "invalid" or not aigc:
-            return verdict, problems
+    def is_own_claim(self, content_id: str | None, producer: str | None) -> bool:
+        """A label or manifest naming one of this deployment's records (else another provider's claim, issue 19)."""
+        if not content_id:
+            return False
         with self.db.session() as s:
-            ours = s.get(Record, str(aigc.get("ProduceID", ""))[:64]) is not None
-        if ours:
-            return verdict, problems
-        kept = [p for p in problems if not p.startswith("ReservedCode1 does not verify")]
-        return "unverifiable", kept + [
-            f"ReservedCode1 was not made with this deployment's key and {aigc.get('ProduceID')!r} is not one of "
-            "its records: another provider's label cannot be verified here (resolve it with the producer: "
-            "`synthguard trust resolve`)"]
+            return s.get(Record, str(content_id)[:64]) is not None
 
     @cached_property
     def compliance(self) -> Any:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import SynthGuardError
 from synthguard.marking.base import Reading
 from synthguard.media import Media, Modality
+from synthguard.trust.attribution import attribute, summary
+from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
@@ -73,11 +75,38 @@ def inspect_media(media: Media, marker: Callable[[str], Marker]) -> dict[str, An
         "c2pa": None if c2 is None else {
             "present": c2.data.get("present", False), "state": c2.data.get("state", "absent"),
             "assertions": c2.data.get("assertions", []), "content_id": c2.data.get("content_id"),
-            "signer": c2.data.get("signer"), "problems": c2.data.get("problems", [])},
+            "signer": c2.data.get("signer"), "problems": c2.data.get("problems", []),
+            **{k: c2.data.get(k) for k in ("issuer", "serial", "producer", "ledger_ref")}},
         "watermark": wm.data if wm is not None and wm.data else None,
         "visible_label": explicit.data | {"found": explicit.found},
         "problems": [p for r in readings.values() for p in r.problems],
     }
+
+
+def settle_foreign(result: dict[str, Any], settings: Settings, ours: Callable[[str | None, str | None], bool]
+                   ) -> dict[str, Any]:
+    """Foreign labels against the trust list (issue 19): ReservedCode1 is a MAC only its producer can check
+    (GB-12), so a code that fails with our key on a label that is not ours is "unverifiable" here, never
+    "invalid"; every foreign claim (AIGC label, C2PA manifest, ledger reference) is attributed to the trusted
+    provider it names (name, key fingerprint, where the key came from) or said to be "not verifiable here"
+    (``result["attribution"]``).  On our own records a failing code stays "invalid": that is tampering."""
+    trust = for_settings(settings)
+    aigc = result.get("aigc") or {}
+    pid, producer = aigc.get("ProduceID"), aigc.get("ContentProducer")
+    if result.get("aigc_integrity") == "invalid" and aigc and not ours(pid, producer):
+        entry = trust.for_producer(producer) if isinstance(producer, str) else None
+        kept = [p for p in result["problems"] if not p.startswith("ReservedCode1 does not verify")]
+        if entry is not None:
+            why = (f"ReservedCode1 is the code of trusted provider {entry.name or entry.origin!r} ({producer}; key "
+                   f"{entry.fingerprint}, {entry.source}): only its producer's key can check it, so it cannot be "
+                   f"verified here; resolve {pid!r} with the provider (`synthguard trust resolve`)")
+        else:
+            why = (f"ReservedCode1 was not made with this deployment's key and {pid!r} is not one of its records: "
+                   "another provider's label cannot be verified here (resolve it with the producer: "
+                   "`synthguard trust resolve`)")
+        result["aigc_integrity"], result["problems"] = "unverifiable", [*kept, why]
+    result["attribution"] = [summary(c) for c in attribute(result, trust, ours)]
+    return result
 
 
 class Inspector:
@@ -98,4 +127,11 @@ class Inspector:
         return self._markers[name]
 
     def inspect(self, source: Any) -> dict[str, Any]:
-        return inspect_media(limited_media(self.settings, source), self.marker)
+        """Every label, and foreign ones against the trust list.  Without the database, "ours" means a label
+        naming this deployment's producer code (``SynthGuard.inspect`` checks its records instead)."""
+        own = self.settings.producer
+
+        def ours(content_id: str | None, producer: str | None) -> bool:
+            return bool(own) and producer == own
+
+        return settle_foreign(inspect_media(limited_media(self.settings, source), self.marker), self.settings, ours)

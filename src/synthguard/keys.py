@@ -20,6 +20,7 @@ from pathlib import Path
 from synthguard.config import Settings
 from synthguard.errors import ConflictError, KeyMissingError, OutputError
 from synthguard.media import write_atomic
+from synthguard.trust.anchors import anchors
 
 SECRETS = ("integrity.key", "watermark.key", "identity-salt.key")
 LEDGER_KEY = "ledger-ed25519.key"
@@ -92,10 +93,14 @@ class Keys:
 
     @property
     def c2pa_anchors(self) -> Path | None:
+        """The configured anchors (else our own CA), plus the roots of the trusted providers' C2PA chains
+        (issue 19: the trust list decides whose manifests read as "trusted"; see trust/anchors.py)."""
         if self.settings.c2pa_trust_anchors:
-            return self.settings.c2pa_trust_anchors
-        ca = self.dir / "c2pa-ca.pem"
-        return ca if ca.is_file() else None
+            base: Path | None = self.settings.c2pa_trust_anchors
+        else:
+            ca = self.dir / "c2pa-ca.pem"
+            base = ca if ca.is_file() else None
+        return anchors(self.settings, base)
 
 
 def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:

@@ -37,6 +37,9 @@ from synthguard.ids import new_content_id
 from synthguard.media import Media, Modality
 from synthguard.plugins import hashers_for, mark_detectors
 from synthguard.plugins.builtin import STAGES
+from synthguard.trust.attribution import NOT_VERIFIABLE, VERIFIED, attribute, summary
+from synthguard.trust.resolve import resolve_all
+from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
@@ -294,6 +297,51 @@ def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None,
     return act | {"status": "written", "sha256": out.sha256}, out
 
 
+def _claims_view(evidence: list[Detection]) -> dict[str, Any]:
+    """The provenance pointers among the mark readings, in the shape ``inspect`` gives them."""
+    view: dict[str, Any] = {"aigc": None, "aigc_integrity": None, "c2pa": None, "watermark": None}
+    for d in evidence:
+        if d.source.endswith(".aigc") and d.kind == "label" and view["aigc"] is None:
+            view["aigc"], view["aigc_integrity"] = d.evidence.get("aigc"), d.evidence.get("integrity")
+        elif d.source.endswith(".c2pa") and d.kind in ("label", "info") and view["c2pa"] is None:
+            view["c2pa"] = {"present": True, **d.evidence}
+        elif d.source.endswith(".watermark") and d.kind == "label" and view["watermark"] is None:
+            view["watermark"] = {"detected": True, **d.evidence}
+    return view
+
+
+def foreign_claims(sg: SynthGuard, media: Media, evidence: list[Detection]) -> list[Detection]:
+    """Issue 19: another provider's label, manifest or mark, attributed to the trust list entry and resolved at
+    that provider's lookup API with this platform's credential (``trust.attribution``): one ``trust.attribution``
+    evidence entry per claim, naming the provider, its key fingerprint and source, the content id and whether the
+    record's inclusion proof verified.  A foreign AIGC label's ReservedCode1 becomes "unverifiable" (never
+    "invalid", GB-12).  Per upload, not cached: the trust list and the provider's answer may change."""
+    view = _claims_view(evidence)
+    if not (view["aigc"] or view["c2pa"] or view["watermark"]):
+        return []
+    trust = for_settings(sg.settings)
+    claims = attribute(view, trust, sg.is_own_claim)
+    if not claims:
+        return []
+    resolve_all(claims, trust, sha256=media.sha256, pixel_sha256=media.content_sha256)
+    if any(c["mark"] == "aigc" for c in claims):  # the label reading: foreign, so unverifiable here
+        for i, d in enumerate(evidence):
+            if d.source.endswith(".aigc") and d.evidence.get("integrity") == "invalid":
+                kept = tuple(p for p in d.problems if not p.startswith("ReservedCode1 does not verify"))
+                evidence[i] = dataclasses.replace(
+                    d, confidence=0.9, evidence=d.evidence | {"integrity": "unverifiable"},
+                    problems=(*kept, "ReservedCode1 is another provider's code: only its producer can check it"))
+    out = []
+    for c in claims:
+        problems = list(c.get("problems", []))
+        if c["status"] == NOT_VERIFIABLE:
+            problems.append(f"{c['mark']}: {c['detail']}: not verifiable here")
+        elif c["status"] != VERIFIED:
+            problems.append(f"{c['mark']}: {c['status']}: {c.get('reason', c['detail'])}")
+        out.append(Detection("trust.attribution", "info", evidence=summary(c), problems=tuple(problems)))
+    return out
+
+
 @dataclass(frozen=True)
 class Analysis:
     """What the bytes alone decide: every mark and detector reading and the fingerprints.  Identical bytes
@@ -335,6 +383,9 @@ def finish(sg: SynthGuard, media: Media, analysis: Analysis, *, declared_ai: boo
     timings = dict(analysis.timings)
     evidence = list(analysis.evidence)
     matches = _match(sg, media, analysis.pdqs, evidence, timings, tenant)
+    t0 = time.perf_counter()
+    evidence += foreign_claims(sg, media, evidence)
+    timings["trust"] = time.perf_counter() - t0
     if declared_ai:
         evidence.append(Detection("upload.declaration", "declaration", 1.0, 1.0, "2",
                                   {"declared_ai": True}))

@@ -38,6 +38,8 @@ from synthguard.detection import Detection
 from synthguard.media import Media, Modality
 from synthguard.scan import Analysis, analyse, detectors_for
 from synthguard.store import scan_tables
+from synthguard.trust.anchors import ANCHORS_FILE
+from synthguard.trust.trustlist import LIST_FILE
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -91,17 +93,33 @@ class ScanCache:
             cache[modality] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
         return str(cache[modality])
 
-    def _trust_stamp(self) -> str:
-        """The trust list's state: adding a provider (or its watermark key) changes what a scan finds (issue 19)."""
-        try:
-            st = (Path(self.sg.settings.home) / "trust-list.json").stat()
-        except OSError:
-            return "no-trust-list"
-        return f"{st.st_mtime_ns}:{st.st_size}"
+    def _trust_digest(self) -> str:
+        """The trust list and the C2PA anchors it adds (issue 19): trusting a provider changes how its manifests
+        read ("trusted"), so an analysis made before must not be served after.  Re-read only when a file's
+        modification time or size changed."""
+        home = self.sg.settings.home
+        stamp = []
+        for p in (home / LIST_FILE, home / ANCHORS_FILE):
+            try:
+                st = p.stat()
+                stamp.append((str(p), st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                stamp.append((str(p), 0, -1))
+        memo = self.__dict__.get("_trust_memo")
+        if memo is None or memo[0] != stamp:
+            h = hashlib.sha256()
+            for p, _, size in stamp:
+                if size >= 0:
+                    try:
+                        h.update(p.encode() + b"\0" + hashlib.sha256(Path(p).read_bytes()).digest())
+                    except FileNotFoundError:
+                        pass
+            memo = self.__dict__["_trust_memo"] = (stamp, h.hexdigest())
+        return str(memo[1])
 
     def key(self, media: Media, search: str) -> str:
         parts = (media.sha256, search, media.modality.value, self._context, self.detectors_version(media.modality),
-                 self._trust_stamp())
+                 self._trust_digest())
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
     # --- lookups -------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ from synthguard.fingerprint.pdq import nearest
 from synthguard.media import Media
 from synthguard.plugins import hashers_for
 from synthguard.store.schema import Fingerprint, Record
+from synthguard.trust.attribution import VERIFIED, attribute, provider_info, summary
+from synthguard.trust.resolve import resolve_all
+from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
 # Strength of each kind of evidence: a claim the file makes about itself (metadata) is weakest.
-STRENGTH = {"sha256": 5, "pixel_sha256": 5, "watermark": 4, "c2pa": 3, "pdq": 3, "aigc": 2}
+STRENGTH = {"sha256": 5, "pixel_sha256": 5, "watermark": 4, "c2pa": 3, "pdq": 3, "aigc": 2, "ledger_ref": 2}
 
 
 @dataclass
@@ -40,6 +43,8 @@ class TraceResult:
     checkpoint: dict[str, Any] | None = None
     marks: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    provider: dict[str, Any] | None = None  # a record of another, trusted provider: who, with which key, why
+    attribution: list[dict[str, Any]] = field(default_factory=list)  # foreign claims and how each resolved
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,8 +142,8 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
             rows = list(s.execute(select(Fingerprint.content_id, Fingerprint.value).where(Fingerprint.kind == "pdq")))
             for cid, _dist in nearest(pdq.value, [(r[0], r[1]) for r in rows])[:3]:
                 claim(cid, "pdq")
-        if not claims:
-            return result
+        if not claims:  # none of our records: another provider's, if the file names a trusted one (issue 19)
+            return foreign(sg, media, insp, result)
         best = max(claims, key=lambda c: (sum(STRENGTH[v] for v in claims[c]), len(claims[c])))
         if len(claims) > 1:
             result.problems.append("pointers disagree: " + "; ".join(
@@ -153,4 +158,40 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
                                    "output (an edited copy, or a payload forged by someone holding the scheme key)")
         result.proof, result.checkpoint, problems = proof_for(sg, s, rec)
         result.problems += problems
+    return result
+
+
+def foreign(sg: SynthGuard, media: Media, insp: dict[str, Any], result: TraceResult) -> TraceResult:
+    """The file names another provider's record (AIGC label, C2PA manifest, ledger reference, watermark): ask the
+    trusted provider's lookup API and verify record, inclusion proof and (cosigned) checkpoint against the pinned
+    key (trust.resolve).  Found only when that verifies; the result names the provider, its key fingerprint and
+    where the key came from, and carries the signed descriptor it relied on (issue 19)."""
+    trust = for_settings(sg.settings)
+    claims = resolve_all(attribute(insp, trust, sg.is_own_claim), trust, sha256=media.sha256,
+                         pixel_sha256=media.content_sha256)
+    result.attribution = [summary(c) for c in claims]
+    rank = {"identical": 0, "same-pixels": 1, "other-copy": 2}
+    verified = sorted((c for c in claims if c["status"] == VERIFIED),
+                      key=lambda c: (rank[c["resolved"]["match"]], -STRENGTH.get(c["mark"], 1)))
+    for c in claims:
+        if c["status"] != VERIFIED:
+            result.problems.append(f"{c['mark']} pointer to {c.get('content_id') or '-'}: {c['status']}"
+                                   + (f" ({c['reason']})" if c.get("reason") else f" ({c['detail']})"))
+    if not verified:
+        return result
+    best = verified[0]
+    got, entry = best["resolved"], trust.find(best["provider"]["origin"])
+    same = [c["mark"] for c in verified if (c["provider"]["origin"], c["content_id"]) ==
+            (best["provider"]["origin"], best["content_id"])]
+    result.found, result.content_id, result.via = True, best["content_id"], sorted(set(same),
+                                                                                   key=lambda v: -STRENGTH.get(v, 1))
+    result.producer, result.record = got["record"].get("producer") or entry.producer, got["record"]
+    result.proof = got["proof"] | {"verified": True}  # re-checked here against the pinned key, not taken on trust
+    result.checkpoint = got["checkpoint"]
+    result.provider = provider_info(entry) | {"vkey": entry.vkey, "witnesses": got["witnesses"],
+                                              "descriptor": entry.descriptor, "match": got["match"]}
+    result.confirmed = got["match"] != "other-copy"
+    if not result.confirmed:
+        result.problems.append(f"the provider's record {best['content_id']} describes other bytes than this file "
+                               "(an edited or re-encoded copy): attributed by the pointer only")
     return result

@@ -36,39 +36,58 @@ def evidence(
 @app.command("evidence-verify")
 def evidence_verify(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `synthguard evidence`.")],
-    trusted_key: Annotated[Optional[list[Path]], typer.Option(
-        "--trusted-key", help="A ledger public key (PEM) you trust, e.g. from the provider's descriptor "
-                              "(repeatable). This deployment's own ledger key is trusted too.")] = None,
+    trusted_key: Annotated[Optional[list[str]], typer.Option(
+        "--trusted-key", help="A ledger key you trust: a PEM public key file, or the provider's note verifier key "
+                              "(origin+hash+base64, as `synthguard ledger vkey` prints it) (repeatable). This "
+                              "deployment's own ledger key is trusted too.")] = None,
     trust_list: Annotated[Optional[Path], typer.Option(
-        "--trust-list", help="A trust list file (synthguard trust); this deployment's own list is used too.")] = None,
+        "--trust-list", help="A trust list file (synthguard trust); this deployment's own list is used too. "
+                             "Its witness quorums apply.")] = None,
+    publisher_key: Annotated[Optional[str], typer.Option(
+        "--publisher-key", help="With --trust-list: the file is a list a publisher signed (synthguard trust "
+                                "publish); this is the publisher's verifier key, which you pinned.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-check a bundle's manifest, inclusion proof and checkpoint signature; exit 7 if any check fails.
 
     The checkpoint must be signed by a trusted key: this deployment's ledger key, a --trusted-key pin, or a
-    provider in the trust list (issue 19), named in the result with where its key came from.
+    provider in the trust list (issue 19), named in the result with where its key came from; when the list requires
+    k of n witness cosignatures for that provider, the checkpoint must carry them.  Nothing is fetched: the bundle
+    holds the checkpoint and the provider descriptor it relied on.
     The key inside the bundle is never trusted (whoever made the bundle chose it): an unknown key is
     reported as "origin not verified" and exits 7 too (issue 18 finding 1, DS-18).
     """
     from rich.markup import escape
 
     from synthguard.config import Settings
+    from synthguard.errors import InputError
     from synthguard.evidence import verify_bundle
-    from synthguard.evidence.bundle import own_keys
+    from synthguard.evidence.bundle import verifier_keys
     from synthguard.keys import LEDGER_KEY
-    from synthguard.ledger.trusted import pinned_key
-    from synthguard.trust.trustlist import TrustList, trusted_keys
+    from synthguard.ledger.trusted import pinned
+    from synthguard.trust.trustlist import TrustList, for_settings, published_keys, trusted_keys
 
-    keys = [pinned_key(p) for p in trusted_key or []]
+    keys = [pinned(p) for p in trusted_key or []]
+    if publisher_key and trust_list is None:
+        raise InputError("--publisher-key goes with --trust-list (the signed list)")
+    given = None
+    if trust_list is not None and publisher_key:
+        import json
+
+        try:
+            keys += published_keys(json.loads(trust_list.read_text(encoding="utf-8")), publisher_key)
+        except (OSError, ValueError) as exc:
+            raise InputError("cannot read {path}: {reason}", values={"path": str(trust_list),
+                                                                    "reason": type(exc).__name__}) from exc
+    else:
+        given = trust_list
     settings = Settings.load()
-    for path in (trust_list, settings.home / "trust-list.json"):
-        if path is not None and path.is_file():
-            keys += trusted_keys(TrustList(path))
     if (settings.keys_dir / LEDGER_KEY).is_file():  # a deployment: trust its own key, check user references
         with core() as sg:
-            keys += own_keys(sg)
+            keys += verifier_keys(sg, given)
             result = verify_bundle(bundle, keys, sg.user_ref)
     else:
+        keys += trusted_keys(for_settings(settings)) + (trusted_keys(TrustList(given)) if given else [])
         result = verify_bundle(bundle, keys)
     if as_json:
         emit(result, True)
@@ -77,7 +96,8 @@ def evidence_verify(
             mark = "[green]ok[/green]  " if c["ok"] else "[red]FAIL[/red]"
             console.print(f"  {mark} {c['check']}: {escape(c['detail'])}", highlight=False)
         used = result["trusted_key"]
-        console.print("trusted key: " + (f"{used['log_id']} ({used['source']}: {escape(used['label'])})" if used
+        console.print("trusted key: " + (f"{used['fingerprint'] or used['log_id']} ({used['source']}: "
+                                         f"{escape(used['label'])})" if used
                                          else "[red]none: origin not verified[/red]"), highlight=False)
         console.print(f"found: {str(result['found']).lower()}  content id: {result['content_id'] or '-'}  "
                       + ("[green]OK[/green]" if result["ok"] else "[red]FAILED[/red]"))

@@ -69,6 +69,11 @@ def trace(file: Annotated[Path, typer.Argument(help="A file found in the wild.")
             summary |= {"leaf_index": data["proof"]["leaf_index"], "tree_size": data["proof"]["tree_size"],
                         "proof_verified": data["proof"]["verified"],
                         "checkpoint": "signed" if data["checkpoint"] else "none yet"}
+        if data.get("provider"):  # another provider's record, verified against the trust list (issue 19)
+            prov = data["provider"]
+            summary |= {"provider": prov.get("name") or prov.get("origin"), "key": prov.get("key_fingerprint"),
+                        "key_source": prov.get("key_source"), "witnesses": ", ".join(prov.get("witnesses") or [])
+                        or "-"}
         summary["problems"] = data["problems"]
         emit(summary, False, _("trace of {file}", file=file))
     if not data["found"]:

@@ -24,9 +24,10 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def _list():  # type: ignore[no-untyped-def]
-    from synthguard.trust.trustlist import TrustList
+    """The deployment's list; changes refresh its C2PA trust anchors (the trusted providers' chain roots)."""
+    from synthguard.trust.trustlist import for_settings
 
-    return TrustList(_settings().home / "trust-list.json")
+    return for_settings(_settings())
 
 
 def _read_json(source: str) -> dict:
@@ -100,6 +101,25 @@ def witnesses(ref: Annotated[str, typer.Argument(help="The provider (origin, pro
               as_json: JsonOpt = False) -> None:
     """Require k of n witness cosignatures on this provider's checkpoints."""
     emit(_brief(_list().set_witnesses(ref, vkey, quorum)), as_json, title="witnesses")
+
+
+@trust.command("credential")
+def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, producer code, name, fingerprint).")],
+               token: Annotated[str | None, typer.Option(envvar="SYNTHGUARD_PROVIDER_TOKEN",
+                                                         help="The credential the provider issued to you.")] = None,
+               forget: Annotated[bool, typer.Option("--forget", help="Remove the stored credential.")] = False,
+               as_json: JsonOpt = False) -> None:
+    """Store your credential at a trusted provider's lookup API: scan, trace and evidence then resolve that
+    provider's records and verify their proofs (kept apart from the list, in a 0600 file)."""
+    from synthguard.errors import InputError
+
+    if not forget and not token:
+        token = typer.prompt("Credential", hide_input=True)
+    if not forget and not (token or "").strip():
+        raise InputError("no credential given", hint="Pass --token or set SYNTHGUARD_PROVIDER_TOKEN.")
+    entry = _list().set_credential(ref, None if forget else token)
+    emit({"provider": entry.name or entry.origin, "origin": entry.origin, "credential": "forgotten" if forget
+          else "stored"}, as_json, title="credential")
 
 
 @trust.command("import")

@@ -117,7 +117,9 @@ class C2PADetector:
         if not r.present:
             return []
         ev = {"state": r.state, "digital_source_type": r.digital_source_type, "signer": r.signer,
-              "issuer": r.issuer, "assertions": list(r.assertions), "content_id": r.content_id}
+              "issuer": r.issuer, "assertions": list(r.assertions), "content_id": r.content_id,
+              "serial": r.serial, "producer": (r.record or {}).get("producer"),
+              "ledger_ref": (r.record or {}).get("ledger_ref")}
         generative = r.digital_source_type in AI_SOURCE_TYPES
         if r.valid and generative:
             conf = 0.99 if r.state == "trusted" else 0.95

@@ -11,8 +11,10 @@ Zip layout::
     evidence.json          every fact below, machine-readable (SCHEMA)
     report.html            the same, for people (Chinese / English headings)
     report.pdf             the same, printable
-    checkpoint.txt         the signed checkpoint note (C2SP tlog-checkpoint)
+    checkpoint.txt         the signed checkpoint note (C2SP tlog-checkpoint), with the witnesses' cosignatures
+                           (c2sp.org/tlog-cosignature) it carried
     ledger-public-key.pem  the key that signed it
+    provider-descriptor.json  the provider's signed descriptor the verification relied on (issue 19)
     verify.py              standalone verifier (Python + cryptography; no SynthGuard needed)
     MANIFEST.sha256        SHA-256 of every other file (``sha256sum -c MANIFEST.sha256``)
     suspect/<name>         only with include_file=True
@@ -33,11 +35,15 @@ from typing import TYPE_CHECKING, Any
 from synthguard.evidence.verify import MANIFEST, check_evidence, manifest_text
 from synthguard.ledger.trusted import KeySource, TrustedKey
 from synthguard.media import Media, write_atomic
+from synthguard.trust.descriptor import build as build_descriptor
+from synthguard.trust.descriptor import fingerprint
+from synthguard.trust.trustlist import TrustList, for_settings, trusted_keys
 
 if TYPE_CHECKING:
     from synthguard.core import Source, SynthGuard
 
 SCHEMA = "synthguard.evidence/1"
+DESCRIPTOR_FILE = "provider-descriptor.json"
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,43 @@ def own_keys(sg: SynthGuard) -> list[TrustedKey]:
                        sg.ledger.origin)]
 
 
+def verifier_keys(sg: SynthGuard, trust_list: str | os.PathLike[str] | None = None) -> list[TrustedKey]:
+    """The keys this deployment verifies evidence with: its own ledger key and every provider of its trust list
+    (and of ``trust_list`` when given), each with its witness quorum (issue 19)."""
+    keys = own_keys(sg) + trusted_keys(for_settings(sg.settings))
+    if trust_list is not None:
+        keys += trusted_keys(TrustList(trust_list))
+    return keys
+
+
+def _descriptor(sg: SynthGuard, trace: dict[str, Any]) -> dict[str, Any] | None:
+    """The signed descriptor of the provider whose record the trace found: the trusted entry's, as pinned, for
+    another provider's record; this deployment's own for ours (None when nothing was found)."""
+    if not trace.get("found"):
+        return None
+    if trace.get("provider"):
+        return trace["provider"].get("descriptor") or None
+    try:
+        return build_descriptor(sg)
+    except Exception:  # noqa: BLE001 - a deployment without a ledger key has no proof to bundle either
+        return None
+
+
+def _provider_facts(descriptor: dict[str, Any] | None, trace: dict[str, Any]) -> dict[str, Any] | None:
+    if descriptor is None:
+        return None
+    d = descriptor.get("descriptor") or {}
+    facts = {"name": d.get("name"), "producer": d.get("producer"), "filing_number": d.get("filing_number"),
+             "origin": (d.get("log") or {}).get("origin"), "lookup": d.get("lookup"), "takedown": d.get("takedown"),
+             "descriptor_file": DESCRIPTOR_FILE}
+    prov = trace.get("provider")
+    if prov:
+        facts |= {k: prov.get(k) for k in ("key_fingerprint", "key_source", "witnesses", "match")}
+    else:
+        facts |= {"key_fingerprint": fingerprint(d["log"]["vkey"]), "key_source": "this deployment (the issuer)"}
+    return facts
+
+
 def build_bundle(sg: SynthGuard, path: Source, *, include_file: bool = False) -> Bundle:
     """Trace ``path`` and assemble its evidence bundle in memory (nothing is written)."""
     from synthguard.evidence.report import render_html, render_pdf
@@ -134,7 +177,9 @@ def build_bundle(sg: SynthGuard, path: Source, *, include_file: bool = False) ->
         "timeline": _timeline(trace, generated_at),
         "problems": list(dict.fromkeys([*insp.get("problems", []), *trace.get("problems", [])])),
     }
-    doc["verification"] = check_evidence(doc, own_keys(sg) if trace.get("checkpoint") else (),
+    descriptor = _descriptor(sg, trace)
+    doc["provider"] = _provider_facts(descriptor, trace)
+    doc["verification"] = check_evidence(doc, verifier_keys(sg) if trace.get("checkpoint") else (),
                                          sg.user_ref) | {"verified_at": generated_at}
     files: dict[str, bytes] = {}
     files["evidence.json"] = _json_bytes(doc)
@@ -143,6 +188,8 @@ def build_bundle(sg: SynthGuard, path: Source, *, include_file: bool = False) ->
     if trace.get("checkpoint"):
         files["checkpoint.txt"] = trace["checkpoint"]["note"].encode()
         files["ledger-public-key.pem"] = trace["checkpoint"]["public_key"].encode()
+    if descriptor is not None:
+        files[DESCRIPTOR_FILE] = _json_bytes(descriptor)
     files["verify.py"] = resources.files("synthguard.evidence").joinpath("standalone.py").read_bytes()
     if include_file:
         files[file["bundle_path"]] = media.data

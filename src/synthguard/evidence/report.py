@@ -37,9 +37,12 @@ CHECKPOINT_TEXT = (
     "with the one the provider publishes.")
 STEPS = (
     "Unpack the zip and check that no file was altered: sha256sum -c MANIFEST.sha256",
-    "Run python3 verify.py in the unpacked folder (needs Python 3 and the cryptography package: pip install "
-    "cryptography). It recomputes the leaf hash, walks the audit path to the root (RFC 9162 section 2.1.3.2) "
-    "and checks the Ed25519 signature of checkpoint.txt with ledger-public-key.pem, then prints OK or FAILED.",
+    "Run python3 verify.py --trusted-key KEY (the provider's key or verifier key, obtained from the provider, not "
+    "from this bundle) or --trust-list LIST (a trust list you hold) in the unpacked folder (needs Python 3 and the "
+    "cryptography package: pip install cryptography; no network is used). It recomputes the leaf hash, walks the "
+    "audit path to the root (RFC 9162 section 2.1.3.2), checks the Ed25519 signature of checkpoint.txt with the "
+    "key you trust, the witness cosignatures your list requires and provider-descriptor.json, then prints OK or "
+    "FAILED.",
     "To show that a file is the one described here: python3 verify.py --file THE_FILE (compares SHA-256; "
     "SHA-512 is listed too).",
     "Ask the provider, or the authority it files with, for the record with this content id and for a newer "
@@ -118,6 +121,14 @@ def sections(doc: dict[str, Any]) -> list[Section]:
             ("Created", when(rec.get("created_at"))), ("Model", _fmt(rec.get("model"))),
             ("Recorded output SHA-256", _fmt(rec.get("output_sha256"))), ("Ledger entry", _fmt(rec.get("ledger_index")))
         ], paragraphs=[MATCH[doc["match"]]]))
+        prov = doc.get("provider")
+        if prov:  # who the provider is, and why its key is trusted (issue 19)
+            out.append(Section("服务提供者", "Provider", mono=True, rows=[
+                ("Name", _fmt(prov.get("name"))), ("Producer code", _fmt(prov.get("producer"))),
+                ("Filing number", _fmt(prov.get("filing_number"))), ("Log origin", _fmt(prov.get("origin"))),
+                ("Key fingerprint", _fmt(prov.get("key_fingerprint"))), ("Key source", _fmt(prov.get("key_source"))),
+                ("Witnesses", ", ".join(prov.get("witnesses") or []) or "-"),
+                ("Signed descriptor", _fmt(prov.get("descriptor_file")))]))
         out.append(Section("包含证明", "Inclusion proof", paragraphs=[PROOF_TEXT], mono=True, rows=[
             ("Leaf index", _fmt(proof.get("leaf_index"))), ("Tree size", _fmt(proof.get("tree_size"))),
             ("Leaf hash", _fmt(proof.get("leaf_hash"))), ("Root", _fmt(proof.get("root"))),

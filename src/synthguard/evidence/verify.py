@@ -17,10 +17,12 @@ import zipfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from synthguard.errors import InputError, LedgerIntegrityError, ValidationError
+from synthguard.errors import InputError, LedgerIntegrityError, SynthGuardError, ValidationError
 from synthguard.ledger import merkle
-from synthguard.ledger.checkpoint import parse_checkpoint, verify_checkpoint
+from synthguard.ledger.checkpoint import log_id, parse_checkpoint, parse_vkey, verify_checkpoint
 from synthguard.ledger.trusted import KeySource, TrustedKey, find_trusted
+from synthguard.trust import cosign
+from synthguard.trust.descriptor import verify as verify_descriptor
 
 MANIFEST = "MANIFEST.sha256"
 
@@ -135,6 +137,11 @@ def _check_checkpoint(checks: list[dict[str, Any]], cp: dict[str, Any], size: in
                "the trusted key")
     except LedgerIntegrityError as exc:
         _check(checks, "checkpoint-signature", False, exc.message)
+    if key.quorum:  # the trust list requires k of n witness cosignatures (c2sp.org/tlog-cosignature, issue 19)
+        found = [c.name for v in key.witnesses if (c := cosign.verify(str(cp.get("note", "")), v)) is not None]
+        _check(checks, "witness-cosignatures", len(found) >= key.quorum,
+               f"{len(found)} of the {key.quorum} required witness cosignatures verify"
+               + (f" ({', '.join(found)})" if found else "") + ": a checkpoint no witness saw may be a split view")
     _check(checks, "checkpoint-covers-proof", note.tree_size == size and note.root_hash == root,
            f"the signed tree head (size {note.tree_size}) is the root the proof leads to")
     _check(checks, "checkpoint-fields", note.body() == cp.get("signed_body") and note.root_hash.hex() == cp.get("root")
@@ -150,7 +157,8 @@ def manifest_text(files: dict[str, bytes]) -> str:
 
 MAX_ENTRIES = 1000           # a bundle has about ten files
 MAX_SMALL_FILE = 32 << 20    # evidence.json, the manifest, the note and the key are read into memory
-_SMALL = frozenset({"evidence.json", MANIFEST, "checkpoint.txt", "ledger-public-key.pem"})
+DESCRIPTOR = "provider-descriptor.json"
+_SMALL = frozenset({"evidence.json", MANIFEST, "checkpoint.txt", "ledger-public-key.pem", DESCRIPTOR})
 
 
 def _read_bundle(zf: zipfile.ZipFile) -> tuple[dict[str, bytes], dict[str, str]]:
@@ -224,6 +232,29 @@ def verify_bundle(zip_path: str | os.PathLike[str] | bytes, trusted: Iterable[Tr
                "checkpoint.txt is the note in evidence.json")
         _check(checks, "public-key-file", files.get("ledger-public-key.pem", b"").decode(errors="replace")
                == cp["public_key"], "ledger-public-key.pem is the key in evidence.json")
+    if DESCRIPTOR in files:
+        _check_descriptor(checks, files[DESCRIPTOR], result["trusted_key"])
     trace = doc.get("trace") or {}
     return {"ok": all(c["ok"] for c in checks), "found": bool(trace.get("found")),
             "content_id": trace.get("content_id"), "trusted_key": result["trusted_key"], "checks": checks}
+
+
+def _check_descriptor(checks: list[dict[str, Any]], data: bytes, used: dict[str, Any] | None) -> None:
+    """The provider descriptor in the bundle is signed by the very key the checkpoint was trusted with (issue 19):
+    it says who the provider is (name, producer code, filing number) only if that key vouches for it."""
+    try:
+        got = verify_descriptor(json.loads(data))
+        key_log_id = log_id(parse_vkey(got["vkey"])[1])
+    except (SynthGuardError, ValueError) as exc:
+        _check(checks, "provider-descriptor", False, f"the provider descriptor does not verify ({exc})")
+        return
+    d = got["descriptor"]
+    who = f"{d.get('name') or '-'} ({d.get('producer') or '-'}, filing {d.get('filing_number') or '-'})"
+    if used is None:
+        _check(checks, "provider-descriptor", False, f"the descriptor of {who} is signed by {got['fingerprint']}, "
+               "which is not a trusted key: who the provider is stays unverified")
+        return
+    _check(checks, "provider-descriptor", key_log_id == used["log_id"],
+           f"the descriptor of {who} is signed by {got['fingerprint']}"
+           + (", the trusted key that signed the checkpoint" if key_log_id == used["log_id"]
+              else ", not by the key that signed the checkpoint"))

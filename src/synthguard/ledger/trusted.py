@@ -9,6 +9,8 @@ key it used and its source; no trusted key means "origin not verified", never "v
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,9 +19,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from synthguard.ledger.checkpoint import Checkpoint, load_ledger_public_key, log_id
+from synthguard.ledger.checkpoint import Checkpoint, _key_hash, load_ledger_public_key, log_id, parse_vkey
 
-__all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned_key"]
+__all__ = ["KeySource", "TrustedKey", "find_trusted", "pinned", "pinned_key", "pinned_vkey"]
 
 
 class KeySource(StrEnum):
@@ -38,13 +40,17 @@ class TrustedKey:
     source: KeySource
     label: str                       # the file, list or deployment it came from, for the report
     origin: str | None = None
+    witnesses: tuple[str, ...] = ()  # cosigner vkeys (c2sp.org/tlog-cosignature) whose cosignatures count
+    quorum: int = 0                  # how many of them a checkpoint by this key needs (a trust list's setting)
+    fingerprint: str | None = None   # the key's fingerprint as the trust list shows it (SHA256:... of the vkey)
 
     @property
     def log_id(self) -> str:
         return log_id(self.public_key)
 
     def describe(self) -> dict[str, Any]:
-        return {"log_id": self.log_id, "source": self.source.value, "label": self.label, "origin": self.origin}
+        return {"log_id": self.log_id, "source": self.source.value, "label": self.label, "origin": self.origin,
+                "fingerprint": self.fingerprint, "witnesses_required": self.quorum}
 
 
 def pinned_key(path: str | Path, *, origin: str | None = None) -> TrustedKey:
@@ -52,11 +58,29 @@ def pinned_key(path: str | Path, *, origin: str | None = None) -> TrustedKey:
     return TrustedKey(load_ledger_public_key(path), KeySource.PINNED, str(path), origin)
 
 
+def pinned(ref: str) -> TrustedKey:
+    """A key pinned by hand: a PEM public key file, or a signed-note verifier key (``origin+hash+base64``, bound
+    to its origin); KeyMissingError / ValidationError when it is neither."""
+    if Path(ref).is_file() or "+" not in ref:
+        return pinned_key(ref)
+    return pinned_vkey(ref)
+
+
+def vkey_fingerprint(vkey_text: str) -> str:
+    """``SHA256:`` and the unpadded base64 SHA-256 of a verifier key: what trust lists show and people compare."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(vkey_text.strip().encode()).digest()).decode().rstrip("=")
+
+
+def pinned_vkey(text: str) -> TrustedKey:
+    """A signed-note verifier key given by the verifier (never a file path: safe for HTTP callers)."""
+    origin, key = parse_vkey(text)
+    return TrustedKey(key, KeySource.PINNED, f"verifier key {text.strip()[:80]}", origin,
+                      fingerprint=vkey_fingerprint(text))
+
+
 def find_trusted(keys: Iterable[TrustedKey], cp: Checkpoint) -> TrustedKey | None:
     """The trusted key the checkpoint names by log id -- or, for a checkpoint without the optional ``log-id``
     line (C2SP), by its signed-note key hash -- and origin, when the key is bound to one."""
-    from synthguard.ledger.checkpoint import _key_hash
-
     for key in keys:
         named = key.log_id == cp.log_id if cp.log_id is not None else cp.key_hash == _key_hash(cp.origin,
                                                                                               key.public_key)

@@ -191,6 +191,7 @@ class C2PAReport:
     issuer: str | None = None
     problems: tuple[str, ...] = ()
     manifests: int = 0
+    serial: str | None = None  # the signer certificate's serial number (decimal): which pinned chain signed it
 
     @property
     def valid(self) -> bool:
@@ -205,7 +206,7 @@ def read(media: Media, *, trust_anchors: Path | None = None) -> C2PAReport:
     trust_pem = None
     if trust_anchors is not None:
         try:
-            trust_pem = Path(trust_anchors).read_text()
+            trust_pem = Path(trust_anchors).read_text() or None  # an empty bundle: no anchors
         except OSError as exc:
             raise ConfigError(f"cannot read C2PA trust anchors: {exc.strerror}", path=trust_anchors) from exc
     ctx = _context(trust_pem=trust_pem)
@@ -244,6 +245,7 @@ def _report(store: dict[str, Any], state: str | None, results: dict[str, Any]) -
         content_id=(record or {}).get("content_id"), digital_source_type=source,
         signer=info.get("common_name"), issuer=info.get("issuer"), problems=tuple(problems),
         manifests=len(store.get("manifests", {})),
+        serial=str(info["cert_serial_number"]) if info.get("cert_serial_number") is not None else None,
     )
 
 
@@ -285,7 +287,9 @@ class C2PAMarker:
     def read(self, media: Media) -> Reading:
         r = read(media, trust_anchors=self.trust_anchors)
         data = {"present": r.present, "state": r.state, "assertions": list(r.assertions),
-                "content_id": r.content_id, "signer": r.signer, "problems": list(r.problems)}
+                "content_id": r.content_id, "signer": r.signer, "problems": list(r.problems),
+                "issuer": r.issuer, "serial": r.serial, "producer": (r.record or {}).get("producer"),
+                "ledger_ref": (r.record or {}).get("ledger_ref")}
         return Reading(marker=self.name, found=r.present, data=data, valid=r.valid if r.present else None,
                        problems=r.problems)
 

@@ -52,7 +52,8 @@ def verdict(found: dict[str, Any]) -> Verdict:
     c2 = found.get("c2pa") or {}
     wm = found.get("watermark") or {}
     vis = found.get("visible_label") or {}
-    checks = [c for c in (_metadata(found, aigc), _watermark(wm), _c2pa(c2), _visible(found, vis)) if c is not None]
+    checks = [c for c in (_metadata(found, aigc), _watermark(wm), _c2pa(c2), _visible(found, vis),
+                          _provider(found.get("attribution") or [])) if c is not None]
     labeled = bool(aigc.get("Label") in ("1", "2", "3") or wm.get("detected") or c2.get("present") or vis.get("found"))
     problems = any(c.state == "bad" for c in checks)
     if not labeled:
@@ -121,3 +122,20 @@ def _visible(found: dict[str, Any], vis: dict[str, Any]) -> Check | None:
     return Check(title, _("not detected"), "no",
                  _("The reader looked for this service's label design near the edges; another design, or a label "
                    "cropped away, is not recognized. Look at the picture."))
+
+
+def _provider(claims: list[dict[str, Any]]) -> Check | None:
+    """Whose label this is, as far as this service's trust list can tell (issue 19): a trusted provider, named
+    with its key fingerprint and where the key came from, or "not verifiable here" -- never "altered"."""
+    if not claims:
+        return None
+    title = _("Provider")
+    trusted = next((c for c in claims if c.get("provider")), None)
+    if trusted is None:
+        return Check(title, _("not verifiable here"), "no",
+                     _("The label names a provider this service does not trust: it is neither confirmed nor shown "
+                       "to be altered. Its provider can confirm it."))
+    p = trusted["provider"]
+    return Check(title, _("trusted: {name}", name=p.get("name") or p.get("producer") or p.get("origin")), "yes",
+                 _("A provider on this service's trust list (key {fingerprint}, {source}); its record can be "
+                   "resolved with that provider.", fingerprint=p.get("key_fingerprint"), source=p.get("key_source")))

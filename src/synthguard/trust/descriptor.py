@@ -40,6 +40,7 @@ def fingerprint(vkey_text: str) -> str:
 
 def build(sg: Any, *, base_url: str | None = None) -> dict[str, Any]:
     """This deployment's signed descriptor."""
+
     st, keys = sg.settings, sg.keys
     private = keys.ledger_private
     origin = sg.ledger.origin_for(private)
@@ -67,6 +68,7 @@ def verify(signed: Any, pinned_vkey: str | None = None) -> dict[str, Any]:
     if not (isinstance(signed, dict) and isinstance(signed.get("descriptor"), dict)
             and isinstance(signed.get("signature"), str)):
         raise ValidationError("not a signed SynthGuard descriptor (expected descriptor and signature)")
+
     doc = signed["descriptor"]
     if doc.get("version") != VERSION:
         raise ValidationError("unknown descriptor version {v!r}", values={"v": str(doc.get("version"))[:40]})

@@ -15,10 +15,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from synthguard.errors import LedgerIntegrityError, NotFoundError, UpstreamError, ValidationError
+from synthguard.errors import LedgerIntegrityError, NotFoundError, SynthGuardError, UpstreamError, ValidationError
 from synthguard.ledger.checkpoint import parse_checkpoint, verify_note
 from synthguard.ledger.merkle import leaf_hash, verify_inclusion
 from synthguard.trust import cosign
+from synthguard.trust.attribution import ATTRIBUTED, FAILED, NOT_FOUND, UNRESOLVED, VERIFIED
 from synthguard.trust.trustlist import TrustedProvider, TrustList
 
 Get = Callable[[str, dict[str, str]], Any]  # (url, headers) -> parsed JSON
@@ -59,7 +60,7 @@ def _httpx_get(url: str, headers: dict[str, str]) -> Any:
     import httpx
 
     try:
-        r = httpx.get(url, headers=headers, timeout=30.0)
+        r = httpx.get(url, headers=headers, timeout=10.0)  # a scan waits for it: a hung provider costs 10 s
     except httpx.HTTPError as exc:
         raise UpstreamError("the provider is unreachable: {reason}", values={"reason": type(exc).__name__}) from exc
     if r.status_code == 404:
@@ -81,7 +82,10 @@ def resolve(trust: TrustList, provider_ref: str, content_id: str, *, token: str 
     if not provider.lookup:
         raise NotTrustedError("provider {ref!r} publishes no lookup endpoint", values={"ref": provider_ref[:200]})
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    return verify_answer(get(provider.lookup.replace("{content_id}", content_id), headers), provider, content_id)
+    found = get(provider.lookup.replace("{content_id}", content_id), headers)
+    verified = verify_answer(found, provider, content_id)
+    # what an evidence bundle keeps: the proof and the (cosigned) checkpoint exactly as verified
+    return verified | {"proof": found["proof"], "checkpoint": found["checkpoint"]}
 
 
 TOKEN_RE = r"[0-9a-f]{16}"
@@ -124,3 +128,44 @@ def resolve_token(trust: TrustList, provider_ref: str, token: str, *, credential
     headers = {"authorization": f"Bearer {credential}"} if credential else {}
     fetch = get or _httpx_get  # looked up now, so a test (or an embedding) can route it
     return verify_token_answer(fetch(provider.lookup.replace("{content_id}", token), headers), provider, token)
+
+
+def match(record: dict[str, Any], sha256: str | None, pixel_sha256: str | None) -> str:
+    """How a file relates to the provider's record: ``identical`` bytes, ``same-pixels``, or ``other-copy``."""
+    if sha256 and record.get("output_sha256") == sha256:
+        return "identical"
+    if pixel_sha256 and record.get("pixel_sha256") == pixel_sha256:
+        return "same-pixels"
+    return "other-copy"
+
+
+def resolve_all(claims: list[dict[str, Any]], trust: TrustList, *, sha256: str | None = None,
+                pixel_sha256: str | None = None, get: Any = None) -> list[dict[str, Any]]:
+    """Resolve each attributed claim with a content id at its provider, with this deployment's stored credential
+    (``synthguard trust credential``); one lookup per (provider, content id).  Updates the claims in place (status,
+    ``resolved``) and returns them.  Never raises for a provider's answer: a failure is a status."""
+    done: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in claims:
+        prov, cid = c.get("provider"), c.get("content_id")
+        if c["status"] != ATTRIBUTED or not prov or not cid:
+            continue
+        key = (prov["origin"], cid)
+        if key not in done:
+            token = trust.credential(prov["origin"])
+            if token is None:
+                done[key] = {"status": UNRESOLVED, "reason": "no credential stored for this provider's lookup API "
+                             "(synthguard trust credential)"}
+            else:
+                try:
+                    kw = {"get": get} if get is not None else {}
+                    got = resolve(trust, prov["origin"], cid, token=token, **kw)
+                    got["match"] = match(got["record"], sha256, pixel_sha256)
+                    done[key] = {"status": VERIFIED, "resolved": got}
+                except NotFoundError as exc:
+                    done[key] = {"status": NOT_FOUND, "reason": exc.message}
+                except LedgerIntegrityError as exc:
+                    done[key] = {"status": FAILED, "reason": exc.message}
+                except SynthGuardError as exc:
+                    done[key] = {"status": UNRESOLVED, "reason": exc.message}
+        c.update(done[key])
+    return claims

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +23,14 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError, ValidationError
-from synthguard.ledger.checkpoint import parse_vkey
 from synthguard.media import write_atomic
 from synthguard.trust import descriptor as desc
 from synthguard.trust import wmkeys
+from synthguard.trust.cosign import parse_vkey as parse_cosigner
 
 LIST_VERSION = "synthguard-trust-list/v1"
+LIST_FILE = "trust-list.json"
+CREDENTIALS_FILE = "trust-credentials.json"
 
 
 @dataclass(frozen=True)
@@ -48,24 +51,87 @@ class TrustedProvider:
 
 
 class TrustList:
-    def __init__(self, path: str | os.PathLike[str]):
+    """The list at ``path``; ``on_change`` runs after every write (the deployment refreshes its C2PA trust anchors
+    there, so a running server validates manifests against the new list without a restart)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, on_change: Callable[[], None] | None = None):
         self.path = Path(path)
+        self.on_change = on_change
 
     # --- storage ---------------------------------------------------------------------------------------
     def entries(self) -> list[TrustedProvider]:
+        return list(self._index().entries)
+
+    def _index(self) -> _Index:
+        """The parsed list and its look-up tables, re-read only when the file changed (a scan looks providers up
+        by producer, origin and C2PA signer without walking 100 entries or re-parsing their chains)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return _Index.EMPTY
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = _INDEXES.get(self.path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return []
+            return _Index.EMPTY
         except ValueError as exc:
             raise ValidationError("the trust list is not JSON", path=self.path) from exc
-        return [TrustedProvider(**(e | {"witnesses": tuple(e.get("witnesses", ()))})) for e in doc["providers"]]
+        if isinstance(doc, dict) and isinstance(doc.get("list"), dict):
+            raise ValidationError("{path} is a list signed by a publisher, not a trust list of this deployment",
+                                  values={"path": str(self.path)},
+                                  hint="Import it with `synthguard trust import FILE --publisher-key VKEY`, or give "
+                                       "its publisher key (--publisher-key) to evidence-verify.")
+        try:
+            index = _Index([TrustedProvider(**(e | {"witnesses": tuple(e.get("witnesses", ()))}))
+                            for e in doc["providers"]])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValidationError("the trust list {path} is malformed ({err})",
+                                  values={"path": str(self.path), "err": type(exc).__name__}) from exc
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        _INDEXES[self.path] = (stamp, index)
+        return index
 
     def _save(self, entries: list[TrustedProvider]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, json.dumps({"version": LIST_VERSION, "providers": [asdict(e) for e in entries]},
                                            indent=1, ensure_ascii=False).encode())
         os.chmod(self.path, 0o600)
+        if self.on_change is not None:
+            self.on_change()
+
+    # --- credentials at the providers' lookup APIs (kept apart from the list: the list is published) ----
+    @property
+    def credentials_path(self) -> Path:
+        return self.path.with_name(self.path.stem + "-credentials.json")
+
+    def set_credential(self, ref: str, token: str | None) -> TrustedProvider:
+        """Store (or with None forget) this deployment's credential at a trusted provider's lookup API."""
+        target = self.find(ref)
+        creds = self._credentials()
+        if token:
+            creds[target.origin] = token.strip()
+        else:
+            creds.pop(target.origin, None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.credentials_path, json.dumps(creds, indent=1).encode())
+        os.chmod(self.credentials_path, 0o600)
+        return target
+
+    def credential(self, origin: str) -> str | None:
+        return self._credentials().get(origin)
+
+    def _credentials(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.credentials_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError as exc:
+            raise ValidationError("the trust credentials file is not JSON", path=self.credentials_path) from exc
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     # --- changes ---------------------------------------------------------------------------------------
     def add(self, signed: dict[str, Any], *, source: str = "pinned by the operator",
@@ -105,8 +171,6 @@ class TrustList:
         return gone
 
     def set_witnesses(self, ref: str, vkeys: list[str], quorum: int) -> TrustedProvider:
-        from synthguard.trust.cosign import parse_vkey as parse_cosigner
-
         for v in vkeys:
             parse_cosigner(v)
         if not 0 <= quorum <= len(vkeys):
@@ -156,7 +220,82 @@ class TrustList:
         return next((e for e in self.entries() if e.vkey == key_vkey.strip()), None)
 
     def for_producer(self, producer: str) -> TrustedProvider | None:
-        return next((e for e in self.entries() if e.producer == producer), None)
+        return self._index().by_producer.get(producer)
+
+    def for_origin(self, origin: str) -> TrustedProvider | None:
+        return self._index().by_origin.get(origin)
+
+    def for_c2pa_signer(self, serial: int) -> list[tuple[TrustedProvider, Any]]:
+        """(entry, signer certificate) pairs whose pinned C2PA chain starts with a certificate of this serial."""
+        return self._index().by_serial().get(serial, [])
+
+
+class _Index:
+    """A parsed trust list with its look-up tables (built once per version of the file)."""
+
+    EMPTY: _Index
+
+    def __init__(self, entries: list[TrustedProvider]):
+        self.entries = tuple(entries)
+        self.by_producer: dict[str, TrustedProvider] = {}
+        self.by_origin: dict[str, TrustedProvider] = {}
+        for e in self.entries:
+            self.by_origin.setdefault(e.origin, e)
+            if e.producer:
+                self.by_producer.setdefault(e.producer, e)
+        self._by_serial: dict[int, list[tuple[TrustedProvider, Any]]] | None = None
+
+    def by_serial(self) -> dict[int, list[tuple[TrustedProvider, Any]]]:
+        if self._by_serial is None:
+            table: dict[int, list[tuple[TrustedProvider, Any]]] = {}
+            for e in self.entries:
+                for cert in c2pa_chain(e)[:1]:  # the signer's own certificate leads the chain
+                    table.setdefault(cert.serial_number, []).append((e, cert))
+            self._by_serial = table
+        return self._by_serial
+
+
+_Index.EMPTY = _Index([])
+_INDEXES: dict[Path, tuple[tuple[int, int, int], _Index]] = {}
+
+
+def for_settings(settings: Any) -> TrustList:
+    """The deployment's own trust list (``<home>/trust-list.json``); changes refresh its C2PA trust anchors."""
+    from synthguard.trust.anchors import refresh
+
+    return TrustList(Path(settings.home) / LIST_FILE, on_change=lambda: refresh(settings))
+
+
+def c2pa_chain(entry: TrustedProvider) -> list[Any]:
+    """The provider's C2PA signing chain from its pinned descriptor (x509 certificates, signer first); [] if none."""
+    from cryptography import x509
+
+    pem = (entry.descriptor.get("descriptor") or {}).get("c2pa_chain_pem")
+    if not isinstance(pem, str) or "BEGIN CERTIFICATE" not in pem:
+        return []
+    try:
+        return list(x509.load_pem_x509_certificates(pem.encode()))
+    except ValueError:
+        return []
+
+
+def c2pa_signer_entry(trust: TrustList, serial: str | int | None, common_name: str | None = None
+                      ) -> TrustedProvider | None:
+    """The trusted provider whose pinned C2PA chain holds the certificate that signed a manifest (by serial number,
+    and common name when given)."""
+    from cryptography.x509.oid import NameOID
+
+    if serial in (None, ""):
+        return None
+    try:
+        wanted = int(str(serial), 0) if str(serial).startswith("0x") else int(str(serial))
+    except ValueError:
+        return None
+    for e, cert in trust.for_c2pa_signer(wanted):
+        cns = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if common_name is None or common_name in cns:
+            return e
+    return None
 
 
 # --- lists signed by a publisher (e.g. a regulator's list of filed services) ----------------------------
@@ -175,6 +314,8 @@ def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -
     doc = signed.get("list") if isinstance(signed, dict) else None
     if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
         raise ValidationError("not a SynthGuard trust list")
+    from synthguard.ledger.checkpoint import parse_vkey
+
     name, pub = parse_vkey(publisher_vkey)
     try:
         pub.verify(base64.b64decode(str(signed.get("signature")), validate=True), desc.canonical(doc))
@@ -184,13 +325,40 @@ def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -
     return [trust.add(d, source=source) for d in doc["providers"]]
 
 
+def published_keys(signed: Any, publisher_vkey: str) -> list[Any]:
+    """The keys of a list signed by a publisher the verifier pinned, without adding them to any trust list (for
+    offline verification: ``evidence-verify --trust-list FILE --publisher-key VKEY``).  Every descriptor must
+    verify with its own key; the source names the publisher."""
+    from synthguard.ledger.checkpoint import parse_vkey
+    from synthguard.ledger.trusted import KeySource, TrustedKey
+
+    doc = signed.get("list") if isinstance(signed, dict) else None
+    if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
+        raise ValidationError("not a SynthGuard trust list signed by a publisher")
+    name, pub = parse_vkey(publisher_vkey)
+    try:
+        pub.verify(base64.b64decode(str(signed.get("signature")), validate=True), desc.canonical(doc))
+    except (ValueError, InvalidSignature) as exc:
+        raise LedgerIntegrityError("the trust list is not signed by the pinned publisher key") from exc
+    source = f"list {name} {desc.fingerprint(publisher_vkey)}"
+    out = []
+    for d in doc["providers"]:
+        got = desc.verify(d)
+        origin, key = parse_vkey(got["vkey"])
+        who = got["descriptor"].get("name") or got["descriptor"].get("producer") or origin
+        out.append(TrustedKey(key, KeySource.TRUST_LIST, f"{who} ({source})", origin, fingerprint=got["fingerprint"]))
+    return out
+
+
 def trusted_keys(trust: TrustList) -> list[Any]:
     """The list's providers as :class:`~synthguard.ledger.trusted.TrustedKey` values for evidence verification:
     each bound to its origin and labelled with the provider and where its key came from."""
+    from synthguard.ledger.checkpoint import parse_vkey
     from synthguard.ledger.trusted import KeySource, TrustedKey
 
     out = []
     for e in trust.entries():
         _, pub = parse_vkey(e.vkey)
-        out.append(TrustedKey(pub, KeySource.TRUST_LIST, f"{e.name or e.producer or e.origin} ({e.source})", e.origin))
+        out.append(TrustedKey(pub, KeySource.TRUST_LIST, f"{e.name or e.producer or e.origin} ({e.source})", e.origin,
+                              witnesses=e.witnesses, quorum=e.quorum, fingerprint=e.fingerprint))
     return out

@@ -6,10 +6,14 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile
+from fastapi.responses import Response as RawResponse
 
 from synthguard.auth import Role
 from synthguard.core import RECORD_HINT
-from synthguard.errors import NotFoundError
+from synthguard.errors import MediaTooLargeError, NotFoundError, ValidationError
+from synthguard.evidence import build_bundle, verify_bundle
+from synthguard.evidence.bundle import bundle_bytes, verifier_keys
+from synthguard.ledger.trusted import pinned_vkey
 from synthguard.server.deps import SG, Ident, RecordReader, Scanner, Tracer, upload_media
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
@@ -19,6 +23,37 @@ router = APIRouter(prefix="/v1", tags=["lookup"])
 def trace(sg: SG, p: Tracer, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Which record made this file (watermark, AIGC ProduceID, C2PA, fingerprints), with an inclusion proof."""
     return sg.trace(upload_media(sg, file))
+
+
+@router.post("/evidence", response_class=RawResponse,
+             responses={200: {"content": {"application/zip": {}}, "description": "The evidence bundle (zip)."}})
+def evidence(sg: SG, p: Tracer, file: Annotated[UploadFile, File()]) -> RawResponse:
+    """An evidence bundle for a file found in the wild (US-07, CC-10): marks, the trace with its inclusion proof and
+    the (witness-cosigned) checkpoint, the provider's signed descriptor, report and verify.py.  A record of another
+    provider is resolved at that provider and verified against this deployment's trust list (issue 19).  The file
+    itself is not put in the bundle."""
+    bundle = build_bundle(sg, upload_media(sg, file))
+    return RawResponse(bundle_bytes(bundle), media_type="application/zip",
+                       headers={"content-disposition": 'attachment; filename="evidence.zip"',
+                                "x-synthguard-found": str(bundle.found).lower()})
+
+
+@router.post("/evidence/verify")
+def evidence_verify(sg: SG, p: Tracer, bundle: Annotated[UploadFile, File()],
+                    trusted_key: Annotated[list[str] | None, Form()] = None) -> dict[str, Any]:
+    """Re-check a bundle with no network: manifest, inclusion proof, checkpoint signed by a trusted key (this
+    deployment's, its trust list's with their witness quorums, or a verifier key given as ``trusted_key``), the
+    provider descriptor.  ``ok`` false and the failing checks when it does not verify (the key inside the bundle is
+    never trusted)."""
+    limit = sg.settings.max_bytes + (32 << 20)
+    data = bundle.file.read(limit + 1)
+    if len(data) > limit:
+        raise MediaTooLargeError(f"bundle is over the limit of {limit:,} bytes")
+    pins = [k for k in trusted_key or [] if k.strip()]
+    if len(pins) > 16 or any(len(k) > 512 for k in pins):
+        raise ValidationError("at most 16 trusted keys of at most 512 characters each")
+    keys = [pinned_vkey(k) for k in pins] + verifier_keys(sg)
+    return verify_bundle(data, keys, sg.user_ref)
 
 
 @router.get("/records/{content_id}")
