@@ -291,7 +291,7 @@ def test_a_forged_public_mark_on_a_real_photo_is_present_not_resolved(world):
     # and the provider's lookup refuses the token outright
     with pytest.raises(NotFoundError):
         res.resolve_token(world["trust"], "P-BETA", b"madeup!!".hex(),
-                          credential=world["trust"].find("P-BETA").lookup_token)
+                          credential=world["trust"].credential(world["trust"].find("P-BETA").origin))
 
 
 def test_a_provider_scans_its_own_federated_marks_with_its_own_ledger(world):
@@ -359,9 +359,10 @@ def test_the_grant_journey_through_the_cli(tmp_path, monkeypatch, capsys):
     held = TrustList(tmp_path / "platform" / "trust-list.json").find(origin).watermark_key
     wm_key = bytes.fromhex((tmp_path / "acme" / "keys" / "watermark.key").read_text().strip())
     assert held == fed.derive(wm_key, "shared").hex() and held not in run("trust", "list", "--json")[1]
-    assert run("trust", "credential", origin)[0] != 0  # neither a token nor --clear
+    assert run("trust", "credential", origin)[0] != 0  # neither a token nor --forget
     code, out, _ = run("trust", "credential", origin, "--token", "sg_abc", "--json")
-    assert code == 0 and json.loads(out)["lookup_token"] == "held"
+    assert code == 0 and json.loads(out)["credential"] == "stored"
+    assert json.loads(run("trust", "list", "--json")[1])[0]["credential"] == "held"
 
 
 def base64_decode(text: str) -> bytes:

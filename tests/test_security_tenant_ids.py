@@ -91,7 +91,7 @@ def test_user_ids_cannot_be_probed_or_squatted(world):
     assert {u["tenant"] for u in listed["beta"].values()} == {"beta"}
     # beta cannot label as acme's verified alice: its own alice is not verified (DS-07)
     png = image_bytes(size=(320, 240))
-    r = client.post("/v1/label", headers=beta("provider"), data={"user": "alice", "producer": "ACME"},
+    r = client.post("/v1/label?download=false", headers=beta("provider"), data={"user": "alice", "producer": "ACME"},
                     files={"file": ("g.png", png, "image/png")})
     assert r.status_code == 403 and r.json()["error"] == "IdentityNotVerifiedError", r.text
 
@@ -99,7 +99,8 @@ def test_user_ids_cannot_be_probed_or_squatted(world):
     assert client.post("/v1/users/alice/verify", json=VERIFY, headers=beta("provider")).status_code == 200
     made = {}
     for tenant in ("acme", "beta"):
-        r = client.post("/v1/label", headers=h(tokens, tenant, "provider"), data={"user": "alice", "producer": "ACME"},
+        r = client.post("/v1/label?download=false", headers=h(tokens, tenant, "provider"),
+                        data={"user": "alice", "producer": "ACME"},
                         files={"file": ("g.png", png if tenant == "acme" else image_bytes(size=(300, 220)),
                                         "image/png")})
         assert r.status_code == 200, r.text

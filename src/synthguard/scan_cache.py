@@ -39,7 +39,7 @@ from synthguard.media import Media, Modality
 from synthguard.scan import Analysis, analyse, detectors_for
 from synthguard.store import scan_tables
 from synthguard.trust.anchors import ANCHORS_FILE
-from synthguard.trust.trustlist import LIST_FILE
+from synthguard.trust.trustlist import CREDENTIALS_FILE, LIST_FILE
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -99,7 +99,7 @@ class ScanCache:
         modification time or size changed."""
         home = self.sg.settings.home
         stamp = []
-        for p in (home / LIST_FILE, home / ANCHORS_FILE):
+        for p in (home / LIST_FILE, home / ANCHORS_FILE, home / CREDENTIALS_FILE):  # a new credential resolves more
             try:
                 st = p.stat()
                 stamp.append((str(p), st.st_mtime_ns, st.st_size))

@@ -51,12 +51,21 @@ def _read_json(source: str) -> dict:
             from exc
 
 
+def _interactive() -> bool:
+    """A person at a terminal (a prompt can be answered), not a pipe, a job or a test."""
+    import sys
+
+    try:
+        return bool(sys.stdin.isatty())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _brief(e) -> dict:  # type: ignore[no-untyped-def]
     """An entry without its descriptor; secrets (a granted watermark key, a lookup credential) only as held/not."""
     out = {k: v for k, v in asdict(e).items() if k != "descriptor"}
-    for secret in ("watermark_key", "lookup_token"):
-        if secret in out:
-            out[secret] = "held" if out[secret] else None
+    out["watermark_key"] = "held" if out.get("watermark_key") else None
+    out["credential"] = "held" if _list().credential(e.origin) else None  # kept apart from the published list
     wm = (e.descriptor.get("descriptor") or {}).get("watermark") or {}
     out["watermark_mode"] = wm.get("mode")
     return out
@@ -113,7 +122,7 @@ def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, pr
     provider's records and verify their proofs (kept apart from the list, in a 0600 file)."""
     from synthguard.errors import InputError
 
-    if not forget and not token:
+    if not forget and not token and _interactive():
         token = typer.prompt("Credential", hide_input=True)
     if not forget and not (token or "").strip():
         raise InputError("no credential given", hint="Pass --token or set SYNTHGUARD_PROVIDER_TOKEN.")
@@ -176,13 +185,3 @@ def wm_key(ref: Annotated[str, typer.Argument(help="The provider (origin, produc
            as_json: JsonOpt = False) -> None:
     """Accept a shared-mode watermark key: checked against the pinned key and the descriptor's key id."""
     emit(_brief(_list().accept_grant(ref, _read_json(str(grant_file)))), as_json, title="watermark key held")
-
-
-@trust.command("credential")
-def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, producer code, name, fingerprint).")],
-               token: Annotated[str | None, typer.Option(envvar="SYNTHGUARD_PROVIDER_TOKEN",
-                                                         help="The credential the provider issued to you.")] = None,
-               clear: Annotated[bool, typer.Option("--clear", help="Forget the credential.")] = False,
-               as_json: JsonOpt = False) -> None:
-    """Keep the credential scans use to resolve this provider's watermark tokens at its lookup API."""
-    emit(_brief(_list().set_lookup_token(ref, None if clear else token or "")), as_json, title="credential")

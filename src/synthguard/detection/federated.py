@@ -148,11 +148,12 @@ class FederatedWatermarkDetector:
             entry = c.entry
             if not entry.lookup:
                 return {"status": "not_attempted", "reason": "the provider publishes no lookup endpoint"}
-            if not entry.lookup_token:
+            credential = TrustList(self.trust_path).credential(entry.origin)
+            if not credential:
                 return {"status": "not_attempted",
                         "reason": "no credential for the provider's lookup API (synthguard trust credential)"}
             found = res._httpx_get(entry.lookup.replace("{content_id}", token),
-                                   {"authorization": f"Bearer {entry.lookup_token}"})
+                                   {"authorization": f"Bearer {credential}"})
             got = res.verify_token_answer(found, entry, token)  # against the pinned key of this entry
             return {"status": "resolved", "content_id": got["content_id"], "verified": True, "via": "lookup API",
                     "tree_size": got["tree_size"], "leaf_index": got["leaf_index"], "witnesses": got["witnesses"],

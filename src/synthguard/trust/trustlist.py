@@ -30,7 +30,7 @@ from synthguard.trust.cosign import parse_vkey as parse_cosigner
 
 LIST_VERSION = "synthguard-trust-list/v1"
 LIST_FILE = "trust-list.json"
-CREDENTIALS_FILE = "trust-credentials.json"
+CREDENTIALS_FILE = "trust-list-credentials.json"  # beside LIST_FILE, 0600: never published
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,6 @@ class TrustedProvider:
     witnesses: tuple[str, ...] = ()  # cosigner vkeys whose cosignatures count
     quorum: int = 0  # how many of them a checkpoint needs
     watermark_key: str | None = None  # shared-mode detection key (hex) from the provider's grant (trust.wmkeys)
-    lookup_token: str | None = None  # this verifier's credential at the provider's lookup API (scan resolution)
 
 
 class TrustList:
@@ -106,7 +105,7 @@ class TrustList:
     # --- credentials at the providers' lookup APIs (kept apart from the list: the list is published) ----
     @property
     def credentials_path(self) -> Path:
-        return self.path.with_name(self.path.stem + "-credentials.json")
+        return self.path.with_name(self.path.stem + "-credentials.json")  # CREDENTIALS_FILE beside the home's list
 
     def set_credential(self, ref: str, token: str | None) -> TrustedProvider:
         """Store (or with None forget) this deployment's credential at a trusted provider's lookup API."""
@@ -157,8 +156,7 @@ class TrustList:
                 same_wm = ((old.descriptor.get("descriptor") or {}).get("watermark")
                            == (d.get("watermark") or {}))  # a granted key stays only for the same key id
                 entries[i] = replace(entry, witnesses=old.witnesses, quorum=old.quorum,
-                                     watermark_key=old.watermark_key if same_wm else None,
-                                     lookup_token=old.lookup_token)
+                                     watermark_key=old.watermark_key if same_wm else None)
                 self._save(entries)
                 return entries[i]
         self._save([*entries, entry])
@@ -186,11 +184,11 @@ class TrustList:
         return self._set(ref, watermark_key=key_hex)
 
     def set_lookup_token(self, ref: str, token: str | None) -> TrustedProvider:
-        """The credential the provider issued to this verifier for its lookup API (used by scans to resolve);
-        None forgets it."""
+        """The credential the provider issued to this verifier for its lookup API (scans resolve watermark tokens
+        with it); kept with the other credentials, apart from the list (:meth:`set_credential`)."""
         if token is not None and not token.strip():
-            raise ValidationError("an empty credential", hint="Give the token the provider issued, or --clear.")
-        return self._set(ref, lookup_token=token)
+            raise ValidationError("an empty credential", hint="Give the token the provider issued, or --forget.")
+        return self.set_credential(ref, token)
 
     def recipient(self) -> str:
         """This verifier's recipient key (base64 X25519, kept 0600 beside the list) for shared-mode grants."""
