@@ -305,7 +305,11 @@ def _claims_view(evidence: list[Detection]) -> dict[str, Any]:
             view["aigc"], view["aigc_integrity"] = d.evidence.get("aigc"), d.evidence.get("integrity")
         elif d.source.endswith(".c2pa") and d.kind in ("label", "info") and view["c2pa"] is None:
             view["c2pa"] = {"present": True, **d.evidence}
-        elif d.source.endswith(".watermark") and d.kind == "label" and view["watermark"] is None:
+        elif d.source.endswith(".watermark") and view["watermark"] is None and (
+                d.kind == "label" or (d.kind == "trace" and d.evidence.get("content_id"))):
+            # a mark whose token resolved to a record names its provider even when the file is not that record's
+            # output (a crop PDQ does not survive, or a copied mark): the claim is attributed and proven, and the
+            # detection itself stays a "suspected" tier for review
             view["watermark"] = {"detected": True, **d.evidence}
     return view
 
