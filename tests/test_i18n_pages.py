@@ -233,10 +233,11 @@ def test_traditional_chinese_readers_get_english_not_simplified(client):
 
 def test_compliance_report_template_names_its_language():
     from synthguard.compliance.report import render_html
+    from synthguard.documents import Heading
 
-    assert '<html lang="zh-CN">' in render_html([("h1", "合规报告")], lang="zh")
-    assert '<html lang="zh-CN">' in render_html([("h1", "合规报告")], lang="zh_CN")
-    assert '<html lang="en">' in render_html([("h1", "Compliance report")])
+    assert '<html lang="zh-CN">' in render_html([Heading("合规报告")], lang="zh")
+    assert '<html lang="zh-CN">' in render_html([Heading("合规报告")], lang="zh_CN")
+    assert '<html lang="en">' in render_html([Heading("Compliance report")])
 
 
 # --- notices, emails, reports -----------------------------------------------------------------------------
