@@ -12,22 +12,7 @@ import subprocess
 import pytest
 from PIL import Image as PILImage
 
-from synthguard import documents
-from synthguard.documents import (
-    Bar,
-    BarChart,
-    Box,
-    BulletList,
-    Document,
-    Heading,
-    Image,
-    KeyValues,
-    Note,
-    PageBreak,
-    Paragraph,
-    Status,
-    Table,
-)
+from synthguard import documents as d
 from synthguard.documents.fonts import BUNDLED, Glyphs, cjk, document_font
 from synthguard.documents.themes import THEMES
 from synthguard.errors import FontMissingError, SynthGuardError, ValidationError
@@ -39,16 +24,16 @@ def png() -> bytes:
     return buf.getvalue()
 
 
-def sample(theme: str = "report") -> Document:
-    return Document(title="Sample <report>", lang="zh_CN", theme=theme, blocks=[
-        Heading("样本报告 Sample"), Paragraph("Fine print", small=True), Heading("Section & more", 2),
-        Paragraph("中文段落", lang="zh"), Note("Careful"), Status("fail", "[FAIL] a check"),
-        KeyValues([("Key", "value <b>")]), KeyValues([("Hash", "ab" * 40)], table=True, mono=True),
-        Table(["Col|1", "Col 2"], [["a|b", "c"], ["d", "e"]]),
-        BulletList(["PASS one", "FAIL two"], flagged=frozenset({1})),
-        BarChart("Chart", [Bar("x", 3, "3"), Bar("y", 0, "0")], (70, 110, 170), id="chart"),
-        Box([Paragraph("Framed")], tone="found"), Image(png(), "a red box", width=20), PageBreak(),
-        Heading("After the break", 3)])
+def sample(theme: str = "report") -> d.Document:
+    return d.Document(title="Sample <report>", lang="zh_CN", theme=theme, blocks=[
+        d.Heading("样本报告 Sample"), d.Paragraph("Fine print", small=True), d.Heading("Section & more", 2),
+        d.Paragraph("中文段落", lang="zh"), d.Note("Careful"), d.Status("fail", "[FAIL] a check"),
+        d.KeyValues([("Key", "value <b>")]), d.KeyValues([("Hash", "ab" * 40)], table=True, mono=True),
+        d.Table(["Col|1", "Col 2"], [["a|b", "c"], ["d", "e"]]),
+        d.BulletList(["PASS one", "FAIL two"], flagged=frozenset({1})),
+        d.BarChart("Chart", [d.Bar("x", 3, "3"), d.Bar("y", 0, "0")], (70, 110, 170), id="chart"),
+        d.Box([d.Paragraph("Framed")], tone="found"), d.Image(png(), "a red box", width=20), d.PageBreak(),
+        d.Heading("After the break", 3)])
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -63,7 +48,7 @@ def pages(pdf: bytes) -> int:
 
 
 def test_markdown_shows_every_block():
-    md = documents.render_markdown(sample())
+    md = d.render_markdown(sample())
     assert md.startswith("# 样本报告 Sample\n\nFine print\n\n## Section & more\n")
     for line in ("> Careful", "**[FAIL] a check**", "- **Key**: value <b>", "| Col\\|1 | Col 2 |", "| a\\|b | c |",
                  "- FAIL two", "- x: 3", "Framed", "### After the break", "---"):
@@ -72,7 +57,7 @@ def test_markdown_shows_every_block():
 
 
 def test_html_is_self_contained_escaped_and_tagged_by_kind():
-    html = documents.render_html(sample())
+    html = d.render_html(sample())
     assert '<html lang="zh-CN">' in html and "<title>Sample &lt;report&gt;</title>" in html
     assert "value &lt;b&gt;" in html and "<b>" not in html
     assert '<p lang="zh">中文段落</p>' in html and '<p class="status status-fail">' in html
@@ -85,7 +70,7 @@ def test_html_is_self_contained_escaped_and_tagged_by_kind():
 
 @pytest.mark.parametrize("theme", sorted(THEMES))
 def test_pdf_in_every_theme_has_the_text_and_the_page_break(theme):
-    pdf = documents.render_pdf(sample(theme))
+    pdf = d.render_pdf(sample(theme))
     assert pdf.startswith(b"%PDF-")
     text = pdf_text(pdf)
     for piece in ("样本报告", "中文段落", "Careful", "[FAIL] a check", "Key: value <b>", "a|b", "FAIL two", "Chart",
@@ -95,8 +80,8 @@ def test_pdf_in_every_theme_has_the_text_and_the_page_break(theme):
 
 
 def test_glyphs_the_font_lacks_become_readable_stand_ins():
-    doc = Document(title="t", blocks=[Paragraph("ok ✓ no ✗ → 😀 AM\u202fUTC")])
-    text = pdf_text(documents.render_pdf(doc, font=BUNDLED))
+    doc = d.Document(title="t", blocks=[d.Paragraph("ok ✓ no ✗ → 😀 AM\u202fUTC")])
+    text = pdf_text(d.render_pdf(doc, font=BUNDLED))
     assert "ok [yes] no [no] -> U+1F600 AM UTC" in text
     clean = Glyphs(BUNDLED, "✓ plain")
     assert clean("plain") == "plain" and clean("✓") == "[yes]"
@@ -108,11 +93,11 @@ def test_font_covers_the_chinese_or_says_which_characters_are_missing():
     with pytest.raises(FontMissingError, match="龘"):
         document_font("龘", BUNDLED)  # the operator's font lacks a character: an error, never tofu
     with pytest.raises(FontMissingError):
-        documents.render_pdf(Document(title="t", blocks=[Paragraph("龘")]), font_path=BUNDLED)
+        d.render_pdf(d.Document(title="t", blocks=[d.Paragraph("龘")]), font_path=BUNDLED)
 
 
 def test_malformed_blocks_are_errors():
     with pytest.raises(SynthGuardError, match="1 cells for 2 columns"):
-        Table(["a", "b"], [["only one"]])
+        d.Table(["a", "b"], [["only one"]])
     with pytest.raises(ValidationError):
-        documents.render_html(Document(title="t", blocks=[Image(b"GIF89a", "not supported")]))
+        d.render_html(d.Document(title="t", blocks=[d.Image(b"GIF89a", "not supported")]))

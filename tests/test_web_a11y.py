@@ -7,22 +7,16 @@ the repository's package.json puts it in node_modules/)."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from synthguard.server import create_app
-from tests.conftest import image_bytes
+from tests.conftest import chromium, home_settings, image_bytes, live_server
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = ("/", "/inspect", "/check", "/report", "/process", "/complaints/status", "/console/login", "/consent",
          "/no/such/page")
 WIDTHS = {"desktop": 1280, "phone": 390}
@@ -30,44 +24,21 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, keys_template):
-    import shutil
-
-    import uvicorn
-
-    from synthguard.config import Settings
     from synthguard.core import SynthGuard
 
-    home = tmp_path_factory.mktemp("web")
-    shutil.copytree(keys_template, home / "keys")
-    settings = Settings.load(home=home)
+    settings = home_settings(tmp_path_factory.mktemp("web"), keys_template)
     sg = SynthGuard.open(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, sg=sg), host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", sg
-    srv.should_exit = True
-    th.join(timeout=10)
+    with live_server(create_app(settings, sg=sg)) as url:
+        yield url, sg
     sg.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (apt-get install chromium)")
     if not AXE.exists():
         pytest.skip("axe-core not installed (npm ci)")
-    sync = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
-    with sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _axe(page) -> list[dict]:

@@ -7,22 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from synthguard.documents.blocks import (
-    BarChart,
-    Block,
-    Box,
-    BulletList,
-    Document,
-    Heading,
-    Image,
-    KeyValues,
-    Note,
-    PageBreak,
-    Paragraph,
-    Status,
-    Table,
-    texts,
-)
+from synthguard.documents import blocks as blk
 from synthguard.documents.fonts import Glyphs, document_font
 from synthguard.documents.themes import THEMES, PdfStyle, TextStyle
 
@@ -45,43 +30,43 @@ class _Writer:
         pdf.set_x(pdf.l_margin + indent)
         pdf.multi_cell(0, st.height, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
 
-    def blocks(self, blocks: Sequence[Block]) -> None:
+    def blocks(self, blocks: Sequence[blk.Block]) -> None:
         for b in blocks:
             self.block(b)
             if self.style.block_space:
                 self.pdf.ln(self.style.block_space)
 
-    def block(self, b: Block) -> None:  # noqa: C901  one branch per kind of block
+    def block(self, b: blk.Block) -> None:  # noqa: C901  one branch per kind of block
         pdf, st = self.pdf, self.style
-        if isinstance(b, Heading):
+        if isinstance(b, blk.Heading):
             self.heading(b.text, b.level)
-        elif isinstance(b, Paragraph):
+        elif isinstance(b, blk.Paragraph):
             self.line(b.text, st.small if b.small else st.text)
             if st.paragraph_space and not b.small:
                 pdf.ln(st.paragraph_space)
-        elif isinstance(b, Note):
+        elif isinstance(b, blk.Note):
             self.line(b.text, st.note)
-        elif isinstance(b, Status):
+        elif isinstance(b, blk.Status):
             pdf.ln(1)
             self.line(b.text, st.status, color=st.status_colors[b.state])
-        elif isinstance(b, KeyValues):
+        elif isinstance(b, blk.KeyValues):
             for k, v in b.rows:
                 if b.table:
                     self.key_value(k, v, b.mono)
                 else:
                     self.line(f"{k}: {v}", st.text, indent=st.indent)
-        elif isinstance(b, BulletList):
+        elif isinstance(b, blk.BulletList):
             for x in b.items:
                 self.line(f"- {x}", st.text, indent=st.indent)
-        elif isinstance(b, Table):
+        elif isinstance(b, blk.Table):
             self.table(b)
-        elif isinstance(b, BarChart):
+        elif isinstance(b, blk.BarChart):
             self.chart(b)
-        elif isinstance(b, Image):
+        elif isinstance(b, blk.Image):
             pdf.image(io.BytesIO(b.data), x=pdf.l_margin, w=b.width, alt_text=b.alt)
-        elif isinstance(b, PageBreak):
+        elif isinstance(b, blk.PageBreak):
             pdf.add_page()
-        elif isinstance(b, Box):
+        elif isinstance(b, blk.Box):
             self.blocks(b.blocks)
 
     def heading(self, text: str, level: int) -> None:
@@ -109,7 +94,7 @@ class _Writer:
         if pdf.page == page:
             pdf.set_y(max(pdf.get_y(), y + height * key_lines))
 
-    def table(self, t: Table) -> None:
+    def table(self, t: blk.Table) -> None:
         from fpdf.enums import TableBordersLayout
         from fpdf.fonts import FontFace
 
@@ -125,7 +110,7 @@ class _Writer:
                 for c in cells:
                     row.cell(self.clean(c))
 
-    def chart(self, c: BarChart) -> None:
+    def chart(self, c: blk.BarChart) -> None:
         """The title as a section heading, then one row a bar: label, bar (longest = 100 mm), value."""
         from fpdf.enums import XPos, YPos
 
@@ -145,13 +130,13 @@ class _Writer:
             pdf.cell(10, 5, self.clean(bar.shown), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def render_pdf(doc: Document, *, font_path: Path | None = None, font: Path | None = None) -> bytes:
+def render_pdf(doc: blk.Document, *, font_path: Path | None = None, font: Path | None = None) -> bytes:
     """The document as PDF.  ``font`` is used as given; otherwise one covering every CJK character of the document
     is looked for (``font_path``: the operator's SYNTHGUARD_FONT_PATH first).  Characters the font still lacks
     print as stand-ins (:class:`~synthguard.documents.fonts.Glyphs`)."""
     from fpdf import FPDF
 
-    text = doc.title + "".join(texts(doc.blocks))
+    text = doc.title + "".join(blk.texts(doc.blocks))
     chosen = font or document_font(text, font_path)
     clean = Glyphs(chosen, text)
     pdf = FPDF(format="A4")
