@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,16 @@ import typer
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
+
+def actor_of(actor: str | None) -> str:
+    """Who ran a command, for the ledger: ``--actor`` when given, else ``cli:`` and the login name."""
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (containers)
+        return "cli"
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 

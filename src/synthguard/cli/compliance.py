@@ -6,14 +6,13 @@ decision is "block" (like a policy refusal).  See docs/compliance.md.
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, actor_of, core, emit
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_, _, translate
 
@@ -36,15 +35,6 @@ OutputsOpt = Annotated[Optional[Path], typer.Option(
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Write a report: html, pdf or json.")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Report file (default: in the cwd).")]
 BLOCK_EXIT = 5
-
-
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (containers)
-        return "cli"
 
 
 def _report(blocks: list[Any], data: dict[str, Any], fmt: str, output: Path | None, stem: str, font: Any) -> Path:
@@ -124,7 +114,7 @@ def assessment(since: SinceOpt = "30d", tenant: Annotated[Optional[str], typer.O
 # --- emergency switches ---------------------------------------------------------------------
 def _flip(feature: str, enabled: bool, reason: str, tenant: str, actor: str | None, as_json: bool) -> None:
     with core() as sg:
-        emit(sg.compliance.switches.set(feature, enabled=enabled, actor=_actor(actor), reason=reason, tenant=tenant),
+        emit(sg.compliance.switches.set(feature, enabled=enabled, actor=actor_of(actor), reason=reason, tenant=tenant),
              as_json, "switch")
 
 
@@ -164,7 +154,7 @@ def policy_add(kind: str, version: Annotated[str, typer.Option()], owner: Annota
     """Register a new version of a policy document (or a security assessment)."""
     text = _read_text(file) if file else None
     with core() as sg:
-        emit(sg.compliance.register.add(kind, version, owner=owner, review_due=review_due, actor=_actor(actor),
+        emit(sg.compliance.register.add(kind, version, owner=owner, review_due=review_due, actor=actor_of(actor),
                                         title=title, evidence=evidence or (str(file) if file else ""), text=text,
                                         tenant=tenant), as_json, "registered")
 
@@ -199,7 +189,7 @@ def library_add(list_name: Annotated[str, typer.Argument(metavar="LIST")], value
     """Add a keyword or pattern to a list; the change log keeps who, when and why (DS-09)."""
     with core() as sg:
         emit(sg.compliance.screen.add(list_name, value, kind="pattern" if pattern else "keyword", reason=reason,
-                                      actor=_actor(actor), tenant=tenant), as_json, "library change")
+                                      actor=actor_of(actor), tenant=tenant), as_json, "library change")
 
 
 @library.command("remove")
@@ -209,7 +199,7 @@ def library_remove(list_name: Annotated[str, typer.Argument(metavar="LIST")], va
     """Remove an entry (a new change; the history stays)."""
     with core() as sg:
         emit(sg.compliance.screen.remove(list_name, value, kind="pattern" if pattern else "keyword", reason=reason,
-                                         actor=_actor(actor), tenant=tenant), as_json, "library change")
+                                         actor=actor_of(actor), tenant=tenant), as_json, "library change")
 
 
 @library.command("list")
@@ -269,7 +259,7 @@ def terms_publish(kind: Annotated[str, typer.Argument(help="service_agreement or
     """Publish a new version of the service agreement or the first-use notice."""
     text = _read_text(file)
     with core() as sg:
-        emit(sg.compliance.terms.publish(kind, version, text, actor=_actor(actor), tenant=tenant), as_json,
+        emit(sg.compliance.terms.publish(kind, version, text, actor=actor_of(actor), tenant=tenant), as_json,
              "published")
 
 
@@ -301,7 +291,7 @@ def dataset_add(name: str, source: Annotated[str, typer.Option()],
     with core() as sg:
         emit(sg.compliance.training.add(name, source=source, legal_basis=legal_basis, contains_pi=contains_pi,
                                         sensitive_pi=sensitive_pi, consent_refs=consent_ref or [],
-                                        retention=retention, actor=_actor(actor), tenant=tenant), as_json, "data set")
+                                        retention=retention, actor=actor_of(actor), tenant=tenant), as_json, "data set")
 
 
 @dataset.command("link")
@@ -309,7 +299,7 @@ def dataset_link(model: str, name: Annotated[str, typer.Argument(metavar="DATASE
                  actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Record that a model version was trained on a data set (lineage)."""
     with core() as sg:
-        emit(sg.compliance.training.link(model, name, actor=_actor(actor), tenant=tenant), as_json, N_("lineage"))
+        emit(sg.compliance.training.link(model, name, actor=actor_of(actor), tenant=tenant), as_json, N_("lineage"))
 
 
 @dataset.command("list")

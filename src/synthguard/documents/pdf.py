@@ -85,7 +85,7 @@ class _Writer:
         width, height = st.key_width, st.text.height
         pdf.set_font(FONT, size=st.text.size)
         y, page = pdf.get_y(), pdf.page
-        key_lines = len(cast(list, pdf.multi_cell(width, height, self.clean(key), dry_run=True, output="LINES")))
+        key_lines = len(cast(list[str], pdf.multi_cell(width, height, self.clean(key), dry_run=True, output="LINES")))
         pdf.set_text_color(*st.key_color)
         pdf.multi_cell(width, height, self.clean(key), new_x=XPos.RIGHT, new_y=YPos.TOP, align="L")
         pdf.set_text_color(*st.text.color)
