@@ -40,7 +40,6 @@ from _machine import THREAD_VARS, cpu_model  # noqa: E402  (bench/ is on sys.pat
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the bombs live with the tests
 from tests.media import docx_bomb, long_video, png_with_xmp  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "security_bombs.json"

@@ -215,6 +215,39 @@ def verified_user(sg: SynthGuard) -> str:
     return "u-42"
 
 
+def branch_round_trip(tmp_path: Path, revision: str, target: str) -> tuple[set[str], set[str]]:
+    """Migrate a fresh SQLite database to head, downgrade ``revision``'s branch to ``target``, upgrade again; the
+    table names after the downgrade and after the upgrade (each migration undoes itself, alone)."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from synthguard.store.db import _alembic_config, current_revision, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        migrate(engine)
+        assert revision in current_revision(engine).split(",")
+        command.downgrade(_alembic_config(engine), target)
+        assert revision not in current_revision(engine).split(",")
+        down = set(inspect(engine).get_table_names())
+        migrate(engine)
+        return down, set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def refused_within(seconds: float, error: type[Exception], match: str | None = None) -> Iterator[None]:
+    """Expect ``error`` (its message matching ``match``) within ``seconds`` of CPU time: refused before the expensive
+    part, as every bomb must be (issues 18 and 27)."""
+    import time
+
+    t0 = time.process_time()
+    with pytest.raises(error, match=match):
+        yield
+    assert time.process_time() - t0 < seconds
+
+
 def auth(token: str, **headers: str) -> dict[str, str]:
     """Request headers carrying an API token (and any other ``headers``)."""
     return {"Authorization": f"Bearer {token}"} | headers
@@ -333,6 +366,15 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
         yield S3Bucket(fs, f"{host}:{port}")
     finally:
         server.stop()
+
+
+@pytest.fixture
+def labeled(sg: SynthGuard, verified_user: str, tmp_path: Path) -> Path:
+    """An image labeled for ``verified_user`` (producer ACME) under a signed checkpoint: what evidence bundles trace."""
+    out = tmp_path / "generated.png"
+    sg.label(image_bytes(size=(800, 500)), user=verified_user, producer="ACME", output=out)
+    sg.checkpoint()
+    return out
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (640, 400), mode: str = "RGB", **save) -> bytes:

@@ -5,6 +5,7 @@ XMP packet, a video longer than anonymous requests may decode)."""
 from __future__ import annotations
 
 import io
+import math
 import wave
 import zipfile
 from collections.abc import Iterable
@@ -79,3 +80,16 @@ def long_video(path: Path, size: tuple[int, int], seconds: int, fps: int = 1) ->
         stream.options = {"preset": "ultrafast", "crf": "51"}
         mux(out, stream, (_frame(av, size, i) for i in range(seconds * fps)))  # one frame in memory at a time
     return path.read_bytes()
+
+
+def rotate_crop(im: Image.Image, deg: float, resize_back: bool) -> Image.Image:
+    """Rotate by any angle, keep the largest centred same-aspect rectangle free of borders (optionally resized back:
+    a photo editor's "straighten")."""
+    w, h = im.size
+    a = math.radians(abs(deg) % 180)
+    a = min(a, math.pi - a)
+    s = min(w / (w * math.cos(a) + h * math.sin(a)), h / (w * math.sin(a) + h * math.cos(a)))
+    cw, ch = int(w * s), int(h * s)
+    x, y = (w - cw) // 2, (h - ch) // 2
+    out = im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch))
+    return out.resize((w, h), Image.BICUBIC) if resize_back else out

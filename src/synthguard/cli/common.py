@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -67,6 +67,12 @@ def open_media(path: Any) -> Any:
 
     st = Settings.load()
     return Media.open(path, max_bytes=st.max_bytes, max_pixels=st.max_pixels)
+
+
+def run(call: Callable[[SynthGuard], Any], as_json: bool, title: str | None = None) -> None:
+    """Open the core, make one call and print its result (:func:`emit`): the body of most commands."""
+    with core() as sg:
+        emit(call(sg), as_json, title)
 
 
 def emit(data: Any, as_json: bool, title: str | None = None, labels: dict[str, str] | None = None) -> None:

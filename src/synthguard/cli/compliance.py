@@ -182,24 +182,29 @@ def policy_export(tenant: TenantOpt = "default", as_json: JsonOpt = False) -> No
 PatternOpt = Annotated[bool, typer.Option("--pattern", help="VALUE is a regular expression, not a keyword.")]
 
 
-@library.command("add")
-def library_add(list_name: Annotated[str, typer.Argument(metavar="LIST")], value: str, reason: ReasonOpt,
-                pattern: PatternOpt = False, tenant: TenantOpt = "default", actor: ActorOpt = None,
-                as_json: JsonOpt = False) -> None:
-    """Add a keyword or pattern to a list; the change log keeps who, when and why (DS-09)."""
+ListArg = Annotated[str, typer.Argument(metavar="LIST")]
+
+
+def _library_change(change: str, list_name: str, value: str, reason: str, pattern: bool, tenant: str,
+                    actor: str | None, as_json: bool) -> None:
     with core() as sg:
-        emit(sg.compliance.screen.add(list_name, value, kind="pattern" if pattern else "keyword", reason=reason,
-                                      actor=actor_of(actor), tenant=tenant), as_json, "library change")
+        emit(getattr(sg.compliance.screen, change)(list_name, value, kind="pattern" if pattern else "keyword",
+                                                   reason=reason, actor=actor_of(actor), tenant=tenant),
+             as_json, "library change")
+
+
+@library.command("add")
+def library_add(list_name: ListArg, value: str, reason: ReasonOpt, pattern: PatternOpt = False,
+                tenant: TenantOpt = "default", actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
+    """Add a keyword or pattern to a list; the change log keeps who, when and why (DS-09)."""
+    _library_change("add", list_name, value, reason, pattern, tenant, actor, as_json)
 
 
 @library.command("remove")
-def library_remove(list_name: Annotated[str, typer.Argument(metavar="LIST")], value: str, reason: ReasonOpt,
-                   pattern: PatternOpt = False, tenant: TenantOpt = "default", actor: ActorOpt = None,
-                   as_json: JsonOpt = False) -> None:
+def library_remove(list_name: ListArg, value: str, reason: ReasonOpt, pattern: PatternOpt = False,
+                   tenant: TenantOpt = "default", actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Remove an entry (a new change; the history stays)."""
-    with core() as sg:
-        emit(sg.compliance.screen.remove(list_name, value, kind="pattern" if pattern else "keyword", reason=reason,
-                                         actor=actor_of(actor), tenant=tenant), as_json, "library change")
+    _library_change("remove", list_name, value, reason, pattern, tenant, actor, as_json)
 
 
 @library.command("list")

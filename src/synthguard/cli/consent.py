@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, core, emit, run
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 
@@ -157,8 +157,7 @@ def grant(subject: str, to: ToOpt, purpose: PurposeOpt,
 def revoke(grant_id: str, reason: Annotated[str, typer.Option(help="Short reason code.")] = "withdrawn",
            as_json: JsonOpt = False) -> None:
     """Withdraw a grant; every later check denies at once (PI-03)."""
-    with core() as sg:
-        emit(sg.consent.revoke(grant_id, reason=reason), as_json, N_("revoked"))
+    run(lambda sg: sg.consent.revoke(grant_id, reason=reason), as_json, N_("revoked"))
 
 
 @consent.command("grants")
@@ -166,15 +165,13 @@ def grants(subject: Annotated[Optional[str], typer.Option(help="Only this subjec
            to: Annotated[Optional[str], typer.Option("--to", help="Only grants to this grantee.")] = None,
            as_json: JsonOpt = False) -> None:
     """List grants with their live status (active, revoked, expired, tampered, erased)."""
-    with core() as sg:
-        emit(sg.consent.grants(subject_id=subject, grantee=to), as_json, N_("grants"))
+    run(lambda sg: sg.consent.grants(subject_id=subject, grantee=to), as_json, N_("grants"))
 
 
 @consent.command("subjects")
 def subjects(as_json: JsonOpt = False) -> None:
     """List enrolled and protected subjects (no biometric data)."""
-    with core() as sg:
-        emit(sg.consent.subjects(), as_json, N_("subjects"))
+    run(lambda sg: sg.consent.subjects(), as_json, N_("subjects"))
 
 
 @consent.command("export")
@@ -200,8 +197,7 @@ def export(subject: str, output: Annotated[Optional[Path], typer.Option("-o", "-
 def erase(subject: str, reason: Annotated[str, typer.Option(help="Why (logged).")] = "request",
           as_json: JsonOpt = False) -> None:
     """Erase a subject (PIPL Art. 47, GDPR Art. 17): templates deleted, key shredded; the ledger still verifies."""
-    with core() as sg:
-        emit(sg.consent.erase(subject, reason=reason), as_json, N_("erased"))
+    run(lambda sg: sg.consent.erase(subject, reason=reason), as_json, N_("erased"))
 
 
 @consent.command("check")
