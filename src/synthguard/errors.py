@@ -8,6 +8,7 @@ message (what went wrong) and a hint (what to do about it), joined by
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,15 @@ class UpstreamError(SynthGuardError, exit_code=10, http_status=502,
 class DeliveryError(UpstreamError, hint=N_(
         "The remote service is unreachable or failing; nothing was lost, submit again later.")):
     """A remote endpoint (e.g. the DSA Transparency Database) stayed unreachable or failing after every retry."""
+
+
+def optional_module(name: str, message: str, hint: str) -> Any:
+    """The optional dependency ``name``, imported; UnsupportedMediaError(``message``, ``hint``) when it is not
+    installed (mark both with ``N_``: they are shown translated)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise UnsupportedMediaError(message, hint=hint) from exc
 
 
 __all__ = sorted(
