@@ -220,7 +220,10 @@ def library_list(changes: Annotated[bool, typer.Option("--changes", help="The ch
              f"feature library v{scr.version(tenant=tenant)}")
 
 
-def _decided(d: Any, as_json: bool) -> None:
+def _screen(check: Any, as_json: bool) -> None:
+    """Run ``check(screen)`` and print the decision; exit 5 when it blocks."""
+    with core() as sg:
+        d = check(sg.compliance.screen)
     emit(d.to_dict(), as_json, f"screen: {d.decision}")
     if d.decision == "block":
         raise typer.Exit(BLOCK_EXIT)
@@ -233,8 +236,7 @@ ContentOpt = Annotated[Optional[str], typer.Option(help="The content id the deci
 def screen_prompt(text: str, tenant: TenantOpt = "default", content_id: ContentOpt = None,
                   as_json: JsonOpt = False) -> None:
     """Screen a prompt against the feature library (exit 5 when blocked); the decision is recorded."""
-    with core() as sg:
-        _decided(sg.compliance.screen.prompt(text, tenant=tenant, content_id=content_id), as_json)
+    _screen(lambda screen: screen.prompt(text, tenant=tenant, content_id=content_id), as_json)
 
 
 @comp.command("screen-reference")
@@ -243,17 +245,15 @@ def screen_reference(file: Path, tenant: TenantOpt = "default", content_id: Cont
                      = None, user: Annotated[Optional[str], typer.Option(help="The requesting user.")] = None,
                      as_json: JsonOpt = False) -> None:
     """Screen reference media (a face or voice to edit): hash banks and consent gate (exit 5 when blocked)."""
-    with core() as sg:
-        _decided(sg.compliance.screen.reference(file, tenant=tenant, content_id=content_id, purpose=purpose,
-                                                user=user), as_json)
+    _screen(lambda screen: screen.reference(file, tenant=tenant, content_id=content_id, purpose=purpose, user=user),
+            as_json)
 
 
 @comp.command("screen-output")
 def screen_output(file: Path, tenant: TenantOpt = "default", content_id: ContentOpt = None,
                   as_json: JsonOpt = False) -> None:
     """Screen an output before release: labels present, no hash-bank match (exit 5 when blocked)."""
-    with core() as sg:
-        _decided(sg.compliance.screen.output(file, tenant=tenant, content_id=content_id), as_json)
+    _screen(lambda screen: screen.output(file, tenant=tenant, content_id=content_id), as_json)
 
 
 # --- terms and notices --------------------------------------------------------------------------
