@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
+from tests.media import rotate_crop  # bench/_machine.py puts the project root on sys.path
+
 
 def jpeg(im: Image.Image, q: int) -> Image.Image:
     buf = io.BytesIO()
@@ -49,28 +51,6 @@ def crop(im, area, cx=0.5, cy=0.5):
     w, h = round(im.width * f), round(im.height * f)
     x, y = round((im.width - w) * cx), round((im.height - h) * cy)
     return im.crop((x, y, x + w, y + h))
-
-
-def rotate_fill(im, deg):
-    """Rotate by any angle, crop the largest centred same-aspect rectangle free of borders, resize back."""
-    w, h = im.size
-    a = np.radians(abs(deg) % 180)
-    a = min(a, np.pi - a)
-    s = min(w / (w * np.cos(a) + h * np.sin(a)), h / (w * np.sin(a) + h * np.cos(a)))
-    cw, ch = int(w * s), int(h * s)
-    x, y = (w - cw) // 2, (h - ch) // 2
-    return im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch)).resize((w, h), Image.BICUBIC)
-
-
-def rotate_crop(im, deg):
-    """Rotate by any angle and keep the largest centred same-aspect rectangle (no resize back)."""
-    w, h = im.size
-    a = np.radians(abs(deg) % 180)
-    a = min(a, np.pi - a)
-    s = min(w / (w * np.cos(a) + h * np.sin(a)), h / (w * np.sin(a) + h * np.cos(a)))
-    cw, ch = int(w * s), int(h * s)
-    x, y = (w - cw) // 2, (h - ch) // 2
-    return im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch))
 
 
 def shear(im, k):
@@ -128,9 +108,9 @@ TUNE = {
     "rot90": lambda im, s, h: rot90(im),
     "aspect0.8": lambda im, s, h: aspect(im, 0.8),
     "keystone5": lambda im, s, h: keystone(im, 0.05),
-    "rot10fill": lambda im, s, h: rotate_fill(im, 10),
-    "rot30fill": lambda im, s, h: rotate_fill(im, 30),
-    "rot45crop": lambda im, s, h: rotate_crop(im, 45),
+    "rot10fill": lambda im, s, h: rotate_crop(im, 10, True),
+    "rot30fill": lambda im, s, h: rotate_crop(im, 30, True),
+    "rot45crop": lambda im, s, h: rotate_crop(im, 45, False),
     "shear0.1": lambda im, s, h: shear(im, 0.1),
     "aspect1.5h": lambda im, s, h: aspect(im, 1.0, 1.5),
     "crop70": lambda im, s, h: crop(im, 0.7),
@@ -144,8 +124,8 @@ HELD_OUT = {
     "vflip": lambda im, s, h: vflip(im),
     "rot270": lambda im, s, h: rot270(im),
     "transpose": lambda im, s, h: transpose(im),
-    "rot37crop": lambda im, s, h: rotate_crop(im, 37),
-    "rot-23fill": lambda im, s, h: rotate_fill(im, -23),
+    "rot37crop": lambda im, s, h: rotate_crop(im, 37, False),
+    "rot-23fill": lambda im, s, h: rotate_crop(im, -23, True),
     "mirror+crop50": lambda im, s, h: crop(mirror(im), 0.5, 0.2, 0.7),
     "aspect1.6": lambda im, s, h: aspect(im, 1.0, 1.6),
     "aspect0.6+jpeg80": lambda im, s, h: jpeg(aspect(im, 0.6), 80),
@@ -154,5 +134,5 @@ HELD_OUT = {
     "inset40": lambda im, s, h: inset(im, 0.4, _host(s + 7, h), (0.85, 0.15)),
     "recapture": lambda im, s, h: recapture(im, s),
     "rot90+crop40+jpeg70": lambda im, s, h: jpeg(crop(rot90(im), 0.4, 0.3, 0.4), 70),
-    "mirror+aspect0.75+rot5": lambda im, s, h: rotate_fill(aspect(mirror(im), 0.75), 5),
+    "mirror+aspect0.75+rot5": lambda im, s, h: rotate_crop(aspect(mirror(im), 0.75), 5, True),
 }

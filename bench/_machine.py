@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the benches build their media with the tests' builders (tests/media.py)
+    sys.path.insert(0, str(ROOT))
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 

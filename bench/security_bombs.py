@@ -32,15 +32,16 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 from _machine import THREAD_VARS, cpu_model  # noqa: E402  (bench/ is on sys.path when run)
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+from tests.media import docx_bomb, long_video, png_with_xmp  # noqa: E402
+
 OUT = ROOT / "bench" / "results" / "security_bombs.json"
 
 
@@ -52,46 +53,12 @@ def make_app():  # uvicorn --factory entry point
 
 
 # --- the bombs ------------------------------------------------------------------------------------------------
-def docx_bomb(mb: int = 200) -> bytes:
-    buf = io.BytesIO()
-    types = (b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-             b'<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-             b'wordprocessingml.document.main+xml"/></Types>')
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        zf.writestr("[Content_Types].xml", types)
-        with zf.open("word/document.xml", "w", force_zip64=True) as fh:
-            fh.write(b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
-            row = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * 30_000
-            for _ in range(mb * (1 << 20) // len(row)):
-                fh.write(row)
-            fh.write(b"</w:body></w:document>")
-    return buf.getvalue()
-
-
 def video_bomb(seconds: int = 60, fps: int = 1) -> bytes:
-    import av
-
-    path = Path(tempfile.mkdtemp()) / "8k.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 7680, 4320, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "51"}
-        frame = av.VideoFrame.from_image(Image.new("RGB", (7680, 4320), (20, 20, 20)))
-        for i in range(seconds * fps):
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path.read_bytes()
+    return long_video(Path(tempfile.mkdtemp()) / "8k.mp4", (7680, 4320), seconds, fps)
 
 
 def xmp_bomb(mb: int = 10) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    info.add_itxt("XML:com.adobe.xmp", '<x:xmpmeta xmlns:x="adobe:ns:meta/"><!-- ' + "x" * (mb << 20) + " --></x:xmpmeta>")
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 64), (90, 120, 30)).save(buf, "PNG", pnginfo=info)
-    return buf.getvalue()
+    return png_with_xmp(mb << 20)
 
 
 def pixel_bomb() -> bytes:
@@ -156,7 +123,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=20, help="public_seconds")
     args = ap.parse_args()
     t0 = time.time()
-    bombs = {"docx-zip-bomb": ("bomb.docx", docx_bomb()), "8k-video-60s": ("8k.mp4", video_bomb()),
+    bombs = {"docx-zip-bomb": ("bomb.docx", docx_bomb(200)), "8k-video-60s": ("8k.mp4", video_bomb()),
              "png-10mb-xmp": ("xmp.png", xmp_bomb()), "png-62mp": ("big.png", pixel_bomb())}
     print(f"bombs built in {time.time() - t0:.1f} s: " + ", ".join(f"{k} {len(v[1]) // 1024} KB"
                                                                     for k, v in bombs.items()))

@@ -26,14 +26,9 @@ from synthguard.marking.text.marker import TextMetadataMarker, TextNoticeMarker 
 from synthguard.marking.watermark.text import GreenListWatermark, TournamentWatermark  # noqa: E402
 from synthguard.media import Media  # noqa: E402
 from synthguard.testing import sample_context  # noqa: E402
+from tests.test_text_watermark import CORPUS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = """the committee met on tuesday to review the draft budget for the coming year and members asked for a
-clearer breakdown of travel costs and of the new training programme the chair said the budget would be revised
-before the next meeting and that the training programme would start in spring if the board agreed the treasurer
-reported that travel costs had risen because of new rules on hotels and that the office would look for cheaper
-options members also discussed the annual report the website and the plan to hire two new staff for the training
-programme""".split()
 
 
 class Bigram:

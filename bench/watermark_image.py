@@ -47,6 +47,7 @@ except ImportError:  # scikit-image is optional: SSIM is then reported as NaN
         return float("nan")
 
 from synthguard.marking.watermark import ImageWatermarker  # noqa: E402
+from tests.media import rotate_crop  # noqa: E402
 
 cv2.setNumThreads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,16 +83,6 @@ def _crop(im, area, corner=False):
     return im.crop((x, y, x + w, y + h))
 
 
-def _rotate(im, deg):
-    """Rotate, crop the largest centred same-aspect rectangle free of borders, resize back (crop-to-fill)."""
-    w, h = im.size
-    a = np.radians(abs(deg))
-    s = min(w / (w * np.cos(a) + h * np.sin(a)), h / (w * np.sin(a) + h * np.cos(a)))
-    cw, ch = int(w * s), int(h * s)
-    x, y = (w - cw) // 2, (h - ch) // 2
-    return im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch)).resize((w, h), Image.BICUBIC)
-
-
 def _noise(im, sigma, seed=0):
     a = np.asarray(im, dtype=np.float32)
     a = a + np.random.default_rng(seed).normal(0, sigma, a.shape)
@@ -117,8 +108,8 @@ ATTACKS = {
     "crop50": lambda im: _crop(im, 0.5),
     "crop70": lambda im: _crop(im, 0.7),
     "cornercrop70": lambda im: _crop(im, 0.7, corner=True),
-    "rot2": lambda im: _rotate(im, 2),
-    "rot5": lambda im: _rotate(im, 5),
+    "rot2": lambda im: rotate_crop(im, 2, True),
+    "rot5": lambda im: rotate_crop(im, 5, True),
     "bright1.2": lambda im: ImageEnhance.Brightness(im).enhance(1.2),
     "bright0.8": lambda im: ImageEnhance.Brightness(im).enhance(0.8),
     "contrast0.8": lambda im: ImageEnhance.Contrast(im).enhance(0.8),
@@ -248,7 +239,7 @@ def _fp_one(args):
         elif edit == 2:
             im = im.transpose(Image.Transpose.ROTATE_90)
         elif edit == 3 and min(im.size) >= 200:
-            im = _rotate(im, float(rng.uniform(-45, 45)))
+            im = rotate_crop(im, float(rng.uniform(-45, 45)), True)
         elif edit == 4:
             im = im.resize((max(96, round(im.width * float(rng.uniform(0.5, 1.0)))), im.height), Image.BICUBIC)
     r = wm.detect(im)

@@ -53,6 +53,12 @@ def xmp_packet(data: bytes) -> object:
     return read_properties(data)
 
 
+def _named(target: Target, name: str, doc: str) -> Target:
+    """A target function as the fuzzer lists it: its name and what it exercises."""
+    target.__name__, target.__doc__ = name, doc
+    return target
+
+
 def _container(fmt: str) -> Target:
     def target(data: bytes) -> object:
         from synthguard.marking.containers import read_wild_aigc, read_xmp
@@ -60,9 +66,8 @@ def _container(fmt: str) -> Target:
         read_wild_aigc(data, fmt)
         return read_xmp(data, fmt)
 
-    target.__name__ = f"container_{fmt}"
-    target.__doc__ = f"{fmt.upper()} container: XMP packets and wild AIGC blocks (marking/containers/)."
-    return target
+    return _named(target, f"container_{fmt}",
+                  f"{fmt.upper()} container: XMP packets and wild AIGC blocks (marking/containers/).")
 
 
 def exif_block(data: bytes) -> object:
@@ -149,9 +154,8 @@ def _audio(fmt: str) -> Target:
         blocks = metadata.read_blocks(m)  # RIFF walk (ours) or mutagen (ID3, Vorbis comments, MP4 atoms)
         return blocks, decode_audio(m), audio_samples(m, 8000, max_seconds=30)  # PyAV/soundfile: marks, hashes
 
-    target.__name__ = f"audio_{fmt}"
-    target.__doc__ = f"{fmt.upper()} audio: AIGC blocks (marking/audio/metadata.py) and decoding (PyAV/soundfile)."
-    return target
+    return _named(target, f"audio_{fmt}",
+                  f"{fmt.upper()} audio: AIGC blocks (marking/audio/metadata.py) and decoding (PyAV/soundfile).")
 
 
 def _video(fmt: str) -> Target:
@@ -164,9 +168,8 @@ def _video(fmt: str) -> Target:
         frames = list(video_frames(m, fps=2.0, max_seconds=30))  # PyAV as the video fingerprint decodes
         return aigc_blocks(m), probe_video(m, max_seconds=30), frames  # our atom walk / FFmpeg's tags, PyAV
 
-    target.__name__ = f"video_{fmt}"
-    target.__doc__ = f"{fmt.upper()} video: AIGC blocks (marking/video/metadata.py) and the PyAV probe."
-    return target
+    return _named(target, f"video_{fmt}",
+                  f"{fmt.upper()} video: AIGC blocks (marking/video/metadata.py) and the PyAV probe.")
 
 
 def _text_doc(fmt: str) -> Target:
@@ -178,9 +181,8 @@ def _text_doc(fmt: str) -> Target:
         m = _media(data, f"fuzz.{fmt}")
         return decode_text(m), TextMetadataMarker(b"k").read(m), TextNoticeMarker().read(m)
 
-    target.__name__ = "markdown" if fmt == "md" else f"office_{fmt}"
-    target.__doc__ = f"{fmt.upper()} documents: text, AIGC properties/front matter, notices (marking/text/)."
-    return target
+    return _named(target, "markdown" if fmt == "md" else f"office_{fmt}",
+                  f"{fmt.upper()} documents: text, AIGC properties/front matter, notices (marking/text/).")
 
 
 def c2pa_jpeg(data: bytes) -> object:

@@ -188,12 +188,17 @@ def keys_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home / "keys"
 
 
-@pytest.fixture
-def settings(_isolated_home: Path, keys_template: Path) -> Settings:
+def home_settings(home: Path, keys_template: Path, **values) -> Settings:
+    """The settings of a deployment in ``home``, with the session's keys copied in."""
     import shutil
 
-    shutil.copytree(keys_template, _isolated_home / "keys")
-    return Settings.load(home=_isolated_home)
+    shutil.copytree(keys_template, home / "keys")
+    return Settings.load(home=home, **values)
+
+
+@pytest.fixture
+def settings(_isolated_home: Path, keys_template: Path) -> Settings:
+    return home_settings(_isolated_home, keys_template)
 
 
 @pytest.fixture
@@ -208,6 +213,168 @@ def verified_user(sg: SynthGuard) -> str:
     sg.add_user("u-42")
     sg.verify_user("u-42", "mobile", identifier="+86 138 0013 8000", reference="tx-1")
     return "u-42"
+
+
+def branch_round_trip(tmp_path: Path, revision: str, target: str) -> tuple[set[str], set[str]]:
+    """Migrate a fresh SQLite database to head, downgrade ``revision``'s branch to ``target``, upgrade again; the
+    table names after the downgrade and after the upgrade (each migration undoes itself, alone)."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from synthguard.store.db import _alembic_config, current_revision, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        migrate(engine)
+        assert revision in current_revision(engine).split(",")
+        command.downgrade(_alembic_config(engine), target)
+        assert revision not in current_revision(engine).split(",")
+        down = set(inspect(engine).get_table_names())
+        migrate(engine)
+        return down, set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def refused_within(seconds: float, error: type[Exception], match: str | None = None) -> Iterator[None]:
+    """Expect ``error`` (its message matching ``match``) within ``seconds`` of CPU time: refused before the expensive
+    part, as every bomb must be (issues 18 and 27)."""
+    import time
+
+    t0 = time.process_time()
+    with pytest.raises(error, match=match):
+        yield
+    assert time.process_time() - t0 < seconds
+
+
+def auth(token: str, **headers: str) -> dict[str, str]:
+    """Request headers carrying an API token (and any other ``headers``)."""
+    return {"Authorization": f"Bearer {token}"} | headers
+
+
+def api_client(settings: Settings, sg: SynthGuard) -> Iterator:
+    """The HTTP API of ``sg`` as a FastAPI TestClient (a generator, for fixtures: ``yield from``)."""
+    from fastapi.testclient import TestClient
+
+    from synthguard.server import create_app
+
+    with TestClient(create_app(settings, sg=sg)) as c:
+        yield c
+
+
+@pytest.fixture
+def client(settings: Settings, sg: SynthGuard):
+    """The HTTP API of the test's deployment."""
+    yield from api_client(settings, sg)
+
+
+def role_tokens(sg: SynthGuard, tenant: str = "acme") -> dict[str, str]:
+    """One API token per role in ``tenant``, keyed by the role's name."""
+    from synthguard.auth import Role, create_token
+
+    return {role.value: create_token(sg.db, role, tenant, role.value)[0] for role in Role}
+
+
+@pytest.fixture
+def tokens(sg: SynthGuard) -> dict[str, str]:
+    """One token per role (tenant "acme"), plus a provider of another tenant ("beta")."""
+    from synthguard.auth import Role, create_token
+
+    return role_tokens(sg) | {"beta": create_token(sg.db, Role.PROVIDER, "beta", "other provider")[0]}
+
+
+@contextmanager
+def live_server(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; the browser tests skip without it
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A headless Debian Chromium driven by Playwright (skips the test when either is missing)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (apt-get install chromium)")
+    sync = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    with sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class S3Bucket:
+    """Objects on a live S3-compatible server (see the ``s3`` fixture)."""
+
+    def __init__(self, fs, endpoint: str):
+        self.fs, self.endpoint = fs, endpoint
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` (``bucket/path``)."""
+        with self.fs.open_output_stream(key) as out:
+            out.write(data)
+
+    def url(self, prefix: str) -> str:
+        """The URL a batch scan reads ``prefix`` (``bucket/path``) from, endpoint included."""
+        return f"s3://{prefix}?endpoint_override={self.endpoint}&scheme=http&region=us-east-1"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
+    """A live S3-compatible server on loopback (moto's, in a thread) with an empty bucket ``uploads``, read and
+    written through pyarrow as batch scans do."""
+    pytest.importorskip("moto.server", reason="moto[server] is not installed (the test extra)")
+    pafs = pytest.importorskip("pyarrow.fs", reason="bucket URLs need pyarrow")
+    from moto.server import ThreadedMotoServer
+
+    for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+                 "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(k, v)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        fs = pafs.S3FileSystem(endpoint_override=f"{host}:{port}", scheme="http", region="us-east-1",
+                               allow_bucket_creation=True)
+        fs.create_dir("uploads")
+        yield S3Bucket(fs, f"{host}:{port}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def labeled(sg: SynthGuard, verified_user: str, tmp_path: Path) -> Path:
+    """An image labeled for ``verified_user`` (producer ACME) under a signed checkpoint: what evidence bundles trace."""
+    out = tmp_path / "generated.png"
+    sg.label(image_bytes(size=(800, 500)), user=verified_user, producer="ACME", output=out)
+    sg.checkpoint()
+    return out
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (640, 400), mode: str = "RGB", **save) -> bytes:

@@ -118,36 +118,15 @@ def test_parquet_output_with_a_jsonl_checkpoint(folder, tmp_path):
 
 
 @pytest.fixture
-def s3_bucket(folder, monkeypatch):
-    """A live S3-compatible server on loopback (moto's, in a thread) holding the folder's files under
-    ``s3://uploads/day1/``; yields the bucket URL with its endpoint."""
-    pytest.importorskip("moto.server", reason="moto[server] is not installed (the test extra)")
-    pafs = pytest.importorskip("pyarrow.fs", reason="bucket URLs need pyarrow")
-    from moto.server import ThreadedMotoServer
-
-    for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-                 "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(k, v)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"{host}:{port}"
-        s3 = pafs.S3FileSystem(endpoint_override=endpoint, scheme="http", region="us-east-1",
-                               allow_bucket_creation=True)
-        s3.create_dir("uploads")
-        for f in sorted(folder.iterdir()):
-            with s3.open_output_stream(f"uploads/day1/{f.name}") as out:
-                out.write(f.read_bytes())
-        with s3.open_output_stream("uploads/day1/notes.txt") as out:  # text: scanned too (issue 20)
-            out.write(b"minutes")
-        with s3.open_output_stream("uploads/day1/archive.zip") as out:  # not media: not listed
-            out.write(b"PK\x03\x04")
-        with s3.open_output_stream("uploads/day1/broken.jpg") as out:  # an image name, corrupt bytes
-            out.write(b"\xff\xd8\xff\xe0 cut short")
-        yield f"s3://uploads/day1?endpoint_override={endpoint}&scheme=http&region=us-east-1"
-    finally:
-        server.stop()
+def s3_bucket(folder, s3):
+    """The folder's files under ``s3://uploads/day1/`` on a live S3-compatible server; the bucket URL with its
+    endpoint."""
+    for f in sorted(folder.iterdir()):
+        s3.put(f"uploads/day1/{f.name}", f.read_bytes())
+    s3.put("uploads/day1/notes.txt", b"minutes")  # text: scanned too (issue 20)
+    s3.put("uploads/day1/archive.zip", b"PK\x03\x04")  # not media: not listed
+    s3.put("uploads/day1/broken.jpg", b"\xff\xd8\xff\xe0 cut short")  # an image name, corrupt bytes
+    return s3.url("uploads/day1")
 
 
 def test_an_s3_bucket_scans_like_the_folder_and_resumes(folder, s3_bucket, tmp_path, capsys):

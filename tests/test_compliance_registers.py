@@ -17,7 +17,7 @@ from synthguard.errors import (
 )
 from synthguard.store.compliance_tables import ScreenLibraryChange
 from synthguard.store.ledger_tables import ENTRIES
-from tests.conftest import image_bytes, kodak
+from tests.conftest import branch_round_trip, image_bytes, kodak
 
 PNG = image_bytes("PNG", (200, 160))
 
@@ -226,23 +226,9 @@ def test_reference_screen_runs_the_consent_gate_for_a_face(sg):
 
 
 def test_migration_0004_downgrades_and_upgrades_on_its_own_branch(tmp_path):
-    from alembic import command
-    from sqlalchemy import inspect
-
-    from synthguard.store.db import _alembic_config, current_revision, make_engine, migrate
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    try:
-        migrate(engine)
-        assert "0004" in current_revision(engine).split(",")
-        command.downgrade(_alembic_config(engine), "0004@0003")
-        tables = set(inspect(engine).get_table_names())
-        assert "feature_switches" not in tables and "screen_library_changes" not in tables and "records" in tables
-        migrate(engine)
-        again = set(inspect(engine).get_table_names())
-        assert {"feature_switches", "compliance_policies", "terms_acceptances"} <= again
-    finally:
-        engine.dispose()
+    down, up = branch_round_trip(tmp_path, "0004", "0004@0003")
+    assert "feature_switches" not in down and "screen_library_changes" not in down and "records" in down
+    assert {"feature_switches", "compliance_policies", "terms_acceptances"} <= up
 
 
 def test_a_user_cannot_generate_until_the_current_agreement_is_accepted(sg, verified_user):

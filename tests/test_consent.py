@@ -21,7 +21,7 @@ from synthguard.errors import ConflictError, NotFoundError, RefusedError, Subjec
 from synthguard.media import Media
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentGrant, ConsentTemplate
-from tests.conftest import image_bytes, shared_file, sqlite_file
+from tests.conftest import branch_round_trip, image_bytes, shared_file, sqlite_file
 from tests.test_consent_voice import espeak, wav_bytes
 
 
@@ -445,21 +445,7 @@ def test_gallery_cache_follows_erasure_and_enrolment(sg, alice):
 
 
 def test_migration_0005_downgrades_and_upgrades_alone(tmp_path):
-    from alembic import command
-    from sqlalchemy import inspect
-
-    from synthguard.store.db import _alembic_config, current_revision, make_engine, migrate
-
-    eng = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    try:
-        migrate(eng)
-        # 0030 (per-tenant subject ids, issue 18 finding 13) sits on the consent branch
-        assert "0030" in current_revision(eng).split(",")
-        command.downgrade(_alembic_config(eng), "0030@-2")
-        assert not {"0005", "0030"} & set(current_revision(eng).split(","))
-        assert not [t for t in inspect(eng).get_table_names() if t.startswith("consent_")]
-        migrate(eng)
-        assert {"consent_subjects", "consent_grants", "consent_templates", "consent_challenges"} <= set(
-            inspect(eng).get_table_names())
-    finally:
-        eng.dispose()
+    # 0030 (per-tenant subject ids, issue 18 finding 13) sits on the consent branch, on top of 0005
+    down, up = branch_round_trip(tmp_path, "0030", "0030@-2")
+    assert not [t for t in down if t.startswith("consent_")]
+    assert {"consent_subjects", "consent_grants", "consent_templates", "consent_challenges"} <= up

@@ -5,34 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
-from synthguard.auth import Role, create_token
+from synthguard.auth import Role
 from synthguard.consent.evidence import generate_key, sign_statement
 from synthguard.consent.likeness import FACE_CARD, enrolment_embedding
 from synthguard.consent.ownership import sign_request
 from synthguard.media import Media
-from synthguard.server import create_app
-from tests.conftest import image_bytes, shared_file
+from tests.conftest import auth, image_bytes, shared_file
 
 FACE = (shared_file("kodak", "kodim04.png")).read_bytes()
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def client(settings, sg):
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
-
-
-@pytest.fixture
-def tokens(sg) -> dict[str, str]:
-    out = {role.value: create_token(sg.db, role, "acme", role.value)[0] for role in Role}
-    out["beta"] = create_token(sg.db, Role.PROVIDER, "beta", "other provider")[0]
-    return out
 
 
 def face_file(name: str = "face.png") -> dict:

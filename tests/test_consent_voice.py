@@ -7,7 +7,6 @@ import io
 import pickle
 import shutil
 import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from synthguard.consent import voices
 from synthguard.consent.voice_weights import _Restricted, load_state_dict, locate_weights
 from synthguard.errors import ConfigError
 from synthguard.media import Media
+from tests.media import wav_bytes
 
 # Made by resemblyzer 0.1.4 + torch 2.13 (scripts/check_voice_encoder.py's environment) on ``_synthetic()``:
 # VoiceEncoder().embed_utterance(wav) as float16, and wav_to_mel_spectrogram(wav).sum() / [50, 10].
@@ -40,16 +40,6 @@ def _synthetic() -> np.ndarray:
     x = sum(np.sin(k * phase) / k for k in range(1, 12))
     env = 0.5 * (1 + np.sin(2 * np.pi * 4 * t)) ** 2
     return (0.1 * x * env).astype(np.float32)
-
-
-def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
 
 
 def espeak(tmp: Path, name: str, text: str, voice: str = "en+m3", speed: int = 150, pitch: int = 50) -> Media:

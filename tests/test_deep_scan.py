@@ -18,13 +18,9 @@ from PIL import Image
 from synthguard.auth import Role, create_token
 from synthguard.core import SynthGuard
 from synthguard.server import create_app
-from tests.conftest import kodak
+from tests.conftest import auth, kodak
 
 N = 50
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def rotated_copy(sg: SynthGuard, tmp_path) -> bytes:

@@ -9,13 +9,9 @@ from fastapi.testclient import TestClient
 from synthguard.auth import Role, create_token
 from synthguard.server import create_app
 from synthguard.server.errors import client_view
-from tests.conftest import image_bytes
+from tests.conftest import auth, image_bytes
 
 PNG = image_bytes("PNG", size=(320, 240))
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_a_missing_server_key_is_reported_without_its_server_path(settings, sg):

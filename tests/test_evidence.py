@@ -24,14 +24,6 @@ CORE_FILES = {"evidence.json", "report.html", "report.pdf", "verify.py", "MANIFE
 PROOF_FILES = {"checkpoint.txt", "ledger-public-key.pem", "provider-descriptor.json"}  # issue 19
 
 
-@pytest.fixture
-def labeled(sg, verified_user, tmp_path: Path) -> Path:
-    out = tmp_path / "generated.png"
-    sg.label(image_bytes(size=(800, 500)), user=verified_user, producer="ACME", output=out)
-    sg.checkpoint()
-    return out
-
-
 def stripped(src: Path, dest: Path) -> Path:
     im = Image.open(src).convert("RGB")
     im = im.resize((int(im.width * 0.6), int(im.height * 0.6)))

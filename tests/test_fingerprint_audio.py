@@ -18,6 +18,7 @@ from synthguard.fingerprint import Hasher
 from synthguard.fingerprint.audio import RATE, AudioFingerprint, AudioHasher, match
 from synthguard.fingerprint.decode import audio_samples
 from synthguard.media import Media, Modality
+from tests import media
 
 try:
     import av  # noqa: F401  (encodes the MP3 copies)
@@ -70,13 +71,7 @@ def synth_music(seed: int, seconds: float = 30.0, sr: int = SR) -> np.ndarray:
 
 
 def wav_bytes(x: np.ndarray, sr: int = SR) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sr)
-        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
+    return media.wav_bytes(x, sr)
 
 
 def mp3_bytes(x: np.ndarray, sr: int = SR, bit_rate: int = 128_000) -> bytes:
@@ -89,10 +84,7 @@ def mp3_bytes(x: np.ndarray, sr: int = SR, bit_rate: int = 128_000) -> bytes:
         stream.layout = "mono"
         frame = av.AudioFrame.from_ndarray(x.reshape(1, -1).astype(np.float32), format="fltp", layout="mono")
         frame.sample_rate = sr
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        media.mux(out, stream, [frame])
     return buf.getvalue()
 
 

@@ -16,6 +16,7 @@ from synthguard.fingerprint import Hasher
 from synthguard.fingerprint.video import VideoFingerprint, VideoHasher, match
 from synthguard.media import Media, Modality
 from tests.conftest import shared_file
+from tests.media import mux
 
 try:
     import av
@@ -56,8 +57,7 @@ def encode_video(frames, fps: int = 25, codec: str = "libx264", container: str =
                     stream.bit_rate = bit_rate
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
                 out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        mux(out, stream, [])  # flush
     return buf.getvalue()
 
 

@@ -12,6 +12,8 @@ from fuzz.targets import TARGETS, run, seeds, structured
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import refused_within
+
 STRUCTURED = structured()
 BUDGET_S = 20.0  # CPU seconds for one input, the slowest decoders included (loaded machine)
 
@@ -193,10 +195,8 @@ def test_billion_laughs_in_a_policy_is_refused_fast(key):
     from synthguard.moderation.policy import parse
 
     doc = yaml.safe_load(f"jurisdiction: cn\n{key}: {LAUGHS}\n")
-    t0 = time.process_time()
-    with pytest.raises(ValidationError, match="expands to over 100,000 nodes"):
+    with refused_within(1.0, ValidationError, match="expands to over 100,000 nodes"):
         parse(doc, "policies/laughs.yaml")
-    assert time.process_time() - t0 < 1.0
 
 
 def test_billion_laughs_and_self_reference_in_an_incident_are_refused():

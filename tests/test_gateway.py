@@ -10,9 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -25,6 +22,7 @@ from PIL import Image
 from synthguard.integrations.gateway import create_gateway
 from synthguard.integrations.keys import GatewayKeys
 from synthguard.media import Media
+from tests.conftest import live_server
 
 openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")
@@ -111,33 +109,16 @@ def stub_upstream(seen: list[dict]) -> FastAPI:
     return app
 
 
-def _serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, thread
-
-
 @pytest.fixture
 def env(sg, verified_user, settings):
     seen: list[dict] = []
-    up_url, up, up_t = _serve(stub_upstream(seen))
     keys = GatewayKeys(settings.home / "gateway-keys.json")
     secret, _ = keys.add(verified_user, "test app")
-    gw_url, gw, gw_t = _serve(create_gateway(sg, upstream=up_url + "/v1", upstream_key=UPSTREAM_KEY, keys=keys,
-                                             producer="ACME"))
-    client = openai.OpenAI(base_url=gw_url + "/v1", api_key=secret, max_retries=0)
-    yield {"client": client, "sg": sg, "user": verified_user, "seen": seen, "keys": keys, "url": gw_url}
-    for server, thread in ((gw, gw_t), (up, up_t)):
-        server.should_exit = True
-        thread.join(10)
+    with live_server(stub_upstream(seen)) as up_url, \
+            live_server(create_gateway(sg, upstream=up_url + "/v1", upstream_key=UPSTREAM_KEY, keys=keys,
+                                       producer="ACME")) as gw_url:
+        client = openai.OpenAI(base_url=gw_url + "/v1", api_key=secret, max_retries=0)
+        yield {"client": client, "sg": sg, "user": verified_user, "seen": seen, "keys": keys, "url": gw_url}
 
 
 def _label_of(sg, data: bytes, name: str) -> dict:

@@ -17,10 +17,7 @@ import io
 import json
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -29,12 +26,11 @@ import yaml
 from fastapi.testclient import TestClient
 
 from synthguard.auth import Role, create_token
-from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.moderation import texts
 from synthguard.server import create_app
 from synthguard.server.i18n import TEMPLATES, templates
-from tests.conftest import image_bytes
+from tests.conftest import chromium, home_settings, image_bytes, live_server
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -100,8 +96,7 @@ def csrf(html: str) -> str:
 def world(tmp_path_factory, keys_template):
     """One deployment for the module: a tenant with content, cases, a refutation and a published notice."""
     home = tmp_path_factory.mktemp("i18n-pages")
-    shutil.copytree(keys_template, home / "keys")
-    settings = Settings.load(home=home)
+    settings = home_settings(home, keys_template)
     sg = SynthGuard.open(settings)
     tok = {r: create_token(sg.db, r, "acme", r.value)[0] for r in (Role.PLATFORM, Role.REVIEWER)}
     mod = sg.moderation
@@ -234,10 +229,11 @@ def test_traditional_chinese_readers_get_english_not_simplified(client):
 
 def test_compliance_report_template_names_its_language():
     from synthguard.compliance.report import render_html
+    from synthguard.documents import Heading
 
-    assert '<html lang="zh-CN">' in render_html([("h1", "合规报告")], lang="zh")
-    assert '<html lang="zh-CN">' in render_html([("h1", "合规报告")], lang="zh_CN")
-    assert '<html lang="en">' in render_html([("h1", "Compliance report")])
+    assert '<html lang="zh-CN">' in render_html([Heading("合规报告")], lang="zh")
+    assert '<html lang="zh-CN">' in render_html([Heading("合规报告")], lang="zh_CN")
+    assert '<html lang="en">' in render_html([Heading("Compliance report")])
 
 
 # --- notices, emails, reports -----------------------------------------------------------------------------
@@ -387,44 +383,18 @@ def test_operator_text_with_a_percent_sign_does_not_break_a_page():
 
 
 # --- the browser: the complaint form and the review console in both languages -------------------------------
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(world):
-    import uvicorn
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(world["settings"], sg=world["sg"]), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=10)
+    with live_server(create_app(world["settings"], sg=world["sg"])) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (apt-get install chromium)")
-    sync = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
-    with sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def shot(page, name: str) -> None:

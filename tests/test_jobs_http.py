@@ -7,26 +7,14 @@ from fastapi.testclient import TestClient
 
 from synthguard.auth import Role, create_token
 from synthguard.server import create_app
-from tests.conftest import image_bytes
+from tests.conftest import auth, image_bytes, role_tokens
 
 PNG = image_bytes("PNG", size=(160, 120))
 
 
-def auth(token: str, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} | extra
-
-
-@pytest.fixture
-def client(settings, sg):
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
-
-
 @pytest.fixture
 def tokens(sg) -> dict[str, str]:
-    out = {role.value: create_token(sg.db, role, "acme", role.value)[0] for role in Role}
-    out["beta"] = create_token(sg.db, Role.PLATFORM, "beta", "other platform")[0]
-    return out
+    return role_tokens(sg) | {"beta": create_token(sg.db, Role.PLATFORM, "beta", "other platform")[0]}
 
 
 def post_scan(client, token: str, data: bytes = PNG, key: str | None = None, **form):

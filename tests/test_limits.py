@@ -103,18 +103,13 @@ def test_the_shared_bucket_is_exact_under_concurrent_processes(backend_settings)
 
 
 def test_two_server_processes_share_one_rate_when_shared(backend_settings):
-    limited = backend_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
-                                                  "rate_limit_shared": True})
-    with SynthGuard.open(limited) as sg, TestClient(create_app(limited, sg=sg)) as c1, \
-            TestClient(create_app(limited, sg=sg)) as c2:
-        a = {"Authorization": f"Bearer {create_token(sg.db, Role.PLATFORM, 'acme')[0]}"}
-        assert [c.get("/v1/jobs", headers=a).status_code for c in (c1, c2, c1, c2)] == [200, 200, 429, 429]
-    apart = backend_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
-                                                "rate_limit_shared": False})
-    with SynthGuard.open(apart) as sg, TestClient(create_app(apart, sg=sg)) as c1, \
-            TestClient(create_app(apart, sg=sg)) as c2:
-        a = {"Authorization": f"Bearer {create_token(sg.db, Role.PLATFORM, 'acme')[0]}"}
-        assert [c.get("/v1/jobs", headers=a).status_code for c in (c1, c2, c1, c2)] == [200, 200, 200, 200]
+    for shared, expected in ((True, [200, 200, 429, 429]), (False, [200, 200, 200, 200])):
+        limited = backend_settings.model_copy(update={"rate_limit_per_minute": 2, "rate_limit_burst": 2,
+                                                      "rate_limit_shared": shared})
+        with SynthGuard.open(limited) as sg, TestClient(create_app(limited, sg=sg)) as c1, \
+                TestClient(create_app(limited, sg=sg)) as c2:
+            a = {"Authorization": f"Bearer {create_token(sg.db, Role.PLATFORM, 'acme')[0]}"}
+            assert [c.get("/v1/jobs", headers=a).status_code for c in (c1, c2, c1, c2)] == expected, shared
 
 
 def test_the_default_store_follows_the_database(backend_settings):

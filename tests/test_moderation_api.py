@@ -16,7 +16,7 @@ from synthguard.auth import Role, create_token, revoke_token
 from synthguard.cli import main
 from synthguard.config import Settings
 from synthguard.server import create_app
-from tests.conftest import image_bytes, kodak
+from tests.conftest import api_client, auth, image_bytes, kodak, role_tokens
 
 PNG = image_bytes("PNG", size=(320, 240))
 NCII = {"tenant": "acme", "kind": "intimate_deepfake", "name": "Jane Roe", "email": "jane@example.org",
@@ -43,23 +43,16 @@ ROUTES = [  # method, path, roles allowed (tenant acme)
 PUBLIC = ["/report", "/complaints/status", "/process", "/v1/process", "/check", "/console/login"]
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture
 def client(settings, sg):
     create_token(sg.db, Role.PLATFORM, "acme", "acme")  # acme is a platform here: it takes complaints (finding 6)
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
+    yield from api_client(settings, sg)
 
 
 @pytest.fixture
 def tokens(sg) -> dict[str, str]:
-    out = {role.value: create_token(sg.db, role, "acme", role.value)[0] for role in Role}
-    out["beta-reviewer"] = create_token(sg.db, Role.REVIEWER, "beta", "beta reviewer")[0]
-    out["beta-platform"] = create_token(sg.db, Role.PLATFORM, "beta", "beta platform")[0]
-    return out
+    return role_tokens(sg) | {"beta-reviewer": create_token(sg.db, Role.REVIEWER, "beta", "beta reviewer")[0],
+                              "beta-platform": create_token(sg.db, Role.PLATFORM, "beta", "beta platform")[0]}
 
 
 def upload(client, token, ref, data=PNG, name="up.png", **form):

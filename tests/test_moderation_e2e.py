@@ -8,9 +8,6 @@ DS-12).  Screenshots go to tests/artifacts/ (ignored by git).
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -19,46 +16,23 @@ from PIL import Image
 
 from synthguard.auth import Role, create_token
 from synthguard.server import create_app
-from tests.conftest import kodak
+from tests.conftest import CHROMIUM, chromium, kodak, live_server
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(settings, sg):
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, sg=sg), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=10)
+    with live_server(create_app(settings, sg=sg)) as url:
+        yield url
 
 
 @pytest.fixture
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def shot(page, name: str) -> None:

@@ -8,20 +8,18 @@ the right secret and must get the status; the guesser keeps getting 429.
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from synthguard.auth import Role, create_token
 from synthguard.cli.serve import proxy_options
 from synthguard.config import Settings
-from synthguard.server import create_app
+from tests.conftest import api_client
 from tests.test_moderation_api import NCII
 
 
 @pytest.fixture
 def client(settings, sg):
     create_token(sg.db, Role.PLATFORM, "acme", "acme platform")  # acme is a platform of this deployment
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
+    yield from api_client(settings, sg)
 
 
 def test_bogus_guesses_do_not_lock_out_the_complainant(client):

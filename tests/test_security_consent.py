@@ -12,25 +12,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from synthguard.auth import Role, create_token
 from synthguard.consent.evidence import generate_key
 from synthguard.consent.likeness import FACE_CARD
 from synthguard.consent.ownership import sign_request
-from synthguard.server import create_app
 from synthguard.store.ledger_tables import LedgerEntry
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def client(settings, sg):
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
+from tests.conftest import auth
 
 
 @pytest.fixture

@@ -25,15 +25,6 @@ from synthguard.evidence.bundle import own_keys
 from synthguard.evidence.verify import manifest_text
 from synthguard.ledger import log_id, merkle, public_key_pem, sign_checkpoint
 from synthguard.ledger.trusted import KeySource, TrustedKey, pinned_key
-from tests.conftest import image_bytes
-
-
-@pytest.fixture
-def labeled(sg, verified_user, tmp_path: Path) -> Path:
-    out = tmp_path / "generated.png"
-    sg.label(image_bytes(size=(400, 300)), user=verified_user, producer="ACME", output=out)
-    sg.checkpoint()
-    return out
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

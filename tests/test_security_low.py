@@ -6,12 +6,10 @@ from __future__ import annotations
 import stat
 
 import pytest
-from fastapi.testclient import TestClient
 
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import ValidationError
-from synthguard.server import create_app
 from synthguard.server.uploads import MAX_OTHER_BODY
 from tests.conftest import sqlite_file
 
@@ -43,12 +41,6 @@ def test_existing_world_readable_database_is_tightened(tmp_path):
     with SynthGuard.open(Settings.load(home=home)):
         pass
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
-
-
-@pytest.fixture
-def client(settings, sg):
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
 
 
 def test_big_json_bodies_are_refused_before_reading(client):

@@ -12,7 +12,7 @@ from synthguard.auth import Role, create_token, revoke_token
 from synthguard.config import Settings
 from synthguard.ledger import leaf_hash, verify_inclusion
 from synthguard.server import create_app
-from tests.conftest import image_bytes
+from tests.conftest import auth, image_bytes
 
 PNG = image_bytes("PNG", size=(480, 320))
 ROUTES = [  # method, path, roles allowed
@@ -23,24 +23,6 @@ ROUTES = [  # method, path, roles allowed
     ("POST", "/v1/trace", {Role.PLATFORM, Role.REVIEWER, Role.VICTIM, Role.REGULATOR, Role.ADMIN}),
     ("GET", "/v1/records/SG0", {Role.PLATFORM, Role.REGULATOR, Role.ADMIN, Role.PROVIDER}),
 ]
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def client(settings, sg):
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
-
-
-@pytest.fixture
-def tokens(sg) -> dict[str, str]:
-    """One token per role (tenant "acme"), plus a provider of another tenant ("beta")."""
-    out = {role.value: create_token(sg.db, role, "acme", role.value)[0] for role in Role}
-    out["beta"] = create_token(sg.db, Role.PROVIDER, "beta", "other provider")[0]
-    return out
 
 
 @pytest.fixture

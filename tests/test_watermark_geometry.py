@@ -22,6 +22,7 @@ from synthguard.marking.watermark._orient import N_ORIENTATIONS, ORIENTATIONS, b
 from synthguard.marking.watermark._pattern import TILE
 from synthguard.marking.watermark._sync import N_HYPOTHESES
 from synthguard.marking.watermark.video import VideoWatermarker
+from tests.media import rotate_crop
 
 KODAK = Path(__file__).resolve().parent / "data" / "kodak"
 KEY = bytes(range(32))
@@ -37,18 +38,6 @@ def jpeg(im: Image.Image, quality: int) -> Image.Image:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=quality)
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def rotate_crop(im: Image.Image, deg: float, resize_back: bool) -> Image.Image:
-    """Rotate by any angle, keep the largest centred same-aspect rectangle free of borders (optionally resized back)."""
-    w, h = im.size
-    a = math.radians(abs(deg) % 180)
-    a = min(a, math.pi - a)
-    s = min(w / (w * math.cos(a) + h * math.sin(a)), h / (w * math.sin(a) + h * math.cos(a)))
-    cw, ch = int(w * s), int(h * s)
-    x, y = (w - cw) // 2, (h - ch) // 2
-    out = im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch))
-    return out.resize((w, h), Image.BICUBIC) if resize_back else out
 
 
 def shear(im: Image.Image, k: float) -> Image.Image:

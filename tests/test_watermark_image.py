@@ -15,6 +15,7 @@ from synthguard.marking.watermark import FALSE_POSITIVE_RATE, ImageWatermarker, 
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._orient import N_ORIENTATIONS
 from synthguard.marking.watermark._sync import N_HYPOTHESES
+from tests.media import rotate_crop
 
 KODAK = Path(__file__).resolve().parent / "data" / "kodak"
 KEY = bytes(range(32))
@@ -105,16 +106,6 @@ def test_screenshot_margin_and_downscaled_jpeg(wm, marked):
         assert r.detected and r.payload == PAYLOAD, (name, "resize0.5+jpeg75", r)
 
 
-def _rotate_fill(im: Image.Image, deg: float) -> Image.Image:
-    """Rotate, crop the largest centred same-aspect rectangle, resize back (a photo editor's "straighten")."""
-    w, h = im.size
-    a = np.radians(abs(deg))
-    s = min(w / (w * np.cos(a) + h * np.sin(a)), h / (w * np.sin(a) + h * np.cos(a)))
-    cw, ch = int(w * s), int(h * s)
-    x, y = (w - cw) // 2, (h - ch) // 2
-    return im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch)).resize((w, h), Image.BICUBIC)
-
-
 def test_fast_path_skips_the_lattice_search(wm, marked, monkeypatch):
     from synthguard.marking.watermark import image as image_mod
 
@@ -160,7 +151,7 @@ def test_crop_and_screenshot_stop_after_the_priors(wm, marked, monkeypatch):
 def test_resynchronises_rotation_without_autocorrelation_peaks(wm, marked):
     _, m = marked["kodim05.png"]  # busy texture: the tile lattice's autocorrelation peaks are buried
     for deg in (2, 5, -3):
-        r = wm.detect(_rotate_fill(m, deg))
+        r = wm.detect(rotate_crop(m, deg, resize_back=True))
         assert r.detected and r.payload == PAYLOAD, (deg, r)
 
 

@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from fastapi.testclient import TestClient
-
-from synthguard.server import create_app
 from synthguard.server.verdict import content_date, verdict
 from tests.conftest import image_bytes
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-
-
-@pytest.fixture
-def client(settings, sg):
-    with TestClient(create_app(settings, sg=sg)) as c:
-        yield c
 
 
 def test_docs_and_assets_come_from_this_server(client):

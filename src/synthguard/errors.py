@@ -8,6 +8,7 @@ message (what went wrong) and a hint (what to do about it), joined by
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,15 @@ class SynthGuardError(Exception):
     exit_code = 1
     http_status = 500
     hint = N_("This is a bug in SynthGuard if it persists; please report it.")
+
+    def __init_subclass__(cls, *, exit_code: int | None = None, http_status: int | None = None,
+                          hint: str | None = None, **kwargs: Any):
+        """A subclass states what differs from its base in its class line:
+        ``class NotFoundError(SynthGuardError, exit_code=4, http_status=404, hint=N_("..."))``."""
+        super().__init_subclass__(**kwargs)
+        for name, value in (("exit_code", exit_code), ("http_status", http_status), ("hint", hint)):
+            if value is not None:
+                setattr(cls, name, value)
 
     def __init__(self, message: str, *, hint: str | None = None, path: str | Path | None = None,
                  values: dict[str, Any] | None = None):
@@ -66,186 +76,159 @@ def _fill(text: str, values: dict[str, Any]) -> str:
 
 
 # --- input the caller gave us -------------------------------------------------------------
-class InputError(SynthGuardError):
+class InputError(SynthGuardError, exit_code=2, http_status=400, hint=N_("Check the input and try again.")):
     """The caller's input is wrong; fix the input and retry."""
 
-    exit_code = 2
-    http_status = 400
-    hint = N_("Check the input and try again.")
 
-
-class MediaError(InputError):
+class MediaError(InputError, http_status=422, hint=N_("Pass an intact JPEG, PNG or WebP image.")):
     """A media file cannot be used."""
 
-    http_status = 422
-    hint = N_("Pass an intact JPEG, PNG or WebP image.")
+
+class UnsupportedMediaError(MediaError, http_status=415,
+                            hint=N_("Convert the file to a supported format (JPEG, PNG or WebP for images).")):
+    """A format SynthGuard does not read."""
 
 
-class UnsupportedMediaError(MediaError):
-    http_status = 415
-    hint = N_("Convert the file to a supported format (JPEG, PNG or WebP for images).")
+class CorruptMediaError(MediaError, hint=N_("The file is damaged or truncated; obtain an intact copy and retry.")):
+    """A file that does not decode."""
 
 
-class CorruptMediaError(MediaError):
-    hint = N_("The file is damaged or truncated; obtain an intact copy and retry.")
+class MediaTooLargeError(MediaError, http_status=413, hint=N_(
+        "Downscale the file, or raise SYNTHGUARD_MAX_PIXELS / SYNTHGUARD_MAX_BYTES if you trust its source.")):
+    """A file over the size, pixel or duration limits."""
 
 
-class MediaTooLargeError(MediaError):
-    http_status = 413
-    hint = N_("Downscale the file, or raise SYNTHGUARD_MAX_PIXELS / SYNTHGUARD_MAX_BYTES if you trust its source.")
-
-
-class MetadataError(InputError):
+class MetadataError(InputError, hint=N_("The file's metadata is malformed; re-label the original output.")):
     """Embedded metadata (XMP, AIGC JSON, C2PA) is malformed."""
-
-    hint = N_("The file's metadata is malformed; re-label the original output.")
 
 
 class ValidationError(InputError):
     """A value (producer code, user id, payload, YAML document) fails validation."""
 
 
-class OutputError(InputError):
+class OutputError(InputError, hint=N_("Choose an output path in an existing, writable directory.")):
     """An output path cannot be written."""
-
-    hint = N_("Choose an output path in an existing, writable directory.")
 
 
 # --- configuration and keys ---------------------------------------------------------------
-class ConfigError(SynthGuardError):
-    exit_code = 3
-    http_status = 500
-    hint = N_("Fix the setting named above (environment variable SYNTHGUARD_* or synthguard.toml).")
+class ConfigError(SynthGuardError, exit_code=3, http_status=500,
+                  hint=N_("Fix the setting named above (environment variable SYNTHGUARD_* or synthguard.toml).")):
+    """A setting is missing or wrong."""
 
 
-class PluginError(ConfigError):
+class PluginError(ConfigError, hint=N_(
+        "Fix the plugin so that it passes its contract check (docs/plugins.md), or uninstall the distribution "
+        "named above.")):
     """A plugin (an entry point of another distribution) cannot be loaded or fails its contract (docs/plugins.md)."""
 
-    hint = N_("Fix the plugin so that it passes its contract check (docs/plugins.md), or uninstall the distribution "
-              "named above.")
+
+class KeyMissingError(ConfigError, hint=N_(
+        "Run `synthguard keys init` for development keys, or point the settings at your production key files.")):
+    """A signing or watermark key file is missing."""
 
 
-class KeyMissingError(ConfigError):
-    hint = N_("Run `synthguard keys init` for development keys, or point the settings at your production key files.")
-
-
-class FontMissingError(ConfigError):
-    hint = N_(
+class FontMissingError(ConfigError, hint=N_(
         "Install a CJK font (Debian: apt-get install fonts-wqy-microhei) or set SYNTHGUARD_FONT_PATH "
-        "to a TrueType/OpenType font that covers the label text."
-    )
+        "to a TrueType/OpenType font that covers the label text.")):
+    """No font has every character a label or document needs (GB-03: never tofu boxes)."""
 
 
 # --- policy refusals ----------------------------------------------------------------------
-class RefusedError(SynthGuardError):
+class RefusedError(SynthGuardError, exit_code=5, http_status=403,
+                   hint=N_("See the message for the missing precondition.")):
     """The law or the operator's policy forbids the request (not a malfunction)."""
 
-    exit_code = 5
-    http_status = 403
-    hint = N_("See the message for the missing precondition.")
+
+class IdentityNotVerifiedError(RefusedError, hint=N_(
+        "Verify the user's real identity first: `synthguard users verify USER --method mobile` (DS-07).")):
+    """DS-07: the user's real identity is not verified."""
 
 
-class IdentityNotVerifiedError(RefusedError):
-    hint = N_("Verify the user's real identity first: `synthguard users verify USER --method mobile` (DS-07).")
+class ConsentRequiredError(RefusedError, hint=N_(
+        "Record the depicted person's separate consent for this purpose before editing their likeness (DS-15).")):
+    """DS-15: no consent of the depicted person for this purpose."""
 
 
-class ConsentRequiredError(RefusedError):
-    hint = N_("Record the depicted person's separate consent for this purpose before editing their likeness (DS-15).")
-
-
-class TermsNotAcceptedError(RefusedError):
+class TermsNotAcceptedError(RefusedError, hint=N_("Show the user the current service agreement and record the "
+                                                  "acceptance: `synthguard compliance terms accept USER`.")):
     """DS-06: the user has not accepted the current service agreement."""
 
-    hint = N_("Show the user the current service agreement and record the acceptance: "
-              "`synthguard compliance terms accept USER`.")
 
-
-class FeatureDisabledError(RefusedError):
+class FeatureDisabledError(RefusedError, hint=N_("The operator disabled this feature with an emergency switch; "
+                                                 "`synthguard compliance switch list` shows why.")):
     """An emergency switch turned the feature off (DS-05, DS-24).
 
     403 like every policy refusal, not 503: the service is healthy and a retry will not succeed until an operator
     turns the feature back on, so clients and load balancers must not retry or page anyone."""
 
-    hint = N_("The operator disabled this feature with an emergency switch; "
-              "`synthguard compliance switch list` shows why.")
-
 
 # --- lookups ------------------------------------------------------------------------------
-class NotFoundError(SynthGuardError):
-    exit_code = 4
-    http_status = 404
-    hint = N_("Check the identifier; list what exists with the matching `list` command.")
+class NotFoundError(SynthGuardError, exit_code=4, http_status=404,
+                    hint=N_("Check the identifier; list what exists with the matching `list` command.")):
+    """No such object."""
 
 
-class SubjectErasedError(NotFoundError):
+class SubjectErasedError(NotFoundError, http_status=410, hint=N_(
+        "The data subject exercised erasure; the data cannot be recovered (the ledger still verifies).")):
     """Personal data whose subject key was destroyed on erasure (PIPL Art. 47)."""
 
-    http_status = 410
-    hint = N_("The data subject exercised erasure; the data cannot be recovered (the ledger still verifies).")
 
-
-class ConflictError(SynthGuardError):
-    exit_code = 6
-    http_status = 409
-    hint = N_("The object already exists or changed meanwhile; reload and retry.")
+class ConflictError(SynthGuardError, exit_code=6, http_status=409,
+                    hint=N_("The object already exists or changed meanwhile; reload and retry.")):
+    """The object exists already, or changed meanwhile."""
 
 
 # --- subsystems ---------------------------------------------------------------------------
-class ProvenanceError(SynthGuardError):
+class ProvenanceError(SynthGuardError, hint=N_(
+        "Check the signing key and certificate files (`synthguard keys init` for development).")):
     """Building, signing or reading a C2PA manifest failed."""
 
-    hint = N_("Check the signing key and certificate files (`synthguard keys init` for development).")
+
+class WatermarkError(SynthGuardError, hint=N_("Check the image size and the watermark key.")):
+    """Embedding or reading an invisible watermark failed."""
 
 
-class WatermarkError(SynthGuardError):
-    hint = N_("Check the image size and the watermark key.")
-
-
-class StoreError(SynthGuardError):
+class StoreError(SynthGuardError, exit_code=7, http_status=503,
+                 hint=N_("Check SYNTHGUARD_DATABASE_URL; restore from backup if the database file is corrupt.")):
     """The database is unreachable, corrupt or at the wrong schema version."""
 
-    exit_code = 7
-    http_status = 503
-    hint = N_("Check SYNTHGUARD_DATABASE_URL; restore from backup if the database file is corrupt.")
 
-
-class LedgerIntegrityError(StoreError):
+class LedgerIntegrityError(StoreError, hint=N_(
+        "The log was altered after it was checkpointed; preserve the database as evidence and investigate.")):
     """The ledger no longer matches its signed checkpoints."""
 
-    hint = N_("The log was altered after it was checkpointed; preserve the database as evidence and investigate.")
+
+class AuthError(SynthGuardError, exit_code=8, http_status=401, hint=N_(
+        "Send a valid API token: `Authorization: Bearer <token>` (create one with `synthguard tokens create`).")):
+    """No valid credentials."""
 
 
-class AuthError(SynthGuardError):
-    exit_code = 8
-    http_status = 401
-    hint = N_("Send a valid API token: `Authorization: Bearer <token>` (create one with `synthguard tokens create`).")
+class ForbiddenError(AuthError, http_status=403, hint=N_("Your token's role or tenant does not allow this request.")):
+    """Valid credentials whose role or tenant may not do this."""
 
 
-class ForbiddenError(AuthError):
-    http_status = 403
-    hint = N_("Your token's role or tenant does not allow this request.")
-
-
-class RateLimitedError(SynthGuardError):
+class RateLimitedError(SynthGuardError, exit_code=9, http_status=429,
+                       hint=N_("Slow down and retry after the number of seconds in the Retry-After header.")):
     """Too many requests from one API token (settings ``rate_limit_per_minute``/``rate_limit_burst``)."""
 
-    exit_code = 9
-    http_status = 429
-    hint = N_("Slow down and retry after the number of seconds in the Retry-After header.")
 
-
-class UpstreamError(SynthGuardError):
+class UpstreamError(SynthGuardError, exit_code=10, http_status=502,
+                    hint=N_("Check that the upstream service is reachable and answers as its API documents.")):
     """A service SynthGuard calls for the user (the gateway's upstream API, a bucket) failed or answered nonsense."""
 
-    exit_code = 10
-    http_status = 502
-    hint = N_("Check that the upstream service is reachable and answers as its API documents.")
 
-
-class DeliveryError(UpstreamError):
+class DeliveryError(UpstreamError, hint=N_(
+        "The remote service is unreachable or failing; nothing was lost, submit again later.")):
     """A remote endpoint (e.g. the DSA Transparency Database) stayed unreachable or failing after every retry."""
 
-    hint = N_("The remote service is unreachable or failing; nothing was lost, submit again later.")
+
+def optional_module(name: str, message: str, hint: str) -> Any:
+    """The optional dependency ``name``, imported; UnsupportedMediaError(``message``, ``hint``) when it is not
+    installed (mark both with ``N_``: they are shown translated)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise UnsupportedMediaError(message, hint=hint) from exc
 
 
 __all__ = sorted(

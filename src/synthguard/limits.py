@@ -10,9 +10,11 @@ sees them.  The operator's limit is ``Settings.max_metadata_depth``; parsers def
 
 from __future__ import annotations
 
+import json
 from math import gcd
+from typing import Any
 
-from synthguard.errors import SynthGuardError, UnsupportedMediaError, ValidationError
+from synthguard.errors import InputError, SynthGuardError, UnsupportedMediaError, ValidationError
 
 DEFAULT_MAX_DEPTH = 32
 MAX_ROW_ID = 2**63 - 1  # SQLite INTEGER and Postgres BIGINT
@@ -52,6 +54,17 @@ def check_nesting(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, *, what
         raise error("the {what} nests {depth} levels deep, over the limit of {max_depth}",
                     values={"what": what, "depth": depth, "max_depth": max_depth},
                     hint=hint or "Flatten the document; operators can raise SYNTHGUARD_MAX_METADATA_DEPTH.")
+
+
+def json_document(raw: bytes, *, limit: int, what: str) -> Any:
+    """``raw`` parsed as JSON; InputError (400) when it is over ``limit`` bytes or not JSON, a nesting too deep for
+    the parser included.  The labeling gateway's request bodies and the object-store hook's events (issue 26)."""
+    if len(raw) > limit:
+        raise InputError("the {what} is over {limit:,} bytes", values={"what": what, "limit": limit})
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InputError("the {what} is not JSON", values={"what": what}) from exc
 
 
 DEFAULT_MAX_NODES = 100_000

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit, open_media
+from synthguard.cli.common import JsonOpt, actor_of, core, emit, open_media
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 
@@ -34,15 +33,6 @@ def _banks(sg: Any) -> Banks:
     return getattr(sg, "banks", None) or Banks(sg.db, sg.ledger)
 
 
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (containers)
-        return "cli"
-
-
 def _one_of(file: Path | None, hash_: str | None) -> None:
     if (file is None) == (hash_ is None):
         raise ValidationError("give exactly one of --file or --hash")
@@ -58,7 +48,7 @@ def create(name: str,
     """Create a bank."""
     with core() as sg:
         emit(_banks(sg).create(name, kind=kind, max_distance=max_distance, description=description, tenant=tenant,
-                               actor=_actor(actor)), as_json, "bank created")
+                               actor=actor_of(actor)), as_json, "bank created")
 
 
 @bank.command("share")
@@ -69,7 +59,7 @@ def share(name: str,
           actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Share a bank with another tenant (or all): an audited opt-in; banks are per tenant otherwise."""
     with core() as sg:
-        _banks(sg).share(name, tenant, on=not off, actor=_actor(actor), reason=reason)
+        _banks(sg).share(name, tenant, on=not off, actor=actor_of(actor), reason=reason)
         emit({"bank": name, "tenant": tenant, "shared": not off}, as_json, "bank sharing")
 
 
@@ -83,9 +73,9 @@ def add(name: str, file: FileOpt = None, hash_: HashOpt = None,
     with core() as sg:
         banks = _banks(sg)
         if file is not None:
-            entry = banks.add_media(name, sg.media(file), reason=reason, actor=_actor(actor))
+            entry = banks.add_media(name, sg.media(file), reason=reason, actor=actor_of(actor))
         else:
-            entry = banks.add(name, hash_ or "", reason=reason, actor=_actor(actor), quality=quality)
+            entry = banks.add(name, hash_ or "", reason=reason, actor=actor_of(actor), quality=quality)
         emit({"bank": name, "entry_id": entry}, as_json, N_("added"))
 
 
@@ -95,7 +85,7 @@ def remove(name: str, entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID"
            actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Soft-remove an entry: it stops matching and stays in the audit trail."""
     with core() as sg:
-        emit(_banks(sg).remove(name, entry_id, reason=reason, actor=_actor(actor)), as_json, N_("removed"))
+        emit(_banks(sg).remove(name, entry_id, reason=reason, actor=actor_of(actor)), as_json, N_("removed"))
 
 
 @bank.command("enable")
@@ -103,7 +93,7 @@ def enable(name: str, reason: Annotated[str, typer.Option()] = "", actor: ActorO
            as_json: JsonOpt = False) -> None:
     """Turn matching against a bank on."""
     with core() as sg:
-        emit(_banks(sg).enable(name, True, actor=_actor(actor), reason=reason), as_json, N_("enabled"))
+        emit(_banks(sg).enable(name, True, actor=actor_of(actor), reason=reason), as_json, N_("enabled"))
 
 
 @bank.command("disable")
@@ -111,7 +101,7 @@ def disable(name: str, reason: Annotated[str, typer.Option()] = "", actor: Actor
             as_json: JsonOpt = False) -> None:
     """Turn matching against a bank off (its entries are kept)."""
     with core() as sg:
-        emit(_banks(sg).enable(name, False, actor=_actor(actor), reason=reason), as_json, N_("disabled"))
+        emit(_banks(sg).enable(name, False, actor=actor_of(actor), reason=reason), as_json, N_("disabled"))
 
 
 @bank.command("list")

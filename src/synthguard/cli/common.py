@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +12,16 @@ import typer
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
+
+def actor_of(actor: str | None) -> str:
+    """Who ran a command, for the ledger: ``--actor`` when given, else ``cli:`` and the login name."""
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (containers)
+        return "cli"
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -56,6 +67,12 @@ def open_media(path: Any) -> Any:
 
     st = Settings.load()
     return Media.open(path, max_bytes=st.max_bytes, max_pixels=st.max_pixels)
+
+
+def run(call: Callable[[SynthGuard], Any], as_json: bool, title: str | None = None) -> None:
+    """Open the core, make one call and print its result (:func:`emit`): the body of most commands."""
+    with core() as sg:
+        emit(call(sg), as_json, title)
 
 
 def emit(data: Any, as_json: bool, title: str | None = None, labels: dict[str, str] | None = None) -> None:

@@ -6,14 +6,13 @@ decision is "block" (like a policy refusal).  See docs/compliance.md.
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, actor_of, core, emit
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_, _, translate
 
@@ -36,15 +35,6 @@ OutputsOpt = Annotated[Optional[Path], typer.Option(
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Write a report: html, pdf or json.")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Report file (default: in the cwd).")]
 BLOCK_EXIT = 5
-
-
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (containers)
-        return "cli"
 
 
 def _report(blocks: list[Any], data: dict[str, Any], fmt: str, output: Path | None, stem: str, font: Any) -> Path:
@@ -124,7 +114,7 @@ def assessment(since: SinceOpt = "30d", tenant: Annotated[Optional[str], typer.O
 # --- emergency switches ---------------------------------------------------------------------
 def _flip(feature: str, enabled: bool, reason: str, tenant: str, actor: str | None, as_json: bool) -> None:
     with core() as sg:
-        emit(sg.compliance.switches.set(feature, enabled=enabled, actor=_actor(actor), reason=reason, tenant=tenant),
+        emit(sg.compliance.switches.set(feature, enabled=enabled, actor=actor_of(actor), reason=reason, tenant=tenant),
              as_json, "switch")
 
 
@@ -164,7 +154,7 @@ def policy_add(kind: str, version: Annotated[str, typer.Option()], owner: Annota
     """Register a new version of a policy document (or a security assessment)."""
     text = _read_text(file) if file else None
     with core() as sg:
-        emit(sg.compliance.register.add(kind, version, owner=owner, review_due=review_due, actor=_actor(actor),
+        emit(sg.compliance.register.add(kind, version, owner=owner, review_due=review_due, actor=actor_of(actor),
                                         title=title, evidence=evidence or (str(file) if file else ""), text=text,
                                         tenant=tenant), as_json, "registered")
 
@@ -192,24 +182,29 @@ def policy_export(tenant: TenantOpt = "default", as_json: JsonOpt = False) -> No
 PatternOpt = Annotated[bool, typer.Option("--pattern", help="VALUE is a regular expression, not a keyword.")]
 
 
-@library.command("add")
-def library_add(list_name: Annotated[str, typer.Argument(metavar="LIST")], value: str, reason: ReasonOpt,
-                pattern: PatternOpt = False, tenant: TenantOpt = "default", actor: ActorOpt = None,
-                as_json: JsonOpt = False) -> None:
-    """Add a keyword or pattern to a list; the change log keeps who, when and why (DS-09)."""
+ListArg = Annotated[str, typer.Argument(metavar="LIST")]
+
+
+def _library_change(change: str, list_name: str, value: str, reason: str, pattern: bool, tenant: str,
+                    actor: str | None, as_json: bool) -> None:
     with core() as sg:
-        emit(sg.compliance.screen.add(list_name, value, kind="pattern" if pattern else "keyword", reason=reason,
-                                      actor=_actor(actor), tenant=tenant), as_json, "library change")
+        emit(getattr(sg.compliance.screen, change)(list_name, value, kind="pattern" if pattern else "keyword",
+                                                   reason=reason, actor=actor_of(actor), tenant=tenant),
+             as_json, "library change")
+
+
+@library.command("add")
+def library_add(list_name: ListArg, value: str, reason: ReasonOpt, pattern: PatternOpt = False,
+                tenant: TenantOpt = "default", actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
+    """Add a keyword or pattern to a list; the change log keeps who, when and why (DS-09)."""
+    _library_change("add", list_name, value, reason, pattern, tenant, actor, as_json)
 
 
 @library.command("remove")
-def library_remove(list_name: Annotated[str, typer.Argument(metavar="LIST")], value: str, reason: ReasonOpt,
-                   pattern: PatternOpt = False, tenant: TenantOpt = "default", actor: ActorOpt = None,
-                   as_json: JsonOpt = False) -> None:
+def library_remove(list_name: ListArg, value: str, reason: ReasonOpt, pattern: PatternOpt = False,
+                   tenant: TenantOpt = "default", actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Remove an entry (a new change; the history stays)."""
-    with core() as sg:
-        emit(sg.compliance.screen.remove(list_name, value, kind="pattern" if pattern else "keyword", reason=reason,
-                                         actor=_actor(actor), tenant=tenant), as_json, "library change")
+    _library_change("remove", list_name, value, reason, pattern, tenant, actor, as_json)
 
 
 @library.command("list")
@@ -225,7 +220,10 @@ def library_list(changes: Annotated[bool, typer.Option("--changes", help="The ch
              f"feature library v{scr.version(tenant=tenant)}")
 
 
-def _decided(d: Any, as_json: bool) -> None:
+def _screen(check: Any, as_json: bool) -> None:
+    """Run ``check(screen)`` and print the decision; exit 5 when it blocks."""
+    with core() as sg:
+        d = check(sg.compliance.screen)
     emit(d.to_dict(), as_json, f"screen: {d.decision}")
     if d.decision == "block":
         raise typer.Exit(BLOCK_EXIT)
@@ -238,8 +236,7 @@ ContentOpt = Annotated[Optional[str], typer.Option(help="The content id the deci
 def screen_prompt(text: str, tenant: TenantOpt = "default", content_id: ContentOpt = None,
                   as_json: JsonOpt = False) -> None:
     """Screen a prompt against the feature library (exit 5 when blocked); the decision is recorded."""
-    with core() as sg:
-        _decided(sg.compliance.screen.prompt(text, tenant=tenant, content_id=content_id), as_json)
+    _screen(lambda screen: screen.prompt(text, tenant=tenant, content_id=content_id), as_json)
 
 
 @comp.command("screen-reference")
@@ -248,17 +245,15 @@ def screen_reference(file: Path, tenant: TenantOpt = "default", content_id: Cont
                      = None, user: Annotated[Optional[str], typer.Option(help="The requesting user.")] = None,
                      as_json: JsonOpt = False) -> None:
     """Screen reference media (a face or voice to edit): hash banks and consent gate (exit 5 when blocked)."""
-    with core() as sg:
-        _decided(sg.compliance.screen.reference(file, tenant=tenant, content_id=content_id, purpose=purpose,
-                                                user=user), as_json)
+    _screen(lambda screen: screen.reference(file, tenant=tenant, content_id=content_id, purpose=purpose, user=user),
+            as_json)
 
 
 @comp.command("screen-output")
 def screen_output(file: Path, tenant: TenantOpt = "default", content_id: ContentOpt = None,
                   as_json: JsonOpt = False) -> None:
     """Screen an output before release: labels present, no hash-bank match (exit 5 when blocked)."""
-    with core() as sg:
-        _decided(sg.compliance.screen.output(file, tenant=tenant, content_id=content_id), as_json)
+    _screen(lambda screen: screen.output(file, tenant=tenant, content_id=content_id), as_json)
 
 
 # --- terms and notices --------------------------------------------------------------------------
@@ -269,7 +264,7 @@ def terms_publish(kind: Annotated[str, typer.Argument(help="service_agreement or
     """Publish a new version of the service agreement or the first-use notice."""
     text = _read_text(file)
     with core() as sg:
-        emit(sg.compliance.terms.publish(kind, version, text, actor=_actor(actor), tenant=tenant), as_json,
+        emit(sg.compliance.terms.publish(kind, version, text, actor=actor_of(actor), tenant=tenant), as_json,
              "published")
 
 
@@ -303,7 +298,7 @@ def dataset_add(name: str, source: Annotated[str, typer.Option()],
     with core() as sg:
         emit(sg.compliance.training.add(name, source=source, legal_basis=legal_basis, contains_pi=contains_pi,
                                         sensitive_pi=sensitive_pi, consent_refs=consent_ref or [],
-                                        retention=retention, actor=_actor(actor), tenant=tenant), as_json, "data set")
+                                        retention=retention, actor=actor_of(actor), tenant=tenant), as_json, "data set")
 
 
 @dataset.command("link")
@@ -311,7 +306,7 @@ def dataset_link(model: str, name: Annotated[str, typer.Argument(metavar="DATASE
                  actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Record that a model version was trained on a data set (lineage)."""
     with core() as sg:
-        emit(sg.compliance.training.link(model, name, actor=_actor(actor), tenant=tenant), as_json, N_("lineage"))
+        emit(sg.compliance.training.link(model, name, actor=actor_of(actor), tenant=tenant), as_json, N_("lineage"))
 
 
 @dataset.command("list")

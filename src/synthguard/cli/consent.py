@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.cli.common import JsonOpt, core, emit, run
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 
@@ -163,8 +163,7 @@ def grant(subject: str, to: ToOpt, purpose: PurposeOpt,
 def revoke(grant_id: str, reason: Annotated[str, typer.Option(help="Short reason code.")] = "withdrawn",
            as_json: JsonOpt = False) -> None:
     """Withdraw a grant; every later check denies at once (PI-03)."""
-    with core() as sg:
-        emit(sg.consent.revoke(grant_id, reason=reason), as_json, N_("revoked"))
+    run(lambda sg: sg.consent.revoke(grant_id, reason=reason), as_json, N_("revoked"))
 
 
 @consent.command("grants")
@@ -173,16 +172,14 @@ def grants(subject: Annotated[Optional[str], typer.Option(help="Only this subjec
            tenant: Annotated[Optional[str], typer.Option(help="Only this tenant's grants.")] = None,
            as_json: JsonOpt = False) -> None:
     """List grants with their live status (active, revoked, expired, tampered, erased)."""
-    with core() as sg:
-        emit(sg.consent.grants(subject_id=subject, grantee=to, tenant=tenant), as_json, N_("grants"))
+    run(lambda sg: sg.consent.grants(subject_id=subject, grantee=to, tenant=tenant), as_json, N_("grants"))
 
 
 @consent.command("subjects")
 def subjects(tenant: Annotated[Optional[str], typer.Option(help="Only this tenant's subjects.")] = None,
              as_json: JsonOpt = False) -> None:
     """List enrolled and protected subjects (no biometric data)."""
-    with core() as sg:
-        emit(sg.consent.subjects(tenant=tenant), as_json, N_("subjects"))
+    run(lambda sg: sg.consent.subjects(tenant=tenant), as_json, N_("subjects"))
 
 
 @consent.command("export")
@@ -208,8 +205,7 @@ def export(subject: str, output: Annotated[Optional[Path], typer.Option("-o", "-
 def erase(subject: str, reason: Annotated[str, typer.Option(help="Why (logged).")] = "request",
           tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     """Erase a subject (PIPL Art. 47, GDPR Art. 17): templates deleted, key shredded; the ledger still verifies."""
-    with core() as sg:
-        emit(sg.consent.erase(subject, reason=reason, tenant=tenant), as_json, N_("erased"))
+    run(lambda sg: sg.consent.erase(subject, reason=reason, tenant=tenant), as_json, N_("erased"))
 
 
 @consent.command("check")

@@ -7,11 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from synthguard.compliance.common import iso, parse_since
+from synthguard.compliance.common import parse_since
 from synthguard.compliance.probes import PROBES, Context
 from synthguard.compliance.rules import CheckResult, for_profile, judge
 from synthguard.errors import ValidationError
 from synthguard.store.base import utcnow
+from synthguard.times import iso
 
 MAX_SAMPLE = 10_000
 

@@ -65,10 +65,6 @@ def parse_day(value: str | date | datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def iso(t: datetime | None) -> str | None:
-    return t.isoformat() if t is not None else None
-
-
 def ledger_body(sg: Any, event: str, actor: str, **fields: Any) -> dict[str, Any]:
     """A governance event for the ledger: the actor as a pseudonymous reference, never the name itself."""
     return {"event": event, "actor": sg.user_ref(f"actor:{actor}")} | fields

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from synthguard.compliance.common import check_name, check_text, iso, ledger_body, parse_day, sha256_text
+from synthguard.compliance.common import check_name, check_text, ledger_body, parse_day, sha256_text
 from synthguard.errors import ConflictError, ValidationError
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import PolicyDocument
+from synthguard.times import iso
 
 ART7_KINDS = ("user_registration", "algorithm_review", "ethics_review", "publication_review", "data_security",
               "personal_information", "anti_fraud", "emergency_response")

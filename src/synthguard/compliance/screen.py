@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from synthguard.compliance.common import check_name, check_text, iso, ledger_body, sha256_text
+from synthguard.compliance.common import check_name, check_text, ledger_body, sha256_text
 from synthguard.errors import NotFoundError, ValidationError
 from synthguard.store.compliance_tables import ScreenDecision, ScreenLibraryChange
+from synthguard.times import iso
 
 ENGINE = "synthguard-screen/1"
 KINDS = ("keyword", "pattern")

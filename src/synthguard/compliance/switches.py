@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from synthguard.compliance.common import FEATURE, check_tenant, check_text, iso, ledger_body, sha256_text
+from synthguard.compliance.common import FEATURE, check_tenant, check_text, ledger_body, sha256_text
 from synthguard.errors import FeatureDisabledError, ValidationError
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import FeatureSwitch
+from synthguard.times import iso
 
 ALL_TENANTS = "*"
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from synthguard.compliance.common import check_text, iso, ledger_body, sha256_text
+from synthguard.compliance.common import check_text, ledger_body, sha256_text
 from synthguard.errors import ConflictError, NotFoundError, TermsNotAcceptedError, ValidationError
 from synthguard.store.compliance_tables import TermsAcceptance, TermsVersion
 from synthguard.store.schema import User
+from synthguard.times import iso
 
 KINDS = ("service_agreement", "first_use_notice")
 LABELING_TERMS = ("标识", "label")  # LM-19: the agreement explains the labeling methods and duties

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from synthguard.compliance.common import check_text, iso, ledger_body
+from synthguard.compliance.common import check_text, ledger_body
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.store.compliance_tables import ModelDataset, TrainingDataset
+from synthguard.times import iso
 
 # PIPL Art. 13 legal bases (PI-01) plus data without personal information under a licence or in the public domain.
 LEGAL_BASES = ("consent", "contract", "legal_duty", "public_health", "news_reporting", "publicly_disclosed",

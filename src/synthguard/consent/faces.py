@@ -16,10 +16,11 @@ import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from synthguard.errors import ConfigError, UnsupportedMediaError
+from synthguard.errors import ConfigError, UnsupportedMediaError, optional_module
 from synthguard.i18n import N_
 from synthguard.media import Media
 
@@ -43,12 +44,8 @@ class Face:
         return self.embedding is not None
 
 
-def _dlib() -> object:
-    try:
-        import dlib
-    except ImportError as exc:
-        raise UnsupportedMediaError("face matching needs dlib, which is not installed", hint=_HINT) from exc
-    return dlib
+def _dlib() -> Any:
+    return optional_module("dlib", N_("face matching needs dlib, which is not installed"), _HINT)
 
 
 def model_path(name: str) -> Path:

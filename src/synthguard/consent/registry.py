@@ -31,6 +31,7 @@ from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media, Modality
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
+from synthguard.times import iso
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -315,9 +316,9 @@ class Registry:
     def grant_mac(self, g: ConsentGrant) -> str:
         """HMAC over the fields the gate decides on: an edited row (un-revoked, later expiry) fails the check."""
         fields = {"id": g.id, "subject": g.subject_id, "tenant": g.tenant, "grantee": g.grantee, "purpose": g.purpose,
-                  "modalities": sorted(g.modalities or []), "expires": _iso(g.expires_at),
-                  "created": _iso(g.created_at), "revoked": _iso(g.revoked_at), "kind": g.evidence_kind,
-                  "evidence": g.evidence_sha256}
+                  "modalities": sorted(g.modalities or []), "expires": iso(g.expires_at, utc=True),
+                  "created": iso(g.created_at, utc=True), "revoked": iso(g.revoked_at, utc=True),
+                  "kind": g.evidence_kind, "evidence": g.evidence_sha256}
         msg = b"consent-grant:" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
         return hmac.new(self.sg.keys.integrity, msg, hashlib.sha256).hexdigest()
 
@@ -388,8 +389,9 @@ class Registry:
         subj = s.get(ConsentSubject, g.subject_id)
         name = subj.name if subj else g.subject_id  # the id in the tenant; g.subject_id is the key
         d: dict[str, Any] = {"grant_id": g.id, "subject": name, "tenant": g.tenant, "grantee": g.grantee,
-             "purpose": g.purpose, "modalities": list(g.modalities or []), "expires_at": _iso(g.expires_at),
-             "created_at": _iso(g.created_at), "revoked_at": _iso(g.revoked_at), "revoked_reason": g.revoked_reason,
+             "purpose": g.purpose, "modalities": list(g.modalities or []), "expires_at": iso(g.expires_at, utc=True),
+             "created_at": iso(g.created_at, utc=True), "revoked_at": iso(g.revoked_at, utc=True),
+             "revoked_reason": g.revoked_reason,
              "status": self.grant_status(s, g), "evidence": evidence, "ledger_index": g.ledger_index}
         if personal:
             vid = vault_id(g.subject_id)
@@ -433,10 +435,6 @@ def parse_expiry(value: str | None) -> datetime | None:
     if t.tzinfo is None:
         raise ValidationError("an expiry with a time needs a time zone", hint="e.g. 2027-01-31T18:00:00+08:00")
     return t.astimezone(UTC)
-
-
-def _iso(t: datetime | None) -> str | None:
-    return t.astimezone(UTC).isoformat() if t is not None else None
 
 
 def _submitted_embedding(item: dict[str, Any], cards: dict[str, likeness.ModelCard]) -> tuple[str, np.ndarray]:

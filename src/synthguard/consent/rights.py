@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from synthguard.consent import likeness
-from synthguard.consent.registry import _iso, vault_id
+from synthguard.consent.registry import vault_id
 from synthguard.errors import SubjectErasedError
 from synthguard.i18n import _
 from synthguard.ledger.erasure import subject_ref
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentTemplate
+from synthguard.times import iso
 
 if TYPE_CHECKING:
     from synthguard.consent.registry import Registry
@@ -38,7 +39,7 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
         templates = []
         for t in s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == key)):
             item = {"modality": t.modality, "model": t.model, "model_sha256": t.model_sha256,
-                    "created_at": _iso(t.created_at),
+                    "created_at": iso(t.created_at, utc=True),
                     "embedding": [round(float(x), 7) for x in likeness.decode(reg.sg.vault.decrypt(s, vid,
                                                                                                      t.token))]}
             if t.media_token:
@@ -47,7 +48,7 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
         grants = [reg._grant_dict(s, g, personal=True)
                   for g in s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == key))]
         challenges = [{"challenge": c.id, "grantee": c.grantee, "purpose": c.purpose, "phrase": c.phrase,
-                       "created_at": _iso(c.created_at), "used_at": _iso(c.used_at)}
+                       "created_at": iso(c.created_at, utc=True), "used_at": iso(c.used_at, utc=True)}
                       for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == key))]
         # every export of biometric data is on the ledger with who asked (issue 18 finding 4, PI-06)
         reg.sg.ledger.append(s, "export", {"event": "consent_export", "subject_ref": subject_ref(key),

@@ -1,8 +1,8 @@
-"""The human side of an evidence bundle: one view model, rendered as HTML (Jinja2) and PDF (fpdf2).
+"""The human side of an evidence bundle: one view model, rendered as HTML and PDF (:mod:`synthguard.documents`).
 
 Both renderings show the same sections, with bilingual headings ("溯源结论 / Trace conclusion"), in
 plain words: what was found, what the proof means, how anyone can re-verify it (US-07, CC-10).
-The PDF uses a CJK font found by :func:`synthguard.marking.fonts.find_font`; when none covers the
+The PDF uses a CJK font found by :func:`synthguard.documents.fonts.find_font`; when none covers the
 Chinese text it falls back to English-only headings, and never prints tofu boxes.
 """
 
@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
+from synthguard import documents
+from synthguard.documents import Block, Box, BulletList, Document, Heading, KeyValues, Paragraph
+from synthguard.documents.fonts import BUNDLED, find_font
 from synthguard.errors import FontMissingError
-from synthguard.marking.fonts import BUNDLED, find_font, missing_glyphs
 
 VIA = {"sha256": "the exact file hash (SHA-256)", "pixel_sha256": "the hash of the decoded pixels",
        "watermark": "the provider's invisible watermark", "c2pa": "a valid C2PA manifest",
@@ -171,13 +173,32 @@ def _conclusion(doc: dict[str, Any]) -> Section:
                        f"生成时间 {when(rec.get('created_at'))}）。"])
 
 
+def document(doc: dict[str, Any], *, bilingual: bool = True) -> Document:
+    """The report as a document; without ``bilingual`` (no font for the Chinese) headings are English only and the
+    Chinese paragraphs are left out."""
+    heading = ("溯源证据报告 / " if bilingual else "") + "Evidence report"
+    out: list[Block] = [Heading(heading), Paragraph(
+        f"Generated {when(doc['generated_at'])} by synthguard {doc['tool']['version']} ({doc['schema']}). "
+        "evidence.json in this bundle holds every value shown here.", small=True)]
+    for i, s in enumerate(sections(doc)):
+        out.append(Heading(f"{s.zh} / {s.en}" if bilingual else s.en, 2))
+        text: list[Block] = [Paragraph(p, lang="zh") for p in (s.zh_paragraphs if bilingual else [])]
+        text += [Paragraph(p) for p in s.paragraphs]
+        if i == 0:  # the conclusion, framed
+            out.append(Box(text, tone="found" if doc["trace"]["found"] else "notfound"))
+        else:
+            out += text
+        if s.rows:
+            out.append(KeyValues(s.rows, table=True, mono=s.mono))
+        if s.items:
+            out.append(BulletList(s.items, flagged=frozenset(n for n, x in enumerate(s.items) if x.startswith("FAIL"))))
+    return Document(title=f"{heading} — {doc['file']['name']}", blocks=out, theme="evidence",
+                    creator=f"synthguard {doc['tool']['version']}")
+
+
 def render_html(doc: dict[str, Any]) -> str:
     """A self-contained HTML page (inline CSS, no external resources)."""
-    from jinja2 import Environment, PackageLoader
-
-    env = Environment(loader=PackageLoader("synthguard.evidence", "templates"), autoescape=True,
-                      trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("report.html.j2").render(doc=doc, sections=sections(doc))
+    return documents.render_html(document(doc))
 
 
 def _pdf_font(secs: list[Section]) -> tuple[Path, bool]:
@@ -190,52 +211,5 @@ def _pdf_font(secs: list[Section]) -> tuple[Path, bool]:
 
 
 def render_pdf(doc: dict[str, Any]) -> bytes:
-    from fpdf import FPDF
-    from fpdf.enums import WrapMode, XPos, YPos
-
-    secs = sections(doc)
-    font, bilingual = _pdf_font(secs)
-
-    def clean(text: str) -> str:  # characters the font lacks become U+XXXX instead of tofu
-        missing = missing_glyphs(font, text)
-        return "".join(f"U+{ord(c):04X}" if c in missing else c for c in text)
-
-    pdf = FPDF(format="A4")
-    pdf.set_title("SynthGuard evidence report")
-    pdf.set_creator(f"synthguard {doc['tool']['version']}")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("body", "", str(font), collection_font_number=0)
-    pdf.add_page()
-    pdf.set_font("body", size=16)
-    pdf.multi_cell(0, 9, clean(("溯源证据报告 / " if bilingual else "") + "Evidence report"),
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("body", size=8)
-    pdf.set_text_color(90, 90, 90)
-    pdf.multi_cell(0, 4, clean(f"Generated {when(doc['generated_at'])} by synthguard {doc['tool']['version']} "
-                               f"({doc['schema']}). evidence.json in this bundle holds every value shown here."),
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    for s in secs:
-        if pdf.get_y() > pdf.h - 45:  # keep a heading with its first lines
-            pdf.add_page()
-        pdf.ln(3)
-        pdf.set_text_color(20, 60, 120)
-        pdf.set_font("body", size=12)
-        pdf.multi_cell(0, 7, clean(f"{s.zh} / {s.en}" if bilingual else s.en), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_text_color(0, 0, 0)
-        pdf.set_font("body", size=9)
-        for p in (s.zh_paragraphs if bilingual else []) + s.paragraphs:
-            pdf.multi_cell(0, 5, clean(p), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-            pdf.ln(1)
-        for key, value in s.rows:
-            y, page = pdf.get_y(), pdf.page
-            key_lines = len(cast(list, pdf.multi_cell(48, 5, clean(key), dry_run=True, output="LINES")))
-            pdf.set_text_color(90, 90, 90)
-            pdf.multi_cell(48, 5, clean(key), new_x=XPos.RIGHT, new_y=YPos.TOP, align="L")
-            pdf.set_text_color(0, 0, 0)
-            pdf.multi_cell(0, 5, clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L",
-                           wrapmode=WrapMode.CHAR if s.mono else WrapMode.WORD)
-            if pdf.page == page:
-                pdf.set_y(max(pdf.get_y(), y + 5 * key_lines))
-        for item in s.items:
-            pdf.multi_cell(0, 5, clean(f"- {item}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    return bytes(pdf.output())
+    font, bilingual = _pdf_font(sections(doc))
+    return documents.render_pdf(document(doc, bilingual=bilingual), font=font)

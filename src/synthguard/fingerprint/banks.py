@@ -406,12 +406,8 @@ class Banks:
         hash, against every enabled bank of ``kind``, entry by entry with the kind's rule (signals.compare; a
         plugin's ``distance`` within the bank's radius)."""
         kind = self.check_kind(kind)
-        self._sync()
+        wanted = self._wanted(banks)
         assert self._meta is not None
-        wanted = None if banks is None else set(banks)
-        if wanted is not None and (unknown := wanted - set(self._meta)):
-            raise NotFoundError("no bank {unknown!r}",
-                                values={"unknown": sorted(unknown)[0]}, hint="List them: `synthguard bank list`.")
         found: builtins.list[tuple[_Bank, int, int, dict[str, Any]]] = []
         with self._lock:
             targets = [b for b in self._meta.values()
@@ -478,14 +474,20 @@ class Banks:
         with self._lock:
             self._meta, self._pdq, self._sha, self._long, self._seen = None, {}, {}, {}, 0
 
-    def _query(self, kind: str, hashes: builtins.list[tuple[str | None, str]], names: Iterable[str] | None
-               ) -> builtins.list[BankMatch]:
+    def _wanted(self, names: Iterable[str] | None) -> set[str] | None:
+        """The banks a query names (None: all), after syncing with the database; NotFoundError for an unknown one."""
         self._sync()
         assert self._meta is not None
         wanted = None if names is None else set(names)
         if wanted is not None and (unknown := wanted - set(self._meta)):
             raise NotFoundError("no bank {unknown!r}",
                                 values={"unknown": sorted(unknown)[0]}, hint="List them: `synthguard bank list`.")
+        return wanted
+
+    def _query(self, kind: str, hashes: builtins.list[tuple[str | None, str]], names: Iterable[str] | None
+               ) -> builtins.list[BankMatch]:
+        wanted = self._wanted(names)
+        assert self._meta is not None
         best: dict[tuple[str, int], tuple[int, str | None]] = {}
         with self._lock:
             for bank in self._meta.values():

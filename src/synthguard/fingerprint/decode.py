@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError
+from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError, optional_module
+from synthguard.i18n import N_
 from synthguard.limits import check_sample_rate
 from synthguard.media import Media, Modality
 
@@ -39,11 +40,7 @@ _BLOCK_SECONDS = 30.0  # audio is resampled in blocks of this length
 
 
 def require_av(hint: str = VIDEO_HINT) -> Any:
-    try:
-        import av
-    except ImportError as exc:
-        raise UnsupportedMediaError("decoding this media needs PyAV, which is not installed", hint=hint) from exc
-    return av
+    return optional_module("av", N_("decoding this media needs PyAV, which is not installed"), hint)
 
 
 def _open_container(media: Media, hint: str) -> Any:

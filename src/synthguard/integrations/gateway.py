@@ -38,6 +38,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from synthguard.errors import InputError, SynthGuardError, UpstreamError
 from synthguard.integrations.keys import GatewayKeys
+from synthguard.limits import json_document
 from synthguard.media import Media
 
 MAX_JSON_BODY = 1 << 20  # a generation request is a prompt and a few options
@@ -57,13 +58,7 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if len(body) > MAX_JSON_BODY:
-        raise InputError("the request body is over {limit:,} bytes", values={"limit": MAX_JSON_BODY})
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InputError("the request body is not JSON") from exc
+    doc = json_document(await request.body(), limit=MAX_JSON_BODY, what="request body")
     if not isinstance(doc, dict):
         raise InputError("the request body must be a JSON object")
     return doc

@@ -1,7 +1,7 @@
 """The assessment as a lawyer's memo: facts, issues, findings with citations and reasoning, what is missing.
 
-One view model (a list of blocks) rendered three ways: Markdown, HTML (Jinja2, self-contained) and PDF
-(fpdf2 with a CJK font from :func:`synthguard.marking.fonts.find_font`).  Vocabulary is data
+One view model (a list of :mod:`synthguard.documents` blocks) rendered three ways: Markdown, HTML (self-contained)
+and PDF (with a font that has every CJK character, :mod:`synthguard.documents.fonts`).  Vocabulary is data
 (``templates/texts.yaml``); rule titles and citations come from the packs, in Chinese or English.
 """
 
@@ -13,10 +13,11 @@ from typing import Any
 
 import yaml
 
+from synthguard import documents
+from synthguard.documents import Block, BulletList, Document, Heading, KeyValues, Note, Paragraph
 from synthguard.errors import ValidationError
 from synthguard.law import wording as w
 
-Block = tuple[str, Any]  # ("h1"|"h2"|"h3"|"p"|"ul"|"kv"|"note", payload)
 ENGAGED = ("met", "undetermined", "defeated")
 
 
@@ -41,55 +42,56 @@ def blocks(a: dict[str, Any]) -> list[Block]:
     t = _t(lang)
     inc = a["incident"]
     item, kv = w.sep(lang)
-    out: list[Block] = [("h1", f"{t['title']}{t['colon']}{w.local(inc['title'], lang) or inc['id']}"),
-                        ("kv", [(t["incident"], inc["id"]), (t["date"], inc["date"]), (t["as_of"], inc["assessed_on"]),
-                                (t["jurisdictions"], w.value(inc["jurisdictions"], lang)),
-                                (t["place"], w.value(inc.get("place") or inc["jurisdictions"][0], lang))])]
-    out.append(("h2", t["facts"]))
+    out: list[Block] = [Heading(f"{t['title']}{t['colon']}{w.local(inc['title'], lang) or inc['id']}"),
+                        KeyValues([(t["incident"], inc["id"]), (t["date"], inc["date"]),
+                                   (t["as_of"], inc["assessed_on"]),
+                                   (t["jurisdictions"], w.value(inc["jurisdictions"], lang)),
+                                   (t["place"], w.value(inc.get("place") or inc["jurisdictions"][0], lang))])]
+    out.append(Heading(t["facts"], 2))
     if inc.get("summary"):
-        out.append(("p", w.local(inc["summary"], lang)))
-    out.append(("h3", t["parties"]))
-    out.append(("ul", [f"{t['roles'][p['role']]}{t['colon']}{p['id']}" + "".join(
+        out.append(Paragraph(w.local(inc["summary"], lang)))
+    out.append(Heading(t["parties"], 3))
+    out.append(BulletList([f"{t['roles'][p['role']]}{t['colon']}{p['id']}" + "".join(
         f"{item}{w.fact(k, lang)}{kv}{w.value(v, lang)}" for k, v in p.items() if k not in ("id", "role"))
         for p in a["parties"]]))
-    out.append(("kv", [(w.fact(k, lang), w.value(v, lang)) for k, v in a["facts"].items()
+    out.append(KeyValues([(w.fact(k, lang), w.value(v, lang)) for k, v in a["facts"].items()
                        if not k.endswith(".count") and k.split(".")[0] not in (*t["roles"], "assessed")]))
     if a.get("derived"):
-        out.append(("p", t["derived"]))
-        out.append(("ul", [f"{w.fact(k, lang)}{t['colon']}{v}" for k, v in a["derived"].items()]))
+        out.append(Paragraph(t["derived"]))
+        out.append(BulletList([f"{w.fact(k, lang)}{t['colon']}{v}" for k, v in a["derived"].items()]))
     if a["assessed"]:
-        out.append(("p", t["assessed"]))
-        out.append(("ul", [_assessed(k, v, t, lang) for k, v in a["assessed"].items()]))
+        out.append(Paragraph(t["assessed"]))
+        out.append(BulletList([_assessed(k, v, t, lang) for k, v in a["assessed"].items()]))
     domestic = [f for f in a["findings"] if not f["comparative"]]
     comparative = [f for f in a["findings"] if f["comparative"]]
-    out.append(("h2", t["issues"]))
-    out.append(("ul", [_issue(f, t) for f in domestic + comparative if f["status"] in ENGAGED] or [t["none"]]))
-    out.append(("h2", t["findings"]))
+    out.append(Heading(t["issues"], 2))
+    out.append(BulletList([_issue(f, t) for f in domestic + comparative if f["status"] in ENGAGED] or [t["none"]]))
+    out.append(Heading(t["findings"], 2))
     for f in domestic:
         if f["status"] in ENGAGED:
             out += finding_blocks(f, t, lang)
     if not any(f["status"] in ENGAGED for f in domestic):
-        out.append(("p", t["none"]))
+        out.append(Paragraph(t["none"]))
     if any(f["status"] in ENGAGED for f in comparative):
-        out.append(("h2", t["comparative"]))
+        out.append(Heading(t["comparative"], 2))
         for f in comparative:
             if f["status"] in ENGAGED:
                 out += finding_blocks(f, t, lang)
     for heading, statuses in (("not_engaged", ("not_met", "not_applicable")),
                               ("not_in_force", ("not_in_force", "proposed"))):
-        out.append(("h2", t[heading]))
-        out.append(("ul", [_line(f, t) for f in a["findings"] if f["status"] in statuses] or [t["none"]]))
-    out.append(("h2", t["severity"]))
-    out.append(("p", t["severity_note"]))
-    out.append(("kv", [(v["title"], t["levels"][v["level"]] + _asked(v, lang))
+        out.append(Heading(t[heading], 2))
+        out.append(BulletList([_line(f, t) for f in a["findings"] if f["status"] in statuses] or [t["none"]]))
+    out.append(Heading(t["severity"], 2))
+    out.append(Paragraph(t["severity_note"]))
+    out.append(KeyValues([(v["title"], t["levels"][v["level"]] + _asked(v, lang))
                        for v in a["severity"]["factors"].values()]))
-    out.append(("ul", a["severity"]["cites"]))
+    out.append(BulletList(a["severity"]["cites"]))
     out += _missing(a, t, lang)
     out += _glossary(out, lang, t)
     if inc.get("sources"):
-        out.append(("h3", t["sources"]))
-        out.append(("ul", inc["sources"]))
-    out.append(("note", a["disclaimer"]))
+        out.append(Heading(t["sources"], 3))
+        out.append(BulletList(inc["sources"]))
+    out.append(Note(a["disclaimer"]))
     return out
 
 
@@ -112,21 +114,22 @@ def _line(f: dict[str, Any], t: dict[str, Any]) -> str:
 
 
 def _missing(a: dict[str, Any], t: dict[str, Any], lang: str) -> list[Block]:
-    out: list[Block] = [("h2", t["missing"])]
+    out: list[Block] = [Heading(t["missing"], 2)]
     if not a["missing_facts"]:
-        return out + [("p", t["missing_none"])]
+        return out + [Paragraph(t["missing_none"])]
     titles = {f["rule"]: f["title"] for f in a["findings"]}
     first = [m for m in a["missing_facts"] if m["group"] == "ask_first"]
     if first:
-        out.append(("p", t["missing_first"]))
-        out.append(("ul", [f"{w.fact(m['fact'], lang)}{t['colon']}" + t["decides"].format(n=len(m["rules"]))
+        out.append(Paragraph(t["missing_first"]))
+        out.append(BulletList([f"{w.fact(m['fact'], lang)}{t['colon']}" + t["decides"].format(n=len(m["rules"]))
                            + (t["screening"] if m["screening"] else "") for m in first]))
     rest: dict[str, list[str]] = {}
     for m in a["missing_facts"][len(first):]:
         rest.setdefault(m["group"], []).append(w.fact(m["fact"], lang))
     if rest:
-        out.append(("p", t["missing_rest"]))
-        out.append(("ul", [f"{titles.get(rid, rid)}{t['colon']}{w.value(facts, lang)}" for rid, facts in rest.items()]))
+        out.append(Paragraph(t["missing_rest"]))
+        out.append(BulletList([f"{titles.get(rid, rid)}{t['colon']}{w.value(facts, lang)}"
+                               for rid, facts in rest.items()]))
     return out
 
 
@@ -134,11 +137,12 @@ def _glossary(memo: list[Block], lang: str, t: dict[str, Any]) -> list[Block]:
     """The legal terms this memo uses, each with the provision that defines or uses it (zh memos)."""
     if lang != "zh":
         return []
-    body = "\n".join(str(p) for _, p in memo)
+    body = "\n".join(documents.texts(memo))
     used = [g for g in glossary() if g["zh"] in body]
     if not used:
         return []
-    return [("h2", t["glossary"]), ("ul", [f"{g['zh']}{t['colon']}{g['meaning']}（{g['source']}）" for g in used])]
+    return [Heading(t["glossary"], 2),
+            BulletList([f"{g['zh']}{t['colon']}{g['meaning']}（{g['source']}）" for g in used])]
 
 
 @lru_cache(maxsize=1)
@@ -149,7 +153,7 @@ def glossary() -> list[dict[str, str]]:
 
 def finding_blocks(f: dict[str, Any], t: dict[str, Any], lang: str) -> list[Block]:
     item = w.sep(lang)[0]
-    out: list[Block] = [("h3", f"{f['title']} — {f['citation']}")]
+    out: list[Block] = [Heading(f"{f['title']} — {f['citation']}", 3)]
     rows = [(t["status_label"], t["status"][f["status"]])]
     if f["defeated_by"]:
         rows.append((t["defeated_by"], ", ".join(f["defeated_by"])))
@@ -170,26 +174,26 @@ def finding_blocks(f: dict[str, Any], t: dict[str, Any], lang: str) -> list[Bloc
                                           for k, v in fine.items() if k != "cites" and v is not None)))
     if f["requirements"]:
         rows.append((t["requirements"], ", ".join(f["requirements"])))
-    out.append(("kv", rows))
+    out.append(KeyValues(rows))
     if f["elements"]:
-        out.append(("p", t["elements"]))
-        out.append(("ul", [f"{w.element(name, lang)}{t['colon']}{t['status'][e['status']]}" + (
+        out.append(Paragraph(t["elements"]))
+        out.append(BulletList([f"{w.element(name, lang)}{t['colon']}{t['status'][e['status']]}" + (
             f"（{t['needs']}{w.value([w.fact(x, lang) for x in e['missing_facts']], lang)}）" if lang == "zh" and
             e["missing_facts"] else f" ({', '.join(e['missing_facts'])})" if e["missing_facts"] else "")
             for name, e in f["elements"].items()]))
     elif f.get("screening"):
-        out.append(("p", t["screening_open"].format(facts=w.value([w.fact(x, lang) for x in f["missing_facts"]],
+        out.append(Paragraph(t["screening_open"].format(facts=w.value([w.fact(x, lang) for x in f["missing_facts"]],
                                                                    lang))))
     if f["deadlines"] and f["status"] == "met":
-        out.append(("p", t["deadlines"]))
-        out.append(("ul", [_deadline(d, t, lang) for d in f["deadlines"]]))
+        out.append(Paragraph(t["deadlines"]))
+        out.append(BulletList([_deadline(d, t, lang) for d in f["deadlines"]]))
     if f.get("trace"):
-        out.append(("p", t["reasoning"]))
-        out.append(("ul", [_event(e, t, lang) for e in f["trace"]]))
+        out.append(Paragraph(t["reasoning"]))
+        out.append(BulletList([_event(e, t, lang) for e in f["trace"]]))
     if f["note"]:
-        out.append(("p", f["note"]))
+        out.append(Paragraph(f["note"]))
     if f["confidence"] == "unverified":
-        out.append(("note", t["unverified"]))
+        out.append(Note(t["unverified"]))
     return out
 
 
@@ -231,24 +235,16 @@ def _event(e: dict[str, Any], t: dict[str, Any], lang: str) -> str:
     return f"{w.fact(e['fact'], lang)} = {actual} {op} {expected} {result}"
 
 
+def document(a: dict[str, Any]) -> Document:
+    """The memo as a document (its title is the first heading)."""
+    memo = blocks(a)
+    return Document(title=next(documents.texts(memo)), blocks=memo, lang=a["lang"], theme="memo",
+                    creator="synthguard law")
+
+
 def render_markdown(a: dict[str, Any]) -> str:
-    lines: list[str] = []
-    for kind, p in blocks(a):
-        if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + p, ""]
-        elif kind == "p":
-            lines += [p, ""]
-        elif kind == "note":
-            lines += [f"> {p}", ""]
-        elif kind == "ul":
-            lines += [f"- {x}" for x in p] + [""]
-        elif kind == "kv":
-            lines += [f"- **{k}**: {v}" for k, v in p] + [""]
-    return "\n".join(lines)
+    return documents.render_markdown(document(a))
 
 
 def render_html(a: dict[str, Any]) -> str:
-    from jinja2 import Environment, PackageLoader
-
-    env = Environment(loader=PackageLoader("synthguard.law", "templates"), autoescape=True)
-    return env.get_template("memo.html.j2").render(blocks=blocks(a), lang=a["lang"], title=_t(a["lang"])["title"])
+    return documents.render_html(document(a))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from synthguard.errors import MetadataError, ValidationError
+from synthguard.errors import KeyMissingError, MetadataError, ValidationError
 from synthguard.limits import DEFAULT_MAX_DEPTH, check_nesting
 
 FIELDS = (
@@ -236,3 +236,18 @@ def verify_codes(label: AIGCLabel, content_sha256: Callable[[], str], *, integri
         data[slot] = "valid" if ok else "invalid"
         if not ok:
             problems.append(f"{field} does not verify: a label field or the {what} was altered (GB-12, LM-22)")
+
+
+def check_integrity_key(key: bytes | None) -> bytes | None:
+    """A marker's integrity key (GB-12): non-empty bytes, or None to read labels without checking their codes."""
+    if key is not None and (not isinstance(key, bytes) or not key):
+        raise ValidationError("integrity_key must be non-empty bytes (GB-12)")
+    return key
+
+
+def integrity_key_of(keys: Any) -> bytes | None:
+    """The provider's integrity key, or None: a platform without it still reads labels (integrity "unknown")."""
+    try:
+        return keys.integrity
+    except KeyMissingError:
+        return None

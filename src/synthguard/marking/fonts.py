@@ -78,6 +78,11 @@ def _system_candidates() -> tuple[str, ...]:
     return tuple(f for f in files if Path(f).is_file())
 
 
+def codepoints(path: str | Path) -> frozenset[int]:
+    """The code points ``path`` has glyphs for (empty for a file that is not a readable font)."""
+    return _cmap(str(path))
+
+
 def missing_glyphs(path: str | Path, text: str) -> set[str]:
     cmap = _cmap(str(path))
     return {ch for ch in text if not ch.isspace() and ord(ch) not in cmap}

@@ -14,7 +14,7 @@ from typing import Any
 
 from synthguard.errors import CorruptMediaError, KeyMissingError, MetadataError, UnsupportedMediaError, ValidationError
 from synthguard.limits import DEFAULT_MAX_DEPTH
-from synthguard.marking import containers
+from synthguard.marking import aigc, containers
 from synthguard.marking.aigc import (
     AIGCLabel,
     char_problems,
@@ -50,9 +50,7 @@ class MetadataMarker:
         self, integrity_key: bytes | None, *, strict_chars: bool = True, propagator_key: bytes | None = None,
         producer: str | None = None, replace_malformed: bool = False, max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
-        if integrity_key is not None and (not isinstance(integrity_key, bytes) or not integrity_key):
-            raise ValidationError("integrity_key must be non-empty bytes (GB-12)")
-        self.integrity_key = integrity_key
+        self.integrity_key = aigc.check_integrity_key(integrity_key)
         self.strict_chars = strict_chars
         self.propagator_key = propagator_key
         self.producer = producer

@@ -22,6 +22,7 @@ from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.i18n import N_
 from synthguard.limits import MAX_ROW_ID
 from synthguard.store.moderation_tables import ModCase, ModContent, ModEvent
+from synthguard.times import iso
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -191,10 +192,6 @@ def history(s: Session, case: ModCase) -> list[dict[str, Any]]:
     rows = s.scalars(select(ModEvent).where(ModEvent.case_id == case.id).order_by(ModEvent.id))
     return [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "from": e.from_state, "to": e.to_state,
              "reason": e.reason, "details": e.details, "ledger_index": e.ledger_index} for e in rows]
-
-
-def iso(t: datetime | None) -> str | None:
-    return t.isoformat() if t else None
 
 
 def case_dict(case: ModCase, content: ModContent | None = None, *, now: datetime | None = None) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Formats: ``cac`` (regulator report: disposals and refutations, DS-10/DS-11 "report to CAC"), ``dsa-sor``
 (DSA Transparency Database statements of reasons as POSTable batches, one per line: dsa.py; DSA-11),
 ``csv`` (one row per case), ``html`` (tables and two SVG charts: time-to-action histogram, actions by
-category; US-06 time-to-removal distribution), ``pdf`` (the same content, report_pdf.py).
+category; US-06 time-to-removal distribution) and ``pdf`` (the same document: :mod:`synthguard.documents`).
 Everything is computed from the case rows of one tenant.
 """
 
@@ -14,11 +14,12 @@ import io
 import json
 import re
 from datetime import UTC, datetime
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from synthguard import documents
+from synthguard.documents import Bar, BarChart, Block, Document, Heading, KeyValues, Paragraph, Table
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_, _, current, format_number, translate
 from synthguard.moderation import texts
@@ -133,9 +134,7 @@ def render(rep: dict[str, Any], fmt: str, *, lang: str | None = None) -> tuple[s
         raise ValidationError(f"unknown report format {fmt!r}", hint=f"Use one of: {', '.join(FORMATS)}.")
     lang = lang or current()
     if fmt == "pdf":
-        from synthguard.moderation.report_pdf import render_pdf
-
-        return render_pdf(rep, lang=lang), "application/pdf"
+        return documents.render_pdf(document(rep, lang=lang)), "application/pdf"
     if fmt == "json":
         return json.dumps(rep, ensure_ascii=False, indent=2), "application/json"
     if fmt == "dsa-sor":  # one POSTable {"statements": [1..100]} per line, nothing when there is nothing to send
@@ -154,62 +153,48 @@ def render(rep: dict[str, Any], fmt: str, *, lang: str | None = None) -> tuple[s
     return html(rep, lang=lang), "text/html"
 
 
-def _bars(items: list[tuple[str, int]], title: str, color: str) -> str:
-    """A horizontal bar chart as inline SVG (no plotting library, renders in any browser)."""
-    width, row = 560, 22
-    top = max([n for _, n in items] or [1]) or 1
-    h = row * max(len(items), 1) + 30
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" '
-             f'aria-label="{escape(title)}">',
-             f'<text x="0" y="14" font-size="13" font-weight="bold">{escape(title)}</text>']
-    for i, (label, n) in enumerate(items):
-        y = 24 + i * row
-        w = int(300 * n / top)
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(label)}</text>'
-                     f'<rect x="200" y="{y + 2}" width="{w}" height="{row - 6}" fill="{color}"/>'
-                     f'<text x="{205 + w}" y="{y + 14}" font-size="12">{n}</text>')
-    return "".join(parts) + "</svg>"
-
-
-def html(rep: dict[str, Any], *, lang: str | None = None) -> str:
+def document(rep: dict[str, Any], *, lang: str | None = None) -> Document:
+    """The report with its headings in ``lang`` (default: the current language): the summary, the counts, the
+    time-to-action histogram and actions by category (US-06), the disposals and the refutations (DS-10, DS-11)."""
     lang = lang or current()
     t = rep["time_to_action_hours"]
 
     def num(v: Any) -> str:
-        return "-" if v is None else format_number(v, lang)
+        return "-" if v is None or v == "" else format_number(v, lang)
 
-    hist = _bars([(b["label"], b["count"]) for b in rep["histogram"]], _("Time to action (hours)", lang), "#4a7")
-    cats = _bars(sorted(rep["actions_by_category"].items()), _("Actions by category", lang), "#47a")
-    rows = "".join(f"<tr><td>{escape(d['ticket'])}</td><td>{escape(d['category'])}</td>"
-                   f"<td>{escape(texts.label(texts.ACTIONS, d['action'], lang))}</td>"
-                   f"<td>{escape(str(d['reason_code']))}</td><td>{num(d['hours_to_action'])}</td>"
-                   f"<td>{escape(str(d['report_decision']))}</td></tr>" for d in rep["disposals"])
-    refs = "".join(f"<tr><td>{escape(r['slug'])}</td><td>{escape(str(r['ticket']))}</td><td>{escape(r['title'])}</td>"
-                   f"<td>{num(r['items'])}</td></tr>" for r in rep["refutations"])
-    counts = "".join(f"<tr><th>{escape(translate(COUNT_TITLES[k], lang))}</th>"
-                     f"<td>{escape(json.dumps(rep[k], ensure_ascii=False))}</td></tr>" for k in COUNT_TITLES)
     title = _("Moderation report: {tenant}, {period}", lang, tenant=rep["tenant"], period=rep["period"])
     summary = _("Policy {policy}. Cases opened: {opened}; decided: {decided}. Time to action p50 {p50} h, p90 {p90} h, "
                 "p99 {p99} h; within deadline {within}, late {late}.", lang, policy=rep["policy"],
                 opened=num(rep["cases_opened"]), decided=num(rep["cases_decided"]), p50=num(t["p50"]),
                 p90=num(t["p90"]), p99=num(t["p99"]), within=num(t["within_deadline"]), late=num(t["late"]))
-    generated = _("Generated {at}.", lang, at=texts.when(rep.get("generated_at"), lang))
-    heads = "".join(f"<th>{escape(translate(h, lang))}</th>" for h in (N_("Ticket"), N_("Category"), N_("Action"),
-                                                                N_("Reason"), N_("Hours"), N_("Report")))
-    ref_heads = "".join(f"<th>{escape(translate(h, lang))}</th>" for h in (N_("Notice"), N_("Ticket"), N_("Title"),
-                                                                    N_("Items")))
-    return f"""<!doctype html><html lang="{'zh-CN' if lang.startswith('zh') else 'en'}"><head><meta charset="utf-8">
-<title>{escape(title)}</title>
-<style>body{{font:15px system-ui,"Noto Sans CJK SC",sans-serif;max-width:60rem;margin:2rem auto}}
-td,th{{border-bottom:1px solid #ddd;padding:.2rem .5rem;text-align:left}}table{{border-collapse:collapse}}</style>
-</head><body>
-<h1>{escape(title)}</h1>
-<p>{escape(summary)} <small>{escape(generated)}</small></p>
-<table>{counts}</table>
-<figure id="histogram">{hist}</figure><figure id="by-category">{cats}</figure>
-<h2>{escape(_("Disposals", lang))}</h2><table><tr>{heads}</tr>{rows}</table>
-<h2>{escape(_("Refutations", lang))}</h2><table><tr>{ref_heads}</tr>{refs}</table>
-</body></html>"""
+    counts = [(translate(title_, lang), ", ".join(f"{k} {num(v)}" for k, v in rep[key].items()) or "-")
+              for key, title_ in COUNT_TITLES.items()]
+    disposals = [(d["ticket"], d["category"], texts.label(texts.ACTIONS, d["action"], lang) if d["action"] else "",
+                  str(d["reason_code"]), num(d["hours_to_action"]), str(d["report_decision"]))
+                 for d in rep["disposals"]]
+    refutations = [(r["slug"], str(r["ticket"]), r["title"], num(r["items"])) for r in rep["refutations"]]
+    none = Paragraph(_("none", lang))
+    blocks: list[Block] = [
+        Heading(title), Paragraph(summary),
+        Paragraph(_("Generated {at}.", lang, at=texts.when(rep.get("generated_at"), lang)), small=True),
+        KeyValues(counts, table=True),
+        BarChart(_("Time to action (hours)", lang), [Bar(b["label"], b["count"], num(b["count"]))
+                                                     for b in rep["histogram"]], (70, 160, 110), id="histogram"),
+        BarChart(_("Actions by category", lang), [Bar(k, n, num(n))
+                                                  for k, n in sorted(rep["actions_by_category"].items())],
+                 (70, 110, 170), id="by-category"),
+        Heading(_("Disposals", lang), 2),
+        Table([translate(h, lang) for h in (N_("Ticket"), N_("Category"), N_("Action"), N_("Reason"), N_("Hours"),
+                                            N_("Report"))], disposals) if disposals else none,
+        Heading(_("Refutations", lang), 2),
+        Table([translate(h, lang) for h in (N_("Notice"), N_("Ticket"), N_("Title"), N_("Items"))], refutations)
+        if refutations else none]
+    return Document(title=title, blocks=blocks, lang=lang, theme="moderation", creator="synthguard moderation")
 
 
-__all__ = ["COUNT_TITLES", "CSV_COLUMNS", "FORMATS", "build", "html", "percentile", "period_bounds", "render", "sor"]
+def html(rep: dict[str, Any], *, lang: str | None = None) -> str:
+    return documents.render_html(document(rep, lang=lang))
+
+
+__all__ = ["COUNT_TITLES", "CSV_COLUMNS", "FORMATS", "build", "document", "html", "percentile", "period_bounds",
+           "render", "sor"]

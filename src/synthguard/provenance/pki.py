@@ -77,40 +77,18 @@ def create_dev_pki(
 
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} C2PA Root CA"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-    ])
+    ca_name = _name(f"{organization} C2PA Root CA", organization)
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _SKEW)
-        .not_valid_after(now + dt.timedelta(days=365 * _CA_YEARS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
+        _certificate(ca_name, ca_name, ca_key.public_key(), now, _CA_YEARS, ca=True)
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
     signer_key = ec.generate_private_key(ec.SECP256R1())
-    signer_name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} C2PA Signer"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-    ])
     signer_cert = (
-        x509.CertificateBuilder()
-        .subject_name(signer_name)
-        .issuer_name(ca_name)
-        .public_key(signer_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _SKEW)
-        .not_valid_after(now + dt.timedelta(days=365 * _SIGNER_YEARS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
+        _certificate(_name(f"{organization} C2PA Signer", organization), ca_name, signer_key.public_key(), now,
+                     _SIGNER_YEARS, ca=False)
         # emailProtection and documentSigning are both on C2PA's default EKU list
         .add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")]),
@@ -130,6 +108,27 @@ def create_dev_pki(
     for public in (pki.cert_chain, pki.ca_cert):
         os.chmod(public, 0o644)
     return pki
+
+
+def _name(common_name: str, organization: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
+
+
+def _certificate(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, now: dt.datetime,
+                 years: int, *, ca: bool) -> x509.CertificateBuilder:
+    """What the root and the signing certificate share: names, key, validity, basic constraints, key usage."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _SKEW)
+        .not_valid_after(now + dt.timedelta(days=365 * years))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(_key_usage(cert_sign=ca), critical=True)
+    )
 
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:

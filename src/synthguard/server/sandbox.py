@@ -30,19 +30,13 @@ _PRELOAD = ["synthguard.server.sandbox", "synthguard.core", "synthguard.scan", "
             "numpy", "scipy.ndimage", "cv2", "PIL.Image", "c2pa", "alembic", "sqlalchemy"]
 
 
-class WorkBudgetError(MediaTooLargeError):
+class WorkBudgetError(MediaTooLargeError, hint=N_("Public checks are limited in memory and time; a provider or "
+                                                 "platform account can process larger files.")):
     """The upload needs more memory or time than an anonymous request may use."""
 
-    hint = N_("Public checks are limited in memory and time; a provider or platform account can process larger "
-              "files.")
 
-
-class BusyError(SynthGuardError):
+class BusyError(SynthGuardError, exit_code=7, http_status=503, hint=N_("Try again in a minute.")):
     """Every public worker is busy."""
-
-    exit_code = 7
-    http_status = 503
-    hint = N_("Try again in a minute.")
 
 
 def _vm_size() -> int:

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError
+from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError, optional_module
+from synthguard.i18n import N_
 from synthguard.limits import check_sample_rate
 from synthguard.media import Media, Modality
 
@@ -122,11 +123,7 @@ def _corrupt_hint(media: Media) -> str:
 
 
 def _require_av() -> Any:
-    try:
-        import av
-    except ImportError as exc:
-        raise UnsupportedMediaError("decoding this audio needs PyAV, which is not installed", hint=HINT) from exc
-    return av
+    return optional_module("av", N_("decoding this audio needs PyAV, which is not installed"), HINT)
 
 
 def _decode_av(media: Media) -> Audio:

@@ -19,6 +19,7 @@ from synthguard.errors import (
     ValidationError,
     WatermarkError,
 )
+from synthguard.marking import aigc
 from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
 from synthguard.marking.audio import io as aio
 from synthguard.marking.audio import metadata as containers
@@ -145,18 +146,13 @@ class AudioMetadataMarker:
 
     def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
                  max_seconds: float = DEFAULT_MAX_SECONDS):
-        if integrity_key is not None and (not isinstance(integrity_key, bytes) or not integrity_key):
-            raise ValidationError("integrity_key must be non-empty bytes (GB-12)")
-        self.integrity_key = integrity_key
+        self.integrity_key = aigc.check_integrity_key(integrity_key)
         self.strict_chars = strict_chars
         self.max_seconds = max_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> AudioMetadataMarker:
-        try:
-            key: bytes | None = keys.integrity
-        except KeyMissingError:  # a platform without the provider's key still reads labels
-            key = None
+        key = aigc.integrity_key_of(keys)
         return cls(key, max_seconds=settings.max_audio_seconds)
 
     def mark(self, media: Media, ctx: LabelContext) -> Media:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthguard.errors import KeyMissingError, MetadataError, SynthGuardError, UnsupportedMediaError, ValidationError
+from synthguard.marking import aigc
 from synthguard.marking.aigc import (
     AIGCLabel,
     char_problems,
@@ -49,19 +50,14 @@ class TextMetadataMarker:
 
     def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
                  propagator_key: bytes | None = None, producer: str | None = None) -> None:
-        if integrity_key is not None and (not isinstance(integrity_key, bytes) or not integrity_key):
-            raise ValidationError("integrity_key must be non-empty bytes (GB-12)")
-        self.integrity_key = integrity_key
+        self.integrity_key = aigc.check_integrity_key(integrity_key)
         self.strict_chars = strict_chars
         self.propagator_key = propagator_key
         self.producer = producer
 
     @classmethod
     def from_settings(cls, settings: Any, keys: Any) -> TextMetadataMarker:
-        try:
-            key: bytes | None = keys.integrity
-        except KeyMissingError:  # a platform without the provider's key still reads labels
-            key = None
+        key = aigc.integrity_key_of(keys)
         return cls(key)
 
     # --- writing ------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
 
@@ -27,6 +28,25 @@ FrameFn = Callable[[int, float, np.ndarray], None]  # (index, seconds, yuv420p a
 AudioFn = Callable[[np.ndarray, int], np.ndarray]  # (samples (n, ch) float32, rate) -> samples
 
 
+@contextmanager
+def _rewriting(media: Media, out: io.BytesIO, failure: str) -> Iterator[tuple[Any, Any]]:
+    """(input, output container writing to ``out``), both closed after; an FFmpeg failure becomes
+    CorruptMediaError with ``failure`` (a template over ``format`` and ``error``)."""
+    av = require_av()
+    src = open_input(media)
+    try:
+        dst = av.open(out, mode="w", format=CONTAINERS[media.format][0], options=_mux_options(media.format))
+        try:
+            yield src, dst
+        finally:
+            dst.close()
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(failure, values={"format": media.format, "error": str(exc)}, path=media.name,
+                                hint=REENCODE_HINT) from exc
+    finally:
+        src.close()
+
+
 def transcode(media: Media, frame_fn: FrameFn, *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
               audio_fn: AudioFn | None = None, metadata: dict[str, str] | None = None) -> bytes:
     """Decode every frame once, let ``frame_fn`` edit its yuv420p planes, encode once (H.264 or VP9 for WebM).
@@ -34,59 +54,49 @@ def transcode(media: Media, frame_fn: FrameFn, *, crf: int = DEFAULT_CRF, preset
     Timestamps are kept frame by frame (variable frame rates survive), the audio is copied packet for packet, or,
     with ``audio_fn``, decoded, processed and re-encoded (AAC; Opus in WebM).  Container metadata is carried over."""
     av = require_av()
-    muxer, encoder = CONTAINERS[media.format]
-    src = open_input(media)
+    encoder = CONTAINERS[media.format][1]
     out_buf = io.BytesIO()
-    try:
+    with _rewriting(media, out_buf, "video data is corrupt or cannot be re-encoded: {error}") as (src, dst):
         vin = src.streams.video[0]
         vin.thread_type = "AUTO"
         ain = src.streams.audio[0] if src.streams.audio else None
-        dst = av.open(out_buf, mode="w", format=muxer, options=_mux_options(media.format))
-        try:
-            dst.metadata.update(_carried(src.metadata, {"AIGC"}) | (metadata or {}))
-            rate = vin.average_rate or vin.guessed_rate or Fraction(25)
-            vout = dst.add_stream(encoder, rate=rate)
-            vout.width, vout.height = _even(vin.codec_context.width), _even(vin.codec_context.height)
-            vout.pix_fmt = "yuv420p"
-            vout.time_base = vin.time_base
-            vout.codec_context.time_base = vin.time_base
-            vout.thread_type = "AUTO"
-            vout.options = _encoder_options(encoder, crf, preset)
-            if media.video().rotation:  # keep phone videos upright (the display matrix is not in the frames)
-                vout.set_display_rotation(media.video().rotation)
-            aout, audio_tx = _audio_out(dst, ain, media.format, audio_fn)
-            index = 0
-            for packet in src.demux([s for s in (vin, ain) if s is not None]):
-                if packet.stream.type == "audio":
-                    if audio_tx is None:
-                        if packet.size:
-                            packet.stream = aout
-                            dst.mux(packet)
-                    else:
-                        audio_tx.push(packet)
-                    continue
-                for frame in packet.decode():
-                    _check_size(frame, vout, media)
-                    arr = frame.to_ndarray(format="yuv420p") if frame.format.name != "yuv420p" \
-                        else frame.to_ndarray()
-                    t = float(frame.time) if frame.time is not None else index / float(rate)
-                    frame_fn(index, t, arr)
-                    new = av.VideoFrame.from_ndarray(arr, format="yuv420p")
-                    new.pts, new.time_base = frame.pts, frame.time_base
-                    dst.mux(vout.encode(new))
-                    index += 1
-            dst.mux(vout.encode(None))
-            if audio_tx is not None:
-                audio_tx.finish()
-            if index == 0:
-                raise CorruptMediaError("no video frame could be decoded", path=media.name, hint=REENCODE_HINT)
-        finally:
-            dst.close()
-    except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"video data is corrupt or cannot be re-encoded: {exc}", path=media.name,
-                                hint=REENCODE_HINT) from exc
-    finally:
-        src.close()
+        dst.metadata.update(_carried(src.metadata, {"AIGC"}) | (metadata or {}))
+        rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+        vout = dst.add_stream(encoder, rate=rate)
+        vout.width, vout.height = _even(vin.codec_context.width), _even(vin.codec_context.height)
+        vout.pix_fmt = "yuv420p"
+        vout.time_base = vin.time_base
+        vout.codec_context.time_base = vin.time_base
+        vout.thread_type = "AUTO"
+        vout.options = _encoder_options(encoder, crf, preset)
+        if media.video().rotation:  # keep phone videos upright (the display matrix is not in the frames)
+            vout.set_display_rotation(media.video().rotation)
+        aout, audio_tx = _audio_out(dst, ain, media.format, audio_fn)
+        index = 0
+        for packet in src.demux([s for s in (vin, ain) if s is not None]):
+            if packet.stream.type == "audio":
+                if audio_tx is None:
+                    if packet.size:
+                        packet.stream = aout
+                        dst.mux(packet)
+                else:
+                    audio_tx.push(packet)
+                continue
+            for frame in packet.decode():
+                _check_size(frame, vout, media)
+                arr = frame.to_ndarray(format="yuv420p") if frame.format.name != "yuv420p" \
+                    else frame.to_ndarray()
+                t = float(frame.time) if frame.time is not None else index / float(rate)
+                frame_fn(index, t, arr)
+                new = av.VideoFrame.from_ndarray(arr, format="yuv420p")
+                new.pts, new.time_base = frame.pts, frame.time_base
+                dst.mux(vout.encode(new))
+                index += 1
+        dst.mux(vout.encode(None))
+        if audio_tx is not None:
+            audio_tx.finish()
+        if index == 0:
+            raise CorruptMediaError("no video frame could be decoded", path=media.name, hint=REENCODE_HINT)
     return out_buf.getvalue()
 
 
@@ -95,31 +105,19 @@ def remux(media: Media, metadata: dict[str, str | None]) -> bytes:
 
     No decoding, so the content digest is unchanged.  MP4/MOV get ``use_metadata_tags`` (keys ``moov/udta/meta``,
     the TC260 video guide's layout, GB-16: without it FFmpeg silently drops unknown keys)."""
-    av = require_av()
-    muxer, _ = CONTAINERS[media.format]
-    src = open_input(media)
     out_buf = io.BytesIO()
-    try:
+    with _rewriting(media, out_buf, "cannot rewrite the {format} container: {error}") as (src, dst):
         streams = [s for s in src.streams if s.type in ("video", "audio")]
-        dst = av.open(out_buf, mode="w", format=muxer, options=_mux_options(media.format))
-        try:
-            meta = _carried(src.metadata, set(metadata))
-            dst.metadata.update(meta | {k: v for k, v in metadata.items() if v is not None})
-            mapping = {s.index: dst.add_stream_from_template(s) for s in streams}
-            for s in streams:  # keep language, title, handler; never a second AIGC block at stream level (GB-08)
-                mapping[s.index].metadata.update(_carried(s.metadata, set(metadata) | {"AIGC", "DURATION"}))
-            for packet in src.demux(streams):
-                if not packet.size:  # the demuxer's flush packet
-                    continue
-                packet.stream = mapping[packet.stream_index]
-                dst.mux(packet)
-        finally:
-            dst.close()
-    except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"cannot rewrite the {media.format} container: {exc}", path=media.name,
-                                hint=REENCODE_HINT) from exc
-    finally:
-        src.close()
+        meta = _carried(src.metadata, set(metadata))
+        dst.metadata.update(meta | {k: v for k, v in metadata.items() if v is not None})
+        mapping = {s.index: dst.add_stream_from_template(s) for s in streams}
+        for s in streams:  # keep language, title, handler; never a second AIGC block at stream level (GB-08)
+            mapping[s.index].metadata.update(_carried(s.metadata, set(metadata) | {"AIGC", "DURATION"}))
+        for packet in src.demux(streams):
+            if not packet.size:  # the demuxer's flush packet
+                continue
+            packet.stream = mapping[packet.stream_index]
+            dst.mux(packet)
     return out_buf.getvalue()
 
 

@@ -27,6 +27,7 @@ from synthguard.errors import (
     ValidationError,
     WatermarkError,
 )
+from synthguard.marking import aigc
 from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.c2pa import C2PAMarker
@@ -250,10 +251,7 @@ class VideoMetadataMarker:
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> VideoMetadataMarker:
-        try:
-            key: bytes | None = keys.integrity
-        except KeyMissingError:  # a platform without the provider's key still reads labels
-            key = None
+        key = aigc.integrity_key_of(keys)
         return cls(key, max_seconds=settings.max_video_seconds)
 
     def mark(self, media: Media, ctx: LabelContext) -> Media:

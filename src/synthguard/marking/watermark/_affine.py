@@ -30,7 +30,8 @@ _AXIS_STEP = 0.005  # log-period grid of the aspect model (0.5 %: a lattice poin
 _STEPS = (1.2, 0.4, 0.13, 0.045)
 
 
-def _bilinear(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def bilinear(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """``a`` sampled at fractional (``ys``, ``xs``), bilinearly (edges clamped)."""
     y0 = np.floor(ys).astype(np.int64)
     x0 = np.floor(xs).astype(np.int64)
     fy, fx = ys - y0, xs - x0
@@ -48,7 +49,7 @@ def score(acf: np.ndarray, limits: tuple[float, float], v: np.ndarray, points: n
     dx = v[..., 0:1] * a + v[..., 2:3] * b
     dy = v[..., 1:2] * a + v[..., 3:4] * b
     valid = (np.abs(dy) < limits[0]) & (np.abs(dx) < limits[1])
-    vals = _bilinear(acf, cy + dy, cx + dx)
+    vals = bilinear(acf, cy + dy, cx + dx)
     n = valid.sum(-1)
     return np.where(valid, vals, 0.0).sum(-1) / np.maximum(n, 1) * np.minimum(n, 4) / 4
 

@@ -137,17 +137,6 @@ def _acf(rn: np.ndarray, scale: float) -> np.ndarray:
     return (acf / max(acf[lag, lag], 1e-12)).astype(np.float32)
 
 
-def _bilinear(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    y0 = np.floor(ys).astype(np.int64)
-    x0 = np.floor(xs).astype(np.int64)
-    fy, fx = ys - y0, xs - x0
-    h, w = a.shape
-    y0 = np.clip(y0, 0, h - 2)
-    x0 = np.clip(x0, 0, w - 2)
-    return ((1 - fy) * (1 - fx) * a[y0, x0] + (1 - fy) * fx * a[y0, x0 + 1]
-            + fy * (1 - fx) * a[y0 + 1, x0] + fy * fx * a[y0 + 1, x0 + 1])
-
-
 def _score(acf: np.ndarray, limits: tuple[float, float], p: np.ndarray, th: np.ndarray,
            points: np.ndarray = _LATTICE_POINTS) -> np.ndarray:
     """Mean autocorrelation over lattice points for lattices (period p, angle th) (arrays, same shape)."""
@@ -157,7 +146,7 @@ def _score(acf: np.ndarray, limits: tuple[float, float], p: np.ndarray, th: np.n
     dx = p[..., None] * (a * c - b * s)
     dy = p[..., None] * (a * s + b * c)
     valid = (np.abs(dy) < limits[0]) & (np.abs(dx) < limits[1])
-    vals = _bilinear(acf, cy + dy, cx + dx)
+    vals = _affine.bilinear(acf, cy + dy, cx + dx)
     return np.where(valid, vals, 0.0).sum(-1) / np.maximum(valid.sum(-1), 1) * np.minimum(valid.sum(-1), 4) / 4
 
 

@@ -237,13 +237,7 @@ class AudioWatermarker:
     """Embed / detect SynthGuard's audio watermark with a scheme key (seeds the layout and dithers)."""
 
     def __init__(self, key: bytes, strength: float = 1.0):
-        if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
-            raise WatermarkError("the watermark key must be at least 16 bytes (32 recommended)",
-                                 hint="Configure a random 32-byte watermark scheme key.")
-        if not (isinstance(strength, (int, float)) and 0 < strength <= 10 and math.isfinite(strength)):
-            raise WatermarkError(f"watermark strength must be in (0, 10], got {strength!r}")
-        self._key = bytes(key)
-        self.strength = float(strength)
+        self._key, self.strength = pl.check_scheme(key, strength)
         self.layout = _layout(self._key)
 
     @property

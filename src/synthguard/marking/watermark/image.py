@@ -244,14 +244,7 @@ class ImageWatermarker:
     """Embed / detect SynthGuard's invisible image watermark with a scheme key (the spreading sequence's seed)."""
 
     def __init__(self, key: bytes, strength: float = 1.0):
-        if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
-            raise WatermarkError("the watermark key must be at least 16 bytes (32 recommended)",
-                                 hint="Configure a random 32-byte watermark scheme key.")
-        if not (isinstance(strength, (int, float)) and 0 < strength <= 10 and math.isfinite(strength)):
-            raise WatermarkError("watermark strength must be in (0, 10], got {strength!r}",
-                                 values={"strength": strength})
-        self._key = bytes(key)
-        self.strength = float(strength)
+        self._key, self.strength = pl.check_scheme(key, strength)
 
     # ------------------------------------------------------------------------------------------ embed
     def embed(self, image: Image.Image, payload: bytes) -> Image.Image:

@@ -14,6 +14,7 @@ wrong frame is accepted with probability at most ``LIST_SIZE * 2**-24`` (:data:`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,16 @@ def crc24(data: bytes) -> int:
 
 def _bits(value: int, n: int) -> np.ndarray:
     return np.array([(value >> (n - 1 - i)) & 1 for i in range(n)], dtype=np.uint8)
+
+
+def check_scheme(key: bytes, strength: float) -> tuple[bytes, float]:
+    """A watermarker's scheme key (16 bytes or more) and strength (0 < strength <= 10), checked; image and audio."""
+    if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+        raise WatermarkError("the watermark key must be at least 16 bytes (32 recommended)",
+                             hint="Configure a random 32-byte watermark scheme key.")
+    if not (isinstance(strength, (int, float)) and 0 < strength <= 10 and math.isfinite(strength)):
+        raise WatermarkError("watermark strength must be in (0, 10], got {strength!r}", values={"strength": strength})
+    return bytes(key), float(strength)
 
 
 def check_payload(payload: bytes) -> bytes:

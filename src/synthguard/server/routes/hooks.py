@@ -8,13 +8,12 @@ of arbitrary URLs.  Platform roles, tenant-isolated like every job.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 
-from synthguard.errors import InputError
 from synthguard.jobs.objects import parse_event, submit
+from synthguard.limits import json_document
 from synthguard.server.deps import SG, Scanner
 
 router = APIRouter(prefix="/v1/hooks", tags=["jobs"])
@@ -24,13 +23,7 @@ MAX_EVENT_BYTES = 256 * 1024
 @router.post("/objects", status_code=202)
 async def object_created(sg: SG, p: Scanner, request: Request, background: BackgroundTasks) -> dict[str, Any]:
     """Queue a scan of every object an object-created event names; the verdict goes to ``upload_callback_url``."""
-    raw = await request.body()
-    if len(raw) > MAX_EVENT_BYTES:
-        raise InputError("the event is over {n:,} bytes", values={"n": MAX_EVENT_BYTES})
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise InputError("the event is not JSON") from exc
+    doc = json_document(await request.body(), limit=MAX_EVENT_BYTES, what="event")
     jobs = submit(sg, parse_event(doc), tenant=p.tenant)
     if jobs and sg.jobs.inline:  # embedded mode: this process is the worker, after the response is sent
         background.add_task(sg.jobs.work)

@@ -1,0 +1,15 @@
+"""Time as text, the one way every domain writes it (issue 23: was copied into compliance, consent and moderation)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def iso(t: datetime | None, *, utc: bool = False) -> str | None:
+    """ISO 8601 text of ``t`` (None stays None); ``utc`` converts to UTC first (``+00:00``)."""
+    if t is None:
+        return None
+    return (t.astimezone(UTC) if utc else t).isoformat()
+
+
+__all__ = ["iso"]
