@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -284,9 +285,9 @@ def tokens(sg: SynthGuard) -> dict[str, str]:
     return role_tokens(sg) | {"beta": create_token(sg.db, Role.PROVIDER, "beta", "other provider")[0]}
 
 
-@contextmanager
-def live_server(app) -> Iterator[str]:
-    """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+def serve(app) -> tuple[str, Any, Any]:
+    """``app`` served by uvicorn on a free loopback port, in a thread: (base URL, server, thread); the caller
+    stops it (``server.should_exit = True``, then ``thread.join``).  Used by tests that keep several up at once."""
     import socket
     import threading
     import time
@@ -303,8 +304,15 @@ def live_server(app) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@contextmanager
+def live_server(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+    base, server, thread = serve(app)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield base
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -25,7 +25,7 @@ from synthguard.trust.trustlist import TrustList
 from synthguard.trust.witness import from_settings, watch
 from synthguard.trust.witness_client import cosign_latest
 from tests.conftest import image_bytes
-from tests.test_gateway import _serve
+from tests.conftest import serve as _serve
 
 
 @pytest.fixture(autouse=True)

@@ -50,7 +50,7 @@ from synthguard.trust.trustlist import for_settings
 from synthguard.trust.witness import KEY_FILE, from_settings, watch
 from synthguard.trust.witness_client import cosign_latest
 from tests.conftest import postgres_schema
-from tests.test_gateway import _serve
+from tests.conftest import serve as _serve
 
 BACKEND = "postgres" if os.environ.get("SYNTHGUARD_TEST_BACKEND") == "postgres" else "sqlite"
 WITNESS = "witness.example/w1"

@@ -13,7 +13,7 @@ from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.keys import init_keys
 from synthguard.server import create_app
-from tests.test_gateway import _serve
+from tests.conftest import serve as _serve
 
 
 @pytest.fixture(autouse=True)
