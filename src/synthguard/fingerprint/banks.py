@@ -103,8 +103,10 @@ def _required(what: str, value: str) -> str:
 class Banks:
     """Named hash banks over a :class:`~synthguard.store.db.Database`; see the module docstring."""
 
-    def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str = "mih"):
+    def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str = "mih",
+                 vpdq: signals.VpdqRule = signals.DEFAULT_RULE):
         self.db = db
+        self.vpdq = vpdq  # vPDQ quality filter and frame shares (settings vpdq_*); the frame distance is per bank
         self.ledger = ledger
         self._index_name = index
         self._lock = threading.RLock()
@@ -321,7 +323,7 @@ class Banks:
                        if b.kind == kind and b.enabled and (wanted is None or b.name in wanted)]
             for bank in targets:
                 for eid, obj in self._long_index(bank):
-                    hit = signals.compare(kind, queries, obj, bank.max_distance)
+                    hit = signals.compare(kind, queries, obj, bank.max_distance, self.vpdq)
                     if hit is not None:
                         found.append((bank, eid, hit[0], hit[1]))
         reasons = self._reasons([eid for _, eid, _, _ in found])
