@@ -195,5 +195,5 @@ def kinds_for(media: Media) -> list[str]:
     return []
 
 
-__all__ = ["DEFAULT_RULE", "FORMATS", "LONG_KINDS", "VpdqRule", "canonical", "compare", "fingerprint_text", "kinds_for", "media_query",
-           "parse", "parse_vpdq", "to_vpdq", "vpdq_shares"]
+__all__ = ["DEFAULT_RULE", "FORMATS", "LONG_KINDS", "VpdqRule", "canonical", "compare", "fingerprint_text",
+           "kinds_for", "media_query", "parse", "parse_vpdq", "to_vpdq", "vpdq_shares"]
