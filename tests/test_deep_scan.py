@@ -20,7 +20,7 @@ from synthguard.core import SynthGuard
 from synthguard.server import create_app
 from tests.conftest import kodak
 
-N = 20  # uploads, half per server process, all at once (was 50: ~2 CPU s each, same assertions)
+N = 50
 
 
 def auth(token: str) -> dict[str, str]:
