@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from synthguard.errors import ConflictError, CorruptMediaError, NotFoundError, V
 from synthguard.jobs import BlobStore, LeaseLostError, Queue, backoff_seconds
 from synthguard.jobs.worker import Worker
 from synthguard.media import Media
+from synthguard.store.base import utcnow
 from synthguard.store.db import Database
 from synthguard.store.ledger_tables import ENTRIES
 from tests.conftest import image_bytes
@@ -26,6 +28,28 @@ def core(backend_settings):
     sg = SynthGuard.open(backend_settings.model_copy(update={"job_backoff_seconds": 0.05}))
     yield sg
     sg.close()
+
+
+class Clock:
+    """The queue's clock, moved on by the test instead of sleeping (leases, backoff and run_after all read it)."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from synthguard.jobs import queue as queue_module
+
+    c = Clock()
+    monkeypatch.setattr(queue_module, "utcnow", c)
+    return c
 
 
 def scan_entries(sg: SynthGuard) -> list[dict]:
@@ -82,12 +106,14 @@ def test_claim_leases_one_job_once_and_completion_is_fenced_by_the_lease(core):
     assert q.get(job["id"])["result"] == {"ok": True}
 
 
-def test_an_expired_lease_is_claimed_again_and_the_old_worker_cannot_complete(core):
+def test_an_expired_lease_is_claimed_again_and_the_old_worker_cannot_complete(core, clock):
     q = Queue(core.db, lease_seconds=0.3, max_attempts=3)
     job, _ = q.enqueue("checkpoint", {})
     old = q.claim("dead-worker")
     assert q.claim("w2") is None
-    time.sleep(0.45)  # the visibility timeout passes: the worker is presumed dead
+    clock.sleep(0.29)
+    assert q.claim("w2") is None  # not yet
+    clock.sleep(0.16)  # the visibility timeout passes: the worker is presumed dead
     new = q.claim("w2")
     assert new is not None and new.id == job["id"] and new.attempts == 2 and new.token != old.token
     with pytest.raises(LeaseLostError), core.db.session() as s:
@@ -99,19 +125,19 @@ def test_an_expired_lease_is_claimed_again_and_the_old_worker_cannot_complete(co
     assert q.get(job["id"])["result"] == {"by": "new"}
 
 
-def test_a_job_whose_workers_keep_dying_ends_in_the_dead_letter(core):
+def test_a_job_whose_workers_keep_dying_ends_in_the_dead_letter(core, clock):
     q = Queue(core.db, lease_seconds=0.1, max_attempts=2)
     job, _ = q.enqueue("checkpoint", {})
     assert q.claim("a") is not None
-    time.sleep(0.15)
+    clock.sleep(0.15)
     assert q.claim("b").attempts == 2
-    time.sleep(0.15)
+    clock.sleep(0.15)
     assert q.claim("c") is None  # third lease would exceed max_attempts: dead instead
     dead = q.get(job["id"])
     assert dead["state"] == "dead" and dead["error"]["error"] == "LeaseExpired"
 
 
-def test_failures_retry_with_exponential_backoff_then_go_dead_and_can_be_requeued(core):
+def test_failures_retry_with_exponential_backoff_then_go_dead_and_can_be_requeued(core, clock):
     q = Queue(core.db, lease_seconds=30, max_attempts=3, backoff_base=0.2)
     job, _ = q.enqueue("checkpoint", {})
     lease = q.claim("w")
@@ -119,12 +145,16 @@ def test_failures_retry_with_exponential_backoff_then_go_dead_and_can_be_requeue
     row = q.get(job["id"])
     assert row["state"] == "queued" and row["error"]["attempt"] == 1
     assert q.claim("w") is None  # backing off
-    time.sleep(0.25)
+    clock.sleep(0.19)
+    assert q.claim("w") is None  # first delay: 0.2 s (+ up to 10 %)
+    clock.sleep(0.06)
     lease = q.claim("w")
     assert lease is not None and lease.attempts == 2
     assert q.fail(lease, {"error": "E"}, retry=True) == "queued"
     assert q.claim("w") is None
-    time.sleep(0.45)  # second delay doubles: 0.4 s (+ up to 10 %)
+    clock.sleep(0.39)
+    assert q.claim("w") is None  # still backing off: the delay doubled
+    clock.sleep(0.06)  # second delay doubles: 0.4 s (+ up to 10 %)
     lease = q.claim("w")
     assert lease.attempts == 3
     assert q.fail(lease, {"error": "E"}, retry=True) == "dead"  # attempts exhausted
@@ -198,7 +228,7 @@ def _blob(sg: SynthGuard, job: dict) -> str:
         return s.get(Job, job["id"]).payload["blob"]
 
 
-def test_a_handler_bug_is_retried_then_dead_lettered(core):
+def test_a_handler_bug_is_retried_then_dead_lettered(core, clock):
     q = core.jobs.queue
     job, _ = q.enqueue("checkpoint", {}, max_attempts=2)
 
@@ -207,7 +237,7 @@ def test_a_handler_bug_is_retried_then_dead_lettered(core):
 
     w = Worker(core, handlers={"checkpoint": boom})
     assert w.run_one() == job["id"] and q.get(job["id"])["state"] == "queued"
-    time.sleep(0.12)
+    clock.sleep(0.12)
     assert w.run_one() == job["id"]
     dead = q.get(job["id"])
     assert dead["state"] == "dead" and dead["error"]["error"] == "RuntimeError" and w.failed == 2

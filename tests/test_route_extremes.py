@@ -10,6 +10,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -163,31 +164,43 @@ def test_no_extreme_value_in_any_route_is_a_500(client, sg):
     ops = {path: dict(item) for path, item in spec["paths"].items()}
     for path, item in _hidden(client.app).items():
         ops.setdefault(path, {}).update(item)
-    failures, sent, t0 = [], 0, time.process_time()
-    for path, item in ops.items():
-        for method, op in item.items():
-            token = None
-            for label, req in _requests(spec, path, method, op):
-                if token is None:  # the first role the route does not refuse (validation runs after auth)
-                    token = next((t for t in tokens if _call(client, req, t).status_code not in (401, 403)),
-                                 tokens[0])
-                r = _call(client, req, token)
-                sent += 1
-                if r.status_code >= 500 and r.status_code != 503:
-                    failures.append(f"{method.upper()} {path} [{label}] -> {r.status_code} {r.text[:160]}")
-                elif r.status_code >= 400 and r.headers.get("content-type", "").startswith("application/json"):
-                    body = r.json()
-                    if not (isinstance(body, dict) and {"error", "message", "hint"} <= set(body)):
-                        failures.append(f"{method.upper()} {path} [{label}] -> {r.status_code} off-contract "
-                                        f"{r.text[:160]}")
+    t0 = time.process_time()
+    # the same app, called in-process on the test client's event loop (no thread hop per request: ~40% less CPU)
+    failures, sent = client.portal.call(_send_all, client.app, spec, ops, tokens)
     assert sent > 2000 and sum(len(item) for item in ops.values()) > 70
     assert not failures, f"{len(failures)} of {sent} requests failed:\n" + "\n".join(failures[:60])
     assert time.process_time() - t0 < 60  # CPU seconds: wall time on shared cores says little
 
 
-def _call(client: TestClient, req: dict[str, Any], token: str):  # type: ignore[no-untyped-def]
+async def _send_all(app, spec: dict[str, Any], ops: dict[str, Any], tokens: list[str]) -> tuple[list[str], int]:
+    failures, sent = [], 0
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as ac:
+        for path, item in ops.items():
+            for method, op in item.items():
+                token = None
+                for label, req in _requests(spec, path, method, op):
+                    if token is None:  # the first role the route does not refuse (validation runs after auth)
+                        token = tokens[0]
+                        for t in tokens:
+                            if (await _acall(ac, req, t)).status_code not in (401, 403):
+                                token = t
+                                break
+                    r = await _acall(ac, req, token)
+                    sent += 1
+                    if r.status_code >= 500 and r.status_code != 503:
+                        failures.append(f"{method.upper()} {path} [{label}] -> {r.status_code} {r.text[:160]}")
+                    elif r.status_code >= 400 and r.headers.get("content-type", "").startswith("application/json"):
+                        body = r.json()
+                        if not (isinstance(body, dict) and {"error", "message", "hint"} <= set(body)):
+                            failures.append(f"{method.upper()} {path} [{label}] -> {r.status_code} off-contract "
+                                            f"{r.text[:160]}")
+    return failures, sent
+
+
+async def _acall(ac: httpx.AsyncClient, req: dict[str, Any], token: str) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} | req.get("headers", {})
-    return client.request(**(req | {"headers": headers}))
+    return await ac.request(**(req | {"headers": headers}))
 
 
 # --- regressions: the requests that were 500s, kept by name -------------------------------------------------

@@ -10,10 +10,11 @@ import json
 import pytest
 
 from synthguard.cli import main
+from synthguard.config import Settings
 from synthguard.core import SynthGuard
-from synthguard.errors import UnsupportedMediaError, ValidationError
+from synthguard.errors import ConfigError, UnsupportedMediaError, ValidationError
 from synthguard.fingerprint import signals
-from synthguard.fingerprint.banks import media_hashes
+from synthguard.fingerprint.banks import Banks, media_hashes
 from synthguard.marking.audio import io as aio
 from synthguard.marking.video import encode
 from synthguard.marking.video import io as vio
@@ -24,6 +25,12 @@ from tests.conftest import PG_URL, kodak, shared_file
 ORIGINAL = "chair-orig-22-sd-bar.mp4"
 VARIANTS = ("chair-22-sd-grey-bar.mp4", "chair-22-sd-sepia-bar.mp4", "chair-22-with-small-logo-bar.mp4")
 UNRELATED = ("doorknob-hd-no-bar.mp4", "pattern-sd-grey-bar.mp4")
+LARGE_LOGO = "chair-22-with-large-logo-bar.mp4"
+# ThreatExchange's own vPDQ hashes of the samples (vpdq/sample-hashes: the C++ reference, every frame) compared with
+# chair-orig-22-sd-bar by match_VPDQ_hash_brute at its thresholds (distance 31, quality 50): (query %, compared %)
+REFERENCE_SHARES = {"chair-22-sd-grey-bar": (100.0, 100.0), "chair-22-sd-sepia-bar": (100.0, 100.0),
+                    "chair-22-with-small-logo-bar": (95.08, 95.02), "chair-22-with-large-logo-bar": (11.04, 10.27),
+                    "doorknob-hd-no-bar": (0.0, 0.0), "pattern-sd-grey-bar": (0.0, 0.0)}
 NCII = {"kind": "intimate_deepfake", "name": "Jane Roe", "email": "jane@example.org", "signature": "Jane Roe",
         "good_faith": True, "description": "fake of me"}
 
@@ -47,6 +54,71 @@ def test_tmk_sample_variants_match_the_original_and_unrelated_clips_do_not(sg):
         assert len(found) == 1 and found[0].details["query_share"] >= signals.VPDQ_QUERY_SHARE, name
     for name in UNRELATED:
         assert not [m for m in sg.banks.query_media(shared_file("tmk", name)) if m.bank == "removed-videos"], name
+
+
+def _reference_vpdq(name: str) -> str:
+    """A vpdq/sample-hashes file ("frame,quality,pdq hex,seconds" lines) as Meta's vPDQ exchange JSON."""
+    lines = shared_file("tmk", "vpdq-hashes", name + ".txt").read_text().split()
+    return json.dumps([f"{h},{q},{t}" for _, q, h, t in (line.split(",") for line in lines)])
+
+
+def test_our_vpdq_rule_gives_threatexchanges_numbers_on_its_own_sample_hashes(sg):
+    """Same frame-share rule as ThreatExchange's match_VPDQ_hash_brute, checked on Meta's hashes of the TMK samples:
+    the large-logo variant does not match the original in the reference implementation either (issue 20)."""
+    original = signals.parse("vpdq", _reference_vpdq("chair-orig-22-sd-bar"))
+    for name, expected in REFERENCE_SHARES.items():
+        q, c = signals.vpdq_shares(signals.parse("vpdq", _reference_vpdq(name)), original, 31)
+        assert (round(100 * q, 2), round(100 * c, 2)) == expected, name
+    sg.banks.create("te", kind="vpdq", actor="t")
+    sg.banks.add("te", _reference_vpdq("chair-orig-22-sd-bar"), reason="original", actor="t")
+    matched = {name for name in REFERENCE_SHARES if sg.banks.query("vpdq", _reference_vpdq(name), banks=["te"])}
+    assert matched == {"chair-22-sd-grey-bar", "chair-22-sd-sepia-bar", "chair-22-with-small-logo-bar"}
+    # the compared share (0% by default, as in ThreatExchange) is enforced when configured: small logo is 95.02%
+    small = [signals.parse("vpdq", _reference_vpdq("chair-22-with-small-logo-bar"))]
+    for share, hits in ((0.95, 1), (0.96, 0)):
+        strict = Banks(sg.db, sg.ledger, vpdq=signals.VpdqRule(compared_share=share))
+        assert len(strict.query_signal("vpdq", small, banks=["te"])) == hits, share
+    # and the quality filter: the same frames at quality 49 are not compared at 50, but are at 40
+    weak = [signals.parse("vpdq", _reference_vpdq("chair-22-with-small-logo-bar").replace(",100,", ",49,"))]
+    assert weak[0].frames[0].quality == 49 and not sg.banks.query_signal("vpdq", weak, banks=["te"])
+    assert Banks(sg.db, sg.ledger, vpdq=signals.VpdqRule(quality=40)).query_signal("vpdq", weak, banks=["te"])
+
+
+def test_large_logo_variant_is_below_vpdqs_thresholds_unless_configured(sg):
+    """Meta's chair-22-with-large-logo-bar: a big opaque drawing over the upper right of every frame.  At
+    ThreatExchange's thresholds it does not match the original (reference: 11.04% of query frames); the shares are
+    settings, and even a 5% query share keeps the unrelated clips out (they share no frame within 31 bits)."""
+    sg.banks.create("removed-videos", kind="vpdq", actor="t")
+    text = signals.fingerprint_text("vpdq", Media.open(shared_file("tmk", ORIGINAL)))  # what add_media banks
+    sg.banks.add("removed-videos", text, reason="original", actor="t")
+    original = signals.parse("vpdq", text)
+    large = signals.media_query("vpdq", Media.open(shared_file("tmk", LARGE_LOGO)))
+    assert not sg.banks.query_signal("vpdq", large, banks=["removed-videos"])
+    q, c = signals.vpdq_shares(large[0], original, 31)
+    assert 0.0 < q <= 0.25 and 0.0 < c <= 0.25, (q, c)  # the reference's 11.04% / 10.27%, on 1 fps frames
+    loose = Banks(sg.db, sg.ledger, vpdq=signals.VpdqRule(query_share=0.05))
+    found = loose.query_signal("vpdq", large, banks=["removed-videos"])
+    assert len(found) == 1 and found[0].details["query_share"] == round(q, 3)
+    for name in UNRELATED:
+        unrelated = signals.media_query("vpdq", Media.open(shared_file("tmk", name)))
+        assert signals.vpdq_shares(unrelated[0], original, 31) == (0.0, 0.0), name
+        assert not loose.query_signal("vpdq", unrelated, banks=["removed-videos"]), name
+
+
+def test_vpdq_thresholds_are_settings_and_bad_values_are_refused(settings):
+    rule = signals.VpdqRule.from_settings(settings)
+    assert rule == signals.VpdqRule(50, 0.8, 0.0) == signals.DEFAULT_RULE
+    tuned = Settings.load(home=settings.home, vpdq_quality=60, vpdq_query_share=50, vpdq_compared_share=25)
+    assert signals.VpdqRule.from_settings(tuned) == signals.VpdqRule(60, 0.5, 0.25)
+    with SynthGuard.open(tuned) as core:
+        assert core.banks.vpdq == signals.VpdqRule(60, 0.5, 0.25)
+    for bad in ({"vpdq_query_share": 0}, {"vpdq_query_share": 101}, {"vpdq_compared_share": -1},
+                {"vpdq_quality": 101}):
+        with pytest.raises(ConfigError):
+            Settings.load(home=settings.home, **bad)
+    for bad in ({"query_share": 0.0}, {"compared_share": 1.5}, {"quality": -1}, {"quality": True}):
+        with pytest.raises(ValidationError):
+            signals.VpdqRule(**bad)
 
 
 def test_hash_prints_vpdq_in_metas_exchange_format_and_audio(capsys, settings):

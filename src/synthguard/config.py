@@ -143,6 +143,18 @@ class Settings(BaseSettings):
     )
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamp authority for C2PA (off by default: offline).")
     max_video_seconds: float = Field(4 * 3600.0, gt=0, description="Longest video accepted for labeling, seconds.")
+    vpdq_quality: int = Field(
+        50, ge=0, le=100,
+        description="vPDQ bank matching: frames below this PDQ quality are not compared (ThreatExchange's "
+                    "VPDQ_QUALITY_THRESHOLD; our hasher keeps frames of quality 50 and up).")
+    vpdq_query_share: float = Field(
+        80.0, gt=0, le=100,
+        description="vPDQ bank matching: percent of the query video's frames that must be within the bank's "
+                    "distance of a banked frame (ThreatExchange's VPDQ_QUERY_MATCH_THRESHOLD_PERCENT).")
+    vpdq_compared_share: float = Field(
+        0.0, ge=0, le=100,
+        description="vPDQ bank matching: percent of the banked video's frames that must be matched too "
+                    "(ThreatExchange's VPDQ_INDEX_MATCH_THRESHOLD_PERCENT; 0 lets an excerpt match).")
     video_label_seconds: float = Field(
         3.0, ge=2.0, description="How long the visible label shows from the first frame (GB-05: >= 2 s)."
     )

@@ -412,10 +412,12 @@ class SynthGuard:
     @cached_property
     def banks(self) -> Any:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
+        from synthguard.fingerprint import signals
         from synthguard.fingerprint.banks import Banks
 
         return Banks(self.db, self.ledger, hashers=self.plugins.hashers.create_all(self),
-                     index=lambda: self.plugins.indexes.create("mih", self))
+                     index=lambda: self.plugins.indexes.create("mih", self),
+                     vpdq=signals.VpdqRule.from_settings(self.settings))
 
     @cached_property
     def jobs(self) -> Any:

@@ -23,6 +23,7 @@ per process, not once per request.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import threading
@@ -260,17 +261,28 @@ def _jsonable(a: Analysis) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> dict[str, list[str]]:
+    from importlib.metadata import packages_distributions
+
+    return dict(packages_distributions())
+
+
 def _from_json(d: dict[str, Any]) -> Analysis:
     evidence = tuple(Detection(**(e | {"problems": tuple(e.get("problems") or ())})) for e in d["evidence"])
     return Analysis(evidence, dict(d["fingerprints"]), tuple(d["pdqs"]), str(d["search"]), dict(d["timings"]))
 
 
+@functools.lru_cache(maxsize=256)
 def _dist_version(module: str) -> str:
-    """The installed version of the distribution that ships ``module`` (a plugin upgrade is a new detector)."""
-    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+    """The installed version of the distribution that ships ``module`` (a plugin upgrade is a new detector).
+
+    Once per process: ``packages_distributions()`` reads every installed distribution's file list (~0.2 CPU s), and
+    an upgraded plugin's code only runs after a restart anyway."""
+    from importlib.metadata import PackageNotFoundError, version
 
     top = module.split(".", 1)[0]
-    for dist in packages_distributions().get(top, []):
+    for dist in _packages_distributions().get(top, []):
         try:
             return f"{dist}=={version(dist)}"
         except PackageNotFoundError:

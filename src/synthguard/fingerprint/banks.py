@@ -106,10 +106,12 @@ class Banks:
     """Named hash banks over a :class:`~synthguard.store.db.Database`; see the module docstring."""
 
     def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str | Callable[[], Index] = "mih",
-                 hashers: Iterable[Hasher] | None = None):
+                 hashers: Iterable[Hasher] | None = None, vpdq: signals.VpdqRule = signals.DEFAULT_RULE):
         """``hashers``: the kinds a bank can hold (the core passes its plugin registry's hashers; default the
-        built-ins); ``index``: a built-in index name, or a factory of empty PDQ indexes (the registry's)."""
+        built-ins); ``index``: a built-in index name, or a factory of empty PDQ indexes (the registry's);
+        ``vpdq``: the vPDQ quality filter and frame shares (settings ``vpdq_*``)."""
         self.db = db
+        self.vpdq = vpdq  # vPDQ quality filter and frame shares (settings vpdq_*); the frame distance is per bank
         self.ledger = ledger
         self._new_index: Callable[[], Index] = (lambda: make_index(index)) if isinstance(index, str) else index
         self._hashers = {h.kind: h for h in (builtin_hashers() if hashers is None else hashers)}
@@ -161,7 +163,7 @@ class Banks:
     def _compare(self, kind: str, queries: builtins.list[Any], target: Any, max_distance: int
                  ) -> tuple[int, dict[str, Any]] | None:
         if kind in signals.LONG_KINDS:
-            return signals.compare(kind, queries, target, max_distance)
+            return signals.compare(kind, queries, target, max_distance, self.vpdq)
         hasher = self.kinds()[kind]
         best = min(hasher.distance(q, target) for q in queries)
         return (best, {}) if best <= max_distance else None

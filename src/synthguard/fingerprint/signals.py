@@ -9,6 +9,15 @@ A PDQ or SHA-256 hash fits a 64-character key; a video or audio fingerprint does
   frames below quality 50, a frame matches within the bank's distance (31), and the query matches when at least
   80% of its frames do (the stored side's share is reported but not required, as in ThreatExchange, so an excerpt
   of a removed video still matches).  ``distance`` is the share of query frames left unmatched, in percent.
+  The quality filter and both shares are ThreatExchange's defaults (``VPDQ_QUALITY_THRESHOLD``,
+  ``VPDQ_QUERY_MATCH_THRESHOLD_PERCENT``, ``VPDQ_INDEX_MATCH_THRESHOLD_PERCENT``) and configurable
+  (:class:`VpdqRule`, settings ``vpdq_quality``, ``vpdq_query_share``, ``vpdq_compared_share``).
+
+  Known limit, as in the reference: a large opaque overlay defeats per-frame PDQ.  Meta's TMK sample
+  ``chair-22-with-large-logo-bar`` against ``chair-orig-22-sd-bar`` matches 11.04% of query frames and 10.27% of
+  compared frames with ThreatExchange's own vPDQ hashes (``vpdq/sample-hashes``, every frame, distance 31, quality
+  50), far below 80%; TMK's README leaves it out of the chair cluster too.  Grey, sepia and small-logo variants
+  match (100%, 100%, 95.08%).
 - ``audio``: the landmark fingerprint of :mod:`synthguard.fingerprint.audio` (hex); a query is hashed at the
   hasher's sub-hop shifts once and compared with each entry by offset votes.  ``distance`` is
   ``100 - round(100 * score)``.
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from synthguard.errors import ValidationError
@@ -30,9 +40,43 @@ from synthguard.media import Media
 
 LONG_KINDS = {"vpdq": MATCH_THRESHOLD, "audio": 0}  # kind -> default max distance
 VPDQ_QUERY_SHARE = 0.8  # VPDQ_QUERY_MATCH_THRESHOLD_PERCENT
+VPDQ_COMPARED_SHARE = 0.0  # VPDQ_INDEX_MATCH_THRESHOLD_PERCENT
 MAX_CHARS = 8_000_000  # a submitted fingerprint: ~3 hours of vPDQ at 1 fps, or ~7 hours of audio landmarks
 FORMATS = {"vpdq": 'Meta\'s vPDQ JSON: ["<64 hex pdq>,<quality>,<seconds>", ...] (ThreatExchange VPDQSignal)',
            "audio": "the hex of an audio landmark fingerprint (`synthguard hash FILE --json`, key audio)"}
+
+
+@dataclass(frozen=True)
+class VpdqRule:
+    """vPDQ's match thresholds besides the per-frame distance (a bank's ``max_distance``).
+
+    ``quality``: frames below it on either side are not compared; ``query_share``: the share of the query's
+    (deduplicated, filtered) frames that must have a frame within the distance; ``compared_share``: the same for the
+    banked video.  Defaults: ThreatExchange's ``VPDQSignal.compare_hash`` (50, 80%, 0%).
+    """
+
+    quality: int = MIN_QUALITY
+    query_share: float = VPDQ_QUERY_SHARE
+    compared_share: float = VPDQ_COMPARED_SHARE
+
+    def __post_init__(self) -> None:
+        if isinstance(self.quality, bool) or not isinstance(self.quality, int) or not 0 <= self.quality <= 100:
+            raise ValidationError("vPDQ quality filter must be within 0..100, got {q!r}", values={"q": self.quality})
+        if not 0.0 < self.query_share <= 1.0:
+            raise ValidationError("vPDQ query share must be within (0, 1], got {v!r}", values={"v": self.query_share},
+                                  hint="0 would match every video; ThreatExchange uses 0.8.")
+        if not 0.0 <= self.compared_share <= 1.0:
+            raise ValidationError("vPDQ compared share must be within [0, 1], got {v!r}",
+                                  values={"v": self.compared_share}, hint="ThreatExchange uses 0.")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> VpdqRule:
+        """From the percent settings ``vpdq_quality``, ``vpdq_query_share``, ``vpdq_compared_share``."""
+        return cls(int(settings.vpdq_quality), float(settings.vpdq_query_share) / 100,
+                   float(settings.vpdq_compared_share) / 100)
+
+
+DEFAULT_RULE = VpdqRule()
 
 
 def to_vpdq(fp: VideoFingerprint) -> str:
@@ -106,27 +150,36 @@ def media_query(kind: str, media: Media) -> list[Any]:
             for k in range(hasher.shifts)]
 
 
-def _vpdq_filtered(fp: VideoFingerprint) -> VideoFingerprint:
+def _vpdq_filtered(fp: VideoFingerprint, quality: int = MIN_QUALITY) -> VideoFingerprint:
+    """ThreatExchange's ``quality_filter(dedupe(...))``: exact duplicates and frames below ``quality`` dropped."""
     seen: set[str] = set()
     keep = []
     for f in fp.frames:
-        if f.pdq not in seen and f.quality >= MIN_QUALITY:
+        if f.pdq not in seen and f.quality >= quality:
             seen.add(f.pdq)
             keep.append(f)
     return VideoFingerprint(frames=tuple(keep), fps=fp.fps)
 
 
-def compare(kind: str, queries: list[Any], target: Any, max_distance: int) -> tuple[int, dict[str, Any]] | None:
+def vpdq_shares(query: VideoFingerprint, target: VideoFingerprint, max_distance: int,
+                rule: VpdqRule = DEFAULT_RULE) -> tuple[float, float]:
+    """(query share, compared share): ``match_VPDQ_hash_brute``'s percentages as fractions (0, 0 when a side has
+    no frame left after the quality filter)."""
+    q, t = _vpdq_filtered(query, rule.quality), _vpdq_filtered(target, rule.quality)
+    if not q.frames or not t.frames:
+        return 0.0, 0.0
+    m = video_match(q, t, distance=max_distance, threshold=1.0)
+    return m.query_share, m.target_share
+
+
+def compare(kind: str, queries: list[Any], target: Any, max_distance: int,
+            rule: VpdqRule = DEFAULT_RULE) -> tuple[int, dict[str, Any]] | None:
     """(distance, details) when the query matches ``target`` under the kind's rule, else None."""
     if kind == "vpdq":
-        q, t = _vpdq_filtered(queries[0]), _vpdq_filtered(target)
-        if not q.frames or not t.frames:
+        q_share, t_share = vpdq_shares(queries[0], target, max_distance, rule)
+        if q_share < rule.query_share or t_share < rule.compared_share:
             return None
-        m = video_match(q, t, distance=max_distance, threshold=1.0)
-        if m.query_share < VPDQ_QUERY_SHARE:
-            return None
-        return round(100 * (1 - m.query_share)), {"query_share": round(m.query_share, 3),
-                                                  "target_share": round(m.target_share, 3)}
+        return round(100 * (1 - q_share)), {"query_share": round(q_share, 3), "target_share": round(t_share, 3)}
     best = max((audio_match(q, target) for q in queries), key=lambda m: (m.votes, m.score))
     if not best.is_match:
         return None
@@ -139,5 +192,5 @@ def kinds_for(media: Media) -> list[str]:
     return [h.kind for h in (VideoHasher, AudioHasher) if media.modality in h.modalities]
 
 
-__all__ = ["FORMATS", "LONG_KINDS", "canonical", "compare", "fingerprint_text", "kinds_for", "media_query",
-           "parse", "parse_vpdq", "to_vpdq"]
+__all__ = ["DEFAULT_RULE", "FORMATS", "LONG_KINDS", "VpdqRule", "canonical", "compare", "fingerprint_text",
+           "kinds_for", "media_query", "parse", "parse_vpdq", "to_vpdq", "vpdq_shares"]
