@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC (every stored time)."""
+    return datetime.now(UTC)
+
+
 def iso(t: datetime | None, *, utc: bool = False) -> str | None:
     """ISO 8601 text of ``t`` (None stays None); ``utc`` converts to UTC first (``+00:00``)."""
     if t is None:
@@ -12,4 +17,4 @@ def iso(t: datetime | None, *, utc: bool = False) -> str | None:
     return (t.astimezone(UTC) if utc else t).isoformat()
 
 
-__all__ = ["iso"]
+__all__ = ["iso", "utcnow"]

@@ -1,7 +1,14 @@
 """Append-only, tamper-evident ledger: RFC 6962 Merkle tree, signed checkpoints, proofs, erasure.
 
+Checkpoints and the Merkle maths load with the package; the log, the vault and ``verify`` (SQLAlchemy) load on
+first use (PEP 562), so a verifier that only checks signed notes -- a descriptor, a trust list, ``inspect`` -- never
+imports the database layer.
+
 "The watermark is a pointer, the ledger is the proof" (DS-18, LM-20, CSL-01; PI-13 for erasure).
 """
+
+from importlib import import_module
+from typing import Any
 
 from synthguard.ledger.checkpoint import (
     Checkpoint,
@@ -18,18 +25,24 @@ from synthguard.ledger.checkpoint import (
     verify_note,
     vkey,
 )
-from synthguard.ledger.erasure import (
-    MIN_RETENTION_DAYS,
-    PurgeReport,
-    SubjectVault,
-    generate_master_key,
-    load_master_key,
-    purge_expired,
-    subject_ref,
-)
-from synthguard.ledger.log import EVENT_KINDS, ConsistencyProof, Entry, InclusionProof, Ledger
 from synthguard.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency, verify_inclusion
-from synthguard.ledger.verify import Problem, VerifyReport, verify
+
+_LAZY = {
+    **dict.fromkeys(("MIN_RETENTION_DAYS", "PurgeReport", "SubjectVault", "generate_master_key", "load_master_key",
+                     "purge_expired", "subject_ref"), "synthguard.ledger.erasure"),
+    **dict.fromkeys(("EVENT_KINDS", "ConsistencyProof", "Entry", "InclusionProof", "Ledger"), "synthguard.ledger.log"),
+    **dict.fromkeys(("Problem", "VerifyReport", "verify"), "synthguard.ledger.verify"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Checkpoint",

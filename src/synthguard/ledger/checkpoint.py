@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from synthguard.errors import ConflictError, KeyMissingError, LedgerIntegrityError, ValidationError
-from synthguard.store.base import utcnow
+from synthguard.times import utcnow
 
 __all__ = [
     "Checkpoint",
