@@ -307,28 +307,9 @@ def publish(entries: list[TrustedProvider], *, name: str, key: Any) -> dict[str,
     return {"list": doc, "signature": base64.b64encode(key.sign(desc.canonical(doc))).decode()}
 
 
-def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -> list[TrustedProvider]:
-    """Add every provider of a list signed by the pinned publisher key; each entry's source names the publisher."""
-    doc = signed.get("list") if isinstance(signed, dict) else None
-    if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
-        raise ValidationError("not a SynthGuard trust list")
+def _signed_list(signed: Any, publisher_vkey: str) -> tuple[list[Any], str]:
+    """The providers of a list signed by the pinned publisher key, and the source their entries will name."""
     from synthguard.ledger.checkpoint import parse_vkey
-
-    name, pub = parse_vkey(publisher_vkey)
-    try:
-        pub.verify(base64.b64decode(str(signed.get("signature")), validate=True), desc.canonical(doc))
-    except (ValueError, InvalidSignature) as exc:
-        raise LedgerIntegrityError("the trust list is not signed by the pinned publisher key") from exc
-    source = f"list {name} {desc.fingerprint(publisher_vkey)}"
-    return [trust.add(d, source=source) for d in doc["providers"]]
-
-
-def published_keys(signed: Any, publisher_vkey: str) -> list[Any]:
-    """The keys of a list signed by a publisher the verifier pinned, without adding them to any trust list (for
-    offline verification: ``evidence-verify --trust-list FILE --publisher-key VKEY``).  Every descriptor must
-    verify with its own key; the source names the publisher."""
-    from synthguard.ledger.checkpoint import parse_vkey
-    from synthguard.ledger.trusted import KeySource, TrustedKey
 
     doc = signed.get("list") if isinstance(signed, dict) else None
     if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
@@ -338,9 +319,25 @@ def published_keys(signed: Any, publisher_vkey: str) -> list[Any]:
         pub.verify(base64.b64decode(str(signed.get("signature")), validate=True), desc.canonical(doc))
     except (ValueError, InvalidSignature) as exc:
         raise LedgerIntegrityError("the trust list is not signed by the pinned publisher key") from exc
-    source = f"list {name} {desc.fingerprint(publisher_vkey)}"
+    return doc["providers"], f"list {name} {desc.fingerprint(publisher_vkey)}"
+
+
+def import_list(trust: TrustList, signed: dict[str, Any], publisher_vkey: str) -> list[TrustedProvider]:
+    """Add every provider of a list signed by the pinned publisher key; each entry's source names the publisher."""
+    providers, source = _signed_list(signed, publisher_vkey)
+    return [trust.add(d, source=source) for d in providers]
+
+
+def published_keys(signed: Any, publisher_vkey: str) -> list[Any]:
+    """The keys of a list signed by a publisher the verifier pinned, without adding them to any trust list (for
+    offline verification: ``evidence-verify --trust-list FILE --publisher-key VKEY``).  Every descriptor must
+    verify with its own key; the source names the publisher."""
+    from synthguard.ledger.checkpoint import parse_vkey
+    from synthguard.ledger.trusted import KeySource, TrustedKey
+
+    providers, source = _signed_list(signed, publisher_vkey)
     out = []
-    for d in doc["providers"]:
+    for d in providers:
         got = desc.verify(d)
         origin, key = parse_vkey(got["vkey"])
         who = got["descriptor"].get("name") or got["descriptor"].get("producer") or origin
