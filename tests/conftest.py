@@ -407,3 +407,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if repo_guard.violations:
         print("\ntests read files outside the repository:", *sorted(set(repo_guard.violations)), sep="\n  ")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def own_databases(monkeypatch):
+    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too
+    (tests of several deployments: ``pytestmark = pytest.mark.usefixtures("own_databases")``)."""
+    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+
+
+def org(tmp_path: Path, name: str, **extra: Any) -> SynthGuard:
+    """One deployment (organisation) with its own home, keys and database under ``tmp_path / name``."""
+    st = Settings.load(database_url=None, home=tmp_path / name, **extra)
+    init_keys(st)
+    return SynthGuard.open(st)

@@ -18,7 +18,6 @@ from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.evidence import build_bundle, write_bundle
 from synthguard.inspection import Inspector
-from synthguard.keys import init_keys
 from synthguard.ledger.checkpoint import vkey as log_vkey
 from synthguard.media import Media
 from synthguard.server import create_app
@@ -36,20 +35,14 @@ from synthguard.trust.descriptor import build
 from synthguard.trust.resolve import resolve_all
 from synthguard.trust.trustlist import for_settings, publish
 from tests.conftest import image_bytes
+from tests.conftest import org as _org
 
 BASE = "https://acme.example"
 
 
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 
-def _org(tmp_path, name, **extra) -> SynthGuard:
-    st = Settings.load(database_url=None, home=tmp_path / name, **extra)
-    init_keys(st)
-    return SynthGuard.open(st)
 
 
 @pytest.fixture

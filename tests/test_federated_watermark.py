@@ -139,9 +139,7 @@ def test_keys_are_distinct_per_mode_and_checked():
 
 
 # --- deployments: providers A (shared) and B (public), platform P -----------------------------------------------
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 
 def _png(im: Image.Image) -> bytes:

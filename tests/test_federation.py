@@ -14,7 +14,6 @@ from synthguard.auth import Role, create_token
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import LedgerIntegrityError, NotFoundError, UpstreamError
-from synthguard.keys import init_keys
 from synthguard.ledger.checkpoint import vkey as log_vkey
 from synthguard.media import Media
 from synthguard.server import create_app
@@ -25,19 +24,12 @@ from synthguard.trust.trustlist import TrustList
 from synthguard.trust.witness import from_settings, watch
 from synthguard.trust.witness_client import cosign_latest
 from tests.conftest import image_bytes
+from tests.conftest import org as _org
 from tests.conftest import serve as _serve
 
-
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 
-def _org(tmp_path, name, **extra) -> SynthGuard:
-    st = Settings.load(database_url=None, home=tmp_path / name, **extra)
-    init_keys(st)
-    return SynthGuard.open(st)
 
 
 @pytest.fixture

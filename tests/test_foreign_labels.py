@@ -11,11 +11,7 @@ from synthguard.keys import init_keys
 from synthguard.media import Media
 from tests.conftest import image_bytes
 
-
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 
 def _org(tmp_path, name):

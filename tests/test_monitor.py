@@ -17,11 +17,7 @@ from synthguard.server import create_app
 from synthguard.trust import cosign
 from synthguard.trust.monitor import check
 
-
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 BASE = "https://provider.example"
 

@@ -22,11 +22,7 @@ from synthguard.trust.resolve import NotTrustedError, resolve, verify_answer
 from synthguard.trust.trustlist import TrustList
 from tests.conftest import image_bytes
 
-
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 BASE = "https://acme.example"
 

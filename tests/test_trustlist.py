@@ -18,11 +18,7 @@ from synthguard.trust import cosign
 from synthguard.trust.descriptor import build
 from synthguard.trust.trustlist import TrustList, import_list, publish
 
-
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 
 def provider(tmp_path, name: str, producer: str) -> SynthGuard:

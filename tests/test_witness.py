@@ -17,11 +17,7 @@ from synthguard.trust import cosign
 from synthguard.trust.witness import InconsistentCheckpointError, StaleSizeError, Witness, parse_request
 from synthguard.trust.witness_client import cosign_latest, request_body
 
-
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 
 def _grow(sg: SynthGuard, n: int, tag: str = "x") -> str:

@@ -15,11 +15,7 @@ from synthguard.keys import init_keys
 from synthguard.server import create_app
 from tests.conftest import serve as _serve
 
-
-@pytest.fixture(autouse=True)
-def _own_databases(monkeypatch):
-    """Separate organisations have separate databases: each home its own SQLite file, in the Postgres pass too."""
-    monkeypatch.delenv("SYNTHGUARD_DATABASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("own_databases")  # one database per organisation
 
 
 def _grow(sg: SynthGuard, n: int, tag: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -93,8 +94,14 @@ def layout_for(key: bytes) -> KeyedLayout:
     return KeyedLayout(key)
 
 
-@lru_cache(maxsize=64)
-def tile_for(key: bytes, payload: bytes) -> np.ndarray:
-    t = layout_for(key).tile(pl.encode(payload)).astype(np.float32)
+def frozen_tile(layout: Any, payload: bytes) -> np.ndarray:
+    """A layout's tile for ``payload`` as read-only float32 (shared by the caches of the keyed and federated
+    schemes: callers must not write into it)."""
+    t = layout.tile(pl.encode(payload)).astype(np.float32)
     t.setflags(write=False)
     return t
+
+
+@lru_cache(maxsize=64)
+def tile_for(key: bytes, payload: bytes) -> np.ndarray:
+    return frozen_tile(layout_for(key), payload)

@@ -53,7 +53,7 @@ from synthguard.errors import WatermarkError
 from synthguard.marking.federation import MODES, SCHEME, SYNC_NAME, derive, key_id
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._orient import N_ORIENTATIONS
-from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, N_CHIPS, TILE, KeyedLayout
+from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, N_CHIPS, TILE, KeyedLayout, frozen_tile
 from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, square
 from synthguard.marking.watermark.image import (
     FALSE_POSITIVE_RATE,
@@ -101,9 +101,7 @@ def layout_for(key: bytes) -> FederatedLayout:
 
 @lru_cache(maxsize=64)
 def tile_for(key: bytes, payload: bytes) -> np.ndarray:
-    t = layout_for(key).tile(pl.encode(payload)).astype(np.float32)
-    t.setflags(write=False)
-    return t
+    return frozen_tile(layout_for(key), payload)
 
 
 @dataclass(frozen=True)
