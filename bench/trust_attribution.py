@@ -4,12 +4,15 @@ trusted providers, and the offline verification of a bundle against such a list.
 Every provider is a real deployment (its own keys and dev C2PA chain); the platform pins them all from their
 signed descriptors.  Timed: ``scan.foreign_claims`` on a file labeled by one of them (AIGC label + C2PA manifest;
 no credential stored, so no network call: the lookup itself is the provider's round trip) and the database-free
-``Inspector.inspect`` of the same file.  Run: ``nice python bench/trust_attribution.py``.
+``Inspector.inspect`` of the same file.  Run: ``nice python bench/trust_attribution.py``; writes
+bench/results/trust_attribution.json.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -18,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.pop("SYNTHGUARD_DATABASE_URL", None)
+
+from _machine import cpu_model  # noqa: E402  (bench/ is on sys.path when run)
 
 from synthguard.config import Settings  # noqa: E402
 from synthguard.core import SynthGuard  # noqa: E402
@@ -41,7 +46,16 @@ def _median_ms(fn, n: int = 30) -> float:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="trust-bench-"))
+    with tempfile.TemporaryDirectory(prefix="trust-bench-") as tmp:
+        rows = run(Path(tmp))
+    result = {"benchmark": "trust_attribution", "rows": rows, "cpu": cpu_model(), "cores": os.cpu_count(),
+              "python": platform.python_version(), "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]}
+    out = Path(__file__).resolve().parent / "results" / "trust_attribution.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()), "; wrote", out)
+
+
+def run(root: Path) -> list[dict[str, float]]:
     providers = []
     for i in range(100):
         st = Settings.load(database_url=None, home=root / f"p{i}", producer=f"P-{i:03d}", service_name=f"prov {i}")
@@ -57,6 +71,7 @@ def main() -> None:
         with SynthGuard.open(st) as sg:
             descriptors.append(build(sg))
     print(f"{'trusted':>8} {'foreign_claims ms':>18} {'inspect ms':>11}")
+    rows = []
     for n in (1, 10, 100):
         st = Settings.load(database_url=None, home=root / f"platform{n}")
         init_keys(st)
@@ -71,7 +86,8 @@ def main() -> None:
             got = foreign_claims(plat, media, list(evidence))
             assert {c.evidence["provider"]["producer"] for c in got} == {"P-000"}, got
         print(f"{n:>8} {claims:>18.2f} {insp:>11.1f}")
-    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        rows.append({"trusted": n, "foreign_claims_ms": round(claims, 3), "inspect_ms": round(insp, 1)})
+    return rows
 
 
 if __name__ == "__main__":

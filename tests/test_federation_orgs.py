@@ -7,7 +7,8 @@ file, or their own Postgres schema in the Postgres pass).  They talk only HTTP, 
 - P scans the files over HTTP and attributes each to the right provider and content id with a verified inclusion
   proof and a cosigned checkpoint (AIGC label and C2PA manifest, the C2PA signer anchored by the trust list);
   B's files are never attributed to A; a label forged with A's producer code resolves to nothing;
-- copies stripped of metadata, re-encoded and cropped carry only the watermark: HOOK(trustwm) below;
+- copies stripped of metadata, re-encoded and cropped carry only the watermark (A's public, B's shared with a
+  grant to P): P attributes and resolves them by the watermark token;
 - P's evidence bundle verifies offline (sockets blocked) with `evidence-verify --trust-list` and the bundled
   verify.py, naming the key trusted and where it came from; a witness quorum the checkpoint lacks fails, and so does
   the bundle re-signed with another key;
@@ -218,6 +219,24 @@ def test_stripped_copies_are_attributed_by_the_watermark(world, tmp_path):
         assert found[0]["content_id"] == world.made[name] and found[0]["status"] == "verified"
         assert found[0]["proof"]["witnesses"] == [WITNESS]
 
+
+
+def test_a_mark_forged_onto_a_real_photo_is_present_not_resolved(world, tmp_path):
+    """Anyone can embed A's public pattern with a made-up token: P reports the mark as present, attributed to A's
+    key, and not resolved (A has no such record); the verdict stays none."""
+    from synthguard.marking.watermark import federated as fed
+
+    public = bytes.fromhex(for_settings(world.sg["P"].settings).find("P-AAA").descriptor["descriptor"]["watermark"]
+                           ["detection_key"])
+    photo = Image.open(KODAK.parent / "kodim21.png").convert("RGB")
+    forged = tmp_path / "forged-mark.png"
+    fed.FederatedWatermarker(public).embed(photo, b"madeup!!").save(forged, "PNG")
+    result = _scan(world, forged)
+    marks = [e for e in result["evidence"] if e["source"] == "image.federated.watermark"]
+    assert [m["evidence"]["status"] for m in marks] == ["mark_present_not_resolved"], result["evidence"]
+    assert marks[0]["evidence"]["provider"] == "Provider A" and marks[0]["evidence"]["content_id"] is None
+    assert not any(a["status"] == "verified" for a in _attributions(result))
+    assert result["verdict"] == "none"
 
 def test_a_label_forged_with_a_providers_code_resolves_to_nothing(world, tmp_path):
     """Mallory labels a real photo claiming A's producer code: P attributes the claim to A, asks A, and A has no

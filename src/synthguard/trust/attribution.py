@@ -93,9 +93,9 @@ def attribute(insp: dict[str, Any], trust: TrustList, ours: Ours) -> list[dict[s
 
 
 def _watermark_claim(wm: dict[str, Any], trust: TrustList) -> dict[str, Any] | None:
-    """HOOK(trustwm): cross-deployment watermark detection reports which provider's mark it found (shared or public
-    mode, provider index in the payload).  Any of ``provider`` (a dict or a string), ``origin``, ``producer``,
-    ``key_fingerprint`` names the provider; ``content_id`` (shared mode, when the platform can read it) or
+    """A provider's shared- or public-mode watermark found by ``image.federated.watermark`` (or by
+    ``image.watermark`` when this deployment's own mark is federated).  Any of ``provider`` (a dict or a string),
+    ``origin``, ``producer``, ``key_fingerprint`` names the provider; ``content_id`` (once its token resolved) or
     ``token`` / ``payload`` the mark.  Fields this code does not know are ignored."""
     if not wm.get("detected"):
         return None
