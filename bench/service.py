@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results" / "service.json"
 TIMING = re.compile(r"scan;dur=([0-9.]+).*cache;desc=(\w+)")
+STAGE = re.compile(r"(\w+);dur=([0-9.]+)")
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,11 @@ class Tally:
     lat: list[float]
     service: dict[str, list[float]]
     unexpected: dict[str, int]
+    stages: dict[str, list[float]]
 
     @classmethod
     def new(cls) -> Tally:
-        return cls([], {}, {})
+        return cls([], {}, {}, {})
 
     def add(self, latency: float, status: int | str, timing: str | None) -> None:
         self.lat.append(latency)
@@ -80,6 +82,10 @@ class Tally:
         m = TIMING.search(timing or "")
         if m:
             self.service.setdefault(m.group(2), []).append(float(m.group(1)) / 1000)
+            if m.group(2) == "hit":  # where a repeat's time goes: upload read, bank match, actions, ledger ...
+                for name, dur in STAGE.findall(timing or ""):
+                    if name != "scan":  # "cache": the lookup of the cached analysis
+                        self.stages.setdefault(name, []).append(float(dur) / 1000)
 
     def summary(self) -> dict:
         http = sum(n for k, n in self.unexpected.items() if k.isdigit())
@@ -89,6 +95,9 @@ class Tally:
                "max_ms": pct(self.lat, 1.0)}
         for outcome, v in sorted(self.service.items()):
             out[f"service_{outcome}"] = {"n": len(v), "p50_ms": pct(v, .5), "p99_ms": pct(v, .99)}
+        if self.stages:
+            out["service_hit_stages"] = {k: {"p50_ms": pct(v, .5), "p99_ms": pct(v, .99), "max_ms": pct(v, 1.0)}
+                                         for k, v in sorted(self.stages.items())}
         return out
 
 

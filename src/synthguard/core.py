@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import re
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -451,8 +452,10 @@ class SynthGuard:
         result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
                       tenant=tenant, cache=self.scan_cache)
         if log:
+            t0 = time.perf_counter()
             with self.db.session() as s:
                 self.ledger.append(s, "scan", scan_entry(result))
+            result.timings["ledger"] = time.perf_counter() - t0
         return result
 
     # --- victims and platforms: trace ------------------------------------------------------

@@ -7,6 +7,7 @@ with ``--json``) and its ``exit_code``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -115,9 +116,18 @@ def version() -> str:
         return "0+unknown"
 
 
+# Math libraries' thread pools: one thread unless the operator sets the variable.  A command works on one file
+# with small matrix products, and OpenBLAS's pool spins at numpy's import: on 2 cores it took 60 ms of CPU from
+# every command (issue 22); the server's workers are one process per core anyway (docs/operations.md).
+MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: list[str] | None = None) -> int:
     from synthguard import i18n
 
+    if argv is None:  # the console command (not a test calling main in a process that has numpy already)
+        for var in MATH_THREAD_VARS:
+            os.environ.setdefault(var, "1")
     explicit, args = _take_lang(list(sys.argv[1:] if argv is None else argv))
     if args[:1] in (["--version"], ["-V"]):  # before typer loads: answers in the time Python starts
         print(f"synthguard {version()}")

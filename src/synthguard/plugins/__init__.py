@@ -21,20 +21,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from synthguard.config import Settings
 from synthguard.detection import Detector
 from synthguard.fingerprint import EXACT, Hasher
 from synthguard.fingerprint.bank_hashes import media_hashes as _media_hashes
 from synthguard.fingerprint.index import Index
 from synthguard.identity import IdentityVerifier
-from synthguard.keys import Keys
 from synthguard.marking.base import Marker
 from synthguard.media import Media, Modality
 from synthguard.plugins import builtin
 from synthguard.plugins.registry import Factory, Group, Plugin, PluginContext, Registry
 from synthguard.testing import check_detector, check_hasher, check_identity_verifier, check_index, check_marker
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
+    from synthguard.keys import Keys
 
 MARKERS: Group[Marker] = Group("markers", "synthguard.markers", "marker", Marker, check_marker,
                                aliases=(("synthguard", builtin.legacy_marker),))
@@ -112,13 +114,13 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:  # only when a plugin asks: the built-in hashers need no settings
-            self._settings = Settings.load()
+            self._settings = builtin._load("synthguard.config:Settings").load()
         return self._settings
 
     @property
     def keys(self) -> Keys:
-        if self._keys is None:
-            self._keys = Keys(self.settings)
+        if self._keys is None:  # loaded by path like the built-ins: hashing needs no keys (nor cryptography)
+            self._keys = builtin._load("synthguard.keys:Keys")(self.settings)
         return self._keys
 
     def marker(self, name: str) -> Marker:

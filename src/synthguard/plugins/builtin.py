@@ -1,7 +1,9 @@
 """The built-in plugins of every group, as ``factory(ctx) -> T`` like any third-party plugin.
 
-Markers that need optional heavy libraries (the watermark: OpenCV; C2PA: c2pa; audio/video/text: their decoders and
-office formats) are imported by name on first use, so the core imports without them.
+Every class is named by its module path and imported when its factory first runs, as an entry point would be:
+a command that hashes an image does not import the watermark search (OpenCV), C2PA, the trust list or the
+decoders of other modalities (issue 22: the CLI starts in a fraction of a second), and the core imports without
+the optional heavy libraries.
 """
 
 from __future__ import annotations
@@ -9,36 +11,38 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from synthguard.detection import Detector
-from synthguard.detection.federated import Covered, FederatedWatermarkDetector
-from synthguard.detection.marks import AIGCDetector, C2PADetector, DwtDctDetector, IPTCDetector, WatermarkDetector
 from synthguard.errors import KeyMissingError
 from synthguard.fingerprint import Hasher
 from synthguard.fingerprint.hashers import BUILTIN as BUILTIN_HASHERS
-from synthguard.fingerprint.index import Index, make_index
-from synthguard.identity import IdentityVerifier, OperatorAttestedVerifier
-from synthguard.marking.base import Marker
-from synthguard.marking.metadata import MetadataMarker
-from synthguard.marking.visible import VisibleLabelMarker
 from synthguard.media import Modality
 
 if TYPE_CHECKING:
+    from synthguard.detection import Detector
+    from synthguard.fingerprint.index import Index
+    from synthguard.identity import IdentityVerifier
+    from synthguard.marking.base import Marker
     from synthguard.plugins.registry import Factory, PluginContext
 
 
-def _load(module: str, cls: str) -> Any:
-    """A class of a module that needs optional heavy libraries, imported on first use."""
-    return getattr(import_module(module), cls)
+def _load(path: str) -> Any:
+    """``"package.module:Name"``, imported on first use (the form of an entry point's value)."""
+    module, _, name = path.partition(":")
+    return getattr(import_module(module), name)
+
+
+_MARKS, _FED = "synthguard.detection.marks", "synthguard.detection.federated"
 
 
 # --- markers (synthguard.markers) ------------------------------------------------------------------
 def _visible(ctx: PluginContext) -> Marker:
     s = ctx.settings
-    return VisibleLabelMarker(s.label_text, s.label_position, s.label_height_ratio, s.font_path, s.jpeg_quality)
+    marker: Marker = _load("synthguard.marking.visible:VisibleLabelMarker")(
+        s.label_text, s.label_position, s.label_height_ratio, s.font_path, s.jpeg_quality)
+    return marker
 
 
 def _watermark(ctx: PluginContext) -> Marker:
-    marker: Marker = _load("synthguard.marking.watermark.marker", "WatermarkMarker")(
+    marker: Marker = _load("synthguard.marking.watermark.marker:WatermarkMarker")(
         ctx.keys.watermark, ctx.settings.watermark_strength, ctx.settings.jpeg_quality, ctx.settings.watermark_mode)
     return marker
 
@@ -48,12 +52,13 @@ def _metadata(ctx: PluginContext) -> Marker:
         key: bytes | None = ctx.keys.integrity
     except KeyMissingError:  # a platform without the provider's key still reads labels (integrity "unknown")
         key = None
-    return MetadataMarker(key, max_depth=ctx.settings.max_metadata_depth)
+    marker: Marker = _load("synthguard.marking.metadata:MetadataMarker")(key, max_depth=ctx.settings.max_metadata_depth)
+    return marker
 
 
 def _c2pa(ctx: PluginContext) -> Marker:
     k = ctx.keys
-    marker: Marker = _load(C2PA_MODULE, "C2PAMarker")(k.c2pa_chain, k.c2pa_key, k.c2pa_anchors, ctx.settings.tsa_url)
+    marker: Marker = _load(f"{C2PA_MODULE}:C2PAMarker")(k.c2pa_chain, k.c2pa_key, k.c2pa_anchors, ctx.settings.tsa_url)
     return marker
 
 
@@ -64,7 +69,7 @@ def _from_settings(module: str, cls: str) -> Factory[Marker]:
     """A marker of another modality: ``cls.from_settings(settings, keys)`` from ``module``, imported on first use."""
 
     def factory(ctx: PluginContext) -> Marker:
-        made: Marker = _load(module, cls).from_settings(ctx.settings, ctx.keys)
+        made: Marker = _load(f"{module}:{cls}").from_settings(ctx.settings, ctx.keys)
         return made
 
     factory.__name__ = f"_{cls}"
@@ -105,20 +110,23 @@ def legacy_marker(factory: Any) -> Factory[Marker]:
 # --- detectors (synthguard.detectors) --------------------------------------------------------------
 def _aigc_of(modality: str) -> Factory[Detector]:
     def factory(ctx: PluginContext) -> Detector:
-        marker = ctx.marker(f"{modality}.metadata")
-        return AIGCDetector(marker) if modality == "image" else AIGCDetector(marker, name=f"{modality}.aigc")
+        marker, cls = ctx.marker(f"{modality}.metadata"), _load(f"{_MARKS}:AIGCDetector")
+        made: Detector = cls(marker) if modality == "image" else cls(marker, name=f"{modality}.aigc")
+        return made
 
     return factory
 
 
 def _iptc(ctx: PluginContext) -> Detector:
-    return IPTCDetector(ctx.marker("image.metadata"))
+    made: Detector = _load(f"{_MARKS}:IPTCDetector")(ctx.marker("image.metadata"))
+    return made
 
 
 def _c2pa_of(modality: Modality) -> Factory[Detector]:
     def factory(ctx: PluginContext) -> Detector:
-        anchors = ctx.keys.c2pa_anchors
-        return C2PADetector(anchors) if modality is Modality.IMAGE else C2PADetector(anchors, modality)
+        anchors, cls = ctx.keys.c2pa_anchors, _load(f"{_MARKS}:C2PADetector")
+        made: Detector = cls(anchors) if modality is Modality.IMAGE else cls(anchors, modality)
+        return made
 
     return factory
 
@@ -127,12 +135,12 @@ def _watermark_of(modality: str) -> Factory[Detector]:
     def factory(ctx: PluginContext) -> Detector:
         if modality == "image" and ctx.settings.watermark_mode != "private" and _resolves(ctx):
             # our own mark is federated (issue 19): one search for our key and every trusted provider's
-            return FederatedWatermarkDetector(ctx, name="image.watermark", include_own=True,
-                                              search=ctx.settings.scan_watermark_search)
-        marker = ctx.marker(f"{modality}.watermark")
-        if modality == "image":
-            return WatermarkDetector(marker, search=ctx.settings.scan_watermark_search)
-        return WatermarkDetector(marker)
+            fed: Detector = _load(f"{_FED}:FederatedWatermarkDetector")(
+                ctx, name="image.watermark", include_own=True, search=ctx.settings.scan_watermark_search)
+            return fed
+        marker, cls = ctx.marker(f"{modality}.watermark"), _load(f"{_MARKS}:WatermarkDetector")
+        made: Detector = cls(marker, search=ctx.settings.scan_watermark_search) if modality == "image" else cls(marker)
+        return made
 
     return factory
 
@@ -141,8 +149,10 @@ def _federated(ctx: PluginContext) -> Detector:
     """Trusted providers' shared/public-mode marks (issue 19); covered by ``image.watermark`` when our own mark is
     federated too, and not read where no core object can resolve a token (a bare inspection)."""
     if ctx.settings.watermark_mode != "private" or not _resolves(ctx):
-        return Covered()
-    return FederatedWatermarkDetector(ctx, search=ctx.settings.scan_watermark_search)
+        covered: Detector = _load(f"{_FED}:Covered")()
+        return covered
+    made: Detector = _load(f"{_FED}:FederatedWatermarkDetector")(ctx, search=ctx.settings.scan_watermark_search)
+    return made
 
 
 def _resolves(ctx: PluginContext) -> bool:
@@ -151,7 +161,8 @@ def _resolves(ctx: PluginContext) -> bool:
 
 
 def _dwtdct(ctx: PluginContext) -> Detector:
-    return DwtDctDetector()
+    made: Detector = _load(f"{_MARKS}:DwtDctDetector")()
+    return made
 
 
 # Scan order per modality: cheap metadata first, then the signal-domain readers. The name's prefix is the
@@ -192,7 +203,8 @@ HASHERS: dict[str, Factory[Hasher]] = {kind: _hasher(cls) for kind, cls in BUILT
 
 # --- identity verifiers (synthguard.identity_verifiers) ----------------------------------------------
 def _operator(ctx: PluginContext) -> IdentityVerifier:
-    return OperatorAttestedVerifier()
+    made: IdentityVerifier = _load("synthguard.identity:OperatorAttestedVerifier")()
+    return made
 
 
 IDENTITY_VERIFIERS: dict[str, Factory[IdentityVerifier]] = {"operator": _operator}
@@ -201,7 +213,8 @@ IDENTITY_VERIFIERS: dict[str, Factory[IdentityVerifier]] = {"operator": _operato
 # --- PDQ indexes (synthguard.indexes) --------------------------------------------------------------
 def _index(name: str) -> Factory[Index]:
     def factory(ctx: PluginContext) -> Index:
-        return make_index(name)  # "faiss" falls back to "mih" when faiss-cpu is not installed
+        made: Index = _load("synthguard.fingerprint.index:make_index")(name)  # "faiss" falls back to "mih"
+        return made
 
     factory.__name__ = f"_{name}_index"
     return factory

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
@@ -14,7 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.errors import StoreError, SynthGuardError
 
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own busy handler alone
+    fcntl = None  # type: ignore[assignment]
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+BUSY_SECONDS = 30  # how long a writer waits for another one before "database is locked"
+_WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
 def make_engine(url: str) -> Engine:
@@ -22,7 +35,12 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        database = path.split("?", 1)[0]
+        queued = bool(database) and database != ":memory:" and fcntl is not None
+        connect_args: dict[str, Any] = {"timeout": BUSY_SECONDS, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args | ({"factory": _QueuedConnection} if queued else {}))
+        if queued:
+            _queue_writers(engine, f"{database}.write.lock")
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _):  # type: ignore[no-untyped-def]
@@ -34,6 +52,70 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _queue_writers(engine: Engine, lock_path: str) -> None:
+    """Writers to one SQLite file take turns on an ``flock`` before their first write (issue 28).
+
+    SQLite lets one writer in at a time and makes the others poll: its busy handler sleeps 1, 2, 5, 10 ms ...
+    between tries, so two processes writing a 0.5 ms ledger entry at the same moment cost the second one up to
+    8 ms.  A writer waiting on the lock file instead starts within a millisecond of the holder's commit.  Taken at
+    the first INSERT/UPDATE/DELETE of a transaction (reads stay concurrent, as WAL allows) and given up after its
+    commit or rollback (:class:`_QueuedConnection`); a writer that cannot get it within ``BUSY_SECONDS`` fails as
+    SQLite would ("database is locked")."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        dbapi_conn = conn.connection.dbapi_connection
+        if isinstance(dbapi_conn, _QueuedConnection) and _WRITES.match(statement):
+            dbapi_conn.take_write_lock(lock_path)
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """sqlite3's connection that gives up the writers' lock file after each commit and rollback."""
+
+    _write_fd: int | None = None
+
+    def take_write_lock(self, lock_path: str) -> None:
+        if self._write_fd is not None or fcntl is None:
+            return
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline, pause = time.monotonic() + BUSY_SECONDS, 0.00005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(pause)  # 50 us doubling to 1 ms: a waiter starts at most 1 ms after the holder is done
+                pause = min(pause * 2, 0.001)
+        self._write_fd = fd
+
+    def _release(self) -> None:
+        fd, self._write_fd = self._write_fd, None
+        if fd is not None and fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
 
 
 def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]

@@ -80,16 +80,21 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
     reuse the cached analysis (``Server-Timing``: the time in the service, and ``cache`` hit, shared, miss or off)."""
     t0 = time.perf_counter()
     media = upload_media(sg, file)
+    t_upload = time.perf_counter()
     found = sg.scan(media, declared_ai=declared_ai, tenant=p.tenant)
     result = found.to_dict()
     for action in result["actions"]:
         if action["action"] == "deep_scan":
+            t_job = time.perf_counter()
             job, upload_id, created = sg.jobs.deep_scan(media, tenant=p.tenant, declared_ai=declared_ai,
                                                         callback_url=callback_url)
             action |= {"job_id": job["id"], "upload_id": upload_id}
+            found.timings["deep_scan"] = time.perf_counter() - t_job
             if created and sg.jobs.inline:  # embedded mode: this process works the queue after responding
                 background.add_task(sg.jobs.work)
     t = found.timings  # hit: answered from the cache; shared: waited for a concurrent scan of the same bytes
     cache = "off" if sg.scan_cache is None else "shared" if "shared" in t else "hit" if "cache" in t else "miss"
-    response.headers["Server-Timing"] = f"scan;dur={(time.perf_counter() - t0) * 1000:.2f}, cache;desc={cache}"
+    stages = "".join(f", {k};dur={v * 1000:.2f}" for k, v in t.items() if k != "shared")
+    response.headers["Server-Timing"] = (f"scan;dur={(time.perf_counter() - t0) * 1000:.2f}, cache;desc={cache}"
+                                         f", upload;dur={(t_upload - t0) * 1000:.2f}{stages}")
     return result
