@@ -460,3 +460,14 @@ def test_one_name_per_hash_kind(sg):
     assert list(content_fingerprints(synthetic_media("WAV"), sg, sg.plugins)) == ["audio"]
     assert list(content_fingerprints(synthetic_media("PNG"), sg, sg.plugins)) == ["pdq"]
     assert content_fingerprints(synthetic_media("TXT"), sg, sg.plugins) == {}
+
+
+def test_builtin_hashers_by_path_are_the_fingerprint_builtins_in_order():
+    """plugins/builtin.py names the hasher classes by module path (so a command imports only what it runs,
+    issue 22); the table must stay fingerprint/hashers.py's BUILTIN, order included (the first perceptual hasher of
+    a modality is the one a record keeps)."""
+    from synthguard.fingerprint.hashers import BUILTIN
+    from synthguard.plugins import builtin
+
+    loaded = {kind: builtin._load(path) for kind, path in builtin.HASHER_PATHS.items()}
+    assert list(loaded) == list(BUILTIN) and loaded == BUILTIN

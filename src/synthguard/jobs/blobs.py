@@ -30,9 +30,11 @@ class BlobStore:
                                   hint="Blob ids are lowercase hex SHA-256.")
         return self.root / digest[:2] / digest
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` durably (atomic rename + fsync of file and folder); return its SHA-256."""
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, digest: str | None = None) -> str:
+        """Store ``data`` durably (atomic rename + fsync of file and folder); return its SHA-256.
+
+        ``digest``: the SHA-256 the caller already computed (a Media's), so a repeat upload is one stat."""
+        digest = digest or hashlib.sha256(data).hexdigest()
         path = self.path(digest)
         if path.is_file() and path.stat().st_size == len(data):
             return digest

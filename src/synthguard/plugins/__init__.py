@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.detection import Detector
 from synthguard.fingerprint import EXACT, Hasher
-from synthguard.fingerprint.bank_hashes import media_hashes as _media_hashes
 from synthguard.fingerprint.index import Index
 from synthguard.identity import IdentityVerifier
 from synthguard.marking.base import Marker
@@ -147,7 +146,8 @@ def hashers_for(modality: Modality, ctx: PluginContext | None = None, plugins: P
 def media_hashes(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None) -> dict[str, Any]:
     """Every fingerprint of a file that banks can hold (``synthguard hash``): its SHA-256 and the hash of each
     registered hasher of its modality, built-ins and plugins (``fingerprint.bank_hashes.media_hashes``)."""
-    return _media_hashes(media, hashers_for(media.modality, ctx, plugins, exact=False))
+    hash_all = builtin._load("synthguard.fingerprint.bank_hashes:media_hashes")  # signal formats: only when hashing
+    return dict(hash_all(media, hashers_for(media.modality, ctx, plugins, exact=False)))
 
 
 def mark_detectors(modality: Modality | None, ctx: PluginContext, plugins: Plugins | None = None) -> list[Detector]:

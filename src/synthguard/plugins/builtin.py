@@ -12,12 +12,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import KeyMissingError
-from synthguard.fingerprint import Hasher
-from synthguard.fingerprint.hashers import BUILTIN as BUILTIN_HASHERS
 from synthguard.media import Modality
 
 if TYPE_CHECKING:
     from synthguard.detection import Detector
+    from synthguard.fingerprint import Hasher
     from synthguard.fingerprint.index import Index
     from synthguard.identity import IdentityVerifier
     from synthguard.marking.base import Marker
@@ -188,17 +187,21 @@ STAGES = {name: ("watermark" if name.endswith((".watermark", ".dwtdct")) else "m
 
 
 # --- hashers (synthguard.hashers) ------------------------------------------------------------------
-def _hasher(cls: type[Hasher]) -> Factory[Hasher]:
+def _hasher(path: str) -> Factory[Hasher]:
     def factory(ctx: PluginContext) -> Hasher:
-        return cls()
+        made: Hasher = _load(path)()
+        return made
 
-    factory.__name__ = f"_{cls.__name__}"
+    factory.__name__ = f"_{path.rsplit(':', 1)[1]}"
     return factory
 
 
-# Order matters: per modality, the first perceptual hasher is the one a generation record keeps (pdq for images,
-# vpdq for video, audio for audio); the exact sha256 comes last (fingerprint/hashers.py).
-HASHERS: dict[str, Factory[Hasher]] = {kind: _hasher(cls) for kind, cls in BUILTIN_HASHERS.items()}
+# fingerprint/hashers.py's BUILTIN by module path (tests/test_plugins.py keeps the two equal, order included):
+# per modality, the first perceptual hasher is the one a generation record keeps (pdq for images, vpdq for video,
+# audio for audio); the exact sha256 comes last.
+HASHER_PATHS = {"pdq": "synthguard.fingerprint.pdq:PDQHasher", "vpdq": "synthguard.fingerprint.video:VideoHasher",
+                "audio": "synthguard.fingerprint.audio:AudioHasher", "sha256": "synthguard.fingerprint:Sha256Hasher"}
+HASHERS: dict[str, Factory[Hasher]] = {kind: _hasher(path) for kind, path in HASHER_PATHS.items()}
 
 
 # --- identity verifiers (synthguard.identity_verifiers) ----------------------------------------------
@@ -222,5 +225,5 @@ def _index(name: str) -> Factory[Index]:
 
 INDEXES: dict[str, Factory[Index]] = {name: _index(name) for name in ("mih", "flat", "prefix", "faiss")}
 
-__all__ = ["DETECTORS", "HASHERS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS", "MODALITY_NAMES", "STAGES",
+__all__ = ["DETECTORS", "HASHERS", "HASHER_PATHS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS", "MODALITY_NAMES", "STAGES",
            "legacy_marker"]
