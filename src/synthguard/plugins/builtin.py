@@ -225,5 +225,5 @@ def _index(name: str) -> Factory[Index]:
 
 INDEXES: dict[str, Factory[Index]] = {name: _index(name) for name in ("mih", "flat", "prefix", "faiss")}
 
-__all__ = ["DETECTORS", "HASHERS", "HASHER_PATHS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS", "MODALITY_NAMES", "STAGES",
-           "legacy_marker"]
+__all__ = ["DETECTORS", "HASHERS", "HASHER_PATHS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS", "MODALITY_NAMES",
+           "STAGES", "legacy_marker"]
