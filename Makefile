@@ -29,6 +29,8 @@ venv: $(BIN)/python
 	$(BIN)/pip install -q --no-deps --require-hashes -r $(NODEPS) $(QUIET_PIP)
 	@# message catalogs are compiled at build time (.po -> .mo); the .po files are the source
 	$(BIN)/python scripts/i18n.py compile > /dev/null
+	@# bytecode now, as a wheel install does: the first commands need not compile 250 modules (issue 22)
+	$(BIN)/python -m compileall -q src/synthguard > /dev/null
 
 # Re-resolve every extra the Makefile installs into the lock files (newest versions within pyproject's ranges).
 lock: $(BIN)/python
