@@ -359,6 +359,22 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def warm(sg: SynthGuard) -> float:
+    """Analyse one small generated image, nothing stored: a server process imports its decoders and builds its
+    detectors before its first upload rather than during it; returns the seconds it took."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    t0 = time.perf_counter()
+    pixels = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=90)
+    analyse(sg, Media.from_bytes(buf.getvalue(), "warm-up.jpg"))
+    return time.perf_counter() - t0
+
+
 def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = None,
             watermark_search: str | None = None) -> Analysis:
     """Decode, read every mark, fingerprint and run the detectors: the expensive, content-only half of a scan."""
