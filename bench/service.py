@@ -105,7 +105,7 @@ def make_app():  # uvicorn --factory entry point (each worker builds its own app
     from synthguard.config import Settings
     from synthguard.server import create_app
 
-    return create_app(Settings.load(), warm=True)  # as `synthguard serve` does
+    return create_app(Settings.load(), serving=True)  # as `synthguard serve` does
 
 
 def jpegs() -> list[bytes]:

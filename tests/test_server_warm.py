@@ -13,7 +13,7 @@ from tests.conftest import auth, image_bytes, role_tokens
 
 
 def test_a_warm_app_has_its_detectors_and_a_frozen_heap_before_the_first_upload(settings, sg):
-    app = create_app(settings, sg=sg, warm=True)
+    app = create_app(settings, sg=sg, serving=True)
     try:
         assert Modality.IMAGE not in scan._DETECTORS.get(sg, {})
         with TestClient(app) as c:
@@ -31,3 +31,39 @@ def test_a_plain_app_does_not_warm(settings, sg):
     with TestClient(create_app(settings, sg=sg)):
         assert gc.get_freeze_count() == 0
         assert Modality.IMAGE not in scan._DETECTORS.get(sg, {})
+
+
+def test_a_serving_app_checkpoints_the_wal_in_the_background(settings, sg):
+    """No request pays for copying the WAL into the database: its connections do not checkpoint, a thread does."""
+    try:
+        with TestClient(create_app(settings, sg=sg, serving=True)):
+            with sg.db.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            assert sg.db._checkpointer is not None and sg.db._checkpointer[0].is_alive()
+    finally:
+        gc.unfreeze()
+
+
+def test_the_background_checkpointer_copies_the_wal_and_stops_on_dispose(tmp_path):
+    import time
+
+    from sqlalchemy import text
+
+    from synthguard.store.db import Database
+
+    path = tmp_path / "t.db"
+    db = Database(f"sqlite:///{path}", auto_migrate=False)
+    assert db.checkpoint_in_background(every=0.05)
+    with db.session() as s:
+        s.execute(text("CREATE TABLE t (a BLOB)"))
+    before = path.stat().st_mtime_ns, path.stat().st_size
+    with db.session() as s:
+        for _ in range(200):
+            s.execute(text("INSERT INTO t VALUES (randomblob(2000))"))
+    deadline = time.monotonic() + 5
+    while (path.stat().st_mtime_ns, path.stat().st_size) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert path.stat().st_size > before[1] + 200 * 2000  # the rows reached the database file, not just the WAL
+    thread = db._checkpointer[0]
+    db.dispose()
+    assert not thread.is_alive()

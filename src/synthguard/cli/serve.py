@@ -34,7 +34,7 @@ def serve(
     # Tokens travel only in the Authorization header, which uvicorn's access log never records.  Client IPs
     # (rate limits, complaint throttles) come from X-Forwarded-For only when the peer is a trusted proxy.
     settings = Settings.load()
-    uvicorn.run(create_app(settings, warm=True), host=host, port=port, server_header=False, **proxy_options(settings))
+    uvicorn.run(create_app(settings, serving=True), host=host, port=port, server_header=False, **proxy_options(settings))
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

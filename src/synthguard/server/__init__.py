@@ -37,19 +37,21 @@ from synthguard.server.uploads import BodyLimit
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings, *, sg: SynthGuard | None = None, warm: bool = False) -> FastAPI:
+def create_app(settings: Settings, *, sg: SynthGuard | None = None, serving: bool = False) -> FastAPI:
     """The app; pass ``sg`` to share an open core object (it is then not closed on shutdown).
 
-    ``warm`` (``synthguard serve`` and the service benchmark): before serving, analyse one small image so the
-    decoders and detectors are loaded, then move every object made so far out of the garbage collector's reach
-    (``gc.freeze``): a full collection then walks what requests made, not the ~200,000 objects of the loaded
-    libraries, which otherwise costs an unlucky request ~100 ms (issue 28: repeats in <= 5 ms p99)."""
+    ``serving`` (``synthguard serve`` and the service benchmark: a long-lived process answering uploads; issue 28,
+    repeats in <= 5 ms p99): before the first request, analyse one small image so the decoders and detectors are
+    loaded, then move every object made so far out of the garbage collector's walk (``gc.freeze``: a full
+    collection of the ~170,000 objects of the loaded libraries cost an unlucky request ~100 ms), and run SQLite's
+    WAL checkpoints in a background thread instead of in the request whose commit crosses the threshold."""
     core = sg or SynthGuard.open(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if warm:
+        if serving:
             scan.warm(core)
+            core.db.checkpoint_in_background()
             gc.collect()
             gc.freeze()
         yield

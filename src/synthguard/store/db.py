@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ except ImportError:  # Windows: SQLite's own busy handler alone
     fcntl = None  # type: ignore[assignment]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 BUSY_SECONDS = 30  # how long a writer waits for another one before "database is locked"
@@ -229,6 +232,7 @@ class Database:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database: {exc}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -249,5 +253,39 @@ class Database:
         finally:
             session.close()
 
+    def checkpoint_in_background(self, every: float = 1.0) -> bool:
+        """Move SQLite's WAL checkpoints off the request path (servers, issue 28); False when not SQLite.
+
+        By default the commit that grows the WAL past 1,000 pages copies it into the database and fsyncs, in the
+        committing request: about one commit in 200 took 7-15 ms instead of 0.05.  Here new connections stop
+        checkpointing (``wal_autocheckpoint=0``) and one thread runs a PASSIVE checkpoint, which waits for no
+        reader or writer, every ``every`` seconds until :meth:`dispose`."""
+        if self.engine.dialect.name != "sqlite" or self._checkpointer is not None:
+            return self._checkpointer is not None
+        stop = threading.Event()
+
+        @event.listens_for(self.engine, "connect")
+        def _no_auto(dbapi_conn, _):  # type: ignore[no-untyped-def]
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+        def run() -> None:
+            while not stop.wait(every):
+                try:
+                    with self.engine.connect() as conn:
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                except SQLAlchemyError as exc:  # the next round tries again; the WAL only grows meanwhile
+                    log.warning("WAL checkpoint failed: %s", exc)
+
+        self.engine.dispose()  # pooled connections made before keep their own checkpointing: drop them
+        thread = threading.Thread(target=run, name="sqlite-checkpoint", daemon=True)
+        self._checkpointer = (thread, stop)
+        thread.start()
+        return True
+
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            thread, stop = self._checkpointer
+            stop.set()
+            thread.join(timeout=5)
+            self._checkpointer = None
         self.engine.dispose()
