@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 from synthguard.limits import check_expansion
 
 JURISDICTIONS = ("cn", "eu", "us")
@@ -80,8 +81,9 @@ class Policy:
     def complaint(self, kind: str) -> ComplaintType:
         if kind not in self.complaint_types:
             raise ValidationError("unknown complaint type {kind!r} in the {jurisdiction} policy",
-                                  values={"kind": kind, "jurisdiction": self.jurisdiction},
-                                  hint=f"Use one of: {', '.join(self.complaint_types)}.")
+                                  values={"kind": kind, "jurisdiction": self.jurisdiction,
+                                          "complaint_types": ", ".join(self.complaint_types)},
+                                  hint=N_("Use one of: {complaint_types}."))
         return self.complaint_types[kind]
 
     def deadline(self, kind: str, start: datetime) -> datetime:
@@ -99,8 +101,9 @@ class Policy:
 
     def check_reason(self, code: str) -> dict[str, Any]:
         if code not in self.reason_codes:
-            raise ValidationError("unknown reason code {code!r}", values={"code": code},
-                                  hint=f"Every action needs one of: {', '.join(self.reason_codes)}.")
+            raise ValidationError("unknown reason code {code!r}",
+                                  values={"code": code, "reason_codes": ", ".join(self.reason_codes)},
+                                  hint=N_("Every action needs one of: {reason_codes}."))
         return self.reason_codes[code]
 
 
@@ -116,13 +119,15 @@ def parse(doc: dict[str, Any], source: str = "<policy>") -> Policy:
     try:
         return _parse(doc, source)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValidationError(f"{source}: malformed policy ({type(exc).__name__}: {exc})",
-                              hint="Fix the moderation policy YAML (see docs/moderation.md).") from exc
+        raise ValidationError("{source}: malformed policy ({exc_type}: {exc})",
+                              hint="Fix the moderation policy YAML (see docs/moderation.md).",
+                              values={"source": source, "exc_type": type(exc).__name__, "exc": exc}) from exc
 
 
 def _parse(doc: dict[str, Any], source: str) -> Policy:
     def bad(msg: str) -> ValidationError:
-        return ValidationError(f"{source}: {msg}", hint="Fix the moderation policy YAML (see docs/moderation.md).")
+        return ValidationError("{source}: {msg}", hint="Fix the moderation policy YAML (see docs/moderation.md).",
+                               values={"source": source, "msg": msg})
 
     if not isinstance(doc, dict) or doc.get("jurisdiction") not in JURISDICTIONS:
         raise bad(f"'jurisdiction' must be one of {JURISDICTIONS}")
@@ -178,7 +183,8 @@ def load(jurisdiction: str) -> Policy:
     """The shipped policy for ``cn``, ``eu`` or ``us`` (the ``none`` profile falls back to ``cn``)."""
     j = "cn" if jurisdiction == "none" else jurisdiction
     if j not in JURISDICTIONS:
-        raise ValidationError(f"no moderation policy for {jurisdiction!r}", hint=f"Use one of {JURISDICTIONS}.")
+        raise ValidationError("no moderation policy for {jurisdiction!r}", hint=N_("Use one of {JURISDICTIONS}."),
+                              values={"jurisdiction": jurisdiction, "JURISDICTIONS": JURISDICTIONS})
     text = files("synthguard").joinpath("policies", f"{j}.yaml").read_text(encoding="utf-8")
     return parse(yaml.safe_load(text), f"policies/{j}.yaml")
 
@@ -189,8 +195,9 @@ def load_file(path: Path, mtime: float) -> Policy:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ValidationError(f"cannot read the moderation policy {path}: {exc}",
-                              hint="Fix SYNTHGUARD_MODERATION_POLICY or the file it names.") from None
+        raise ValidationError("cannot read the moderation policy {path}: {exc}",
+                              hint="Fix SYNTHGUARD_MODERATION_POLICY or the file it names.",
+                              values={"path": path, "exc": exc}) from None
     return parse(doc, str(path))
 
 
@@ -200,8 +207,9 @@ def for_settings(settings: Settings) -> Policy:
     if path:
         p = Path(path)
         if not p.is_file():
-            raise ValidationError(f"the moderation policy file {p} does not exist",
-                                  hint="Fix SYNTHGUARD_MODERATION_POLICY (a YAML file like policies/cn.yaml).")
+            raise ValidationError("the moderation policy file {p} does not exist",
+                                  hint="Fix SYNTHGUARD_MODERATION_POLICY (a YAML file like policies/cn.yaml).",
+                                  values={"p": p})
         return load_file(p, p.stat().st_mtime)
     return load(settings.profile)
 

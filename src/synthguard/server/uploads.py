@@ -81,5 +81,5 @@ def read_upload(file: UploadFile, *, max_bytes: int, max_pixels: int) -> Media:
         names.append(name)
     data = file.file.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise MediaTooLargeError(f"upload is over the limit of {max_bytes:,} bytes")
+        raise MediaTooLargeError("upload is over the limit of {max_bytes:,} bytes", values={"max_bytes": max_bytes})
     return Media.from_bytes(data, name, max_bytes=max_bytes, max_pixels=max_pixels)

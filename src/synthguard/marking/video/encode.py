@@ -147,8 +147,9 @@ def _even(n: int) -> int:
 
 def _check_size(frame: Any, vout: Any, media: Media) -> None:
     if (_even(frame.width), _even(frame.height)) != (vout.width, vout.height) or frame.width % 2 or frame.height % 2:
-        raise UnsupportedMediaError(f"video frames change size or have odd dimensions ({frame.width}x"
-                                    f"{frame.height})", path=media.name, hint="Re-export at a fixed, even size.")
+        raise UnsupportedMediaError("video frames change size or have odd dimensions ({width}x{height})",
+                                    path=media.name, hint="Re-export at a fixed, even size.",
+                                    values={"width": frame.width, "height": frame.height})
 
 
 class _AudioTranscoder:
