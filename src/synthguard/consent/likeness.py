@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synthguard.errors import UnsupportedMediaError, ValidationError
+from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 
+FACE_TOO_SMALL = N_("face too small to identify ({width} px wide, {needed} px needed)")
 MAX_FACES = 32  # more faces than this in one source is refused rather than half-checked
 VIDEO_FPS, VIDEO_MAX_FRAMES = 0.5, 20
 
@@ -86,6 +88,7 @@ class Likeness:
     embedding: np.ndarray | None  # None: found but not identifiable (too small)
     where: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
+    problem_values: dict[str, Any] = field(default_factory=dict, repr=False)  # ``problem`` is FACE_TOO_SMALL over these
 
     def describe(self) -> dict[str, Any]:
         return {"modality": self.modality, "file": self.source, "sha256": self.source_sha256, "role": self.role,
@@ -111,9 +114,9 @@ def _face_likeness(media: Media, role: str, face: Any, extra: dict[str, Any] | N
     from synthguard.consent.faces import MIN_FACE_PX
 
     where = {"box": list(face.box), "detector_score": round(face.score, 3)} | (extra or {})
-    problem = None if face.identifiable else (f"face too small to identify ({face.box[2]} px wide, "
-                                              f"{MIN_FACE_PX} px needed)")
-    return Likeness("face", media.name, media.sha256, role, face.embedding, where, problem)
+    values = {} if face.identifiable else {"width": face.box[2], "needed": MIN_FACE_PX}
+    problem = FACE_TOO_SMALL.format(**values) if values else None
+    return Likeness("face", media.name, media.sha256, role, face.embedding, where, problem, values)
 
 
 def _image_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
@@ -175,8 +178,10 @@ def enrolment_embedding(media: Media, modality: str) -> tuple[np.ndarray, dict[s
                                   path=media.name, hint="Use a well-lit frontal photo of the subject alone.",
                                   values={"n_found": len(found)})
         if found[0].embedding is None:
-            raise ValidationError(found[0].problem or "face too small", path=media.name,
-                                  hint="Use a photo where the face is at least 48 px wide (150 px or more is best).")
+            hint = "Use a photo where the face is at least 48 px wide (150 px or more is best)."
+            if found[0].problem_values:
+                raise ValidationError(FACE_TOO_SMALL, values=found[0].problem_values, path=media.name, hint=hint)
+            raise ValidationError("face too small", path=media.name, hint=hint)
         return found[0].embedding, found[0].where
     if modality == "voice":
         if media.modality is not Modality.AUDIO:

@@ -69,7 +69,7 @@ def decode_text(media: Media) -> TextDoc:
     try:
         body = office.body_text(pkg)
     except CorruptMediaError as exc:
-        raise CorruptMediaError(exc.message, path=media.name, hint=exc.hint) from exc
+        raise CorruptMediaError(exc.template, values=exc.values, path=media.name, hint=exc.hint) from exc
     return TextDoc(media.format, normalise(body), package=pkg)
 
 

@@ -109,7 +109,7 @@ class TextMetadataMarker:
             try:
                 data = plain.with_front_matter(doc.plain, label.to_dict())
             except MetadataError as exc:
-                raise MetadataError(exc.message, path=media.name, hint=exc.hint) from exc
+                raise MetadataError(exc.template, values=exc.values, path=media.name, hint=exc.hint) from exc
         else:
             assert doc.package is not None
             data = ooxml.write_package(doc.package, customprops.with_aigc(doc.package, label.to_json()))
