@@ -157,8 +157,8 @@ class Media:
         if not data:
             raise CorruptMediaError("the file is empty", path=name)
         if len(data) > max_bytes:
-            raise MediaTooLargeError("file is {n_data:,} bytes, over the limit of {max_bytes:,}", path=name,
-                                     values={"n_data": len(data), "max_bytes": max_bytes})
+            raise MediaTooLargeError("file is {size:,} bytes, over the limit of {max_bytes:,}", path=name,
+                                     values={"size": len(data), "max_bytes": max_bytes})
         fmt = sniff(data[:64])
         if fmt is None and data[:4] == b"PK\x03\x04":  # OOXML needs a look inside the ZIP (marking/text)
             from synthguard.marking.text.io import sniff_ooxml

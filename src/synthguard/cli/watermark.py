@@ -39,8 +39,8 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
         raise ValidationError("payload {payload!r} is not hex", hint="Give 16 hex digits.",
                               values={"payload": payload}) from None
     if len(data) != 8:
-        raise ValidationError("payload has {n_data} bytes, not 8", hint="Give 16 hex digits.",
-                              values={"n_data": len(data)})
+        raise ValidationError("payload has {size} bytes, not 8", hint="Give 16 hex digits.",
+                              values={"size": len(data)})
     with core() as sg:
         media = sg.media(src)
         media.decode()

@@ -142,8 +142,8 @@ def verify_statement(data: bytes, *, subject: str, grantee: str, purpose: str, m
                                   hint="The subject must sign a statement for exactly this grant.",
                                   values={"name": name, "doc_name": doc[name], "value": value})
     if not set(modalities) <= set(doc["modalities"] or []):
-        raise ValidationError("the statement covers {modalities}, not {sorted_modalities}",
-                              values={"modalities": doc["modalities"], "sorted_modalities": sorted(modalities)})
+        raise ValidationError("the statement covers {modalities}, not {requested}",
+                              values={"modalities": doc["modalities"], "requested": sorted(modalities)})
     signed_exp = doc["expires"]
     if signed_exp is not None and (expires is None or expires.date().isoformat() > str(signed_exp)):
         raise ValidationError("the grant would outlive the statement's expiry {signed_exp}",

@@ -174,9 +174,9 @@ def enrolment_embedding(media: Media, modality: str) -> tuple[np.ndarray, dict[s
         media.require_image()
         found, _ = _image_faces(media, "reference")
         if len(found) != 1:
-            raise ValidationError("a reference photo must show exactly one face; found {n_found}",
+            raise ValidationError("a reference photo must show exactly one face; found {count}",
                                   path=media.name, hint="Use a well-lit frontal photo of the subject alone.",
-                                  values={"n_found": len(found)})
+                                  values={"count": len(found)})
         if found[0].embedding is None:
             hint = "Use a photo where the face is at least 48 px wide (150 px or more is best)."
             if found[0].problem_values:

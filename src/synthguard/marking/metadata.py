@@ -125,8 +125,8 @@ class MetadataMarker:
         out = media.replace(containers.write_xmp(media.data, media.format, packet), same_pixels=True)
         back = self._scan(out).blocks  # always read back (GB-08: exactly one block, ours)
         if len(back) != 1 or back[0][1] != label.to_json():
-            raise MetadataError("read-back after writing found {n_back} AIGC blocks", path=media.name,
-                                values={"n_back": len(back)})
+            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
+                                values={"count": len(back)})
         return out
 
     # --- reading ----------------------------------------------------------------------------

@@ -109,9 +109,9 @@ def _decode_soundfile(media: Media) -> Audio | None:
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         if media.format == "mp3":
             return None  # FFmpeg reads more MP3 variants (and tells truncation apart better)
-        raise CorruptMediaError("cannot decode the {format_upper} audio: {exc}", path=media.name,
+        raise CorruptMediaError("cannot decode the {format} audio: {exc}", path=media.name,
                                 hint=_corrupt_hint(media),
-                                values={"format_upper": media.format.upper(), "exc": exc}) from exc
+                                values={"format": media.format.upper(), "exc": exc}) from exc
     bitrate = _probe_bitrate(media) if media.format == "mp3" else None
     return Audio(samples, rate, subtype, bitrate)
 
@@ -132,9 +132,9 @@ def _decode_av(media: Media) -> Audio:
     try:
         container = av.open(io.BytesIO(media.data), mode="r")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise CorruptMediaError("cannot open the {format_upper} container: {exc}", path=media.name,
+        raise CorruptMediaError("cannot open the {format} container: {exc}", path=media.name,
                                 hint=_corrupt_hint(media),
-                                values={"format_upper": media.format.upper(), "exc": exc}) from exc
+                                values={"format": media.format.upper(), "exc": exc}) from exc
     with container:
         if not container.streams.audio:
             raise UnsupportedMediaError("the file has no audio stream", path=media.name,
@@ -166,9 +166,9 @@ def _decode_av(media: Media) -> Audio:
                 total += len(arr)
                 _check_length(total, rate, media)
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError("the {format_upper} audio data is corrupt: {exc}", path=media.name,
+            raise CorruptMediaError("the {format} audio data is corrupt: {exc}", path=media.name,
                                     hint=_corrupt_hint(media),
-                                    values={"format_upper": media.format.upper(), "exc": exc}) from exc
+                                    values={"format": media.format.upper(), "exc": exc}) from exc
         bitrate = int(ctx.bit_rate or stream.bit_rate or 0) or None
     if not out:
         raise CorruptMediaError("the file holds no decodable audio frames", path=media.name,

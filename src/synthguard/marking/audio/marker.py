@@ -173,8 +173,8 @@ class AudioMetadataMarker:
         out.__dict__["content_sha256"] = digest  # metadata-only edit: the PCM (and its digest) is unchanged
         back = containers.read_blocks(out)  # always read back: exactly one block, ours (GB-08)
         if len(back) != 1 or back[0][1] != label.to_json():
-            raise MetadataError("read-back after writing found {n_back} AIGC blocks", path=media.name,
-                                values={"n_back": len(back)})
+            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
+                                values={"count": len(back)})
         return out
 
     def read(self, media: Media) -> Reading:

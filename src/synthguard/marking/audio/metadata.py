@@ -253,9 +253,9 @@ def _vorbis_file(data: bytes, fmt: str, name: str) -> Any:
         f = FLAC(io.BytesIO(data)) if fmt == "flac" else OggVorbis(io.BytesIO(data))
     # IndexError: mutagen reads a truncated comment's framing byte past the end (found by tests/test_fuzz_parsers.py)
     except (MutagenError, ValueError, IndexError, struct.error, OverflowError, RecursionError) as exc:
-        raise MetadataError("cannot read the {fmt_upper} tags: {exc_type}: {exc}", path=name,
+        raise MetadataError("cannot read the {format} tags: {exc_type}: {exc}", path=name,
                             hint="Only OGG Vorbis is supported among OGG codecs; re-export intact files.",
-                            values={"fmt_upper": fmt.upper(), "exc_type": type(exc).__name__, "exc": exc}) from exc
+                            values={"format": fmt.upper(), "exc_type": type(exc).__name__, "exc": exc}) from exc
     return f
 
 

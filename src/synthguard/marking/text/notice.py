@@ -37,8 +37,8 @@ def render(zh: str | None = DEFAULT_ZH, en: str | None = DEFAULT_EN) -> str:
                           values={"text": text})
     line = OPEN + text + CLOSE
     if len(line) > MAX_NOTICE_CHARS:
-        raise ConfigError("the text notice is {n_line} characters, over {MAX_NOTICE_CHARS}", hint=hint,
-                          values={"n_line": len(line), "MAX_NOTICE_CHARS": MAX_NOTICE_CHARS})
+        raise ConfigError("the text notice is {length} characters, over {MAX_NOTICE_CHARS}", hint=hint,
+                          values={"length": len(line), "MAX_NOTICE_CHARS": MAX_NOTICE_CHARS})
     if not (AI_ELEMENT.search(text) and GENERATION_ELEMENT.search(text)):
         raise ConfigError("the text notice {text!r} lacks an AI element or a generation element (GB-02)", hint=hint,
                           values={"text": text})

@@ -115,10 +115,10 @@ def open_package(data: bytes, name: str) -> Package:
         names = [i.filename for i in infos]
         if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNZIPPED:
             raise CorruptMediaError(
-                "ZIP archive unpacks to {total_size:,} bytes in {n_infos} parts, over the limits ({MAX_UNZIPPED:,} "
+                "ZIP archive unpacks to {total_size:,} bytes in {parts} parts, over the limits ({MAX_UNZIPPED:,} "
                 "bytes, {MAX_PARTS} parts): refused as a possible zip bomb", path=name,
                 hint="Pass a regular office document; split very large workbooks.",
-                values={"total_size": sum(i.file_size for i in infos), "n_infos": len(infos),
+                values={"total_size": sum(i.file_size for i in infos), "parts": len(infos),
                         "MAX_UNZIPPED": MAX_UNZIPPED, "MAX_PARTS": MAX_PARTS})
         unzipped = sum(i.file_size for i in infos)
         if unzipped > RATIO_FLOOR and unzipped > MAX_RATIO * max(1, len(data)):
@@ -173,8 +173,8 @@ def lxml_etree() -> Any:
 def parse_xml(data: bytes, part: str) -> Any:
     etree = lxml_etree()
     if len(data) > MAX_XML_PART:
-        raise CorruptMediaError("part {part} is {n_data:,} bytes, over the {MAX_XML_PART:,}-byte limit",
-                                values={"part": part, "n_data": len(data), "MAX_XML_PART": MAX_XML_PART})
+        raise CorruptMediaError("part {part} is {size:,} bytes, over the {MAX_XML_PART:,}-byte limit",
+                                values={"part": part, "size": len(data), "MAX_XML_PART": MAX_XML_PART})
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
     try:
         root = etree.fromstring(data, parser)

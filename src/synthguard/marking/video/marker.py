@@ -271,8 +271,8 @@ class VideoMetadataMarker:
         out.__dict__["content_sha256"] = media.content_sha256  # stream copy: the packets are the same
         back = aigc_blocks(out)
         if len(back) != 1 or back[0][1] != label.to_json():  # GB-08, GB-16: always read back
-            raise MetadataError("read-back after writing found {n_back} AIGC blocks", path=media.name,
-                                values={"n_back": len(back)})
+            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
+                                values={"count": len(back)})
         return out
 
     def read(self, media: Media) -> Reading:
@@ -318,9 +318,9 @@ class VideoC2PAMarker(C2PAMarker):
     def mark(self, media: Media, ctx: LabelContext) -> Media:
         if media.format not in C2PA_FORMATS:
             raise UnsupportedMediaError(
-                "C2PA manifests cannot be embedded in {format_upper} files", path=media.name,
+                "C2PA manifests cannot be embedded in {format} files", path=media.name,
                 hint="Deliver MP4 or MOV, or label with C2PA off (SYNTHGUARD_C2PA=false); the AIGC tag and the "
-                     "watermark still apply.", values={"format_upper": media.format.upper()})
+                     "watermark still apply.", values={"format": media.format.upper()})
         out = self.signer.sign(media, content_id=ctx.content_id, producer=ctx.producer, ledger_ref=ctx.ledger_ref,
                                model=ctx.model, created=ctx.created, claim={"label": ctx.label})
         if "content_sha256" in media.__dict__:  # the manifest is a box beside the media data

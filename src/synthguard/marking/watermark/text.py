@@ -109,9 +109,9 @@ class GreenListWatermark:
             scores += self.delta * self.green_mask(prev.tolist(), scores.shape[0])
             return scores
         if scores.ndim != 2 or prev.ndim != 2 or prev.shape[0] != scores.shape[0]:
-            raise ValidationError("bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits {shape} "
-                                  "and ids {shape_prev}",
-                                  values={"shape": scores.shape, "shape_prev": prev.shape})
+            raise ValidationError("bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits "
+                                  "{logits_shape} and ids {ids_shape}",
+                                  values={"logits_shape": scores.shape, "ids_shape": prev.shape})
         for row in range(scores.shape[0]):
             scores[row] += self.delta * self.green_mask(prev[row].tolist(), scores.shape[1])
         return scores
@@ -182,9 +182,9 @@ class TournamentWatermark:
         rows = scores[None] if scores.ndim == 1 else scores
         ids = prev[None] if prev.ndim == 1 else prev
         if rows.ndim != 2 or ids.ndim != 2 or ids.shape[0] != rows.shape[0]:
-            raise ValidationError("bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits {shape} "
-                                  "and ids {shape_prev}",
-                                  values={"shape": scores.shape, "shape_prev": prev.shape})
+            raise ValidationError("bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits "
+                                  "{logits_shape} and ids {ids_shape}",
+                                  values={"logits_shape": scores.shape, "ids_shape": prev.shape})
         out = np.empty_like(rows)
         for i, (row, ctx) in enumerate(zip(rows, ids, strict=True)):
             p = np.exp(row - row.max())
