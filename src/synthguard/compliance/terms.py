@@ -76,11 +76,12 @@ class Terms:
                  else q.order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1))
             t = s.scalars(q).first()
             if t is None:
-                raise NotFoundError("no {kind} {version} for tenant {tenant!r}",
-                                    hint="Publish it first: `synthguard compliance terms publish`.",
-                                    values={"kind": kind,
-                                            "version": "version " + repr(version) if version else "published",
-                                            "tenant": user.tenant})
+                hint = "Publish it first: `synthguard compliance terms publish`."
+                if version:
+                    raise NotFoundError("no {kind} version {version!r} for tenant {tenant!r}", hint=hint,
+                                        values={"kind": kind, "version": version, "tenant": user.tenant})
+                raise NotFoundError("no {kind} published for tenant {tenant!r}", hint=hint,
+                                    values={"kind": kind, "tenant": user.tenant})
             row = s.scalars(select(TermsAcceptance).where(TermsAcceptance.user_id == user.id,
                                                           TermsAcceptance.terms_id == t.id)).first()
             if row is None:
