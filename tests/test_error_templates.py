@@ -148,10 +148,14 @@ def offences(modules: dict[str, ast.Module], names: set[str] | None = None) -> l
     forwarders: dict[str, tuple[int, str]] = {}  # function name -> (index, name) of a parameter used as message
     checked: set[tuple[str, int, str]] = set()
 
-    def check(m: _Module, call: ast.Call, message: ast.AST | None, hint: ast.AST | None, what: str) -> None:
+    def check(m: _Module, call: ast.Call, message: ast.AST | None, hint: ast.AST | None, what: str,
+              forwarded: bool = False) -> None:
         why = _baked(hint)
         if why:
             found.append((m.path, call.lineno, ast.unparse(hint), f"{what} hint is {why}"))
+        if forwarded and isinstance(message, ast.Constant):  # the extractor sees only the error classes and N_
+            found.append((m.path, call.lineno, ast.unparse(message), f"{what} message is not marked with N_()"))
+            return
         if message is None or _is_literal(message):
             return
         scope = m.scope(call)
@@ -180,7 +184,7 @@ def offences(modules: dict[str, ast.Module], names: set[str] | None = None) -> l
                     assert isinstance(node, ast.Call)
                     checked.add((m.path, node.lineno, fn))
                     index, param = forwarders[fn]
-                    check(m, node, _argument(node, index, param), None, f"{fn}()")
+                    check(m, node, _argument(node, index, param), None, f"{fn}()", forwarded=True)
         if len(forwarders) == before:
             return sorted(found)
 
@@ -240,7 +244,8 @@ def f(q, exc, parts):
     raise ValidationError(str(exc))
     raise ValidationError(exc.template, values=q)
     raise ValidationError("fine", hint=f"bad hint {q}")
-    forward(q, "fine {m}")
+    forward(q, N_("fine {m}"))
+    forward(q, "unmarked {m}")
     forward(q, f"bad via forward {q}")
     raise ValidationError(parts[0])
 '''
@@ -262,5 +267,6 @@ def test_the_checker_fails_on_planted_examples():
         ("raise ValidationError(exc.template, values=q)", "ValidationError message is not a literal template"),
         ('raise ValidationError("fine", hint=f"bad hint {q}")', "ValidationError hint is an f-string"),
         ('forward(q, f"bad via forward {q}")', "forward() message is an f-string"),
+        ('forward(q, "unmarked {m}")', "forward() message is not marked with N_()"),
         ("raise ValidationError(parts[0])", "ValidationError message is not a literal template"),
     }, sorted(got)

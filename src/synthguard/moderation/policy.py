@@ -131,28 +131,30 @@ def _parse(doc: dict[str, Any], source: str) -> Policy:
                                values={"source": source, **values})
 
     if not isinstance(doc, dict) or doc.get("jurisdiction") not in JURISDICTIONS:
-        raise bad("{source}: 'jurisdiction' must be one of {jurisdictions}", jurisdictions=JURISDICTIONS)
+        raise bad(N_("{source}: 'jurisdiction' must be one of {jurisdictions}"), jurisdictions=JURISDICTIONS)
     d = doc.get("defaults") or {}
     timely = float(d.get("timely_hours", 72))
     alerts = tuple(float(a) for a in d.get("alerts", [0.5, 0.75]))
     if not all(0 < a < 1 for a in alerts):
-        raise bad("{source}: alerts are fractions of the deadline between 0 and 1")
+        raise bad(N_("{source}: alerts are fractions of the deadline between 0 and 1"))
     reasons = doc.get("reason_codes") or {}
     types: dict[str, ComplaintType] = {}
     for tid, t in (doc.get("complaint_types") or {}).items():
         hours = timely if t.get("deadline_hours") == "timely" else t.get("deadline_hours")
         if not isinstance(hours, (int, float)) or hours <= 0:
-            raise bad("{source}: complaint type {tid}: deadline_hours must be a positive number or 'timely'", tid=tid)
+            raise bad(N_("{source}: complaint type {tid}: deadline_hours must be a positive number or 'timely'"),
+                      tid=tid)
         actions = _tuple(t.get("actions"))
         unknown = [a for a in actions if a not in CASE_ACTIONS]
         req = _tuple(t.get("required"))
         if unknown or not actions:
-            raise bad("{source}: complaint type {tid}: unknown or missing actions {unknown}", tid=tid, unknown=unknown)
+            raise bad(N_("{source}: complaint type {tid}: unknown or missing actions {unknown}"), tid=tid,
+                      unknown=unknown)
         if any(f not in FIELDS for f in req):
-            raise bad("{source}: complaint type {tid}: unknown required field in {req}", tid=tid, req=req)
+            raise bad(N_("{source}: complaint type {tid}: unknown required field in {req}"), tid=tid, req=req)
         if t.get("takedown") and not {"name", "email", "good_faith"} <= set(req):
-            raise bad("{source}: complaint type {tid}: a takedown needs identity and a good-faith statement "
-                      "(CC-10, US-02)", tid=tid)
+            raise bad(N_("{source}: complaint type {tid}: a takedown needs identity and a good-faith statement "
+                      "(CC-10, US-02)"), tid=tid)
         types[tid] = ComplaintType(tid, str(t.get("title", tid)), str(t["category"]), bool(t.get("takedown")), req,
                                    float(hours), int(t.get("priority", 0)), actions, dict(t.get("dsa") or {}),
                                    _tuple(t.get("cite")), _tuple(t.get("roles")))
@@ -161,23 +163,23 @@ def _parse(doc: dict[str, Any], source: str) -> Policy:
         when = r.get("when") or {}
         acts = _tuple(r.get("actions"))
         if any(a not in SCAN_ACTIONS for a in acts):
-            raise bad("{source}: scan rule {rule}: actions must be among {actions}", rule=r.get("id"),
+            raise bad(N_("{source}: scan rule {rule}: actions must be among {actions}"), rule=r.get("id"),
                       actions=SCAN_ACTIONS)
         kind = (r.get("case") or {}).get("kind")
         if kind is not None and kind not in types:
-            raise bad("{source}: scan rule {rule}: case kind {kind!r} is not a complaint type", rule=r.get("id"),
+            raise bad(N_("{source}: scan rule {rule}: case kind {kind!r} is not a complaint type"), rule=r.get("id"),
                       kind=kind)
         if r.get("reason") is not None and r["reason"] not in reasons:
-            raise bad("{source}: scan rule {rule}: unknown reason {reason!r}", rule=r.get("id"), reason=r["reason"])
+            raise bad(N_("{source}: scan rule {rule}: unknown reason {reason!r}"), rule=r.get("id"), reason=r["reason"])
         rules.append(ScanRule(str(r["id"]), _tuple(when.get("bank")), _tuple(when.get("verdict")), acts, kind,
                               r.get("reason"), _tuple(r.get("cite"))))
     scope = _tuple(d.get("territorial_scope")) or EEA
     if any(c not in EEA for c in scope):
-        raise bad("{source}: territorial_scope must be EEA country codes ({eea}), got {scope}", eea=", ".join(EEA),
+        raise bad(N_("{source}: territorial_scope must be EEA country codes ({eea}), got {scope}"), eea=", ".join(EEA),
                   scope=list(scope))
     for code, r in reasons.items():
         if not isinstance(r, dict) or not isinstance(r.get("text", ""), str) or not isinstance(r.get("law", ""), str):
-            raise bad("{source}: reason code {code}: text and law must be strings", code=code)
+            raise bad(N_("{source}: reason code {code}: text and law must be strings"), code=code)
     return Policy(doc["jurisdiction"], str(doc.get("version", "")), str(doc.get("title", "")), timely, alerts,
                   float(d.get("counter_notice_days", 15)), float(d.get("appeal_window_days", 183)), dict(reasons),
                   types, tuple(rules), scope)
