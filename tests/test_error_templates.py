@@ -270,3 +270,17 @@ def test_the_checker_fails_on_planted_examples():
         ('forward(q, "unmarked {m}")', "forward() message is not marked with N_()"),
         ("raise ValidationError(parts[0])", "ValidationError message is not a literal template"),
     }, sorted(got)
+
+
+def test_a_converted_message_and_hint_translate_and_survive_a_re_raise():
+    """What the conversion buys: the catalog has the template, so the Chinese text comes out filled; a re-raise as
+    another class (exc.template, values=exc.values) keeps it; the English ``message`` is what the f-string gave."""
+    from synthguard.errors import MetadataError, ValidationError
+    from synthguard.i18n import N_
+
+    exc = ValidationError("unknown terms kind {kind!r}", hint=N_("Use one of: {kinds}."),
+                          values={"kind": "tos", "kinds": "terms, privacy"})
+    assert (exc.message, exc.hint) == ("unknown terms kind 'tos'", "Use one of: terms, privacy.")
+    assert exc.localized("zh_CN") == ("未知的条款类型 'tos'", "请使用以下之一：terms, privacy。")
+    again = MetadataError(exc.template, values=exc.values)
+    assert again.message == exc.message and again.localized("zh_CN")[0] == "未知的条款类型 'tos'"
