@@ -81,7 +81,7 @@ def _marker(sg: SynthGuard, media: Media) -> Marker:
 
     name = f"{media.modality.value}.watermark"
     if name not in sg.registry:
-        raise UnsupportedMediaError("no robust watermark for {value}", path=media.name,
+        raise UnsupportedMediaError("no robust watermark for {modality}", path=media.name,
                                     hint="Text is watermarked at generation time: see docs (text watermark hook).",
-                                    values={"value": media.modality.value})
+                                    values={"modality": media.modality.value})
     return sg.marker(name)

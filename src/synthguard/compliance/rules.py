@@ -95,8 +95,8 @@ def _conditions(raw: Any, where: str) -> tuple[Condition, ...]:
     out = []
     for c in raw:
         if not isinstance(c, dict) or set(c) - {"fact", "op", "value", "fact_ref"} or "fact" not in c:
-            raise ValidationError("{where}: malformed condition {c!r}", hint="Write {fact, op, value}.",
-                                  values={"where": where, "c": c})
+            raise ValidationError("{where}: malformed condition {condition!r}", hint="Write {fact, op, value}.",
+                                  values={"where": where, "condition": c})
         if c.get("op") not in OPS:
             raise ValidationError("{where}: unknown operator {op!r}", hint=N_("Use one of: {ops}."),
                                   values={"where": where, "op": c.get("op"), "ops": ", ".join(OPS)})

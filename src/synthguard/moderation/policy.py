@@ -214,9 +214,9 @@ def for_settings(settings: Settings) -> Policy:
     if path:
         p = Path(path)
         if not p.is_file():
-            raise ValidationError("the moderation policy file {p} does not exist",
+            raise ValidationError("the moderation policy file {path} does not exist",
                                   hint="Fix SYNTHGUARD_MODERATION_POLICY (a YAML file like policies/cn.yaml).",
-                                  values={"p": p})
+                                  values={"path": p})
         return load_file(p, p.stat().st_mtime)
     return load(settings.profile)
 

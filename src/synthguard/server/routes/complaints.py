@@ -132,7 +132,7 @@ def _tenant(value: Any) -> str:
 
     t = value if isinstance(value, str) and value else "default"
     if not _TENANT.match(t):
-        raise InputError("bad tenant {t!r}", values={"t": t})
+        raise InputError("bad tenant {tenant!r}", values={"tenant": t})
     return t
 
 
