@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from synthguard.errors import AuthError, ForbiddenError, NotFoundError, ValidationError
+from synthguard.i18n import N_
 from synthguard.store.auth_tables import ApiToken
 from synthguard.store.base import utcnow
 from synthguard.store.db import Database
@@ -80,7 +81,8 @@ def create_token(db: Database, role: Role | str, tenant: str, name: str = "") ->
         role = Role(role)
     except ValueError:
         raise ValidationError("unknown role {role!r}",
-                              values={"role": role}, hint=f"Use one of: {', '.join(Role)}.") from None
+                              values={"role": role, "roles": ", ".join(Role)},
+                              hint=N_("Use one of: {roles}.")) from None
     if tenant == OPERATOR and role is not Role.ADMIN:
         raise ValidationError("only admin tokens may be global operators (tenant '*')")
     if tenant != OPERATOR and not _TENANT.match(tenant):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import InputError, SynthGuardError
+from synthguard.i18n import N_
 from synthguard.sources import read_item, resolve_with_skips
 
 if TYPE_CHECKING:
@@ -233,8 +234,8 @@ def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, en
               on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Scan ``source`` into the JSONL file ``out``; returns the summary (files, skipped, counts per verdict)."""
     if engine not in ENGINES:
-        raise InputError("unknown engine {engine!r}", values={"engine": engine},
-                         hint=f"Use one of: {', '.join(ENGINES)}.")
+        raise InputError("unknown engine {engine!r}", values={"engine": engine, "engines": ", ".join(ENGINES)},
+                         hint=N_("Use one of: {engines}."))
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError("the output's folder does not exist", path=out, hint="Create it or choose another --out.")

@@ -245,7 +245,8 @@ class Settings(BaseSettings):
         except PydanticValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "settings"
-            raise ConfigError(f"invalid setting {field!r}: {first['msg']}") from exc
+            raise ConfigError("invalid setting {field!r}: {msg}",
+                              values={"field": field, "msg": first["msg"]}) from exc
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -265,5 +266,5 @@ class _TomlSource(PydanticBaseSettingsSource):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"malformed TOML: {exc}", path=path) from exc
+            raise ConfigError("malformed TOML: {exc}", path=path, values={"exc": exc}) from exc
         return data.get("synthguard", data)

@@ -189,8 +189,10 @@ class SynthGuard:
         try:
             m = identity.Method(method)
         except ValueError:
-            raise ValidationError(f"unknown verification method {method!r}",
-                                  hint=f"Use one of: {', '.join(x.value for x in identity.Method)}.") from None
+            raise ValidationError("unknown verification method {method!r}",
+                                  hint=N_("Use one of: {methods}."),
+                                  values={"method": method,
+                                          "methods": ", ".join(x.value for x in identity.Method)}) from None
         verifier = verifier or self.identity_verifier()
         result = verifier.verify(user_id, m, identifier, reference)
         salt = self.keys.identity_salt if identifier else b""
@@ -205,7 +207,7 @@ class SynthGuard:
             self.ledger.append(s, "identity", {"event": "identity_verification",
                                "user": self.user_ref(u.id), "method": m.value, "verified": result.verified})
         if not result.verified:
-            raise ValidationError(f"identity verification failed: {result.reason}")
+            raise ValidationError("identity verification failed: {reason}", values={"reason": result.reason})
         return self.user(user_id, tenant=tenant)
 
     def identity_verifier(self) -> identity.IdentityVerifier:
@@ -368,8 +370,9 @@ class SynthGuard:
             raise ValidationError("no producer code given",
                                   hint="Pass --producer CODE or set SYNTHGUARD_PRODUCER (GB-14 provider code).")
         if not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in code):
-            raise ValidationError(f"producer code {code!r} has characters GB 45438 Annex E does not allow (GB-10)",
-                                  hint="Use the provider code: printable ASCII letters and digits, no spaces.")
+            raise ValidationError("producer code {code!r} has characters GB 45438 Annex E does not allow (GB-10)",
+                                  hint="Use the provider code: printable ASCII letters and digits, no spaces.",
+                                  values={"code": code})
         if self.settings.strict_producer_code:
             parse_provider_code(code, strict=True)
         return code

@@ -45,6 +45,16 @@ class SynthGuardError(Exception):
             self._hint_template = hint
             self.hint = _fill(hint, self._values)
 
+    @property
+    def template(self) -> str:
+        """The message before filling (the catalog msgid): re-raising as another class passes ``template`` and
+        ``values`` on, so the new error still translates (tests/test_error_templates.py)."""
+        return self._template
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self._values)
+
     def localized(self, lang: str | None = None) -> tuple[str, str]:
         """(message, hint) in ``lang`` (default: the current language); English where no translation exists."""
         hint = translate(self.hint if self._hint_template is None else self._hint_template, lang)

@@ -151,12 +151,14 @@ class Media:
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> Media:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise InputError(f"expected bytes, got {type(data).__name__}", path=name)
+            raise InputError("expected bytes, got {data_type}", path=name,
+                             values={"data_type": type(data).__name__})
         data = bytes(data)
         if not data:
             raise CorruptMediaError("the file is empty", path=name)
         if len(data) > max_bytes:
-            raise MediaTooLargeError(f"file is {len(data):,} bytes, over the limit of {max_bytes:,}", path=name)
+            raise MediaTooLargeError("file is {size:,} bytes, over the limit of {max_bytes:,}", path=name,
+                                     values={"size": len(data), "max_bytes": max_bytes})
         fmt = sniff(data[:64])
         if fmt is None and data[:4] == b"PK\x03\x04":  # OOXML needs a look inside the ZIP (marking/text)
             from synthguard.marking.text.io import sniff_ooxml
@@ -178,7 +180,8 @@ class Media:
             raise InputError("no such file", path=p, hint="Check the path.")
         size = p.stat().st_size
         if size > max_bytes:
-            raise MediaTooLargeError(f"file is {size:,} bytes, over the limit of {max_bytes:,}", path=p)
+            raise MediaTooLargeError("file is {size:,} bytes, over the limit of {max_bytes:,}", path=p,
+                                     values={"size": size, "max_bytes": max_bytes})
         return cls.from_bytes(p.read_bytes(), name=str(p), max_bytes=max_bytes, max_pixels=max_pixels)
 
     # --- facts --------------------------------------------------------------------------
@@ -262,7 +265,8 @@ class Media:
     # --- images -------------------------------------------------------------------------
     def require_image(self) -> None:
         if self.modality is not Modality.IMAGE:
-            raise UnsupportedMediaError(f"expected an image, got {self.mime}", path=self.name)
+            raise UnsupportedMediaError("expected an image, got {mime}", path=self.name,
+                                        values={"mime": self.mime})
 
     def image(self) -> Image.Image:
         """Decode fully (so truncation is caught here), guarded against decompression bombs."""
@@ -282,7 +286,7 @@ class Media:
         try:
             img = Image.open(io.BytesIO(self.data))
         except Exception as exc:  # Pillow raises many types for garbage
-            raise CorruptMediaError(f"cannot read image header: {exc}", path=self.name) from exc
+            raise CorruptMediaError("cannot read image header: {exc}", path=self.name, values={"exc": exc}) from exc
         _check_pixels(img.size, self.max_pixels, self.name)
         return img
 
@@ -302,19 +306,20 @@ def _modality_io(modality: str, function: str, media: Media) -> Any:
     try:
         return getattr(import_module(f"synthguard.marking.{modality}.io"), function)
     except (ImportError, AttributeError) as exc:
-        raise UnsupportedMediaError(f"{modality} files are not supported by this installation ({exc})",
-                                    path=media.name, hint="Install the extras: pip install 'synthguard[video,voice]'."
+        raise UnsupportedMediaError("{modality} files are not supported by this installation ({exc})",
+                                    path=media.name, hint="Install the extras: pip install 'synthguard[video,voice]'.",
+                                    values={"modality": modality, "exc": exc}
                                     ) from exc
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
     w, h = size
     if w <= 0 or h <= 0:
-        raise CorruptMediaError(f"image has impossible size {w}x{h}", path=name)
+        raise CorruptMediaError("image has impossible size {w}x{h}", path=name, values={"w": w, "h": h})
     if w * h > max_pixels:
         raise MediaTooLargeError(
-            f"image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} (decompression-bomb guard)",
-            path=name,
+            "image is {w}x{h} = {pixels:,} pixels, over the limit of {max_pixels:,} (decompression-bomb guard)",
+            path=name, values={"w": w, "h": h, "pixels": w * h, "max_pixels": max_pixels},
         )
 
 
@@ -326,20 +331,20 @@ def decode_image(data: bytes, name: str, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise MediaTooLargeError(str(exc), path=name) from exc
     except Exception as exc:
-        raise CorruptMediaError(f"cannot decode image: {exc}", path=name) from exc
+        raise CorruptMediaError("cannot decode image: {exc}", path=name, values={"exc": exc}) from exc
     _check_pixels(img.size, max_pixels, name)
     frames = int(getattr(img, "n_frames", 1))
     if frames > 1:
         raise UnsupportedMediaError(
-            f"animated image with {frames} frames", path=name,
-            hint="Label animated images as video, or pass a single still frame.",
+            "animated image with {frames} frames", path=name,
+            hint="Label animated images as video, or pass a single still frame.", values={"frames": frames},
         )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
-        raise CorruptMediaError(f"image data is truncated or corrupt: {exc}", path=name) from exc
+        raise CorruptMediaError("image data is truncated or corrupt: {exc}", path=name, values={"exc": exc}) from exc
     return img
 
 
@@ -352,7 +357,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:
-        raise OutputError(f"cannot write here: {exc.strerror}", path=p) from exc
+        raise OutputError("cannot write here: {strerror}", path=p, values={"strerror": exc.strerror}) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -361,5 +366,5 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         os.replace(tmp, p)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write output: {exc.strerror}", path=p) from exc
+        raise OutputError("cannot write output: {strerror}", path=p, values={"strerror": exc.strerror}) from exc
     return p

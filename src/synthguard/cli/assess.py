@@ -108,4 +108,4 @@ def _write(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc}", path=path) from exc
+        raise OutputError("cannot write {path}: {exc}", path=path, values={"path": path, "exc": exc}) from exc

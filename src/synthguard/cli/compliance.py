@@ -320,7 +320,7 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValidationError(f"no such file: {path}", hint="Check the path.") from None
+        raise ValidationError("no such file: {path}", hint="Check the path.", values={"path": path}) from None
     except (UnicodeDecodeError, OSError) as exc:
-        raise ValidationError(f"cannot read {path} as UTF-8 text: {exc}", hint="Save the document as UTF-8 text.",
-                              path=path) from None
+        raise ValidationError("cannot read {path} as UTF-8 text: {exc}", hint="Save the document as UTF-8 text.",
+                              path=path, values={"path": path, "exc": exc}) from None

@@ -38,7 +38,7 @@ def _embeddings(paths: list[Path] | None) -> list[dict[str, Any]]:
         try:
             data = json.loads(Path(p).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ValidationError(f"cannot read the embedding file: {exc}", path=p) from None
+            raise ValidationError("cannot read the embedding file: {exc}", path=p, values={"exc": exc}) from None
         out += data if isinstance(data, list) else [data]
     return out
 

@@ -51,8 +51,9 @@ def scan_cmd(
             err.print("nothing written: the verdict is 'none', so no propagator fields are due (LM-17)")
         else:
             act = next(a for a in result.actions if a["action"] == "write_propagator")
-            raise InputError(f"propagator fields not written: {act.get('reason')}",
-                             hint="Pass --propagator CODE (or set SYNTHGUARD_PRODUCER) and a JPEG/PNG/WebP file.")
+            raise InputError("propagator fields not written: {reason}",
+                             hint="Pass --propagator CODE (or set SYNTHGUARD_PRODUCER) and a JPEG/PNG/WebP file.",
+                             values={"reason": act.get("reason")})
     if as_json:
         emit(data, True)
         return

@@ -36,9 +36,11 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
     try:
         data = bytes.fromhex(payload)
     except ValueError:
-        raise ValidationError(f"payload {payload!r} is not hex", hint="Give 16 hex digits.") from None
+        raise ValidationError("payload {payload!r} is not hex", hint="Give 16 hex digits.",
+                              values={"payload": payload}) from None
     if len(data) != 8:
-        raise ValidationError(f"payload has {len(data)} bytes, not 8", hint="Give 16 hex digits.")
+        raise ValidationError("payload has {size} bytes, not 8", hint="Give 16 hex digits.",
+                              values={"size": len(data)})
     with core() as sg:
         media = sg.media(src)
         media.decode()
@@ -79,6 +81,7 @@ def _marker(sg: SynthGuard, media: Media) -> Marker:
 
     name = f"{media.modality.value}.watermark"
     if name not in sg.registry:
-        raise UnsupportedMediaError(f"no robust watermark for {media.modality.value}", path=media.name,
-                                    hint="Text is watermarked at generation time: see docs (text watermark hook).")
+        raise UnsupportedMediaError("no robust watermark for {modality}", path=media.name,
+                                    hint="Text is watermarked at generation time: see docs (text watermark hook).",
+                                    values={"modality": media.modality.value})
     return sg.marker(name)

@@ -11,6 +11,7 @@ from synthguard.compliance.common import parse_since
 from synthguard.compliance.probes import PROBES, Context
 from synthguard.compliance.rules import CheckResult, for_profile, judge
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 from synthguard.store.base import utcnow
 from synthguard.times import iso
 
@@ -53,8 +54,9 @@ def run(sg: Any, *, profile: str | None = None, since: str | timedelta = "30d", 
         outputs: str | Path | None = None, sample_size: int = 200, only: list[str] | None = None) -> Audit:
     """Audit the deployment over the period ``since`` (e.g. ``30d``) ending now."""
     if not 1 <= sample_size <= MAX_SAMPLE:
-        raise ValidationError(f"sample size {sample_size} is out of range",
-                              hint=f"Sample between 1 and {MAX_SAMPLE} outputs (the audit samples evenly).")
+        raise ValidationError("sample size {sample_size} is out of range",
+                              hint=N_("Sample between 1 and {MAX_SAMPLE} outputs (the audit samples evenly)."),
+                              values={"sample_size": sample_size, "MAX_SAMPLE": MAX_SAMPLE})
     profile = profile or (sg.settings.profile if sg.settings.profile != "none" else "cn")
     chosen = for_profile(profile)
     if only:

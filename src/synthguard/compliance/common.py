@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 FEATURE = re.compile(r"^[a-z][a-z0-9_]{0,30}(\.[a-z][a-z0-9_]{0,30})?$")
@@ -21,23 +22,25 @@ def sha256_text(text: str) -> str:
 
 def check_name(value: str, what: str, hint: str) -> str:
     if not NAME.match(value or ""):
-        raise ValidationError(f"{what} {value!r} is not a valid name", hint=hint)
+        raise ValidationError("{what} {value!r} is not a valid name", hint=hint, values={"what": what, "value": value})
     return value
 
 
 def check_tenant(tenant: str) -> str:
     if not TENANT.match(tenant or ""):
-        raise ValidationError(f"tenant {tenant!r} is not a valid tenant id",
-                              hint="Use 1-64 letters, digits, '.', '_' or '-' ('*' for every tenant).")
+        raise ValidationError("tenant {tenant!r} is not a valid tenant id",
+                              hint="Use 1-64 letters, digits, '.', '_' or '-' ('*' for every tenant).",
+                              values={"tenant": tenant})
     return tenant
 
 
 def check_text(value: str, what: str, *, max_len: int = 2000) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationError(f"{what} is empty", hint=f"Say {what}: the register keeps it for the audit trail.")
+        raise ValidationError("{what} is empty", hint=N_("Say {what}: the register keeps it for the audit trail."),
+                              values={"what": what})
     if len(value) > max_len:
-        raise ValidationError(f"{what} is longer than {max_len} characters")
+        raise ValidationError("{what} is longer than {max_len} characters", values={"what": what, "max_len": max_len})
     return value
 
 
@@ -47,7 +50,8 @@ def parse_since(value: str | timedelta) -> timedelta:
         return value
     m = _SINCE.match((value or "").strip())
     if not m or int(m.group(1)) == 0:
-        raise ValidationError(f"period {value!r} is not understood", hint="Use a number and a unit: 30d, 12h or 2w.")
+        raise ValidationError("period {value!r} is not understood", hint="Use a number and a unit: 30d, 12h or 2w.",
+                              values={"value": value})
     n, unit = int(m.group(1)), m.group(2)
     return {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
 
@@ -61,7 +65,8 @@ def parse_day(value: str | date | datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationError(f"date {value!r} is not an ISO date", hint="Write it as YYYY-MM-DD.") from None
+        raise ValidationError("date {value!r} is not an ISO date", hint="Write it as YYYY-MM-DD.",
+                              values={"value": value}) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

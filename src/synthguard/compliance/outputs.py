@@ -87,8 +87,9 @@ def _ledger_problem(r: Record, entry: tuple[str, dict[str, Any]] | None) -> str 
 
 def _index_outputs(root: Path, max_bytes: int) -> dict[str, Path]:
     if not root.is_dir():
-        raise ValidationError(f"--outputs {root} is not a directory",
-                              hint="Point --outputs at the folder (or mounted bucket) where the service keeps outputs.")
+        raise ValidationError("--outputs {root} is not a directory",
+                              hint="Point --outputs at the folder (or mounted bucket) where the service keeps outputs.",
+                              values={"root": root})
     found: dict[str, Path] = {}
     for p in sorted(root.rglob("*")):
         if p.is_file() and p.stat().st_size <= max_bytes:

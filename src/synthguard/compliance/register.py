@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from synthguard.compliance.common import check_name, check_text, ledger_body, parse_day, sha256_text
 from synthguard.errors import ConflictError, ValidationError
+from synthguard.i18n import N_
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import PolicyDocument
 from synthguard.times import iso
@@ -43,15 +44,17 @@ class Register:
         """Record a new version of a policy document (never overwrites an existing version)."""
         check_name(kind, "policy kind", f"Use one of: {', '.join(KINDS)}.")
         if kind not in KINDS:
-            raise ValidationError(f"unknown policy kind {kind!r}", hint=f"Use one of: {', '.join(KINDS)}.")
+            raise ValidationError("unknown policy kind {kind!r}", hint=N_("Use one of: {kinds}."),
+                                  values={"kind": kind, "kinds": ", ".join(KINDS)})
         version = check_text(version, "the version", max_len=32)
         owner = check_text(owner, "the owner", max_len=128)
         due = parse_day(review_due)
         with self.sg.db.session() as s:
             if s.scalar(select(PolicyDocument.id).where(PolicyDocument.tenant == tenant, PolicyDocument.kind == kind,
                                                         PolicyDocument.version == version)) is not None:
-                raise ConflictError(f"{kind} version {version!r} is already registered",
-                                    hint="Versions are immutable: register the revision under a new version.")
+                raise ConflictError("{kind} version {version!r} is already registered",
+                                    hint="Versions are immutable: register the revision under a new version.",
+                                    values={"kind": kind, "version": version})
             digest = sha256_text(text) if text else None
             entry = self.sg.ledger.append(s, "feature", ledger_body(
                 self.sg, "policy_document", actor, kind=kind, version=version, tenant=tenant, sha256=digest))
@@ -61,7 +64,8 @@ class Register:
             try:
                 s.flush()
             except IntegrityError:  # a concurrent writer registered the same version
-                raise ConflictError(f"{kind} version {version!r} is already registered") from None
+                raise ConflictError("{kind} version {version!r} is already registered",
+                                    values={"kind": kind, "version": version}) from None
             return _doc(doc)
 
     def documents(self, *, tenant: str | None = "default", current_only: bool = True) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from typing import Any
 from synthguard import documents
 from synthguard.documents import Block, BulletList, Document, Heading, KeyValues, Note, Paragraph, Status
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 from synthguard.media import write_atomic
 
 MARK = {"pass": "PASS", "fail": "FAIL", "not_applicable": "N/A"}
@@ -123,7 +124,8 @@ def render_pdf(blocks: list[Block], font_path: Path | None = None) -> bytes:
 
 def render(blocks: list[Block], fmt: str, data: dict[str, Any], *, font_path: Path | None = None) -> bytes:
     if fmt not in FORMATS:
-        raise ValidationError(f"unknown report format {fmt!r}", hint=f"Use one of: {', '.join(FORMATS)}.")
+        raise ValidationError("unknown report format {fmt!r}", hint=N_("Use one of: {formats}."),
+                              values={"fmt": fmt, "formats": ", ".join(FORMATS)})
     if fmt == "pdf":
         return render_pdf(blocks, font_path)
     if fmt == "html":

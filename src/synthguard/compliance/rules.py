@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 
 PROFILES = ("cn", "eu", "us")
 ROW = re.compile(r"^[A-Z]{2,4}-\d{2}$")
@@ -90,13 +91,15 @@ def _show(v: Any) -> str:
 
 def _conditions(raw: Any, where: str) -> tuple[Condition, ...]:
     if not isinstance(raw, list):
-        raise ValidationError(f"{where} must be a list of conditions")
+        raise ValidationError("{where} must be a list of conditions", values={"where": where})
     out = []
     for c in raw:
         if not isinstance(c, dict) or set(c) - {"fact", "op", "value", "fact_ref"} or "fact" not in c:
-            raise ValidationError(f"{where}: malformed condition {c!r}", hint="Write {fact, op, value}.")
+            raise ValidationError("{where}: malformed condition {condition!r}", hint="Write {fact, op, value}.",
+                                  values={"where": where, "condition": c})
         if c.get("op") not in OPS:
-            raise ValidationError(f"{where}: unknown operator {c.get('op')!r}", hint=f"Use one of: {', '.join(OPS)}.")
+            raise ValidationError("{where}: unknown operator {op!r}", hint=N_("Use one of: {ops}."),
+                                  values={"where": where, "op": c.get("op"), "ops": ", ".join(OPS)})
         out.append(Condition(c["fact"], c["op"], c.get("value"), c.get("fact_ref")))
     return tuple(out)
 
@@ -110,25 +113,30 @@ def parse_checks(doc: Any, probes: set[str] | None = None) -> tuple[Check, ...]:
         cid = raw.get("id", "?") if isinstance(raw, dict) else "?"
         required = {"id", "title", "rows", "probe", "pass", "fix"}
         if not isinstance(raw, dict) or set(raw) - _KEYS or not required <= set(raw):
-            raise ValidationError(f"check {cid}: unknown or missing fields",
-                                  hint="Each check has id, title, rows, probe, pass and fix (see checks.yaml).")
+            raise ValidationError("check {cid}: unknown or missing fields",
+                                  hint="Each check has id, title, rows, probe, pass and fix (see checks.yaml).",
+                                  values={"cid": cid})
         rows = tuple(raw["rows"])
         if not rows or not all(isinstance(r, str) and ROW.match(r) for r in rows):
-            raise ValidationError(f"check {cid}: rows must be REQUIREMENTS.md ids such as DS-15")
+            raise ValidationError("check {cid}: rows must be REQUIREMENTS.md ids such as DS-15", values={"cid": cid})
         profiles = tuple(raw.get("profiles", PROFILES))
         if set(profiles) - set(PROFILES):
-            raise ValidationError(f"check {cid}: unknown profile in {profiles}")
+            raise ValidationError("check {cid}: unknown profile in {profiles}",
+                                  values={"cid": cid, "profiles": profiles})
         if probes is not None and raw["probe"] not in probes:
-            raise ValidationError(f"check {cid}: unknown probe {raw['probe']!r}")
+            raise ValidationError("check {cid}: unknown probe {probe!r}",
+                                  values={"cid": cid, "probe": raw["probe"]})
         applies = _conditions(raw.get("applies", []), f"check {cid} applies")
         if applies and not raw.get("not_applicable"):
-            raise ValidationError(f"check {cid}: a check with 'applies' must say why it may not apply")
+            raise ValidationError("check {cid}: a check with 'applies' must say why it may not apply",
+                                  values={"cid": cid})
         out.append(Check(cid, raw["title"], rows, raw.get("citation", ""), profiles, raw["probe"],
                          dict(raw.get("params") or {}), applies, raw.get("not_applicable", ""),
                          _conditions(raw["pass"], f"check {cid} pass"), tuple(raw.get("evidence", [])), raw["fix"]))
     ids = [c.id for c in out]
     if len(ids) != len(set(ids)):
-        raise ValidationError(f"duplicate check ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+        raise ValidationError("duplicate check ids: {duplicates}",
+                              values={"duplicates": sorted({i for i in ids if ids.count(i) > 1})})
     return tuple(out)
 
 
@@ -142,7 +150,8 @@ def checks() -> tuple[Check, ...]:
 
 def for_profile(profile: str) -> list[Check]:
     if profile not in PROFILES:
-        raise ValidationError(f"unknown profile {profile!r}", hint=f"Use one of: {', '.join(PROFILES)}.")
+        raise ValidationError("unknown profile {profile!r}", hint=N_("Use one of: {profiles}."),
+                              values={"profile": profile, "profiles": ", ".join(PROFILES)})
     return [c for c in checks() if profile in c.profiles]
 
 

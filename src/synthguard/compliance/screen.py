@@ -65,8 +65,9 @@ def _compile(value: str) -> re.Pattern[str]:
     try:
         return re.compile(value, re.IGNORECASE)
     except re.error as exc:
-        raise ValidationError(f"pattern {value!r} is not a valid regular expression: {exc}",
-                              hint="Fix the pattern (Python `re` syntax) or add it as a keyword.") from None
+        raise ValidationError("pattern {value!r} is not a valid regular expression: {exc}",
+                              hint="Fix the pattern (Python `re` syntax) or add it as a keyword.",
+                              values={"value": value, "exc": exc}) from None
 
 
 class Screen:
@@ -82,20 +83,22 @@ class Screen:
                tenant: str = "default") -> dict[str, Any]:
         if not any(e.list_name == list_name and e.kind == kind and e.value == value
                    for e in self.entries(tenant=tenant)):
-            raise NotFoundError(f"{kind} {value!r} is not in list {list_name!r}",
-                                hint="List the library: `synthguard compliance library list`.")
+            raise NotFoundError("{kind} {value!r} is not in list {list_name!r}",
+                                hint="List the library: `synthguard compliance library list`.",
+                                values={"kind": kind, "value": value, "list_name": list_name})
         return self._change("remove", list_name, value, kind=kind, reason=reason, actor=actor, tenant=tenant)
 
     def _change(self, action: str, list_name: str, value: str, *, kind: str, reason: str, actor: str,
                 tenant: str) -> dict[str, Any]:
         check_name(list_name, "list", "Use a lower-case category name such as impersonation, fraud or ncii.")
         if kind not in KINDS:
-            raise ValidationError(f"unknown entry kind {kind!r}", hint="Use keyword or pattern.")
+            raise ValidationError("unknown entry kind {kind!r}", hint="Use keyword or pattern.", values={"kind": kind})
         value = check_text(value, "the value", max_len=500)
         if kind == "pattern":
             _compile(value)
         elif not normalise(value, squeeze=True):
-            raise ValidationError(f"keyword {value!r} has no letters or digits", hint="Use a pattern instead.")
+            raise ValidationError("keyword {value!r} has no letters or digits", hint="Use a pattern instead.",
+                                  values={"value": value})
         reason = check_text(reason, "the reason")
         actor = check_text(actor, "the actor", max_len=128)
         with self.sg.db.session() as s:
@@ -140,7 +143,8 @@ class Screen:
         if not isinstance(text, str) or not text.strip():
             raise ValidationError("the prompt is empty", hint="Pass the prompt text to screen.")
         if len(text) > MAX_PROMPT:
-            raise ValidationError(f"the prompt is longer than {MAX_PROMPT} characters")
+            raise ValidationError("the prompt is longer than {MAX_PROMPT} characters",
+                                  values={"MAX_PROMPT": MAX_PROMPT})
         with self.sg.db.session() as s:  # one snapshot: entries and version agree
             version = int(s.scalar(select(func.max(ScreenLibraryChange.id))
                                    .where(ScreenLibraryChange.tenant == tenant)) or 0)

@@ -43,9 +43,9 @@ class Switches:
             ) -> dict[str, Any]:
         """Turn a feature off (or back on) now; the reason is required (DS-05 emergency runbook)."""
         if not FEATURE.match(feature or ""):
-            raise ValidationError(f"feature {feature!r} is not a valid feature name",
+            raise ValidationError("feature {feature!r} is not a valid feature name",
                                   hint="Use label, label.image, label.audio, label.video, label.text or a technique "
-                                       "such as voice_clone or face_swap.")
+                                       "such as voice_clone or face_swap.", values={"feature": feature})
         check_tenant(tenant)
         reason = check_text(reason, "the reason")
         actor = check_text(actor, "the actor", max_len=128)
@@ -87,5 +87,5 @@ class Switches:
         if off:
             first = off[0]
             raise FeatureDisabledError(
-                f"feature {first['feature']!r} is disabled by an emergency switch since {first['changed_at']}: "
-                f"{first['reason']} (DS-05)")
+                "feature {feature!r} is disabled by an emergency switch since {changed_at}: {reason} (DS-05)",
+                values={"feature": first["feature"], "changed_at": first["changed_at"], "reason": first["reason"]})

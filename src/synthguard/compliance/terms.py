@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from synthguard.compliance.common import check_text, ledger_body, sha256_text
 from synthguard.errors import ConflictError, NotFoundError, TermsNotAcceptedError, ValidationError
+from synthguard.i18n import N_
 from synthguard.store.compliance_tables import TermsAcceptance, TermsVersion
 from synthguard.store.schema import User
 from synthguard.times import iso
@@ -39,14 +40,16 @@ class Terms:
 
     def publish(self, kind: str, version: str, text: str, *, actor: str, tenant: str = "default") -> dict[str, Any]:
         if kind not in KINDS:
-            raise ValidationError(f"unknown terms kind {kind!r}", hint=f"Use one of: {', '.join(KINDS)}.")
+            raise ValidationError("unknown terms kind {kind!r}", hint=N_("Use one of: {kinds}."),
+                                  values={"kind": kind, "kinds": ", ".join(KINDS)})
         version = check_text(version, "the version", max_len=32)
         text = check_text(text, "the text", max_len=200_000)
         with self.sg.db.session() as s:
             if s.scalar(select(TermsVersion.id).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind,
                                                       TermsVersion.version == version)) is not None:
-                raise ConflictError(f"{kind} version {version!r} is already published",
-                                    hint="Published terms are immutable: publish the change as a new version.")
+                raise ConflictError("{kind} version {version!r} is already published",
+                                    hint="Published terms are immutable: publish the change as a new version.",
+                                    values={"kind": kind, "version": version})
             t = TermsVersion(tenant=tenant, kind=kind, version=version, text=text, sha256=sha256_text(text),
                              published_by=actor)
             s.add(t)
@@ -73,9 +76,12 @@ class Terms:
                  else q.order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1))
             t = s.scalars(q).first()
             if t is None:
-                raise NotFoundError(f"no {kind} {'version ' + repr(version) if version else 'published'} "
-                                    f"for tenant {user.tenant!r}",
-                                    hint="Publish it first: `synthguard compliance terms publish`.")
+                hint = "Publish it first: `synthguard compliance terms publish`."
+                if version:
+                    raise NotFoundError("no {kind} version {version!r} for tenant {tenant!r}", hint=hint,
+                                        values={"kind": kind, "version": version, "tenant": user.tenant})
+                raise NotFoundError("no {kind} published for tenant {tenant!r}", hint=hint,
+                                    values={"kind": kind, "tenant": user.tenant})
             row = s.scalars(select(TermsAcceptance).where(TermsAcceptance.user_id == user.id,
                                                           TermsAcceptance.terms_id == t.id)).first()
             if row is None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from synthguard.compliance.common import check_text, ledger_body
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
+from synthguard.i18n import N_
 from synthguard.store.compliance_tables import ModelDataset, TrainingDataset
 from synthguard.times import iso
 
@@ -34,15 +35,16 @@ class Training:
         name = check_text(name, "the data set name", max_len=128)
         source = check_text(source, "the source")
         if legal_basis is not None and legal_basis not in LEGAL_BASES:
-            raise ValidationError(f"unknown legal basis {legal_basis!r}",
-                                  hint=f"Use one of: {', '.join(LEGAL_BASES)} (PIPL Art. 13), or leave it out.")
+            raise ValidationError("unknown legal basis {legal_basis!r}",
+                                  hint=N_("Use one of: {legal_bases} (PIPL Art. 13), or leave it out."),
+                                  values={"legal_basis": legal_basis, "legal_bases": ", ".join(LEGAL_BASES)})
         if sensitive_pi and not contains_pi:
             raise ValidationError("sensitive personal information implies personal information",
                                   hint="Pass --contains-pi with --sensitive-pi.")
         with self.sg.db.session() as s:
             if s.scalar(select(TrainingDataset.id).where(TrainingDataset.tenant == tenant,
                                                          TrainingDataset.name == name)) is not None:
-                raise ConflictError(f"data set {name!r} is already registered")
+                raise ConflictError("data set {name!r} is already registered", values={"name": name})
             d = TrainingDataset(tenant=tenant, name=name, source=source, legal_basis=legal_basis,
                                 contains_pi=contains_pi, sensitive_pi=sensitive_pi, consent_refs=consent_refs or [],
                                 retention=retention, created_by=actor)
@@ -59,8 +61,9 @@ class Training:
             d = s.scalars(select(TrainingDataset).where(TrainingDataset.tenant == tenant,
                                                         TrainingDataset.name == dataset)).first()
             if d is None:
-                raise NotFoundError(f"no data set {dataset!r}",
-                                    hint="Register it: `synthguard compliance dataset add`.")
+                raise NotFoundError("no data set {dataset!r}",
+                                    hint="Register it: `synthguard compliance dataset add`.",
+                                    values={"dataset": dataset})
             if s.scalar(select(ModelDataset.id).where(ModelDataset.tenant == tenant, ModelDataset.model == model,
                                                       ModelDataset.dataset_id == d.id)) is None:
                 s.add(ModelDataset(tenant=tenant, model=model, dataset_id=d.id, linked_by=actor))

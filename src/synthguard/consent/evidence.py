@@ -72,7 +72,7 @@ def load_public_key(pem: str | bytes) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
     except ValueError as exc:
-        raise ValidationError(f"not a PEM public key: {exc}") from None
+        raise ValidationError("not a PEM public key: {exc}", values={"exc": exc}) from None
     if not isinstance(key, Ed25519PublicKey):
         raise ValidationError("the subject's signing key must be an Ed25519 public key",
                               hint="Create one with `synthguard consent keygen KEYFILE`.")
@@ -90,7 +90,8 @@ def sign_statement(private_key_path: str | Path, *, subject: str, grantee: str, 
     try:
         key = serialization.load_pem_private_key(Path(private_key_path).read_bytes(), password=None)
     except (OSError, ValueError) as exc:
-        raise ValidationError(f"cannot read the private key: {exc}", path=private_key_path) from None
+        raise ValidationError("cannot read the private key: {exc}", path=private_key_path,
+                              values={"exc": exc}) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ValidationError("the signing key must be an Ed25519 private key", path=private_key_path)
     body = {
@@ -111,17 +112,20 @@ def verify_statement(data: bytes, *, subject: str, grantee: str, purpose: str, m
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(f"the consent statement is not JSON: {exc}",
-                              hint="Pass the file `synthguard consent statement` wrote, unchanged.") from None
+        raise ValidationError("the consent statement is not JSON: {exc}",
+                              hint="Pass the file `synthguard consent statement` wrote, unchanged.",
+                              values={"exc": exc}) from None
     if not isinstance(doc, dict) or doc.get("type") != STATEMENT_TYPE:
-        raise ValidationError(f"not a SynthGuard consent statement (type must be {STATEMENT_TYPE!r})")
+        raise ValidationError("not a SynthGuard consent statement (type must be {STATEMENT_TYPE!r})",
+                              values={"STATEMENT_TYPE": STATEMENT_TYPE})
     missing = [f for f in (*STATEMENT_FIELDS, "signature") if f not in doc]
     if missing:
-        raise TamperedEvidenceError(f"the consent statement lacks {', '.join(missing)}")
+        raise TamperedEvidenceError("the consent statement lacks {missing}",
+                                    values={"missing": ", ".join(missing)})
     if registered_key is None:
-        raise ValidationError(f"subject {subject!r} has no registered signing key, so a signed statement cannot be "
+        raise ValidationError("subject {subject!r} has no registered signing key, so a signed statement cannot be "
                               "attributed to them", hint="Enrol the subject with --signing-key PUBLIC.pem, or use "
-                              "spoken consent (`synthguard consent challenge`).")
+                              "spoken consent (`synthguard consent challenge`).", values={"subject": subject})
     key = load_public_key(registered_key)
     if doc["public_key"] != _raw_public(key):
         raise TamperedEvidenceError("the statement was signed with a key that is not the subject's registered key")
@@ -134,14 +138,16 @@ def verify_statement(data: bytes, *, subject: str, grantee: str, purpose: str, m
     wanted = {"subject": subject, "grantee": grantee, "purpose": purpose}
     for name, value in wanted.items():
         if doc[name] != value:
-            raise ValidationError(f"the statement consents to {name} {doc[name]!r}, not {value!r}",
-                                  hint="The subject must sign a statement for exactly this grant.")
+            raise ValidationError("the statement consents to {name} {doc_name!r}, not {value!r}",
+                                  hint="The subject must sign a statement for exactly this grant.",
+                                  values={"name": name, "doc_name": doc[name], "value": value})
     if not set(modalities) <= set(doc["modalities"] or []):
-        raise ValidationError(f"the statement covers {doc['modalities']}, not {sorted(modalities)}")
+        raise ValidationError("the statement covers {modalities}, not {requested}",
+                              values={"modalities": doc["modalities"], "requested": sorted(modalities)})
     signed_exp = doc["expires"]
     if signed_exp is not None and (expires is None or expires.date().isoformat() > str(signed_exp)):
-        raise ValidationError(f"the grant would outlive the statement's expiry {signed_exp}",
-                              hint=f"Pass --expires {signed_exp} or earlier.")
+        raise ValidationError("the grant would outlive the statement's expiry {signed_exp}",
+                              hint=N_("Pass --expires {signed_exp} or earlier."), values={"signed_exp": signed_exp})
     return {"kind": "statement", "signature": "valid", "key": doc["public_key"], "signed_at": doc["signed_at"],
             "nonce": doc["nonce"], "scope": doc["scope"]}
 

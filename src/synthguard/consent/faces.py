@@ -56,7 +56,8 @@ def model_path(name: str) -> Path:
         raise UnsupportedMediaError("face matching needs the face_recognition_models package", hint=_HINT)
     path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILES[name]
     if not path.is_file():
-        raise ConfigError(f"face model file {MODEL_FILES[name]} is missing", path=path, hint=_HINT)
+        raise ConfigError("face model file {name} is missing", path=path, hint=_HINT,
+                          values={"name": MODEL_FILES[name]})
     return path
 
 

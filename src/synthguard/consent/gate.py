@@ -58,7 +58,8 @@ class ConsentDeniedError(ConsentRequiredError):
     """The gate denied: some face or voice in the sources lacks the person's separate consent (DS-15)."""
 
     def __init__(self, result: GateResult):
-        super().__init__(f"consent gate denied {result.purpose!r} for user {result.user!r}: {result.summary()}")
+        super().__init__("consent gate denied {purpose!r} for user {user!r}: {summary}",
+                         values={"purpose": result.purpose, "user": result.user, "summary": result.summary()})
         self.result = result
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:  # type: ignore[override]

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synthguard.errors import UnsupportedMediaError, ValidationError
+from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 
+FACE_TOO_SMALL = N_("face too small to identify ({width} px wide, {needed} px needed)")
 MAX_FACES = 32  # more faces than this in one source is refused rather than half-checked
 VIDEO_FPS, VIDEO_MAX_FRAMES = 0.5, 20
 
@@ -86,6 +88,7 @@ class Likeness:
     embedding: np.ndarray | None  # None: found but not identifiable (too small)
     where: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
+    problem_values: dict[str, Any] = field(default_factory=dict, repr=False)  # ``problem`` is FACE_TOO_SMALL over these
 
     def describe(self) -> dict[str, Any]:
         return {"modality": self.modality, "file": self.source, "sha256": self.source_sha256, "role": self.role,
@@ -102,17 +105,18 @@ def find(media: Media, role: str = "source") -> tuple[list[Likeness], list[str]]
         faces, notes = _video_faces(media, role)
         voices, vnotes = _voice(media, role)
         return faces + voices, notes + vnotes
-    raise UnsupportedMediaError(f"{media.mime} cannot carry a face or voice", path=media.name,
-                                hint="Pass the images, audio or video the edit uses as sources.")
+    raise UnsupportedMediaError("{mime} cannot carry a face or voice", path=media.name,
+                                hint="Pass the images, audio or video the edit uses as sources.",
+                                values={"mime": media.mime})
 
 
 def _face_likeness(media: Media, role: str, face: Any, extra: dict[str, Any] | None = None) -> Likeness:
     from synthguard.consent.faces import MIN_FACE_PX
 
     where = {"box": list(face.box), "detector_score": round(face.score, 3)} | (extra or {})
-    problem = None if face.identifiable else (f"face too small to identify ({face.box[2]} px wide, "
-                                              f"{MIN_FACE_PX} px needed)")
-    return Likeness("face", media.name, media.sha256, role, face.embedding, where, problem)
+    values = {} if face.identifiable else {"width": face.box[2], "needed": MIN_FACE_PX}
+    problem = FACE_TOO_SMALL.format(**values) if values else None
+    return Likeness("face", media.name, media.sha256, role, face.embedding, where, problem, values)
 
 
 def _image_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
@@ -120,8 +124,9 @@ def _image_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
 
     found = faces(media, limit=MAX_FACES + 1)
     if len(found) > MAX_FACES:
-        raise ValidationError(f"more than {MAX_FACES} faces in {media.name}: too many to check one by one",
-                              path=media.name, hint="Crop the source to the people the edit uses.")
+        raise ValidationError("more than {MAX_FACES} faces in {name}: too many to check one by one",
+                              path=media.name, hint="Crop the source to the people the edit uses.",
+                              values={"MAX_FACES": MAX_FACES, "name": media.name})
     notes = [] if found else [f"{media.name}: no face found (frontal faces narrower than ~40 px are not detected)"]
     return [_face_likeness(media, role, f) for f in found], notes
 
@@ -135,7 +140,8 @@ def _video_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
         if n >= VIDEO_MAX_FRAMES:
             break
         if len(out) > MAX_FACES:
-            raise ValidationError(f"more than {MAX_FACES} different faces in {media.name}", path=media.name)
+            raise ValidationError("more than {MAX_FACES} different faces in {name}", path=media.name,
+                                  values={"MAX_FACES": MAX_FACES, "name": media.name})
         img = np.ascontiguousarray(frame)
         for box, score in detect(img):
             face = Face(box, score, embed(img, box) if box[2] >= MIN_FACE_PX else None)
@@ -168,20 +174,24 @@ def enrolment_embedding(media: Media, modality: str) -> tuple[np.ndarray, dict[s
         media.require_image()
         found, _ = _image_faces(media, "reference")
         if len(found) != 1:
-            raise ValidationError(f"a reference photo must show exactly one face; found {len(found)}",
-                                  path=media.name, hint="Use a well-lit frontal photo of the subject alone.")
+            raise ValidationError("a reference photo must show exactly one face; found {count}",
+                                  path=media.name, hint="Use a well-lit frontal photo of the subject alone.",
+                                  values={"count": len(found)})
         if found[0].embedding is None:
-            raise ValidationError(found[0].problem or "face too small", path=media.name,
-                                  hint="Use a photo where the face is at least 48 px wide (150 px or more is best).")
+            hint = "Use a photo where the face is at least 48 px wide (150 px or more is best)."
+            if found[0].problem_values:
+                raise ValidationError(FACE_TOO_SMALL, values=found[0].problem_values, path=media.name, hint=hint)
+            raise ValidationError("face too small", path=media.name, hint=hint)
         return found[0].embedding, found[0].where
     if modality == "voice":
         if media.modality is not Modality.AUDIO:
-            raise UnsupportedMediaError(f"a voice sample must be audio, got {media.mime}", path=media.name)
+            raise UnsupportedMediaError("a voice sample must be audio, got {mime}", path=media.name,
+                                        values={"mime": media.mime})
         from synthguard.consent.voices import embed_media
 
         vp = embed_media(media)
         return vp.embedding, {"speech_seconds": round(vp.speech_seconds, 2)}
-    raise ValidationError(f"unknown modality {modality!r}", hint="Use face or voice.")
+    raise ValidationError("unknown modality {modality!r}", hint="Use face or voice.", values={"modality": modality})
 
 
 def encode(embedding: np.ndarray) -> bytes:

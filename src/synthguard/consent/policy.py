@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
@@ -27,7 +28,8 @@ def purpose_modalities(purpose: str) -> list[str]:
     """The modalities a purpose edits; ValidationError naming the known purposes otherwise."""
     known = purposes()
     if purpose not in known:
-        raise ValidationError(f"unknown purpose {purpose!r}", hint=f"Use one of: {', '.join(sorted(known))}.")
+        raise ValidationError("unknown purpose {purpose!r}", hint=N_("Use one of: {known}."),
+                              values={"purpose": purpose, "known": ", ".join(sorted(known))})
     return list(known[purpose]["modalities"])
 
 

@@ -50,8 +50,9 @@ KEY_LIMIT = 128 - len("likeness:")
 
 def check_subject_id(subject_id: str) -> str:
     if not isinstance(subject_id, str) or not 0 < len(subject_id) <= 100 or not set(subject_id) <= _ID_CHARS:
-        raise ValidationError(f"invalid subject id {subject_id!r}",
-                              hint="Use 1-100 letters, digits, '.', '_', '-' or '@' (a pseudonym, not a name).")
+        raise ValidationError("invalid subject id {subject_id!r}",
+                              hint="Use 1-100 letters, digits, '.', '_', '-' or '@' (a pseudonym, not a name).",
+                              values={"subject_id": subject_id})
     return subject_id
 
 
@@ -99,7 +100,8 @@ class Registry:
             subj = s.scalars(select(ConsentSubject).where(ConsentSubject.tenant == tenant,
                                                           ConsentSubject.name == subject_id)).first()
             if subj is not None and subj.erased_at is not None:
-                raise SubjectErasedError(f"subject {subject_id!r} was erased; enrol under a new id")
+                raise SubjectErasedError("subject {subject_id!r} was erased; enrol under a new id",
+                                         values={"subject_id": subject_id})
             if subj is None:
                 key = scoped_key(tenant, subject_id, limit=KEY_LIMIT)
                 if s.get(ConsentSubject, key) is not None:  # an older subject of another tenant holds the bare id
@@ -150,8 +152,9 @@ class Registry:
             q = q.where(ConsentSubject.tenant == tenant)
         rows = list(s.scalars(q.order_by(ConsentSubject.tenant).limit(2)))
         if not rows:
-            raise NotFoundError(f"no subject {subject_id!r}",
-                                hint="Enrol it first: `synthguard consent enroll SUBJECT --face photo.jpg`.")
+            raise NotFoundError("no subject {subject_id!r}",
+                                hint="Enrol it first: `synthguard consent enroll SUBJECT --face photo.jpg`.",
+                                values={"subject_id": subject_id})
         if len(rows) > 1:
             tenants = ", ".join(s.scalars(select(ConsentSubject.tenant).where(ConsentSubject.name == subject_id)
                                           .order_by(ConsentSubject.tenant)))
@@ -228,16 +231,18 @@ class Registry:
         allowed = purpose_modalities(purpose)
         mods = sorted(set(modalities or allowed))
         if not set(mods) <= set(allowed):
-            raise ValidationError(f"purpose {purpose!r} edits {allowed}; {sorted(set(mods) - set(allowed))} "
-                                  "cannot be granted for it")
+            raise ValidationError("purpose {purpose!r} edits {allowed}; {disallowed} cannot be granted for it",
+                                  values={"purpose": purpose, "allowed": allowed,
+                                          "disallowed": sorted(set(mods) - set(allowed))})
         if not grantee or len(grantee) > 128:
             raise ValidationError("the grantee (--to) must be a user or provider id of 1-128 characters")
         if expires is not None and expires <= utcnow():
-            raise ValidationError(f"expiry {expires.isoformat()} is in the past")
+            raise ValidationError("expiry {expires} is in the past",
+                                  values={"expires": expires.isoformat()})
         with self.sg.db.session() as s:
             subj = self._get_subject(s, subject_id, tenant)
             if subj.erased_at is not None:
-                raise SubjectErasedError(f"subject {subject_id!r} was erased")
+                raise SubjectErasedError("subject {subject_id!r} was erased", values={"subject_id": subject_id})
             check = self._check_evidence(s, subj, evidence, grantee=grantee, purpose=purpose, modalities=mods,
                                          expires=expires, challenge=challenge)
             signed_scope = check.get("scope")
@@ -275,9 +280,9 @@ class Registry:
                                     modalities=modalities, expires=expires, registered_key=subj.signing_key)
         if evidence.modality in (Modality.AUDIO, Modality.VIDEO):
             return self._check_spoken(s, subj, evidence, grantee=grantee, purpose=purpose, challenge=challenge)
-        raise ValidationError(f"consent evidence must be a signed statement (JSON) or a recording, not {evidence.mime}",
+        raise ValidationError("consent evidence must be a signed statement (JSON) or a recording, not {mime}",
                               hint="A photo of a signed paper form cannot be verified; use `synthguard consent "
-                                   "statement` or a spoken challenge.")
+                                   "statement` or a spoken challenge.", values={"mime": evidence.mime})
 
     def _check_spoken(self, s: Session, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
                       challenge: str | None) -> dict[str, Any]:
@@ -287,27 +292,32 @@ class Registry:
                                        "and pass --challenge ID.")
         ch = s.get(ConsentChallenge, challenge)
         if ch is None or ch.subject_id != subj.id:
-            raise NotFoundError(f"no challenge {challenge!r} for subject {subj.name!r}")
+            raise NotFoundError("no challenge {challenge!r} for subject {name!r}",
+                                values={"challenge": challenge, "name": subj.name})
         if ch.used_at is not None:
-            raise ConflictError(f"challenge {challenge} was already used", hint="Issue a new challenge.")
+            raise ConflictError("challenge {challenge} was already used", hint="Issue a new challenge.",
+                                values={"challenge": challenge})
         if ch.expires_at <= utcnow():
-            raise ValidationError(f"challenge {challenge} expired at {ch.expires_at.isoformat()}",
-                                  hint="Issue a new challenge and record again.")
+            raise ValidationError("challenge {challenge} expired at {expires_at}",
+                                  hint="Issue a new challenge and record again.",
+                                  values={"challenge": challenge, "expires_at": ch.expires_at.isoformat()})
         if (ch.grantee, ch.purpose) != (grantee, purpose):
-            raise ValidationError(f"challenge {challenge} was issued for {ch.grantee!r} / {ch.purpose!r}")
+            raise ValidationError("challenge {challenge} was issued for {grantee!r} / {purpose!r}",
+                                  values={"challenge": challenge, "grantee": ch.grantee, "purpose": ch.purpose})
         card = likeness.cards(self.sg.settings)["voice"]
         voices = [t for t in self.templates("voice", tenant=subj.tenant) if t.subject_id == subj.id]
         if not voices:
-            raise ValidationError(f"subject {subj.name!r} has no enrolled voice to compare the recording with",
+            raise ValidationError("subject {name!r} has no enrolled voice to compare the recording with",
                                   hint="Enrol a voice sample first (`synthguard consent enroll SUBJECT --voice F`), "
-                                       "or use a signed statement.")
+                                       "or use a signed statement.", values={"name": subj.name})
         from synthguard.consent.voices import embed_media
 
         vp = embed_media(evidence)
         best = max(card.score(vp.embedding, t.embedding) for t in voices)
         if not card.matches(best):
-            raise TamperedEvidenceError(f"the recorded consent is not in the subject's enrolled voice (similarity "
-                                        f"{best:.3f} < {card.threshold})")
+            raise TamperedEvidenceError("the recorded consent is not in the subject's enrolled voice (similarity "
+                                        "{best:.3f} < {threshold})",
+                                        values={"best": best, "threshold": card.threshold})
         ch.used_at = utcnow()
         return {"kind": "spoken", "challenge": ch.id, "speaker_similarity": round(best, 4),
                 "threshold": card.threshold, "speech_seconds": round(vp.speech_seconds, 2), "phrase_checked": False,
@@ -329,8 +339,9 @@ class Registry:
             if g.revoked_at is not None:
                 return self._grant_dict(s, g)  # idempotent
             if not self.grant_intact(s, g):
-                raise TamperedEvidenceError(f"grant {grant_id} fails its integrity check; not modified",
-                                            hint="Investigate the database; the grant already never allows.")
+                raise TamperedEvidenceError("grant {grant_id} fails its integrity check; not modified",
+                                            hint="Investigate the database; the grant already never allows.",
+                                            values={"grant_id": grant_id})
             g.revoked_at, g.revoked_reason = utcnow(), reason[:64]
             g.mac = self.grant_mac(g)
             self.sg.ledger.append(s, "consent", {"event": "revoke", "grant_id": g.id,
@@ -368,7 +379,8 @@ class Registry:
     def _get_grant(self, s: Session, grant_id: str, tenant: str | None) -> ConsentGrant:
         g = s.get(ConsentGrant, grant_id)
         if g is None or (tenant is not None and g.tenant != tenant):
-            raise NotFoundError(f"no grant {grant_id!r}", hint="List grants with `synthguard consent grants`.")
+            raise NotFoundError("no grant {grant_id!r}", hint="List grants with `synthguard consent grants`.",
+                                values={"grant_id": grant_id})
         return g
 
     def grant_status(self, s: Session, g: ConsentGrant, now: datetime | None = None) -> str:
@@ -430,8 +442,8 @@ def parse_expiry(value: str | None) -> datetime | None:
             return datetime.combine(date.fromisoformat(value), time.max, UTC)
         t = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"expiry {value!r} is not a date",
-                              hint="Use YYYY-MM-DD or an ISO 8601 timestamp.") from None
+        raise ValidationError("expiry {value!r} is not a date",
+                              hint="Use YYYY-MM-DD or an ISO 8601 timestamp.", values={"value": value}) from None
     if t.tzinfo is None:
         raise ValidationError("an expiry with a time needs a time zone", hint="e.g. 2027-01-31T18:00:00+08:00")
     return t.astimezone(UTC)
@@ -441,16 +453,19 @@ def _submitted_embedding(item: dict[str, Any], cards: dict[str, likeness.ModelCa
     """A template computed on the subject's device (``synthguard consent embed``): checked, never trusted blindly."""
     modality = item.get("modality")
     if modality not in cards:
-        raise ValidationError(f"embedding modality must be face or voice, got {modality!r}")
+        raise ValidationError("embedding modality must be face or voice, got {modality!r}",
+                              values={"modality": modality})
     if item.get("model") != cards[modality].name:
-        raise ValidationError(f"embedding made with model {item.get('model')!r}; this server uses "
-                              f"{cards[modality].name!r}", hint="Compute it with the same SynthGuard version.")
+        raise ValidationError("embedding made with model {model!r}; this server uses {name!r}",
+                              hint="Compute it with the same SynthGuard version.",
+                              values={"model": item.get("model"), "name": cards[modality].name})
     if item.get("model_sha256") not in (None, likeness.model_sha256(modality)):
         raise ValidationError("embedding made with other model weights (model_sha256 differs)")
     vec = np.asarray(item.get("embedding", []), dtype=np.float32)
     size = 128 if modality == "face" else 256
     if vec.shape != (size,) or not np.all(np.isfinite(vec)):
-        raise ValidationError(f"a {modality} embedding must be {size} finite numbers")
+        raise ValidationError("a {modality} embedding must be {size} finite numbers",
+                              values={"modality": modality, "size": size})
     if modality == "voice" and abs(float(np.linalg.norm(vec)) - 1) > 1e-3:
         raise ValidationError("a voice embedding must have unit length")
     return modality, vec

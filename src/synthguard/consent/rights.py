@@ -32,8 +32,9 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
     with reg.sg.db.session() as s:
         subj = reg._get_subject(s, subject_id, tenant)
         if subj.erased_at is not None:
-            raise SubjectErasedError(f"subject {subject_id!r} was erased on {subj.erased_at:%Y-%m-%d}; "
-                                     "nothing personal remains to export")
+            raise SubjectErasedError("subject {subject_id!r} was erased on {erased_at:%Y-%m-%d}; nothing personal "
+                                     "remains to export",
+                                     values={"subject_id": subject_id, "erased_at": subj.erased_at})
         key = subj.id  # the subject's key: another tenant's subject of the same id is another person (finding 13)
         vid = vault_id(key)
         templates = []

@@ -93,8 +93,9 @@ def load_state_dict(path: str | Path) -> tuple[dict[str, np.ndarray], str]:
         model = state["model_state"]
         out = {name: _view(storages[ref.key], ref) for name, ref in model.items() if isinstance(ref, _TensorRef)}
     except (pickle.UnpicklingError, ValueError, KeyError, struct.error, EOFError) as exc:
-        raise ConfigError(f"cannot read the speaker-encoder weights: {exc}", path=path,
-                          hint="Reinstall resemblyzer (pip install --no-deps --force-reinstall resemblyzer).") from exc
+        raise ConfigError("cannot read the speaker-encoder weights: {exc}", path=path,
+                          hint="Reinstall resemblyzer (pip install --no-deps --force-reinstall resemblyzer).",
+                          values={"exc": exc}) from exc
     return out, hashlib.sha256(raw).hexdigest()
 
 

@@ -216,12 +216,15 @@ def embed_wav(wav: np.ndarray, *, trim: bool = True) -> VoicePrint:
     total = len(wav) / RATE
     speech, seconds = preprocess(wav) if trim else (np.asarray(wav, np.float32), total)
     if seconds < MIN_SPEECH_SECONDS:
-        raise NoSpeechError(f"only {seconds:.2f} s of speech found in {total:.2f} s of audio "
-                            f"(at least {MIN_SPEECH_SECONDS:.0f} s needed)")
+        raise NoSpeechError("only {seconds:.2f} s of speech found in {total:.2f} s of audio (at least "
+                            "{MIN_SPEECH_SECONDS:.0f} s needed)",
+                            values={"seconds": seconds, "total": total, "MIN_SPEECH_SECONDS": MIN_SPEECH_SECONDS})
     voiced, rhythm = speech_likeness(speech)
     if voiced < MIN_VOICED_FRACTION or rhythm < MIN_RHYTHM_DB:
-        raise NoSpeechError(f"the audio does not sound like speech (pitched frames {voiced:.0%}, energy variation "
-                            f"{rhythm:.1f} dB; speech has >= {MIN_VOICED_FRACTION:.0%} and >= {MIN_RHYTHM_DB:.0f} dB)")
+        raise NoSpeechError("the audio does not sound like speech (pitched frames {voiced:.0%}, energy variation "
+                            "{rhythm:.1f} dB; speech has >= {MIN_VOICED_FRACTION:.0%} and >= {MIN_RHYTHM_DB:.0f} dB)",
+                            values={"voiced": voiced, "rhythm": rhythm, "MIN_VOICED_FRACTION": MIN_VOICED_FRACTION,
+                                    "MIN_RHYTHM_DB": MIN_RHYTHM_DB})
     slices = partial_slices(len(speech))
     need = slices[-1].stop * HOP
     if need >= len(speech):

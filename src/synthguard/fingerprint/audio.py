@@ -28,6 +28,7 @@ import numpy as np
 from synthguard.errors import ValidationError
 from synthguard.fingerprint import Hash
 from synthguard.fingerprint.decode import audio_samples
+from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 
 RATE = 8000
@@ -166,7 +167,9 @@ def match(query: AudioFingerprint, target: AudioFingerprint, min_votes: int = MI
     """Offset-consistent votes of the query's landmarks in the target (the Shazam histogram of time offsets)."""
     if (query.rate, query.hop) != (target.rate, target.hop):
         raise ValidationError("audio fingerprints made with different settings cannot be compared",
-                              hint=f"query {query.rate} Hz/{query.hop}, target {target.rate} Hz/{target.hop}")
+                              hint=N_("query {rate} Hz/{hop}, target {rate_target} Hz/{hop_target}"),
+                              values={"rate": query.rate, "hop": query.hop, "rate_target": target.rate,
+                                      "hop_target": target.hop})
     if len(query) == 0 or len(target) == 0:
         return AudioMatch(0, 0.0, 0.0, False)
     order = np.argsort(target.hashes, kind="stable")

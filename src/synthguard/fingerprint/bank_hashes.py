@@ -16,6 +16,7 @@ from synthguard.errors import SynthGuardError, UnsupportedMediaError, Validation
 from synthguard.fingerprint import Hasher, canonical_kind, signals
 from synthguard.fingerprint.hashers import BUILTIN, builtin_hashers
 from synthguard.fingerprint.pdq import DIHEDRAL, MIN_QUALITY, bits_to_hex, pdq_dihedral, pdq_pixels
+from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 
 KINDS = tuple(BUILTIN)  # the built-in kinds: pdq, vpdq, audio, sha256 (their bank defaults: each hasher's)
@@ -31,7 +32,7 @@ def check_kind(kind: str, kinds: Any = KINDS) -> str:
     name = canonical_kind(kind) if isinstance(kind, str) else kind
     if name not in kinds:
         raise ValidationError("unknown hash kind {kind!r}",
-                              values={"kind": kind}, hint=f"Use one of: {', '.join(kinds)}.")
+                              values={"kind": kind, "kinds": ", ".join(kinds)}, hint=N_("Use one of: {kinds}."))
     return name
 
 

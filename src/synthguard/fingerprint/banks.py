@@ -49,6 +49,7 @@ from synthguard.fingerprint.bank_hashes import (
 from synthguard.fingerprint.hashers import builtin_hashers
 from synthguard.fingerprint.index import Index, make_index
 from synthguard.fingerprint.pdq import MIN_QUALITY
+from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
@@ -355,7 +356,7 @@ class Banks:
             entry = s.get(HashBankEntry, entry_id)
             if entry is None or entry.bank_id != bank.id:
                 raise NotFoundError("no entry {entry_id} in bank {name!r}", values={"entry_id": entry_id, "name": name},
-                                    hint=f"List them: `synthguard bank entries {name}`.")
+                                    hint=N_("List them: `synthguard bank entries {name}`."))
             if entry.removed_at is not None:
                 raise ConflictError("entry {entry_id} was already removed at {removed_at}",
                                     values={"entry_id": entry_id, "removed_at": entry.removed_at.isoformat()})

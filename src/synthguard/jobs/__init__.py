@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from synthguard.i18n import N_
 from synthguard.jobs.blobs import BlobStore
 from synthguard.jobs.queue import Lease, LeaseLostError, Queue, backoff_seconds, job_dict
 from synthguard.media import Media
@@ -83,8 +84,9 @@ class Jobs:
         from synthguard.jobs.kinds import HANDLERS
 
         if kind not in HANDLERS:
-            raise ValidationError("unknown job kind {kind!r}", values={"kind": kind},
-                                  hint=f"Use one of: {', '.join(sorted(HANDLERS))}.")
+            raise ValidationError("unknown job kind {kind!r}",
+                                  values={"kind": kind, "kinds": ", ".join(sorted(HANDLERS))},
+                                  hint=N_("Use one of: {kinds}."))
         return self.queue.enqueue(kind, payload or {}, tenant=tenant, key=key)
 
     def get(self, job_id: str, *, tenant: str | None = None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from synthguard.i18n import N_
 from synthguard.store.base import utcnow
 from synthguard.store.db import Database
 from synthguard.store.job_tables import JOB_STATES, Job
@@ -198,8 +199,9 @@ class Queue:
 
     def recent(self, *, state: str | None = None, tenant: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         if state is not None and state not in JOB_STATES:
-            raise ValidationError("unknown job state {state!r}", values={"state": state},
-                                  hint=f"Use one of: {', '.join(JOB_STATES)}.")
+            raise ValidationError("unknown job state {state!r}",
+                                  values={"state": state, "job_states": ", ".join(JOB_STATES)},
+                                  hint=N_("Use one of: {job_states}."))
         q = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(max(1, min(limit, 1000)))
         if state:
             q = q.where(Job.state == state)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 
 Tri = bool | None
 Result = tuple[Tri, frozenset[str]]
@@ -104,8 +105,9 @@ def _leaf(cond: dict[str, Any], ctx: Context) -> Result:
     fact = cond.get("fact")
     ops = [k for k in cond if k in OPS]
     if fact is None or len(ops) != 1 or set(cond) - {"fact", *ops}:
-        raise ValidationError("rule {rule}: malformed condition {cond!r}", values={"rule": ctx.rule, "cond": cond},
-                              hint="Use {fact: PATH, OP: VALUE} with one of " + ", ".join(OPS))
+        raise ValidationError("rule {rule}: malformed condition {cond!r}",
+                              values={"rule": ctx.rule, "cond": cond, "ops": ", ".join(OPS)},
+                              hint=N_("Use {{fact: PATH, OP: VALUE}} with one of {ops}"))
     op = ops[0]
     actual = ctx.facts.get(fact)
     expected, param, cite = _rhs(cond[op], ctx)

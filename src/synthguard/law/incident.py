@@ -85,8 +85,11 @@ def validate_incident(data: dict[str, Any], *, path: str | None = None, today: d
             if e["type"] == "extra_forbidden":
                 msg = "unknown field (not part of the incident format)"
             msgs.append(f"{_loc(tuple(e['loc']), data)}: {msg}")
-        more = f" (+{exc.error_count() - 8} more)" if exc.error_count() > 8 else ""
-        raise ValidationError("invalid incident: " + "; ".join(msgs) + more, path=path, hint=HINT) from exc
+        if exc.error_count() > 8:
+            raise ValidationError("invalid incident: {problems} (+{more} more)", path=path, hint=HINT,
+                                  values={"problems": "; ".join(msgs), "more": exc.error_count() - 8}) from exc
+        raise ValidationError("invalid incident: {problems}", values={"problems": "; ".join(msgs)}, path=path,
+                              hint=HINT) from exc
     _check_dates(inc, today, path)
     _check_contradictions(inc, today, path)
     return inc

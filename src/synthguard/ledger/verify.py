@@ -73,15 +73,19 @@ class VerifyReport:
     def summary(self) -> str:
         if self.ok:
             return f"ledger OK: {self.size} entries, {self.checkpoints} checkpoints, root {self.root.hex()}"
-        lines = [f"ledger FAILED verification: {len(self.problems) + self.omitted} problem(s)"]
-        lines += [f"  - {p}" for p in self.problems]
+        return f"ledger FAILED verification: {len(self.problems) + self.omitted} problem(s){self._details()}"
+
+    def _details(self) -> str:
+        """One line per problem, each after a newline (the summary's heading is a catalog template)."""
+        lines = [f"  - {p}" for p in self.problems]
         if self.omitted:
             lines.append(f"  ... and {self.omitted} more")
-        return "\n".join(lines)
+        return "".join("\n" + line for line in lines)
 
     def raise_if_failed(self) -> None:
         if not self.ok:
-            raise LedgerIntegrityError(self.summary())
+            raise LedgerIntegrityError("ledger FAILED verification: {n} problem(s){details}",
+                                       values={"n": len(self.problems) + self.omitted, "details": self._details()})
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "size": self.size, "root": self.root.hex(), "checkpoints": self.checkpoints,

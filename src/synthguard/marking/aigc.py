@@ -80,7 +80,7 @@ class AIGCLabel:
         try:
             return cls(**{k: obj.get(k, "") for k in FIELDS})
         except ValidationError as exc:
-            raise MetadataError(exc.message) from exc
+            raise MetadataError(exc.template, values=exc.values) from exc
 
     def to_json(self) -> str:
         """Compact JSON, keys in Annex E order."""

@@ -65,7 +65,7 @@ def _context(*, trust_pem: str | None = None, tsa_url: str | None = None) -> c2p
     try:
         return c2pa.Context.from_dict(settings)
     except c2pa.C2paError as exc:
-        raise ConfigError(f"C2PA trust anchors are not valid PEM certificates ({exc})") from exc
+        raise ConfigError("C2PA trust anchors are not valid PEM certificates ({exc})", values={"exc": exc}) from exc
 
 
 def _read_key_file(path: Path, what: str) -> bytes:
@@ -73,9 +73,10 @@ def _read_key_file(path: Path, what: str) -> bytes:
     try:
         return p.read_bytes()
     except FileNotFoundError:
-        raise KeyMissingError(f"C2PA {what} not found", path=p) from None
+        raise KeyMissingError("C2PA {what} not found", path=p, values={"what": what}) from None
     except OSError as exc:
-        raise KeyMissingError(f"cannot read C2PA {what}: {exc.strerror}", path=p) from exc
+        raise KeyMissingError("cannot read C2PA {what}: {strerror}", path=p,
+                              values={"what": what, "strerror": exc.strerror}) from exc
 
 
 class C2PASigner:
@@ -85,7 +86,8 @@ class C2PASigner:
         self.cert_chain, self.key, self.tsa_url = Path(cert_chain), Path(key), tsa_url
         url = urlparse(tsa_url or "")
         if tsa_url is not None and (url.scheme not in ("http", "https") or not url.hostname):
-            raise ConfigError(f"time-stamp authority URL {tsa_url!r} is not an http(s) URL")
+            raise ConfigError("time-stamp authority URL {tsa_url!r} is not an http(s) URL",
+                              values={"tsa_url": tsa_url})
         self._chain_pem = _read_key_file(self.cert_chain, "certificate chain")
         self._key_pem = _read_key_file(self.key, "signing key")
         _check_pair(self._chain_pem, self._key_pem, self.cert_chain, self.key)
@@ -100,7 +102,8 @@ class C2PASigner:
         so re-labelling never silently drops someone else's credentials.
         """
         if media.mime not in c2pa.Builder.get_supported_mime_types():
-            raise UnsupportedMediaError(f"C2PA cannot embed a manifest in {media.mime}", path=media.name)
+            raise UnsupportedMediaError("C2PA cannot embed a manifest in {mime}", path=media.name,
+                                        values={"mime": media.mime})
         record = {"content_id": content_id, "producer": producer, "ledger_ref": ledger_ref, "model": model,
                   "created": created.isoformat() if created else None, **(claim or {})}
         record = {k: v for k, v in record.items() if v is not None}
@@ -131,12 +134,14 @@ class C2PASigner:
                                            media.mime, io.BytesIO(media.data))
                 builder.sign(signer, media.mime, io.BytesIO(media.data), out)
         except _UNREADABLE as exc:
-            raise CorruptMediaError(f"cannot embed a C2PA manifest: {exc}", path=media.name) from exc
+            raise CorruptMediaError("cannot embed a C2PA manifest: {exc}", path=media.name,
+                                    values={"exc": exc}) from exc
         except c2pa.C2paError as exc:
             if self.tsa_url and "http" in str(exc):
-                raise ProvenanceError(f"time-stamp authority {self.tsa_url} failed: {exc}", path=media.name,
-                                      hint="Check the TSA URL, or sign without one (offline).") from exc
-            raise ProvenanceError(f"C2PA signing failed: {exc}", path=media.name) from exc
+                raise ProvenanceError("time-stamp authority {tsa_url} failed: {exc}", path=media.name,
+                                      hint="Check the TSA URL, or sign without one (offline).",
+                                      values={"tsa_url": self.tsa_url, "exc": exc}) from exc
+            raise ProvenanceError("C2PA signing failed: {exc}", path=media.name, values={"exc": exc}) from exc
         finally:
             ctx.close()
         return media.replace(out.getvalue(), same_pixels=True)
@@ -147,17 +152,18 @@ def _check_pair(chain_pem: bytes, key_pem: bytes, chain_path: Path, key_path: Pa
     try:
         certs = x509.load_pem_x509_certificates(chain_pem)
     except ValueError as exc:
-        raise ProvenanceError(f"not a PEM certificate chain: {exc}", path=chain_path) from exc
+        raise ProvenanceError("not a PEM certificate chain: {exc}", path=chain_path, values={"exc": exc}) from exc
     try:
         private = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as exc:
-        raise ProvenanceError(f"not an unencrypted PEM private key: {exc}", path=key_path) from exc
+        raise ProvenanceError("not an unencrypted PEM private key: {exc}", path=key_path, values={"exc": exc}) from exc
     if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
         raise ProvenanceError("ES256 signing needs an EC P-256 key", path=key_path)
     if certs[0].public_key() != private.public_key():
         raise ProvenanceError(
-            f"the signing key does not match the first certificate in {chain_path.name}", path=key_path,
-            hint="Point the settings at the key issued with this certificate, or re-run `synthguard keys init`.")
+            "the signing key does not match the first certificate in {name}", path=key_path,
+            hint="Point the settings at the key issued with this certificate, or re-run `synthguard keys init`.",
+            values={"name": chain_path.name})
 
 
 def sign(
@@ -208,7 +214,8 @@ def read(media: Media, *, trust_anchors: Path | None = None) -> C2PAReport:
         try:
             trust_pem = Path(trust_anchors).read_text() or None  # an empty bundle: no anchors
         except OSError as exc:
-            raise ConfigError(f"cannot read C2PA trust anchors: {exc.strerror}", path=trust_anchors) from exc
+            raise ConfigError("cannot read C2PA trust anchors: {strerror}", path=trust_anchors,
+                              values={"strerror": exc.strerror}) from exc
     ctx = _context(trust_pem=trust_pem)
     try:
         reader = c2pa.Reader.try_create(media.mime, io.BytesIO(media.data), context=ctx)
@@ -218,7 +225,8 @@ def read(media: Media, *, trust_anchors: Path | None = None) -> C2PAReport:
             store = json.loads(reader.json())
             return _report(store, reader.get_validation_state(), reader.get_validation_results() or {})
     except _UNREADABLE as exc:
-        raise CorruptMediaError(f"cannot read the file to look for C2PA data: {exc}", path=media.name) from exc
+        raise CorruptMediaError("cannot read the file to look for C2PA data: {exc}", path=media.name,
+                                values={"exc": exc}) from exc
     except c2pa.C2paError as exc:  # the container is fine but the manifest store itself is damaged
         return C2PAReport(present=True, state="invalid", problems=(f"manifest.unreadable: {exc}",))
     finally:
@@ -254,7 +262,7 @@ def _has_manifest(media: Media, ctx: c2pa.Context) -> bool:
     try:
         reader = c2pa.Reader.try_create(media.mime, io.BytesIO(media.data), context=ctx)
     except _UNREADABLE as exc:
-        raise CorruptMediaError(f"cannot read the file: {exc}", path=media.name) from exc
+        raise CorruptMediaError("cannot read the file: {exc}", path=media.name, values={"exc": exc}) from exc
     except c2pa.C2paError:
         return False
     if reader is None:

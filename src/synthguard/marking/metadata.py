@@ -104,7 +104,8 @@ class MetadataMarker:
     def _require(self, media: Media) -> None:
         if media.format not in containers.FORMATS:
             raise UnsupportedMediaError(
-                f"image.metadata supports JPEG, PNG and WebP, not {media.format}", path=media.name,
+                "image.metadata supports JPEG, PNG and WebP, not {format}", path=media.name,
+                values={"format": media.format},
             )
 
     def _check_chars(self, label: AIGCLabel) -> None:
@@ -124,7 +125,8 @@ class MetadataMarker:
         out = media.replace(containers.write_xmp(media.data, media.format, packet), same_pixels=True)
         back = self._scan(out).blocks  # always read back (GB-08: exactly one block, ours)
         if len(back) != 1 or back[0][1] != label.to_json():
-            raise MetadataError(f"read-back after writing found {len(back)} AIGC blocks", path=media.name)
+            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
+                                values={"count": len(back)})
         return out
 
     # --- reading ----------------------------------------------------------------------------

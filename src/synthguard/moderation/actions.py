@@ -42,11 +42,12 @@ def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str
     kind = policy.complaint(case.kind)
     if action not in kind.actions:
         raise ValidationError("action {action!r} is not allowed for {kind!r} cases",
-                              values={"action": action, "kind": case.kind},
-                              hint=f"Allowed: {', '.join(kind.actions)}.")
+                              values={"action": action, "kind": case.kind, "actions": ", ".join(kind.actions)},
+                              hint=N_("Allowed: {actions}."))
     policy.check_reason(reason_code)
     if report_decision is not None and report_decision not in REPORT_DECISIONS:
-        raise ValidationError(f"report_decision must be one of {REPORT_DECISIONS}")
+        raise ValidationError("report_decision must be one of {REPORT_DECISIONS}",
+                              values={"REPORT_DECISIONS": REPORT_DECISIONS})
     c = s.get(ModContent, case.content_id) if case.content_id else None
     if action in NEEDS_CONTENT and c is None:
         raise ValidationError("case {ticket} names no content on this platform; {action} needs one",

@@ -44,10 +44,12 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 def check_transition(current: str, to: str) -> None:
     """Raise ConflictError unless ``current -> to`` is an edge of the machine."""
     if to not in STATES:
-        raise ValidationError(f"unknown case state {to!r}", hint=f"States: {', '.join(STATES)}.")
+        raise ValidationError("unknown case state {to!r}", hint=N_("States: {states}."),
+                              values={"to": to, "states": ", ".join(STATES)})
     if to not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (closed is final)"
-        raise ConflictError(f"a case cannot go from {current!r} to {to!r}", hint=f"From {current!r}: {allowed}.")
+        raise ConflictError("a case cannot go from {current!r} to {to!r}", hint=N_("From {current!r}: {allowed}."),
+                            values={"current": current, "to": to, "allowed": allowed})
 
 
 def new_ticket() -> str:

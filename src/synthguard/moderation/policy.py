@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from synthguard.errors import ValidationError
+from synthguard.i18n import N_
 from synthguard.limits import check_expansion
 
 JURISDICTIONS = ("cn", "eu", "us")
@@ -80,8 +81,9 @@ class Policy:
     def complaint(self, kind: str) -> ComplaintType:
         if kind not in self.complaint_types:
             raise ValidationError("unknown complaint type {kind!r} in the {jurisdiction} policy",
-                                  values={"kind": kind, "jurisdiction": self.jurisdiction},
-                                  hint=f"Use one of: {', '.join(self.complaint_types)}.")
+                                  values={"kind": kind, "jurisdiction": self.jurisdiction,
+                                          "complaint_types": ", ".join(self.complaint_types)},
+                                  hint=N_("Use one of: {complaint_types}."))
         return self.complaint_types[kind]
 
     def deadline(self, kind: str, start: datetime) -> datetime:
@@ -99,8 +101,9 @@ class Policy:
 
     def check_reason(self, code: str) -> dict[str, Any]:
         if code not in self.reason_codes:
-            raise ValidationError("unknown reason code {code!r}", values={"code": code},
-                                  hint=f"Every action needs one of: {', '.join(self.reason_codes)}.")
+            raise ValidationError("unknown reason code {code!r}",
+                                  values={"code": code, "reason_codes": ", ".join(self.reason_codes)},
+                                  hint=N_("Every action needs one of: {reason_codes}."))
         return self.reason_codes[code]
 
 
@@ -116,36 +119,42 @@ def parse(doc: dict[str, Any], source: str = "<policy>") -> Policy:
     try:
         return _parse(doc, source)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValidationError(f"{source}: malformed policy ({type(exc).__name__}: {exc})",
-                              hint="Fix the moderation policy YAML (see docs/moderation.md).") from exc
+        raise ValidationError("{source}: malformed policy ({exc_type}: {exc})",
+                              hint="Fix the moderation policy YAML (see docs/moderation.md).",
+                              values={"source": source, "exc_type": type(exc).__name__, "exc": exc}) from exc
 
 
 def _parse(doc: dict[str, Any], source: str) -> Policy:
-    def bad(msg: str) -> ValidationError:
-        return ValidationError(f"{source}: {msg}", hint="Fix the moderation policy YAML (see docs/moderation.md).")
+    def bad(message: str, **values: Any) -> ValidationError:
+        """``message`` is a template over ``source`` (the file) and ``values``."""
+        return ValidationError(message, hint="Fix the moderation policy YAML (see docs/moderation.md).",
+                               values={"source": source, **values})
 
     if not isinstance(doc, dict) or doc.get("jurisdiction") not in JURISDICTIONS:
-        raise bad(f"'jurisdiction' must be one of {JURISDICTIONS}")
+        raise bad(N_("{source}: 'jurisdiction' must be one of {jurisdictions}"), jurisdictions=JURISDICTIONS)
     d = doc.get("defaults") or {}
     timely = float(d.get("timely_hours", 72))
     alerts = tuple(float(a) for a in d.get("alerts", [0.5, 0.75]))
     if not all(0 < a < 1 for a in alerts):
-        raise bad("alerts are fractions of the deadline between 0 and 1")
+        raise bad(N_("{source}: alerts are fractions of the deadline between 0 and 1"))
     reasons = doc.get("reason_codes") or {}
     types: dict[str, ComplaintType] = {}
     for tid, t in (doc.get("complaint_types") or {}).items():
         hours = timely if t.get("deadline_hours") == "timely" else t.get("deadline_hours")
         if not isinstance(hours, (int, float)) or hours <= 0:
-            raise bad(f"complaint type {tid}: deadline_hours must be a positive number or 'timely'")
+            raise bad(N_("{source}: complaint type {tid}: deadline_hours must be a positive number or 'timely'"),
+                      tid=tid)
         actions = _tuple(t.get("actions"))
         unknown = [a for a in actions if a not in CASE_ACTIONS]
         req = _tuple(t.get("required"))
         if unknown or not actions:
-            raise bad(f"complaint type {tid}: unknown or missing actions {unknown}")
+            raise bad(N_("{source}: complaint type {tid}: unknown or missing actions {unknown}"), tid=tid,
+                      unknown=unknown)
         if any(f not in FIELDS for f in req):
-            raise bad(f"complaint type {tid}: unknown required field in {req}")
+            raise bad(N_("{source}: complaint type {tid}: unknown required field in {req}"), tid=tid, req=req)
         if t.get("takedown") and not {"name", "email", "good_faith"} <= set(req):
-            raise bad(f"complaint type {tid}: a takedown needs identity and a good-faith statement (CC-10, US-02)")
+            raise bad(N_("{source}: complaint type {tid}: a takedown needs identity and a good-faith statement "
+                      "(CC-10, US-02)"), tid=tid)
         types[tid] = ComplaintType(tid, str(t.get("title", tid)), str(t["category"]), bool(t.get("takedown")), req,
                                    float(hours), int(t.get("priority", 0)), actions, dict(t.get("dsa") or {}),
                                    _tuple(t.get("cite")), _tuple(t.get("roles")))
@@ -154,20 +163,23 @@ def _parse(doc: dict[str, Any], source: str) -> Policy:
         when = r.get("when") or {}
         acts = _tuple(r.get("actions"))
         if any(a not in SCAN_ACTIONS for a in acts):
-            raise bad(f"scan rule {r.get('id')}: actions must be among {SCAN_ACTIONS}")
+            raise bad(N_("{source}: scan rule {rule}: actions must be among {actions}"), rule=r.get("id"),
+                      actions=SCAN_ACTIONS)
         kind = (r.get("case") or {}).get("kind")
         if kind is not None and kind not in types:
-            raise bad(f"scan rule {r.get('id')}: case kind {kind!r} is not a complaint type")
+            raise bad(N_("{source}: scan rule {rule}: case kind {kind!r} is not a complaint type"), rule=r.get("id"),
+                      kind=kind)
         if r.get("reason") is not None and r["reason"] not in reasons:
-            raise bad(f"scan rule {r.get('id')}: unknown reason {r['reason']!r}")
+            raise bad(N_("{source}: scan rule {rule}: unknown reason {reason!r}"), rule=r.get("id"), reason=r["reason"])
         rules.append(ScanRule(str(r["id"]), _tuple(when.get("bank")), _tuple(when.get("verdict")), acts, kind,
                               r.get("reason"), _tuple(r.get("cite"))))
     scope = _tuple(d.get("territorial_scope")) or EEA
     if any(c not in EEA for c in scope):
-        raise bad(f"territorial_scope must be EEA country codes ({', '.join(EEA)}), got {list(scope)}")
+        raise bad(N_("{source}: territorial_scope must be EEA country codes ({eea}), got {scope}"), eea=", ".join(EEA),
+                  scope=list(scope))
     for code, r in reasons.items():
         if not isinstance(r, dict) or not isinstance(r.get("text", ""), str) or not isinstance(r.get("law", ""), str):
-            raise bad(f"reason code {code}: text and law must be strings")
+            raise bad(N_("{source}: reason code {code}: text and law must be strings"), code=code)
     return Policy(doc["jurisdiction"], str(doc.get("version", "")), str(doc.get("title", "")), timely, alerts,
                   float(d.get("counter_notice_days", 15)), float(d.get("appeal_window_days", 183)), dict(reasons),
                   types, tuple(rules), scope)
@@ -178,7 +190,8 @@ def load(jurisdiction: str) -> Policy:
     """The shipped policy for ``cn``, ``eu`` or ``us`` (the ``none`` profile falls back to ``cn``)."""
     j = "cn" if jurisdiction == "none" else jurisdiction
     if j not in JURISDICTIONS:
-        raise ValidationError(f"no moderation policy for {jurisdiction!r}", hint=f"Use one of {JURISDICTIONS}.")
+        raise ValidationError("no moderation policy for {jurisdiction!r}", hint=N_("Use one of {JURISDICTIONS}."),
+                              values={"jurisdiction": jurisdiction, "JURISDICTIONS": JURISDICTIONS})
     text = files("synthguard").joinpath("policies", f"{j}.yaml").read_text(encoding="utf-8")
     return parse(yaml.safe_load(text), f"policies/{j}.yaml")
 
@@ -189,8 +202,9 @@ def load_file(path: Path, mtime: float) -> Policy:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ValidationError(f"cannot read the moderation policy {path}: {exc}",
-                              hint="Fix SYNTHGUARD_MODERATION_POLICY or the file it names.") from None
+        raise ValidationError("cannot read the moderation policy {path}: {exc}",
+                              hint="Fix SYNTHGUARD_MODERATION_POLICY or the file it names.",
+                              values={"path": path, "exc": exc}) from None
     return parse(doc, str(path))
 
 
@@ -200,8 +214,9 @@ def for_settings(settings: Settings) -> Policy:
     if path:
         p = Path(path)
         if not p.is_file():
-            raise ValidationError(f"the moderation policy file {p} does not exist",
-                                  hint="Fix SYNTHGUARD_MODERATION_POLICY (a YAML file like policies/cn.yaml).")
+            raise ValidationError("the moderation policy file {path} does not exist",
+                                  hint="Fix SYNTHGUARD_MODERATION_POLICY (a YAML file like policies/cn.yaml).",
+                                  values={"path": p})
         return load_file(p, p.stat().st_mtime)
     return load(settings.profile)
 

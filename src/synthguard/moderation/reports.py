@@ -131,7 +131,8 @@ def render(rep: dict[str, Any], fmt: str, *, lang: str | None = None) -> tuple[s
     """(text, or bytes for PDF; media type) for one of FORMATS. Headings of the html, pdf and csv reports are in
     ``lang`` (default: the current language); JSON field names and enum values never change."""
     if fmt not in FORMATS:
-        raise ValidationError(f"unknown report format {fmt!r}", hint=f"Use one of: {', '.join(FORMATS)}.")
+        raise ValidationError("unknown report format {fmt!r}", hint=N_("Use one of: {formats}."),
+                              values={"fmt": fmt, "formats": ", ".join(FORMATS)})
     lang = lang or current()
     if fmt == "pdf":
         return documents.render_pdf(document(rep, lang=lang)), "application/pdf"

@@ -75,7 +75,8 @@ class Moderation:
                        "cases": [x.ticket for x in opened], "blocked": False}
         if c is None:
             raise content.UploadBlockedError(
-                f"upload blocked: it matches content removed earlier (policy rules {', '.join(r.id for r in rules)})")
+                "upload blocked: it matches content removed earlier (policy rules {rule_ids})",
+                values={"rule_ids": ", ".join(r.id for r in rules)})
         for action in out["scan"]["actions"]:  # scan_watermark_search=priors: the deep scan reaches this content
             if action["action"] == "deep_scan":
                 job, upload_id, _ = self.sg.jobs.deep_scan(media, tenant=tenant, declared_ai=declared_ai,

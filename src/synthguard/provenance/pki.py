@@ -69,7 +69,8 @@ def create_dev_pki(
     existing = [p for p in (pki.cert_chain, pki.key, pki.ca_cert) if p.exists()]
     if existing and not force:
         raise ConflictError(
-            "C2PA signing files already exist: " + ", ".join(p.name for p in existing),
+            "C2PA signing files already exist: {names}",
+            values={"names": ", ".join(p.name for p in existing)},
             path=d,
             hint="Keep them, or pass force=True (`--force`) to replace them; manifests signed with the old key "
             "will then only verify against the old CA.",

@@ -90,4 +90,5 @@ def tenant_user(sg: SynthGuard, p: Principal, user_id: str) -> dict[str, Any]:
     try:
         return sg.user(user_id, tenant=p.tenant)  # ids are per tenant (issue 18 finding 13)
     except NotFoundError:
-        raise NotFoundError(f"no user {user_id!r}", hint="Add it first: POST /v1/users.") from None
+        raise NotFoundError("no user {user_id!r}", hint="Add it first: POST /v1/users.",
+                            values={"user_id": user_id}) from None

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from synthguard.errors import MediaTooLargeError
+from synthguard.i18n import N_
 from synthguard.media import Media
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small form fields beside the file
@@ -23,8 +24,11 @@ def client_files() -> list[str]:
     return list(CLIENT_FILES.get() or ())
 
 
+TOO_LARGE = N_("request body is over the limit of {limit:,} bytes")
+
+
 def _too_large(limit: int) -> str:
-    return f"request body is over the limit of {limit:,} bytes"
+    return TOO_LARGE.format(limit=limit)
 
 
 MAX_OTHER_BODY = 1024 * 1024  # JSON and urlencoded forms: text, never media (issue 18 finding 16)
@@ -56,7 +60,7 @@ class BodyLimit:
         limit = self.media_limit if multipart else MAX_OTHER_BODY
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            body = MediaTooLargeError(_too_large(limit)).to_dict()
+            body = MediaTooLargeError(TOO_LARGE, values={"limit": limit}).to_dict()
             await JSONResponse(body, status_code=413)(scope, receive, send)
             return
         seen = 0
@@ -81,5 +85,5 @@ def read_upload(file: UploadFile, *, max_bytes: int, max_pixels: int) -> Media:
         names.append(name)
     data = file.file.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise MediaTooLargeError(f"upload is over the limit of {max_bytes:,} bytes")
+        raise MediaTooLargeError("upload is over the limit of {max_bytes:,} bytes", values={"max_bytes": max_bytes})
     return Media.from_bytes(data, name, max_bytes=max_bytes, max_pixels=max_pixels)

@@ -230,7 +230,7 @@ class Database:
             if auto_migrate:
                 migrate(self.engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the database: {exc}") from exc
+            raise StoreError("cannot open the database: {exc}", values={"exc": exc}) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
 
@@ -246,7 +246,8 @@ class Database:
             raise
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError("database error: {exc_type}: {exc}",
+                             values={"exc_type": exc.__class__.__name__, "exc": exc}) from exc
         except BaseException:
             session.rollback()
             raise

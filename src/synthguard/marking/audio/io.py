@@ -64,8 +64,8 @@ class Audio:
 
 def require_audio(media: Media) -> None:
     if media.modality is not Modality.AUDIO:
-        raise UnsupportedMediaError(f"expected an audio file, got {media.mime}", path=media.name,
-                                    hint="Pass a WAV, FLAC, OGG, MP3 or M4A file.")
+        raise UnsupportedMediaError("expected an audio file, got {mime}", path=media.name,
+                                    hint="Pass a WAV, FLAC, OGG, MP3 or M4A file.", values={"mime": media.mime})
 
 
 # --- decoding ---------------------------------------------------------------------------------------------------
@@ -109,8 +109,9 @@ def _decode_soundfile(media: Media) -> Audio | None:
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         if media.format == "mp3":
             return None  # FFmpeg reads more MP3 variants (and tells truncation apart better)
-        raise CorruptMediaError(f"cannot decode the {media.format.upper()} audio: {exc}", path=media.name,
-                                hint=_corrupt_hint(media)) from exc
+        raise CorruptMediaError("cannot decode the {format} audio: {exc}", path=media.name,
+                                hint=_corrupt_hint(media),
+                                values={"format": media.format.upper(), "exc": exc}) from exc
     bitrate = _probe_bitrate(media) if media.format == "mp3" else None
     return Audio(samples, rate, subtype, bitrate)
 
@@ -131,8 +132,9 @@ def _decode_av(media: Media) -> Audio:
     try:
         container = av.open(io.BytesIO(media.data), mode="r")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise CorruptMediaError(f"cannot open the {media.format.upper()} container: {exc}", path=media.name,
-                                hint=_corrupt_hint(media)) from exc
+        raise CorruptMediaError("cannot open the {format} container: {exc}", path=media.name,
+                                hint=_corrupt_hint(media),
+                                values={"format": media.format.upper(), "exc": exc}) from exc
     with container:
         if not container.streams.audio:
             raise UnsupportedMediaError("the file has no audio stream", path=media.name,
@@ -150,7 +152,8 @@ def _decode_av(media: Media) -> Audio:
             _check_length(container.duration / 1_000_000 * rate, rate, media)
         channels = max(1, ctx.channels or 1)
         if channels > 8:
-            raise UnsupportedMediaError(f"{channels} audio channels; at most 8 are supported", path=media.name)
+            raise UnsupportedMediaError("{channels} audio channels; at most 8 are supported", path=media.name,
+                                        values={"channels": channels})
         out: list[np.ndarray] = []
         total = 0
         try:
@@ -163,8 +166,9 @@ def _decode_av(media: Media) -> Audio:
                 total += len(arr)
                 _check_length(total, rate, media)
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"the {media.format.upper()} audio data is corrupt: {exc}", path=media.name,
-                                    hint=_corrupt_hint(media)) from exc
+            raise CorruptMediaError("the {format} audio data is corrupt: {exc}", path=media.name,
+                                    hint=_corrupt_hint(media),
+                                    values={"format": media.format.upper(), "exc": exc}) from exc
         bitrate = int(ctx.bit_rate or stream.bit_rate or 0) or None
     if not out:
         raise CorruptMediaError("the file holds no decodable audio frames", path=media.name,
@@ -201,7 +205,7 @@ def encode_like(audio: Audio, media: Media) -> bytes:
         return _encode_soundfile(samples, audio.rate, media.format, audio.subtype)
     if media.format in _AV_OUT:
         return encode_lossy(samples, audio.rate, media.format, audio.bitrate or _DEFAULT_BITRATE[media.format])
-    raise UnsupportedMediaError(f"cannot write {media.format} audio", path=media.name)
+    raise UnsupportedMediaError("cannot write {format} audio", path=media.name, values={"format": media.format})
 
 
 def _encode_soundfile(samples: np.ndarray, rate: int, fmt: str, subtype: str | None) -> bytes:
@@ -230,7 +234,8 @@ def encode_lossy(samples: np.ndarray, rate: int, fmt: str, bitrate: int) -> byte
         samples, channels = samples.mean(axis=1, keepdims=True), 1
     layout = "mono" if channels == 1 else "stereo"
     if fmt == "mp3" and rate not in (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000):
-        raise UnsupportedMediaError(f"MP3 cannot carry {rate} Hz audio", hint="Resample to 44.1 or 48 kHz.")
+        raise UnsupportedMediaError("MP3 cannot carry {rate} Hz audio", hint="Resample to 44.1 or 48 kHz.",
+                                    values={"rate": rate})
     buf = io.BytesIO()
     with av.open(buf, "w", format=container_fmt) as c:
         stream = c.add_stream(codec, rate=rate)

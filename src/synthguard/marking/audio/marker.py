@@ -39,8 +39,9 @@ def _audio(media: Media, max_seconds: float) -> aio.Audio:
     aio.require_audio(media)
     audio: aio.Audio = media.audio()
     if audio.duration > max_seconds:
-        raise MediaTooLargeError(f"audio is {audio.duration:,.0f} s long, over the limit of {max_seconds:,.0f} s",
-                                 path=media.name, hint="Raise SYNTHGUARD_MAX_AUDIO_SECONDS if you trust the source.")
+        raise MediaTooLargeError("audio is {duration:,.0f} s long, over the limit of {max_seconds:,.0f} s",
+                                 path=media.name, hint="Raise SYNTHGUARD_MAX_AUDIO_SECONDS if you trust the source.",
+                                 values={"duration": audio.duration, "max_seconds": max_seconds})
     return audio
 
 
@@ -54,7 +55,8 @@ class AudioNoticeMarker:
                  position: notice_mod.NoticePosition = "start", cache_dir: Path | None = None,
                  max_seconds: float = DEFAULT_MAX_SECONDS):
         if position not in ("start", "end", "start_end"):
-            raise ValidationError(f"audio notice position must be start, end or start_end, not {position!r}")
+            raise ValidationError("audio notice position must be start, end or start_end, not {position!r}",
+                                  values={"position": position})
         self.renderer = notice_mod.NoticeRenderer(kind, text, cache_dir)
         self.position = position
         self.max_seconds = max_seconds
@@ -171,7 +173,8 @@ class AudioMetadataMarker:
         out.__dict__["content_sha256"] = digest  # metadata-only edit: the PCM (and its digest) is unchanged
         back = containers.read_blocks(out)  # always read back: exactly one block, ours (GB-08)
         if len(back) != 1 or back[0][1] != label.to_json():
-            raise MetadataError(f"read-back after writing found {len(back)} AIGC blocks", path=media.name)
+            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
+                                values={"count": len(back)})
         return out
 
     def read(self, media: Media) -> Reading:

@@ -41,7 +41,8 @@ def read_blocks(media: Media) -> list[tuple[str, str]]:
         return _vorbis_read(media)
     if fmt == "m4a":
         return _mp4_read(media)
-    raise UnsupportedMediaError(f"audio.metadata supports {', '.join(FORMATS)}, not {fmt}", path=media.name)
+    raise UnsupportedMediaError("audio.metadata supports {formats}, not {fmt}", path=media.name,
+                                values={"formats": ", ".join(FORMATS), "fmt": fmt})
 
 
 def write_block(media: Media, text: str) -> bytes:
@@ -55,7 +56,8 @@ def write_block(media: Media, text: str) -> bytes:
         return _vorbis_write(media, text)
     if fmt == "m4a":
         return _mp4_write(media, text)
-    raise UnsupportedMediaError(f"audio.metadata supports {', '.join(FORMATS)}, not {fmt}", path=media.name)
+    raise UnsupportedMediaError("audio.metadata supports {formats}, not {fmt}", path=media.name,
+                                values={"formats": ", ".join(FORMATS), "fmt": fmt})
 
 
 # --- WAV: RIFF chunks -------------------------------------------------------------------------------------------
@@ -71,7 +73,8 @@ def riff_chunks(data: bytes, name: str = "<bytes>") -> list[tuple[bytes, int, in
             if cid == b"data":  # streaming writers leave a too-large data size; libsndfile reads it
                 size = len(data) - pos - 8
             else:
-                raise CorruptMediaError(f"RIFF chunk {cid!r} runs past the end of the file", path=name)
+                raise CorruptMediaError("RIFF chunk {cid!r} runs past the end of the file", path=name,
+                                        values={"cid": cid})
         chunks.append((cid, pos + 8, size))
         pos += 8 + size + (size & 1)
     return chunks
@@ -184,7 +187,7 @@ def _text(raw: bytes, name: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MetadataError(f"an AIGC block is not UTF-8 text: {exc}", path=name) from exc
+        raise MetadataError("an AIGC block is not UTF-8 text: {exc}", path=name, values={"exc": exc}) from exc
 
 
 # --- ID3 (MP3, and ID3 chunks inside WAV) --------------------------------------------------------------------------
@@ -197,7 +200,7 @@ def _load_id3(data: bytes, name: str) -> Any:
     except ID3NoHeaderError:
         return None
     except (ID3Error, ValueError, struct.error, OverflowError) as exc:  # OverflowError: 64-bit sizes
-        raise MetadataError(f"malformed ID3 tag: {exc}", path=name) from exc
+        raise MetadataError("malformed ID3 tag: {exc}", path=name, values={"exc": exc}) from exc
     except RecursionError:  # mutagen parses CHAP/CTOC sub-frames recursively (issue 27: 200 nested chapters)
         raise MetadataError("the ID3 tag nests chapter frames too deeply", path=name) from None
 
@@ -236,7 +239,7 @@ def _mp3_write(media: Media, text: str) -> bytes:
     try:
         tags.save(buf, v2_version=4)
     except Exception as exc:  # mutagen raises several types on damaged headers
-        raise MetadataError(f"cannot write the ID3 tag: {exc}", path=media.name) from exc
+        raise MetadataError("cannot write the ID3 tag: {exc}", path=media.name, values={"exc": exc}) from exc
     return buf.getvalue()
 
 
@@ -250,8 +253,9 @@ def _vorbis_file(data: bytes, fmt: str, name: str) -> Any:
         f = FLAC(io.BytesIO(data)) if fmt == "flac" else OggVorbis(io.BytesIO(data))
     # IndexError: mutagen reads a truncated comment's framing byte past the end (found by tests/test_fuzz_parsers.py)
     except (MutagenError, ValueError, IndexError, struct.error, OverflowError, RecursionError) as exc:
-        raise MetadataError(f"cannot read the {fmt.upper()} tags: {type(exc).__name__}: {exc}", path=name,
-                            hint="Only OGG Vorbis is supported among OGG codecs; re-export intact files.") from exc
+        raise MetadataError("cannot read the {format} tags: {exc_type}: {exc}", path=name,
+                            hint="Only OGG Vorbis is supported among OGG codecs; re-export intact files.",
+                            values={"format": fmt.upper(), "exc_type": type(exc).__name__, "exc": exc}) from exc
     return f
 
 
@@ -283,7 +287,7 @@ def _mp4_file(media: Media) -> Any:
     try:
         return MP4(io.BytesIO(media.data))
     except (MutagenError, ValueError, struct.error, OverflowError) as exc:  # OverflowError: a 2**64 atom size
-        raise MetadataError(f"cannot read the M4A atoms: {exc}", path=media.name) from exc
+        raise MetadataError("cannot read the M4A atoms: {exc}", path=media.name, values={"exc": exc}) from exc
     except RecursionError:  # mutagen walks container atoms recursively (issue 27: 500 nested moov/trak/udta)
         raise MetadataError("the M4A atoms nest too deeply", path=media.name) from None
 

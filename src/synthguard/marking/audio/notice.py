@@ -72,7 +72,7 @@ class NoticeRenderer:
 
     def __init__(self, kind: NoticeKind = "speech", text: str = DEFAULT_TEXT, cache_dir: Path | None = None):
         if kind not in ("speech", "rhythm"):
-            raise ConfigError(f"audio_notice must be 'speech' or 'rhythm', not {kind!r}")
+            raise ConfigError("audio_notice must be 'speech' or 'rhythm', not {kind!r}", values={"kind": kind})
         if kind == "speech" and not text.strip():
             raise ValidationError("the spoken notice text is empty", hint="Set audio_notice_text (GB-04(b)).")
         self.requested = kind
@@ -142,8 +142,9 @@ class NoticeRenderer:
                 subprocess.run([exe, "-v", voice, "-s", str(speed), "-w", str(out), text], check=True,
                                capture_output=True, timeout=60)
             except (subprocess.SubprocessError, OSError) as exc:
-                raise ConfigError(f"espeak-ng failed to render the notice: {exc}",
-                                  hint="Check the espeak-ng installation (voices en and cmn).") from exc
+                raise ConfigError("espeak-ng failed to render the notice: {exc}",
+                                  hint="Check the espeak-ng installation (voices en and cmn).",
+                                  values={"exc": exc}) from exc
             x, rate = soundfile.read(out, dtype="float32")
         x = _resample(x.reshape(len(x), -1).mean(axis=1), int(rate), RENDER_RATE)
         nz = np.flatnonzero(np.abs(x) > 1e-4)  # trim espeak's leading/trailing silence

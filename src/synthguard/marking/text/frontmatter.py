@@ -35,8 +35,9 @@ def find(text: str) -> FrontMatter | None:
     close = _CLOSE.search(text, m.end(), m.end() + MAX_FRONT_MATTER + 8)
     if close is None:
         if len(text) - m.end() > MAX_FRONT_MATTER and _CLOSE.search(text, m.end()):
-            raise MetadataError(f"the YAML front matter is longer than {MAX_FRONT_MATTER:,} characters",
-                                hint="Shorten the front matter; SynthGuard refuses oversized metadata blocks.")
+            raise MetadataError("the YAML front matter is longer than {MAX_FRONT_MATTER:,} characters",
+                                hint="Shorten the front matter; SynthGuard refuses oversized metadata blocks.",
+                                values={"MAX_FRONT_MATTER": MAX_FRONT_MATTER})
         return None  # an opening rule without a closing fence is a thematic break, not front matter
     end = close.end()
     if text.startswith("\r\n", end):
@@ -72,14 +73,16 @@ def load(fm: FrontMatter) -> dict[str, Any]:
     try:
         data = yaml.load(fm.yaml, Loader=_loader()) if fm.yaml.strip() else {}  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise MetadataError(f"the YAML front matter is malformed: {str(exc).splitlines()[0]}",
-                            hint="Fix the YAML between the --- fences (or remove it) and label again.") from exc
+        raise MetadataError("the YAML front matter is malformed: {error}",
+                            hint="Fix the YAML between the --- fences (or remove it) and label again.",
+                            values={"error": str(exc).splitlines()[0]}) from exc
     except RecursionError:  # PyYAML recurses per nesting level (issue 27: 1,100 nested flow lists)
         raise MetadataError("the YAML front matter nests too deeply",
                             hint="Flatten the front matter (or remove it) and label again.") from None
     if not isinstance(data, dict):
-        raise MetadataError(f"the YAML front matter is a {type(data).__name__}, not a mapping",
-                            hint="Front matter must be key: value pairs; fix it and label again.")
+        raise MetadataError("the YAML front matter is a {data_type}, not a mapping",
+                            hint="Front matter must be key: value pairs; fix it and label again.",
+                            values={"data_type": type(data).__name__})
     return data
 
 

@@ -58,16 +58,18 @@ def decode_text(media: Media) -> TextDoc:
         doc = plain.decode(media.data, media.format, media.name)
         return TextDoc(media.format, normalise(doc.body()), plain=doc, problems=doc.problems)
     if media.format not in OFFICE_FORMATS:
-        raise UnsupportedMediaError(f"{media.format} is not a text format", path=media.name)
+        raise UnsupportedMediaError("{format} is not a text format", path=media.name,
+                                    values={"format": media.format})
     pkg = ooxml.open_package(media.data, media.name)
     if pkg.kind != media.format:
-        raise CorruptMediaError(f"the package is a {pkg.kind}, not a {media.format}", path=media.name)
+        raise CorruptMediaError("the package is a {kind}, not a {format}", path=media.name,
+                                values={"kind": pkg.kind, "format": media.format})
     from synthguard.marking.text import office
 
     try:
         body = office.body_text(pkg)
     except CorruptMediaError as exc:
-        raise CorruptMediaError(exc.message, path=media.name, hint=exc.hint) from exc
+        raise CorruptMediaError(exc.template, values=exc.values, path=media.name, hint=exc.hint) from exc
     return TextDoc(media.format, normalise(body), package=pkg)
 
 

@@ -32,7 +32,8 @@ def require_writable(media: Media, marker: str) -> TextDoc:
     """The decoded document, refusing what a text marker must not rewrite: other modalities and macro-enabled
     packages (we never rewrite files that carry executable VBA; inspecting them still works)."""
     if media.modality is not Modality.TEXT:
-        raise UnsupportedMediaError(f"{marker} labels text documents, not {media.mime}", path=media.name)
+        raise UnsupportedMediaError("{marker} labels text documents, not {mime}", path=media.name,
+                                    values={"marker": marker, "mime": media.mime})
     doc: TextDoc = media.text()
     if doc.package is not None and doc.package.macros:
         raise UnsupportedMediaError("macro-enabled office documents are not labeled (the package carries VBA)",
@@ -108,14 +109,15 @@ class TextMetadataMarker:
             try:
                 data = plain.with_front_matter(doc.plain, label.to_dict())
             except MetadataError as exc:
-                raise MetadataError(exc.message, path=media.name, hint=exc.hint) from exc
+                raise MetadataError(exc.template, values=exc.values, path=media.name, hint=exc.hint) from exc
         else:
             assert doc.package is not None
             data = ooxml.write_package(doc.package, customprops.with_aigc(doc.package, label.to_json()))
         out = media.replace(data)
         blocks, count, _ = self._blocks(out)  # always read back: exactly one block, ours, same content
         if count != 1 or not blocks or AIGCLabel.parse(blocks[0][1]) != label:
-            raise MetadataError(f"read-back after writing found {count} AIGC blocks", path=media.name)
+            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
+                                values={"count": count})
         if out.content_sha256 != media.content_sha256:
             raise MetadataError("writing the metadata changed the text's content digest; nothing was written",
                                 path=media.name, hint="Report this file to SynthGuard's maintainers.")

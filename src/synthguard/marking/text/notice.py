@@ -33,12 +33,15 @@ def render(zh: str | None = DEFAULT_ZH, en: str | None = DEFAULT_EN) -> str:
     if not text:
         raise ConfigError("the text notice wording is empty (LM-03)", hint=hint)
     if any(c in text for c in "\r\n" + OPEN + CLOSE):
-        raise ConfigError(f"the text notice {text!r} must be one line without 【】 brackets", hint=hint)
+        raise ConfigError("the text notice {text!r} must be one line without 【】 brackets", hint=hint,
+                          values={"text": text})
     line = OPEN + text + CLOSE
     if len(line) > MAX_NOTICE_CHARS:
-        raise ConfigError(f"the text notice is {len(line)} characters, over {MAX_NOTICE_CHARS}", hint=hint)
+        raise ConfigError("the text notice is {length} characters, over {MAX_NOTICE_CHARS}", hint=hint,
+                          values={"length": len(line), "MAX_NOTICE_CHARS": MAX_NOTICE_CHARS})
     if not (AI_ELEMENT.search(text) and GENERATION_ELEMENT.search(text)):
-        raise ConfigError(f"the text notice {text!r} lacks an AI element or a generation element (GB-02)", hint=hint)
+        raise ConfigError("the text notice {text!r} lacks an AI element or a generation element (GB-02)", hint=hint,
+                          values={"text": text})
     return line
 
 
@@ -58,5 +61,6 @@ def is_our_notice(line: str) -> bool:
 
 def check_position(position: str) -> Position:
     if position not in POSITIONS:
-        raise ConfigError(f"text_notice_position must be one of {', '.join(POSITIONS)}, not {position!r}")
+        raise ConfigError("text_notice_position must be one of {positions}, not {position!r}",
+                          values={"positions": ", ".join(POSITIONS), "position": position})
     return position  # type: ignore[return-value]

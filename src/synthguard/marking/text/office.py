@@ -281,7 +281,8 @@ def with_notice(pkg: Package, notice: str, position: str) -> dict[str, bytes]:
                 continue
             tree = root.find("p:cSld/p:spTree", NS)
             if tree is None:
-                raise MediaError(f"{part} has no shape tree", hint="Save the presentation again from PowerPoint.")
+                raise MediaError("{part} has no shape tree", hint="Save the presentation again from PowerPoint.",
+                                 values={"part": part})
             tree.append(_notice_shape(pkg, root, notice))
             changes[part] = to_xml(root)
         return changes

@@ -54,7 +54,8 @@ def sniff(data: bytes, name: str) -> str | None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             return kind(zf.namelist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError) as exc:
-        raise CorruptMediaError(f"ZIP archive is damaged or truncated: {exc}", path=name, hint=_HINT) from exc
+        raise CorruptMediaError("ZIP archive is damaged or truncated: {exc}", path=name, hint=_HINT,
+                                values={"exc": exc}) from exc
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def open_package(data: bytes, name: str) -> Package:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError) as exc:
-        raise CorruptMediaError(f"ZIP archive is damaged or truncated: {exc}", path=name, hint=_HINT) from exc
+        raise CorruptMediaError("ZIP archive is damaged or truncated: {exc}", path=name, hint=_HINT,
+                                values={"exc": exc}) from exc
     with zf:
         if any(not i.filename for i in zf.infolist()):  # ZipInfo.is_dir() indexes the name (IndexError)
             raise CorruptMediaError("ZIP archive has a part without a name", path=name, hint=_HINT)
@@ -113,9 +115,11 @@ def open_package(data: bytes, name: str) -> Package:
         names = [i.filename for i in infos]
         if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNZIPPED:
             raise CorruptMediaError(
-                f"ZIP archive unpacks to {sum(i.file_size for i in infos):,} bytes in {len(infos)} parts, over the "
-                f"limits ({MAX_UNZIPPED:,} bytes, {MAX_PARTS} parts): refused as a possible zip bomb", path=name,
-                hint="Pass a regular office document; split very large workbooks.")
+                "ZIP archive unpacks to {total_size:,} bytes in {parts} parts, over the limits ({MAX_UNZIPPED:,} "
+                "bytes, {MAX_PARTS} parts): refused as a possible zip bomb", path=name,
+                hint="Pass a regular office document; split very large workbooks.",
+                values={"total_size": sum(i.file_size for i in infos), "parts": len(infos),
+                        "MAX_UNZIPPED": MAX_UNZIPPED, "MAX_PARTS": MAX_PARTS})
         unzipped = sum(i.file_size for i in infos)
         if unzipped > RATIO_FLOOR and unzipped > MAX_RATIO * max(1, len(data)):
             raise CorruptMediaError(
@@ -132,11 +136,11 @@ def open_package(data: bytes, name: str) -> Package:
             try:
                 parts[info.filename] = zf.read(info)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:  # ValueError: an offset
-                raise CorruptMediaError(f"part {info.filename} is damaged: {exc}", path=name,  # before the start
-                                        hint=_HINT) from exc
+                raise CorruptMediaError("part {filename} is damaged: {exc}", path=name,  # before the start
+                                        hint=_HINT, values={"filename": info.filename, "exc": exc}) from exc
             except (NotImplementedError, RuntimeError) as exc:  # unknown compression, encryption
-                raise UnsupportedMediaError(f"part {info.filename} cannot be read: {exc}", path=name,
-                                            hint=_HINT) from exc
+                raise UnsupportedMediaError("part {filename} cannot be read: {exc}", path=name,
+                                            hint=_HINT, values={"filename": info.filename, "exc": exc}) from exc
     types = parts["[Content_Types].xml"]
     macros = b"macroEnabled" in types or any(n.lower().endswith("vbaproject.bin") for n in names)
     return Package(k, infos, parts, macros)
@@ -169,12 +173,14 @@ def lxml_etree() -> Any:
 def parse_xml(data: bytes, part: str) -> Any:
     etree = lxml_etree()
     if len(data) > MAX_XML_PART:
-        raise CorruptMediaError(f"part {part} is {len(data):,} bytes, over the {MAX_XML_PART:,}-byte limit")
+        raise CorruptMediaError("part {part} is {size:,} bytes, over the {MAX_XML_PART:,}-byte limit",
+                                values={"part": part, "size": len(data), "MAX_XML_PART": MAX_XML_PART})
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise CorruptMediaError(f"part {part} is not well-formed XML: {exc}", hint=_HINT) from exc
+        raise CorruptMediaError("part {part} is not well-formed XML: {exc}", hint=_HINT,
+                                values={"part": part, "exc": exc}) from exc
     return root
 
 

@@ -84,14 +84,15 @@ def decode(data: bytes, fmt: str, name: str) -> PlainDoc:
     kind = next((k for magic, k in STRUCTURED.items() if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(magic)), None)
     if kind is not None:
         raise UnsupportedMediaError(
-            f"{kind} files are not labeled as plain text (a notice line would corrupt them)", path=name,
-            hint="Label the document's text, or a .docx/.md export of it; PDF/XML labeling is not implemented.")
+            "{kind} files are not labeled as plain text (a notice line would corrupt them)", path=name,
+            hint="Label the document's text, or a .docx/.md export of it; PDF/XML labeling is not implemented.",
+            values={"kind": kind})
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         text = data[3 if bom else 0:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CorruptMediaError(f"the text is not valid UTF-8 (byte {exc.start})", path=name,
-                                hint="Save the text as UTF-8 and retry.") from exc
+        raise CorruptMediaError("the text is not valid UTF-8 (byte {start})", path=name,
+                                hint="Save the text as UTF-8 and retry.", values={"start": exc.start}) from exc
     if "\x00" in text:
         raise CorruptMediaError("the text contains NUL characters: it looks binary", path=name,
                                 hint="Pass a UTF-8 text file.")

@@ -18,6 +18,7 @@ import numpy as np
 
 from synthguard.errors import CorruptMediaError, UnsupportedMediaError
 from synthguard.fingerprint.decode import require_av
+from synthguard.i18n import N_
 from synthguard.marking.video.io import CONTAINERS, REENCODE_HINT, open_input
 from synthguard.media import Media
 
@@ -56,7 +57,7 @@ def transcode(media: Media, frame_fn: FrameFn, *, crf: int = DEFAULT_CRF, preset
     av = require_av()
     encoder = CONTAINERS[media.format][1]
     out_buf = io.BytesIO()
-    with _rewriting(media, out_buf, "video data is corrupt or cannot be re-encoded: {error}") as (src, dst):
+    with _rewriting(media, out_buf, N_("video data is corrupt or cannot be re-encoded: {error}")) as (src, dst):
         vin = src.streams.video[0]
         vin.thread_type = "AUTO"
         ain = src.streams.audio[0] if src.streams.audio else None
@@ -106,7 +107,7 @@ def remux(media: Media, metadata: dict[str, str | None]) -> bytes:
     No decoding, so the content digest is unchanged.  MP4/MOV get ``use_metadata_tags`` (keys ``moov/udta/meta``,
     the TC260 video guide's layout, GB-16: without it FFmpeg silently drops unknown keys)."""
     out_buf = io.BytesIO()
-    with _rewriting(media, out_buf, "cannot rewrite the {format} container: {error}") as (src, dst):
+    with _rewriting(media, out_buf, N_("cannot rewrite the {format} container: {error}")) as (src, dst):
         streams = [s for s in src.streams if s.type in ("video", "audio")]
         meta = _carried(src.metadata, set(metadata))
         dst.metadata.update(meta | {k: v for k, v in metadata.items() if v is not None})
@@ -147,8 +148,9 @@ def _even(n: int) -> int:
 
 def _check_size(frame: Any, vout: Any, media: Media) -> None:
     if (_even(frame.width), _even(frame.height)) != (vout.width, vout.height) or frame.width % 2 or frame.height % 2:
-        raise UnsupportedMediaError(f"video frames change size or have odd dimensions ({frame.width}x"
-                                    f"{frame.height})", path=media.name, hint="Re-export at a fixed, even size.")
+        raise UnsupportedMediaError("video frames change size or have odd dimensions ({width}x{height})",
+                                    path=media.name, hint="Re-export at a fixed, even size.",
+                                    values={"width": frame.width, "height": frame.height})
 
 
 class _AudioTranscoder:

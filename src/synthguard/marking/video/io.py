@@ -52,13 +52,13 @@ class VideoInfo:
 def open_input(media: Media) -> Any:
     """An input container over the media's bytes; CorruptMediaError when FFmpeg cannot parse it."""
     if media.modality is not Modality.VIDEO:
-        raise UnsupportedMediaError(f"expected a video, got {media.mime}", path=media.name)
+        raise UnsupportedMediaError("expected a video, got {mime}", path=media.name, values={"mime": media.mime})
     av = require_av()
     try:
         container = av.open(io.BytesIO(media.data), mode="r")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise CorruptMediaError(f"cannot open the {media.format} container: {exc}", path=media.name,
-                                hint=REENCODE_HINT) from exc
+        raise CorruptMediaError("cannot open the {format} container: {exc}", path=media.name,
+                                hint=REENCODE_HINT, values={"format": media.format, "exc": exc}) from exc
     if not container.streams.video:
         container.close()
         raise UnsupportedMediaError("the file has no video stream", path=media.name,
@@ -81,12 +81,14 @@ def probe_video(media: Media, max_seconds: float = DEFAULT_MAX_SECONDS) -> Video
                                         path=media.name, hint=REENCODE_HINT)
         duration = _duration(container, stream)
         if duration > max_seconds:
-            raise MediaTooLargeError(f"video is {duration:.0f} s, over the limit of {max_seconds:.0f} s",
-                                     path=media.name, hint="Raise SYNTHGUARD_MAX_VIDEO_SECONDS or cut the video.")
+            raise MediaTooLargeError("video is {duration:.0f} s, over the limit of {max_seconds:.0f} s",
+                                     path=media.name, hint="Raise SYNTHGUARD_MAX_VIDEO_SECONDS or cut the video.",
+                                     values={"duration": duration, "max_seconds": max_seconds})
         first = _first_frame(container, stream, media)
         width, height = first.width, first.height
         if width * height > media.max_pixels:
-            raise MediaTooLargeError(f"video frames are {width}x{height}, over the pixel limit", path=media.name)
+            raise MediaTooLargeError("video frames are {width}x{height}, over the pixel limit", path=media.name,
+                                     values={"width": width, "height": height})
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         frames = stream.frames or max(1, round(duration * float(rate)))
         guessed = stream.guessed_rate or rate
@@ -123,12 +125,15 @@ def _first_frame(container: Any, stream: Any, media: Media) -> Any:
         for frame in container.decode(stream):
             return frame
     except av.error.InvalidDataError as exc:
-        raise CorruptMediaError(f"video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT) from exc
+        raise CorruptMediaError("video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT,
+                                values={"exc": exc}) from exc
     except av.error.FFmpegError as exc:
         if "decoder" in str(exc).lower() or "codec" in str(exc).lower():
-            raise UnsupportedMediaError(f"cannot decode the {stream.codec_context.name} video: {exc}",
-                                        path=media.name, hint=REENCODE_HINT) from exc
-        raise CorruptMediaError(f"video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT) from exc
+            raise UnsupportedMediaError("cannot decode the {name} video: {exc}",
+                                        path=media.name, hint=REENCODE_HINT,
+                                        values={"name": stream.codec_context.name, "exc": exc}) from exc
+        raise CorruptMediaError("video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT,
+                                values={"exc": exc}) from exc
     raise CorruptMediaError("the video stream holds no decodable frame (zero-length video)", path=media.name,
                             hint="Export the video again; it has no frames.")
 
@@ -148,7 +153,8 @@ def content_digest(media: Media) -> str:
                 if packet.size:
                     hashes[packet.stream.index].update(bytes(packet))
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"video container is corrupt: {exc}", path=media.name, hint=REENCODE_HINT) from exc
+            raise CorruptMediaError("video container is corrupt: {exc}", path=media.name, hint=REENCODE_HINT,
+                                    values={"exc": exc}) from exc
         top = hashlib.sha256(b"synthguard/video-content/v1\x00")
         for s in streams:
             top.update(hashes[s.index].digest())
@@ -205,7 +211,8 @@ def sample_lumas(media: Media, max_frames: int) -> list[tuple[float, np.ndarray]
                         break
             return out
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT) from exc
+            raise CorruptMediaError("video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT,
+                                    values={"exc": exc}) from exc
     finally:
         container.close()
 
@@ -227,7 +234,8 @@ def frames_at(media: Media, times: list[float]) -> list[tuple[float, np.ndarray]
             if not pending:
                 break
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT) from exc
+        raise CorruptMediaError("video data is corrupt: {exc}", path=media.name, hint=REENCODE_HINT,
+                                values={"exc": exc}) from exc
     finally:
         container.close()
     return out

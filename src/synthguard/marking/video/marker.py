@@ -58,8 +58,9 @@ class _EditNote:
 def _check_length(media: Media, max_seconds: float) -> Any:
     info = media.video()
     if info.duration > max_seconds:
-        raise MediaTooLargeError(f"video is {info.duration:.0f} s, over the limit of {max_seconds:.0f} s",
-                                 path=media.name, hint="Raise SYNTHGUARD_MAX_VIDEO_SECONDS or cut the video.")
+        raise MediaTooLargeError("video is {duration:.0f} s, over the limit of {max_seconds:.0f} s",
+                                 path=media.name, hint="Raise SYNTHGUARD_MAX_VIDEO_SECONDS or cut the video.",
+                                 values={"duration": info.duration, "max_seconds": max_seconds})
     return info
 
 
@@ -78,7 +79,8 @@ class VideoVisibleMarker:
     def __init__(self, label: VisibleLabelMarker, seconds: float = 3.0, persistent: bool = False, crf: int = 18,
                  max_seconds: float = vio.DEFAULT_MAX_SECONDS):
         if seconds < MIN_SECONDS:
-            raise ValidationError(f"the video label must show for at least {MIN_SECONDS:.0f} s (GB-05)")
+            raise ValidationError("the video label must show for at least {MIN_SECONDS:.0f} s (GB-05)",
+                                  values={"MIN_SECONDS": MIN_SECONDS})
         self.label, self.seconds, self.persistent, self.crf, self.max_seconds = (
             label, float(seconds), persistent, crf, max_seconds)
 
@@ -269,7 +271,8 @@ class VideoMetadataMarker:
         out.__dict__["content_sha256"] = media.content_sha256  # stream copy: the packets are the same
         back = aigc_blocks(out)
         if len(back) != 1 or back[0][1] != label.to_json():  # GB-08, GB-16: always read back
-            raise MetadataError(f"read-back after writing found {len(back)} AIGC blocks", path=media.name)
+            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
+                                values={"count": len(back)})
         return out
 
     def read(self, media: Media) -> Reading:
@@ -315,9 +318,9 @@ class VideoC2PAMarker(C2PAMarker):
     def mark(self, media: Media, ctx: LabelContext) -> Media:
         if media.format not in C2PA_FORMATS:
             raise UnsupportedMediaError(
-                f"C2PA manifests cannot be embedded in {media.format.upper()} files", path=media.name,
+                "C2PA manifests cannot be embedded in {format} files", path=media.name,
                 hint="Deliver MP4 or MOV, or label with C2PA off (SYNTHGUARD_C2PA=false); the AIGC tag and the "
-                     "watermark still apply.")
+                     "watermark still apply.", values={"format": media.format.upper()})
         out = self.signer.sign(media, content_id=ctx.content_id, producer=ctx.producer, ledger_ref=ctx.ledger_ref,
                                model=ctx.model, created=ctx.created, claim={"label": ctx.label})
         if "content_sha256" in media.__dict__:  # the manifest is a box beside the media data

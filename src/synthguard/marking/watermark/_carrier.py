@@ -33,7 +33,8 @@ def _add(arr: np.ndarray, delta: np.ndarray, hi: int, dtype: type) -> np.ndarray
 def carrier(image: Image.Image) -> tuple[np.ndarray, Apply]:
     """Return ``(luma, apply)``; ``apply(delta)`` builds the marked image (same mode and size)."""
     if not isinstance(image, Image.Image):
-        raise WatermarkError(f"expected a PIL image, got {type(image).__name__}")
+        raise WatermarkError("expected a PIL image, got {image_type}",
+                             values={"image_type": type(image).__name__})
     mode = image.mode
     if getattr(image, "is_animated", False) and getattr(image, "n_frames", 1) > 1:
         raise WatermarkError("animated images are not supported by the image watermark",
@@ -90,5 +91,6 @@ def carrier(image: Image.Image) -> tuple[np.ndarray, Apply]:
 
         return luma, apply
     raise WatermarkError(
-        f"image mode {mode!r} is not supported by the image watermark (supported: {', '.join(SUPPORTED_MODES)})",
-        hint="Convert the image first, e.g. image.convert('RGB') for palette (P), bilevel (1) or float images.")
+        "image mode {mode!r} is not supported by the image watermark (supported: {supported_modes})",
+        hint="Convert the image first, e.g. image.convert('RGB') for palette (P), bilevel (1) or float images.",
+        values={"mode": mode, "supported_modes": ", ".join(SUPPORTED_MODES)})

@@ -171,7 +171,8 @@ def to_mono_work(samples: np.ndarray, rate: int) -> np.ndarray:
     if x.ndim == 2:
         x = x.mean(axis=1)
     if x.ndim != 1:
-        raise WatermarkError(f"audio samples must have shape (n,) or (n, channels), got {np.shape(samples)}")
+        raise WatermarkError("audio samples must have shape (n,) or (n, channels), got {shape}",
+                             values={"shape": np.shape(samples)})
     if rate == WORK_RATE:
         return x
     g = gcd(int(rate), WORK_RATE)
@@ -253,9 +254,9 @@ class AudioWatermarker:
         y = to_mono_work(x, rate)
         if len(y) < MIN_SAMPLES:
             raise WatermarkError(
-                f"audio is {len(x) / rate:.2f} s long; the watermark needs at least {MIN_SECONDS:.2f} s",
+                "audio is {seconds:.2f} s long; the watermark needs at least {MIN_SECONDS:.2f} s",
                 hint="Clips shorter than one watermark cycle carry the metadata and notice labels only; the record's "
-                     "fingerprint still traces them.")
+                     "fingerprint still traces them.", values={"seconds": len(x) / rate, "MIN_SECONDS": MIN_SECONDS})
         if not np.all(np.isfinite(y)):
             raise WatermarkError("audio samples contain NaN or infinity", hint="Pass finite PCM samples.")
         power = float(np.mean(x * x)) if x.size else 0.0
@@ -384,8 +385,9 @@ class AudioWatermarker:
         rate = _check_rate(rate)
         y = to_mono_work(np.asarray(samples, dtype=np.float64), rate)
         if len(y) < MIN_SAMPLES:
-            raise WatermarkError(f"audio is {len(y) / WORK_RATE:.2f} s long; watermark detection needs at least "
-                                 f"{MIN_SECONDS:.2f} s", hint="Analyse a longer excerpt (5 s or more).")
+            raise WatermarkError("audio is {seconds:.2f} s long; watermark detection needs at least "
+                                 "{MIN_SECONDS:.2f} s", hint="Analyse a longer excerpt (5 s or more).",
+                                 values={"seconds": len(y) / WORK_RATE, "MIN_SECONDS": MIN_SECONDS})
         if not np.all(np.isfinite(y)):
             y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
         y, skipped = _busiest_window(y)
@@ -571,5 +573,5 @@ def _z(soft: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 def _check_rate(rate: Any) -> int:
     if not isinstance(rate, (int, np.integer)) or not 1000 <= int(rate) <= 768_000:
-        raise WatermarkError(f"sample rate must be an integer in 1000..768000 Hz, got {rate!r}")
+        raise WatermarkError("sample rate must be an integer in 1000..768000 Hz, got {rate!r}", values={"rate": rate})
     return int(rate)

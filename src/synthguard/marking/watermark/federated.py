@@ -50,6 +50,7 @@ import numpy as np
 from PIL import Image
 
 from synthguard.errors import WatermarkError
+from synthguard.i18n import N_
 from synthguard.marking.federation import MODES, SCHEME, SYNC_NAME, derive, key_id
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._orient import N_ORIENTATIONS
@@ -151,7 +152,8 @@ class FederatedDetector:
 
     def detect(self, image: Image.Image, search: str = "full") -> FederatedResult:
         if search not in SEARCHES:
-            raise WatermarkError(f"unknown watermark search {search!r}", hint=f"Use one of: {', '.join(SEARCHES)}.")
+            raise WatermarkError("unknown watermark search {search!r}", hint=N_("Use one of: {searches}."),
+                                 values={"search": search, "searches": ", ".join(SEARCHES)})
         rn, scale, priors = prepare(image)
         return self.test(rn, scale, priors, search)
 

@@ -66,6 +66,7 @@ import numpy as np
 from PIL import Image
 
 from synthguard.errors import WatermarkError
+from synthguard.i18n import N_
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._carrier import carrier
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, back, pull, push
@@ -276,7 +277,8 @@ class ImageWatermarker:
         (no autocorrelation lattice search: ~5x cheaper on unmarked images); rotated or cropped-and-rescaled copies
         need ``"full"``. The p-value is Bonferroni-corrected over all candidates either way."""
         if search not in SEARCHES:
-            raise WatermarkError(f"unknown watermark search {search!r}", hint=f"Use one of: {', '.join(SEARCHES)}.")
+            raise WatermarkError("unknown watermark search {search!r}", hint=N_("Use one of: {searches}."),
+                                 values={"search": search, "searches": ", ".join(SEARCHES)})
         if expected is not None:
             expected = pl.check_payload(expected)
         rn, scale, priors = prepare(image)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthguard.errors import WatermarkError
+from synthguard.i18n import N_
 
 PAYLOAD_BYTES = 8
 PAYLOAD_BITS = 8 * PAYLOAD_BYTES
@@ -71,12 +72,12 @@ def check_payload(payload: bytes) -> bytes:
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise WatermarkError("watermark payload must be {payload_bytes} bytes, not {name}",
                              values={"payload_bytes": PAYLOAD_BYTES, "name": type(payload).__name__},
-                             hint=f"Pass exactly {PAYLOAD_BYTES} bytes (e.g. a keyed hash of the content id).")
+                             hint=N_("Pass exactly {payload_bytes} bytes (e.g. a keyed hash of the content id)."))
     payload = bytes(payload)
     if len(payload) != PAYLOAD_BYTES:
         raise WatermarkError("watermark payload must be exactly {payload_bytes} bytes, got {payload_count}",
                              values={"payload_bytes": PAYLOAD_BYTES, "payload_count": len(payload)},
-                             hint=f"Pass exactly {PAYLOAD_BYTES} bytes (e.g. a keyed hash of the content id).")
+                             hint=N_("Pass exactly {payload_bytes} bytes (e.g. a keyed hash of the content id)."))
     return payload
 
 

@@ -60,13 +60,14 @@ class GreenListWatermark:
             raise ValidationError("the text watermark key must be at least 16 bytes",
                                   hint="Use the provider's watermark key (`synthguard keys init`).")
         if not 0.0 < gamma < 1.0:
-            raise ValidationError(f"gamma must be in (0, 1), got {gamma}")
+            raise ValidationError("gamma must be in (0, 1), got {gamma}", values={"gamma": gamma})
         if not (math.isfinite(delta) and delta >= 0.0):
-            raise ValidationError(f"delta must be a finite number >= 0, got {delta}")
+            raise ValidationError("delta must be a finite number >= 0, got {delta}", values={"delta": delta})
         if not isinstance(context, int) or context < 1:
-            raise ValidationError(f"context must be a positive number of tokens, got {context}")
+            raise ValidationError("context must be a positive number of tokens, got {context}",
+                                  values={"context": context})
         if min_tokens < 1:
-            raise ValidationError(f"min_tokens must be >= 1, got {min_tokens}")
+            raise ValidationError("min_tokens must be >= 1, got {min_tokens}", values={"min_tokens": min_tokens})
         self.key, self.gamma, self.delta, self.context = key, float(gamma), float(delta), context
         self.z_threshold, self.min_tokens = float(z_threshold), int(min_tokens)
         self._cut = np.uint64(min(int(self.gamma * 2.0**64), 2**64 - 1))
@@ -108,8 +109,9 @@ class GreenListWatermark:
             scores += self.delta * self.green_mask(prev.tolist(), scores.shape[0])
             return scores
         if scores.ndim != 2 or prev.ndim != 2 or prev.shape[0] != scores.shape[0]:
-            raise ValidationError(f"bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits "
-                                  f"{scores.shape} and ids {prev.shape}")
+            raise ValidationError("bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits "
+                                  "{logits_shape} and ids {ids_shape}",
+                                  values={"logits_shape": scores.shape, "ids_shape": prev.shape})
         for row in range(scores.shape[0]):
             scores[row] += self.delta * self.green_mask(prev[row].tolist(), scores.shape[1])
         return scores
@@ -150,7 +152,7 @@ class TournamentWatermark:
     def __init__(self, key: bytes, layers: int = 12, context: int = 1, *, z_threshold: float = 4.0,
                  min_tokens: int = 16) -> None:
         if not isinstance(layers, int) or not 1 <= layers <= 64:
-            raise ValidationError(f"layers must be between 1 and 64, got {layers}")
+            raise ValidationError("layers must be between 1 and 64, got {layers}", values={"layers": layers})
         self._split = GreenListWatermark(key, gamma=0.5, delta=0.0, context=context, min_tokens=min_tokens)
         self.layers, self.context = layers, context
         self.z_threshold, self.min_tokens = float(z_threshold), int(min_tokens)
@@ -180,8 +182,9 @@ class TournamentWatermark:
         rows = scores[None] if scores.ndim == 1 else scores
         ids = prev[None] if prev.ndim == 1 else prev
         if rows.ndim != 2 or ids.ndim != 2 or ids.shape[0] != rows.shape[0]:
-            raise ValidationError(f"bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits "
-                                  f"{scores.shape} and ids {prev.shape}")
+            raise ValidationError("bias expects logits (V,) with ids (T,) or (B, V) with (B, T); got logits "
+                                  "{logits_shape} and ids {ids_shape}",
+                                  values={"logits_shape": scores.shape, "ids_shape": prev.shape})
         out = np.empty_like(rows)
         for i, (row, ctx) in enumerate(zip(rows, ids, strict=True)):
             p = np.exp(row - row.max())

@@ -89,8 +89,9 @@ class FrameEmbedder:
 
     def __init__(self, tile: np.ndarray, width: int, height: int, strength: float):
         if min(width, height) < MIN_EMBED_SIDE:
-            raise WatermarkError(f"video frames are {width}x{height}; the watermark needs at least {MIN_EMBED_SIDE}"
-                                 " px on the short side", hint="Watermark a larger video (upscale before marking).")
+            raise WatermarkError("video frames are {width}x{height}; the watermark needs at least {MIN_EMBED_SIDE} "
+                                 "px on the short side", hint="Watermark a larger video (upscale before marking).",
+                                 values={"width": width, "height": height, "MIN_EMBED_SIDE": MIN_EMBED_SIDE})
         self.size = (width, height)
         s = WORK_SHORT_SIDE / min(width, height)
         self.work = (max(1, round(width * s)), max(1, round(height * s)))
@@ -118,8 +119,10 @@ class FrameAccumulator:
 
     def push(self, luma: np.ndarray) -> None:
         if min(luma.shape) < MIN_DETECT_SIDE:
-            raise WatermarkError(f"video frames are {luma.shape[1]}x{luma.shape[0]}; watermark detection needs at "
-                                 f"least {MIN_DETECT_SIDE} px on the short side")
+            raise WatermarkError("video frames are {width}x{height}; watermark detection needs at least "
+                                 "{MIN_DETECT_SIDE} px on the short side",
+                                 values={"width": luma.shape[1], "height": luma.shape[0],
+                                         "MIN_DETECT_SIDE": MIN_DETECT_SIDE})
         rn = whiten(to_work_res(luma.astype(np.float32)))
         self.scale = WORK_SHORT_SIDE / min(luma.shape)
         if self.total is None:

@@ -95,8 +95,8 @@ async def json_body(request: Request) -> dict[str, Any]:
     """A JSON object body: 415 for another content type, 400 for malformed JSON (never a 500)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
-        raise UnsupportedMediaError(f"expected Content-Type application/json, got {ctype or 'none'!r}",
-                                    hint="Send the complaint as a JSON object.")
+        raise UnsupportedMediaError("expected Content-Type application/json, got {ctype!r}",
+                                    hint="Send the complaint as a JSON object.", values={"ctype": ctype or "none"})
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_JSON:  # refused before reading (issue 18 finding 16)
         raise MediaTooLargeError("the JSON body is over {limit} bytes", values={"limit": MAX_JSON})
@@ -110,7 +110,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"malformed JSON: {exc}", hint="Send a valid JSON object.") from None
+        raise InputError("malformed JSON: {exc}", hint="Send a valid JSON object.", values={"exc": exc}) from None
     if not isinstance(data, dict):
         raise InputError("the JSON body must be an object")
     return data
@@ -132,7 +132,7 @@ def _tenant(value: Any) -> str:
 
     t = value if isinstance(value, str) and value else "default"
     if not _TENANT.match(t):
-        raise InputError(f"bad tenant {t!r}")
+        raise InputError("bad tenant {tenant!r}", values={"tenant": t})
     return t
 
 
@@ -205,7 +205,8 @@ async def status_page(request: Request, sg: SG, ticket: Annotated[str, Form(max_
         if op == "proof":
             data = proof.file.read(sg.settings.max_bytes + 1) if proof is not None else b""
             if len(data) > sg.settings.max_bytes:
-                raise MediaTooLargeError(f"the proof file is over the limit of {sg.settings.max_bytes:,} bytes")
+                raise MediaTooLargeError("the proof file is over the limit of {max_bytes:,} bytes",
+                                         values={"max_bytes": sg.settings.max_bytes})
             view = mod.prove_suit(ticket, secret, data, client=client_of(request))
         elif op == "appeal":
             view = mod.appeal(ticket, secret, reason, client=client_of(request))
@@ -308,6 +309,6 @@ def viewer_media(sg: SG, tenant: Ident, ref: Ident) -> Response:
     with sg.db.session() as s:
         c = content.find(s, _tenant(tenant), ref)
         if c.status not in ("visible", "restricted"):
-            raise NotFoundError(f"content {ref!r} is not available")
+            raise NotFoundError("content {ref!r} is not available", values={"ref": ref})
         path, mime = content.media_path(sg, c), c.mime
     return Response(path.read_bytes(), media_type=mime, headers={"X-Content-Type-Options": "nosniff"})

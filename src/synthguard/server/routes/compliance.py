@@ -239,7 +239,7 @@ def notice_page(request: Request, sg: SG, tenant: Ident) -> HTMLResponse:
     notice = terms.current("first_use_notice", tenant=tenant)
     agreement = terms.current("service_agreement", tenant=tenant)
     if notice is None and agreement is None:
-        raise NotFoundError(f"no notice published for {tenant!r}")
+        raise NotFoundError("no notice published for {tenant!r}", values={"tenant": tenant})
     return templates.TemplateResponse(request, "compliance_notice.html", {
         "notice": notice, "agreement": agreement, "filing": terms.notice(tenant=tenant)["filing_display"],
         "settings": sg.settings})

@@ -48,7 +48,7 @@ def evidence_verify(sg: SG, p: Tracer, bundle: Annotated[UploadFile, File()],
     limit = sg.settings.max_bytes + (32 << 20)
     data = bundle.file.read(limit + 1)
     if len(data) > limit:
-        raise MediaTooLargeError(f"bundle is over the limit of {limit:,} bytes")
+        raise MediaTooLargeError("bundle is over the limit of {limit:,} bytes", values={"limit": limit})
     pins = [k for k in trusted_key or [] if k.strip()]
     if len(pins) > 16 or any(len(k) > 512 for k in pins):
         raise ValidationError("at most 16 trusted keys of at most 512 characters each")

@@ -63,8 +63,9 @@ def register_content(sg: SG, p: Platform, file: Annotated[UploadFile, File(descr
     media = upload_media(sg, file)
     declared = (file.content_type or "").split(";")[0].strip().lower()
     if declared not in ("", "application/octet-stream") and declared.split("/")[0] != media.mime.split("/")[0]:
-        raise UnsupportedMediaError(f"the upload is declared as {declared} but its bytes are {media.mime}",
-                                    hint="Send the file with its real content type.")
+        raise UnsupportedMediaError("the upload is declared as {declared} but its bytes are {mime}",
+                                    hint="Send the file with its real content type.",
+                                    values={"declared": declared, "mime": media.mime})
     return sg.moderation.register(p.tenant, ref, media, uploader=uploader,
                                   uploader_email=uploader_email, declared_ai=declared_ai, actor=actor(p))
 
