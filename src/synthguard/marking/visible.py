@@ -181,13 +181,14 @@ class VisibleLabelMarker:
         region = padded[max(0, y0): y1, max(0, x0): x1]
         ox, oy = max(0, x0) - tw, max(0, y0) - th
         best = (-1.0, 1.0, lay.box, lay.glyph_height)
+        sums = cv2.integral2(region, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
         for scale in SCALES:
             k = f * scale
             tmpl = cv2.resize(ref, (max(1, round(ref.shape[1] * k)), max(1, round(ref.shape[0] * k))),
                               interpolation=cv2.INTER_AREA)
             if tmpl.shape[0] > region.shape[0] or tmpl.shape[1] > region.shape[1] or tmpl.shape[1] < 8:
                 continue
-            _, score, _, (x, y) = cv2.minMaxLoc(_ncc(region, tmpl))
+            _, score, _, (x, y) = cv2.minMaxLoc(_ncc(region, tmpl, sums))
             if score > best[0]:
                 left, top = (x + ox) / f, (y + oy) / f
                 bw, bh = (lay.box[2] - lay.box[0]) * scale, (lay.box[3] - lay.box[1]) * scale
@@ -206,17 +207,20 @@ PAD = 0  # margin around the template's box (the box edge is the pattern's edge:
 SCALES = tuple(round((1 + SLACK) ** (i / 3), 4) for i in range(-3, 4))  # 1/(1+SLACK) .. 1+SLACK, 7 steps
 
 
-def _ncc(region: np.ndarray, part: np.ndarray) -> np.ndarray:
+def _ncc(region: np.ndarray, part: np.ndarray, sums: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Normalised cross-correlation whose window deviation is floored at MIN_STD grey levels: in a flat window
-    (sky, a padded edge) plain NCC divides by almost nothing and "matches" anything; our label never is flat."""
+    (sky, a padded edge) plain NCC divides by almost nothing and "matches" anything; our label never is flat.
+
+    The windows' sums and sums of squares come from the region's integral images (``sums``: ``cv2.integral2``,
+    computed once for every scale of the search), not from two more template matches."""
     import cv2
 
     t = part - part.mean()
     n = t.size
     cc = cv2.matchTemplate(region, t, cv2.TM_CCORR)
     ph, pw = part.shape
-    ones = np.ones((ph, pw), np.float32)
-    s1 = cv2.matchTemplate(region, ones, cv2.TM_CCORR)
-    s2 = cv2.matchTemplate(region * region, ones, cv2.TM_CCORR)
+    s, sq = sums if sums is not None else cv2.integral2(region, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+    s1 = s[ph:, pw:] - s[:-ph, pw:] - s[ph:, :-pw] + s[:-ph, :-pw]
+    s2 = sq[ph:, pw:] - sq[:-ph, pw:] - sq[ph:, :-pw] + sq[:-ph, :-pw]
     var = np.maximum(s2 - s1 * s1 / n, n * MIN_STD**2)
-    return cc / (float(np.sqrt((t * t).sum())) * np.sqrt(var) + 1e-9)
+    return cc / (float(np.sqrt((t * t).sum())) * np.sqrt(var) + 1e-9)  # type: ignore[no-any-return]
