@@ -87,7 +87,7 @@ class SynthGuard:
         self.keys = Keys(settings)
         self.plugins = plugins or Plugins()  # every plugin group's registry (synthguard.plugins, issue 23)
         self.registry = self.plugins.markers
-        from synthguard.ledger import Ledger
+        from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
 
         self.ledger = Ledger(origin=settings.ledger_origin, extensions=settings.checkpoint_extensions)
         self._markers: dict[str, Marker] = {}
@@ -148,7 +148,7 @@ class SynthGuard:
         q = select(User).where(User.name == user_id)
         if tenant is not None:
             q = q.where(User.tenant == tenant)
-        rows = list(s.scalars(q.order_by(User.tenant).limit(2)))
+        rows: list[User] = list(s.scalars(q.order_by(User.tenant).limit(2)))
         if not rows:
             raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
         if len(rows) > 1:
@@ -328,7 +328,7 @@ class SynthGuard:
         return replace(result, consent=gate.grants) if gate is not None else result
 
     def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, key: str, tenant: str, marks: list[str],
-                warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
+                warnings: list[str], layout: dict[str, Any] | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None, client_ip: str | None) -> LabelResult:
         if output is not None:  # after the markers, so an unsupported input is reported as such first
             check_output_name(output, out.format)
@@ -535,12 +535,15 @@ class SynthGuard:
 
 def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
     """What the explicit label looks like, for the record (DS-19: text, position, size, timing)."""
+    spec: dict[str, Any] | None = None
     if media.modality is Modality.IMAGE:
-        return marker.layout(media.size).to_dict()  # type: ignore[no-any-return]
-    if media.modality is Modality.VIDEO and hasattr(marker, "layout"):
+        spec = marker.layout(media.size).to_dict()
+    elif media.modality is Modality.VIDEO and hasattr(marker, "layout"):
         info = media.video()
-        return marker.layout((info.width, info.height))  # type: ignore[no-any-return]
-    return marker.spec() if hasattr(marker, "spec") else None
+        spec = marker.layout((info.width, info.height))
+    elif hasattr(marker, "spec"):
+        spec = marker.spec()
+    return spec
 
 
 def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None

@@ -7,10 +7,10 @@ office formats) are imported by name on first use, so the core imports without t
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from synthguard.detection import Detector
-from synthguard.detection.federated import Covered, FederatedWatermarkDetector
+from synthguard.detection.federated import Covered, FederatedWatermarkDetector, Resolver
 from synthguard.detection.marks import AIGCDetector, C2PADetector, DwtDctDetector, IPTCDetector, WatermarkDetector
 from synthguard.errors import KeyMissingError
 from synthguard.fingerprint import Hasher
@@ -145,7 +145,7 @@ def _federated(ctx: PluginContext) -> Detector:
     return FederatedWatermarkDetector(ctx, search=ctx.settings.scan_watermark_search)
 
 
-def _resolves(ctx: PluginContext) -> bool:
+def _resolves(ctx: PluginContext) -> TypeGuard[Resolver]:
     """A core object (records, ledger origin): what the federated detector resolves marks with."""
     return hasattr(ctx, "record") and hasattr(ctx, "ledger_origin")
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
@@ -13,6 +14,9 @@ from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.errors import StoreError, SynthGuardError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -25,7 +29,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: Any, _: object) -> None:  # a DB-API connection: no common type
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -36,7 +40,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def _alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -65,7 +69,7 @@ def migrate(engine: Engine) -> None:
         raise StoreError("cannot open or migrate the database: {reason}", values={"reason": str(exc.orig)}) from exc
 
 
-def _is_current(engine: Engine, cfg) -> bool:  # type: ignore[no-untyped-def]
+def _is_current(engine: Engine, cfg: Config) -> bool:
     from alembic.script import ScriptDirectory
 
     with engine.connect() as conn:
