@@ -55,7 +55,7 @@ def run(sg: Any, *, profile: str | None = None, since: str | timedelta = "30d", 
     if not 1 <= sample_size <= MAX_SAMPLE:
         raise ValidationError(f"sample size {sample_size} is out of range",
                               hint=f"Sample between 1 and {MAX_SAMPLE} outputs (the audit samples evenly).")
-    profile = profile or (sg.settings.profile if sg.settings.profile != "none" else "cn")
+    profile = profile or sg.settings.profile_defaults().compliance_profile
     chosen = for_profile(profile)
     if only:
         chosen = [c for c in chosen if c.id in only]

@@ -203,7 +203,7 @@ def for_settings(settings: Settings) -> Policy:
             raise ValidationError(f"the moderation policy file {p} does not exist",
                                   hint="Fix SYNTHGUARD_MODERATION_POLICY (a YAML file like policies/cn.yaml).")
         return load_file(p, p.stat().st_mtime)
-    return load(settings.profile)
+    return load(settings.profile_defaults().moderation_jurisdiction)
 
 
 def scan_actions(settings: Any, verdict: str, matches: list[dict[str, Any]], tenant: str | None = None
