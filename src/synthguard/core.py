@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -275,7 +276,7 @@ class SynthGuard:
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
-              client_ip: str | None = None, sources: list[Source] | None = None,
+              client_ip: str | None = None, sources: Sequence[Source] | None = None,
               purpose: str | None = None, tenant: str | None = None) -> LabelResult:
         """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*).
 
