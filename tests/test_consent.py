@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
-from synthguard.config import Settings
+from synthguard.config import PROFILE_DEFAULTS, Settings
 from synthguard.consent import faces, likeness
 from synthguard.consent.evidence import TamperedEvidenceError, generate_key, sign_statement
 from synthguard.consent.gate import ConsentDeniedError, check, enforce
@@ -67,7 +67,8 @@ def test_policy_data_is_consistent():
     policy = load_policy()
     for name, p in policy["purposes"].items():
         assert set(p["modalities"]) <= {"face", "voice"} and p["citations"], name
-    assert policy["unknown"]["cn"] == "deny" and set(policy["unknown"]) == {"cn", "eu", "us", "none"}
+    unknown = {p: d.consent_unknown_policy for p, d in PROFILE_DEFAULTS.items()}  # a profile default (issue 23)
+    assert unknown["cn"] == "deny" and set(unknown) == {"cn", "eu", "us", "none"}
     with pytest.raises(ValidationError, match="unknown purpose"):
         purpose_modalities("deepfake_anyone")
 

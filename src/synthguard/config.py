@@ -1,12 +1,21 @@
 """Settings: environment (prefix SYNTHGUARD_) over an optional TOML file over defaults.
 
 Passed explicitly to :class:`synthguard.SynthGuard`; never read from a global.
+
+Every setting belongs to exactly one section of :data:`SECTIONS` (issue 23, step 6): ``[label]``,
+``[watermark]``, ``[scan]``, ``[moderation]`` ...  The flat names (``scan_watermark_search``,
+``SYNTHGUARD_SCAN_WATERMARK_SEARCH``) stay the fields, the environment variables and the keys of a flat
+``synthguard.toml``; a section names the same setting without its prefix (``[scan] watermark_search``), in the
+TOML file and as ``settings.sections.scan.watermark_search``.  The defaults a jurisdiction profile decides
+(DS-01) are declared in :data:`PROFILE_DEFAULTS` and resolved by :meth:`Settings.profile_defaults` only.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +27,82 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from synthguard.errors import ConfigError
 
 Corner = Literal["bottom-right", "bottom-left", "top-right", "top-left", "bottom", "top"]
+Profile = Literal["cn", "eu", "us", "none"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One settings section: its fields (flat names) and the prefixes a field drops inside the section.
+
+    A field's name in the section is the flat name without the first matching prefix; a field named like its
+    section (``watermark``, ``c2pa``: the on/off switch) is ``enabled`` there."""
+
+    fields: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()
+
+    def member(self, name: str, field: str) -> str:
+        if field == name:
+            return "enabled"
+        for prefix in self.prefixes or (f"{name}_",):
+            if field.startswith(prefix):
+                return field.removeprefix(prefix)
+        return field
+
+
+# The one table of sections: every field of Settings is in exactly one (tests/test_settings_sections.py).
+SECTIONS: dict[str, Section] = {
+    "deployment": Section(("home", "database_url", "profile")),
+    "identity": Section(("require_verified_identity", "identity_verifier", "require_terms_acceptance")),
+    "label": Section(("producer", "strict_producer_code", "label_text", "label_position", "label_height_ratio",
+                      "text_notice_zh", "text_notice_en", "text_notice_position", "font_path", "jpeg_quality",
+                      "audio_notice", "audio_notice_text", "audio_notice_position", "video_label_seconds",
+                      "video_label_persistent", "video_crf")),
+    "watermark": Section(("watermark", "watermark_strength", "watermark_mode", "audio_scale_search")),
+    "c2pa": Section(("c2pa", "c2pa_cert", "c2pa_key", "c2pa_trust_anchors", "tsa_url")),
+    "limits": Section(("max_pixels", "max_bytes", "max_metadata_depth", "max_audio_seconds", "max_video_seconds")),
+    "scan": Section(("scan_watermark_search", "scan_cache", "scan_cache_entries", "scan_cache_days",
+                     "scan_processes", "detector_manifests", "vpdq_quality", "vpdq_query_share",
+                     "vpdq_compared_share")),
+    "consent": Section(("consent_unknown_policy", "face_match_threshold", "voice_match_threshold")),
+    "moderation": Section(("moderation_policy", "smtp_url", "mail_from")),
+    "compliance": Section(("service_name", "filing_number", "filing_link", "tool_description", "tool_techniques",
+                           "log_retention_days", "dsa_endpoint", "dsa_token")),
+    "ledger": Section(("ledger_origin", "checkpoint_extensions", "witness_name")),
+    "http": Section(("rate_limit_per_minute", "rate_limit_burst", "rate_limit_shared", "trusted_proxies",
+                     "secure_cookies")),
+    "public": Section(("public_sandbox", "public_workers", "public_memory_mb", "public_seconds",
+                       "public_media_seconds", "public_rate_per_minute")),
+    "jobs": Section(("jobs_inline", "job_lease_seconds", "job_max_attempts", "job_backoff_seconds"),
+                    prefixes=("jobs_", "job_")),
+    "uploads": Section(("upload_buckets", "upload_callback_url", "upload_callback_secret"), prefixes=("upload_",)),
+}
+# (section, name in the section) of every flat field name
+SECTION_OF: dict[str, tuple[str, str]] = {f: (name, sec.member(name, f)) for name, sec in SECTIONS.items()
+                                          for f in sec.fields}
+# flat field name of every (section, name in the section)
+FIELD_OF: dict[tuple[str, str], str] = {where: f for f, where in SECTION_OF.items()}
+
+
+@dataclass(frozen=True)
+class ProfileDefaults:
+    """What a jurisdiction profile (DS-01) decides for a setting the operator left unset."""
+
+    require_verified_identity: bool  # DS-07: real-name verification before labeling (the cn profile)
+    consent_unknown_policy: Literal["allow", "deny"]  # DS-15: a face or voice of nobody enrolled
+    moderation_jurisdiction: str  # the shipped moderation policy, policies/<name>.yaml (docs/moderation.md)
+    compliance_profile: str  # the checks `synthguard compliance audit` runs (docs/compliance.md)
+
+
+# The one table of profile-dependent defaults.  consent_unknown_policy: cn, DSP Art. 14(2) and PIPL Arts. 28-29
+# require separate consent for every edited face or voice; eu, GDPR Art. 9 (biometric data for identification
+# needs explicit consent); us, no general federal consent duty (state laws protect registered persons).  The
+# none profile has no moderation policy or compliance checks of its own and uses cn's.
+PROFILE_DEFAULTS: dict[str, ProfileDefaults] = {
+    "cn": ProfileDefaults(True, "deny", "cn", "cn"),
+    "eu": ProfileDefaults(False, "deny", "eu", "eu"),
+    "us": ProfileDefaults(False, "allow", "us", "us"),
+    "none": ProfileDefaults(False, "allow", "cn", "cn"),
+}
 
 
 def default_home() -> Path:
@@ -31,7 +116,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, description="Where the database, keys and config live.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/synthguard.db")
-    profile: Literal["cn", "eu", "us", "none"] = Field("cn", description="Jurisdiction profile (DS-01).")
+    profile: Profile = Field("cn", description="Jurisdiction profile (DS-01).")
     require_verified_identity: bool | None = Field(
         None, description="Refuse labeling for unverified users (DS-07). Default: on for the cn profile."
     )
@@ -233,9 +318,21 @@ class Settings(BaseSettings):
 
     @property
     def identity_required(self) -> bool:
-        if self.require_verified_identity is not None:
-            return self.require_verified_identity
-        return self.profile == "cn"
+        return self.profile_defaults().require_verified_identity
+
+    def profile_defaults(self) -> ProfileDefaults:
+        """The profile's defaults with the operator's own settings in their place: the one function that
+        resolves a profile-dependent default (identity, consent gate, moderation policy, compliance checks)."""
+        d = PROFILE_DEFAULTS[self.profile]
+        identity = d.require_verified_identity if self.require_verified_identity is None \
+            else self.require_verified_identity
+        return replace(d, require_verified_identity=identity,
+                       consent_unknown_policy=self.consent_unknown_policy or d.consent_unknown_policy)
+
+    @property
+    def sections(self) -> Sections:
+        """Read access by section: ``settings.sections.scan.watermark_search`` is ``settings.scan_watermark_search``."""
+        return Sections(self)
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -267,4 +364,72 @@ class _TomlSource(PydanticBaseSettingsSource):
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError("malformed TOML: {exc}", path=path, values={"exc": exc}) from exc
-        return data.get("synthguard", data)
+        return flatten(data.get("synthguard", data), path)
+
+
+def flatten(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """A settings table with sections (``[scan] watermark_search = ...``) as flat fields; flat keys pass as they
+    are, so a file may mix both forms.  A setting given twice, or a name no section has, is a ConfigError."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if not (key in SECTIONS and isinstance(value, dict)):
+            pairs = [(key, value)]
+        else:
+            pairs = []
+            for member, v in value.items():
+                field = FIELD_OF.get((key, member))
+                if field is None:  # (messages shared with the plugin registry: already in the catalogs)
+                    known = ", ".join(SECTIONS[key].member(key, f) for f in SECTIONS[key].fields)
+                    raise ConfigError("unknown {noun} {unknown} in {what}; known: {known}",
+                                      values={"noun": "setting", "unknown": repr(member), "what": f"section [{key}]",
+                                              "known": known}, path=path)
+                pairs.append((field, v))
+        for field, v in pairs:
+            if field in flat:
+                section, member = SECTION_OF[field]
+                raise ConfigError("parameter {name} defined twice",
+                                  values={"name": f"{field} ([{section}] {member})"}, path=path)
+            flat[field] = v
+    return flat
+
+
+class SectionView:
+    """One section of a :class:`Settings`, read-only: its settings under their names in the section."""
+
+    __slots__ = ("_name", "_settings")
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self._settings, self._name = settings, name
+
+    def __getattr__(self, member: str) -> Any:
+        field = FIELD_OF.get((self._name, member))
+        if field is None:
+            raise AttributeError(f"settings section [{self._name}] has no setting {member!r}")
+        return getattr(self._settings, field)
+
+    def __iter__(self) -> Iterator[str]:
+        sec = SECTIONS[self._name]
+        return iter([sec.member(self._name, f) for f in sec.fields])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {m: getattr(self, m) for m in self}
+
+    def __repr__(self) -> str:
+        return f"<settings [{self._name}]>"
+
+
+class Sections:
+    """Every section of a :class:`Settings` as a :class:`SectionView` attribute (``sections.label``)."""
+
+    __slots__ = ("_settings",)
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def __getattr__(self, name: str) -> SectionView:
+        if name not in SECTIONS:
+            raise AttributeError(f"no settings section {name!r}; the sections are {', '.join(SECTIONS)}")
+        return SectionView(self._settings, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SECTIONS)

@@ -11,6 +11,7 @@ import hmac
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -88,7 +89,7 @@ class SynthGuard:
         self.keys = Keys(settings)
         self.plugins = plugins or Plugins()  # every plugin group's registry (synthguard.plugins, issue 23)
         self.registry = self.plugins.markers
-        from synthguard.ledger import Ledger
+        from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
 
         self.ledger = Ledger(origin=settings.ledger_origin, extensions=settings.checkpoint_extensions)
         self._markers: dict[str, Marker] = {}
@@ -149,7 +150,7 @@ class SynthGuard:
         q = select(User).where(User.name == user_id)
         if tenant is not None:
             q = q.where(User.tenant == tenant)
-        rows = list(s.scalars(q.order_by(User.tenant).limit(2)))
+        rows: list[User] = list(s.scalars(q.order_by(User.tenant).limit(2)))
         if not rows:
             raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
         if len(rows) > 1:
@@ -278,7 +279,7 @@ class SynthGuard:
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
-              client_ip: str | None = None, sources: list[Source] | None = None,
+              client_ip: str | None = None, sources: Sequence[Source] | None = None,
               purpose: str | None = None, tenant: str | None = None) -> LabelResult:
         """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*).
 
@@ -331,7 +332,7 @@ class SynthGuard:
         return replace(result, consent=gate.grants) if gate is not None else result
 
     def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, key: str, tenant: str, marks: list[str],
-                warnings: list[str], layout: dict | None, output: str | Path | None, input_sha256: str | None,
+                warnings: list[str], layout: dict[str, Any] | None, output: str | Path | None, input_sha256: str | None,
                 technique: str | None, client_ip: str | None) -> LabelResult:
         if output is not None:  # after the markers, so an unsupported input is reported as such first
             check_output_name(output, out.format)
@@ -541,12 +542,15 @@ class SynthGuard:
 
 def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
     """What the explicit label looks like, for the record (DS-19: text, position, size, timing)."""
+    spec: dict[str, Any] | None = None
     if media.modality is Modality.IMAGE:
-        return marker.layout(media.size).to_dict()  # type: ignore[no-any-return]
-    if media.modality is Modality.VIDEO and hasattr(marker, "layout"):
+        spec = marker.layout(media.size).to_dict()
+    elif media.modality is Modality.VIDEO and hasattr(marker, "layout"):
         info = media.video()
-        return marker.layout((info.width, info.height))  # type: ignore[no-any-return]
-    return marker.spec() if hasattr(marker, "spec") else None
+        spec = marker.layout((info.width, info.height))
+    elif hasattr(marker, "spec"):
+        spec = marker.spec()
+    return spec
 
 
 def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from math import gcd
+from pathlib import Path
 from typing import Any
 
 from synthguard.errors import InputError, SynthGuardError, UnsupportedMediaError, ValidationError
@@ -106,7 +107,7 @@ MAX_RESAMPLE_PHASES = 50_000
 WORK_RATES = (8_000, 16_000, 22_050)  # fingerprint/watermark/notice detection, voice embeddings, notice rendering
 
 
-def check_sample_rate(native: int, *, path: object = None) -> None:
+def check_sample_rate(native: int, *, path: str | Path | None = None) -> None:
     """Refuse a declared audio sample rate that resampling cannot afford (issue 27).
 
     ``resample_poly`` from ``native`` to a working rate builds a filter of about 20 * max(up, down) taps, where

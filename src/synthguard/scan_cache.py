@@ -109,10 +109,10 @@ class ScanCache:
         memo = self.__dict__.get("_trust_memo")
         if memo is None or memo[0] != stamp:
             h = hashlib.sha256()
-            for p, _, size in stamp:
+            for name, _, size in stamp:
                 if size >= 0:
                     try:
-                        h.update(p.encode() + b"\0" + hashlib.sha256(Path(p).read_bytes()).digest())
+                        h.update(name.encode() + b"\0" + hashlib.sha256(Path(name).read_bytes()).digest())
                     except FileNotFoundError:
                         pass
             memo = self.__dict__["_trust_memo"] = (stamp, h.hexdigest())

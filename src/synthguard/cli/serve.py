@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from synthguard.config import Settings
 
 # synthguard.auth.Role's values, without importing the store for ``--help`` (tests/test_cli_speed.py keeps them equal)
-RoleName = StrEnum("RoleName", {r: r for r in ("provider", "platform", "reviewer", "victim", "regulator", "admin")})
+class RoleName(StrEnum):
+    provider = "provider"
+    platform = "platform"
+    reviewer = "reviewer"
+    victim = "victim"
+    regulator = "regulator"
+    admin = "admin"
+
 tokens = typer.Typer(no_args_is_help=True, help="API tokens for `synthguard serve` (one role and tenant each).")
 app.add_typer(tokens, name="tokens")
 

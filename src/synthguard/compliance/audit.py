@@ -57,7 +57,7 @@ def run(sg: Any, *, profile: str | None = None, since: str | timedelta = "30d", 
         raise ValidationError("sample size {sample_size} is out of range",
                               hint=N_("Sample between 1 and {MAX_SAMPLE} outputs (the audit samples evenly)."),
                               values={"sample_size": sample_size, "MAX_SAMPLE": MAX_SAMPLE})
-    profile = profile or (sg.settings.profile if sg.settings.profile != "none" else "cn")
+    profile = profile or sg.settings.profile_defaults().compliance_profile
     chosen = for_profile(profile)
     if only:
         chosen = [c for c in chosen if c.id in only]

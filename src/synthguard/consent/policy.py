@@ -34,10 +34,9 @@ def purpose_modalities(purpose: str) -> list[str]:
 
 
 def unknown_rule(settings: Settings) -> str:
-    """allow | deny for a face or voice that matches nobody (SYNTHGUARD_CONSENT_UNKNOWN_POLICY, else the profile)."""
-    if settings.consent_unknown_policy:
-        return str(settings.consent_unknown_policy)
-    return str(load_policy()["unknown"].get(settings.profile, "deny"))
+    """allow | deny for a face or voice that matches nobody (SYNTHGUARD_CONSENT_UNKNOWN_POLICY, else the profile's
+    default, ``config.PROFILE_DEFAULTS``)."""
+    return settings.profile_defaults().consent_unknown_policy
 
 
 def protected_action(verdict: str) -> str | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthguard.detection import Detection
 from synthguard.errors import LedgerIntegrityError, NotFoundError, SynthGuardError, WatermarkError
@@ -42,9 +42,25 @@ from synthguard.trust.trustlist import TrustList
 from synthguard.trust.wmkeys import detection_key
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.config import Settings
+    from synthguard.keys import Keys
 
 NAME = "image.federated.watermark"
+
+
+class Resolver(Protocol):
+    """What the detector resolves our own marks with: the settings, the key ring, our records and our ledger's
+    origin.  ``SynthGuard`` is one; a bare plugin context (an inspection without a database) is not."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keys(self) -> Keys: ...
+
+    def record(self, content_id: str) -> dict[str, Any]: ...
+
+    def ledger_origin(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,7 @@ class Claimant:
 class FederatedWatermarkDetector:
     modalities = frozenset({Modality.IMAGE})
 
-    def __init__(self, sg: SynthGuard, *, name: str = NAME, include_own: bool = False, search: str = "full"):
+    def __init__(self, sg: Resolver, *, name: str = NAME, include_own: bool = False, search: str = "full"):
         self.sg = sg
         self.name = name
         self.include_own = include_own

@@ -218,7 +218,7 @@ def for_settings(settings: Settings) -> Policy:
                                   hint="Fix SYNTHGUARD_MODERATION_POLICY (a YAML file like policies/cn.yaml).",
                                   values={"path": p})
         return load_file(p, p.stat().st_mtime)
-    return load(settings.profile)
+    return load(settings.profile_defaults().moderation_jurisdiction)
 
 
 def scan_actions(settings: Any, verdict: str, matches: list[dict[str, Any]], tenant: str | None = None

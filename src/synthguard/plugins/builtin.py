@@ -9,13 +9,14 @@ the optional heavy libraries.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from synthguard.errors import KeyMissingError
 from synthguard.media import Modality
 
 if TYPE_CHECKING:
     from synthguard.detection import Detector
+    from synthguard.detection.federated import Resolver
     from synthguard.fingerprint import Hasher
     from synthguard.fingerprint.index import Index
     from synthguard.identity import IdentityVerifier
@@ -154,7 +155,7 @@ def _federated(ctx: PluginContext) -> Detector:
     return made
 
 
-def _resolves(ctx: PluginContext) -> bool:
+def _resolves(ctx: PluginContext) -> TypeGuard[Resolver]:
     """A core object (records, ledger origin): what the federated detector resolves marks with."""
     return hasattr(ctx, "record") and hasattr(ctx, "ledger_origin")
 

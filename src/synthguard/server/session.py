@@ -77,9 +77,9 @@ def safe_next(value: str | None, role: Role) -> str:
 
 def current(request: Request) -> WebUser | None:
     """The signed-in user of this request, or None (looked up once per request)."""
-    cached = getattr(request.state, "web_user", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request.state, "web_user"):
+        cached: WebUser | None = request.state.web_user
+        return cached
     sg = request.app.state.sg
     sid = request.cookies.get(COOKIE)
     row = web_sessions.lookup(sg.db, sid, idle=IDLE) if sid else None

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
@@ -24,6 +24,9 @@ try:
     import fcntl
 except ImportError:  # Windows: SQLite's own busy handler alone
     fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ def make_engine(url: str) -> Engine:
             _queue_writers(engine, f"{database}.write.lock")
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: Any, _: object) -> None:  # a DB-API connection: no common type
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -121,7 +124,7 @@ class _QueuedConnection(sqlite3.Connection):
             self._release()
 
 
-def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def _alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -150,7 +153,7 @@ def migrate(engine: Engine) -> None:
         raise StoreError("cannot open or migrate the database: {reason}", values={"reason": str(exc.orig)}) from exc
 
 
-def _is_current(engine: Engine, cfg) -> bool:  # type: ignore[no-untyped-def]
+def _is_current(engine: Engine, cfg: Config) -> bool:
     from alembic.script import ScriptDirectory
 
     with engine.connect() as conn:

@@ -122,7 +122,9 @@ def mark_delivered(s: Any, upload_id: int, result: dict[str, Any], ledger_index:
 
 
 def uploads_of(db: Database, job_id: str) -> list[dict[str, Any]]:
-    iso = lambda t: t.isoformat() if t else None  # noqa: E731
+    def iso(t: datetime | None) -> str | None:
+        return t.isoformat() if t else None
+
     with db.session() as s:
         return [{"id": u.id, "name": u.name, "declared_ai": u.declared_ai, "content_ref": u.content_ref,
                  "created_at": iso(u.created_at), "delivered_at": iso(u.delivered_at), "result": u.result,

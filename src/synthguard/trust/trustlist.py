@@ -53,7 +53,7 @@ class TrustList:
     """The list at ``path``; ``on_change`` runs after every write (the deployment refreshes its C2PA trust anchors
     there, so a running server validates manifests against the new list without a restart)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, on_change: Callable[[], None] | None = None):
+    def __init__(self, path: str | os.PathLike[str], *, on_change: Callable[[], object] | None = None):
         self.path = Path(path)
         self.on_change = on_change
 

@@ -32,7 +32,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -43,6 +43,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from synthguard.errors import KeyMissingError, LedgerIntegrityError, ValidationError
 from synthguard.ledger.checkpoint import parse_vkey
 from synthguard.marking import federation as fed
+
+if TYPE_CHECKING:
+    from synthguard.config import Settings
 from synthguard.media import write_atomic
 
 GRANT_VERSION = "synthguard-wm-key-grant/v1"
@@ -60,7 +63,7 @@ def legacy_key_id(watermark_key: bytes) -> str:
     return hashlib.sha256(b"synthguard-wm-key-id\0" + watermark_key).hexdigest()[:16]
 
 
-def material(settings: Any, keys: Any) -> dict[str, Any]:
+def material(settings: Settings, keys: Any) -> dict[str, Any]:
     """The descriptor's ``watermark`` member for this deployment (never the scheme key or a shared key)."""
 
     schemes = ["synthguard.image-wm", "synthguard.audio-wm", "synthguard.video-wm"]
@@ -68,7 +71,7 @@ def material(settings: Any, keys: Any) -> dict[str, Any]:
         wm = keys.watermark
     except KeyMissingError:  # no watermark key: the provider does not watermark
         return {"mode": "none", "key_id": None, "schemes": []}
-    mode = getattr(settings, "watermark_mode", "private")
+    mode = settings.watermark_mode
     if mode == "private":
         return {"mode": "private", "scheme": PRIVATE_SCHEME, "key_id": legacy_key_id(wm), "schemes": schemes}
     key = fed.derive(wm, mode)

@@ -71,7 +71,7 @@ def tempo(x: np.ndarray, rate: int, factor: float) -> np.ndarray:
 def _drain(graph) -> list[np.ndarray]:  # noqa: ANN001 - av.filter.Graph
     import av
 
-    got = []
+    got: list[np.ndarray] = []
     while True:
         try:
             frame = graph.pull()

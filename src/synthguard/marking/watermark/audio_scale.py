@@ -304,7 +304,7 @@ def read_tracked(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa
     terms = (ws * a._tri(qs - lay.dither[proj]) * pilot).sum(axis=2) * used  # (variants, rows)
     seg = i // TRACK_SLOTS
     per_seg = np.zeros((len(reads), int(seg.max()) + 1))
-    np.add.at(per_seg, (slice(None), seg), terms)
+    np.add.at(per_seg, (slice(None), seg), terms)  # type: ignore[arg-type]  # numpy stubs reject a slice in the index
     pick = np.argmax(per_seg, axis=0)[seg]  # variant of each row
     return (q[pick, i], w[pick, i]), k
 

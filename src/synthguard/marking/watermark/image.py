@@ -211,8 +211,8 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
             z[var <= 1e-9] = 0.0
             i = int(np.argmax(z))
             if best is None or z.flat[i] > best[0]:
-                k, oy, ox = np.unravel_index(i, z.shape)
-                best = (float(z.flat[i]), int(k), (int(oy), int(ox)))
+                ko, oy, ox = np.unravel_index(i, z.shape)
+                best = (float(z.flat[i]), int(ko), (int(oy), int(ox)))
         assert best is not None and h_full is not None  # PROFILES is never empty
         z_max, k, off = best
         return z_max, pull(h_full, k).astype(np.float64), back(off, k)

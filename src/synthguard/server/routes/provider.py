@@ -33,10 +33,11 @@ class Verification(BaseModel):
     reference: str | None = Field(None, max_length=128, description="The verifying service's transaction id.")
 
 
-LABEL_202 = {202: {"description": "A video: queued as a job; poll ``status_url``, fetch ``download_url``."}}
-FILE_200 = {200: {"description": "The labeled file (``Content-Disposition: attachment``); the record id and the "
-                                 "label summary in ``X-SynthGuard-*`` headers.",
-                  "content": {"application/octet-stream": {}, "application/json": {}}}}
+Responses = dict[int | str, dict[str, Any]]  # FastAPI's ``responses=`` (OpenAPI response objects by status)
+LABEL_202: Responses = {202: {"description": "A video: queued as a job; poll ``status_url``, fetch ``download_url``."}}
+FILE_200: Responses = {200: {"description": "The labeled file (``Content-Disposition: attachment``); the record id "
+                                            "and the label summary in ``X-SynthGuard-*`` headers.",
+                             "content": {"application/octet-stream": {}, "application/json": {}}}}
 
 
 def _wants_json(request: Request, download: bool | None) -> bool:

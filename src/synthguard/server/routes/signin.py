@@ -53,10 +53,10 @@ def signin(request: Request, sg: SG, token: Annotated[str, Form(max_length=200)]
         web_sessions.end(sg.db, old)
     web_sessions.purge(sg.db)
     sid = web_sessions.open_session(sg.db, p.token_id, lifetime=session.LIFETIME, client=client_of(request))
-    resp = RedirectResponse(session.safe_next(next, p.role), status_code=303)
-    session.set_cookie(resp, sid, secure_cookies(sg, request))
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    done = RedirectResponse(session.safe_next(next, p.role), status_code=303)
+    session.set_cookie(done, sid, secure_cookies(sg, request))
+    done.headers["Cache-Control"] = "no-store"
+    return done
 
 
 @router.post("/signout", response_model=None)

@@ -4,6 +4,8 @@ Revision ID: 0005
 Revises: 0003
 Create Date: 2026-11-22 03:10:00
 """
+from datetime import datetime
+
 from alembic import op
 import sqlalchemy as sa
 import synthguard.store.base
@@ -15,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 
-def _ts(name, nullable=False):
+def _ts(name: str, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, synthguard.store.base.UTCDateTime(timezone=True), nullable=nullable)
 
 
