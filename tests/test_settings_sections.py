@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from synthguard.config import FIELD_OF, PROFILE_DEFAULTS, SECTION_OF, SECTIONS, Settings
+from synthguard.config import ENV_PREFIX, FIELD_OF, PROFILE_DEFAULTS, SECTION_OF, SECTIONS, Settings
 from synthguard.consent.policy import unknown_rule
 from synthguard.errors import ConfigError
 
@@ -46,8 +46,7 @@ def test_flat_and_sectioned_access_agree(settings: Settings):
 def test_environment_names_are_the_flat_names_the_readme_documents(monkeypatch):
     """SYNTHGUARD_<FIELD>, as before: no field has an alias, the prefix is unchanged, and README's section table
     lists exactly the fields, flat, in the sections of SECTIONS."""
-    config = Settings.model_config
-    assert config["env_prefix"] == "SYNTHGUARD_" and not config.get("env_nested_delimiter")
+    assert ENV_PREFIX == "SYNTHGUARD_"
     assert all(f.alias is None and f.validation_alias is None for f in Settings.model_fields.values())
     rows = re.findall(r"^\| `\[(\w+)\]` \| (.+) \|$", README, re.M)
     documented = {sec: [m.group(1) for m in re.finditer(r"`(\w+)`(?: \(`(\w+)`\))?", cells)] for sec, cells in rows}
@@ -121,3 +120,20 @@ def test_no_getattr_on_settings():
     hits = [f"{p.relative_to(src)}:{n}" for p in sorted(src.rglob("*.py")) if p.name != "config.py"
             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert hits == []
+
+
+def test_environment_is_read_as_pydantic_settings_read_it(monkeypatch, tmp_path):
+    """Names in any case, lists as JSON, the arguments over the environment over the file; a list that is not
+    JSON is a ConfigError naming the field (pydantic-settings raised its own SettingsError there)."""
+    from synthguard.errors import ConfigError
+
+    (tmp_path / "synthguard.toml").write_text('max_bytes = 10\nproducer = "FILE"\n', encoding="utf-8")
+    monkeypatch.setenv("SYNTHGUARD_HOME", str(tmp_path))
+    monkeypatch.setenv("synthguard_producer", "ENV")
+    monkeypatch.setenv("SYNTHGUARD_TRUSTED_PROXIES", '["10.0.0.1", "10.0.0.2"]')
+    s = Settings.load()
+    assert (s.max_bytes, s.producer, s.trusted_proxies) == (10, "ENV", ["10.0.0.1", "10.0.0.2"])
+    assert Settings(producer="ARG").producer == "ARG"  # direct construction reads the same sources
+    monkeypatch.setenv("SYNTHGUARD_TRUSTED_PROXIES", "10.0.0.1")
+    with pytest.raises(ConfigError, match="trusted_proxies"):
+        Settings.load()

@@ -12,17 +12,18 @@ TOML file and as ``settings.sections.scan.watermark_search``.  The defaults a ju
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+import typing
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from synthguard.errors import ConfigError
 
@@ -109,10 +110,17 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("synthguard", appauthor=False))
 
 
-class Settings(BaseSettings):
-    """Operator settings. Every field can be set as SYNTHGUARD_<FIELD> (upper case)."""
+ENV_PREFIX = "SYNTHGUARD_"
 
-    model_config = SettingsConfigDict(env_prefix="SYNTHGUARD_", extra="forbid", validate_default=True)
+
+class Settings(BaseModel):
+    """Operator settings. Every field can be set as SYNTHGUARD_<FIELD> (upper case).
+
+    Sources, highest first: the arguments, the environment, the TOML file (:func:`file_values`), the defaults.
+    Read by :meth:`_sources` rather than pydantic-settings, whose import (with asyncio and its cloud secret
+    providers) cost every command 40 ms (issue 22)."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     home: Path = Field(default_factory=default_home, description="Where the database, keys and config live.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/synthguard.db")
@@ -299,13 +307,12 @@ class Settings(BaseSettings):
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
 
+    @model_validator(mode="before")
     @classmethod
-    def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+    def _sources(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return file_values() | env_values() | data
 
     # --- derived ------------------------------------------------------------------------
     @property
@@ -346,25 +353,43 @@ class Settings(BaseSettings):
                               values={"field": field, "msg": first["msg"]}) from exc
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    """``<home>/synthguard.toml`` or the file named by SYNTHGUARD_CONFIG, lowest priority."""
+_LIST_FIELDS = frozenset(n for n, f in Settings.model_fields.items() if typing.get_origin(f.annotation) is list)
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        return None, field_name, False
 
-    def __call__(self) -> dict[str, Any]:
-        path_s = os.environ.get("SYNTHGUARD_CONFIG")
-        home = Path(os.environ.get("SYNTHGUARD_HOME") or default_home()).expanduser()
-        path = Path(path_s) if path_s else home / "synthguard.toml"
-        if not path.is_file():
-            if path_s:
-                raise ConfigError("SYNTHGUARD_CONFIG names a file that does not exist", path=path)
-            return {}
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError("malformed TOML: {exc}", path=path, values={"exc": exc}) from exc
-        return flatten(data.get("synthguard", data), path)
+def env_values(environ: Any = None) -> dict[str, Any]:
+    """``SYNTHGUARD_<FIELD>`` variables (any case) as field values: lists as JSON, everything else as the string
+    pydantic converts (as pydantic-settings read them)."""
+    environ = os.environ if environ is None else environ
+    wanted = {f"{ENV_PREFIX}{name}".lower(): name for name in Settings.model_fields}
+    out: dict[str, Any] = {}
+    for var, value in environ.items():
+        name = wanted.get(var.lower())
+        if name is None:
+            continue
+        if name in _LIST_FIELDS:
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ConfigError("invalid setting {field!r}: {msg}", values={
+                    "field": name, "msg": f"{var} must be a JSON list ({exc})"}) from exc
+        out[name] = value
+    return out
+
+
+def file_values() -> dict[str, Any]:
+    """``<home>/synthguard.toml`` or the file named by SYNTHGUARD_CONFIG, flattened (lowest priority)."""
+    path_s = os.environ.get("SYNTHGUARD_CONFIG")
+    home = Path(os.environ.get("SYNTHGUARD_HOME") or default_home()).expanduser()
+    path = Path(path_s) if path_s else home / "synthguard.toml"
+    if not path.is_file():
+        if path_s:
+            raise ConfigError("SYNTHGUARD_CONFIG names a file that does not exist", path=path)
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("malformed TOML: {exc}", path=path, values={"exc": exc}) from exc
+    return flatten(data.get("synthguard", data), path)
 
 
 def flatten(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
