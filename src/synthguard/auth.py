@@ -15,12 +15,10 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
-
 from synthguard.errors import AuthError, ForbiddenError, NotFoundError, ValidationError
 from synthguard.i18n import N_
+from synthguard.store import auth_repo as repo
 from synthguard.store.auth_tables import ApiToken
-from synthguard.store.base import utcnow
 from synthguard.store.db import Database
 
 __all__ = [
@@ -91,11 +89,8 @@ def create_token(db: Database, role: Role | str, tenant: str, name: str = "") ->
     if len(name) > 128:
         raise ValidationError("token name is longer than 128 characters")
     secret = PREFIX + secrets.token_urlsafe(32)
-    with db.session() as s:
-        row = ApiToken(name=name, role=role.value, tenant=tenant, token_hash=_hash(secret))
-        s.add(row)
-        s.flush()
-        return secret, _token_dict(row)
+    row = repo.add_token(db, name=name, role=role.value, tenant=tenant, token_hash=_hash(secret))
+    return secret, _token_dict(row)
 
 
 def known_tenant(db: Database, tenant: str) -> bool:
@@ -103,26 +98,20 @@ def known_tenant(db: Database, tenant: str) -> bool:
     issue 18 finding 6)."""
     if tenant == "default":
         return True
-    with db.session() as s:
-        return s.scalar(select(ApiToken.id).where(ApiToken.tenant == tenant, ApiToken.revoked_at.is_(None))
-                        .limit(1)) is not None
+    return repo.tenant_has_live_token(db, tenant)
 
 
 def list_tokens(db: Database) -> list[dict[str, Any]]:
-    with db.session() as s:
-        return [_token_dict(t) for t in s.scalars(select(ApiToken).order_by(ApiToken.id))]
+    return [_token_dict(t) for t in repo.tokens(db)]
 
 
 def revoke_token(db: Database, token_id: int) -> dict[str, Any]:
     """Revoke a token (idempotent); the row stays so the audit trail names who held it."""
-    with db.session() as s:
-        row = s.get(ApiToken, token_id)
-        if row is None:
-            raise NotFoundError("no API token {token_id}",
-                                values={"token_id": token_id}, hint="List tokens with `synthguard tokens list`.")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-        return _token_dict(row)
+    row = repo.revoke(db, token_id)
+    if row is None:
+        raise NotFoundError("no API token {token_id}",
+                            values={"token_id": token_id}, hint="List tokens with `synthguard tokens list`.")
+    return _token_dict(row)
 
 
 def authenticate(db: Database, secret: str | None) -> Principal:
@@ -130,13 +119,12 @@ def authenticate(db: Database, secret: str | None) -> Principal:
     if not secret or not secret.startswith(PREFIX) or len(secret) > 128:
         raise AuthError("missing or malformed API token")
     digest = _hash(secret)
-    with db.session() as s:
-        row = s.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
-        if row is None or not hmac.compare_digest(row.token_hash, digest):
-            raise AuthError("unknown API token")
-        if row.revoked_at is not None:
-            raise AuthError("the API token was revoked")
-        return Principal(row.id, Role(row.role), row.tenant, row.name)
+    row = repo.by_hash(db, digest)
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        raise AuthError("unknown API token")
+    if row.revoked_at is not None:
+        raise AuthError("the API token was revoked")
+    return Principal(row.id, Role(row.role), row.tenant, row.name)
 
 
 def principal_dict(p: Principal) -> dict[str, Any]:

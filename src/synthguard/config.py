@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-import typing
 from typing import Any, Literal
 
 import platformdirs

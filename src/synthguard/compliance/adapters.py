@@ -19,7 +19,7 @@ import importlib.util
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from synthguard.store import compliance_repo as repo
 
 MODERATION_KEYS = ("complaints", "complaints_late", "complaints_overdue_open", "refutation_cases",
                    "refutations_unreported")
@@ -45,13 +45,8 @@ def consented_inputs(sg: Any, *, since: datetime) -> set[str]:
     """SHA-256 of the media the consent gate allowed since ``since`` (its ``consent`` ledger entries)."""
     import json
 
-    from sqlalchemy import select
-
-    from synthguard.store.ledger_tables import ENTRIES
-
     with sg.db.session() as s:
-        rows = s.scalars(select(ENTRIES.c.data).where(ENTRIES.c.kind == "consent", ENTRIES.c.created_at >= since))
-        bodies = [json.loads(d)["body"] for d in rows]
+        bodies = [json.loads(d)["body"] for d in repo.ledger_data(s, "consent", since=since)]
     return {b["output_input_sha256"] for b in bodies
             if b.get("event") == "check" and b.get("decision") == "allow" and b.get("output_input_sha256")}
 
@@ -64,7 +59,7 @@ def moderation_summary(sg: Any, *, since: datetime, until: datetime, tenant: str
     if summary is not None:
         data = summary(sg, since=since, until=until, tenant=tenant)
         return {k: int(data.get(k, 0)) for k in MODERATION_KEYS}
-    if not {"mod_cases", "mod_refutations"} <= set(inspect(sg.db.engine).get_table_names()):
+    if not {"mod_cases", "mod_refutations"} <= repo.table_names(sg.db):
         return None
     return _from_tables(sg, since, until, tenant)
 
@@ -75,17 +70,8 @@ COMPLAINT_SOURCES = ("complaint", "victim_notice")
 def _from_tables(sg: Any, since: datetime, until: datetime, tenant: str | None) -> dict[str, int]:
     """DS-12: complaints opened in the period, late (actioned after the deadline) or overdue and still open;
     DS-11: refutations published in the period whose case was not reported to the regulator."""
-    from sqlalchemy import select
-
-    from synthguard.store.moderation_tables import ModCase, ModRefutation
-
     with sg.db.session() as s:
-        q = select(ModCase).where(ModCase.source.in_(COMPLAINT_SOURCES), ModCase.opened_at >= since,
-                                  ModCase.opened_at <= until)
-        complaints = list(s.scalars(q.where(ModCase.tenant == tenant) if tenant is not None else q))
-        r = select(ModRefutation.case_id).where(ModRefutation.created_at >= since, ModRefutation.created_at <= until)
-        case_ids = set(s.scalars(r.where(ModRefutation.tenant == tenant) if tenant is not None else r))
-        decisions = list(s.scalars(select(ModCase.report_decision).where(ModCase.id.in_(case_ids)))) if case_ids else []
+        complaints, case_ids, decisions = repo.moderation_period(s, since, until, tenant, COMPLAINT_SOURCES)
     late = [c for c in complaints if c.deadline_at and c.actioned_at and c.actioned_at > c.deadline_at]
     overdue = [c for c in complaints if c.deadline_at and c.actioned_at is None and c.deadline_at < until]
     return {"complaints": len(complaints), "complaints_late": len(late), "complaints_overdue_open": len(overdue),

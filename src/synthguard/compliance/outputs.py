@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from synthguard.errors import SynthGuardError, ValidationError
 from synthguard.inspection import LABEL_ORDERS
 from synthguard.media import Modality
-from synthguard.store.ledger_tables import ENTRIES
+from synthguard.store import compliance_repo as repo
 from synthguard.store.schema import Record
 
 GB10 = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
@@ -42,27 +40,20 @@ class Sample:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def period_records(ctx: Any) -> Any:
-    q = select(Record).where(Record.created_at >= ctx.since, Record.created_at <= ctx.until)
-    return q.where(Record.tenant == ctx.tenant) if ctx.tenant is not None else q
-
-
 def samples(ctx: Any) -> tuple[int, list[Sample]]:
     """``(records in the period, the sample)``: every record up to ``ctx.sample_size``, else evenly spaced ones."""
     if "samples" in ctx.cache:
         return ctx.cache["samples"]
     with ctx.sg.db.session() as s:
-        ids = list(s.scalars(period_records(ctx).with_only_columns(Record.content_id)
-                             .order_by(Record.created_at, Record.content_id)))
+        ids = repo.period_content_ids(s, ctx.since, ctx.until, ctx.tenant)
         total = len(ids)
         if total > ctx.sample_size:
             step = total / ctx.sample_size
             ids = [ids[int(i * step)] for i in range(ctx.sample_size)]
-        rows = sorted(s.scalars(select(Record).where(Record.content_id.in_(ids))),
-                      key=lambda r: (r.created_at, r.content_id))
+        rows = sorted(repo.records(s, ids), key=lambda r: (r.created_at, r.content_id))
         idx = [r.ledger_index for r in rows if r.ledger_index is not None]
-        entries = {row.idx: (row.kind, json.loads(row.data)["body"]) for row in s.execute(
-            select(ENTRIES.c.idx, ENTRIES.c.kind, ENTRIES.c.data).where(ENTRIES.c.idx.in_(idx)))} if idx else {}
+        entries = {row.idx: (row.kind, json.loads(row.data)["body"])
+                   for row in repo.ledger_entries(s, idx)} if idx else {}
         out = [Sample(r.content_id, r.modality, r.producer, r.output_sha256, list(r.marks or []),
                       (r.details or {}).get("visible_label"), _ledger_problem(r, entries.get(r.ledger_index)))
                for r in rows]

@@ -13,22 +13,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
-
 from synthguard.compliance import adapters
-from synthguard.compliance.outputs import aigc_problems, applicable, found_in_file, period_records, samples
+from synthguard.compliance.outputs import aigc_problems, applicable, found_in_file, samples
+from synthguard.store import compliance_repo as repo
 from synthguard.store.base import utcnow
-from synthguard.store.compliance_tables import (
-    ModelDataset,
-    PolicyDocument,
-    ScreenDecision,
-    ScreenLibraryChange,
-    TermsAcceptance,
-    TermsVersion,
-    TrainingDataset,
-)
-from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES
-from synthguard.store.schema import IdentityVerification, Record
+from synthguard.store.compliance_tables import PolicyDocument
 
 Facts = dict[str, Any]
 MAX_EXAMPLES = 5
@@ -46,10 +35,6 @@ class Context:
     outputs: Path | None = None
     sample_size: int = 200
     cache: dict[str, Any] = field(default_factory=dict)
-
-
-def _tenant(q: Any, column: Any, ctx: Context) -> Any:
-    return q.where(column == ctx.tenant) if ctx.tenant is not None else q
 
 
 def marks(ctx: Context, params: dict[str, Any]) -> Facts:
@@ -128,13 +113,9 @@ def _basis(ctx: Context, files_checked: int) -> str:
 
 
 def identity(ctx: Context, params: dict[str, Any]) -> Facts:
-    verified_before = exists().where(and_(IdentityVerification.user_id == Record.user_id,
-                                          IdentityVerification.result == "verified",
-                                          IdentityVerification.verified_at <= Record.created_at))
     with ctx.sg.db.session() as s:
-        recs = period_records(ctx).subquery()
-        generations = s.scalar(select(func.count()).select_from(recs)) or 0
-        unverified = list(s.scalars(period_records(ctx).where(~verified_before).with_only_columns(Record.content_id)))
+        generations = repo.period_count(s, ctx.since, ctx.until, ctx.tenant)
+        unverified = repo.period_unverified(s, ctx.since, ctx.until, ctx.tenant)
     return {"identity_required": ctx.sg.settings.identity_required, "generations": generations,
             "unverified_generations": len(unverified), "examples": unverified[:MAX_EXAMPLES]}
 
@@ -143,7 +124,7 @@ def _biometric(ctx: Context, params: dict[str, Any]) -> tuple[list[str], list[st
     techniques = set(params.get("techniques", []))
     offered = sorted(techniques & set(ctx.sg.settings.tool_techniques))
     with ctx.sg.db.session() as s:
-        used = sorted(techniques & set(s.scalars(period_records(ctx).with_only_columns(Record.technique).distinct())))
+        used = sorted(techniques & set(repo.period_distinct(s, "technique", ctx.since, ctx.until, ctx.tenant)))
     return offered, used
 
 
@@ -152,8 +133,8 @@ def consent(ctx: Context, params: dict[str, Any]) -> Facts:
     offered, used = _biometric(ctx, params)
     techniques = list(params.get("techniques", []))
     with ctx.sg.db.session() as s:
-        edits = list(s.execute(period_records(ctx).where(Record.technique.in_(techniques))
-                               .with_only_columns(Record.content_id, Record.input_sha256)))
+        edits = repo.period_rows(s, ctx.since, ctx.until, ctx.tenant, ("content_id", "input_sha256"),
+                                 techniques=techniques)
     allowed = adapters.consented_inputs(ctx.sg, since=ctx.since - timedelta(minutes=5)) if edits else set()
     ungated = [r.content_id for r in edits if r.input_sha256 not in allowed]
     return {"biometric": bool(offered or used), "offered": offered, "used_in_period": used,
@@ -166,7 +147,7 @@ def consent(ctx: Context, params: dict[str, Any]) -> Facts:
 def retention(ctx: Context, params: dict[str, Any]) -> Facts:
     minimum = int(params.get("min_days", 183))
     with ctx.sg.db.session() as s:
-        purges = [json.loads(d)["body"] for d in s.scalars(select(ENTRIES.c.data).where(ENTRIES.c.kind == "purge"))]
+        purges = [json.loads(d)["body"] for d in repo.ledger_data(s, "purge")]
     short = [p for p in purges if int(p.get("retention_days", 0)) < minimum]
     return {"retention_days": ctx.sg.settings.log_retention_days, "min_days": minimum, "purges": len(purges),
             "short_purges": len(short)}
@@ -175,8 +156,7 @@ def retention(ctx: Context, params: dict[str, Any]) -> Facts:
 def checkpoints(ctx: Context, params: dict[str, Any]) -> Facts:
     with ctx.sg.db.session() as s:
         size = ctx.sg.ledger.size(s)
-        row = s.execute(select(CHECKPOINTS.c.tree_size, CHECKPOINTS.c.created_at)
-                        .order_by(CHECKPOINTS.c.id.desc()).limit(1)).first()
+        row = repo.latest_checkpoint(s)
     age = round((ctx.until - row.created_at).total_seconds() / 3600, 2) if row else None
     return {"ledger_size": size, "checkpointed_size": row.tree_size if row else 0,
             "unanchored_entries": size - (row.tree_size if row else 0), "checkpoint_age_hours": age}
@@ -193,9 +173,7 @@ def register(ctx: Context, params: dict[str, Any]) -> Facts:
     required = list(params["kinds"])
     now = utcnow()
     with ctx.sg.db.session() as s:
-        q = _tenant(select(PolicyDocument).order_by(PolicyDocument.created_at, PolicyDocument.id),
-                    PolicyDocument.tenant, ctx)
-        current: dict[str, PolicyDocument] = {d.kind: d for d in s.scalars(q)}
+        current: dict[str, PolicyDocument] = {d.kind: d for d in repo.policies(s, ctx.tenant)}  # last is current
     return {"required": required, "missing": [k for k in required if k not in current],
             "overdue": [k for k in required if k in current and current[k].review_due < now],
             "versions": {k: current[k].version for k in required if k in current}}
@@ -211,13 +189,10 @@ def assessment(ctx: Context, params: dict[str, Any]) -> Facts:
 
 def screen_library(ctx: Context, params: dict[str, Any]) -> Facts:
     with ctx.sg.db.session() as s:
-        version = s.scalar(_tenant(select(func.max(ScreenLibraryChange.id)), ScreenLibraryChange.tenant, ctx)) or 0
-        prompts = s.scalar(_tenant(select(func.count()).where(
-            ScreenDecision.stage == "prompt", ScreenDecision.at >= ctx.since, ScreenDecision.at <= ctx.until),
-            ScreenDecision.tenant, ctx)) or 0
-        generations = s.scalar(select(func.count()).select_from(period_records(ctx).subquery())) or 0
-        tenants = [ctx.tenant] if ctx.tenant is not None else list(
-            s.scalars(select(ScreenLibraryChange.tenant).distinct()))
+        version = repo.library_version(s, ctx.tenant)
+        prompts = repo.decision_count(s, "prompt", ctx.since, ctx.until, ctx.tenant)
+        generations = repo.period_count(s, ctx.since, ctx.until, ctx.tenant)
+        tenants = [ctx.tenant] if ctx.tenant is not None else repo.library_tenants(s)
     entries = sum(len(ctx.sg.compliance.screen.entries(tenant=t)) for t in tenants)
     return {"library_version": version, "library_entries": entries, "prompt_screens": prompts,
             "generations": generations}
@@ -226,11 +201,8 @@ def screen_library(ctx: Context, params: dict[str, Any]) -> Facts:
 def screen_outputs(ctx: Context, params: dict[str, Any]) -> Facts:
     total, smp = samples(ctx)
     with ctx.sg.db.session() as s:
-        screened_hashes = set(s.scalars(select(ScreenDecision.subject_sha256).where(
-            ScreenDecision.stage == "output",
-            ScreenDecision.subject_sha256.in_([x.output_sha256 for x in smp] or [""]))))
-        screened_ids = set(s.scalars(select(ScreenDecision.content_id).where(
-            ScreenDecision.stage == "output", ScreenDecision.content_id.in_([x.content_id for x in smp] or [""]))))
+        screened_hashes, screened_ids = repo.screened(s, "output", hashes=[x.output_sha256 for x in smp],
+                                                      content_ids=[x.content_id for x in smp])
     missing = [x.content_id for x in smp if x.output_sha256 not in screened_hashes and x.content_id not in screened_ids]
     return {"records_in_period": total, "sampled": len(smp), "unscreened": len(missing),
             "examples": missing[:MAX_EXAMPLES]}
@@ -238,12 +210,10 @@ def screen_outputs(ctx: Context, params: dict[str, Any]) -> Facts:
 
 def terms(ctx: Context, params: dict[str, Any]) -> Facts:
     with ctx.sg.db.session() as s:
-        versions = list(s.scalars(_tenant(select(TermsVersion), TermsVersion.tenant, ctx)
-                                  .order_by(TermsVersion.published_at, TermsVersion.id)))
+        versions = repo.terms_versions(s, ctx.tenant)
         agreements = [t for t in versions if t.kind == "service_agreement"]
-        accepted = {(a.user_id, a.terms_id): a.accepted_at for a in s.scalars(select(TermsAcceptance))}
-        recs = list(s.execute(period_records(ctx).with_only_columns(Record.content_id, Record.user_id,
-                                                                    Record.tenant, Record.created_at)))
+        accepted = repo.acceptances(s)
+        recs = repo.period_rows(s, ctx.since, ctx.until, ctx.tenant, ("content_id", "user_id", "tenant", "created_at"))
     bad: list[str] = []
     for r in recs:
         in_force = [t for t in agreements if t.tenant == r.tenant and t.published_at <= r.created_at]
@@ -270,11 +240,9 @@ def filing(ctx: Context, params: dict[str, Any]) -> Facts:
 
 def training(ctx: Context, params: dict[str, Any]) -> Facts:
     with ctx.sg.db.session() as s:
-        used = sorted(m for m in s.scalars(period_records(ctx).with_only_columns(Record.model).distinct()) if m)
-        links = list(s.execute(_tenant(select(ModelDataset.model, TrainingDataset), ModelDataset.tenant, ctx)
-                               .join(TrainingDataset, ModelDataset.dataset_id == TrainingDataset.id)))
-        datasets = s.scalar(_tenant(select(func.count()).select_from(TrainingDataset),
-                                    TrainingDataset.tenant, ctx)) or 0
+        used = sorted(m for m in repo.period_distinct(s, "model", ctx.since, ctx.until, ctx.tenant) if m)
+        links = repo.lineage_links(s, ctx.tenant)
+        datasets = repo.dataset_count(s, ctx.tenant)
     with_lineage = {m for m, _ in links}
     no_basis = sorted({f"{m} <- {d.name}" for m, d in links if not d.legal_basis})
     no_consent = sorted({d.name for _, d in links if d.contains_pi and d.legal_basis == "consent"

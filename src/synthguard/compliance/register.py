@@ -11,12 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from synthguard.compliance.common import check_name, check_text, ledger_body, parse_day, sha256_text
 from synthguard.errors import ConflictError, ValidationError
 from synthguard.i18n import N_
+from synthguard.store import compliance_repo as repo
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import PolicyDocument
 from synthguard.times import iso
@@ -50,31 +48,22 @@ class Register:
         owner = check_text(owner, "the owner", max_len=128)
         due = parse_day(review_due)
         with self.sg.db.session() as s:
-            if s.scalar(select(PolicyDocument.id).where(PolicyDocument.tenant == tenant, PolicyDocument.kind == kind,
-                                                        PolicyDocument.version == version)) is not None:
+            if repo.policy_exists(s, tenant, kind, version):
                 raise ConflictError("{kind} version {version!r} is already registered",
                                     hint="Versions are immutable: register the revision under a new version.",
                                     values={"kind": kind, "version": version})
             digest = sha256_text(text) if text else None
             entry = self.sg.ledger.append(s, "feature", ledger_body(
                 self.sg, "policy_document", actor, kind=kind, version=version, tenant=tenant, sha256=digest))
-            doc = PolicyDocument(tenant=tenant, kind=kind, version=version, title=title, owner=owner, review_due=due,
-                                 evidence=evidence, sha256=digest, created_by=actor, ledger_index=entry.index)
-            s.add(doc)
-            try:
-                s.flush()
-            except IntegrityError:  # a concurrent writer registered the same version
-                raise ConflictError("{kind} version {version!r} is already registered",
-                                    values={"kind": kind, "version": version}) from None
+            doc = repo.add_policy(s, tenant=tenant, kind=kind, version=version, title=title, owner=owner,
+                                  review_due=due, evidence=evidence, sha256=digest, created_by=actor,
+                                  ledger_index=entry.index)  # a concurrent writer of the version: ConflictError
             return _doc(doc)
 
     def documents(self, *, tenant: str | None = "default", current_only: bool = True) -> list[dict[str, Any]]:
         """The register: by default the current (newest) version of each kind."""
         with self.sg.db.session() as s:
-            q = select(PolicyDocument).order_by(PolicyDocument.kind, PolicyDocument.created_at, PolicyDocument.id)
-            if tenant is not None:
-                q = q.where(PolicyDocument.tenant == tenant)
-            docs = list(s.scalars(q))
+            docs = repo.policies(s, tenant)
         now = utcnow()
         if not current_only:
             return [_doc(d, now) for d in docs]

@@ -18,10 +18,9 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
 from synthguard.compliance.common import check_name, check_text, ledger_body, sha256_text
 from synthguard.errors import NotFoundError, ValidationError
+from synthguard.store import compliance_repo as repo
 from synthguard.store.compliance_tables import ScreenDecision, ScreenLibraryChange
 from synthguard.times import iso
 
@@ -105,31 +104,23 @@ class Screen:
             entry = self.sg.ledger.append(s, "feature", ledger_body(
                 self.sg, "feature_library", actor, action=action, list=list_name, kind=kind,
                 value_sha256=sha256_text(value), tenant=tenant))
-            row = ScreenLibraryChange(tenant=tenant, actor=actor, action=action, list_name=list_name, kind=kind,
-                                      value=value, reason=reason, ledger_index=entry.index)
-            s.add(row)
-            s.flush()
+            row = repo.add_library_change(s, tenant=tenant, actor=actor, action=action, list_name=list_name,
+                                          kind=kind, value=value, reason=reason, ledger_index=entry.index)
             return _change_dict(row)
 
     def version(self, *, tenant: str = "default") -> int:
         with self.sg.db.session() as s:
-            return int(s.scalar(select(func.max(ScreenLibraryChange.id))
-                                .where(ScreenLibraryChange.tenant == tenant)) or 0)
+            return repo.library_version(s, tenant)
 
     def changes(self, *, tenant: str = "default") -> list[dict[str, Any]]:
         with self.sg.db.session() as s:
-            rows = s.scalars(select(ScreenLibraryChange).where(ScreenLibraryChange.tenant == tenant)
-                             .order_by(ScreenLibraryChange.id))
-            return [_change_dict(r) for r in rows]
+            return [_change_dict(r) for r in repo.library_changes(s, tenant)]
 
     def entries(self, *, tenant: str = "default", version: int | None = None) -> list[LibraryEntry]:
         """The library as of ``version`` (default: now): the replay of the change log."""
         live: dict[tuple[str, str, str], int] = {}
         with self.sg.db.session() as s:
-            q = select(ScreenLibraryChange).where(ScreenLibraryChange.tenant == tenant)
-            if version is not None:
-                q = q.where(ScreenLibraryChange.id <= version)
-            for r in s.scalars(q.order_by(ScreenLibraryChange.id)):
+            for r in repo.library_changes(s, tenant, up_to=version):
                 key = (r.list_name, r.kind, r.value)
                 if r.action == "add":
                     live.setdefault(key, r.id)
@@ -146,8 +137,7 @@ class Screen:
             raise ValidationError("the prompt is longer than {MAX_PROMPT} characters",
                                   values={"MAX_PROMPT": MAX_PROMPT})
         with self.sg.db.session() as s:  # one snapshot: entries and version agree
-            version = int(s.scalar(select(func.max(ScreenLibraryChange.id))
-                                   .where(ScreenLibraryChange.tenant == tenant)) or 0)
+            version = repo.library_version(s, tenant)
         entries = self.entries(tenant=tenant, version=version)
         plain, squeezed = normalise(text), normalise(text, squeeze=True)
         matched = []
@@ -205,10 +195,7 @@ class Screen:
 
     def decisions(self, *, tenant: str | None = "default", limit: int = 100) -> list[dict[str, Any]]:
         with self.sg.db.session() as s:
-            q = select(ScreenDecision).order_by(ScreenDecision.id.desc()).limit(limit)
-            if tenant is not None:
-                q = q.where(ScreenDecision.tenant == tenant)
-            return [_decision_dict(r) for r in s.scalars(q)]
+            return [_decision_dict(r) for r in repo.decisions(s, tenant, limit)]
 
     def _record(self, d: Decision, tenant: str) -> Decision:
         with self.sg.db.session() as s:
@@ -216,11 +203,9 @@ class Screen:
                 "event": "screen", "stage": d.stage, "decision": d.decision, "subject_sha256": d.subject_sha256,
                 "library_version": d.library_version, "engine": d.engine, "content_id": d.content_id,
                 "matched": d.matched})
-            row = ScreenDecision(tenant=tenant, stage=d.stage, subject_sha256=d.subject_sha256, decision=d.decision,
-                                 matched=d.matched, library_version=d.library_version, engine=d.engine,
-                                 content_id=d.content_id, ledger_index=entry.index)
-            s.add(row)
-            s.flush()
+            row = repo.add_decision(s, tenant=tenant, stage=d.stage, subject_sha256=d.subject_sha256,
+                                    decision=d.decision, matched=d.matched, library_version=d.library_version,
+                                    engine=d.engine, content_id=d.content_id, ledger_index=entry.index)
             d.id, d.ledger_index = row.id, entry.index
         return d
 

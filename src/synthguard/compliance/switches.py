@@ -11,10 +11,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from synthguard.compliance.common import FEATURE, check_tenant, check_text, ledger_body, sha256_text
 from synthguard.errors import FeatureDisabledError, ValidationError
+from synthguard.store import compliance_repo as repo
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import FeatureSwitch
 from synthguard.times import iso
@@ -50,10 +49,7 @@ class Switches:
         reason = check_text(reason, "the reason")
         actor = check_text(actor, "the actor", max_len=128)
         with self.sg.db.session() as s:
-            row = s.get(FeatureSwitch, (tenant, feature))
-            if row is None:
-                row = FeatureSwitch(tenant=tenant, feature=feature)
-                s.add(row)
+            row = repo.switch(s, tenant, feature)
             entry = self.sg.ledger.append(s, "feature", ledger_body(
                 self.sg, "feature_switch", actor, feature=feature, tenant=tenant, enabled=enabled,
                 reason_sha256=sha256_text(reason)))
@@ -65,17 +61,11 @@ class Switches:
     def list(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every switch ever flipped (a feature with no row is on); ``tenant`` also shows the global ones."""
         with self.sg.db.session() as s:
-            q = select(FeatureSwitch).order_by(FeatureSwitch.tenant, FeatureSwitch.feature)
-            if tenant is not None:
-                q = q.where(FeatureSwitch.tenant.in_((tenant, ALL_TENANTS)))
-            return [_row(r) for r in s.scalars(q)]
+            return [_row(r) for r in repo.switches(s, (tenant, ALL_TENANTS) if tenant is not None else None)]
 
     def disabled(self, features: builtins.list[str], tenant: str) -> builtins.list[dict[str, Any]]:
         with self.sg.db.session() as s:
-            q = select(FeatureSwitch).where(
-                FeatureSwitch.feature.in_(features), FeatureSwitch.enabled.is_(False),
-                or_(FeatureSwitch.tenant == tenant, FeatureSwitch.tenant == ALL_TENANTS))
-            return [_row(r) for r in s.scalars(q)]
+            return [_row(r) for r in repo.switched_off(s, features, tenant, ALL_TENANTS)]
 
     def guard(self, modality: str, technique: str | None, *, tenant: str) -> None:
         """Refuse the request when any switch it depends on is off (403, see FeatureDisabledError)."""

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from synthguard.compliance.common import check_text, ledger_body, sha256_text
 from synthguard.errors import ConflictError, NotFoundError, TermsNotAcceptedError, ValidationError
 from synthguard.i18n import N_
-from synthguard.store.compliance_tables import TermsAcceptance, TermsVersion
-from synthguard.store.schema import User
+from synthguard.store import compliance_repo as repo
+from synthguard.store.compliance_tables import TermsVersion
 from synthguard.times import iso
 
 KINDS = ("service_agreement", "first_use_notice")
@@ -45,15 +43,12 @@ class Terms:
         version = check_text(version, "the version", max_len=32)
         text = check_text(text, "the text", max_len=200_000)
         with self.sg.db.session() as s:
-            if s.scalar(select(TermsVersion.id).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind,
-                                                      TermsVersion.version == version)) is not None:
+            if repo.terms_exists(s, tenant, kind, version):
                 raise ConflictError("{kind} version {version!r} is already published",
                                     hint="Published terms are immutable: publish the change as a new version.",
                                     values={"kind": kind, "version": version})
-            t = TermsVersion(tenant=tenant, kind=kind, version=version, text=text, sha256=sha256_text(text),
-                             published_by=actor)
-            s.add(t)
-            s.flush()
+            t = repo.add_terms(s, tenant=tenant, kind=kind, version=version, text=text, sha256=sha256_text(text),
+                               published_by=actor)
             self.sg.ledger.append(s, "feature", ledger_body(self.sg, "terms_version", actor, kind=kind,
                                                             version=version, tenant=tenant, sha256=t.sha256))
             return _terms(t)
@@ -61,8 +56,7 @@ class Terms:
     def current(self, kind: str = "service_agreement", *, tenant: str = "default", with_text: bool = True
                 ) -> dict[str, Any] | None:
         with self.sg.db.session() as s:
-            t = s.scalars(select(TermsVersion).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind)
-                          .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)).first()
+            t = repo.terms_version(s, tenant, kind)
             return _terms(t, with_text) if t else None
 
     def accept(self, user_id: str, *, version: str | None = None, kind: str = "service_agreement",
@@ -71,10 +65,7 @@ class Terms:
         ``user_id`` is an account of ``tenant`` (None: the one tenant that has that id; issue 18 finding 13)."""
         with self.sg.db.session() as s:
             user = self.sg.account(s, user_id, tenant)
-            q = select(TermsVersion).where(TermsVersion.tenant == user.tenant, TermsVersion.kind == kind)
-            q = (q.where(TermsVersion.version == version) if version is not None
-                 else q.order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1))
-            t = s.scalars(q).first()
+            t = repo.terms_version(s, user.tenant, kind, version)
             if t is None:
                 hint = "Publish it first: `synthguard compliance terms publish`."
                 if version:
@@ -82,15 +73,12 @@ class Terms:
                                         values={"kind": kind, "version": version, "tenant": user.tenant})
                 raise NotFoundError("no {kind} published for tenant {tenant!r}", hint=hint,
                                     values={"kind": kind, "tenant": user.tenant})
-            row = s.scalars(select(TermsAcceptance).where(TermsAcceptance.user_id == user.id,
-                                                          TermsAcceptance.terms_id == t.id)).first()
+            row = repo.acceptance(s, user.id, t.id)
             if row is None:
                 entry = self.sg.ledger.append(s, "feature", {
                     "event": "terms_acceptance", "user": self.sg.user_ref(user.id), "kind": kind,
                     "version": t.version, "sha256": t.sha256})
-                row = TermsAcceptance(user_id=user.id, terms_id=t.id, ledger_index=entry.index)
-                s.add(row)
-                s.flush()
+                row = repo.add_acceptance(s, user_id=user.id, terms_id=t.id, ledger_index=entry.index)
             return {"user": user_id, "tenant": user.tenant, "kind": kind, "version": t.version, "sha256": t.sha256,
                     "accepted_at": iso(row.accepted_at), "ledger_index": row.ledger_index}
 
@@ -99,13 +87,10 @@ class Terms:
         agreement is not blocked here (the `terms.published` compliance check fails instead).  ``user_id`` is an
         account of ``tenant`` (issue 18 finding 13: another tenant's acceptance under the same id does not count)."""
         with self.sg.db.session() as s:
-            t = s.scalars(select(TermsVersion).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind)
-                          .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)).first()
+            t = repo.terms_version(s, tenant, kind)
             if t is None:
                 return
-            key = s.scalar(select(User.id).where(User.tenant == tenant, User.name == user_id))
-            accepted = s.scalar(select(TermsAcceptance.id).where(TermsAcceptance.user_id == key,
-                                                                 TermsAcceptance.terms_id == t.id))
+            accepted = repo.acceptance(s, repo.user_key(s, tenant, user_id), t.id)
         if accepted is None:
             raise TermsNotAcceptedError("user {user!r} has not accepted {kind} version {version!r} (DS-06)",
                                         values={"user": user_id, "kind": kind, "version": t.version})

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from synthguard.compliance.common import check_text, ledger_body
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.i18n import N_
-from synthguard.store.compliance_tables import ModelDataset, TrainingDataset
+from synthguard.store import compliance_repo as repo
+from synthguard.store.compliance_tables import TrainingDataset
 from synthguard.times import iso
 
 # PIPL Art. 13 legal bases (PI-01) plus data without personal information under a licence or in the public domain.
@@ -42,14 +41,11 @@ class Training:
             raise ValidationError("sensitive personal information implies personal information",
                                   hint="Pass --contains-pi with --sensitive-pi.")
         with self.sg.db.session() as s:
-            if s.scalar(select(TrainingDataset.id).where(TrainingDataset.tenant == tenant,
-                                                         TrainingDataset.name == name)) is not None:
+            if repo.dataset(s, tenant, name) is not None:
                 raise ConflictError("data set {name!r} is already registered", values={"name": name})
-            d = TrainingDataset(tenant=tenant, name=name, source=source, legal_basis=legal_basis,
-                                contains_pi=contains_pi, sensitive_pi=sensitive_pi, consent_refs=consent_refs or [],
-                                retention=retention, created_by=actor)
-            s.add(d)
-            s.flush()
+            d = repo.add_dataset(s, tenant=tenant, name=name, source=source, legal_basis=legal_basis,
+                                 contains_pi=contains_pi, sensitive_pi=sensitive_pi, consent_refs=consent_refs or [],
+                                 retention=retention, created_by=actor)
             self.sg.ledger.append(s, "feature", ledger_body(self.sg, "training_dataset", actor, dataset=d.id,
                                                             legal_basis=legal_basis, contains_pi=contains_pi))
             return _ds(d)
@@ -58,42 +54,29 @@ class Training:
         """Record that model version ``model`` was trained on ``dataset`` (lineage, DS-14)."""
         model = check_text(model, "the model version", max_len=128)
         with self.sg.db.session() as s:
-            d = s.scalars(select(TrainingDataset).where(TrainingDataset.tenant == tenant,
-                                                        TrainingDataset.name == dataset)).first()
+            d = repo.dataset(s, tenant, dataset)
             if d is None:
                 raise NotFoundError("no data set {dataset!r}",
                                     hint="Register it: `synthguard compliance dataset add`.",
                                     values={"dataset": dataset})
-            if s.scalar(select(ModelDataset.id).where(ModelDataset.tenant == tenant, ModelDataset.model == model,
-                                                      ModelDataset.dataset_id == d.id)) is None:
-                s.add(ModelDataset(tenant=tenant, model=model, dataset_id=d.id, linked_by=actor))
+            if not repo.is_linked(s, tenant, model, d.id):
+                repo.link(s, tenant=tenant, model=model, dataset_id=d.id, linked_by=actor)
                 self.sg.ledger.append(s, "feature", ledger_body(self.sg, "model_lineage", actor, model=model,
                                                                 dataset=d.id))
         return self.lineage(model, tenant=tenant)
 
     def datasets(self, *, tenant: str | None = "default") -> list[dict[str, Any]]:
         with self.sg.db.session() as s:
-            q = select(TrainingDataset).order_by(TrainingDataset.name)
-            if tenant is not None:
-                q = q.where(TrainingDataset.tenant == tenant)
-            return [_ds(d) for d in s.scalars(q)]
+            return [_ds(d) for d in repo.datasets(s, tenant)]
 
     def lineage(self, model: str, *, tenant: str | None = "default") -> dict[str, Any]:
         with self.sg.db.session() as s:
-            q = (select(TrainingDataset).join(ModelDataset, ModelDataset.dataset_id == TrainingDataset.id)
-                 .where(ModelDataset.model == model).order_by(TrainingDataset.name))
-            if tenant is not None:
-                q = q.where(ModelDataset.tenant == tenant)
-            return {"model": model, "datasets": [_ds(d) for d in s.scalars(q)]}
+            return {"model": model, "datasets": [_ds(d) for d in repo.lineage(s, model, tenant)]}
 
     def models(self, *, tenant: str | None = "default") -> dict[str, list[dict[str, Any]]]:
         """Every model with lineage -> its data sets."""
         with self.sg.db.session() as s:
-            q = select(ModelDataset.model, TrainingDataset).join(TrainingDataset,
-                                                                 ModelDataset.dataset_id == TrainingDataset.id)
-            if tenant is not None:
-                q = q.where(ModelDataset.tenant == tenant)
             out: dict[str, list[dict[str, Any]]] = {}
-            for model, d in s.execute(q):
+            for model, d in repo.lineage_links(s, tenant):
                 out.setdefault(model, []).append(_ds(d))
             return out

@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from synthguard.consent import likeness
 from synthguard.consent.policy import purpose_modalities, unknown_rule
 from synthguard.errors import ConsentRequiredError, ValidationError
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media
-from synthguard.store.consent_tables import ConsentGrant
+from synthguard.store import consent_repo as repo
 
 if TYPE_CHECKING:
     from synthguard.consent.registry import Registry, Template
@@ -123,10 +121,8 @@ def _decide(s: Any, registry: Registry, item: likeness.Likeness, gallery: list[T
         return out | {"decision": "deny", "code": "modality_not_in_purpose",
                       "reason": f"purpose {purpose!r} does not edit a {item.modality}, yet the sources carry "
                                 f"{subject}'s {item.modality}; use a purpose that covers it"}
-    q = select(ConsentGrant).where(ConsentGrant.subject_id == template.subject_id, ConsentGrant.purpose == purpose,
-                                   ConsentGrant.grantee.in_([user, f"tenant:{tenant}"]))
     statuses = []
-    for g in s.scalars(q.order_by(ConsentGrant.created_at.desc())):
+    for g in repo.grants_for(s, template.subject_id, purpose, [user, f"tenant:{tenant}"]):
         if item.modality not in (g.modalities or []):
             continue
         status = registry.grant_status(s, g)

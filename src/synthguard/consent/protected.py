@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from synthguard.consent import likeness
 from synthguard.consent.policy import protected_action
 from synthguard.detection import Detection
 from synthguard.errors import SynthGuardError
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media, Modality
-from synthguard.store.consent_tables import ConsentGrant
+from synthguard.store import consent_repo as repo
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -80,7 +78,7 @@ def check_upload(sg: SynthGuard, media: Media, verdict: str) -> tuple[list[Detec
 
 
 def _has_active_grant(sg: SynthGuard, s: Any, subject: str, modalities: set[str]) -> bool:
-    for g in s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == subject)):
+    for g in repo.grants_of(s, subject):
         if set(modalities) <= set(g.modalities or []) and sg.consent.grant_status(s, g) == "active":
             return True
     return False

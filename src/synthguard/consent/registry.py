@@ -18,8 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from synthguard.consent import likeness
 from synthguard.consent.evidence import TamperedEvidenceError, challenge_phrase, load_public_key, verify_statement
@@ -29,12 +27,14 @@ from synthguard.i18n import N_, _
 from synthguard.identity import scoped_key, tenant_key
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media, Modality
+from synthguard.store import consent_repo as repo
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
 from synthguard.times import iso
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
+    from synthguard.store.consent_repo import Session
 
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
@@ -97,18 +97,17 @@ class Registry:
         with self.sg.db.session() as s:
             # ids are per tenant (issue 18 finding 13): another tenant's subject of the same id is another person,
             # neither revealed nor blocking
-            subj = s.scalars(select(ConsentSubject).where(ConsentSubject.tenant == tenant,
-                                                          ConsentSubject.name == subject_id)).first()
+            subj = repo.subject_in_tenant(s, tenant, subject_id)
             if subj is not None and subj.erased_at is not None:
                 raise SubjectErasedError("subject {subject_id!r} was erased; enrol under a new id",
                                          values={"subject_id": subject_id})
             if subj is None:
                 key = scoped_key(tenant, subject_id, limit=KEY_LIMIT)
-                if s.get(ConsentSubject, key) is not None:  # an older subject of another tenant holds the bare id
+                if repo.subject(s, key) is not None:  # an older subject of another tenant holds the bare id
                     key = tenant_key(tenant, subject_id, limit=KEY_LIMIT)
                 subj = ConsentSubject(id=key, name=subject_id, tenant=tenant, protected=protected,
                                       keep_media=keep_media, signing_key=signing_key, created_at=utcnow())
-                s.add(subj)
+                repo.add(s, subj)
             else:
                 subj.protected = subj.protected or protected
                 subj.keep_media = subj.keep_media or keep_media
@@ -120,7 +119,7 @@ class Registry:
                     subj.signing_key = signing_key
             vid = vault_id(subj.id)
             for modality, emb, kept in made:
-                s.add(ConsentTemplate(
+                repo.add(s, ConsentTemplate(
                     subject_id=subj.id, modality=modality, model=cards[modality].name,
                     model_sha256=likeness.model_sha256(modality),
                     token=self.sg.vault.encrypt(s, vid, likeness.encode(emb)),
@@ -139,32 +138,25 @@ class Registry:
 
     def subjects(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         with self.sg.db.session() as s:
-            q = select(ConsentSubject).order_by(ConsentSubject.created_at)
-            if tenant is not None:
-                q = q.where(ConsentSubject.tenant == tenant)
-            return [self._subject_dict(s, x) for x in s.scalars(q)]
+            return [self._subject_dict(s, x) for x in repo.subjects(s, tenant)]
 
     def _get_subject(self, s: Session, subject_id: str, tenant: str | None) -> ConsentSubject:
         """The subject ``subject_id`` of ``tenant``; another tenant's subject of that id is as if absent (issue 18
         finding 13).  ``tenant`` None (the operator's CLI): the one subject of that id in any tenant."""
-        q = select(ConsentSubject).where(ConsentSubject.name == subject_id)
-        if tenant is not None:
-            q = q.where(ConsentSubject.tenant == tenant)
-        rows = list(s.scalars(q.order_by(ConsentSubject.tenant).limit(2)))
+        rows = repo.subjects_named(s, subject_id, tenant, limit=2)
         if not rows:
             raise NotFoundError("no subject {subject_id!r}",
                                 hint="Enrol it first: `synthguard consent enroll SUBJECT --face photo.jpg`.",
                                 values={"subject_id": subject_id})
         if len(rows) > 1:
-            tenants = ", ".join(s.scalars(select(ConsentSubject.tenant).where(ConsentSubject.name == subject_id)
-                                          .order_by(ConsentSubject.tenant)))
+            tenants = ", ".join(repo.tenants_of(s, subject_id))
             raise ValidationError("subject id {subject!r} exists in several tenants ({tenants})",
                                   values={"subject": subject_id, "tenants": tenants},
                                   hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
         return rows[0]
 
     def _subject_dict(self, s: Session, subj: ConsentSubject) -> dict[str, Any]:
-        rows = s.execute(select(ConsentTemplate.modality).where(ConsentTemplate.subject_id == subj.id)).scalars()
+        rows = repo.template_modalities(s, subj.id)
         counts: dict[str, int] = {}
         for m in rows:
             counts[m] = counts.get(m, 0) + 1
@@ -176,25 +168,16 @@ class Registry:
     # --- templates (decrypted, for matching) ---------------------------------------------------------
     def templates(self, modality: str, *, tenant: str | None = None) -> list[Template]:
         """Every live template of ``modality`` made by the current model (templates of another model are skipped)."""
-        from sqlalchemy import func
-
         sha = likeness.model_sha256(modality)
-        where = [ConsentTemplate.modality == modality, ConsentTemplate.model_sha256 == sha,
-                 ConsentSubject.erased_at.is_(None)]
-        if tenant is not None:
-            where.append(ConsentSubject.tenant == tenant)
-        join = (ConsentSubject, ConsentSubject.id == ConsentTemplate.subject_id)
         with self.sg.db.session() as s:
             # rows only change by enrolment (new id, later created_at) and erasure (fewer rows), so this signature
             # changes whenever the gallery does, even when SQLite reuses a deleted row's id
-            signature = tuple(s.execute(select(func.count(ConsentTemplate.id), func.max(ConsentTemplate.id),
-                                               func.max(ConsentTemplate.created_at)).join(*join).where(*where)).one())
+            signature = repo.gallery_signature(s, modality, sha, tenant)
             cached = self._galleries.get((modality, tenant))
             if cached is not None and cached[0] == signature:
                 return list(cached[1])
             out = []
-            rows = select(ConsentTemplate, ConsentSubject.protected, ConsentSubject.name, ConsentSubject.tenant)
-            for t, protected, name, owner in s.execute(rows.join(*join).where(*where)):
+            for t, protected, name, owner in repo.gallery(s, modality, sha, tenant):
                 emb = likeness.decode(self.sg.vault.decrypt(s, vault_id(t.subject_id), t.token))
                 out.append(Template(t.subject_id, bool(protected), modality, emb, name, owner))
             self._galleries[(modality, tenant)] = (signature, out)
@@ -202,11 +185,7 @@ class Registry:
 
     def has_templates(self, modality: str, *, protected_only: bool = False) -> bool:
         with self.sg.db.session() as s:
-            q = (select(ConsentTemplate.id).join(ConsentSubject, ConsentSubject.id == ConsentTemplate.subject_id)
-                 .where(ConsentTemplate.modality == modality, ConsentSubject.erased_at.is_(None)).limit(1))
-            if protected_only:
-                q = q.where(ConsentSubject.protected.is_(True))
-            return s.execute(q).first() is not None
+            return repo.has_templates(s, modality, protected_only=protected_only)
 
     # --- grants ----------------------------------------------------------------------------------------
     def challenge(self, subject_id: str, *, grantee: str, purpose: str, tenant: str | None = None) -> dict[str, Any]:
@@ -218,7 +197,7 @@ class Registry:
             ch = ConsentChallenge(id="ch_" + secrets.token_hex(10), subject_id=subj.id, grantee=grantee,
                                   purpose=purpose, phrase=challenge_phrase(grantee, purpose), created_at=utcnow(),
                                   expires_at=utcnow() + timedelta(minutes=minutes))
-            s.add(ch)
+            repo.add(s, ch)
         return {"challenge": ch.id, "phrase": ch.phrase, "expires_at": ch.expires_at.isoformat(),
                 "instructions": _("The subject reads the phrase aloud, alone, in their own voice; pass the "
                                   "recording to `synthguard consent grant ... --evidence REC --challenge ID`.")}
@@ -252,7 +231,7 @@ class Registry:
                                           hint="Leave --scope out to use the statement's scope.")
                 scope = signed_scope
             digest = evidence.sha256
-            if s.execute(select(ConsentGrant.id).where(ConsentGrant.evidence_sha256 == digest)).first():
+            if repo.evidence_used(s, digest):
                 raise ConflictError("this evidence file already backs another grant",
                                     hint="Each grant needs its own signed statement or recording.")
             vid = vault_id(subj.id)
@@ -269,8 +248,7 @@ class Registry:
                 "evidence_sha256": digest})
             g.ledger_index = entry.index
             g.mac = self.grant_mac(g)
-            s.add(g)
-            s.flush()
+            repo.add_grant(s, g)
             return self._grant_dict(s, g)
 
     def _check_evidence(self, s: Session, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
@@ -290,7 +268,7 @@ class Registry:
             raise ValidationError("spoken consent needs the challenge it answers",
                                   hint="Issue one with `synthguard consent challenge SUBJECT --to USER --purpose P` "
                                        "and pass --challenge ID.")
-        ch = s.get(ConsentChallenge, challenge)
+        ch = repo.challenge(s, challenge)
         if ch is None or ch.subject_id != subj.id:
             raise NotFoundError("no challenge {challenge!r} for subject {name!r}",
                                 values={"challenge": challenge, "name": subj.name})
@@ -362,22 +340,16 @@ class Registry:
     def grants(self, *, subject_id: str | None = None, grantee: str | None = None,
                tenant: str | None = None) -> list[dict[str, Any]]:
         with self.sg.db.session() as s:
-            q = select(ConsentGrant).order_by(ConsentGrant.created_at)
-            if subject_id is not None:  # by the subject's id in the grant's tenant
-                q = q.join(ConsentSubject, ConsentSubject.id == ConsentGrant.subject_id).where(
-                    ConsentSubject.name == subject_id)
-            if grantee is not None:
-                q = q.where(ConsentGrant.grantee == grantee)
-            if tenant is not None:
-                q = q.where(ConsentGrant.tenant == tenant)
-            return [self._grant_dict(s, g) for g in s.scalars(q)]
+            # by the subject's id in the grant's tenant
+            return [self._grant_dict(s, g) for g in repo.grants(s, subject_name=subject_id, grantee=grantee,
+                                                                  tenant=tenant)]
 
     def get_grant(self, grant_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         with self.sg.db.session() as s:
             return self._grant_dict(s, self._get_grant(s, grant_id, tenant))
 
     def _get_grant(self, s: Session, grant_id: str, tenant: str | None) -> ConsentGrant:
-        g = s.get(ConsentGrant, grant_id)
+        g = repo.grant(s, grant_id)
         if g is None or (tenant is not None and g.tenant != tenant):
             raise NotFoundError("no grant {grant_id!r}", hint="List grants with `synthguard consent grants`.",
                                 values={"grant_id": grant_id})
@@ -398,7 +370,7 @@ class Registry:
 
     def _grant_dict(self, s: Session, g: ConsentGrant, *, personal: bool = False) -> dict[str, Any]:
         evidence: dict[str, Any] = {"kind": g.evidence_kind, "sha256": g.evidence_sha256, **(g.evidence_check or {})}
-        subj = s.get(ConsentSubject, g.subject_id)
+        subj = repo.subject(s, g.subject_id)
         name = subj.name if subj else g.subject_id  # the id in the tenant; g.subject_id is the key
         d: dict[str, Any] = {"grant_id": g.id, "subject": name, "tenant": g.tenant, "grantee": g.grantee,
              "purpose": g.purpose, "modalities": list(g.modalities or []), "expires_at": iso(g.expires_at, utc=True),

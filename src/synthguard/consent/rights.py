@@ -12,15 +12,13 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from synthguard.consent import likeness
 from synthguard.consent.registry import vault_id
 from synthguard.errors import SubjectErasedError
 from synthguard.i18n import _
 from synthguard.ledger.erasure import subject_ref
+from synthguard.store import consent_repo as repo
 from synthguard.store.base import utcnow
-from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentTemplate
 from synthguard.times import iso
 
 if TYPE_CHECKING:
@@ -38,7 +36,7 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
         key = subj.id  # the subject's key: another tenant's subject of the same id is another person (finding 13)
         vid = vault_id(key)
         templates = []
-        for t in s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == key)):
+        for t in repo.templates_of(s, key):
             item = {"modality": t.modality, "model": t.model, "model_sha256": t.model_sha256,
                     "created_at": iso(t.created_at, utc=True),
                     "embedding": [round(float(x), 7) for x in likeness.decode(reg.sg.vault.decrypt(s, vid,
@@ -47,10 +45,10 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
                 item["media_base64"] = base64.b64encode(reg.sg.vault.decrypt(s, vid, t.media_token)).decode()
             templates.append(item)
         grants = [reg._grant_dict(s, g, personal=True)
-                  for g in s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == key))]
+                  for g in repo.grants_of(s, key)]
         challenges = [{"challenge": c.id, "grantee": c.grantee, "purpose": c.purpose, "phrase": c.phrase,
                        "created_at": iso(c.created_at, utc=True), "used_at": iso(c.used_at, utc=True)}
-                      for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == key))]
+                      for c in repo.challenges_of(s, key)]
         # every export of biometric data is on the ledger with who asked (issue 18 finding 4, PI-06)
         reg.sg.ledger.append(s, "export", {"event": "consent_export", "subject_ref": subject_ref(key),
                                             "templates": len(templates), "grants": len(grants),
@@ -68,10 +66,8 @@ def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: st
     with reg.sg.db.session() as s:
         subj = reg._get_subject(s, subject_id, tenant)
         key = subj.id  # the subject's key: another tenant's subject of the same id is another person (finding 13)
-        templates = list(s.scalars(select(ConsentTemplate).where(ConsentTemplate.subject_id == key)))
-        for t in templates:
-            s.delete(t)
-        grants = list(s.scalars(select(ConsentGrant).where(ConsentGrant.subject_id == key)))
+        templates = repo.delete_templates(s, key)
+        grants = repo.grants_of(s, key)
         now = utcnow()
         for g in grants:
             g.scope_token, g.evidence_token = None, None
@@ -81,8 +77,7 @@ def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: st
                 g.revoked_at = now
             g.revoked_reason = "erased"
             g.mac = reg.grant_mac(g)
-        for c in s.scalars(select(ConsentChallenge).where(ConsentChallenge.subject_id == key)):
-            s.delete(c)
+        repo.delete_challenges(s, key)
         subj.signing_key = None
         entry = reg.sg.vault.erase(s, vault_id(key), reason=reason)
         subj.erased_at, subj.erasure_index = subj.erased_at or now, entry.index

@@ -16,6 +16,7 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 
 from synthguard import i18n
+from synthguard.store.base import SQLAlchemyError
 
 COOKIE = "sg_lang"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -125,8 +126,6 @@ def _web_user(request: Any) -> Any:
         return None
     if getattr(request.app.state, "sg", None) is None:
         return None
-    from sqlalchemy.exc import SQLAlchemyError
-
     from synthguard.errors import SynthGuardError
 
     try:

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import text
 
 from synthguard.auth import Principal
 from synthguard.errors import RateLimitedError
+from synthguard.store import rate_buckets
 
 MAX_KEYS = 100_000  # buckets kept; the least recently used one is dropped (it refills to full anyway)
 
@@ -54,20 +54,9 @@ class TokenBucket:
         return wait
 
 
-_AVAIL = ("(rate_buckets.tokens + CASE WHEN :now > rate_buckets.updated THEN :now - rate_buckets.updated ELSE 0 END"
-          " * :rate)")
-_CAPPED = f"(CASE WHEN {_AVAIL} > :burst THEN :burst ELSE {_AVAIL} END)"
-_CHARGE = text(
-    "INSERT INTO rate_buckets (key, tokens, updated, allowed) VALUES (:key, :burst - 1, :now, 1) "
-    "ON CONFLICT (key) DO UPDATE SET "
-    f"tokens = CASE WHEN {_CAPPED} >= 1 THEN {_CAPPED} - 1 ELSE {_CAPPED} END, "
-    f"allowed = CASE WHEN {_CAPPED} >= 1 THEN 1 ELSE 0 END, "
-    "updated = CASE WHEN :now > rate_buckets.updated THEN :now ELSE rate_buckets.updated END "
-    "RETURNING tokens, allowed")
-
-
 class DatabaseBucket:
-    """The token bucket as a database row per key, shared by every process using the database."""
+    """The token bucket as a database row per key, shared by every process using the database (the atomic charge
+    is in store/rate_buckets.py)."""
 
     def __init__(self, engine: Any, per_minute: int, burst: int, *, clock: Callable[[], float] = time.time):
         self.engine = engine
@@ -77,9 +66,8 @@ class DatabaseBucket:
 
     def take(self, key: object) -> float:
         """Spend one token: 0.0 when allowed, else the seconds until one is available."""
-        with self.engine.begin() as conn:
-            tokens, allowed = conn.execute(_CHARGE, {"key": str(key)[:64], "now": self.clock(), "rate": self.rate,
-                                                     "burst": self.burst}).one()
+        tokens, allowed = rate_buckets.charge(self.engine, str(key)[:64], now=self.clock(), rate=self.rate,
+                                              burst=self.burst)
         if allowed:
             return 0.0
         return (1.0 - tokens) / self.rate if self.rate > 0 else math.inf

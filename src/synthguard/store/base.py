@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy.exc import SQLAlchemyError  # re-exported (``__all__``): code outside store/ catches it from here
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -44,4 +45,4 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 
-__all__ = ["NAMING", "Base", "UTCDateTime", "utcnow"]
+__all__ = ["NAMING", "Base", "SQLAlchemyError", "UTCDateTime", "utcnow"]
