@@ -8,6 +8,8 @@ the jobs; on SQLite (the embedded default) ``jobs_inline`` is on and the submitt
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,17 @@ class Jobs:
         self.queue = Queue(sg.db, lease_seconds=st.job_lease_seconds, max_attempts=st.job_max_attempts,
                            backoff_base=st.job_backoff_seconds)
         self.blobs = BlobStore(st.home / "blobs")
+        self.deep_jobs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()  # (tenant, key) -> its job
+        self._deep_lock = threading.Lock()
+
+    def remember_deep_job(self, key: tuple[str, str], job: dict[str, Any], *, entries: int = 10_000) -> None:
+        """Keep which job a content's deep scan is (its id, kind and payload never change: jobs are never
+        deleted), so a repeat upload attaches to it without the idempotency lookup (issue 28)."""
+        with self._deep_lock:
+            self.deep_jobs[key] = {"id": job["id"], "kind": job["kind"], "tenant": job["tenant"]}
+            self.deep_jobs.move_to_end(key)
+            while len(self.deep_jobs) > entries:
+                self.deep_jobs.popitem(last=False)
 
     @cached_property
     def inline(self) -> bool:

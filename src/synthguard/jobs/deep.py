@@ -51,13 +51,18 @@ def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = Fal
 
     Returns ``(job, upload_id, created)``; a job that already finished delivers to the upload at once."""
     callback_url = check_callback(callback_url)
-    digest = sg.jobs.blobs.put(media.data, media.sha256)
-    payload = {"blob": digest, "name": "upload", "declared_ai": False, "search": "full", "deep": True}
-    job, created = sg.jobs.queue.enqueue("scan", payload, tenant=tenant, key=f"{KEY_PREFIX}{media.sha256}:full")
-    upload_id = scan_tables.attach(sg.db, job["id"], tenant=tenant, name=media.name, declared_ai=declared_ai,
-                                   content_ref=content_ref, callback_url=callback_url)
-    # the state read after the attach commits: a job finishing meanwhile either sees this upload or is seen done
-    if not created and sg.scan_cache is not None and sg.jobs.queue.get(job["id"])["state"] == "done":
+    key = f"{KEY_PREFIX}{media.sha256}:full"
+    known = sg.jobs.deep_jobs.get((tenant, key))  # a repeat: this process already enqueued or found its job
+    if known is not None:
+        job, created = known, False
+    else:
+        digest = sg.jobs.blobs.put(media.data, media.sha256)
+        payload = {"blob": digest, "name": "upload", "declared_ai": False, "search": "full", "deep": True}
+        job, created = sg.jobs.queue.enqueue("scan", payload, tenant=tenant, key=key)
+        sg.jobs.remember_deep_job((tenant, key), job)
+    upload_id, state = scan_tables.attach(sg.db, job["id"], tenant=tenant, name=media.name, declared_ai=declared_ai,
+                                          content_ref=content_ref, callback_url=callback_url)
+    if not created and sg.scan_cache is not None and state == "done":
         deliver(sg, job["id"], media)  # finished before we attached: the cached full analysis answers at once
     return job, upload_id, created  # without the cache, the full search is the workers' job: their sweep delivers
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from synthguard.errors import StoreError
 from synthguard.store.base import Base, UTCDateTime, utcnow
 from synthguard.store.db import Database
+from synthguard.store.job_tables import Job
 
 
 class ScanCacheEntry(Base):
@@ -84,13 +85,19 @@ def cache_forget(db: Database, sha256: str | None = None) -> int:
 
 # --- uploads attached to a deep scan --------------------------------------------------------------
 def attach(db: Database, job_id: str, *, tenant: str, name: str, declared_ai: bool,
-           content_ref: str | None = None, callback_url: str | None = None) -> int:
+           content_ref: str | None = None, callback_url: str | None = None) -> tuple[int, str | None]:
+    """Attach an upload to a deep-scan job: ``(upload id, the job's state)`` in one transaction (None: no such job).
+
+    The state is read after the insert under a share lock on the job row (SQLite: the write lock), so a job
+    finishing meanwhile either committed first (the state says done: the caller delivers) or delivers after
+    this commit and sees the upload: never neither."""
     with db.session() as s:
         row = DeepScanUpload(job_id=job_id, tenant=tenant, name=name[-128:], declared_ai=declared_ai,
                              content_ref=content_ref, callback_url=callback_url, created_at=utcnow())
         s.add(row)
         s.flush()
-        return row.id
+        state = s.scalar(select(Job.state).where(Job.id == job_id).with_for_update(read=True))
+        return row.id, state
 
 
 def undelivered(db: Database, job_id: str) -> list[DeepScanUpload]:
@@ -104,8 +111,6 @@ def undelivered(db: Database, job_id: str) -> list[DeepScanUpload]:
 
 def stranded(db: Database, *, limit: int = 100) -> list[tuple[str, str]]:
     """(job id, blob) of finished deep-scan jobs that still have undelivered uploads."""
-    from synthguard.store.job_tables import Job
-
     with db.session() as s:
         rows = s.execute(select(Job.id, Job.payload).where(
             Job.state == "done", Job.id.in_(select(DeepScanUpload.job_id).where(DeepScanUpload.delivered_at.is_(None))
