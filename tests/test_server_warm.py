@@ -67,3 +67,24 @@ def test_the_background_checkpointer_copies_the_wal_and_stops_on_dispose(tmp_pat
     thread = db._checkpointer[0]
     db.dispose()
     assert not thread.is_alive()
+
+
+def test_writers_checkpoint_after_giving_up_the_write_lock(tmp_path, monkeypatch):
+    """Without a background checkpointer, the commit that grows the WAL past the limit copies it into the
+    database itself, as SQLite's automatic checkpoint would, but after releasing the writers' lock."""
+    from sqlalchemy import text
+
+    from synthguard.store import db as dbmod
+
+    monkeypatch.setattr(dbmod, "WAL_CHECKPOINT_BYTES", 64 * 1024)
+    path = tmp_path / "t.db"
+    db = dbmod.Database(f"sqlite:///{path}", auto_migrate=False)
+    with db.session() as s:
+        s.execute(text("CREATE TABLE t (a BLOB)"))
+        assert s.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0  # SQLite's own, inside the commit: off
+    before = path.stat().st_size
+    with db.session() as s:
+        for _ in range(100):
+            s.execute(text("INSERT INTO t VALUES (randomblob(2000))"))
+    assert path.stat().st_size > before + 100 * 2000  # copied at that commit, not left in the WAL
+    db.dispose()

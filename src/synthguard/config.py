@@ -62,7 +62,7 @@ SECTIONS: dict[str, Section] = {
     "c2pa": Section(("c2pa", "c2pa_cert", "c2pa_key", "c2pa_trust_anchors", "tsa_url")),
     "limits": Section(("max_pixels", "max_bytes", "max_metadata_depth", "max_audio_seconds", "max_video_seconds")),
     "scan": Section(("scan_watermark_search", "scan_cache", "scan_cache_entries", "scan_cache_days",
-                     "scan_processes", "detector_manifests", "vpdq_quality", "vpdq_query_share",
+                     "scan_processes", "scan_process_nice", "detector_manifests", "vpdq_quality", "vpdq_query_share",
                      "vpdq_compared_share")),
     "consent": Section(("consent_unknown_policy", "face_match_threshold", "voice_match_threshold")),
     "moderation": Section(("moderation_policy", "smtp_url", "mail_from")),
@@ -213,6 +213,10 @@ class Settings(BaseModel):
     scan_processes: int = Field(
         0, ge=0, le=64, description="Analyse uncached uploads in this many child processes per server process "
                                     "(0: in the request's thread), so a slow scan never holds up cached repeats.")
+    scan_process_nice: int = Field(
+        0, ge=0, le=19, description="CPU niceness of those child processes: their analyses (uncached uploads, deep "
+                                    "scans) yield the cores to the processes answering requests, which keep theirs "
+                                    "for the database writes every upload makes (`synthguard worker --nice`).")
     audio_notice: Literal["speech", "rhythm"] = Field(
         "speech", description="Explicit audio label (GB-04): spoken notice (espeak-ng) or the rhythm cue."
     )

@@ -26,6 +26,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -49,7 +50,8 @@ PRUNE_EVERY = 256  # stores between two deletions of expired entries
 KEY_FILE_LIMIT = 1 << 20
 # settings that do not change what a scan reads: the search is a key part of its own (a full analysis serves a
 # priors scan), the cache's own knobs, and where jobs run
-NOT_IN_KEY = {"scan_watermark_search", "scan_cache", "scan_cache_entries", "scan_cache_days", "jobs_inline",
+NOT_IN_KEY = {"scan_watermark_search", "scan_cache", "scan_cache_entries", "scan_cache_days", "scan_processes",
+              "scan_process_nice", "jobs_inline",
               "job_lease_seconds", "job_max_attempts", "job_backoff_seconds", "rate_limit_per_minute",
               "rate_limit_burst", "rate_limit_shared"}
 
@@ -232,7 +234,10 @@ _CHILD: list[SynthGuard] = []  # the child process's own core object (scan_proce
 
 
 def _child_open(open_core: Callable[[Any], SynthGuard], settings: Any) -> None:
-    """The child's own core object, opened by the parent's class (pickled by reference: no import of core here)."""
+    """The child's own core object, opened by the parent's class (pickled by reference: no import of core here);
+    at ``scan_process_nice`` below the parent's CPU priority."""
+    if settings.scan_process_nice:
+        os.nice(settings.scan_process_nice)
     _CHILD.append(open_core(settings))
 
 

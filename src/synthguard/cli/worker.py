@@ -22,7 +22,9 @@ def worker_cmd(
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=256, help="Worker processes.")] = 1,
     burst: Annotated[bool, typer.Option("--burst", help="Exit when no job is queued or running.")] = False,
     nice: Annotated[int, typer.Option("--nice", min=0, max=19, help=(
-        "Lower the workers' CPU priority by this much, so the processes answering uploads win the cores."))] = 0,
+        "Lower the CPU priority of the scans by this much, so the processes answering uploads win the cores: "
+        "of the analysis processes when scan_processes is set (the workers keep theirs for their database "
+        "writes), else of the workers."))] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Run worker processes on the job queue; a worker that dies is restarted; SIGTERM drains and stops."""
@@ -33,9 +35,14 @@ def worker_cmd(
     from synthguard.jobs.worker import run_pool
 
     # deep scans are background work: on a machine that also serves uploads they should not take its cores from
-    # the request processes (issue 28); the children inherit the priority
-    priority = os.nice(nice) if nice else os.nice(0)
+    # the request processes (issue 28).  With analysis processes, only they are lowered: a worker lowered itself
+    # would hold the database's write lock while preempted, and the uploads' writes would wait on it
     settings = Settings.load()
+    if nice and settings.scan_processes:
+        settings = settings.model_copy(update={"scan_process_nice": nice})
+        priority = os.nice(0)
+    else:
+        priority = os.nice(nice) if nice else os.nice(0)
     with core() as sg:  # migrate once here, not in N racing children
         before = sg.jobs.queue.stats()
 
