@@ -23,8 +23,8 @@ def worker_cmd(
     burst: Annotated[bool, typer.Option("--burst", help="Exit when no job is queued or running.")] = False,
     nice: Annotated[int, typer.Option("--nice", min=0, max=19, help=(
         "Lower the CPU priority of the scans by this much, so the processes answering uploads win the cores: "
-        "of the analysis processes when scan_processes is set (the workers keep theirs for their database "
-        "writes), else of the workers."))] = 0,
+        "of the analysis processes when scan_processes and scan_cache are set (the workers keep theirs for their "
+        "database writes), else of the workers."))] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Run worker processes on the job queue; a worker that dies is restarted; SIGTERM drains and stops."""
@@ -38,7 +38,7 @@ def worker_cmd(
     # the request processes (issue 28).  With analysis processes, only they are lowered: a worker lowered itself
     # would hold the database's write lock while preempted, and the uploads' writes would wait on it
     settings = Settings.load()
-    if nice and settings.scan_processes:
+    if nice and settings.scan_processes and settings.scan_cache:  # the analysis processes belong to the cache
         settings = settings.model_copy(update={"scan_process_nice": nice})
         priority = os.nice(0)
     else:
