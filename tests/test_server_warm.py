@@ -37,6 +37,9 @@ def test_a_serving_app_checkpoints_the_wal_in_the_background(settings, sg):
     """No request pays for copying the WAL into the database: its connections do not checkpoint, a thread does."""
     try:
         with TestClient(create_app(settings, sg=sg, serving=True)):
+            if sg.db.engine.dialect.name != "sqlite":  # Postgres checkpoints on its own: no thread started
+                assert sg.db._checkpointer is None
+                return
             with sg.db.engine.connect() as conn:
                 assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
             assert sg.db._checkpointer is not None and sg.db._checkpointer[0].is_alive()
