@@ -22,12 +22,12 @@ from tests import repo_guard
 
 repo_guard.install()
 
-SHARED = Path(__file__).resolve().parent / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
-def shared_file(*parts: str) -> Path:
+def data_file(*parts: str) -> Path:
     """A file from tests/data; fail loudly (never skip) when it is absent."""
-    path = SHARED.joinpath(*parts)
+    path = TEST_DATA.joinpath(*parts)
     if not path.exists():
         pytest.fail(f"missing test data {path}: tests/data is part of the repository")
     return path
@@ -399,7 +399,7 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (640, 400), mode: str 
 
 
 def kodak(name: str = "kodim23.png") -> Path:
-    return shared_file("kodak", name)
+    return data_file("kodak", name)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -11,9 +11,9 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.conftest import shared_file
+from tests.conftest import data_file
 
-ENUMS = json.loads(shared_file("dsa", "tdb_enums.json").read_text())
+ENUMS = json.loads(data_file("dsa", "tdb_enums.json").read_text())
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PUID = re.compile(r"^[a-zA-Z0-9\-_]+$")
 

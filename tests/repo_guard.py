@@ -1,7 +1,7 @@
 """The suite reads nothing beside the repository: a clone has no sibling folders (issue 17).
 
 An audit hook sees every ``open()`` in the test process; a path inside the repository's parent folder but outside
-the repository (``../shared/...`` and the like) is recorded, and the session fails at its end if any was.
+the repository (a sibling data folder and the like) is recorded, and the session fails at its end if any was.
 Temporary folders and the Python installation (a venv may sit beside the clone) are exempt.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 _PARENT = os.path.realpath(ROOT.parent) + os.sep
 _INSIDE = os.path.realpath(ROOT) + os.sep
-# Exempt only what lies *inside* the repository's parent folder: a clone under /tmp/x must still catch /tmp/x/shared,
+# Exempt only what lies *inside* the repository's parent folder: a clone under /tmp/x must still catch a sibling /tmp/x/data,
 # while test temp folders (/tmp/pytest-of-...) are not beside the clone anyway.
 _EXEMPT = tuple(d for d in {os.path.realpath(d) + os.sep for d in (tempfile.gettempdir(), sys.prefix, sys.base_prefix)}
                 if d.startswith(_PARENT))

@@ -12,7 +12,7 @@ from synthguard.errors import ConflictError, NotFoundError, StoreError, Unsuppor
 from synthguard.fingerprint.banks import BankMatch, Banks, check_hash
 from synthguard.fingerprint.pdq import PDQHasher
 from synthguard.media import Media
-from tests.conftest import image_bytes, kodak, shared_file
+from tests.conftest import data_file, image_bytes, kodak
 
 BRIDGE = ["aaa-orig.jpg", "blur-a-little.jpg", "blur-a-lot.jpg", "high-contrast.jpg", "high-saturation.jpg",
           "sharpen-a-little.jpg", "sharpen-a-lot.jpg", "shrink-a-little.jpg", "shrink-a-lot.jpg",
@@ -28,7 +28,7 @@ def near(h: str, bits: int) -> str:
 
 
 def pdq(*parts: str) -> str:
-    return PDQHasher().hash(Media.open(shared_file(*parts))).value
+    return PDQHasher().hash(Media.open(data_file(*parts))).value
 
 
 @pytest.fixture
@@ -218,12 +218,12 @@ def test_conflicts_and_not_found(banks):
 
 def test_add_via_file_and_low_quality_refused(banks):
     banks.create("removed-content")
-    e = banks.add_media("removed-content", shared_file("pdq", "bridge-mods", "aaa-orig.jpg"), reason="C-1",
+    e = banks.add_media("removed-content", data_file("pdq", "bridge-mods", "aaa-orig.jpg"), reason="C-1",
                         actor="mod")
     [row] = banks.entries("removed-content")
     assert row["id"] == e and row["quality"] == 100 and row["hash"] == pdq("pdq", "bridge-mods", "aaa-orig.jpg")
     with pytest.raises(ValidationError, match="PDQ quality 0 is below 50") as err:
-        banks.add_media("removed-content", shared_file("pdq", "misc-images", "small.jpg"), reason="C-2", actor="mod")
+        banks.add_media("removed-content", data_file("pdq", "misc-images", "small.jpg"), reason="C-2", actor="mod")
     assert err.value.path and err.value.path.endswith("small.jpg")
     assert len(banks.entries("removed-content")) == 1
 
@@ -231,15 +231,15 @@ def test_add_via_file_and_low_quality_refused(banks):
 def test_bridge_mods_match_the_original(banks):
     """Meta's bridge edits (blur, contrast, sharpen, shrink, crops) all match the original within 31 bits."""
     banks.create("removed-content")
-    e = banks.add_media("removed-content", shared_file("pdq", "bridge-mods", "aaa-orig.jpg"), reason="C-1",
+    e = banks.add_media("removed-content", data_file("pdq", "bridge-mods", "aaa-orig.jpg"), reason="C-1",
                         actor="mod")
     dist = {}
     for name in BRIDGE:
-        got = banks.query_media(shared_file("pdq", "bridge-mods", name))
+        got = banks.query_media(data_file("pdq", "bridge-mods", name))
         assert [m.entry_id for m in got] == [e], name
         dist[name] = got[0].distance
     assert max(dist.values()) <= 16 and dist["aaa-orig.jpg"] == 0  # measured: 0..16, share 12/12
-    assert banks.query_media(shared_file("pdq", "misc-images", "c.png")) == []
+    assert banks.query_media(data_file("pdq", "misc-images", "c.png")) == []
     assert banks.query_media(kodak()) == []
 
 
@@ -249,11 +249,11 @@ def test_flips_and_rotations_need_dihedral_queries(banks):
     banks.add("ncii-victim-reports", pdq("pdq", "reg-test-input", "dih", "bridge-1-original.jpg"),
               reason="victim-submitted hash", actor="portal")
     for name in DIH:
-        path = shared_file("pdq", "reg-test-input", "dih", name)
+        path = data_file("pdq", "reg-test-input", "dih", name)
         assert banks.query_media(path) == [], name
         [m] = banks.query_media(path, dihedral=True)
         assert m.distance <= 8 and m.transform is not None, name
-    [m] = banks.query_media(shared_file("pdq", "reg-test-input", "dih", "bridge-1-original.jpg"), dihedral=True)
+    [m] = banks.query_media(data_file("pdq", "reg-test-input", "dih", "bridge-1-original.jpg"), dihedral=True)
     assert (m.distance, m.transform) == (0, None)
 
 
@@ -315,7 +315,7 @@ def cli(settings, capsys):
 
 
 def test_cli_bank_journey(cli, tmp_path):
-    orig = str(shared_file("pdq", "bridge-mods", "aaa-orig.jpg"))
+    orig = str(data_file("pdq", "bridge-mods", "aaa-orig.jpg"))
     code, data, _ = cli("bank", "create", "ncii-victim-reports", "--description", "TAKE IT DOWN", "--json")
     assert code == 0 and data["max_distance"] == 31
     assert cli("bank", "create", "removed-files", "--kind", "sha256", "--json")[1]["kind"] == "sha256"
@@ -326,7 +326,7 @@ def test_cli_bank_journey(cli, tmp_path):
                          "--actor", "portal", "--json")
     assert code == 0 and added == {"bank": "ncii-victim-reports", "entry_id": added["entry_id"]}
     assert cli("bank", "add", "removed-files", "--file", orig, "--json")[0] == 0
-    code, found, _ = cli("bank", "query", "--file", str(shared_file("pdq", "bridge-mods", "blur-a-lot.jpg")),
+    code, found, _ = cli("bank", "query", "--file", str(data_file("pdq", "bridge-mods", "blur-a-lot.jpg")),
                          "--json")
     assert [(m["bank"], m["distance"]) for m in found] == [("ncii-victim-reports", 4)]
     code, found, _ = cli("bank", "query", "--hash", hashes["sha256"], "--json")

@@ -21,12 +21,12 @@ from synthguard.errors import ConflictError, NotFoundError, RefusedError, Subjec
 from synthguard.media import Media
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentGrant, ConsentTemplate
-from tests.conftest import branch_round_trip, image_bytes, shared_file, sqlite_file
+from tests.conftest import branch_round_trip, data_file, image_bytes, sqlite_file
 from tests.test_consent_voice import espeak, wav_bytes
 
 
 def kodak_face(n: str) -> Media:
-    return Media.open(shared_file("kodak", f"kodim{n}.png"))
+    return Media.open(data_file("kodak", f"kodim{n}.png"))
 
 
 def degrade(media: Media, *, quality: int = 50, scale: float = 0.5) -> Media:

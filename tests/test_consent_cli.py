@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from synthguard.cli import main
-from tests.conftest import image_bytes, shared_file
+from tests.conftest import data_file, image_bytes
 from tests.test_consent_voice import espeak
 
 
@@ -17,8 +17,8 @@ def run(capsys, *args: str) -> tuple[int, object, str, str]:
 
 
 def test_statement_journey_enrol_grant_check_revoke_export_erase(capsys, settings, tmp_path):
-    face = str(shared_file("kodak", "kodim04.png"))
-    stranger = str(shared_file("kodak", "kodim15.png"))
+    face = str(data_file("kodak", "kodim04.png"))
+    stranger = str(data_file("kodak", "kodim15.png"))
     key = tmp_path / "alice.key"
     assert run(capsys, "consent", "keygen", str(key), "--json")[0] == 0
     code, data, _, err = run(capsys, "consent", "enroll", "alice", "--face", face, "--signing-key", f"{key}.pub",
@@ -62,7 +62,7 @@ def test_label_with_source_refuses_without_consent(capsys, settings, tmp_path):
     gen.write_bytes(image_bytes())
     out = tmp_path / "out.png"
     code, _, _, err = run(capsys, "label", str(gen), "-o", str(out), "--producer", "ACME", "--user", "u-42",
-                          "--source", str(shared_file("kodak", "kodim04.png")), "--purpose", "face_swap", "--json")
+                          "--source", str(data_file("kodak", "kodim04.png")), "--purpose", "face_swap", "--json")
     assert code == 5 and not out.exists()
     body = json.loads(err)
     assert body["error"] == "ConsentDeniedError" and body["consent"]["persons"][0]["code"] == "unknown_deny"
@@ -71,7 +71,7 @@ def test_label_with_source_refuses_without_consent(capsys, settings, tmp_path):
 
 def test_protect_with_a_locally_computed_embedding_and_bad_input(capsys, settings, tmp_path):
     emb = tmp_path / "me.json"
-    code, _, out, err = run(capsys, "consent", "embed", str(shared_file("kodak", "kodim18.png")), "-o", str(emb))
+    code, _, out, err = run(capsys, "consent", "embed", str(data_file("kodak", "kodim18.png")), "-o", str(emb))
     assert code == 0, err
     doc = json.loads(emb.read_text())
     assert doc["modality"] == "face" and len(doc["embedding"]) == 128 and "kodim18" not in out

@@ -11,9 +11,9 @@ from synthguard.consent.evidence import generate_key, sign_statement
 from synthguard.consent.likeness import FACE_CARD, enrolment_embedding
 from synthguard.consent.ownership import sign_request
 from synthguard.media import Media
-from tests.conftest import auth, image_bytes, shared_file
+from tests.conftest import auth, data_file, image_bytes
 
-FACE = (shared_file("kodak", "kodim04.png")).read_bytes()
+FACE = (data_file("kodak", "kodim04.png")).read_bytes()
 
 
 def face_file(name: str = "face.png") -> dict:

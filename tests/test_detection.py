@@ -18,7 +18,7 @@ from synthguard.errors import ConfigError, PluginError
 from synthguard.media import Media
 from synthguard.plugins import Plugins
 from synthguard.plugins.builtin import DETECTORS as MARK_DETECTORS
-from tests.conftest import SHARED, kodak
+from tests.conftest import TEST_DATA, kodak
 from tests.test_scan import load_imwatermark_maxdct, sd_watermarked
 
 SIZE = 8  # the test model looks at an 8x8 thumbnail
@@ -90,7 +90,7 @@ def test_sd_payloads_are_found(payload: str):
 
 def test_no_false_match_on_any_kodak_image():
     det = DwtDctDetector()
-    hits = {p.name: det.detect(Media.open(p)) for p in sorted((SHARED / "kodak").glob("*.png"))}
+    hits = {p.name: det.detect(Media.open(p)) for p in sorted((TEST_DATA / "kodak").glob("*.png"))}
     assert len(hits) == 24 and not any(hits.values())
 
 

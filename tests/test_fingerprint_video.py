@@ -15,7 +15,7 @@ from synthguard.errors import CorruptMediaError, UnsupportedMediaError, Validati
 from synthguard.fingerprint import Hasher
 from synthguard.fingerprint.video import VideoFingerprint, VideoHasher, match
 from synthguard.media import Media, Modality
-from tests.conftest import shared_file
+from tests.conftest import data_file
 from tests.media import mux
 
 try:
@@ -26,7 +26,7 @@ except ImportError:  # fail loudly, never skip: the suite runs with the video an
 
 def pan_frames(kodak: str, seconds: float = 8.0, fps: int = 25, size: tuple[int, int] = (320, 240)):
     """A camera move over a Kodak image: pan left to right with a slow zoom; yields RGB arrays."""
-    img = Image.open(shared_file("kodak", kodak)).convert("RGB")
+    img = Image.open(data_file("kodak", kodak)).convert("RGB")
     w, h = img.size
     n = int(seconds * fps)
     for i in range(n):
@@ -135,7 +135,7 @@ def test_hash_value_round_trips_and_distance(fps, videos):
 
 
 def test_static_frames_are_deduplicated_and_flat_frames_dropped():
-    still = np.asarray(Image.open(shared_file("kodak", "kodim01.png")).convert("RGB").resize((320, 240)))
+    still = np.asarray(Image.open(data_file("kodak", "kodim01.png")).convert("RGB").resize((320, 240)))
     flat = np.full((240, 320, 3), 128, np.uint8)
     data = encode_video([still] * 100 + [flat] * 100, bit_rate=1_000_000)
     fp = VideoHasher().fingerprint(Media.from_bytes(data))

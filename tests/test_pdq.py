@@ -22,19 +22,19 @@ from synthguard.fingerprint.pdq import (
     rgb_pixels,
 )
 from synthguard.media import Media
-from tests.conftest import kodak, shared_file
+from tests.conftest import data_file, kodak
 from tests.pdq_images import KINDS, generated
 
 pdqhash = pytest.importorskip("pdqhash")  # the C++ reference, a test-only oracle
 
-EXPECTED = json.loads(shared_file("pdq", "expected.json").read_text())
+EXPECTED = json.loads(data_file("pdq", "expected.json").read_text())
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED["hashes"]))
 def test_reference_vectors(name):
     """Within the reference test's own tolerance of its vectors (its decoder is not PIL's), and bit for bit the
     C++ reference's hash of the same decoded pixels."""
-    media = Media.open(shared_file("pdq", name))
+    media = Media.open(data_file("pdq", name))
     got = PDQHasher().hash(media)
     assert PDQHasher().distance(got.value, EXPECTED["hashes"][name]) <= EXPECTED["tolerance_bits"]
     want_bits, want_q = pdqhash.compute(rgb_pixels(media.image()))
@@ -117,11 +117,11 @@ def test_dihedral_variants_equal_the_reference_and_the_transformed_images():
         plain = bits_to_hex(pdq_hash(np.ascontiguousarray(variants[name]))[0])
         assert h.distance(value, plain) <= MATCH_THRESHOLD, name
     assert [n for n, _ in hashes] == list(DIHEDRAL)
-    original = PDQHasher().hash(Media.open(shared_file("pdq", "reg-test-input", "dih", "bridge-1-original.jpg")))
-    by_name = dict(dihedral_hashes(Media.open(shared_file("pdq", "reg-test-input", "dih", "bridge-1-original.jpg")))[0])
+    original = PDQHasher().hash(Media.open(data_file("pdq", "reg-test-input", "dih", "bridge-1-original.jpg")))
+    by_name = dict(dihedral_hashes(Media.open(data_file("pdq", "reg-test-input", "dih", "bridge-1-original.jpg")))[0])
     assert by_name["original"] == original.value
     for i, name in enumerate(DIHEDRAL[1:], start=2):
-        f = next(p for p in shared_file("pdq", "reg-test-input", "dih").iterdir() if p.name.startswith(f"bridge-{i}-"))
+        f = next(p for p in data_file("pdq", "reg-test-input", "dih").iterdir() if p.name.startswith(f"bridge-{i}-"))
         assert h.distance(PDQHasher().hash(Media.open(f)).value, by_name[name]) <= MATCH_THRESHOLD, name
 
 
@@ -137,10 +137,10 @@ def test_sixteen_bit_images_hash_by_their_top_byte_not_clipped():
 
 def test_edited_copies_match_and_others_do_not():
     h = PDQHasher()
-    orig = h.hash(Media.open(shared_file("pdq", "bridge-mods", "aaa-orig.jpg"))).value
+    orig = h.hash(Media.open(data_file("pdq", "bridge-mods", "aaa-orig.jpg"))).value
     mods = ["blur-a-little.jpg", "shrink-a-lot.jpg", "high-contrast.jpg", "sharpen-a-little.jpg"]
-    cands = [(m, h.hash(Media.open(shared_file("pdq", "bridge-mods", m))).value) for m in mods]
-    cands.append(("other", h.hash(Media.open(shared_file("pdq", "misc-images", "c.png"))).value))
+    cands = [(m, h.hash(Media.open(data_file("pdq", "bridge-mods", m))).value) for m in mods]
+    cands.append(("other", h.hash(Media.open(data_file("pdq", "misc-images", "c.png"))).value))
     found = {k for k, _ in nearest(orig, cands)}
     assert found == set(mods)
 

@@ -20,7 +20,7 @@ from synthguard.marking.video import encode
 from synthguard.marking.video import io as vio
 from synthguard.media import Media
 from synthguard.moderation.content import UploadBlockedError
-from tests.conftest import PG_URL, kodak, shared_file
+from tests.conftest import PG_URL, data_file, kodak
 
 ORIGINAL = "chair-orig-22-sd-bar.mp4"
 VARIANTS = ("chair-22-sd-grey-bar.mp4", "chair-22-sd-sepia-bar.mp4", "chair-22-with-small-logo-bar.mp4")
@@ -48,17 +48,17 @@ def _meta_features(text: str) -> list[tuple[str, int, float]]:
 
 def test_tmk_sample_variants_match_the_original_and_unrelated_clips_do_not(sg):
     sg.banks.create("removed-videos", kind="vpdq", actor="t")
-    sg.banks.add_media("removed-videos", shared_file("tmk", ORIGINAL), reason="original", actor="t")
+    sg.banks.add_media("removed-videos", data_file("tmk", ORIGINAL), reason="original", actor="t")
     for name in VARIANTS:
-        found = [m for m in sg.banks.query_media(shared_file("tmk", name)) if m.bank == "removed-videos"]
+        found = [m for m in sg.banks.query_media(data_file("tmk", name)) if m.bank == "removed-videos"]
         assert len(found) == 1 and found[0].details["query_share"] >= signals.VPDQ_QUERY_SHARE, name
     for name in UNRELATED:
-        assert not [m for m in sg.banks.query_media(shared_file("tmk", name)) if m.bank == "removed-videos"], name
+        assert not [m for m in sg.banks.query_media(data_file("tmk", name)) if m.bank == "removed-videos"], name
 
 
 def _reference_vpdq(name: str) -> str:
     """A vpdq/sample-hashes file ("frame,quality,pdq hex,seconds" lines) as Meta's vPDQ exchange JSON."""
-    lines = shared_file("tmk", "vpdq-hashes", name + ".txt").read_text().split()
+    lines = data_file("tmk", "vpdq-hashes", name + ".txt").read_text().split()
     return json.dumps([f"{h},{q},{t}" for _, q, h, t in (line.split(",") for line in lines)])
 
 
@@ -89,10 +89,10 @@ def test_large_logo_variant_is_below_vpdqs_thresholds_unless_configured(sg):
     ThreatExchange's thresholds it does not match the original (reference: 11.04% of query frames); the shares are
     settings, and even a 5% query share keeps the unrelated clips out (they share no frame within 31 bits)."""
     sg.banks.create("removed-videos", kind="vpdq", actor="t")
-    text = signals.fingerprint_text("vpdq", Media.open(shared_file("tmk", ORIGINAL)))  # what add_media banks
+    text = signals.fingerprint_text("vpdq", Media.open(data_file("tmk", ORIGINAL)))  # what add_media banks
     sg.banks.add("removed-videos", text, reason="original", actor="t")
     original = signals.parse("vpdq", text)
-    large = signals.media_query("vpdq", Media.open(shared_file("tmk", LARGE_LOGO)))
+    large = signals.media_query("vpdq", Media.open(data_file("tmk", LARGE_LOGO)))
     assert not sg.banks.query_signal("vpdq", large, banks=["removed-videos"])
     q, c = signals.vpdq_shares(large[0], original, 31)
     assert 0.0 < q <= 0.25 and 0.0 < c <= 0.25, (q, c)  # the reference's 11.04% / 10.27%, on 1 fps frames
@@ -100,7 +100,7 @@ def test_large_logo_variant_is_below_vpdqs_thresholds_unless_configured(sg):
     found = loose.query_signal("vpdq", large, banks=["removed-videos"])
     assert len(found) == 1 and found[0].details["query_share"] == round(q, 3)
     for name in UNRELATED:
-        unrelated = signals.media_query("vpdq", Media.open(shared_file("tmk", name)))
+        unrelated = signals.media_query("vpdq", Media.open(data_file("tmk", name)))
         assert signals.vpdq_shares(unrelated[0], original, 31) == (0.0, 0.0), name
         assert not loose.query_signal("vpdq", unrelated, banks=["removed-videos"]), name
 
