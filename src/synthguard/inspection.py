@@ -56,12 +56,16 @@ def _build(marker: Callable[[str], Marker], name: str) -> Marker | SynthGuardErr
 
 
 def _read(made: Marker | SynthGuardError, name: str, media: Media) -> Reading:
+    if isinstance(made, SynthGuardError):
+        return _failed(name, made)
     try:
-        if isinstance(made, SynthGuardError):
-            raise made
         return made.read(media)
     except SynthGuardError as exc:  # a reader must never sink the whole inspection
-        return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
+        return _failed(name, exc)
+
+
+def _failed(name: str, exc: SynthGuardError) -> Reading:
+    return Reading(name, False, {}, None, (f"{name}: {exc.message}",))
 
 
 def inspect_media(media: Media, marker: Callable[[str], Marker], *, threads: int = 1) -> dict[str, Any]:

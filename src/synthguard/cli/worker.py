@@ -40,9 +40,9 @@ def worker_cmd(
     settings = Settings.load()
     if nice and settings.scan_processes and settings.scan_cache:  # the analysis processes belong to the cache
         settings = settings.model_copy(update={"scan_process_nice": nice})
-        priority = os.nice(0)
     else:
-        priority = os.nice(nice) if nice else os.nice(0)
+        os.nice(nice)
+    priority = os.nice(0)
     with core() as sg:  # migrate once here, not in N racing children
         before = sg.jobs.queue.stats()
 

@@ -207,19 +207,19 @@ PAD = 0  # margin around the template's box (the box edge is the pattern's edge:
 SCALES = tuple(round((1 + SLACK) ** (i / 3), 4) for i in range(-3, 4))  # 1/(1+SLACK) .. 1+SLACK, 7 steps
 
 
-def _ncc(region: np.ndarray, part: np.ndarray, sums: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def _ncc(region: np.ndarray, part: np.ndarray, sums: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Normalised cross-correlation whose window deviation is floored at MIN_STD grey levels: in a flat window
     (sky, a padded edge) plain NCC divides by almost nothing and "matches" anything; our label never is flat.
 
-    The windows' sums and sums of squares come from the region's integral images (``sums``: ``cv2.integral2``,
-    computed once for every scale of the search), not from two more template matches."""
+    The windows' sums and sums of squares come from the region's integral images (``sums``: ``cv2.integral2`` of
+    ``region``, computed once for every scale of the search), not from two more template matches."""
     import cv2
 
     t = part - part.mean()
     n = t.size
     cc = cv2.matchTemplate(region, t, cv2.TM_CCORR)
     ph, pw = part.shape
-    s, sq = sums if sums is not None else cv2.integral2(region, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+    s, sq = sums
     s1 = s[ph:, pw:] - s[:-ph, pw:] - s[ph:, :-pw] + s[:-ph, :-pw]
     s2 = sq[ph:, pw:] - sq[:-ph, pw:] - sq[ph:, :-pw] + sq[:-ph, :-pw]
     var = np.maximum(s2 - s1 * s1 / n, n * MIN_STD**2)
