@@ -46,8 +46,9 @@ i18n: $(BIN)/python
 	$(BIN)/python scripts/i18n.py extract
 
 # Debian packages the tests use: exiftool (independent metadata reader), a full CJK font, espeak-ng (offline
-# speech for audio notices and voice tests), poppler-utils (PDF -> PNG/text checks of reports), chromium (browser
-# tests drive it with Playwright; `playwright install` is never run).
+# speech for audio notices and voice tests), poppler-utils (PDF -> PNG/text checks of reports), tmux (the CLI's
+# views captured in a real 80-column terminal), chromium (browser tests drive it with Playwright; `playwright
+# install` is never run).
 system-deps:
 	@missing=""; \
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
@@ -55,6 +56,7 @@ system-deps:
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

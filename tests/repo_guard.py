@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 _PARENT = os.path.realpath(ROOT.parent) + os.sep
 _INSIDE = os.path.realpath(ROOT) + os.sep
-# Exempt only what lies *inside* the repository's parent folder: a clone under /tmp/x must still catch a sibling /tmp/x/data,
-# while test temp folders (/tmp/pytest-of-...) are not beside the clone anyway.
+# Exempt only what lies *inside* the repository's parent folder: a clone under /tmp/x must still catch a sibling
+# /tmp/x/data, while test temp folders (/tmp/pytest-of-...) are not beside the clone anyway.
 _EXEMPT = tuple(d for d in {os.path.realpath(d) + os.sep for d in (tempfile.gettempdir(), sys.prefix, sys.base_prefix)}
                 if d.startswith(_PARENT))
 violations: list[str] = []

@@ -94,3 +94,43 @@ def test_wide_rows_become_blocks(term):
 
 def test_cjk_counts_two_columns():
     assert cells("AI生成") == 6 and cells("abc") == 3
+
+
+def test_views_in_a_real_80_column_terminal(capsys, labeled, settings, tmp_path):
+    """The issue's check: the commands run in tmux at 80x60; no printed line wraps (tmux marks a wrapped row and
+    ``capture-pane -J`` joins it back) and each hash stays one piece on one row, copyable."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    tmux = shutil.which("tmux")
+    assert tmux, "tmux is a test dependency (make system-deps installs it)"
+    out, data = labeled
+    sock = str(tmp_path / "tmux.sock")
+    env = os.environ | {"SYNTHGUARD_HOME": str(settings.home), "COLUMNS": "80", "TERM": "xterm"}
+    env.pop("TMUX", None)
+    for args in (["inspect", str(out)], ["hash", str(out)], ["record", data["content_id"]]):
+        done = tmp_path / "done"
+        done.unlink(missing_ok=True)
+        cmd = f"{shlex.join([sys.executable, '-m', 'synthguard', *args])}; touch {shlex.quote(str(done))}"
+        subprocess.run([tmux, "-S", sock, "new-session", "-d", "-x", "80", "-y", "60", "sh", "-c",
+                        f"{cmd}; sleep 30"], env=env, check=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not done.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert done.exists(), args
+            rows = subprocess.run([tmux, "-S", sock, "capture-pane", "-p", "-t", "0"], capture_output=True,
+                                  text=True, check=True).stdout.splitlines()
+            joined = subprocess.run([tmux, "-S", sock, "capture-pane", "-p", "-J", "-t", "0"], capture_output=True,
+                                    text=True, check=True).stdout.splitlines()
+        finally:
+            subprocess.run([tmux, "-S", sock, "kill-server"], env=env, capture_output=True)
+        printed = [r.rstrip() for r in rows if r.strip()]
+        assert printed, args
+        assert [r for r in joined if r.strip()] == printed, f"a line wrapped at 80 columns: {args}"
+        assert data["sha256"] in {w for r in printed for w in r.split()} or args[0] == "record"
+        assert all(len(h) == 64 for r in printed for h in HEX64.findall(r))
