@@ -109,10 +109,10 @@ def test_views_in_a_real_80_column_terminal(capsys, labeled, settings, tmp_path)
     tmux = shutil.which("tmux")
     assert tmux, "tmux is a test dependency (make system-deps installs it)"
     out, data = labeled
-    sock = str(tmp_path / "tmux.sock")
     env = os.environ | {"SYNTHGUARD_HOME": str(settings.home), "COLUMNS": "80", "TERM": "xterm"}
     env.pop("TMUX", None)
-    for args in (["inspect", str(out)], ["hash", str(out)], ["record", data["content_id"]]):
+    for n, args in enumerate((["inspect", str(out)], ["hash", str(out)], ["record", data["content_id"]])):
+        sock = str(tmp_path / f"tmux-{n}.sock")  # one server each: a killed one may still hold its socket
         done = tmp_path / "done"
         done.unlink(missing_ok=True)
         cmd = f"{shlex.join([sys.executable, '-m', 'synthguard', *args])}; touch {shlex.quote(str(done))}"
@@ -123,10 +123,16 @@ def test_views_in_a_real_80_column_terminal(capsys, labeled, settings, tmp_path)
             while not done.exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert done.exists(), args
-            rows = subprocess.run([tmux, "-S", sock, "capture-pane", "-p", "-t", "0"], capture_output=True,
-                                  text=True, check=True).stdout.splitlines()
-            joined = subprocess.run([tmux, "-S", sock, "capture-pane", "-p", "-J", "-t", "0"], capture_output=True,
-                                    text=True, check=True).stdout.splitlines()
+
+            def capture(*flags: str, sock: str = sock) -> list[str]:
+                return subprocess.run([tmux, "-S", sock, "capture-pane", "-p", *flags, "-t", "0"],
+                                      capture_output=True, text=True, check=True).stdout.splitlines()
+
+            rows, previous = capture(), None
+            while rows != previous and time.monotonic() < deadline:  # tmux renders the pty's output a moment later
+                time.sleep(0.2)
+                previous, rows = rows, capture()
+            joined = capture("-J")
         finally:
             subprocess.run([tmux, "-S", sock, "kill-server"], env=env, capture_output=True)
         printed = [r.rstrip() for r in rows if r.strip()]
