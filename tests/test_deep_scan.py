@@ -208,3 +208,65 @@ def test_uploads_a_busy_database_left_undelivered_are_swept(settings, tmp_path, 
         with sg.db.session() as s:
             scans = [sg.ledger.entry(s, i).body for i in range(sg.ledger.size(s))]
         assert sum(1 for b in scans if b.get("upload") == upload_id) == 1  # the failed attempt left no entry
+
+
+def test_a_repeat_in_another_process_gets_the_finished_deep_result_itself(settings, tmp_path, monkeypatch):
+    """A server process holds the priors analysis in memory; the deep scan ran in a worker process, which stored
+    the full analysis in the shared table only.  The next repeat asks the table again (``RECHECK_SECONDS``) and
+    answers with the final verdict: no second attachment, no second delivery inside the request (issue 28)."""
+    import synthguard.scan_cache as scan_cache
+
+    monkeypatch.setattr(scan_cache, "RECHECK_SECONDS", 0.0)
+    priors = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False})
+    with SynthGuard.open(priors) as server, SynthGuard.open(priors) as worker:
+        data = rotated_copy(server, tmp_path)
+        first = server.scan(data, tenant="acme")
+        assert first.verdict == "none" and [a["action"] for a in first.actions].count("deep_scan") == 1
+        server.jobs.deep_scan(server.media(data), tenant="acme")
+        assert worker.jobs.work() == 1  # the worker's own cache object stores the full analysis
+        again = server.scan(data, tenant="acme")
+        assert again.verdict == "ai_generated"
+        assert not any(a["action"] == "deep_scan" for a in again.actions)
+
+
+def test_the_table_is_asked_again_at_most_once_per_recheck_interval(settings, tmp_path, monkeypatch):
+    import synthguard.scan_cache as scan_cache
+
+    priors = settings.model_copy(update={"scan_watermark_search": "priors"})
+    with SynthGuard.open(priors) as sg:
+        media = sg.media(kodak())
+        sg.scan_cache.analysis(media)  # a priors analysis in memory, no full one anywhere
+        asked = []
+        real = scan_cache.scan_tables.cached
+        monkeypatch.setattr(scan_cache.scan_tables, "cached", lambda db, key: asked.append(key) or real(db, key))
+        for _ in range(5):
+            assert sg.scan_cache.analysis(media).search == "priors"
+        assert len(asked) == 1  # the first repeat asked for the full analysis; the next four within the second did not
+
+
+def test_a_late_upload_is_delivered_its_own_result_only(settings, tmp_path, monkeypatch):
+    """The job finished while earlier uploads still wait for the worker's delivery: the request that attaches a
+    late upload delivers that one upload (a request that served the whole burst took 40-80 ms), the worker's
+    sweep the rest."""
+    from synthguard.errors import StoreError
+    from synthguard.jobs import deep
+    from synthguard.store import scan_tables
+
+    priors = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False})
+    with SynthGuard.open(priors) as sg:
+        data = rotated_copy(sg, tmp_path)
+        job, early, _ = deep.submit(sg, sg.media(data), tenant="acme")
+        real = scan_tables.mark_delivered
+
+        def busy(*a, **k):
+            raise StoreError("cannot append to the ledger: database is locked")
+
+        monkeypatch.setattr(scan_tables, "mark_delivered", busy)
+        assert sg.jobs.work() == 1  # done, but the early upload is still waiting
+        monkeypatch.setattr(scan_tables, "mark_delivered", real)
+        _, late, created = deep.submit(sg, sg.media(data), tenant="acme")
+        assert not created
+        rows = {u["id"]: u for u in sg.jobs.uploads(job["id"])}
+        assert rows[late]["delivered_at"] and rows[early]["delivered_at"] is None
+        assert sg.jobs.work() == 0  # the sweep
+        assert all(u["delivered_at"] for u in sg.jobs.uploads(job["id"]))

@@ -63,7 +63,9 @@ def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = Fal
     upload_id, state = scan_tables.attach(sg.db, job["id"], tenant=tenant, name=media.name, declared_ai=declared_ai,
                                           content_ref=content_ref, callback_url=callback_url)
     if not created and sg.scan_cache is not None and state == "done":
-        deliver(sg, job["id"], media)  # finished before we attached: the cached full analysis answers at once
+        # finished before we attached: the cached full analysis answers at once -- this upload only; the others
+        # are the worker's (a request that delivered a whole burst's uploads took 40-80 ms)
+        deliver(sg, job["id"], media, upload_id=upload_id)
     return job, upload_id, created  # without the cache, the full search is the workers' job: their sweep delivers
 
 
@@ -76,13 +78,15 @@ def analysis_for(sg: SynthGuard, media: Media) -> Analysis:
     return analyse(sg, media, watermark_search="full")
 
 
-def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None = None) -> int:
-    """Give every upload attached to ``job_id`` and not yet served its own result; returns how many."""
+def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None = None, *,
+            upload_id: int | None = None) -> int:
+    """Give every upload attached to ``job_id`` and not yet served (or just ``upload_id``) its own result;
+    returns how many."""
     from synthguard.jobs.kinds import _jsonable
     from synthguard.scan import finish, scan_entry
 
     done = 0
-    for up in scan_tables.undelivered(sg.db, job_id):
+    for up in scan_tables.undelivered(sg.db, job_id, upload_id):
         analysis = analysis or analysis_for(sg, media)
         named = Media.from_bytes(media.data, up.name, max_bytes=sg.settings.max_bytes,
                                  max_pixels=sg.settings.max_pixels)

@@ -39,6 +39,13 @@ _WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", 
 
 WAL_CHECKPOINT_BYTES = 4 << 20  # SQLite's own default: 1,000 pages of 4 KiB
 _CHECKPOINTS: weakref.WeakKeyDictionary[Engine, dict[str, bool]] = weakref.WeakKeyDictionary()  # engine -> policy
+_WAITS = threading.local()  # per thread: seconds spent waiting for the writers' lock
+
+
+def lock_waited() -> float:
+    """Seconds this thread has waited so far for the SQLite writers' lock: a request's ``Server-Timing`` reports
+    the difference, so a slow repeat says whether it queued behind another writer or was just not scheduled."""
+    return float(getattr(_WAITS, "seconds", 0.0))
 
 
 def make_engine(url: str) -> Engine:
@@ -105,7 +112,8 @@ class _QueuedConnection(sqlite3.Connection):
         if self._write_fd is not None or fcntl is None:
             return
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline, pause = time.monotonic() + BUSY_SECONDS, 0.00005
+        t0 = time.monotonic()
+        deadline, pause = t0 + BUSY_SECONDS, 0.00005
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -116,6 +124,7 @@ class _QueuedConnection(sqlite3.Connection):
                     raise sqlite3.OperationalError("database is locked") from None
                 time.sleep(pause)  # 50 us doubling to 0.2 ms: a waiter starts at most 0.2 ms after the holder
                 pause = min(pause * 2, 0.0002)
+        _WAITS.seconds = lock_waited() + time.monotonic() - t0
         self._write_fd = fd
 
     def _release(self) -> bool:

@@ -100,11 +100,13 @@ def attach(db: Database, job_id: str, *, tenant: str, name: str, declared_ai: bo
         return row.id, state
 
 
-def undelivered(db: Database, job_id: str) -> list[DeepScanUpload]:
+def undelivered(db: Database, job_id: str, upload_id: int | None = None) -> list[DeepScanUpload]:
+    """The job's uploads not delivered yet (only ``upload_id``, when given), oldest first."""
+    q = select(DeepScanUpload).where(DeepScanUpload.job_id == job_id, DeepScanUpload.delivered_at.is_(None))
+    if upload_id is not None:
+        q = q.where(DeepScanUpload.id == upload_id)
     with db.session() as s:
-        rows = list(s.scalars(select(DeepScanUpload).where(DeepScanUpload.job_id == job_id,
-                                                           DeepScanUpload.delivered_at.is_(None))
-                              .order_by(DeepScanUpload.id)))
+        rows = list(s.scalars(q.order_by(DeepScanUpload.id)))
         s.expunge_all()
         return rows
 

@@ -15,6 +15,7 @@ from synthguard.evidence import build_bundle, verify_bundle
 from synthguard.evidence.bundle import bundle_bytes, verifier_keys
 from synthguard.ledger.trusted import pinned_vkey
 from synthguard.server.deps import SG, Ident, RecordReader, Scanner, Tracer, upload_media
+from synthguard.store.db import lock_waited
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 
@@ -78,7 +79,7 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
     and this upload's ``upload_id``: every re-upload is attached to the same job, which delivers each upload its
     own result (``GET /v1/jobs/{job_id}/uploads``, and a POST to ``callback_url`` when given).  Identical bytes
     reuse the cached analysis (``Server-Timing``: the time in the service, and ``cache`` hit, shared, miss or off)."""
-    t0 = time.perf_counter()
+    t0, waited = time.perf_counter(), lock_waited()
     media = upload_media(sg, file)
     t_upload = time.perf_counter()
     found = sg.scan(media, declared_ai=declared_ai, tenant=p.tenant)
@@ -94,6 +95,7 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
                 background.add_task(sg.jobs.work)
     t = found.timings  # hit: answered from the cache; shared: waited for a concurrent scan of the same bytes
     cache = "off" if sg.scan_cache is None else "shared" if "shared" in t else "hit" if "cache" in t else "miss"
+    t["db_lock"] = lock_waited() - waited  # of which: queued behind other writers (store/db.py)
     stages = "".join(f", {k};dur={v * 1000:.2f}" for k, v in t.items() if k != "shared")
     response.headers["Server-Timing"] = (f"scan;dur={(time.perf_counter() - t0) * 1000:.2f}, cache;desc={cache}"
                                          f", upload;dur={(t_upload - t0) * 1000:.2f}{stages}")
