@@ -91,3 +91,30 @@ def test_writers_checkpoint_after_giving_up_the_write_lock(tmp_path, monkeypatch
             s.execute(text("INSERT INTO t VALUES (randomblob(2000))"))
     assert path.stat().st_size > before + 100 * 2000  # copied at that commit, not left in the WAL
     db.dispose()
+
+
+def test_after_a_checkpoint_small_commits_do_not_checkpoint_again(tmp_path, monkeypatch):
+    """SQLite reuses the WAL file after a checkpoint instead of shrinking it, so its size alone said "past the
+    limit" for good and every later commit checkpointed (an fsync each).  With ``journal_size_limit`` the reset
+    WAL is cut back below the limit, and only the next 1,000 pages of writes trigger a checkpoint."""
+    from sqlalchemy import text
+
+    from synthguard.store import db as dbmod
+
+    monkeypatch.setattr(dbmod, "WAL_CHECKPOINT_BYTES", 256 * 1024)
+    monkeypatch.setattr(dbmod, "WAL_SIZE_LIMIT", 64 * 1024)
+    path = tmp_path / "t.db"
+    wal = tmp_path / "t.db-wal"
+    db = dbmod.Database(f"sqlite:///{path}", auto_migrate=False)
+    with db.session() as s:
+        s.execute(text("CREATE TABLE t (a BLOB)"))
+    with db.session() as s:
+        for _ in range(300):
+            s.execute(text("INSERT INTO t VALUES (randomblob(2000))"))  # ~600 KB: past the limit, checkpointed
+    size = path.stat().st_size
+    for _ in range(5):
+        with db.session() as s:
+            s.execute(text("INSERT INTO t VALUES (randomblob(100))"))
+    assert wal.stat().st_size <= 64 * 1024  # the reset WAL was truncated to the limit
+    assert path.stat().st_size == size  # the small commits were not copied into the database one by one
+    db.dispose()

@@ -192,7 +192,8 @@ class ScanCache:
         A priors analysis found in memory is not the end when the full one may exist: the deep scan of this
         content runs in a worker process and stores its full analysis in the table only.  Asking the table again
         (at most every ``RECHECK_SECONDS`` per content) lets repeats get the final verdict at once instead of
-        attaching to a finished deep scan and having it delivered a second time (jobs/deep.py)."""
+        attaching to a finished deep scan and having it delivered a second time (jobs/deep.py).  Only for an
+        analysis that left part of the search to the deep scan: a labeled upload found at the priors needs none."""
         for i, key in enumerate(keys):
             with self._lock:
                 found = self._mem.get(key)
@@ -200,7 +201,7 @@ class ScanCache:
                     self._mem.move_to_end(key)
             if found is None:
                 continue
-            if i and self._recheck(key) and (better := self._from_table(keys[:i])) is not None:
+            if i and _partial(found) and self._recheck(key) and (better := self._from_table(keys[:i])) is not None:
                 return better
             self.hits += 1
             return found
@@ -279,6 +280,11 @@ def _search(sg: SynthGuard, media: Media, watermark_search: str | None) -> str:
     if media.modality is not Modality.IMAGE:
         return "-"  # the watermark search geometry is an image setting
     return watermark_search or sg.settings.scan_watermark_search
+
+
+def _partial(a: Analysis) -> bool:
+    """The priors search left part of the watermark search to a deep scan (its result may be in the table)."""
+    return any(d.evidence.get("full_search") == "not run" for d in a.evidence)
 
 
 def _hit(found: Analysis, t0: float, *, shared: bool = False) -> Analysis:
