@@ -77,7 +77,7 @@ class Tally:
     def new(cls) -> Tally:
         return cls([], {}, {}, {}, [])
 
-    def add(self, latency: float, status: int | str, timing: str | None) -> None:
+    def add(self, latency: float, status: int | str, timing: str | None, name: str = "") -> None:
         self.lat.append(latency)
         if status != 200:  # an HTTP status, or the name of a transport error (ReadTimeout ...)
             self.unexpected[str(status)] = self.unexpected.get(str(status), 0) + 1
@@ -85,7 +85,7 @@ class Tally:
         if m:
             self.service.setdefault(m.group(2), []).append(float(m.group(1)) / 1000)
             if m.group(2) == "hit":  # where a repeat's time goes: upload read, bank match, actions, ledger ...
-                self.slow_hits = sorted([*self.slow_hits, (float(m.group(1)), timing or "")], reverse=True)[:10]
+                self.slow_hits = sorted([*self.slow_hits, (float(m.group(1)), f"{name}: {timing}")], reverse=True)[:10]
                 for name, dur in STAGE.findall(timing or ""):
                     if name != "scan":  # "cache": the lookup of the cached analysis
                         self.stages.setdefault(name, []).append(float(dur) / 1000)
@@ -248,7 +248,7 @@ def open_loop(url: str, token: str, plan: list[tuple[float, Upload]], rate: floa
         except httpx.HTTPError as exc:  # a timeout counts as an error, with its latency
             status, timing = type(exc).__name__, None
         with lock:
-            tally.add(time.perf_counter() - due, status, timing)
+            tally.add(time.perf_counter() - due, status, timing, up.name)
 
     with ThreadPoolExecutor(64) as pool:
         list(pool.map(one, plan))
@@ -274,7 +274,7 @@ def closed_loop(url: str, token: str, items: list[Upload], seconds: float, expon
             except httpx.HTTPError as exc:
                 status, timing = type(exc).__name__, None
             with lock:
-                tally.add(time.perf_counter() - t, status, timing)
+                tally.add(time.perf_counter() - t, status, timing, up.name)
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
