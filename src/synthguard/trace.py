@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from synthguard.fingerprint.pdq import nearest
 from synthguard.media import Media
 from synthguard.plugins import hashers_for
-from synthguard.store import trace_repo
+from synthguard.store import record_repo
+from synthguard.store.record_repo import Session
 from synthguard.store.schema import Record
-from synthguard.store.trace_repo import Session
 from synthguard.trust.attribution import VERIFIED, attribute, provider_info, summary
 from synthguard.trust.resolve import resolve_all
 from synthguard.trust.trustlist import for_settings
@@ -110,33 +110,33 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
     with sg.db.session() as s:
         wm = insp.get("watermark") or {}
         if wm.get("detected") and wm.get("payload"):
-            rec = trace_repo.record_by_watermark(s, wm["payload"])
+            rec = record_repo.record_by_watermark(s, wm["payload"])
             if rec is None:
                 result.problems.append(f"watermark payload {wm['payload']} names no record of this provider")
             claim(rec.content_id if rec else None, "watermark")
         if insp.get("aigc"):
             pid = insp["aigc"].get("ProduceID")
             if insp.get("aigc_integrity") == "valid":
-                claim(pid if trace_repo.record(s, pid) else None, "aigc")
-                if not trace_repo.record(s, pid):
+                claim(pid if record_repo.record(s, pid) else None, "aigc")
+                if not record_repo.record(s, pid):
                     result.problems.append(f"AIGC ProduceID {pid} names no record")
             elif pid:
                 result.problems.append(f"AIGC ProduceID {pid} ignored: ReservedCode1 integrity is "
                                        f"{insp.get('aigc_integrity')} (GB-12, LM-22)")
         c2 = insp["c2pa"] or {}
         if c2.get("content_id"):
-            if c2.get("state") in ("valid", "trusted") and trace_repo.record(s, c2["content_id"]) is not None:
+            if c2.get("state") in ("valid", "trusted") and record_repo.record(s, c2["content_id"]) is not None:
                 claim(c2["content_id"], "c2pa")
             else:
                 result.problems.append(f"C2PA content id {c2['content_id']} ignored: manifest {c2.get('state')}"
                                        " or no such record")
         for kind, value in (("sha256", media.sha256), ("pixel_sha256", media.content_sha256)):
-            for cid in trace_repo.content_ids_of(s, kind, value):
+            for cid in record_repo.content_ids_of(s, kind, value):
                 claim(cid, kind)
         pdq_hasher = next((h for h in hashers_for(media.modality, sg, sg.plugins) if h.kind == "pdq"), None)
         if pdq_hasher is not None:  # images: PDQ within the match radius of a record's (Hamming index)
             pdq = pdq_hasher.hash(media)
-            for cid, _dist in nearest(pdq.value, trace_repo.fingerprints_of(s, "pdq"))[:3]:
+            for cid, _dist in nearest(pdq.value, record_repo.fingerprints_of(s, "pdq"))[:3]:
                 claim(cid, "pdq")
         if not claims:  # none of our records: another provider's, if the file names a trusted one (issue 19)
             return foreign(sg, media, insp, result)
@@ -144,7 +144,7 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
         if len(claims) > 1:
             result.problems.append("pointers disagree: " + "; ".join(
                 f"{c} via {', '.join(sorted(v))}" for c, v in claims.items()))
-        rec = trace_repo.record(s, best)
+        rec = record_repo.record(s, best)
         assert rec is not None
         result.found, result.via, result.content_id = True, sorted(claims[best], key=lambda v: -STRENGTH[v]), best
         result.producer, result.record = rec.producer, record_dict(rec)

@@ -206,6 +206,11 @@ def payload_count(s: Session, subject_id: str) -> int:
     return int(s.connection().execute(select(func.count()).where(PAYLOADS.c.subject_id == subject_id)).scalar_one())
 
 
+def payload_ids(s: Session, entry_index: int | None) -> list[int]:
+    """The ids of the payloads linked to ledger entry ``entry_index``."""
+    return list(s.execute(select(PAYLOADS.c.id).where(PAYLOADS.c.entry_index == entry_index)).scalars())
+
+
 def expired_count(s: Session, cutoff: datetime) -> int:
     """How many payloads were stored before ``cutoff``."""
     return int(s.connection().execute(select(func.count()).where(PAYLOADS.c.created_at < cutoff)).scalar_one())
@@ -217,5 +222,5 @@ def delete_expired(s: Session, cutoff: datetime) -> None:
 
 __all__ = ["Session", "add_checkpoint", "add_payload", "add_subject_key", "checkpoint_of", "delete_expired",
            "entries_of_kind", "entry", "expired_count", "hashes", "head", "latest_note", "payload", "payload_count",
-           "raw_checkpoints", "raw_entries", "raw_nodes", "reserve", "set_note", "size", "store_errors",
+           "payload_ids", "raw_checkpoints", "raw_entries", "raw_nodes", "reserve", "set_note", "size", "store_errors",
            "subject_key", "top_level", "update_subject_key", "write"]

@@ -1,9 +1,9 @@
-"""Queries of the trace (``synthguard.trace``): the generation records a file's pointers and fingerprints name, so
-the trace holds no SQL (issue 23).
+"""Queries of the generation records and their fingerprints (DS-18), so ``synthguard.trace`` and the core's label,
+record and lookup journeys hold no SQL (issue 23).
 
-Plain functions over a ``Session`` the caller opened (the trace reads records, fingerprints and the ledger's proof
-in one transaction, so they agree); they return ORM rows or plain values and leave the weighing of the evidence to
-``trace``.  ``Session`` is re-exported for the domain's type annotations.
+Plain functions over a ``Session`` the caller opened (a record commits with its ledger entry; the trace reads
+records, fingerprints and the ledger's proof in one transaction, so they agree); they return ORM rows or plain
+values and leave the weighing of the evidence to ``trace``.  ``Session`` is re-exported for annotations.
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synthguard.store.schema import Fingerprint, Record
+
+
+def add(s: Session, rec: Record) -> None:
+    """Insert the record (and its fingerprints) now, inside the transaction of its ledger entry."""
+    s.add(rec)
+    s.flush()
 
 
 def record(s: Session, content_id: Any) -> Record | None:
@@ -37,4 +43,4 @@ def fingerprints_of(s: Session, kind: str) -> list[tuple[str, str]]:
                                             .where(Fingerprint.kind == kind))]
 
 
-__all__ = ["Session", "content_ids_of", "fingerprints_of", "record", "record_by_watermark"]
+__all__ = ["Session", "add", "content_ids_of", "fingerprints_of", "record", "record_by_watermark"]
