@@ -31,7 +31,8 @@ def core(backend_settings):
 
 
 class Clock:
-    """The queue's clock, moved on by the test instead of sleeping (leases, backoff and run_after all read it)."""
+    """The queue's injected clock, moved on by the test instead of sleeping (leases, backoff and run_after all read
+    it)."""
 
     def __init__(self) -> None:
         self.now = utcnow()
@@ -44,11 +45,10 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    from synthguard.jobs import queue as queue_module
-
+def clock(core):
+    """A clock for the test's own queues (``Queue(..., clock=clock)``) and for the core's, which workers use."""
     c = Clock()
-    monkeypatch.setattr(queue_module, "utcnow", c)
+    core.jobs.queue.clock = c
     return c
 
 
@@ -107,7 +107,7 @@ def test_claim_leases_one_job_once_and_completion_is_fenced_by_the_lease(core):
 
 
 def test_an_expired_lease_is_claimed_again_and_the_old_worker_cannot_complete(core, clock):
-    q = Queue(core.db, lease_seconds=0.3, max_attempts=3)
+    q = Queue(core.db, lease_seconds=0.3, max_attempts=3, clock=clock)
     job, _ = q.enqueue("checkpoint", {})
     old = q.claim("dead-worker")
     assert q.claim("w2") is None
@@ -126,7 +126,7 @@ def test_an_expired_lease_is_claimed_again_and_the_old_worker_cannot_complete(co
 
 
 def test_a_job_whose_workers_keep_dying_ends_in_the_dead_letter(core, clock):
-    q = Queue(core.db, lease_seconds=0.1, max_attempts=2)
+    q = Queue(core.db, lease_seconds=0.1, max_attempts=2, clock=clock)
     job, _ = q.enqueue("checkpoint", {})
     assert q.claim("a") is not None
     clock.sleep(0.15)
@@ -138,7 +138,7 @@ def test_a_job_whose_workers_keep_dying_ends_in_the_dead_letter(core, clock):
 
 
 def test_failures_retry_with_exponential_backoff_then_go_dead_and_can_be_requeued(core, clock):
-    q = Queue(core.db, lease_seconds=30, max_attempts=3, backoff_base=0.2)
+    q = Queue(core.db, lease_seconds=30, max_attempts=3, backoff_base=0.2, clock=clock)
     job, _ = q.enqueue("checkpoint", {})
     lease = q.claim("w")
     assert q.fail(lease, {"error": "StoreError", "message": "x"}, retry=True) == "queued"
@@ -360,7 +360,8 @@ def test_two_processes_claiming_from_one_queue_never_get_the_same_job(core):
 def test_job_ids_are_unique_and_time_ordered():
     from synthguard.jobs.queue import new_job_id
 
-    a = new_job_id()
-    time.sleep(0.002)
-    b = new_job_id()
+    clock = Clock()
+    a = new_job_id(clock)
+    clock.sleep(0.002)
+    b = new_job_id(clock)
     assert a != b and a[:13] <= b[:13] and len(a) <= 32

@@ -18,9 +18,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from synthguard import identity
 from synthguard.config import Settings
 from synthguard.errors import (
@@ -37,6 +34,7 @@ from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
 from synthguard.plugins import PluginContext, Plugins, hashers_for
+from synthguard.store import ledger_repo, record_repo, user_repo
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
 
@@ -140,21 +138,18 @@ class SynthGuard:
         if session is None:
             with self.db.session() as s:
                 return self.account_ref(tenant, user_id, session=s)
-        key = session.scalar(select(User.id).where(User.tenant == tenant, User.name == user_id))
+        key = user_repo.key_of(session, tenant, user_id)
         return self.user_ref(key or identity.scoped_key(tenant, user_id))
 
     def account(self, s: Any, user_id: str, tenant: str | None = None) -> User:
         """The account ``user_id`` of ``tenant``, else NotFoundError; ids are per tenant (issue 18 finding 13), so
         another tenant's account of the same id is not found.  ``tenant`` None (the operator's CLI, the library):
         the one account with that id in any tenant; ValidationError when several tenants use the id."""
-        q = select(User).where(User.name == user_id)
-        if tenant is not None:
-            q = q.where(User.tenant == tenant)
-        rows: list[User] = list(s.scalars(q.order_by(User.tenant).limit(2)))
+        rows = user_repo.named(s, user_id, tenant, limit=2)
         if not rows:
             raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
         if len(rows) > 1:
-            tenants = ", ".join(s.scalars(select(User.tenant).where(User.name == user_id).order_by(User.tenant)))
+            tenants = ", ".join(user_repo.tenants_of(s, user_id))
             raise ValidationError("user id {user!r} exists in several tenants ({tenants})",
                                   values={"user": user_id, "tenants": tenants},
                                   hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
@@ -172,16 +167,14 @@ class SynthGuard:
         check_tenant(tenant)
         self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
         with self.db.session() as s:
-            if s.scalar(select(User.id).where(User.tenant == tenant, User.name == user_id)) is not None:
+            if user_repo.key_of(s, tenant, user_id) is not None:
                 raise ConflictError("user {user!r} already exists", values={"user": user_id})
             key = identity.scoped_key(tenant, user_id)
-            if s.get(User, key) is not None:  # an older account of another tenant holds the bare id
+            if user_repo.user(s, key) is not None:  # an older account of another tenant holds the bare id
                 key = identity.tenant_key(tenant, user_id)
-            s.add(User(id=key, name=user_id, tenant=tenant))
-            try:
-                s.flush()
-            except IntegrityError:  # the same id created in this tenant at the same moment (unique per tenant)
-                raise ConflictError("user {user!r} already exists", values={"user": user_id}) from None
+            if not user_repo.add(s, User(id=key, name=user_id, tenant=tenant)):
+                # the same id created in this tenant at the same moment (unique per tenant)
+                raise ConflictError("user {user!r} already exists", values={"user": user_id})
         return self.user(user_id, tenant=tenant)
 
     def verify_user(self, user_id: str, method: str, *, identifier: str | None = None,
@@ -200,7 +193,7 @@ class SynthGuard:
         with self.db.session() as s:
             u = self.account(s, user_id, tenant)
             tenant = u.tenant
-            s.add(IdentityVerification(
+            user_repo.add_verification(s, IdentityVerification(
                 user_id=u.id, method=m.value, result="verified" if result.verified else "failed",
                 verifier=result.verifier, reference=result.reference,
                 identifier_hash=identity.identifier_hash(salt, m, identifier) if identifier else None,
@@ -243,16 +236,14 @@ class SynthGuard:
 
     def personal_data(self, content_id: str) -> list[str]:
         """Decrypt the personal data linked to a record's ledger entry (for authorised investigators)."""
-        from synthguard.store.ledger_tables import PAYLOADS
-
         with self.db.session() as s:
-            rec = s.get(Record, content_id)
+            rec = record_repo.record(s, content_id)
             if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
-                rec = s.scalars(select(Record).where(Record.watermark_payload == content_id)).first()
+                rec = record_repo.record_by_watermark(s, content_id)
             if rec is None:
                 raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
                                     hint=RECORD_HINT)
-            ids = s.execute(select(PAYLOADS.c.id).where(PAYLOADS.c.entry_index == rec.ledger_index)).scalars()
+            ids = ledger_repo.payload_ids(s, rec.ledger_index)
             return [self.vault.load(s, i).decode() for i in ids]
 
     def purge(self, *, dry_run: bool = False) -> dict[str, Any]:
@@ -270,10 +261,7 @@ class SynthGuard:
 
     def users(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         with self.db.session() as s:
-            q = select(User).order_by(User.created_at)
-            if tenant is not None:
-                q = q.where(User.tenant == tenant)
-            return [_user_dict(u) for u in s.scalars(q)]
+            return [_user_dict(u) for u in user_repo.users(s, tenant)]
 
     # --- the provider's journey: label ---------------------------------------------------
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
@@ -347,7 +335,7 @@ class SynthGuard:
                 "output_sha256": out.sha256, "pixel_sha256": out.content_sha256, "watermark_payload": wm,
                 "marks": marks,
             }, time=ctx.created)
-            s.add(Record(
+            record_repo.add(s, Record(
                 content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=key, created_at=ctx.created,
                 modality=out.modality.value, technique=technique, model=ctx.model,
                 input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
@@ -355,7 +343,6 @@ class SynthGuard:
                 details={"visible_label": layout} if layout else {}, ledger_index=entry.index,
                 fingerprints=[Fingerprint.of(k, v) for k, v in fingerprints.items()],
             ))
-            s.flush()
             if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault
                 self.vault.store(s, key, f"ip={client_ip}", entry_index=entry.index)
             if output is not None:  # inside the transaction: a failed write rolls the record back
@@ -397,7 +384,7 @@ class SynthGuard:
         if not content_id:
             return False
         with self.db.session() as s:
-            return s.get(Record, str(content_id)[:64]) is not None
+            return record_repo.record(s, str(content_id)[:64]) is not None
 
     @cached_property
     def compliance(self) -> Any:
@@ -476,9 +463,9 @@ class SynthGuard:
         from synthguard.trace import proof_for, record_dict
 
         with self.db.session() as s:
-            rec = s.get(Record, content_id)
+            rec = record_repo.record(s, content_id)
             if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
-                rec = s.scalars(select(Record).where(Record.watermark_payload == content_id)).first()
+                rec = record_repo.record_by_watermark(s, content_id)
             if rec is None:
                 raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
                                     hint=RECORD_HINT)

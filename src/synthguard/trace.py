@@ -12,19 +12,17 @@ import base64
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from synthguard.fingerprint.pdq import nearest
 from synthguard.media import Media
 from synthguard.plugins import hashers_for
-from synthguard.store.schema import Fingerprint, Record
+from synthguard.store import record_repo
+from synthguard.store.record_repo import Session
+from synthguard.store.schema import Record
 from synthguard.trust.attribution import VERIFIED, attribute, provider_info, summary
 from synthguard.trust.resolve import resolve_all
 from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from synthguard.core import SynthGuard
 
 # Strength of each kind of evidence: a claim the file makes about itself (metadata) is weakest.
@@ -112,35 +110,33 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
     with sg.db.session() as s:
         wm = insp.get("watermark") or {}
         if wm.get("detected") and wm.get("payload"):
-            rec = s.scalars(select(Record).where(Record.watermark_payload == wm["payload"])).first()
+            rec = record_repo.record_by_watermark(s, wm["payload"])
             if rec is None:
                 result.problems.append(f"watermark payload {wm['payload']} names no record of this provider")
             claim(rec.content_id if rec else None, "watermark")
         if insp.get("aigc"):
             pid = insp["aigc"].get("ProduceID")
             if insp.get("aigc_integrity") == "valid":
-                claim(pid if s.get(Record, pid) else None, "aigc")
-                if not s.get(Record, pid):
+                claim(pid if record_repo.record(s, pid) else None, "aigc")
+                if not record_repo.record(s, pid):
                     result.problems.append(f"AIGC ProduceID {pid} names no record")
             elif pid:
                 result.problems.append(f"AIGC ProduceID {pid} ignored: ReservedCode1 integrity is "
                                        f"{insp.get('aigc_integrity')} (GB-12, LM-22)")
         c2 = insp["c2pa"] or {}
         if c2.get("content_id"):
-            if c2.get("state") in ("valid", "trusted") and s.get(Record, c2["content_id"]) is not None:
+            if c2.get("state") in ("valid", "trusted") and record_repo.record(s, c2["content_id"]) is not None:
                 claim(c2["content_id"], "c2pa")
             else:
                 result.problems.append(f"C2PA content id {c2['content_id']} ignored: manifest {c2.get('state')}"
                                        " or no such record")
         for kind, value in (("sha256", media.sha256), ("pixel_sha256", media.content_sha256)):
-            for cid in s.scalars(select(Fingerprint.content_id).where(Fingerprint.kind == kind,
-                                                                      Fingerprint.value == value)):
+            for cid in record_repo.content_ids_of(s, kind, value):
                 claim(cid, kind)
         pdq_hasher = next((h for h in hashers_for(media.modality, sg, sg.plugins) if h.kind == "pdq"), None)
         if pdq_hasher is not None:  # images: PDQ within the match radius of a record's (Hamming index)
             pdq = pdq_hasher.hash(media)
-            rows = list(s.execute(select(Fingerprint.content_id, Fingerprint.value).where(Fingerprint.kind == "pdq")))
-            for cid, _dist in nearest(pdq.value, [(r[0], r[1]) for r in rows])[:3]:
+            for cid, _dist in nearest(pdq.value, record_repo.fingerprints_of(s, "pdq"))[:3]:
                 claim(cid, "pdq")
         if not claims:  # none of our records: another provider's, if the file names a trusted one (issue 19)
             return foreign(sg, media, insp, result)
@@ -148,7 +144,7 @@ def trace(sg: SynthGuard, media: Media) -> TraceResult:
         if len(claims) > 1:
             result.problems.append("pointers disagree: " + "; ".join(
                 f"{c} via {', '.join(sorted(v))}" for c, v in claims.items()))
-        rec = s.get(Record, best)
+        rec = record_repo.record(s, best)
         assert rec is not None
         result.found, result.via, result.content_id = True, sorted(claims[best], key=lambda v: -STRENGTH[v]), best
         result.producer, result.record = rec.producer, record_dict(rec)

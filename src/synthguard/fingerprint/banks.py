@@ -31,9 +31,6 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, NotFoundError, SynthGuardError, UnsupportedMediaError, ValidationError
 from synthguard.fingerprint import EXACT, Hasher, signals
@@ -51,6 +48,8 @@ from synthguard.fingerprint.index import Index, make_index
 from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.i18n import N_
 from synthguard.media import Media, Modality
+from synthguard.store import bank_repo
+from synthguard.store.bank_repo import Session
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
 
@@ -191,16 +190,13 @@ class Banks:
                                   values={"kind": kind, "limit": limit, "distance": distance},
                                   hint="PDQ: 31 is Meta's recommended match radius; SHA-256 matches exactly (0).")
         with self._lock, self.db.session() as s:
-            if s.scalar(select(HashBank.id).where(HashBank.name == name)) is not None:
+            if bank_repo.bank_exists(s, name):
                 raise ConflictError("bank {name!r} already exists",
                                     values={"name": name}, hint="Pick another name or use the bank.")
             bank = HashBank(name=name, kind=kind, max_distance=distance, enabled=True, tenant=tenant,
                             description=description)
-            s.add(bank)
-            try:
-                s.flush()
-            except IntegrityError:  # another process created it between the check and the insert
-                raise ConflictError("bank {name!r} already exists", values={"name": name}) from None
+            if not bank_repo.add_bank(s, bank):  # another process created it between the check and the insert
+                raise ConflictError("bank {name!r} already exists", values={"name": name})
             audit_id = self._audit(s, bank, "create", actor, "", {"kind": kind, "max_distance": distance,
                                                                    "tenant": tenant})
             meta = _meta(bank)
@@ -249,13 +245,9 @@ class Banks:
                 return set(self._visible[tenant])
             at = self._seen
         with self.db.session() as s:
-            own = set(s.scalars(select(HashBank.name).where(HashBank.tenant == tenant)))
+            own = bank_repo.names_of_tenant(s, tenant)
             shared: dict[tuple[str, str], bool] = {}
-            rows = s.execute(select(HashBank.name, HashBankAudit.action, HashBankAudit.details)
-                             .join(HashBank, HashBank.id == HashBankAudit.bank_id)
-                             .where(HashBankAudit.action.in_(("share", "unshare")), HashBankAudit.id <= at)
-                             .order_by(HashBankAudit.id))
-            for name, action, details in rows:
+            for name, action, details in bank_repo.share_changes(s, at):
                 if (details or {}).get("tenant") in (tenant, "*"):
                     shared[(name, details["tenant"])] = action == "share"
         names = own | {n for (n, _), on in shared.items() if on}
@@ -278,12 +270,8 @@ class Banks:
     def list(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every bank with its count of live and removed entries."""
         with self.db.session() as s:
-            q = (select(HashBank, func.count(HashBankEntry.id), func.count(HashBankEntry.removed_at))
-                 .outerjoin(HashBankEntry, HashBankEntry.bank_id == HashBank.id)
-                 .group_by(HashBank.id).order_by(HashBank.name))
-            if tenant is not None:
-                q = q.where(HashBank.tenant == tenant)
-            return [self._bank_dict(_meta(b), int(n), int(gone)) for b, n, gone in s.execute(q)]
+            return [self._bank_dict(_meta(b), int(n), int(gone))
+                    for b, n, gone in bank_repo.banks_with_counts(s, tenant)]
 
     # --- entries -------------------------------------------------------------------------
     def add(self, name: str, hash_hex: str, *, reason: str, actor: str, quality: int | None = None) -> int:
@@ -301,15 +289,13 @@ class Banks:
                     raise ValidationError("quality applies to PDQ hashes only and must be 0..100, got {quality!r}",
                                           values={"quality": quality})
                 check_quality(quality)
-            dup = s.scalar(select(HashBankEntry.id).where(HashBankEntry.bank_id == bank.id, HashBankEntry.hash == h,
-                                                          HashBankEntry.removed_at.is_(None)))
+            dup = bank_repo.live_entry_id(s, bank.id, h)
             if dup is not None:
                 raise ConflictError("hash already in bank {name!r} as entry {dup}", values={"name": name, "dup": dup},
                                     hint="Nothing to do; the hash is matched already.")
             entry = HashBankEntry(bank_id=bank.id, hash=h, data=data, quality=quality, reason=reason, added_by=actor,
                                   created_at=utcnow())
-            s.add(entry)
-            s.flush()
+            bank_repo.add_entry(s, entry)
             audit_id = self._audit(s, bank, "add", actor, reason, {"hash": h}, entry_id=entry.id)
             entry_id, bank_id = entry.id, bank.id
             s.commit()
@@ -353,7 +339,7 @@ class Banks:
         reason, actor = _required("reason", reason), _required("actor", actor)
         with self._lock, self.db.session() as s:
             bank = self._row(s, name)
-            entry = s.get(HashBankEntry, entry_id)
+            entry = bank_repo.entry(s, entry_id)
             if entry is None or entry.bank_id != bank.id:
                 raise NotFoundError("no entry {entry_id} in bank {name!r}", values={"entry_id": entry_id, "name": name},
                                     hint=N_("List them: `synthguard bank entries {name}`."))
@@ -378,20 +364,16 @@ class Banks:
                 offset: int = 0) -> builtins.list[dict[str, Any]]:
         with self.db.session() as s:
             bank = self._row(s, name)
-            q = select(HashBankEntry).where(HashBankEntry.bank_id == bank.id).order_by(HashBankEntry.id)
-            if not include_removed:
-                q = q.where(HashBankEntry.removed_at.is_(None))
-            return [_entry_dict(e) for e in s.scalars(q.offset(offset).limit(limit))]
+            rows = bank_repo.entries(s, bank.id, include_removed=include_removed, limit=limit, offset=offset)
+            return [_entry_dict(e) for e in rows]
 
     def audit(self, name: str | None = None) -> builtins.list[dict[str, Any]]:
         """The append-only change log (DS-09), oldest first."""
         with self.db.session() as s:
-            q = select(HashBankAudit, HashBank.name).join(HashBank).order_by(HashBankAudit.id)
-            if name is not None:
-                q = q.where(HashBank.id == self._row(s, name).id)
+            rows = bank_repo.audit_rows(s, None if name is None else self._row(s, name).id)
             return [{"id": a.id, "at": a.at.isoformat(), "actor": a.actor, "action": a.action, "bank": n,
                      "entry_id": a.entry_id, "reason": a.reason, "details": a.details,
-                     "ledger_index": a.ledger_index} for a, n in s.execute(q)]
+                     "ledger_index": a.ledger_index} for a, n in rows]
 
     # --- matching ------------------------------------------------------------------------
     def query(self, kind: str, hash_hex: str, *, banks: Iterable[str] | None = None) -> builtins.list[BankMatch]:
@@ -427,9 +409,7 @@ class Banks:
     def _long_index(self, bank: _Bank) -> builtins.list[tuple[int, Any]]:
         if bank.id not in self._long:
             with self.db.session() as s:
-                rows = s.execute(select(HashBankEntry.id, HashBankEntry.data)
-                                 .where(HashBankEntry.bank_id == bank.id, HashBankEntry.removed_at.is_(None))
-                                 .order_by(HashBankEntry.id)).all()
+                rows = bank_repo.live_data(s, bank.id)
             self._long[bank.id] = [(eid, self._parse(bank.kind, data)) for eid, data in rows if data]
         return self._long[bank.id]
 
@@ -531,18 +511,12 @@ class Banks:
 
     def _load(self, bank_id: int) -> tuple[builtins.list[int], builtins.list[str]]:
         with self.db.session() as s:
-            rows = s.execute(select(HashBankEntry.id, HashBankEntry.hash)
-                             .where(HashBankEntry.bank_id == bank_id, HashBankEntry.removed_at.is_(None))
-                             .order_by(HashBankEntry.id)).all()
+            rows = bank_repo.live_hashes(s, bank_id)
         return [r[0] for r in rows], [r[1] for r in rows]
 
     def _reasons(self, ids: builtins.list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
         with self.db.session() as s:
-            for i in range(0, len(ids), 500):
-                q = select(HashBankEntry.id, HashBankEntry.reason).where(HashBankEntry.id.in_(ids[i:i + 500]))
-                out.update({eid: r for eid, r in s.execute(q)})
-        return out
+            return bank_repo.reasons(s, ids)
 
     # --- keeping memory in step with the database ----------------------------------------
     def _sync(self) -> None:
@@ -550,18 +524,14 @@ class Banks:
         if getattr(self._local, "depth", 0):
             return
         with self._lock, self.db.session() as s:
-            latest = s.scalar(select(func.max(HashBankAudit.id))) or 0
+            latest = bank_repo.latest_audit_id(s)
             if self._meta is not None and latest == self._seen:
                 return
             if self._meta is None or latest - self._seen > _RESYNC_LIMIT:
                 self._meta, self._pdq, self._sha, self._long = self._read_meta(s), {}, {}, {}
                 self._seen = latest
                 return
-            rows = s.execute(select(HashBankAudit.id, HashBankAudit.action, HashBankAudit.bank_id,
-                                    HashBankAudit.entry_id, HashBankEntry.hash)
-                             .outerjoin(HashBankEntry, HashBankEntry.id == HashBankAudit.entry_id)
-                             .where(HashBankAudit.id > self._seen, HashBankAudit.id <= latest)
-                             .order_by(HashBankAudit.id)).all()
+            rows = bank_repo.changes(s, self._seen, latest)
             if any(r.action not in ("add", "remove") for r in rows):
                 self._meta = self._read_meta(s)
             for r in rows:
@@ -594,7 +564,7 @@ class Banks:
 
     @staticmethod
     def _read_meta(s: Session) -> dict[str, _Bank]:
-        return {b.name: _meta(b) for b in s.scalars(select(HashBank))}
+        return {b.name: _meta(b) for b in bank_repo.banks(s)}
 
     # --- rows ----------------------------------------------------------------------------
     def _bank(self, name: str) -> _Bank:
@@ -603,7 +573,7 @@ class Banks:
 
     @staticmethod
     def _row(s: Session, name: str) -> HashBank:
-        bank = s.scalar(select(HashBank).where(HashBank.name == name))
+        bank = bank_repo.bank(s, name)
         if bank is None:
             raise NotFoundError("no bank {name!r}", values={"name": name},
                                 hint="List them with `synthguard bank list`; create one with `synthguard bank create`.")
@@ -619,8 +589,7 @@ class Banks:
             ledger_index = self.ledger.append(s, "feature", body).index
         row = HashBankAudit(at=utcnow(), actor=actor, action=action, bank_id=bank.id, entry_id=entry_id,
                             reason=reason, details=details, ledger_index=ledger_index)
-        s.add(row)
-        s.flush()
+        bank_repo.add_audit(s, row)
         return row.id
 
     @staticmethod

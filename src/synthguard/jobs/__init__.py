@@ -17,6 +17,7 @@ from synthguard.i18n import N_
 from synthguard.jobs.blobs import BlobStore
 from synthguard.jobs.queue import Lease, LeaseLostError, Queue, backoff_seconds, job_dict
 from synthguard.media import Media
+from synthguard.store import job_repo
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -108,12 +109,8 @@ class Jobs:
     def prune_blobs(self, older_than_days: float) -> int:
         """Delete stored uploads older than ``older_than_days`` whose jobs are done (the result and ledger entry
         are kept); uploads of queued, running or dead jobs stay, so they can still run or be requeued."""
-        from sqlalchemy import select
-
-        from synthguard.store.job_tables import Job
-
         with self.sg.db.session() as s:
-            rows = s.execute(select(Job.payload).where(Job.kind.in_(("scan", "label")), Job.state != "done")).scalars()
+            rows = job_repo.unfinished_payloads(s, ("scan", "label"))
             keep = frozenset(str(b) for p in rows if isinstance(p, dict)
                              for b in [p.get("blob"), *(x.get("blob") for x in p.get("sources") or [])])
         return self.blobs.prune(older_than_days * 86400, keep=keep)

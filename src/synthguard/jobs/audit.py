@@ -7,10 +7,7 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from synthguard.store.job_tables import Job
-from synthguard.store.ledger_tables import ENTRIES
+from synthguard.store import job_repo, ledger_repo
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -23,8 +20,8 @@ def audit_scans(sg: SynthGuard, *, verify_ledger: bool = True) -> dict[str, Any]
     ``ok`` holds when nothing is lost or duplicated and the ledger verifies; pending and dead jobs are reported,
     not failures (a dead job is kept, with its error, for an operator)."""
     with sg.db.session() as s:
-        jobs = s.execute(select(Job.id, Job.state, Job.ledger_index).where(Job.kind == "scan")).all()
-        rows = s.execute(select(ENTRIES.c.idx, ENTRIES.c.data).where(ENTRIES.c.kind == "scan")).all()
+        jobs = job_repo.outcomes(s, "scan")
+        rows = ledger_repo.entries_of_kind(s, "scan")
     per_job: Counter[str] = Counter()
     index_of: dict[str, int] = {}
     for idx, data in rows:

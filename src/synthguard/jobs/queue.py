@@ -14,24 +14,26 @@ session.  The guarantees:
 
 On SQLite ``FOR UPDATE`` does not exist; the claim is one ``UPDATE ... WHERE id = (SELECT ...) RETURNING``
 statement, which SQLite runs under its database write lock, so two processes never claim the same job either.
+
+The SQL lives in :mod:`synthguard.store.job_repo`; the time comes from the queue's ``clock`` (the real UTC clock
+unless a test passes its own, so lease and backoff tests move time instead of sleeping; issue 23).
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from synthguard.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from synthguard.i18n import N_
+from synthguard.store import job_repo
 from synthguard.store.base import utcnow
 from synthguard.store.db import Database
+from synthguard.store.job_repo import Session
 from synthguard.store.job_tables import JOB_STATES, Job
 
 NOTIFY_CHANNEL = "synthguard_jobs"  # Postgres LISTEN/NOTIFY: an enqueue wakes the idle workers at once
@@ -58,9 +60,9 @@ class Lease:
     token: str
 
 
-def new_job_id() -> str:
+def new_job_id(clock: Callable[[], datetime] = utcnow) -> str:
     """Unguessable and time-ordered enough for humans: ``J`` + 12 hex chars of time + 16 random hex chars."""
-    return f"J{int(utcnow().timestamp() * 1000):012x}{secrets.token_hex(8)}"
+    return f"J{int(clock().timestamp() * 1000):012x}{secrets.token_hex(8)}"
 
 
 def backoff_seconds(attempt: int, base: float, *, cap: float = BACKOFF_CAP_SECONDS, jitter: float = 0.1) -> float:
@@ -80,11 +82,14 @@ def job_dict(job: Job) -> dict[str, Any]:
 
 
 class Queue:
-    """Enqueue, claim, complete, fail: each a short transaction (``complete`` joins the caller's)."""
+    """Enqueue, claim, complete, fail: each a short transaction (``complete`` joins the caller's).
+
+    ``clock``: the aware UTC now that leases, backoffs and ``run_after`` are measured with."""
 
     def __init__(self, db: Database, *, lease_seconds: float = 300, max_attempts: int = 5,
-                 backoff_base: float = 2.0):
+                 backoff_base: float = 2.0, clock: Callable[[], datetime] = utcnow):
         self.db = db
+        self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
@@ -104,16 +109,14 @@ class Queue:
                 return existing, False
         try:
             with self.db.session() as s:
-                job = Job(id=new_job_id(), kind=kind, tenant=tenant, idempotency_key=key, state="queued",
+                job = Job(id=new_job_id(self.clock), kind=kind, tenant=tenant, idempotency_key=key, state="queued",
                           payload=payload, attempts=0, max_attempts=max_attempts or self.max_attempts,
-                          run_after=utcnow())
-                s.add(job)
-                s.flush()
-                if s.get_bind().dialect.name == "postgresql":  # wakes idle workers when this commits
-                    s.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+                          run_after=self.clock())
+                job_repo.add(s, job)
+                job_repo.notify(s, NOTIFY_CHANNEL)  # wakes idle workers when this commits (Postgres)
                 return job_dict(job), True
         except StoreError as exc:  # a concurrent enqueue with the same key won the unique constraint
-            if key is None or not isinstance(exc.__cause__, IntegrityError):
+            if key is None or not job_repo.is_duplicate(exc):
                 raise
             found = self._by_key(tenant, key, kind, payload)
             if found is None:
@@ -122,7 +125,7 @@ class Queue:
 
     def _by_key(self, tenant: str, key: str, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         with self.db.session() as s:
-            job = s.scalars(select(Job).where(Job.tenant == tenant, Job.idempotency_key == key)).first()
+            job = job_repo.by_key(s, tenant, key)
             if job is None:
                 return None
             if job.kind != kind or job.payload != payload:
@@ -135,19 +138,10 @@ class Queue:
     def claim(self, worker: str) -> Lease | None:
         """Lease the next runnable job (queued and due, or running with an expired lease), or None."""
         while True:
-            now = utcnow()
+            now = self.clock()
             token = secrets.token_hex(16)
-            due = or_(and_(Job.state == "queued", Job.run_after <= now),
-                      and_(Job.state == "running", Job.lease_expires_at < now))
-            pick = (select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(1)
-                    .with_for_update(skip_locked=True).scalar_subquery())
-            stmt = (update(Job).where(Job.id == pick)
-                    .values(state="running", attempts=Job.attempts + 1, lease_token=token, leased_by=worker[:128],
-                            lease_expires_at=now + self.lease, updated_at=now)
-                    .returning(Job.id, Job.kind, Job.tenant, Job.payload, Job.attempts, Job.max_attempts)
-                    .execution_options(synchronize_session=False))
             with self.db.session() as s:
-                row = s.execute(stmt).first()
+                row = job_repo.claim(s, now=now, token=token, worker=worker[:128], lease_until=now + self.lease)
             if row is None:
                 return None
             lease = Lease(row.id, row.kind, row.tenant, row.payload, row.attempts, row.max_attempts, token)
@@ -161,18 +155,16 @@ class Queue:
     def complete(self, s: Session, lease: Lease, result: dict[str, Any], *, ledger_index: int | None = None) -> None:
         """Mark done inside the caller's transaction; LeaseLostError (the caller's transaction rolls back) when
         another worker holds the lease now."""
-        now = utcnow()
-        done = s.execute(update(Job).where(Job.id == lease.id, Job.lease_token == lease.token,
-                                           Job.state == "running")
-                         .values(state="done", result=result, error=None, finished_at=now, updated_at=now,
-                                 lease_expires_at=None, ledger_index=ledger_index)
-                         .execution_options(synchronize_session=False))
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        now = self.clock()
+        done = job_repo.update_leased(s, lease.id, lease.token, {
+            "state": "done", "result": result, "error": None, "finished_at": now, "updated_at": now,
+            "lease_expires_at": None, "ledger_index": ledger_index})
+        if done != 1:
             raise LeaseLostError("job {job} is no longer leased to this worker", values={"job": lease.id})
 
     def fail(self, lease: Lease, error: dict[str, Any], *, retry: bool) -> str | None:
         """Record a failure: back to ``queued`` after a backoff, or ``dead``. None when the lease was lost."""
-        now = utcnow()
+        now = self.clock()
         again = retry and lease.attempts < lease.max_attempts
         values: dict[str, Any] = {"error": error | {"attempt": lease.attempts}, "updated_at": now,
                                   "lease_expires_at": None}
@@ -182,16 +174,14 @@ class Queue:
         else:
             values |= {"state": "dead", "finished_at": now}
         with self.db.session() as s:
-            n = s.execute(update(Job).where(Job.id == lease.id, Job.lease_token == lease.token,
-                                            Job.state == "running").values(**values)
-                          .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+            n = job_repo.update_leased(s, lease.id, lease.token, values)
         return values["state"] if n == 1 else None
 
     # --- operators -----------------------------------------------------------------------------------
     def get(self, job_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         """One job; another tenant's job is NotFound exactly like a missing one."""
         with self.db.session() as s:
-            job = s.get(Job, job_id) if isinstance(job_id, str) and len(job_id) <= 32 else None
+            job = job_repo.get(s, job_id) if isinstance(job_id, str) and len(job_id) <= 32 else None
             if job is None or (tenant is not None and job.tenant != tenant):
                 raise NotFoundError("no job {job!r}", values={"job": str(job_id)[:64]},
                                     hint="List jobs with `synthguard jobs list`.")
@@ -202,18 +192,13 @@ class Queue:
             raise ValidationError("unknown job state {state!r}",
                                   values={"state": state, "job_states": ", ".join(JOB_STATES)},
                                   hint=N_("Use one of: {job_states}."))
-        q = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(max(1, min(limit, 1000)))
-        if state:
-            q = q.where(Job.state == state)
-        if tenant:
-            q = q.where(Job.tenant == tenant)
         with self.db.session() as s:
-            return [job_dict(j) for j in s.scalars(q)]
+            return [job_dict(j) for j in job_repo.recent(s, state=state, tenant=tenant, limit=max(1, min(limit, 1000)))]
 
     def stats(self) -> dict[str, int]:
         """Jobs per state (every state present, zero when empty)."""
         with self.db.session() as s:
-            rows = s.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+            rows = job_repo.state_counts(s)
         return {st: 0 for st in JOB_STATES} | {st: int(n) for st, n in rows}
 
     def pending(self) -> int:
@@ -223,9 +208,9 @@ class Queue:
 
     def requeue(self, job_id: str) -> dict[str, Any]:
         """Give a dead job a fresh set of attempts (after fixing whatever killed it)."""
-        now = utcnow()
+        now = self.clock()
         with self.db.session() as s:
-            job = s.get(Job, job_id)
+            job = job_repo.get(s, job_id)
             if job is None:
                 raise NotFoundError("no job {job!r}", values={"job": job_id})
             if job.state != "dead":

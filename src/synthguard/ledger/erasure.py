@@ -30,13 +30,12 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError, KeyMissingError, NotFoundError, SubjectErasedError, ValidationError
-from synthguard.ledger.log import Entry, Ledger, store_errors
+from synthguard.ledger.log import Entry, Ledger
+from synthguard.store import ledger_repo
 from synthguard.store.base import utcnow
-from synthguard.store.ledger_tables import PAYLOADS, SUBJECT_KEYS
+from synthguard.store.ledger_repo import Session, store_errors
 
 MIN_RETENTION_DAYS = 183  # CSL-01 (>= 6 months), DS-18, LM-20
 DEFAULT_RETENTION_DAYS = 190
@@ -101,13 +100,11 @@ class SubjectVault:
     def _subject_key(self, session: Session, subject_id: str, *, create: bool) -> AESGCM:
         _check_subject(subject_id)
         with store_errors("read a subject key"):
-            conn = session.connection()
-            row = conn.execute(select(SUBJECT_KEYS).where(SUBJECT_KEYS.c.subject_id == subject_id)).first()
+            row = ledger_repo.subject_key(session, subject_id)
             if row is None and create:
                 key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
                 wrapped = nonce + self._master.encrypt(nonce, key, _aad(subject_id))
-                conn.execute(insert(SUBJECT_KEYS).values(subject_id=subject_id, wrapped_key=wrapped,
-                                                         created_at=utcnow()))
+                ledger_repo.add_subject_key(session, subject_id, wrapped_key=wrapped, created_at=utcnow())
                 return AESGCM(key)
         if row is None:
             raise NotFoundError("the vault holds no key for subject {subject_id!r}", values={"subject_id": subject_id})
@@ -153,13 +150,12 @@ class SubjectVault:
         """Encrypt and keep a payload (e.g. the IP of a generation, DS-18) linked to a ledger entry; returns its id."""
         token = self.encrypt(session, subject_id, plaintext)
         with store_errors("store a vault payload"):
-            result = session.connection().execute(insert(PAYLOADS).values(
-                subject_id=subject_id, entry_index=entry_index, token=token, created_at=utcnow()))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+            return ledger_repo.add_payload(session, subject_id=subject_id, entry_index=entry_index, token=token,
+                                           created_at=utcnow())
 
     def load(self, session: Session, payload_id: int) -> bytes:
         with store_errors("read a vault payload"):
-            row = session.connection().execute(select(PAYLOADS).where(PAYLOADS.c.id == payload_id)).first()
+            row = ledger_repo.payload(session, payload_id)
         if row is None:
             raise NotFoundError("vault payload {payload_id} does not exist (never stored, or purged after retention)",
                                 values={"payload_id": payload_id})
@@ -169,19 +165,18 @@ class SubjectVault:
         """Crypto-shred: destroy the subject's key and log an ``erasure`` entry (idempotent)."""
         _check_subject(subject_id)
         with store_errors("erase a subject"):
-            conn = session.connection()
-            row = conn.execute(select(SUBJECT_KEYS).where(SUBJECT_KEYS.c.subject_id == subject_id)).first()
+            row = ledger_repo.subject_key(session, subject_id)
             if row is not None and row.wrapped_key is None:
                 return self.ledger.entry(session, int(row.erasure_index))
-            payloads = conn.execute(select(func.count()).where(PAYLOADS.c.subject_id == subject_id)).scalar_one()
+            payloads = ledger_repo.payload_count(session, subject_id)
             entry = self.ledger.append(session, "erasure", {
                 "subject_ref": subject_ref(subject_id), "method": "crypto-shredding", "reason": reason,
                 "payloads": payloads})
             values = {"wrapped_key": None, "erased_at": entry.created_at, "erasure_index": entry.index}
             if row is None:  # nothing was ever stored: keep a tombstone so later encrypt() is refused too
-                conn.execute(insert(SUBJECT_KEYS).values(subject_id=subject_id, created_at=entry.created_at, **values))
+                ledger_repo.add_subject_key(session, subject_id, created_at=entry.created_at, **values)
             else:
-                conn.execute(update(SUBJECT_KEYS).where(SUBJECT_KEYS.c.subject_id == subject_id).values(**values))
+                ledger_repo.update_subject_key(session, subject_id, **values)
         return entry
 
 
@@ -199,13 +194,11 @@ def purge_expired(session: Session, retention_days: int = DEFAULT_RETENTION_DAYS
                               values={"retention_days": retention_days,
                                       "minimum_days": max(minimum_days, MIN_RETENTION_DAYS)})
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
-    expired = PAYLOADS.c.created_at < cutoff
     with store_errors("purge expired payloads"):
-        conn = session.connection()
-        count = conn.execute(select(func.count()).where(expired)).scalar_one()
+        count = ledger_repo.expired_count(session, cutoff)
         if dry_run or not count:
             return PurgeReport(cutoff, count, dry_run, None)
-        conn.execute(delete(PAYLOADS).where(expired))
+        ledger_repo.delete_expired(session, cutoff)
     entry = (ledger or Ledger()).append(session, "purge", {
         "table": "vault_payloads", "before": cutoff.isoformat(), "count": count, "retention_days": retention_days})
     return PurgeReport(cutoff, count, False, entry)

@@ -15,21 +15,17 @@ personal data (``email``, ``ip``, ``phone`` ...) are rejected at any depth.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, bindparam, exc, insert, or_, select, update
-from sqlalchemy.orm import Session
-
 from synthguard.errors import LedgerIntegrityError, NotFoundError, StoreError, ValidationError
 from synthguard.ledger import merkle
+from synthguard.store import ledger_repo
 from synthguard.store.base import utcnow
-from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES, HEAD, NODES
+from synthguard.store.ledger_repo import Session, store_errors
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -48,22 +44,6 @@ PERSONAL_KEYS = frozenset(
 )
 MAX_BODY_BYTES = 64 * 1024
 FORMAT_VERSION = 1
-
-# Prebuilt statements for the append hot path.
-_BUMP = (update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size + bindparam("n"))
-         .returning(HEAD.c.size, HEAD.c.frontier))
-_SET_FRONTIER = update(HEAD).where(HEAD.c.id == 1).values(frontier=bindparam("compact_range"))
-_INSERT_ENTRIES = insert(ENTRIES)
-_INSERT_NODES = insert(NODES)
-_SIZE = select(HEAD.c.size).where(HEAD.c.id == 1)
-_LEAVES = select(ENTRIES.c.idx, ENTRIES.c.leaf_hash).where(ENTRIES.c.idx.in_(bindparam("ids", expanding=True)))
-
-
-@functools.cache
-def _nodes_query(count: int) -> Select[Any]:
-    """SELECT of ``count`` nodes by primary key, as an OR of equalities (SQLite full-scans row-value IN lists)."""
-    match = or_(*(and_(NODES.c.level == bindparam(f"l{k}"), NODES.c.idx == bindparam(f"i{k}")) for k in range(count)))
-    return select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(match)
 
 
 @dataclass(frozen=True)
@@ -106,19 +86,6 @@ class ConsistencyProof:
     def to_dict(self) -> dict[str, Any]:
         return {"old_size": self.old_size, "new_size": self.new_size, "old_root": self.old_root.hex(),
                 "new_root": self.new_root.hex(), "hashes": [h.hex() for h in self.hashes]}
-
-
-@contextmanager
-def store_errors(action: str) -> Iterator[None]:
-    """Turn driver errors (locked, corrupt or truncated database) into a StoreError with a hint."""
-    try:
-        yield
-    except exc.SQLAlchemyError as err:
-        detail = str(getattr(err, "orig", None) or err).splitlines()[0]
-        hint = None
-        if "locked" in detail:
-            hint = "Another process holds the ledger's write lock; roll back this transaction and retry."
-        raise StoreError("cannot {action}: {detail}", values={"action": action, "detail": detail}, hint=hint) from err
 
 
 def canonical_json(value: Any) -> bytes:
@@ -195,7 +162,6 @@ class Ledger:
         now = utcnow() if time is None else time.astimezone(UTC)
         stamp = format_time(now)
         with store_errors("append to the ledger"):
-            conn = session.connection()
             start, frontier = self._lock_head(session, len(events))
             entries: list[Entry] = []
             entry_rows: list[dict[str, Any]] = []
@@ -210,19 +176,12 @@ class Ledger:
                 entries.append(Entry(index, kind, now, body, leaf, data))
                 entry_rows.append({"idx": index, "kind": kind, "created_at": now, "data": data, "leaf_hash": leaf})
                 _push(frontier, index, leaf, node_rows)
-            conn.execute(_INSERT_ENTRIES, entry_rows)
-            if node_rows:
-                conn.execute(_INSERT_NODES, node_rows)
-            conn.execute(_SET_FRONTIER, {"compact_range": b"".join(h for _, h in frontier)})
+            ledger_repo.write(session, entry_rows, node_rows, b"".join(h for _, h in frontier))
         return entries
 
     def _lock_head(self, session: Session, n: int) -> tuple[int, list[tuple[int, bytes]]]:
         """Reserve indices [start, start + n) by bumping the head row; the row lock is held until commit."""
-        conn = session.connection()
-        row = conn.execute(_BUMP, {"n": n}).first()
-        if row is None:
-            _create_head(session)
-            row = conn.execute(_BUMP, {"n": n}).one()
+        row = ledger_repo.reserve(session, n)
         start = row.size - n
         levels = [b for b in range(start.bit_length() - 1, -1, -1) if start >> b & 1]
         blob = row.frontier
@@ -234,11 +193,11 @@ class Ledger:
     # --- reading ---------------------------------------------------------------------------
     def size(self, session: Session) -> int:
         with store_errors("read the ledger size"):
-            return session.connection().execute(_SIZE).scalar() or 0
+            return ledger_repo.size(session)
 
     def entry(self, session: Session, index: int) -> Entry:
         with store_errors("read a ledger entry"):
-            row = session.connection().execute(select(ENTRIES).where(ENTRIES.c.idx == index)).first()
+            row = ledger_repo.entry(session, index)
         if row is None:
             raise NotFoundError("ledger entry {index} does not exist", values={"index": index})
         return _entry_from_row(row)
@@ -283,33 +242,28 @@ class Ledger:
         cp = sign_checkpoint(self.origin_for(private_key), size, self.root(session), private_key,
                              extensions=self.extensions)
         with store_errors("store a checkpoint"):
-            session.connection().execute(insert(CHECKPOINTS).values(
-                tree_size=cp.tree_size, root_hash=cp.root_hash, log_id=log_id(private_key),
-                created_at=cp.timestamp or utcnow(), note=cp.to_text()))
+            ledger_repo.add_checkpoint(session, tree_size=cp.tree_size, root_hash=cp.root_hash,
+                                       log_id=log_id(private_key), created_at=cp.timestamp or utcnow(),
+                                       note=cp.to_text())
         return cp
 
     def latest_checkpoint(self, session: Session) -> Checkpoint | None:
         from synthguard.ledger.checkpoint import parse_checkpoint
 
         with store_errors("read checkpoints"):
-            note = session.connection().execute(
-                select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)).scalar()
+            note = ledger_repo.latest_note(session)
         return None if note is None else parse_checkpoint(note)
 
     def latest_note(self, session: Session) -> str | None:
         """The latest checkpoint exactly as stored, with any witness cosignature lines added to it (issue 19)."""
         with store_errors("read checkpoints"):
-            return session.connection().execute(
-                select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)).scalar()
+            return ledger_repo.latest_note(session)
 
     def add_cosignatures(self, session: Session, tree_size: int, root_hash: bytes, lines: list[str]) -> str:
         """Append witness cosignature lines to the stored note of the checkpoint (size, root); returns the note.
         The lines are verified by the caller (trust.witness_client); lines already there are not repeated."""
         with store_errors("store cosignatures"):
-            row = session.connection().execute(
-                select(CHECKPOINTS.c.id, CHECKPOINTS.c.note).where(CHECKPOINTS.c.tree_size == tree_size,
-                                                                   CHECKPOINTS.c.root_hash == root_hash)
-                .order_by(CHECKPOINTS.c.id.desc()).limit(1)).first()
+            row = ledger_repo.checkpoint_of(session, tree_size, root_hash)
             if row is None:
                 raise ValidationError("no stored checkpoint of size {size} with that root", values={"size": tree_size})
             note = row.note if row.note.endswith("\n") else row.note + "\n"
@@ -317,7 +271,7 @@ class Ledger:
                 line = line.rstrip("\n") + "\n"
                 if line not in note:
                     note += line
-            session.connection().execute(update(CHECKPOINTS).where(CHECKPOINTS.c.id == row.id).values(note=note))
+            ledger_repo.set_note(session, row.id, note)
         return note
 
     def verify(self, session: Session, public_key: Ed25519PublicKey) -> VerifyReport:
@@ -343,12 +297,7 @@ class Ledger:
         interior = sorted({n for n in nodes if n[0] > 0})
         found: dict[merkle.Node, bytes] = {}
         with store_errors("read ledger hashes"):
-            conn = session.connection()
-            if leaves:
-                found.update(((0, i), h) for i, h in conn.execute(_LEAVES, {"ids": leaves}))
-            if interior:
-                params = {f"{c}{k}": v for k, node in enumerate(interior) for c, v in zip("li", node, strict=True)}
-                found.update(((lvl, i), h) for lvl, i, h in conn.execute(_nodes_query(len(interior)), params))
+            found.update(((lvl, i), h) for lvl, i, h in ledger_repo.hashes(session, leaves, interior))
         missing = [n for n in nodes if n not in found]
         if missing:
             raise LedgerIntegrityError("ledger node(s) {missing} (level, index) are missing; run a full verify",
@@ -365,18 +314,3 @@ def _push(frontier: list[tuple[int, bytes]], index: int, leaf: bytes, node_rows:
         node_rows.append({"level": level, "idx": index >> level, "hash": h})
     frontier.append((level, h))
 
-
-def _create_head(session: Session) -> None:
-    """Insert the head row once; a concurrent creator's duplicate is ignored."""
-    conn = session.connection()
-    values = {"id": 1, "size": 0, "frontier": b""}
-    if conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        conn.execute(sqlite.insert(HEAD).values(values).on_conflict_do_nothing(index_elements=["id"]))
-    elif conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        conn.execute(postgresql.insert(HEAD).values(values).on_conflict_do_nothing(index_elements=["id"]))
-    else:
-        conn.execute(insert(HEAD).values(values))

@@ -33,15 +33,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import func, select, type_coerce
-from sqlalchemy.orm import Session
-from sqlalchemy.types import NullType
 
 from synthguard.errors import LedgerIntegrityError, StoreError, ValidationError
 from synthguard.ledger import merkle
 from synthguard.ledger.checkpoint import parse_checkpoint, verify_checkpoint
-from synthguard.ledger.log import format_time, store_errors
-from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES, HEAD, NODES
+from synthguard.ledger.log import format_time
+from synthguard.store import ledger_repo
+from synthguard.store.ledger_repo import Session, store_errors
 
 _ZERO = bytes(32)
 
@@ -120,15 +118,14 @@ def verify(session: Session, public_key: Ed25519PublicKey | Ed25519PrivateKey, *
     size, root, checkpoints = 0, merkle.EMPTY_ROOT, 0
     try:
         with store_errors("read the ledger"):
-            conn = session.connection()
-            head = conn.execute(select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1)).first()
-            leaves = _scan_entries(conn, batch, found)
+            head = ledger_repo.head(session)
+            leaves = _scan_entries(session, batch, found)
             size = _check_head(head, leaves, found)
             tree = merkle.MemoryTree(bytes(leaves))
             root = tree.root()
             _check_frontier(head, tree, found)
-            _check_nodes(conn, tree, batch, found)
-            checkpoints = _check_checkpoints(conn, tree, public_key, found)
+            _check_nodes(session, tree, batch, found)
+            checkpoints = _check_checkpoints(session, tree, public_key, found)
     except StoreError as err:
         found.add("unreadable", None, f"{err.message} (database corrupt or truncated?)")
     return VerifyReport(size, root, checkpoints, tuple(found.items), found.omitted, time.perf_counter() - started)
@@ -142,13 +139,10 @@ def _as_time(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _scan_entries(conn: Any, batch: int, found: _Problems) -> bytearray:
+def _scan_entries(session: Session, batch: int, found: _Problems) -> bytearray:
     """Stream entries in index order, re-hash each, and return the packed recomputed leaf hashes."""
-    raw = NullType()  # no result processing: a hand-edited row must not crash the audit
-    cols = [ENTRIES.c.idx, ENTRIES.c.kind, type_coerce(ENTRIES.c.created_at, raw),
-            type_coerce(ENTRIES.c.data, raw), type_coerce(ENTRIES.c.leaf_hash, raw)]
     leaves, last, sha = bytearray(), -1, hashlib.sha256
-    while rows := conn.execute(select(*cols).where(ENTRIES.c.idx > last).order_by(ENTRIES.c.idx).limit(batch)).all():
+    while rows := ledger_repo.raw_entries(session, last, batch):
         for idx, kind, created, data, stored in rows:
             expected = len(leaves) // 32
             if idx > expected:
@@ -206,14 +200,13 @@ def _check_frontier(head: Any, tree: merkle.MemoryTree, found: _Problems) -> Non
         found.add("head", None, "the head's compact range does not match the entries; new appends would be wrong")
 
 
-def _check_nodes(conn: Any, tree: merkle.MemoryTree, batch: int, found: _Problems) -> None:
+def _check_nodes(session: Session, tree: merkle.MemoryTree, batch: int, found: _Problems) -> None:
     """Compare every stored interior node with the recomputed one, level by level."""
-    top = conn.execute(select(func.max(NODES.c.level))).scalar() or 0
+    top = ledger_repo.top_level(session)
     for level in range(1, max(len(tree.levels) - 1, top) + 1):
         computed = tree.levels[level] if level < len(tree.levels) else b""
         expected, last = 0, -1
-        query = select(NODES.c.idx, type_coerce(NODES.c.hash, NullType())).where(NODES.c.level == level)
-        while rows := conn.execute(query.where(NODES.c.idx > last).order_by(NODES.c.idx).limit(batch)).all():
+        while rows := ledger_repo.raw_nodes(session, level, last, batch):
             for idx, stored in rows:
                 if idx > expected:
                     _node_problem(found, level, expected, idx, "missing from the proof cache")
@@ -236,12 +229,10 @@ def _node_problem(found: _Problems, level: int, first: int, end: int, what: str)
     found.add("node", start, f"stored {nodes} covering entries {start}..{stop - 1} {what}")
 
 
-def _check_checkpoints(conn: Any, tree: merkle.MemoryTree, key: Any, found: _Problems) -> int:
+def _check_checkpoints(session: Session, tree: merkle.MemoryTree, key: Any, found: _Problems) -> int:
     signed: list[tuple[int, Any]] = []  # validly signed, in signing order
     good: list[tuple[int, Any]] = []  # ... and matching the recomputed tree
-    rows = conn.execute(select(CHECKPOINTS.c.id, CHECKPOINTS.c.tree_size, type_coerce(CHECKPOINTS.c.root_hash,
-                                                                                      NullType()),
-                               CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id)).all()
+    rows = ledger_repo.raw_checkpoints(session)
     matched = 0  # the largest size whose signed root the entries still give
     for cid, tree_size, root_hash, note in rows:
         try:
