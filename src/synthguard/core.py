@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import os
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -438,15 +437,12 @@ class SynthGuard:
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
-        from synthguard.scan import scan, scan_entry
+        from synthguard.scan import log_scan, scan
 
         result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
                       tenant=tenant, cache=self.scan_cache)
         if log:
-            t0 = time.perf_counter()
-            with self.db.session() as s:
-                self.ledger.append(s, "scan", scan_entry(result))
-            result.timings["ledger"] = time.perf_counter() - t0
+            log_scan(self, result)
         return result
 
     # --- victims and platforms: trace ------------------------------------------------------

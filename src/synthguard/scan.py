@@ -215,6 +215,15 @@ def scan_entry(result: Any) -> dict[str, Any]:
             "sources": sorted({e["source"] for e in result.evidence if e.get("kind") != "error"})}
 
 
+def log_scan(sg: SynthGuard, result: ScanResult) -> None:
+    """The scan's ledger entry (DS-10) in a transaction of its own, so the platform can later show what it knew
+    and decided about an upload (LM-16)."""
+    t0 = time.perf_counter()
+    with sg.db.session() as s:
+        sg.ledger.append(s, "scan", scan_entry(result))
+    result.timings["ledger"] = time.perf_counter() - t0
+
+
 def _as_dict(m: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(m) and not isinstance(m, type):
         return dataclasses.asdict(m)
@@ -446,4 +455,4 @@ def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagato
 
 
 __all__ = ["VERDICTS", "Analysis", "ScanResult", "analyse", "banks_for", "decide", "detectors_for", "finish",
-           "load_notices", "scan", "scan_entry"]
+           "load_notices", "log_scan", "scan", "scan_entry"]

@@ -78,12 +78,14 @@ class Jobs:
         return self.queue.enqueue("label", payload, tenant=tenant, key=key)
 
     def deep_scan(self, media: Media, *, tenant: str = "default", declared_ai: bool = False,
-                  content_ref: str | None = None, callback_url: str | None = None) -> tuple[dict[str, Any], int, bool]:
-        """Attach an upload to the one deep scan of its content: ``(job, upload_id, created)`` (jobs/deep.py)."""
+                  content_ref: str | None = None, callback_url: str | None = None,
+                  entry: dict[str, Any] | None = None) -> tuple[dict[str, Any], int, bool]:
+        """Attach an upload to the one deep scan of its content: ``(job, upload_id, created)`` (jobs/deep.py);
+        ``entry``: the upload scan's ledger entry, written in the same transaction."""
         from synthguard.jobs.deep import submit
 
         return submit(self.sg, media, tenant=tenant, declared_ai=declared_ai, content_ref=content_ref,
-                      callback_url=callback_url)
+                      callback_url=callback_url, entry=entry)
 
     def uploads(self, job_id: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """The uploads attached to a deep-scan job, each with its own result once delivered."""

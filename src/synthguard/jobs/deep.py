@@ -46,10 +46,11 @@ def check_callback(url: str | None) -> str | None:
 
 
 def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = False, content_ref: str | None = None,
-           callback_url: str | None = None) -> tuple[dict[str, Any], int, bool]:
+           callback_url: str | None = None, entry: dict[str, Any] | None = None) -> tuple[dict[str, Any], int, bool]:
     """Attach this upload to the deep scan of its content, enqueuing the job on first need.
 
-    Returns ``(job, upload_id, created)``; a job that already finished delivers to the upload at once."""
+    Returns ``(job, upload_id, created)``; a job that already finished delivers to the upload at once.  ``entry``:
+    the upload scan's own ledger entry (DS-10), appended in the attaching transaction (a repeat's one write)."""
     callback_url = check_callback(callback_url)
     key = f"{KEY_PREFIX}{media.sha256}:full"
     known = sg.jobs.deep_jobs.get((tenant, key))  # a repeat: this process already enqueued or found its job
@@ -60,8 +61,12 @@ def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = Fal
         payload = {"blob": digest, "name": "upload", "declared_ai": False, "search": "full", "deep": True}
         job, created = sg.jobs.queue.enqueue("scan", payload, tenant=tenant, key=key)
         sg.jobs.remember_deep_job((tenant, key), job)
-    upload_id, state = scan_tables.attach(sg.db, job["id"], tenant=tenant, name=media.name, declared_ai=declared_ai,
-                                          content_ref=content_ref, callback_url=callback_url)
+    with sg.db.session() as s:
+        if entry is not None:
+            sg.ledger.append(s, "scan", entry)
+        upload_id, state = scan_tables.attach_in(s, job["id"], tenant=tenant, name=media.name,
+                                                 declared_ai=declared_ai, content_ref=content_ref,
+                                                 callback_url=callback_url)
     if not created and sg.scan_cache is not None and state == "done":
         # finished before we attached: the cached full analysis answers at once -- this upload only; the others
         # are the worker's (a request that delivered a whole burst's uploads took 40-80 ms)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from synthguard.errors import StoreError
 from synthguard.store.base import Base, UTCDateTime, utcnow
@@ -92,12 +92,19 @@ def attach(db: Database, job_id: str, *, tenant: str, name: str, declared_ai: bo
     finishing meanwhile either committed first (the state says done: the caller delivers) or delivers after
     this commit and sees the upload: never neither."""
     with db.session() as s:
-        row = DeepScanUpload(job_id=job_id, tenant=tenant, name=name[-128:], declared_ai=declared_ai,
-                             content_ref=content_ref, callback_url=callback_url, created_at=utcnow())
-        s.add(row)
-        s.flush()
-        state = s.scalar(select(Job.state).where(Job.id == job_id).with_for_update(read=True))
-        return row.id, state
+        return attach_in(s, job_id, tenant=tenant, name=name, declared_ai=declared_ai, content_ref=content_ref,
+                         callback_url=callback_url)
+
+
+def attach_in(s: Session, job_id: str, *, tenant: str, name: str, declared_ai: bool,
+              content_ref: str | None = None, callback_url: str | None = None) -> tuple[int, str | None]:
+    """:func:`attach` inside the caller's transaction (with the upload's scan entry: one write, one commit)."""
+    row = DeepScanUpload(job_id=job_id, tenant=tenant, name=name[-128:], declared_ai=declared_ai,
+                         content_ref=content_ref, callback_url=callback_url, created_at=utcnow())
+    s.add(row)
+    s.flush()
+    state = s.scalar(select(Job.state).where(Job.id == job_id).with_for_update(read=True))
+    return row.id, state
 
 
 def undelivered(db: Database, job_id: str, upload_id: int | None = None) -> list[DeepScanUpload]:

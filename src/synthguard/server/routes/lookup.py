@@ -14,6 +14,7 @@ from synthguard.errors import MediaTooLargeError, NotFoundError, ValidationError
 from synthguard.evidence import build_bundle, verify_bundle
 from synthguard.evidence.bundle import bundle_bytes, verifier_keys
 from synthguard.ledger.trusted import pinned_vkey
+from synthguard.scan import log_scan, scan_entry
 from synthguard.server.deps import SG, Ident, RecordReader, Scanner, Tracer, upload_media
 from synthguard.store.db import lock_waited
 
@@ -82,17 +83,19 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
     t0, waited = time.perf_counter(), lock_waited()
     media = upload_media(sg, file)
     t_upload = time.perf_counter()
-    found = sg.scan(media, declared_ai=declared_ai, tenant=p.tenant)
+    found = sg.scan(media, declared_ai=declared_ai, tenant=p.tenant, log=False)
     result = found.to_dict()
-    for action in result["actions"]:
-        if action["action"] == "deep_scan":
-            t_job = time.perf_counter()
-            job, upload_id, created = sg.jobs.deep_scan(media, tenant=p.tenant, declared_ai=declared_ai,
-                                                        callback_url=callback_url)
-            action |= {"job_id": job["id"], "upload_id": upload_id}
-            found.timings["deep_scan"] = time.perf_counter() - t_job
-            if created and sg.jobs.inline:  # embedded mode: this process works the queue after responding
-                background.add_task(sg.jobs.work)
+    deep = next((a for a in result["actions"] if a["action"] == "deep_scan"), None)
+    if deep is None:
+        log_scan(sg, found)
+    else:  # its scan entry (DS-10) and its attachment to the content's deep scan: one transaction
+        t_job = time.perf_counter()
+        job, upload_id, created = sg.jobs.deep_scan(media, tenant=p.tenant, declared_ai=declared_ai,
+                                                    callback_url=callback_url, entry=scan_entry(found))
+        deep |= {"job_id": job["id"], "upload_id": upload_id}
+        found.timings["deep_scan"] = time.perf_counter() - t_job
+        if created and sg.jobs.inline:  # embedded mode: this process works the queue after responding
+            background.add_task(sg.jobs.work)
     t = found.timings  # hit: answered from the cache; shared: waited for a concurrent scan of the same bytes
     cache = "off" if sg.scan_cache is None else "shared" if "shared" in t else "hit" if "cache" in t else "miss"
     t["db_lock"] = lock_waited() - waited  # of which: queued behind other writers (store/db.py)
