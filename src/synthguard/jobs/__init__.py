@@ -79,13 +79,14 @@ class Jobs:
 
     def deep_scan(self, media: Media, *, tenant: str = "default", declared_ai: bool = False,
                   content_ref: str | None = None, callback_url: str | None = None,
-                  entry: dict[str, Any] | None = None) -> tuple[dict[str, Any], int, bool]:
+                  entry: dict[str, Any] | None = None,
+                  timings: dict[str, float] | None = None) -> tuple[dict[str, Any], int, bool]:
         """Attach an upload to the one deep scan of its content: ``(job, upload_id, created)`` (jobs/deep.py);
         ``entry``: the upload scan's ledger entry, written in the same transaction."""
         from synthguard.jobs.deep import submit
 
         return submit(self.sg, media, tenant=tenant, declared_ai=declared_ai, content_ref=content_ref,
-                      callback_url=callback_url, entry=entry)
+                      callback_url=callback_url, entry=entry, timings=timings)
 
     def uploads(self, job_id: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """The uploads attached to a deep-scan job, each with its own result once delivered."""

@@ -17,6 +17,7 @@ worker sweep: the full search never runs in a request).
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import StoreError, SynthGuardError, ValidationError
@@ -46,12 +47,16 @@ def check_callback(url: str | None) -> str | None:
 
 
 def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = False, content_ref: str | None = None,
-           callback_url: str | None = None, entry: dict[str, Any] | None = None) -> tuple[dict[str, Any], int, bool]:
+           callback_url: str | None = None, entry: dict[str, Any] | None = None,
+           timings: dict[str, float] | None = None) -> tuple[dict[str, Any], int, bool]:
     """Attach this upload to the deep scan of its content, enqueuing the job on first need.
 
     Returns ``(job, upload_id, created)``; a job that already finished delivers to the upload at once.  ``entry``:
-    the upload scan's own ledger entry (DS-10), appended in the attaching transaction (a repeat's one write)."""
+    the upload scan's own ledger entry (DS-10), appended in the attaching transaction (a repeat's one write).
+    ``timings`` receives the seconds spent finding the job, attaching and delivering (Server-Timing)."""
     callback_url = check_callback(callback_url)
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     key = f"{KEY_PREFIX}{media.sha256}:full"
     known = sg.jobs.deep_jobs.get((tenant, key))  # a repeat: this process already enqueued or found its job
     if known is not None:
@@ -61,16 +66,21 @@ def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = Fal
         payload = {"blob": digest, "name": "upload", "declared_ai": False, "search": "full", "deep": True}
         job, created = sg.jobs.queue.enqueue("scan", payload, tenant=tenant, key=key)
         sg.jobs.remember_deep_job((tenant, key), job)
+    t1 = time.perf_counter()
+    timings["deep_job"] = t1 - t0
     with sg.db.session() as s:
         if entry is not None:
             sg.ledger.append(s, "scan", entry)
         upload_id, state = scan_tables.attach_in(s, job["id"], tenant=tenant, name=media.name,
                                                  declared_ai=declared_ai, content_ref=content_ref,
                                                  callback_url=callback_url)
+    t2 = time.perf_counter()
+    timings["attach"] = t2 - t1
     if not created and sg.scan_cache is not None and state == "done":
         # finished before we attached: the cached full analysis answers at once -- this upload only; the others
         # are the worker's (a request that delivered a whole burst's uploads took 40-80 ms)
         deliver(sg, job["id"], media, upload_id=upload_id)
+        timings["deliver"] = time.perf_counter() - t2
     return job, upload_id, created  # without the cache, the full search is the workers' job: their sweep delivers
 
 

@@ -89,11 +89,10 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
     if deep is None:
         log_scan(sg, found)
     else:  # its scan entry (DS-10) and its attachment to the content's deep scan: one transaction
-        t_job = time.perf_counter()
         job, upload_id, created = sg.jobs.deep_scan(media, tenant=p.tenant, declared_ai=declared_ai,
-                                                    callback_url=callback_url, entry=scan_entry(found))
+                                                    callback_url=callback_url, entry=scan_entry(found),
+                                                    timings=found.timings)  # deep_job, attach, deliver
         deep |= {"job_id": job["id"], "upload_id": upload_id}
-        found.timings["deep_scan"] = time.perf_counter() - t_job
         if created and sg.jobs.inline:  # embedded mode: this process works the queue after responding
             background.add_task(sg.jobs.work)
     t = found.timings  # hit: answered from the cache; shared: waited for a concurrent scan of the same bytes
