@@ -212,11 +212,8 @@ def test_uploads_a_busy_database_left_undelivered_are_swept(settings, tmp_path, 
 
 def test_a_repeat_in_another_process_gets_the_finished_deep_result_itself(settings, tmp_path, monkeypatch):
     """A server process holds the priors analysis in memory; the deep scan ran in a worker process, which stored
-    the full analysis in the shared table only.  The next repeat asks the table again (``RECHECK_SECONDS``) and
-    answers with the final verdict: no second attachment, no second delivery inside the request (issue 28)."""
-    import synthguard.scan_cache as scan_cache
-
-    monkeypatch.setattr(scan_cache, "RECHECK_SECONDS", 0.0)
+    the full analysis in the shared table only.  The next repeat asks the table again and answers with the final
+    verdict: no second attachment, no second delivery inside the request (issue 28)."""
     priors = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False})
     with SynthGuard.open(priors) as server, SynthGuard.open(priors) as worker:
         data = rotated_copy(server, tmp_path)
@@ -229,19 +226,27 @@ def test_a_repeat_in_another_process_gets_the_finished_deep_result_itself(settin
         assert not any(a["action"] == "deep_scan" for a in again.actions)
 
 
-def test_the_table_is_asked_again_at_most_once_per_recheck_interval(settings, tmp_path, monkeypatch):
+def test_only_an_analysis_waiting_for_its_deep_scan_asks_the_table_again(settings, tmp_path, monkeypatch):
     import synthguard.scan_cache as scan_cache
 
     priors = settings.model_copy(update={"scan_watermark_search": "priors"})
     with SynthGuard.open(priors) as sg:
-        media = sg.media(kodak())
-        sg.scan_cache.analysis(media)  # a priors analysis in memory, no full one anywhere
+        unlabeled = sg.media(kodak())
+        labeled = sg.media(rotated_copy(sg, tmp_path))  # rotated: its mark waits for the deep scan too
+        sg.add_user("u-y")
+        sg.verify_user("u-y", "mobile", identifier="+86 138 0013 8001")
+        out = tmp_path / "plain.png"
+        sg.label(kodak("kodim02.png"), user="u-y", producer="ACME", output=out, c2pa=False)
+        found_at_priors = sg.media(out.read_bytes())
+        for m in (unlabeled, labeled, found_at_priors):
+            sg.scan_cache.analysis(m)  # priors analyses in memory, no full one anywhere
         asked = []
         real = scan_cache.scan_tables.cached
         monkeypatch.setattr(scan_cache.scan_tables, "cached", lambda db, key: asked.append(key) or real(db, key))
-        for _ in range(5):
-            assert sg.scan_cache.analysis(media).search == "priors"
-        assert len(asked) == 1  # the first repeat asked for the full analysis; the next four within the second did not
+        for _ in range(3):
+            for m in (unlabeled, labeled, found_at_priors):
+                assert sg.scan_cache.analysis(m).search == "priors"
+        assert len(asked) == 6  # the two waiting for a deep scan, each time; the mark found at the priors never
 
 
 def test_a_late_upload_is_delivered_its_own_result_only(settings, tmp_path, monkeypatch):

@@ -47,9 +47,6 @@ if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
 PRUNE_EVERY = 256  # stores between two deletions of expired entries
-# a priors analysis held in memory is upgraded when a deep scan (another process) has stored the full one:
-# the shared table is asked again at most this often per content
-RECHECK_SECONDS = 1.0
 KEY_FILE_LIMIT = 1 << 20
 # settings that do not change what a scan reads: the search is a key part of its own (a full analysis serves a
 # priors scan), the cache's own knobs, and where jobs run
@@ -68,7 +65,6 @@ class ScanCache:
         self._mem: OrderedDict[str, Analysis] = OrderedDict()
         self._lock = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
-        self._rechecked: OrderedDict[str, float] = OrderedDict()  # priors key -> when the table was last asked
         self._stored = 0
         self._pool: Any = None
         self.hits = self.misses = 0
@@ -189,11 +185,10 @@ class ScanCache:
     def _find(self, keys: list[str]) -> Analysis | None:
         """The best analysis under ``keys`` (the full search first): this process's memory, then the table.
 
-        A priors analysis found in memory is not the end when the full one may exist: the deep scan of this
-        content runs in a worker process and stores its full analysis in the table only.  Asking the table again
-        (at most every ``RECHECK_SECONDS`` per content) lets repeats get the final verdict at once instead of
-        attaching to a finished deep scan and having it delivered a second time (jobs/deep.py).  Only for an
-        analysis that left part of the search to the deep scan: a labeled upload found at the priors needs none."""
+        A priors analysis found in memory is not the end when it left part of the watermark search to a deep
+        scan: that runs in a worker process and stores its full analysis in the table only.  Asking the table again
+        (one indexed read, only while the deep scan is pending) lets repeats get the final verdict as soon as it
+        exists instead of attaching to a finished deep scan and having it delivered inside the request (6-8 ms)."""
         for i, key in enumerate(keys):
             with self._lock:
                 found = self._mem.get(key)
@@ -201,22 +196,11 @@ class ScanCache:
                     self._mem.move_to_end(key)
             if found is None:
                 continue
-            if i and _partial(found) and self._recheck(key) and (better := self._from_table(keys[:i])) is not None:
+            if i and _partial(found) and (better := self._from_table(keys[:i])) is not None:
                 return better
             self.hits += 1
             return found
         return self._from_table(keys)
-
-    def _recheck(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._rechecked.get(key, -RECHECK_SECONDS) < RECHECK_SECONDS:
-                return False
-            self._rechecked[key] = now
-            self._rechecked.move_to_end(key)
-            while len(self._rechecked) > max(self.entries, 1):
-                self._rechecked.popitem(last=False)
-            return True
 
     def _from_table(self, keys: list[str]) -> Analysis | None:
         for key in keys:
