@@ -52,8 +52,9 @@ def case_by_ticket(s: Session, ticket: str) -> ModCase | None:
 
 def move_case(s: Session, case_id: int, frm: str, to: str) -> int:
     """Set the case's state to ``to`` only if it is still ``frm`` (optimistic check); returns the rows moved (0, 1)."""
-    return s.execute(update(ModCase).where(ModCase.id == case_id, ModCase.state == frm).values(state=to)
-                     .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    res = s.execute(update(ModCase).where(ModCase.id == case_id, ModCase.state == frm).values(state=to)
+                    .execution_options(synchronize_session=False))
+    return int(res.rowcount)  # type: ignore[attr-defined]
 
 
 def _claimable() -> Any:
@@ -76,8 +77,9 @@ def next_claimable(s: Session, tenant: str, case_id: int | None = None) -> int |
 
 def take_claim(s: Session, case_id: int, reviewer: str, at: datetime) -> int:
     """``UPDATE ... WHERE claimable``: 1 when this reviewer won the case, 0 when another got it first."""
-    return s.execute(update(ModCase).where(ModCase.id == case_id, _claimable(), ModCase.claimed_by.is_(None))
-                     .values(claimed_by=reviewer, claimed_at=at)).rowcount  # type: ignore[attr-defined]
+    res = s.execute(update(ModCase).where(ModCase.id == case_id, _claimable(), ModCase.claimed_by.is_(None))
+                    .values(claimed_by=reviewer, claimed_at=at))
+    return int(res.rowcount)  # type: ignore[attr-defined]
 
 
 def case_reloaded(s: Session, case_id: int) -> ModCase | None:
