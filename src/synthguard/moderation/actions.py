@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 from synthguard.moderation import cases, content, notify
+from synthguard.moderation import refutation as refutations
+from synthguard.store import moderation_repo as repo
+from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str
     if report_decision is not None and report_decision not in REPORT_DECISIONS:
         raise ValidationError("report_decision must be one of {REPORT_DECISIONS}",
                               values={"REPORT_DECISIONS": REPORT_DECISIONS})
-    c = s.get(ModContent, case.content_id) if case.content_id else None
+    c = repo.content(s, case.content_id) if case.content_id else None
     if action in NEEDS_CONTENT and c is None:
         raise ValidationError("case {ticket} names no content on this platform; {action} needs one",
                               values={"ticket": case.ticket, "action": action},
@@ -71,9 +72,7 @@ def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str
         c.notices = list(c.notices) + [{"type": action, "reason_code": reason_code,  # type: ignore[union-attr]
                                         "text": policy.reason_codes[reason_code]["text"], "at": now.isoformat()}]
     elif action == "refute":
-        from synthguard.moderation.refutation import publish
-
-        res.effects = publish(mod, s, case, c, reviewer, now, refutation or {})
+        res.effects = refutations.publish(mod, s, case, c, reviewer, now, refutation or {})
     to = "dismissed" if action == "dismiss" else "actioned"
     case.action, case.reason_code, case.actioned_at = action, reason_code, now
     case.report_decision = report_decision or ("report" if case.category in REPORTABLE and to == "actioned"

@@ -15,12 +15,11 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
-
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.i18n import N_
 from synthguard.limits import MAX_ROW_ID
+from synthguard.store import moderation_repo as repo
+from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent, ModEvent
 from synthguard.times import iso
 
@@ -74,9 +73,7 @@ def record(sg: SynthGuard, s: Session, case: ModCase, kind: str, actor: str, at:
     if to is not None:
         check_transition(frm, to)
         # optimistic check in the database: a concurrent writer that moved the case first wins, we get a 409
-        moved = s.execute(update(ModCase).where(ModCase.id == case.id, ModCase.state == frm).values(state=to)
-                          .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-        if moved != 1:
+        if repo.move_case(s, case.id, frm, to) != 1:
             raise ConflictError("case {ticket} changed meanwhile (it is no longer {state!r})",
                                 values={"ticket": case.ticket, "state": frm},
                                 hint=N_("Reload the case and decide again."))
@@ -88,19 +85,16 @@ def record(sg: SynthGuard, s: Session, case: ModCase, kind: str, actor: str, at:
     entry = sg.ledger.append(s, "moderation", body, time=at)
     ev = ModEvent(case_id=case.id, at=at, actor=actor, kind=kind, from_state=frm, to_state=to, reason=reason,
                   details=details, ledger_index=entry.index)
-    s.add(ev)
-    s.flush()
+    repo.add(s, ev, flush=True)
     return ev
 
 
 def get(s: Session, tenant: str, case_id: int | str, *, lock: bool = False) -> ModCase:
     """A case of this tenant by id or ticket; 404 for another tenant's case, as for a missing one."""
-    q = select(ModCase).where(ModCase.tenant == tenant)
-    q = q.where(ModCase.ticket == case_id) if isinstance(case_id, str) and case_id.startswith("T-") \
-        else q.where(ModCase.id == _int(case_id))
-    if lock and s.bind is not None and s.bind.dialect.name == "postgresql":
-        q = q.with_for_update()
-    case = s.scalar(q)
+    if isinstance(case_id, str) and case_id.startswith("T-"):
+        case = repo.case_in_tenant(s, tenant, ticket=case_id, lock=lock)
+    else:
+        case = repo.case_in_tenant(s, tenant, case_id=_int(case_id), lock=lock)
     if case is None:
         raise NotFoundError("no case {case!r}", values={"case": case_id},
                             hint=N_("List the queue: GET /v1/moderation/queue."))
@@ -119,33 +113,20 @@ def _int(v: int | str) -> int:
     return n
 
 
-def claimable() -> Any:
-    """Waiting for a reviewer: opened, or appealed without a running CC-11 restore timer."""
-    return or_(ModCase.state == "opened", and_(ModCase.state == "appealed", ModCase.restore_at.is_(None)))
-
-
 def claim(sg: SynthGuard, s: Session, tenant: str, reviewer: str, at: datetime, case_id: int | None = None
           ) -> ModCase | None:
     """Claim the most urgent queued case (or ``case_id``) for ``reviewer``; None when nothing is left.
 
-    Postgres: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks a row no other transaction holds.  SQLite: the
-    claim is one ``UPDATE ... WHERE state IN queued AND claimed_by IS NULL``; a reviewer whose UPDATE hits no
-    row lost the race and tries the next case."""
-    pg = s.bind is not None and s.bind.dialect.name == "postgresql"
+    Waiting means opened, or appealed without a running CC-11 restore timer, and held by nobody.  Postgres:
+    ``SELECT ... FOR UPDATE SKIP LOCKED`` picks a row no other transaction holds.  SQLite: the claim is one
+    ``UPDATE ... WHERE state IN queued AND claimed_by IS NULL``; a reviewer whose UPDATE hits no row lost the
+    race and tries the next case (store/moderation_repo.py)."""
     for _ in range(20):
-        q = select(ModCase.id).where(ModCase.tenant == tenant, claimable(), ModCase.claimed_by.is_(None))
-        if case_id is not None:
-            q = q.where(ModCase.id == case_id)
-        q = q.order_by(ModCase.deadline_at.is_(None), ModCase.deadline_at, ModCase.priority.desc(), ModCase.id)
-        if pg:
-            q = q.with_for_update(skip_locked=True)
-        cid = s.scalar(q.limit(1))
+        cid = repo.next_claimable(s, tenant, case_id)
         if cid is None:
             return None
-        won = s.execute(update(ModCase).where(ModCase.id == cid, claimable(), ModCase.claimed_by.is_(None))
-                        .values(claimed_by=reviewer, claimed_at=at)).rowcount  # type: ignore[attr-defined]
-        if won == 1:
-            case = s.get(ModCase, cid, populate_existing=True)
+        if repo.take_claim(s, cid, reviewer, at) == 1:
+            case = repo.case_reloaded(s, cid)
             assert case is not None
             record(sg, s, case, "claim", reviewer, at, to="in_review")
             return case
@@ -181,17 +162,15 @@ def close(sg: SynthGuard, s: Session, case: ModCase, actor: str, at: datetime, *
 
 def queue(s: Session, tenant: str, *, states: tuple[str, ...] = QUEUED + ("in_review",)) -> list[ModCase]:
     """Cases waiting or in review, most urgent deadline first (no deadline last), then priority."""
-    q = (select(ModCase).where(ModCase.tenant == tenant, ModCase.state.in_(states))
-         .order_by(ModCase.deadline_at.is_(None), ModCase.deadline_at, ModCase.priority.desc(), ModCase.id))
-    return list(s.scalars(q))
+    return repo.cases_in_states(s, tenant, states)
 
 
 def for_content(s: Session, content_id: int) -> list[ModCase]:
-    return list(s.scalars(select(ModCase).where(ModCase.content_id == content_id).order_by(ModCase.id)))
+    return repo.cases_of_content(s, content_id)
 
 
 def history(s: Session, case: ModCase) -> list[dict[str, Any]]:
-    rows = s.scalars(select(ModEvent).where(ModEvent.case_id == case.id).order_by(ModEvent.id))
+    rows = repo.case_events(s, case.id)
     return [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "from": e.from_state, "to": e.to_state,
              "reason": e.reason, "details": e.details, "ledger_index": e.ledger_index} for e in rows]
 

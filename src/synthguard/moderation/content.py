@@ -14,14 +14,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from synthguard.errors import ConflictError, NotFoundError, RefusedError, SynthGuardError, ValidationError
 from synthguard.i18n import N_
 from synthguard.media import Media, write_atomic
+from synthguard.store import moderation_repo as repo
 from synthguard.store.base import utcnow
+from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent
 
 if TYPE_CHECKING:
@@ -134,7 +132,7 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
              declared_ai: bool) -> tuple[ModContent | None, Any, list[Any]]:
     """Scan an upload and store it unless the policy blocks it; returns (content or None, scan, rules)."""
     check_ref(ref)
-    if s.scalar(select(ModContent.id).where(ModContent.tenant == tenant, ModContent.ref == ref)) is not None:
+    if repo.content_ref_taken(s, tenant, ref):
         raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
                             hint=N_("Use a new content reference."))
     scan = sg.scan(media, declared_ai=declared_ai, tenant=tenant)
@@ -149,12 +147,9 @@ def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *,
                    notices=[label_notice(scan)] if any("label" in r.actions for r in rules) else [],
                    evidence=evidence_summary(scan) | {"automated": automated_measures(rules)},
                    created_at=utcnow(), updated_at=utcnow())
-    s.add(c)
-    try:
-        s.flush()
-    except IntegrityError:  # another worker registered the same reference meanwhile
+    if not repo.insert_content(s, c):  # another worker registered the same reference meanwhile
         raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
-                            hint=N_("Use a new content reference.")) from None
+                            hint=N_("Use a new content reference."))
     path = media_path(sg, c)
     if not path.exists():  # content-addressed: the same bytes are stored once
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +180,7 @@ def label_notice(scan: Any) -> dict[str, Any]:
 
 
 def find(s: Session, tenant: str, ref: str) -> ModContent:
-    c = s.scalar(select(ModContent).where(ModContent.tenant == tenant, ModContent.ref == ref))
+    c = repo.content_by_ref(s, tenant, ref)
     if c is None:
         raise NotFoundError("no content {ref!r}", values={"ref": ref},
                             hint=N_("Register uploads with POST /v1/moderation/content."))
@@ -197,7 +192,7 @@ def resolve_location(s: Session, tenant: str, location: str) -> ModContent | Non
     tail = location.strip().rstrip("/").split("?")[0].split("#")[0].rsplit("/", 1)[-1]
     if not _REF.fullmatch(tail or "-"):
         return None
-    return s.scalar(select(ModContent).where(ModContent.tenant == tenant, ModContent.ref == tail))
+    return repo.content_by_ref(s, tenant, tail)
 
 
 def hamming(a: str, b: str) -> int:
@@ -208,8 +203,7 @@ def copies(s: Session, c: ModContent, *, distance: int = COPY_DISTANCE) -> tuple
     """(identical, near-duplicate) live copies of ``c`` on the same tenant."""
     from synthguard.fingerprint.pdq import MIN_QUALITY
 
-    rows = s.scalars(select(ModContent).where(ModContent.tenant == c.tenant, ModContent.id != c.id,
-                                              ModContent.status.in_(("visible", "restricted"))))
+    rows = repo.live_content_except(s, c.tenant, c.id)
     same, near = [], []
     usable = c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY
     for o in rows:
@@ -222,11 +216,11 @@ def copies(s: Session, c: ModContent, *, distance: int = COPY_DISTANCE) -> tuple
 
 def removal_cases(s: Session, tenant: str, sha256: str, pdq: str | None) -> list[ModCase]:
     """The removal cases of removed items this upload duplicates (same bytes, or PDQ within the copy radius)."""
-    removed = s.scalars(select(ModContent).where(ModContent.tenant == tenant, ModContent.status == "removed"))
+    removed = repo.removed_content(s, tenant)
     ids = [c.id for c in removed if c.sha256 == sha256 or (pdq and c.pdq and hamming(c.pdq, pdq) <= COPY_DISTANCE)]
     if not ids:
         return []
-    return list(s.scalars(select(ModCase).where(ModCase.content_id.in_(ids), ModCase.action == "remove")))
+    return repo.removal_cases(s, ids)
 
 
 def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[int]:

@@ -15,14 +15,13 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from synthguard.errors import ConfigError, SynthGuardError, ValidationError
 from synthguard.i18n import N_, current, translate
 from synthguard.moderation import texts
 from synthguard.moderation.takedown import EMAIL
+from synthguard.store import moderation_repo as repo
 from synthguard.store.base import utcnow
+from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModOutbox
 
 if TYPE_CHECKING:
@@ -74,16 +73,13 @@ def queue(sg: SynthGuard, s: Session, case: ModCase, template: str, recipient: s
     row = ModOutbox(tenant=case.tenant, case_id=case.id, recipient=recipient, to_payload=to_payload,
                     template=template, subject=translate(subject, lang, **values), body=translate(body, lang, **values),
                     created_at=utcnow(), attempts=0)
-    s.add(row)
+    repo.add(s, row)
     return row
 
 
 def outbox(sg: SynthGuard, tenant: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
     with sg.db.session() as s:
-        q = select(ModOutbox).where(ModOutbox.tenant == tenant).order_by(ModOutbox.id)
-        if pending_only:
-            q = q.where(ModOutbox.sent_at.is_(None))
-        return [_row(r) for r in s.scalars(q)]
+        return [_row(r) for r in repo.outbox(s, tenant, pending_only=pending_only)]
 
 
 def _row(r: ModOutbox) -> dict[str, Any]:
@@ -126,9 +122,7 @@ def send(sg: SynthGuard, *, transport: Transport | None = None, limit: int = 100
     """Deliver pending outbox rows; returns counts of sent, failed and skipped (no address) rows."""
     counts = {"sent": 0, "failed": 0, "skipped": 0}
     with sg.db.session() as s:
-        rows = list(s.scalars(select(ModOutbox).where(ModOutbox.sent_at.is_(None),
-                                                      ModOutbox.attempts < MAX_ATTEMPTS)
-                              .order_by(ModOutbox.id).limit(limit)))
+        rows = repo.outbox_due(s, MAX_ATTEMPTS, limit)
         if not rows:
             return counts
         if transport is None:

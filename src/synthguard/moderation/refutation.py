@@ -9,12 +9,11 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from synthguard.errors import NotFoundError, ValidationError
 from synthguard.i18n import N_
 from synthguard.moderation import content
+from synthguard.store import moderation_repo as repo
+from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent, ModRefutation
 
 if TYPE_CHECKING:
@@ -35,13 +34,13 @@ def publish(mod: Moderation, s: Session, case: ModCase, c: ModContent | None, re
     notice = {"type": "refutation", "slug": slug, "title": title, "url": f"/refutations/{slug}", "at": now.isoformat()}
     for t in targets:
         t.notices = list(t.notices) + [notice]
-    s.add(ModRefutation(tenant=case.tenant, slug=slug, case_id=case.id, title=title, text=text,
-                        content_refs=[t.ref for t in targets], created_at=now))
+    repo.add(s, ModRefutation(tenant=case.tenant, slug=slug, case_id=case.id, title=title, text=text,
+                              content_refs=[t.ref for t in targets], created_at=now))
     return {"refutation": slug, "refuted": [t.ref for t in targets]}
 
 
 def public_view(s: Session, slug: str) -> dict[str, Any]:
-    r = s.scalar(select(ModRefutation).where(ModRefutation.slug == slug)) if isinstance(slug, str) else None
+    r = repo.refutation(s, slug) if isinstance(slug, str) else None
     if r is None:
         raise NotFoundError("no refutation {slug!r}", values={"slug": slug},
                             hint=N_("Check the address of the refutation notice."))

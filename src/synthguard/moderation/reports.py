@@ -16,8 +16,6 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from synthguard import documents
 from synthguard.documents import Bar, BarChart, Block, Document, Heading, KeyValues, Paragraph, Table
 from synthguard.errors import ValidationError
@@ -25,7 +23,8 @@ from synthguard.i18n import N_, _, current, format_number, translate
 from synthguard.moderation import texts
 from synthguard.moderation.dsa import VISIBILITY, automated_sors, ndjson, sor
 from synthguard.moderation.policy import for_settings
-from synthguard.store.moderation_tables import ModCase, ModContent, ModRefutation
+from synthguard.store import moderation_repo as repo
+from synthguard.store.moderation_tables import ModCase, ModContent
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -65,20 +64,12 @@ def build(sg: SynthGuard, tenant: str, period: str, *, lang: str | None = None) 
     lang = lang or current()
     policy = for_settings(sg.settings)
     with sg.db.session() as s:
-        rows = list(s.execute(select(ModCase, ModContent).outerjoin(ModContent, ModContent.id == ModCase.content_id)
-                              .where(ModCase.tenant == tenant, ModCase.opened_at >= start, ModCase.opened_at < end)
-                              .order_by(ModCase.id)))
-        decided = list(s.execute(select(ModCase, ModContent).outerjoin(ModContent, ModContent.id == ModCase.content_id)
-                                 .where(ModCase.tenant == tenant, ModCase.actioned_at >= start,
-                                        ModCase.actioned_at < end).order_by(ModCase.actioned_at)))
-        refs = list(s.scalars(select(ModRefutation).where(ModRefutation.tenant == tenant,
-                                                          ModRefutation.created_at >= start,
-                                                          ModRefutation.created_at < end)))
-        arrived = list(s.scalars(select(ModContent).where(ModContent.tenant == tenant, ModContent.created_at >= start,
-                                                          ModContent.created_at < end).order_by(ModContent.id)))
+        rows = repo.cases_opened_in(s, tenant, start, end)
+        decided = repo.cases_decided_in(s, tenant, start, end)
+        refs = repo.refutations_in(s, tenant, start, end)
+        arrived = repo.content_arrived_in(s, tenant, start, end)
         uploads = [x.verdict for x in arrived]
-        tickets = {i: t for i, t in s.execute(select(ModCase.id, ModCase.ticket)
-                                              .where(ModCase.id.in_([r.case_id for r in refs])))}
+        tickets = repo.tickets(s, [r.case_id for r in refs])
     acted = [(c.actioned_at or c.opened_at, c) for c, _ in decided]  # decided rows all have actioned_at
     hours = [(at - (c.valid_at or c.opened_at)).total_seconds() / 3600 for at, c in acted]
     on_time = [c.deadline_at is None or at <= c.deadline_at for at, c in acted]

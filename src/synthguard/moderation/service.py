@@ -7,18 +7,20 @@ crash interrupted.  Time comes from ``clock`` so SLA tests can move it (US-04: a
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.i18n import N_, current
 from synthguard.media import Media
-from synthguard.moderation import cases, content, notify, takedown
+from synthguard.moderation import cases, content, notify, refutation, sla, takedown
+from synthguard.moderation.actions import apply
 from synthguard.moderation.policy import Policy, for_settings
+from synthguard.store import moderation_repo as repo
+from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent
 
 if TYPE_CHECKING:
@@ -118,7 +120,7 @@ class Moderation:
         now = self.clock()
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id)
-            c = s.get(ModContent, case.content_id) if case.content_id else None
+            c = repo.content(s, case.content_id) if case.content_id else None
             if c is None:
                 raise NotFoundError("case {ticket} names no stored content", values={"ticket": case.ticket})
             path = content.media_path(self.sg, c)
@@ -129,7 +131,7 @@ class Moderation:
             return path.read_bytes(), c.mime
 
     # --- cases ---------------------------------------------------------------------------
-    def _open(self, s: Any, tenant: str, source: str, kind: str, c: ModContent | None, now: datetime, *,
+    def _open(self, s: Session, tenant: str, source: str, kind: str, c: ModContent | None, now: datetime, *,
               actor: str, rule: str | None = None, automated: bool = False, location: str | None = None,
               details: dict[str, Any] | None = None, deadline: datetime | None = None,
               secret: str | None = None) -> ModCase:
@@ -141,8 +143,7 @@ class Moderation:
                        deadline_at=deadline or self.policy.deadline(kind, now), escalations=[],
                        automated=automated, details=details or {},
                        secret_hash=cases.secret_hash(secret) if secret else None)
-        s.add(case)
-        s.flush()
+        repo.add(s, case, flush=True)
         cases.record(self.sg, s, case, "open", actor, now, details={"rule": case.rule, "category": t.category})
         return case
 
@@ -189,7 +190,7 @@ class Moderation:
     def queue(self, tenant: str) -> list[dict[str, Any]]:
         now = self.clock()
         with self.sg.db.session() as s:
-            return [cases.case_dict(c, s.get(ModContent, c.content_id) if c.content_id else None, now=now)
+            return [cases.case_dict(c, repo.content(s, c.content_id) if c.content_id else None, now=now)
                     | {"kind_title": self._kind_title(c.kind)} for c in cases.queue(s, tenant)]
 
     def _kind_title(self, kind: str) -> str:
@@ -201,7 +202,7 @@ class Moderation:
         now = self.clock()
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id)
-            c = s.get(ModContent, case.content_id) if case.content_id else None
+            c = repo.content(s, case.content_id) if case.content_id else None
             out = cases.case_dict(case, c, now=now) | {"history": cases.history(s, case),
                                                         "kind_title": self._kind_title(case.kind)}
             kind = self.policy.complaint_types.get(case.kind)
@@ -240,8 +241,6 @@ class Moderation:
             note: str = "", report_decision: str | None = None, refutation: dict[str, str] | None = None
             ) -> dict[str, Any]:
         """A reviewer's decision on a claimed case (see actions.py)."""
-        from synthguard.moderation.actions import apply
-
         now = self.clock()
         with self.sg.db.session() as s:
             case = cases.get(s, tenant, case_id, lock=True)
@@ -261,12 +260,12 @@ class Moderation:
             return self._dict(s, case, now)
 
     @staticmethod
-    def _dict(s: Any, case: ModCase, now: datetime) -> dict[str, Any]:
-        return cases.case_dict(case, s.get(ModContent, case.content_id) if case.content_id else None, now=now)
+    def _dict(s: Session, case: ModCase, now: datetime) -> dict[str, Any]:
+        return cases.case_dict(case, repo.content(s, case.content_id) if case.content_id else None, now=now)
 
     def _stay_down(self, tenant: str, content_id: int, ticket: str, actor: str) -> None:
         with self.sg.db.session() as s:
-            c = s.get(ModContent, content_id)
+            c = repo.content(s, content_id)
         if c is not None and c.tenant == tenant:
             content.stay_down(self.sg, c, ticket, actor)
 
@@ -294,8 +293,6 @@ class Moderation:
 
     def prove_suit(self, ticket: str, secret: str, evidence: bytes, *, client: str = "-") -> dict[str, Any]:
         """The notifier shows a complaint or suit was filed: the measures stay (CC-11); a reviewer decides."""
-        import hashlib
-
         if not evidence:
             raise ValidationError("attach the proof of the complaint or suit (a PDF or image)")
         now = self.clock()
@@ -339,9 +336,7 @@ class Moderation:
     # --- timers ----------------------------------------------------------------------------
     def sweep(self, tenant: str | None = None) -> dict[str, Any]:
         """Fire due SLA alerts and restorations (see sla.py); run it every few minutes."""
-        from synthguard.moderation.sla import sweep
-
-        return sweep(self, tenant)
+        return sla.sweep(self, tenant)
 
     def outbox(self, tenant: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
         return notify.outbox(self.sg, tenant, pending_only=pending_only)
@@ -350,14 +345,12 @@ class Moderation:
         return notify.send(self.sg, transport=transport)
 
     def refutation(self, slug: str) -> dict[str, Any]:
-        from synthguard.moderation.refutation import public_view
-
         with self.sg.db.session() as s:
-            return public_view(s, slug)
+            return refutation.public_view(s, slug)
 
     def tenants(self) -> list[str]:
         with self.sg.db.session() as s:
-            return sorted(set(s.scalars(select(ModCase.tenant).distinct())))
+            return sorted(set(repo.case_tenants(s)))
 
 
 __all__ = ["Moderation"]

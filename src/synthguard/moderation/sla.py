@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from synthguard.i18n import N_
 from synthguard.moderation import cases, content, notify
-from synthguard.store.moderation_tables import ModCase, ModContent
+from synthguard.store import moderation_repo as repo
+from synthguard.store.moderation_tables import ModCase
 
 if TYPE_CHECKING:
     from synthguard.moderation.policy import Policy
@@ -45,10 +44,7 @@ def sweep(mod: Moderation, tenant: str | None = None) -> dict[str, Any]:
     restored: list[str] = []
     lift: list[tuple[str, int]] = []
     with mod.sg.db.session() as s:
-        q = select(ModCase).where(ModCase.state.in_(OPEN))
-        if tenant is not None:
-            q = q.where(ModCase.tenant == tenant)
-        for case in s.scalars(q.order_by(ModCase.id)).all():
+        for case in repo.open_cases(s, OPEN, tenant):
             for alert in due_alerts(mod.policy, case, now):
                 case.escalations = [*(case.escalations or []), alert]
                 case.priority += BUMP.get(alert, 10)
@@ -56,7 +52,7 @@ def sweep(mod: Moderation, tenant: str | None = None) -> dict[str, Any]:
                              details={"level": alert})
                 fired.append({"ticket": case.ticket, "alert": alert})
             if case.state == "appealed" and case.restore_at is not None and now >= case.restore_at:
-                c = s.get(ModContent, case.content_id) if case.content_id else None
+                c = repo.content(s, case.content_id) if case.content_id else None
                 if c is not None:
                     content.set_status(c, "visible")
                     lift.append((case.ticket, c.id))
@@ -66,10 +62,10 @@ def sweep(mod: Moderation, tenant: str | None = None) -> dict[str, Any]:
                 notify.queue(mod.sg, s, case, "restored", "complainant", case.contact, ref=c.ref if c else "-",
                              reason=N_("counter-notice stands"))
                 restored.append(case.ticket)
-        removed = list(s.scalars(select(ModContent).where(ModContent.status == "removed")))
+        removed = repo.removed_content(s)
     for ticket, cid in lift:
         with mod.sg.db.session() as s:
-            c = s.get(ModContent, cid)
+            c = repo.content(s, cid)
         if c is not None:
             content.lift_stay_down(mod.sg, c, ticket, "sla")
     banned: dict[str, set[str]] = {}

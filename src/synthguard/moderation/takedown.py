@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
-
 from synthguard.errors import NotFoundError, RefusedError, ValidationError
 from synthguard.i18n import N_
 from synthguard.moderation.policy import ComplaintType, Policy
+from synthguard.store import moderation_repo as repo
+from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModAttempt, ModCase
 
 if TYPE_CHECKING:
@@ -112,18 +111,17 @@ def check_secret(s: Session, ticket: str, secret: str, client: str, now: datetim
     client with TooManyAttemptsError (429).  The secrets carry 144 random bits, so the throttle bounds load
     and noise; it is not what keeps them secret.
     """
-    case = s.scalar(select(ModCase).where(ModCase.ticket == ticket)) if isinstance(ticket, str) else None
+    case = repo.case_by_ticket(s, ticket) if isinstance(ticket, str) else None
     given = hashlib.sha256((secret or "").encode()).hexdigest()
     if case is not None and case.secret_hash and hmac.compare_digest(case.secret_hash, given):
         return case
     keys = (f"ticket:{ticket}"[:128], f"client:{client}"[:128])
-    s.execute(delete(ModAttempt).where(ModAttempt.at < now - WINDOW))
+    repo.forget_attempts_before(s, now - WINDOW)
     for key in keys:
-        n = s.scalar(select(func.count()).where(ModAttempt.key == key, ModAttempt.at >= now - WINDOW)) or 0
-        if n >= ATTEMPTS:
+        if repo.attempts_since(s, key, now - WINDOW) >= ATTEMPTS:
             raise TooManyAttemptsError("too many wrong ticket secrets; try again later")
     for key in keys:
-        s.add(ModAttempt(key=key, at=now))
+        repo.add(s, ModAttempt(key=key, at=now))
     return None
 
 
