@@ -184,8 +184,8 @@ class Registry:
             return list(out)
 
     def has_templates(self, modality: str, *, protected_only: bool = False) -> bool:
-        with self.sg.db.session() as s:
-            return repo.has_templates(s, modality, protected_only=protected_only)
+        with self.sg.db.reading() as conn:  # on every AI-verdict scan: the light connection
+            return repo.has_templates(conn, modality, protected_only=protected_only)
 
     # --- grants ----------------------------------------------------------------------------------------
     def challenge(self, subject_id: str, *, grantee: str, purpose: str, tenant: str | None = None) -> dict[str, Any]:

@@ -523,6 +523,10 @@ class Banks:
         """Apply audit rows newer than the last seen (changes made by other processes)."""
         if getattr(self._local, "depth", 0):
             return
+        if self._meta is not None:  # the usual case, on every scan: nothing changed since (a light read)
+            with self.db.reading() as conn:
+                if bank_repo.latest_audit_id(conn) == self._seen:
+                    return
         with self._lock, self.db.session() as s:
             latest = bank_repo.latest_audit_id(s)
             if self._meta is not None and latest == self._seen:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,7 +121,7 @@ def add_audit(s: Session, row: HashBankAudit) -> None:
     s.flush()
 
 
-def latest_audit_id(s: Session) -> int:
+def latest_audit_id(s: Session | Connection) -> int:
     return s.scalar(select(func.max(HashBankAudit.id))) or 0
 
 

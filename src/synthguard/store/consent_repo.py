@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
@@ -86,7 +87,7 @@ def gallery(s: Session, modality: str, model_sha256: str, tenant: str | None) ->
     return list(s.execute(rows.join(*_JOIN).where(*_gallery_where(modality, model_sha256, tenant))))
 
 
-def has_templates(s: Session, modality: str, *, protected_only: bool = False) -> bool:
+def has_templates(s: Session | Connection, modality: str, *, protected_only: bool = False) -> bool:
     q = (select(ConsentTemplate.id).join(ConsentSubject, ConsentSubject.id == ConsentTemplate.subject_id)
          .where(ConsentTemplate.modality == modality, ConsentSubject.erased_at.is_(None)).limit(1))
     if protected_only:

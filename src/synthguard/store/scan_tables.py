@@ -53,8 +53,8 @@ class DeepScanUpload(Base):
 
 # --- the verdict cache ---------------------------------------------------------------------------
 def cached(db: Database, key: str) -> dict[str, Any] | None:
-    with db.session() as s:
-        return s.scalar(select(ScanCacheEntry.analysis).where(ScanCacheEntry.key == key))
+    with db.reading() as conn:  # on repeats whose deep scan is pending: the light connection
+        return conn.scalar(select(ScanCacheEntry.analysis).where(ScanCacheEntry.key == key))
 
 
 def cache_put(db: Database, key: str, sha256: str, search: str, analysis: dict[str, Any]) -> None:
