@@ -35,7 +35,7 @@ KEYSTONE_AMOUNTS = tuple(round(0.02 + 0.01 * i, 2) for i in range(11))  # 2 % ..
 KEYSTONE_COARSE = KEYSTONE_AMOUNTS[1::2]  # 3 %, 5 %, .. 11 %
 KEYSTONE_REFINE = 1  # coarse candidates whose fine-grid neighbourhoods are tested
 N_KEYSTONE = len(KEYSTONE_SIDES) * len(KEYSTONE_AMOUNTS)
-N_RECTANGLES = 2
+N_RECTANGLES = 3
 RECT_CANNY = (40, 120)
 RECT_MIN_SIDE = 0.15  # of the image's short side
 RECT_MIN_COVER = 0.5  # least fraction of each side that is an edge
@@ -44,6 +44,7 @@ RECT_BORDER = 4  # sides this close to the image border are not an inset's
 RECT_SEARCH = 4  # px searched across a side for its exact position
 RECT_GAP = 7  # px of gap closed along a side
 RECT_KEEP = 32  # candidate positions per axis
+RECT_NMS = 3  # px: one candidate position per edge
 RECT_SIZE_BONUS = 0.2
 INSET_SCALES = (-0.015, -0.01, -0.005, 0.0, 0.005, 0.01, 0.015)  # relative errors of the period read off a side
 N_INSET = N_RECTANGLES * len(INSET_SCALES)
@@ -98,7 +99,7 @@ def rectangles(luma: np.ndarray, n: int = N_RECTANGLES) -> list[tuple[Box, float
     interior box of each.  Key-independent: Canny edges split into horizontal and vertical ones, long straight
     runs of them (a Hough transform restricted to the two axes) give candidate side positions, and a rectangle
     scores the least edge coverage of its four sides (1: every side fully edged).  Each side is then located to a
-    fraction of a pixel (the peak of the mean gradient across it), since the tile period is read from the
+    fraction of a pixel (the peak of the median gradient across it), since the tile period is read from the
     rectangle's short side: ``(interior box, short side in pixels)``."""
     h, w = luma.shape
     u8 = np.clip(luma, 0, 255).astype(np.uint8)
@@ -150,12 +151,12 @@ def rectangles(luma: np.ndarray, n: int = N_RECTANGLES) -> list[tuple[Box, float
 
 
 def _side(grad: np.ndarray, at: int, lo: int, hi: int) -> float:
-    """The row of ``grad`` (an edge along rows ``lo``..``hi``, near row ``at``) where the mean gradient peaks, to a
+    """The row of ``grad`` (an edge along rows ``lo``..``hi``, near row ``at``) where the median gradient peaks, to a
     fraction of a pixel (parabola through the peak); a step between rows k - 1 and k peaks at k - 0.5."""
     margin = (hi - lo) // 10
     rows = np.arange(at - RECT_SEARCH, at + RECT_SEARCH + 1)
     rows = rows[(rows >= 0) & (rows < grad.shape[0])]
-    prof = grad[rows, lo + margin : hi - margin].mean(axis=1)
+    prof = np.median(grad[rows, lo + margin : hi - margin], axis=1)
     k = int(np.argmax(prof))
     if 0 < k < len(prof) - 1:
         den = prof[k - 1] - 2 * prof[k] + prof[k + 1]
@@ -166,12 +167,13 @@ def _side(grad: np.ndarray, at: int, lo: int, hi: int) -> float:
 
 def _runs(edge: np.ndarray, min_len: float, keep: int = RECT_KEEP) -> np.ndarray:
     """Columns of ``edge`` holding a long straight run of edge pixels (gaps of a few pixels closed), the ``keep``
-    with the longest runs that are local maxima across columns."""
+    with the longest runs that are the longest within ``RECT_NMS`` columns."""
     closed = cv2.morphologyEx(edge, cv2.MORPH_CLOSE, np.ones((RECT_GAP, 1), np.uint8))
     c = np.cumsum(closed, axis=0, dtype=np.int32)
     run = c - np.maximum.accumulate(np.where(closed == 0, c, 0), axis=0)
     count = run.max(axis=0).astype(np.float64)
-    peak = (count >= min_len * RECT_MIN_COVER) & (count >= np.maximum(np.roll(count, 1), np.roll(count, -1)))
+    local_max = cv2.dilate(count[None, :], np.ones((1, 2 * RECT_NMS + 1), np.uint8))[0]
+    peak = (count >= min_len * RECT_MIN_COVER) & (count >= local_max)
     cols = np.nonzero(peak)[0]
     return np.sort(cols[np.argsort(-count[cols])][:keep])
 
@@ -179,5 +181,5 @@ def _runs(edge: np.ndarray, min_len: float, keep: int = RECT_KEEP) -> np.ndarray
 def _overlap(a: Box, b: Box) -> float:
     iy = max(0, min(a[1], b[1]) - max(a[0], b[0]))
     ix = max(0, min(a[3], b[3]) - max(a[2], b[2]))
-    area = min((a[1] - a[0]) * (a[3] - a[2]), (b[1] - b[0]) * (b[3] - b[2]))
-    return iy * ix / max(area, 1)
+    union = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2]) - iy * ix
+    return iy * ix / max(union, 1)
