@@ -46,6 +46,8 @@ RECT_GAP = 7  # px of gap closed along a side
 RECT_KEEP = 32  # candidate positions per axis
 RECT_NMS = 3  # px: one candidate position per edge
 RECT_SIZE_BONUS = 0.2
+RECT_MIN_SCORE = 0.85  # rectangles tested: a pasted picture's sides are edged almost everywhere (most natural
+# rectangles, e.g. windows, score lower: this keeps the inset tests off most unmarked images)
 INSET_SCALES = (-0.015, -0.01, -0.005, 0.0, 0.005, 0.01, 0.015)  # relative errors of the period read off a side
 N_INSET = N_RECTANGLES * len(INSET_SCALES)
 N_LOCAL = N_KEYSTONE + N_INSET
@@ -94,13 +96,13 @@ def keystone_refine(shape: tuple[int, int], period: float, ranked: list[tuple[st
     return out
 
 
-def rectangles(luma: np.ndarray, n: int = N_RECTANGLES) -> list[tuple[Box, float]]:
+def rectangles(luma: np.ndarray, n: int = N_RECTANGLES, min_score: float = 0.0) -> list[tuple[Box, float, float]]:
     """Up to ``n`` rectangles whose four sides are straight step edges (a pasted picture), best first: the
     interior box of each.  Key-independent: Canny edges split into horizontal and vertical ones, long straight
     runs of them (a Hough transform restricted to the two axes) give candidate side positions, and a rectangle
     scores the least edge coverage of its four sides (1: every side fully edged).  Each side is then located to a
     fraction of a pixel (the peak of the median gradient across it), since the tile period is read from the
-    rectangle's short side: ``(interior box, short side in pixels)``."""
+    rectangle's short side: ``(interior box, short side in pixels, score)``, the score at least ``min_score``."""
     h, w = luma.shape
     u8 = np.clip(luma, 0, 255).astype(np.uint8)
     edges = cv2.Canny(u8, RECT_CANNY[0], RECT_CANNY[1]) > 0
@@ -118,22 +120,31 @@ def rectangles(luma: np.ndarray, n: int = N_RECTANGLES) -> list[tuple[Box, float
         return []
     cv = np.vstack([np.zeros((1, w), np.int32), np.cumsum(vert, axis=0, dtype=np.int32)])  # cv[y, x]: rows < y
     ch = np.hstack([np.zeros((h, 1), np.int32), np.cumsum(horz, axis=1, dtype=np.int32)])
-    x0, x1, y0, y1 = np.meshgrid(xs, xs, ys, ys, indexing="ij")
-    ok = (x1 - x0 >= min_side) & (y1 - y0 >= min_side) & ~((x0 <= 2) & (x1 >= w - 3) & (y0 <= 2) & (y1 >= h - 3))
-    x0, x1, y0, y1 = x0[ok], x1[ok], y0[ok], y1[ok]
-    if not len(x0):
+    xa, xb = np.triu_indices(len(xs), 1)
+    ya, yb = np.triu_indices(len(ys), 1)
+    xa, xb = xs[xa], xs[xb]  # sorted: xa < xb
+    ya, yb = ys[ya], ys[yb]
+    keep_x, keep_y = xb - xa >= min_side, yb - ya >= min_side
+    xa, xb, ya, yb = xa[keep_x], xb[keep_x], ya[keep_y], yb[keep_y]
+    if not len(xa) or not len(ya):
         return []
-    dy, dx = (y1 - y0).astype(np.float64), (x1 - x0).astype(np.float64)
-    cover = np.stack([(cv[y1, x0] - cv[y0, x0]) / dy, (cv[y1, x1] - cv[y0, x1]) / dy,
-                      (ch[y0, x1] - ch[y0, x0]) / dx, (ch[y1, x1] - ch[y1, x0]) / dx])
+    # side coverages, [x pair, y pair]: the vertical sides at xa and xb over ya..yb, the horizontal ones likewise
+    dy, dx = (yb - ya).astype(np.float32)[None, :], (xb - xa).astype(np.float32)[:, None]
+    cover = np.stack([(cv[yb[None, :], xa[:, None]] - cv[ya[None, :], xa[:, None]]) / dy,
+                      (cv[yb[None, :], xb[:, None]] - cv[ya[None, :], xb[:, None]]) / dy,
+                      (ch[ya[None, :], xb[:, None]] - ch[ya[None, :], xa[:, None]]) / dx,
+                      (ch[yb[None, :], xb[:, None]] - ch[yb[None, :], xa[:, None]]) / dx])
     # the mean coverage, with a bonus for size (a pasted picture's own content often closes a smaller rectangle
     # with three of its sides)
     score = np.where(cover.min(axis=0) >= RECT_MIN_COVER,
                      cover.mean(axis=0) + RECT_SIZE_BONUS * np.minimum(dx, dy) / min(h, w), 0.0)
-    out: list[tuple[Box, float]] = []
+    ix, iy = np.unravel_index(np.argsort(-score, axis=None)[: 64 * n], score.shape)
+    score = score[ix, iy]
+    x0, x1, y0, y1 = xa[ix], xb[ix], ya[iy], yb[iy]
+    out: list[tuple[Box, float, float]] = []
     tried: list[Box] = []
-    for i in np.argsort(-score):
-        if score[i] <= 0 or len(out) == n:
+    for i in range(len(score)):
+        if score[i] <= max(min_score, 0.0) or len(out) == n:
             break
         rough = (int(y0[i]), int(y1[i]), int(x0[i]), int(x1[i]))
         if any(_overlap(rough, b) > 0.7 for b in tried):
@@ -145,8 +156,8 @@ def rectangles(luma: np.ndarray, n: int = N_RECTANGLES) -> list[tuple[Box, float
                math.ceil(left) + RECT_INSET, math.floor(right) - RECT_INSET + 1)
         if box[1] - box[0] < min_side or box[3] - box[2] < min_side:
             continue
-        if not any(_overlap(box, b) > 0.7 for b, _ in out):
-            out.append((box, min(bottom - top, right - left)))
+        if not any(_overlap(box, b) > 0.7 for b, _, _ in out):
+            out.append((box, min(bottom - top, right - left), float(score[i])))
     return out
 
 

@@ -359,7 +359,8 @@ class ImageWatermarker:
             scan.sort(key=lambda t: -t[0])
             for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan]):
                 found.append(test(hom, 1))  # upright, as scanned (the count has all 8 orientations)
-            for box, short in _local.rectangles(luma):  # an inset: a resized copy's prior, on the inset alone
+            for box, short, _ in _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE):  # an inset: a resized
+                # copy's prior, on the inset alone
                 sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
                 ranks = [rank(lat, box) for lat in sizes]
                 found.append(test(sizes[int(np.argmax(ranks))], 1, box))
