@@ -4,21 +4,26 @@ Both defeat the autocorrelation of ``_sync``: under a perspective the tile latti
 single affine lattice folds the far edges within a chip, and the autocorrelation peaks smear into streaks), and
 an inset's lattice drowns in the host.  The autocorrelation of small windows does not help either: the mark is
 ~20 dB under the (whitened) content, so a key-independent periodicity detector only sees it over the whole image.
-So both are geometry *models* (like the rotation models of ``_sync``), whose few free parameters are resolved by
-the keyed test itself, every candidate counted in the Bonferroni ``N``.
+So both are geometry *models* (like the rotation models of ``_sync``) with few free parameters, resolved by the
+keyed test itself, every candidate counted in the Bonferroni ``N``.  They run on the full search only, after the
+lattice hypotheses found nothing.  Not covered: a keystone together with a mirror, rotation or crop (the scan is
+upright, the model keeps the frame), an inset touching the host's border or whose sides blend into the host.
 
 * Keystone: the picture of a rectangle seen slightly from one side -- one edge kept, the opposite edge shrunk by
-  ``a`` of its length, symmetrically (4 sides x :data:`KEYSTONE_AMOUNTS`, the grid fine enough, 1 %, that the
-  nearest point folds the far corners within a chip).  Searching the fine grid exhaustively costs too much on
-  every unmarked image, so a coarse scan (:data:`KEYSTONE_COARSE`, every other amount) runs first on the central
-  half of the image, where an amount error of 1 % moves the tile by half as much, upright only; its best
-  candidates' neighbours on the fine grid are then tested on the whole image in all orientations.  Only the
-  fine-grid tests enter the presence test (the scan only ranks, on pilot chips: a presence test that takes the
-  maximum over some of the fine-grid candidates is bounded by the maximum over all of them, whichever were
-  chosen), so ``N_KEYSTONE`` = 4 x len(KEYSTONE_AMOUNTS) hypotheses are counted.
-* Inset: a pasted picture leaves a rectangle of straight step edges in the host.  The strongest rectangles
-  (:func:`rectangles`; a cheap, key-independent edge search) are cropped and tested with the prior a resize
-  predicts (the tile period is the inset's short side over 4, as for any resized copy), ``N_INSET`` hypotheses.
+  ``a`` of its length, symmetrically (4 sides x :data:`KEYSTONE_AMOUNTS`, a grid fine enough, 1 %, that the
+  nearest point folds the far corners within a chip; a resize after it is the native prior's period).  Testing
+  the whole grid costs too much on every unmarked image, so a coarse scan (:data:`KEYSTONE_COARSE`, every other
+  amount) runs first on the central half across the shrinking direction, where a 1 % error moves the tile half
+  as far, ranked by a cheap upright phase-only correlation with the pilot comb; the best candidate's neighbours
+  on the fine grid (-1 %, 0, +1 %) are then tested on the whole image, upright.  Only these enter the presence
+  test, and the count has every grid point in all orientations: the maximum over a subset of the candidates,
+  however the subset was chosen, is at most the maximum over all of them (``N_KEYSTONE`` = 4 x 11).
+* Inset: a pasted picture leaves a rectangle of straight step edges in the host.  The best rectangles
+  (:func:`rectangles`, a key-independent edge search; only those edged almost all round, which keeps the tests
+  off most unmarked images) are cropped and tested with the prior a resize predicts (the tile period is the
+  short side over 4, as for any resized copy).  The short side is read to a fraction of a pixel but the content
+  next to a side can bias it by ~1 %, more than a fold of 5 tiles tolerates, so :data:`INSET_SCALES` variants
+  are ranked like the keystone's and the best is tested (``N_INSET`` = 3 rectangles x 7 variants counted).
 """
 
 from __future__ import annotations

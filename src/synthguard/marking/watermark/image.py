@@ -29,9 +29,9 @@ Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations o
 mirrors, quarter turns, transposes -- which the square lattice cannot tell apart), so a mirrored or quarter-turned
 copy is decided on the fast path; general lattices ``{a v1 + b v2}`` cover aspect changes (0.4-2.5), shear and
 rotations after them; homographies (``_local``) cover a keystone of 2-12 % (one edge shrunk, the opposite edge
-kept, no other change), and a rectangle cropped out of the image covers the mark as an inset (>= 30 % of the host's
-width, anywhere, all four sides visible).  Not covered: a keystone combined with other edits (a mirror, a resize,
-a rotation), a general perspective, an inset whose sides blend into the host.
+kept), and a rectangle cropped out of the image covers the mark as an inset (>= 30 % of the host's width, anywhere,
+all four sides visible).  Not covered: a keystone combined with a mirror, a rotation or a crop, a general
+perspective, an inset touching the host's border or whose sides blend into the host.
 
 The presence test.  For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is ``C(o) =
 sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and ``s_c`` the keyed
@@ -359,8 +359,8 @@ class ImageWatermarker:
             scan.sort(key=lambda t: -t[0])
             for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan]):
                 found.append(test(hom, 1))  # upright, as scanned (the count has all 8 orientations)
-            for box, short, _ in _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE):  # an inset: a resized
-                # copy's prior, on the inset alone
+            # an inset: a resized copy's prior, on the inset alone
+            for box, short, _ in _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE):
                 sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
                 ranks = [rank(lat, box) for lat in sizes]
                 found.append(test(sizes[int(np.argmax(ranks))], 1, box))
