@@ -352,8 +352,11 @@ class ImageWatermarker:
         # lattices() keeps the priors first, unchanged
         for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
             found.append(test(lattice))
-        # geometry models the lattice search cannot see (``_local``): only when it found nothing
-        if not _significant(_log_p_correlation(max(f[0] for f in found))):
+        # geometry models the lattice search cannot see (``_local``): only when it found nothing, or a lattice that
+        # only partly fits (significant, e.g. with the expected payload's chips, but the payload does not decode;
+        # the payload's signs steer nothing the CRC credit depends on: a significant correlation needs no credit)
+        if (not _significant(_log_p_correlation(max(f[0] for f in found)))
+                or not self._decode(layout, coded, found).ok):
             period, rank = priors[0][0], pilot_rank(rn, layout)
             scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
             scan.sort(key=lambda t: -t[0])
