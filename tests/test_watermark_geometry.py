@@ -18,7 +18,8 @@ from synthguard.marking.watermark import ImageWatermarker
 from synthguard.marking.watermark import image as image_mod
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._affine import reduce, same
-from synthguard.marking.watermark._local import N_LOCAL
+from synthguard.marking.watermark._local import N_LOCAL, RECT_MIN_SCORE, rectangles
+from synthguard.marking.watermark._local import keystone as keystone_map
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import TILE
 from synthguard.marking.watermark._sync import N_HYPOTHESES
@@ -155,6 +156,28 @@ def test_inset_in_a_larger_picture_reads_back(wm, marked):
     clean.paste(kodak("kodim23.png").resize((672, 448), Image.BICUBIC), (1100, 150))
     r = wm.detect(clean)
     assert not r.detected and r.payload is None, r
+
+
+def test_inset_rectangle_is_located_to_a_fraction_of_a_pixel():
+    """The inset's period is read off its short side (``_local.rectangles``): the box must be the pasted picture's
+    and its short side within a pixel; a plain photo offers no rectangle edged all round."""
+    host = kodak("kodim04.png").transpose(T.ROTATE_90)  # 768 x 512, detection scale 1
+    host.paste(kodak("kodim23.png").resize((300, 200), Image.BICUBIC), (300, 100))
+    luma = np.asarray(host.convert("L"), dtype=np.float32)
+    (box, short, score), *_ = rectangles(luma, min_score=RECT_MIN_SCORE)
+    assert abs(short - 200) < 1.0 and score >= RECT_MIN_SCORE, (box, short, score)
+    assert abs(box[0] - 100) <= 2 and abs(box[1] - 300) <= 2 and abs(box[2] - 300) <= 2 and abs(box[3] - 600) <= 2
+    plain = np.asarray(kodak("kodim23.png").convert("L"), dtype=np.float32)
+    assert rectangles(plain, min_score=RECT_MIN_SCORE) == []
+
+
+def test_keystone_model_maps_the_frame_onto_the_original():
+    """``_local.keystone`` is the inverse of the edit: the shrunk edge's corners go back to the original corners."""
+    h, w = 512, 768
+    hm = np.array(keystone_map((h, w), "top", 0.1, 128.0)).reshape(3, 3)
+    for (x, y), (u, v) in (((38.4, 0.0), (0.0, 0.0)), ((w - 38.4, 0.0), (w, 0.0)), ((w, h), (w, h))):
+        p = hm @ np.array([x, y, 1.0])
+        assert np.allclose(p[:2] / p[2], (u, v), atol=1e-3)
 
 
 def test_lattice_algebra():
