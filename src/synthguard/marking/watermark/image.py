@@ -249,13 +249,30 @@ def pilot_rank(rn: np.ndarray, layout: Any) -> Callable[[Lattice | Homography, B
     return rank
 
 
+def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test) -> list:
+    """The full search's last hypotheses (``_local``, ``N_LOCAL`` counted): a keystone -- the coarse scan ranked on
+    the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma`` (none without
+    it), each with the best of its period variants; upright, as ranked (the count has all 8 orientations).
+    Shared by the image and the federated detector."""
+    rank = pilot_rank(rn, layout)
+    scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
+    scan.sort(key=lambda t: -t[0])
+    found = [test(hom, 1) for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan])]
+    rects = [] if luma is None else _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE)
+    for box, short, _ in rects:  # an inset: a resized copy's prior, on the inset alone
+        sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
+        ranks = [rank(lat, box) for lat in sizes]
+        found.append(test(sizes[int(np.argmax(ranks))], 1, box))
+    return found
+
+
 def prepare(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]]]:
     """The key-independent half of detection: ``(whitened residual at detection scale, scale, lattice priors)``."""
-    rn, scale, priors, _ = _prepare(image)
+    rn, scale, priors, _ = prepare_with_luma(image)
     return rn, scale, priors
 
 
-def _prepare(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]], np.ndarray]:
+def prepare_with_luma(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]], np.ndarray]:
     """:func:`prepare` and the luminance at detection scale (for ``_local.rectangles``).
 
     Priors: lattice periods if the image was not resized (the first one: native scale, no rotation, the fast
@@ -316,7 +333,7 @@ class ImageWatermarker:
                                  values={"search": search, "searches": ", ".join(SEARCHES)})
         if expected is not None:
             expected = pl.check_payload(expected)
-        rn, scale, priors, luma = _prepare(image)
+        rn, scale, priors, luma = prepare_with_luma(image)
         layout = layout_for(self._key)
         coded = None if expected is None else pl.encode(expected)
         test = keyed_test(rn, layout, coded)
@@ -357,16 +374,7 @@ class ImageWatermarker:
         # the payload's signs steer nothing the CRC credit depends on: a significant correlation needs no credit)
         if (not _significant(_log_p_correlation(max(f[0] for f in found)))
                 or not self._decode(layout, coded, found).ok):
-            period, rank = priors[0][0], pilot_rank(rn, layout)
-            scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
-            scan.sort(key=lambda t: -t[0])
-            for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan]):
-                found.append(test(hom, 1))  # upright, as scanned (the count has all 8 orientations)
-            # an inset: a resized copy's prior, on the inset alone
-            for box, short, _ in _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE):
-                sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
-                ranks = [rank(lat, box) for lat in sizes]
-                found.append(test(sizes[int(np.argmax(ranks))], 1, box))
+            found += geometry_models(rn, luma, priors[0][0], layout, test)
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod
