@@ -18,6 +18,8 @@ from synthguard.marking.watermark import ImageWatermarker
 from synthguard.marking.watermark import image as image_mod
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._affine import reduce, same
+from synthguard.marking.watermark._local import N_LOCAL, RECT_MIN_SCORE, rectangles
+from synthguard.marking.watermark._local import keystone as keystone_map
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import TILE
 from synthguard.marking.watermark._sync import N_HYPOTHESES
@@ -125,6 +127,59 @@ def test_crop_to_a_quarter_of_the_area(wm, marked):
     assert r.detected and r.payload == PAYLOAD, r
 
 
+def keystone(im: Image.Image, amount: float, side: str) -> Image.Image:
+    """Perspective: ``side`` shrunk by ``amount`` of its length, the opposite side kept (a screen photographed
+    slightly from one side)."""
+    a = np.asarray(im)
+    h, w = a.shape[:2]
+    d = amount * (w if side in ("top", "bottom") else h) / 2
+    dst = {"top": [[d, 0], [w - d, 0], [w, h], [0, h]], "right": [[0, 0], [w, d], [w, h - d], [0, h]]}[side]
+    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), np.float32(dst))
+    return Image.fromarray(cv2.warpPerspective(a, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+
+
+@pytest.mark.parametrize(("amount", "side"), [(0.06, "top"), (0.09, "right")])
+def test_keystone_reads_back(wm, marked, amount, side):
+    """Issue 24: perspective up to 10 % keystone, vertical and horizontal (``_local``'s keystone grid)."""
+    r = wm.detect(keystone(marked, amount, side))
+    assert r.detected and r.payload == PAYLOAD, (amount, side, r)
+
+
+def test_inset_in_a_larger_picture_reads_back(wm, marked):
+    """Issue 24: the marked image pasted into a larger photo at 35 % of its width, off centre."""
+    host = kodak("kodim04.png").transpose(T.ROTATE_90).resize((1920, 1280), Image.BICUBIC)
+    small = marked.resize((672, 448), Image.BICUBIC)
+    host.paste(small, (1100, 150))
+    r = wm.detect(jpeg(host, 90))
+    assert r.detected and r.payload == PAYLOAD, r
+    clean = kodak("kodim04.png").transpose(T.ROTATE_90).resize((1920, 1280), Image.BICUBIC)
+    clean.paste(kodak("kodim23.png").resize((672, 448), Image.BICUBIC), (1100, 150))
+    r = wm.detect(clean)
+    assert not r.detected and r.payload is None, r
+
+
+def test_inset_rectangle_is_located_to_a_fraction_of_a_pixel():
+    """The inset's period is read off its short side (``_local.rectangles``): the box must be the pasted picture's
+    and its short side within a pixel; a plain photo offers no rectangle edged all round."""
+    host = kodak("kodim04.png").transpose(T.ROTATE_90)  # 768 x 512, detection scale 1
+    host.paste(kodak("kodim23.png").resize((300, 200), Image.BICUBIC), (300, 100))
+    luma = np.asarray(host.convert("L"), dtype=np.float32)
+    (box, short, score), *_ = rectangles(luma, min_score=RECT_MIN_SCORE)
+    assert abs(short - 200) < 1.0 and score >= RECT_MIN_SCORE, (box, short, score)
+    assert abs(box[0] - 100) <= 2 and abs(box[1] - 300) <= 2 and abs(box[2] - 300) <= 2 and abs(box[3] - 600) <= 2
+    plain = np.asarray(kodak("kodim23.png").convert("L"), dtype=np.float32)
+    assert rectangles(plain, min_score=RECT_MIN_SCORE) == []
+
+
+def test_keystone_model_maps_the_frame_onto_the_original():
+    """``_local.keystone`` is the inverse of the edit: the shrunk edge's corners go back to the original corners."""
+    h, w = 512, 768
+    hm = np.array(keystone_map((h, w), "top", 0.1, 128.0)).reshape(3, 3)
+    for (x, y), (u, v) in (((38.4, 0.0), (0.0, 0.0)), ((w - 38.4, 0.0), (w, 0.0)), ((w, h), (w, h))):
+        p = hm @ np.array([x, y, 1.0])
+        assert np.allclose(p[:2] / p[2], (u, v), atol=1e-3)
+
+
 def test_lattice_algebra():
     v = np.array([102.4, 0.0, 30.0, 128.0])  # a sheared basis: reduction keeps the lattice, shortens the basis
     r = reduce(np.array([102.4, 0.0, 30.0 + 2 * 102.4, 128.0]))
@@ -138,7 +193,8 @@ def test_lattice_algebra():
 def test_clean_images_stay_clean_under_the_wider_search(wm):
     """0 false positives on unmarked photos under the edits the search now covers; the p-value is
     Bonferroni-corrected over every (lattice, orientation, band profile, offset) candidate."""
-    assert image_mod.N_CANDIDATES == N_HYPOTHESES * N_ORIENTATIONS * len(image_mod.PROFILES) * TILE * TILE
+    assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_LOCAL) * N_ORIENTATIONS * len(image_mod.PROFILES)
+                                      * TILE * TILE)
     threshold = math.sqrt(2 * math.log(2 * image_mod.N_CANDIDATES / image_mod.FALSE_POSITIVE_RATE))
     for name in ("kodim04.png", "kodim13.png"):
         im = kodak(name)

@@ -261,9 +261,15 @@ def _as_lattice(v: np.ndarray) -> Lattice:
     return (float(v[0]), float(v[1]), float(v[2]), float(v[3]))
 
 
-def fold(rn: np.ndarray, lattice: Lattice) -> np.ndarray:
-    """Warp so the lattice becomes axis-aligned with period TILE, then sum all tiles."""
+MAX_FOLD_AREA = 16  # a homography's rectified image may grow at most this much (a degenerate fit is dropped)
+
+
+def fold(rn: np.ndarray, lattice: Lattice | tuple[float, ...]) -> np.ndarray:
+    """Warp so the lattice becomes axis-aligned with period TILE, then sum all tiles.  A 9-tuple is a homography
+    (row-major 3x3) from image to tile coordinates (``_local``: perspective)."""
     h, w = rn.shape
+    if len(lattice) == 9:
+        return _fold_homography(rn, np.array(lattice, dtype=np.float64).reshape(3, 3))
     if all(abs(a - b) < 1e-9 for a, b in zip(lattice, NATIVE, strict=True)):
         # native scale, no rotation: zero-pad to whole tiles, sum (= the warp)
         padded = np.zeros((-(-h // TILE) * TILE, -(-w // TILE) * TILE), dtype=np.float32)
@@ -279,4 +285,21 @@ def fold(rn: np.ndarray, lattice: Lattice) -> np.ndarray:
     a = np.hstack([m, (m @ lo + m @ np.array([0.5, 0.5]) - 0.5)[:, None]]).astype(np.float64)
     warped = cv2.warpAffine(rn, a, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return warped.reshape(size[1] // TILE, TILE, size[0] // TILE, TILE).sum(axis=(0, 2), dtype=np.float64)
+
+
+def _fold_homography(rn: np.ndarray, hm: np.ndarray) -> np.ndarray:
+    h, w = rn.shape
+    corners = np.array([[0, w, 0, w], [0, 0, h, h], [1, 1, 1, 1]], dtype=np.float64)
+    mapped = hm @ corners
+    if np.any(mapped[2] <= 1e-6):
+        return np.zeros((TILE, TILE))
+    uv = mapped[:2] / mapped[2]
+    lo = uv.min(axis=1)
+    size = np.ceil((uv.max(axis=1) - lo) / TILE).astype(int) * TILE
+    if size[0] * size[1] > MAX_FOLD_AREA * max(h * w, TILE * TILE):
+        return np.zeros((TILE, TILE))
+    shift = np.array([[1.0, 0.0, -lo[0]], [0.0, 1.0, -lo[1]], [0.0, 0.0, 1.0]])
+    warped = cv2.warpPerspective(rn, shift @ hm, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     return warped.reshape(size[1] // TILE, TILE, size[0] // TILE, TILE).sum(axis=(0, 2), dtype=np.float64)

@@ -7,7 +7,8 @@ linear in the trust list.  The federated scheme splits the tile in two:
 
 * the **sync pattern**, common to every SynthGuard deployment: the pilot chips' positions and signs and the
   chip -> coded-bit roles, derived from the public name :data:`SYNC_NAME`.  The presence test and the whole
-  geometric search (``_sync``, ``_orient``, ``keyed_test``) run once on it, whatever the number of providers;
+  geometric search (``_sync``, ``_orient``, ``_local``, ``keyed_test``) run once on it, whatever the number of
+  providers;
 * the **payload chips' signs**, derived from the provider's *detection key* (:func:`derive` from its
   ``watermark.key`` and its mode).  In ``shared`` mode the detection key is secret and handed to the platforms
   the provider chose (``trust.wmgrant``); in ``public`` mode it is published in the provider's signed
@@ -64,8 +65,9 @@ from synthguard.marking.watermark.image import (
     WatermarkResult,
     _log_p_correlation,
     _significant,
+    geometry_models,
     keyed_test,
-    prepare,
+    prepare_with_luma,
 )
 
 _PAYLOAD_DOMAIN = b"synthguard/watermark/image/federated/v1/payload\x00"
@@ -154,11 +156,12 @@ class FederatedDetector:
         if search not in SEARCHES:
             raise WatermarkError("unknown watermark search {search!r}", hint=N_("Use one of: {searches}."),
                                  values={"search": search, "searches": ", ".join(SEARCHES)})
-        rn, scale, priors = prepare(image)
-        return self.test(rn, scale, priors, search)
+        rn, scale, priors, luma = prepare_with_luma(image)
+        return self.test(rn, scale, priors, search, luma)
 
     def test(self, rn: np.ndarray, scale: float, priors: list[tuple[float, float]],
-             search: str = "full") -> FederatedResult:
+             search: str = "full", luma: np.ndarray | None = None) -> FederatedResult:
+        """``luma`` (detection scale) lets the full search look for an inset (``_local``)."""
         test = keyed_test(rn, COMMON, None)  # the presence test on the common pilot: once, whatever len(keys)
         run = _Run(self)
         for orientations in (1, N_ORIENTATIONS):  # the image watermark's fast path
@@ -182,6 +185,8 @@ class FederatedDetector:
         if search == "full":
             for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
                 found.append(test(lattice))
+            if not _significant(_log_p_correlation(max(f[0] for f in found))):  # keystone, inset (_local)
+                found += geometry_models(rn, luma, priors[0][0], COMMON, test)
             z = max(f[0] for f in found)
             log_p = _log_p_correlation(z)
         att = run.attribute(found, tries=DECODE_TRIES if _significant(log_p) else 1, final=True)

@@ -20,34 +20,42 @@ no autocorrelation needed) and the same early return applies to the maximum over
 marked crop or screenshot at 768x512).  Otherwise the lattice search runs: the priors again (reused), two
 rotation models scored on the autocorrelation (any angle, cropped, or "straightened": cropped to the largest
 same-aspect rectangle and resized back), a scale model, an aspect model (independent x and y periods, ``_affine``)
-and the autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all.
+and the autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all.  When none of them
+is significant, the geometry models of ``_local`` follow (``N_LOCAL`` more hypotheses): a keystone (a coarse scan
+ranked on the pilot, then its neighbours on the fine grid of amounts) and an inset (the rectangles of straight
+edges a pasted picture leaves, each with the period its short side predicts).
 
 Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations of the folded tile (``_orient``:
 mirrors, quarter turns, transposes -- which the square lattice cannot tell apart), so a mirrored or quarter-turned
 copy is decided on the fast path; general lattices ``{a v1 + b v2}`` cover aspect changes (0.4-2.5), shear and
-rotations after them.  Not covered: perspective (keystone) beyond ~2 %, and the mark as a small inset in a larger
-picture (its lattice drowns in the host's autocorrelation).
+rotations after them; homographies (``_local``) cover a keystone of 2-12 % (one edge shrunk, the opposite edge
+kept), and a rectangle cropped out of the image covers the mark as an inset (>= 30 % of the host's width, anywhere,
+all four sides visible).  Not covered: a keystone combined with a mirror, a rotation or a crop, a general
+perspective, an inset touching the host's border or whose sides blend into the host.
 
 The presence test.  For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is ``C(o) =
 sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and ``s_c`` the keyed
 +-1 chip signs.  Under the null hypothesis (the image does not carry this key's mark, so the signs are independent
-of the image -- nothing before the keyed test uses the key) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o)))
-<= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c + o)^2`` -- whatever the image content.  There are ``N = N_HYPOTHESES *
-N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice, orientation, band profile, offset) candidates that could be
-tried, and the reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2 / 2)``
+of the image) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c
++ o)^2`` for every fixed candidate -- whatever the image content.  There are ``N = (N_HYPOTHESES + N_LOCAL) *
+N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band profile, offset) candidates that
+could be tried: the lattice hypotheses come from the key-independent search, and ``N_LOCAL`` counts every point of
+``_local``'s keystone grid and every period variant of every inset rectangle, although a cheap ranking on the pilot
+chips picks only a few of them to test (the maximum over any subset, however chosen, is at most the maximum over all
+``N``).  The reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2 / 2)``
 -- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever path
 ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
-independent uniform signs, the ML decoder is equivariant under codeword translations, so each frame on the decoder's
-list is uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC) passes CRC-24 with probability
-at most ``8 * 2**-24``. The offset used for decoding is chosen with sign-free statistics of the payload chips, which
-keeps that argument intact. The final p-value is ``2 * min(p_correlation, p_crc)`` and ``detected`` means ``p_value
-<= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early return) returns only when ``2 * p_correlation
-<= FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum over all N candidates is significant", so a
-detection (on either path) needs the correlation event (probability <= FPR / 2 under the null) or the full path's
-CRC event (<= 4.8e-7): the false-positive rate stays below 1e-6. When the correlation alone proves presence but the
-best offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload;
-they earn no CRC credit (the p-value stays the correlation's), and each wrong frame passes the CRC with probability
-<= 4.8e-7.
+independent uniform signs (also of the pilot's, which alone steer the ranking above), the ML decoder is equivariant
+under codeword translations, so each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames,
+checked only against the CRC) passes CRC-24 with probability at most ``8 * 2**-24``. The offset used for decoding is
+chosen with sign-free statistics of the payload chips, which keeps that argument intact. The final p-value is ``2 *
+min(p_correlation, p_crc)`` and ``detected`` means ``p_value <= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the
+priors' early return) returns only when ``2 * p_correlation <= FALSE_POSITIVE_RATE`` on its own, an event inside
+"the maximum over all N candidates is significant", so a detection (on either path) needs the correlation event
+(probability <= FPR / 2 under the null) or the full path's CRC event (<= 4.8e-7): the false-positive rate stays
+below 1e-6. When the correlation alone proves presence but the best offset's frame fails the CRC, up to
+``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload; they earn no CRC credit (the p-value stays
+the correlation's), and each wrong frame passes the CRC with probability <= 4.8e-7.
 
 With ``expected`` given (verify mode) the correlation uses all chips (pilot and the expected payload's
 chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compares the decoded bits with
@@ -67,8 +75,10 @@ from PIL import Image
 
 from synthguard.errors import WatermarkError
 from synthguard.i18n import N_
+from synthguard.marking.watermark import _local
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._carrier import carrier
+from synthguard.marking.watermark._local import N_LOCAL, Box, Homography
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TILE, layout_for, tile_for
 from synthguard.marking.watermark._sync import (
@@ -145,7 +155,7 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = N_HYPOTHESES * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
+N_CANDIDATES = (N_HYPOTHESES + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -196,9 +206,12 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     refs_abs = np.stack([np.conj(np.fft.rfft2(push(np.abs(comb), k)))
                          for k in range(N_ORIENTATIONS)]).astype(np.complex64)
 
-    def test(lattice: Lattice, orientations: int = N_ORIENTATIONS) -> tuple[float, np.ndarray, tuple[int, int]]:
-        """``orientations=1``: the identity only (a subset of the counted candidates, for the fast path)."""
-        white = _white(fold(rn, lattice))
+    def test(lattice: Lattice | Homography, orientations: int = N_ORIENTATIONS,
+             box: Box | None = None) -> tuple[float, np.ndarray, tuple[int, int]]:
+        """``orientations=1``: the identity only (a subset of the counted candidates, for the fast path); ``box``:
+        fold only that window of the image (an inset, ``_local``)."""
+        region = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
+        white = _white(fold(region, lattice))
         best: tuple[float, int, tuple[int, int]] | None = None
         h_full = None
         for prof in PROFILES:
@@ -220,8 +233,47 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     return test
 
 
+def pilot_rank(rn: np.ndarray, layout: Any) -> Callable[[Lattice | Homography, Box | None], float]:
+    """A cheap ranking score for a geometry candidate (``_local``'s keystone scan): the phase-only correlation of the
+    folded tile with the pilot comb, upright, its maximum over the cyclic offsets in units of its spread.  Not a
+    presence test: it only chooses which counted hypotheses to test (on the pilot's signs, never the payload's,
+    so the CRC argument holds)."""
+    ref = (np.conj(np.fft.rfft2(layout.pilot_comb())) * PULSE[:, : TILE // 2 + 1]).astype(np.complex64)
+
+    def rank(lattice: Lattice | Homography, box: Box | None = None) -> float:
+        region = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
+        spec = np.fft.rfft2(fold(region, lattice).astype(np.float32))
+        corr = np.fft.irfft2(spec / (np.abs(spec) + 1e-9) * ref, s=(TILE, TILE))
+        return float(corr.max()) / max(float(corr.std()), 1e-12)
+
+    return rank
+
+
+def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test) -> list:
+    """The full search's last hypotheses (``_local``, ``N_LOCAL`` counted): a keystone -- the coarse scan ranked on
+    the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma`` (none without
+    it), each with the best of its period variants; upright, as ranked (the count has all 8 orientations).
+    Shared by the image and the federated detector."""
+    rank = pilot_rank(rn, layout)
+    scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
+    scan.sort(key=lambda t: -t[0])
+    found = [test(hom, 1) for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan])]
+    rects = [] if luma is None else _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE)
+    for box, short, _ in rects:  # an inset: a resized copy's prior, on the inset alone
+        sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
+        ranks = [rank(lat, box) for lat in sizes]
+        found.append(test(sizes[int(np.argmax(ranks))], 1, box))
+    return found
+
+
 def prepare(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]]]:
-    """The key-independent half of detection: ``(whitened residual at detection scale, scale, lattice priors)``.
+    """The key-independent half of detection: ``(whitened residual at detection scale, scale, lattice priors)``."""
+    rn, scale, priors, _ = prepare_with_luma(image)
+    return rn, scale, priors
+
+
+def prepare_with_luma(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]], np.ndarray]:
+    """:func:`prepare` and the luminance at detection scale (for ``_local.rectangles``).
 
     Priors: lattice periods if the image was not resized (the first one: native scale, no rotation, the fast
     path's hypothesis; margins trimmed or not), if the trimmed image was resized, or if it was only cropped."""
@@ -238,7 +290,7 @@ def prepare(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, fl
                    float(TILE)):
         if all(abs(period - q) >= 0.5 for q, _ in priors):
             priors.append((period, 0.0))
-    return rn, scale, priors
+    return rn, scale, priors, yd
 
 
 class ImageWatermarker:
@@ -281,7 +333,7 @@ class ImageWatermarker:
                                  values={"search": search, "searches": ", ".join(SEARCHES)})
         if expected is not None:
             expected = pl.check_payload(expected)
-        rn, scale, priors = prepare(image)
+        rn, scale, priors, luma = prepare_with_luma(image)
         layout = layout_for(self._key)
         coded = None if expected is None else pl.encode(expected)
         test = keyed_test(rn, layout, coded)
@@ -317,6 +369,12 @@ class ImageWatermarker:
         # lattices() keeps the priors first, unchanged
         for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
             found.append(test(lattice))
+        # geometry models the lattice search cannot see (``_local``): only when it found nothing, or a lattice that
+        # only partly fits (significant, e.g. with the expected payload's chips, but the payload does not decode;
+        # the payload's signs steer nothing the CRC credit depends on: a significant correlation needs no credit)
+        if (not _significant(_log_p_correlation(max(f[0] for f in found)))
+                or not self._decode(layout, coded, found).ok):
+            found += geometry_models(rn, luma, priors[0][0], layout, test)
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod
