@@ -300,3 +300,28 @@ def test_priors_search_finds_resized_copies_and_defers_the_rest(settings, verifi
     with SynthGuard.open(settings) as sg:  # the full search (what the deep scan runs) finds the rotated copy
         deep = scan(sg, rotated.getvalue())
         assert deep.verdict == "ai_generated" and not any(a["action"] == "deep_scan" for a in deep.actions)
+
+
+def test_a_crashing_detector_is_reported_without_the_servers_paths(sg: SynthGuard):
+    """A plugin's exception text can carry server paths (an ImportError names the module's file, an OSError the
+    file it opened); the problem shown to API clients and the public check page names only the last component."""
+
+    class Broken:
+        name = "image.broken"
+        modalities = frozenset()
+
+        def detect(self, media):
+            raise ImportError("cannot import name 'x' from 'pkg.mod' (/srv/app/venv/lib/python3.11/pkg/mod.py)")
+
+    result = scan(sg, kodak(), detectors=[Broken()])
+    (problem,) = [p for d in result.evidence if d["source"] == "image.broken" for p in d["problems"]]
+    assert problem == "image.broken crashed: ImportError: cannot import name 'x' from 'pkg.mod' (mod.py)"
+
+
+def test_without_paths_cuts_posix_and_windows_paths():
+    from synthguard.errors import without_paths
+
+    assert without_paths("[Errno 2] No such file: '/var/lib/sg/keys/watermark.key'") == (
+        "[Errno 2] No such file: 'watermark.key'")
+    assert without_paths(r"cannot open C:\Users\ops\sg\ledger.db now") == "cannot open ledger.db now"
+    assert without_paths("ratio 3/4 and a/b stay") == "ratio 3/4 and a/b stay"

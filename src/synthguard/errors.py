@@ -9,6 +9,7 @@ message (what went wrong) and a hint (what to do about it), joined by
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,16 @@ class UpstreamError(SynthGuardError, exit_code=10, http_status=502,
 class DeliveryError(UpstreamError, hint=N_(
         "The remote service is unreachable or failing; nothing was lost, submit again later.")):
     """A remote endpoint (e.g. the DSA Transparency Database) stayed unreachable or failing after every retry."""
+
+
+_ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][^\s/\\'\",;:()]+)+[/\\]([^\s/\\'\",;:()]+)")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last component: what a caught third-party exception says
+    (``cannot import name ... (/srv/app/.../image.py)``, ``[Errno 2] ... '/var/lib/...'``) may reach API clients and
+    public pages as a problem, and the server's layout is not theirs to see."""
+    return _ABSOLUTE_PATH.sub(r"\1", text)
 
 
 def optional_module(name: str, message: str, hint: str) -> Any:

@@ -21,6 +21,7 @@ scan_cache.py); bank matches, the declaration, the verdict and actions are each 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from synthguard.detection import Detection, Detector
-from synthguard.errors import SynthGuardError
+from synthguard.errors import SynthGuardError, without_paths
 from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.ids import new_content_id
 from synthguard.media import Media, Modality
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from synthguard.fingerprint.banks import Banks
     from synthguard.scan_cache import ScanCache
 
+log = logging.getLogger(__name__)
 VERDICTS = {"1": "ai_generated", "2": "possibly_ai", "3": "suspected_ai"}
 VIDEO_FRAME_SHARE = 0.5  # vPDQ-style rule: a video matches a bank entry when this share of its frames does
 WATERMARK_TECHNIQUES = (".watermark", ".dwtdct")
@@ -101,8 +103,10 @@ def _run(det: Detector, media: Media) -> list[Detection]:
         return list(det.detect(media))
     except SynthGuardError as exc:
         return [Detection(det.name, "error", problems=(f"{det.name} failed: {exc.message}",))]
-    except Exception as exc:  # a plugin's bug must not sink the scan; it is recorded, not hidden
-        return [Detection(det.name, "error", problems=(f"{det.name} crashed: {type(exc).__name__}: {exc}",))]
+    except Exception as exc:  # a plugin's bug must not sink the scan; it is recorded (no server paths), not hidden
+        log.exception("detector %s crashed", det.name)
+        return [Detection(det.name, "error",
+                          problems=(f"{det.name} crashed: {type(exc).__name__}: {without_paths(str(exc))}",))]
 
 
 def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stages: dict[str, str],
