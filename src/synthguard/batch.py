@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import InputError, SynthGuardError
 from synthguard.i18n import N_
+from synthguard.media import Media, write_atomic
 from synthguard.sources import read_item, resolve_with_skips
 
 if TYPE_CHECKING:
@@ -33,8 +34,7 @@ _SG: Any = None  # one core object per worker process
 # --- one file ------------------------------------------------------------------------------------------
 def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str, Any]:
     """One JSON line: ``{"file", ...the scan contract}`` or ``{"file", "verdict": null, "error"}``."""
-    from synthguard.media import Media
-    from synthguard.scan import scan
+    from synthguard.scan import scan  # the engine loads in the workers only: a Ray driver never scans
 
     try:
         st = sg.settings
@@ -49,6 +49,8 @@ def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str,
 
 
 def _open() -> SynthGuard:
+    # in the worker, inside _worker_init's guard: a core that fails to load is an error row per file, not a
+    # broken pool; and a Ray driver, which never opens the core, does not load it
     from synthguard.config import Settings
     from synthguard.core import SynthGuard
 
@@ -277,8 +279,6 @@ def write_parquet(jsonl: Path, out: Path) -> Path:
     except ImportError:
         raise InputError("Parquet output needs pyarrow", hint="pip install 'synthguard[ray]', or use --out x.jsonl.") \
             from None
-    from synthguard.media import write_atomic
-
     rows = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines() if line.strip()]
     cols: dict[str, list[Any]] = {k: [r.get(k) for r in rows] for k in ("file", "verdict", "label_value", "sha256")}
     for k in PARQUET_JSON_COLUMNS:

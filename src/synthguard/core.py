@@ -22,6 +22,7 @@ from synthguard.config import Settings
 from synthguard.errors import (
     ConflictError,
     IdentityNotVerifiedError,
+    KeyMissingError,
     NotFoundError,
     ValidationError,
     WatermarkError,
@@ -30,6 +31,9 @@ from synthguard.i18n import N_
 from synthguard.ids import new_content_id
 from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
 from synthguard.keys import Keys
+from synthguard.ledger.checkpoint import vkey
+from synthguard.ledger.erasure import SubjectVault, purge_expired
+from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
 from synthguard.plugins import PluginContext, Plugins, hashers_for
@@ -86,8 +90,6 @@ class SynthGuard:
         self.keys = Keys(settings)
         self.plugins = plugins or Plugins()  # every plugin group's registry (synthguard.plugins, issue 23)
         self.registry = self.plugins.markers
-        from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
-
         self.ledger = Ledger(origin=settings.ledger_origin, extensions=settings.checkpoint_extensions)
         self._markers: dict[str, Marker] = {}
 
@@ -212,8 +214,6 @@ class SynthGuard:
 
     @cached_property
     def vault(self) -> Any:
-        from synthguard.ledger import SubjectVault
-
         return SubjectVault(self.keys.vault_master, ledger=self.ledger)
 
     def erase_user(self, user_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
@@ -247,8 +247,6 @@ class SynthGuard:
 
     def purge(self, *, dry_run: bool = False) -> dict[str, Any]:
         """Delete personal data past the retention period; ledger entries are never deleted (CSL-01)."""
-        from synthguard.ledger import purge_expired
-
         with self.db.session() as s:
             rep = purge_expired(s, self.settings.log_retention_days, ledger=self.ledger, dry_run=dry_run)
         return {"cutoff": rep.cutoff.isoformat(), "purged": rep.purged, "dry_run": rep.dry_run}
@@ -473,8 +471,6 @@ class SynthGuard:
 
     def ledger_origin(self) -> str:
         """This log's checkpoint origin: configured, else derived from the ledger key (unique per log)."""
-        from synthguard.errors import KeyMissingError
-
         if self.ledger.origin:
             return self.ledger.origin
         try:
@@ -484,8 +480,6 @@ class SynthGuard:
 
     def ledger_vkey(self) -> str:
         """The signed-note verifier key others pin to check this log's checkpoints (C2SP signed-note)."""
-        from synthguard.ledger.checkpoint import vkey
-
         return vkey(self.ledger.origin_for(self.keys.ledger_public), self.keys.ledger_public)
 
     def checkpoint(self) -> dict[str, Any]:

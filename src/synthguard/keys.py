@@ -19,6 +19,7 @@ from pathlib import Path
 
 from synthguard.config import Settings
 from synthguard.errors import ConflictError, KeyMissingError, OutputError
+from synthguard.ledger import generate_ledger_key, load_ledger_key, load_ledger_public_key, public_key_pem
 from synthguard.media import write_atomic
 from synthguard.trust.anchors import anchors
 
@@ -66,20 +67,16 @@ class Keys:
 
     @cached_property
     def ledger_private(self):  # type: ignore[no-untyped-def]
-        from synthguard.ledger import load_ledger_key
-
         return load_ledger_key(self.dir / LEDGER_KEY)
 
     @cached_property
     def ledger_public(self):  # type: ignore[no-untyped-def]
-        from synthguard.ledger import load_ledger_public_key
-
         pub = self.dir / "ledger-ed25519.pub"
         return load_ledger_public_key(pub if pub.is_file() else self.dir / LEDGER_KEY)
 
     @cached_property
     def vault_master(self) -> bytes:
-        from synthguard.ledger import load_master_key
+        from synthguard.ledger import load_master_key  # the vault module loads SQLAlchemy: only when asked
 
         return load_master_key(self.dir / VAULT_KEY)
 
@@ -105,7 +102,7 @@ class Keys:
 
 def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
     """Create every missing development key; with ``force`` replace them all. Returns the files written."""
-    from synthguard.ledger import generate_ledger_key, generate_master_key, public_key_pem
+    from synthguard.ledger import generate_master_key  # loads SQLAlchemy (the vault module)
     from synthguard.provenance.pki import DevPKI, create_dev_pki
 
     d = settings.keys_dir

@@ -15,6 +15,7 @@ from typing import Any
 
 from synthguard.compliance import adapters
 from synthguard.compliance.outputs import aigc_problems, applicable, found_in_file, samples
+from synthguard.compliance.terms import covers_labeling, filing_display
 from synthguard.store import compliance_repo as repo
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import PolicyDocument
@@ -221,8 +222,6 @@ def terms(ctx: Context, params: dict[str, Any]) -> Facts:
         if when is None or when > r.created_at:
             bad.append(r.content_id)
     current = agreements[-1] if agreements else None
-    from synthguard.compliance.terms import covers_labeling
-
     return {"agreement_version": current.version if current else None,
             "agreement_covers_labeling": bool(current and covers_labeling(current.text)),
             "notice_published": any(t.kind == "first_use_notice" for t in versions),
@@ -230,8 +229,6 @@ def terms(ctx: Context, params: dict[str, Any]) -> Facts:
 
 
 def filing(ctx: Context, params: dict[str, Any]) -> Facts:
-    from synthguard.compliance.terms import filing_display
-
     st = ctx.sg.settings
     return {"filing_number": st.filing_number, "filing_link": st.filing_link,
             "filing_number_set": bool(st.filing_number), "filing_link_set": bool(st.filing_link),

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from synthguard.compliance.probes import PROBES
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 
@@ -142,8 +143,6 @@ def parse_checks(doc: Any, probes: set[str] | None = None) -> tuple[Check, ...]:
 
 @lru_cache(maxsize=1)
 def checks() -> tuple[Check, ...]:
-    from synthguard.compliance.probes import PROBES
-
     text = files("synthguard.compliance").joinpath("checks", "checks.yaml").read_text(encoding="utf-8")
     return parse_checks(yaml.safe_load(text), set(PROBES))
 

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from synthguard.compliance import adapters
 from synthguard.compliance.common import check_name, check_text, ledger_body, sha256_text
 from synthguard.errors import NotFoundError, ValidationError
 from synthguard.store import compliance_repo as repo
@@ -161,16 +162,14 @@ class Screen:
         matched: list[dict[str, Any]] = [{"bank": x["bank"], "entry_id": x["entry_id"], "distance": x["distance"]}
                                          for x in matches]
         notes = []
-        from synthguard.compliance.adapters import consent_gate_available
-
-        if purpose and user and consent_gate_available():
+        if purpose and user and adapters.consent_gate_available():
             from synthguard.consent.gate import check
 
             gate = check(self.sg, [m], purpose=purpose, user=user, tenant=tenant)
             matched += [{"consent": p["code"], "modality": p["modality"]} for p in gate.persons
                         if p["decision"] == "deny"]
             notes += [f"consent gate: {gate.decision}", *gate.notes]
-        elif consent_gate_available():
+        elif adapters.consent_gate_available():
             notes.append("consent not checked: pass purpose and user to run the consent gate (DS-15)")
         else:
             notes.append("consent not checked: synthguard.consent is not installed (DS-15)")

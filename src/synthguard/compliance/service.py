@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from synthguard.compliance.assessment import build
 from synthguard.compliance.audit import Audit, run
 from synthguard.compliance.register import Register
 from synthguard.compliance.screen import Screen
@@ -59,6 +60,4 @@ class Compliance:
     def assessment(self, *, since: str | timedelta = "30d", tenant: str | None = None,
                    outputs: str | Path | None = None) -> dict[str, Any]:
         """The DS Art. 15 security assessment of the face/voice tools (see :mod:`.assessment`)."""
-        from synthguard.compliance.assessment import build
-
         return build(self.sg, self.check(profile="cn", since=since, tenant=tenant, outputs=outputs))

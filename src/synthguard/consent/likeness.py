@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthguard.consent.faces import FACE_THRESHOLD, MIN_FACE_PX, Face, detect, embed, faces
+from synthguard.consent.faces import model_sha256 as face_sha
+from synthguard.consent.voices import NoSpeechError, embed_media
+from synthguard.consent.voices import model_sha256 as voice_sha
 from synthguard.errors import UnsupportedMediaError, ValidationError
+from synthguard.fingerprint.decode import video_frames
 from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 
@@ -69,11 +74,7 @@ def cards(settings: Settings | None = None) -> dict[str, ModelCard]:
 
 def model_sha256(modality: str) -> str:
     if modality == "face":
-        from synthguard.consent.faces import model_sha256 as face_sha
-
         return face_sha()
-    from synthguard.consent.voices import model_sha256 as voice_sha
-
     return voice_sha()
 
 
@@ -111,8 +112,6 @@ def find(media: Media, role: str = "source") -> tuple[list[Likeness], list[str]]
 
 
 def _face_likeness(media: Media, role: str, face: Any, extra: dict[str, Any] | None = None) -> Likeness:
-    from synthguard.consent.faces import MIN_FACE_PX
-
     where = {"box": list(face.box), "detector_score": round(face.score, 3)} | (extra or {})
     values = {} if face.identifiable else {"width": face.box[2], "needed": MIN_FACE_PX}
     problem = FACE_TOO_SMALL.format(**values) if values else None
@@ -120,8 +119,6 @@ def _face_likeness(media: Media, role: str, face: Any, extra: dict[str, Any] | N
 
 
 def _image_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
-    from synthguard.consent.faces import faces
-
     found = faces(media, limit=MAX_FACES + 1)
     if len(found) > MAX_FACES:
         raise ValidationError("more than {MAX_FACES} faces in {name}: too many to check one by one",
@@ -132,9 +129,6 @@ def _image_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
 
 
 def _video_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
-    from synthguard.consent.faces import FACE_THRESHOLD, MIN_FACE_PX, Face, detect, embed
-    from synthguard.fingerprint.decode import video_frames
-
     out: list[Likeness] = []
     for n, (t, frame) in enumerate(video_frames(media, VIDEO_FPS, size=None)):
         if n >= VIDEO_MAX_FRAMES:
@@ -154,8 +148,6 @@ def _video_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
 
 
 def _voice(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
-    from synthguard.consent.voices import NoSpeechError, embed_media
-
     try:
         vp = embed_media(media)
     except NoSpeechError as exc:
@@ -187,8 +179,6 @@ def enrolment_embedding(media: Media, modality: str) -> tuple[np.ndarray, dict[s
         if media.modality is not Modality.AUDIO:
             raise UnsupportedMediaError("a voice sample must be audio, got {mime}", path=media.name,
                                         values={"mime": media.mime})
-        from synthguard.consent.voices import embed_media
-
         vp = embed_media(media)
         return vp.embedding, {"speech_seconds": round(vp.speech_seconds, 2)}
     raise ValidationError("unknown modality {modality!r}", hint="Use face or voice.", values={"modality": modality})

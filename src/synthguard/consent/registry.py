@@ -22,6 +22,7 @@ import numpy as np
 from synthguard.consent import likeness
 from synthguard.consent.evidence import TamperedEvidenceError, challenge_phrase, load_public_key, verify_statement
 from synthguard.consent.policy import load_policy, purpose_modalities
+from synthguard.consent.voices import embed_media
 from synthguard.errors import ConflictError, NotFoundError, SubjectErasedError, ValidationError
 from synthguard.i18n import N_, _
 from synthguard.identity import scoped_key, tenant_key
@@ -288,8 +289,6 @@ class Registry:
             raise ValidationError("subject {name!r} has no enrolled voice to compare the recording with",
                                   hint="Enrol a voice sample first (`synthguard consent enroll SUBJECT --voice F`), "
                                        "or use a signed statement.", values={"name": subj.name})
-        from synthguard.consent.voices import embed_media
-
         vp = embed_media(evidence)
         best = max(card.score(vp.embedding, t.embedding) for t in voices)
         if not card.matches(best):

@@ -15,7 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from synthguard.consent.voice_weights import load_state_dict, locate_weights
 from synthguard.errors import UnsupportedMediaError
+from synthguard.fingerprint.decode import audio_samples
 from synthguard.i18n import N_
 from synthguard.media import Media
 
@@ -46,8 +48,6 @@ class NoSpeechError(UnsupportedMediaError):
 
 @lru_cache(maxsize=1)
 def _encoder() -> tuple[dict[str, np.ndarray], str]:
-    from synthguard.consent.voice_weights import load_state_dict, locate_weights
-
     return load_state_dict(locate_weights())
 
 
@@ -236,6 +236,4 @@ def embed_wav(wav: np.ndarray, *, trim: bool = True) -> VoicePrint:
 
 
 def embed_media(media: Media) -> VoicePrint:
-    from synthguard.fingerprint.decode import audio_samples
-
     return embed_wav(audio_samples(media, RATE, max_seconds=600.0))

@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthguard.evidence.report import render_html, render_pdf
 from synthguard.evidence.verify import MANIFEST, check_evidence, manifest_text
 from synthguard.ledger.trusted import KeySource, TrustedKey
 from synthguard.media import Media, write_atomic
@@ -164,8 +165,6 @@ def _provider_facts(descriptor: dict[str, Any] | None, trace: dict[str, Any]) ->
 
 def build_bundle(sg: SynthGuard, path: Source, *, include_file: bool = False) -> Bundle:
     """Trace ``path`` and assemble its evidence bundle in memory (nothing is written)."""
-    from synthguard.evidence.report import render_html, render_pdf
-
     media = sg.media(path)
     insp = sg.inspect(media)
     trace = sg.trace(media)

@@ -13,11 +13,13 @@ from collections import OrderedDict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 from synthguard.jobs.blobs import BlobStore
 from synthguard.jobs.queue import Lease, LeaseLostError, Queue, backoff_seconds, job_dict
 from synthguard.media import Media
 from synthguard.store import job_repo
+from synthguard.store.scan_tables import uploads_of
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -90,14 +92,11 @@ class Jobs:
 
     def uploads(self, job_id: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """The uploads attached to a deep-scan job, each with its own result once delivered."""
-        from synthguard.store.scan_tables import uploads_of
-
         self.get(job_id, tenant=tenant)  # NotFound for another tenant's job
         return uploads_of(self.sg.db, job_id)
 
     def submit(self, kind: str, payload: dict[str, Any] | None = None, *, tenant: str = "default",
                key: str | None = None) -> tuple[dict[str, Any], bool]:
-        from synthguard.errors import ValidationError
         from synthguard.jobs.kinds import HANDLERS
 
         if kind not in HANDLERS:

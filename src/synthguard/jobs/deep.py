@@ -21,7 +21,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import StoreError, SynthGuardError, ValidationError
+from synthguard.jobs.queue import jsonable
 from synthguard.media import Media
+from synthguard.scan import analyse, finish, scan_entry
 from synthguard.store import scan_tables
 
 if TYPE_CHECKING:
@@ -86,8 +88,6 @@ def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = Fal
 
 def analysis_for(sg: SynthGuard, media: Media) -> Analysis:
     """The full-search analysis: from the verdict cache when on (the deep job stored it there)."""
-    from synthguard.scan import analyse
-
     if sg.scan_cache is not None:
         return sg.scan_cache.analysis(media, "full")
     return analyse(sg, media, watermark_search="full")
@@ -97,16 +97,13 @@ def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None
             upload_id: int | None = None) -> int:
     """Give every upload attached to ``job_id`` and not yet served (or just ``upload_id``) its own result;
     returns how many."""
-    from synthguard.jobs.kinds import _jsonable
-    from synthguard.scan import finish, scan_entry
-
     done = 0
     for up in scan_tables.undelivered(sg.db, job_id, upload_id):
         analysis = analysis or analysis_for(sg, media)
         named = Media.from_bytes(media.data, up.name, max_bytes=sg.settings.max_bytes,
                                  max_pixels=sg.settings.max_pixels)
         result = finish(sg, named, analysis, declared_ai=up.declared_ai, tenant=up.tenant)  # its own banks only
-        body = _jsonable(result.to_dict())
+        body = jsonable(result.to_dict())
         try:
             with sg.db.session() as s:
                 entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": job_id, "upload": up.id})

@@ -13,11 +13,15 @@ ledger entry in ONE transaction (fenced by the lease), so a crash can neither lo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from synthguard.jobs.deep import deliver
+from synthguard.jobs.objects import run_callback, run_object_scan
+from synthguard.jobs.queue import jsonable
 from synthguard.media import Media
+from synthguard.scan import scan, scan_entry
+from synthguard.trace import checkpoint_dict
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -26,38 +30,26 @@ if TYPE_CHECKING:
 Handler = Callable[["SynthGuard", "Lease"], dict[str, Any]]
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """Evidence may hold tuples or numpy scalars; the job row stores plain JSON."""
-    out: dict[str, Any] = json.loads(json.dumps(data, default=str, ensure_ascii=False))
-    return out
-
-
 def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
-    from synthguard.scan import scan, scan_entry
-
     p = lease.payload
     data = sg.jobs.blobs.get(p["blob"])
     media = Media.from_bytes(data, p.get("name") or "upload", max_bytes=sg.settings.max_bytes,
                              max_pixels=sg.settings.max_pixels)
     result = scan(sg, media, declared_ai=bool(p.get("declared_ai")), watermark_search=p.get("search"),
                   tenant=lease.tenant, cache=sg.scan_cache)
-    body = _jsonable(result.to_dict())
+    body = jsonable(result.to_dict())
     with sg.db.session() as s:
         entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": lease.id})
         sg.jobs.queue.complete(s, lease, body, ledger_index=entry.index)
     if p.get("deep"):  # one deep scan per content: each attached upload gets its own result (jobs/deep.py)
-        from synthguard.jobs.deep import deliver
-
         body["uploads"] = deliver(sg, lease.id, media)
     return body
 
 
 def run_checkpoint(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
-    from synthguard.trace import checkpoint_dict
-
     with sg.db.session() as s:
         cp = sg.ledger.checkpoint(s, sg.keys.ledger_private)
-        body = _jsonable(checkpoint_dict(sg, cp))
+        body = jsonable(checkpoint_dict(sg, cp))
         sg.jobs.queue.complete(s, lease, body)
     return body
 
@@ -77,7 +69,7 @@ def run_label(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
                           visible=bool(p.get("visible", True)), output=out, sources=sources or None,
                           purpose=p.get("purpose"), technique=p.get("technique"), tenant=lease.tenant)
         data = out.read_bytes()
-    body = _jsonable(result.to_dict() | {"output": None}) | {
+    body = jsonable(result.to_dict() | {"output": None}) | {
         "output_blob": sg.jobs.blobs.put(data), "media_type": media.replace(data).mime, "size": len(data),
         "filename": f"{result.content_id}.{media.format.lower()}"}
     with sg.db.session() as s:
@@ -86,8 +78,6 @@ def run_label(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
 
 
 def _object_handlers() -> dict[str, Handler]:
-    from synthguard.jobs.objects import run_callback, run_object_scan
-
     return {"object-scan": run_object_scan, "callback": run_callback}
 
 

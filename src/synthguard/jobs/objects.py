@@ -19,7 +19,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from synthguard.errors import InputError, SynthGuardError, UpstreamError, ValidationError
+from synthguard.errors import (
+    ForbiddenError,
+    InputError,
+    MediaTooLargeError,
+    SynthGuardError,
+    UpstreamError,
+    ValidationError,
+)
+from synthguard.jobs.queue import jsonable
+from synthguard.media import Media
+from synthguard.scan import scan, scan_entry
+from synthguard.sources import filesystem as open_filesystem
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -78,8 +89,6 @@ def bucket_url(sg: SynthGuard, bucket: str) -> str:
     for url in sg.settings.upload_buckets:
         if url.split("://", 1)[-1].split("?", 1)[0].split("/", 1)[0] == bucket:
             return url
-    from synthguard.errors import ForbiddenError
-
     raise ForbiddenError("bucket {bucket!r} is not one this deployment scans", values={"bucket": bucket},
                          hint="Add its URL to the upload_buckets setting.")
 
@@ -99,9 +108,6 @@ def submit(sg: SynthGuard, refs: list[ObjectRef], *, tenant: str) -> list[dict[s
 def read_object(sg: SynthGuard, p: dict[str, Any]) -> bytes:
     """The object's bytes (never more than ``max_bytes``), from the filesystem of the configured bucket URL; the key
     is used as is (spaces, unicode), not parsed as a URL."""
-    from synthguard.errors import MediaTooLargeError
-    from synthguard.sources import filesystem as open_filesystem
-
     filesystem, _ = open_filesystem(bucket_url(sg, p["bucket"]))
     limit = sg.settings.max_bytes
     try:
@@ -116,10 +122,6 @@ def read_object(sg: SynthGuard, p: dict[str, Any]) -> bytes:
 
 
 def run_object_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
-    from synthguard.jobs.kinds import _jsonable
-    from synthguard.media import Media
-    from synthguard.scan import scan, scan_entry
-
     p = lease.payload
     body: dict[str, Any] = {"bucket": p["bucket"], "key": p["key"], "version": p.get("version"), "etag": p.get("etag")}
     entry_index = None
@@ -128,7 +130,7 @@ def run_object_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
         media = Media.from_bytes(data, p["key"].rsplit("/", 1)[-1][-128:] or "object",
                                  max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
         result = scan(sg, media)
-        body["result"], body["error"] = _jsonable(result.to_dict()), None
+        body["result"], body["error"] = jsonable(result.to_dict()), None
     except InputError as exc:  # corrupt, unsupported, too large or missing: permanent, and the platform is told
         body["result"], body["error"] = None, exc.to_dict()
         result = None

@@ -21,6 +21,7 @@ unless a test passes its own, so lease and backoff tests move time instead of sl
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 from collections.abc import Callable
@@ -79,6 +80,12 @@ def job_dict(job: Job) -> dict[str, Any]:
             "created_at": iso(job.created_at), "updated_at": iso(job.updated_at), "run_after": iso(job.run_after),
             "finished_at": iso(job.finished_at), "ledger_index": job.ledger_index, "result": job.result,
             "error": job.error}
+
+
+def jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Evidence may hold tuples or numpy scalars; the job row stores plain JSON (every job kind's result)."""
+    out: dict[str, Any] = json.loads(json.dumps(data, default=str, ensure_ascii=False))
+    return out
 
 
 class Queue:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import StoreError, SynthGuardError
+from synthguard.jobs.deep import sweep
 from synthguard.jobs.kinds import HANDLERS, Handler
 from synthguard.jobs.queue import NOTIFY_CHANNEL, LeaseLostError
 
@@ -133,8 +134,6 @@ class Worker:
                     continue
                 idle += 1
                 if idle % SWEEP_EVERY == 1 or burst:  # deep-scan uploads a lost worker left (jobs/deep.py)
-                    from synthguard.jobs.deep import sweep
-
                     sweep(self.sg)
                 if burst and self.sg.jobs.queue.pending() == 0:
                     break

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import LedgerIntegrityError, NotFoundError, StoreError, ValidationError
 from synthguard.ledger import merkle
+from synthguard.ledger.checkpoint import default_origin, log_id, parse_checkpoint, sign_checkpoint
 from synthguard.store import ledger_repo
 from synthguard.store.base import utcnow
 from synthguard.store.ledger_repo import Session, store_errors
@@ -134,8 +135,6 @@ class Ledger:
 
     def origin_for(self, key: Any) -> str:
         """The origin line and signed-note key name of this log's checkpoints (C2SP tlog-checkpoint)."""
-        from synthguard.ledger.checkpoint import default_origin
-
         return self.origin or default_origin(key)
 
     # --- writing ---------------------------------------------------------------------------
@@ -236,8 +235,6 @@ class Ledger:
     # --- checkpoints and audit -------------------------------------------------------------
     def checkpoint(self, session: Session, private_key: Ed25519PrivateKey) -> Checkpoint:
         """Sign the current tree head and store it (the anchor that makes later edits visible)."""
-        from synthguard.ledger.checkpoint import log_id, sign_checkpoint
-
         size = self.size(session)
         cp = sign_checkpoint(self.origin_for(private_key), size, self.root(session), private_key,
                              extensions=self.extensions)
@@ -248,8 +245,6 @@ class Ledger:
         return cp
 
     def latest_checkpoint(self, session: Session) -> Checkpoint | None:
-        from synthguard.ledger.checkpoint import parse_checkpoint
-
         with store_errors("read checkpoints"):
             note = ledger_repo.latest_note(session)
         return None if note is None else parse_checkpoint(note)

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import ConflictError, NotFoundError, RefusedError, SynthGuardError, ValidationError
 from synthguard.i18n import N_
+from synthguard.identity import scoped_key
 from synthguard.media import Media, write_atomic
+from synthguard.moderation.policy import for_settings
 from synthguard.store import moderation_repo as repo
 from synthguard.store.base import utcnow
 from synthguard.store.moderation_repo import Session
@@ -105,8 +107,6 @@ def scan_decision(sg: SynthGuard, scan: Any, tenant: str) -> tuple[list[Any], se
     The tenant's own stay-down banks are what the policies call ``removed-content``/``removed-content-exact``;
     a match in a bank another tenant shared is a plain bank match (review), never an automatic block.
     """
-    from synthguard.moderation.policy import for_settings
-
     banks = policy_banks({str(m.get("bank")) for m in scan.matches}, tenant)
     return for_settings(sg.settings).on_scan(scan.verdict, banks), banks
 
@@ -245,7 +245,6 @@ def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[in
 def _long_fingerprints(sg: SynthGuard, c: ModContent) -> list[tuple[str, str]]:
     """(stay-down bank base name, fingerprint) of a stored video or audio item: vPDQ and the sound's landmarks."""
     from synthguard.fingerprint import signals
-    from synthguard.media import Media
 
     if not c.mime.startswith(("video/", "audio/")) or not media_path(sg, c).is_file():
         return []
@@ -308,6 +307,4 @@ __all__ = ["STAY_DOWN", "STAY_DOWN_AUDIO", "STAY_DOWN_EXACT", "STAY_DOWN_VIDEO",
 def _uploader_ref(sg: SynthGuard, tenant: str, uploader: str | None) -> str | None:
     """The uploader's pseudonym: uploader ids are the platform's, so per tenant (issue 18 finding 13); in the default
     tenant the same as before."""
-    from synthguard.identity import scoped_key
-
     return sg.user_ref(scoped_key(tenant, uploader)) if uploader else None

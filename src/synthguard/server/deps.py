@@ -13,6 +13,8 @@ from synthguard.core import SynthGuard
 from synthguard.errors import NotFoundError
 from synthguard.limits import MAX_ROW_ID
 from synthguard.media import Media
+from synthguard.server.ratelimit import limit, limit_client
+from synthguard.server.sandbox import JOBS, Sandbox
 from synthguard.server.uploads import read_upload
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer sg_...` (synthguard tokens create)")
@@ -30,8 +32,6 @@ def _principal(request: Request, sg: SG,
                creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """401 for a missing, unknown or revoked token (tokens travel only in the header, never in the URL);
     429 when the token is over its request rate (server/ratelimit.py)."""
-    from synthguard.server.ratelimit import limit
-
     p = authenticate(sg.db, creds.credentials if creds else None)
     limit(request, p)
     return p
@@ -72,9 +72,6 @@ def upload_media(sg: SynthGuard, file: UploadFile) -> Media:
 def public_work(sg: SynthGuard, request: Request, file: UploadFile, job: str) -> dict[str, Any]:
     """An anonymous inspection or check: charged to the client address, run under the public work budget
     (server/sandbox.py, issue 18 finding 5)."""
-    from synthguard.server.ratelimit import limit_client
-    from synthguard.server.sandbox import JOBS, Sandbox
-
     limit_client(request)
     media = upload_media(sg, file)
     if not sg.settings.public_sandbox:

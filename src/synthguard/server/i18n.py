@@ -16,6 +16,10 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 
 from synthguard import i18n
+from synthguard.errors import SynthGuardError
+from synthguard.moderation import texts
+from synthguard.moderation.texts import bilingual, when
+from synthguard.server.session import current
 from synthguard.store.base import SQLAlchemyError
 
 COOKIE = "sg_lang"
@@ -95,20 +99,14 @@ templates.env.globals["format_number"] = i18n.format_number
 
 def _display(table: str, code: str | None) -> str:
     """A code's display text (case states, actions ...: synthguard.moderation.texts) in the request's language."""
-    from synthguard.moderation import texts
-
     return texts.label(getattr(texts, table.upper()), code)
 
 
 def _bilingual(value: object) -> str:
-    from synthguard.moderation.texts import bilingual
-
     return bilingual(value)
 
 
 def _when(value: object) -> str:
-    from synthguard.moderation.texts import when
-
     return when(value)  # type: ignore[arg-type]
 
 
@@ -120,14 +118,10 @@ def _tr(value: object) -> str:
 
 def _web_user(request: Any) -> Any:
     """The signed-in user of the page's request (server/session.py), or None: the header's account links."""
-    from synthguard.server.session import current
-
     if request is None or getattr(getattr(request, "app", None), "state", None) is None:
         return None
     if getattr(request.app.state, "sg", None) is None:
         return None
-    from synthguard.errors import SynthGuardError
-
     try:
         return current(request)
     except (SQLAlchemyError, SynthGuardError):  # the database is down: the error page still renders, signed out

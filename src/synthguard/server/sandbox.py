@@ -57,6 +57,7 @@ def _child(conn: Any, settings: dict[str, Any], job: str, data: bytes, name: str
         limit = _vm_size() + memory
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        # imported here, under the limits just set: the job's memory and CPU budget counts the library it loads
         from synthguard.core import SynthGuard
         from synthguard.media import Media
 

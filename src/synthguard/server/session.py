@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from synthguard.auth import Principal, Role
 from synthguard.errors import AuthError
 from synthguard.i18n import N_
+from synthguard.server.ratelimit import limit
 from synthguard.store import web_sessions
 
 if TYPE_CHECKING:
@@ -94,8 +95,6 @@ def current(request: Request) -> WebUser | None:
 def require(request: Request, *roles: Role) -> WebUser:
     """The signed-in user, charged to its token's rate bucket like the API; 401 when not signed in, 403 for a
     role outside ``roles``."""
-    from synthguard.server.ratelimit import limit
-
     user = current(request)
     if user is None:
         raise AuthError("not signed in, or the session ended", hint=N_("Sign in at /signin with your API token."))

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from synthguard.i18n import N_
+from synthguard.server.i18n import templates
 
 STATIC = Path(__file__).resolve().parent / "static"
 TITLES = {400: N_("The request was not understood"), 401: N_("Please sign in"), 403: N_("Not allowed"),
@@ -70,8 +71,6 @@ def wants_html(request: Request) -> bool:
 def error_page(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
                ) -> HTMLResponse:
     """The error as a page: a title for the status, what happened, what to do, a way back."""
-    from synthguard.server.i18n import templates
-
     title = TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400])
     return templates.TemplateResponse(request, "error.html", {"status": status, "title": title, "error": body},
                                       status_code=status, headers=headers)

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from synthguard.errors import ValidationError
+from synthguard.errors import LedgerIntegrityError, ValidationError
 
 DASH = "\u2014 "
 ALG_COSIGNATURE_V1 = 0x04
@@ -103,8 +103,6 @@ def verify(note: str, cosigner_vkey: str) -> Cosignature | None:
 
 def quorum(note: str, witness_vkeys: list[str], k: int) -> list[Cosignature]:
     """The valid cosignatures on ``note`` by the given witnesses; LedgerIntegrityError when fewer than ``k``."""
-    from synthguard.errors import LedgerIntegrityError
-
     found = [c for v in witness_vkeys if (c := verify(note, v)) is not None]
     if len(found) < k:
         raise LedgerIntegrityError("{n} of the required {k} witness cosignatures on the checkpoint",

@@ -23,6 +23,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError, ValidationError
+from synthguard.ledger.checkpoint import parse_vkey, vkey
+from synthguard.ledger.trusted import KeySource, TrustedKey
 from synthguard.media import write_atomic
 from synthguard.trust import descriptor as desc
 from synthguard.trust import wmkeys
@@ -299,8 +301,6 @@ def c2pa_signer_entry(trust: TrustList, serial: str | int | None, common_name: s
 # --- lists signed by a publisher (e.g. a regulator's list of filed services) ----------------------------
 def publish(entries: list[TrustedProvider], *, name: str, key: Any) -> dict[str, Any]:
     """A list of the entries' signed descriptors, signed with ``key`` (the publisher's Ed25519 ledger key)."""
-    from synthguard.ledger.checkpoint import vkey
-
     doc = {"version": LIST_VERSION, "publisher": name, "publisher_vkey": vkey(name, key),
            "issued": datetime.now(UTC).isoformat(timespec="seconds"),
            "providers": [e.descriptor for e in entries]}
@@ -309,8 +309,6 @@ def publish(entries: list[TrustedProvider], *, name: str, key: Any) -> dict[str,
 
 def _signed_list(signed: Any, publisher_vkey: str) -> tuple[list[Any], str]:
     """The providers of a list signed by the pinned publisher key, and the source their entries will name."""
-    from synthguard.ledger.checkpoint import parse_vkey
-
     doc = signed.get("list") if isinstance(signed, dict) else None
     if not isinstance(doc, dict) or doc.get("version") != LIST_VERSION or not isinstance(doc.get("providers"), list):
         raise ValidationError("not a SynthGuard trust list signed by a publisher")
@@ -332,9 +330,6 @@ def published_keys(signed: Any, publisher_vkey: str) -> list[Any]:
     """The keys of a list signed by a publisher the verifier pinned, without adding them to any trust list (for
     offline verification: ``evidence-verify --trust-list FILE --publisher-key VKEY``).  Every descriptor must
     verify with its own key; the source names the publisher."""
-    from synthguard.ledger.checkpoint import parse_vkey
-    from synthguard.ledger.trusted import KeySource, TrustedKey
-
     providers, source = _signed_list(signed, publisher_vkey)
     out = []
     for d in providers:
@@ -348,9 +343,6 @@ def published_keys(signed: Any, publisher_vkey: str) -> list[Any]:
 def trusted_keys(trust: TrustList) -> list[Any]:
     """The list's providers as :class:`~synthguard.ledger.trusted.TrustedKey` values for evidence verification:
     each bound to its origin and labelled with the provider and where its key came from."""
-    from synthguard.ledger.checkpoint import parse_vkey
-    from synthguard.ledger.trusted import KeySource, TrustedKey
-
     out = []
     for e in trust.entries():
         _, pub = parse_vkey(e.vkey)

@@ -22,8 +22,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from synthguard.errors import ConflictError, ForbiddenError, InputError, LedgerIntegrityError, NotFoundError
-from synthguard.ledger.checkpoint import parse_checkpoint, verify_note
+from synthguard.ledger.checkpoint import load_ledger_key, parse_checkpoint, parse_vkey, verify_note
 from synthguard.ledger.merkle import verify_consistency
+from synthguard.locks import file_lock
 from synthguard.media import write_atomic
 from synthguard.trust import cosign
 
@@ -140,8 +141,6 @@ class Witness:
         os.chmod(self.state, 0o600)
 
     def _locked(self):  # type: ignore[no-untyped-def]
-        from synthguard.locks import file_lock
-
         return file_lock(f"{self.state}.lock")
 
 
@@ -153,8 +152,6 @@ STATE_FILE = "witness-state.json"
 
 def watched_logs(home: Path) -> dict[str, str]:
     """origin -> note verifier key, from ``<home>/witness-logs.txt`` (one vkey per line, ``#`` comments)."""
-    from synthguard.ledger.checkpoint import parse_vkey
-
     try:
         lines = (Path(home) / LOGS_FILE).read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -169,8 +166,6 @@ def watched_logs(home: Path) -> dict[str, str]:
 
 def watch(home: Path, log_vkey: str) -> str:
     """Start watching a log (its checkpoint verifier key, as ``synthguard ledger vkey`` prints it)."""
-    from synthguard.ledger.checkpoint import parse_vkey
-
     name, _ = parse_vkey(log_vkey)
     logs = watched_logs(home) | {name: log_vkey.strip()}
     write_atomic(Path(home) / LOGS_FILE, ("".join(v + "\n" for v in logs.values())).encode())
@@ -179,8 +174,6 @@ def watch(home: Path, log_vkey: str) -> str:
 
 def from_settings(settings: Any) -> Witness | None:
     """The deployment's witness, or None when ``witness_name`` is not set or ``witness init`` was not run."""
-    from synthguard.ledger.checkpoint import load_ledger_key
-
     if not settings.witness_name:
         return None
     key_path = settings.keys_dir / KEY_FILE

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from synthguard.auth import authenticate
+from synthguard.auth import _TENANT, authenticate, known_tenant
 from synthguard.core import SynthGuard
 from synthguard.errors import (
     InputError,
@@ -31,7 +31,9 @@ from synthguard.errors import (
 )
 from synthguard.i18n import N_, current
 from synthguard.limits import check_nesting
+from synthguard.moderation import content
 from synthguard.moderation.policy import Policy
+from synthguard.moderation.refutation import notices_for
 from synthguard.server.deps import SG, Ident, public_work
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
 from synthguard.server.ratelimit import limit, limit_client
@@ -118,8 +120,6 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 def _known(sg: SynthGuard, value: Any) -> str:
     """The tenant a public complaint names, if it exists (finding 6: made-up tenants are refused)."""
-    from synthguard.auth import known_tenant
-
     tenant = _tenant(value)
     if not known_tenant(sg.db, tenant):
         raise NotFoundError("no platform {tenant!r} takes complaints here", values={"tenant": tenant},
@@ -128,8 +128,6 @@ def _known(sg: SynthGuard, value: Any) -> str:
 
 
 def _tenant(value: Any) -> str:
-    from synthguard.auth import _TENANT
-
     t = value if isinstance(value, str) and value else "default"
     if not _TENANT.match(t):
         raise InputError("bad tenant {tenant!r}", values={"tenant": t})
@@ -285,8 +283,6 @@ def refutation_json(sg: SG, slug: Ident) -> dict[str, Any]:
 @router.get("/v1/public/content/{tenant}/{ref}")
 def viewer_notices(sg: SG, tenant: Ident, ref: Ident) -> dict[str, Any]:
     """What viewers see next to an item: labels, notices, refutations, availability (DS-11, LM-13)."""
-    from synthguard.moderation.refutation import notices_for
-
     with sg.db.session() as s:
         return notices_for(s, _tenant(tenant), ref)
 
@@ -303,9 +299,6 @@ def viewer_page(request: Request, sg: SG, tenant: Ident, ref: Ident) -> HTMLResp
 @router.get("/c/{tenant}/{ref}/media", include_in_schema=False)
 def viewer_media(sg: SG, tenant: Ident, ref: Ident) -> Response:
     """The item itself while it is available; 404 once removed (the stored copy stays for the case)."""
-    from synthguard.errors import NotFoundError
-    from synthguard.moderation import content
-
     with sg.db.session() as s:
         c = content.find(s, _tenant(tenant), ref)
         if c.status not in ("visible", "restricted"):

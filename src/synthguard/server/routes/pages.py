@@ -12,6 +12,7 @@ from synthguard.errors import SynthGuardError
 from synthguard.fields import KEY_LABELS, scalar
 from synthguard.server.deps import SG, public_work
 from synthguard.server.i18n import templates  # one i18n-aware environment for every page
+from synthguard.server.verdict import verdict
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,8 +36,6 @@ def inspect_page(request: Request, sg: SG, file: Annotated[UploadFile, File()]) 
     except SynthGuardError as exc:
         return templates.TemplateResponse(request, "inspect.html", {"error": exc.to_dict(lang=i18n.current())},
                                           status_code=exc.http_status)
-    from synthguard.server.verdict import verdict
-
     return templates.TemplateResponse(request, "inspect.html",
                                       {"result": found, "rows": _rows(found), "verdict": verdict(found)})
 

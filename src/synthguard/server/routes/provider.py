@@ -19,6 +19,7 @@ from synthguard.errors import ConflictError, NotFoundError
 from synthguard.i18n import N_
 from synthguard.identity import Method
 from synthguard.server.deps import SG, Ident, Provider, tenant_user, upload_media
+from synthguard.server.errors import stored_error_view
 
 router = APIRouter(prefix="/v1", tags=["provider"])
 
@@ -136,8 +137,6 @@ def _label_job(sg: Any, p: Any, job_id: str) -> dict[str, Any]:
 
 def label_job_view(sg: Any, job: dict[str, Any]) -> dict[str, Any]:
     """A label job as its provider sees it: state, error, the record once done, and where to fetch the file."""
-    from synthguard.server.errors import stored_error_view
-
     result = job.get("result") or None
     view = {k: job[k] for k in ("id", "kind", "state", "attempts", "max_attempts", "created_at", "finished_at",
                                 "idempotency_key")}

@@ -8,11 +8,14 @@ a witness.
 
 from __future__ import annotations
 
+import base64
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from synthguard.errors import NotFoundError, SynthGuardError
+from synthguard.errors import NotFoundError, SynthGuardError, ValidationError
 from synthguard.server.deps import SG
+from synthguard.trust.descriptor import build
 from synthguard.trust.witness import MAX_REQUEST_BYTES, StaleSizeError, from_settings
 
 router = APIRouter(prefix="/witness", tags=["witness"])
@@ -43,8 +46,6 @@ well_known = APIRouter(tags=["provider"])
 @well_known.get("/.well-known/synthguard.json")
 def descriptor(sg: SG, request: Request) -> dict:
     """This provider's signed descriptor (public): producer code, log key, C2PA chain, lookup and takedown URLs."""
-    from synthguard.trust.descriptor import build
-
     return build(sg, base_url=str(request.base_url))
 
 
@@ -55,10 +56,6 @@ consistency = APIRouter(prefix="/v1/checkpoints", tags=["public"])
 def consistency_proof(sg: SG, old: int, new: int | None = None) -> dict:
     """RFC 6962 consistency proof between two tree sizes (public, like the checkpoints: hashes only), so monitors
     and witnesses can check that the log only grew."""
-    import base64
-
-    from synthguard.errors import ValidationError
-
     if old < 0 or old > 2**62 or (new is not None and not 0 <= new <= 2**62):
         raise ValidationError("tree sizes are 0 .. 2^62")
     with sg.db.session() as s:
