@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthguard.codecs.av import video_frames
 from synthguard.errors import UnsupportedMediaError, ValidationError
 from synthguard.i18n import N_
 from synthguard.media import Media, Modality
@@ -133,7 +134,6 @@ def _image_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
 
 def _video_faces(media: Media, role: str) -> tuple[list[Likeness], list[str]]:
     from synthguard.consent.faces import FACE_THRESHOLD, MIN_FACE_PX, Face, detect, embed
-    from synthguard.fingerprint.decode import video_frames
 
     out: list[Likeness] = []
     for n, (t, frame) in enumerate(video_frames(media, VIDEO_FPS, size=None)):

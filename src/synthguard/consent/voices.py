@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from synthguard.codecs.av import audio_samples
 from synthguard.errors import UnsupportedMediaError
 from synthguard.i18n import N_
 from synthguard.media import Media
@@ -236,6 +237,4 @@ def embed_wav(wav: np.ndarray, *, trim: bool = True) -> VoicePrint:
 
 
 def embed_media(media: Media) -> VoicePrint:
-    from synthguard.fingerprint.decode import audio_samples
-
     return embed_wav(audio_samples(media, RATE, max_seconds=600.0))
