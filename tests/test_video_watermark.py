@@ -142,7 +142,7 @@ def test_audio_track_gets_the_audio_watermark(marker):
 
 def test_long_videos_are_sampled_by_seeking(marker, marked, monkeypatch):
     """Past SEEK_ABOVE_SECONDS the reader seeks to runs of frames spread over the video instead of decoding it all."""
-    monkeypatch.setattr(vio, "SEEK_ABOVE_SECONDS", 1.0)
+    monkeypatch.setattr(cvideo, "SEEK_ABOVE_SECONDS", 1.0)
     frames = cvideo.sample_lumas(marked, 64)
     times = [t for t, _ in frames]
     assert 48 <= len(frames) <= 64 and len(set(times)) == len(times)  # 8 runs of 8 (the last one may run out)
