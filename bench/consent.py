@@ -134,7 +134,7 @@ def speak(tmp: Path, name: str, text: str, voice: str, pitch: int, speed: int) -
 def mp3_64k(wav: bytes) -> bytes:
     import av
 
-    from synthguard.fingerprint.decode import audio_samples
+    from synthguard.codecs.av import audio_samples
 
     x = audio_samples(Media.from_bytes(wav, "x.wav"), 22050)
     buf = io.BytesIO()

@@ -48,8 +48,9 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 from scipy.signal import resample_poly  # noqa: E402
 
+from synthguard.codecs.audio import encode_lossy  # noqa: E402
 from synthguard.marking.audio import attacks as edit  # noqa: E402
-from synthguard.marking.audio.io import decode_bytes, encode_lossy, music_like, speech_like  # noqa: E402
+from synthguard.marking.audio.io import decode_bytes, music_like, speech_like  # noqa: E402
 from synthguard.marking.watermark.audio import AudioWatermarker  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ Not run by CI.  Usage (from the project root):
 Clips: "generated" is ``synthetic_video`` (a textured gradient panning); "real" clips pan and zoom over Kodak
 images (tests/data/kodak) at 1280x720, 30 fps, encoded at CRF 12 as the "camera original".  Each is marked with
 ``VideoWatermarkMarker`` (the library path: decode once, mark each frame, x264 CRF 18 "faster", audio copied), then
-attacked with ``marking.video.io.reencode`` (x264 "veryfast", metadata and audio dropped).  The unmarked clip goes
+attacked with ``marking.video.encode.reencode`` (x264 "veryfast", metadata and audio dropped).  The unmarked clip goes
 through the same attacks to count false positives (the presence test's bound is p <= 1e-6 per test).
 Speed uses both cores (x264 and FFmpeg threads), as a deployment would.  The machine is shared, so wall-clock
 figures are a lower bound; the CPU-time figures (process CPU seconds, all threads) say what two free cores would do.  Writes bench/results/watermark_video.json.
@@ -32,6 +32,7 @@ import numpy as np
 from _machine import cpu_model
 from PIL import Image
 
+from synthguard.codecs import video as cvideo  # noqa: E402
 from synthguard.marking.video import encode
 from synthguard.marking.video import io as vio
 from synthguard.marking.video.marker import VideoWatermarkMarker
@@ -89,7 +90,7 @@ def psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 def mark_only_psnr(source: Media) -> float:
     """PSNR of the mark alone (no encoding), on the luminance of sampled frames."""
-    lumas = [y for _, y in vio.sample_lumas(source, 12)]
+    lumas = [y for _, y in cvideo.sample_lumas(source, 12)]
     embed = VideoWatermarker(KEY).embedder(PAYLOAD, lumas[0].shape[1], lumas[0].shape[0])
     marked = [y.copy() for y in lumas]
     for y in marked:
@@ -102,12 +103,12 @@ def run_clip(label: str, kind: str, source: Media, marker: VideoWatermarkMarker)
     t, cpu = time.perf_counter(), time.process_time()
     marked = marker.mark(source, sample_context())
     embed_s, embed_cpu = time.perf_counter() - t, time.process_time() - cpu
-    pixels = [y for _, y in vio.sample_lumas(source, 12)]
+    pixels = [y for _, y in cvideo.sample_lumas(source, 12)]
     row = {"clip": label, "kind": kind, "size": [info.width, info.height], "seconds": info.duration,
            "frames": info.frames, "embed_s": round(embed_s, 2), "embed_fps": round(info.frames / embed_s, 1),
            "embed_x_realtime": round(info.duration / embed_s, 2),
            "embed_cpu_s": round(embed_cpu, 2), "embed_x_realtime_2cores_cpu": round(2 * info.duration / embed_cpu, 2), "psnr_mark_db": round(mark_only_psnr(source), 2),
-           "psnr_output_db": round(psnr(pixels, [y for _, y in vio.sample_lumas(marked, 12)]), 2), "attacks": {}}
+           "psnr_output_db": round(psnr(pixels, [y for _, y in cvideo.sample_lumas(marked, 12)]), 2), "attacks": {}}
     for name, attack in ATTACKS.items():
         copy = marked if attack is None else encode.reencode(marked, **attack)
         clean = source if attack is None else encode.reencode(source, **attack)
@@ -131,7 +132,7 @@ def null_scores(clips: list[Media], keys: int) -> dict:
     z, detected = [], 0
     for media in clips:
         acc = VideoWatermarker(KEY).accumulator()
-        for _, luma in vio.sample_lumas(media, 64):
+        for _, luma in cvideo.sample_lumas(media, 64):
             acc.push(luma)
         rn = acc.total.astype(np.float32)
         for k in range(keys):

@@ -35,13 +35,14 @@ def child(name: str, seconds: int, findings: Path) -> None:
 
     sys.path.insert(0, str(ROOT))
     with atheris.instrument_imports(include=["synthguard", "fuzz"]):
+        import synthguard.codecs.text  # noqa: F401
+        import synthguard.codecs.text.ooxml  # noqa: F401
         import synthguard.law.incident  # noqa: F401
         import synthguard.marking.audio.metadata  # noqa: F401
         import synthguard.marking.c2pa  # noqa: F401
         import synthguard.marking.containers  # noqa: F401
         import synthguard.marking.metadata  # noqa: F401
         import synthguard.marking.text.frontmatter  # noqa: F401
-        import synthguard.marking.text.ooxml  # noqa: F401
         import synthguard.marking.video.metadata  # noqa: F401
         import synthguard.marking.watermark.payload  # noqa: F401
         import synthguard.marking.xmp  # noqa: F401

@@ -146,9 +146,9 @@ def _media(data: bytes, name: str) -> object:
 
 def _audio(fmt: str) -> Target:
     def target(data: bytes) -> object:
-        from synthguard.fingerprint.decode import audio_samples
+        from synthguard.codecs.audio import decode_audio
+        from synthguard.codecs.av import audio_samples
         from synthguard.marking.audio import metadata
-        from synthguard.marking.audio.io import decode_audio
 
         m = _media(data, f"fuzz.{fmt}")
         blocks = metadata.read_blocks(m)  # RIFF walk (ours) or mutagen (ID3, Vorbis comments, MP4 atoms)
@@ -160,8 +160,8 @@ def _audio(fmt: str) -> Target:
 
 def _video(fmt: str) -> Target:
     def target(data: bytes) -> object:
-        from synthguard.fingerprint.decode import video_frames
-        from synthguard.marking.video.io import probe_video
+        from synthguard.codecs.av import video_frames
+        from synthguard.codecs.video import probe_video
         from synthguard.marking.video.metadata import aigc_blocks
 
         m = _media(data, f"fuzz.{fmt}")
@@ -174,7 +174,7 @@ def _video(fmt: str) -> Target:
 
 def _text_doc(fmt: str) -> Target:
     def target(data: bytes) -> object:
-        from synthguard.marking.text.io import decode_text
+        from synthguard.codecs.text import decode_text
         from synthguard.marking.text.marker import TextNoticeMarker
         from synthguard.marking.text.metadata import TextMetadataMarker
 

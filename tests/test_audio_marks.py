@@ -14,6 +14,7 @@ import pytest
 import soundfile
 
 from synthguard.cli import main
+from synthguard.codecs import audio as caudio
 from synthguard.errors import ConfigError, CorruptMediaError, MediaError, MediaTooLargeError, UnsupportedMediaError
 from synthguard.marking.audio import io as aio
 from synthguard.marking.audio import notice as notice_mod
@@ -60,7 +61,7 @@ def test_decode_and_encode_like_keep_the_format(fmt):
     media = synthetic_media(fmt)
     audio = media.audio()
     assert audio.rate == 22050 and audio.channels == 1 and 5.9 < audio.duration < 6.2
-    again = media.replace(aio.encode_like(audio, media))
+    again = media.replace(caudio.encode_like(audio, media))
     assert again.format == media.format and abs(again.audio().duration - audio.duration) < 0.15
 
 
@@ -206,7 +207,7 @@ def test_label_inspect_strip_reencode_trace(sg, verified_user, tmp_path, fmt):
     # a platform strips every tag and re-encodes at 64 kbit/s: the watermark still finds the record
     stripped = strip_metadata(Media.from_bytes(out.read_bytes()))
     audio = stripped.audio()
-    copy = aio.encode_lossy(audio.samples, audio.rate, "mp3", 64_000)
+    copy = caudio.encode_lossy(audio.samples, audio.rate, "mp3", 64_000)
     assert sg.inspect(copy)["aigc"] is None
     t = sg.trace(copy)
     assert t["found"] and t["content_id"] == res.content_id and "watermark" in t["via"]

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
+from synthguard.codecs.audio import encode_lossy
 from synthguard.errors import WatermarkError
-from synthguard.marking.audio.io import decode_bytes, encode_lossy, music_like, speech_like
+from synthguard.marking.audio.io import decode_bytes, music_like, speech_like
 from synthguard.marking.watermark import audio as wma
 from synthguard.marking.watermark.audio import FALSE_POSITIVE_RATE, MIN_SECONDS, AudioWatermarker
 

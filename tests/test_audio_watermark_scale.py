@@ -9,9 +9,10 @@ import math
 import numpy as np
 import pytest
 
+from synthguard.codecs.audio import encode_lossy
 from synthguard.errors import WatermarkError
 from synthguard.marking.audio import attacks
-from synthguard.marking.audio.io import decode_bytes, encode_lossy, music_like, speech_like
+from synthguard.marking.audio.io import decode_bytes, music_like, speech_like
 from synthguard.marking.watermark import audio as wma
 from synthguard.marking.watermark import audio_scale
 from synthguard.marking.watermark import payload as pl

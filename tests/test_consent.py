@@ -411,7 +411,7 @@ def test_registry_and_gate_on_postgres(settings, tmp_path):
 def test_video_faces_are_deduplicated_and_its_voice_is_checked(sg, tmp_path):
     import av
 
-    from synthguard.fingerprint.decode import audio_samples
+    from synthguard.codecs.av import audio_samples
 
     img = np.asarray(kodak_face("04").image().convert("RGB").resize((256, 384)))
     speech = audio_samples(espeak(tmp_path, "v", "Some words spoken in the video by the person on screen."), 16000)

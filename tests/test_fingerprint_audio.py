@@ -13,10 +13,10 @@ import wave
 import numpy as np
 import pytest
 
+from synthguard.codecs.av import audio_samples
 from synthguard.errors import CorruptMediaError, UnsupportedMediaError, ValidationError
 from synthguard.fingerprint import Hasher
 from synthguard.fingerprint.audio import RATE, AudioFingerprint, AudioHasher, match
-from synthguard.fingerprint.decode import audio_samples
 from synthguard.media import Media, Modality
 from tests import media
 
@@ -190,7 +190,7 @@ def test_sound_track_of_a_video_file_matches(clips):
 
 
 def test_ffmpeg_path_decodes_mp3_when_soundfile_is_absent(clips, ref, monkeypatch):
-    from synthguard.fingerprint import decode
+    from synthguard.codecs import av as decode
 
     monkeypatch.setattr(decode, "_soundfile_blocks", lambda media: None)
     start = 3.0

@@ -85,10 +85,11 @@ def test_deeply_nested_m4a_atoms_are_a_metadata_error(kind):
 
 @pytest.mark.parametrize("yaml", [b"facts: " + b"[" * 1_100 + b"1" + b"]" * 1_100, b"a: " + b"{b: " * 900])
 def test_deeply_nested_front_matter_is_a_metadata_error(yaml):
+    from synthguard.codecs.text.frontmatter import find
     from synthguard.errors import MetadataError
     from synthguard.marking.text import frontmatter
 
-    fm = frontmatter.find((b"---\n" + yaml + b"\n---\n# text\n").decode())
+    fm = find((b"---\n" + yaml + b"\n---\n# text\n").decode())
     with pytest.raises(MetadataError, match="nests .* levels deep"):  # was RecursionError in PyYAML
         frontmatter.load(fm)
 
@@ -96,8 +97,8 @@ def test_deeply_nested_front_matter_is_a_metadata_error(yaml):
 def test_a_zip_offset_before_the_archive_is_a_corrupt_media_error():
     import struct
 
+    from synthguard.codecs.text.ooxml import open_package
     from synthguard.errors import CorruptMediaError
-    from synthguard.marking.text.ooxml import open_package
 
     data = bytearray(seeds()["office_docx"][0])
     end = data.rfind(b"PK\x05\x06")  # the central directory now claims to start one byte later
@@ -110,9 +111,9 @@ def test_an_m4a_whose_stream_has_no_decoder_is_a_corrupt_media_error():
     """atheris (audio_m4a, fresh-clone `make fuzz`): one byte inserted before the ``stsd`` box of a labeled M4A
     leaves a track FFmpeg cannot open a decoder for; PyAV gives it no codec context, which two decoders
     dereferenced (AttributeError on None, a 500 on upload)."""
+    from synthguard.codecs.audio import decode_audio
+    from synthguard.codecs.av import audio_samples
     from synthguard.errors import CorruptMediaError
-    from synthguard.fingerprint.decode import audio_samples
-    from synthguard.marking.audio.io import decode_audio
     from synthguard.media import Media
 
     data = seeds()["audio_m4a"][0]
@@ -127,8 +128,8 @@ def test_a_zip_part_without_a_name_is_a_corrupt_media_error():
     import io
     import zipfile
 
+    from synthguard.codecs.text.ooxml import open_package
     from synthguard.errors import CorruptMediaError
-    from synthguard.marking.text.ooxml import open_package
 
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(seeds()["office_xlsx"][0])) as src, zipfile.ZipFile(buf, "w") as out:
@@ -160,10 +161,10 @@ def test_a_wav_declaring_an_unaffordable_sample_rate_is_refused_fast(rate):
     polyphase resampler (an 11-million-tap filter) and timed out; 2**32 - 1 Hz would have cost far more."""
     import struct
 
+    from synthguard.codecs.audio import decode_audio
+    from synthguard.codecs.av import audio_samples
     from synthguard.errors import SynthGuardError, UnsupportedMediaError
-    from synthguard.fingerprint.decode import audio_samples
     from synthguard.limits import check_sample_rate
-    from synthguard.marking.audio.io import decode_audio
     from synthguard.media import Media
 
     pcm = struct.pack("<78h", *range(78))

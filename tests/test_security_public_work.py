@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from synthguard.codecs.text.ooxml import open_package
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import CorruptMediaError, MetadataError
-from synthguard.marking.text.ooxml import open_package
 from synthguard.marking.xmp import read_properties
 from synthguard.server import create_app
 from synthguard.server.sandbox import BusyError, Sandbox

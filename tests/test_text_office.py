@@ -12,8 +12,8 @@ import pptx
 import pytest
 from lxml import etree
 
+from synthguard.codecs.text import ooxml
 from synthguard.errors import CorruptMediaError, MediaError, UnsupportedMediaError
-from synthguard.marking.text import ooxml
 from synthguard.marking.text.marker import TextMetadataMarker, TextNoticeMarker
 from synthguard.media import Media
 from synthguard.testing import sample_context, synthetic_media

@@ -8,9 +8,10 @@ import json
 import pytest
 import yaml
 
+from synthguard.codecs.text.notice import is_notice, is_our_notice
 from synthguard.errors import ConfigError, CorruptMediaError, MetadataError, UnsupportedMediaError
 from synthguard.marking.text.marker import TextMetadataMarker, TextNoticeMarker
-from synthguard.marking.text.notice import is_notice, is_our_notice, render
+from synthguard.marking.text.notice import render
 from synthguard.media import Media
 from synthguard.testing import sample_context, synthetic_media
 

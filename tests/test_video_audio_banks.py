@@ -10,6 +10,7 @@ import json
 import pytest
 
 from synthguard.cli import main
+from synthguard.codecs import audio as caudio
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import ConfigError, UnsupportedMediaError, ValidationError
@@ -202,7 +203,7 @@ def test_scan_and_stay_down_for_removed_video_and_audio(sg):
     t2 = mod.submit("acme", NCII | {"location": "song-1"})
     mod.claim("acme", "rev-1", case_id=mod.case("acme", t2["ticket"])["id"])
     mod.act("acme", t2["ticket"], "rev-1", "remove", "ncii")
-    mp3 = aio.encode_lossy(aio.decode_audio(song).samples, 22050, "mp3", 64000)
+    mp3 = caudio.encode_lossy(caudio.decode_audio(song).samples, 22050, "mp3", 64000)
     with pytest.raises(UploadBlockedError):
         mod.register("acme", "song-2", mp3)
     mod.register("acme", "other", aio.synthetic_audio("WAV", seconds=8.0).data[:44] + bytes(8 * 22050 * 2))

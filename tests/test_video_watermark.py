@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 
+from synthguard.codecs import video as cvideo
 from synthguard.errors import WatermarkError
 from synthguard.marking.video import encode
 from synthguard.marking.video import io as vio
@@ -42,8 +43,8 @@ def test_marked_video_reads_back_and_stays_close_to_the_source(marker, source, m
     r = marker.read(marked)
     assert r.found and r.data["payload"] == PAYLOAD.hex() and r.data["p_value"] <= 1e-6
     assert r.data["frames_tested"] >= 30
-    a = np.stack([y for _, y in vio.sample_lumas(source, 8)]).astype(np.float64)
-    b = np.stack([y for _, y in vio.sample_lumas(marked, 8)]).astype(np.float64)
+    a = np.stack([y for _, y in cvideo.sample_lumas(source, 8)]).astype(np.float64)
+    b = np.stack([y for _, y in cvideo.sample_lumas(marked, 8)]).astype(np.float64)
     psnr = 10 * np.log10(255**2 / np.mean((a - b) ** 2))
     assert psnr > 33.0  # mark (38 dB at strength 1) plus one CRF 18 generation
 
@@ -141,8 +142,8 @@ def test_audio_track_gets_the_audio_watermark(marker):
 
 def test_long_videos_are_sampled_by_seeking(marker, marked, monkeypatch):
     """Past SEEK_ABOVE_SECONDS the reader seeks to runs of frames spread over the video instead of decoding it all."""
-    monkeypatch.setattr(vio, "SEEK_ABOVE_SECONDS", 1.0)
-    frames = vio.sample_lumas(marked, 64)
+    monkeypatch.setattr(cvideo, "SEEK_ABOVE_SECONDS", 1.0)
+    frames = cvideo.sample_lumas(marked, 64)
     times = [t for t, _ in frames]
     assert 48 <= len(frames) <= 64 and len(set(times)) == len(times)  # 8 runs of 8 (the last one may run out)
     assert times[0] < 0.5 and times[-1] > 2.7 and times == sorted(times)  # spread from start to end

@@ -1,23 +1,30 @@
 """Media: the bytes of one file plus what we know about it.
 
 Sniffs the real format from magic bytes (never trusts the file name), enforces size
-limits before any decoder runs, and decodes images lazily with Pillow's
-decompression-bomb guard set to our own limit.
+limits before any decoder runs, and decodes lazily through the codec layer (``codecs/``: images with Pillow's
+decompression-bomb guard set to our own limit, audio, video, text).
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import io
 import os
 import tempfile
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthguard.codecs import audio as audio_codec
+from synthguard.codecs import text as text_codec
+from synthguard.codecs import video as video_codec
+from synthguard.codecs.formats import FORMATS
+from synthguard.codecs.formats import Modality as Modality  # re-exported: the modality belongs to Media
+from synthguard.codecs.formats import sniff as sniff  # re-exported for callers that sniff bytes
+from synthguard.codecs.image import check_pixels, decode_image
+from synthguard.codecs.text import sniff_ooxml
 from synthguard.errors import (
     CorruptMediaError,
     InputError,
@@ -32,39 +39,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 64_000_000
 
-
-class Modality(enum.Enum):
-    IMAGE = "image"
-    AUDIO = "audio"
-    VIDEO = "video"
-    TEXT = "text"
-
-
-# (format name, modality, mime) keyed by a predicate over the first bytes.
-_FORMATS: dict[str, tuple[Modality, str]] = {
-    "jpeg": (Modality.IMAGE, "image/jpeg"),
-    "png": (Modality.IMAGE, "image/png"),
-    "webp": (Modality.IMAGE, "image/webp"),
-    "gif": (Modality.IMAGE, "image/gif"),
-    "tiff": (Modality.IMAGE, "image/tiff"),
-    "bmp": (Modality.IMAGE, "image/bmp"),
-    "wav": (Modality.AUDIO, "audio/wav"),
-    "mp3": (Modality.AUDIO, "audio/mpeg"),
-    "flac": (Modality.AUDIO, "audio/flac"),
-    "ogg": (Modality.AUDIO, "audio/ogg"),
-    "m4a": (Modality.AUDIO, "audio/mp4"),
-    "mp4": (Modality.VIDEO, "video/mp4"),
-    "webm": (Modality.VIDEO, "video/webm"),
-    "mov": (Modality.VIDEO, "video/quicktime"),
-    "mkv": (Modality.VIDEO, "video/x-matroska"),
-    "text": (Modality.TEXT, "text/plain"),
-    "markdown": (Modality.TEXT, "text/markdown"),
-    "docx": (Modality.TEXT, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    "xlsx": (Modality.TEXT, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "pptx": (Modality.TEXT, "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
-}
-
-IMAGE_WRITE_FORMATS = ("jpeg", "png", "webp")
 
 # File-name extensions that name one of our formats; an output named for another format is refused.
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -90,47 +64,6 @@ def check_output_name(path: str | os.PathLike[str], fmt: str) -> None:
                       values={"suffix": suffix, "format": fmt.upper(), "want": SUFFIXES[fmt][0]},
                       hint="Name the output with the extension of the input's format, or convert the input to the "
                            "format you want before labeling.")
-
-
-def sniff(head: bytes) -> str | None:
-    """Return our format name for the leading bytes of a file, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if head[:2] == b"BM":
-        return "bmp"
-    if head[:4] == b"fLaC":
-        return "flac"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "mp3"
-    if head[:4] == b"OggS":
-        return "ogg"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"M4A ", b"M4B "):
-        return "m4a"
-    if head[4:8] == b"ftyp":
-        return "mov" if head[8:12] == b"qt  " else "mp4"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "mkv" if b"matroska" in head else "webm"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # a multi-byte character may straddle the cut; accept if only the tail is broken
-        if exc.start < len(head) - 3 or exc.reason != "unexpected end of data":
-            return None
-    if b"\x00" in head:
-        return None
-    if head.startswith((b"---\n", b"---\r\n")):  # YAML front matter: Markdown (GB-18)
-        return "markdown"
-    return "text" if head else None
 
 
 @dataclass(frozen=True)
@@ -160,9 +93,7 @@ class Media:
             raise MediaTooLargeError("file is {size:,} bytes, over the limit of {max_bytes:,}", path=name,
                                      values={"size": len(data), "max_bytes": max_bytes})
         fmt = sniff(data[:64])
-        if fmt is None and data[:4] == b"PK\x03\x04":  # OOXML needs a look inside the ZIP (marking/text)
-            from synthguard.marking.text.io import sniff_ooxml
-
+        if fmt is None and data[:4] == b"PK\x03\x04":  # OOXML needs a look inside the ZIP (codecs/text)
             fmt = sniff_ooxml(data, name)
         elif fmt in ("text", "markdown") and name.lower().endswith((".md", ".markdown", ".txt")):
             fmt = "text" if name.lower().endswith(".txt") else "markdown"  # the name settles text vs Markdown
@@ -187,11 +118,11 @@ class Media:
     # --- facts --------------------------------------------------------------------------
     @property
     def modality(self) -> Modality:
-        return _FORMATS[self.format][0]
+        return FORMATS[self.format][0]
 
     @property
     def mime(self) -> str:
-        return _FORMATS[self.format][1]
+        return FORMATS[self.format][1]
 
     @cached_property
     def sha256(self) -> str:
@@ -215,8 +146,8 @@ class Media:
     def decode(self) -> None:
         """Decode fully now, so corrupt or truncated input fails before anything is written or recorded.
 
-        Images decode with Pillow here; the other modalities delegate to their own modules
-        (marking/audio, marking/video, marking/text), imported lazily so the core imports without them."""
+        Each modality decodes in its codec (codecs/image, audio, video, text); the optional decoders (Pillow,
+        soundfile, PyAV, lxml) are imported there, inside the functions, so the core imports without them."""
         if self.modality is Modality.IMAGE:
             self.image()
         elif self.modality is Modality.AUDIO:
@@ -232,34 +163,28 @@ class Media:
         if self.modality is Modality.IMAGE:
             return self.pixel_sha256
         if self.modality is Modality.AUDIO:
-            from synthguard.marking.audio.io import content_digest as audio_digest
-
-            return audio_digest(self)
+            return audio_codec.content_digest(self)
         if self.modality is Modality.VIDEO:
-            from synthguard.marking.video.io import content_digest as video_digest
-
-            return video_digest(self)
-        from synthguard.marking.text.io import content_digest as text_digest
-
-        return text_digest(self)
+            return video_codec.content_digest(self)
+        return text_codec.content_digest(self)
 
     def audio(self) -> Any:
-        """Decoded audio (``marking.audio.io.Audio``: float32 samples (n, channels) and the rate), cached."""
+        """Decoded audio (``codecs.audio.Audio``: float32 samples (n, channels) and the rate), cached."""
         if "audio" not in self._cache:
-            self._cache["audio"] = _modality_io("audio", "decode_audio", self)(self)
+            self._cache["audio"] = _installed("audio", self, audio_codec.decode_audio)
         return self._cache["audio"]
 
     def video(self) -> Any:
-        """Probed video (``marking.video.io.VideoInfo``: size, fps, duration, streams), cached."""
+        """Probed video (``codecs.video.VideoInfo``: size, fps, duration, streams), cached."""
         if "video" not in self._cache:
-            probe = _modality_io("video", "probe_video", self)
-            self._cache["video"] = probe(self) if self.max_seconds is None else probe(self, self.max_seconds)
+            limit = video_codec.DEFAULT_MAX_SECONDS if self.max_seconds is None else self.max_seconds
+            self._cache["video"] = _installed("video", self, lambda m: video_codec.probe_video(m, limit))
         return self._cache["video"]
 
     def text(self) -> Any:
-        """Decoded text document (``marking.text.io.TextDoc``), cached."""
+        """Decoded text document (``codecs.text.TextDoc``), cached."""
         if "text" not in self._cache:
-            self._cache["text"] = _modality_io("text", "decode_text", self)(self)
+            self._cache["text"] = _installed("text", self, text_codec.decode_text)
         return self._cache["text"]
 
     # --- images -------------------------------------------------------------------------
@@ -287,7 +212,7 @@ class Media:
             img = Image.open(io.BytesIO(self.data))
         except Exception as exc:  # Pillow raises many types for garbage
             raise CorruptMediaError("cannot read image header: {exc}", path=self.name, values={"exc": exc}) from exc
-        _check_pixels(img.size, self.max_pixels, self.name)
+        check_pixels(img.size, self.max_pixels, self.name)
         return img
 
     @cached_property
@@ -299,53 +224,14 @@ class Media:
         return h.hexdigest()
 
 
-def _modality_io(modality: str, function: str, media: Media) -> Any:
-    """A decoder from marking/<modality>/io.py; a missing module or extra is "unsupported", not a crash."""
-    from importlib import import_module
-
+def _installed(modality: str, media: Media, decode: Callable[[Media], Any]) -> Any:
+    """Run a codec's decoder; a library it imports on first use that is missing is "unsupported", not a crash."""
     try:
-        return getattr(import_module(f"synthguard.marking.{modality}.io"), function)
-    except (ImportError, AttributeError) as exc:
+        return decode(media)
+    except ImportError as exc:
         raise UnsupportedMediaError("{modality} files are not supported by this installation ({exc})",
                                     path=media.name, hint="Install the extras: pip install 'synthguard[video,voice]'.",
-                                    values={"modality": modality, "exc": exc}
-                                    ) from exc
-
-
-def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
-    w, h = size
-    if w <= 0 or h <= 0:
-        raise CorruptMediaError("image has impossible size {w}x{h}", path=name, values={"w": w, "h": h})
-    if w * h > max_pixels:
-        raise MediaTooLargeError(
-            "image is {w}x{h} = {pixels:,} pixels, over the limit of {max_pixels:,} (decompression-bomb guard)",
-            path=name, values={"w": w, "h": h, "pixels": w * h, "max_pixels": max_pixels},
-        )
-
-
-def decode_image(data: bytes, name: str, max_pixels: int) -> Image.Image:
-    from PIL import Image
-
-    try:
-        img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise MediaTooLargeError(str(exc), path=name) from exc
-    except Exception as exc:
-        raise CorruptMediaError("cannot decode image: {exc}", path=name, values={"exc": exc}) from exc
-    _check_pixels(img.size, max_pixels, name)
-    frames = int(getattr(img, "n_frames", 1))
-    if frames > 1:
-        raise UnsupportedMediaError(
-            "animated image with {frames} frames", path=name,
-            hint="Label animated images as video, or pass a single still frame.", values={"frames": frames},
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
-        raise CorruptMediaError("image data is truncated or corrupt: {exc}", path=name, values={"exc": exc}) from exc
-    return img
+                                    values={"modality": modality, "exc": exc}) from exc
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -27,9 +27,9 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
     """Embed a 64-bit payload into an image, audio or video file."""
     from datetime import UTC, datetime
 
+    from synthguard.codecs.image import encode_like
     from synthguard.errors import ValidationError
     from synthguard.marking.base import LabelContext
-    from synthguard.marking.imageio import encode_like
     from synthguard.marking.watermark import ImageWatermarker
     from synthguard.media import Modality, write_atomic
 

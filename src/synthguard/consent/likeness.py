@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthguard.codecs.av import video_frames
 from synthguard.consent.faces import FACE_THRESHOLD, MIN_FACE_PX, Face, detect, embed, faces
 from synthguard.consent.faces import model_sha256 as face_sha
 from synthguard.consent.voices import NoSpeechError, embed_media
 from synthguard.consent.voices import model_sha256 as voice_sha
 from synthguard.errors import UnsupportedMediaError, ValidationError
-from synthguard.fingerprint.decode import video_frames
 from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 

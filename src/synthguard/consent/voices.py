@@ -15,9 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from synthguard.codecs.av import audio_samples
 from synthguard.consent.voice_weights import load_state_dict, locate_weights
 from synthguard.errors import UnsupportedMediaError
-from synthguard.fingerprint.decode import audio_samples
 from synthguard.i18n import N_
 from synthguard.media import Media
 

@@ -1,6 +1,6 @@
 """Audio fingerprints: spectral-peak landmarks (Wang 2003, "An Industrial-Strength Audio Search Algorithm").
 
-Hashing: decode to mono, resample to 8 kHz (polyphase, anti-aliased: :mod:`synthguard.fingerprint.decode`), take a
+Hashing: decode to mono, resample to 8 kHz (polyphase, anti-aliased: :mod:`synthguard.codecs.av`), take a
 log-magnitude STFT (512-point Hann window, hop 256 = 32 ms), keep local maxima of the spectrogram (largest in a
 window of 21 bins x 11 frames and above a per-block level floor), thinned to at most ``density`` peaks per second
 with a few per each second of sound.  Each peak (the anchor) is paired with up to ``fan_out`` later peaks in a
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthguard.codecs.av import audio_samples
 from synthguard.errors import ValidationError
 from synthguard.fingerprint import Hash
-from synthguard.fingerprint.decode import audio_samples
 from synthguard.i18n import N_
 from synthguard.media import Media, Modality
 

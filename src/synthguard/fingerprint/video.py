@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthguard.codecs.av import FRAME_SIZE, video_frames
 from synthguard.errors import ValidationError
 from synthguard.fingerprint import Hash
-from synthguard.fingerprint.decode import FRAME_SIZE, video_frames
 from synthguard.fingerprint.pdq import MATCH_THRESHOLD, MIN_QUALITY, bits_to_hex, pdq_hash
 from synthguard.media import Media, Modality
 

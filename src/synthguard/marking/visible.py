@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from synthguard.codecs.image import encode_like
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.fonts import find_font
-from synthguard.marking.imageio import encode_like
 from synthguard.media import Media, Modality
 
 BOX_ALPHA = 170  # of 255: background shows through, yet white text keeps a contrast ratio above 4.5:1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthguard.codecs import audio as aio
 from synthguard.errors import (
     CorruptMediaError,
     KeyMissingError,
@@ -21,7 +22,6 @@ from synthguard.errors import (
 )
 from synthguard.marking import aigc
 from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
-from synthguard.marking.audio import io as aio
 from synthguard.marking.audio import metadata as containers
 from synthguard.marking.audio import notice as notice_mod
 from synthguard.marking.base import LabelContext, Reading

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from synthguard.marking.text.office import element_text
-from synthguard.marking.text.ooxml import CUSTOM_PROPS_REL, CUSTOM_PROPS_TYPE, NS, Package, lxml_etree, q, to_xml
+from synthguard.codecs.text.office import element_text
+from synthguard.codecs.text.ooxml import CUSTOM_PROPS_REL, CUSTOM_PROPS_TYPE, NS, Package, lxml_etree, q, to_xml
 
 FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"  # the user-defined property set
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from synthguard.codecs.text import TextDoc, ooxml
+from synthguard.codecs.text.notice import is_notice, is_our_notice
+from synthguard.codecs.text.plain import TRAILER, PlainDoc
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.text import notice as wording
-from synthguard.marking.text import office, ooxml, plain
-from synthguard.marking.text.io import TextDoc
+from synthguard.marking.text import office, plain
 from synthguard.marking.text.metadata import TextMetadataMarker, require_writable
-from synthguard.marking.text.notice import is_notice
 from synthguard.media import Media, Modality
 
 __all__ = ["TextMetadataMarker", "TextNoticeMarker"]
@@ -33,7 +34,7 @@ class TextNoticeMarker:
 
     def __init__(self, notice: str | None = None, position: str = "start") -> None:
         self.notice = notice or wording.render()
-        if not wording.is_our_notice(self.notice):
+        if not is_our_notice(self.notice):
             self.notice = wording.render(self.notice, None)
         self.position = wording.check_position(position)
 
@@ -69,8 +70,8 @@ class TextNoticeMarker:
                        problems=doc.problems if not texts else ())
 
 
-def _plain_notices(doc: plain.PlainDoc) -> dict[str, list[str]]:
-    lines = [x.strip() for x in doc.lines if x.strip() and not plain.TRAILER.match(x)]
+def _plain_notices(doc: PlainDoc) -> dict[str, list[str]]:
+    lines = [x.strip() for x in doc.lines if x.strip() and not TRAILER.match(x)]
     start = [lines[0]] if lines and is_notice(lines[0]) else []
     end = [lines[-1]] if len(lines) > 1 and is_notice(lines[-1]) else []
     return {"start": start, "end": end}

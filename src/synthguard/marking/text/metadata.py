@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthguard.codecs.text import TextDoc, ooxml
+from synthguard.codecs.text.plain import MAX_AIGC_CHARS
 from synthguard.errors import KeyMissingError, MetadataError, SynthGuardError, UnsupportedMediaError, ValidationError
 from synthguard.marking import aigc
 from synthguard.marking.aigc import (
@@ -21,8 +23,7 @@ from synthguard.marking.aigc import (
     verify_codes,
 )
 from synthguard.marking.base import LabelContext, Reading
-from synthguard.marking.text import customprops, frontmatter, ooxml, plain
-from synthguard.marking.text.io import TextDoc
+from synthguard.marking.text import customprops, frontmatter, plain
 from synthguard.media import Media, Modality
 
 MACRO_HINT = "Save the document without macros (.docx/.xlsx/.pptx) and label that copy."
@@ -149,10 +150,10 @@ class TextMetadataMarker:
             blocks += [(customprops.custom_part(doc.package), v) for v in values]
             count += len(values)
         for where, text in blocks:
-            if len(text) > plain.MAX_AIGC_CHARS:
+            if len(text) > MAX_AIGC_CHARS:
                 problems.append(f"{where}: AIGC value is {len(text):,} characters, over the "
-                                f"{plain.MAX_AIGC_CHARS:,} limit; not parsed")
-        return [(w, t) for w, t in blocks if len(t) <= plain.MAX_AIGC_CHARS], count, problems
+                                f"{MAX_AIGC_CHARS:,} limit; not parsed")
+        return [(w, t) for w, t in blocks if len(t) <= MAX_AIGC_CHARS], count, problems
 
     @staticmethod
     def _parsed(blocks: list[tuple[str, str]], problems: list[str]) -> list[tuple[str, AIGCLabel | None]]:

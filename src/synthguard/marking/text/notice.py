@@ -9,17 +9,13 @@ counts as a notice when reading third-party text.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
+from synthguard.codecs.text.notice import AI_ELEMENT, CLOSE, GENERATION_ELEMENT, MAX_NOTICE_CHARS, OPEN
 from synthguard.errors import ConfigError
 
 Position = Literal["start", "end", "both"]
 POSITIONS = ("start", "end", "both")
-AI_ELEMENT = re.compile(r"人工智能|AI")
-GENERATION_ELEMENT = re.compile(r"生成|合成|generated|synthesi[sz]ed", re.IGNORECASE)
-MAX_NOTICE_CHARS = 80
-OPEN, CLOSE = "【", "】"
 DEFAULT_ZH = "AI生成"
 DEFAULT_EN = "AI-generated"
 
@@ -43,20 +39,6 @@ def render(zh: str | None = DEFAULT_ZH, en: str | None = DEFAULT_EN) -> str:
         raise ConfigError("the text notice {text!r} lacks an AI element or a generation element (GB-02)", hint=hint,
                           values={"text": text})
     return line
-
-
-def is_notice(line: str) -> bool:
-    """Any short line with both GB-02 elements: how a reader recognises an explicit text label."""
-    s = line.strip()
-    return 0 < len(s) <= MAX_NOTICE_CHARS and bool(AI_ELEMENT.search(s)) and bool(GENERATION_ELEMENT.search(s))
-
-
-def is_our_notice(line: str) -> bool:
-    """A notice in our bracketed form (ours or another tool's of the same form): never duplicated, never hashed."""
-    s = line.strip()
-    inner = s[1:-1]
-    return (s.startswith(OPEN) and s.endswith(CLOSE) and OPEN not in inner and CLOSE not in inner
-            and is_notice(s))
 
 
 def check_position(position: str) -> Position:

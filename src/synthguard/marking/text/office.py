@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from typing import Any
 
+from synthguard.codecs.text.notice import is_notice, is_our_notice
+from synthguard.codecs.text.office import (
+    MAIN,
+    edge_paragraphs,
+    element_text,
+    local_name,
+    sheet_parts,
+    slide_parts,
+    text_shapes,
+    word_body,
+)
+from synthguard.codecs.text.ooxml import NS, Package, lxml_etree, q, to_xml
 from synthguard.errors import MediaError
-from synthguard.marking.text.notice import is_notice, is_our_notice
-from synthguard.marking.text.ooxml import NS, Package, lxml_etree, q, to_xml
 
-MAIN = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml"}
 NOTICE_SHAPE = "SynthGuard AIGC notice"
 _HF_CODES = re.compile(r'&(?:"[^"]*"|K[0-9A-Fa-f]{6}|\d+|.)', re.DOTALL)
 _BRACKETED = re.compile(r"【[^【】]{1,78}】")
@@ -26,53 +34,6 @@ _BRACKETED = re.compile(r"【[^【】]{1,78}】")
 _AFTER_HF = {"rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing",
              "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
              "webPublishItems", "tableParts", "extLst"}
-
-
-def _local(el: Any) -> str:
-    tag = el.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def element_text(el: Any, t: str, brk: tuple[str, ...] = ("br", "cr")) -> str:
-    """The text of ``el``: every ``t`` element's text, tabs (w:tab) and line breaks (``brk``) in document order."""
-    out = []
-    for node in el.iter():
-        name = _local(node)
-        if node.tag == t and node.text:
-            out.append(node.text)
-        elif name == "tab" and node.tag.startswith("{" + NS["w"]):
-            out.append("\t")
-        elif name in brk:
-            out.append("\n")
-    return "".join(out)
-
-
-# --- word -------------------------------------------------------------------------------
-def _word_body(pkg: Package) -> tuple[Any, Any]:
-    root = pkg.xml(MAIN["docx"])
-    body = root.find("w:body", NS)
-    if body is None:
-        raise MediaError("word/document.xml has no body", hint="Save the document again from Word.")
-    return root, body
-
-
-def _edge_paragraphs(body: Any, test: Any) -> tuple[list[Any], list[Any]]:
-    """Body-level paragraphs passing ``test`` at the start and at the end (consecutive, empty ones skipped)."""
-    kids = [k for k in body if _local(k) != "sectPr"]
-    edges = []
-    for seq in (kids, kids[::-1]):
-        found = []
-        for k in seq:
-            if k.tag != q("w", "p"):
-                break
-            text = element_text(k, q("w", "t"))
-            if not text.strip():
-                continue
-            if not test(text):
-                break
-            found.append(k)
-        edges.append(found)
-    return edges[0], edges[1]
 
 
 def _word_paragraph(notice: str) -> Any:
@@ -83,27 +44,6 @@ def _word_paragraph(notice: str) -> Any:
     t = etree.SubElement(r, q("w", "t"))
     t.text = notice
     return p
-
-
-# --- presentation -------------------------------------------------------------------------
-def _slides(pkg: Package) -> list[str]:
-    pres = pkg.xml(MAIN["pptx"])
-    rels = pkg.rels_of(MAIN["pptx"])
-    by_id = {}
-    if rels in pkg.parts:
-        from synthguard.marking.text.ooxml import resolve
-
-        for rel in pkg.xml(rels).findall("rel:Relationship", NS):
-            by_id[rel.get("Id")] = resolve("ppt", rel.get("Target", ""))
-    ids = pres.findall("p:sldIdLst/p:sldId", NS)
-    return [by_id[i.get(q("r", "id"))] for i in ids if by_id.get(i.get(q("r", "id"))) in pkg.parts]
-
-
-def _shapes(slide: Any) -> Iterator[tuple[Any, str]]:
-    for sp in slide.iter(q("p", "sp")):
-        body = sp.find("p:txBody", NS)
-        if body is not None:
-            yield sp, "\n".join(element_text(p, q("a", "t"), ("br",)) for p in body.findall("a:p", NS))
 
 
 def _notice_shape(pkg: Package, slide: Any, notice: str) -> Any:
@@ -126,50 +66,6 @@ def _notice_shape(pkg: Package, slide: Any, notice: str) -> Any:
     return sp
 
 
-# --- spreadsheet ------------------------------------------------------------------------
-def _sheets(pkg: Package) -> list[tuple[str, str]]:
-    """(sheet name, part) in workbook order."""
-    from synthguard.marking.text.ooxml import resolve
-
-    wb = pkg.xml(MAIN["xlsx"])
-    rels = pkg.rels_of(MAIN["xlsx"])
-    by_id = {r.get("Id"): resolve("xl", r.get("Target", ""))
-             for r in (pkg.xml(rels).findall("rel:Relationship", NS) if rels in pkg.parts else [])}
-    out = []
-    for s in wb.findall("x:sheets/x:sheet", NS):
-        part = by_id.get(s.get(q("r", "id")))
-        if part in pkg.parts:
-            out.append((s.get("name", ""), part))
-    return out
-
-
-def _shared_strings(pkg: Package) -> list[str]:
-    part = "xl/sharedStrings.xml"
-    if part not in pkg.parts:
-        return []
-    out = []
-    for si in pkg.xml(part).findall("x:si", NS):
-        out.append("".join(t.text or "" for t in si.iter(q("x", "t")) if _local(t.getparent()) != "rPh"))
-    return out
-
-
-def _cells(pkg: Package, sheet: Any, strings: list[str]) -> Iterator[str]:
-    """``ref<TAB>value`` per non-empty cell; a formula cell gives its formula, not the cached result, which any
-    recalculating application rewrites on save."""
-    for c in sheet.iter(q("x", "c")):
-        v, f, kind = c.find("x:v", NS), c.find("x:f", NS), c.get("t", "n")
-        if f is not None:
-            value = f"={f.text}" if f.text else f"=(shared {f.get('si', '')})"
-        elif kind == "inlineStr":
-            value = element_text(c, q("x", "t"))
-        elif kind == "s" and v is not None and (v.text or "").strip().isdigit() and int(v.text) < len(strings):
-            value = strings[int(v.text)]
-        else:
-            value = v.text or "" if v is not None else ""
-        if value:
-            yield f"{c.get('r', '')}\t{value}"
-
-
 def _hf_notices(hf: Any, test: Any = is_notice) -> list[str]:
     found = []
     for el in hf:
@@ -184,7 +80,7 @@ def _with_hf(sheet: Any, notice: str, which: str) -> bool:
     hf = sheet.find("x:headerFooter", NS)
     if hf is None:
         hf = etree.Element(q("x", "headerFooter"))
-        after = next((i for i, k in enumerate(sheet) if _local(k) in _AFTER_HF), None)
+        after = next((i for i, k in enumerate(sheet) if local_name(k) in _AFTER_HF), None)
         sheet.insert(len(sheet) if after is None else after, hf)
     names = [f"odd{which}"] + ([f"even{which}"] if hf.get("differentOddEven") in ("1", "true") else []) + (
         [f"first{which}"] if hf.get("differentFirst") in ("1", "true") else [])
@@ -194,7 +90,7 @@ def _with_hf(sheet: Any, notice: str, which: str) -> bool:
         el = hf.find(f"x:{name}", NS)
         if el is None:
             el = etree.Element(q("x", name))
-            pos = sum(1 for k in hf if _local(k) in order[: order.index(name)])
+            pos = sum(1 for k in hf if local_name(k) in order[: order.index(name)])
             hf.insert(pos, el)
         if _hf_notices([el], is_our_notice):
             continue
@@ -204,51 +100,28 @@ def _with_hf(sheet: Any, notice: str, which: str) -> bool:
     return changed
 
 
-# --- the operations the markers use ----------------------------------------------------------
-def body_text(pkg: Package) -> str:
-    """The document's text without our notices: what the content digest hashes."""
-    if pkg.kind == "docx":
-        _, body = _word_body(pkg)
-        start, end = _edge_paragraphs(body, is_our_notice)
-        ours = start + end  # held, so lxml keeps returning the same proxies
-        return "\n".join(element_text(p, q("w", "t")) for p in body.iter(q("w", "p")) if not any(p is o for o in ours))
-    if pkg.kind == "pptx":
-        slides = []
-        for part in _slides(pkg):
-            slide = pkg.xml(part)  # a fresh tree: dropping our notices here changes nothing else
-            for sp, text in list(_shapes(slide)):
-                if is_our_notice(text):
-                    sp.getparent().remove(sp)
-            # every paragraph on the slide: shapes, groups, and table cells in graphic frames
-            slides.append("\n".join(element_text(p, q("a", "t"), ("br",)) for p in slide.iter(q("a", "p"))))
-        return "\n\f\n".join(slides)
-    strings = _shared_strings(pkg)
-    return "\n\f\n".join("\n".join([f"# {name}", *_cells(pkg, pkg.xml(part), strings)])
-                         for name, part in _sheets(pkg))
-
-
 def notices(pkg: Package) -> dict[str, list[str]]:
     """Explicit notices found at the start and end (any wording with both GB-02 elements)."""
     start: list[str] = []
     end: list[str] = []
     if pkg.kind == "docx":
-        _, body = _word_body(pkg)
+        _, body = word_body(pkg)
         kids = [k for k in body if k.tag == q("w", "p") and element_text(k, q("w", "t")).strip()]
         if kids and is_notice(t := element_text(kids[0], q("w", "t"))):
             start.append(t.strip())
         if len(kids) > 1 and is_notice(t := element_text(kids[-1], q("w", "t"))):
             end.append(t.strip())
     elif pkg.kind == "pptx":
-        slides = _slides(pkg)
+        slides = slide_parts(pkg)
         if slides:
-            start = [t.strip() for _, t in _shapes(pkg.xml(slides[0])) if is_notice(t)]
-            end = [t.strip() for _, t in _shapes(pkg.xml(slides[-1])) if is_notice(t)] if len(slides) > 1 else []
+            start = [t.strip() for _, t in text_shapes(pkg.xml(slides[0])) if is_notice(t)]
+            end = [t.strip() for _, t in text_shapes(pkg.xml(slides[-1])) if is_notice(t)] if len(slides) > 1 else []
     else:
-        for _, part in _sheets(pkg):
+        for _, part in sheet_parts(pkg):
             hf = pkg.xml(part).find("x:headerFooter", NS)
             if hf is not None:
-                start += _hf_notices([k for k in hf if "Header" in _local(k)])
-                end += _hf_notices([k for k in hf if "Footer" in _local(k)])
+                start += _hf_notices([k for k in hf if "Header" in local_name(k)])
+                end += _hf_notices([k for k in hf if "Footer" in local_name(k)])
     return {"start": start, "end": end}
 
 
@@ -256,19 +129,19 @@ def with_notice(pkg: Package, notice: str, position: str) -> dict[str, bytes]:
     """Changed parts carrying the notice; empty when it is already there (idempotent)."""
     want = {"start", "end"} if position == "both" else {position}
     if pkg.kind == "docx":
-        root, body = _word_body(pkg)
-        start, end = _edge_paragraphs(body, is_our_notice)
+        root, body = word_body(pkg)
+        start, end = edge_paragraphs(body, is_our_notice)
         changed = False
         if "start" in want and not start:
             body.insert(0, _word_paragraph(notice))
             changed = True
         if "end" in want and not (end and ("start" not in want or any(all(e is not s for s in start) for e in end))):
-            last = body[-1] if len(body) and _local(body[-1]) == "sectPr" else None
+            last = body[-1] if len(body) and local_name(body[-1]) == "sectPr" else None
             (last.addprevious if last is not None else body.append)(_word_paragraph(notice))
             changed = True
         return {MAIN["docx"]: to_xml(root)} if changed else {}
     if pkg.kind == "pptx":
-        slides = _slides(pkg)
+        slides = slide_parts(pkg)
         if not slides:
             raise MediaError("the presentation has no slides to carry the notice (LM-09)",
                              hint="Label a presentation with at least one slide.")
@@ -277,7 +150,7 @@ def with_notice(pkg: Package, notice: str, position: str) -> dict[str, bytes]:
             if edge not in want:
                 continue
             root = pkg.xml(part) if part not in changes else lxml_etree().fromstring(changes[part])
-            if any(is_our_notice(t) for _, t in _shapes(root)):
+            if any(is_our_notice(t) for _, t in text_shapes(root)):
                 continue
             tree = root.find("p:cSld/p:spTree", NS)
             if tree is None:
@@ -286,7 +159,7 @@ def with_notice(pkg: Package, notice: str, position: str) -> dict[str, bytes]:
             tree.append(_notice_shape(pkg, root, notice))
             changes[part] = to_xml(root)
         return changes
-    sheets = _sheets(pkg)
+    sheets = sheet_parts(pkg)
     if not sheets:
         raise MediaError("the workbook has no worksheets to carry the notice (LM-09)",
                          hint="Label a workbook with at least one worksheet.")

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from synthguard.codecs.av import require_av
+from synthguard.codecs.video import CONTAINERS, REENCODE_HINT, open_input
 from synthguard.errors import CorruptMediaError, UnsupportedMediaError
-from synthguard.fingerprint.decode import require_av
 from synthguard.i18n import N_
-from synthguard.marking.video.io import CONTAINERS, REENCODE_HINT, open_input
 from synthguard.media import Media
 
 DEFAULT_PRESET = "faster"  # x264: about as fast as veryfast here, smaller files

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthguard.codecs import video as vio
+from synthguard.codecs.av import audio_samples
 from synthguard.errors import (
     KeyMissingError,
     MediaTooLargeError,
@@ -32,7 +34,6 @@ from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.c2pa import C2PAMarker
 from synthguard.marking.video import encode
-from synthguard.marking.video import io as vio
 from synthguard.marking.video.metadata import aigc_blocks
 from synthguard.marking.video.visible import MIN_SECONDS, FrameLabeller, LabelOverlay
 from synthguard.marking.visible import VisibleLabelMarker
@@ -221,8 +222,6 @@ class VideoWatermarkMarker:
         if audio is None or not media.video().audio:
             return None
         try:
-            from synthguard.fingerprint.decode import audio_samples
-
             rate = 16000
             return dict(audio.detect(audio_samples(media, rate), rate,
                                      scale_search=self.audio_scale_search).to_dict())

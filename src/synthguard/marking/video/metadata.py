@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from synthguard.marking.video.io import open_input
+from synthguard.codecs.video import open_input
 from synthguard.media import Media
 
 _CONTAINERS = {b"moov", b"udta", b"trak", b"mdia", b"minf"}

@@ -1,4 +1,5 @@
-"""Media decoding for the video and audio fingerprints: sampled RGB frames and mono PCM at a fixed rate.
+"""Decoding with PyAV for the video and audio fingerprints (and the consent checks): sampled RGB frames and mono
+PCM at a fixed rate.
 
 The decoders are optional extras, imported lazily so the core imports without them:
 
@@ -19,14 +20,17 @@ import wave
 from collections.abc import Iterator
 from fractions import Fraction
 from math import gcd
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from synthguard.codecs.formats import Modality
 from synthguard.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError, optional_module
 from synthguard.i18n import N_
 from synthguard.limits import check_sample_rate
-from synthguard.media import Media, Modality
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from synthguard.media import Media
 
 VIDEO_HINT = "Install the video extra: pip install 'synthguard[video]' (PyAV, which bundles FFmpeg)."
 AUDIO_HINT = ("Install the voice extra: pip install 'synthguard[voice]' (soundfile and PyAV decode MP3, FLAC, "
@@ -120,6 +124,8 @@ def _declared_seconds(container: Any, stream: Any) -> float | None:
 # --- audio ------------------------------------------------------------------------------------------------------
 def audio_samples(media: Media, rate: int, *, max_seconds: float = DEFAULT_MAX_SECONDS) -> np.ndarray:
     """Mono float32 PCM at ``rate`` Hz (anti-aliased polyphase resampling), whatever the file's rate and layout."""
+    import numpy as np
+
     if media.modality not in (Modality.AUDIO, Modality.VIDEO):
         raise UnsupportedMediaError("expected audio, got {mime}", values={"mime": media.mime}, path=media.name,
                                     hint="Pass a WAV, MP3, FLAC, MP4 or WebM file.")
@@ -152,6 +158,7 @@ def audio_samples(media: Media, rate: int, *, max_seconds: float = DEFAULT_MAX_S
 
 def _wav_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]] | None:
     """Integer PCM WAV via the standard library; None for other WAV codings (float, ADPCM...)."""
+
     try:
         reader = wave.open(io.BytesIO(media.data), "rb")
     except wave.Error:
@@ -173,6 +180,8 @@ def _wav_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]] | None:
 
 
 def _pcm_to_mono(raw: bytes, width: int, channels: int) -> np.ndarray:
+    import numpy as np
+
     if width == 1:
         x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 3:
@@ -184,6 +193,8 @@ def _pcm_to_mono(raw: bytes, width: int, channels: int) -> np.ndarray:
 
 
 def _soundfile_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]] | None:
+    import numpy as np
+
     try:
         import soundfile
     except ImportError:
@@ -218,6 +229,8 @@ def _has_av() -> bool:
 
 
 def _av_blocks(media: Media) -> Iterator[tuple[int, np.ndarray]]:
+    import numpy as np
+
     container = _open_container(media, AUDIO_HINT)
     av = require_av(AUDIO_HINT)
     if not container.streams.audio:
@@ -264,6 +277,8 @@ class _BlockResampler:
     """
 
     def __init__(self, native: int, rate: int):
+        import numpy as np
+
         g = gcd(int(native), int(rate))
         self.up, self.down = int(rate) // g, int(native) // g
         half = 10 * max(self.up, self.down) // self.up + 2  # resample_poly's default filter half-length, input side
@@ -272,6 +287,7 @@ class _BlockResampler:
         self.done = 0  # input samples already emitted (excluding the leading pad)
 
     def _run(self, x: np.ndarray, emit_in: int) -> np.ndarray:
+        import numpy as np
         from scipy.signal import resample_poly
 
         if self.up == self.down:
@@ -281,6 +297,8 @@ class _BlockResampler:
         return y[start:start + int(Fraction(emit_in * self.up, self.down).__ceil__())]
 
     def push(self, block: np.ndarray) -> list[np.ndarray]:
+        import numpy as np
+
         self.buf = np.concatenate([self.buf, np.asarray(block, np.float32)])
         emit = (len(self.buf) - 2 * self.pad) // self.down * self.down
         if emit <= 0:
@@ -291,6 +309,8 @@ class _BlockResampler:
         return [out]
 
     def flush(self) -> list[np.ndarray]:
+        import numpy as np
+
         rest = len(self.buf) - self.pad
         if rest <= 0:
             return []
