@@ -8,6 +8,7 @@ with its own cache directory (``.mypy_cache/strict``, git-ignored), so it does n
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,15 @@ api = pytest.importorskip("mypy.api")
 
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = ("src/synthguard/core.py", "src/synthguard/store", "src/synthguard/plugins")
+
+
+@pytest.fixture(autouse=True)
+def _keep_recursion_limit():
+    """mypy raises the interpreter's recursion limit and leaves it raised; later tests that expect a
+    RecursionError-guarded parser to refuse deep nesting (tests/test_fuzz_structured.py) would see it pass."""
+    limit = sys.getrecursionlimit()
+    yield
+    sys.setrecursionlimit(limit)
 
 
 def test_core_store_and_plugins_pass_mypy_strict() -> None:
