@@ -181,10 +181,23 @@ def test_registered_content_gets_the_deep_result_and_its_review_case(settings, t
         assert events.count("content_rescanned") == 1
 
 
+def deliveries_fail(monkeypatch):
+    """Make every delivery's write fail as a busy SQLite does; returns the real function to put back."""
+    from synthguard.errors import StoreError
+    from synthguard.store import scan_tables
+
+    real = scan_tables.mark_delivered
+
+    def busy(*a, **k):
+        raise StoreError("cannot append to the ledger: database is locked")
+
+    monkeypatch.setattr(scan_tables, "mark_delivered", busy)
+    return real
+
+
 def test_uploads_a_busy_database_left_undelivered_are_swept(settings, tmp_path, monkeypatch):
     """The bench's failure, performed: SQLite busy past its timeout between the deep job's completion and its
     deliveries.  The job is done, the upload waits; the next ``work()`` (or an idle worker) delivers it."""
-    from synthguard.errors import StoreError
     from synthguard.jobs import deep
     from synthguard.store import scan_tables
 
@@ -192,12 +205,7 @@ def test_uploads_a_busy_database_left_undelivered_are_swept(settings, tmp_path, 
     with SynthGuard.open(priors) as sg:
         data = rotated_copy(sg, tmp_path)
         job, upload_id, _ = deep.submit(sg, sg.media(data), tenant="acme")
-        real = scan_tables.mark_delivered
-
-        def busy(*a, **k):
-            raise StoreError("cannot append to the ledger: database is locked")
-
-        monkeypatch.setattr(scan_tables, "mark_delivered", busy)
+        real = deliveries_fail(monkeypatch)
         assert sg.jobs.work() == 1
         assert sg.jobs.get(job["id"])["state"] == "done"
         assert sg.jobs.uploads(job["id"])[0]["delivered_at"] is None
@@ -253,7 +261,6 @@ def test_a_late_upload_is_delivered_its_own_result_only(settings, tmp_path, monk
     """The job finished while earlier uploads still wait for the worker's delivery: the request that attaches a
     late upload delivers that one upload (a request that served the whole burst took 40-80 ms), the worker's
     sweep the rest."""
-    from synthguard.errors import StoreError
     from synthguard.jobs import deep
     from synthguard.store import scan_tables
 
@@ -261,12 +268,7 @@ def test_a_late_upload_is_delivered_its_own_result_only(settings, tmp_path, monk
     with SynthGuard.open(priors) as sg:
         data = rotated_copy(sg, tmp_path)
         job, early, _ = deep.submit(sg, sg.media(data), tenant="acme")
-        real = scan_tables.mark_delivered
-
-        def busy(*a, **k):
-            raise StoreError("cannot append to the ledger: database is locked")
-
-        monkeypatch.setattr(scan_tables, "mark_delivered", busy)
+        real = deliveries_fail(monkeypatch)
         assert sg.jobs.work() == 1  # done, but the early upload is still waiting
         monkeypatch.setattr(scan_tables, "mark_delivered", real)
         _, late, created = deep.submit(sg, sg.media(data), tenant="acme")

@@ -8,7 +8,7 @@ from tests import repo_guard
 
 
 def test_a_read_beside_the_repository_is_caught():
-    sibling = repo_guard.ROOT.parent / "shared" / "data" / "no-such-file.png"
+    sibling = repo_guard.ROOT.parent / "no-such-sibling-of-the-repository" / "x.png"
     before = len(repo_guard.violations)
     with pytest.raises(OSError):
         open(sibling, "rb")  # noqa: SIM115 - the audit event fires before the open fails
@@ -19,7 +19,7 @@ def test_a_read_beside_the_repository_is_caught():
 def test_reads_inside_the_repository_and_temp_are_allowed(tmp_path):
     assert not repo_guard.outside(str(repo_guard.ROOT / "tests" / "data" / "kodak" / "kodim01.png"))
     assert not repo_guard.outside(str(tmp_path / "x"))
-    assert repo_guard.outside(str(repo_guard.ROOT / ".." / "shared" / "REQUIREMENTS.md"))
+    assert repo_guard.outside(str(repo_guard.ROOT / ".." / "no-such-sibling" / "REQUIREMENTS.md"))
 
 
 def test_test_data_is_in_the_repository():

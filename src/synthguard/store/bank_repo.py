@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
+from synthguard.store.base import insert_unique
 
 _REASON_CHUNK = 500  # entry ids per reason query
 
@@ -32,12 +32,7 @@ def bank_exists(s: Session, name: str) -> bool:
 
 def add_bank(s: Session, row: HashBank) -> bool:
     """Insert a bank now; False when another process created one of that name first (the unique name)."""
-    s.add(row)
-    try:
-        s.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_unique(s, row)
 
 
 def banks(s: Session) -> list[HashBank]:

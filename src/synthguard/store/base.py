@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Dialect, MetaData
-from sqlalchemy.exc import SQLAlchemyError  # re-exported (``__all__``): code outside store/ catches it from here
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.exc import (  # re-exported (``__all__``): code outside store/ catches it from here
+    IntegrityError,
+    SQLAlchemyError,
+)
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from synthguard.times import utcnow  # re-exported (``__all__``): the tables and the domain code use it from here
@@ -45,4 +48,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 
-__all__ = ["NAMING", "Base", "SQLAlchemyError", "UTCDateTime", "utcnow"]
+
+def insert_unique(s: Session, row: Base) -> bool:
+    """Add and flush ``row`` now; False when a unique constraint says another process inserted it first (the
+    caller's transaction must then roll back: raise, or let it end)."""
+    s.add(row)
+    try:
+        s.flush()
+    except IntegrityError:
+        return False
+    return True
+
+__all__ = ["NAMING", "Base", "SQLAlchemyError", "UTCDateTime", "insert_unique", "utcnow"]

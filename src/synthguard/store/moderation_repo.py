@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from synthguard.store.base import insert_unique
 from synthguard.store.moderation_tables import ModAttempt, ModCase, ModContent, ModEvent, ModOutbox, ModRefutation
 
 _URGENT = (ModCase.deadline_at.is_(None), ModCase.deadline_at, ModCase.priority.desc(), ModCase.id)
@@ -155,12 +155,7 @@ def content_ref_taken(s: Session, tenant: str, ref: str) -> bool:
 
 def insert_content(s: Session, c: ModContent) -> bool:
     """Add and flush a new content row; False when the (tenant, ref) is taken (a concurrent registration won)."""
-    s.add(c)
-    try:
-        s.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_unique(s, c)
 
 
 def live_content_except(s: Session, tenant: str, content_id: int) -> list[ModContent]:

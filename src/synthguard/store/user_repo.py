@@ -8,9 +8,9 @@ they return ORM rows or plain values and leave the rules (ids per tenant, issue 
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from synthguard.store.base import insert_unique
 from synthguard.store.schema import IdentityVerification, User
 
 
@@ -47,12 +47,7 @@ def users(s: Session, tenant: str | None) -> list[User]:
 
 def add(s: Session, row: User) -> bool:
     """Insert the account now; False when the same id was created in its tenant at the same moment."""
-    s.add(row)
-    try:
-        s.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_unique(s, row)
 
 
 def add_verification(s: Session, row: IdentityVerification) -> None:
