@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+KODAK = ROOT / "tests" / "data" / "kodak"  # the 24 Kodak photos the image benches measure on
+RESULTS = ROOT / "bench" / "results"  # where each bench writes its JSON
 if str(ROOT) not in sys.path:  # the benches build their media with the tests' builders (tests/media.py)
     sys.path.insert(0, str(ROOT))
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")

@@ -26,7 +26,7 @@ Writes bench/results/federation_scan.json.
 
 from __future__ import annotations
 
-from _machine import cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import KODAK, RESULTS, cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -64,11 +64,9 @@ from synthguard.trust import descriptor as desc  # noqa: E402
 from synthguard.trust import resolve as res  # noqa: E402
 from synthguard.trust import wmkeys  # noqa: E402
 from synthguard.trust.trustlist import TrustList  # noqa: E402
+from tests import deployments  # noqa: E402
 
 cv2.setNumThreads(1)
-ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT / "tests" / "data" / "kodak"
-OUT = ROOT / "bench" / "results"
 SIZE = (1620, 1080)
 BETAS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
 
@@ -89,13 +87,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def provider(root: Path, name: str, mode: str, producer: str) -> SynthGuard:
-    st = Settings.load(database_url=None, home=root / name, producer=producer, service_name=name, watermark_mode=mode,
-                       scan_cache=False)
-    init_keys(st)
-    sg = SynthGuard.open(st)
-    sg.add_user("u-1")
-    sg.verify_user("u-1", "mobile", identifier="+86 138 0000 0000", reference="r")
-    return sg
+    return deployments.provider(root, name, mode, producer, scan_cache=False)
 
 
 def synthetic(i: int) -> tuple[dict, str | None]:
@@ -303,7 +295,7 @@ def main() -> None:
                     "others are kept from the existing results file")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
-    old = json.loads((OUT / "federation_scan.json").read_text()) if (OUT / "federation_scan.json").is_file() else {}
+    old = json.loads((RESULTS / "federation_scan.json").read_text()) if (RESULTS / "federation_scan.json").is_file() else {}
     load0 = os.getloadavg()
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="sg-fedbench-") as tmp:
@@ -348,9 +340,9 @@ def main() -> None:
     result = {"scan": st, "removal": rm, "forgery": fg, "load_average": loads, "parts_run_last": sorted(parts),
               "seconds": round(time.time() - t0, 1), "cpu": cpu_model(), "python": sys.version.split()[0],
               "platform": platform.platform(), "nice": os.nice(0), "date": datetime.now(UTC).isoformat(timespec="seconds")}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "federation_scan.json").write_text(json.dumps(result, indent=1, default=str))
-    print(f"\nload average start {load0}, end {load1}; wrote {OUT / 'federation_scan.json'}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "federation_scan.json").write_text(json.dumps(result, indent=1, default=str))
+    print(f"\nload average start {load0}, end {load1}; wrote {RESULTS / 'federation_scan.json'}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ Writes bench/results/scan.json.
 
 from __future__ import annotations
 
-from _machine import cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import KODAK, RESULTS, cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -36,9 +36,6 @@ from synthguard.media import Media
 from synthguard.scan import banks_for, detectors_for, scan
 
 cv2.setNumThreads(1)
-ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT / "tests" / "data" / "kodak"
-OUT = ROOT / "bench" / "results"
 STAGE_OF = {"image.aigc": "marks", "image.iptc": "marks", "image.c2pa": "marks",
             "image.watermark": "watermark (ours)", "image.dwtdct": "watermark (SD dwtDct)"}
 
@@ -164,9 +161,9 @@ def main() -> None:
         print(f"end-to-end scan(): {r['end_to_end_scan']:.1f} images/s per core (sum of stages "
               f"{r['sum_of_stages']:.1f}; without our watermark detector {r['without_our_watermark_detector']:.1f}; "
               "target 50)")
-    OUT.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     name = "scan.json" if args.format == "png" and args.search == "both" else f"scan_{args.format}.json"
-    (OUT / name).write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

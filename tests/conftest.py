@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,6 +32,15 @@ def data_file(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"missing test data {path}: tests/data is part of the repository")
     return path
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A deflated ZIP archive of ``files`` (name -> bytes), for hand-built or tampered evidence bundles."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
 
 
 PG_URL = os.environ.get("SYNTHGUARD_TEST_POSTGRES_URL")

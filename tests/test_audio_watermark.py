@@ -14,9 +14,8 @@ from synthguard.errors import WatermarkError
 from synthguard.marking.audio.io import decode_bytes, music_like, speech_like
 from synthguard.marking.watermark import audio as wma
 from synthguard.marking.watermark.audio import FALSE_POSITIVE_RATE, MIN_SECONDS, AudioWatermarker
-
-KEY = bytes(range(32))
-PAYLOAD = bytes.fromhex("0123456789abcdef")
+from tests.audio_watermarking import KEY, PAYLOAD, marked_clip
+from tests.audio_watermarking import found as _found
 
 
 def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -33,20 +32,8 @@ def wm() -> AudioWatermarker:
     return AudioWatermarker(KEY)
 
 
-@pytest.fixture(scope="module")
-def speech(wm) -> tuple[np.ndarray, np.ndarray, int]:
-    x = speech_like(6.5, 22050, seed=11)
-    return x, wm.embed(x, 22050, PAYLOAD), 22050
-
-
-@pytest.fixture(scope="module")
-def music(wm) -> tuple[np.ndarray, np.ndarray, int]:
-    x = music_like(6.5, 44100, seed=4)  # stereo
-    return x, wm.embed(x, 44100, PAYLOAD), 44100
-
-
-def _found(result) -> bool:
-    return result.detected and result.payload == PAYLOAD and result.p_value <= FALSE_POSITIVE_RATE
+speech = marked_clip(speech_like, 6.5, 22050, seed=11)
+music = marked_clip(music_like, 6.5, 44100, seed=4)  # stereo
 
 
 def test_inaudible_and_shape_preserved(speech, music):

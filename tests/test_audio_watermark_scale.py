@@ -17,9 +17,8 @@ from synthguard.marking.watermark import audio as wma
 from synthguard.marking.watermark import audio_scale
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark.audio import FALSE_POSITIVE_RATE, AudioWatermarker
-
-KEY = bytes(range(32))
-PAYLOAD = bytes.fromhex("0123456789abcdef")
+from tests.audio_watermarking import KEY, PAYLOAD, marked_clip
+from tests.audio_watermarking import found as _found
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +26,8 @@ def wm() -> AudioWatermarker:
     return AudioWatermarker(KEY)
 
 
-@pytest.fixture(scope="module")
-def speech(wm) -> tuple[np.ndarray, np.ndarray, int]:
-    x = speech_like(8.0, 16000, seed=3)
-    return x, wm.embed(x, 16000, PAYLOAD), 16000
-
-
-@pytest.fixture(scope="module")
-def music(wm) -> tuple[np.ndarray, np.ndarray, int]:
-    x = music_like(10.0, 44100, seed=2)
-    return x, wm.embed(x, 44100, PAYLOAD), 44100
-
-
-def _found(result) -> bool:
-    return result.detected and result.payload == PAYLOAD and result.p_value <= FALSE_POSITIVE_RATE
+speech = marked_clip(speech_like, 8.0, 16000, seed=3)
+music = marked_clip(music_like, 10.0, 44100, seed=2)
 
 
 @pytest.mark.parametrize(("edit", "factor", "time", "pitch"), [

@@ -29,6 +29,7 @@ from synthguard.trust import descriptor as desc
 from synthguard.trust import resolve as res
 from synthguard.trust import wmkeys
 from synthguard.trust.trustlist import TrustList
+from tests.deployments import provider
 
 KODAK = Path(__file__).parent / "data" / "kodak"
 KEY_A = fed.derive(hashlib.sha256(b"provider A").digest(), "shared")
@@ -148,20 +149,10 @@ def _png(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _provider(tmp_path, name, mode, producer):
-    st = Settings.load(database_url=None, home=tmp_path / name, producer=producer, service_name=name,
-                       watermark_mode=mode)
-    init_keys(st)
-    sg = SynthGuard.open(st)
-    sg.add_user("u-1")
-    sg.verify_user("u-1", "mobile", identifier="+86 138 0000 0000", reference="r")
-    return sg
-
-
 @pytest.fixture
 def world(tmp_path, monkeypatch):
-    a = _provider(tmp_path, "acme", "shared", "P-ACME")
-    b = _provider(tmp_path, "beta", "public", "P-BETA")
+    a = provider(tmp_path, "acme", "shared", "P-ACME")
+    b = provider(tmp_path, "beta", "public", "P-BETA")
     st = Settings.load(database_url=None, home=tmp_path / "platform", service_name="platform")
     init_keys(st)
     p = SynthGuard.open(st)

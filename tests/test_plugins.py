@@ -360,23 +360,23 @@ def synthetic_png() -> Media:
     return synthetic_image()
 
 
-def test_an_unimportable_or_clashing_entry_point_is_refused_at_load(on_path):
-    on_path("synthguard-ghost", "sg_ghost_plugin", "raise ImportError('needs libghost')\n", """
+@pytest.mark.parametrize(("dist", "module", "source", "entry", "refusal"), [
+    pytest.param("synthguard-ghost", "sg_ghost_plugin", "raise ImportError('needs libghost')\n",
+                 "ghost = sg_ghost_plugin:hasher",
+                 r"hasher plugin 'ghost' cannot be loaded \(synthguard.hashers: ghost = "
+                 r"sg_ghost_plugin:hasher, distribution synthguard-ghost 0.1\).*libghost", id="unimportable"),
+    pytest.param("synthguard-clash", "sg_clash_plugin", "def f(ctx):\n    return None\n",
+                 "pdq = sg_clash_plugin:f",
+                 r"a hasher named 'pdq' is already registered \(built in\); refused: "
+                 r"synthguard.hashers: pdq = sg_clash_plugin:f", id="replaces-a-builtin"),
+])
+def test_an_unimportable_or_clashing_entry_point_is_refused_at_load(on_path, dist, module, source, entry, refusal):
+    """An entry point that cannot be imported, or that would replace a built-in hasher, stops the load."""
+    on_path(dist, module, source, f"""
         [synthguard.hashers]
-        ghost = sg_ghost_plugin:hasher
+        {entry}
     """)
-    with pytest.raises(PluginError, match=r"hasher plugin 'ghost' cannot be loaded \(synthguard.hashers: ghost = "
-                                          r"sg_ghost_plugin:hasher, distribution synthguard-ghost 0.1\).*libghost"):
-        Plugins()
-
-
-def test_a_plugin_cannot_replace_a_builtin(on_path):
-    on_path("synthguard-clash", "sg_clash_plugin", "def f(ctx):\n    return None\n", """
-        [synthguard.hashers]
-        pdq = sg_clash_plugin:f
-    """)
-    with pytest.raises(PluginError, match=r"a hasher named 'pdq' is already registered \(built in\); refused: "
-                                          r"synthguard.hashers: pdq = sg_clash_plugin:f"):
+    with pytest.raises(PluginError, match=refusal):
         Plugins()
 
 

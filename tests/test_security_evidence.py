@@ -25,14 +25,7 @@ from synthguard.evidence.bundle import own_keys
 from synthguard.evidence.verify import manifest_text
 from synthguard.ledger import log_id, merkle, public_key_pem, sign_checkpoint
 from synthguard.ledger.trusted import KeySource, TrustedKey, pinned_key
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
+from tests.conftest import zip_bytes
 
 
 def forge(bundle_files: dict[str, bytes], *, producer: str = "EVIL", user: str = "mallory") -> bytes:
@@ -56,7 +49,7 @@ def forge(bundle_files: dict[str, bytes], *, producer: str = "EVIL", user: str =
     files = {"evidence.json": json.dumps(doc).encode(), "checkpoint.txt": cp.to_text().encode(),
              "ledger-public-key.pem": public_key_pem(key), "verify.py": bundle_files["verify.py"]}
     files["MANIFEST.sha256"] = manifest_text(files).encode()
-    return _zip(files)
+    return zip_bytes(files)
 
 
 def test_genuine_bundle_names_the_trusted_key(sg, labeled):
@@ -104,7 +97,7 @@ def test_rewritten_record_fields_fail_against_the_signed_entry(sg, labeled):
         files = dict(bundle.files, **{"evidence.json": json.dumps(doc).encode()})
         files["MANIFEST.sha256"] = manifest_text({k: v for k, v in files.items()
                                                   if k != "MANIFEST.sha256"}).encode()
-        result = verify_bundle(_zip(files), own_keys(sg), sg.user_ref)
+        result = verify_bundle(zip_bytes(files), own_keys(sg), sg.user_ref)
         failed = {c["check"] for c in result["checks"] if not c["ok"]}
         assert not result["ok"] and failed & {"entry-matches-record", "entry-matches-user"}, field
 

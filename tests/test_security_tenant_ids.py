@@ -13,9 +13,7 @@ tenant is tested on both too.
 from __future__ import annotations
 
 import base64
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,7 +32,7 @@ from synthguard.evidence.verify import manifest_text
 from synthguard.server import create_app
 from synthguard.store.ledger_tables import LedgerEntry
 from synthguard.store.schema import User
-from tests.conftest import image_bytes
+from tests.conftest import image_bytes, zip_bytes
 
 ROLES = {"provider": Role.PROVIDER, "platform": Role.PLATFORM, "victim": Role.VICTIM, "admin": Role.ADMIN}
 VERIFY = {"method": "mobile", "identifier": "+86 138 0013 8000", "reference": "tx-1"}
@@ -50,14 +48,6 @@ def world(backend_settings):
 
 def h(tokens: dict, tenant: str, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens[(tenant, role)]}"}
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def _shape(r) -> tuple[int, list[str]]:
@@ -146,7 +136,7 @@ def test_evidence_and_erasure_follow_the_account_of_the_tenant(world, tmp_path: 
     doc["trace"]["record"]["tenant"] = "beta"
     files["evidence.json"] = json.dumps(doc).encode()
     files["MANIFEST.sha256"] = manifest_text({k: v for k, v in files.items() if k != "MANIFEST.sha256"}).encode()
-    moved = verify_bundle(_zip(files), own_keys(sg), sg.user_ref)
+    moved = verify_bundle(zip_bytes(files), own_keys(sg), sg.user_ref)
     assert not moved["ok"] and [c["check"] for c in moved["checks"] if not c["ok"]] == ["entry-matches-user"]
     # erasing beta's alice shreds beta's key only: acme's alice's personal data still decrypts
     assert sg.erase_user("alice", tenant="beta")["tenant"] == "beta"

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from synthguard.server import create_app
-from tests.conftest import image_bytes
+from tests.conftest import image_bytes, live_server
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -37,8 +34,6 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 def server(tmp_path_factory, keys_template):
     import shutil
 
-    import uvicorn
-
     from synthguard.config import Settings
     from synthguard.core import SynthGuard
 
@@ -46,19 +41,8 @@ def server(tmp_path_factory, keys_template):
     shutil.copytree(keys_template, home / "keys")
     settings = Settings.load(home=home)
     sg = SynthGuard.open(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, sg=sg), host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", sg
-    srv.should_exit = True
-    th.join(timeout=10)
+    with live_server(create_app(settings, sg=sg)) as base:
+        yield base, sg
     sg.close()
 
 

@@ -6,8 +6,9 @@ SQLAlchemy and the codecs (issue 22: the CLI starts in well under a second).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from synthguard.lazy import load_lazily
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
@@ -42,12 +43,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'synthguard' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+    return load_lazily(globals(), _HOMES, name)
 
 
 def __dir__() -> list[str]:

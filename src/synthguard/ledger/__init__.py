@@ -7,9 +7,9 @@ imports the database layer.
 "The watermark is a pointer, the ledger is the proof" (DS-18, LM-20, CSL-01; PI-13 for erasure).
 """
 
-from importlib import import_module
 from typing import Any
 
+from synthguard.lazy import load_lazily
 from synthguard.ledger.checkpoint import (
     Checkpoint,
     default_origin,
@@ -36,12 +36,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    home = _LAZY.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+    return load_lazily(globals(), _LAZY, name)
 
 
 __all__ = [

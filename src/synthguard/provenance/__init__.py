@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from synthguard.lazy import load_lazily
 from synthguard.provenance.pki import DevPKI, create_dev_pki
 
 if TYPE_CHECKING:
     from synthguard.marking.c2pa import C2PAMarker, C2PAReport, C2PASigner
 
-_LAZY = {"C2PAMarker", "C2PAReport", "C2PASigner"}
+_LAZY = dict.fromkeys(("C2PAMarker", "C2PAReport", "C2PASigner"), "synthguard.marking.c2pa")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from synthguard.marking import c2pa
-
-        return getattr(c2pa, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_lazily(globals(), _LAZY, name)
 
 
 __all__ = ["C2PAMarker", "C2PAReport", "C2PASigner", "DevPKI", "create_dev_pki"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, inspect, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synthguard.errors import ConflictError
+from synthguard.store.base import Base, insert_unique
 from synthguard.store.compliance_tables import (
     FeatureSwitch,
     ModelDataset,
@@ -32,9 +32,25 @@ from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES
 from synthguard.store.moderation_tables import ModCase, ModRefutation
 from synthguard.store.schema import IdentityVerification, Record, User
 
+RowT = TypeVar("RowT", bound=Base)
+
 
 def _tenant(q: Any, column: Any, tenant: str | None) -> Any:
     return q.where(column == tenant) if tenant is not None else q
+
+
+def _inserted(s: Session, row: RowT) -> RowT:
+    """``row`` added and flushed, so its id and column defaults are filled in."""
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _version_exists(s: Session, model: type[PolicyDocument] | type[TermsVersion], tenant: str, kind: str,
+                    version: str) -> bool:
+    """Whether the tenant already has ``version`` of the versioned document ``kind`` (a policy or terms)."""
+    return s.scalar(select(model.id).where(model.tenant == tenant, model.kind == kind,
+                                           model.version == version)) is not None
 
 
 def table_names(db: Database) -> set[str]:
@@ -143,19 +159,15 @@ def switched_off(s: Session, features: Sequence[str], tenant: str, all_tenants: 
 
 # --- management-system register -------------------------------------------------------------------
 def policy_exists(s: Session, tenant: str, kind: str, version: str) -> bool:
-    return s.scalar(select(PolicyDocument.id).where(PolicyDocument.tenant == tenant, PolicyDocument.kind == kind,
-                                                    PolicyDocument.version == version)) is not None
+    return _version_exists(s, PolicyDocument, tenant, kind, version)
 
 
 def add_policy(s: Session, **fields: Any) -> PolicyDocument:
     """Insert a policy document version; a concurrent writer of the same version is a ConflictError."""
     doc = PolicyDocument(**fields)
-    s.add(doc)
-    try:
-        s.flush()
-    except IntegrityError:  # a concurrent writer registered the same version
+    if not insert_unique(s, doc):  # a concurrent writer registered the same version
         raise ConflictError("{kind} version {version!r} is already registered",
-                            values={"kind": fields["kind"], "version": fields["version"]}) from None
+                            values={"kind": fields["kind"], "version": fields["version"]})
     return doc
 
 
@@ -167,10 +179,7 @@ def policies(s: Session, tenant: str | None) -> list[PolicyDocument]:
 
 # --- prompt screen ------------------------------------------------------------------------------
 def add_library_change(s: Session, **fields: Any) -> ScreenLibraryChange:
-    row = ScreenLibraryChange(**fields)
-    s.add(row)
-    s.flush()
-    return row
+    return _inserted(s, ScreenLibraryChange(**fields))
 
 
 def library_version(s: Session, tenant: str | None) -> int:
@@ -190,10 +199,7 @@ def library_tenants(s: Session) -> list[str]:
 
 
 def add_decision(s: Session, **fields: Any) -> ScreenDecision:
-    row = ScreenDecision(**fields)
-    s.add(row)
-    s.flush()
-    return row
+    return _inserted(s, ScreenDecision(**fields))
 
 
 def decisions(s: Session, tenant: str | None, limit: int) -> list[ScreenDecision]:
@@ -219,15 +225,11 @@ def screened(s: Session, stage: str, *, hashes: Sequence[str], content_ids: Sequ
 
 # --- terms --------------------------------------------------------------------------------------
 def terms_exists(s: Session, tenant: str, kind: str, version: str) -> bool:
-    return s.scalar(select(TermsVersion.id).where(TermsVersion.tenant == tenant, TermsVersion.kind == kind,
-                                                  TermsVersion.version == version)) is not None
+    return _version_exists(s, TermsVersion, tenant, kind, version)
 
 
 def add_terms(s: Session, **fields: Any) -> TermsVersion:
-    t = TermsVersion(**fields)
-    s.add(t)
-    s.flush()
-    return t
+    return _inserted(s, TermsVersion(**fields))
 
 
 def terms_version(s: Session, tenant: str, kind: str, version: str | None = None) -> TermsVersion | None:
@@ -250,10 +252,7 @@ def acceptance(s: Session, user_key: str | None, terms_id: int) -> TermsAcceptan
 
 
 def add_acceptance(s: Session, **fields: Any) -> TermsAcceptance:
-    row = TermsAcceptance(**fields)
-    s.add(row)
-    s.flush()
-    return row
+    return _inserted(s, TermsAcceptance(**fields))
 
 
 def acceptances(s: Session) -> dict[tuple[str, int], datetime]:
@@ -273,10 +272,7 @@ def dataset(s: Session, tenant: str, name: str) -> TrainingDataset | None:
 
 
 def add_dataset(s: Session, **fields: Any) -> TrainingDataset:
-    d = TrainingDataset(**fields)
-    s.add(d)
-    s.flush()
-    return d
+    return _inserted(s, TrainingDataset(**fields))
 
 
 def is_linked(s: Session, tenant: str, model: str, dataset_id: int) -> bool:

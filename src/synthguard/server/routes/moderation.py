@@ -180,8 +180,15 @@ def check_console_csrf(expected: str, given: str | None) -> None:
         raise CsrfError("the console form's CSRF token is missing or wrong")
 
 
-def _signin_redirect(request: Request) -> Response:
-    return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
+def _console_or_signin(request: Request, sg: SG) -> tuple[Principal, str] | Response:
+    """For the console's pages: the console user and CSRF token, or, when nobody is signed in, the redirect to
+    /signin that comes back here; a signed-in user of another role still gets the 403 page."""
+    try:
+        return console_principal(request, sg)
+    except AuthError as exc:
+        if exc.http_status != 401:
+            raise  # signed in, but not a console role: the 403 page
+        return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
 
 
 def _badge(seconds: float | None) -> tuple[str, str]:
@@ -200,12 +207,10 @@ def _dur(seconds: float) -> str:
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False, response_model=None)
 def console_queue(request: Request, sg: SG) -> Response:
-    try:
-        p, token = console_principal(request, sg)
-    except AuthError as exc:
-        if exc.http_status != 401:
-            raise  # signed in, but not a console role: the 403 page
-        return _signin_redirect(request)
+    signed_in = _console_or_signin(request, sg)
+    if isinstance(signed_in, Response):
+        return signed_in
+    p, token = signed_in
     rows = [c | {"badge": _badge(c["seconds_left"])} for c in sg.moderation.queue(p.tenant)]
     return templates.TemplateResponse(request, "mod_queue.html", {"p": p, "rows": rows, "csrf": token,
                                                                   "can_decide": p.role in DECIDERS})
@@ -222,12 +227,10 @@ def console_next(sg: SG, console: Console, csrf: Annotated[str, Form()] = "") ->
 
 @router.get("/console/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False, response_model=None)
 def console_case(request: Request, sg: SG, case_id: RowId) -> Response:
-    try:
-        p, token = console_principal(request, sg)
-    except AuthError as exc:
-        if exc.http_status != 401:
-            raise  # signed in, but not a console role: the 403 page
-        return _signin_redirect(request)
+    signed_in = _console_or_signin(request, sg)
+    if isinstance(signed_in, Response):
+        return signed_in
+    p, token = signed_in
     case = sg.moderation.case(p.tenant, case_id)
     mine = case["state"] == "in_review" and case["claimed_by"] == actor(p)
     return templates.TemplateResponse(request, "mod_case.html", {
