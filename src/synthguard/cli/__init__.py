@@ -6,61 +6,58 @@ with ``--json``) and its ``exit_code``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
+from synthguard import i18n
+from synthguard.cli.framework import show_usage_error
 from synthguard.errors import ConfigError, SynthGuardError
-from synthguard.i18n import N_
+from synthguard.i18n import N_, _
 
 
 def __getattr__(name: str) -> Any:
     """``app`` (the typer application, in :mod:`synthguard.cli.root`) loads on first use: the stored top-level
     help and ``--version`` answer without importing typer."""
     if name == "app":
-        from synthguard.cli.root import app
-
-        return app
+        return _typer_side().app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Which module defines each top-level command: ``synthguard inspect x.jpg`` imports label.py alone, so typer builds
-# one module's commands instead of all of them (issue 22: a subcommand starts ~0.2 s sooner; tests/test_cli_speed.py
-# checks this table against the commands the modules register).
+def _typer_side() -> ModuleType:
+    """:mod:`synthguard.cli.root`: typer, click and the lazy root group, loaded only when a command runs or its help
+    is built (the one deferred import here; ``--version`` and the stored ``--help`` answer without it)."""
+    from synthguard.cli import root
+
+    return root
+
+
+# Which module defines each top-level command, in the order the top-level help lists them (commands, then groups):
+# the root group (cli/root.py LazyGroup) imports a module only when click asks for one of its commands, so
+# ``synthguard inspect x.jpg`` imports label.py alone (issue 22: a subcommand starts ~0.2 s sooner;
+# tests/test_cli_speed.py checks this table against the commands the modules register).
 COMMANDS = {
-    "assess": "assess", "bank": "bank", "hash": "bank", "compliance": "compliance", "consent": "consent",
-    "evidence": "evidence", "evidence-verify": "evidence", "keys": "keys", "label": "label", "inspect": "label",
-    "ledger": "ledger", "trace": "ledger", "record": "ledger", "moderation": "moderation", "report": "moderation",
-    "scan": "scan", "detectors": "scan", "batch": "scan", "serve": "serve", "tokens": "serve", "users": "users",
-    "watermark": "watermark", "worker": "worker", "jobs": "worker", "gateway": "gateway", "trust": "trust",
-    "witness": "witness", "provider": "witness", "monitor": "witness",
+    "label": "label", "inspect": "label", "scan": "scan", "trace": "ledger", "record": "ledger",
+    "evidence": "evidence", "evidence-verify": "evidence", "assess": "assess", "report": "moderation",
+    "worker": "worker", "serve": "serve", "hash": "bank", "monitor": "witness", "detectors": "scan", "batch": "scan",
+    "ledger": "ledger", "moderation": "moderation", "jobs": "worker", "tokens": "serve", "bank": "bank",
+    "compliance": "compliance", "consent": "consent", "keys": "keys", "users": "users", "watermark": "watermark",
+    "gateway": "gateway", "trust": "trust", "witness": "witness", "provider": "witness",
 }
 MODULES = ("label", "scan", "ledger", "evidence", "assess", "moderation", "worker", "serve", "bank", "compliance",
            "consent", "keys", "users", "watermark", "gateway", "trust", "witness")
-
-
-def _register(args: list[str] | None = None) -> None:
-    """Import the command modules (their decorators add the commands to ``app``): only the one the command line
-    names, or all of them for the top-level help, an unknown command or an empty line."""
-    from importlib import import_module
-
-    first = next((a for a in args or [] if not a.startswith("-")), None)
-    names = [COMMANDS[first]] if first in COMMANDS else MODULES
-    for name in names:
-        try:
-            import_module(f"synthguard.cli.{name}")
-        except ImportError:  # the server extra is optional
-            if name != "serve":
-                raise
 
 
 def stored_help(lang: str) -> str | None:
     """The top-level ``--help`` text stored in the package (``cli/help/<lang>.txt``), written by
     ``python -m synthguard.cli.help_index`` from the real command tree; tests/test_cli_speed.py fails when it is
     stale.  Building the tree means importing every command module and typer reading ~200 signatures: ~0.5 s."""
-    from importlib.resources import files
+    from importlib.resources import files  # the standard library's, loaded on use like importlib.metadata
 
     path = files("synthguard.cli").joinpath("help", f"{lang}.txt")
     return path.read_text(encoding="utf-8") if path.is_file() else None
@@ -68,12 +65,6 @@ def stored_help(lang: str) -> str | None:
 
 def render_help(lang: str) -> str:
     """The top-level help as the full command tree prints it, at 80 columns."""
-    import contextlib
-    import io
-    import os
-
-    from synthguard import i18n
-
     token, buf = i18n.use(lang), io.StringIO()
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"
@@ -107,7 +98,7 @@ def _take_lang(args: list[str]) -> tuple[str | None, list[str]]:
 
 
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import PackageNotFoundError  # the standard library's, ~10 ms that --help need not pay
     from importlib.metadata import version as dist_version
 
     try:
@@ -123,8 +114,6 @@ MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from synthguard import i18n
-
     if argv is None:  # the console command (not a test calling main in a process that has numpy already)
         for var in MATH_THREAD_VARS:
             os.environ.setdefault(var, "1")
@@ -161,25 +150,12 @@ def help_texts(command: Any) -> Iterator[tuple[Any, str]]:
 
 
 def command(args: list[str] | None = None) -> Any:
-    """The click command tree (of the command ``args`` name, else all), help texts in the current language."""
-    import typer.main
-
-    from synthguard.cli.framework import localize
-    from synthguard.cli.root import app
-    from synthguard.i18n import current, translate
-
-    _register(args)
-    localize()
-    cmd = typer.main.get_command(app)
-    if current() != "en":
-        for obj, attr in help_texts(cmd):
-            setattr(obj, attr, translate(getattr(obj, attr)))
-    return cmd
+    """The click command tree, help texts in the current language: every command loaded when no ``args`` are
+    given; for a command line, the lazy root that loads the module of the command click resolves."""
+    return _typer_side().tree(everything=args is None)
 
 
 def _run(args: list[str]) -> int:
-    from synthguard.i18n import _
-
     try:
         code = command(args).main(args=args, prog_name="synthguard", standalone_mode=False)
     except SynthGuardError as exc:
@@ -196,8 +172,6 @@ def _run(args: list[str]) -> int:
             print(_("aborted"), file=sys.stderr)
             return 1
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors: bad option, missing argument
-            from synthguard.cli.framework import show_usage_error
-
             return show_usage_error(exc)
         raise
     return code if isinstance(code, int) else 0

@@ -9,6 +9,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
+from synthguard.errors import InputError
 
 
 @app.command()
@@ -60,7 +61,6 @@ def evidence_verify(
     from rich.markup import escape
 
     from synthguard.config import Settings
-    from synthguard.errors import InputError
     from synthguard.evidence import verify_bundle
     from synthguard.evidence.bundle import verifier_keys
     from synthguard.keys import LEDGER_KEY

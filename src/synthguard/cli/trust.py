@@ -11,6 +11,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.errors import InputError
 
 trust = typer.Typer(no_args_is_help=True, help="Trusted providers: pinned keys, with where each key came from.")
 app.add_typer(trust, name="trust")
@@ -31,7 +32,6 @@ def _list():  # type: ignore[no-untyped-def]
 
 
 def _read_json(source: str) -> dict:
-    from synthguard.errors import InputError
 
     if source.startswith(("http://", "https://")):
         import httpx
@@ -77,7 +77,6 @@ def add(source: Annotated[str, typer.Argument(help="A provider's URL (its /.well
         yes: Annotated[bool, typer.Option("--yes", help="Trust without comparing a fingerprint.")] = False,
         as_json: JsonOpt = False) -> None:
     """Pin a provider: shows its key fingerprint; compare it with one obtained out of band."""
-    from synthguard.errors import InputError
     from synthguard.trust.descriptor import verify
 
     signed = _read_json(source)
@@ -120,7 +119,6 @@ def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, pr
                as_json: JsonOpt = False) -> None:
     """Store your credential at a trusted provider's lookup API: scan, trace and evidence then resolve that
     provider's records and verify their proofs (kept apart from the list, in a 0600 file)."""
-    from synthguard.errors import InputError
 
     if not forget and not token and _interactive():
         token = typer.prompt("Credential", hide_input=True)

@@ -9,6 +9,8 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit, open_media
+from synthguard.codecs.image import encode_like
+from synthguard.errors import UnsupportedMediaError, ValidationError
 from synthguard.i18n import N_
 
 if TYPE_CHECKING:
@@ -27,8 +29,6 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
     """Embed a 64-bit payload into an image, audio or video file."""
     from datetime import UTC, datetime
 
-    from synthguard.codecs.image import encode_like
-    from synthguard.errors import ValidationError
     from synthguard.marking.base import LabelContext
     from synthguard.marking.watermark import ImageWatermarker
     from synthguard.media import Modality, write_atomic
@@ -77,8 +77,6 @@ def detect(file: Path, as_json: JsonOpt = False) -> None:
 
 
 def _marker(sg: SynthGuard, media: Media) -> Marker:
-    from synthguard.errors import UnsupportedMediaError
-
     name = f"{media.modality.value}.watermark"
     if name not in sg.registry:
         raise UnsupportedMediaError("no robust watermark for {modality}", path=media.name,

@@ -9,6 +9,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.errors import ConfigError
 
 witness = typer.Typer(no_args_is_help=True, help="Witness other logs (c2sp.org/tlog-witness) or get ours cosigned.")
 app.add_typer(witness, name="witness")
@@ -30,8 +31,6 @@ def init(as_json: JsonOpt = False) -> None:
 
     st = _settings()
     if not st.witness_name:
-        from synthguard.errors import ConfigError
-
         raise ConfigError("set witness_name first (SYNTHGUARD_WITNESS_NAME=witness.example/w1)")
     key = generate_ledger_key(st.keys_dir / KEY_FILE)
     emit({"name": st.witness_name, "vkey": vkey(st.witness_name, key)}, as_json, title="witness key")
@@ -40,7 +39,6 @@ def init(as_json: JsonOpt = False) -> None:
 @witness.command("vkey")
 def show_vkey() -> None:
     """Print the witness's cosigner verifier key (give it to verifiers who require its cosignature)."""
-    from synthguard.errors import ConfigError
     from synthguard.trust.witness import from_settings
 
     w = from_settings(_settings())

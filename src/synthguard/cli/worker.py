@@ -10,6 +10,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, _Console, core, emit
+from synthguard.errors import InputError
 from synthguard.i18n import N_
 
 jobs_app = typer.Typer(no_args_is_help=True, help="The job queue: scans and actions run by `synthguard worker`.")
@@ -116,7 +117,6 @@ def enqueue_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Enqueue an action job, e.g. a ledger checkpoint."""
-    from synthguard.errors import InputError
 
     try:
         data = json.loads(payload)
