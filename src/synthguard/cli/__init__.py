@@ -11,7 +11,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -53,31 +53,73 @@ MODULES = ("label", "scan", "ledger", "evidence", "assess", "moderation", "worke
            "consent", "keys", "users", "watermark", "gateway", "trust", "witness")
 
 
-def stored_help(lang: str) -> str | None:
-    """The top-level ``--help`` text stored in the package (``cli/help/<lang>.txt``), written by
-    ``python -m synthguard.cli.help_index`` from the real command tree; tests/test_cli_speed.py fails when it is
-    stale.  Building the tree means importing every command module and typer reading ~200 signatures: ~0.5 s."""
+def stored_help(lang: str, path: Sequence[str] = ()) -> str | None:
+    """The ``--help`` text of the top level (``cli/help/<lang>.txt``) or of the command ``path`` (``consent grant``:
+    ``cli/help/<lang>.commands.json``) stored in the package, written by ``python -m synthguard.cli.help_index`` from
+    the real command tree; tests/test_cli_speed.py fails when it is stale.  Building the tree means importing every
+    command module and typer reading ~200 signatures: ~0.5 s; one command's help still imports its module, typer
+    and the domain modules the command module imports: ~0.2 s, ~0.05 s stored."""
     from importlib.resources import files  # the standard library's, loaded on use like importlib.metadata
 
-    path = files("synthguard.cli").joinpath("help", f"{lang}.txt")
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    if not path:
+        text = files("synthguard.cli").joinpath("help", f"{lang}.txt")
+        return text.read_text(encoding="utf-8") if text.is_file() else None
+    table = files("synthguard.cli").joinpath("help", f"{lang}.commands.json")
+    return json.loads(table.read_text(encoding="utf-8")).get(" ".join(path)) if table.is_file() else None
+
+
+def _stored_command_help(args: list[str]) -> str | None:
+    """``synthguard <command> [<subcommand>] --help``, answered from the stored texts when they print the same:
+    words only before ``--help`` (no option, whose value could change the output) and a terminal of at least 80
+    columns (click wraps help at ``min(columns, 80) - 2``: the stored texts are wrapped at 80)."""
+    import shutil
+
+    words = args[:-1]
+    if not words or args[-1] != "--help" or any(w.startswith("-") for w in words):
+        return None
+    if shutil.get_terminal_size().columns < 80:
+        return None
+    return stored_help(i18n.current(), words)
 
 
 def render_help(lang: str) -> str:
     """The top-level help as the full command tree prints it, at 80 columns."""
-    token, buf = i18n.use(lang), io.StringIO()
+    return render_helps(lang, top_only=True)[""]
+
+
+def render_helps(lang: str, top_only: bool = False) -> dict[str, str]:
+    """Every help screen as the full command tree prints it, at 80 columns, by command path ("" the top level,
+    "consent grant" a subcommand)."""
+    token = i18n.use(lang)
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"
     try:
-        with contextlib.redirect_stdout(buf):
-            _run(["--help"])
+        out = {"": _captured(["--help"])}
+        if not top_only:
+            tree = command()
+            for path in _paths(tree):
+                out[" ".join(path)] = _captured([*path, "--help"], tree)
     finally:
         i18n.reset(token)
         if old is None:
             os.environ.pop("COLUMNS", None)
         else:
             os.environ["COLUMNS"] = old
+    return out
+
+
+def _captured(args: list[str], tree: Any = None) -> str:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        _run(args, tree)
     return buf.getvalue()
+
+
+def _paths(cmd: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The command paths below ``cmd``: ("label",), ("consent",), ("consent", "grant"), ..."""
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield (*prefix, name)
+        yield from _paths(sub, (*prefix, name))
 
 
 def _take_lang(args: list[str]) -> tuple[str | None, list[str]]:
@@ -132,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         if args in (["--help"], ["-h"]) and (stored := stored_help(i18n.current())) is not None:
             print(stored, end="")  # the overview, as `synthguard help-index` stored it: no command module loads
             return 0
+        if (stored := _stored_command_help(args)) is not None:
+            print(stored, end="")  # one command's help, stored the same way: its module does not load either
+            return 0
         return _run(args)
     finally:
         i18n.reset(token)
@@ -155,9 +200,9 @@ def command(args: list[str] | None = None) -> Any:
     return _typer_side().tree(everything=args is None)
 
 
-def _run(args: list[str]) -> int:
+def _run(args: list[str], tree: Any = None) -> int:
     try:
-        code = command(args).main(args=args, prog_name="synthguard", standalone_mode=False)
+        code = (tree or command(args)).main(args=args, prog_name="synthguard", standalone_mode=False)
     except SynthGuardError as exc:
         if "--json" in args:
             print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)  # the stable English contract
