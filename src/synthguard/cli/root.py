@@ -9,12 +9,14 @@ function-level imports to stay out of each other's start-up).
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from importlib import import_module
 from typing import Any
 
 import typer
 import typer.main
 from typer.core import TyperGroup
+from typer.core import _click as click  # the click typer vendors (its exceptions are not click's)
 
 from synthguard.cli import COMMANDS, MODULES, help_texts
 from synthguard.cli.framework import localize
@@ -39,9 +41,18 @@ class LazyGroup(TyperGroup):
         return self.commands.get(cmd_name)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0] not in COMMANDS:  # an unknown word: every command, for click's "Did you mean"
-            self.load_all()
-        return super().resolve_command(ctx, args)
+        """typer's "Did you mean" for an unknown word, from every command's name, loaded or not (importing every
+        command module for a typo would cost ~1 s)."""
+        suggest, self.suggest_commands = self.suggest_commands, False
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.UsageError as exc:
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if suggest and args else []
+            if matches:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(repr(m) for m in matches)}?"
+            raise
+        finally:
+            self.suggest_commands = suggest
 
     def load_all(self) -> None:
         for module in MODULES:
