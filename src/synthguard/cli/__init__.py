@@ -82,6 +82,14 @@ def _stored_command_help(args: list[str]) -> str | None:
     return stored_help(i18n.current(), words)
 
 
+def _no_command(overview: str) -> str:
+    """What ``synthguard`` alone prints (the root's no_args_is_help, a usage error: framework.usage_error) from the
+    stored overview, so an empty line does not import every command module either."""
+    usage = overview.split("\n", 1)[0]
+    return "\n".join([usage, _("Try '{command} {option}' for help.", command="synthguard", option="--help"), "",
+                      f"{_('error:')} {overview}"])
+
+
 def render_help(lang: str) -> str:
     """The top-level help as the full command tree prints it, at 80 columns."""
     return render_helps(lang, top_only=True)[""]
@@ -174,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         if args in (["--help"], ["-h"]) and (stored := stored_help(i18n.current())) is not None:
             print(stored, end="")  # the overview, as `synthguard help-index` stored it: no command module loads
             return 0
+        if not args and (stored := stored_help(i18n.current())) is not None:
+            print(_no_command(stored), end="", file=sys.stderr)  # click's usage error for an empty line, stored
+            return 2
         if (stored := _stored_command_help(args)) is not None:
             print(stored, end="")  # one command's help, stored the same way: its module does not load either
             return 0
