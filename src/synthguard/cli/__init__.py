@@ -6,87 +6,128 @@ with ``--json``) and its ``exit_code``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from types import ModuleType
 from typing import Any
 
+from synthguard import i18n
+from synthguard.cli.framework import show_usage_error
 from synthguard.errors import ConfigError, SynthGuardError
-from synthguard.i18n import N_
+from synthguard.i18n import N_, _
 
 
 def __getattr__(name: str) -> Any:
     """``app`` (the typer application, in :mod:`synthguard.cli.root`) loads on first use: the stored top-level
     help and ``--version`` answer without importing typer."""
     if name == "app":
-        from synthguard.cli.root import app
-
-        return app
+        return _typer_side().app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Which module defines each top-level command: ``synthguard inspect x.jpg`` imports label.py alone, so typer builds
-# one module's commands instead of all of them (issue 22: a subcommand starts ~0.2 s sooner; tests/test_cli_speed.py
-# checks this table against the commands the modules register).
+def _typer_side() -> ModuleType:
+    """:mod:`synthguard.cli.root`: typer, click and the lazy root group, loaded only when a command runs or its help
+    is built (the one deferred import here; ``--version`` and the stored ``--help`` answer without it)."""
+    from synthguard.cli import root
+
+    return root
+
+
+# Which module defines each top-level command, in the order the top-level help lists them (commands, then groups):
+# the root group (cli/root.py LazyGroup) imports a module only when click asks for one of its commands, so
+# ``synthguard inspect x.jpg`` imports label.py alone (issue 22: a subcommand starts ~0.2 s sooner;
+# tests/test_cli_speed.py checks this table against the commands the modules register).
 COMMANDS = {
-    "assess": "assess", "bank": "bank", "hash": "bank", "compliance": "compliance", "consent": "consent",
-    "evidence": "evidence", "evidence-verify": "evidence", "keys": "keys", "label": "label", "inspect": "label",
-    "ledger": "ledger", "trace": "ledger", "record": "ledger", "moderation": "moderation", "report": "moderation",
-    "scan": "scan", "detectors": "scan", "batch": "scan", "serve": "serve", "tokens": "serve", "users": "users",
-    "watermark": "watermark", "worker": "worker", "jobs": "worker", "gateway": "gateway", "trust": "trust",
-    "witness": "witness", "provider": "witness", "monitor": "witness",
+    "label": "label", "inspect": "label", "scan": "scan", "trace": "ledger", "record": "ledger",
+    "evidence": "evidence", "evidence-verify": "evidence", "assess": "assess", "report": "moderation",
+    "worker": "worker", "serve": "serve", "hash": "bank", "monitor": "witness", "detectors": "scan", "batch": "scan",
+    "ledger": "ledger", "moderation": "moderation", "jobs": "worker", "tokens": "serve", "bank": "bank",
+    "compliance": "compliance", "consent": "consent", "keys": "keys", "users": "users", "watermark": "watermark",
+    "gateway": "gateway", "trust": "trust", "witness": "witness", "provider": "witness",
 }
 MODULES = ("label", "scan", "ledger", "evidence", "assess", "moderation", "worker", "serve", "bank", "compliance",
            "consent", "keys", "users", "watermark", "gateway", "trust", "witness")
 
 
-def _register(args: list[str] | None = None) -> None:
-    """Import the command modules (their decorators add the commands to ``app``): only the one the command line
-    names, or all of them for the top-level help, an unknown command or an empty line."""
-    from importlib import import_module
+def stored_help(lang: str, path: Sequence[str] = ()) -> str | None:
+    """The ``--help`` text of the top level (``cli/help/<lang>.txt``) or of the command ``path`` (``consent grant``:
+    ``cli/help/<lang>.commands.json``) stored in the package, written by ``python -m synthguard.cli.help_index`` from
+    the real command tree; tests/test_cli_speed.py fails when it is stale.  Building the tree means importing every
+    command module and typer reading ~200 signatures: ~0.5 s; one command's help still imports its module, typer
+    and the domain modules the command module imports: ~0.2 s, ~0.05 s stored."""
+    from importlib.resources import files  # the standard library's, loaded on use like importlib.metadata
 
-    first = next((a for a in args or [] if not a.startswith("-")), None)
-    names = [COMMANDS[first]] if first in COMMANDS else MODULES
-    for name in names:
-        try:
-            import_module(f"synthguard.cli.{name}")
-        except ImportError:  # the server extra is optional
-            if name != "serve":
-                raise
+    if not path:
+        text = files("synthguard.cli").joinpath("help", f"{lang}.txt")
+        return text.read_text(encoding="utf-8") if text.is_file() else None
+    table = files("synthguard.cli").joinpath("help", f"{lang}.commands.json")
+    return json.loads(table.read_text(encoding="utf-8")).get(" ".join(path)) if table.is_file() else None
 
 
-def stored_help(lang: str) -> str | None:
-    """The top-level ``--help`` text stored in the package (``cli/help/<lang>.txt``), written by
-    ``python -m synthguard.cli.help_index`` from the real command tree; tests/test_cli_speed.py fails when it is
-    stale.  Building the tree means importing every command module and typer reading ~200 signatures: ~0.5 s."""
-    from importlib.resources import files
+def _stored_command_help(args: list[str]) -> str | None:
+    """``synthguard <command> [<subcommand>] --help``, answered from the stored texts when they print the same:
+    words only before ``--help`` (no option, whose value could change the output) and a terminal of at least 80
+    columns (click wraps help at ``min(columns, 80) - 2``: the stored texts are wrapped at 80)."""
+    import shutil
 
-    path = files("synthguard.cli").joinpath("help", f"{lang}.txt")
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    words = args[:-1]
+    if not words or args[-1] != "--help" or any(w.startswith("-") for w in words):
+        return None
+    if shutil.get_terminal_size().columns < 80:
+        return None
+    return stored_help(i18n.current(), words)
+
+
+def _no_command(overview: str) -> str:
+    """What ``synthguard`` alone prints (the root's no_args_is_help, a usage error: framework.usage_error) from the
+    stored overview, so an empty line does not import every command module either."""
+    usage = overview.split("\n", 1)[0]
+    return "\n".join([usage, _("Try '{command} {option}' for help.", command="synthguard", option="--help"), "",
+                      f"{_('error:')} {overview}"])
 
 
 def render_help(lang: str) -> str:
     """The top-level help as the full command tree prints it, at 80 columns."""
-    import contextlib
-    import io
-    import os
+    return render_helps(lang, top_only=True)[""]
 
-    from synthguard import i18n
 
-    token, buf = i18n.use(lang), io.StringIO()
+def render_helps(lang: str, top_only: bool = False) -> dict[str, str]:
+    """Every help screen as the full command tree prints it, at 80 columns, by command path ("" the top level,
+    "consent grant" a subcommand)."""
+    token = i18n.use(lang)
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"
     try:
-        with contextlib.redirect_stdout(buf):
-            _run(["--help"])
+        out = {"": _captured(["--help"])}
+        if not top_only:
+            tree = command()
+            for path in _paths(tree):
+                out[" ".join(path)] = _captured([*path, "--help"], tree)
     finally:
         i18n.reset(token)
         if old is None:
             os.environ.pop("COLUMNS", None)
         else:
             os.environ["COLUMNS"] = old
+    return out
+
+
+def _captured(args: list[str], tree: Any = None) -> str:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        _run(args, tree)
     return buf.getvalue()
+
+
+def _paths(cmd: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The command paths below ``cmd``: ("label",), ("consent",), ("consent", "grant"), ..."""
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield (*prefix, name)
+        yield from _paths(sub, (*prefix, name))
 
 
 def _take_lang(args: list[str]) -> tuple[str | None, list[str]]:
@@ -107,7 +148,7 @@ def _take_lang(args: list[str]) -> tuple[str | None, list[str]]:
 
 
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import PackageNotFoundError  # the standard library's, ~10 ms that --help need not pay
     from importlib.metadata import version as dist_version
 
     try:
@@ -123,8 +164,6 @@ MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from synthguard import i18n
-
     if argv is None:  # the console command (not a test calling main in a process that has numpy already)
         for var in MATH_THREAD_VARS:
             os.environ.setdefault(var, "1")
@@ -142,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args in (["--help"], ["-h"]) and (stored := stored_help(i18n.current())) is not None:
             print(stored, end="")  # the overview, as `synthguard help-index` stored it: no command module loads
+            return 0
+        if not args and (stored := stored_help(i18n.current())) is not None:
+            print(_no_command(stored), end="", file=sys.stderr)  # click's usage error for an empty line, stored
+            return 2
+        if (stored := _stored_command_help(args)) is not None:
+            print(stored, end="")  # one command's help, stored the same way: its module does not load either
             return 0
         return _run(args)
     finally:
@@ -161,27 +206,14 @@ def help_texts(command: Any) -> Iterator[tuple[Any, str]]:
 
 
 def command(args: list[str] | None = None) -> Any:
-    """The click command tree (of the command ``args`` name, else all), help texts in the current language."""
-    import typer.main
-
-    from synthguard.cli.framework import localize
-    from synthguard.cli.root import app
-    from synthguard.i18n import current, translate
-
-    _register(args)
-    localize()
-    cmd = typer.main.get_command(app)
-    if current() != "en":
-        for obj, attr in help_texts(cmd):
-            setattr(obj, attr, translate(getattr(obj, attr)))
-    return cmd
+    """The click command tree, help texts in the current language: every command loaded when no ``args`` are
+    given; for a command line, the lazy root that loads the module of the command click resolves."""
+    return _typer_side().tree(everything=args is None)
 
 
-def _run(args: list[str]) -> int:
-    from synthguard.i18n import _
-
+def _run(args: list[str], tree: Any = None) -> int:
     try:
-        code = command(args).main(args=args, prog_name="synthguard", standalone_mode=False)
+        code = (tree or command(args)).main(args=args, prog_name="synthguard", standalone_mode=False)
     except SynthGuardError as exc:
         if "--json" in args:
             print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)  # the stable English contract
@@ -196,8 +228,6 @@ def _run(args: list[str]) -> int:
             print(_("aborted"), file=sys.stderr)
             return 1
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors: bad option, missing argument
-            from synthguard.cli.framework import show_usage_error
-
             return show_usage_error(exc)
         raise
     return code if isinstance(code, int) else 0

@@ -15,6 +15,9 @@ from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, emit
 from synthguard.errors import OutputError, ValidationError
 from synthguard.i18n import N_
+from synthguard.law import assess as run
+from synthguard.law import library, load_incident
+from synthguard.law.testing import run_directory
 
 
 @app.command()
@@ -31,9 +34,6 @@ def assess(
     as_json: JsonOpt = False,
 ) -> None:
     """Assess an incident against the rule packs (CN, HK, EU, US): findings, citations, what is missing."""
-    from synthguard.law import assess as run
-    from synthguard.law import library, load_incident
-
     lib = library(_overrides(params))
     if coverage is not None:
         _coverage(coverage, lib, as_json)
@@ -90,8 +90,6 @@ def _overrides(path: Path | None) -> dict[str, float] | None:
 
 
 def _coverage(folder: Path, lib: object, as_json: bool) -> None:
-    from synthguard.law.testing import run_directory
-
     outcomes, cov = run_directory(folder, lib)  # type: ignore[arg-type]
     failures = [{"file": o.case.file, "case": o.case.name, "problems": o.problems} for o in outcomes if o.problems]
     emit({**cov, "failures": failures} if as_json else {

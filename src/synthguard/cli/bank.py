@@ -11,6 +11,7 @@ from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, actor_of, core, emit, open_media
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
+from synthguard.plugins import media_hashes  # the built-in hashers and every plugin hasher of the modality
 
 if TYPE_CHECKING:
     from synthguard.fingerprint.banks import Banks
@@ -158,6 +159,4 @@ def hash_(file: Annotated[Path, typer.Argument(help="An image, a video or an aud
           as_json: JsonOpt = False) -> None:
     """Print a file's fingerprints, what a victim submits instead of the file: SHA-256 and PDQ for images; vPDQ
     (Meta's exchange JSON) and the sound's landmarks for videos; landmarks for audio."""
-    from synthguard.plugins import media_hashes  # the built-in hashers and every plugin hasher of the modality
-
     emit(media_hashes(open_media(file)), as_json, str(file))  # no database: hashing is local

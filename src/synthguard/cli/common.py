@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from synthguard.cli.human import render
+
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
@@ -80,6 +82,4 @@ def emit(data: Any, as_json: bool, title: str | None = None, labels: dict[str, s
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
-    from synthguard.cli.human import render
-
     typer.echo(render(data, title, labels))

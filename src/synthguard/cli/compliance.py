@@ -13,6 +13,7 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, actor_of, core, emit
+from synthguard.cli.human import cells, width, wrap_paragraph
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_, _, translate
 
@@ -74,8 +75,6 @@ STATUS = {"fail": N_("FAIL"), "pass": N_("pass"), "not_applicable": N_("n/a")}
 def audit_view(data: dict[str, Any]) -> str:
     """One block per check, failures first: status, id and rows; the title; why; and for a failure the fix.
     Readable at 80 columns, where a table with a fix column is not (issue 22)."""
-    from synthguard.cli.human import cells, width, wrap_paragraph
-
     out = [_("Compliance audit: profile {profile}, since {since}", profile=data["profile"], since=data["since"][:10]),
            ""]
     order = {"fail": 0, "pass": 1, "not_applicable": 2}

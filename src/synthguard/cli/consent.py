@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -10,8 +11,16 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit, run
+from synthguard.consent import likeness
+from synthguard.consent.evidence import generate_key, sign_statement, write_statement
+from synthguard.consent.gate import ConsentDeniedError, log
+from synthguard.consent.gate import check as gate_check
+from synthguard.consent.ownership import sign_request as sign
+from synthguard.consent.policy import purpose_modalities
+from synthguard.consent.registry import parse_expiry
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
+from synthguard.media import Media, Modality, write_atomic
 
 consent = typer.Typer(no_args_is_help=True, help="Consent for face and voice edits: enrol, grant, revoke, check, "
                                                  "export, erase; protected persons.")
@@ -73,9 +82,6 @@ def embed(file: Path, modality: Annotated[Optional[str], typer.Option(help="face
           output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the JSON here.")] = None,
           as_json: JsonOpt = True) -> None:
     """Compute a face/voice template locally (nothing is stored or sent); pass it to `enroll/protect --embedding`."""
-    from synthguard.consent import likeness
-    from synthguard.media import Media, Modality, write_atomic
-
     media = Media.open(file)
     mod = modality or ("face" if media.modality is Modality.IMAGE else "voice")
     emb, where = likeness.enrolment_embedding(media, mod)
@@ -91,9 +97,6 @@ def embed(file: Path, modality: Annotated[Optional[str], typer.Option(help="face
 @consent.command("keygen")
 def keygen(keyfile: Path, as_json: JsonOpt = False) -> None:
     """Make the subject's own Ed25519 signing key (keep it on their device); writes KEYFILE and KEYFILE.pub."""
-    from synthguard.consent.evidence import generate_key
-    from synthguard.media import write_atomic
-
     pub = generate_key(keyfile)
     pub_path = Path(f"{keyfile}.pub")
     write_atomic(pub_path, pub.encode())
@@ -107,8 +110,6 @@ def sign_request(subject: str,
                  tenant: Annotated[str, typer.Option(help="The tenant the person is registered with.")] = "default",
                  as_json: JsonOpt = False) -> None:
     """Sign a request as the protected person (valid 5 minutes): the headers for export, erasure or enrolment."""
-    from synthguard.consent.ownership import sign_request as sign
-
     emit(sign(key, action=action, subject=subject, tenant=tenant), as_json, "request headers")
 
 
@@ -120,10 +121,6 @@ def statement(subject: str, to: ToOpt, purpose: PurposeOpt,
               scope: Annotated[str, typer.Option(help="What exactly is allowed, in the subject's words.")] = "",
               modality: ModalityOpt = None, as_json: JsonOpt = False) -> None:
     """The subject signs a statement of separate consent on their own device (evidence for `grant`)."""
-    from synthguard.consent.evidence import sign_statement, write_statement
-    from synthguard.consent.policy import purpose_modalities
-    from synthguard.consent.registry import parse_expiry
-
     exp = parse_expiry(expires)
     doc = sign_statement(key, subject=subject, grantee=to, purpose=purpose,
                          modalities=modality or purpose_modalities(purpose), scope=scope,
@@ -147,8 +144,6 @@ def grant(subject: str, to: ToOpt, purpose: PurposeOpt,
           scope: Annotated[str, typer.Option(help="Scope notes (stored encrypted).")] = "",
           modality: ModalityOpt = None, tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     """Record the subject's separate consent after verifying the evidence; prints the grant id."""
-    from synthguard.consent.registry import parse_expiry
-
     with core() as sg:
         g = sg.consent.grant(subject, grantee=to, purpose=purpose, evidence=sg.media(evidence),
                              expires=parse_expiry(expires), modalities=modality, scope=scope, challenge=challenge_id,
@@ -187,10 +182,6 @@ def export(subject: str, output: Annotated[Optional[Path], typer.Option("-o", "-
                                                                                               "(mode 0600).")] = None,
            tenant: TenantOpt = None, as_json: JsonOpt = True) -> None:
     """Everything held on a subject as JSON (PIPL Art. 45, GDPR Arts. 15/20): templates, grants, evidence."""
-    import os
-
-    from synthguard.media import write_atomic
-
     with core() as sg:
         text = json.dumps(sg.consent.export(subject, tenant=tenant), ensure_ascii=False, indent=2)
     if output:
@@ -218,9 +209,6 @@ def check(source: Annotated[list[Path], typer.Option("--source", help="Source me
     """The consent gate: every face/voice in the media, its subject, grant status and allow/deny (DS-15).
 
     Exits 5 on deny (the deny is recorded in the ledger, hashes only)."""
-    from synthguard.consent.gate import ConsentDeniedError, log
-    from synthguard.consent.gate import check as gate_check
-
     with core() as sg:
         result = gate_check(sg, [sg.media(f) for f in source], purpose=purpose, user=user,
                             targets=[sg.media(f) for f in target or []], tenant=tenant)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,6 +10,13 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
+from synthguard.config import Settings
+from synthguard.errors import InputError
+from synthguard.evidence import build_bundle, verify_bundle, write_bundle
+from synthguard.evidence.bundle import verifier_keys
+from synthguard.keys import LEDGER_KEY
+from synthguard.ledger.trusted import pinned
+from synthguard.trust.trustlist import TrustList, for_settings, published_keys, trusted_keys
 
 
 @app.command()
@@ -25,8 +33,6 @@ def evidence(
     Exits 0 whenever the bundle was written, also when no record was found (then it says found: false and
     explains which marks were looked for); see `synthguard trace` for an exit code that signals "not found".
     """
-    from synthguard.evidence import build_bundle, write_bundle
-
     with core() as sg:
         bundle = build_bundle(sg, file, include_file=include_file)
     written = write_bundle(bundle, output)
@@ -59,21 +65,12 @@ def evidence_verify(
     """
     from rich.markup import escape
 
-    from synthguard.config import Settings
-    from synthguard.errors import InputError
-    from synthguard.evidence import verify_bundle
-    from synthguard.evidence.bundle import verifier_keys
-    from synthguard.keys import LEDGER_KEY
-    from synthguard.ledger.trusted import pinned
-    from synthguard.trust.trustlist import TrustList, for_settings, published_keys, trusted_keys
 
     keys = [pinned(p) for p in trusted_key or []]
     if publisher_key and trust_list is None:
         raise InputError("--publisher-key goes with --trust-list (the signed list)")
     given = None
     if trust_list is not None and publisher_key:
-        import json
-
         try:
             keys += published_keys(json.loads(trust_list.read_text(encoding="utf-8")), publisher_key)
         except (OSError, ValueError) as exc:

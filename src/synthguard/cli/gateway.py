@@ -11,6 +11,8 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.config import Settings
+from synthguard.integrations.keys import GatewayKeys
 
 gateway = typer.Typer(no_args_is_help=True,
                       help="An OpenAI-compatible gateway that labels every generated image and reply.")
@@ -19,17 +21,8 @@ gateway.add_typer(key, name="key")
 app.add_typer(gateway, name="gateway")
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    """Loaded on use: ``synthguard --help`` must not import pydantic-settings (issue 22)."""
-    from synthguard.config import Settings
-
-    return Settings.load()
-
-
 def _keys():  # type: ignore[no-untyped-def]
-    from synthguard.integrations.keys import GatewayKeys
-
-    return GatewayKeys(Path(_settings().home) / "gateway-keys.json")
+    return GatewayKeys(Path(Settings.load().home) / "gateway-keys.json")
 
 
 @gateway.command("serve")

@@ -14,7 +14,7 @@ import unicodedata
 from typing import Any
 
 from synthguard.fields import KEY_LABELS, NONE, scalar
-from synthguard.i18n import _, translate
+from synthguard.i18n import _, current, translate
 
 INDENT = 2
 def width() -> int:
@@ -107,8 +107,6 @@ def rows(items: list[dict[str, Any]], indent: int = 0, labels: dict[str, str] | 
 
 def render(data: Any, title: str | None = None, labels: dict[str, str] | None = None) -> str:
     """The human view of ``data`` under ``title`` (translated; field names too outside English)."""
-    from synthguard.i18n import current
-
     title = translate(title) if title else title
     if labels is None and current() != "en":
         labels = KEY_LABELS

@@ -9,7 +9,9 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.config import Settings
 from synthguard.i18n import N_, _
+from synthguard.inspection import Inspector
 
 
 @app.command()
@@ -44,9 +46,6 @@ def label(
 @app.command()
 def inspect(file: Annotated[Path, typer.Argument(help="Any image.")], as_json: JsonOpt = False) -> None:
     """Read every AI label on a file: GB 45438 metadata, IPTC, C2PA, watermark, visible label."""
-    from synthguard.config import Settings
-    from synthguard.inspection import Inspector
-
     # no database: reading labels is local; the marks are read side by side (issue 22 speed)
     data = Inspector(Settings.load(), threads=4).inspect(file)
     emit(data, as_json, _("labels on {file}", file=file))

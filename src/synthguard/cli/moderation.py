@@ -11,6 +11,7 @@ from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
 from synthguard.errors import ConfigError, ValidationError
 from synthguard.i18n import N_
+from synthguard.media import write_atomic
 
 moderation = typer.Typer(no_args_is_help=True, help="Moderation cases: queue, SLA sweep, notification outbox.")
 app.add_typer(moderation, name="moderation")
@@ -72,8 +73,6 @@ def report(period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
     if isinstance(text, bytes) and output is None:
         raise ValidationError("a PDF report needs an output file", hint="Add -o report.pdf.")
     if output is not None:
-        from synthguard.media import write_atomic
-
         write_atomic(output, text if isinstance(text, bytes) else text.encode("utf-8"))
         emit({"output": str(output), "format": format, "cases_decided": rep["cases_decided"]}, as_json, N_("report"))
     else:

@@ -11,6 +11,7 @@ from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, _Console, console, core, emit
 from synthguard.errors import InputError
 from synthguard.i18n import _
+from synthguard.media import write_atomic
 
 detectors_app = typer.Typer(no_args_is_help=True, help="Operator-supplied ML detectors (bring your own weights).")
 batch_app = typer.Typer(no_args_is_help=True, help="Scan many files: a local process pool or a Ray cluster.")
@@ -37,8 +38,6 @@ def scan_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Scan an upload: labels, watermarks, hash banks, detectors -> is / may be / suspected AI-generated."""
-    from synthguard.media import write_atomic
-
     with core() as sg:
         code = (propagator or sg.settings.producer) if write_propagator else propagator
         result = sg.scan(file, declared_ai=declared_ai, propagator=code, propagate_id=propagate_id)

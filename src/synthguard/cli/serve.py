@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from synthguard.auth import Role, create_token, list_tokens, revoke_token
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
+from synthguard.config import Settings
 from synthguard.i18n import N_
 
-if TYPE_CHECKING:
-    from synthguard.config import Settings
 
-# synthguard.auth.Role's values, without importing the store for ``--help`` (tests/test_cli_speed.py keeps them equal)
+# synthguard.auth.Role's values, the option's choices (tests/test_cli_speed.py keeps them equal)
 class RoleName(StrEnum):
     provider = "provider"
     platform = "platform"
@@ -35,8 +35,8 @@ def serve(
     """Run the HTTP service (FastAPI + uvicorn): label, inspect, trace and record lookup (LM-24)."""
     import uvicorn
 
-    from synthguard.config import Settings
-    from synthguard.server import create_app
+    from synthguard.server import create_app  # the optional server extra (FastAPI): `serve` alone needs it
+
 
     # Tokens travel only in the Authorization header, which uvicorn's access log never records.  Client IPs
     # (rate limits, complaint throttles) come from X-Forwarded-For only when the peer is a trusted proxy.
@@ -59,8 +59,6 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a token and print its secret once; only its SHA-256 is stored."""
-    from synthguard.auth import Role, create_token
-
     with core() as sg:
         secret, info = create_token(sg.db, Role(role.value), tenant, name)
     emit(info | {"token": secret}, as_json, N_("token created"))
@@ -71,8 +69,6 @@ def create(
 @tokens.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List tokens (id, name, role, tenant, revoked) - never their secrets."""
-    from synthguard.auth import list_tokens
-
     with core() as sg:
         emit(list_tokens(sg.db), as_json, "API tokens")
 
@@ -80,7 +76,5 @@ def list_(as_json: JsonOpt = False) -> None:
 @tokens.command("revoke")
 def revoke(token_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False) -> None:
     """Revoke a token; requests with it get 401 from then on."""
-    from synthguard.auth import revoke_token
-
     with core() as sg:
         emit(revoke_token(sg.db, token_id), as_json, N_("token revoked"))

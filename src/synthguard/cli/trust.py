@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -11,27 +13,23 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
+from synthguard.config import Settings
+from synthguard.errors import InputError
+from synthguard.media import write_atomic
+from synthguard.trust.descriptor import verify
+from synthguard.trust.resolve import TOKEN_RE, resolve, resolve_token
+from synthguard.trust.trustlist import for_settings, import_list, publish
 
 trust = typer.Typer(no_args_is_help=True, help="Trusted providers: pinned keys, with where each key came from.")
 app.add_typer(trust, name="trust")
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    """Loaded on use: ``synthguard --help`` must not import pydantic-settings (issue 22)."""
-    from synthguard.config import Settings
-
-    return Settings.load()
-
-
 def _list():  # type: ignore[no-untyped-def]
     """The deployment's list; changes refresh its C2PA trust anchors (the trusted providers' chain roots)."""
-    from synthguard.trust.trustlist import for_settings
-
-    return for_settings(_settings())
+    return for_settings(Settings.load())
 
 
 def _read_json(source: str) -> dict:
-    from synthguard.errors import InputError
 
     if source.startswith(("http://", "https://")):
         import httpx
@@ -53,8 +51,6 @@ def _read_json(source: str) -> dict:
 
 def _interactive() -> bool:
     """A person at a terminal (a prompt can be answered), not a pipe, a job or a test."""
-    import sys
-
     try:
         return bool(sys.stdin.isatty())
     except (AttributeError, OSError, ValueError):
@@ -77,9 +73,6 @@ def add(source: Annotated[str, typer.Argument(help="A provider's URL (its /.well
         yes: Annotated[bool, typer.Option("--yes", help="Trust without comparing a fingerprint.")] = False,
         as_json: JsonOpt = False) -> None:
     """Pin a provider: shows its key fingerprint; compare it with one obtained out of band."""
-    from synthguard.errors import InputError
-    from synthguard.trust.descriptor import verify
-
     signed = _read_json(source)
     got = verify(signed)
     if fingerprint is None and not yes:
@@ -120,7 +113,6 @@ def credential(ref: Annotated[str, typer.Argument(help="The provider (origin, pr
                as_json: JsonOpt = False) -> None:
     """Store your credential at a trusted provider's lookup API: scan, trace and evidence then resolve that
     provider's records and verify their proofs (kept apart from the list, in a 0600 file)."""
-    from synthguard.errors import InputError
 
     if not forget and not token and _interactive():
         token = typer.prompt("Credential", hide_input=True)
@@ -136,8 +128,6 @@ def import_(source: Annotated[str, typer.Argument(help="A signed trust list (fil
             publisher_key: Annotated[str, typer.Option(help="The publisher's verifier key (pinned).")],
             as_json: JsonOpt = False) -> None:
     """Add every provider of a list signed by a publisher you chose (e.g. a regulator's list of filed services)."""
-    from synthguard.trust.trustlist import import_list
-
     emit([_brief(e) for e in import_list(_list(), _read_json(source), publisher_key)], as_json, title="imported")
 
 
@@ -145,9 +135,6 @@ def import_(source: Annotated[str, typer.Argument(help="A signed trust list (fil
 def publish_(out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the signed list.")],
              name: Annotated[str, typer.Option(help="The publisher's name (a schema-less URL).")]) -> None:
     """Sign this deployment's trust list with its ledger key, for others to import."""
-    from synthguard.media import write_atomic
-    from synthguard.trust.trustlist import publish
-
     with core() as sg:
         signed = publish(_list().entries(), name=name, key=sg.keys.ledger_private)
     write_atomic(out, json.dumps(signed, ensure_ascii=False, indent=1).encode())
@@ -163,10 +150,6 @@ def resolve_(provider: Annotated[str, typer.Argument(help="The provider (produce
              as_json: JsonOpt = False) -> None:
     """Look a record up at its provider and verify record, inclusion proof and checkpoint against the pinned key.
     A 16-hex watermark token (read from a shared- or public-mode mark) resolves the same way."""
-    import re
-
-    from synthguard.trust.resolve import TOKEN_RE, resolve, resolve_token
-
     if re.fullmatch(TOKEN_RE, content_id):
         emit(resolve_token(_list(), provider, content_id, credential=token), as_json, title="resolved")
     else:

@@ -9,12 +9,17 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit, open_media
+from synthguard.codecs.image import encode_like
+from synthguard.config import Settings
+from synthguard.errors import UnsupportedMediaError, ValidationError
 from synthguard.i18n import N_
+from synthguard.keys import Keys
+from synthguard.marking.base import LabelContext, Marker
+from synthguard.marking.watermark import ImageWatermarker
+from synthguard.media import Media, Modality, write_atomic
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
-    from synthguard.marking.base import Marker
-    from synthguard.media import Media
 
 wm = typer.Typer(no_args_is_help=True, help="Robust invisible watermark for images, audio and video (LM-11).")
 app.add_typer(wm, name="watermark")
@@ -27,11 +32,6 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
     """Embed a 64-bit payload into an image, audio or video file."""
     from datetime import UTC, datetime
 
-    from synthguard.codecs.image import encode_like
-    from synthguard.errors import ValidationError
-    from synthguard.marking.base import LabelContext
-    from synthguard.marking.watermark import ImageWatermarker
-    from synthguard.media import Modality, write_atomic
 
     try:
         data = bytes.fromhex(payload)
@@ -57,14 +57,8 @@ def embed(src: Path, out: Path, payload: Annotated[str, typer.Option(help="16 he
 @wm.command("detect")
 def detect(file: Path, as_json: JsonOpt = False) -> None:
     """Detect the watermark: detected, payload, score, p_value."""
-    from synthguard.media import Modality
-
     media = open_media(file)
     if media.modality is Modality.IMAGE:  # images need only the key: no database, no marker registry
-        from synthguard.config import Settings
-        from synthguard.keys import Keys
-        from synthguard.marking.watermark import ImageWatermarker
-
         media.decode()
         result = ImageWatermarker(Keys(Settings.load()).watermark).detect(media.image()).to_dict()
     else:
@@ -77,8 +71,6 @@ def detect(file: Path, as_json: JsonOpt = False) -> None:
 
 
 def _marker(sg: SynthGuard, media: Media) -> Marker:
-    from synthguard.errors import UnsupportedMediaError
-
     name = f"{media.modality.value}.watermark"
     if name not in sg.registry:
         raise UnsupportedMediaError("no robust watermark for {modality}", path=media.name,

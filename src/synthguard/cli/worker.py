@@ -10,6 +10,9 @@ import typer
 
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, _Console, core, emit
+from synthguard.config import Settings
+from synthguard.core import SynthGuard
+from synthguard.errors import InputError
 from synthguard.i18n import N_
 
 jobs_app = typer.Typer(no_args_is_help=True, help="The job queue: scans and actions run by `synthguard worker`.")
@@ -30,8 +33,6 @@ def worker_cmd(
     """Run worker processes on the job queue; a worker that dies is restarted; SIGTERM drains and stops."""
     import os
 
-    from synthguard.config import Settings
-    from synthguard.core import SynthGuard
     from synthguard.jobs.worker import run_pool
 
     # deep scans are background work: on a machine that also serves uploads they should not take its cores from
@@ -116,7 +117,6 @@ def enqueue_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Enqueue an action job, e.g. a ledger checkpoint."""
-    from synthguard.errors import InputError
 
     try:
         data = json.loads(payload)
