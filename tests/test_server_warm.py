@@ -33,6 +33,25 @@ def test_a_plain_app_does_not_warm(settings, sg):
         assert Modality.IMAGE not in scan._DETECTORS.get(sg, {})
 
 
+def test_a_serving_app_hands_the_gil_on_sooner_and_restores_it_on_shutdown(settings, sg):
+    """A repeat gives the GIL up at each database call; with a burst's requests running Python in the same
+    process, Python's 5 ms switch interval made each call wait up to 5 ms to get it back."""
+    import sys
+
+    from synthguard.server import SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    try:
+        with TestClient(create_app(settings, sg=sg, serving=True)):
+            assert sys.getswitchinterval() == SWITCH_INTERVAL < before
+        assert sys.getswitchinterval() == before
+        with TestClient(create_app(settings, sg=sg)):  # a plain app (tests, embedding) leaves it alone
+            assert sys.getswitchinterval() == before
+    finally:
+        sys.setswitchinterval(before)
+        gc.unfreeze()
+
+
 def test_a_serving_app_checkpoints_the_wal_in_the_background(settings, sg):
     """No request pays for copying the WAL into the database: its connections do not checkpoint, a thread does."""
     try:

@@ -7,6 +7,7 @@ Roles and tenants come from API tokens (:mod:`synthguard.auth`); errors are mapp
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,8 @@ from synthguard.server.uploads import BodyLimit
 
 __all__ = ["create_app"]
 
+SWITCH_INTERVAL = 0.001  # seconds between forced GIL hand-offs in a serving process (Python's default: 0.005)
+
 
 def create_app(settings: Settings, *, sg: SynthGuard | None = None, serving: bool = False) -> FastAPI:
     """The app; pass ``sg`` to share an open core object (it is then not closed on shutdown).
@@ -43,18 +46,25 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None, serving: boo
     ``serving`` (``synthguard serve`` and the service benchmark: a long-lived process answering uploads; issue 28,
     repeats in <= 5 ms p99): before the first request, analyse one small image so the decoders and detectors are
     loaded, then move every object made so far out of the garbage collector's walk (``gc.freeze``: a full
-    collection of the ~170,000 objects of the loaded libraries cost an unlucky request ~100 ms), and run SQLite's
-    WAL checkpoints in a background thread instead of in the request whose commit crosses the threshold."""
+    collection of the ~170,000 objects of the loaded libraries cost an unlucky request ~100 ms), run SQLite's
+    WAL checkpoints in a background thread instead of in the request whose commit crosses the threshold, and
+    hand the GIL on every ``SWITCH_INTERVAL`` seconds instead of Python's 5 ms: a repeat gives the GIL up at each
+    database call, and when a viral burst has ten requests running Python in one process, each call cost it up
+    to a whole interval to get it back (burst followers' attach stage 4-5 ms; repeats p99 5.2 -> 4.9 ms, slowest
+    7.7 -> 6.1 ms in bench/service.py)."""
     core = sg or SynthGuard.open(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        switch = sys.getswitchinterval()
         if serving:
             scan.warm(core)
             core.db.checkpoint_in_background()
             gc.collect()
             gc.freeze()
+            sys.setswitchinterval(SWITCH_INTERVAL)
         yield
+        sys.setswitchinterval(switch)
         if sg is None:
             core.close()
 
