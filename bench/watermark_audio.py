@@ -12,8 +12,12 @@ on unmarked audio (the scale search runs whenever the first stage finds nothing)
 
 ``--edits`` adds the issue-25 edit set (marking/audio/attacks.py): speed 0.9/1.1 (resampling), tempo 0.9/1.1
 (FFmpeg atempo), pitch 0.95/1.05 (asetrate + atempo), rooms with RT60 0.3/0.6 s (synthetic impulse responses,
-0 dB direct-to-reverberant), a speaker-to-microphone path and the independent check's 60-ms echo, each alone and
-followed by MP3 64 kbit/s; "found" as above (no verify-mode pass, to keep the run short).
+0 dB direct-to-reverberant), a speaker-to-microphone path and the independent check's 60-ms echo, and the two
+rooms and the speaker-to-microphone path again at 10 dB direct-to-reverberant (a microphone nearer than the critical
+distance), each alone and followed by MP3 64 kbit/s; "found" as above (no verify-mode pass, to keep the run short).
+``--first-stage`` detects as deployed by default (settings.audio_scale_search off: no time/pitch-scale search),
+``--synthetic`` replaces the espeak-ng clips by speech-like signals (for hosts without espeak-ng) and ``--out NAME``
+names the results file of ``--edits-only``.
 
 ``--real FILE ...`` runs the edit set on 10-s excerpts of real recordings instead of the synthetic corpus; used with
 the 30-s two-speaker recording ``pyannote/audio/sample/sample.wav`` shipped in the pyannote.audio 4.0.7 wheel (MIT)
@@ -80,13 +84,17 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> tuple[np.ndarray, i
     return x, rate
 
 
-def corpus(n: int) -> list[tuple[str, np.ndarray, int]]:
+def corpus(n: int, synthetic: bool = False) -> list[tuple[str, np.ndarray, int]]:
+    """``n`` clips cycling espeak English, espeak Mandarin, music-like, speech-like (``synthetic``: speech-like
+    signals at 22.05 kHz in place of the espeak clips)."""
     clips = []
     rng = np.random.default_rng(0)
     i = 0
     while len(clips) < n:
         kind = i % 4
-        if kind in (0, 1):  # espeak speech, two sentences for ~8-12 s
+        if kind in (0, 1) and synthetic:
+            clips.append((f"speechlike22-{i}", speech_like(10.0, 22050, seed=100 + i), 22050))
+        elif kind in (0, 1):  # espeak speech, two sentences for ~8-12 s
             voice = "en" if kind == 0 else "cmn"
             texts = rng.choice(SENTENCES[voice], size=2, replace=False)
             x, rate = espeak(" ".join(texts), voice, int(rng.integers(130, 190)), int(rng.integers(30, 70)))
@@ -120,6 +128,9 @@ EDITS = {
     "pitch_0.95": lambda y, r: edit.pitch(y, r, 0.95), "pitch_1.05": lambda y, r: edit.pitch(y, r, 1.05),
     "room_rt0.3": lambda y, r: edit.room(y, r, 0.3, seed=1), "room_rt0.6": lambda y, r: edit.room(y, r, 0.6, seed=2),
     "speaker_mic": lambda y, r: edit.speaker_mic(y, r, seed=3), "echo_60ms_0.4": lambda y, r: edit.echo(y, r),
+    "room_rt0.3_drr10": lambda y, r: edit.room(y, r, 0.3, 10.0, seed=1),
+    "room_rt0.6_drr10": lambda y, r: edit.room(y, r, 0.6, 10.0, seed=2),
+    "speaker_mic_drr10": lambda y, r: edit.speaker_mic(y, r, seed=3, drr_db=10.0),
 }
 
 
@@ -131,7 +142,7 @@ def edited(y: np.ndarray, rate: int):
         yield name + "+mp3_64k", decode_bytes(encode_lossy(a, rate, "mp3", 64_000)).samples.mean(axis=1)
 
 
-def run_edits(clips) -> dict:
+def run_edits(clips, scale_search: bool = True) -> dict:
     wm = AudioWatermarker(KEY)
     rng = np.random.default_rng(3)
     per: dict[str, dict[str, list]] = {}
@@ -140,17 +151,19 @@ def run_edits(clips) -> dict:
         y = wm.embed(x, rate, payload)
         for attack, a in edited(y, rate):
             t0 = time.process_time()
-            res = wm.detect(a, rate)
+            res = wm.detect(a, rate, scale_search=scale_search)
             cpu = time.process_time() - t0
-            row = per.setdefault(attack, {"found": [], "score": [], "clips": [], "scales": [], "cpu": []})
+            row = per.setdefault(attack, {"found": [], "score": [], "clips": [], "scales": [], "cpu": [], "x": []})
             row["found"].append(bool(res.detected and res.payload == payload))
             row["score"].append(res.score)
             row["clips"].append(name)
             row["scales"].append((round(res.time_scale, 4), round(res.pitch_scale, 4)))
             row["cpu"].append(cpu)
+            row["x"].append(len(a) / rate / max(cpu, 1e-9))
         print(f"  edits {idx + 1}/{len(clips)} {name}", flush=True)
     return {a: {"found_rate": float(np.mean(v["found"])), "n": len(v["found"]),
                 "median_score": float(np.median(v["score"])), "median_cpu_s": float(np.median(v["cpu"])),
+                "detect_x_realtime_median": float(np.median(v["x"])),
                 "missed": [c for c, f in zip(v["clips"], v["found"], strict=True) if not f],
                 "scales_found": v["scales"]} for a, v in per.items()}
 
@@ -304,6 +317,10 @@ def main(argv=None) -> int:
     ap.add_argument("--edits", action="store_true", help="the issue-25 edit set (speed, tempo, pitch, rooms, ...)")
     ap.add_argument("--edits-only", action="store_true", help="only the edit set (no codec attacks, no FP loop)")
     ap.add_argument("--only", nargs="*", default=None, help="run only these edits (names as in EDITS)")
+    ap.add_argument("--first-stage", action="store_true",
+                    help="edits: detect without the time/pitch-scale search (the default setting)")
+    ap.add_argument("--synthetic", action="store_true", help="speech-like clips in place of espeak-ng speech")
+    ap.add_argument("--out", default="watermark_audio_edits.json", help="results file name of --edits-only")
     ap.add_argument("--real", nargs="*", default=[], help="recordings: run the edit set on their 10-s excerpts")
     ap.add_argument("--peer-python", default=None, help="python of a venv with resemble-perth (and torch)")
     args = ap.parse_args(argv)
@@ -312,15 +329,18 @@ def main(argv=None) -> int:
             del EDITS[name]
     if args.real:
         return run_real(args.real)
-    clips = corpus(args.clips)
+    clips = corpus(args.clips, args.synthetic)
     if args.edits_only:
-        out = run_edits(clips)
+        out = run_edits(clips, scale_search=not args.first_stage)
         for attack, row in out.items():
             print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  "
-                  f"median CPU {row['median_cpu_s']:.2f} s  missed {row['missed']}")
+                  f"median CPU {row['median_cpu_s']:.2f} s ({row['detect_x_realtime_median']:.0f}x real time)  "
+                  f"missed {row['missed']}")
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "watermark_audio_edits.json").write_text(json.dumps(
-            {"edits": out, "clips": [c[0] for c in clips], "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
+        (OUT / args.out).write_text(json.dumps(
+            {"edits": out, "clips": [c[0] for c in clips], "scale_search": not args.first_stage,
+             "command": "bench/watermark_audio.py " + " ".join(sys.argv[1:] if argv is None else argv),
+             "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
         return 0
     print(f"synthguard on {len(clips)} clips ...", flush=True)
     results = {"synthguard": run_ours(clips, args.fp)}
