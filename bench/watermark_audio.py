@@ -17,7 +17,8 @@ rooms and the speaker-to-microphone path again at 10 dB direct-to-reverberant (a
 distance), each alone and followed by MP3 64 kbit/s; "found" as above (no verify-mode pass, to keep the run short).
 ``--first-stage`` detects as deployed by default (settings.audio_scale_search off: no time/pitch-scale search),
 ``--synthetic`` replaces the espeak-ng clips by speech-like signals (for hosts without espeak-ng) and ``--out NAME``
-names the results file of ``--edits-only``.
+names the results file of ``--edits-only``; ``--drr-sweep`` swaps the edit set for the rooms and the speaker-mic
+path at 0, 3, 5, 7 and 10 dB direct-to-reverberant.
 
 ``--real FILE ...`` runs the edit set on 10-s excerpts of real recordings instead of the synthetic corpus; used with
 the 30-s two-speaker recording ``pyannote/audio/sample/sample.wav`` shipped in the pyannote.audio 4.0.7 wheel (MIT)
@@ -132,6 +133,17 @@ EDITS = {
     "room_rt0.6_drr10": lambda y, r: edit.room(y, r, 0.6, 10.0, seed=2),
     "speaker_mic_drr10": lambda y, r: edit.speaker_mic(y, r, seed=3, drr_db=10.0),
 }
+
+
+def drr_sweep() -> dict:
+    """Rooms (RT60 0.3/0.6 s) and the speaker-mic path at direct-to-reverberant ratios 0-10 dB: where the mark
+    breaks as the microphone moves out to the critical distance (0 dB)."""
+    sweep = {}
+    for drr in (0.0, 3.0, 5.0, 7.0, 10.0):
+        sweep[f"room_rt0.3_drr{drr:g}"] = lambda y, r, d=drr: edit.room(y, r, 0.3, d, seed=1)
+        sweep[f"room_rt0.6_drr{drr:g}"] = lambda y, r, d=drr: edit.room(y, r, 0.6, d, seed=2)
+        sweep[f"speaker_mic_drr{drr:g}"] = lambda y, r, d=drr: edit.speaker_mic(y, r, seed=3, drr_db=d)
+    return sweep
 
 
 def edited(y: np.ndarray, rate: int):
@@ -319,11 +331,16 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="run only these edits (names as in EDITS)")
     ap.add_argument("--first-stage", action="store_true",
                     help="edits: detect without the time/pitch-scale search (the default setting)")
+    ap.add_argument("--drr-sweep", action="store_true",
+                    help="edits: rooms and speaker-mic at 0-10 dB direct-to-reverberant instead of the edit set")
     ap.add_argument("--synthetic", action="store_true", help="speech-like clips in place of espeak-ng speech")
     ap.add_argument("--out", default="watermark_audio_edits.json", help="results file name of --edits-only")
     ap.add_argument("--real", nargs="*", default=[], help="recordings: run the edit set on their 10-s excerpts")
     ap.add_argument("--peer-python", default=None, help="python of a venv with resemble-perth (and torch)")
     args = ap.parse_args(argv)
+    if args.drr_sweep:
+        EDITS.clear()
+        EDITS.update(drr_sweep())
     if args.only:
         for name in [n for n in EDITS if n not in args.only]:
             del EDITS[name]
