@@ -15,10 +15,10 @@ on unmarked audio (the scale search runs whenever the first stage finds nothing)
 0 dB direct-to-reverberant), a speaker-to-microphone path and the independent check's 60-ms echo, and the two
 rooms and the speaker-to-microphone path again at 10 dB direct-to-reverberant (a microphone nearer than the critical
 distance), each alone and followed by MP3 64 kbit/s; "found" as above (no verify-mode pass, to keep the run short).
-``--first-stage`` detects as deployed by default (settings.audio_scale_search off: no time/pitch-scale search),
-``--synthetic`` replaces the espeak-ng clips by speech-like signals (for hosts without espeak-ng) and ``--out NAME``
-names the results file of ``--edits-only``; ``--drr-sweep`` swaps the edit set for the rooms and the speaker-mic
-path at 0, 3, 5, 7 and 10 dB direct-to-reverberant.
+``--first-stage`` detects as deployed by default (settings.audio_scale_search off: no time/pitch-scale search;
+also in the attack and false-positive loops), ``--synthetic`` replaces the espeak-ng clips by speech-like signals
+(for hosts without espeak-ng), ``--out NAME`` names the results file, and ``--drr-sweep`` swaps the edit set for
+the rooms and the speaker-mic path at 0, 3, 5, 7 and 10 dB direct-to-reverberant.
 
 ``--real FILE ...`` runs the edit set on 10-s excerpts of real recordings instead of the synthetic corpus; used with
 the 30-s two-speaker recording ``pyannote/audio/sample/sample.wav`` shipped in the pyannote.audio 4.0.7 wheel (MIT)
@@ -28,7 +28,7 @@ and the 20-s music excerpt ``test.mp3`` in the demucs 4.1.0 sdist (MIT), both fe
 ``--stereo-music N`` adds N more music-like 10-s stereo clips (44.1 kHz, seeds 1000...) as stereo AAC-LC at 64
 kbit/s in total, the hardest codec case (32 kbit/s per channel).
 
-Writes bench/results/watermark_audio.json.
+Writes bench/results/watermark_audio.json (``--edits-only``: watermark_audio_edits.json) unless ``--out``.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def run_edits(clips, scale_search: bool = True) -> dict:
                 "scales_found": v["scales"]} for a, v in per.items()}
 
 
-def run_ours(clips, fp_count: int) -> dict:
+def run_ours(clips, fp_count: int, scale_search: bool = True) -> dict:
     wm = AudioWatermarker(KEY)
     rng = np.random.default_rng(1)
     per: dict[str, dict[str, list]] = {}
@@ -193,10 +193,10 @@ def run_ours(clips, fp_count: int) -> dict:
         snrs.append(float(10 * np.log10(np.sum(x.astype(np.float64) ** 2) / np.sum((y - x).astype(np.float64) ** 2))))
         for attack, a, r in attacks(y, rate, rng):
             t0 = time.process_time()
-            res = wm.detect(a, r)
+            res = wm.detect(a, r, scale_search=scale_search)
             if attack == "none":
                 detect_x.append(len(a) / r / (time.process_time() - t0))
-            acc = wm.detect(a, r, expected=payload).bit_accuracy
+            acc = wm.detect(a, r, expected=payload, scale_search=scale_search).bit_accuracy
             row = per.setdefault(attack, {"found": [], "bit_accuracy": [], "clips": []})
             row["found"].append(bool(res.detected and res.payload == payload))
             row["bit_accuracy"].append(acc)
@@ -217,7 +217,7 @@ def run_ours(clips, fp_count: int) -> dict:
             if i % 3 == 0:
                 x = decode_bytes(encode_lossy(x.mean(axis=1) if x.ndim == 2 else x, rate, "mp3", 64_000)).samples
         t0 = time.process_time()
-        res = wm.detect(x, rate)
+        res = wm.detect(x, rate, scale_search=scale_search)
         unmarked_x.append(len(x) / rate / (time.process_time() - t0))
         fp += int(res.detected)
         max_score, min_p = max(max_score, res.score), min(min_p, res.p_value)
@@ -334,7 +334,8 @@ def main(argv=None) -> int:
     ap.add_argument("--drr-sweep", action="store_true",
                     help="edits: rooms and speaker-mic at 0-10 dB direct-to-reverberant instead of the edit set")
     ap.add_argument("--synthetic", action="store_true", help="speech-like clips in place of espeak-ng speech")
-    ap.add_argument("--out", default="watermark_audio_edits.json", help="results file name of --edits-only")
+    ap.add_argument("--out", default=None, help="results file name (default watermark_audio_edits.json with "
+                    "--edits-only, else watermark_audio.json)")
     ap.add_argument("--real", nargs="*", default=[], help="recordings: run the edit set on their 10-s excerpts")
     ap.add_argument("--peer-python", default=None, help="python of a venv with resemble-perth (and torch)")
     args = ap.parse_args(argv)
@@ -354,13 +355,13 @@ def main(argv=None) -> int:
                   f"median CPU {row['median_cpu_s']:.2f} s ({row['detect_x_realtime_median']:.0f}x real time)  "
                   f"missed {row['missed']}")
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / args.out).write_text(json.dumps(
+        (OUT / (args.out or "watermark_audio_edits.json")).write_text(json.dumps(
             {"edits": out, "clips": [c[0] for c in clips], "scale_search": not args.first_stage,
              "command": "bench/watermark_audio.py " + " ".join(sys.argv[1:] if argv is None else argv),
              "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
         return 0
     print(f"synthguard on {len(clips)} clips ...", flush=True)
-    results = {"synthguard": run_ours(clips, args.fp)}
+    results = {"synthguard": run_ours(clips, args.fp, scale_search=not args.first_stage)}
     if args.edits:
         results["synthguard"]["edits"] = run_edits(clips)
     if args.stereo_music:
@@ -394,8 +395,11 @@ def main(argv=None) -> int:
     doc = {"results": results, "clips": [c[0] for c in clips], "fp_clips": args.fp,
            "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1,
                        "note": "2 cores shared with other workers; speed is CPU time of this process"}}
-    (OUT / "watermark_audio.json").write_text(json.dumps(doc, indent=1))
-    print(f"wrote {OUT / 'watermark_audio.json'}")
+    doc["scale_search"] = not args.first_stage
+    doc["command"] = "bench/watermark_audio.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    out_path = OUT / (args.out or "watermark_audio.json")
+    out_path.write_text(json.dumps(doc, indent=1))
+    print(f"wrote {out_path}")
     return 0
 
 
