@@ -59,7 +59,8 @@ def test_speaker_to_microphone_path_then_mp3(wm, speech, music):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 25 open: at 0 dB direct-to-reverberant the tail fills the quiet "
-                                       "32-ms cells that carry the mark; needs longer symbols (a new scheme)")
+                                       "cells that carry the mark; needs a new scheme (longer slots alone do not "
+                                       "suffice: docs/audio-watermark.md)")
 @pytest.mark.parametrize("edit", ["room_rt0.6", "speaker_mic"])
 def test_at_the_critical_distance(wm, speech, edit):
     _, y, rate = speech
