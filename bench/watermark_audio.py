@@ -12,8 +12,13 @@ on unmarked audio (the scale search runs whenever the first stage finds nothing)
 
 ``--edits`` adds the issue-25 edit set (marking/audio/attacks.py): speed 0.9/1.1 (resampling), tempo 0.9/1.1
 (FFmpeg atempo), pitch 0.95/1.05 (asetrate + atempo), rooms with RT60 0.3/0.6 s (synthetic impulse responses,
-0 dB direct-to-reverberant), a speaker-to-microphone path and the independent check's 60-ms echo, each alone and
-followed by MP3 64 kbit/s; "found" as above (no verify-mode pass, to keep the run short).
+0 dB direct-to-reverberant), a speaker-to-microphone path and the independent check's 60-ms echo, and the two
+rooms and the speaker-to-microphone path again at 10 dB direct-to-reverberant (a microphone nearer than the critical
+distance), each alone and followed by MP3 64 kbit/s; "found" as above (no verify-mode pass, to keep the run short).
+``--first-stage`` detects as deployed by default (settings.audio_scale_search off: no time/pitch-scale search;
+also in the attack and false-positive loops), ``--synthetic`` replaces the espeak-ng clips by speech-like signals
+(for hosts without espeak-ng), ``--out NAME`` names the results file, and ``--drr-sweep`` swaps the edit set for
+the rooms and the speaker-mic path at 0, 3, 5, 7 and 10 dB direct-to-reverberant.
 
 ``--real FILE ...`` runs the edit set on 10-s excerpts of real recordings instead of the synthetic corpus; used with
 the 30-s two-speaker recording ``pyannote/audio/sample/sample.wav`` shipped in the pyannote.audio 4.0.7 wheel (MIT)
@@ -23,7 +28,7 @@ and the 20-s music excerpt ``test.mp3`` in the demucs 4.1.0 sdist (MIT), both fe
 ``--stereo-music N`` adds N more music-like 10-s stereo clips (44.1 kHz, seeds 1000...) as stereo AAC-LC at 64
 kbit/s in total, the hardest codec case (32 kbit/s per channel).
 
-Writes bench/results/watermark_audio.json.
+Writes bench/results/watermark_audio.json (``--edits-only``: watermark_audio_edits.json) unless ``--out``.
 """
 
 from __future__ import annotations
@@ -80,13 +85,17 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> tuple[np.ndarray, i
     return x, rate
 
 
-def corpus(n: int) -> list[tuple[str, np.ndarray, int]]:
+def corpus(n: int, synthetic: bool = False) -> list[tuple[str, np.ndarray, int]]:
+    """``n`` clips cycling espeak English, espeak Mandarin, music-like, speech-like (``synthetic``: speech-like
+    signals at 22.05 kHz in place of the espeak clips)."""
     clips = []
     rng = np.random.default_rng(0)
     i = 0
     while len(clips) < n:
         kind = i % 4
-        if kind in (0, 1):  # espeak speech, two sentences for ~8-12 s
+        if kind in (0, 1) and synthetic:
+            clips.append((f"speechlike22-{i}", speech_like(10.0, 22050, seed=100 + i), 22050))
+        elif kind in (0, 1):  # espeak speech, two sentences for ~8-12 s
             voice = "en" if kind == 0 else "cmn"
             texts = rng.choice(SENTENCES[voice], size=2, replace=False)
             x, rate = espeak(" ".join(texts), voice, int(rng.integers(130, 190)), int(rng.integers(30, 70)))
@@ -120,7 +129,21 @@ EDITS = {
     "pitch_0.95": lambda y, r: edit.pitch(y, r, 0.95), "pitch_1.05": lambda y, r: edit.pitch(y, r, 1.05),
     "room_rt0.3": lambda y, r: edit.room(y, r, 0.3, seed=1), "room_rt0.6": lambda y, r: edit.room(y, r, 0.6, seed=2),
     "speaker_mic": lambda y, r: edit.speaker_mic(y, r, seed=3), "echo_60ms_0.4": lambda y, r: edit.echo(y, r),
+    "room_rt0.3_drr10": lambda y, r: edit.room(y, r, 0.3, 10.0, seed=1),
+    "room_rt0.6_drr10": lambda y, r: edit.room(y, r, 0.6, 10.0, seed=2),
+    "speaker_mic_drr10": lambda y, r: edit.speaker_mic(y, r, seed=3, drr_db=10.0),
 }
+
+
+def drr_sweep() -> dict:
+    """Rooms (RT60 0.3/0.6 s) and the speaker-mic path at direct-to-reverberant ratios 0-10 dB: where the mark
+    breaks as the microphone moves out to the critical distance (0 dB)."""
+    sweep = {}
+    for drr in (0.0, 3.0, 5.0, 7.0, 10.0):
+        sweep[f"room_rt0.3_drr{drr:g}"] = lambda y, r, d=drr: edit.room(y, r, 0.3, d, seed=1)
+        sweep[f"room_rt0.6_drr{drr:g}"] = lambda y, r, d=drr: edit.room(y, r, 0.6, d, seed=2)
+        sweep[f"speaker_mic_drr{drr:g}"] = lambda y, r, d=drr: edit.speaker_mic(y, r, seed=3, drr_db=d)
+    return sweep
 
 
 def edited(y: np.ndarray, rate: int):
@@ -131,7 +154,7 @@ def edited(y: np.ndarray, rate: int):
         yield name + "+mp3_64k", decode_bytes(encode_lossy(a, rate, "mp3", 64_000)).samples.mean(axis=1)
 
 
-def run_edits(clips) -> dict:
+def run_edits(clips, scale_search: bool = True) -> dict:
     wm = AudioWatermarker(KEY)
     rng = np.random.default_rng(3)
     per: dict[str, dict[str, list]] = {}
@@ -140,22 +163,24 @@ def run_edits(clips) -> dict:
         y = wm.embed(x, rate, payload)
         for attack, a in edited(y, rate):
             t0 = time.process_time()
-            res = wm.detect(a, rate)
+            res = wm.detect(a, rate, scale_search=scale_search)
             cpu = time.process_time() - t0
-            row = per.setdefault(attack, {"found": [], "score": [], "clips": [], "scales": [], "cpu": []})
+            row = per.setdefault(attack, {"found": [], "score": [], "clips": [], "scales": [], "cpu": [], "x": []})
             row["found"].append(bool(res.detected and res.payload == payload))
             row["score"].append(res.score)
             row["clips"].append(name)
             row["scales"].append((round(res.time_scale, 4), round(res.pitch_scale, 4)))
             row["cpu"].append(cpu)
+            row["x"].append(len(a) / rate / max(cpu, 1e-9))
         print(f"  edits {idx + 1}/{len(clips)} {name}", flush=True)
     return {a: {"found_rate": float(np.mean(v["found"])), "n": len(v["found"]),
                 "median_score": float(np.median(v["score"])), "median_cpu_s": float(np.median(v["cpu"])),
+                "detect_x_realtime_median": float(np.median(v["x"])),
                 "missed": [c for c, f in zip(v["clips"], v["found"], strict=True) if not f],
                 "scales_found": v["scales"]} for a, v in per.items()}
 
 
-def run_ours(clips, fp_count: int) -> dict:
+def run_ours(clips, fp_count: int, scale_search: bool = True) -> dict:
     wm = AudioWatermarker(KEY)
     rng = np.random.default_rng(1)
     per: dict[str, dict[str, list]] = {}
@@ -168,10 +193,10 @@ def run_ours(clips, fp_count: int) -> dict:
         snrs.append(float(10 * np.log10(np.sum(x.astype(np.float64) ** 2) / np.sum((y - x).astype(np.float64) ** 2))))
         for attack, a, r in attacks(y, rate, rng):
             t0 = time.process_time()
-            res = wm.detect(a, r)
+            res = wm.detect(a, r, scale_search=scale_search)
             if attack == "none":
                 detect_x.append(len(a) / r / (time.process_time() - t0))
-            acc = wm.detect(a, r, expected=payload).bit_accuracy
+            acc = wm.detect(a, r, expected=payload, scale_search=scale_search).bit_accuracy
             row = per.setdefault(attack, {"found": [], "bit_accuracy": [], "clips": []})
             row["found"].append(bool(res.detected and res.payload == payload))
             row["bit_accuracy"].append(acc)
@@ -192,7 +217,7 @@ def run_ours(clips, fp_count: int) -> dict:
             if i % 3 == 0:
                 x = decode_bytes(encode_lossy(x.mean(axis=1) if x.ndim == 2 else x, rate, "mp3", 64_000)).samples
         t0 = time.process_time()
-        res = wm.detect(x, rate)
+        res = wm.detect(x, rate, scale_search=scale_search)
         unmarked_x.append(len(x) / rate / (time.process_time() - t0))
         fp += int(res.detected)
         max_score, min_p = max(max_score, res.score), min(min_p, res.p_value)
@@ -304,26 +329,39 @@ def main(argv=None) -> int:
     ap.add_argument("--edits", action="store_true", help="the issue-25 edit set (speed, tempo, pitch, rooms, ...)")
     ap.add_argument("--edits-only", action="store_true", help="only the edit set (no codec attacks, no FP loop)")
     ap.add_argument("--only", nargs="*", default=None, help="run only these edits (names as in EDITS)")
+    ap.add_argument("--first-stage", action="store_true",
+                    help="edits: detect without the time/pitch-scale search (the default setting)")
+    ap.add_argument("--drr-sweep", action="store_true",
+                    help="edits: rooms and speaker-mic at 0-10 dB direct-to-reverberant instead of the edit set")
+    ap.add_argument("--synthetic", action="store_true", help="speech-like clips in place of espeak-ng speech")
+    ap.add_argument("--out", default=None, help="results file name (default watermark_audio_edits.json with "
+                    "--edits-only, else watermark_audio.json)")
     ap.add_argument("--real", nargs="*", default=[], help="recordings: run the edit set on their 10-s excerpts")
     ap.add_argument("--peer-python", default=None, help="python of a venv with resemble-perth (and torch)")
     args = ap.parse_args(argv)
+    if args.drr_sweep:
+        EDITS.clear()
+        EDITS.update(drr_sweep())
     if args.only:
         for name in [n for n in EDITS if n not in args.only]:
             del EDITS[name]
     if args.real:
         return run_real(args.real)
-    clips = corpus(args.clips)
+    clips = corpus(args.clips, args.synthetic)
     if args.edits_only:
-        out = run_edits(clips)
+        out = run_edits(clips, scale_search=not args.first_stage)
         for attack, row in out.items():
             print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  "
-                  f"median CPU {row['median_cpu_s']:.2f} s  missed {row['missed']}")
+                  f"median CPU {row['median_cpu_s']:.2f} s ({row['detect_x_realtime_median']:.0f}x real time)  "
+                  f"missed {row['missed']}")
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "watermark_audio_edits.json").write_text(json.dumps(
-            {"edits": out, "clips": [c[0] for c in clips], "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
+        (OUT / (args.out or "watermark_audio_edits.json")).write_text(json.dumps(
+            {"edits": out, "clips": [c[0] for c in clips], "scale_search": not args.first_stage,
+             "command": "bench/watermark_audio.py " + " ".join(sys.argv[1:] if argv is None else argv),
+             "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
         return 0
     print(f"synthguard on {len(clips)} clips ...", flush=True)
-    results = {"synthguard": run_ours(clips, args.fp)}
+    results = {"synthguard": run_ours(clips, args.fp, scale_search=not args.first_stage)}
     if args.edits:
         results["synthguard"]["edits"] = run_edits(clips)
     if args.stereo_music:
@@ -341,8 +379,9 @@ def main(argv=None) -> int:
           f"{ours['speed_x_realtime']['embed_median']:.0f}x detect {ours['speed_x_realtime']['detect_median']:.0f}x "
           f"real time (CPU, one thread); false positives {ours['false_positives']['detected']}/{args.fp}")
     if ours["speed_x_realtime"]["detect_unmarked_5s_median"]:
-        print(f"detect on unmarked 5-s excerpts (both stages): {ours['speed_x_realtime']['detect_unmarked_5s_median']:.1f}x "
-              "real time")
+        stages = "first stage only" if args.first_stage else "both stages"
+        print(f"detect on unmarked 5-s excerpts ({stages}): "
+              f"{ours['speed_x_realtime']['detect_unmarked_5s_median']:.1f}x real time")
     for attack, row in ours.get("edits", {}).items():
         print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  "
               f"median CPU {row['median_cpu_s']:.2f} s")
@@ -357,8 +396,11 @@ def main(argv=None) -> int:
     doc = {"results": results, "clips": [c[0] for c in clips], "fp_clips": args.fp,
            "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1,
                        "note": "2 cores shared with other workers; speed is CPU time of this process"}}
-    (OUT / "watermark_audio.json").write_text(json.dumps(doc, indent=1))
-    print(f"wrote {OUT / 'watermark_audio.json'}")
+    doc["scale_search"] = not args.first_stage
+    doc["command"] = "bench/watermark_audio.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    out_path = OUT / (args.out or "watermark_audio.json")
+    out_path.write_text(json.dumps(doc, indent=1))
+    print(f"wrote {out_path}")
     return 0
 
 

@@ -92,7 +92,7 @@ def test_search_is_exact_on_a_synthetic_shift(wm, speech):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 25 open: reverberation (RT60 0.3 s, DRR 0 dB) smears the 32-ms "
-                                       "slot differences; needs longer symbols (a new scheme)")
+                                       "slot differences; needs a new scheme (docs/audio-watermark.md)")
 def test_room_reverb(wm, speech):
     _, y, rate = speech
     assert _found(wm.detect(attacks.room(y, rate, 0.3), rate, scale_search=False))

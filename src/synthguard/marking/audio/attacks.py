@@ -10,7 +10,8 @@ Why here: tests and ``bench/watermark_audio.py`` must perform the same attacks, 
 - :func:`room`: convolution with a synthesised room impulse response of a given RT60 (direct path plus an
   exponentially decaying diffuse tail; the direct-to-reverberant ratio is a parameter, 0 dB by default).
 - :func:`echo`: one delayed copy (the independent check's "60 ms, decay 0.4").
-- :func:`speaker_mic`: a loudspeaker-to-microphone path: band limit (small speaker, phone microphone), a room,
+- :func:`speaker_mic`: a loudspeaker-to-microphone path: band limit (small speaker, phone microphone), a room
+  (0 dB direct-to-reverberant by default),
   background noise and a gain change.
 """
 
@@ -115,12 +116,13 @@ def echo(x: np.ndarray, rate: int, delay: float = 0.06, decay: float = 0.4) -> n
 
 
 def speaker_mic(x: np.ndarray, rate: int, seed: int = 0, rt60: float = 0.3, snr_db: float = 25.0,
-                gain: float = 0.5, band: tuple[float, float] = (200.0, 7000.0)) -> np.ndarray:
+                gain: float = 0.5, band: tuple[float, float] = (200.0, 7000.0), drr_db: float = 0.0) -> np.ndarray:
     """Loudspeaker -> room -> microphone: 4th-order band limit ``band`` (capped below Nyquist), a room with
-    ``rt60`` at 0 dB DRR, pink-ish background noise at ``snr_db`` and a gain change."""
+    ``rt60`` at ``drr_db`` direct-to-reverberant ratio (0 dB: the microphone at the critical distance),
+    pink-ish background noise at ``snr_db`` and a gain change."""
     hi = min(band[1], 0.45 * rate)
     y = sosfilt(butter(4, [band[0], hi], btype="bandpass", fs=rate, output="sos"), _mono(x))
-    y = room(y, rate, rt60, 0.0, seed).astype(np.float64)
+    y = room(y, rate, rt60, drr_db, seed).astype(np.float64)
     rng = np.random.default_rng(seed + 1)
     noise = np.cumsum(rng.standard_normal(len(y)))  # brown, then high-passed: a low rumble with a 1/f-ish slope
     noise = sosfilt(butter(1, 100.0, btype="highpass", fs=rate, output="sos"), noise)
