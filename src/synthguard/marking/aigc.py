@@ -25,6 +25,8 @@ FIELDS = (
     "Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2",
 )
 LABELS = {"1": "is AI-generated", "2": "possibly AI-generated", "3": "suspected AI-generated"}
+# IPTC DigitalSourceType written beside a "1" label (GB-15): "made by a trained model"
+DST_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 SCHEME = "H1"  # HMAC-SHA256 truncated to 16 bytes, lowercase hex
 _TAG_BYTES = 16
 
