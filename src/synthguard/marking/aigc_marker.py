@@ -10,8 +10,9 @@ container walkers they call are ``image/containers``, ``audio/metadata.py``, ``v
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from synthguard.errors import KeyMissingError, MetadataError, SynthGuardError, ValidationError
 from synthguard.limits import DEFAULT_MAX_DEPTH
@@ -194,4 +195,18 @@ class AIGCMetadataMarker:
         return Reading(self.name, found=True, data=data, valid=not problems, problems=tuple(problems))
 
 
-__all__ = ["CHARS_HINT", "AIGCCodec", "AIGCMetadataMarker", "Blocks"]
+class DurationLimitedMarker(AIGCMetadataMarker):
+    """An AIGCMetadataMarker whose codec refuses to label media longer than ``max_seconds`` (audio, video):
+    subclasses name the codec (built from ``max_seconds``) and the default limit."""
+
+    codec_type: ClassVar[Callable[[float], AIGCCodec]]
+    default_max_seconds: ClassVar[float]
+
+    def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True, max_seconds: float | None = None,
+                 propagator_key: bytes | None = None, producer: str | None = None) -> None:
+        self.max_seconds = self.default_max_seconds if max_seconds is None else max_seconds
+        super().__init__(type(self).codec_type(self.max_seconds), integrity_key, strict_chars=strict_chars,
+                         propagator_key=propagator_key, producer=producer)
+
+
+__all__ = ["CHARS_HINT", "AIGCCodec", "AIGCMetadataMarker", "Blocks", "DurationLimitedMarker"]

@@ -20,7 +20,7 @@ from synthguard.errors import (
 )
 from synthguard.marking import aigc
 from synthguard.marking.aigc import AIGCLabel
-from synthguard.marking.aigc_marker import AIGCMetadataMarker, Blocks
+from synthguard.marking.aigc_marker import Blocks, DurationLimitedMarker
 from synthguard.marking.audio import metadata as containers
 from synthguard.marking.audio import notice as notice_mod
 from synthguard.marking.base import LabelContext, Reading
@@ -163,18 +163,14 @@ class AudioAIGCCodec:
         return out
 
 
-class AudioMetadataMarker(AIGCMetadataMarker):
+class AudioMetadataMarker(DurationLimitedMarker):
     """Marker "audio.metadata": the GB 45438 AIGC JSON in the container's own place (GB-08..GB-12, GB-17).
 
     ``ReservedCode1`` is a keyed MAC over the producer fields and the decoded PCM's digest
     (``Media.content_sha256``), so editing a label field or the sound makes it "invalid" (LM-22)."""
 
-    def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
-                 max_seconds: float = DEFAULT_MAX_SECONDS, propagator_key: bytes | None = None,
-                 producer: str | None = None) -> None:
-        super().__init__(AudioAIGCCodec(max_seconds), integrity_key, strict_chars=strict_chars,
-                         propagator_key=propagator_key, producer=producer)
-        self.max_seconds = max_seconds
+    codec_type = AudioAIGCCodec
+    default_max_seconds = DEFAULT_MAX_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> AudioMetadataMarker:

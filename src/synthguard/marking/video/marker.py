@@ -29,7 +29,7 @@ from synthguard.errors import (
 )
 from synthguard.marking import aigc
 from synthguard.marking.aigc import AIGCLabel
-from synthguard.marking.aigc_marker import AIGCMetadataMarker, Blocks
+from synthguard.marking.aigc_marker import Blocks, DurationLimitedMarker
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.c2pa import C2PAMarker
 from synthguard.marking.image.visible import VisibleLabelMarker
@@ -264,16 +264,12 @@ class VideoAIGCCodec:
         return out
 
 
-class VideoMetadataMarker(AIGCMetadataMarker):
+class VideoMetadataMarker(DurationLimitedMarker):
     """GB 45438 AIGC JSON in the container metadata (GB-16), exactly one block (GB-08), integrity code over the
     content digest of the packets (GB-12)."""
 
-    def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
-                 max_seconds: float = vio.DEFAULT_MAX_SECONDS, propagator_key: bytes | None = None,
-                 producer: str | None = None) -> None:
-        super().__init__(VideoAIGCCodec(max_seconds), integrity_key, strict_chars=strict_chars,
-                         propagator_key=propagator_key, producer=producer)
-        self.max_seconds = max_seconds
+    codec_type = VideoAIGCCodec
+    default_max_seconds = vio.DEFAULT_MAX_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> VideoMetadataMarker:
