@@ -40,12 +40,12 @@ def child(name: str, seconds: int, findings: Path) -> None:
         import synthguard.law.incident  # noqa: F401
         import synthguard.marking.audio.metadata  # noqa: F401
         import synthguard.marking.c2pa  # noqa: F401
-        import synthguard.marking.containers  # noqa: F401
-        import synthguard.marking.metadata  # noqa: F401
+        import synthguard.marking.image.containers  # noqa: F401
+        import synthguard.marking.image.metadata  # noqa: F401
+        import synthguard.marking.image.xmp  # noqa: F401
         import synthguard.marking.text.frontmatter  # noqa: F401
         import synthguard.marking.video.metadata  # noqa: F401
         import synthguard.marking.watermark.payload  # noqa: F401
-        import synthguard.marking.xmp  # noqa: F401
         import synthguard.moderation.policy  # noqa: F401
         from fuzz.targets import run, seeds, structured
 

@@ -47,7 +47,7 @@ def aigc_json(data: bytes) -> object:
 
 def xmp_packet(data: bytes) -> object:
     """XMP/RDF packets (marking/xmp.py): properties and the raw AIGC scrape."""
-    from synthguard.marking.xmp import read_properties, scrape_aigc
+    from synthguard.marking.image.xmp import read_properties, scrape_aigc
 
     scrape_aigc(data)
     return read_properties(data)
@@ -61,7 +61,7 @@ def _named(target: Target, name: str, doc: str) -> Target:
 
 def _container(fmt: str) -> Target:
     def target(data: bytes) -> object:
-        from synthguard.marking.containers import read_wild_aigc, read_xmp
+        from synthguard.marking.image.containers import read_wild_aigc, read_xmp
 
         read_wild_aigc(data, fmt)
         return read_xmp(data, fmt)
@@ -72,7 +72,7 @@ def _container(fmt: str) -> Target:
 
 def exif_block(data: bytes) -> object:
     """EXIF UserComment AIGC (marking/containers/exif.py)."""
-    from synthguard.marking.containers.exif import read_aigc, strip_aigc
+    from synthguard.marking.image.containers.exif import read_aigc, strip_aigc
 
     strip_aigc(data)
     return read_aigc(data)
@@ -271,7 +271,7 @@ def seeds(only: str | None = None) -> dict[str, list[bytes]]:
     from PIL import Image
 
     from synthguard.marking.aigc import AIGCLabel
-    from synthguard.marking.xmp import set_properties
+    from synthguard.marking.image.xmp import set_properties
 
     label = AIGCLabel(Label="1", ContentProducer="001191110102MAD55U9H0F10002", ProduceID="SG01",
                       ReservedCode1="", ContentPropagator="", PropagateID="", ReservedCode2="")
@@ -369,6 +369,6 @@ def _c2pa_seed(media_cls: type) -> bytes:
 
 
 def _with_xmp(data: bytes, fmt: str, packet: bytes) -> bytes:
-    from synthguard.marking.containers import write_xmp
+    from synthguard.marking.image.containers import write_xmp
 
     return write_xmp(data, fmt, packet)

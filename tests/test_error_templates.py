@@ -23,10 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "synthguard"
 # (file under src/, the message expression): messages that join diagnostics composed elsewhere; may only shrink
 KNOWN = {
     ("synthguard/codecs/image.py", "str(exc)"),  # Pillow's DecompressionBombError text (moved from media.py)
-    ("synthguard/marking/audio/marker.py", "'; '.join(problems)"),  # aigc.char_problems: English per field
-    ("synthguard/marking/metadata.py", "'; '.join(problems)"),
-    ("synthguard/marking/text/metadata.py", "'; '.join(problems)"),
-    ("synthguard/marking/video/marker.py", "'; '.join(problems)"),
+    ("synthguard/marking/aigc_marker.py", "'; '.join(problems)"),  # aigc.char_problems: English per field
     ("synthguard/marking/text/metadata.py", "doc.problems[0]"),  # a reader's problem list, also reported as data
     ("synthguard/server/errors.py", "str(exc.detail)"),  # an HTTPException's detail (uploads.TOO_LARGE filled)
 }

@@ -45,7 +45,7 @@ def test_seeds_are_accepted_or_cleanly_refused(name):
 def test_container_seeds_start_inside_the_format(fmt):
     """The fuzzers must begin from inputs the parser accepts, or they fuzz the error path only."""
     from synthguard.marking.aigc import AIGCLabel
-    from synthguard.marking.xmp import read_properties
+    from synthguard.marking.image.xmp import read_properties
 
     packets = TARGETS[f"container_{fmt}"](seeds()[f"container_{fmt}"][0])
     assert len(packets) == 1 and AIGCLabel.parse(read_properties(packets[0]).aigc[0]).Label == "1"

@@ -21,7 +21,7 @@ from synthguard.errors import MetadataError
 from synthguard.marking.aigc import AIGCLabel
 from synthguard.marking.audio import metadata as audio_meta
 from synthguard.marking.audio.marker import AudioMetadataMarker, strip_metadata
-from synthguard.marking.metadata import MetadataMarker
+from synthguard.marking.image.metadata import MetadataMarker
 from synthguard.marking.video import io as vio
 from synthguard.media import Media
 from synthguard.testing import sample_context, synthetic_media

@@ -141,8 +141,8 @@ def test_the_rate_limit_can_be_switched_off(settings):
 
 
 def test_deeply_nested_aigc_metadata_in_an_upload_is_a_problem_not_a_crash(sg):
-    from synthguard.marking.containers import write_xmp
-    from synthguard.marking.xmp import set_properties
+    from synthguard.marking.image.containers import write_xmp
+    from synthguard.marking.image.xmp import set_properties
 
     packet = set_properties(None, "[" * 5000 + "]" * 5000)
     data = write_xmp(PNG, "png", packet)

@@ -13,12 +13,12 @@ import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
 from synthguard.errors import CorruptMediaError, MetadataError, UnsupportedMediaError, ValidationError
-from synthguard.marking import containers
 from synthguard.marking.aigc import AIGCLabel
 from synthguard.marking.base import LabelContext, Marker
-from synthguard.marking.containers import jpeg, png, webp
-from synthguard.marking.metadata import MetadataMarker
-from synthguard.marking.xmp import DST_TRAINED, NS_TC260, read_properties, set_properties
+from synthguard.marking.image import containers
+from synthguard.marking.image.containers import jpeg, png, webp
+from synthguard.marking.image.metadata import MetadataMarker
+from synthguard.marking.image.xmp import DST_TRAINED, NS_TC260, read_properties, set_properties
 from synthguard.media import Media
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -97,7 +97,7 @@ def test_unknown_marker(sg):
 
 def test_a_plugin_added_by_code_is_contract_checked(settings):
     """A factory registered from code is built with the context like a built-in, and checked on first build."""
-    from synthguard.marking.visible import VisibleLabelMarker
+    from synthguard.marking.image.visible import VisibleLabelMarker
 
     plugins = Plugins(load_entry_points=False)
     plugins.markers.add("image.corner-badge", lambda ctx: VisibleLabelMarker("AI生成", "top-left"))

@@ -19,7 +19,7 @@ from synthguard.codecs.text.ooxml import open_package
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import CorruptMediaError, MetadataError
-from synthguard.marking.xmp import read_properties
+from synthguard.marking.image.xmp import read_properties
 from synthguard.server import create_app
 from synthguard.server.sandbox import BusyError, Sandbox
 from tests.conftest import image_bytes, refused_within

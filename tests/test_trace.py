@@ -82,7 +82,7 @@ def test_forged_watermark_payload_not_found(sg, labeled, settings):
 def test_forged_aigc_label_not_found(sg, labeled, tmp_path):
     """Copying a real ProduceID into another image's metadata: ReservedCode1 fails, so no 'found' (LM-22)."""
     r, out = labeled
-    from synthguard.marking.containers import read_xmp, write_xmp
+    from synthguard.marking.image.containers import read_xmp, write_xmp
     from synthguard.media import Media
 
     packet = read_xmp(out.read_bytes(), "png")[0]

@@ -117,7 +117,7 @@ def test_visible_label_shows_for_the_opening_seconds_only(sg, clip):
 
 
 def test_persistent_label_stays_on_every_frame(sg):
-    from synthguard.marking.visible import VisibleLabelMarker
+    from synthguard.marking.image.visible import VisibleLabelMarker
 
     marker = VideoVisibleMarker(VisibleLabelMarker(position="top-left"), seconds=2.0, persistent=True)
     out = marker.mark(vio.synthetic_video("MP4", seconds=3.0, audio=False), sample_context())

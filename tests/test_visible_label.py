@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from synthguard.evidence.report import _visible
-from synthguard.marking.visible import FOUND, VisibleLabelMarker
+from synthguard.marking.image.visible import FOUND, VisibleLabelMarker
 from synthguard.media import Media
 from tests.conftest import kodak
 

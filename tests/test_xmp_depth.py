@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from synthguard.auth import Role, create_token
 from synthguard.errors import MetadataError
 from synthguard.marking.aigc import AIGCLabel
-from synthguard.marking.containers import png
-from synthguard.marking.xmp import NS_RDF, NS_X, read_properties, set_properties
+from synthguard.marking.image.containers import png
+from synthguard.marking.image.xmp import NS_RDF, NS_X, read_properties, set_properties
 from synthguard.server import create_app
 from tests.conftest import kodak
 

@@ -18,13 +18,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from synthguard.errors import KeyMissingError, MetadataError, ValidationError
+from synthguard.errors import KeyMissingError, MetadataError, SynthGuardError, ValidationError
 from synthguard.limits import DEFAULT_MAX_DEPTH, check_nesting
 
 FIELDS = (
     "Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2",
 )
 LABELS = {"1": "is AI-generated", "2": "possibly AI-generated", "3": "suspected AI-generated"}
+# IPTC DigitalSourceType written beside a "1" label (GB-15): "made by a trained model"
+DST_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 SCHEME = "H1"  # HMAC-SHA256 truncated to 16 bytes, lowercase hex
 _TAG_BYTES = 16
 
@@ -216,8 +218,6 @@ def verify_codes(label: AIGCLabel, content_sha256: Callable[[], str], *, integri
     """Check ReservedCode1 (producer) and ReservedCode2 (propagator) when they are codes of our scheme (GB-12,
     LM-22): ``data["integrity"]`` / ``data["propagator_integrity"]`` become "valid" or "invalid", reasons go to
     ``problems``. ``content_sha256`` is called lazily: a label we cannot check never decodes the content."""
-    from synthguard.errors import SynthGuardError
-
     checks: list[tuple[str, str, bytes, Callable[..., bool]]] = []
     if integrity_key:
         checks.append(("integrity", "ReservedCode1", integrity_key, verify_integrity))

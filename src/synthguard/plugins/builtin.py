@@ -36,7 +36,7 @@ _MARKS, _FED = "synthguard.detection.marks", "synthguard.detection.federated"
 # --- markers (synthguard.markers) ------------------------------------------------------------------
 def _visible(ctx: PluginContext) -> Marker:
     s = ctx.settings
-    marker: Marker = _load("synthguard.marking.visible:VisibleLabelMarker")(
+    marker: Marker = _load("synthguard.marking.image.visible:VisibleLabelMarker")(
         s.label_text, s.label_position, s.label_height_ratio, s.font_path, s.jpeg_quality)
     return marker
 
@@ -52,7 +52,8 @@ def _metadata(ctx: PluginContext) -> Marker:
         key: bytes | None = ctx.keys.integrity
     except KeyMissingError:  # a platform without the provider's key still reads labels (integrity "unknown")
         key = None
-    marker: Marker = _load("synthguard.marking.metadata:MetadataMarker")(key, max_depth=ctx.settings.max_metadata_depth)
+    marker: Marker = _load("synthguard.marking.image.metadata:MetadataMarker")(
+        key, max_depth=ctx.settings.max_metadata_depth)
     return marker
 
 

@@ -24,8 +24,8 @@ from synthguard.i18n import N_
 __all__ = ["Sandbox", "WorkBudgetError"]
 
 # imported once in the fork server, so a child starts warm (what an image inspection and check import)
-_PRELOAD = ["synthguard.server.sandbox", "synthguard.core", "synthguard.scan", "synthguard.marking.metadata",
-            "synthguard.marking.visible", "synthguard.marking.watermark.image", "synthguard.marking.c2pa",
+_PRELOAD = ["synthguard.server.sandbox", "synthguard.core", "synthguard.scan", "synthguard.marking.image.metadata",
+            "synthguard.marking.image.visible", "synthguard.marking.watermark.image", "synthguard.marking.c2pa",
             "synthguard.detection.registry", "synthguard.fingerprint.pdq", "synthguard.moderation.policy",
             "numpy", "scipy.ndimage", "cv2", "PIL.Image", "c2pa", "alembic", "sqlalchemy"]
 

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Any
 from synthguard.codecs import audio as aio
 from synthguard.errors import (
     CorruptMediaError,
-    KeyMissingError,
     MediaTooLargeError,
-    MetadataError,
     UnsupportedMediaError,
     ValidationError,
     WatermarkError,
 )
 from synthguard.marking import aigc
-from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
+from synthguard.marking.aigc import AIGCLabel
+from synthguard.marking.aigc_marker import Blocks, DurationLimitedMarker
 from synthguard.marking.audio import metadata as containers
 from synthguard.marking.audio import notice as notice_mod
 from synthguard.marking.base import LabelContext, Reading
@@ -137,87 +136,45 @@ class AudioWatermarkMarker:
                        else None)
 
 
-class AudioMetadataMarker:
+class AudioAIGCCodec:
+    """Where the AIGC JSON lives in WAV, MP3, FLAC, OGG and M4A (``metadata.py``, GB-17). Only tags change, so the
+    decoded PCM's digest (``Media.content_sha256``, which ``ReservedCode1`` binds) carries over to the output."""
+
+    modality = Modality.AUDIO
+    what = "audio"
+
+    def __init__(self, max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
+        self.max_seconds = max_seconds
+
+    def handles(self, media: Media) -> bool:
+        return media.modality is Modality.AUDIO and media.format in containers.FORMATS
+
+    def check_writable(self, media: Media) -> None:
+        _audio(media, self.max_seconds)
+
+    def blocks(self, media: Media) -> Blocks:
+        found = containers.read_blocks(media)
+        return Blocks(found, len(found))
+
+    def write(self, media: Media, label: AIGCLabel, digital_source_type: str | None) -> Media:
+        digest = media.content_sha256
+        out = media.replace(containers.write_block(media, label.to_json()), same_pixels=True)
+        out.__dict__["content_sha256"] = digest  # metadata-only edit: the PCM (and its digest) is unchanged
+        return out
+
+
+class AudioMetadataMarker(DurationLimitedMarker):
     """Marker "audio.metadata": the GB 45438 AIGC JSON in the container's own place (GB-08..GB-12, GB-17).
 
     ``ReservedCode1`` is a keyed MAC over the producer fields and the decoded PCM's digest
     (``Media.content_sha256``), so editing a label field or the sound makes it "invalid" (LM-22)."""
 
-    name = "audio.metadata"
-    modalities = frozenset({Modality.AUDIO})
-
-    def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
-                 max_seconds: float = DEFAULT_MAX_SECONDS):
-        self.integrity_key = aigc.check_integrity_key(integrity_key)
-        self.strict_chars = strict_chars
-        self.max_seconds = max_seconds
+    codec_type = AudioAIGCCodec
+    default_max_seconds = DEFAULT_MAX_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> AudioMetadataMarker:
-        key = aigc.integrity_key_of(keys)
-        return cls(key, max_seconds=settings.max_audio_seconds)
-
-    def mark(self, media: Media, ctx: LabelContext) -> Media:
-        _audio(media, self.max_seconds)
-        if self.integrity_key is None:
-            raise KeyMissingError("no integrity key: this marker can only read labels (GB-12)")
-        label = AIGCLabel(Label=ctx.label, ContentProducer=ctx.producer, ProduceID=ctx.content_id,
-                          ContentPropagator=ctx.propagator or ctx.producer,
-                          PropagateID=ctx.propagate_id or ctx.content_id)
-        problems = char_problems(label, strict=self.strict_chars)
-        if problems:
-            raise ValidationError("; ".join(problems), hint="AIGC values must be single-byte printable codes (GB-10).")
-        digest = media.content_sha256
-        label = label.with_(ReservedCode1=integrity_code(self.integrity_key, label, digest))
-        out = media.replace(containers.write_block(media, label.to_json()), same_pixels=True)
-        out.__dict__["content_sha256"] = digest  # metadata-only edit: the PCM (and its digest) is unchanged
-        back = containers.read_blocks(out)  # always read back: exactly one block, ours (GB-08)
-        if len(back) != 1 or back[0][1] != label.to_json():
-            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
-                                values={"count": len(back)})
-        return out
-
-    def read(self, media: Media) -> Reading:
-        data: dict[str, Any] = {"aigc": None, "count": 0, "integrity": "unknown", "locations": [],
-                                "digital_source_type": None}
-        if media.modality is not Modality.AUDIO or media.format not in containers.FORMATS:
-            return Reading(self.name, False, data)
-        try:
-            blocks = containers.read_blocks(media)
-        except (CorruptMediaError, MetadataError, UnsupportedMediaError) as exc:
-            return Reading(self.name, False, data, valid=False, problems=(exc.message,))
-        data.update(count=len(blocks), locations=[where for where, _ in blocks])
-        if not blocks:
-            return Reading(self.name, False, data)
-        problems: list[str] = []
-        if len(blocks) > 1:
-            problems.append(f"{len(blocks)} AIGC blocks found; a file must keep only one (GB-08)")
-        label = None
-        for where, text in blocks:
-            try:
-                label = AIGCLabel.parse(text)
-                break
-            except MetadataError as exc:
-                problems.append(f"{where}: {exc.message}")
-                try:
-                    label = AIGCLabel.parse(text, strict=False)
-                    break
-                except MetadataError:
-                    continue
-        if label is not None:
-            data["aigc"] = label.to_dict()
-            problems += char_problems(label, strict=self.strict_chars)
-            if self.integrity_key and is_our_scheme(label.ReservedCode1):
-                try:
-                    ok = verify_integrity(self.integrity_key, label, media.content_sha256)
-                except (CorruptMediaError, UnsupportedMediaError) as exc:
-                    problems.append(f"cannot verify ReservedCode1: {exc.message}")
-                else:
-                    data["integrity"] = "valid" if ok else "invalid"
-                    if not ok:
-                        problems.append("ReservedCode1 does not verify: a label field or the audio was altered "
-                                        "(GB-12, LM-22)")
-        return Reading(self.name, True, data, valid=not problems, problems=tuple(problems))
+        return cls(aigc.integrity_key_of(keys), max_seconds=settings.max_audio_seconds)
 
 
 def strip_metadata(media: Media) -> Media:
@@ -241,4 +198,4 @@ def _strip_tags(media: Media) -> Media:
     return media.replace(buf.getvalue())
 
 
-__all__ = ["AudioMetadataMarker", "AudioNoticeMarker", "AudioWatermarkMarker", "strip_metadata"]
+__all__ = ["AudioAIGCCodec", "AudioMetadataMarker", "AudioNoticeMarker", "AudioWatermarkMarker", "strip_metadata"]

@@ -22,21 +22,20 @@ import numpy as np
 from synthguard.codecs import video as vio
 from synthguard.codecs.av import audio_samples
 from synthguard.errors import (
-    KeyMissingError,
     MediaTooLargeError,
-    MetadataError,
     UnsupportedMediaError,
     ValidationError,
     WatermarkError,
 )
 from synthguard.marking import aigc
-from synthguard.marking.aigc import AIGCLabel, char_problems, integrity_code, is_our_scheme, verify_integrity
+from synthguard.marking.aigc import AIGCLabel
+from synthguard.marking.aigc_marker import Blocks, DurationLimitedMarker
 from synthguard.marking.base import LabelContext, Reading
 from synthguard.marking.c2pa import C2PAMarker
+from synthguard.marking.image.visible import VisibleLabelMarker
 from synthguard.marking.video import encode
 from synthguard.marking.video.metadata import aigc_blocks
 from synthguard.marking.video.visible import MIN_SECONDS, FrameLabeller, LabelOverlay
-from synthguard.marking.visible import VisibleLabelMarker
 from synthguard.marking.watermark.image import FALSE_POSITIVE_RATE
 from synthguard.marking.watermark.video import MAX_FRAMES, VideoWatermarker
 from synthguard.media import Media, Modality
@@ -239,68 +238,42 @@ def _combine(picture: dict[str, Any], audio: dict[str, Any]) -> dict[str, Any]:
             "picture_p_value": picture["p_value"], "audio": audio}
 
 
-class VideoMetadataMarker:
+class VideoAIGCCodec:
+    """The AIGC tag in MP4/MOV ``moov/udta/meta`` keys or Matroska/WebM tags (``metadata.py``, GB-16), written by a
+    stream-copy remux: the packets, and so the content digest ``ReservedCode1`` binds, are unchanged."""
+
+    modality = Modality.VIDEO
+    what = "video"
+
+    def __init__(self, max_seconds: float = vio.DEFAULT_MAX_SECONDS) -> None:
+        self.max_seconds = max_seconds
+
+    def handles(self, media: Media) -> bool:
+        return media.modality is Modality.VIDEO
+
+    def check_writable(self, media: Media) -> None:
+        _check_length(media, self.max_seconds)
+
+    def blocks(self, media: Media) -> Blocks:
+        found = aigc_blocks(media)
+        return Blocks(found, len(found))
+
+    def write(self, media: Media, label: AIGCLabel, digital_source_type: str | None) -> Media:
+        out = media.replace(encode.remux(media, {"AIGC": label.to_json()}))
+        out.__dict__["content_sha256"] = media.content_sha256  # stream copy: the packets are the same
+        return out
+
+
+class VideoMetadataMarker(DurationLimitedMarker):
     """GB 45438 AIGC JSON in the container metadata (GB-16), exactly one block (GB-08), integrity code over the
     content digest of the packets (GB-12)."""
 
-    name = "video.metadata"
-    modalities = frozenset({Modality.VIDEO})
-
-    def __init__(self, integrity_key: bytes | None, *, strict_chars: bool = True,
-                 max_seconds: float = vio.DEFAULT_MAX_SECONDS):
-        self.integrity_key, self.strict_chars, self.max_seconds = integrity_key, strict_chars, max_seconds
+    codec_type = VideoAIGCCodec
+    default_max_seconds = vio.DEFAULT_MAX_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> VideoMetadataMarker:
-        key = aigc.integrity_key_of(keys)
-        return cls(key, max_seconds=settings.max_video_seconds)
-
-    def mark(self, media: Media, ctx: LabelContext) -> Media:
-        if self.integrity_key is None:
-            raise KeyMissingError("no integrity key: this marker can only read labels (GB-12)")
-        _check_length(media, self.max_seconds)
-        label = AIGCLabel(Label=ctx.label, ContentProducer=ctx.producer, ProduceID=ctx.content_id,
-                          ContentPropagator=ctx.propagator or ctx.producer,
-                          PropagateID=ctx.propagate_id or ctx.content_id)
-        problems = char_problems(label, strict=self.strict_chars)
-        if problems:
-            raise ValidationError("; ".join(problems), hint="AIGC values must be single-byte printable codes (GB-10).")
-        label = label.with_(ReservedCode1=integrity_code(self.integrity_key, label, media.content_sha256))
-        out = media.replace(encode.remux(media, {"AIGC": label.to_json()}))
-        out.__dict__["content_sha256"] = media.content_sha256  # stream copy: the packets are the same
-        back = aigc_blocks(out)
-        if len(back) != 1 or back[0][1] != label.to_json():  # GB-08, GB-16: always read back
-            raise MetadataError("read-back after writing found {count} AIGC blocks", path=media.name,
-                                values={"count": len(back)})
-        return out
-
-    def read(self, media: Media) -> Reading:
-        data: dict[str, Any] = {"aigc": None, "digital_source_type": None, "count": 0, "integrity": "unknown",
-                                "locations": []}
-        blocks = aigc_blocks(media)
-        data.update(count=len(blocks), locations=[w for w, _ in blocks])
-        if not blocks:
-            return Reading(self.name, False, data)
-        problems: list[str] = []
-        if len(blocks) > 1:
-            problems.append(f"{len(blocks)} AIGC blocks found; a file must keep only one (GB-08)")
-        label = None
-        for _, text in blocks:
-            try:
-                label = AIGCLabel.parse(text)
-                break
-            except MetadataError as exc:
-                problems.append(exc.message)
-        if label is not None:
-            data["aigc"] = label.to_dict()
-            problems += char_problems(label, strict=self.strict_chars)
-            if self.integrity_key and is_our_scheme(label.ReservedCode1):
-                ok = verify_integrity(self.integrity_key, label, media.content_sha256)
-                data["integrity"] = "valid" if ok else "invalid"
-                if not ok:
-                    problems.append("ReservedCode1 does not verify: a label field or the video was altered "
-                                    "(GB-12, LM-22)")
-        return Reading(self.name, True, data, valid=not problems, problems=tuple(problems))
+        return cls(aigc.integrity_key_of(keys), max_seconds=settings.max_video_seconds)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from synthguard.marking.visible import LabelLayout, VisibleLabelMarker
+from synthguard.marking.image.visible import LabelLayout, VisibleLabelMarker
 
 MIN_SECONDS = 2.0  # GB-05
 _BT601 = np.array([[0.257, 0.504, 0.098], [-0.148, -0.291, 0.439], [0.439, -0.368, -0.071]], np.float32)

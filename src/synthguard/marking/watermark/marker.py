@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from synthguard.codecs.image import encode_like
 from synthguard.errors import WatermarkError
 from synthguard.marking.base import LabelContext, Reading
-from synthguard.marking.imageio import encode_like
 from synthguard.marking.watermark.federated import FederatedWatermarker, derive
 from synthguard.marking.watermark.image import ImageWatermarker
 from synthguard.media import Media, Modality

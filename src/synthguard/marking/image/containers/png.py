@@ -10,7 +10,7 @@ import struct
 import zlib
 
 from synthguard.errors import CorruptMediaError, MetadataError
-from synthguard.marking.containers import exif
+from synthguard.marking.image.containers import exif
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 XMP_KEYWORD = b"XML:com.adobe.xmp"

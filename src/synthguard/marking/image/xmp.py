@@ -18,13 +18,13 @@ from xml.parsers.expat import ExpatError
 
 from synthguard.errors import MetadataError
 from synthguard.limits import DEFAULT_MAX_DEPTH
+from synthguard.marking.aigc import DST_TRAINED
 
 NS_TC260 = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 NS_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_X = "adobe:ns:meta/"
 NS_XMLNS = "http://www.w3.org/2000/xmlns/"
-DST_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 _PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
 _PACKET_END = '<?xpacket end="w"?>'
 

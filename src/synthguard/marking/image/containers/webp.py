@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 from synthguard.errors import CorruptMediaError, UnsupportedMediaError
-from synthguard.marking.containers import exif
+from synthguard.marking.image.containers import exif
 
 _XMP_FLAG, _EXIF_FLAG, _ALPHA_FLAG, _ANIM_FLAG = 0x04, 0x08, 0x10, 0x02
 _BEFORE_XMP = {b"VP8X", b"ICCP", b"ANIM", b"ANMF", b"ALPH", b"VP8 ", b"VP8L", b"EXIF"}

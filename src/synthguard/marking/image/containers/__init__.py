@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from synthguard.errors import UnsupportedMediaError
-from synthguard.marking.containers import jpeg, png, webp
+from synthguard.marking.image.containers import jpeg, png, webp
 
 _BY_FORMAT: dict[str, ModuleType] = {"jpeg": jpeg, "png": png, "webp": webp}
 FORMATS = tuple(_BY_FORMAT)

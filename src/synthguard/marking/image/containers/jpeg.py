@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 from synthguard.errors import CorruptMediaError, MetadataError
-from synthguard.marking.containers import exif
+from synthguard.marking.image.containers import exif
 
 XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 EXIF_HEADER = b"Exif\x00\x00"
