@@ -14,11 +14,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from synthguard import identity
+from synthguard import identity, law
+from synthguard.compliance import Compliance
+from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
+from synthguard.consent.gate import enforce as enforce_consent
+from synthguard.consent.registry import Registry as LikenessRegistry
 from synthguard.errors import (
     ConflictError,
     IdentityNotVerifiedError,
@@ -27,19 +32,29 @@ from synthguard.errors import (
     ValidationError,
     WatermarkError,
 )
+from synthguard.fingerprint import signals
+from synthguard.fingerprint.banks import Banks
 from synthguard.i18n import N_
 from synthguard.ids import new_content_id
 from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
+from synthguard.jobs import Jobs
 from synthguard.keys import Keys
 from synthguard.ledger.checkpoint import vkey
 from synthguard.ledger.erasure import SubjectVault, purge_expired
 from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
+from synthguard.marking.aigc import parse_provider_code
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
+from synthguard.moderation import Moderation
 from synthguard.plugins import PluginContext, Plugins, hashers_for
+from synthguard.scan import log_scan
+from synthguard.scan import scan as scan_media
+from synthguard.scan_cache import ScanCache
 from synthguard.store import ledger_repo, record_repo, user_repo
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
+from synthguard.trace import checkpoint_dict, proof_for, record_dict
+from synthguard.trace import trace as trace_media
 
 LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
 EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
@@ -160,8 +175,6 @@ class SynthGuard:
     def add_user(self, user_id: str, *, tenant: str = "default") -> dict[str, Any]:
         """Register ``user_id`` in ``tenant``.  Ids are per tenant (issue 18 finding 13): another tenant's account
         of the same id neither blocks this one nor shows (the 409 is only for the same tenant)."""
-        from synthguard.compliance.common import check_tenant
-
         identity.check_user_id(user_id)
         if tenant == "*":
             raise ValidationError("tenant {tenant!r} is not a valid tenant id", values={"tenant": tenant})
@@ -285,10 +298,8 @@ class SynthGuard:
             self.compliance.terms.require_accepted(user, tenant=tenant)
         gate = None
         if sources:  # DS-15: every face/voice in the sources needs that person's separate consent
-            from synthguard.consent.gate import enforce
-
-            gate = enforce(self, [self.media(x) for x in sources], purpose=purpose or "", user=user, tenant=tenant,
-                           output_sha256=media.sha256)
+            gate = enforce_consent(self, [self.media(x) for x in sources], purpose=purpose or "", user=user,
+                                   tenant=tenant, output_sha256=media.sha256)
         content_id = new_content_id()
         ctx = LabelContext(
             content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
@@ -348,8 +359,6 @@ class SynthGuard:
                            ctx.producer, user, entry.index, wm, layout, warnings)
 
     def _producer(self, producer: str | None) -> str:
-        from synthguard.marking.aigc import parse_provider_code
-
         code = producer or self.settings.producer
         if not code:
             raise ValidationError("no producer code given",
@@ -386,24 +395,17 @@ class SynthGuard:
     @cached_property
     def compliance(self) -> Any:
         """Provider compliance: audit, registers, emergency switches, screening (DS-05..09, DS-14, DS-17)."""
-        from synthguard.compliance import Compliance
-
         return Compliance(self)
 
     @cached_property
     def consent(self) -> Any:
         """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
-        from synthguard.consent.registry import Registry as LikenessRegistry
-
         return LikenessRegistry(self)
 
     # --- platforms: scan ---------------------------------------------------------------------
     @cached_property
     def banks(self) -> Any:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
-        from synthguard.fingerprint import signals
-        from synthguard.fingerprint.banks import Banks
-
         return Banks(self.db, self.ledger, hashers=self.plugins.hashers.create_all(self),
                      index=lambda: self.plugins.indexes.create("mih", self),
                      vpdq=signals.VpdqRule.from_settings(self.settings))
@@ -411,22 +413,16 @@ class SynthGuard:
     @cached_property
     def jobs(self) -> Any:
         """The job queue (async scans, workers); SQLite runs jobs in-process (see jobs/)."""
-        from synthguard.jobs import Jobs
-
         return Jobs(self)
 
     @cached_property
     def moderation(self) -> Any:
         """Cases, notice-and-takedown, refutation, review queue and reports (see moderation/)."""
-        from synthguard.moderation import Moderation
-
         return Moderation(self)
 
     @cached_property
     def scan_cache(self) -> Any:
         """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
-        from synthguard.scan_cache import ScanCache
-
         return ScanCache(self) if self.settings.scan_cache else None
 
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
@@ -435,9 +431,7 @@ class SynthGuard:
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
-        from synthguard.scan import log_scan, scan
-
-        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+        result = scan_media(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
                       tenant=tenant, cache=self.scan_cache)
         if log:
             log_scan(self, result)
@@ -446,16 +440,12 @@ class SynthGuard:
     # --- victims and platforms: trace ------------------------------------------------------
     def trace(self, source: Source) -> dict[str, Any]:
         """Which record made this file, with an inclusion proof against a signed checkpoint (see trace.py)."""
-        from synthguard.trace import trace
-
-        return trace(self, self.media(source)).to_dict()
+        return trace_media(self, self.media(source)).to_dict()
 
     def record(self, content_id: str) -> dict[str, Any]:
         """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24).  ``content_id``
         may also be a watermark token (16 hex digits, ``watermark_payload``): how a platform that read the token
         of a shared- or public-mode mark resolves it (issue 19); a forged token names no record (404)."""
-        from synthguard.trace import proof_for, record_dict
-
         with self.db.session() as s:
             rec = record_repo.record(s, content_id)
             if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
@@ -484,15 +474,11 @@ class SynthGuard:
 
     def checkpoint(self) -> dict[str, Any]:
         """Sign the ledger's current tree head (Ed25519)."""
-        from synthguard.trace import checkpoint_dict
-
         with self.db.session() as s:
             cp = self.ledger.checkpoint(s, self.keys.ledger_private)
         return checkpoint_dict(self, cp)
 
     def latest_checkpoint(self) -> dict[str, Any] | None:
-        from synthguard.trace import checkpoint_dict
-
         with self.db.session() as s:
             cp, note = self.ledger.latest_checkpoint(s), self.ledger.latest_note(s)
         return checkpoint_dict(self, cp, note) if cp else None
@@ -506,15 +492,11 @@ class SynthGuard:
     # --- courts and victims: assess ------------------------------------------------------
     def assess(self, incident: Any, *, lang: str = "en") -> Any:
         """Cited, explainable legal assessment of an incident (law/, LAW.md)."""
-        from synthguard.law import assess
-
-        return assess(incident, lang=lang)
+        return law.assess(incident, lang=lang)
 
     @cached_property
     def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("synthguard")
+        return package_version("synthguard")
 
 
 def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
