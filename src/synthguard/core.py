@@ -39,6 +39,7 @@ from synthguard.ids import new_content_id
 from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
 from synthguard.jobs import Jobs
 from synthguard.keys import Keys
+from synthguard.law import Incident
 from synthguard.ledger.checkpoint import vkey
 from synthguard.ledger.erasure import SubjectVault, purge_expired
 from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
@@ -47,13 +48,14 @@ from synthguard.marking.base import LabelContext, Marker
 from synthguard.media import Media, Modality, check_output_name, write_atomic
 from synthguard.moderation import Moderation
 from synthguard.plugins import PluginContext, Plugins, hashers_for
-from synthguard.scan import log_scan
+from synthguard.scan import ScanResult, log_scan
 from synthguard.scan import scan as scan_media
 from synthguard.scan_cache import ScanCache
 from synthguard.store import ledger_repo, record_repo, user_repo
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
-from synthguard.trace import checkpoint_dict, proof_for, record_dict
+from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
+from synthguard.trace import checkpoint_dict, find_record, proof_for, record_dict
 from synthguard.trace import trace as trace_media
 
 LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
@@ -62,8 +64,6 @@ Source = str | os.PathLike[str] | bytes | Media
 
 
 ADD_USER_HINT = N_("Add it first: `synthguard users add USER`.")
-RECORD_HINT = N_("Check the content id (SG and 26 more characters: the AIGC ProduceID); find the record of a file "
-                 "with `synthguard trace FILE`.")
 _TECHNIQUE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
@@ -226,7 +226,7 @@ class SynthGuard:
         return self.plugins.identity_verifiers.create(name, self)
 
     @cached_property
-    def vault(self) -> Any:
+    def vault(self) -> SubjectVault:
         return SubjectVault(self.keys.vault_master, ledger=self.ledger)
 
     def erase_user(self, user_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
@@ -249,12 +249,7 @@ class SynthGuard:
     def personal_data(self, content_id: str) -> list[str]:
         """Decrypt the personal data linked to a record's ledger entry (for authorised investigators)."""
         with self.db.session() as s:
-            rec = record_repo.record(s, content_id)
-            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
-                rec = record_repo.record_by_watermark(s, content_id)
-            if rec is None:
-                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
-                                    hint=RECORD_HINT)
+            rec = find_record(s, content_id)
             ids = ledger_repo.payload_ids(s, rec.ledger_index)
             return [self.vault.load(s, i).decode() for i in ids]
 
@@ -393,40 +388,40 @@ class SynthGuard:
             return record_repo.record(s, str(content_id)[:64]) is not None
 
     @cached_property
-    def compliance(self) -> Any:
+    def compliance(self) -> Compliance:
         """Provider compliance: audit, registers, emergency switches, screening (DS-05..09, DS-14, DS-17)."""
         return Compliance(self)
 
     @cached_property
-    def consent(self) -> Any:
+    def consent(self) -> LikenessRegistry:
         """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
         return LikenessRegistry(self)
 
     # --- platforms: scan ---------------------------------------------------------------------
     @cached_property
-    def banks(self) -> Any:
+    def banks(self) -> Banks:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
         return Banks(self.db, self.ledger, hashers=self.plugins.hashers.create_all(self),
                      index=lambda: self.plugins.indexes.create("mih", self),
                      vpdq=signals.VpdqRule.from_settings(self.settings))
 
     @cached_property
-    def jobs(self) -> Any:
+    def jobs(self) -> Jobs:
         """The job queue (async scans, workers); SQLite runs jobs in-process (see jobs/)."""
         return Jobs(self)
 
     @cached_property
-    def moderation(self) -> Any:
+    def moderation(self) -> Moderation:
         """Cases, notice-and-takedown, refutation, review queue and reports (see moderation/)."""
         return Moderation(self)
 
     @cached_property
-    def scan_cache(self) -> Any:
+    def scan_cache(self) -> ScanCache | None:
         """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
         return ScanCache(self) if self.settings.scan_cache else None
 
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
-             propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> Any:
+             propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> ScanResult:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
@@ -447,12 +442,7 @@ class SynthGuard:
         may also be a watermark token (16 hex digits, ``watermark_payload``): how a platform that read the token
         of a shared- or public-mode mark resolves it (issue 19); a forged token names no record (404)."""
         with self.db.session() as s:
-            rec = record_repo.record(s, content_id)
-            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
-                rec = record_repo.record_by_watermark(s, content_id)
-            if rec is None:
-                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
-                                    hint=RECORD_HINT)
+            rec = find_record(s, content_id)
             proof, checkpoint, problems = proof_for(self, s, rec)
             return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems,
                     # the output's perceptual hash (not in the proven entry): lets a platform that resolved a
@@ -490,7 +480,7 @@ class SynthGuard:
         return report.to_dict()
 
     # --- courts and victims: assess ------------------------------------------------------
-    def assess(self, incident: Any, *, lang: str = "en") -> Any:
+    def assess(self, incident: Incident | dict[str, Any], *, lang: str = "en") -> dict[str, Any]:
         """Cited, explainable legal assessment of an incident (law/, LAW.md)."""
         return law.assess(incident, lang=lang)
 

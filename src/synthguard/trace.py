@@ -9,10 +9,13 @@ no record, or a record whose hashes contradict the file, is reported as a proble
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from synthguard.errors import NotFoundError
 from synthguard.fingerprint.pdq import nearest
+from synthguard.i18n import N_
 from synthguard.media import Media
 from synthguard.plugins import hashers_for
 from synthguard.store import record_repo
@@ -25,8 +28,23 @@ from synthguard.trust.trustlist import for_settings
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
+RECORD_HINT = N_("Check the content id (SG and 26 more characters: the AIGC ProduceID); find the record of a file "
+                 "with `synthguard trace FILE`.")
+_WATERMARK_TOKEN = re.compile(r"[0-9a-f]{16}")
+
 # Strength of each kind of evidence: a claim the file makes about itself (metadata) is weakest.
 STRENGTH = {"sha256": 5, "pixel_sha256": 5, "watermark": 4, "c2pa": 3, "pdq": 3, "aigc": 2, "ledger_ref": 2}
+
+
+def find_record(s: Session, content_id: str) -> Record:
+    """The record of ``content_id`` or of a watermark token (16 hex digits, ``watermark_payload``: how a platform
+    that read the token of a shared- or public-mode mark resolves it, issue 19); NotFoundError otherwise."""
+    rec = record_repo.record(s, content_id)
+    if rec is None and _WATERMARK_TOKEN.fullmatch(content_id):
+        rec = record_repo.record_by_watermark(s, content_id)
+    if rec is None:
+        raise NotFoundError("no record {content_id!r}", values={"content_id": content_id}, hint=RECORD_HINT)
+    return rec
 
 
 @dataclass
