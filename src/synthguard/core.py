@@ -51,9 +51,10 @@ from synthguard.plugins import PluginContext, Plugins, hashers_for
 from synthguard.scan import ScanResult, log_scan
 from synthguard.scan import scan as scan_media
 from synthguard.scan_cache import ScanCache
-from synthguard.store import ledger_repo, record_repo, user_repo
+from synthguard.store import ledger_repo
 from synthguard.store.db import Database
 from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
+from synthguard.store.unit_of_work import Session, Users
 from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
 from synthguard.trace import checkpoint_dict, find_record, proof_for, record_dict
 from synthguard.trace import trace as trace_media
@@ -147,29 +148,21 @@ class SynthGuard:
             return self.account_ref(tenant, user_id)
         return hmac.new(self.keys.identity_salt, b"user:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def account_ref(self, tenant: str, user_id: str, *, session: Any = None) -> str:
+    def account_ref(self, tenant: str, user_id: str, *, session: Session | None = None) -> str:
         """The ledger pseudonym of account ``user_id`` of ``tenant``: :meth:`user_ref` of its key; for an id that is
         no account (a grantee named freely), of the key it would get (issue 18 finding 13).  In the default tenant
         that is ``user_ref(user_id)``, as before."""
         if session is None:
-            with self.db.session() as s:
-                return self.account_ref(tenant, user_id, session=s)
-        key = user_repo.key_of(session, tenant, user_id)
+            with self.db.unit_of_work() as uow:
+                return self.account_ref(tenant, user_id, session=uow.session)
+        key = Users(session).key_of(tenant, user_id)
         return self.user_ref(key or identity.scoped_key(tenant, user_id))
 
-    def account(self, s: Any, user_id: str, tenant: str | None = None) -> User:
+    def account(self, s: Session, user_id: str, tenant: str | None = None) -> User:
         """The account ``user_id`` of ``tenant``, else NotFoundError; ids are per tenant (issue 18 finding 13), so
         another tenant's account of the same id is not found.  ``tenant`` None (the operator's CLI, the library):
         the one account with that id in any tenant; ValidationError when several tenants use the id."""
-        rows = user_repo.named(s, user_id, tenant, limit=2)
-        if not rows:
-            raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
-        if len(rows) > 1:
-            tenants = ", ".join(user_repo.tenants_of(s, user_id))
-            raise ValidationError("user id {user!r} exists in several tenants ({tenants})",
-                                  values={"user": user_id, "tenants": tenants},
-                                  hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
-        return rows[0]
+        return _account(Users(s), user_id, tenant)
 
     # --- users and identity (DS-07) --------------------------------------------------------
     def add_user(self, user_id: str, *, tenant: str = "default") -> dict[str, Any]:
@@ -180,13 +173,13 @@ class SynthGuard:
             raise ValidationError("tenant {tenant!r} is not a valid tenant id", values={"tenant": tenant})
         check_tenant(tenant)
         self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
-        with self.db.session() as s:
-            if user_repo.key_of(s, tenant, user_id) is not None:
+        with self.db.unit_of_work() as uow:
+            if uow.users.key_of(tenant, user_id) is not None:
                 raise ConflictError("user {user!r} already exists", values={"user": user_id})
             key = identity.scoped_key(tenant, user_id)
-            if user_repo.user(s, key) is not None:  # an older account of another tenant holds the bare id
+            if uow.users.get(key) is not None:  # an older account of another tenant holds the bare id
                 key = identity.tenant_key(tenant, user_id)
-            if not user_repo.add(s, User(id=key, name=user_id, tenant=tenant)):
+            if not uow.users.add(User(id=key, name=user_id, tenant=tenant)):
                 # the same id created in this tenant at the same moment (unique per tenant)
                 raise ConflictError("user {user!r} already exists", values={"user": user_id})
         return self.user(user_id, tenant=tenant)
@@ -204,15 +197,15 @@ class SynthGuard:
         verifier = verifier or self.identity_verifier()
         result = verifier.verify(user_id, m, identifier, reference)
         salt = self.keys.identity_salt if identifier else b""
-        with self.db.session() as s:
-            u = self.account(s, user_id, tenant)
+        with self.db.unit_of_work() as uow:
+            u = _account(uow.users, user_id, tenant)
             tenant = u.tenant
-            user_repo.add_verification(s, IdentityVerification(
+            uow.users.add_verification(IdentityVerification(
                 user_id=u.id, method=m.value, result="verified" if result.verified else "failed",
                 verifier=result.verifier, reference=result.reference,
                 identifier_hash=identity.identifier_hash(salt, m, identifier) if identifier else None,
             ))
-            self.ledger.append(s, "identity", {"event": "identity_verification",
+            self.ledger.append(uow.session, "identity", {"event": "identity_verification",
                                "user": self.user_ref(u.id), "method": m.value, "verified": result.verified})
         if not result.verified:
             raise ValidationError("identity verification failed: {reason}", values={"reason": result.reason})
@@ -261,12 +254,12 @@ class SynthGuard:
 
     def user(self, user_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         """The account ``user_id`` of ``tenant`` (None: of whichever tenant has it, if only one does)."""
-        with self.db.session() as s:
-            return _user_dict(self.account(s, user_id, tenant))
+        with self.db.unit_of_work() as uow:
+            return _user_dict(_account(uow.users, user_id, tenant))
 
     def users(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
-        with self.db.session() as s:
-            return [_user_dict(u) for u in user_repo.users(s, tenant)]
+        with self.db.unit_of_work() as uow:
+            return [_user_dict(u) for u in uow.users.all(tenant)]
 
     # --- the provider's journey: label ---------------------------------------------------
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
@@ -281,8 +274,8 @@ class SynthGuard:
         producer = self._producer(producer)
         media = self.media(source)
         media.decode()  # decode fully now: corrupt input fails before anything is written
-        with self.db.session() as s:
-            account = self._require_identity(s, user, tenant)
+        with self.db.unit_of_work() as uow:
+            account = self._require_identity(uow.users, user, tenant)
             tenant, key = account.tenant, account.id
         technique = _technique(technique, purpose)
         # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
@@ -331,14 +324,14 @@ class SynthGuard:
         wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
         fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(
             out, self, self.plugins)
-        with self.db.session() as s:
-            entry = self.ledger.append(s, "generation", {
+        with self.db.unit_of_work() as uow:  # the record, its ledger entry and the IP: all or nothing
+            entry = self.ledger.append(uow.session, "generation", {
                 "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(key),
                 "model": ctx.model, "modality": out.modality.value, "input_sha256": input_sha256 or media.sha256,
                 "output_sha256": out.sha256, "pixel_sha256": out.content_sha256, "watermark_payload": wm,
                 "marks": marks,
             }, time=ctx.created)
-            record_repo.add(s, Record(
+            uow.records.add(Record(
                 content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=key, created_at=ctx.created,
                 modality=out.modality.value, technique=technique, model=ctx.model,
                 input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
@@ -347,7 +340,7 @@ class SynthGuard:
                 fingerprints=[Fingerprint.of(k, v) for k, v in fingerprints.items()],
             ))
             if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault
-                self.vault.store(s, key, f"ip={client_ip}", entry_index=entry.index)
+                self.vault.store(uow.session, key, f"ip={client_ip}", entry_index=entry.index)
             if output is not None:  # inside the transaction: a failed write rolls the record back
                 write_atomic(output, out.data)
         return LabelResult(ctx.content_id, str(output) if output is not None else None, marks, out.sha256,
@@ -366,8 +359,8 @@ class SynthGuard:
             parse_provider_code(code, strict=True)
         return code
 
-    def _require_identity(self, s: Any, user_id: str, tenant: str | None = None) -> User:
-        u = self.account(s, identity.check_user_id(user_id), tenant)
+    def _require_identity(self, users: Users, user_id: str, tenant: str | None = None) -> User:
+        u = _account(users, identity.check_user_id(user_id), tenant)
         if self.settings.identity_required and not _is_verified(u):
             raise IdentityNotVerifiedError("user {user!r} has no verified real-identity record (DS-07)",
                                            values={"user": user_id})
@@ -384,8 +377,8 @@ class SynthGuard:
         """A label or manifest naming one of this deployment's records (else another provider's claim, issue 19)."""
         if not content_id:
             return False
-        with self.db.session() as s:
-            return record_repo.record(s, str(content_id)[:64]) is not None
+        with self.db.unit_of_work() as uow:
+            return uow.records.get(str(content_id)[:64]) is not None
 
     @cached_property
     def compliance(self) -> Compliance:
@@ -510,6 +503,19 @@ def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins
     for hasher in hashers_for(media.modality, ctx, plugins, exact=False):
         return {hasher.kind: hasher.hash(media).value}
     return {}
+
+
+def _account(users: Users, user_id: str, tenant: str | None) -> User:
+    """:meth:`SynthGuard.account` over a unit of work's accounts."""
+    rows = users.named(user_id, tenant, limit=2)
+    if not rows:
+        raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
+    if len(rows) > 1:
+        tenants = ", ".join(users.tenants_of(user_id))
+        raise ValidationError("user id {user!r} exists in several tenants ({tenants})",
+                              values={"user": user_id, "tenants": tenants},
+                              hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
+    return rows[0]
 
 
 def _is_verified(u: User) -> bool:
