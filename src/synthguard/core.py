@@ -18,15 +18,13 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from synthguard import identity, law
+from synthguard import law
 from synthguard.compliance import Compliance
 from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
 from synthguard.consent.gate import enforce as enforce_consent
 from synthguard.consent.registry import Registry as LikenessRegistry
 from synthguard.errors import (
-    ConflictError,
-    IdentityNotVerifiedError,
     KeyMissingError,
     NotFoundError,
     ValidationError,
@@ -34,7 +32,9 @@ from synthguard.errors import (
 )
 from synthguard.fingerprint import signals
 from synthguard.fingerprint.banks import Banks
-from synthguard.i18n import N_
+from synthguard.identity import IdentityVerifier, check_user_id, scoped_key
+from synthguard.identity.accounts import ADD_USER_HINT as ADD_USER_HINT  # re-exported: its old home
+from synthguard.identity.accounts import Identity
 from synthguard.ids import new_content_id
 from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
 from synthguard.jobs import Jobs
@@ -53,7 +53,7 @@ from synthguard.scan import scan as scan_media
 from synthguard.scan_cache import ScanCache
 from synthguard.store import ledger_repo
 from synthguard.store.db import Database
-from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
+from synthguard.store.schema import Fingerprint, Record, User
 from synthguard.store.unit_of_work import Session, Users
 from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
 from synthguard.trace import checkpoint_dict, find_record, proof_for, record_dict
@@ -64,7 +64,6 @@ EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns of
 Source = str | os.PathLike[str] | bytes | Media
 
 
-ADD_USER_HINT = N_("Add it first: `synthguard users add USER`.")
 _TECHNIQUE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
@@ -145,73 +144,41 @@ class SynthGuard:
         of that tenant's account ``user_id`` (:meth:`account_ref`; two tenants' ``alice`` are two people with two
         pseudonyms, issue 18 finding 13); without, of the key given (``User.id``)."""
         if tenant is not None:
-            return self.account_ref(tenant, user_id)
-        return hmac.new(self.keys.identity_salt, b"user:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]
+            return self.identity.account_ref(tenant, user_id)
+        return self.identity.user_ref(user_id)
 
     def account_ref(self, tenant: str, user_id: str, *, session: Session | None = None) -> str:
-        """The ledger pseudonym of account ``user_id`` of ``tenant``: :meth:`user_ref` of its key; for an id that is
-        no account (a grantee named freely), of the key it would get (issue 18 finding 13).  In the default tenant
-        that is ``user_ref(user_id)``, as before."""
-        if session is None:
-            with self.db.unit_of_work() as uow:
-                return self.account_ref(tenant, user_id, session=uow.session)
-        key = Users(session).key_of(tenant, user_id)
-        return self.user_ref(key or identity.scoped_key(tenant, user_id))
+        """The ledger pseudonym of account ``user_id`` of ``tenant`` (:meth:`Identity.account_ref`)."""
+        return self.identity.account_ref(tenant, user_id, session=session)
 
     def account(self, s: Session, user_id: str, tenant: str | None = None) -> User:
-        """The account ``user_id`` of ``tenant``, else NotFoundError; ids are per tenant (issue 18 finding 13), so
-        another tenant's account of the same id is not found.  ``tenant`` None (the operator's CLI, the library):
-        the one account with that id in any tenant; ValidationError when several tenants use the id."""
-        return _account(Users(s), user_id, tenant)
+        """The account ``user_id`` of ``tenant``, else NotFoundError (:meth:`Identity.account`)."""
+        return self.identity.account(Users(s), user_id, tenant)
 
     # --- users and identity (DS-07) --------------------------------------------------------
+    @cached_property
+    def identity(self) -> Identity:
+        """Accounts and their real-identity verification (DS-07), built from narrow dependencies (issue 23)."""
+        return Identity(self.db.unit_of_work, self.ledger, salt=lambda: self.keys.identity_salt,
+                        verifier=self.identity_verifier, required=lambda: self.settings.identity_required,
+                        admit=self._admit_registration)
+
+    def _admit_registration(self, tenant: str) -> None:
+        check_tenant(tenant)
+        self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
+
     def add_user(self, user_id: str, *, tenant: str = "default") -> dict[str, Any]:
         """Register ``user_id`` in ``tenant``.  Ids are per tenant (issue 18 finding 13): another tenant's account
         of the same id neither blocks this one nor shows (the 409 is only for the same tenant)."""
-        identity.check_user_id(user_id)
-        if tenant == "*":
-            raise ValidationError("tenant {tenant!r} is not a valid tenant id", values={"tenant": tenant})
-        check_tenant(tenant)
-        self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
-        with self.db.unit_of_work() as uow:
-            if uow.users.key_of(tenant, user_id) is not None:
-                raise ConflictError("user {user!r} already exists", values={"user": user_id})
-            key = identity.scoped_key(tenant, user_id)
-            if uow.users.get(key) is not None:  # an older account of another tenant holds the bare id
-                key = identity.tenant_key(tenant, user_id)
-            if not uow.users.add(User(id=key, name=user_id, tenant=tenant)):
-                # the same id created in this tenant at the same moment (unique per tenant)
-                raise ConflictError("user {user!r} already exists", values={"user": user_id})
-        return self.user(user_id, tenant=tenant)
+        return self.identity.add(user_id, tenant=tenant)
 
     def verify_user(self, user_id: str, method: str, *, identifier: str | None = None,
-                    reference: str | None = None, verifier: identity.IdentityVerifier | None = None,
+                    reference: str | None = None, verifier: IdentityVerifier | None = None,
                     tenant: str | None = None) -> dict[str, Any]:
-        try:
-            m = identity.Method(method)
-        except ValueError:
-            raise ValidationError("unknown verification method {method!r}",
-                                  hint=N_("Use one of: {methods}."),
-                                  values={"method": method,
-                                          "methods": ", ".join(x.value for x in identity.Method)}) from None
-        verifier = verifier or self.identity_verifier()
-        result = verifier.verify(user_id, m, identifier, reference)
-        salt = self.keys.identity_salt if identifier else b""
-        with self.db.unit_of_work() as uow:
-            u = _account(uow.users, user_id, tenant)
-            tenant = u.tenant
-            uow.users.add_verification(IdentityVerification(
-                user_id=u.id, method=m.value, result="verified" if result.verified else "failed",
-                verifier=result.verifier, reference=result.reference,
-                identifier_hash=identity.identifier_hash(salt, m, identifier) if identifier else None,
-            ))
-            self.ledger.append(uow.session, "identity", {"event": "identity_verification",
-                               "user": self.user_ref(u.id), "method": m.value, "verified": result.verified})
-        if not result.verified:
-            raise ValidationError("identity verification failed: {reason}", values={"reason": result.reason})
-        return self.user(user_id, tenant=tenant)
+        return self.identity.verify(user_id, method, identifier=identifier, reference=reference, verifier=verifier,
+                                    tenant=tenant)
 
-    def identity_verifier(self) -> identity.IdentityVerifier:
+    def identity_verifier(self) -> IdentityVerifier:
         """The verifier named by the ``identity_verifier`` setting (default ``operator``), from the plugin registry;
         ConfigError naming the registered ones when no verifier has that name."""
         name = self.plugins.identity_verifiers.require([self.settings.identity_verifier],
@@ -228,14 +195,14 @@ class SynthGuard:
         The key erased is the account's (``tenant``'s ``user_id``), never another tenant's account of the same id
         (finding 13).  An id that is no account is erased under the key it would have (default tenant: the id), so
         data stored before the account existed, or under a removed account, can still be shredded."""
-        identity.check_user_id(user_id)  # never another kind of vault subject (issue 18 finding 17)
+        check_user_id(user_id)  # never another kind of vault subject (issue 18 finding 17)
         with self.db.session() as s:
             try:
                 u = self.account(s, user_id, tenant)
                 key, tenant = u.id, u.tenant
             except NotFoundError:
                 tenant = tenant or "default"
-                key = identity.scoped_key(tenant, user_id)
+                key = scoped_key(tenant, user_id)
             entry = self.vault.erase(s, key, reason=reason)
         return {"user": user_id, "tenant": tenant, "erased": True, "ledger_index": entry.index}
 
@@ -254,12 +221,10 @@ class SynthGuard:
 
     def user(self, user_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         """The account ``user_id`` of ``tenant`` (None: of whichever tenant has it, if only one does)."""
-        with self.db.unit_of_work() as uow:
-            return _user_dict(_account(uow.users, user_id, tenant))
+        return self.identity.get(user_id, tenant=tenant)
 
     def users(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
-        with self.db.unit_of_work() as uow:
-            return [_user_dict(u) for u in uow.users.all(tenant)]
+        return self.identity.all(tenant=tenant)
 
     # --- the provider's journey: label ---------------------------------------------------
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
@@ -275,7 +240,7 @@ class SynthGuard:
         media = self.media(source)
         media.decode()  # decode fully now: corrupt input fails before anything is written
         with self.db.unit_of_work() as uow:
-            account = self._require_identity(uow.users, user, tenant)
+            account = self.identity.require_verified(uow.users, user, tenant)
             tenant, key = account.tenant, account.id
         technique = _technique(technique, purpose)
         # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
@@ -358,13 +323,6 @@ class SynthGuard:
         if self.settings.strict_producer_code:
             parse_provider_code(code, strict=True)
         return code
-
-    def _require_identity(self, users: Users, user_id: str, tenant: str | None = None) -> User:
-        u = _account(users, identity.check_user_id(user_id), tenant)
-        if self.settings.identity_required and not _is_verified(u):
-            raise IdentityNotVerifiedError("user {user!r} has no verified real-identity record (DS-07)",
-                                           values={"user": user_id})
-        return u
 
     # --- anyone: inspect -------------------------------------------------------------------
     def inspect(self, source: Source) -> dict[str, Any]:
@@ -503,28 +461,3 @@ def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins
     for hasher in hashers_for(media.modality, ctx, plugins, exact=False):
         return {hasher.kind: hasher.hash(media).value}
     return {}
-
-
-def _account(users: Users, user_id: str, tenant: str | None) -> User:
-    """:meth:`SynthGuard.account` over a unit of work's accounts."""
-    rows = users.named(user_id, tenant, limit=2)
-    if not rows:
-        raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
-    if len(rows) > 1:
-        tenants = ", ".join(users.tenants_of(user_id))
-        raise ValidationError("user id {user!r} exists in several tenants ({tenants})",
-                              values={"user": user_id, "tenants": tenants},
-                              hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
-    return rows[0]
-
-
-def _is_verified(u: User) -> bool:
-    return bool(u.verifications) and u.verifications[-1].result == "verified"
-
-
-def _user_dict(u: User) -> dict[str, Any]:
-    last = u.verifications[-1] if u.verifications else None
-    return {"id": u.name, "tenant": u.tenant, "created_at": u.created_at.isoformat(), "verified": _is_verified(u),
-            "verification": None if last is None else {
-                "method": last.method, "result": last.result, "verified_at": last.verified_at.isoformat(),
-                "verifier": last.verifier, "reference": last.reference}}
