@@ -1,18 +1,18 @@
-"""SynthGuard: the one object the library, the CLI and the HTTP service share.
+"""SynthGuard: the one object the library, the CLI and the HTTP service share: the composition root (issue 23).
 
-It owns the settings, the database, the key ring, the marker registry and the ledger, and carries out
-the journeys of DESIGN.md: ``label`` (provider), ``inspect`` (anyone), ``trace`` (victim, platform).
+It owns the settings, the database, the key ring, the plugin registry, the ledger and the clock, builds the typed
+services from them (``labeler``, ``identity``, ``compliance``, ``consent``, ``moderation``, ``jobs``, ``banks``,
+``scan_cache``, ``vault``) and keeps the journeys of DESIGN.md as methods that delegate: ``label`` (provider),
+``inspect`` (anyone), ``scan`` (platform), ``trace`` (victim, platform).  No domain module imports it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -24,80 +24,43 @@ from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
 from synthguard.consent.gate import enforce as enforce_consent
 from synthguard.consent.registry import Registry as LikenessRegistry
-from synthguard.errors import (
-    KeyMissingError,
-    NotFoundError,
-    ValidationError,
-    WatermarkError,
-)
+from synthguard.errors import KeyMissingError, NotFoundError
 from synthguard.fingerprint import signals
 from synthguard.fingerprint.banks import Banks
 from synthguard.identity import IdentityVerifier, check_user_id, scoped_key
 from synthguard.identity.accounts import ADD_USER_HINT as ADD_USER_HINT  # re-exported: its old home
 from synthguard.identity.accounts import Identity
-from synthguard.ids import new_content_id
-from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
+from synthguard.inspection import inspect_media, limited_media, settle_foreign
 from synthguard.jobs import Jobs
 from synthguard.keys import Keys
+from synthguard.labeling import EXPLICIT as EXPLICIT  # re-exported: their old home (API compatibility)
+from synthguard.labeling import LABEL_ORDER as LABEL_ORDER
+from synthguard.labeling import Clock, Labeler, LabelResult, Source, content_fingerprints
 from synthguard.law import Incident
 from synthguard.ledger.checkpoint import vkey
 from synthguard.ledger.erasure import SubjectVault, purge_expired
 from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
-from synthguard.marking.aigc import parse_provider_code
-from synthguard.marking.base import LabelContext, Marker
-from synthguard.media import Media, Modality, check_output_name, write_atomic
+from synthguard.marking.base import Marker
+from synthguard.media import Media
 from synthguard.moderation import Moderation
-from synthguard.plugins import PluginContext, Plugins, hashers_for
+from synthguard.plugins import Plugins
 from synthguard.scan import ScanResult, log_scan
 from synthguard.scan import scan as scan_media
 from synthguard.scan_cache import ScanCache
 from synthguard.store import ledger_repo
 from synthguard.store.db import Database
-from synthguard.store.schema import Fingerprint, Record, User
+from synthguard.store.schema import User
 from synthguard.store.unit_of_work import Session, Users
+from synthguard.times import utcnow
 from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
 from synthguard.trace import checkpoint_dict, find_record, proof_for, record_dict
 from synthguard.trace import trace as trace_media
 
-LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
-EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
-Source = str | os.PathLike[str] | bytes | Media
-
-
-_TECHNIQUE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-
-
-def _technique(technique: str | None, purpose: str | None) -> str | None:
-    """The DS-26 technique recorded on the generation record: the explicit one, else the consent purpose
-    (``face_swap``, ``voice_clone`` ...), so switches (DS-05) and the consent check (DS-15) see every gated edit."""
-    value = technique or purpose or None
-    if value is not None and not _TECHNIQUE.match(value):
-        raise ValidationError("technique {technique!r} is not a valid technique name", values={"technique": value},
-                              hint="Use a lower-case name such as face_swap, voice_clone or text_to_image (DS-26).")
-    return value
-
-
-@dataclass(frozen=True)
-class LabelResult:
-    content_id: str
-    output: str | None
-    marks: list[str]
-    sha256: str
-    producer: str
-    user: str
-    ledger_index: int
-    watermark_payload: str | None
-    visible_label: dict[str, Any] | None = None
-    warnings: list[str] = field(default_factory=list)
-    consent: list[str] = field(default_factory=list)  # grant ids the consent gate allowed on (DS-15)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 class SynthGuard:
-    def __init__(self, settings: Settings, *, plugins: Plugins | None = None):
+    def __init__(self, settings: Settings, *, plugins: Plugins | None = None, clock: Clock = utcnow):
         self.settings = settings
+        self.clock = clock  # every label's creation time (a test can fix it; issue 23)
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if settings.home.stat().st_mode & 0o077 and settings.home.stat().st_uid == os.getuid():
             settings.home.chmod(0o700)  # the database, keys and moderation media live here (issue 18 finding 15)
@@ -227,102 +190,28 @@ class SynthGuard:
         return self.identity.all(tenant=tenant)
 
     # --- the provider's journey: label ---------------------------------------------------
+    @cached_property
+    def labeler(self) -> Labeler:
+        """The label journey (DS-07, DS-16..19), built from narrow dependencies (issue 23)."""
+        return Labeler(settings=lambda: self.settings, media=self.media, marker=self.marker,
+                       fingerprints=lambda m: content_fingerprints(m, self, self.plugins), units=self.db.unit_of_work,
+                       ledger=self.ledger, vault=lambda: self.vault, identity=self.identity,
+                       compliance=lambda: self.compliance, consent=functools.partial(enforce_consent, self),
+                       payload=self.watermark_payload, ledger_ref=lambda cid: f"{self.ledger_origin()}#{cid}",
+                       clock=self.clock)
+
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
               client_ip: str | None = None, sources: Sequence[Source] | None = None,
               purpose: str | None = None, tenant: str | None = None) -> LabelResult:
-        """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*).
-
-        Images, audio, video and text share this journey; the markers come from ``LABEL_ORDERS``.  ``user`` is an
-        account of ``tenant`` (None: the one tenant that has that id; finding 13)."""
-        producer = self._producer(producer)
-        media = self.media(source)
-        media.decode()  # decode fully now: corrupt input fails before anything is written
-        with self.db.unit_of_work() as uow:
-            account = self.identity.require_verified(uow.users, user, tenant)
-            tenant, key = account.tenant, account.id
-        technique = _technique(technique, purpose)
-        # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
-        self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)
-        if purpose and purpose != technique:
-            self.compliance.switches.require([purpose], tenant=tenant)
-        if self.settings.require_terms_acceptance:  # DS-06: the current agreement accepted before generating
-            self.compliance.terms.require_accepted(user, tenant=tenant)
-        gate = None
-        if sources:  # DS-15: every face/voice in the sources needs that person's separate consent
-            gate = enforce_consent(self, [self.media(x) for x in sources], purpose=purpose or "", user=user,
-                                   tenant=tenant, output_sha256=media.sha256)
-        content_id = new_content_id()
-        ctx = LabelContext(
-            content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
-            watermark_payload=self.watermark_payload(content_id),
-            ledger_ref=f"{self.ledger_origin()}#{content_id}",
-        )
-        switches = {"watermark": self.settings.watermark if watermark is None else watermark,
-                    "metadata": True, "c2pa": self.settings.c2pa if c2pa is None else c2pa}
-        marks, warnings, layout = [], [], None
-        out = media
-        for name in LABEL_ORDERS[media.modality]:
-            kind = name.split(".", 1)[1]
-            if not (visible if kind in EXPLICIT else switches.get(kind, True)):
-                continue
-            marker = self.marker(name)
-            if kind in EXPLICIT:
-                layout = _explicit_spec(marker, out)
-            try:
-                out = marker.mark(out, ctx)
-            except WatermarkError as exc:  # e.g. too small or too short to carry a mark: labelled, with a warning
-                warnings.append(f"watermark skipped: {exc.message}")
-                continue
-            marks.append(name)
-        result = self._record(media, out, ctx, user, key, tenant, marks, warnings, layout, output, input_sha256,
-                              technique, client_ip)
-        return replace(result, consent=gate.grants) if gate is not None else result
-
-    def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, key: str, tenant: str, marks: list[str],
-                warnings: list[str], layout: dict[str, Any] | None, output: str | Path | None, input_sha256: str | None,
-                technique: str | None, client_ip: str | None) -> LabelResult:
-        if output is not None:  # after the markers, so an unsupported input is reported as such first
-            check_output_name(output, out.format)
-        wm_mark = f"{out.modality.value}.watermark"
-        wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(
-            out, self, self.plugins)
-        with self.db.unit_of_work() as uow:  # the record, its ledger entry and the IP: all or nothing
-            entry = self.ledger.append(uow.session, "generation", {
-                "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(key),
-                "model": ctx.model, "modality": out.modality.value, "input_sha256": input_sha256 or media.sha256,
-                "output_sha256": out.sha256, "pixel_sha256": out.content_sha256, "watermark_payload": wm,
-                "marks": marks,
-            }, time=ctx.created)
-            uow.records.add(Record(
-                content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=key, created_at=ctx.created,
-                modality=out.modality.value, technique=technique, model=ctx.model,
-                input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
-                pixel_sha256=out.content_sha256, watermark_payload=wm, marks=marks,
-                details={"visible_label": layout} if layout else {}, ledger_index=entry.index,
-                fingerprints=[Fingerprint.of(k, v) for k, v in fingerprints.items()],
-            ))
-            if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault
-                self.vault.store(uow.session, key, f"ip={client_ip}", entry_index=entry.index)
-            if output is not None:  # inside the transaction: a failed write rolls the record back
-                write_atomic(output, out.data)
-        return LabelResult(ctx.content_id, str(output) if output is not None else None, marks, out.sha256,
-                           ctx.producer, user, entry.index, wm, layout, warnings)
-
-    def _producer(self, producer: str | None) -> str:
-        code = producer or self.settings.producer
-        if not code:
-            raise ValidationError("no producer code given",
-                                  hint="Pass --producer CODE or set SYNTHGUARD_PRODUCER (GB-14 provider code).")
-        if not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in code):
-            raise ValidationError("producer code {code!r} has characters GB 45438 Annex E does not allow (GB-10)",
-                                  hint="Use the provider code: printable ASCII letters and digits, no spaces.",
-                                  values={"code": code})
-        if self.settings.strict_producer_code:
-            parse_provider_code(code, strict=True)
-        return code
+        """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*;
+        :class:`synthguard.labeling.Labeler`).  ``user`` is an account of ``tenant`` (None: the one tenant that
+        has that id; finding 13)."""
+        return self.labeler.label(source, user=user, producer=producer, output=output, visible=visible,
+                                  watermark=watermark, c2pa=c2pa, model=model, input_sha256=input_sha256,
+                                  technique=technique, client_ip=client_ip, sources=sources, purpose=purpose,
+                                  tenant=tenant)
 
     # --- anyone: inspect -------------------------------------------------------------------
     def inspect(self, source: Source) -> dict[str, Any]:
@@ -438,26 +327,3 @@ class SynthGuard:
     @cached_property
     def version(self) -> str:
         return package_version("synthguard")
-
-
-def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
-    """What the explicit label looks like, for the record (DS-19: text, position, size, timing)."""
-    spec: dict[str, Any] | None = None
-    if media.modality is Modality.IMAGE:
-        spec = marker.layout(media.size).to_dict()
-    elif media.modality is Modality.VIDEO and hasattr(marker, "layout"):
-        info = media.video()
-        spec = marker.layout((info.width, info.height))
-    elif hasattr(marker, "spec"):
-        spec = marker.spec()
-    return spec
-
-
-def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None
-                         ) -> dict[str, str]:
-    """The perceptual fingerprint a record keeps for trace and banks: that of the modality's primary hasher
-    (``hashers_for``: PDQ for images, vPDQ for video, landmark hashes for audio); text has only its exact and
-    normalised hashes. Records made before issue 23 keep a video's under the kind's old name ``video``."""
-    for hasher in hashers_for(media.modality, ctx, plugins, exact=False):
-        return {hasher.kind: hasher.hash(media).value}
-    return {}
