@@ -24,7 +24,7 @@ from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
 from synthguard.consent.gate import enforce as enforce_consent
 from synthguard.consent.registry import Registry as LikenessRegistry
-from synthguard.errors import KeyMissingError, NotFoundError
+from synthguard.errors import NotFoundError
 from synthguard.fingerprint import signals
 from synthguard.fingerprint.banks import Banks
 from synthguard.identity import IdentityVerifier, check_user_id, scoped_key
@@ -37,9 +37,9 @@ from synthguard.labeling import EXPLICIT as EXPLICIT  # re-exported: their old h
 from synthguard.labeling import LABEL_ORDER as LABEL_ORDER
 from synthguard.labeling import Clock, Labeler, LabelResult, Source, content_fingerprints
 from synthguard.law import Incident
-from synthguard.ledger.checkpoint import vkey
 from synthguard.ledger.erasure import SubjectVault, purge_expired
 from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
+from synthguard.ledger.service import LedgerService
 from synthguard.marking.base import Marker
 from synthguard.media import Media
 from synthguard.moderation import Moderation
@@ -53,7 +53,7 @@ from synthguard.store.schema import User
 from synthguard.store.unit_of_work import Session, Users
 from synthguard.times import utcnow
 from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
-from synthguard.trace import checkpoint_dict, find_record, proof_for, record_dict
+from synthguard.trace import find_record, proof_for, record_dict
 from synthguard.trace import trace as trace_media
 
 
@@ -289,35 +289,30 @@ class SynthGuard:
                     # watermark token see whether its file is this record's output or a copied mark (issue 19)
                     "fingerprints": {f.kind: f.value for f in rec.fingerprints if f.kind == "pdq"}}
 
+    @cached_property
+    def ledger_service(self) -> LedgerService:
+        """Origin, verifier key, signed checkpoints and the audit of :attr:`ledger`, from narrow dependencies."""
+        return LedgerService(self.ledger, self.db.unit_of_work, public_key=lambda: self.keys.ledger_public,
+                             private_key=lambda: self.keys.ledger_private)
+
     def ledger_origin(self) -> str:
         """This log's checkpoint origin: configured, else derived from the ledger key (unique per log)."""
-        if self.ledger.origin:
-            return self.ledger.origin
-        try:
-            return self.ledger.origin_for(self.keys.ledger_public)
-        except KeyMissingError:  # no key yet, so nothing signed yet: the generic name stands in
-            return "synthguard.ledger"
+        return self.ledger_service.origin()
 
     def ledger_vkey(self) -> str:
         """The signed-note verifier key others pin to check this log's checkpoints (C2SP signed-note)."""
-        return vkey(self.ledger.origin_for(self.keys.ledger_public), self.keys.ledger_public)
+        return self.ledger_service.vkey()
 
     def checkpoint(self) -> dict[str, Any]:
         """Sign the ledger's current tree head (Ed25519)."""
-        with self.db.session() as s:
-            cp = self.ledger.checkpoint(s, self.keys.ledger_private)
-        return checkpoint_dict(self, cp)
+        return self.ledger_service.checkpoint()
 
     def latest_checkpoint(self) -> dict[str, Any] | None:
-        with self.db.session() as s:
-            cp, note = self.ledger.latest_checkpoint(s), self.ledger.latest_note(s)
-        return checkpoint_dict(self, cp, note) if cp else None
+        return self.ledger_service.latest_checkpoint()
 
     def verify_ledger(self) -> dict[str, Any]:
         """Recompute the whole tree and check every checkpoint; problems are named by index."""
-        with self.db.session() as s:
-            report = self.ledger.verify(s, self.keys.ledger_public)
-        return report.to_dict()
+        return self.ledger_service.verify()
 
     # --- courts and victims: assess ------------------------------------------------------
     def assess(self, incident: Incident | dict[str, Any], *, lang: str = "en") -> dict[str, Any]:

@@ -8,7 +8,6 @@ no record, or a record whose hashes contradict the file, is reported as a proble
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import NotFoundError
 from synthguard.fingerprint.pdq import nearest
 from synthguard.i18n import N_
+from synthguard.ledger.service import checkpoint_dict as ledger_checkpoint_dict
 from synthguard.media import Media
 from synthguard.plugins import hashers_for
 from synthguard.store import record_repo
@@ -79,15 +79,7 @@ def record_dict(rec: Record) -> dict[str, Any]:
 
 def checkpoint_dict(sg: SynthGuard, cp: Any, note: str | None = None) -> dict[str, Any]:
     """The checkpoint for answers; ``note`` is the stored note when it carries witness cosignatures (issue 19)."""
-    from synthguard.ledger import public_key_pem
-    from synthguard.ledger.checkpoint import log_id, vkey
-
-    key = sg.keys.ledger_public
-    return {"origin": cp.origin, "tree_size": cp.tree_size, "root": cp.root_hash.hex(),
-            "timestamp": cp.timestamp.isoformat() if cp.timestamp else None, "log_id": cp.log_id or log_id(key),
-            "note": note if note and note.startswith(cp.body()) else cp.to_text(),
-            "signature": base64.b64encode(cp.signature).decode(), "signed_body": cp.body(),
-            "public_key": public_key_pem(key).decode(), "vkey": vkey(cp.origin, key)}
+    return ledger_checkpoint_dict(sg.keys.ledger_public, cp, note)
 
 
 def proof_for(sg: SynthGuard, s: Session, rec: Record) -> tuple[dict[str, Any] | None, dict[str, Any] | None,
