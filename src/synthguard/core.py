@@ -1,88 +1,66 @@
-"""SynthGuard: the one object the library, the CLI and the HTTP service share.
+"""SynthGuard: the one object the library, the CLI and the HTTP service share: the composition root (issue 23).
 
-It owns the settings, the database, the key ring, the marker registry and the ledger, and carries out
-the journeys of DESIGN.md: ``label`` (provider), ``inspect`` (anyone), ``trace`` (victim, platform).
+It owns the settings, the database, the key ring, the plugin registry, the ledger and the clock, builds the typed
+services from them (``labeler``, ``identity``, ``compliance``, ``consent``, ``moderation``, ``jobs``, ``banks``,
+``scan_cache``, ``vault``) and keeps the journeys of DESIGN.md as methods that delegate: ``label`` (provider),
+``inspect`` (anyone), ``scan`` (platform), ``trace`` (victim, platform).  No domain module imports it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from functools import cached_property
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from synthguard import identity
+from synthguard import law
+from synthguard.compliance import Compliance
+from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
-from synthguard.errors import (
-    ConflictError,
-    IdentityNotVerifiedError,
-    KeyMissingError,
-    NotFoundError,
-    ValidationError,
-    WatermarkError,
-)
-from synthguard.i18n import N_
-from synthguard.ids import new_content_id
-from synthguard.inspection import LABEL_ORDERS, inspect_media, limited_media, settle_foreign
+from synthguard.consent.gate import enforce as enforce_consent
+from synthguard.consent.registry import Registry as LikenessRegistry
+from synthguard.errors import NotFoundError
+from synthguard.fingerprint import signals
+from synthguard.fingerprint.banks import Banks
+from synthguard.identity import IdentityVerifier, check_user_id, scoped_key
+from synthguard.identity.accounts import ADD_USER_HINT as ADD_USER_HINT  # re-exported: its old home
+from synthguard.identity.accounts import Identity
+from synthguard.inspection import inspect_media, limited_media, settle_foreign
+from synthguard.jobs import Jobs
 from synthguard.keys import Keys
-from synthguard.ledger.checkpoint import vkey
+from synthguard.labeling import EXPLICIT as EXPLICIT  # re-exported: their old home (API compatibility)
+from synthguard.labeling import LABEL_ORDER as LABEL_ORDER
+from synthguard.labeling import Clock, Labeler, LabelResult, Source, content_fingerprints
+from synthguard.law import Incident
 from synthguard.ledger.erasure import SubjectVault, purge_expired
 from synthguard.ledger.log import Ledger  # the module, not the lazy package attribute: typed
-from synthguard.marking.base import LabelContext, Marker
-from synthguard.media import Media, Modality, check_output_name, write_atomic
-from synthguard.plugins import PluginContext, Plugins, hashers_for
-from synthguard.store import ledger_repo, record_repo, user_repo
+from synthguard.ledger.service import LedgerService
+from synthguard.marking.base import Marker
+from synthguard.media import Media
+from synthguard.moderation import Moderation
+from synthguard.plugins import Plugins
+from synthguard.scan import ScanResult, log_scan
+from synthguard.scan import scan as scan_media
+from synthguard.scan_cache import ScanCache
+from synthguard.store import ledger_repo
 from synthguard.store.db import Database
-from synthguard.store.schema import Fingerprint, IdentityVerification, Record, User
-
-LABEL_ORDER = LABEL_ORDERS[Modality.IMAGE]
-EXPLICIT = ("visible", "notice")  # marker techniques that --no-visible turns off
-Source = str | os.PathLike[str] | bytes | Media
-
-
-ADD_USER_HINT = N_("Add it first: `synthguard users add USER`.")
-RECORD_HINT = N_("Check the content id (SG and 26 more characters: the AIGC ProduceID); find the record of a file "
-                 "with `synthguard trace FILE`.")
-_TECHNIQUE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-
-
-def _technique(technique: str | None, purpose: str | None) -> str | None:
-    """The DS-26 technique recorded on the generation record: the explicit one, else the consent purpose
-    (``face_swap``, ``voice_clone`` ...), so switches (DS-05) and the consent check (DS-15) see every gated edit."""
-    value = technique or purpose or None
-    if value is not None and not _TECHNIQUE.match(value):
-        raise ValidationError("technique {technique!r} is not a valid technique name", values={"technique": value},
-                              hint="Use a lower-case name such as face_swap, voice_clone or text_to_image (DS-26).")
-    return value
-
-
-@dataclass(frozen=True)
-class LabelResult:
-    content_id: str
-    output: str | None
-    marks: list[str]
-    sha256: str
-    producer: str
-    user: str
-    ledger_index: int
-    watermark_payload: str | None
-    visible_label: dict[str, Any] | None = None
-    warnings: list[str] = field(default_factory=list)
-    consent: list[str] = field(default_factory=list)  # grant ids the consent gate allowed on (DS-15)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from synthguard.store.schema import User
+from synthguard.store.unit_of_work import Session, Users
+from synthguard.times import utcnow
+from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
+from synthguard.trace import find_record, proof_for, record_dict
+from synthguard.trace import trace as trace_media
 
 
 class SynthGuard:
-    def __init__(self, settings: Settings, *, plugins: Plugins | None = None):
+    def __init__(self, settings: Settings, *, plugins: Plugins | None = None, clock: Clock = utcnow):
         self.settings = settings
+        self.clock = clock  # every label's creation time (a test can fix it; issue 23)
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if settings.home.stat().st_mode & 0o077 and settings.home.stat().st_uid == os.getuid():
             settings.home.chmod(0o700)  # the database, keys and moderation media live here (issue 18 finding 15)
@@ -129,83 +107,41 @@ class SynthGuard:
         of that tenant's account ``user_id`` (:meth:`account_ref`; two tenants' ``alice`` are two people with two
         pseudonyms, issue 18 finding 13); without, of the key given (``User.id``)."""
         if tenant is not None:
-            return self.account_ref(tenant, user_id)
-        return hmac.new(self.keys.identity_salt, b"user:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]
+            return self.identity.account_ref(tenant, user_id)
+        return self.identity.user_ref(user_id)
 
-    def account_ref(self, tenant: str, user_id: str, *, session: Any = None) -> str:
-        """The ledger pseudonym of account ``user_id`` of ``tenant``: :meth:`user_ref` of its key; for an id that is
-        no account (a grantee named freely), of the key it would get (issue 18 finding 13).  In the default tenant
-        that is ``user_ref(user_id)``, as before."""
-        if session is None:
-            with self.db.session() as s:
-                return self.account_ref(tenant, user_id, session=s)
-        key = user_repo.key_of(session, tenant, user_id)
-        return self.user_ref(key or identity.scoped_key(tenant, user_id))
+    def account_ref(self, tenant: str, user_id: str, *, session: Session | None = None) -> str:
+        """The ledger pseudonym of account ``user_id`` of ``tenant`` (:meth:`Identity.account_ref`)."""
+        return self.identity.account_ref(tenant, user_id, session=session)
 
-    def account(self, s: Any, user_id: str, tenant: str | None = None) -> User:
-        """The account ``user_id`` of ``tenant``, else NotFoundError; ids are per tenant (issue 18 finding 13), so
-        another tenant's account of the same id is not found.  ``tenant`` None (the operator's CLI, the library):
-        the one account with that id in any tenant; ValidationError when several tenants use the id."""
-        rows = user_repo.named(s, user_id, tenant, limit=2)
-        if not rows:
-            raise NotFoundError("no user {user!r}", values={"user": user_id}, hint=ADD_USER_HINT)
-        if len(rows) > 1:
-            tenants = ", ".join(user_repo.tenants_of(s, user_id))
-            raise ValidationError("user id {user!r} exists in several tenants ({tenants})",
-                                  values={"user": user_id, "tenants": tenants},
-                                  hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
-        return rows[0]
+    def account(self, s: Session, user_id: str, tenant: str | None = None) -> User:
+        """The account ``user_id`` of ``tenant``, else NotFoundError (:meth:`Identity.account`)."""
+        return self.identity.account(Users(s), user_id, tenant)
 
     # --- users and identity (DS-07) --------------------------------------------------------
+    @cached_property
+    def identity(self) -> Identity:
+        """Accounts and their real-identity verification (DS-07), built from narrow dependencies (issue 23)."""
+        return Identity(self.db.unit_of_work, self.ledger, salt=lambda: self.keys.identity_salt,
+                        verifier=self.identity_verifier, required=lambda: self.settings.identity_required,
+                        admit=self._admit_registration)
+
+    def _admit_registration(self, tenant: str) -> None:
+        check_tenant(tenant)
+        self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
+
     def add_user(self, user_id: str, *, tenant: str = "default") -> dict[str, Any]:
         """Register ``user_id`` in ``tenant``.  Ids are per tenant (issue 18 finding 13): another tenant's account
         of the same id neither blocks this one nor shows (the 409 is only for the same tenant)."""
-        from synthguard.compliance.common import check_tenant
-
-        identity.check_user_id(user_id)
-        if tenant == "*":
-            raise ValidationError("tenant {tenant!r} is not a valid tenant id", values={"tenant": tenant})
-        check_tenant(tenant)
-        self.compliance.switches.require(["register"], tenant=tenant)  # DS-24: registration can be suspended
-        with self.db.session() as s:
-            if user_repo.key_of(s, tenant, user_id) is not None:
-                raise ConflictError("user {user!r} already exists", values={"user": user_id})
-            key = identity.scoped_key(tenant, user_id)
-            if user_repo.user(s, key) is not None:  # an older account of another tenant holds the bare id
-                key = identity.tenant_key(tenant, user_id)
-            if not user_repo.add(s, User(id=key, name=user_id, tenant=tenant)):
-                # the same id created in this tenant at the same moment (unique per tenant)
-                raise ConflictError("user {user!r} already exists", values={"user": user_id})
-        return self.user(user_id, tenant=tenant)
+        return self.identity.add(user_id, tenant=tenant)
 
     def verify_user(self, user_id: str, method: str, *, identifier: str | None = None,
-                    reference: str | None = None, verifier: identity.IdentityVerifier | None = None,
+                    reference: str | None = None, verifier: IdentityVerifier | None = None,
                     tenant: str | None = None) -> dict[str, Any]:
-        try:
-            m = identity.Method(method)
-        except ValueError:
-            raise ValidationError("unknown verification method {method!r}",
-                                  hint=N_("Use one of: {methods}."),
-                                  values={"method": method,
-                                          "methods": ", ".join(x.value for x in identity.Method)}) from None
-        verifier = verifier or self.identity_verifier()
-        result = verifier.verify(user_id, m, identifier, reference)
-        salt = self.keys.identity_salt if identifier else b""
-        with self.db.session() as s:
-            u = self.account(s, user_id, tenant)
-            tenant = u.tenant
-            user_repo.add_verification(s, IdentityVerification(
-                user_id=u.id, method=m.value, result="verified" if result.verified else "failed",
-                verifier=result.verifier, reference=result.reference,
-                identifier_hash=identity.identifier_hash(salt, m, identifier) if identifier else None,
-            ))
-            self.ledger.append(s, "identity", {"event": "identity_verification",
-                               "user": self.user_ref(u.id), "method": m.value, "verified": result.verified})
-        if not result.verified:
-            raise ValidationError("identity verification failed: {reason}", values={"reason": result.reason})
-        return self.user(user_id, tenant=tenant)
+        return self.identity.verify(user_id, method, identifier=identifier, reference=reference, verifier=verifier,
+                                    tenant=tenant)
 
-    def identity_verifier(self) -> identity.IdentityVerifier:
+    def identity_verifier(self) -> IdentityVerifier:
         """The verifier named by the ``identity_verifier`` setting (default ``operator``), from the plugin registry;
         ConfigError naming the registered ones when no verifier has that name."""
         name = self.plugins.identity_verifiers.require([self.settings.identity_verifier],
@@ -213,7 +149,7 @@ class SynthGuard:
         return self.plugins.identity_verifiers.create(name, self)
 
     @cached_property
-    def vault(self) -> Any:
+    def vault(self) -> SubjectVault:
         return SubjectVault(self.keys.vault_master, ledger=self.ledger)
 
     def erase_user(self, user_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
@@ -222,26 +158,21 @@ class SynthGuard:
         The key erased is the account's (``tenant``'s ``user_id``), never another tenant's account of the same id
         (finding 13).  An id that is no account is erased under the key it would have (default tenant: the id), so
         data stored before the account existed, or under a removed account, can still be shredded."""
-        identity.check_user_id(user_id)  # never another kind of vault subject (issue 18 finding 17)
+        check_user_id(user_id)  # never another kind of vault subject (issue 18 finding 17)
         with self.db.session() as s:
             try:
                 u = self.account(s, user_id, tenant)
                 key, tenant = u.id, u.tenant
             except NotFoundError:
                 tenant = tenant or "default"
-                key = identity.scoped_key(tenant, user_id)
+                key = scoped_key(tenant, user_id)
             entry = self.vault.erase(s, key, reason=reason)
         return {"user": user_id, "tenant": tenant, "erased": True, "ledger_index": entry.index}
 
     def personal_data(self, content_id: str) -> list[str]:
         """Decrypt the personal data linked to a record's ledger entry (for authorised investigators)."""
         with self.db.session() as s:
-            rec = record_repo.record(s, content_id)
-            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
-                rec = record_repo.record_by_watermark(s, content_id)
-            if rec is None:
-                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
-                                    hint=RECORD_HINT)
+            rec = find_record(s, content_id)
             ids = ledger_repo.payload_ids(s, rec.ledger_index)
             return [self.vault.load(s, i).decode() for i in ids]
 
@@ -253,121 +184,34 @@ class SynthGuard:
 
     def user(self, user_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         """The account ``user_id`` of ``tenant`` (None: of whichever tenant has it, if only one does)."""
-        with self.db.session() as s:
-            return _user_dict(self.account(s, user_id, tenant))
+        return self.identity.get(user_id, tenant=tenant)
 
     def users(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
-        with self.db.session() as s:
-            return [_user_dict(u) for u in user_repo.users(s, tenant)]
+        return self.identity.all(tenant=tenant)
 
     # --- the provider's journey: label ---------------------------------------------------
+    @cached_property
+    def labeler(self) -> Labeler:
+        """The label journey (DS-07, DS-16..19), built from narrow dependencies (issue 23)."""
+        return Labeler(settings=lambda: self.settings, media=self.media, marker=self.marker,
+                       fingerprints=lambda m: content_fingerprints(m, self, self.plugins), units=self.db.unit_of_work,
+                       ledger=self.ledger, vault=lambda: self.vault, identity=self.identity,
+                       compliance=lambda: self.compliance, consent=functools.partial(enforce_consent, self),
+                       payload=self.watermark_payload, ledger_ref=lambda cid: f"{self.ledger_origin()}#{cid}",
+                       clock=self.clock)
+
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
               model: str | None = None, input_sha256: str | None = None, technique: str | None = None,
               client_ip: str | None = None, sources: Sequence[Source] | None = None,
               purpose: str | None = None, tenant: str | None = None) -> LabelResult:
-        """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*).
-
-        Images, audio, video and text share this journey; the markers come from ``LABEL_ORDERS``.  ``user`` is an
-        account of ``tenant`` (None: the one tenant that has that id; finding 13)."""
-        producer = self._producer(producer)
-        media = self.media(source)
-        media.decode()  # decode fully now: corrupt input fails before anything is written
-        with self.db.session() as s:
-            account = self._require_identity(s, user, tenant)
-            tenant, key = account.tenant, account.id
-        technique = _technique(technique, purpose)
-        # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
-        self.compliance.switches.guard(media.modality.value, technique, tenant=tenant)
-        if purpose and purpose != technique:
-            self.compliance.switches.require([purpose], tenant=tenant)
-        if self.settings.require_terms_acceptance:  # DS-06: the current agreement accepted before generating
-            self.compliance.terms.require_accepted(user, tenant=tenant)
-        gate = None
-        if sources:  # DS-15: every face/voice in the sources needs that person's separate consent
-            from synthguard.consent.gate import enforce
-
-            gate = enforce(self, [self.media(x) for x in sources], purpose=purpose or "", user=user, tenant=tenant,
-                           output_sha256=media.sha256)
-        content_id = new_content_id()
-        ctx = LabelContext(
-            content_id=content_id, producer=producer, created=datetime.now(UTC), user=None, model=model,
-            watermark_payload=self.watermark_payload(content_id),
-            ledger_ref=f"{self.ledger_origin()}#{content_id}",
-        )
-        switches = {"watermark": self.settings.watermark if watermark is None else watermark,
-                    "metadata": True, "c2pa": self.settings.c2pa if c2pa is None else c2pa}
-        marks, warnings, layout = [], [], None
-        out = media
-        for name in LABEL_ORDERS[media.modality]:
-            kind = name.split(".", 1)[1]
-            if not (visible if kind in EXPLICIT else switches.get(kind, True)):
-                continue
-            marker = self.marker(name)
-            if kind in EXPLICIT:
-                layout = _explicit_spec(marker, out)
-            try:
-                out = marker.mark(out, ctx)
-            except WatermarkError as exc:  # e.g. too small or too short to carry a mark: labelled, with a warning
-                warnings.append(f"watermark skipped: {exc.message}")
-                continue
-            marks.append(name)
-        result = self._record(media, out, ctx, user, key, tenant, marks, warnings, layout, output, input_sha256,
-                              technique, client_ip)
-        return replace(result, consent=gate.grants) if gate is not None else result
-
-    def _record(self, media: Media, out: Media, ctx: LabelContext, user: str, key: str, tenant: str, marks: list[str],
-                warnings: list[str], layout: dict[str, Any] | None, output: str | Path | None, input_sha256: str | None,
-                technique: str | None, client_ip: str | None) -> LabelResult:
-        if output is not None:  # after the markers, so an unsupported input is reported as such first
-            check_output_name(output, out.format)
-        wm_mark = f"{out.modality.value}.watermark"
-        wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | content_fingerprints(
-            out, self, self.plugins)
-        with self.db.session() as s:
-            entry = self.ledger.append(s, "generation", {
-                "content_id": ctx.content_id, "producer": ctx.producer, "user": self.user_ref(key),
-                "model": ctx.model, "modality": out.modality.value, "input_sha256": input_sha256 or media.sha256,
-                "output_sha256": out.sha256, "pixel_sha256": out.content_sha256, "watermark_payload": wm,
-                "marks": marks,
-            }, time=ctx.created)
-            record_repo.add(s, Record(
-                content_id=ctx.content_id, tenant=tenant, producer=ctx.producer, user_id=key, created_at=ctx.created,
-                modality=out.modality.value, technique=technique, model=ctx.model,
-                input_sha256=input_sha256 or media.sha256, output_sha256=out.sha256,
-                pixel_sha256=out.content_sha256, watermark_payload=wm, marks=marks,
-                details={"visible_label": layout} if layout else {}, ledger_index=entry.index,
-                fingerprints=[Fingerprint.of(k, v) for k, v in fingerprints.items()],
-            ))
-            if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault
-                self.vault.store(s, key, f"ip={client_ip}", entry_index=entry.index)
-            if output is not None:  # inside the transaction: a failed write rolls the record back
-                write_atomic(output, out.data)
-        return LabelResult(ctx.content_id, str(output) if output is not None else None, marks, out.sha256,
-                           ctx.producer, user, entry.index, wm, layout, warnings)
-
-    def _producer(self, producer: str | None) -> str:
-        from synthguard.marking.aigc import parse_provider_code
-
-        code = producer or self.settings.producer
-        if not code:
-            raise ValidationError("no producer code given",
-                                  hint="Pass --producer CODE or set SYNTHGUARD_PRODUCER (GB-14 provider code).")
-        if not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in code):
-            raise ValidationError("producer code {code!r} has characters GB 45438 Annex E does not allow (GB-10)",
-                                  hint="Use the provider code: printable ASCII letters and digits, no spaces.",
-                                  values={"code": code})
-        if self.settings.strict_producer_code:
-            parse_provider_code(code, strict=True)
-        return code
-
-    def _require_identity(self, s: Any, user_id: str, tenant: str | None = None) -> User:
-        u = self.account(s, identity.check_user_id(user_id), tenant)
-        if self.settings.identity_required and not _is_verified(u):
-            raise IdentityNotVerifiedError("user {user!r} has no verified real-identity record (DS-07)",
-                                           values={"user": user_id})
-        return u
+        """Label one generated file with every mark the law asks for, and record it (DS-07, DS-16..19, LM-*;
+        :class:`synthguard.labeling.Labeler`).  ``user`` is an account of ``tenant`` (None: the one tenant that
+        has that id; finding 13)."""
+        return self.labeler.label(source, user=user, producer=producer, output=output, visible=visible,
+                                  watermark=watermark, c2pa=c2pa, model=model, input_sha256=input_sha256,
+                                  technique=technique, client_ip=client_ip, sources=sources, purpose=purpose,
+                                  tenant=tenant)
 
     # --- anyone: inspect -------------------------------------------------------------------
     def inspect(self, source: Source) -> dict[str, Any]:
@@ -380,64 +224,49 @@ class SynthGuard:
         """A label or manifest naming one of this deployment's records (else another provider's claim, issue 19)."""
         if not content_id:
             return False
-        with self.db.session() as s:
-            return record_repo.record(s, str(content_id)[:64]) is not None
+        with self.db.unit_of_work() as uow:
+            return uow.records.get(str(content_id)[:64]) is not None
 
     @cached_property
-    def compliance(self) -> Any:
+    def compliance(self) -> Compliance:
         """Provider compliance: audit, registers, emergency switches, screening (DS-05..09, DS-14, DS-17)."""
-        from synthguard.compliance import Compliance
-
         return Compliance(self)
 
     @cached_property
-    def consent(self) -> Any:
+    def consent(self) -> LikenessRegistry:
         """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
-        from synthguard.consent.registry import Registry as LikenessRegistry
-
         return LikenessRegistry(self)
 
     # --- platforms: scan ---------------------------------------------------------------------
     @cached_property
-    def banks(self) -> Any:
+    def banks(self) -> Banks:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
-        from synthguard.fingerprint import signals
-        from synthguard.fingerprint.banks import Banks
-
         return Banks(self.db, self.ledger, hashers=self.plugins.hashers.create_all(self),
                      index=lambda: self.plugins.indexes.create("mih", self),
                      vpdq=signals.VpdqRule.from_settings(self.settings))
 
     @cached_property
-    def jobs(self) -> Any:
+    def jobs(self) -> Jobs:
         """The job queue (async scans, workers); SQLite runs jobs in-process (see jobs/)."""
-        from synthguard.jobs import Jobs
-
         return Jobs(self)
 
     @cached_property
-    def moderation(self) -> Any:
+    def moderation(self) -> Moderation:
         """Cases, notice-and-takedown, refutation, review queue and reports (see moderation/)."""
-        from synthguard.moderation import Moderation
-
         return Moderation(self)
 
     @cached_property
-    def scan_cache(self) -> Any:
+    def scan_cache(self) -> ScanCache | None:
         """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
-        from synthguard.scan_cache import ScanCache
-
         return ScanCache(self) if self.settings.scan_cache else None
 
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
-             propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> Any:
+             propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> ScanResult:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
-        from synthguard.scan import log_scan, scan
-
-        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+        result = scan_media(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
                       tenant=tenant, cache=self.scan_cache)
         if log:
             log_scan(self, result)
@@ -446,107 +275,50 @@ class SynthGuard:
     # --- victims and platforms: trace ------------------------------------------------------
     def trace(self, source: Source) -> dict[str, Any]:
         """Which record made this file, with an inclusion proof against a signed checkpoint (see trace.py)."""
-        from synthguard.trace import trace
-
-        return trace(self, self.media(source)).to_dict()
+        return trace_media(self, self.media(source)).to_dict()
 
     def record(self, content_id: str) -> dict[str, Any]:
         """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24).  ``content_id``
         may also be a watermark token (16 hex digits, ``watermark_payload``): how a platform that read the token
         of a shared- or public-mode mark resolves it (issue 19); a forged token names no record (404)."""
-        from synthguard.trace import proof_for, record_dict
-
         with self.db.session() as s:
-            rec = record_repo.record(s, content_id)
-            if rec is None and re.fullmatch(r"[0-9a-f]{16}", content_id):  # a watermark token (issue 19)
-                rec = record_repo.record_by_watermark(s, content_id)
-            if rec is None:
-                raise NotFoundError("no record {content_id!r}", values={"content_id": content_id},
-                                    hint=RECORD_HINT)
+            rec = find_record(s, content_id)
             proof, checkpoint, problems = proof_for(self, s, rec)
             return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems,
                     # the output's perceptual hash (not in the proven entry): lets a platform that resolved a
                     # watermark token see whether its file is this record's output or a copied mark (issue 19)
                     "fingerprints": {f.kind: f.value for f in rec.fingerprints if f.kind == "pdq"}}
 
+    @cached_property
+    def ledger_service(self) -> LedgerService:
+        """Origin, verifier key, signed checkpoints and the audit of :attr:`ledger`, from narrow dependencies."""
+        return LedgerService(self.ledger, self.db.unit_of_work, public_key=lambda: self.keys.ledger_public,
+                             private_key=lambda: self.keys.ledger_private)
+
     def ledger_origin(self) -> str:
         """This log's checkpoint origin: configured, else derived from the ledger key (unique per log)."""
-        if self.ledger.origin:
-            return self.ledger.origin
-        try:
-            return self.ledger.origin_for(self.keys.ledger_public)
-        except KeyMissingError:  # no key yet, so nothing signed yet: the generic name stands in
-            return "synthguard.ledger"
+        return self.ledger_service.origin()
 
     def ledger_vkey(self) -> str:
         """The signed-note verifier key others pin to check this log's checkpoints (C2SP signed-note)."""
-        return vkey(self.ledger.origin_for(self.keys.ledger_public), self.keys.ledger_public)
+        return self.ledger_service.vkey()
 
     def checkpoint(self) -> dict[str, Any]:
         """Sign the ledger's current tree head (Ed25519)."""
-        from synthguard.trace import checkpoint_dict
-
-        with self.db.session() as s:
-            cp = self.ledger.checkpoint(s, self.keys.ledger_private)
-        return checkpoint_dict(self, cp)
+        return self.ledger_service.checkpoint()
 
     def latest_checkpoint(self) -> dict[str, Any] | None:
-        from synthguard.trace import checkpoint_dict
-
-        with self.db.session() as s:
-            cp, note = self.ledger.latest_checkpoint(s), self.ledger.latest_note(s)
-        return checkpoint_dict(self, cp, note) if cp else None
+        return self.ledger_service.latest_checkpoint()
 
     def verify_ledger(self) -> dict[str, Any]:
         """Recompute the whole tree and check every checkpoint; problems are named by index."""
-        with self.db.session() as s:
-            report = self.ledger.verify(s, self.keys.ledger_public)
-        return report.to_dict()
+        return self.ledger_service.verify()
 
     # --- courts and victims: assess ------------------------------------------------------
-    def assess(self, incident: Any, *, lang: str = "en") -> Any:
+    def assess(self, incident: Incident | dict[str, Any], *, lang: str = "en") -> dict[str, Any]:
         """Cited, explainable legal assessment of an incident (law/, LAW.md)."""
-        from synthguard.law import assess
-
-        return assess(incident, lang=lang)
+        return law.assess(incident, lang=lang)
 
     @cached_property
     def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("synthguard")
-
-
-def _explicit_spec(marker: Any, media: Media) -> dict[str, Any] | None:
-    """What the explicit label looks like, for the record (DS-19: text, position, size, timing)."""
-    spec: dict[str, Any] | None = None
-    if media.modality is Modality.IMAGE:
-        spec = marker.layout(media.size).to_dict()
-    elif media.modality is Modality.VIDEO and hasattr(marker, "layout"):
-        info = media.video()
-        spec = marker.layout((info.width, info.height))
-    elif hasattr(marker, "spec"):
-        spec = marker.spec()
-    return spec
-
-
-def content_fingerprints(media: Media, ctx: PluginContext | None = None, plugins: Plugins | None = None
-                         ) -> dict[str, str]:
-    """The perceptual fingerprint a record keeps for trace and banks: that of the modality's primary hasher
-    (``hashers_for``: PDQ for images, vPDQ for video, landmark hashes for audio); text has only its exact and
-    normalised hashes. Records made before issue 23 keep a video's under the kind's old name ``video``."""
-    for hasher in hashers_for(media.modality, ctx, plugins, exact=False):
-        return {hasher.kind: hasher.hash(media).value}
-    return {}
-
-
-def _is_verified(u: User) -> bool:
-    return bool(u.verifications) and u.verifications[-1].result == "verified"
-
-
-def _user_dict(u: User) -> dict[str, Any]:
-    last = u.verifications[-1] if u.verifications else None
-    return {"id": u.name, "tenant": u.tenant, "created_at": u.created_at.isoformat(), "verified": _is_verified(u),
-            "verification": None if last is None else {
-                "method": last.method, "result": last.result, "verified_at": last.verified_at.isoformat(),
-                "verifier": last.verifier, "reference": last.reference}}
+        return package_version("synthguard")

@@ -8,11 +8,14 @@ no record, or a record whose hashes contradict the file, is reported as a proble
 
 from __future__ import annotations
 
-import base64
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from synthguard.errors import NotFoundError
 from synthguard.fingerprint.pdq import nearest
+from synthguard.i18n import N_
+from synthguard.ledger.service import checkpoint_dict as ledger_checkpoint_dict
 from synthguard.media import Media
 from synthguard.plugins import hashers_for
 from synthguard.store import record_repo
@@ -25,8 +28,23 @@ from synthguard.trust.trustlist import for_settings
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
 
+RECORD_HINT = N_("Check the content id (SG and 26 more characters: the AIGC ProduceID); find the record of a file "
+                 "with `synthguard trace FILE`.")
+_WATERMARK_TOKEN = re.compile(r"[0-9a-f]{16}")
+
 # Strength of each kind of evidence: a claim the file makes about itself (metadata) is weakest.
 STRENGTH = {"sha256": 5, "pixel_sha256": 5, "watermark": 4, "c2pa": 3, "pdq": 3, "aigc": 2, "ledger_ref": 2}
+
+
+def find_record(s: Session, content_id: str) -> Record:
+    """The record of ``content_id`` or of a watermark token (16 hex digits, ``watermark_payload``: how a platform
+    that read the token of a shared- or public-mode mark resolves it, issue 19); NotFoundError otherwise."""
+    rec = record_repo.record(s, content_id)
+    if rec is None and _WATERMARK_TOKEN.fullmatch(content_id):
+        rec = record_repo.record_by_watermark(s, content_id)
+    if rec is None:
+        raise NotFoundError("no record {content_id!r}", values={"content_id": content_id}, hint=RECORD_HINT)
+    return rec
 
 
 @dataclass
@@ -61,15 +79,7 @@ def record_dict(rec: Record) -> dict[str, Any]:
 
 def checkpoint_dict(sg: SynthGuard, cp: Any, note: str | None = None) -> dict[str, Any]:
     """The checkpoint for answers; ``note`` is the stored note when it carries witness cosignatures (issue 19)."""
-    from synthguard.ledger import public_key_pem
-    from synthguard.ledger.checkpoint import log_id, vkey
-
-    key = sg.keys.ledger_public
-    return {"origin": cp.origin, "tree_size": cp.tree_size, "root": cp.root_hash.hex(),
-            "timestamp": cp.timestamp.isoformat() if cp.timestamp else None, "log_id": cp.log_id or log_id(key),
-            "note": note if note and note.startswith(cp.body()) else cp.to_text(),
-            "signature": base64.b64encode(cp.signature).decode(), "signed_body": cp.body(),
-            "public_key": public_key_pem(key).decode(), "vkey": vkey(cp.origin, key)}
+    return ledger_checkpoint_dict(sg.keys.ledger_public, cp, note)
 
 
 def proof_for(sg: SynthGuard, s: Session, rec: Record) -> tuple[dict[str, Any] | None, dict[str, Any] | None,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.errors import StoreError, SynthGuardError
+from synthguard.store.unit_of_work import UnitOfWork
 
 try:
     import fcntl
@@ -318,6 +319,13 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """:meth:`session` with the repositories over it (issue 23's storage seam): all of it commits on
+        success, none of it on any error."""
+        with self.session() as session:
+            yield UnitOfWork(session)
 
     def checkpoint_in_background(self, every: float = 1.0) -> bool:
         """Move SQLite's WAL checkpoints off the request path (servers, issue 28); False when not SQLite.

@@ -9,7 +9,7 @@ full watermark search to the one deep-scan job of its content; the job delivers 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,8 +17,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from synthguard.errors import StoreError
 from synthguard.store.base import Base, UTCDateTime, utcnow
-from synthguard.store.db import Database
 from synthguard.store.job_tables import Job
+
+if TYPE_CHECKING:  # annotations only: schema imports this module, and db imports the schema's repositories
+    from synthguard.store.db import Database
 
 
 class ScanCacheEntry(Base):

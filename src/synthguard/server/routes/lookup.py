@@ -9,7 +9,6 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile
 from fastapi.responses import Response as RawResponse
 
 from synthguard.auth import Role
-from synthguard.core import RECORD_HINT
 from synthguard.errors import MediaTooLargeError, NotFoundError, ValidationError
 from synthguard.evidence import build_bundle, verify_bundle
 from synthguard.evidence.bundle import bundle_bytes, verifier_keys
@@ -17,6 +16,7 @@ from synthguard.ledger.trusted import pinned_vkey
 from synthguard.scan import log_scan, scan_entry
 from synthguard.server.deps import SG, Ident, RecordReader, Scanner, Tracer, upload_media
 from synthguard.store.db import lock_waited
+from synthguard.trace import RECORD_HINT
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 
