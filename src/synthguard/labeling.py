@@ -60,28 +60,26 @@ class LabelResult:
         return asdict(self)
 
 
+@dataclass(kw_only=True)
 class Labeler:
-    """Mark and record generated content: images, audio, video and text share this journey."""
+    """Mark and record generated content: images, audio, video and text share this journey.
 
-    def __init__(self, *, settings: Callable[[], Settings], media: Callable[[Source], Media],
-                 marker: Callable[[str], Marker], fingerprints: Callable[[Media], dict[str, str]],
-                 units: Callable[[], AbstractContextManager[UnitOfWork]], ledger: Ledger,
-                 vault: Callable[[], SubjectVault], identity: Identity, compliance: Callable[[], Compliance],
-                 consent: ConsentGate, payload: Callable[[str], bytes], ledger_ref: Callable[[str], str],
-                 clock: Clock = utcnow):
-        self._settings = settings
-        self._media = media
-        self._marker = marker
-        self._fingerprints = fingerprints
-        self._units = units
-        self._ledger = ledger
-        self._vault = vault
-        self._identity = identity
-        self._compliance = compliance
-        self._consent = consent
-        self._payload = payload
-        self._ledger_ref = ledger_ref
-        self.clock = clock
+    Built from narrow dependencies (issue 23); the callables are read when a label is made, so a core without
+    keys or a compliance store can still be built."""
+
+    settings: Callable[[], Settings]
+    media: Callable[[Source], Media]
+    marker: Callable[[str], Marker]
+    fingerprints: Callable[[Media], dict[str, str]]
+    units: Callable[[], AbstractContextManager[UnitOfWork]]
+    ledger: Ledger
+    vault: Callable[[], SubjectVault]
+    identity: Identity
+    compliance: Callable[[], Compliance]
+    consent: ConsentGate
+    payload: Callable[[str], bytes]
+    ledger_ref: Callable[[str], str]
+    clock: Clock = utcnow
 
     def label(self, source: Source, *, user: str, producer: str | None = None, output: str | Path | None = None,
               visible: bool = True, watermark: bool | None = None, c2pa: bool | None = None,
@@ -90,16 +88,16 @@ class Labeler:
               purpose: str | None = None, tenant: str | None = None) -> LabelResult:
         """Label one file and record it; the markers come from ``LABEL_ORDERS``.  ``user`` is an account of
         ``tenant`` (None: the one tenant that has that id; issue 18 finding 13)."""
-        settings = self._settings()
+        settings = self.settings()
         producer = self.producer(producer)
-        media = self._media(source)
+        media = self.media(source)
         media.decode()  # decode fully now: corrupt input fails before anything is written
-        with self._units() as uow:
-            account = self._identity.require_verified(uow.users, user, tenant)
+        with self.units() as uow:
+            account = self.identity.require_verified(uow.users, user, tenant)
             tenant, key = account.tenant, account.id
         technique = check_technique(technique, purpose)
         # DS-05 emergency switch: the technique's switch and, when the consent purpose differs, the purpose's too
-        compliance = self._compliance()
+        compliance = self.compliance()
         compliance.switches.guard(media.modality.value, technique, tenant=tenant)
         if purpose and purpose != technique:
             compliance.switches.require([purpose], tenant=tenant)
@@ -107,12 +105,12 @@ class Labeler:
             compliance.terms.require_accepted(user, tenant=tenant)
         gate = None
         if sources:  # DS-15: every face/voice in the sources needs that person's separate consent
-            gate = self._consent([self._media(x) for x in sources], purpose=purpose or "", user=user,
+            gate = self.consent([self.media(x) for x in sources], purpose=purpose or "", user=user,
                                  tenant=tenant, output_sha256=media.sha256)
         content_id = new_content_id()
         ctx = LabelContext(
             content_id=content_id, producer=producer, created=self.clock(), user=None, model=model,
-            watermark_payload=self._payload(content_id), ledger_ref=self._ledger_ref(content_id),
+            watermark_payload=self.payload(content_id), ledger_ref=self.ledger_ref(content_id),
         )
         switches = {"watermark": settings.watermark if watermark is None else watermark,
                     "metadata": True, "c2pa": settings.c2pa if c2pa is None else c2pa}
@@ -124,7 +122,7 @@ class Labeler:
             kind = name.split(".", 1)[1]
             if not (visible if kind in EXPLICIT else switches.get(kind, True)):
                 continue
-            marker = self._marker(name)
+            marker = self.marker(name)
             if kind in EXPLICIT:
                 layout = explicit_spec(marker, out)
             try:
@@ -144,10 +142,10 @@ class Labeler:
             check_output_name(output, out.format)
         wm_mark = f"{out.modality.value}.watermark"
         wm = ctx.watermark_payload.hex() if wm_mark in marks and ctx.watermark_payload else None
-        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | self._fingerprints(out)
-        with self._units() as uow:  # the record, its ledger entry and the IP: all or nothing
-            entry = self._ledger.append(uow.session, "generation", {
-                "content_id": ctx.content_id, "producer": ctx.producer, "user": self._identity.user_ref(key),
+        fingerprints = {"sha256": out.sha256, "pixel_sha256": out.content_sha256} | self.fingerprints(out)
+        with self.units() as uow:  # the record, its ledger entry and the IP: all or nothing
+            entry = self.ledger.append(uow.session, "generation", {
+                "content_id": ctx.content_id, "producer": ctx.producer, "user": self.identity.user_ref(key),
                 "model": ctx.model, "modality": out.modality.value, "input_sha256": input_sha256 or media.sha256,
                 "output_sha256": out.sha256, "pixel_sha256": out.content_sha256, "watermark_payload": wm,
                 "marks": marks,
@@ -161,7 +159,7 @@ class Labeler:
                 fingerprints=[Fingerprint.of(k, v) for k, v in fingerprints.items()],
             ))
             if client_ip:  # DS-18 asks for the IP; it is personal data, so it goes to the subject's vault
-                self._vault().store(uow.session, key, f"ip={client_ip}", entry_index=entry.index)
+                self.vault().store(uow.session, key, f"ip={client_ip}", entry_index=entry.index)
             if output is not None:  # inside the transaction: a failed write rolls the record back
                 write_atomic(output, out.data)
         return LabelResult(ctx.content_id, str(output) if output is not None else None, marks, out.sha256,
@@ -169,7 +167,7 @@ class Labeler:
 
     def producer(self, producer: str | None) -> str:
         """The GB-14 provider code to label with: the one given, else the configured one (GB-10 characters)."""
-        settings = self._settings()
+        settings = self.settings()
         code = producer or settings.producer
         if not code:
             raise ValidationError("no producer code given",

@@ -50,8 +50,8 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None, serving: boo
     WAL checkpoints in a background thread instead of in the request whose commit crosses the threshold, and
     hand the GIL on every ``SWITCH_INTERVAL`` seconds instead of Python's 5 ms: a repeat gives the GIL up at each
     database call, and when a viral burst has ten requests running Python in one process, each call cost it up
-    to a whole interval to get it back (burst followers' attach stage 4-5 ms; repeats p99 5.2 -> 4.9 ms, slowest
-    7.7 -> 6.1 ms in bench/service.py)."""
+    to a whole interval to get it back (burst followers' attach stage took 4-5 ms; in one bench/service.py run
+    each, repeats p99 5.2 -> 4.9 ms and the slowest repeat 7.7 -> 6.1 ms)."""
     core = sg or SynthGuard.open(settings)
 
     @asynccontextmanager
