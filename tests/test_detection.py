@@ -251,3 +251,28 @@ def test_haar_approximation_is_bit_exact_with_pywt():
 
     x = np.random.default_rng(3).integers(0, 256, (256, 384)).astype(np.uint8)
     assert np.array_equal(haar_approx(x), pywt.dwt2(x, "haar")[0])
+
+
+def test_to_dict_is_asdict_without_sharing_containers() -> None:
+    """Detection.to_dict is built by hand for speed (issue 28: every cached repeat builds its evidence dicts); it
+    must give what dataclasses.asdict gave, and a copy the caller may change without touching the cached one."""
+    import dataclasses
+    from collections import namedtuple
+
+    Point = namedtuple("Point", "x y")
+
+    @dataclasses.dataclass
+    class Box:
+        w: int
+        tags: list[str]
+
+    d = Detection("image.watermark", "label", 3.5, 0.9, "1",
+                  {"payload": "ab", "nested": {"list": [1, {"k": (2, 3)}], "box": Box(2, ["a"])}, "pt": Point(1, 2),
+                   "raw": b"\x00", "none": None}, advisory=True, problems=("p1",))
+    want = dataclasses.asdict(d) | {"problems": ["p1"]}
+    got = d.to_dict()
+    assert got == want and list(got) == list(want)
+    assert json.dumps(got, default=str) == json.dumps(want, default=str)  # same order, same types
+    got["evidence"]["nested"]["list"][1]["k"] = "changed"
+    got["evidence"]["nested"]["box"]["tags"].append("b")
+    assert d.evidence["nested"]["list"][1]["k"] == (2, 3) and d.evidence["nested"]["box"].tags == ["a"]

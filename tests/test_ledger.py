@@ -131,6 +131,42 @@ def test_proof_requests_outside_the_tree_are_clear_errors(session: Session) -> N
     assert not verify_inclusion(proof.leaf_hash, 3, 10, proof.hashes, LEDGER.root(session))
 
 
+def test_sqlite_fast_path_writes_the_rows_sqlalchemy_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite the append's statements run on sqlite3 directly (issue 28): the stored rows -- entries with their
+    time, nodes, head -- are byte for byte those of the SQLAlchemy path, and read back as timezone-aware UTC."""
+    from datetime import UTC, datetime
+
+    from synthguard.store import ledger_repo
+
+    when = datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=UTC)
+    events = [("scan", {"sha256": f"{i:064x}", "verdict": "none"}) for i in range(37)]
+
+    def rows(fast: bool) -> tuple[list[tuple[object, ...]], ...]:
+        engine = _engine()
+        if not fast:
+            monkeypatch.setattr(ledger_repo, "_sqlite", lambda s: None)
+        with Session(engine) as s:
+            for i in range(0, len(events), 5):  # several appends: nodes closed across calls
+                LEDGER.append_many(s, events[i:i + 5], time=when)
+                s.commit()
+            with engine.connect() as conn:
+                raw = tuple(conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1, 2").all()
+                            for t in ("ledger_entries", "ledger_nodes", "ledger_head"))
+            assert LEDGER.entry(s, 36).created_at == when
+        monkeypatch.undo()
+        return raw
+
+    fast, slow = rows(True), rows(False)
+    assert fast == slow and len(fast[0]) == 37 and fast[1]
+
+
+def test_sqlite_fast_path_errors_are_store_errors(tmp_path: Path) -> None:
+    """A driver error on the fast path (here: the ledger's tables are missing) is a StoreError, not sqlite3's."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with Session(engine) as s, pytest.raises(StoreError, match="append to the ledger"):
+        LEDGER.append(s, "scan", {"x": 1})
+
+
 def test_two_appenders_never_share_an_index(tmp_path: Path) -> None:
     engine = _engine(f"sqlite:///{tmp_path / 'l.db'}")
     errors: list[BaseException] = []

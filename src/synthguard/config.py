@@ -214,9 +214,11 @@ class Settings(BaseModel):
         0, ge=0, le=64, description="Analyse uncached uploads in this many child processes per server process "
                                     "(0: in the request's thread), so a slow scan never holds up cached repeats.")
     scan_process_nice: int = Field(
-        0, ge=0, le=19, description="CPU niceness of those child processes: their analyses (uncached uploads, deep "
-                                    "scans) yield the cores to the processes answering requests, which keep theirs "
-                                    "for the database writes every upload makes (`synthguard worker --nice`).")
+        10, ge=0, le=19, description="CPU niceness of those child processes: their analyses (uncached uploads, deep "
+                                     "scans) yield the cores to the processes answering requests, which keep theirs "
+                                     "for the database writes every upload makes (`synthguard worker --nice`). 10 by "
+                                     "default: a viral file's first scan no longer delays its cached repeats "
+                                     "(issue 28; 0 gives the analyses the same priority as the requests).")
     audio_notice: Literal["speech", "rhythm"] = Field(
         "speech", description="Explicit audio label (GB-04): spoken notice (espeak-ng) or the rhythm cue."
     )

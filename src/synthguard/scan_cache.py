@@ -120,16 +120,22 @@ class ScanCache:
             memo = self.__dict__["_trust_memo"] = (stamp, h.hexdigest())
         return str(memo[1])
 
-    def key(self, media: Media, search: str) -> str:
-        parts = (media.sha256, search, media.modality.value, self._context, self.detectors_version(media.modality),
-                 self._trust_digest())
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    def key(self, media: Media, search: str, *, config: str | None = None) -> str:
+        """``config``: :meth:`config` of ``media``, when the caller already has it (one upload asks for two keys)."""
+        config = self.config(media) if config is None else config
+        return hashlib.sha256(f"{media.sha256}|{search}|{config}".encode()).hexdigest()
+
+    def config(self, media: Media) -> str:
+        """The key's parts that do not depend on the bytes: modality, settings and keys, detectors, trust."""
+        return "|".join((media.modality.value, self._context, self.detectors_version(media.modality),
+                         self._trust_digest()))
 
     # --- lookups -------------------------------------------------------------------------------------
     def analysis(self, media: Media, watermark_search: str | None = None) -> Analysis:
         """The analysis of ``media`` from the cache, else computed (once per process for concurrent misses)."""
         search = _search(self.sg, media, watermark_search)
-        keys = [self.key(media, s) for s in (("full", "priors") if search == "priors" else (search,))]
+        config = self.config(media)
+        keys = [self.key(media, s, config=config) for s in (("full", "priors") if search == "priors" else (search,))]
         t0 = time.perf_counter()
         if (found := self._find(keys)) is not None:
             return _hit(found, t0)

@@ -18,7 +18,8 @@ reader that fails returns a ``kind="error"`` detection saying what was wrong, so
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from synthguard.media import Media, Modality
@@ -46,9 +47,26 @@ class Detection:
             raise ValueError(f"Detection.label_value must be None or '1'/'2'/'3', got {self.label_value!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["problems"] = list(self.problems)
-        return d
+        """A deep copy as plain data: what :func:`dataclasses.asdict` gives, without its ``deepcopy`` of every
+        string and number (a cached scan's repeats build these on every upload: issue 28)."""
+        return {"source": self.source, "kind": self.kind, "score": self.score, "confidence": self.confidence,
+                "label_value": self.label_value, "evidence": _plain(self.evidence), "advisory": self.advisory,
+                "problems": list(self.problems)}
+
+
+_SCALARS = (str, int, float, bool, type(None), bytes)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` copied like ``asdict`` copies a field: containers rebuilt, dataclasses as dicts; immutable
+    scalars are shared rather than deep-copied."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(_plain(v) for v in value)
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else copy.deepcopy(value)
 
 
 @runtime_checkable

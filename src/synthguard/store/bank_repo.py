@@ -116,8 +116,11 @@ def add_audit(s: Session, row: HashBankAudit) -> None:
     s.flush()
 
 
+_LATEST_AUDIT = select(func.max(HashBankAudit.id))  # read on every scan (banks.py _sync): built once
+
+
 def latest_audit_id(s: Session | Connection) -> int:
-    return s.scalar(select(func.max(HashBankAudit.id))) or 0
+    return s.scalar(_LATEST_AUDIT) or 0
 
 
 def changes(s: Session, after: int, upto: int) -> list[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -87,12 +87,14 @@ def gallery(s: Session, modality: str, model_sha256: str, tenant: str | None) ->
     return list(s.execute(rows.join(*_JOIN).where(*_gallery_where(modality, model_sha256, tenant))))
 
 
+# asked on every scan with an AI verdict (consent/protected.py): built once, not per upload (issue 28)
+_HAS = (select(ConsentTemplate.id).join(ConsentSubject, ConsentSubject.id == ConsentTemplate.subject_id)
+        .where(ConsentTemplate.modality == bindparam("modality"), ConsentSubject.erased_at.is_(None)).limit(1))
+_HAS_PROTECTED = _HAS.where(ConsentSubject.protected.is_(True))
+
+
 def has_templates(s: Session | Connection, modality: str, *, protected_only: bool = False) -> bool:
-    q = (select(ConsentTemplate.id).join(ConsentSubject, ConsentSubject.id == ConsentTemplate.subject_id)
-         .where(ConsentTemplate.modality == modality, ConsentSubject.erased_at.is_(None)).limit(1))
-    if protected_only:
-        q = q.where(ConsentSubject.protected.is_(True))
-    return s.execute(q).first() is not None
+    return s.execute(_HAS_PROTECTED if protected_only else _HAS, {"modality": modality}).first() is not None
 
 
 def delete_templates(s: Session, key: str) -> list[ConsentTemplate]:

@@ -12,10 +12,11 @@ that serialises appends), insert the entries, insert the nodes, store the compac
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam, delete, exc, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
@@ -31,6 +32,11 @@ _SET_FRONTIER = update(HEAD).where(HEAD.c.id == 1).values(frontier=bindparam("co
 _INSERT_ENTRIES = insert(ENTRIES)
 _INSERT_NODES = insert(NODES)
 _SIZE = select(HEAD.c.size).where(HEAD.c.id == 1)
+# The same, in SQLite's words, for the DB-API fast path (see _sqlite)
+_BUMP_SQL = "UPDATE ledger_head SET size = size + ? WHERE id = 1 RETURNING size, frontier"
+_SET_FRONTIER_SQL = "UPDATE ledger_head SET frontier = ? WHERE id = 1"
+_INSERT_ENTRIES_SQL = "INSERT INTO ledger_entries (idx, kind, created_at, data, leaf_hash) VALUES (?, ?, ?, ?, ?)"
+_INSERT_NODES_SQL = "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)"
 _LEAVES = select(ENTRIES.c.idx, ENTRIES.c.leaf_hash).where(ENTRIES.c.idx.in_(bindparam("ids", expanding=True)))
 _LATEST_NOTE = select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.id.desc()).limit(1)
 _RAW = NullType()  # no result processing: a hand-edited row must not crash the audit
@@ -41,7 +47,7 @@ def store_errors(action: str) -> Iterator[None]:
     """Turn driver errors (locked, corrupt or truncated database) into a StoreError with a hint."""
     try:
         yield
-    except exc.SQLAlchemyError as err:
+    except (exc.SQLAlchemyError, sqlite3.Error) as err:  # sqlite3's own: the append's fast path (_sqlite)
         detail = str(getattr(err, "orig", None) or err).splitlines()[0]
         hint = None
         if "locked" in detail:
@@ -53,6 +59,8 @@ def store_errors(action: str) -> Iterator[None]:
 def reserve(s: Session, n: int) -> Any:
     """Bump the head row by ``n`` (creating it the first time): ``(size, frontier)`` after the bump.  The row lock
     is held until the caller's transaction ends, so two appenders never get the same indices."""
+    if (raw := _sqlite(s)) is not None and (rows := raw.execute(_BUMP_SQL, (n,)).fetchall()):
+        return Head(*rows[0])
     conn = s.connection()
     row = conn.execute(_BUMP, {"n": n}).first()
     if row is None:
@@ -63,11 +71,51 @@ def reserve(s: Session, n: int) -> Any:
 
 def write(s: Session, entry_rows: list[dict[str, Any]], node_rows: list[dict[str, Any]], compact_range: bytes) -> None:
     """Insert the new entries and the interior nodes they closed, and store the head's new compact range."""
+    if (raw := _sqlite(s)) is not None:
+        when = _sqlite_datetime()
+        raw.executemany(_INSERT_ENTRIES_SQL, [(r["idx"], r["kind"], when(r["created_at"]), r["data"], r["leaf_hash"])
+                                              for r in entry_rows])
+        if node_rows:
+            raw.executemany(_INSERT_NODES_SQL, [(r["level"], r["idx"], r["hash"]) for r in node_rows])
+        raw.execute(_SET_FRONTIER_SQL, (compact_range,))
+        return
     conn = s.connection()
     conn.execute(_INSERT_ENTRIES, entry_rows)
     if node_rows:
         conn.execute(_INSERT_NODES, node_rows)
     conn.execute(_SET_FRONTIER, {"compact_range": compact_range})
+
+
+class Head(NamedTuple):
+    size: int
+    frontier: bytes
+
+
+def _sqlite(s: Session) -> Any:
+    """The session's DB-API connection when the database is SQLite (else None), with the writers' lock taken.
+
+    Every label and every scan appends to the ledger, so its four statements run on ``sqlite3`` directly: 0.16 ms
+    for an append and its commit instead of 0.54 through SQLAlchemy's execution layer (issue 28: a cached repeat
+    is about 1 ms in all).  The statements are the ones above in SQLite's words; the transaction is the session's
+    (``sqlite3`` begins it at the first write, as under SQLAlchemy), and the writers' queue that SQLAlchemy's
+    cursor hook joins (store/db.py) is joined here by hand."""
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        return None
+    raw = conn.connection.dbapi_connection
+    take = getattr(raw, "take_write_lock", None)
+    if take is not None:
+        take()
+    return raw
+
+
+@functools.cache
+def _sqlite_datetime() -> Any:
+    """How ``created_at`` is stored in SQLite: the column type's own bind processing (UTC, SQLAlchemy's format)."""
+    from sqlalchemy.dialects import sqlite  # only when the database is SQLite
+
+    dialect = sqlite.dialect()
+    return ENTRIES.c.created_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
 def _create_head(s: Session) -> None:

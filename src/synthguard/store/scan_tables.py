@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, delete, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -53,10 +53,16 @@ class DeepScanUpload(Base):
     ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+# Prebuilt statements of the repeat path (issue 28): a cached repeat reads or attaches with no query building.
+_CACHED = select(ScanCacheEntry.analysis).where(ScanCacheEntry.key == bindparam("key"))
+_ATTACH = insert(DeepScanUpload).returning(DeepScanUpload.id)
+_JOB_STATE = select(Job.state).where(Job.id == bindparam("job_id")).with_for_update(read=True)
+
+
 # --- the verdict cache ---------------------------------------------------------------------------
 def cached(db: Database, key: str) -> dict[str, Any] | None:
     with db.reading() as conn:  # on repeats whose deep scan is pending: the light connection
-        return conn.scalar(select(ScanCacheEntry.analysis).where(ScanCacheEntry.key == key))
+        return conn.scalar(_CACHED, {"key": key})
 
 
 def cache_put(db: Database, key: str, sha256: str, search: str, analysis: dict[str, Any]) -> None:
@@ -101,12 +107,11 @@ def attach(db: Database, job_id: str, *, tenant: str, name: str, declared_ai: bo
 def attach_in(s: Session, job_id: str, *, tenant: str, name: str, declared_ai: bool,
               content_ref: str | None = None, callback_url: str | None = None) -> tuple[int, str | None]:
     """:func:`attach` inside the caller's transaction (with the upload's scan entry: one write, one commit)."""
-    row = DeepScanUpload(job_id=job_id, tenant=tenant, name=name[-128:], declared_ai=declared_ai,
-                         content_ref=content_ref, callback_url=callback_url, created_at=utcnow())
-    s.add(row)
-    s.flush()
-    state = s.scalar(select(Job.state).where(Job.id == job_id).with_for_update(read=True))
-    return row.id, state
+    conn = s.connection()  # Core statements, built once: a repeat's one write (no ORM unit of work)
+    upload_id = conn.execute(_ATTACH, {"job_id": job_id, "tenant": tenant, "name": name[-128:],
+                                       "declared_ai": declared_ai, "content_ref": content_ref,
+                                       "callback_url": callback_url, "created_at": utcnow()}).scalar_one()
+    return int(upload_id), conn.scalar(_JOB_STATE, {"job_id": job_id})
 
 
 def undelivered(db: Database, job_id: str, upload_id: int | None = None) -> list[DeepScanUpload]:
