@@ -2,10 +2,10 @@
 
 Why a new feature.  The deployed v2 mark (marking/watermark/audio.py) lives in band energies of 32-ms slots.  A
 room at the critical distance (0 dB direct-to-reverberant) smears those slots and, with a 138-Hz band spanning many
-of the room's spectral fades, adds a per-cell log-domain noise of 0.5-0.8 nats that no informed embedding at 31 dB
-can outrun.  ``--channel`` measures this: per-cell transfer slope, noise and the Gaussian capacity of the channel
+of the room's spectral fades, adds a per-cell log-domain noise of 0.5-0.9 nats, far more than a 31-dB mark moves
+a cell.  ``--channel`` measures this: per-cell transfer slope, noise and the Gaussian capacity of the channel
 "log-amplitude gain pattern -> room -> detector feature" at 31 dB, with the same relative change in every cell.
-Band energies give 2-15 bits per 9.6 s at any slot length from 32 ms to 1 s, against the 88 (64-bit payload +
+Band energies give 0-9 bits per 9.6 s at any slot length from 32 ms to 1 s, against the 88 (64-bit payload +
 24-bit CRC) a blind decode needs; long frames with *fine* frequency cells give 90-450.
 
 The prototype, in one line: spread-transform dither modulation (the v2 lattice idea) on the log amplitudes of
@@ -49,6 +49,7 @@ import hmac  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from math import gcd  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -223,6 +224,10 @@ def _mp3(y: np.ndarray, rate: int) -> np.ndarray:
     return decode_bytes(encode_lossy(np.asarray(y, np.float32), rate, "mp3", 64_000)).samples.mean(axis=1)
 
 
+def _then_mp3(edit_fn: Callable[[np.ndarray, int], np.ndarray]) -> Callable[[np.ndarray, int], np.ndarray]:
+    return lambda y, r: _mp3(edit_fn(y, r), r)
+
+
 def _resample(y: np.ndarray, rate: int, target: int) -> np.ndarray:
     g = gcd(rate, target)
     return resample_poly(y, target // g, rate // g)
@@ -259,7 +264,7 @@ def bench(args: argparse.Namespace) -> dict:
     mark = RoomMark(KEY, args.delta, args.snr)
     edits = {"none": lambda y, r: y, **ROOMS}
     if args.mp3:
-        edits |= {f"{k}+mp3_64k": (lambda f: lambda y, r: _mp3(f(y, r), r))(f) for k, f in ROOMS.items()}
+        edits |= {f"{k}+mp3_64k": _then_mp3(f) for k, f in ROOMS.items()}
         edits["mp3_64k"] = _mp3
     if args.codecs:
         edits |= CODECS
