@@ -5,8 +5,8 @@ room at the critical distance (0 dB direct-to-reverberant) smears those slots an
 of the room's spectral fades, adds a per-cell log-domain noise of 0.5-0.9 nats, far more than a 31-dB mark moves
 a cell.  ``--channel`` measures this: per-cell transfer slope, noise and the Gaussian capacity of the channel
 "log-amplitude gain pattern -> room -> detector feature" at 31 dB, with the same relative change in every cell.
-Band energies give 0-9 bits per 9.6 s at any slot length from 32 ms to 1 s, against the 88 (64-bit payload +
-24-bit CRC) a blind decode needs; long frames with *fine* frequency cells give 90-450.
+Band energies give 0-10 bits per 9.6 s at any slot length from 32 ms to 1 s, against the 88 (64-bit payload +
+24-bit CRC) a blind decode needs; long frames with *fine* frequency cells give 92-462.
 
 The prototype, in one line: spread-transform dither modulation (the v2 lattice idea) on the log amplitudes of
 1.024-s STFT frames (n_fft 8192 at 8 kHz, hop 4096) in cells of 4 bins (3.9 Hz) from 220 to 3500 Hz, as
