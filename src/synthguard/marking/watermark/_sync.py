@@ -197,9 +197,15 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         """``v`` is a lattice we have, or a multiple of one we have that the autocorrelation supports as well: a
         multiple of a poorly supported finer lattice (the scale model's period dividing an aspect change's two
         periods, a square lattice ~sqrt(5) finer than a rotation by ~27 degrees) is still tested."""
-        sv = float(_affine.score(sm, limits, v))
-        return any(_affine.same(v, q) and (_affine.same(q, v) or _affine.score(sm, limits, q)
-                                           >= _affine.FINER_RATIO * sv) for _, q in chosen)
+        sv = None
+        for _, q in chosen:
+            if _affine.same(v, q):  # scores only for the rare nested pair: this runs thousands of times
+                if _affine.same(q, v):
+                    return True
+                sv = float(_affine.score(sm, limits, v)) if sv is None else sv
+                if float(_affine.score(sm, limits, q)) >= _affine.FINER_RATIO * sv:
+                    return True
+        return False
     # geometry models (key-independent): a rotation by a small angle, either cropped (native period) or
     # "straightened" (the largest same-aspect rectangle cropped and resized back to the original size); the
     # best angle of each model by the lattice score, refined, is a hypothesis after the priors
