@@ -17,7 +17,7 @@ from PIL import Image
 from synthguard.marking.watermark import ImageWatermarker
 from synthguard.marking.watermark import image as image_mod
 from synthguard.marking.watermark import payload as pl
-from synthguard.marking.watermark._affine import reduce, same
+from synthguard.marking.watermark._affine import keep_finest, reduce, same
 from synthguard.marking.watermark._local import N_LOCAL, RECT_MIN_SCORE, rectangles
 from synthguard.marking.watermark._local import keystone as keystone_map
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, ORIENTATIONS, back, pull, push
@@ -101,6 +101,31 @@ def test_aspect_change_reads_back(wm, marked, size):
     a = marked.resize((round(marked.width * size[0]), round(marked.height * size[1])), Image.BICUBIC)
     r = wm.detect(a)
     assert r.detected and r.payload == PAYLOAD, (size, r)
+
+
+@pytest.mark.parametrize(("photo", "size"), [("kodim04.png", (1.0, 1.5)), ("kodim24.png", (1.0, 1.6)),
+                                           ("kodim08.png", (0.8, 1.0))])
+def test_aspect_change_reads_back_where_a_nested_lattice_or_texture_outscored_it(wm, photo, size):
+    """The aspect model's lattice survives when a lattice nested with it scored first: kodim04 (the scale model's
+    period divides both of the mark's periods), kodim24 (the grid's maximum is a multiple of the mark's lattice),
+    kodim08 (the facades' broad autocorrelation peaks outscore the mark's sharp ones on a blurred grid)."""
+    im = wm.embed(kodak(photo), PAYLOAD)
+    r = wm.detect(im.resize((round(im.width * size[0]), round(im.height * size[1])), Image.BICUBIC))
+    assert r.detected and r.payload == PAYLOAD, (photo, size, r)
+
+
+def test_nested_lattices_keep_the_finest_supported_one():
+    mark, double, half = np.array([85.3, 0.0, 0.0, 136.5]), np.array([170.6, 0.0, 0.0, 273.0]), np.array(
+        [42.65, 0.0, 0.0, 136.5])
+    picks: list = []
+    keep_finest(picks, 1.0, double)
+    keep_finest(picks, 0.9, mark)  # finer, nearly as well supported: replaces the multiple
+    assert len(picks) == 1 and picks[0][1] is mark
+    keep_finest(picks, 0.5, half)  # finer but half its points miss the peaks: ignored
+    keep_finest(picks, 2.0, mark.copy())  # the same lattice again: ignored
+    assert len(picks) == 1 and picks[0][1] is mark
+    keep_finest(picks, 0.7, np.array([100.0, 0.0, 0.0, 128.0]))  # unrelated: kept too
+    assert len(picks) == 2
 
 
 def test_aspect_change_then_crop_and_quarter_turn(wm, marked):

@@ -23,11 +23,13 @@ N_AFFINE_REFINE = 10
 _POINTS = np.array([(1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2),
                     (3, 0), (0, 3)], dtype=np.float64)
 _RING1 = _POINTS[:4]
-_AXIS_BLUR = 1.5
+_AXIS_REACH = 3  # px: a lattice point on the grid lands within 1 px of the peak (the max over 3x3 keeps its height)
 _AXIS_MIN_POINTS = 6
 _AXIS_NMS = 10  # grid steps (5 %) suppressed around a pick
 _AXIS_STEP = 0.005  # log-period grid of the aspect model (0.5 %: a lattice point at 3 periods moves < 1 px)
 _STEPS = (1.2, 0.4, 0.13, 0.045)
+_DIVISORS = ((2, 1), (1, 2), (2, 2), (3, 1), (1, 3), (3, 3))  # of (v1, v2): the x and y periods in the aspect model
+FINER_RATIO = 0.8  # a finer lattice replaces a nested coarser one when it scores at least this fraction of it
 
 
 def bilinear(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -120,11 +122,14 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
                n: int = 3) -> np.ndarray:
     """Aspect model (no rotation, independent x and y periods, e.g. a forced aspect ratio): an exhaustive search
     over the (x period, y period) grid scored at all lattice points -- one remap of the autocorrelation per
-    point -- the ``n`` best distinct maxima (strong texture can outscore the mark; a multiple or duplicate of an
-    earlier pick is skipped), refined in all four coordinates: (k, 4)."""
+    point -- the ``n`` best distinct maxima (strong texture can outscore the mark), refined in all four
+    coordinates, each replaced by its finest well-scoring divisor; of nested picks only one is kept
+    (:func:`keep_finest`): (k, 4)."""
     ps = (min_period * np.exp(np.arange(0.0, np.log(max_period / min_period), _AXIS_STEP))).astype(np.float32)
     cy, cx = sm.shape[0] // 2, sm.shape[1] // 2
-    coarse = cv2.GaussianBlur(sm, (0, 0), _AXIS_BLUR)  # the grid misses sharp peaks by up to 1 px
+    # the grid misses sharp peaks by up to 1 px: take the local maximum, not a blur (which flattens the mark's
+    # one-pixel peaks below a textured photo's broad ones: kodim08's facades)
+    coarse = cv2.dilate(sm, np.ones((_AXIS_REACH, _AXIS_REACH), np.uint8))
     total = np.zeros((len(ps), len(ps)), np.float32)  # [y period, x period]
     count = np.zeros_like(total)
     for a, b in _POINTS:
@@ -135,18 +140,54 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
     sc = total / np.maximum(count, 1) * np.minimum(count, 4) / 4
     ratio = np.log(ps)[:, None] - np.log(ps)[None, :]
     sc[(np.abs(ratio) > np.log(MAX_CONDITION)) | (count < _AXIS_MIN_POINTS)] = -np.inf  # few points: texture wins
-    picks: list[np.ndarray] = []
+    picks: list[tuple[float, np.ndarray]] = []
     for _ in range(4 * n):  # the best maxima, each suppressed with its neighbourhood before the next
         j, i = np.unravel_index(int(np.argmax(sc)), sc.shape)
         if not np.isfinite(sc[j, i]):
             break
         sc[max(j - _AXIS_NMS, 0) : j + _AXIS_NMS + 1, max(i - _AXIS_NMS, 0) : i + _AXIS_NMS + 1] = -np.inf
-        v = refine(sm, limits, np.array([[float(ps[i]), 0.0, 0.0, float(ps[j])]]))[0]
-        if not any(same(v, q) or same(q, v) for q in picks):  # a duplicate, or a multiple of one we have
-            picks.append(v)
+        sv, v = _finest_divisor(sm, limits, min_period, np.array([float(ps[i]), 0.0, 0.0, float(ps[j])]))
+        keep_finest(picks, sv, v)
         if len(picks) == n:
             break
-    return np.array(picks) if picks else np.zeros((0, 4))
+    return np.array([v for _, v in picks]) if picks else np.zeros((0, 4))
+
+
+def _finest_divisor(sm: np.ndarray, limits: tuple[float, float], min_period: float,
+                    v0: np.ndarray) -> tuple[float, np.ndarray]:
+    """``(score, basis)``: ``v0`` refined, or the finest of its divisors (a basis vector over 2 or 3, refined with
+    it in one batch) that still spans it and scores at least :data:`FINER_RATIO` of it -- the grid's maximum can
+    be a multiple of the mark's lattice."""
+    d = np.repeat(np.array(((1, 1), *_DIVISORS), dtype=np.float64), 2, axis=1)
+    trial = v0[None, :] / d  # each basis vector over its divisor: superlattices of v0
+    short = np.minimum(np.hypot(trial[:, 0], trial[:, 1]), np.hypot(trial[:, 2], trial[:, 3]))
+    trial = refine(sm, limits, trial[short >= min_period])
+    st = score(sm, limits, trial)
+    v, sv = trial[0], float(st[0])
+    for k in 1 + np.argsort(np.abs(trial[1:, 0] * trial[1:, 3] - trial[1:, 1] * trial[1:, 2])):  # finest first
+        if st[k] >= FINER_RATIO * sv and same(v, trial[k]) and not same(trial[k], v):
+            return float(st[k]), trial[k]
+    return sv, v
+
+
+def keep_finest(picks: list[tuple[float, np.ndarray]], sv: float, v: np.ndarray) -> None:
+    """Add the scored basis ``v`` to ``picks`` unless it duplicates one; of two nested lattices (one a multiple of
+    the other) only one is kept: the finer while it scores at least :data:`FINER_RATIO` of the coarser (a multiple
+    of the mark's lattice has its points on the mark's peaks too, and picked first it would hide the lattice that
+    decodes), else the coarser (a finer lattice half of whose points miss the peaks)."""
+    for k, (sq, q) in enumerate(picks):
+        coarser, finer = same(v, q), same(q, v)
+        if coarser and finer:
+            return  # the same lattice
+        if finer:
+            if sv >= FINER_RATIO * sq:
+                picks[k] = (sv, v)
+            return
+        if coarser:
+            if sq < FINER_RATIO * sv:
+                picks[k] = (sv, v)
+            return
+    picks.append((sv, v))
 
 
 def same(a: np.ndarray, b: np.ndarray, tol: float = 0.015) -> bool:

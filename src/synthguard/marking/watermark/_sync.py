@@ -192,6 +192,20 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         return float(p0), float(t0)
 
     chosen: list[tuple[float, np.ndarray]] = [(np.inf, np.array(square(q, u))) for q, u in priors]
+
+    def covered(v: np.ndarray) -> bool:
+        """``v`` is a lattice we have, or a multiple of one we have that the autocorrelation supports as well: a
+        multiple of a poorly supported finer lattice (the scale model's period dividing an aspect change's two
+        periods, a square lattice ~sqrt(5) finer than a rotation by ~27 degrees) is still tested."""
+        sv = None
+        for _, q in chosen:
+            if _affine.same(v, q):  # scores only for the rare nested pair: this runs thousands of times
+                if _affine.same(q, v):
+                    return True
+                sv = float(_affine.score(sm, limits, v)) if sv is None else sv
+                if float(_affine.score(sm, limits, q)) >= _affine.FINER_RATIO * sv:
+                    return True
+        return False
     # geometry models (key-independent): a rotation by a small angle, either cropped (native period) or
     # "straightened" (the largest same-aspect rectangle cropped and resized back to the original size); the
     # best angle of each model by the lattice score, refined, is a hypothesis after the priors
@@ -223,7 +237,7 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             if not any(_affine.same(v, q) for _, q in chosen):
                 chosen.append((np.inf, v))
         for v in _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2):
-            if not any(_affine.same(v, q) for _, q in chosen):
+            if not covered(v):
                 chosen.append((np.inf, v))
     if not len(order):
         return [_as_lattice(v) for _, v in chosen[:n]]
@@ -247,7 +261,7 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
     refined += _affine.candidates(sm, vecs, limits, MIN_PERIOD, rmax)
     refined.sort(key=lambda t: -t[0])
     for sc_, v in refined:
-        if any(_affine.same(v, q) for _, q in chosen):
+        if covered(v):
             continue  # a coarser version (or duplicate) of a lattice we already have
         finer = [i for i, (sq, q) in enumerate(chosen) if _affine.same(q, v) and sc_ >= 0.8 * sq]
         if finer:  # a finer lattice explaining the peaks of one we have (not a prior) replaces it
