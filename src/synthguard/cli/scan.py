@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from synthguard.cli import app
-from synthguard.cli.common import JsonOpt, _Console, console, core, emit
+from synthguard.cli.common import JsonOpt, _Console, console, core, emit, open_core
 from synthguard.errors import InputError
 from synthguard.i18n import _
 from synthguard.media import write_atomic
@@ -24,6 +25,8 @@ def __getattr__(name: str) -> object:  # scan_many and VERDICT_KEYS: re-exported
     if name in ("scan_many", "VERDICT_KEYS"):
         import synthguard.batch
 
+        if name == "scan_many":  # the old signature: cores opened from the settings, as the command does
+            return partial(synthguard.batch.scan_many, opener=open_core)
         return getattr(synthguard.batch, name)
     raise AttributeError(name)
 
@@ -114,8 +117,9 @@ def batch_scan_cmd(
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err.get(), disable=as_json) as bar:
         task = bar.add_task("scan", total=None)
-        summary = run_batch(source, out, engine=engine, workers=workers, declared_ai=declared_ai, resume=resume,
-                            address=address, on_start=lambda todo, _skipped: bar.update(task, total=todo),
+        summary = run_batch(source, out, opener=open_core, engine=engine, workers=workers, declared_ai=declared_ai,
+                            resume=resume, address=address,
+                            on_start=lambda todo, _skipped: bar.update(task, total=todo),
                             on_row=lambda _row: bar.advance(task))
     if as_json:
         emit(summary, True)
