@@ -17,12 +17,11 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from synthguard import ledger
+from synthguard import ledger, provenance
 from synthguard.config import Settings
 from synthguard.errors import ConflictError, KeyMissingError, OutputError
 from synthguard.ledger import generate_ledger_key, load_ledger_key, load_ledger_public_key, public_key_pem
 from synthguard.media import write_atomic
-from synthguard.provenance.pki import DevPKI, create_dev_pki
 from synthguard.trust.anchors import anchors
 
 SECRETS = ("integrity.key", "watermark.key", "identity-salt.key")
@@ -103,7 +102,6 @@ class Keys:
 
 def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
     """Create every missing development key; with ``force`` replace them all. Returns the files written."""
-
     d = settings.keys_dir
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -123,10 +121,10 @@ def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
     if force or not (d / VAULT_KEY).exists():
         ledger.generate_master_key(d / VAULT_KEY, overwrite=force)  # loads SQLAlchemy (the vault module)
         written.append(d / VAULT_KEY)
-    pki = DevPKI.at(d)
+    pki = provenance.DevPKI.at(d)  # lazy names: the PKI (x509) loads only here
     if force or not pki.exists():
         try:
-            create_dev_pki(d, force=force)
+            provenance.create_dev_pki(d, force=force)
         except ConflictError:
             raise ConflictError("some C2PA files exist but not all", path=d,
                                 hint="Run `synthguard keys init --force` to recreate the development PKI.") from None
