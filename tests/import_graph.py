@@ -20,7 +20,8 @@ HEAVY = {"av", "soundfile", "scipy", "cv2", "torch", "transformers", "diffusers"
          "pyarrow", "c2pa", "mutagen", "docx", "openpyxl", "pptx", "fpdf", "babel", "lxml", "httpx", "boto3",
          "fsspec", "uvicorn", "fastapi_offline", "pdqhash", "imagehash", "numba", "sklearn", "pyinstrument",
          "threadpoolctl", "alembic", "jinja2", "yaml", "PIL", "numpy", "matplotlib", "rich", "typer", "click",
-         "invisible_watermark", "imwatermark", "psycopg", "sqlalchemy", "atheris", "openai", "multipart"}
+         "invisible_watermark", "imwatermark", "psycopg", "sqlalchemy", "atheris", "openai", "multipart",
+         "webrtcvad"}  # webrtcvad: the `voice` extra's voice-activity detector, absent without it
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Graph:
     module_edges: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # module-level only
     inner: list[tuple[str, str, int]] = field(default_factory=list)  # (module, imported, line) inside functions
     sqlalchemy: set[str] = field(default_factory=set)  # modules importing sqlalchemy
+    # modules importing synthguard.core -> "module" / "function" (at run time) or "annotation" (TYPE_CHECKING only)
+    core_importers: dict[str, str] = field(default_factory=dict)
 
     def cycles(self, module_level: bool = False) -> list[list[str]]:
         return _sccs(self.module_edges if module_level else self.edges)
@@ -77,14 +80,27 @@ def _targets(node: ast.Import | ast.ImportFrom, mod: str, is_pkg: bool) -> list[
     return [node.module or ""]
 
 
+def _imports_core(node: ast.AST, mod: str, is_pkg: bool) -> bool:
+    """``import synthguard.core``, ``from synthguard.core import X``, ``from synthguard import core`` (or relative)."""
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        return False
+    targets = _targets(node, mod, is_pkg)
+    return "synthguard.core" in targets or (
+        isinstance(node, ast.ImportFrom) and targets == ["synthguard"] and any(a.name == "core" for a in node.names))
+
+
 def _visit(node: ast.AST, mod: str, is_pkg: bool, g: Graph, in_function: bool) -> None:
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+            if any(_imports_core(sub, mod, is_pkg) for sub in ast.walk(ast.Module(body=child.body, type_ignores=[]))):
+                g.core_importers.setdefault(mod, "annotation")
             for sub in child.orelse:
                 _visit(sub, mod, is_pkg, g, in_function)
             continue
         inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
         if isinstance(child, (ast.Import, ast.ImportFrom)):
+            if _imports_core(child, mod, is_pkg) and g.core_importers.get(mod) != "module":
+                g.core_importers[mod] = "function" if in_function else "module"
             for target in _targets(child, mod, is_pkg):
                 if target.split(".")[0] == "sqlalchemy":
                     g.sqlalchemy.add(mod)
@@ -140,7 +156,9 @@ def picture(g: Graph) -> str:
               f"imports inside functions: {len(g.inner)} in all, "
               f"{sum(g.inner_internal().values())} of synthguard or light libraries",
               f"modules importing SQLAlchemy outside store/: "
-              f"{len([m for m in g.sqlalchemy if package(m) != 'store'])}"]
+              f"{len([m for m in g.sqlalchemy if package(m) != 'store'])}",
+              f"modules importing core: {sum(k != 'annotation' for k in g.core_importers.values())} at run time, "
+              f"{sum(k == 'annotation' for k in g.core_importers.values())} for annotations only"]
     return "\n".join(lines)
 
 

@@ -55,6 +55,31 @@ def test_baseline_only_shrinks():
     assert stale == {} and gone == [], f"lower tests/architecture_baseline.json: {stale} {gone}"
 
 
+# Above the composition root: what may import ``core`` (the CLI and the HTTP server build a core and hand it on; the
+# package's ``__init__`` names ``SynthGuard`` lazily).  testing.py and client.py need no core and are not listed.
+CORE_CLIENTS = ("synthguard.cli", "synthguard.server")
+
+
+def _core_client(module: str) -> bool:
+    return module in ("synthguard", "synthguard.__main__") or module.startswith(tuple(c + "." for c in CORE_CLIENTS)) \
+        or module in CORE_CLIENTS or module == "synthguard.core"
+
+
+def test_no_domain_module_imports_core():
+    """``core`` is the composition root (issue 23): it builds the services from their dependencies, so no domain
+    module imports it at run time, at module level or inside a function (only ``cli/``, ``server/`` and the package's
+    lazy ``SynthGuard`` name do).  A domain module that opens cores in other processes is given an opener by its
+    caller (``synthguard.batch.Opener``).  What is left: modules whose services still hold ``sg: SynthGuard`` name
+    the type under ``if TYPE_CHECKING:`` (no import at run time); they are listed in the baseline's
+    ``core_annotations``, which only shrinks as the typed services replace the core object."""
+    runtime = sorted(m for m, kind in GRAPH.core_importers.items() if kind != "annotation" and not _core_client(m))
+    assert runtime == [], f"domain modules importing synthguard.core: {runtime}; take what they need as a parameter"
+    annotations = {m for m, kind in GRAPH.core_importers.items() if kind == "annotation" and not _core_client(m)}
+    listed = set(BASELINE["core_annotations"])
+    assert sorted(annotations - listed) == [], "new annotation-only import of synthguard.core: type it narrower"
+    assert sorted(listed - annotations) == [], "lower tests/architecture_baseline.json core_annotations"
+
+
 def test_the_graph_reader_sees_a_cycle(tmp_path):
     """The checker itself can fail: a two-package cycle and a function-level import in a scratch tree."""
     pkg = tmp_path / "synthguard"
@@ -62,9 +87,12 @@ def test_the_graph_reader_sees_a_cycle(tmp_path):
     (pkg / "__init__.py").write_text("")
     (pkg / "a" / "__init__.py").write_text("from synthguard.b import x\n")
     (pkg / "b.py").write_text("import json\n\ndef f():\n    from synthguard.a import y\n    import sqlalchemy\n")
+    (pkg / "c.py").write_text("import typing\nif typing.TYPE_CHECKING:\n    from synthguard.core import X\n")
+    (pkg / "d.py").write_text("def f():\n    from synthguard import core\n")
     g = ig.build(pkg)
     assert g.cycles() == [["a", "b"]] and g.cycles(module_level=True) == []
-    assert g.inner_internal() == {"synthguard.b": 1} and g.sqlalchemy == {"synthguard.b"}
+    assert g.inner_internal() == {"synthguard.b": 1, "synthguard.d": 1} and g.sqlalchemy == {"synthguard.b"}
+    assert g.core_importers == {"synthguard.c": "annotation", "synthguard.d": "function"}
 
 
 def test_readme_layout_names_every_package():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import synthguard.cli.scan  # noqa: F401  (registers the commands)
 from synthguard.cli import main
-from synthguard.cli.scan import scan_many
+from synthguard.cli.batch import scan_many
 from tests.conftest import kodak, postgres_schema
 from tests.test_scan import PRODUCER, sd_watermarked
 

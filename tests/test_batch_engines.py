@@ -10,13 +10,19 @@ from pathlib import Path
 import pytest
 
 import synthguard.cli.scan  # noqa: F401  (registers the commands)
-from synthguard.batch import done_items, run_batch, scan_item
+from synthguard.batch import done_items, scan_item
+from synthguard.batch import run_batch as run_batch_with
 from synthguard.cli import main
+from synthguard.cli.common import open_core
 from synthguard.errors import InputError
 from synthguard.scan import scan
 from synthguard.sources import resolve_source
 from tests.conftest import image_bytes, kodak
 from tests.test_scan import PRODUCER
+
+
+def run_batch(*args, **kwargs):  # the cores are opened as the CLI opens them
+    return run_batch_with(*args, opener=open_core, **kwargs)
 
 
 def rows(out: Path) -> dict[str, dict]:

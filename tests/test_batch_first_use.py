@@ -14,13 +14,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthguard.batch import run_batch
+from synthguard.batch import run_batch as run_batch_with
+from synthguard.cli.common import open_core
 from synthguard.config import Settings
 from synthguard.keys import init_keys
 from synthguard.store.db import Database, current_revision
 from tests.conftest import sqlite_file
 
 RUNS = 5  # the race broke about half the runs: 2 x 5 fresh homes miss it with p ~ 0.001
+
+
+def run_batch(*args, **kwargs):  # the cores are opened as the CLI opens them
+    return run_batch_with(*args, opener=open_core, **kwargs)
 
 
 @pytest.fixture(scope="module")

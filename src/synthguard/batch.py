@@ -20,10 +20,16 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import InputError, SynthGuardError
 from synthguard.i18n import N_
 from synthguard.media import Media, write_atomic
+from synthguard.scan import scan
 from synthguard.sources import read_item, resolve_with_skips
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
+
+# How a process opens its core object from the settings (``synthguard.cli.common.open_core``): given by the caller,
+# the composition root, so this module does not import ``core`` (issue 23).  Pool workers are spawned, so it is a
+# module-level function (picklable); a Ray actor gets it as a constructor argument.
+Opener = Callable[[], "SynthGuard"]
 
 VERDICT_KEYS = ("ai_generated", "possibly_ai", "suspected_ai", "none", "error")
 MAX_LISTED = 1000  # not-scanned files named in the summary (the count is always complete)
@@ -34,8 +40,6 @@ _SG: Any = None  # one core object per worker process
 # --- one file ------------------------------------------------------------------------------------------
 def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str, Any]:
     """One JSON line: ``{"file", ...the scan contract}`` or ``{"file", "verdict": null, "error"}``."""
-    from synthguard.scan import scan  # the engine loads in the workers only: a Ray driver never scans
-
     try:
         st = sg.settings
         media = Media.from_bytes(read_item(item, st.max_bytes), item, max_bytes=st.max_bytes,
@@ -48,23 +52,14 @@ def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str,
                                                          "path": item, "hint": "report this file as a bug"}}
 
 
-def _open() -> SynthGuard:
-    # in the worker, inside _worker_init's guard: a core that fails to load is an error row per file, not a
-    # broken pool; and a Ray driver, which never opens the core, does not load it
-    from synthguard.config import Settings
-    from synthguard.core import SynthGuard
-
-    return SynthGuard.open(Settings.load())
-
-
 _INIT_ERROR: dict[str, Any] | None = None
 
 
-def _worker_init() -> None:
+def _worker_init(opener: Opener) -> None:
     """Open the core object once per worker; a failure is kept and reported per file, never a broken pool."""
     global _SG, _INIT_ERROR
     try:
-        _SG = _open()
+        _SG = opener()
     except SynthGuardError as exc:
         _INIT_ERROR = exc.to_dict()
     except Exception as exc:  # noqa: BLE001 - any start-up failure becomes an error row per file
@@ -85,21 +80,21 @@ def _died(item: str) -> dict[str, Any]:
 
 
 # --- engines -------------------------------------------------------------------------------------------
-def _prepare_store() -> None:
+def _prepare_store(opener: Opener) -> None:
     """Open (and so migrate) the store and check the keys in the parent, before any worker starts (issue 17):
     spawned workers then find the schema current instead of racing to create it."""
     try:
-        _open().close()
+        opener().close()
     except SynthGuardError:
         pass  # each worker reports the same error as a row per file
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+def _pool(workers: int, opener: Opener) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(opener,),
                                mp_context=multiprocessing.get_context("spawn"))
 
 
-def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, declared_ai: bool = False,
+def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, opener: Opener, declared_ai: bool = False,
               sg: SynthGuard | None = None) -> Iterator[dict[str, Any]]:
     """The local engine: a process pool (inline for one worker), one result dict per file, in input order.
 
@@ -111,7 +106,7 @@ def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, declared
     jobs = [(os.fspath(p), declared_ai) for p in paths]
     if workers <= 1:
         own = sg is None
-        core = _open() if sg is None else sg
+        core = opener() if sg is None else sg
         try:
             for path, ai in jobs:
                 yield scan_item(core, path, ai)
@@ -119,23 +114,23 @@ def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, declared
             if own:
                 core.close()
         return
-    _prepare_store()
+    _prepare_store(opener)
     done = 0
     while done < len(jobs):
-        rows = list(_scan_until_broken(jobs[done:], workers))
+        rows = list(_scan_until_broken(jobs[done:], workers, opener))
         yield from rows
         done += len(rows)
         if done < len(jobs):  # the pool broke at jobs[done]: isolate the in-flight files one by one
-            yield from _isolate(jobs[done:done + 2 * workers])
+            yield from _isolate(jobs[done:done + 2 * workers], opener)
             done = min(len(jobs), done + 2 * workers)
 
 
-def _scan_until_broken(jobs: list[tuple[str, bool]], workers: int) -> Iterator[dict[str, Any]]:
+def _scan_until_broken(jobs: list[tuple[str, bool]], workers: int, opener: Opener) -> Iterator[dict[str, Any]]:
     """Results in input order until the pool breaks (then stops; the caller resumes after the last result)."""
     from concurrent.futures.process import BrokenProcessPool
 
     window = 2 * workers
-    with _pool(workers) as pool:
+    with _pool(workers, opener) as pool:
         futures = [pool.submit(_scan_job, j) for j in jobs[:window]]
         nxt = len(futures)
         for i in range(len(jobs)):
@@ -150,12 +145,12 @@ def _scan_until_broken(jobs: list[tuple[str, bool]], workers: int) -> Iterator[d
                 nxt += 1
 
 
-def _isolate(jobs: list[tuple[str, bool]]) -> Iterator[dict[str, Any]]:
+def _isolate(jobs: list[tuple[str, bool]], opener: Opener) -> Iterator[dict[str, Any]]:
     """Scan each file alone in its own one-worker pool: a file whose worker dies is the one to blame."""
     from concurrent.futures.process import BrokenProcessPool
 
     for job in jobs:
-        with _pool(1) as pool:
+        with _pool(1, opener) as pool:
             try:
                 yield pool.submit(_scan_job, job).result()
             except BrokenProcessPool:
@@ -165,8 +160,8 @@ def _isolate(jobs: list[tuple[str, bool]]) -> Iterator[dict[str, Any]]:
 class _RayScanner:
     """A Ray Data actor: opens the core object once, then scans batches of files (read -> scan -> row)."""
 
-    def __init__(self, declared_ai: bool):
-        self.sg = _open()
+    def __init__(self, declared_ai: bool, opener: Opener):
+        self.sg = opener()
         self.declared_ai = declared_ai
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -175,8 +170,8 @@ class _RayScanner:
         return {"row": rows}
 
 
-def scan_ray(items: list[str], *, workers: int, declared_ai: bool = False, address: str | None = None
-             ) -> Iterator[dict[str, Any]]:
+def scan_ray(items: list[str], *, workers: int, opener: Opener, declared_ai: bool = False,
+             address: str | None = None) -> Iterator[dict[str, Any]]:
     """The Ray engine: Ray Data maps ``workers`` scanner actors over the files; rows stream back (any order)."""
     try:
         import ray
@@ -199,7 +194,7 @@ def scan_ray(items: list[str], *, workers: int, declared_ai: bool = False, addre
         ctx.enable_progress_bars = False
         source = ray.data.from_items([{"item": i} for i in items],
                                      override_num_blocks=max(1, min(len(items), workers * 8)))
-        ds = source.map_batches(_RayScanner, fn_constructor_args=(declared_ai,), batch_size=16, num_cpus=1,
+        ds = source.map_batches(_RayScanner, fn_constructor_args=(declared_ai, opener), batch_size=16, num_cpus=1,
                             compute=ray.data.ActorPoolStrategy(size=workers), batch_format="numpy")
         for batch in ds.iter_batches(batch_size=16, batch_format="numpy"):
             for line in batch["row"]:
@@ -230,11 +225,12 @@ def done_items(out: Path) -> set[str]:
     return done
 
 
-def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, engine: str = "local",
+def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, opener: Opener, engine: str = "local",
               workers: int | None = None, declared_ai: bool = False, resume: bool = True,
               address: str | None = None, on_start: Callable[[int, int], None] | None = None,
               on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Scan ``source`` into the JSONL file ``out``; returns the summary (files, skipped, counts per verdict)."""
+    """Scan ``source`` into the JSONL file ``out``; returns the summary (files, skipped, counts per verdict).
+    ``opener`` opens a core object in each process that scans (:data:`Opener`)."""
     if engine not in ENGINES:
         raise InputError("unknown engine {engine!r}", values={"engine": engine, "engines": ", ".join(ENGINES)},
                          hint=N_("Use one of: {engines}."))
@@ -242,7 +238,7 @@ def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, en
     if not out.parent.is_dir():
         raise InputError("the output's folder does not exist", path=out, hint="Create it or choose another --out.")
     if out.suffix.lower() == ".parquet":  # the JSONL beside it is the checkpoint; the Parquet file is written last
-        summary = run_batch(source, out.with_suffix(".jsonl"), engine=engine, workers=workers,
+        summary = run_batch(source, out.with_suffix(".jsonl"), opener=opener, engine=engine, workers=workers,
                             declared_ai=declared_ai, resume=resume, address=address, on_start=on_start, on_row=on_row)
         write_parquet(out.with_suffix(".jsonl"), out)
         return summary | {"out": str(out), "checkpoint": summary["out"]}
@@ -253,8 +249,8 @@ def run_batch(source: str | os.PathLike[str], out: str | os.PathLike[str], *, en
     if on_start:
         on_start(len(todo), len(items) - len(todo))
     counts = dict.fromkeys(VERDICT_KEYS, 0)
-    rows = scan_ray(todo, workers=n, declared_ai=declared_ai, address=address) if engine == "ray" else \
-        scan_many(todo, workers=n, declared_ai=declared_ai)
+    rows = scan_ray(todo, workers=n, opener=opener, declared_ai=declared_ai, address=address) if engine == "ray" \
+        else scan_many(todo, workers=n, opener=opener, declared_ai=declared_ai)
     with open(out, "a" if resume else "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")

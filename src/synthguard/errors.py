@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from synthguard.i18n import N_, translate
+from synthguard.i18n import N_, _, translate
 
 
 class SynthGuardError(Exception):
@@ -63,8 +63,6 @@ class SynthGuardError(Exception):
 
     def diagnostics(self, lang: str | None = None) -> str:
         """A human explanation: what happened, to which file, and what to do."""
-        from synthguard.i18n import _
-
         message, hint = self.localized(lang)
         where = f"{self.path}: " if self.path else ""
         what_to_do = _("What to do:", lang)  # outside the f-string, where the catalog extractor can see it

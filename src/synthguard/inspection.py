@@ -12,16 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import SynthGuardError
+from synthguard.keys import Keys
 from synthguard.marking.base import Reading
 from synthguard.media import Media, Modality
+from synthguard.plugins import Plugins
 from synthguard.trust.attribution import attribute, summary
 from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
-    from synthguard.keys import Keys
     from synthguard.marking.base import Marker
-    from synthguard.plugins import Plugins
 
 # Labeling order per modality: explicit label -> watermark -> metadata -> C2PA (binds the final bytes).
 LABEL_ORDERS: dict[Modality, tuple[str, ...]] = {
@@ -138,9 +138,6 @@ class Inspector:
 
     def __init__(self, settings: Settings, keys: Keys | None = None, plugins: Plugins | None = None, *,
                  threads: int = 1):
-        from synthguard.keys import Keys
-        from synthguard.plugins import Plugins
-
         self.settings, self.keys = settings, keys or Keys(settings)
         self.plugins = plugins or Plugins()
         self.registry = self.plugins.markers

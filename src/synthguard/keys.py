@@ -17,6 +17,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
+from synthguard import ledger, provenance
 from synthguard.config import Settings
 from synthguard.errors import ConflictError, KeyMissingError, OutputError
 from synthguard.ledger import generate_ledger_key, load_ledger_key, load_ledger_public_key, public_key_pem
@@ -76,9 +77,8 @@ class Keys:
 
     @cached_property
     def vault_master(self) -> bytes:
-        from synthguard.ledger import load_master_key  # the vault module loads SQLAlchemy: only when asked
-
-        return load_master_key(self.dir / VAULT_KEY)
+        # a lazy name of the ledger package: the vault module (SQLAlchemy) loads only when asked
+        return ledger.load_master_key(self.dir / VAULT_KEY)
 
     @property
     def c2pa_chain(self) -> Path:
@@ -102,9 +102,6 @@ class Keys:
 
 def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
     """Create every missing development key; with ``force`` replace them all. Returns the files written."""
-    from synthguard.ledger import generate_master_key  # loads SQLAlchemy (the vault module)
-    from synthguard.provenance.pki import DevPKI, create_dev_pki
-
     d = settings.keys_dir
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -122,12 +119,12 @@ def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
         write_atomic(d / "ledger-ed25519.pub", public_key_pem(key.public_key()))
         written += [d / LEDGER_KEY, d / "ledger-ed25519.pub"]
     if force or not (d / VAULT_KEY).exists():
-        generate_master_key(d / VAULT_KEY, overwrite=force)
+        ledger.generate_master_key(d / VAULT_KEY, overwrite=force)  # loads SQLAlchemy (the vault module)
         written.append(d / VAULT_KEY)
-    pki = DevPKI.at(d)
+    pki = provenance.DevPKI.at(d)  # lazy names: the PKI (x509) loads only here
     if force or not pki.exists():
         try:
-            create_dev_pki(d, force=force)
+            provenance.create_dev_pki(d, force=force)
         except ConflictError:
             raise ConflictError("some C2PA files exist but not all", path=d,
                                 hint="Run `synthguard keys init --force` to recreate the development PKI.") from None

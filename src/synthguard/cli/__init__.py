@@ -44,13 +44,14 @@ def _typer_side() -> ModuleType:
 COMMANDS = {
     "label": "label", "inspect": "label", "scan": "scan", "trace": "ledger", "record": "ledger",
     "evidence": "evidence", "evidence-verify": "evidence", "assess": "assess", "report": "moderation",
-    "worker": "worker", "serve": "serve", "hash": "bank", "monitor": "witness", "detectors": "scan", "batch": "scan",
+    "worker": "worker", "serve": "serve", "hash": "bank", "monitor": "witness", "detectors": "detectors",
+    "batch": "batch",
     "ledger": "ledger", "moderation": "moderation", "jobs": "worker", "tokens": "serve", "bank": "bank",
     "compliance": "compliance", "consent": "consent", "keys": "keys", "users": "users", "watermark": "watermark",
     "gateway": "gateway", "trust": "trust", "witness": "witness", "provider": "witness",
 }
-MODULES = ("label", "scan", "ledger", "evidence", "assess", "moderation", "worker", "serve", "bank", "compliance",
-           "consent", "keys", "users", "watermark", "gateway", "trust", "witness")
+MODULES = ("label", "scan", "detectors", "batch", "ledger", "evidence", "assess", "moderation", "worker", "serve",
+           "bank", "compliance", "consent", "keys", "users", "watermark", "gateway", "trust", "witness")
 
 
 def stored_help(lang: str, path: Sequence[str] = ()) -> str | None:

@@ -17,6 +17,8 @@ from synthguard.errors import OutputError, ValidationError
 from synthguard.i18n import N_
 from synthguard.law import assess as run
 from synthguard.law import library, load_incident
+from synthguard.law.pdf import render_pdf
+from synthguard.law.report import render_html, render_markdown
 from synthguard.law.testing import run_directory
 
 
@@ -49,11 +51,7 @@ def assess(
             _write(output, __import__("json").dumps(result, ensure_ascii=False, indent=2, default=str).encode())
         emit(result if not output else {"written": str(output), **result["summary"]}, True)
         return
-    from synthguard.law.report import render_html, render_markdown
-
     if fmt == "pdf":
-        from synthguard.law.pdf import render_pdf
-
         if output is None:
             raise ValidationError("--format pdf needs --output FILE.pdf")
         _write(output, render_pdf(result))

@@ -50,12 +50,19 @@ class _Console:
 console: Any = _Console()
 
 
-@contextmanager
-def core() -> Iterator[SynthGuard]:
+def open_core() -> SynthGuard:
+    """The core object from the operator's settings: the CLI is a composition root (issue 23), and domain code that
+    opens cores in other processes (batch workers) is given this function.  ``core`` loads here, when a command
+    runs, not when the command module is imported: ~1 s that ``hash`` and ``--help`` need not pay."""
     from synthguard.config import Settings
     from synthguard.core import SynthGuard
 
-    sg = SynthGuard.open(Settings.load())
+    return SynthGuard.open(Settings.load())
+
+
+@contextmanager
+def core() -> Iterator[SynthGuard]:
+    sg = open_core()
     try:
         yield sg
     finally:

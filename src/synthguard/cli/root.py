@@ -76,7 +76,8 @@ class LazyGroup(TyperGroup):
         self._built = (len(app.registered_commands), len(app.registered_groups))
         for cmd in built:
             _translate(cmd)
-            self.commands.setdefault(cmd.name, cmd)
+            if cmd.name is not None:  # typer names every command and group it builds
+                self.commands.setdefault(cmd.name, cmd)
 
 
 app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,

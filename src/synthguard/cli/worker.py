@@ -14,6 +14,8 @@ from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import InputError
 from synthguard.i18n import N_
+from synthguard.jobs.audit import audit_scans
+from synthguard.jobs.worker import run_pool
 
 jobs_app = typer.Typer(no_args_is_help=True, help="The job queue: scans and actions run by `synthguard worker`.")
 app.add_typer(jobs_app, name="jobs")
@@ -32,8 +34,6 @@ def worker_cmd(
 ) -> None:
     """Run worker processes on the job queue; a worker that dies is restarted; SIGTERM drains and stops."""
     import os
-
-    from synthguard.jobs.worker import run_pool
 
     # deep scans are background work: on a machine that also serves uploads they should not take its cores from
     # the request processes (issue 28).  With analysis processes, only they are lowered: a worker lowered itself
@@ -143,8 +143,6 @@ def prune_cmd(
 @jobs_app.command("audit")
 def audit_cmd(as_json: JsonOpt = False) -> None:
     """Every scan job done exactly once with exactly one ledger entry, and the ledger verifies; exit 7 if not."""
-    from synthguard.jobs.audit import audit_scans
-
     with core() as sg:
         report = audit_scans(sg)
     emit(report, as_json, N_("job audit"))

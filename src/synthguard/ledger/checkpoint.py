@@ -85,6 +85,11 @@ class Checkpoint:
         return f"{self.body()}\n{_DASH}{self.origin} {sig}\n"
 
 
+def format_time(t: datetime) -> str:
+    """An entry's time as the ledger stores and hashes it: ISO 8601, microseconds, ``Z`` for UTC."""
+    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def _public(key: Ed25519PublicKey | Ed25519PrivateKey) -> Ed25519PublicKey:
     return key.public_key() if isinstance(key, Ed25519PrivateKey) else key
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import LedgerIntegrityError, NotFoundError, StoreError, ValidationError
 from synthguard.ledger import merkle
-from synthguard.ledger.checkpoint import default_origin, log_id, parse_checkpoint, sign_checkpoint
+from synthguard.ledger.checkpoint import default_origin, format_time, log_id, parse_checkpoint, sign_checkpoint
+from synthguard.ledger.verify import VerifyReport, verify
 from synthguard.store import ledger_repo
 from synthguard.store.base import utcnow
 from synthguard.store.ledger_repo import Session, store_errors
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
     from synthguard.ledger.checkpoint import Checkpoint
-    from synthguard.ledger.verify import VerifyReport
 
 EVENT_KINDS = frozenset(
     {"generation", "label", "export", "scan", "moderation", "complaint", "consent", "feature", "identity", "erasure",
@@ -94,10 +94,6 @@ def canonical_json(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError) as err:
         raise ValidationError("ledger entry is not plain JSON: {err}", values={"err": err}) from err
-
-
-def format_time(t: datetime) -> str:
-    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _check_keys(value: Any, path: str) -> None:
@@ -270,8 +266,6 @@ class Ledger:
         return note
 
     def verify(self, session: Session, public_key: Ed25519PublicKey) -> VerifyReport:
-        from synthguard.ledger.verify import verify
-
         return verify(session, public_key)
 
     # --- helpers ---------------------------------------------------------------------------

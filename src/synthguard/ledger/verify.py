@@ -36,8 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from synthguard.errors import LedgerIntegrityError, StoreError, ValidationError
 from synthguard.ledger import merkle
-from synthguard.ledger.checkpoint import parse_checkpoint, verify_checkpoint
-from synthguard.ledger.log import format_time
+from synthguard.ledger.checkpoint import format_time, parse_checkpoint, verify_checkpoint
 from synthguard.store import ledger_repo
 from synthguard.store.ledger_repo import Session, store_errors
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from synthguard.lazy import load_lazily
-from synthguard.provenance.pki import DevPKI, create_dev_pki
 
 if TYPE_CHECKING:
     from synthguard.marking.c2pa import C2PAMarker, C2PAReport, C2PASigner
+    from synthguard.provenance.pki import DevPKI, create_dev_pki
 
-_LAZY = dict.fromkeys(("C2PAMarker", "C2PAReport", "C2PASigner"), "synthguard.marking.c2pa")
+# the PKI loads on first use too: it imports cryptography's x509, which ``watermark detect`` need not pay
+_LAZY = {**dict.fromkeys(("C2PAMarker", "C2PAReport", "C2PASigner"), "synthguard.marking.c2pa"),
+         **dict.fromkeys(("DevPKI", "create_dev_pki"), "synthguard.provenance.pki")}
 
 
 def __getattr__(name: str) -> Any:

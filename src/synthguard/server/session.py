@@ -21,7 +21,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from synthguard.auth import Principal, Role
-from synthguard.errors import AuthError
+from synthguard.errors import AuthError, RefusedError
 from synthguard.i18n import N_
 from synthguard.server.ratelimit import limit
 from synthguard.store import web_sessions
@@ -103,9 +103,11 @@ def require(request: Request, *roles: Role) -> WebUser:
     return user
 
 
-def check_csrf(user: WebUser, given: str | None) -> None:
-    from synthguard.server.routes.complaints import CsrfError
+class CsrfError(RefusedError):
+    hint = N_("Reload the form and submit it again (the page's security token expired or is missing).")
 
+
+def check_csrf(user: WebUser, given: str | None) -> None:
     if not given or not hmac.compare_digest(user.csrf, given):
         raise CsrfError("the form's CSRF token is missing or wrong")
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthguard.errors import StoreError, SynthGuardError
+from synthguard.locks import file_lock
 from synthguard.store.unit_of_work import UnitOfWork
 
 try:
@@ -225,8 +226,6 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    from synthguard.locks import file_lock
-
     with file_lock(f"{database}.migrate.lock"):
         yield
 

@@ -36,6 +36,8 @@ from synthguard.marking.image.visible import VisibleLabelMarker
 from synthguard.marking.video import encode
 from synthguard.marking.video.metadata import aigc_blocks
 from synthguard.marking.video.visible import MIN_SECONDS, FrameLabeller, LabelOverlay
+from synthguard.marking.watermark.audio import MIN_SECONDS as AUDIO_MIN_SECONDS
+from synthguard.marking.watermark.audio import AudioWatermarker
 from synthguard.marking.watermark.image import FALSE_POSITIVE_RATE
 from synthguard.marking.watermark.video import MAX_FRAMES, VideoWatermarker
 from synthguard.media import Media, Modality
@@ -150,15 +152,10 @@ class VideoWatermarkMarker:
         return marker
 
     def audio_watermarker(self) -> Any | None:
-        """The audio engineer's AudioWatermarker, if this installation has it (imported lazily)."""
+        """The audio engineer's AudioWatermarker, made on first use."""
         if self._audio is None:
-            try:
-                from synthguard.marking.watermark.audio import AudioWatermarker
-            except ImportError:  # pragma: no cover - the module ships with SynthGuard
-                self._audio = False
-            else:
-                self._audio = AudioWatermarker(self.key, self.strength)
-        return self._audio or None
+            self._audio = AudioWatermarker(self.key, self.strength)
+        return self._audio
 
     def mark(self, media: Media, ctx: LabelContext) -> Media:
         if ctx.watermark_payload is None:
@@ -183,11 +180,7 @@ class VideoWatermarkMarker:
     @staticmethod
     def _audio_fits(info: Any) -> bool:
         """Too short for the audio watermark: copy the sound untouched rather than re-encode it for nothing."""
-        try:
-            from synthguard.marking.watermark import audio
-        except ImportError:  # pragma: no cover - the module ships with SynthGuard
-            return False
-        return info.duration >= float(getattr(audio, "MIN_SECONDS", 0.0))
+        return bool(info.duration >= AUDIO_MIN_SECONDS)
 
     def _audio_fn(self, payload: bytes) -> Any:
         audio = self.audio_watermarker()

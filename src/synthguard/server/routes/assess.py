@@ -14,6 +14,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from synthguard import i18n
 from synthguard.auth import Principal, Role
+from synthguard.law import assess as run
+from synthguard.law.report import render_html, render_markdown
 from synthguard.server.deps import CurrentPrincipal
 
 router = APIRouter(prefix="/v1", tags=["law"])
@@ -34,14 +36,10 @@ def assess(p: Assessor, incident: Annotated[dict[str, Any], Body(description="An
            format: Annotated[str, Query(pattern="^(json|md|html)$")] = "json",
            trace: bool = True) -> dict[str, Any] | Response:
     """Findings with citations, elements, bands, remedies, deadlines, missing facts and a severity profile."""
-    from synthguard.law import assess as run
-
     lang = "zh" if (i18n.normalize(lang) if lang else i18n.current()) == "zh_CN" else "en"
     result = run(incident, lang=lang, trace=trace or format != "json")
     if format == "json":
         return result
-    from synthguard.law.report import render_html, render_markdown
-
     if format == "html":
         return HTMLResponse(render_html(result))
     return PlainTextResponse(render_markdown(result), media_type="text/markdown; charset=utf-8")

@@ -25,7 +25,6 @@ from synthguard.errors import (
     InputError,
     MediaTooLargeError,
     NotFoundError,
-    RefusedError,
     SynthGuardError,
     UnsupportedMediaError,
 )
@@ -37,16 +36,13 @@ from synthguard.moderation.refutation import notices_for
 from synthguard.server.deps import SG, Ident, public_work
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
 from synthguard.server.ratelimit import limit, limit_client
+from synthguard.server.session import CsrfError
 
 router = APIRouter(tags=["complaints"])
 CSRF_COOKIE = "sg_csrf"
 CSRF_AGE = 2 * 3600
 MAX_JSON = 64 * 1024
 _bearer = HTTPBearer(auto_error=False)
-
-
-class CsrfError(RefusedError):
-    hint = N_("Reload the form and submit it again (the page's security token expired or is missing).")
 
 
 # --- CSRF (signed double submit) ---------------------------------------------------------------------

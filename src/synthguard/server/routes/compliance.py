@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from synthguard.auth import Principal, Role
+from synthguard.compliance.report import assessment_blocks, audit_blocks, render
 from synthguard.errors import ForbiddenError, NotFoundError
 from synthguard.server.deps import SG, Ident, IdentQuery, Provider, _role, tenant_user, upload_media
 from synthguard.server.i18n import templates  # the shared i18n-aware page environment
@@ -91,8 +92,6 @@ def _scope(p: Principal, tenant: str | None) -> str | None:
 def _as(fmt: Format, blocks: list[Any], data: dict[str, Any], name: str, sg: Any) -> Any:
     if fmt == "json":
         return data
-    from synthguard.compliance.report import render
-
     return Response(render(blocks, fmt, data, font_path=sg.settings.font_path), media_type=MIME[fmt],
                     headers={"Content-Disposition": f'inline; filename="{name}.{fmt}"'})
 
@@ -102,8 +101,6 @@ def check(sg: SG, p: Auditor, profile: Literal["cn", "eu", "us"] | None = None,
           since: Annotated[str, Query(max_length=8)] = "30d", tenant: IdentQuery = None, fmt: Format = "json",
           ) -> dict[str, Any] | Response:
     """Audit the deployment (records re-checked; files cannot be re-read over HTTP: use the CLI's --outputs)."""
-    from synthguard.compliance.report import audit_blocks
-
     data = sg.compliance.check(profile=profile, since=since, tenant=_scope(p, tenant)).to_dict()
     return _as(fmt, audit_blocks(data), data, "compliance", sg)
 
@@ -112,8 +109,6 @@ def check(sg: SG, p: Auditor, profile: Literal["cn", "eu", "us"] | None = None,
 def assessment(sg: SG, p: Auditor, since: Annotated[str, Query(max_length=8)] = "30d", tenant: IdentQuery = None,
                fmt: Format = "pdf") -> dict[str, Any] | Response:
     """The DS Art. 15 security assessment of the face/voice tools, with the filing number (DS-17, DS-22)."""
-    from synthguard.compliance.report import assessment_blocks
-
     data = sg.compliance.assessment(since=since, tenant=_scope(p, tenant))
     return _as(fmt, assessment_blocks(data), data, "security-assessment", sg)
 
