@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: demo test test-hf test-postgres venv lock system-deps lint bench clean fuzz fuzz-long i18n
+.PHONY: demo test test-hf test-postgres venv lock system-deps lint lint-duplicates bench clean fuzz fuzz-long i18n
 
 # Installs come from the lock files (exact versions, hashes checked), so a fresh clone tests what CI tested;
 # pyproject.toml keeps ranges so the library stays installable into other projects. `make lock` refreshes them.
@@ -123,6 +123,24 @@ test-postgres: venv system-deps
 
 lint: venv
 	$(BIN)/ruff check src tests && $(BIN)/mypy src   # both clean
+	@$(MAKE) --no-print-directory lint-duplicates
+
+# Issue 23: no six lines repeat outside the Alembic migrations (which must stay frozen copies), but for the pairs of
+# files scripts/duplicates-allowed.txt lists with the reason. The `duplicates` finder is a developer tool a fresh
+# machine lacks (CI too): skipped there. It always exits 0 and says `incomplete:` when it ran out of time; that
+# fails here (raise DUPLICATES_SECONDS), since the rows then speak only of the files it read.
+DUPLICATES_SECONDS ?= 300
+lint-duplicates:
+	@if ! command -v duplicates >/dev/null; then echo "lint-duplicates: no duplicates command here, skipped"; exit 0; fi; \
+	out=$$(duplicates --most 200 --seconds $(DUPLICATES_SECONDS)); \
+	if grep -q '^incomplete:' <<<"$$out"; then grep '^incomplete:' <<<"$$out"; exit 1; fi; \
+	awk 'NR == FNR { if ($$0 !~ /^#/ && NF >= 2) ok[$$1 " " $$2] = 1; next } \
+	     /^D[0-9]+ / { a = $$2; b = $$4; sub(/:[0-9-]+$$/, "", a); sub(/:[0-9-]+$$/, "", b); \
+	                   if (a ~ /\/migrations\/versions\// && b ~ /\/migrations\/versions\//) next; \
+	                   if ((a " " b) in ok || (b " " a) in ok) next; print; bad = 1 } \
+	     END { if (bad) print "lint-duplicates: the pairs above repeat six lines: share the code, or list the pair " \
+	                          "with its reason in scripts/duplicates-allowed.txt"; exit bad }' \
+	  scripts/duplicates-allowed.txt - <<<"$$out"
 
 # Fuzz every parser we own and every reader we wrap (atheris, FUZZ_SECONDS each, byte-level and structure-aware,
 # FUZZ_JOBS at once) and the HTTP API (schemathesis on the OpenAPI spec). `make fuzz` is the short, CI-like run;

@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from synthguard.errors import ConflictError, KeyMissingError, LedgerIntegrityError, ValidationError
+from synthguard.i18n import N_
 from synthguard.times import utcnow
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "load_ledger_public_key",
     "log_id",
     "parse_checkpoint",
+    "parse_note_vkey",
     "parse_vkey",
     "public_key_pem",
     "sign_checkpoint",
@@ -196,18 +199,27 @@ def vkey(origin: str, key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
 
 def parse_vkey(text: str) -> tuple[str, Ed25519PublicKey]:
     """(key name, Ed25519 public key) of a verifier key; the key ID must match the name and key."""
+    return parse_note_vkey(text, 0x01, _key_hash, malformed=N_("malformed Ed25519 verifier key ({err})"),
+                           mismatch=N_("verifier key ID {kid} does not match its name and key"))
+
+
+def parse_note_vkey(text: str, alg: int, key_hash: Callable[[str, Ed25519PublicKey], bytes], *, malformed: str,
+                    mismatch: str) -> tuple[str, Ed25519PublicKey]:
+    """(name, key) of a signed-note verifier key ``name+hex(key ID)+base64(alg || 32 key bytes)``, whose key ID
+    ``key_hash(name, key)`` must be; ``malformed`` (``{err}``) and ``mismatch`` (``{kid}``) are the two errors'
+    templates (the ledger's note keys here, the witnesses' cosigner keys in :mod:`synthguard.trust.cosign`)."""
     name, _, rest = text.strip().partition("+")
     kid, _, material = rest.partition("+")
     try:
         blob = base64.b64decode(material, validate=True)
-        if not name or len(kid) != 8 or len(blob) != 33 or blob[0] != 1:
-            raise ValueError("expected name+8 hex digits+base64 of 0x01 and 32 key bytes")
+        if not name or len(kid) != 8 or len(blob) != 33 or blob[0] != alg:
+            raise ValueError(f"expected name+8 hex digits+base64 of 0x{alg:02x} and 32 key bytes")
         pub = Ed25519PublicKey.from_public_bytes(blob[1:])
-        ok = bytes.fromhex(kid) == _key_hash(name, pub)
+        ok = bytes.fromhex(kid) == key_hash(name, pub)
     except (ValueError, binascii.Error) as err:
-        raise ValidationError("malformed Ed25519 verifier key ({err})", values={"err": err}) from err
+        raise ValidationError(malformed, values={"err": err}) from err
     if not ok:
-        raise ValidationError("verifier key ID {kid} does not match its name and key", values={"kid": kid})
+        raise ValidationError(mismatch, values={"kid": kid})
     return name, pub
 
 

@@ -85,15 +85,20 @@ def _metadata(found: dict[str, Any], aigc: dict[str, Any]) -> Check:
                  _("The producer wrote who made the file and its content id into the file's metadata."))
 
 
+def _detected(title: str, found: bool, status: str, meaning: str, missed: str) -> Check:
+    """A mark this service looks for: ``status`` and ``meaning`` when found, else "not detected" (never "absent":
+    the reader only knows it did not find it) and ``missed``, what was looked for."""
+    if found:
+        return Check(title, status, "yes", meaning)
+    return Check(title, _("not detected"), "no", missed)
+
+
 def _watermark(wm: dict[str, Any]) -> Check | None:
-    title = _("Invisible watermark")
     if not wm:
         return None
-    if wm.get("detected"):
-        return Check(title, _("verified"), "yes",
-                     _("A robust watermark keyed to this service was found; it survives re-encoding and resizing."))
-    return Check(title, _("not detected"), "no",
-                 _("No watermark of this service was found; watermarks of other providers are not checked here."))
+    return _detected(_("Invisible watermark"), bool(wm.get("detected")), _("verified"),
+                     _("A robust watermark keyed to this service was found; it survives re-encoding and resizing."),
+                     _("No watermark of this service was found; watermarks of other providers are not checked here."))
 
 
 def _c2pa(c2: dict[str, Any]) -> Check | None:
@@ -116,12 +121,10 @@ def _c2pa(c2: dict[str, Any]) -> Check | None:
 def _visible(found: dict[str, Any], vis: dict[str, Any]) -> Check | None:
     if found.get("modality") != "image":
         return None
-    title = _("Visible label")
-    if vis.get("found"):
-        return Check(title, _("found"), "yes", _("The label text is drawn into the picture where people can read it."))
-    return Check(title, _("not detected"), "no",
-                 _("The reader looked for this service's label design near the edges; another design, or a label "
-                   "cropped away, is not recognized. Look at the picture."))
+    return _detected(_("Visible label"), bool(vis.get("found")), _("found"),
+                     _("The label text is drawn into the picture where people can read it."),
+                     _("The reader looked for this service's label design near the edges; another design, or a "
+                       "label cropped away, is not recognized. Look at the picture."))
 
 
 def _provider(claims: list[dict[str, Any]]) -> Check | None:

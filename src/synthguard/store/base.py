@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData, select
 from sqlalchemy.exc import (  # re-exported (``__all__``): code outside store/ catches it from here
     IntegrityError,
     SQLAlchemyError,
@@ -59,4 +60,36 @@ def insert_unique(s: Session, row: Base) -> bool:
         return False
     return True
 
-__all__ = ["NAMING", "Base", "SQLAlchemyError", "UTCDateTime", "insert_unique", "utcnow"]
+
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+# Queries on a table whose rows each tenant names (accounts, likeness subjects): columns ``name`` (unique in its
+# ``tenant``), ``tenant`` and ``created_at``.
+def named_rows(s: Session, table: type[RowT], name: str, tenant: str | None, *, limit: int) -> list[RowT]:
+    """Rows named ``name`` (in ``tenant``, or in any tenant with ``None``), by tenant, at most ``limit``."""
+    c = table.__table__.c
+    q = select(table).where(c["name"] == name)
+    if tenant is not None:
+        q = q.where(c["tenant"] == tenant)
+    return list(s.scalars(q.order_by(c["tenant"]).limit(limit)))
+
+
+def tenants_naming(s: Session, table: type[Base], name: str) -> list[str]:
+    """The tenants that have a row named ``name``, sorted."""
+    c = table.__table__.c
+    return list(s.scalars(select(c["tenant"]).where(c["name"] == name).order_by(c["tenant"])))
+
+
+def tenant_rows(s: Session, table: type[RowT], tenant: str | None) -> list[RowT]:
+    """Every row (of ``tenant`` when given), oldest first."""
+    c = table.__table__.c
+    q = select(table).order_by(c["created_at"])
+    if tenant is not None:
+        q = q.where(c["tenant"] == tenant)
+    return list(s.scalars(q))
+
+
+__all__ = ["NAMING", "Base", "RowT", "SQLAlchemyError", "UTCDateTime", "insert_unique", "named_rows",
+           "tenant_rows", "tenants_naming", "utcnow"]

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from synthguard.store.base import named_rows, tenant_rows, tenants_naming
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
 
 
@@ -30,23 +31,16 @@ def subject_in_tenant(s: Session, tenant: str, name: str) -> ConsentSubject | No
 
 def subjects_named(s: Session, name: str, tenant: str | None, *, limit: int) -> list[ConsentSubject]:
     """Subjects of id ``name`` (in ``tenant``, or in any tenant with ``None``), by tenant, at most ``limit``."""
-    q = select(ConsentSubject).where(ConsentSubject.name == name)
-    if tenant is not None:
-        q = q.where(ConsentSubject.tenant == tenant)
-    return list(s.scalars(q.order_by(ConsentSubject.tenant).limit(limit)))
+    return named_rows(s, ConsentSubject, name, tenant, limit=limit)
 
 
 def tenants_of(s: Session, name: str) -> list[str]:
     """The tenants that have a subject of id ``name``, sorted."""
-    return list(s.scalars(select(ConsentSubject.tenant).where(ConsentSubject.name == name)
-                          .order_by(ConsentSubject.tenant)))
+    return tenants_naming(s, ConsentSubject, name)
 
 
 def subjects(s: Session, tenant: str | None) -> list[ConsentSubject]:
-    q = select(ConsentSubject).order_by(ConsentSubject.created_at)
-    if tenant is not None:
-        q = q.where(ConsentSubject.tenant == tenant)
-    return list(s.scalars(q))
+    return tenant_rows(s, ConsentSubject, tenant)
 
 
 def add(s: Session, row: ConsentSubject | ConsentTemplate | ConsentChallenge) -> None:

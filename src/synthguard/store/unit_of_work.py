@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from synthguard.store import record_repo, user_repo
+from synthguard.store.base import named_rows, tenant_rows, tenants_naming
 from synthguard.store.schema import IdentityVerification, Record, User
 
 
@@ -29,13 +30,13 @@ class Users:
         return user_repo.user(self._s, key)
 
     def named(self, name: str, tenant: str | None, *, limit: int) -> list[User]:
-        return user_repo.named(self._s, name, tenant, limit=limit)
+        return named_rows(self._s, User, name, tenant, limit=limit)
 
     def tenants_of(self, name: str) -> list[str]:
-        return user_repo.tenants_of(self._s, name)
+        return tenants_naming(self._s, User, name)
 
     def all(self, tenant: str | None) -> list[User]:
-        return user_repo.users(self._s, tenant)
+        return tenant_rows(self._s, User, tenant)
 
     def add(self, row: User) -> bool:
         return user_repo.add(self._s, row)

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from synthguard.errors import LedgerIntegrityError, ValidationError
+from synthguard.i18n import N_
+from synthguard.ledger.checkpoint import parse_note_vkey
 
 DASH = "\u2014 "
 ALG_COSIGNATURE_V1 = 0x04
@@ -56,19 +58,9 @@ def vkey(name: str, key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
 
 
 def parse_vkey(text: str) -> tuple[str, Ed25519PublicKey]:
-    name, _, rest = text.strip().partition("+")
-    kid, _, material = rest.partition("+")
-    try:
-        blob = base64.b64decode(material, validate=True)
-        if not name or len(kid) != 8 or len(blob) != 33 or blob[0] != ALG_COSIGNATURE_V1:
-            raise ValueError("expected name+8 hex digits+base64 of 0x04 and 32 key bytes")
-        pub = Ed25519PublicKey.from_public_bytes(blob[1:])
-        ok = bytes.fromhex(kid) == key_id(name, pub)
-    except (ValueError, binascii.Error) as err:
-        raise ValidationError("malformed cosigner verifier key ({err})", values={"err": err}) from err
-    if not ok:
-        raise ValidationError("cosigner key ID {kid} does not match its name and key", values={"kid": kid})
-    return name, pub
+    """(cosigner name, Ed25519 public key) of a cosigner verifier key (key ID checked as in the note keys)."""
+    return parse_note_vkey(text, ALG_COSIGNATURE_V1, key_id, malformed=N_("malformed cosigner verifier key ({err})"),
+                           mismatch=N_("cosigner key ID {kid} does not match its name and key"))
 
 
 @dataclass(frozen=True)
