@@ -30,7 +30,7 @@ from synthguard.fingerprint.banks import Banks
 from synthguard.identity import IdentityVerifier, check_user_id, scoped_key
 from synthguard.identity.accounts import ADD_USER_HINT as ADD_USER_HINT  # re-exported: its old home
 from synthguard.identity.accounts import Identity
-from synthguard.inspection import inspect_media, limited_media, settle_foreign
+from synthguard.inspection import Inspector, limited_media
 from synthguard.jobs import Jobs
 from synthguard.keys import Keys
 from synthguard.labeling import EXPLICIT as EXPLICIT  # re-exported: their old home (API compatibility)
@@ -43,7 +43,7 @@ from synthguard.ledger.service import LedgerService
 from synthguard.marking.base import Marker
 from synthguard.media import Media
 from synthguard.moderation import Moderation
-from synthguard.plugins import Plugins
+from synthguard.plugins import Plugins, hashers_for
 from synthguard.scan import ScanResult, log_scan
 from synthguard.scan import scan as scan_media
 from synthguard.scan_cache import ScanCache
@@ -53,8 +53,7 @@ from synthguard.store.schema import User
 from synthguard.store.unit_of_work import Session, Users
 from synthguard.times import utcnow
 from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
-from synthguard.trace import find_record, proof_for, record_dict
-from synthguard.trace import trace as trace_media
+from synthguard.trace import Tracer, find_record
 
 
 class SynthGuard:
@@ -214,11 +213,16 @@ class SynthGuard:
                                   tenant=tenant)
 
     # --- anyone: inspect -------------------------------------------------------------------
+    @cached_property
+    def inspector(self) -> Inspector:
+        """Reading every label on a file (inspection.py): settings, keys, this core's markers and records."""
+        return Inspector(lambda: self.settings, self.keys, self.plugins, marker=self.marker, ours=self.is_own_claim)
+
     def inspect(self, source: Source) -> dict[str, Any]:
         """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
 
         One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
-        return settle_foreign(inspect_media(self.media(source), self.marker), self.settings, self.is_own_claim)
+        return self.inspector.inspect(source)
 
     def is_own_claim(self, content_id: str | None, producer: str | None) -> bool:
         """A label or manifest naming one of this deployment's records (else another provider's claim, issue 19)."""
@@ -273,21 +277,20 @@ class SynthGuard:
         return result
 
     # --- victims and platforms: trace ------------------------------------------------------
+    @cached_property
+    def tracer(self) -> Tracer:
+        """Trace a file to its record, and the record lookup API (trace.py), from narrow dependencies (issue 23)."""
+        return Tracer(settings=lambda: self.settings, units=self.db.unit_of_work, ledger=self.ledger,
+                      public_key=lambda: self.keys.ledger_public, media=self.media, inspect=self.inspect,
+                      hashers=lambda modality: hashers_for(modality, self, self.plugins), ours=self.is_own_claim)
+
     def trace(self, source: Source) -> dict[str, Any]:
         """Which record made this file, with an inclusion proof against a signed checkpoint (see trace.py)."""
-        return trace_media(self, self.media(source)).to_dict()
+        return self.tracer.trace(source).to_dict()
 
     def record(self, content_id: str) -> dict[str, Any]:
-        """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24).  ``content_id``
-        may also be a watermark token (16 hex digits, ``watermark_payload``): how a platform that read the token
-        of a shared- or public-mode mark resolves it (issue 19); a forged token names no record (404)."""
-        with self.db.session() as s:
-            rec = find_record(s, content_id)
-            proof, checkpoint, problems = proof_for(self, s, rec)
-            return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems,
-                    # the output's perceptual hash (not in the proven entry): lets a platform that resolved a
-                    # watermark token see whether its file is this record's output or a copied mark (issue 19)
-                    "fingerprints": {f.kind: f.value for f in rec.fingerprints if f.kind == "pdq"}}
+        """The record, its inclusion proof and the checkpoint: the lookup API (LM-24; :meth:`Tracer.record`)."""
+        return self.tracer.record(content_id)
 
     @cached_property
     def ledger_service(self) -> LedgerService:

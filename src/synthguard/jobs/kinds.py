@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from synthguard.jobs.deep import deliver
 from synthguard.jobs.objects import run_callback, run_object_scan
 from synthguard.jobs.queue import jsonable
+from synthguard.ledger.service import checkpoint_dict
 from synthguard.media import Media
 from synthguard.scan import scan, scan_entry
-from synthguard.trace import checkpoint_dict
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -49,7 +49,7 @@ def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
 def run_checkpoint(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
     with sg.db.session() as s:
         cp = sg.ledger.checkpoint(s, sg.keys.ledger_private)
-        body = jsonable(checkpoint_dict(sg, cp))
+        body = jsonable(checkpoint_dict(sg.keys.ledger_public, cp))
         sg.jobs.queue.complete(s, lease, body)
     return body
 

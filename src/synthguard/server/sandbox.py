@@ -79,7 +79,7 @@ def _child(conn: Any, settings: dict[str, Any], job: str, data: bytes, name: str
 
 
 def _inspect(sg: Any, media: Any) -> dict[str, Any]:
-    return sg.inspect(media)
+    return sg.inspector.inspect(media)
 
 
 def _check(sg: Any, media: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["lookup"])
 @router.post("/trace")
 def trace(sg: SG, p: Tracer, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Which record made this file (watermark, AIGC ProduceID, C2PA, fingerprints), with an inclusion proof."""
-    return sg.trace(upload_media(sg, file))
+    return sg.tracer.trace(upload_media(sg, file)).to_dict()
 
 
 @router.post("/evidence", response_class=RawResponse,
@@ -64,7 +64,7 @@ def record(sg: SG, p: RecordReader, content_id: Ident) -> dict[str, Any]:
 
     Providers see only their own tenant's records; any other record is 404 as if it did not exist.
     """
-    found = sg.record(content_id)
+    found = sg.tracer.record(content_id)
     if p.role is Role.PROVIDER and found["record"]["tenant"] != p.tenant:
         raise NotFoundError("no record {content_id!r}", values={"content_id": content_id}, hint=RECORD_HINT)
     return found
