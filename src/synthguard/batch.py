@@ -34,13 +34,11 @@ _SG: Any = None  # one core object per worker process
 # --- one file ------------------------------------------------------------------------------------------
 def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str, Any]:
     """One JSON line: ``{"file", ...the scan contract}`` or ``{"file", "verdict": null, "error"}``."""
-    from synthguard.scan import scan  # the engine loads in the workers only: a Ray driver never scans
-
     try:
         st = sg.settings
         media = Media.from_bytes(read_item(item, st.max_bytes), item, max_bytes=st.max_bytes,
                                  max_pixels=st.max_pixels)
-        return {"file": item, **scan(sg, media, declared_ai=declared_ai).to_dict()}
+        return {"file": item, **sg.scanner.scan(media, declared_ai=declared_ai, cached=False, log=False).to_dict()}
     except SynthGuardError as exc:
         return {"file": item, "verdict": None, "error": exc.to_dict()}
     except Exception as exc:  # a decoder bug on one file must not stop the batch; it is recorded

@@ -23,6 +23,7 @@ from synthguard.compliance import Compliance
 from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
 from synthguard.consent.gate import enforce as enforce_consent
+from synthguard.consent.protected import check_upload
 from synthguard.consent.registry import Registry as LikenessRegistry
 from synthguard.errors import NotFoundError
 from synthguard.fingerprint import signals
@@ -44,8 +45,7 @@ from synthguard.marking.base import Marker
 from synthguard.media import Media
 from synthguard.moderation import Moderation
 from synthguard.plugins import Plugins, hashers_for
-from synthguard.scan import ScanResult, log_scan
-from synthguard.scan import scan as scan_media
+from synthguard.scan import Scanner, ScanResult, detectors_for
 from synthguard.scan_cache import ScanCache
 from synthguard.store import ledger_repo
 from synthguard.store.db import Database
@@ -264,17 +264,24 @@ class SynthGuard:
         """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
         return ScanCache(self) if self.settings.scan_cache else None
 
+    @cached_property
+    def scanner(self) -> Scanner:
+        """The platform's upload scan (scan.py), built from narrow dependencies (issue 23)."""
+        return Scanner(settings=lambda: self.settings, media=self.media, marker=self.marker,
+                       detectors=functools.partial(detectors_for, self),
+                       hashers=lambda modality: hashers_for(modality, self, self.plugins, exact=False),
+                       banks=lambda: self.banks, units=self.db.unit_of_work, ledger=self.ledger,
+                       ours=self.is_own_claim, likeness=functools.partial(check_upload, self),
+                       cache=lambda: self.scan_cache)
+
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
              propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> ScanResult:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
-        result = scan_media(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
-                      tenant=tenant, cache=self.scan_cache)
-        if log:
-            log_scan(self, result)
-        return result
+        return self.scanner.scan(source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+                                 tenant=tenant, log=log)
 
     # --- victims and platforms: trace ------------------------------------------------------
     @cached_property

@@ -83,7 +83,7 @@ def _inspect(sg: Any, media: Any) -> dict[str, Any]:
 
 
 def _check(sg: Any, media: Any) -> dict[str, Any]:
-    return sg.scan(media, log=False).to_dict()
+    return sg.scanner.scan(media, log=False).to_dict()
 
 
 JOBS: dict[str, Callable[[Any, Any], dict[str, Any]]] = {"inspect": _inspect, "check": _check}
