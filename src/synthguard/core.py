@@ -33,6 +33,9 @@ from synthguard.identity.accounts import ADD_USER_HINT as ADD_USER_HINT  # re-ex
 from synthguard.identity.accounts import Identity
 from synthguard.inspection import Inspector, limited_media
 from synthguard.jobs import Jobs
+from synthguard.jobs.deep import submit as submit_deep_scan
+from synthguard.jobs.deep import sweep as sweep_deep_scans
+from synthguard.jobs.worker import Worker
 from synthguard.keys import Keys
 from synthguard.labeling import EXPLICIT as EXPLICIT  # re-exported: their old home (API compatibility)
 from synthguard.labeling import LABEL_ORDER as LABEL_ORDER
@@ -59,7 +62,7 @@ from synthguard.trace import Tracer, find_record
 class SynthGuard:
     def __init__(self, settings: Settings, *, plugins: Plugins | None = None, clock: Clock = utcnow):
         self.settings = settings
-        self.clock = clock  # every label's creation time (a test can fix it; issue 23)
+        self.clock = clock  # every label's creation time and the job queue's (a test can fix it; issue 23)
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if settings.home.stat().st_mode & 0o077 and settings.home.stat().st_uid == os.getuid():
             settings.home.chmod(0o700)  # the database, keys and moderation media live here (issue 18 finding 15)
@@ -252,7 +255,9 @@ class SynthGuard:
     @cached_property
     def jobs(self) -> Jobs:
         """The job queue (async scans, workers); SQLite runs jobs in-process (see jobs/)."""
-        return Jobs(self)
+        return Jobs(self.db, lambda: self.settings, worker=lambda: Worker(self),
+                    attach=functools.partial(submit_deep_scan, self), sweep=functools.partial(sweep_deep_scans, self),
+                    clock=self.clock)
 
     @cached_property
     def moderation(self) -> Moderation:
