@@ -1,9 +1,10 @@
 """SynthGuard: the one object the library, the CLI and the HTTP service share: the composition root (issue 23).
 
 It owns the settings, the database, the key ring, the plugin registry, the ledger and the clock, builds the typed
-services from them (``labeler``, ``identity``, ``compliance``, ``consent``, ``moderation``, ``jobs``, ``banks``,
-``scan_cache``, ``vault``) and keeps the journeys of DESIGN.md as methods that delegate: ``label`` (provider),
-``inspect`` (anyone), ``scan`` (platform), ``trace`` (victim, platform).  No domain module imports it.
+services from them (``labeler``, ``inspector``, ``scanner``, ``tracer``, ``ledger_service``, ``identity``,
+``consent``, ``jobs``, ``compliance``, ``moderation``, ``banks``, ``scan_cache``, ``vault``) and keeps the journeys
+of DESIGN.md as methods that delegate: ``label`` (provider), ``inspect`` (anyone), ``scan`` (platform), ``trace``
+(victim, platform).  No domain module imports it.
 """
 
 from __future__ import annotations
@@ -242,7 +243,9 @@ class SynthGuard:
     @cached_property
     def consent(self) -> LikenessRegistry:
         """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
-        return LikenessRegistry(self)
+        return LikenessRegistry(self.db, self.ledger, settings=lambda: self.settings, vault=lambda: self.vault,
+                                account_ref=self.account_ref, integrity_key=lambda: self.keys.integrity,
+                                clock=self.clock)
 
     # --- platforms: scan ---------------------------------------------------------------------
     @cached_property
