@@ -42,7 +42,7 @@ def folder(tmp_path, sg, verified_user) -> Path:
 def test_a_row_is_exactly_the_cli_scan_contract(sg, folder):
     f = str(folder / "labeled.png")
     row = scan_item(sg, f)
-    assert row == {"file": f, **scan(sg, f).to_dict()} and row["verdict"] == "ai_generated"
+    assert row == {"file": f, **scan(sg.scanner, f).to_dict()} and row["verdict"] == "ai_generated"
     missing = scan_item(sg, str(folder / "gone.png"))
     assert missing["verdict"] is None and missing["error"]["error"] == "InputError" and missing["error"]["hint"]
 

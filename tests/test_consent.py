@@ -175,9 +175,7 @@ def test_expired_grant_denies(sg, alice, tmp_path, monkeypatch):
     sg.consent.grant("alice", grantee="u-42", purpose="face_swap", expires=soon,
                      evidence=statement(alice, tmp_path, expires=soon.date().isoformat()))
     assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42").decision == "allow"
-    import synthguard.consent.registry as registry
-
-    monkeypatch.setattr(registry, "utcnow", lambda: soon + timedelta(seconds=1))
+    monkeypatch.setattr(sg.consent, "clock", lambda: soon + timedelta(seconds=1))  # the registry's injected clock
     r = check(sg, [kodak_face("04")], purpose="face_swap", user="u-42")
     assert r.decision == "deny" and r.persons[0]["code"] == "expired"
 

@@ -228,7 +228,7 @@ def test_configured_manifest_is_loaded_by_the_scan(trained, sg, monkeypatch):
     evaluate(trained["manifest"], trained["real"], trained["fake"], target_fpr=0.05)
     monkeypatch.setattr(sg, "settings", sg.settings.model_copy(update={"detector_manifests": [trained["manifest"]]}))
     assert [d.name for d in detectors_for(sg)[1]] == ["image.test-logreg"]
-    r = scan(sg, sorted(trained["fake"].glob("*.png"))[-1])
+    r = scan(sg.scanner, sorted(trained["fake"].glob("*.png"))[-1])
     assert any(e["source"] == "image.test-logreg" and e["advisory"] for e in r.evidence)
 
 

@@ -68,7 +68,7 @@ def sd_watermarked(name: str = "kodim09.png", payload: str = "sdxl") -> bytes:
 def test_our_labeled_output_is_ai_generated_and_propagated(sg: SynthGuard, verified_user: str, tmp_path: Path):
     out = tmp_path / "gen.png"
     sg.label(kodak(), user=verified_user, producer=PRODUCER, output=out)
-    r = scan(sg, out, propagator=PLATFORM, propagate_id="POST-77")
+    r = scan(sg.scanner, out, propagator=PLATFORM, propagate_id="POST-77")
     assert (r.verdict, r.label_value) == ("ai_generated", "1")
     ev = sources(r)
     assert ev["image.aigc"]["kind"] == "label" and ev["image.aigc"]["evidence"]["integrity"] == "valid"
@@ -90,7 +90,7 @@ def test_exiftool_written_tc260_label_is_ai_generated(sg: SynthGuard, tmp_path: 
     shutil.copy(kodak("kodim05.png"), path)
     label = AIGCLabel("1", PRODUCER, "EXT-1", "", PRODUCER, "EXT-1", "")
     exiftool_write(path, f"-XMP-TC260:AIGC={label.to_json()}")
-    r = scan(sg, path)
+    r = scan(sg.scanner, path)
     assert (r.verdict, r.label_value) == ("ai_generated", "1")
     assert sources(r)["image.aigc"]["evidence"]["aigc"]["ProduceID"] == "EXT-1"
     assert sources(r)["image.aigc"]["evidence"]["integrity"] == "unknown"  # not our key: unverifiable, still a label
@@ -102,7 +102,7 @@ def test_exiftool_written_iptc_source_type_is_ai_generated(sg: SynthGuard, tmp_p
     shutil.copy(kodak("kodim06.png"), path)
     exiftool_write(path, "-XMP-iptcExt:DigitalSourceType="
                          "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic")
-    r = scan(sg, path, propagator=PLATFORM, propagate_id="P-9")
+    r = scan(sg.scanner, path, propagator=PLATFORM, propagate_id="P-9")
     assert r.verdict == "ai_generated"
     assert sources(r)["image.iptc"]["kind"] == "label"
     aigc = sg.inspect(r.output)["aigc"]  # no AIGC block yet: a new one with the verdict's Label (LM-17)
@@ -116,7 +116,7 @@ def test_c2pa_signed_with_another_key_is_ai_generated(sg: SynthGuard, tmp_path: 
     pki = create_dev_pki(tmp_path / "other-pki", organization="Other Generator Inc")
     signed = c2pa.sign(Media.open(kodak("kodim07.png")), cert_chain=pki.cert_chain, key=pki.key,
                        content_id="OTHER-1", producer="OTHER")
-    r = scan(sg, signed.data)
+    r = scan(sg.scanner, signed.data)
     assert (r.verdict, r.label_value) == ("ai_generated", "1")
     c = sources(r)["image.c2pa"]
     assert c["kind"] == "label" and c["evidence"]["state"] == "valid"  # valid, not anchored in our trust list
@@ -137,7 +137,7 @@ def test_c2pa_with_broken_binding_is_a_trace_and_the_scan_continues(sg: SynthGua
     chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
     iend = signed.rindex(b"IEND") - 4
     tampered = signed[:iend] + chunk + signed[iend:]  # bytes covered by the hard binding changed
-    r = scan(sg, tampered)
+    r = scan(sg.scanner, tampered)
     c = sources(r)["image.c2pa"]
     assert c["kind"] == "trace" and c["label_value"] == "3" and c["evidence"]["state"] == "invalid"
     assert any("does not validate" in p for p in c["problems"])
@@ -146,7 +146,7 @@ def test_c2pa_with_broken_binding_is_a_trace_and_the_scan_continues(sg: SynthGua
 
 # --- possibly_ai (LM-14) -----------------------------------------------------------------------
 def test_declared_only_is_possibly_ai(sg: SynthGuard):
-    r = scan(sg, kodak("kodim10.png"), declared_ai=True, propagator=PLATFORM, propagate_id="P-2")
+    r = scan(sg.scanner, kodak("kodim10.png"), declared_ai=True, propagator=PLATFORM, propagate_id="P-2")
     assert (r.verdict, r.label_value) == ("possibly_ai", "2")
     assert sources(r)["upload.declaration"]["kind"] == "declaration"
     assert action(r, "notice")["badge"]["en"] == "Possibly AI-generated"
@@ -156,12 +156,12 @@ def test_declared_only_is_possibly_ai(sg: SynthGuard):
 def test_a_label_outranks_the_declaration(sg: SynthGuard, verified_user: str, tmp_path: Path):
     out = tmp_path / "gen.png"
     sg.label(kodak(), user=verified_user, producer=PRODUCER, output=out, c2pa=False)
-    assert scan(sg, out, declared_ai=True).verdict == "ai_generated"
+    assert scan(sg.scanner, out, declared_ai=True).verdict == "ai_generated"
 
 
 # --- suspected_ai (LM-15) and DS-21 ------------------------------------------------------------
 def test_sd_dwtdct_watermark_is_suspected_and_flagged_as_stripped(sg: SynthGuard):
-    r = scan(sg, sd_watermarked(), propagator=PLATFORM, propagate_id="P-3")
+    r = scan(sg.scanner, sd_watermarked(), propagator=PLATFORM, propagate_id="P-3")
     assert (r.verdict, r.label_value) == ("suspected_ai", "3")
     wm = sources(r)["image.dwtdct"]
     assert wm["kind"] == "trace" and wm["evidence"]["payload"] == "sdxl"
@@ -176,7 +176,7 @@ def test_our_watermark_without_metadata_is_flagged_stripped(sg: SynthGuard, veri
     sg.label(kodak(), user=verified_user, producer=PRODUCER, output=out, c2pa=False)
     stripped = io.BytesIO()
     Image.open(out).save(stripped, "PNG")  # re-encode: every metadata chunk gone, pixels (and mark) kept
-    r = scan(sg, stripped.getvalue())
+    r = scan(sg.scanner, stripped.getvalue())
     assert r.verdict == "ai_generated"  # our watermark is a label (LM-11)
     assert "image.aigc" not in sources(r)
     assert sources(r)["scan.ds21"]["evidence"]["flag"] == "metadata_stripped"
@@ -199,10 +199,10 @@ class _Fixed:
 
 
 def test_detector_over_threshold_is_suspected_and_goes_to_review(sg: SynthGuard):
-    r = scan(sg, kodak("kodim11.png"), detectors=[_Fixed(0.9)])
+    r = scan(sg.scanner, kodak("kodim11.png"), detectors=[_Fixed(0.9)])
     assert (r.verdict, r.label_value) == ("suspected_ai", "3")
     assert action(r, "review")["reason"].startswith("advisory detector")
-    assert scan(sg, kodak("kodim11.png"), detectors=[_Fixed(0.2)]).verdict == "none"
+    assert scan(sg.scanner, kodak("kodim11.png"), detectors=[_Fixed(0.2)]).verdict == "none"
 
 
 def test_crashing_detector_is_recorded_and_the_scan_continues(sg: SynthGuard):
@@ -210,7 +210,7 @@ def test_crashing_detector_is_recorded_and_the_scan_continues(sg: SynthGuard):
         def detect(self, media):
             raise RuntimeError("boom")
 
-    r = scan(sg, kodak("kodim11.png"), detectors=[Broken(0.0)])
+    r = scan(sg.scanner, kodak("kodim11.png"), detectors=[Broken(0.0)])
     assert r.verdict == "none"
     assert "boom" in sources(r)["image.test-classifier"]["problems"][0]
 
@@ -218,7 +218,7 @@ def test_crashing_detector_is_recorded_and_the_scan_continues(sg: SynthGuard):
 # --- none, malformed labels ----------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["kodim01.png", "kodim23.png"])
 def test_clean_kodak_image_is_none(sg: SynthGuard, name: str):
-    r = scan(sg, kodak(name))
+    r = scan(sg.scanner, kodak(name))
     assert (r.verdict, r.label_value, r.actions, r.matches) == ("none", None, [], [])
     assert [e for e in r.evidence if e["kind"] != "info"] == []
     assert r.fingerprints["pdq_quality"] >= 50 and len(r.fingerprints["pdq"]) == 64
@@ -228,7 +228,7 @@ def test_malformed_aigc_json_is_reported_and_the_scan_continues(sg: SynthGuard, 
     path = tmp_path / "bad.png"
     shutil.copy(kodak("kodim12.png"), path)
     exiftool_write(path, '-XMP-TC260:AIGC={"Label":"1","ContentProducer":')
-    r = scan(sg, path, declared_ai=True)
+    r = scan(sg.scanner, path, declared_ai=True)
     aigc = sources(r)["image.aigc"]
     assert aigc["kind"] == "error" and any("not valid JSON" in p for p in aigc["problems"])
     assert (r.verdict, r.label_value) == ("possibly_ai", "2")  # the declaration still counts
@@ -239,7 +239,7 @@ def test_corrupt_upload_raises_a_clear_error(sg: SynthGuard):
 
     data = kodak().read_bytes()
     with pytest.raises(CorruptMediaError):
-        scan(sg, data[: len(data) // 3])
+        scan(sg.scanner, data[: len(data) // 3])
 
 
 # --- banks (DS-09) -------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_bank_match_is_reported_and_sent_to_review(sg: SynthGuard):
     banks.add_media("removed-content", kodak("kodim15.png"), reason="takedown T-1", actor="mod-1")
     resized = io.BytesIO()
     Image.open(kodak("kodim15.png")).resize((512, 341)).save(resized, "JPEG", quality=85)
-    r = scan(sg, resized.getvalue())
+    r = scan(sg.scanner, resized.getvalue())
     assert r.matches and r.matches[0]["bank"] == "removed-content" and r.matches[0]["kind"] == "pdq"
     assert r.matches[0]["distance"] <= 31 and r.matches[0]["reason"] == "takedown T-1"
     assert action(r, "review")["banks"] == ["removed-content"]
@@ -289,16 +289,16 @@ def test_priors_search_finds_resized_copies_and_defers_the_rest(settings, verifi
     img.rotate(3, resample=Image.BICUBIC).crop((40, 40, img.width - 40, img.height - 40)).save(rotated, "JPEG",
                                                                                              quality=90)
     with SynthGuard.open(fast) as sg:
-        r = scan(sg, resized.getvalue())
+        r = scan(sg.scanner, resized.getvalue())
         assert r.verdict == "ai_generated" and sources(r)["image.watermark"]["kind"] == "label"
         assert not any(a["action"] == "deep_scan" for a in r.actions)
-        shallow = scan(sg, rotated.getvalue())
+        shallow = scan(sg.scanner, rotated.getvalue())
         assert shallow.verdict == "none" and action(shallow, "deep_scan")["sources"] == ["image.watermark"]
         assert sources(shallow)["image.watermark"]["evidence"]["full_search"] == "not run"
-        clean = scan(sg, kodak("kodim03.png"))
+        clean = scan(sg.scanner, kodak("kodim03.png"))
         assert clean.verdict == "none" and action(clean, "deep_scan")
     with SynthGuard.open(settings) as sg:  # the full search (what the deep scan runs) finds the rotated copy
-        deep = scan(sg, rotated.getvalue())
+        deep = scan(sg.scanner, rotated.getvalue())
         assert deep.verdict == "ai_generated" and not any(a["action"] == "deep_scan" for a in deep.actions)
 
 
@@ -313,7 +313,7 @@ def test_a_crashing_detector_is_reported_without_the_servers_paths(sg: SynthGuar
         def detect(self, media):
             raise ImportError("cannot import name 'x' from 'pkg.mod' (/srv/app/venv/lib/python3.11/pkg/mod.py)")
 
-    result = scan(sg, kodak(), detectors=[Broken()])
+    result = scan(sg.scanner, kodak(), detectors=[Broken()])
     (problem,) = [p for d in result.evidence if d["source"] == "image.broken" for p in d["problems"]]
     assert problem == "image.broken crashed: ImportError: cannot import name 'x' from 'pkg.mod' (mod.py)"
 

@@ -147,16 +147,14 @@ def test_a_full_analysis_serves_priors_scans_but_not_the_other_way(settings):
 
 
 def test_concurrent_misses_of_one_content_are_analysed_once(sg, monkeypatch):
-    import synthguard.scan_cache as sc
-
     calls = []
-    real = sc.analyse
+    real = sg.scanner.analyse
 
     def counted(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(sc, "analyse", counted)
+    monkeypatch.setattr(sg.scanner, "analyse", counted)
     data = jpeg()
     results: list = []
     threads = [threading.Thread(target=lambda: results.append(sg.scan(data, log=False))) for _ in range(8)]

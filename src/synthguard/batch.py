@@ -44,7 +44,7 @@ def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str,
         st = sg.settings
         media = Media.from_bytes(read_item(item, st.max_bytes), item, max_bytes=st.max_bytes,
                                  max_pixels=st.max_pixels)
-        return {"file": item, **scan(sg, media, declared_ai=declared_ai).to_dict()}
+        return {"file": item, **sg.scanner.scan(media, declared_ai=declared_ai, cached=False, log=False).to_dict()}
     except SynthGuardError as exc:
         return {"file": item, "verdict": None, "error": exc.to_dict()}
     except Exception as exc:  # a decoder bug on one file must not stop the batch; it is recorded

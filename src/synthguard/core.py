@@ -1,9 +1,10 @@
 """SynthGuard: the one object the library, the CLI and the HTTP service share: the composition root (issue 23).
 
 It owns the settings, the database, the key ring, the plugin registry, the ledger and the clock, builds the typed
-services from them (``labeler``, ``identity``, ``compliance``, ``consent``, ``moderation``, ``jobs``, ``banks``,
-``scan_cache``, ``vault``) and keeps the journeys of DESIGN.md as methods that delegate: ``label`` (provider),
-``inspect`` (anyone), ``scan`` (platform), ``trace`` (victim, platform).  No domain module imports it.
+services from them (``labeler``, ``inspector``, ``scanner``, ``tracer``, ``ledger_service``, ``identity``,
+``consent``, ``jobs``, ``compliance``, ``moderation``, ``banks``, ``scan_cache``, ``vault``) and keeps the journeys
+of DESIGN.md as methods that delegate: ``label`` (provider), ``inspect`` (anyone), ``scan`` (platform), ``trace``
+(victim, platform).  No domain module imports it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from synthguard.compliance import Compliance
 from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
 from synthguard.consent.gate import enforce as enforce_consent
+from synthguard.consent.protected import check_upload
 from synthguard.consent.registry import Registry as LikenessRegistry
 from synthguard.errors import NotFoundError
 from synthguard.fingerprint import signals
@@ -30,8 +32,11 @@ from synthguard.fingerprint.banks import Banks
 from synthguard.identity import IdentityVerifier, check_user_id, scoped_key
 from synthguard.identity.accounts import ADD_USER_HINT as ADD_USER_HINT  # re-exported: its old home
 from synthguard.identity.accounts import Identity
-from synthguard.inspection import inspect_media, limited_media, settle_foreign
+from synthguard.inspection import Inspector, limited_media
 from synthguard.jobs import Jobs
+from synthguard.jobs.deep import submit as submit_deep_scan
+from synthguard.jobs.deep import sweep as sweep_deep_scans
+from synthguard.jobs.worker import Worker
 from synthguard.keys import Keys
 from synthguard.labeling import EXPLICIT as EXPLICIT  # re-exported: their old home (API compatibility)
 from synthguard.labeling import LABEL_ORDER as LABEL_ORDER
@@ -43,9 +48,8 @@ from synthguard.ledger.service import LedgerService
 from synthguard.marking.base import Marker
 from synthguard.media import Media
 from synthguard.moderation import Moderation
-from synthguard.plugins import Plugins
-from synthguard.scan import ScanResult, log_scan
-from synthguard.scan import scan as scan_media
+from synthguard.plugins import Plugins, hashers_for
+from synthguard.scan import Scanner, ScanResult, detectors_for
 from synthguard.scan_cache import ScanCache
 from synthguard.store import ledger_repo
 from synthguard.store.db import Database
@@ -53,14 +57,13 @@ from synthguard.store.schema import User
 from synthguard.store.unit_of_work import Session, Users
 from synthguard.times import utcnow
 from synthguard.trace import RECORD_HINT as RECORD_HINT  # re-exported: its old home (API compatibility)
-from synthguard.trace import find_record, proof_for, record_dict
-from synthguard.trace import trace as trace_media
+from synthguard.trace import Tracer, find_record
 
 
 class SynthGuard:
     def __init__(self, settings: Settings, *, plugins: Plugins | None = None, clock: Clock = utcnow):
         self.settings = settings
-        self.clock = clock  # every label's creation time (a test can fix it; issue 23)
+        self.clock = clock  # every label's creation time and the job queue's (a test can fix it; issue 23)
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if settings.home.stat().st_mode & 0o077 and settings.home.stat().st_uid == os.getuid():
             settings.home.chmod(0o700)  # the database, keys and moderation media live here (issue 18 finding 15)
@@ -214,11 +217,16 @@ class SynthGuard:
                                   tenant=tenant)
 
     # --- anyone: inspect -------------------------------------------------------------------
+    @cached_property
+    def inspector(self) -> Inspector:
+        """Reading every label on a file (inspection.py): settings, keys, this core's markers and records."""
+        return Inspector(lambda: self.settings, self.keys, self.plugins, marker=self.marker, ours=self.is_own_claim)
+
     def inspect(self, source: Source) -> dict[str, Any]:
         """Read every label on a file: AIGC metadata, IPTC source type, C2PA, watermark, explicit label.
 
         One JSON shape for every modality; a mark a modality cannot carry is ``None``."""
-        return settle_foreign(inspect_media(self.media(source), self.marker), self.settings, self.is_own_claim)
+        return self.inspector.inspect(source)
 
     def is_own_claim(self, content_id: str | None, producer: str | None) -> bool:
         """A label or manifest naming one of this deployment's records (else another provider's claim, issue 19)."""
@@ -235,7 +243,9 @@ class SynthGuard:
     @cached_property
     def consent(self) -> LikenessRegistry:
         """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
-        return LikenessRegistry(self)
+        return LikenessRegistry(self.db, self.ledger, settings=lambda: self.settings, vault=lambda: self.vault,
+                                account_ref=self.account_ref, integrity_key=lambda: self.keys.integrity,
+                                clock=self.clock)
 
     # --- platforms: scan ---------------------------------------------------------------------
     @cached_property
@@ -248,7 +258,9 @@ class SynthGuard:
     @cached_property
     def jobs(self) -> Jobs:
         """The job queue (async scans, workers); SQLite runs jobs in-process (see jobs/)."""
-        return Jobs(self)
+        return Jobs(self.db, lambda: self.settings, worker=lambda: Worker(self),
+                    attach=functools.partial(submit_deep_scan, self), sweep=functools.partial(sweep_deep_scans, self),
+                    clock=self.clock)
 
     @cached_property
     def moderation(self) -> Moderation:
@@ -260,34 +272,40 @@ class SynthGuard:
         """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
         return ScanCache(self) if self.settings.scan_cache else None
 
+    @cached_property
+    def scanner(self) -> Scanner:
+        """The platform's upload scan (scan.py), built from narrow dependencies (issue 23)."""
+        return Scanner(settings=lambda: self.settings, media=self.media, marker=self.marker,
+                       detectors=functools.partial(detectors_for, self),
+                       hashers=lambda modality: hashers_for(modality, self, self.plugins, exact=False),
+                       banks=lambda: self.banks, units=self.db.unit_of_work, ledger=self.ledger,
+                       ours=self.is_own_claim, likeness=functools.partial(check_upload, self),
+                       cache=lambda: self.scan_cache)
+
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
              propagate_id: str | None = None, log: bool = True, tenant: str | None = None) -> ScanResult:
         """Platform scan of one upload (LM Art. 6): verdict, evidence, bank matches, actions (see scan.py).
 
         The scan is logged to the ledger (hashes and the verdict only) so the platform can later show
         what it knew and decided about an upload (DS-10, LM-16)."""
-        result = scan_media(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
-                      tenant=tenant, cache=self.scan_cache)
-        if log:
-            log_scan(self, result)
-        return result
+        return self.scanner.scan(source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+                                 tenant=tenant, log=log)
 
     # --- victims and platforms: trace ------------------------------------------------------
+    @cached_property
+    def tracer(self) -> Tracer:
+        """Trace a file to its record, and the record lookup API (trace.py), from narrow dependencies (issue 23)."""
+        return Tracer(settings=lambda: self.settings, units=self.db.unit_of_work, ledger=self.ledger,
+                      public_key=lambda: self.keys.ledger_public, media=self.media, inspect=self.inspect,
+                      hashers=lambda modality: hashers_for(modality, self, self.plugins), ours=self.is_own_claim)
+
     def trace(self, source: Source) -> dict[str, Any]:
         """Which record made this file, with an inclusion proof against a signed checkpoint (see trace.py)."""
-        return trace_media(self, self.media(source)).to_dict()
+        return self.tracer.trace(source).to_dict()
 
     def record(self, content_id: str) -> dict[str, Any]:
-        """The record, its inclusion proof and the checkpoint: the provider lookup API (LM-24).  ``content_id``
-        may also be a watermark token (16 hex digits, ``watermark_payload``): how a platform that read the token
-        of a shared- or public-mode mark resolves it (issue 19); a forged token names no record (404)."""
-        with self.db.session() as s:
-            rec = find_record(s, content_id)
-            proof, checkpoint, problems = proof_for(self, s, rec)
-            return {"record": record_dict(rec), "proof": proof, "checkpoint": checkpoint, "problems": problems,
-                    # the output's perceptual hash (not in the proven entry): lets a platform that resolved a
-                    # watermark token see whether its file is this record's output or a copied mark (issue 19)
-                    "fingerprints": {f.kind: f.value for f in rec.fingerprints if f.kind == "pdq"}}
+        """The record, its inclusion proof and the checkpoint: the lookup API (LM-24; :meth:`Tracer.record`)."""
+        return self.tracer.record(content_id)
 
     @cached_property
     def ledger_service(self) -> LedgerService:

@@ -134,28 +134,44 @@ def settle_foreign(result: dict[str, Any], settings: Settings, ours: Callable[[s
 
 
 class Inspector:
-    """Settings + keys + marker registry: what ``inspect`` needs, without a database."""
+    """What ``inspect`` needs, never a database: settings, keys, markers and whose labels are "ours".
 
-    def __init__(self, settings: Settings, keys: Keys | None = None, plugins: Plugins | None = None, *,
-                 threads: int = 1):
-        self.settings, self.keys = settings, keys or Keys(settings)
+    Standalone (``synthguard inspect``): ``Inspector(settings)`` builds its keys and markers (it is their plugin
+    context) and calls a label ours when it names this deployment's producer code.  The core builds the one it
+    exposes (``SynthGuard.inspector``, issue 23) from its own settings (a getter: read at each inspection), keys,
+    ``marker`` and ``ours`` (a label naming one of its records)."""
+
+    def __init__(self, settings: Settings | Callable[[], Settings], keys: Keys | None = None,
+                 plugins: Plugins | None = None, *, threads: int = 1, marker: Callable[[str], Marker] | None = None,
+                 ours: Callable[[str | None, str | None], bool] | None = None):
+        self._settings = settings if callable(settings) else lambda: settings
+        self.keys = keys or Keys(self.settings)
         self.plugins = plugins or Plugins()
         self.registry = self.plugins.markers
         self._markers: dict[str, Marker] = {}
+        self._marker, self._ours = marker, ours
         self.threads = threads
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings()
+
     def marker(self, name: str) -> Marker:
+        if self._marker is not None:
+            return self._marker(name)
         if name not in self._markers:
             self._markers[name] = self.registry.create(name, self)
         return self._markers[name]
 
+    def ours(self, content_id: str | None, producer: str | None) -> bool:
+        """A label of this deployment: one naming its record (core), else its producer code (standalone)."""
+        if self._ours is not None:
+            return self._ours(content_id, producer)
+        return bool(self.settings.producer) and producer == self.settings.producer
+
     def inspect(self, source: Any) -> dict[str, Any]:
-        """Every label, and foreign ones against the trust list.  Without the database, "ours" means a label
-        naming this deployment's producer code (``SynthGuard.inspect`` checks its records instead)."""
-        own = self.settings.producer
-
-        def ours(content_id: str | None, producer: str | None) -> bool:
-            return bool(own) and producer == own
-
-        found = inspect_media(limited_media(self.settings, source), self.marker, threads=self.threads)
-        return settle_foreign(found, self.settings, ours)
+        """Every label on a file (AIGC metadata, IPTC source type, C2PA, watermark, explicit label), foreign ones
+        against the trust list; one JSON shape for every modality, a mark a modality cannot carry is ``None``."""
+        settings = self.settings
+        found = inspect_media(limited_media(settings, source), self.marker, threads=self.threads)
+        return settle_foreign(found, settings, self.ours)

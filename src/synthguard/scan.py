@@ -24,6 +24,8 @@ import dataclasses
 import logging
 import time
 import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -31,20 +33,26 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from synthguard.config import Settings
 from synthguard.detection import Detection, Detector
 from synthguard.errors import SynthGuardError, without_paths
+from synthguard.fingerprint import Hasher
 from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.ids import new_content_id
+from synthguard.ledger.log import Ledger
+from synthguard.marking.base import Marker
 from synthguard.media import Media, Modality
-from synthguard.plugins import hashers_for, mark_detectors
+from synthguard.plugins import mark_detectors
 from synthguard.plugins.builtin import STAGES
+from synthguard.store.unit_of_work import UnitOfWork
 from synthguard.trust.attribution import NOT_VERIFIABLE, VERIFIED, attribute, summary
 from synthguard.trust.resolve import resolve_all
 from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
-    from synthguard.core import Source, SynthGuard
+    from synthguard.core import SynthGuard
     from synthguard.fingerprint.banks import Banks
+    from synthguard.labeling import Source
     from synthguard.scan_cache import ScanCache
 
 log = logging.getLogger(__name__)
@@ -120,7 +128,7 @@ def _run_all(dets: list[Detector], media: Media, timings: dict[str, float], stag
     return out
 
 
-def _hashes(sg: SynthGuard, media: Media, evidence: list[Detection], timings: dict[str, float]
+def _hashes(scanner: Scanner, media: Media, evidence: list[Detection], timings: dict[str, float]
             ) -> tuple[dict[str, Any], list[str]]:
     """SHA-256 for every file; PDQ for images, per-frame PDQ for video (vPDQ-style: a bank entry matches when a
     share of the sampled frames is within its distance); audio and text are matched by SHA-256 only here (their
@@ -130,7 +138,7 @@ def _hashes(sg: SynthGuard, media: Media, evidence: list[Detection], timings: di
     fps: dict[str, Any] = {"sha256": media.sha256}
     pdqs: list[str] = []
     try:
-        hashers = {h.kind: h for h in hashers_for(media.modality, sg, sg.plugins, exact=False)}
+        hashers = {h.kind: h for h in scanner.hashers(media.modality)}
         if "pdq" in hashers:
             pdq = hashers["pdq"].hash(media)
             fps |= {"pdq": pdq.value, "pdq_quality": pdq.quality}
@@ -151,14 +159,14 @@ def _hashes(sg: SynthGuard, media: Media, evidence: list[Detection], timings: di
     return fps, pdqs
 
 
-def _match(sg: SynthGuard, media: Media, pdqs: list[str] | tuple[str, ...], evidence: list[Detection],
+def _match(scanner: Scanner, media: Media, pdqs: list[str] | tuple[str, ...], evidence: list[Detection],
            timings: dict[str, float], tenant: str | None = None) -> list[dict[str, Any]]:
     """Query the hash banks as they are now: never cached, so an entry added a second ago already matches
     (DS-09, CC-12 stay-down).  ``tenant`` limits the lookup to its own banks and those shared with it (issue 18
     finding 2; None: the operator, every bank); video and audio also go against ``vpdq`` and ``audio`` banks
     (whole-file fingerprints, :mod:`synthguard.fingerprint.signals`; issue 20)."""
     t0 = time.perf_counter()
-    banks = banks_for(sg)
+    banks = scanner.banks()
     matches: list[dict[str, Any]] = []
     if banks is not None:
         with banks.pinned():  # one state of the banks for every query of this upload, one round trip
@@ -219,12 +227,12 @@ def scan_entry(result: Any) -> dict[str, Any]:
             "sources": sorted({e["source"] for e in result.evidence if e.get("kind") != "error"})}
 
 
-def log_scan(sg: SynthGuard, result: ScanResult) -> None:
+def log_scan(scanner: Scanner, result: ScanResult) -> None:
     """The scan's ledger entry (DS-10) in a transaction of its own, so the platform can later show what it knew
     and decided about an upload (LM-16)."""
     t0 = time.perf_counter()
-    with sg.db.session() as s:
-        sg.ledger.append(s, "scan", scan_entry(result))
+    with scanner.units() as uow:
+        scanner.ledger.append(uow.session, "scan", scan_entry(result))
     result.timings["ledger"] = time.perf_counter() - t0
 
 
@@ -253,7 +261,7 @@ def _stripped(evidence: list[Detection]) -> Detection | None:
                                "manifest: the metadata label may have been stripped (DS-21)",))
 
 
-def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evidence: list[Detection],
+def _actions(scanner: Scanner, media: Media, verdict: str, value: str | None, evidence: list[Detection],
              matches: list[dict[str, Any]], flag: Detection | None, propagator: str | None,
              propagate_id: str | None, tenant: str | None = None) -> tuple[list[dict[str, Any]], Media | None]:
     notices = load_notices()
@@ -263,7 +271,7 @@ def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evid
         n = notices["notices"][verdict]
         actions.append({"action": "notice", "verdict": verdict, "label_value": value, "badge": n["badge"],
                         "text": n["text"], "placement": n["placement"], "citations": n["citations"]})
-        act, output = _propagate(sg, media, value, propagator, propagate_id)
+        act, output = _propagate(scanner, media, value, propagator, propagate_id)
         if output is not None and any(d.source.endswith(".c2pa") and d.kind != "error" for d in evidence):
             act["note"] = ("the C2PA manifest binds the uploaded bytes and reads as invalid on the rewritten file; "
                            "keep the original for verification or re-sign with the platform's key (EU-10)")
@@ -285,11 +293,11 @@ def _actions(sg: SynthGuard, media: Media, verdict: str, value: str | None, evid
                         "banks": sorted({str(m.get("bank")) for m in matches})})
     from synthguard.moderation.policy import scan_actions  # the moderation policy's block/restrict (CC-12)
 
-    actions += scan_actions(sg.settings, verdict, matches, tenant)
+    actions += scan_actions(scanner.settings(), verdict, matches, tenant)
     return actions, output
 
 
-def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None, propagate_id: str | None
+def _propagate(scanner: Scanner, media: Media, value: str, propagator: str | None, propagate_id: str | None
                ) -> tuple[dict[str, Any], Media | None]:
     """LM-17: the platform's code and content id into the (one) AIGC block; a new block with ``value`` if none."""
     act: dict[str, Any] = {"action": "write_propagator", "label_value": value, "content_propagator": propagator,
@@ -299,7 +307,7 @@ def _propagate(sg: SynthGuard, media: Media, value: str, propagator: str | None,
     if propagate_id is None:
 
         propagate_id = act["propagate_id"] = new_content_id()
-    marker = sg.marker(f"{media.modality.value}.metadata")
+    marker = scanner.marker(f"{media.modality.value}.metadata")
     if not hasattr(marker, "propagate"):
         return act | {"status": "unsupported",
                       "reason": f"writing propagator fields into {media.format} files is not supported"}, None
@@ -327,7 +335,7 @@ def _claims_view(evidence: list[Detection]) -> dict[str, Any]:
     return view
 
 
-def foreign_claims(sg: SynthGuard, media: Media, evidence: list[Detection]) -> list[Detection]:
+def foreign_claims(scanner: Scanner, media: Media, evidence: list[Detection]) -> list[Detection]:
     """Issue 19: another provider's label, manifest or mark, attributed to the trust list entry and resolved at
     that provider's lookup API with this platform's credential (``trust.attribution``): one ``trust.attribution``
     evidence entry per claim, naming the provider, its key fingerprint and source, the content id and whether the
@@ -336,8 +344,8 @@ def foreign_claims(sg: SynthGuard, media: Media, evidence: list[Detection]) -> l
     view = _claims_view(evidence)
     if not (view["aigc"] or view["c2pa"] or view["watermark"]):
         return []
-    trust = for_settings(sg.settings)
-    claims = attribute(view, trust, sg.is_own_claim)
+    trust = for_settings(scanner.settings())
+    claims = attribute(view, trust, scanner.ours)
     if not claims:
         return []
     resolve_all(claims, trust, sha256=media.sha256, pixel_sha256=media.content_sha256)
@@ -372,7 +380,7 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def warm(sg: SynthGuard) -> float:
+def warm(scanner: Scanner) -> float:
     """Analyse one small generated image, nothing stored: a server process imports its decoders and builds its
     detectors before its first upload rather than during it; returns the seconds it took."""
     import io
@@ -384,40 +392,40 @@ def warm(sg: SynthGuard) -> float:
     pixels = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "JPEG", quality=90)
-    analyse(sg, Media.from_bytes(buf.getvalue(), "warm-up.jpg"))
+    analyse(scanner, Media.from_bytes(buf.getvalue(), "warm-up.jpg"))
     return time.perf_counter() - t0
 
 
-def analyse(sg: SynthGuard, media: Media, *, detectors: list[Detector] | None = None,
+def analyse(scanner: Scanner, media: Media, *, detectors: list[Detector] | None = None,
             watermark_search: str | None = None) -> Analysis:
     """Decode, read every mark, fingerprint and run the detectors: the expensive, content-only half of a scan."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     media.decode()  # decode now: a corrupt upload is an error, not a "none" verdict
     timings["decode"] = time.perf_counter() - t0
-    mark_dets, ml_dets = detectors_for(sg, media.modality)
-    search = watermark_search or sg.settings.scan_watermark_search
+    mark_dets, ml_dets = scanner.detectors(media.modality)
+    search = watermark_search or scanner.settings().scan_watermark_search
     if watermark_search is not None and media.modality is Modality.IMAGE:
         from synthguard.detection.marks import WatermarkDetector
 
         mark_dets = [d.with_search(watermark_search) if hasattr(d, "with_search")  # federated (issue 19)
-                     else WatermarkDetector(sg.marker("image.watermark"), search=watermark_search)
+                     else WatermarkDetector(scanner.marker("image.watermark"), search=watermark_search)
                      if d.name == "image.watermark" else d for d in mark_dets]
     evidence = _run_all(mark_dets, media, timings, STAGES, "marks")
-    fps, pdqs = _hashes(sg, media, evidence, timings)
+    fps, pdqs = _hashes(scanner, media, evidence, timings)
     evidence += _run_all(ml_dets if detectors is None else detectors, media, timings, {}, "detectors")
     return Analysis(tuple(evidence), fps, tuple(pdqs), search, timings)
 
 
-def finish(sg: SynthGuard, media: Media, analysis: Analysis, *, declared_ai: bool = False,
+def finish(scanner: Scanner, media: Media, analysis: Analysis, *, declared_ai: bool = False,
            propagator: str | None = None, propagate_id: str | None = None, tenant: str | None = None) -> ScanResult:
     """The upload's own half of a scan: current bank matches, its declaration, the verdict, its actions and
     propagator fields (LM-14, LM-17), the likeness check (DS-15)."""
     timings = dict(analysis.timings)
     evidence = list(analysis.evidence)
-    matches = _match(sg, media, analysis.pdqs, evidence, timings, tenant)
+    matches = _match(scanner, media, analysis.pdqs, evidence, timings, tenant)
     t0 = time.perf_counter()
-    evidence += foreign_claims(sg, media, evidence)
+    evidence += foreign_claims(scanner, media, evidence)
     timings["trust"] = time.perf_counter() - t0
     if declared_ai:
         evidence.append(Detection("upload.declaration", "declaration", 1.0, 1.0, "2",
@@ -427,14 +435,12 @@ def finish(sg: SynthGuard, media: Media, analysis: Analysis, *, declared_ai: boo
         evidence.append(flag)
     verdict, value = decide(evidence)
     t0 = time.perf_counter()
-    actions, output = _actions(sg, media, verdict, value, evidence, matches, flag, propagator, propagate_id,
+    actions, output = _actions(scanner, media, verdict, value, evidence, matches, flag, propagator, propagate_id,
                                tenant)
     timings["actions"] = time.perf_counter() - t0
     if verdict != "none":  # DS-15/CC-01/US-09: AI content depicting a protected person (only if any is registered)
-        from synthguard.consent.protected import check_upload
-
         t0 = time.perf_counter()
-        likeness_evidence, likeness_actions = check_upload(sg, media, verdict)
+        likeness_evidence, likeness_actions = scanner.likeness(media, verdict)
         evidence += likeness_evidence
         actions += likeness_actions
         timings["likeness"] = time.perf_counter() - t0
@@ -442,21 +448,74 @@ def finish(sg: SynthGuard, media: Media, analysis: Analysis, *, declared_ai: boo
                       dict(analysis.fingerprints), timings, output)
 
 
-def scan(sg: SynthGuard, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
+def scan(scanner: Scanner, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
          propagate_id: str | None = None, detectors: list[Detector] | None = None,
          watermark_search: str | None = None, cache: ScanCache | None = None, tenant: str | None = None) -> ScanResult:
     """Scan one upload (see the module docstring). ``detectors`` replaces the configured ML detectors;
     ``watermark_search`` overrides ``settings.scan_watermark_search`` (the deferred deep scan runs "full");
     with ``cache`` an earlier analysis of identical bytes is reused (not with explicit ``detectors``);
     ``tenant`` limits the bank lookup to that tenant's banks and those shared with it (None: every bank)."""
-    media = sg.media(source)
+    media = scanner.media(source)
     if cache is not None and detectors is None:
         analysis = cache.analysis(media, watermark_search)
     else:
-        analysis = analyse(sg, media, detectors=detectors, watermark_search=watermark_search)
-    return finish(sg, media, analysis, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+        analysis = analyse(scanner, media, detectors=detectors, watermark_search=watermark_search)
+    return finish(scanner, media, analysis, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
                   tenant=tenant)
 
 
-__all__ = ["VERDICTS", "Analysis", "ScanResult", "analyse", "banks_for", "decide", "detectors_for", "finish",
-           "load_notices", "log_scan", "scan", "scan_entry"]
+@dataclass(kw_only=True)
+class Scanner:
+    """The platform's scan (this module's journey), built from narrow dependencies (issue 23): the settings (a
+    getter, read at each scan), the operator's limits on media, markers, a modality's detectors and hashers, the
+    hash banks, a unit-of-work factory and the ledger (the scan's entry), whether a claim names one of this
+    deployment's records, the likeness check (DS-15) and the verdict cache (None: off)."""
+
+    settings: Callable[[], Settings]
+    media: Callable[[Source], Media]
+    marker: Callable[[str], Marker]
+    detectors: Callable[[Modality], tuple[list[Detector], list[Detector]]]
+    hashers: Callable[[Modality], list[Hasher]]
+    banks: Callable[[], Banks | None]
+    units: Callable[[], AbstractContextManager[UnitOfWork]]
+    ledger: Ledger
+    ours: Callable[[str | None, str | None], bool]
+    likeness: Callable[[Media, str], tuple[list[Detection], list[dict[str, Any]]]]
+    cache: Callable[[], ScanCache | None] = lambda: None
+
+    def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,
+             propagate_id: str | None = None, detectors: list[Detector] | None = None,
+             watermark_search: str | None = None, tenant: str | None = None, cached: bool = True,
+             log: bool = True) -> ScanResult:
+        """Scan one upload (:func:`scan`), as ``SynthGuard.scan`` does: ``cached`` reuses the verdict cache's
+        analysis of identical bytes; ``log`` writes the scan's ledger entry (:meth:`log`) so the platform can
+        later show what it knew and decided about an upload (DS-10, LM-16)."""
+        result = scan(self, source, declared_ai=declared_ai, propagator=propagator, propagate_id=propagate_id,
+                      detectors=detectors, watermark_search=watermark_search, tenant=tenant,
+                      cache=self.cache() if cached else None)
+        if log:
+            self.log(result)
+        return result
+
+    def analyse(self, media: Media, *, detectors: list[Detector] | None = None,
+                watermark_search: str | None = None) -> Analysis:
+        """The content-only half of a scan (:func:`analyse`)."""
+        return analyse(self, media, detectors=detectors, watermark_search=watermark_search)
+
+    def finish(self, media: Media, analysis: Analysis, *, declared_ai: bool = False, propagator: str | None = None,
+               propagate_id: str | None = None, tenant: str | None = None) -> ScanResult:
+        """The upload's own half of a scan (:func:`finish`)."""
+        return finish(self, media, analysis, declared_ai=declared_ai, propagator=propagator,
+                      propagate_id=propagate_id, tenant=tenant)
+
+    def log(self, result: ScanResult) -> None:
+        """The scan's ledger entry in a transaction of its own (:func:`log_scan`)."""
+        log_scan(self, result)
+
+    def warm(self) -> float:
+        """Build the detectors and import the decoders before the first upload (:func:`warm`); seconds taken."""
+        return warm(self)
+
+
+__all__ = ["VERDICTS", "Analysis", "ScanResult", "Scanner", "analyse", "banks_for", "decide", "detectors_for",
+           "finish", "load_notices", "log_scan", "scan", "scan_entry"]

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.detection import Detection
 from synthguard.media import Media, Modality
-from synthguard.scan import Analysis, analyse, detectors_for
+from synthguard.scan import Analysis, detectors_for
 from synthguard.store import scan_tables
 from synthguard.trust.anchors import ANCHORS_FILE
 from synthguard.trust.trustlist import CREDENTIALS_FILE, LIST_FILE
@@ -152,7 +152,7 @@ class ScanCache:
         detectors are CPU-bound Python and numpy; in the server's own process they hold the GIL against every
         cached repeat answered meanwhile."""
         if self.sg.settings.scan_processes <= 0:
-            return analyse(self.sg, media, watermark_search=watermark_search)
+            return self.sg.scanner.analyse(media, watermark_search=watermark_search)
         with self._lock:
             if self._pool is None:
                 import multiprocessing as mp
@@ -263,7 +263,7 @@ def _child_open(open_core: Callable[[Any], SynthGuard], settings: Any) -> None:
 def _child_analyse(data: bytes, name: str, watermark_search: str | None) -> Analysis:
     sg = _CHILD[0]
     media = Media.from_bytes(data, name, max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
-    return analyse(sg, media, watermark_search=watermark_search)
+    return sg.scanner.analyse(media, watermark_search=watermark_search)
 
 
 def _search(sg: SynthGuard, media: Media, watermark_search: str | None) -> str:

@@ -55,7 +55,7 @@ def verify(as_json: JsonOpt = False) -> None:
 def trace(file: Annotated[Path, typer.Argument(help="A file found in the wild.")], as_json: JsonOpt = False) -> None:
     """Trace a file to the record that made it, with an RFC 6962 inclusion proof; exit 4 when not found."""
     with core() as sg:
-        data = sg.trace(file)
+        data = sg.tracer.trace(file).to_dict()
     if as_json:
         emit(data, True)
     else:
@@ -84,7 +84,7 @@ def trace(file: Annotated[Path, typer.Argument(help="A file found in the wild.")
 def record(content_id: str, as_json: JsonOpt = False) -> None:
     """Look up a record by content id (GB 45438 ProduceID) with its inclusion proof."""
     with core() as sg:
-        emit(sg.record(content_id), as_json, content_id)
+        emit(sg.tracer.record(content_id), as_json, content_id)
 
 
 @ledger.command("purge")

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,8 +34,11 @@ from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, Cons
 from synthguard.times import iso
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.config import Settings
+    from synthguard.ledger.erasure import SubjectVault
+    from synthguard.ledger.log import Ledger
     from synthguard.store.consent_repo import Session
+    from synthguard.store.db import Database
 
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
@@ -70,8 +73,14 @@ class Template:
 class Registry:
     """Subjects and grants of one SynthGuard database; every method opens its own transaction."""
 
-    def __init__(self, sg: SynthGuard):
-        self.sg = sg
+    def __init__(self, db: Database, ledger: Ledger, *, settings: Callable[[], Settings],
+                 vault: Callable[[], SubjectVault], account_ref: Callable[..., str],
+                 integrity_key: Callable[[], bytes], clock: Callable[[], datetime] = utcnow):
+        """Built from narrow dependencies (issue 23): the database, the ledger, the settings, the vault and the
+        integrity key (getters: read when used), the pseudonym of an account (``Identity.account_ref``) and the
+        clock every stored time and expiry is read from."""
+        self.db, self.ledger, self.settings, self.vault = db, ledger, settings, vault
+        self.account_ref, self.integrity_key, self.clock = account_ref, integrity_key, clock
         # decrypted galleries per (modality, tenant), reused while the template rows are unchanged: decrypting every
         # template on every check costs one key unwrap per subject
         self._galleries: dict[tuple[str, str | None], tuple[tuple[Any, ...], list[Template]]] = {}
@@ -84,7 +93,7 @@ class Registry:
         check_subject_id(subject_id)
         if signing_key is not None:
             load_public_key(signing_key)
-        cards = likeness.cards(self.sg.settings)
+        cards = likeness.cards(self.settings())
         made: list[tuple[str, np.ndarray, bytes | None]] = []
         for modality, items in (("face", faces), ("voice", voices)):
             for media in items:
@@ -95,7 +104,7 @@ class Registry:
         if not made:
             raise ValidationError("nothing to enrol: give at least one face photo or voice sample",
                                   hint="synthguard consent enroll SUBJECT --face photo.jpg (or --voice sample.wav)")
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             # ids are per tenant (issue 18 finding 13): another tenant's subject of the same id is another person,
             # neither revealed nor blocking
             subj = repo.subject_in_tenant(s, tenant, subject_id)
@@ -107,7 +116,7 @@ class Registry:
                 if repo.subject(s, key) is not None:  # an older subject of another tenant holds the bare id
                     key = tenant_key(tenant, subject_id, limit=KEY_LIMIT)
                 subj = ConsentSubject(id=key, name=subject_id, tenant=tenant, protected=protected,
-                                      keep_media=keep_media, signing_key=signing_key, created_at=utcnow())
+                                      keep_media=keep_media, signing_key=signing_key, created_at=self.clock())
                 repo.add(s, subj)
             else:
                 subj.protected = subj.protected or protected
@@ -123,22 +132,22 @@ class Registry:
                 repo.add(s, ConsentTemplate(
                     subject_id=subj.id, modality=modality, model=cards[modality].name,
                     model_sha256=likeness.model_sha256(modality),
-                    token=self.sg.vault.encrypt(s, vid, likeness.encode(emb)),
-                    media_token=self.sg.vault.encrypt(s, vid, kept) if kept is not None else None,
-                    created_at=utcnow()))
+                    token=self.vault().encrypt(s, vid, likeness.encode(emb)),
+                    media_token=self.vault().encrypt(s, vid, kept) if kept is not None else None,
+                    created_at=self.clock()))
             s.flush()
-            self.sg.ledger.append(s, "consent", {
+            self.ledger.append(s, "consent", {
                 "event": "protect" if protected else "enrol", "subject_ref": subject_ref(subj.id),
                 "modalities": sorted({m for m, _, _ in made}), "templates": len(made),
                 "media_kept": any(m is not None for _, _, m in made)})
             return self._subject_dict(s, subj)
 
     def subject(self, subject_id: str, *, tenant: str | None = None) -> dict[str, Any]:
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             return self._subject_dict(s, self._get_subject(s, subject_id, tenant))
 
     def subjects(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             return [self._subject_dict(s, x) for x in repo.subjects(s, tenant)]
 
     def _get_subject(self, s: Session, subject_id: str, tenant: str | None) -> ConsentSubject:
@@ -170,7 +179,7 @@ class Registry:
     def templates(self, modality: str, *, tenant: str | None = None) -> list[Template]:
         """Every live template of ``modality`` made by the current model (templates of another model are skipped)."""
         sha = likeness.model_sha256(modality)
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             # rows only change by enrolment (new id, later created_at) and erasure (fewer rows), so this signature
             # changes whenever the gallery does, even when SQLite reuses a deleted row's id
             signature = repo.gallery_signature(s, modality, sha, tenant)
@@ -179,13 +188,13 @@ class Registry:
                 return list(cached[1])
             out = []
             for t, protected, name, owner in repo.gallery(s, modality, sha, tenant):
-                emb = likeness.decode(self.sg.vault.decrypt(s, vault_id(t.subject_id), t.token))
+                emb = likeness.decode(self.vault().decrypt(s, vault_id(t.subject_id), t.token))
                 out.append(Template(t.subject_id, bool(protected), modality, emb, name, owner))
             self._galleries[(modality, tenant)] = (signature, out)
             return list(out)
 
     def has_templates(self, modality: str, *, protected_only: bool = False) -> bool:
-        with self.sg.db.reading() as conn:  # on every AI-verdict scan: the light connection
+        with self.db.reading() as conn:  # on every AI-verdict scan: the light connection
             return repo.has_templates(conn, modality, protected_only=protected_only)
 
     # --- grants ----------------------------------------------------------------------------------------
@@ -193,11 +202,11 @@ class Registry:
         """Issue a random phrase for the subject to speak (spoken consent evidence), single use."""
         purpose_modalities(purpose)
         minutes = int(load_policy().get("challenge_minutes", 30))
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             subj = self._get_subject(s, subject_id, tenant)
             ch = ConsentChallenge(id="ch_" + secrets.token_hex(10), subject_id=subj.id, grantee=grantee,
-                                  purpose=purpose, phrase=challenge_phrase(grantee, purpose), created_at=utcnow(),
-                                  expires_at=utcnow() + timedelta(minutes=minutes))
+                                  purpose=purpose, phrase=challenge_phrase(grantee, purpose), created_at=self.clock(),
+                                  expires_at=self.clock() + timedelta(minutes=minutes))
             repo.add(s, ch)
         return {"challenge": ch.id, "phrase": ch.phrase, "expires_at": ch.expires_at.isoformat(),
                 "instructions": _("The subject reads the phrase aloud, alone, in their own voice; pass the "
@@ -216,10 +225,10 @@ class Registry:
                                           "disallowed": sorted(set(mods) - set(allowed))})
         if not grantee or len(grantee) > 128:
             raise ValidationError("the grantee (--to) must be a user or provider id of 1-128 characters")
-        if expires is not None and expires <= utcnow():
+        if expires is not None and expires <= self.clock():
             raise ValidationError("expiry {expires} is in the past",
                                   values={"expires": expires.isoformat()})
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             subj = self._get_subject(s, subject_id, tenant)
             if subj.erased_at is not None:
                 raise SubjectErasedError("subject {subject_id!r} was erased", values={"subject_id": subject_id})
@@ -238,13 +247,13 @@ class Registry:
             vid = vault_id(subj.id)
             g = ConsentGrant(id="cg_" + secrets.token_hex(12), subject_id=subj.id, tenant=subj.tenant,
                              grantee=grantee, purpose=purpose, modalities=mods,
-                             scope_token=self.sg.vault.encrypt(s, vid, scope) if scope else None,
-                             expires_at=expires, created_at=utcnow(), evidence_kind=check["kind"],
-                             evidence_sha256=digest, evidence_token=self.sg.vault.encrypt(s, vid, evidence.data),
+                             scope_token=self.vault().encrypt(s, vid, scope) if scope else None,
+                             expires_at=expires, created_at=self.clock(), evidence_kind=check["kind"],
+                             evidence_sha256=digest, evidence_token=self.vault().encrypt(s, vid, evidence.data),
                              evidence_check={k: v for k, v in check.items() if k not in ("scope", "phrase")}, mac="")
-            entry = self.sg.ledger.append(s, "consent", {
+            entry = self.ledger.append(s, "consent", {
                 "event": "grant", "grant_id": g.id, "subject_ref": subject_ref(subj.id),
-                "grantee": self.sg.account_ref(subj.tenant, grantee, session=s), "purpose": purpose, "modalities": mods,
+                "grantee": self.account_ref(subj.tenant, grantee, session=s), "purpose": purpose, "modalities": mods,
                 "expires": expires.isoformat() if expires else None, "evidence_kind": check["kind"],
                 "evidence_sha256": digest})
             g.ledger_index = entry.index
@@ -276,14 +285,14 @@ class Registry:
         if ch.used_at is not None:
             raise ConflictError("challenge {challenge} was already used", hint="Issue a new challenge.",
                                 values={"challenge": challenge})
-        if ch.expires_at <= utcnow():
+        if ch.expires_at <= self.clock():
             raise ValidationError("challenge {challenge} expired at {expires_at}",
                                   hint="Issue a new challenge and record again.",
                                   values={"challenge": challenge, "expires_at": ch.expires_at.isoformat()})
         if (ch.grantee, ch.purpose) != (grantee, purpose):
             raise ValidationError("challenge {challenge} was issued for {grantee!r} / {purpose!r}",
                                   values={"challenge": challenge, "grantee": ch.grantee, "purpose": ch.purpose})
-        card = likeness.cards(self.sg.settings)["voice"]
+        card = likeness.cards(self.settings())["voice"]
         voices = [t for t in self.templates("voice", tenant=subj.tenant) if t.subject_id == subj.id]
         if not voices:
             raise ValidationError("subject {name!r} has no enrolled voice to compare the recording with",
@@ -295,7 +304,7 @@ class Registry:
             raise TamperedEvidenceError("the recorded consent is not in the subject's enrolled voice (similarity "
                                         "{best:.3f} < {threshold})",
                                         values={"best": best, "threshold": card.threshold})
-        ch.used_at = utcnow()
+        ch.used_at = self.clock()
         return {"kind": "spoken", "challenge": ch.id, "speaker_similarity": round(best, 4),
                 "threshold": card.threshold, "speech_seconds": round(vp.speech_seconds, 2), "phrase_checked": False,
                 "phrase": ch.phrase}
@@ -307,11 +316,11 @@ class Registry:
                   "created": iso(g.created_at, utc=True), "revoked": iso(g.revoked_at, utc=True),
                   "kind": g.evidence_kind, "evidence": g.evidence_sha256}
         msg = b"consent-grant:" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-        return hmac.new(self.sg.keys.integrity, msg, hashlib.sha256).hexdigest()
+        return hmac.new(self.integrity_key(), msg, hashlib.sha256).hexdigest()
 
     def revoke(self, grant_id: str, *, reason: str = "withdrawn", tenant: str | None = None) -> dict[str, Any]:
         """Withdraw consent (PI-03): effective for every later check at once."""
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             g = self._get_grant(s, grant_id, tenant)
             if g.revoked_at is not None:
                 return self._grant_dict(s, g)  # idempotent
@@ -319,9 +328,9 @@ class Registry:
                 raise TamperedEvidenceError("grant {grant_id} fails its integrity check; not modified",
                                             hint="Investigate the database; the grant already never allows.",
                                             values={"grant_id": grant_id})
-            g.revoked_at, g.revoked_reason = utcnow(), reason[:64]
+            g.revoked_at, g.revoked_reason = self.clock(), reason[:64]
             g.mac = self.grant_mac(g)
-            self.sg.ledger.append(s, "consent", {"event": "revoke", "grant_id": g.id,
+            self.ledger.append(s, "consent", {"event": "revoke", "grant_id": g.id,
                                                  "subject_ref": subject_ref(g.subject_id), "reason": g.revoked_reason})
             return self._grant_dict(s, g)
 
@@ -331,20 +340,20 @@ class Registry:
         if g.evidence_token is None:
             return False
         try:
-            data = self.sg.vault.decrypt(s, vault_id(g.subject_id), g.evidence_token)
+            data = self.vault().decrypt(s, vault_id(g.subject_id), g.evidence_token)
         except (ValidationError, NotFoundError):
             return False
         return hashlib.sha256(data).hexdigest() == g.evidence_sha256
 
     def grants(self, *, subject_id: str | None = None, grantee: str | None = None,
                tenant: str | None = None) -> list[dict[str, Any]]:
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             # by the subject's id in the grant's tenant
             return [self._grant_dict(s, g) for g in repo.grants(s, subject_name=subject_id, grantee=grantee,
                                                                   tenant=tenant)]
 
     def get_grant(self, grant_id: str, *, tenant: str | None = None) -> dict[str, Any]:
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             return self._grant_dict(s, self._get_grant(s, grant_id, tenant))
 
     def _get_grant(self, s: Session, grant_id: str, tenant: str | None) -> ConsentGrant:
@@ -356,7 +365,7 @@ class Registry:
 
     def grant_status(self, s: Session, g: ConsentGrant, now: datetime | None = None) -> str:
         """active | revoked | expired | tampered | erased."""
-        now = now or utcnow()
+        now = now or self.clock()
         if g.evidence_token is None and g.revoked_reason == "erased":
             return "erased"
         if not self.grant_intact(s, g):
@@ -378,11 +387,11 @@ class Registry:
              "status": self.grant_status(s, g), "evidence": evidence, "ledger_index": g.ledger_index}
         if personal:
             vid = vault_id(g.subject_id)
-            d["scope"] = self.sg.vault.decrypt(s, vid, g.scope_token).decode() if g.scope_token else ""
+            d["scope"] = self.vault().decrypt(s, vid, g.scope_token).decode() if g.scope_token else ""
             if g.evidence_token:
                 import base64
 
-                evidence["file_base64"] = base64.b64encode(self.sg.vault.decrypt(s, vid, g.evidence_token)).decode()
+                evidence["file_base64"] = base64.b64encode(self.vault().decrypt(s, vid, g.evidence_token)).decode()
         return d
 
     # --- data-subject rights (PIPL 44-47, GDPR 15/17/20): see rights.py ------------------------------
@@ -394,7 +403,7 @@ class Registry:
 
     def signing_key(self, subject_id: str, *, tenant: str | None = None) -> str | None:
         """The Ed25519 public key (PEM) the subject registered, which proves requests made by the person."""
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             return self._get_subject(s, subject_id, tenant).signing_key
 
     def erase(self, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:

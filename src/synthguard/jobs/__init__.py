@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,22 +21,31 @@ from synthguard.jobs.blobs import BlobStore
 from synthguard.jobs.queue import Lease, LeaseLostError, Queue, backoff_seconds, job_dict
 from synthguard.media import Media
 from synthguard.store import job_repo
+from synthguard.store.base import utcnow
 from synthguard.store.scan_tables import uploads_of
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.config import Settings
+    from synthguard.jobs.worker import Worker
+    from synthguard.store.db import Database
 
 __all__ = ["BlobStore", "Jobs", "Lease", "LeaseLostError", "Queue", "backoff_seconds", "job_dict"]
 
 
 class Jobs:
-    """The core object's job service (``sg.jobs``)."""
+    """The core object's job service (``sg.jobs``), built from narrow dependencies (issue 23): the database the
+    queue lives in, the settings (a getter), the clock leases, backoffs and ``run_after`` are measured with, and
+    the core's runners: a new in-process ``worker``, the deep-scan ``attach`` (jobs/deep.py ``submit``) and its
+    ``sweep``, which run job handlers and so need the whole core."""
 
-    def __init__(self, sg: SynthGuard):
-        self.sg = sg
-        st = sg.settings
-        self.queue = Queue(sg.db, lease_seconds=st.job_lease_seconds, max_attempts=st.job_max_attempts,
-                           backoff_base=st.job_backoff_seconds)
+    def __init__(self, db: Database, settings: Callable[[], Settings], *, worker: Callable[[], Worker],
+                 attach: Callable[..., tuple[dict[str, Any], int, bool]], sweep: Callable[[], int],
+                 clock: Callable[[], datetime] = utcnow):
+        self.db, self.settings = db, settings
+        self._worker, self._attach, self._sweep = worker, attach, sweep
+        st = settings()
+        self.queue = Queue(db, lease_seconds=st.job_lease_seconds, max_attempts=st.job_max_attempts,
+                           backoff_base=st.job_backoff_seconds, clock=clock)
         self.blobs = BlobStore(st.home / "blobs")
         self.deep_jobs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()  # (tenant, key) -> its job
         self._deep_lock = threading.Lock()
@@ -51,9 +62,9 @@ class Jobs:
     @cached_property
     def inline(self) -> bool:
         """Run jobs in the submitting process: the setting, else on for SQLite (one process owns the file)."""
-        if self.sg.settings.jobs_inline is not None:
-            return self.sg.settings.jobs_inline
-        return self.sg.db.engine.dialect.name == "sqlite"
+        if (inline := self.settings().jobs_inline) is not None:
+            return inline
+        return self.db.engine.dialect.name == "sqlite"
 
     def submit_scan(self, media: Media, *, tenant: str = "default", key: str | None = None,
                     declared_ai: bool = False, search: str | None = None) -> tuple[dict[str, Any], bool]:
@@ -85,15 +96,13 @@ class Jobs:
                   timings: dict[str, float] | None = None) -> tuple[dict[str, Any], int, bool]:
         """Attach an upload to the one deep scan of its content: ``(job, upload_id, created)`` (jobs/deep.py);
         ``entry``: the upload scan's ledger entry, written in the same transaction."""
-        from synthguard.jobs.deep import submit
-
-        return submit(self.sg, media, tenant=tenant, declared_ai=declared_ai, content_ref=content_ref,
-                      callback_url=callback_url, entry=entry, timings=timings)
+        return self._attach(media, tenant=tenant, declared_ai=declared_ai, content_ref=content_ref,
+                              callback_url=callback_url, entry=entry, timings=timings)
 
     def uploads(self, job_id: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """The uploads attached to a deep-scan job, each with its own result once delivered."""
         self.get(job_id, tenant=tenant)  # NotFound for another tenant's job
-        return uploads_of(self.sg.db, job_id)
+        return uploads_of(self.db, job_id)
 
     def submit(self, kind: str, payload: dict[str, Any] | None = None, *, tenant: str = "default",
                key: str | None = None) -> tuple[dict[str, Any], bool]:
@@ -111,7 +120,7 @@ class Jobs:
     def prune_blobs(self, older_than_days: float) -> int:
         """Delete stored uploads older than ``older_than_days`` whose jobs are done (the result and ledger entry
         are kept); uploads of queued, running or dead jobs stay, so they can still run or be requeued."""
-        with self.sg.db.session() as s:
+        with self.db.session() as s:
             rows = job_repo.unfinished_payloads(s, ("scan", "label"))
             keep = frozenset(str(b) for p in rows if isinstance(p, dict)
                              for b in [p.get("blob"), *(x.get("blob") for x in p.get("sources") or [])])
@@ -119,14 +128,11 @@ class Jobs:
 
     def work(self, *, max_jobs: int | None = None) -> int:
         """Run runnable jobs in this process until none is left (or ``max_jobs``); returns how many ran."""
-        from synthguard.jobs.deep import sweep
-        from synthguard.jobs.worker import Worker
-
-        worker = Worker(self.sg)
+        worker = self._worker()
         n = 0
         while max_jobs is None or n < max_jobs:
             if worker.run_one() is None:
                 break
             n += 1
-        sweep(self.sg)  # uploads a finished deep scan could not deliver to yet (jobs/deep.py)
+        self._sweep()  # uploads a finished deep scan could not deliver to yet (jobs/deep.py)
         return n

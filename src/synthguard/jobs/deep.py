@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import StoreError, SynthGuardError, ValidationError
 from synthguard.jobs.queue import jsonable
 from synthguard.media import Media
-from synthguard.scan import analyse, finish, scan_entry
+from synthguard.scan import scan_entry
 from synthguard.store import scan_tables
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def analysis_for(sg: SynthGuard, media: Media) -> Analysis:
     """The full-search analysis: from the verdict cache when on (the deep job stored it there)."""
     if sg.scan_cache is not None:
         return sg.scan_cache.analysis(media, "full")
-    return analyse(sg, media, watermark_search="full")
+    return sg.scanner.analyse(media, watermark_search="full")
 
 
 def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None = None, *,
@@ -102,7 +102,7 @@ def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None
         analysis = analysis or analysis_for(sg, media)
         named = Media.from_bytes(media.data, up.name, max_bytes=sg.settings.max_bytes,
                                  max_pixels=sg.settings.max_pixels)
-        result = finish(sg, named, analysis, declared_ai=up.declared_ai, tenant=up.tenant)  # its own banks only
+        result = sg.scanner.finish(named, analysis, declared_ai=up.declared_ai, tenant=up.tenant)  # own banks only
         body = jsonable(result.to_dict())
         try:
             with sg.db.session() as s:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from synthguard.jobs.deep import deliver
 from synthguard.jobs.objects import run_callback, run_object_scan
 from synthguard.jobs.queue import jsonable
+from synthguard.ledger.service import checkpoint_dict
 from synthguard.media import Media
-from synthguard.scan import scan, scan_entry
-from synthguard.trace import checkpoint_dict
+from synthguard.scan import scan_entry
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -35,8 +35,8 @@ def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
     data = sg.jobs.blobs.get(p["blob"])
     media = Media.from_bytes(data, p.get("name") or "upload", max_bytes=sg.settings.max_bytes,
                              max_pixels=sg.settings.max_pixels)
-    result = scan(sg, media, declared_ai=bool(p.get("declared_ai")), watermark_search=p.get("search"),
-                  tenant=lease.tenant, cache=sg.scan_cache)
+    result = sg.scanner.scan(media, declared_ai=bool(p.get("declared_ai")), watermark_search=p.get("search"),
+                             tenant=lease.tenant, log=False)  # the entry commits with the job, below
     body = jsonable(result.to_dict())
     with sg.db.session() as s:
         entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": lease.id})
@@ -49,7 +49,7 @@ def run_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
 def run_checkpoint(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
     with sg.db.session() as s:
         cp = sg.ledger.checkpoint(s, sg.keys.ledger_private)
-        body = jsonable(checkpoint_dict(sg, cp))
+        body = jsonable(checkpoint_dict(sg.keys.ledger_public, cp))
         sg.jobs.queue.complete(s, lease, body)
     return body
 

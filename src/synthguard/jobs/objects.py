@@ -29,7 +29,7 @@ from synthguard.errors import (
 )
 from synthguard.jobs.queue import jsonable
 from synthguard.media import Media
-from synthguard.scan import scan, scan_entry
+from synthguard.scan import scan_entry
 from synthguard.sources import filesystem as open_filesystem
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def run_object_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
         data = read_object(sg, p)
         media = Media.from_bytes(data, p["key"].rsplit("/", 1)[-1][-128:] or "object",
                                  max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
-        result = scan(sg, media)
+        result = sg.scanner.scan(media, cached=False, log=False)
         body["result"], body["error"] = jsonable(result.to_dict()), None
     except InputError as exc:  # corrupt, unsupported, too large or missing: permanent, and the platform is told
         body["result"], body["error"] = None, exc.to_dict()

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from synthguard import scan
 from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.server import errors, web
@@ -58,7 +57,7 @@ def create_app(settings: Settings, *, sg: SynthGuard | None = None, serving: boo
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         switch = sys.getswitchinterval()
         if serving:
-            scan.warm(core)
+            core.scanner.warm()
             core.db.checkpoint_in_background()
             gc.collect()
             gc.freeze()

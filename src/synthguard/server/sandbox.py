@@ -79,11 +79,11 @@ def _child(conn: Any, settings: dict[str, Any], job: str, data: bytes, name: str
 
 
 def _inspect(sg: Any, media: Any) -> dict[str, Any]:
-    return sg.inspect(media)
+    return sg.inspector.inspect(media)
 
 
 def _check(sg: Any, media: Any) -> dict[str, Any]:
-    return sg.scan(media, log=False).to_dict()
+    return sg.scanner.scan(media, log=False).to_dict()
 
 
 JOBS: dict[str, Callable[[Any, Any], dict[str, Any]]] = {"inspect": _inspect, "check": _check}

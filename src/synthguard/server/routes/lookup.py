@@ -13,7 +13,7 @@ from synthguard.errors import MediaTooLargeError, NotFoundError, ValidationError
 from synthguard.evidence import build_bundle, verify_bundle
 from synthguard.evidence.bundle import bundle_bytes, verifier_keys
 from synthguard.ledger.trusted import pinned_vkey
-from synthguard.scan import log_scan, scan_entry
+from synthguard.scan import scan_entry
 from synthguard.server.deps import SG, Ident, RecordReader, Scanner, Tracer, upload_media
 from synthguard.store.db import lock_waited
 from synthguard.trace import RECORD_HINT
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["lookup"])
 @router.post("/trace")
 def trace(sg: SG, p: Tracer, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Which record made this file (watermark, AIGC ProduceID, C2PA, fingerprints), with an inclusion proof."""
-    return sg.trace(upload_media(sg, file))
+    return sg.tracer.trace(upload_media(sg, file)).to_dict()
 
 
 @router.post("/evidence", response_class=RawResponse,
@@ -64,7 +64,7 @@ def record(sg: SG, p: RecordReader, content_id: Ident) -> dict[str, Any]:
 
     Providers see only their own tenant's records; any other record is 404 as if it did not exist.
     """
-    found = sg.record(content_id)
+    found = sg.tracer.record(content_id)
     if p.role is Role.PROVIDER and found["record"]["tenant"] != p.tenant:
         raise NotFoundError("no record {content_id!r}", values={"content_id": content_id}, hint=RECORD_HINT)
     return found
@@ -83,11 +83,11 @@ def scan(sg: SG, p: Scanner, file: Annotated[UploadFile, File()], background: Ba
     t0, waited = time.perf_counter(), lock_waited()
     media = upload_media(sg, file)
     t_upload = time.perf_counter()
-    found = sg.scan(media, declared_ai=declared_ai, tenant=p.tenant, log=False)
+    found = sg.scanner.scan(media, declared_ai=declared_ai, tenant=p.tenant, log=False)
     result = found.to_dict()
     deep = next((a for a in result["actions"] if a["action"] == "deep_scan"), None)
     if deep is None:
-        log_scan(sg, found)
+        sg.scanner.log(found)
     else:  # its scan entry (DS-10) and its attachment to the content's deep scan: one transaction
         job, upload_id, created = sg.jobs.deep_scan(media, tenant=p.tenant, declared_ai=declared_ai,
                                                     callback_url=callback_url, entry=scan_entry(found),
