@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import InputError, SynthGuardError
 from synthguard.i18n import N_
 from synthguard.media import Media, write_atomic
-from synthguard.scan import scan
 from synthguard.sources import read_item, resolve_with_skips
 
 if TYPE_CHECKING:
