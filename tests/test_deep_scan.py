@@ -123,14 +123,12 @@ def test_a_reupload_with_another_name_is_attached_not_refused(settings, tmp_path
 
 
 def test_an_upload_attached_after_the_job_finished_is_delivered_at_once(settings, tmp_path):
-    from synthguard.jobs.deep import submit
-
     priors = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False})
     with SynthGuard.open(priors) as sg:
         data = rotated_copy(sg, tmp_path)
-        job, first, created = submit(sg, sg.media(data), tenant="acme")
+        job, first, created = sg.jobs.deep_scan(sg.media(data), tenant="acme")
         assert created and sg.jobs.work() == 1
-        job2, late, created2 = submit(sg, sg.media(data), tenant="acme", declared_ai=True)
+        job2, late, created2 = sg.jobs.deep_scan(sg.media(data), tenant="acme", declared_ai=True)
         assert job2["id"] == job["id"] and not created2 and late != first
         rows = {u["id"]: u for u in sg.jobs.uploads(job["id"])}
         assert rows[late]["delivered_at"] and rows[late]["result"]["verdict"] == "ai_generated"
@@ -138,14 +136,12 @@ def test_an_upload_attached_after_the_job_finished_is_delivered_at_once(settings
 
 
 def test_without_the_cache_a_late_upload_is_delivered_by_the_worker_not_the_request(settings, tmp_path):
-    from synthguard.jobs.deep import submit
-
     off = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False, "scan_cache": False})
     with SynthGuard.open(off) as sg:
         data = rotated_copy(sg, tmp_path)
-        job, _, _ = submit(sg, sg.media(data), tenant="acme")
+        job, _, _ = sg.jobs.deep_scan(sg.media(data), tenant="acme")
         assert sg.jobs.work() == 1
-        _, late, _ = submit(sg, sg.media(data), tenant="acme")
+        _, late, _ = sg.jobs.deep_scan(sg.media(data), tenant="acme")
         assert {u["id"]: u for u in sg.jobs.uploads(job["id"])}[late]["delivered_at"] is None
         assert sg.jobs.work() == 0  # no job ran; the sweep delivered
         assert {u["id"]: u for u in sg.jobs.uploads(job["id"])}[late]["result"]["verdict"] == "ai_generated"
@@ -198,13 +194,12 @@ def deliveries_fail(monkeypatch):
 def test_uploads_a_busy_database_left_undelivered_are_swept(settings, tmp_path, monkeypatch):
     """The bench's failure, performed: SQLite busy past its timeout between the deep job's completion and its
     deliveries.  The job is done, the upload waits; the next ``work()`` (or an idle worker) delivers it."""
-    from synthguard.jobs import deep
     from synthguard.store import scan_tables
 
     priors = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False})
     with SynthGuard.open(priors) as sg:
         data = rotated_copy(sg, tmp_path)
-        job, upload_id, _ = deep.submit(sg, sg.media(data), tenant="acme")
+        job, upload_id, _ = sg.jobs.deep_scan(sg.media(data), tenant="acme")
         real = deliveries_fail(monkeypatch)
         assert sg.jobs.work() == 1
         assert sg.jobs.get(job["id"])["state"] == "done"
@@ -261,17 +256,16 @@ def test_a_late_upload_is_delivered_its_own_result_only(settings, tmp_path, monk
     """The job finished while earlier uploads still wait for the worker's delivery: the request that attaches a
     late upload delivers that one upload (a request that served the whole burst took 40-80 ms), the worker's
     sweep the rest."""
-    from synthguard.jobs import deep
     from synthguard.store import scan_tables
 
     priors = settings.model_copy(update={"scan_watermark_search": "priors", "jobs_inline": False})
     with SynthGuard.open(priors) as sg:
         data = rotated_copy(sg, tmp_path)
-        job, early, _ = deep.submit(sg, sg.media(data), tenant="acme")
+        job, early, _ = sg.jobs.deep_scan(sg.media(data), tenant="acme")
         real = deliveries_fail(monkeypatch)
         assert sg.jobs.work() == 1  # done, but the early upload is still waiting
         monkeypatch.setattr(scan_tables, "mark_delivered", real)
-        _, late, created = deep.submit(sg, sg.media(data), tenant="acme")
+        _, late, created = sg.jobs.deep_scan(sg.media(data), tenant="acme")
         assert not created
         rows = {u["id"]: u for u in sg.jobs.uploads(job["id"])}
         assert rows[late]["delivered_at"] and rows[early]["delivered_at"] is None

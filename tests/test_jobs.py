@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from synthguard.core import SynthGuard
 from synthguard.errors import ConflictError, CorruptMediaError, NotFoundError, ValidationError
 from synthguard.jobs import BlobStore, LeaseLostError, Queue, backoff_seconds
-from synthguard.jobs.worker import Worker
 from synthguard.media import Media
 from synthguard.store.base import utcnow
 from synthguard.store.db import Database
@@ -97,17 +96,17 @@ def test_claim_leases_one_job_once_and_completion_is_fenced_by_the_lease(core):
     lease = q.claim("w1")
     assert lease is not None and lease.id == job["id"] and lease.attempts == 1
     assert q.claim("w2") is None  # leased, not expired: invisible to other workers
-    with core.db.session() as s:
-        q.complete(s, lease, {"ok": True}, ledger_index=None)
+    with core.db.unit_of_work() as uow:
+        q.complete(uow, lease, {"ok": True}, ledger_index=None)
     got = q.get(job["id"])
     assert got["state"] == "done" and got["result"] == {"ok": True} and got["finished_at"]
-    with pytest.raises(LeaseLostError), core.db.session() as s:  # a second completion is refused
-        q.complete(s, lease, {"ok": False})
+    with pytest.raises(LeaseLostError), core.db.unit_of_work() as uow:  # a second completion is refused
+        q.complete(uow, lease, {"ok": False})
     assert q.get(job["id"])["result"] == {"ok": True}
 
 
 def test_an_expired_lease_is_claimed_again_and_the_old_worker_cannot_complete(core, clock):
-    q = Queue(core.db, lease_seconds=0.3, max_attempts=3, clock=clock)
+    q = Queue(core.db.unit_of_work, lease_seconds=0.3, max_attempts=3, clock=clock)
     job, _ = q.enqueue("checkpoint", {})
     old = q.claim("dead-worker")
     assert q.claim("w2") is None
@@ -116,17 +115,17 @@ def test_an_expired_lease_is_claimed_again_and_the_old_worker_cannot_complete(co
     clock.sleep(0.16)  # the visibility timeout passes: the worker is presumed dead
     new = q.claim("w2")
     assert new is not None and new.id == job["id"] and new.attempts == 2 and new.token != old.token
-    with pytest.raises(LeaseLostError), core.db.session() as s:
-        core.ledger.append(s, "scan", {"job": job["id"], "stale": True})
-        q.complete(s, old, {"by": "old"})
+    with pytest.raises(LeaseLostError), core.db.unit_of_work() as uow:
+        core.ledger.append(uow.session, "scan", {"job": job["id"], "stale": True})
+        q.complete(uow, old, {"by": "old"})
     assert scan_entries(core) == []  # its ledger entry rolled back with it
-    with core.db.session() as s:
-        q.complete(s, new, {"by": "new"})
+    with core.db.unit_of_work() as uow:
+        q.complete(uow, new, {"by": "new"})
     assert q.get(job["id"])["result"] == {"by": "new"}
 
 
 def test_a_job_whose_workers_keep_dying_ends_in_the_dead_letter(core, clock):
-    q = Queue(core.db, lease_seconds=0.1, max_attempts=2, clock=clock)
+    q = Queue(core.db.unit_of_work, lease_seconds=0.1, max_attempts=2, clock=clock)
     job, _ = q.enqueue("checkpoint", {})
     assert q.claim("a") is not None
     clock.sleep(0.15)
@@ -138,7 +137,7 @@ def test_a_job_whose_workers_keep_dying_ends_in_the_dead_letter(core, clock):
 
 
 def test_failures_retry_with_exponential_backoff_then_go_dead_and_can_be_requeued(core, clock):
-    q = Queue(core.db, lease_seconds=30, max_attempts=3, backoff_base=0.2, clock=clock)
+    q = Queue(core.db.unit_of_work, lease_seconds=30, max_attempts=3, backoff_base=0.2, clock=clock)
     job, _ = q.enqueue("checkpoint", {})
     lease = q.claim("w")
     assert q.fail(lease, {"error": "StoreError", "message": "x"}, retry=True) == "queued"
@@ -215,7 +214,7 @@ def test_a_corrupt_upload_goes_dead_at_once_and_logs_nothing(core):
 def test_a_lost_blob_is_a_clear_error_and_the_job_is_kept(core):
     job, _ = core.jobs.submit_scan(Media.from_bytes(PNG, "a.png"))
     core.jobs.blobs.path(_blob(core, job)).unlink()
-    Worker(core).run_one()
+    core.jobs.worker().run_one()
     dead = core.jobs.get(job["id"])
     assert dead["state"] == "dead" and dead["error"]["error"] == "NotFoundError"
     assert "SYNTHGUARD_HOME" in dead["error"]["hint"]
@@ -232,10 +231,10 @@ def test_a_handler_bug_is_retried_then_dead_lettered(core, clock):
     q = core.jobs.queue
     job, _ = q.enqueue("checkpoint", {}, max_attempts=2)
 
-    def boom(sg, lease):
+    def boom(ctx, lease):
         raise RuntimeError("handler bug")
 
-    w = Worker(core, handlers={"checkpoint": boom})
+    w = core.jobs.worker(handlers={"checkpoint": boom})
     assert w.run_one() == job["id"] and q.get(job["id"])["state"] == "queued"
     clock.sleep(0.12)
     assert w.run_one() == job["id"]
@@ -248,11 +247,11 @@ def test_a_database_error_mid_job_requeues_it_and_pauses_the_worker(core):
 
     job, _ = core.jobs.queue.enqueue("checkpoint", {})
 
-    def db_gone(sg, lease):
+    def db_gone(ctx, lease):
         raise StoreError("database error: OperationalError: server closed the connection")
 
     with pytest.raises(StoreError):
-        Worker(core, handlers={"checkpoint": db_gone}).run_one()
+        core.jobs.worker(handlers={"checkpoint": db_gone}).run_one()
     row = core.jobs.get(job["id"])
     assert row["state"] == "queued" and row["error"]["error"] == "StoreError"  # not waiting out the lease
 
@@ -261,7 +260,7 @@ def test_an_unknown_kind_is_refused_at_submit_and_dead_lettered_if_it_slips_in(c
     with pytest.raises(ValidationError, match="unknown job kind"):
         core.jobs.submit("reticulate", {})
     job, _ = core.jobs.queue.enqueue("reticulate", {}, max_attempts=1)
-    Worker(core).run_one()
+    core.jobs.worker().run_one()
     assert core.jobs.get(job["id"])["state"] == "dead"
 
 
@@ -269,7 +268,7 @@ def test_checkpoint_jobs_sign_the_tree_head(core):
     with core.db.session() as s:
         core.ledger.append(s, "scan", {"sha256": "0" * 64})
     job, _ = core.jobs.submit("checkpoint")
-    assert Worker(core).run(burst=True) == 1
+    assert core.jobs.worker().run(burst=True) == 1
     done = core.jobs.get(job["id"])
     assert done["state"] == "done" and done["result"]["tree_size"] == 1
     assert core.latest_checkpoint()["tree_size"] == 1
@@ -281,10 +280,10 @@ def test_an_idle_worker_wakes_at_once_for_a_new_job_on_postgres(core):
 
     if core.db.engine.dialect.name != "postgresql":
         pytest.skip("notifications are a Postgres feature; SQLite mode runs jobs inline")
-    w = Worker(core, poll=30.0)
+    w = core.jobs.worker(poll=30.0)
     t = threading.Thread(target=w.run, kwargs={"max_jobs": 1}, daemon=True)
     t.start()
-    time.sleep(1.0)  # the worker found nothing and is waiting
+    assert w.idle.wait(10)  # the worker found nothing and listens
     t0 = time.monotonic()
     job, _ = core.jobs.submit("checkpoint")
     t.join(timeout=10)
@@ -295,12 +294,12 @@ def test_an_idle_worker_wakes_at_once_for_a_new_job_on_postgres(core):
 def test_the_wakeup_falls_back_to_polling_when_it_cannot_listen(settings):
     import threading
 
-    from sqlalchemy import create_engine
+    from sqlalchemy import make_url
 
     from synthguard.jobs.worker import Wakeup
 
     stop = threading.Event()
-    w = Wakeup(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), stop)  # nothing listens on port 1
+    w = Wakeup(make_url("postgresql+psycopg://nobody@127.0.0.1:1/none"), stop)  # nothing listens on port 1
     t0 = time.monotonic()
     w.wait(0.3)
     assert 0.25 <= time.monotonic() - t0 < 6 and w.conn is None
@@ -327,11 +326,11 @@ def test_blob_store_round_trip_and_errors(tmp_path):
 
 # --- concurrency ----------------------------------------------------------------------------------------
 def _claimer(url: str, name: str, out) -> None:  # runs in a child process
-    q = Queue(Database(url, auto_migrate=False), lease_seconds=600)
+    q = Queue(Database(url, auto_migrate=False).unit_of_work, lease_seconds=600)
     got = []
     while (lease := q.claim(name)) is not None:
-        with q.db.session() as s:
-            q.complete(s, lease, {"by": name})
+        with q.units() as uow:
+            q.complete(uow, lease, {"by": name})
         got.append(lease.id)
     out.put(got)
 

@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from synthguard.core import SynthGuard
-from synthguard.jobs.audit import audit_scans
 from synthguard.media import Media
+from synthguard.store.job_tables import Job
 from tests.conftest import image_bytes, needs_postgres, postgres_schema
 
 pytestmark = pytest.mark.slow
@@ -29,6 +30,25 @@ def children(pid: int) -> list[int]:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def leaseholder(sg: SynthGuard, workers: list[int]) -> int | None:
+    """A worker process that holds a job's lease now (mid-job): its pid, from the job's ``leased_by``
+    (host:pid:index); None while every worker is starting or between jobs."""
+    with sg.db.session() as s:
+        holders = s.scalars(select(Job.leased_by).where(Job.state == "running")).all()
+    pids = {int(h.split(":")[-2]) for h in holders if h and h.count(":") >= 2}
+    return next((pid for pid in workers if pid in pids), None)
+
+
+def wait_for(condition, timeout: float):  # type: ignore[no-untyped-def]
+    """The condition's first true value, checked every 10 ms, or None at the timeout (no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (value := condition()) is not None:
+            return value
+        time.sleep(0.01)
+    return None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=needs_postgres)])
@@ -57,12 +77,12 @@ def test_sigkilled_workers_lose_and_duplicate_nothing(fault_settings, tmp_path):
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed, t0 = 0, time.monotonic()
     try:
-        while sup.poll() is None and killed < 4 and time.monotonic() - t0 < DEADLINE:
-            time.sleep(0.5)
-            kids = children(sup.pid)
-            if kids:
-                os.kill(kids[killed % len(kids)], signal.SIGKILL)  # mid-job, mid-transaction: no cleanup at all
-                killed += 1
+        with SynthGuard.open(fault_settings) as sg:
+            while sup.poll() is None and killed < 4 and time.monotonic() - t0 < DEADLINE:
+                busy = wait_for(lambda: 0 if sup.poll() is not None else leaseholder(sg, children(sup.pid)), 5.0)
+                if busy and sup.poll() is None:  # 0: the supervisor exited meanwhile
+                    os.kill(busy, signal.SIGKILL)  # mid-job, mid-transaction: no cleanup at all
+                    killed += 1
         out, err = sup.communicate(timeout=max(5.0, DEADLINE - (time.monotonic() - t0)))
     finally:
         if sup.poll() is None:
@@ -70,7 +90,7 @@ def test_sigkilled_workers_lose_and_duplicate_nothing(fault_settings, tmp_path):
     assert sup.returncode == 0, err[-2000:]
     assert killed >= 2, "the workers finished before they could be killed; raise N_JOBS"
     with SynthGuard.open(fault_settings) as sg:
-        report = audit_scans(sg)
+        report = sg.jobs.audit()
         stats = sg.jobs.queue.stats()
     assert report["accepted"] == N_JOBS and report["scanned"] == N_JOBS, report
     assert report["lost"] == 0 and report["duplicated"] == 0 and report["mismatched_index"] == 0, report

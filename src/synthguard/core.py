@@ -34,9 +34,6 @@ from synthguard.identity.accounts import ADD_USER_HINT as ADD_USER_HINT  # re-ex
 from synthguard.identity.accounts import Identity
 from synthguard.inspection import Inspector, limited_media
 from synthguard.jobs import Jobs
-from synthguard.jobs.deep import submit as submit_deep_scan
-from synthguard.jobs.deep import sweep as sweep_deep_scans
-from synthguard.jobs.worker import Worker
 from synthguard.keys import Keys
 from synthguard.labeling import EXPLICIT as EXPLICIT  # re-exported: their old home (API compatibility)
 from synthguard.labeling import LABEL_ORDER as LABEL_ORDER
@@ -257,10 +254,13 @@ class SynthGuard:
 
     @cached_property
     def jobs(self) -> Jobs:
-        """The job queue (async scans, workers); SQLite runs jobs in-process (see jobs/)."""
-        return Jobs(self.db, lambda: self.settings, worker=lambda: Worker(self),
-                    attach=functools.partial(submit_deep_scan, self), sweep=functools.partial(sweep_deep_scans, self),
-                    clock=self.clock)
+        """The job queue (async scans, workers; see jobs/), built from narrow dependencies (issue 23); SQLite runs
+        jobs in-process."""
+        return Jobs(settings=lambda: self.settings, units=self.db.unit_of_work, database=self.db.engine.url,
+                    ledger=self.ledger, scanner=lambda: self.scanner, scan_cache=lambda: self.scan_cache,
+                    label=self.label, rescanned=lambda tenant, ref, scan: self.moderation.rescanned(tenant, ref, scan),
+                    private_key=lambda: self.keys.ledger_private, public_key=lambda: self.keys.ledger_public,
+                    verify_ledger=self.verify_ledger, clock=self.clock)
 
     @cached_property
     def moderation(self) -> Moderation:

@@ -14,7 +14,6 @@ from synthguard.config import Settings
 from synthguard.core import SynthGuard
 from synthguard.errors import InputError
 from synthguard.i18n import N_
-from synthguard.jobs.audit import audit_scans
 from synthguard.jobs.worker import run_pool
 
 jobs_app = typer.Typer(no_args_is_help=True, help="The job queue: scans and actions run by `synthguard worker`.")
@@ -144,7 +143,7 @@ def prune_cmd(
 def audit_cmd(as_json: JsonOpt = False) -> None:
     """Every scan job done exactly once with exactly one ledger entry, and the ledger verifies; exit 7 if not."""
     with core() as sg:
-        report = audit_scans(sg)
+        report = sg.jobs.audit()
     emit(report, as_json, N_("job audit"))
     if not report["ok"]:
         raise typer.Exit(7)

@@ -8,8 +8,6 @@ the jobs; on SQLite (the embedded default) ``jobs_inline`` is on and the submitt
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
@@ -17,54 +15,62 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
+from synthguard.jobs import deep, objects
+from synthguard.jobs.audit import audit_scans
 from synthguard.jobs.blobs import BlobStore
+from synthguard.jobs.context import DeepJobs, JobContext
+from synthguard.jobs.kinds import HANDLERS
 from synthguard.jobs.queue import Lease, LeaseLostError, Queue, backoff_seconds, job_dict
+from synthguard.jobs.worker import Worker
+from synthguard.ledger.log import Ledger
 from synthguard.media import Media
-from synthguard.store import job_repo
 from synthguard.store.base import utcnow
-from synthguard.store.scan_tables import uploads_of
+from synthguard.store.protocols import Units
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
-    from synthguard.jobs.worker import Worker
-    from synthguard.store.db import Database
+    from synthguard.labeling import LabelResult
+    from synthguard.scan import Scanner
+    from synthguard.scan_cache import ScanCache
 
-__all__ = ["BlobStore", "Jobs", "Lease", "LeaseLostError", "Queue", "backoff_seconds", "job_dict"]
+__all__ = ["BlobStore", "JobContext", "Jobs", "Lease", "LeaseLostError", "Queue", "backoff_seconds", "job_dict"]
 
 
 class Jobs:
-    """The core object's job service (``sg.jobs``), built from narrow dependencies (issue 23): the database the
-    queue lives in, the settings (a getter), the clock leases, backoffs and ``run_after`` are measured with, and
-    the core's runners: a new in-process ``worker``, the deep-scan ``attach`` (jobs/deep.py ``submit``) and its
-    ``sweep``, which run job handlers and so need the whole core."""
+    """The core object's job service (``sg.jobs``), built from narrow dependencies (issue 23): the settings (a
+    getter), the store's units of work and its URL (``database``: SQLite runs jobs inline, Postgres workers
+    listen), the ledger, and what the job kinds run -- the ``scanner``, the ``scan_cache``, the ``label`` journey,
+    the moderation update of a deep scan (``rescanned``), the ledger's keys (checkpoints) and its whole check
+    (``verify_ledger``, the audit); ``clock``: what leases, backoffs and ``run_after`` are measured with.  It owns
+    the queue, the blob store and the deep-job memory, and hands all of it to the job handlers as one
+    :class:`JobContext`."""
 
-    def __init__(self, db: Database, settings: Callable[[], Settings], *, worker: Callable[[], Worker],
-                 attach: Callable[..., tuple[dict[str, Any], int, bool]], sweep: Callable[[], int],
-                 clock: Callable[[], datetime] = utcnow):
-        self.db, self.settings = db, settings
-        self._worker, self._attach, self._sweep = worker, attach, sweep
+    def __init__(self, *, settings: Callable[[], Settings], units: Units, database: Any, ledger: Ledger,
+                 scanner: Callable[[], Scanner], scan_cache: Callable[[], ScanCache | None],
+                 label: Callable[..., LabelResult], rescanned: Callable[[str, str, Any], Any],
+                 private_key: Callable[[], Any], public_key: Callable[[], Any],
+                 verify_ledger: Callable[[], dict[str, Any]], clock: Callable[[], datetime] = utcnow):
+        self.settings = settings
         st = settings()
-        self.queue = Queue(db, lease_seconds=st.job_lease_seconds, max_attempts=st.job_max_attempts,
+        self.queue = Queue(units, lease_seconds=st.job_lease_seconds, max_attempts=st.job_max_attempts,
                            backoff_base=st.job_backoff_seconds, clock=clock)
         self.blobs = BlobStore(st.home / "blobs")
-        self.deep_jobs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()  # (tenant, key) -> its job
-        self._deep_lock = threading.Lock()
-
-    def remember_deep_job(self, key: tuple[str, str], job: dict[str, Any], *, entries: int = 10_000) -> None:
-        """Keep which job a content's deep scan is (its id, kind and payload never change: jobs are never
-        deleted), so a repeat upload attaches to it without the idempotency lookup (issue 28)."""
-        with self._deep_lock:
-            self.deep_jobs[key] = {"id": job["id"], "kind": job["kind"], "tenant": job["tenant"]}
-            self.deep_jobs.move_to_end(key)
-            while len(self.deep_jobs) > entries:
-                self.deep_jobs.popitem(last=False)
+        self.deep_jobs = DeepJobs()  # (tenant, key) -> the content's deep-scan job (issue 28)
+        self.context = JobContext(settings=settings, units=units, database=database, ledger=ledger,
+                                  queue=self.queue, blobs=self.blobs, deep_jobs=self.deep_jobs, scanner=scanner,
+                                  scan_cache=scan_cache, label=label, rescanned=rescanned,
+                                  private_key=private_key, public_key=public_key, verify_ledger=verify_ledger)
 
     @cached_property
     def inline(self) -> bool:
         """Run jobs in the submitting process: the setting, else on for SQLite (one process owns the file)."""
         if (inline := self.settings().jobs_inline) is not None:
             return inline
-        return self.db.engine.dialect.name == "sqlite"
+        return self.context.backend == "sqlite"
+
+    def worker(self, **options: Any) -> Worker:
+        """A worker on this queue (``name``, ``handlers``, ``poll``, ``stop``: see :class:`Worker`)."""
+        return Worker(self.context, **options)
 
     def submit_scan(self, media: Media, *, tenant: str = "default", key: str | None = None,
                     declared_ai: bool = False, search: str | None = None) -> tuple[dict[str, Any], bool]:
@@ -90,24 +96,28 @@ class Jobs:
         payload |= {k: v for k, v in params.items() if v is not None}
         return self.queue.enqueue("label", payload, tenant=tenant, key=key)
 
+    def submit_objects(self, refs: list[objects.ObjectRef], *, tenant: str) -> list[dict[str, Any]]:
+        """One ``object-scan`` job per object version of watched buckets (issue 26; jobs/objects.py)."""
+        return objects.submit(self.settings(), self.queue, refs, tenant=tenant)
+
     def deep_scan(self, media: Media, *, tenant: str = "default", declared_ai: bool = False,
                   content_ref: str | None = None, callback_url: str | None = None,
                   entry: dict[str, Any] | None = None,
                   timings: dict[str, float] | None = None) -> tuple[dict[str, Any], int, bool]:
         """Attach an upload to the one deep scan of its content: ``(job, upload_id, created)`` (jobs/deep.py);
         ``entry``: the upload scan's ledger entry, written in the same transaction."""
-        return self._attach(media, tenant=tenant, declared_ai=declared_ai, content_ref=content_ref,
-                              callback_url=callback_url, entry=entry, timings=timings)
+        return deep.submit(self.context, media, tenant=tenant, declared_ai=declared_ai, content_ref=content_ref,
+                           callback_url=callback_url, entry=entry, timings=timings)
 
     def uploads(self, job_id: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """The uploads attached to a deep-scan job, each with its own result once delivered."""
         self.get(job_id, tenant=tenant)  # NotFound for another tenant's job
-        return uploads_of(self.db, job_id)
+        with self.context.units() as uow:
+            rows: list[dict[str, Any]] = uow.deep_scans.uploads_of(job_id)
+        return rows
 
     def submit(self, kind: str, payload: dict[str, Any] | None = None, *, tenant: str = "default",
                key: str | None = None) -> tuple[dict[str, Any], bool]:
-        from synthguard.jobs.kinds import HANDLERS
-
         if kind not in HANDLERS:
             raise ValidationError("unknown job kind {kind!r}",
                                   values={"kind": kind, "kinds": ", ".join(sorted(HANDLERS))},
@@ -117,22 +127,35 @@ class Jobs:
     def get(self, job_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         return self.queue.get(job_id, tenant=tenant)
 
+    def recent(self, *, state: str | None = None, tenant: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent jobs, newest first (:meth:`Queue.recent`)."""
+        return self.queue.recent(state=state, tenant=tenant, limit=limit)
+
+    def audit(self, *, verify_ledger: bool = True) -> dict[str, Any]:
+        """Every scan job done exactly once with exactly one ledger entry (jobs/audit.py; ``synthguard jobs
+        audit``), and, with ``verify_ledger``, the ledger's whole check."""
+        return audit_scans(self.context.units, verify_ledger=self.context.verify_ledger if verify_ledger else None)
+
     def prune_blobs(self, older_than_days: float) -> int:
         """Delete stored uploads older than ``older_than_days`` whose jobs are done (the result and ledger entry
         are kept); uploads of queued, running or dead jobs stay, so they can still run or be requeued."""
-        with self.db.session() as s:
-            rows = job_repo.unfinished_payloads(s, ("scan", "label"))
+        with self.context.units() as uow:
+            rows = uow.jobs.unfinished_payloads(("scan", "label"))
             keep = frozenset(str(b) for p in rows if isinstance(p, dict)
                              for b in [p.get("blob"), *(x.get("blob") for x in p.get("sources") or [])])
         return self.blobs.prune(older_than_days * 86400, keep=keep)
 
+    def sweep(self) -> int:
+        """Deliver the uploads finished deep scans could not deliver to yet (jobs/deep.py); how many."""
+        return deep.sweep(self.context)
+
     def work(self, *, max_jobs: int | None = None) -> int:
         """Run runnable jobs in this process until none is left (or ``max_jobs``); returns how many ran."""
-        worker = self._worker()
+        worker = self.worker()
         n = 0
         while max_jobs is None or n < max_jobs:
             if worker.run_one() is None:
                 break
             n += 1
-        self._sweep()  # uploads a finished deep scan could not deliver to yet (jobs/deep.py)
+        self.sweep()  # uploads a finished deep scan could not deliver to yet (jobs/deep.py)
         return n

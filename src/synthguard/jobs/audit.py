@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from synthguard.store import job_repo, ledger_repo
-
-if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+from synthguard.store.protocols import Units
 
 
-def audit_scans(sg: SynthGuard, *, verify_ledger: bool = True) -> dict[str, Any]:
+def audit_scans(units: Units, *, verify_ledger: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Counts over all scan jobs: ``accepted``, ``scanned`` (done with one entry), ``pending``, ``dead``,
     ``lost`` (done without a ledger entry, or an entry without a done job), ``duplicated`` (more than one entry).
 
     ``ok`` holds when nothing is lost or duplicated and the ledger verifies; pending and dead jobs are reported,
-    not failures (a dead job is kept, with its error, for an operator)."""
-    with sg.db.session() as s:
-        jobs = job_repo.outcomes(s, "scan")
-        rows = ledger_repo.entries_of_kind(s, "scan")
+    not failures (a dead job is kept, with its error, for an operator).  ``verify_ledger``: the ledger's whole
+    check (``{"ok": ...}``); without it ``ledger_ok`` is None."""
+    with units() as uow:
+        jobs = uow.jobs.outcomes("scan")
+        rows = uow.jobs.ledger_entries("scan")
     per_job: Counter[str] = Counter()
     index_of: dict[str, int] = {}
     for idx, data in rows:
@@ -41,6 +40,6 @@ def audit_scans(sg: SynthGuard, *, verify_ledger: bool = True) -> dict[str, Any]
         "lost": len(missing) + len(orphans), "duplicated": len(duplicated), "mismatched_index": len(mismatched),
         "examples": {"duplicated": duplicated[:5], "missing_entry": missing[:5], "orphan_entry": orphans[:5]},
     }
-    report["ledger_ok"] = sg.verify_ledger()["ok"] if verify_ledger else None
+    report["ledger_ok"] = verify_ledger()["ok"] if verify_ledger is not None else None
     report["ok"] = not (report["lost"] or report["duplicated"] or mismatched) and report["ledger_ok"] is not False
     return report

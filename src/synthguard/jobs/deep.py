@@ -21,13 +21,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import StoreError, SynthGuardError, ValidationError
+from synthguard.jobs.context import JobContext
 from synthguard.jobs.queue import jsonable
 from synthguard.media import Media
 from synthguard.scan import scan_entry
-from synthguard.store import scan_tables
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
     from synthguard.scan import Analysis
 
 log = logging.getLogger("synthguard.jobs")
@@ -48,8 +47,8 @@ def check_callback(url: str | None) -> str | None:
     return url
 
 
-def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = False, content_ref: str | None = None,
-           callback_url: str | None = None, entry: dict[str, Any] | None = None,
+def submit(ctx: JobContext, media: Media, *, tenant: str, declared_ai: bool = False,
+           content_ref: str | None = None, callback_url: str | None = None, entry: dict[str, Any] | None = None,
            timings: dict[str, float] | None = None) -> tuple[dict[str, Any], int, bool]:
     """Attach this upload to the deep scan of its content, enqueuing the job on first need.
 
@@ -60,54 +59,54 @@ def submit(sg: SynthGuard, media: Media, *, tenant: str, declared_ai: bool = Fal
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
     key = f"{KEY_PREFIX}{media.sha256}:full"
-    known = sg.jobs.deep_jobs.get((tenant, key))  # a repeat: this process already enqueued or found its job
+    known = ctx.deep_jobs.get((tenant, key))  # a repeat: this process already enqueued or found its job
     if known is not None:
         job, created = known, False
     else:
-        digest = sg.jobs.blobs.put(media.data, media.sha256)
+        digest = ctx.blobs.put(media.data, media.sha256)
         payload = {"blob": digest, "name": "upload", "declared_ai": False, "search": "full", "deep": True}
-        job, created = sg.jobs.queue.enqueue("scan", payload, tenant=tenant, key=key)
-        sg.jobs.remember_deep_job((tenant, key), job)
+        job, created = ctx.queue.enqueue("scan", payload, tenant=tenant, key=key)
+        ctx.deep_jobs.remember((tenant, key), job)
     t1 = time.perf_counter()
     timings["deep_job"] = t1 - t0
-    with sg.db.session() as s:
+    with ctx.units() as uow:
         if entry is not None:
-            sg.ledger.append(s, "scan", entry)
-        upload_id, state = scan_tables.attach_in(s, job["id"], tenant=tenant, name=media.name,
-                                                 declared_ai=declared_ai, content_ref=content_ref,
-                                                 callback_url=callback_url)
+            ctx.ledger.append(uow.session, "scan", entry)
+        upload_id, state = uow.deep_scans.attach(job["id"], tenant=tenant, name=media.name, declared_ai=declared_ai,
+                                                 content_ref=content_ref, callback_url=callback_url)
     t2 = time.perf_counter()
     timings["attach"] = t2 - t1
-    if not created and sg.scan_cache is not None and state == "done":
+    if not created and ctx.scan_cache() is not None and state == "done":
         # finished before we attached: the cached full analysis answers at once -- this upload only; the others
         # are the worker's (a request that delivered a whole burst's uploads took 40-80 ms)
-        deliver(sg, job["id"], media, upload_id=upload_id)
+        deliver(ctx, job["id"], media, upload_id=upload_id)
         timings["deliver"] = time.perf_counter() - t2
     return job, upload_id, created  # without the cache, the full search is the workers' job: their sweep delivers
 
 
-def analysis_for(sg: SynthGuard, media: Media) -> Analysis:
+def analysis_for(ctx: JobContext, media: Media) -> Analysis:
     """The full-search analysis: from the verdict cache when on (the deep job stored it there)."""
-    if sg.scan_cache is not None:
-        return sg.scan_cache.analysis(media, "full")
-    return sg.scanner.analyse(media, watermark_search="full")
+    if (cache := ctx.scan_cache()) is not None:
+        return cache.analysis(media, "full")
+    return ctx.scanner().analyse(media, watermark_search="full")
 
 
-def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None = None, *,
+def deliver(ctx: JobContext, job_id: str, media: Media, analysis: Analysis | None = None, *,
             upload_id: int | None = None) -> int:
     """Give every upload attached to ``job_id`` and not yet served (or just ``upload_id``) its own result;
     returns how many."""
     done = 0
-    for up in scan_tables.undelivered(sg.db, job_id, upload_id):
-        analysis = analysis or analysis_for(sg, media)
-        named = Media.from_bytes(media.data, up.name, max_bytes=sg.settings.max_bytes,
-                                 max_pixels=sg.settings.max_pixels)
-        result = sg.scanner.finish(named, analysis, declared_ai=up.declared_ai, tenant=up.tenant)  # own banks only
+    with ctx.units() as uow:
+        uploads = uow.deep_scans.undelivered(job_id, upload_id)
+    for up in uploads:
+        analysis = analysis or analysis_for(ctx, media)
+        named = Media.from_bytes(media.data, up.name, **ctx.limits())
+        result = ctx.scanner().finish(named, analysis, declared_ai=up.declared_ai, tenant=up.tenant)  # own banks
         body = jsonable(result.to_dict())
         try:
-            with sg.db.session() as s:
-                entry = sg.ledger.append(s, "scan", scan_entry(result) | {"job": job_id, "upload": up.id})
-                if not scan_tables.mark_delivered(s, up.id, body, entry.index):
+            with ctx.units() as uow:
+                entry = ctx.ledger.append(uow.session, "scan", scan_entry(result) | {"job": job_id, "upload": up.id})
+                if not uow.deep_scans.mark_delivered(up.id, body, entry.index):
                     raise _Taken
         except _Taken:
             continue
@@ -116,29 +115,30 @@ def deliver(sg: SynthGuard, job_id: str, media: Media, analysis: Analysis | None
             continue
         done += 1
         if up.content_ref:
-            _to_content(sg, up.tenant, up.content_ref, result)
+            _to_content(ctx, up.tenant, up.content_ref, result)
         if up.callback_url:
             _callback(up.callback_url, {"upload_id": up.id, "job_id": job_id, "name": up.name, "result": body})
     return done
 
 
-def sweep(sg: SynthGuard, *, limit: int = 100) -> int:
+def sweep(ctx: JobContext, *, limit: int = 100) -> int:
     """Deliver uploads stranded on finished deep scans (the worker died, or the database was busy, between the
     job's completion and its deliveries); returns how many were delivered."""
     done = 0
-    for job_id, blob in scan_tables.stranded(sg.db, limit=limit):
+    with ctx.units() as uow:
+        stranded = uow.deep_scans.stranded(limit=limit)
+    for job_id, blob in stranded:
         try:
-            data = sg.jobs.blobs.get(blob)
-            done += deliver(sg, job_id, Media.from_bytes(data, "upload", max_bytes=sg.settings.max_bytes,
-                                                         max_pixels=sg.settings.max_pixels))
+            data = ctx.blobs.get(blob)
+            done += deliver(ctx, job_id, Media.from_bytes(data, "upload", **ctx.limits()))
         except SynthGuardError as exc:  # the upload's bytes were pruned or damaged: say so, keep sweeping
             log.warning("deep scan %s: stranded uploads cannot be delivered: %s", job_id, exc.message)
     return done
 
 
-def _to_content(sg: SynthGuard, tenant: str, ref: str, result: Any) -> None:
+def _to_content(ctx: JobContext, tenant: str, ref: str, result: Any) -> None:
     try:
-        sg.moderation.rescanned(tenant, ref, result)
+        ctx.rescanned(tenant, ref, result)
     except SynthGuardError as exc:  # the content was deleted meanwhile: the upload's own result is kept anyway
         log.warning("deep scan of %s not applied to content %r: %s", result.sha256[:12], ref, exc.message)
 

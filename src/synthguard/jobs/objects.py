@@ -27,14 +27,14 @@ from synthguard.errors import (
     UpstreamError,
     ValidationError,
 )
-from synthguard.jobs.queue import jsonable
+from synthguard.jobs.context import JobContext
+from synthguard.jobs.queue import Lease, Queue, jsonable
 from synthguard.media import Media
 from synthguard.scan import scan_entry
 from synthguard.sources import filesystem as open_filesystem
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
-    from synthguard.jobs.queue import Lease
+    from synthguard.config import Settings
 
 MAX_RECORDS = 100
 SIGNATURE_HEADER = "X-SynthGuard-Signature"
@@ -84,32 +84,32 @@ def _plain(doc: dict[str, Any]) -> ObjectRef:
     return ObjectRef(bucket, key, str(version)[:1024] if version else None, str(etag)[:128] if etag else None)
 
 
-def bucket_url(sg: SynthGuard, bucket: str) -> str:
+def bucket_url(settings: Settings, bucket: str) -> str:
     """The configured ``s3://bucket?...`` URL for a bucket the platform watches; 403 for any other bucket."""
-    for url in sg.settings.upload_buckets:
+    for url in settings.upload_buckets:
         if url.split("://", 1)[-1].split("?", 1)[0].split("/", 1)[0] == bucket:
             return url
     raise ForbiddenError("bucket {bucket!r} is not one this deployment scans", values={"bucket": bucket},
                          hint="Add its URL to the upload_buckets setting.")
 
 
-def submit(sg: SynthGuard, refs: list[ObjectRef], *, tenant: str) -> list[dict[str, Any]]:
-    """One ``object-scan`` job per object version (a repeated notification returns the first job)."""
+def submit(settings: Settings, queue: Queue, refs: list[ObjectRef], *, tenant: str) -> list[dict[str, Any]]:
+    """One ``object-scan`` job per object version on ``queue`` (a repeated notification returns the first job)."""
     jobs = []
     for ref in refs:
-        bucket_url(sg, ref.bucket)
+        bucket_url(settings, ref.bucket)
         payload = {"bucket": ref.bucket, "key": ref.key, "version": ref.version,  # what names the version, only:
                    "etag": None if ref.version else ref.etag}  # the same version twice is the same request
-        job, _ = sg.jobs.queue.enqueue("object-scan", payload, tenant=tenant, key=ref.idempotency_key)
+        job, _ = queue.enqueue("object-scan", payload, tenant=tenant, key=ref.idempotency_key)
         jobs.append(job)
     return jobs
 
 
-def read_object(sg: SynthGuard, p: dict[str, Any]) -> bytes:
+def read_object(settings: Settings, p: dict[str, Any]) -> bytes:
     """The object's bytes (never more than ``max_bytes``), from the filesystem of the configured bucket URL; the key
     is used as is (spaces, unicode), not parsed as a URL."""
-    filesystem, _ = open_filesystem(bucket_url(sg, p["bucket"]))
-    limit = sg.settings.max_bytes
+    filesystem, _ = open_filesystem(bucket_url(settings, p["bucket"]))
+    limit = settings.max_bytes
     try:
         with filesystem.open_input_stream(f"{p['bucket']}/{p['key']}") as fh:
             data = fh.read(limit + 1)
@@ -121,26 +121,26 @@ def read_object(sg: SynthGuard, p: dict[str, Any]) -> bytes:
     return data
 
 
-def run_object_scan(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
-    p = lease.payload
+def run_object_scan(ctx: JobContext, lease: Lease) -> dict[str, Any]:
+    p, st = lease.payload, ctx.settings()
     body: dict[str, Any] = {"bucket": p["bucket"], "key": p["key"], "version": p.get("version"), "etag": p.get("etag")}
     entry_index = None
     try:
-        data = read_object(sg, p)
+        data = read_object(st, p)
         media = Media.from_bytes(data, p["key"].rsplit("/", 1)[-1][-128:] or "object",
-                                 max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
-        result = sg.scanner.scan(media, cached=False, log=False)
+                                 max_bytes=st.max_bytes, max_pixels=st.max_pixels)
+        result = ctx.scanner().scan(media, cached=False, log=False)
         body["result"], body["error"] = jsonable(result.to_dict()), None
     except InputError as exc:  # corrupt, unsupported, too large or missing: permanent, and the platform is told
         body["result"], body["error"] = None, exc.to_dict()
         result = None
-    if sg.settings.upload_callback_url:
-        sg.jobs.queue.enqueue("callback", {"scan_job": lease.id, "body": body}, tenant=lease.tenant,
+    if st.upload_callback_url:
+        ctx.queue.enqueue("callback", {"scan_job": lease.id, "body": body}, tenant=lease.tenant,
                               key=f"callback:{lease.id}")
-    with sg.db.session() as s:
+    with ctx.units() as uow:
         if result is not None:
-            entry_index = sg.ledger.append(s, "scan", scan_entry(result) | {"job": lease.id}).index
-        sg.jobs.queue.complete(s, lease, body, ledger_index=entry_index)
+            entry_index = ctx.ledger.append(uow.session, "scan", scan_entry(result) | {"job": lease.id}).index
+        ctx.queue.complete(uow, lease, body, ledger_index=entry_index)
     return body
 
 
@@ -162,11 +162,11 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300, now: 
     return hmac.compare_digest(sign(secret, body, ts), header)
 
 
-def run_callback(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
+def run_callback(ctx: JobContext, lease: Lease) -> dict[str, Any]:
     """POST the scan's outcome to the platform; any answer but 2xx is retried with the queue's backoff."""
     import httpx
 
-    st = sg.settings
+    st = ctx.settings()
     if not st.upload_callback_url:
         raise SynthGuardError("no upload_callback_url is configured")
     doc = {"event": "object.scanned", "delivery": lease.id, "scan_job": lease.payload["scan_job"],
@@ -182,6 +182,6 @@ def run_callback(sg: SynthGuard, lease: Lease) -> dict[str, Any]:
             from exc
     if not 200 <= r.status_code < 300:
         raise UpstreamError("the callback URL answered {status}", values={"status": r.status_code})
-    with sg.db.session() as s:
-        sg.jobs.queue.complete(s, lease, {"status": r.status_code, "delivery": lease.id})
+    with ctx.units() as uow:
+        ctx.queue.complete(uow, lease, {"status": r.status_code, "delivery": lease.id})
     return {"status": r.status_code}

@@ -15,8 +15,9 @@ session.  The guarantees:
 On SQLite ``FOR UPDATE`` does not exist; the claim is one ``UPDATE ... WHERE id = (SELECT ...) RETURNING``
 statement, which SQLite runs under its database write lock, so two processes never claim the same job either.
 
-The SQL lives in :mod:`synthguard.store.job_repo`; the time comes from the queue's ``clock`` (the real UTC clock
-unless a test passes its own, so lease and backoff tests move time instead of sleeping; issue 23).
+The SQL lives in :mod:`synthguard.store.job_repo`, reached through the unit of work's ``jobs`` repository (the
+queue takes ``units``, never a database or a session); the time comes from the queue's ``clock`` (the real UTC
+clock unless a test passes its own, so lease and backoff tests move time instead of sleeping; issue 23).
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from synthguard.errors import ConflictError, NotFoundError, StoreError, Validati
 from synthguard.i18n import N_
 from synthguard.store import job_repo
 from synthguard.store.base import utcnow
-from synthguard.store.db import Database
-from synthguard.store.job_repo import Session
 from synthguard.store.job_tables import JOB_STATES, Job
+from synthguard.store.protocols import Unit, Units
 
 NOTIFY_CHANNEL = "synthguard_jobs"  # Postgres LISTEN/NOTIFY: an enqueue wakes the idle workers at once
 MAX_KEY = 128
@@ -91,11 +91,12 @@ def jsonable(data: dict[str, Any]) -> dict[str, Any]:
 class Queue:
     """Enqueue, claim, complete, fail: each a short transaction (``complete`` joins the caller's).
 
-    ``clock``: the aware UTC now that leases, backoffs and ``run_after`` are measured with."""
+    ``units``: the store's units of work (``Database.unit_of_work``); ``clock``: the aware UTC now that leases,
+    backoffs and ``run_after`` are measured with."""
 
-    def __init__(self, db: Database, *, lease_seconds: float = 300, max_attempts: int = 5,
+    def __init__(self, units: Units, *, lease_seconds: float = 300, max_attempts: int = 5,
                  backoff_base: float = 2.0, clock: Callable[[], datetime] = utcnow):
-        self.db = db
+        self.units = units
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
@@ -115,12 +116,12 @@ class Queue:
             if existing is not None:
                 return existing, False
         try:
-            with self.db.session() as s:
+            with self.units() as uow:
                 job = Job(id=new_job_id(self.clock), kind=kind, tenant=tenant, idempotency_key=key, state="queued",
                           payload=payload, attempts=0, max_attempts=max_attempts or self.max_attempts,
                           run_after=self.clock())
-                job_repo.add(s, job)
-                job_repo.notify(s, NOTIFY_CHANNEL)  # wakes idle workers when this commits (Postgres)
+                uow.jobs.add(job)
+                uow.jobs.notify(NOTIFY_CHANNEL)  # wakes idle workers when this commits (Postgres)
                 return job_dict(job), True
         except StoreError as exc:  # a concurrent enqueue with the same key won the unique constraint
             if key is None or not job_repo.is_duplicate(exc):
@@ -131,8 +132,8 @@ class Queue:
             return found, False
 
     def _by_key(self, tenant: str, key: str, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-        with self.db.session() as s:
-            job = job_repo.by_key(s, tenant, key)
+        with self.units() as uow:
+            job = uow.jobs.by_key(tenant, key)
             if job is None:
                 return None
             if job.kind != kind or job.payload != payload:
@@ -147,8 +148,8 @@ class Queue:
         while True:
             now = self.clock()
             token = secrets.token_hex(16)
-            with self.db.session() as s:
-                row = job_repo.claim(s, now=now, token=token, worker=worker[:128], lease_until=now + self.lease)
+            with self.units() as uow:
+                row = uow.jobs.claim(now=now, token=token, worker=worker[:128], lease_until=now + self.lease)
             if row is None:
                 return None
             lease = Lease(row.id, row.kind, row.tenant, row.payload, row.attempts, row.max_attempts, token)
@@ -159,11 +160,11 @@ class Queue:
                               "times (killed or timed out)", "hint": "Inspect the payload; requeue when fixed."},
                       retry=False)
 
-    def complete(self, s: Session, lease: Lease, result: dict[str, Any], *, ledger_index: int | None = None) -> None:
-        """Mark done inside the caller's transaction; LeaseLostError (the caller's transaction rolls back) when
-        another worker holds the lease now."""
+    def complete(self, uow: Unit, lease: Lease, result: dict[str, Any], *, ledger_index: int | None = None) -> None:
+        """Mark done inside the caller's unit of work (with the job's ledger entry); LeaseLostError (the caller's
+        unit rolls back) when another worker holds the lease now."""
         now = self.clock()
-        done = job_repo.update_leased(s, lease.id, lease.token, {
+        done = uow.jobs.update_leased(lease.id, lease.token, {
             "state": "done", "result": result, "error": None, "finished_at": now, "updated_at": now,
             "lease_expires_at": None, "ledger_index": ledger_index})
         if done != 1:
@@ -180,15 +181,15 @@ class Queue:
             values |= {"state": "queued", "run_after": now + timedelta(seconds=delay)}
         else:
             values |= {"state": "dead", "finished_at": now}
-        with self.db.session() as s:
-            n = job_repo.update_leased(s, lease.id, lease.token, values)
+        with self.units() as uow:
+            n = uow.jobs.update_leased(lease.id, lease.token, values)
         return values["state"] if n == 1 else None
 
     # --- operators -----------------------------------------------------------------------------------
     def get(self, job_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         """One job; another tenant's job is NotFound exactly like a missing one."""
-        with self.db.session() as s:
-            job = job_repo.get(s, job_id) if isinstance(job_id, str) and len(job_id) <= 32 else None
+        with self.units() as uow:
+            job = uow.jobs.get(job_id) if isinstance(job_id, str) and len(job_id) <= 32 else None
             if job is None or (tenant is not None and job.tenant != tenant):
                 raise NotFoundError("no job {job!r}", values={"job": str(job_id)[:64]},
                                     hint="List jobs with `synthguard jobs list`.")
@@ -199,13 +200,13 @@ class Queue:
             raise ValidationError("unknown job state {state!r}",
                                   values={"state": state, "job_states": ", ".join(JOB_STATES)},
                                   hint=N_("Use one of: {job_states}."))
-        with self.db.session() as s:
-            return [job_dict(j) for j in job_repo.recent(s, state=state, tenant=tenant, limit=max(1, min(limit, 1000)))]
+        with self.units() as uow:
+            return [job_dict(j) for j in uow.jobs.recent(state=state, tenant=tenant, limit=max(1, min(limit, 1000)))]
 
     def stats(self) -> dict[str, int]:
         """Jobs per state (every state present, zero when empty)."""
-        with self.db.session() as s:
-            rows = job_repo.state_counts(s)
+        with self.units() as uow:
+            rows = uow.jobs.state_counts()
         return {st: 0 for st in JOB_STATES} | {st: int(n) for st, n in rows}
 
     def pending(self) -> int:
@@ -216,8 +217,8 @@ class Queue:
     def requeue(self, job_id: str) -> dict[str, Any]:
         """Give a dead job a fresh set of attempts (after fixing whatever killed it)."""
         now = self.clock()
-        with self.db.session() as s:
-            job = job_repo.get(s, job_id)
+        with self.units() as uow:
+            job = uow.jobs.get(job_id)
             if job is None:
                 raise NotFoundError("no job {job!r}", values={"job": job_id})
             if job.state != "dead":
@@ -225,7 +226,7 @@ class Queue:
                                     hint="Only dead jobs can be requeued.")
             job.state, job.attempts, job.run_after, job.updated_at = "queued", 0, now, now
             job.finished_at = job.lease_token = job.lease_expires_at = None
-            s.flush()
+            uow.jobs.save(job)
             return job_dict(job)
 
 

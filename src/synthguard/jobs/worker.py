@@ -3,6 +3,8 @@
 A worker survives a database restart: store errors pause it with a backoff and it claims again; a job it was
 running when the database went away is either committed (the completion went through) or re-leased after the
 visibility timeout — the lease token makes sure it completes once.  SIGTERM finishes the current job, then stops.
+A worker holds the :class:`~synthguard.jobs.context.JobContext` its ``Jobs`` service built, never the core object
+(issue 23); a worker process opens its own with the opener its caller passes (``SynthGuard.open``).
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthguard.errors import StoreError, SynthGuardError
+from synthguard.jobs.context import JobContext
 from synthguard.jobs.deep import sweep
 from synthguard.jobs.kinds import HANDLERS, Handler
 from synthguard.jobs.queue import NOTIFY_CHANNEL, LeaseLostError
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
-    from synthguard.core import SynthGuard
+    from synthguard.jobs import Jobs
 
 log = logging.getLogger("synthguard.worker")
 MAX_PAUSE = 5.0
@@ -39,15 +42,26 @@ def worker_name(index: int = 0) -> str:
 class Wakeup:
     """An idle worker's wait: returns when a job is enqueued (Postgres ``LISTEN``, on its own autocommit
     connection) or after ``timeout`` (the poll, which still finds retries whose backoff ended); a plain wait on
-    SQLite or while the listening connection is down.  Without it a job waits up to a whole poll for pickup."""
+    SQLite or while the listening connection is down.  Without it a job waits up to a whole poll for pickup.
 
-    def __init__(self, engine: Any, stop: threading.Event):
-        self.url = engine.url if engine.dialect.name == "postgresql" else None
+    ``url``: the store's SQLAlchemy URL (only a Postgres one is listened on).  ``idle`` is set while the worker
+    waits, once it listens: an enqueue from then on wakes it (what a test waits for instead of sleeping)."""
+
+    def __init__(self, url: Any, stop: threading.Event, idle: threading.Event | None = None):
+        self.url = url if url is not None and url.get_backend_name() == "postgresql" else None
         self.stop = stop
+        self.idle = idle or threading.Event()
         self.conn: Any = None
 
     def wait(self, timeout: float) -> None:
+        try:
+            self._wait(timeout)
+        finally:
+            self.idle.clear()
+
+    def _wait(self, timeout: float) -> None:
         if self.url is None or self.stop.is_set():
+            self.idle.set()
             self.stop.wait(timeout)
             return
         try:
@@ -57,11 +71,13 @@ class Wakeup:
                 url = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
                 self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
                 self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self.idle.set()
             for _ in self.conn.notifies(timeout=timeout, stop_after=1):
                 pass
         except Exception as exc:  # the database is away: poll instead; reconnect at the next wait
             log.debug("job notifications unavailable (%s); polling", exc)
             self.close()
+            self.idle.set()
             self.stop.wait(timeout)
 
     def close(self) -> None:
@@ -75,17 +91,20 @@ class Wakeup:
 
 @dataclass
 class Worker:
-    sg: SynthGuard
+    """Runs the jobs of ``ctx.queue`` with ``handlers`` (by job kind); ``idle`` is set while it waits for work."""
+
+    ctx: JobContext
     name: str = field(default_factory=worker_name)
     handlers: dict[str, Handler] = field(default_factory=lambda: dict(HANDLERS))
     poll: float = 0.5
     stop: threading.Event = field(default_factory=threading.Event)
+    idle: threading.Event = field(default_factory=threading.Event)
     done: int = 0
     failed: int = 0
 
     def run_one(self) -> str | None:
         """Claim and run one job; its id, or None when nothing is runnable now."""
-        q = self.sg.jobs.queue
+        q = self.ctx.queue
         lease = q.claim(self.name)
         if lease is None:
             return None
@@ -94,7 +113,7 @@ class Worker:
             if handler is None:
                 raise SynthGuardError("no handler for job kind {kind!r}", values={"kind": lease.kind},
                                       hint="Upgrade the workers to the version that enqueued the job.")
-            handler(self.sg, lease)
+            handler(self.ctx, lease)
             self.done += 1
         except LeaseLostError:
             log.warning("job %s: lease lost to another worker; result discarded", lease.id)
@@ -117,7 +136,7 @@ class Worker:
 
     def run(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
         """Loop until stopped (or, in burst mode, until no job is queued or running); returns jobs handled."""
-        wakeup = Wakeup(self.sg.db.engine, self.stop)
+        wakeup = Wakeup(self.ctx.database, self.stop, self.idle)
         try:
             return self._loop(wakeup, burst, max_jobs)
         finally:
@@ -134,8 +153,8 @@ class Worker:
                     continue
                 idle += 1
                 if idle % SWEEP_EVERY == 1 or burst:  # deep-scan uploads a lost worker left (jobs/deep.py)
-                    sweep(self.sg)
-                if burst and self.sg.jobs.queue.pending() == 0:
+                    sweep(self.ctx)
+                if burst and self.ctx.queue.pending() == 0:
                     break
                 wakeup.wait(self.poll)
             except StoreError as exc:
@@ -145,9 +164,18 @@ class Worker:
         return handled
 
 
-def _child(open_core: Callable[[Settings], SynthGuard], settings: Settings, index: int, burst: bool) -> None:
+class JobsHost(Protocol):
+    """What a worker process opens: an object with the ``jobs`` service (the core object its caller composes)."""
+
+    @property
+    def jobs(self) -> Jobs: ...
+
+    def close(self) -> None: ...
+
+
+def _child(open_core: Callable[[Settings], JobsHost], settings: Settings, index: int, burst: bool) -> None:
     sg = open_core(settings)
-    worker = Worker(sg, name=worker_name(index))
+    worker = sg.jobs.worker(name=worker_name(index))
     signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
     try:
@@ -156,12 +184,12 @@ def _child(open_core: Callable[[Settings], SynthGuard], settings: Settings, inde
         sg.close()
 
 
-def run_pool(settings: Settings, concurrency: int, *, open_core: Callable[[Settings], SynthGuard],
+def run_pool(settings: Settings, concurrency: int, *, open_core: Callable[[Settings], JobsHost],
              burst: bool = False, on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, int]:
     """Run ``concurrency`` worker processes and restart any that dies abnormally (e.g. SIGKILL or OOM).
 
     ``open_core`` (``SynthGuard.open``, passed in by the caller, which composes the application) opens each
-    child's own core object.
+    child's own core object; the child runs a worker of its ``jobs``.
 
     Returns when every worker exited cleanly (burst mode: the queue drained) or on SIGTERM/SIGINT."""
     ctx = mp.get_context("fork")  # children open their own engine: nothing database-related is inherited

@@ -8,10 +8,13 @@ tests/test_store_protocols.py checks that it satisfies every protocol here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from synthguard.store.job_tables import Job
+from synthguard.store.scan_tables import DeepScanUpload
 from synthguard.store.schema import IdentityVerification, Record, User
 
 
@@ -37,6 +40,36 @@ class RecordsRepo(Protocol):
     def by_watermark(self, payload: Any) -> Record | None: ...
 
 
+@runtime_checkable
+class JobsRepo(Protocol):
+    """The job queue's rows: enqueue, lease, fence by lease token, list (jobs/queue.py), and the audit's view."""
+
+    def add(self, job: Job) -> None: ...
+    def notify(self, channel: str) -> None: ...
+    def get(self, job_id: str) -> Job | None: ...
+    def by_key(self, tenant: str, key: str) -> Job | None: ...
+    def claim(self, *, now: datetime, token: str, worker: str, lease_until: datetime) -> Any: ...
+    def update_leased(self, job_id: str, token: str, values: dict[str, Any]) -> int: ...
+    def save(self, job: Job) -> None: ...
+    def recent(self, *, state: str | None, tenant: str | None, limit: int) -> list[Job]: ...
+    def state_counts(self) -> list[Any]: ...
+    def unfinished_payloads(self, kinds: Sequence[str]) -> list[Any]: ...
+    def outcomes(self, kind: str) -> list[Any]: ...
+    def ledger_entries(self, kind: str) -> list[Any]: ...
+
+
+@runtime_checkable
+class DeepScansRepo(Protocol):
+    """The uploads attached to a deep-scan job and their deliveries, each claimed once (issue 28)."""
+
+    def attach(self, job_id: str, *, tenant: str, name: str, declared_ai: bool, content_ref: str | None = None,
+               callback_url: str | None = None) -> tuple[int, str | None]: ...
+    def undelivered(self, job_id: str, upload_id: int | None = None) -> list[DeepScanUpload]: ...
+    def stranded(self, *, limit: int = 100) -> list[tuple[str, str]]: ...
+    def mark_delivered(self, upload_id: int, result: dict[str, Any], ledger_index: int | None) -> bool: ...
+    def uploads_of(self, job_id: str) -> list[dict[str, Any]]: ...
+
+
 class Unit(Protocol):
     """One transaction and the repositories over it: all of it commits together or not at all.
 
@@ -46,9 +79,11 @@ class Unit(Protocol):
     session: Any
     users: UsersRepo
     records: RecordsRepo
+    jobs: JobsRepo
+    deep_scans: DeepScansRepo
 
 
 Units = Callable[[], AbstractContextManager[Any]]
 """A factory of units of work (``Database.unit_of_work``): ``with units() as uow: ...``."""
 
-__all__ = ["RecordsRepo", "Unit", "Units", "UsersRepo"]
+__all__ = ["DeepScansRepo", "JobsRepo", "RecordsRepo", "Unit", "Units", "UsersRepo"]

@@ -114,23 +114,22 @@ def attach_in(s: Session, job_id: str, *, tenant: str, name: str, declared_ai: b
     return int(upload_id), conn.scalar(_JOB_STATE, {"job_id": job_id})
 
 
-def undelivered(db: Database, job_id: str, upload_id: int | None = None) -> list[DeepScanUpload]:
-    """The job's uploads not delivered yet (only ``upload_id``, when given), oldest first."""
+def undelivered(s: Session, job_id: str, upload_id: int | None = None) -> list[DeepScanUpload]:
+    """The job's uploads not delivered yet (only ``upload_id``, when given), oldest first, detached from ``s``."""
     q = select(DeepScanUpload).where(DeepScanUpload.job_id == job_id, DeepScanUpload.delivered_at.is_(None))
     if upload_id is not None:
         q = q.where(DeepScanUpload.id == upload_id)
-    with db.session() as s:
-        rows = list(s.scalars(q.order_by(DeepScanUpload.id)))
-        s.expunge_all()
-        return rows
+    rows = list(s.scalars(q.order_by(DeepScanUpload.id)))
+    for row in rows:
+        s.expunge(row)
+    return rows
 
 
-def stranded(db: Database, *, limit: int = 100) -> list[tuple[str, str]]:
+def stranded(s: Session, *, limit: int = 100) -> list[tuple[str, str]]:
     """(job id, blob) of finished deep-scan jobs that still have undelivered uploads."""
-    with db.session() as s:
-        rows = s.execute(select(Job.id, Job.payload).where(
-            Job.state == "done", Job.id.in_(select(DeepScanUpload.job_id).where(DeepScanUpload.delivered_at.is_(None))
-                                            .distinct())).limit(limit)).all()
+    rows = s.execute(select(Job.id, Job.payload).where(
+        Job.state == "done", Job.id.in_(select(DeepScanUpload.job_id).where(DeepScanUpload.delivered_at.is_(None))
+                                        .distinct())).limit(limit)).all()
     return [(r[0], str(r[1]["blob"])) for r in rows if isinstance(r[1], dict) and r[1].get("blob")]
 
 
@@ -142,16 +141,15 @@ def mark_delivered(s: Any, upload_id: int, result: dict[str, Any], ledger_index:
     return bool(n == 1)
 
 
-def uploads_of(db: Database, job_id: str) -> list[dict[str, Any]]:
+def uploads_of(s: Session, job_id: str) -> list[dict[str, Any]]:
     def iso(t: datetime | None) -> str | None:
         return t.isoformat() if t else None
 
-    with db.session() as s:
-        return [{"id": u.id, "name": u.name, "declared_ai": u.declared_ai, "content_ref": u.content_ref,
-                 "created_at": iso(u.created_at), "delivered_at": iso(u.delivered_at), "result": u.result,
-                 "ledger_index": u.ledger_index}
-                for u in s.scalars(select(DeepScanUpload).where(DeepScanUpload.job_id == job_id)
-                                   .order_by(DeepScanUpload.id))]
+    return [{"id": u.id, "name": u.name, "declared_ai": u.declared_ai, "content_ref": u.content_ref,
+             "created_at": iso(u.created_at), "delivered_at": iso(u.delivered_at), "result": u.result,
+             "ledger_index": u.ledger_index}
+            for u in s.scalars(select(DeepScanUpload).where(DeepScanUpload.job_id == job_id)
+                               .order_by(DeepScanUpload.id))]
 
 
 __all__ = ["DeepScanUpload", "ScanCacheEntry", "attach", "cache_forget", "cache_prune", "cache_put", "cached",

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 
-from synthguard.jobs.objects import parse_event, submit
+from synthguard.jobs.objects import parse_event
 from synthguard.limits import json_document
 from synthguard.server.deps import SG, Scanner
 
@@ -24,7 +24,7 @@ MAX_EVENT_BYTES = 256 * 1024
 async def object_created(sg: SG, p: Scanner, request: Request, background: BackgroundTasks) -> dict[str, Any]:
     """Queue a scan of every object an object-created event names; the verdict goes to ``upload_callback_url``."""
     doc = json_document(await request.body(), limit=MAX_EVENT_BYTES, what="event")
-    jobs = submit(sg, parse_event(doc), tenant=p.tenant)
+    jobs = sg.jobs.submit_objects(parse_event(doc), tenant=p.tenant)
     if jobs and sg.jobs.inline:  # embedded mode: this process is the worker, after the response is sent
         background.add_task(sg.jobs.work)
     return {"jobs": jobs}

@@ -54,4 +54,4 @@ def list_jobs(sg: SG, p: Scanner, state: Annotated[State | None, Query()] = None
               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
     """The tenant's most recent jobs, newest first."""
     return [j | {"error": stored_error_view(j["error"], sg.settings.home)}
-            for j in sg.jobs.queue.recent(state=state, tenant=p.tenant, limit=limit)]
+            for j in sg.jobs.recent(state=state, tenant=p.tenant, limit=limit)]
