@@ -121,7 +121,6 @@ def main() -> None:
     from synthguard.auth import Role, create_token
     from synthguard.config import Settings
     from synthguard.core import SynthGuard
-    from synthguard.jobs.audit import audit_scans
     from synthguard.keys import init_keys
     from synthguard.store.job_tables import Job
 
@@ -180,7 +179,7 @@ def main() -> None:
             while sg.jobs.queue.pending() and time.perf_counter() < deadline:
                 time.sleep(1)
             drain_secs = time.perf_counter() - t0 - load_secs
-            report = audit_scans(sg)
+            report = sg.jobs.audit()
             with sg.db.session() as s:
                 rows = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(list(accepted.values()))))}
                 lat = sorted((j.finished_at - j.created_at).total_seconds() for j in rows.values() if j.finished_at)

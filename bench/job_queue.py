@@ -35,19 +35,18 @@ OUT = ROOT / "bench" / "results"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def ledger_noop(sg, lease) -> dict:
-    with sg.db.session() as s:
-        entry = sg.ledger.append(s, "scan", {"sha256": "0" * 64, "verdict": "none", "job": lease.id})
-        sg.jobs.queue.complete(s, lease, {"ok": True}, ledger_index=entry.index)
+def ledger_noop(ctx, lease) -> dict:
+    with ctx.units() as uow:
+        entry = ctx.ledger.append(uow.session, "scan", {"sha256": "0" * 64, "verdict": "none", "job": lease.id})
+        ctx.queue.complete(uow, lease, {"ok": True}, ledger_index=entry.index)
     return {"ok": True}
 
 
 def work(settings, index: int, total: int) -> None:  # a worker process: runs until ``total`` jobs are done
     from synthguard.core import SynthGuard
-    from synthguard.jobs.worker import Worker
 
     with SynthGuard.open(settings) as sg:
-        w = Worker(sg, name=f"bench-{index}", handlers={"noop": ledger_noop})
+        w = sg.jobs.worker(name=f"bench-{index}", handlers={"noop": ledger_noop})
         while True:
             if w.run_one() is None:
                 if sg.jobs.queue.stats()["done"] >= total:
@@ -63,7 +62,7 @@ def idle_worker(settings, total: int, notify: bool) -> None:
     if not notify:  # the poll alone, as before LISTEN/NOTIFY
         worker.Wakeup.wait = lambda self, timeout: self.stop.wait(timeout)
     with SynthGuard.open(settings) as sg:
-        worker.Worker(sg, name="bench-idle", handlers={"noop": ledger_noop}).run(max_jobs=total)
+        sg.jobs.worker(name="bench-idle", handlers={"noop": ledger_noop}).run(max_jobs=total)
 
 
 def pickup(admin, schema: str, settings, notify: bool, rate: float, seconds: float) -> dict:
