@@ -12,29 +12,22 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from types import ModuleType
 from typing import Any
 
 from synthguard import i18n
 from synthguard.cli.framework import show_usage_error
 from synthguard.errors import ConfigError, SynthGuardError
 from synthguard.i18n import N_, _
+from synthguard.lazy import load_lazily
+
+# The typer side, :mod:`synthguard.cli.root` (typer, click and the lazy root group), loads on first use
+# (synthguard.lazy): ``app`` when a command module registers on it, ``tree`` when a command runs or its help is built;
+# ``--version`` and the stored ``--help`` answer without it.
+_TYPER_SIDE = {"app": "synthguard.cli.root", "tree": "synthguard.cli.root"}
 
 
 def __getattr__(name: str) -> Any:
-    """``app`` (the typer application, in :mod:`synthguard.cli.root`) loads on first use: the stored top-level
-    help and ``--version`` answer without importing typer."""
-    if name == "app":
-        return _typer_side().app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _typer_side() -> ModuleType:
-    """:mod:`synthguard.cli.root`: typer, click and the lazy root group, loaded only when a command runs or its help
-    is built (the one deferred import here; ``--version`` and the stored ``--help`` answer without it)."""
-    from synthguard.cli import root
-
-    return root
+    return load_lazily(globals(), _TYPER_SIDE, name)
 
 
 # Which module defines each top-level command, in the order the top-level help lists them (commands, then groups):
@@ -209,7 +202,7 @@ def help_texts(command: Any) -> Iterator[tuple[Any, str]]:
 def command(args: list[str] | None = None) -> Any:
     """The click command tree, help texts in the current language: every command loaded when no ``args`` are
     given; for a command line, the lazy root that loads the module of the command click resolves."""
-    return _typer_side().tree(everything=args is None)
+    return load_lazily(globals(), _TYPER_SIDE, "tree")(everything=args is None)
 
 
 def _run(args: list[str], tree: Any = None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -12,9 +12,6 @@ from synthguard.cli.common import JsonOpt, actor_of, core, emit, open_media
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 from synthguard.plugins import media_hashes  # the built-in hashers and every plugin hasher of the modality
-
-if TYPE_CHECKING:
-    from synthguard.fingerprint.banks import Banks
 
 # The built-in hasher kinds of the plugin registry (synthguard.plugins.builtin.HASHERS; tests/test_cli_speed.py keeps
 # them equal), mirrored for the help text so the CLI starts without importing the hashers; a plugin hasher's kind is
@@ -26,12 +23,6 @@ app.add_typer(bank, name="bank")
 FileOpt = Annotated[Optional[Path], typer.Option("--file", help="An image; it is hashed locally and not stored.")]
 HashOpt = Annotated[Optional[str], typer.Option("--hash", help="A hash: 64 hex characters (PDQ or SHA-256).")]
 ActorOpt = Annotated[Optional[str], typer.Option(help="Who makes the change (default: the OS user).")]
-
-
-def _banks(sg: Any) -> Banks:
-    from synthguard.fingerprint.banks import Banks
-
-    return getattr(sg, "banks", None) or Banks(sg.db, sg.ledger)
 
 
 def _one_of(file: Path | None, hash_: str | None) -> None:
@@ -48,8 +39,8 @@ def create(name: str,
            actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Create a bank."""
     with core() as sg:
-        emit(_banks(sg).create(name, kind=kind, max_distance=max_distance, description=description, tenant=tenant,
-                               actor=actor_of(actor)), as_json, "bank created")
+        emit(sg.banks.create(name, kind=kind, max_distance=max_distance, description=description, tenant=tenant,
+                             actor=actor_of(actor)), as_json, "bank created")
 
 
 @bank.command("share")
@@ -60,7 +51,7 @@ def share(name: str,
           actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Share a bank with another tenant (or all): an audited opt-in; banks are per tenant otherwise."""
     with core() as sg:
-        _banks(sg).share(name, tenant, on=not off, actor=actor_of(actor), reason=reason)
+        sg.banks.share(name, tenant, on=not off, actor=actor_of(actor), reason=reason)
         emit({"bank": name, "tenant": tenant, "shared": not off}, as_json, "bank sharing")
 
 
@@ -72,7 +63,7 @@ def add(name: str, file: FileOpt = None, hash_: HashOpt = None,
     """Add a hash, or an image's hash, to a bank (the image itself is not kept)."""
     _one_of(file, hash_)
     with core() as sg:
-        banks = _banks(sg)
+        banks = sg.banks
         if file is not None:
             entry = banks.add_media(name, sg.media(file), reason=reason, actor=actor_of(actor))
         else:
@@ -86,7 +77,7 @@ def remove(name: str, entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID"
            actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Soft-remove an entry: it stops matching and stays in the audit trail."""
     with core() as sg:
-        emit(_banks(sg).remove(name, entry_id, reason=reason, actor=actor_of(actor)), as_json, N_("removed"))
+        emit(sg.banks.remove(name, entry_id, reason=reason, actor=actor_of(actor)), as_json, N_("removed"))
 
 
 @bank.command("enable")
@@ -94,7 +85,7 @@ def enable(name: str, reason: Annotated[str, typer.Option()] = "", actor: ActorO
            as_json: JsonOpt = False) -> None:
     """Turn matching against a bank on."""
     with core() as sg:
-        emit(_banks(sg).enable(name, True, actor=actor_of(actor), reason=reason), as_json, N_("enabled"))
+        emit(sg.banks.enable(name, True, actor=actor_of(actor), reason=reason), as_json, N_("enabled"))
 
 
 @bank.command("disable")
@@ -102,14 +93,14 @@ def disable(name: str, reason: Annotated[str, typer.Option()] = "", actor: Actor
             as_json: JsonOpt = False) -> None:
     """Turn matching against a bank off (its entries are kept)."""
     with core() as sg:
-        emit(_banks(sg).enable(name, False, actor=actor_of(actor), reason=reason), as_json, N_("disabled"))
+        emit(sg.banks.enable(name, False, actor=actor_of(actor), reason=reason), as_json, N_("disabled"))
 
 
 @bank.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List banks with their entry counts."""
     with core() as sg:
-        emit(_banks(sg).list(), as_json, N_("banks"))
+        emit(sg.banks.list(), as_json, N_("banks"))
 
 
 @bank.command("entries")
@@ -117,14 +108,14 @@ def entries(name: str, live: Annotated[bool, typer.Option("--live", help="Hide r
             limit: Annotated[Optional[int], typer.Option()] = None, as_json: JsonOpt = False) -> None:
     """List a bank's entries (removed ones too, unless --live)."""
     with core() as sg:
-        emit(_banks(sg).entries(name, include_removed=not live, limit=limit), as_json, name)
+        emit(sg.banks.entries(name, include_removed=not live, limit=limit), as_json, name)
 
 
 @bank.command("audit")
 def audit(name: Annotated[Optional[str], typer.Argument()] = None, as_json: JsonOpt = False) -> None:
     """The append-only change log of the banks (DS-09): who, when, why."""
     with core() as sg:
-        emit(_banks(sg).audit(name), as_json, N_("bank audit"))
+        emit(sg.banks.audit(name), as_json, N_("bank audit"))
 
 
 @bank.command("query")
@@ -136,7 +127,7 @@ def query(file: FileOpt = None, hash_: HashOpt = None,
     """Match a file or a hash against every enabled bank, closest first."""
     _one_of(file, hash_)
     with core() as sg:
-        banks = _banks(sg)
+        banks = sg.banks
         if file is not None:
             found = banks.query_media(sg.media(file), banks=bank_, dihedral=dihedral)
         else:

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+import synthguard
 from synthguard.cli.human import render
+from synthguard.config import Settings
+from synthguard.media import Media
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -53,11 +56,9 @@ console: Any = _Console()
 def open_core() -> SynthGuard:
     """The core object from the operator's settings: the CLI is a composition root (issue 23), and domain code that
     opens cores in other processes (batch workers) is given this function.  ``core`` loads here, when a command
-    runs, not when the command module is imported: ~1 s that ``hash`` and ``--help`` need not pay."""
-    from synthguard.config import Settings
-    from synthguard.core import SynthGuard
-
-    return SynthGuard.open(Settings.load())
+    runs, not when the command module is imported: ~1 s that ``hash`` and ``--help`` need not pay (``synthguard``'s
+    public names load on first use, synthguard.lazy)."""
+    return synthguard.SynthGuard.open(Settings.load())
 
 
 @contextmanager
@@ -71,9 +72,6 @@ def core() -> Iterator[SynthGuard]:
 
 def open_media(path: Any) -> Any:
     """A file under the operator's size limits, for commands that need no database (hash, watermark detect)."""
-    from synthguard.config import Settings
-    from synthguard.media import Media
-
     st = Settings.load()
     return Media.open(path, max_bytes=st.max_bytes, max_pixels=st.max_pixels)
 

@@ -13,6 +13,11 @@ from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit
 from synthguard.config import Settings
 from synthguard.integrations.keys import GatewayKeys
+from synthguard.lazy import load_lazily
+
+# The gateway's HTTP application loads when `gateway serve` runs (synthguard.lazy), not with this module: FastAPI is
+# the optional server extra, and the key commands work without it.
+_SERVER = {"create_gateway": "synthguard.integrations.gateway"}
 
 gateway = typer.Typer(no_args_is_help=True,
                       help="An OpenAI-compatible gateway that labels every generated image and reply.")
@@ -33,10 +38,9 @@ def serve(
     producer: Annotated[str | None, typer.Option(help="GB 45438 provider code (default: SYNTHGUARD_PRODUCER).")] = None,
 ) -> None:
     """Forward image and chat requests to UPSTREAM and label every output (key: SYNTHGUARD_UPSTREAM_KEY)."""
-    import uvicorn
+    import uvicorn  # the optional server extra, like FastAPI
 
-    from synthguard.integrations.gateway import create_gateway
-
+    create_gateway = load_lazily(globals(), _SERVER, "create_gateway")
     with core() as sg:
         uvicorn.run(create_gateway(sg, upstream=upstream, upstream_key=os.environ.get("SYNTHGUARD_UPSTREAM_KEY"),
                                    producer=producer),

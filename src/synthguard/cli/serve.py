@@ -12,6 +12,11 @@ from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, console, core, emit
 from synthguard.config import Settings
 from synthguard.i18n import N_
+from synthguard.lazy import load_lazily
+
+# The HTTP application loads when `serve` runs (synthguard.lazy), not with this module: FastAPI is the optional server
+# extra, and the `tokens` commands need not pay the server's ~0.5 s.
+_SERVER = {"create_app": "synthguard.server"}
 
 
 # synthguard.auth.Role's values, the option's choices (tests/test_cli_speed.py keeps them equal)
@@ -33,11 +38,9 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
     """Run the HTTP service (FastAPI + uvicorn): label, inspect, trace and record lookup (LM-24)."""
-    import uvicorn
+    import uvicorn  # the optional server extra, like FastAPI: `serve` alone needs it
 
-    from synthguard.server import create_app  # the optional server extra (FastAPI): `serve` alone needs it
-
-
+    create_app = load_lazily(globals(), _SERVER, "create_app")
     # Tokens travel only in the Authorization header, which uvicorn's access log never records.  Client IPs
     # (rate limits, complaint throttles) come from X-Forwarded-For only when the peer is a trusted proxy.
     settings = Settings.load()

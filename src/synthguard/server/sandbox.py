@@ -18,8 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from synthguard.config import Settings
+from synthguard.core import SynthGuard
 from synthguard.errors import MediaTooLargeError, SynthGuardError
 from synthguard.i18n import N_
+from synthguard.media import Media
 
 __all__ = ["Sandbox", "WorkBudgetError"]
 
@@ -57,10 +59,6 @@ def _child(conn: Any, settings: dict[str, Any], job: str, data: bytes, name: str
         limit = _vm_size() + memory
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        # imported here, under the limits just set: the job's memory and CPU budget counts the library it loads
-        from synthguard.core import SynthGuard
-        from synthguard.media import Media
-
         sg = SynthGuard(Settings(**settings))
         media = Media.from_bytes(data, name, max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
         result = JOBS[job](sg, media)

@@ -20,7 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
 from synthguard.errors import ConflictError, LedgerIntegrityError, NotFoundError, ValidationError
 from synthguard.ledger.checkpoint import parse_vkey, vkey
@@ -261,15 +264,11 @@ _INDEXES: dict[Path, tuple[tuple[int, int, int], _Index]] = {}
 
 def for_settings(settings: Any) -> TrustList:
     """The deployment's own trust list (``<home>/trust-list.json``); changes refresh its C2PA trust anchors."""
-    from synthguard.trust.anchors import refresh
-
     return TrustList(Path(settings.home) / LIST_FILE, on_change=lambda: refresh(settings))
 
 
 def c2pa_chain(entry: TrustedProvider) -> list[Any]:
     """The provider's C2PA signing chain from its pinned descriptor (x509 certificates, signer first); [] if none."""
-    from cryptography import x509
-
     pem = (entry.descriptor.get("descriptor") or {}).get("c2pa_chain_pem")
     if not isinstance(pem, str) or "BEGIN CERTIFICATE" not in pem:
         return []
@@ -283,8 +282,6 @@ def c2pa_signer_entry(trust: TrustList, serial: str | int | None, common_name: s
                       ) -> TrustedProvider | None:
     """The trusted provider whose pinned C2PA chain holds the certificate that signed a manifest (by serial number,
     and common name when given)."""
-    from cryptography.x509.oid import NameOID
-
     if serial in (None, ""):
         return None
     try:
@@ -349,3 +346,61 @@ def trusted_keys(trust: TrustList) -> list[Any]:
         out.append(TrustedKey(pub, KeySource.TRUST_LIST, f"{e.name or e.producer or e.origin} ({e.source})", e.origin,
                               witnesses=e.witnesses, quorum=e.quorum, fingerprint=e.fingerprint))
     return out
+
+
+# --- C2PA trust anchors (issue 19, EU-09): the configured bundle (or our own CA) plus the root of every pinned C2PA
+# chain, one PEM file rewritten whenever the deployment's list changes (for_settings).  Explained and named by
+# synthguard.trust.anchors; the code lives here, beside the list, so neither module imports the other (issue 23).
+
+ANCHORS_FILE = "c2pa-trust-anchors.pem"
+
+
+def _base(settings: Any) -> str:
+    configured = settings.c2pa_trust_anchors
+    own = Path(settings.keys_dir) / "c2pa-ca.pem"
+    path = configured or (own if own.is_file() else None)
+    if path is None:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""  # the configured file's own error is reported by the C2PA reader when it is used alone
+
+
+def trust_roots(settings: Any) -> list[str]:
+    """PEM of the root (the last certificate) of each trusted provider's C2PA chain."""
+    out = []
+    try:
+        entries = TrustList(Path(settings.home) / LIST_FILE).entries()
+    except Exception:  # noqa: BLE001 - an unreadable list adds no anchors; `trust list` reports it
+        return []
+    for entry in entries:
+        chain = c2pa_chain(entry)
+        if chain:
+            out.append(chain[-1].public_bytes(serialization.Encoding.PEM).decode())
+    return out
+
+
+def refresh(settings: Any) -> Path | None:
+    """Write the combined anchors file if its content changed; its path, or None when there is nothing to anchor
+    (no configured bundle, no own CA, no trusted chain, and no combined file written before).  Once written the
+    file is kept up to date, also when the last trusted chain goes: a running reader holds this one path."""
+    roots = trust_roots(settings)
+    base = _base(settings)
+    path = Path(settings.home) / ANCHORS_FILE
+    if not roots and not base.strip() and not path.is_file():
+        return None
+    text = (base.rstrip("\n") + "\n" if base.strip() else "") + "".join(roots)
+    try:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            write_atomic(path, text.encode())
+            os.chmod(path, 0o644)
+    except OSError:
+        return None
+    return path
+
+
+def anchors(settings: Any, base: Path | None) -> Path | None:
+    """The anchors a deployment validates C2PA manifests with: the combined file (``base`` + the trusted providers'
+    roots), or ``base`` itself when the home cannot hold the combined file."""
+    return refresh(settings) or base

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthguard.marking.watermark import audio_cells as a
 from synthguard.marking.watermark import payload as pl
 
 SCALE_MIN, SCALE_MAX = 0.85, 1.15
@@ -91,8 +92,6 @@ class _Pilots:
 def _terms(be: np.ndarray, near: int, far: int, pilots: _Pilots) -> tuple[np.ndarray, np.ndarray]:
     """Per row ``u`` (a potential slot start) and cycle group: the summed pilot terms ``w tri(Q - d)`` and the
     summed squared weights of the pairs read at ``u`` (a slot's frames ``near`` rows apart, slots ``far``)."""
-    from synthguard.marking.watermark import audio as a
-
     cells = be[: len(be) - near] + be[near:]
     if len(cells) <= far:
         return np.zeros((0, pilots.n_groups), np.float32), np.zeros((0, pilots.n_groups), np.float32)
@@ -107,14 +106,12 @@ def _terms(be: np.ndarray, near: int, far: int, pilots: _Pilots) -> tuple[np.nda
     w = ((share[:-far] + share[far:]) @ pilots.abs_matrix) * np.float32(1.0 / (2 * a.PAIRS_PER_PROJECTION))
     r = q - pilots.dither
     r -= np.round(r)
-    terms = w * (1.0 - 4.0 * np.abs(r))  # audio._tri
+    terms = w * (1.0 - 4.0 * np.abs(r))  # audio_cells._tri
     return terms @ pilots.onehot, (w * w) @ pilots.onehot
 
 
 def _running_floor(cells: np.ndarray, half: int) -> np.ndarray | None:
     """audio._floor at row resolution: FLOOR_DB under the mean cell energy of the rows within +-``half``."""
-    from synthguard.marking.watermark import audio as a
-
     p = cells.sum(axis=1)
     top = float(p.max()) if p.size else 0.0
     if not top > 0:
@@ -136,16 +133,12 @@ def search(lay, y: np.ndarray, keep: int = DECODES, pitches: np.ndarray | None =
     factors (within a 0.96-s segment the two differ by under one row).  Within-segment sums are shared by every
     ``t`` of a class, so a candidate costs ``N_GROUPS / SEGMENT`` reads instead of ``N_GROUPS``.  Each pilot
     projection is still read once per candidate, so the bound is exact for this candidate set."""
-    from synthguard.marking.watermark import audio as a
-
     with a._one_thread():
         return _search(lay, y, keep, pitches, times)
 
 
 def _search(lay, y: np.ndarray, keep: int, pitches: np.ndarray | None,  # noqa: ANN001
             times: np.ndarray | None) -> list[ScaleCandidate]:
-    from synthguard.marking.watermark import audio as a
-
     spec = a._frames(y, HOP)
     if len(spec) == 0:
         return []
@@ -218,8 +211,6 @@ def read_at(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa: ANN
     """Projection values and weights (audio._projections) of ``y`` read with the candidate's scales, and the cycle
     slot of the first slot read: cycle slot 0 is at sample ``start``; every whole slot in ``y`` is read, also
     before ``start``.  None if too short."""
-    from synthguard.marking.watermark import audio as a
-
     slot = a.SLOT / cand.time
     first = math.ceil(-start / slot)  # slot index (relative to cycle slot 0) of the first slot starting at >= 0
     n_slots = int((len(y) - a.N_FFT - start - slot / 2) // slot) - first
@@ -243,8 +234,6 @@ REFINE_SHIFT = (-16, -8, 0, 8, 16)  # samples
 def _refine(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa: ANN001, ANN202
     """Polish a grid candidate on all of ``y`` (time, then start, then pitch; pilot statistic only, so the
     payload projections stay independent of the choice): ``(candidate, start, read_at's result)`` or None."""
-    from synthguard.marking.watermark import audio as a
-
     lay = wm.layout
     pil = np.flatnonzero(lay.pilot)
 
@@ -283,8 +272,6 @@ def read_tracked(wm, y: np.ndarray, cand: ScaleCandidate, start: float):  # noqa
     """read_at with the slot grid re-aligned per TRACK_SLOTS segment: time stretching (WSOLA) splices the audio
     with a jitter of tens of ms around the linear time map.  The shift of each segment is chosen by its pilot
     terms only, so the payload projections stay independent of the choice (the CRC bound holds)."""
-    from synthguard.marking.watermark import audio as a
-
     base = read_at(wm, y, cand, start)
     if base is None:
         return None
@@ -313,8 +300,6 @@ def detect(wm, y: np.ndarray, expected: bytes | None):  # noqa: ANN001, ANN201 -
     """The second stage on ``y`` (mono, working rate, at most MAX_DETECT_SECONDS): search the busiest
     ``SEARCH_SECONDS``, decode the ``DECODES`` best candidates with list size 1 over all of ``y``; an
     AudioWatermarkResult if one decodes (the payload's CRC checks), else None."""
-    from synthguard.marking.watermark import audio as a
-
     n = int(SEARCH_SECONDS * a.WORK_RATE)
     w0 = 0
     if len(y) > n:
