@@ -1,10 +1,10 @@
 """Queries of the moderation service (DS-10..12, CC-10..12, US-02..04), so ``synthguard.moderation`` holds no SQL
 (issue 23).
 
-Plain functions over a ``Session`` the caller opened (``with sg.db.session() as s:``), so what was one transaction
-in the domain code stays one (a case's state change, its history row and its ledger entry commit together); they
-return ORM rows, counts or plain values and leave the decisions (transitions, policy, copy distance) to
-``moderation``.  ``Session`` is re-exported for the domain's type annotations.
+Plain functions over a ``Session``, and :class:`ModerationStore`, the same bound to one unit of work's session
+(``uow.moderation``, the :class:`~synthguard.store.protocols.ModerationRepo` of the storage seam), so a case's
+state change, its history row and its ledger entry commit together; they return ORM rows, counts or plain values
+and leave the decisions (transitions, policy, copy distance) to ``moderation``.
 """
 
 from __future__ import annotations
