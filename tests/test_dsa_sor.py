@@ -15,7 +15,7 @@ from synthguard.core import SynthGuard
 from synthguard.errors import ConfigError, DeliveryError, ValidationError
 from synthguard.moderation.dsa import BATCH_MAX, Submitter, batches, ndjson
 from synthguard.moderation.policy import EEA, load
-from synthguard.moderation.reports import build, render
+from synthguard.moderation.reports import render
 from tests.conftest import kodak
 from tests.dsa_tdb import StubDatabase, statement_errors
 
@@ -50,7 +50,7 @@ def _scenario(sg: SynthGuard) -> None:
 
 def test_every_statement_passes_the_official_rules_and_names_the_law(eu, month):
     _scenario(eu)
-    statements = build(eu, "acme", month)["statements"]
+    statements = eu.moderation.report("acme", month)["statements"]
     assert len(statements) == 3
     for s in statements:
         assert statement_errors(s) == {}, s
@@ -100,14 +100,14 @@ def test_batches_hold_1_to_100_and_nothing_is_sent_for_nothing():
 
 def test_report_format_is_one_postable_batch_per_line(eu, month, capsys):
     _scenario(eu)
-    text, mime = render(build(eu, "acme", month), "dsa-sor")
+    text, mime = render(eu.moderation.report("acme", month), "dsa-sor")
     assert mime == "application/x-ndjson" and [len(json.loads(x)["statements"]) for x in text.splitlines()] == [3]
-    assert render(build(eu, "acme", "2020-01"), "dsa-sor")[0] == ""  # nothing decided: nothing to send
+    assert render(eu.moderation.report("acme", "2020-01"), "dsa-sor")[0] == ""  # nothing decided: nothing to send
 
 
 def test_submitter_retries_then_delivers_to_the_stub(eu, month):
     _scenario(eu)
-    statements = build(eu, "acme", month)["statements"]
+    statements = eu.moderation.report("acme", month)["statements"]
     many = [s | {"puid": f"{s['puid']}-{i}"} for i in range(70) for s in statements]  # 210 statements
     naps: list[float] = []
     with StubDatabase(fail_first=2) as stub:

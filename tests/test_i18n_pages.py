@@ -300,10 +300,11 @@ def test_counter_notice_and_restoration_emails_in_chinese(world, client):
 
 
 def test_reports_follow_the_report_language_and_keep_machine_values(world):
-    from synthguard.moderation.reports import build, render
+    from synthguard.moderation.reports import render
 
     period = world["sg"].moderation.queue("acme")[0]["opened_at"][:7]
-    zh, en = build(world["sg"], "acme", period, lang="zh_CN"), build(world["sg"], "acme", period, lang="en")
+    mod = world["sg"].moderation
+    zh, en = mod.report("acme", period, lang="zh_CN"), mod.report("acme", period, lang="en")
     html, _mime = render(zh, "html", lang="zh_CN")
     assert '<html lang="zh-CN">' in html and "内容审核报告" in html and "辟谣信息" in html
     assert "Moderation report" in render(en, "html", lang="en")[0]

@@ -403,23 +403,23 @@ def test_moderation_cli(sg, mod, capsys):
 
 
 def test_regulator_report_lists_refutations_and_disposals(sg, mod):
-    from synthguard.moderation.reports import build, render
+    from synthguard.moderation.reports import render
 
     mod.register("acme", "v-1", kodak("kodim23.png").read_bytes())
     t = mod.submit("acme", {"kind": "false_information", "location": "v-1", "description": "fake"})
     mod.claim("acme", "rev-1")
     mod.act("acme", t["ticket"], "rev-1", "refute", "false_information",
             refutation={"title": "Not real", "text": "Generated video."})
-    rep = build(sg, "acme", "2026-10")
+    rep = mod.report("acme", "2026-10")
     assert rep["refutations"][0]["ticket"] == t["ticket"] and rep["disposals"][0]["action"] == "refute"
     sor = rep["statements"][0]
     assert sor["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_LABELLED"]
     assert sor["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT" and sor["incompatible_content_ground"]
     assert sor["source_type"] == "SOURCE_ARTICLE_16" and sor["automated_detection"] == "No"
     assert json_loads(render(rep, "cac")[0])["refutations"][0]["title"] == "Not real"
-    assert build(sg, "acme", "2026-11")["cases_decided"] == 0
+    assert mod.report("acme", "2026-11")["cases_decided"] == 0
     with pytest.raises(ValidationError):
-        build(sg, "acme", "2026-00")
+        mod.report("acme", "2026-00")
 
 
 def json_loads(text_: str):
@@ -472,14 +472,14 @@ def test_a_stale_decision_loses_to_a_concurrent_one(sg, mod, clock):
     """The transition is checked in the database (UPDATE ... WHERE state = old): no double decisions."""
     t = mod.submit("acme", {"kind": "unlabeled_ai", "location": "x"})
     mod.claim("acme", "rev-1")
-    with sg.db.session() as s:
-        stale = cases.get(s, "acme", t["ticket"])
+    with sg.db.unit_of_work() as uow:
+        stale = cases.get(uow, "acme", t["ticket"])
         assert stale.state == "in_review"
-        s.expunge(stale)
+        uow.session.expunge(stale)
     mod.act("acme", t["ticket"], "rev-1", "dismiss", "not_infringing")
-    with pytest.raises(ConflictError, match="changed meanwhile"), sg.db.session() as s:
-        s.add(stale)
-        cases.record(sg, s, stale, "decide", "rev-1", clock(), to="dismissed")
+    with pytest.raises(ConflictError, match="changed meanwhile"), sg.db.unit_of_work() as uow:
+        uow.session.add(stale)
+        cases.record(mod.deps, uow, stale, "decide", "rev-1", clock(), to="dismissed")
     assert [h["kind"] for h in mod.case("acme", t["ticket"])["history"]].count("decide") == 1
 
 

@@ -45,6 +45,7 @@ from synthguard.ledger.service import LedgerService
 from synthguard.marking.base import Marker
 from synthguard.media import Media
 from synthguard.moderation import Moderation
+from synthguard.moderation.deps import ModerationDeps
 from synthguard.plugins import Plugins, hashers_for
 from synthguard.scan import Scanner, ScanResult, detectors_for
 from synthguard.scan_cache import ScanCache
@@ -264,8 +265,12 @@ class SynthGuard:
 
     @cached_property
     def moderation(self) -> Moderation:
-        """Cases, notice-and-takedown, refutation, review queue and reports (see moderation/)."""
-        return Moderation(self)
+        """Cases, notice-and-takedown, refutation, review queue and reports (see moderation/), built from narrow
+        dependencies (issue 23)."""
+        return Moderation(ModerationDeps(
+            settings=lambda: self.settings, units=self.db.unit_of_work, ledger=self.ledger, vault=lambda: self.vault,
+            media=self.media, scan=self.scan, banks=lambda: self.banks, user_ref=self.user_ref,
+            deep_scan=lambda media, **kw: self.jobs.deep_scan(media, **kw)))
 
     @cached_property
     def scan_cache(self) -> ScanCache | None:

@@ -12,6 +12,8 @@ from synthguard.cli.common import JsonOpt, core, emit
 from synthguard.errors import ConfigError, ValidationError
 from synthguard.i18n import N_
 from synthguard.media import write_atomic
+from synthguard.moderation.dsa import Submitter
+from synthguard.moderation.reports import render
 
 moderation = typer.Typer(no_args_is_help=True, help="Moderation cases: queue, SLA sweep, notification outbox.")
 app.add_typer(moderation, name="moderation")
@@ -54,14 +56,10 @@ def report(period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
            as_json: JsonOpt = False) -> None:
     """Moderation report for a month: counts by verdict, action and category, time-to-action percentiles,
     disposals and refutations (regulator report), DSA statements of reasons, CSV, or HTML with charts."""
-    from synthguard.moderation.reports import build, render
-
     with core() as sg:
-        rep = build(sg, tenant, period)
+        rep = sg.moderation.report(tenant, period)
         settings = sg.settings
     if submit:
-        from synthguard.moderation.dsa import Submitter
-
         if not settings.dsa_endpoint or not settings.dsa_token:
             raise ConfigError("--submit needs the Transparency Database endpoint and token",
                               hint="Set SYNTHGUARD_DSA_ENDPOINT and SYNTHGUARD_DSA_TOKEN.")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthguard.evidence.report import render_html, render_pdf
 from synthguard.evidence.verify import MANIFEST, check_evidence, manifest_text
@@ -41,10 +41,31 @@ from synthguard.trust.descriptor import fingerprint
 from synthguard.trust.trustlist import TrustList, for_settings, trusted_keys
 
 if TYPE_CHECKING:
-    from synthguard.core import Source, SynthGuard
+    from synthguard.config import Settings
+    from synthguard.keys import Keys
+    from synthguard.labeling import Source
+    from synthguard.ledger.log import Ledger
 
 SCHEMA = "synthguard.evidence/1"
 DESCRIPTOR_FILE = "provider-descriptor.json"
+
+
+class Deployment(Protocol):
+    """What a bundle reads of a deployment (``SynthGuard`` is one): its settings, keys and ledger for the descriptor
+    and the trusted keys, and the inspect and trace journeys.  A protocol, so this module needs no core (issue 23)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def keys(self) -> Keys: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def version(self) -> str: ...
+    def media(self, source: Source) -> Media: ...
+    def inspect(self, source: Source) -> dict[str, Any]: ...
+    def trace(self, source: Source) -> dict[str, Any]: ...
+    def user_ref(self, user_id: str, tenant: str | None = None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -120,13 +141,13 @@ def _timeline(trace: dict[str, Any], generated_at: str) -> list[dict[str, str]]:
     return sorted(events, key=lambda e: datetime.fromisoformat(e["time"].replace("Z", "+00:00")))
 
 
-def own_keys(sg: SynthGuard) -> list[TrustedKey]:
+def own_keys(sg: Deployment) -> list[TrustedKey]:
     """This deployment's ledger key, trusted because it is ours (never the key a bundle carries)."""
     return [TrustedKey(sg.keys.ledger_public, KeySource.OWN_LEDGER, f"this deployment ({sg.settings.home})",
                        sg.ledger.origin)]
 
 
-def verifier_keys(sg: SynthGuard, trust_list: str | os.PathLike[str] | None = None) -> list[TrustedKey]:
+def verifier_keys(sg: Deployment, trust_list: str | os.PathLike[str] | None = None) -> list[TrustedKey]:
     """The keys this deployment verifies evidence with: its own ledger key and every provider of its trust list
     (and of ``trust_list`` when given), each with its witness quorum (issue 19)."""
     keys = own_keys(sg) + trusted_keys(for_settings(sg.settings))
@@ -135,7 +156,7 @@ def verifier_keys(sg: SynthGuard, trust_list: str | os.PathLike[str] | None = No
     return keys
 
 
-def _descriptor(sg: SynthGuard, trace: dict[str, Any]) -> dict[str, Any] | None:
+def _descriptor(sg: Deployment, trace: dict[str, Any]) -> dict[str, Any] | None:
     """The signed descriptor of the provider whose record the trace found: the trusted entry's, as pinned, for
     another provider's record; this deployment's own for ours (None when nothing was found)."""
     if not trace.get("found"):
@@ -163,7 +184,7 @@ def _provider_facts(descriptor: dict[str, Any] | None, trace: dict[str, Any]) ->
     return facts
 
 
-def build_bundle(sg: SynthGuard, path: Source, *, include_file: bool = False) -> Bundle:
+def build_bundle(sg: Deployment, path: Source, *, include_file: bool = False) -> Bundle:
     """Trace ``path`` and assemble its evidence bundle in memory (nothing is written)."""
     media = sg.media(path)
     insp = sg.inspect(media)

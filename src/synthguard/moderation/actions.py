@@ -17,12 +17,11 @@ from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 from synthguard.moderation import cases, content, notify
 from synthguard.moderation import refutation as refutations
-from synthguard.store import moderation_repo as repo
-from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent
 
 if TYPE_CHECKING:
     from synthguard.moderation.service import Moderation
+    from synthguard.store.protocols import Unit
 
 # DS-10/DS-11: categories reported to the regulator by default
 REPORTABLE = ("ncii", "false_information", "regulator_order", "ca_sedit", "csam")
@@ -37,7 +36,7 @@ class Result:
     stay_down: list[tuple[str, int]] = field(default_factory=list)  # (ticket, content id) for after the commit
 
 
-def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str, reason_code: str, now: datetime,
+def apply(mod: Moderation, uow: Unit, case: ModCase, reviewer: str, action: str, reason_code: str, now: datetime,
           *, note: str = "", report_decision: str | None = None, refutation: dict[str, str] | None = None) -> Result:
     policy = mod.policy
     kind = policy.complaint(case.kind)
@@ -49,7 +48,7 @@ def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str
     if report_decision is not None and report_decision not in REPORT_DECISIONS:
         raise ValidationError("report_decision must be one of {REPORT_DECISIONS}",
                               values={"REPORT_DECISIONS": REPORT_DECISIONS})
-    c = repo.content(s, case.content_id) if case.content_id else None
+    c = uow.moderation.content(case.content_id) if case.content_id else None
     if action in NEEDS_CONTENT and c is None:
         raise ValidationError("case {ticket} names no content on this platform; {action} needs one",
                               values={"ticket": case.ticket, "action": action},
@@ -58,12 +57,12 @@ def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str
     if action == "escalate":
         case.priority += 50
         case.claimed_by = case.claimed_at = None
-        cases.record(mod.sg, s, case, "escalate", reviewer, now, to="opened", reason=note,
+        cases.record(mod.deps, uow, case, "escalate", reviewer, now, to="opened", reason=note,
                      details={"reason_code": reason_code, "level": "reviewer"})
         res.effects = {"escalated": True}
         return res
     if action == "remove":
-        res.effects = _remove(mod, s, case, c, reviewer, now)  # type: ignore[arg-type]
+        res.effects = _remove(mod, uow, case, c, reviewer, now)  # type: ignore[arg-type]
         res.stay_down.append((case.ticket, c.id))  # type: ignore[union-attr]
         res.stay_down += [(case.ticket, cid) for cid in res.effects["removed_copies_ids"]]
     elif action in STATUS:
@@ -72,33 +71,33 @@ def apply(mod: Moderation, s: Session, case: ModCase, reviewer: str, action: str
         c.notices = list(c.notices) + [{"type": action, "reason_code": reason_code,  # type: ignore[union-attr]
                                         "text": policy.reason_codes[reason_code]["text"], "at": now.isoformat()}]
     elif action == "refute":
-        res.effects = refutations.publish(mod, s, case, c, reviewer, now, refutation or {})
+        res.effects = refutations.publish(uow, case, c, reviewer, now, refutation or {})
     to = "dismissed" if action == "dismiss" else "actioned"
     case.action, case.reason_code, case.actioned_at = action, reason_code, now
     case.report_decision = report_decision or ("report" if case.category in REPORTABLE and to == "actioned"
                                                else "no_report")
     case.claimed_by = None
     case.details = dict(case.details) | {"statement_of_reasons": _sor(mod, case, note)}
-    cases.record(mod.sg, s, case, "decide", reviewer, now, to=to, reason=note,
+    cases.record(mod.deps, uow, case, "decide", reviewer, now, to=to, reason=note,
                  details={"action": action, "reason_code": reason_code} | {
                      k: v for k, v in res.effects.items() if k != "removed_copies_ids"})
     fields = {"action": action, "reason": policy.reason_codes[reason_code]["text"],
               "appeal_days": int(policy.appeal_window_days)}
-    notify.queue(mod.sg, s, case, "decision", "complainant", case.contact, **fields)
+    notify.queue(uow, case, "decision", "complainant", case.contact, **fields)
     if c is not None and c.uploader_contact:
-        notify.queue(mod.sg, s, case, "decision", "uploader", c.uploader_contact, **fields)
+        notify.queue(uow, case, "decision", "uploader", c.uploader_contact, **fields)
     return res
 
 
-def _remove(mod: Moderation, s: Session, case: ModCase, c: ModContent, reviewer: str, now: datetime
+def _remove(mod: Moderation, uow: Unit, case: ModCase, c: ModContent, reviewer: str, now: datetime
             ) -> dict[str, Any]:
     content.set_status(c, "removed")
-    same, near = content.copies(s, c)
+    same, near = content.copies(uow, c)
     for o in same:
         content.set_status(o, "removed")
     queued = []
     for o in near:
-        child = mod._open(s, case.tenant, "copy", case.kind, o, now, actor=reviewer, rule=case.rule,
+        child = mod._open(uow, case.tenant, "copy", case.kind, o, now, actor=reviewer, rule=case.rule,
                           automated=True, deadline=case.deadline_at,
                           details={"copy_of": case.ticket, "distance": content.hamming(c.pdq or "", o.pdq or "")})
         queued.append(child.ticket)

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.i18n import N_
 from synthguard.limits import MAX_ROW_ID
-from synthguard.store import moderation_repo as repo
-from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent, ModEvent
 from synthguard.times import iso
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.moderation.deps import ModerationDeps
+    from synthguard.store.protocols import Unit
 
 STATES = ("opened", "in_review", "actioned", "dismissed", "appealed", "closed")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -61,40 +60,40 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def actor_ref(sg: SynthGuard, actor: str) -> str:
+def actor_ref(deps: ModerationDeps, actor: str) -> str:
     """Pseudonymous actor id for the ledger (a reviewer's name is personal data)."""
-    return sg.user_ref(actor)
+    return deps.user_ref(actor)
 
 
-def record(sg: SynthGuard, s: Session, case: ModCase, kind: str, actor: str, at: datetime, *,
+def record(deps: ModerationDeps, uow: Unit, case: ModCase, kind: str, actor: str, at: datetime, *,
            to: str | None = None, reason: str = "", details: dict[str, Any] | None = None) -> ModEvent:
     """Append one history row and its ledger entry in the caller's transaction; apply ``to`` if given."""
     frm = case.state
     if to is not None:
         check_transition(frm, to)
         # optimistic check in the database: a concurrent writer that moved the case first wins, we get a 409
-        if repo.move_case(s, case.id, frm, to) != 1:
+        if uow.moderation.move_case(case.id, frm, to) != 1:
             raise ConflictError("case {ticket} changed meanwhile (it is no longer {state!r})",
                                 values={"ticket": case.ticket, "state": frm},
                                 hint=N_("Reload the case and decide again."))
         case.state = to
     details = details or {}
     body = {"event": f"case_{kind}", "ticket": case.ticket, "tenant": case.tenant, "from": frm, "to": to,
-            "actor": actor_ref(sg, actor), "reason_sha256": hashlib.sha256(reason.encode()).hexdigest()}
+            "actor": actor_ref(deps, actor), "reason_sha256": hashlib.sha256(reason.encode()).hexdigest()}
     body |= {k: v for k, v in details.items() if k in ("action", "reason_code", "rule", "category", "level", "copies")}
-    entry = sg.ledger.append(s, "moderation", body, time=at)
+    entry = deps.ledger.append(uow.session, "moderation", body, time=at)
     ev = ModEvent(case_id=case.id, at=at, actor=actor, kind=kind, from_state=frm, to_state=to, reason=reason,
                   details=details, ledger_index=entry.index)
-    repo.add(s, ev, flush=True)
+    uow.moderation.add(ev, flush=True)
     return ev
 
 
-def get(s: Session, tenant: str, case_id: int | str, *, lock: bool = False) -> ModCase:
+def get(uow: Unit, tenant: str, case_id: int | str, *, lock: bool = False) -> ModCase:
     """A case of this tenant by id or ticket; 404 for another tenant's case, as for a missing one."""
     if isinstance(case_id, str) and case_id.startswith("T-"):
-        case = repo.case_in_tenant(s, tenant, ticket=case_id, lock=lock)
+        case = uow.moderation.case_in_tenant(tenant, ticket=case_id, lock=lock)
     else:
-        case = repo.case_in_tenant(s, tenant, case_id=_int(case_id), lock=lock)
+        case = uow.moderation.case_in_tenant(tenant, case_id=_int(case_id), lock=lock)
     if case is None:
         raise NotFoundError("no case {case!r}", values={"case": case_id},
                             hint=N_("List the queue: GET /v1/moderation/queue."))
@@ -113,7 +112,7 @@ def _int(v: int | str) -> int:
     return n
 
 
-def claim(sg: SynthGuard, s: Session, tenant: str, reviewer: str, at: datetime, case_id: int | None = None
+def claim(deps: ModerationDeps, uow: Unit, tenant: str, reviewer: str, at: datetime, case_id: int | None = None
           ) -> ModCase | None:
     """Claim the most urgent queued case (or ``case_id``) for ``reviewer``; None when nothing is left.
 
@@ -122,22 +121,22 @@ def claim(sg: SynthGuard, s: Session, tenant: str, reviewer: str, at: datetime, 
     ``UPDATE ... WHERE state IN queued AND claimed_by IS NULL``; a reviewer whose UPDATE hits no row lost the
     race and tries the next case (store/moderation_repo.py)."""
     for _ in range(20):
-        cid = repo.next_claimable(s, tenant, case_id)
+        cid = uow.moderation.next_claimable(tenant, case_id)
         if cid is None:
             return None
-        if repo.take_claim(s, cid, reviewer, at) == 1:
-            case = repo.case_reloaded(s, cid)
+        if uow.moderation.take_claim(cid, reviewer, at) == 1:
+            case = uow.moderation.case_reloaded(cid)
             assert case is not None
-            record(sg, s, case, "claim", reviewer, at, to="in_review")
+            record(deps, uow, case, "claim", reviewer, at, to="in_review")
             return case
         if case_id is not None:
             return None
     return None
 
 
-def release(sg: SynthGuard, s: Session, case: ModCase, reviewer: str, at: datetime) -> None:
+def release(deps: ModerationDeps, uow: Unit, case: ModCase, reviewer: str, at: datetime) -> None:
     own(case, reviewer)
-    record(sg, s, case, "release", reviewer, at, to="opened")
+    record(deps, uow, case, "release", reviewer, at, to="opened")
     case.claimed_by = case.claimed_at = None
 
 
@@ -148,29 +147,29 @@ def own(case: ModCase, reviewer: str) -> None:
                             hint=N_("Claim it first: POST /v1/moderation/cases/{id}/claim."))
 
 
-def close(sg: SynthGuard, s: Session, case: ModCase, actor: str, at: datetime, *, outcome: str | None = None,
+def close(deps: ModerationDeps, uow: Unit, case: ModCase, actor: str, at: datetime, *, outcome: str | None = None,
           reason: str = "") -> None:
     """DS-10: only a case with a disposal and a report decision closes."""
     if case.action is None or case.report_decision is None:
         raise ConflictError("case {ticket} has no disposal or report decision yet (DS-10)",
                             values={"ticket": case.ticket},
                             hint=N_("Act on it (remove, label, refute, restrict, dismiss) before closing it."))
-    record(sg, s, case, "close", actor, at, to="closed", reason=reason, details={"outcome": outcome})
+    record(deps, uow, case, "close", actor, at, to="closed", reason=reason, details={"outcome": outcome})
     case.closed_at, case.outcome = at, outcome or case.outcome or case.action
     case.claimed_by = None
 
 
-def queue(s: Session, tenant: str, *, states: tuple[str, ...] = QUEUED + ("in_review",)) -> list[ModCase]:
+def queue(uow: Unit, tenant: str, *, states: tuple[str, ...] = QUEUED + ("in_review",)) -> list[ModCase]:
     """Cases waiting or in review, most urgent deadline first (no deadline last), then priority."""
-    return repo.cases_in_states(s, tenant, states)
+    return uow.moderation.cases_in_states(tenant, states)
 
 
-def for_content(s: Session, content_id: int) -> list[ModCase]:
-    return repo.cases_of_content(s, content_id)
+def for_content(uow: Unit, content_id: int) -> list[ModCase]:
+    return uow.moderation.cases_of_content(content_id)
 
 
-def history(s: Session, case: ModCase) -> list[dict[str, Any]]:
-    rows = repo.case_events(s, case.id)
+def history(uow: Unit, case: ModCase) -> list[dict[str, Any]]:
+    rows = uow.moderation.case_events(case.id)
     return [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "from": e.from_state, "to": e.to_state,
              "reason": e.reason, "details": e.details, "ledger_index": e.ledger_index} for e in rows]
 

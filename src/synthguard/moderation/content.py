@@ -9,30 +9,35 @@ queued for review) -- US-04 "reasonable efforts to identify and remove any known
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.errors import ConflictError, NotFoundError, RefusedError, SynthGuardError, ValidationError
+from synthguard.fingerprint import signals
+from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.i18n import N_
 from synthguard.identity import scoped_key
 from synthguard.media import Media, write_atomic
 from synthguard.moderation.policy import for_settings
-from synthguard.store import moderation_repo as repo
+from synthguard.moderation.staydown import LONG_STAY_DOWN as _LONG_STAY_DOWN
+from synthguard.moderation.staydown import (  # re-exported: their old home
+    STAY_DOWN,
+    STAY_DOWN_AUDIO,
+    STAY_DOWN_EXACT,
+    STAY_DOWN_VIDEO,
+    bank_names,
+    long_bank_names,
+    policy_banks,
+)
+from synthguard.moderation.staydown import suffixed as _suffixed
 from synthguard.store.base import utcnow
-from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModContent
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.moderation.deps import ModerationDeps
+    from synthguard.store.protocols import Unit
 
-STAY_DOWN = "removed-content"  # PDQ bank: near-duplicates of removed items
-STAY_DOWN_EXACT = "removed-content-exact"  # SHA-256 bank: exact bytes (flat images have no usable PDQ)
-STAY_DOWN_VIDEO = "removed-content-video"  # vPDQ bank: re-encoded or cut copies of removed videos (issue 20)
-STAY_DOWN_AUDIO = "removed-content-audio"  # landmark bank: copies of removed audio and of removed videos' sound
-_LONG_STAY_DOWN = {STAY_DOWN_VIDEO: "vpdq", STAY_DOWN_AUDIO: "audio"}
-_STAY_DOWN_BASES = (STAY_DOWN, STAY_DOWN_EXACT, *_LONG_STAY_DOWN)
 COPY_DISTANCE = 31
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -50,107 +55,69 @@ def check_ref(ref: str) -> str:
     return ref
 
 
-def media_dir(sg: SynthGuard) -> Path:
-    return sg.settings.home / "moderation" / "media"
+def media_dir(deps: ModerationDeps) -> Path:
+    return deps.settings().home / "moderation" / "media"
 
 
-def media_path(sg: SynthGuard, c: ModContent) -> Path:
+def media_path(deps: ModerationDeps, c: ModContent) -> Path:
     """Stored under the content's SHA-256, never under a name the uploader chose (no path traversal)."""
     if not re.fullmatch(r"[0-9a-f]{64}\.[a-z0-9]{1,5}", c.media_file):
         raise NotFoundError("stored media name is not valid")
-    return media_dir(sg) / c.media_file
+    return media_dir(deps) / c.media_file
 
 
-def _suffixed(base: str, tenant: str) -> str:
-    if tenant == "default":
-        return base
-    suffix = tenant if re.fullmatch(r"[a-z0-9._-]{1,40}", tenant) else \
-        "t" + hashlib.sha256(tenant.encode()).hexdigest()[:20]
-    return f"{base}.{suffix}"
-
-
-def bank_names(tenant: str) -> tuple[str, str]:
-    """The tenant's own (PDQ, SHA-256) stay-down banks (issue 18 finding 2: removals never cross tenants).
-
-    The default tenant keeps the plain names; others get a suffix (their name when it is a valid bank name
-    suffix, else a digest of it).  Another tenant sees them only if the owner shares them (``Banks.share``).
-    """
-    return _suffixed(STAY_DOWN, tenant), _suffixed(STAY_DOWN_EXACT, tenant)
-
-
-def long_bank_names(tenant: str) -> dict[str, str]:
-    """The tenant's own video (vPDQ) and audio (landmark) stay-down banks: {bank name: kind} (issue 20)."""
-    return {_suffixed(base, tenant): kind for base, kind in _LONG_STAY_DOWN.items()}
-
-
-def ensure_banks(sg: SynthGuard, tenant: str) -> tuple[str, str]:
+def ensure_banks(deps: ModerationDeps, tenant: str) -> tuple[str, str]:
     """Create the tenant's stay-down banks on first use (idempotent across processes); returns their names."""
     names = bank_names(tenant)
-    existing = {b["name"]: b["tenant"] for b in sg.banks.list()}
+    banks = deps.banks()
+    existing = {b["name"]: b["tenant"] for b in banks.list()}
     wanted = [*zip(names, ("pdq", "sha256"), strict=True), *long_bank_names(tenant).items()]
     for name, kind in wanted:
         if name not in existing:
             try:
-                sg.banks.create(name, kind=kind, tenant=tenant, actor="moderation",
+                banks.create(name, kind=kind, tenant=tenant, actor="moderation",
                                 description="fingerprints of content removed after review (US-04, CC-12 stay-down)")
                 existing[name] = tenant
             except ConflictError:
-                existing = {b["name"]: b["tenant"] for b in sg.banks.list()}
+                existing = {b["name"]: b["tenant"] for b in banks.list()}
         if existing.get(name) != tenant:  # a bank squatting the name must not receive this tenant's hashes
             raise ConflictError("stay-down bank {name!r} belongs to another tenant", values={"name": name})
     return names
 
 
-def scan_decision(sg: SynthGuard, scan: Any, tenant: str) -> tuple[list[Any], set[str]]:
+def scan_decision(deps: ModerationDeps, scan: Any, tenant: str) -> tuple[list[Any], set[str]]:
     """The policy rules a scan result triggers, and the enabled banks that matched.
 
     The tenant's own stay-down banks are what the policies call ``removed-content``/``removed-content-exact``;
     a match in a bank another tenant shared is a plain bank match (review), never an automatic block.
     """
     banks = policy_banks({str(m.get("bank")) for m in scan.matches}, tenant)
-    return for_settings(sg.settings).on_scan(scan.verdict, banks), banks
+    return for_settings(deps.settings()).on_scan(scan.verdict, banks), banks
 
 
-def policy_banks(banks: set[str], tenant: str | None) -> set[str]:
-    """Matched bank names as the policies know them: the tenant's stay-down banks become ``removed-content``
-    and ``removed-content-exact``; another tenant's (shared) ones stay apart, so they never block by themselves.
-    ``tenant`` None is the operator's own scan: every tenant's stay-down bank counts."""
-    out = set()
-    for name in banks:
-        base, dot, _ = name.partition(".")
-        own = tenant is None or name in bank_names(tenant) or name in long_bank_names(tenant)
-        if base in _STAY_DOWN_BASES and own:
-            out.add(base)
-        elif base in _STAY_DOWN_BASES:
-            out.add(f"shared:{name}")
-        else:
-            out.add(name)
-    return out
-
-
-def register(sg: SynthGuard, s: Session, tenant: str, ref: str, media: Media, *, uploader: str | None,
+def register(deps: ModerationDeps, uow: Unit, tenant: str, ref: str, media: Media, *, uploader: str | None,
              declared_ai: bool) -> tuple[ModContent | None, Any, list[Any]]:
     """Scan an upload and store it unless the policy blocks it; returns (content or None, scan, rules)."""
     check_ref(ref)
-    if repo.content_ref_taken(s, tenant, ref):
+    if uow.moderation.content_ref_taken(tenant, ref):
         raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
                             hint=N_("Use a new content reference."))
-    scan = sg.scan(media, declared_ai=declared_ai, tenant=tenant)
-    rules, _ = scan_decision(sg, scan, tenant)
+    scan = deps.scan(media, declared_ai=declared_ai, tenant=tenant)
+    rules, _ = scan_decision(deps, scan, tenant)
     if any("block" in r.actions for r in rules):
         return None, scan, rules
     pdq = scan.fingerprints.get("pdq")
-    c = ModContent(tenant=tenant, ref=ref, uploader_ref=_uploader_ref(sg, tenant, uploader),
+    c = ModContent(tenant=tenant, ref=ref, uploader_ref=_uploader_ref(deps, tenant, uploader),
                    sha256=media.sha256, pdq=pdq, pdq_quality=scan.fingerprints.get("pdq_quality"),
                    media_file=f"{media.sha256}.{media.format.lower()[:5]}", mime=media.mime, verdict=scan.verdict,
                    status="restricted" if any("restrict" in r.actions for r in rules) else "visible",
                    notices=[label_notice(scan)] if any("label" in r.actions for r in rules) else [],
                    evidence=evidence_summary(scan) | {"automated": automated_measures(rules)},
                    created_at=utcnow(), updated_at=utcnow())
-    if not repo.insert_content(s, c):  # another worker registered the same reference meanwhile
+    if not uow.moderation.insert_content(c):  # another worker registered the same reference meanwhile
         raise ConflictError("content {ref!r} is already registered", values={"ref": ref},
                             hint=N_("Use a new content reference."))
-    path = media_path(sg, c)
+    path = media_path(deps, c)
     if not path.exists():  # content-addressed: the same bytes are stored once
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, media.data)
@@ -179,31 +146,29 @@ def label_notice(scan: Any) -> dict[str, Any]:
     return {"type": "label", "verdict": scan.verdict, "badge": (n or {}).get("badge"), "text": (n or {}).get("text")}
 
 
-def find(s: Session, tenant: str, ref: str) -> ModContent:
-    c = repo.content_by_ref(s, tenant, ref)
+def find(uow: Unit, tenant: str, ref: str) -> ModContent:
+    c = uow.moderation.content_by_ref(tenant, ref)
     if c is None:
         raise NotFoundError("no content {ref!r}", values={"ref": ref},
                             hint=N_("Register uploads with POST /v1/moderation/content."))
     return c
 
 
-def resolve_location(s: Session, tenant: str, location: str) -> ModContent | None:
+def resolve_location(uow: Unit, tenant: str, location: str) -> ModContent | None:
     """The content a notice names: a bare reference or a URL whose last path segment is the reference."""
     tail = location.strip().rstrip("/").split("?")[0].split("#")[0].rsplit("/", 1)[-1]
     if not _REF.fullmatch(tail or "-"):
         return None
-    return repo.content_by_ref(s, tenant, tail)
+    return uow.moderation.content_by_ref(tenant, tail)
 
 
 def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-def copies(s: Session, c: ModContent, *, distance: int = COPY_DISTANCE) -> tuple[list[ModContent], list[ModContent]]:
+def copies(uow: Unit, c: ModContent, *, distance: int = COPY_DISTANCE) -> tuple[list[ModContent], list[ModContent]]:
     """(identical, near-duplicate) live copies of ``c`` on the same tenant."""
-    from synthguard.fingerprint.pdq import MIN_QUALITY
-
-    rows = repo.live_content_except(s, c.tenant, c.id)
+    rows = uow.moderation.live_content_except(c.tenant, c.id)
     same, near = [], []
     usable = c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY
     for o in rows:
@@ -214,41 +179,38 @@ def copies(s: Session, c: ModContent, *, distance: int = COPY_DISTANCE) -> tuple
     return same, near
 
 
-def removal_cases(s: Session, tenant: str, sha256: str, pdq: str | None) -> list[ModCase]:
+def removal_cases(uow: Unit, tenant: str, sha256: str, pdq: str | None) -> list[ModCase]:
     """The removal cases of removed items this upload duplicates (same bytes, or PDQ within the copy radius)."""
-    removed = repo.removed_content(s, tenant)
+    removed = uow.moderation.removed_content(tenant)
     ids = [c.id for c in removed if c.sha256 == sha256 or (pdq and c.pdq and hamming(c.pdq, pdq) <= COPY_DISTANCE)]
     if not ids:
         return []
-    return repo.removal_cases(s, ids)
+    return uow.moderation.removal_cases(ids)
 
 
-def stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> list[int]:
+def stay_down(deps: ModerationDeps, c: ModContent, ticket: str, actor: str) -> list[int]:
     """Put the removed item's fingerprints into the stay-down banks; returns the bank entry ids."""
-    from synthguard.fingerprint.pdq import MIN_QUALITY
-
-    pdq_bank, exact_bank = ensure_banks(sg, c.tenant)
+    pdq_bank, exact_bank = ensure_banks(deps, c.tenant)
+    banks = deps.banks()
     ids: list[int] = []
     todo: list[tuple[str, str, int | None]] = [(exact_bank, c.sha256, None)]
     if c.pdq and (c.pdq_quality or 0) >= MIN_QUALITY:
         todo.append((pdq_bank, c.pdq, c.pdq_quality))
     long_names = {base: _suffixed(base, c.tenant) for base in _LONG_STAY_DOWN}
-    todo += [(long_names[base], text, None) for base, text in _long_fingerprints(sg, c)]
+    todo += [(long_names[base], text, None) for base, text in _long_fingerprints(deps, c)]
     for bank, h, q in todo:
         try:
-            ids.append(sg.banks.add(bank, h, reason=f"removed: case {ticket}", actor=actor, quality=q))
+            ids.append(banks.add(bank, h, reason=f"removed: case {ticket}", actor=actor, quality=q))
         except ConflictError:  # already banned by an earlier case
             pass
     return ids
 
 
-def _long_fingerprints(sg: SynthGuard, c: ModContent) -> list[tuple[str, str]]:
+def _long_fingerprints(deps: ModerationDeps, c: ModContent) -> list[tuple[str, str]]:
     """(stay-down bank base name, fingerprint) of a stored video or audio item: vPDQ and the sound's landmarks."""
-    from synthguard.fingerprint import signals
-
-    if not c.mime.startswith(("video/", "audio/")) or not media_path(sg, c).is_file():
+    if not c.mime.startswith(("video/", "audio/")) or not media_path(deps, c).is_file():
         return []
-    media = Media.open(media_path(sg, c))
+    media = Media.open(media_path(deps, c))
     out = []
     for bank, kind in _LONG_STAY_DOWN.items():
         if kind in signals.kinds_for(media):
@@ -259,20 +221,20 @@ def _long_fingerprints(sg: SynthGuard, c: ModContent) -> list[tuple[str, str]]:
     return out
 
 
-def lift_stay_down(sg: SynthGuard, c: ModContent, ticket: str, actor: str) -> int:
+def lift_stay_down(deps: ModerationDeps, c: ModContent, ticket: str, actor: str) -> int:
     """On restoration (CC-11) the item's hashes leave the stay-down banks; returns how many entries."""
-    from synthguard.fingerprint import signals
-
     n = 0
-    keys = {c.sha256, c.pdq} | {signals.canonical(_LONG_STAY_DOWN[b], text)[0] for b, text in _long_fingerprints(sg, c)}
+    banks = deps.banks()
+    keys = {c.sha256, c.pdq} | {signals.canonical(_LONG_STAY_DOWN[b], text)[0]
+                                for b, text in _long_fingerprints(deps, c)}
     for bank in (*bank_names(c.tenant), *long_bank_names(c.tenant)):
         try:
-            entries = sg.banks.entries(bank, include_removed=False)
+            entries = banks.entries(bank, include_removed=False)
         except NotFoundError:
             continue
         for e in entries:
             if e["hash"] in keys:
-                sg.banks.remove(bank, e["id"], reason=f"restored: case {ticket}", actor=actor)
+                banks.remove(bank, e["id"], reason=f"restored: case {ticket}", actor=actor)
                 n += 1
     return n
 
@@ -304,7 +266,7 @@ __all__ = ["STAY_DOWN", "STAY_DOWN_AUDIO", "STAY_DOWN_EXACT", "STAY_DOWN_VIDEO",
            "scan_decision", "stay_down"]
 
 
-def _uploader_ref(sg: SynthGuard, tenant: str, uploader: str | None) -> str | None:
+def _uploader_ref(deps: ModerationDeps, tenant: str, uploader: str | None) -> str | None:
     """The uploader's pseudonym: uploader ids are the platform's, so per tenant (issue 18 finding 13); in the default
     tenant the same as before."""
-    return sg.user_ref(scoped_key(tenant, uploader)) if uploader else None
+    return deps.user_ref(scoped_key(tenant, uploader)) if uploader else None

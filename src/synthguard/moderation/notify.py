@@ -19,13 +19,12 @@ from synthguard.errors import ConfigError, SynthGuardError, ValidationError
 from synthguard.i18n import N_, current, translate
 from synthguard.moderation import texts
 from synthguard.moderation.takedown import EMAIL
-from synthguard.store import moderation_repo as repo
 from synthguard.store.base import utcnow
-from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModCase, ModOutbox
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.moderation.deps import ModerationDeps
+    from synthguard.store.protocols import Unit
 
 MAX_ATTEMPTS = 5
 # (subject, body) in English, marked for the catalogs; rendered in the complainant's language when queued
@@ -55,7 +54,7 @@ class Transport(Protocol):
     def send_message(self, msg: EmailMessage) -> Any: ...
 
 
-def queue(sg: SynthGuard, s: Session, case: ModCase, template: str, recipient: str, to_payload: int | None,
+def queue(uow: Unit, case: ModCase, template: str, recipient: str, to_payload: int | None,
           **fields: Any) -> ModOutbox:
     """Render a template in the complainant's language (kept on the case when it was filed; else the current
     one) and add it to the outbox (no address: the row is kept as the record, not sent)."""
@@ -73,13 +72,13 @@ def queue(sg: SynthGuard, s: Session, case: ModCase, template: str, recipient: s
     row = ModOutbox(tenant=case.tenant, case_id=case.id, recipient=recipient, to_payload=to_payload,
                     template=template, subject=translate(subject, lang, **values), body=translate(body, lang, **values),
                     created_at=utcnow(), attempts=0)
-    repo.add(s, row)
+    uow.moderation.add(row)
     return row
 
 
-def outbox(sg: SynthGuard, tenant: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
-    with sg.db.session() as s:
-        return [_row(r) for r in repo.outbox(s, tenant, pending_only=pending_only)]
+def outbox(deps: ModerationDeps, tenant: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
+    with deps.units() as uow:
+        return [_row(r) for r in uow.moderation.outbox(tenant, pending_only=pending_only)]
 
 
 def _row(r: ModOutbox) -> dict[str, Any]:
@@ -118,17 +117,18 @@ def smtp_transport(url: str, *, connect: Any = None) -> smtplib.SMTP:
     return conn
 
 
-def send(sg: SynthGuard, *, transport: Transport | None = None, limit: int = 100) -> dict[str, int]:
+def send(deps: ModerationDeps, *, transport: Transport | None = None, limit: int = 100) -> dict[str, int]:
     """Deliver pending outbox rows; returns counts of sent, failed and skipped (no address) rows."""
     counts = {"sent": 0, "failed": 0, "skipped": 0}
-    with sg.db.session() as s:
-        rows = repo.outbox_due(s, MAX_ATTEMPTS, limit)
+    settings = deps.settings()
+    with deps.units() as uow:
+        rows = uow.moderation.outbox_due(MAX_ATTEMPTS, limit)
         if not rows:
             return counts
         if transport is None:
-            if not sg.settings.smtp_url:
+            if not settings.smtp_url:
                 raise ConfigError("no SMTP server configured", hint="Set SYNTHGUARD_SMTP_URL (smtp://user:pw@host).")
-            transport = smtp_transport(sg.settings.smtp_url)
+            transport = smtp_transport(settings.smtp_url)
         for r in rows:
             if r.to_payload is None:  # kept as the record of the notice; nobody to send it to
                 r.attempts, r.error = MAX_ATTEMPTS, "no address"
@@ -137,8 +137,8 @@ def send(sg: SynthGuard, *, transport: Transport | None = None, limit: int = 100
             r.attempts += 1
             try:
                 msg = EmailMessage()
-                msg["From"], msg["Subject"] = sg.settings.mail_from, r.subject
-                to = sg.vault.load(s, r.to_payload).decode()
+                msg["From"], msg["Subject"] = settings.mail_from, r.subject
+                to = deps.vault().load(uow.session, r.to_payload).decode()
                 if not EMAIL.fullmatch(to):  # one address, never a list (finding 6: no relay to extra recipients)
                     raise ValidationError("stored recipient is not one valid address")
                 msg["To"] = to

@@ -20,6 +20,7 @@ import yaml
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 from synthguard.limits import check_expansion
+from synthguard.moderation.staydown import policy_banks
 
 JURISDICTIONS = ("cn", "eu", "us")
 CASE_ACTIONS = ("label", "notice", "refute", "restrict", "remove", "escalate", "dismiss")
@@ -228,8 +229,6 @@ def scan_actions(settings: Any, verdict: str, matches: list[dict[str, Any]], ten
     Labels and reviews are already in the scan's own actions; this adds what only the policy decides.
     ``settings`` may also be a profile name."""
     policy = load(settings) if isinstance(settings, str) else for_settings(settings)
-    from synthguard.moderation.content import policy_banks
-
     banks = policy_banks({str(m.get("bank")) for m in matches}, tenant)
     out = []
     for rule in policy.on_scan(verdict, banks):

@@ -22,12 +22,11 @@ from synthguard.errors import ValidationError
 from synthguard.i18n import N_, _, current, format_number, translate
 from synthguard.moderation import texts
 from synthguard.moderation.dsa import VISIBILITY, automated_sors, ndjson, sor
-from synthguard.moderation.policy import for_settings
-from synthguard.store import moderation_repo as repo
-from synthguard.store.moderation_tables import ModCase, ModContent
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.moderation.policy import Policy
+    from synthguard.store.moderation_tables import ModCase, ModContent
+    from synthguard.store.protocols import Units
 
 FORMATS = ("cac", "dsa-sor", "csv", "html", "json", "pdf")
 BUCKETS = (1, 6, 12, 24, 36, 48, 72, 168)  # hours, for the histogram
@@ -57,19 +56,20 @@ def _count(items: list[str]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def build(sg: SynthGuard, tenant: str, period: str, *, lang: str | None = None) -> dict[str, Any]:
-    """The report data for one tenant and month (cases opened or decided in the month). ``lang`` (default: the
-    current language, ``synthguard --lang``) is the language of the statements' human-readable text fields."""
+def build(units: Units, policy: Policy, tenant: str, period: str, *, lang: str | None = None) -> dict[str, Any]:
+    """The report data for one tenant and month (cases opened or decided in the month) under ``policy``; the
+    service's :meth:`~synthguard.moderation.service.Moderation.report`.  ``lang`` (default: the current language,
+    ``synthguard --lang``) is the language of the statements' human-readable text fields."""
     start, end = period_bounds(period)
     lang = lang or current()
-    policy = for_settings(sg.settings)
-    with sg.db.session() as s:
-        rows = repo.cases_opened_in(s, tenant, start, end)
-        decided = repo.cases_decided_in(s, tenant, start, end)
-        refs = repo.refutations_in(s, tenant, start, end)
-        arrived = repo.content_arrived_in(s, tenant, start, end)
+    with units() as uow:
+        store = uow.moderation
+        rows = store.cases_opened_in(tenant, start, end)
+        decided = store.cases_decided_in(tenant, start, end)
+        refs = store.refutations_in(tenant, start, end)
+        arrived = store.content_arrived_in(tenant, start, end)
         uploads = [x.verdict for x in arrived]
-        tickets = repo.tickets(s, [r.case_id for r in refs])
+        tickets = store.tickets([r.case_id for r in refs])
     acted = [(c.actioned_at or c.opened_at, c) for c, _ in decided]  # decided rows all have actioned_at
     hours = [(at - (c.valid_at or c.opened_at)).total_seconds() / 3600 for at, c in acted]
     on_time = [c.deadline_at is None or at <= c.deadline_at for at, c in acted]

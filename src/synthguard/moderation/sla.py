@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from synthguard.i18n import N_
 from synthguard.moderation import cases, content, notify
-from synthguard.store import moderation_repo as repo
 from synthguard.store.moderation_tables import ModCase
 
 if TYPE_CHECKING:
@@ -43,38 +42,39 @@ def sweep(mod: Moderation, tenant: str | None = None) -> dict[str, Any]:
     fired: list[dict[str, Any]] = []
     restored: list[str] = []
     lift: list[tuple[str, int]] = []
-    with mod.sg.db.session() as s:
-        for case in repo.open_cases(s, OPEN, tenant):
+    deps = mod.deps
+    with deps.units() as uow:
+        for case in uow.moderation.open_cases(OPEN, tenant):
             for alert in due_alerts(mod.policy, case, now):
                 case.escalations = [*(case.escalations or []), alert]
                 case.priority += BUMP.get(alert, 10)
-                cases.record(mod.sg, s, case, "escalate", "sla", now, reason=f"SLA {alert}",
+                cases.record(deps, uow, case, "escalate", "sla", now, reason=f"SLA {alert}",
                              details={"level": alert})
                 fired.append({"ticket": case.ticket, "alert": alert})
             if case.state == "appealed" and case.restore_at is not None and now >= case.restore_at:
-                c = repo.content(s, case.content_id) if case.content_id else None
+                c = uow.moderation.content(case.content_id) if case.content_id else None
                 if c is not None:
                     content.set_status(c, "visible")
                     lift.append((case.ticket, c.id))
                 case.outcome, case.restore_at = "restored", None
-                cases.close(mod.sg, s, case, "sla", now, outcome="restored",
+                cases.close(deps, uow, case, "sla", now, outcome="restored",
                             reason=N_("no proof of complaint or suit within the period (CC-11)"))
-                notify.queue(mod.sg, s, case, "restored", "complainant", case.contact, ref=c.ref if c else "-",
+                notify.queue(uow, case, "restored", "complainant", case.contact, ref=c.ref if c else "-",
                              reason=N_("counter-notice stands"))
                 restored.append(case.ticket)
-        removed = repo.removed_content(s)
+        removed = uow.moderation.removed_content()
     for ticket, cid in lift:
-        with mod.sg.db.session() as s:
-            c = repo.content(s, cid)
+        with deps.units() as uow:
+            c = uow.moderation.content(cid)
         if c is not None:
-            content.lift_stay_down(mod.sg, c, ticket, "sla")
+            content.lift_stay_down(deps, c, ticket, "sla")
     banned: dict[str, set[str]] = {}
     for c in removed:  # repair: a crash between a removal's commit and its bank writes (per tenant: finding 2)
         if c.tenant not in banned:
-            banned[c.tenant] = {e["hash"] for b in content.ensure_banks(mod.sg, c.tenant)
-                                for e in mod.sg.banks.entries(b, include_removed=False)}
+            banned[c.tenant] = {e["hash"] for b in content.ensure_banks(deps, c.tenant)
+                                for e in deps.banks().entries(b, include_removed=False)}
         if c.sha256 not in banned[c.tenant]:
-            content.stay_down(mod.sg, c, "sweep", "sla")
+            content.stay_down(deps, c, "sweep", "sla")
     return {"at": now.isoformat(), "alerts": fired, "restored": restored}
 
 

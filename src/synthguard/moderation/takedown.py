@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 from synthguard.errors import NotFoundError, RefusedError, ValidationError
 from synthguard.i18n import N_
 from synthguard.moderation.policy import ComplaintType, Policy
-from synthguard.store import moderation_repo as repo
-from synthguard.store.moderation_repo import Session
 from synthguard.store.moderation_tables import ModAttempt, ModCase
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.ledger.erasure import SubjectVault
+    from synthguard.store.protocols import Unit
 
 # One address per field: a dot-atom local part and a host name (no commas, quotes, angle brackets or spaces), so
 # "root,victim@example.com" cannot make a notice go to two recipients (issue 18 finding 6).
@@ -92,18 +91,18 @@ def source_for(kind: ComplaintType, role: str | None) -> str:
     return "victim_notice" if kind.takedown else "complaint"
 
 
-def store_personal(sg: SynthGuard, s: Session, ticket: str, notice: Notice, entry_index: int) -> int | None:
+def store_personal(vault: SubjectVault, uow: Unit, ticket: str, notice: Notice, entry_index: int) -> int | None:
     """Vault the complainant's identity; returns the payload id of the email (for the outbox)."""
     subject = f"complaint:{ticket}"
     contact = None
     for k, v in notice.personal.items():
-        pid = sg.vault.store(s, subject, f"{k}={v}" if k != "email" else v, entry_index=entry_index)
+        pid = vault.store(uow.session, subject, f"{k}={v}" if k != "email" else v, entry_index=entry_index)
         if k == "email":
             contact = pid
     return contact
 
 
-def check_secret(s: Session, ticket: str, secret: str, client: str, now: datetime) -> ModCase | None:
+def check_secret(uow: Unit, ticket: str, secret: str, client: str, now: datetime) -> ModCase | None:
     """The case for a ticket and its secret, or None (the failure is recorded: commit, then answer 404).
 
     The holder of the right secret is never locked out (issue 18 finding 3: five bogus guesses used to lock
@@ -111,17 +110,17 @@ def check_secret(s: Session, ticket: str, secret: str, client: str, now: datetim
     client with TooManyAttemptsError (429).  The secrets carry 144 random bits, so the throttle bounds load
     and noise; it is not what keeps them secret.
     """
-    case = repo.case_by_ticket(s, ticket) if isinstance(ticket, str) else None
+    case = uow.moderation.case_by_ticket(ticket) if isinstance(ticket, str) else None
     given = hashlib.sha256((secret or "").encode()).hexdigest()
     if case is not None and case.secret_hash and hmac.compare_digest(case.secret_hash, given):
         return case
     keys = (f"ticket:{ticket}"[:128], f"client:{client}"[:128])
-    repo.forget_attempts_before(s, now - WINDOW)
+    uow.moderation.forget_attempts_before(now - WINDOW)
     for key in keys:
-        if repo.attempts_since(s, key, now - WINDOW) >= ATTEMPTS:
+        if uow.moderation.attempts_since(key, now - WINDOW) >= ATTEMPTS:
             raise TooManyAttemptsError("too many wrong ticket secrets; try again later")
     for key in keys:
-        repo.add(s, ModAttempt(key=key, at=now))
+        uow.moderation.add(ModAttempt(key=key, at=now))
     return None
 
 

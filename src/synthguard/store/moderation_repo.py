@@ -1,10 +1,10 @@
 """Queries of the moderation service (DS-10..12, CC-10..12, US-02..04), so ``synthguard.moderation`` holds no SQL
 (issue 23).
 
-Plain functions over a ``Session`` the caller opened (``with sg.db.session() as s:``), so what was one transaction
-in the domain code stays one (a case's state change, its history row and its ledger entry commit together); they
-return ORM rows, counts or plain values and leave the decisions (transitions, policy, copy distance) to
-``moderation``.  ``Session`` is re-exported for the domain's type annotations.
+Plain functions over a ``Session``, and :class:`ModerationStore`, the same bound to one unit of work's session
+(``uow.moderation``, the :class:`~synthguard.store.protocols.ModerationRepo` of the storage seam), so a case's
+state change, its history row and its ledger entry commit together; they return ORM rows, counts or plain values
+and leave the decisions (transitions, policy, copy distance) to ``moderation``.
 """
 
 from __future__ import annotations
@@ -212,8 +212,106 @@ def attempts_since(s: Session, key: str, since: datetime) -> int:
     return s.scalar(select(func.count()).where(ModAttempt.key == key, ModAttempt.at >= since)) or 0
 
 
-__all__ = ["Session", "add", "attempts_since", "case_by_ticket", "case_events", "case_in_tenant", "case_reloaded",
-           "case_tenants", "cases_decided_in", "cases_in_states", "cases_of_content", "cases_opened_in", "content",
-           "content_arrived_in", "content_by_ref", "content_ref_taken", "forget_attempts_before", "insert_content",
-           "live_content_except", "move_case", "next_claimable", "open_cases", "outbox", "outbox_due", "refutation",
-           "refutations_in", "removal_cases", "removed_content", "take_claim", "tickets"]
+class ModerationStore:
+    """The moderation rows (cases, content, history, refutations, outbox, secret attempts) in one unit of work: the
+    functions above bound to its session, so the moderation service names no ``Session`` (issue 23)."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def add(self, row: ModCase | ModContent | ModEvent | ModOutbox | ModRefutation | ModAttempt, *,
+            flush: bool = False) -> None:
+        add(self._s, row, flush=flush)
+
+    def attempts_since(self, key: str, since: datetime) -> int:
+        return attempts_since(self._s, key, since)
+
+    def case_by_ticket(self, ticket: str) -> ModCase | None:
+        return case_by_ticket(self._s, ticket)
+
+    def case_events(self, case_id: int) -> list[ModEvent]:
+        return case_events(self._s, case_id)
+
+    def case_in_tenant(self, tenant: str, *, ticket: str | None = None, case_id: int | None = None,
+                       lock: bool = False) -> ModCase | None:
+        return case_in_tenant(self._s, tenant, ticket=ticket, case_id=case_id, lock=lock)
+
+    def case_reloaded(self, case_id: int) -> ModCase | None:
+        return case_reloaded(self._s, case_id)
+
+    def case_tenants(self) -> list[str]:
+        return case_tenants(self._s)
+
+    def cases_decided_in(self, tenant: str, start: datetime, end: datetime) -> list[Any]:
+        return cases_decided_in(self._s, tenant, start, end)
+
+    def cases_in_states(self, tenant: str, states: Sequence[str]) -> list[ModCase]:
+        return cases_in_states(self._s, tenant, states)
+
+    def cases_of_content(self, content_id: int) -> list[ModCase]:
+        return cases_of_content(self._s, content_id)
+
+    def cases_opened_in(self, tenant: str, start: datetime, end: datetime) -> list[Any]:
+        return cases_opened_in(self._s, tenant, start, end)
+
+    def content(self, content_id: int) -> ModContent | None:
+        return content(self._s, content_id)
+
+    def content_arrived_in(self, tenant: str, start: datetime, end: datetime) -> list[ModContent]:
+        return content_arrived_in(self._s, tenant, start, end)
+
+    def content_by_ref(self, tenant: str, ref: str) -> ModContent | None:
+        return content_by_ref(self._s, tenant, ref)
+
+    def content_ref_taken(self, tenant: str, ref: str) -> bool:
+        return content_ref_taken(self._s, tenant, ref)
+
+    def forget_attempts_before(self, at: datetime) -> None:
+        forget_attempts_before(self._s, at)
+
+    def insert_content(self, c: ModContent) -> bool:
+        return insert_content(self._s, c)
+
+    def live_content_except(self, tenant: str, content_id: int) -> list[ModContent]:
+        return live_content_except(self._s, tenant, content_id)
+
+    def move_case(self, case_id: int, frm: str, to: str) -> int:
+        return move_case(self._s, case_id, frm, to)
+
+    def next_claimable(self, tenant: str, case_id: int | None = None) -> int | None:
+        return next_claimable(self._s, tenant, case_id)
+
+    def open_cases(self, states: Sequence[str], tenant: str | None) -> list[ModCase]:
+        return open_cases(self._s, states, tenant)
+
+    def outbox(self, tenant: str, *, pending_only: bool = False) -> list[ModOutbox]:
+        return outbox(self._s, tenant, pending_only=pending_only)
+
+    def outbox_due(self, max_attempts: int, limit: int) -> list[ModOutbox]:
+        return outbox_due(self._s, max_attempts, limit)
+
+    def refutation(self, slug: str) -> ModRefutation | None:
+        return refutation(self._s, slug)
+
+    def refutations_in(self, tenant: str, start: datetime, end: datetime) -> list[ModRefutation]:
+        return refutations_in(self._s, tenant, start, end)
+
+    def removal_cases(self, content_ids: Sequence[int]) -> list[ModCase]:
+        return removal_cases(self._s, content_ids)
+
+    def removed_content(self, tenant: str | None = None) -> list[ModContent]:
+        return removed_content(self._s, tenant)
+
+    def take_claim(self, case_id: int, reviewer: str, at: datetime) -> int:
+        return take_claim(self._s, case_id, reviewer, at)
+
+    def tickets(self, case_ids: Iterable[int]) -> dict[int, str]:
+        return tickets(self._s, case_ids)
+
+
+__all__ = ["ModerationStore", "Session", "add", "attempts_since", "case_by_ticket", "case_events", "case_in_tenant",
+           "case_reloaded", "case_tenants", "cases_decided_in", "cases_in_states", "cases_of_content",
+           "cases_opened_in", "content", "content_arrived_in", "content_by_ref", "content_ref_taken",
+           "forget_attempts_before", "insert_content", "live_content_except", "move_case", "next_claimable",
+           "open_cases", "outbox", "outbox_due", "refutation", "refutations_in", "removal_cases", "removed_content",
+           "take_claim", "tickets"]

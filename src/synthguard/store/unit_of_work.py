@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from synthguard.store import job_repo, ledger_repo, record_repo, scan_tables, user_repo
 from synthguard.store.base import named_rows, tenant_rows, tenants_naming
 from synthguard.store.job_tables import Job
+from synthguard.store.moderation_repo import ModerationStore
 from synthguard.store.scan_tables import DeepScanUpload
 from synthguard.store.schema import IdentityVerification, Record, User
 
@@ -144,6 +145,7 @@ class UnitOfWork:
         self.records = Records(session)
         self.jobs = Jobs(session)
         self.deep_scans = DeepScans(session)
+        self.moderation = ModerationStore(session)
 
 
 __all__ = ["DeepScans", "Jobs", "Records", "Session", "UnitOfWork", "Users"]

@@ -30,9 +30,7 @@ from synthguard.errors import (
 )
 from synthguard.i18n import N_, current
 from synthguard.limits import check_nesting
-from synthguard.moderation import content
 from synthguard.moderation.policy import Policy
-from synthguard.moderation.refutation import notices_for
 from synthguard.server.deps import SG, Ident, public_work
 from synthguard.server.i18n import templates  # the one i18n-aware environment for every page
 from synthguard.server.ratelimit import limit, limit_client
@@ -279,8 +277,7 @@ def refutation_json(sg: SG, slug: Ident) -> dict[str, Any]:
 @router.get("/v1/public/content/{tenant}/{ref}")
 def viewer_notices(sg: SG, tenant: Ident, ref: Ident) -> dict[str, Any]:
     """What viewers see next to an item: labels, notices, refutations, availability (DS-11, LM-13)."""
-    with sg.db.session() as s:
-        return notices_for(s, _tenant(tenant), ref)
+    return sg.moderation.notices(_tenant(tenant), ref)
 
 
 @router.get("/c/{tenant}/{ref}", response_class=HTMLResponse, include_in_schema=False)
@@ -295,9 +292,5 @@ def viewer_page(request: Request, sg: SG, tenant: Ident, ref: Ident) -> HTMLResp
 @router.get("/c/{tenant}/{ref}/media", include_in_schema=False)
 def viewer_media(sg: SG, tenant: Ident, ref: Ident) -> Response:
     """The item itself while it is available; 404 once removed (the stored copy stays for the case)."""
-    with sg.db.session() as s:
-        c = content.find(s, _tenant(tenant), ref)
-        if c.status not in ("visible", "restricted"):
-            raise NotFoundError("content {ref!r} is not available", values={"ref": ref})
-        path, mime = content.media_path(sg, c), c.mime
-    return Response(path.read_bytes(), media_type=mime, headers={"X-Content-Type-Options": "nosniff"})
+    data, mime = sg.moderation.public_media(_tenant(tenant), ref)
+    return Response(data, media_type=mime, headers={"X-Content-Type-Options": "nosniff"})

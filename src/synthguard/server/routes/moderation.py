@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from synthguard.auth import Principal, Role
 from synthguard.errors import AuthError, UnsupportedMediaError
 from synthguard.i18n import _
-from synthguard.moderation.reports import build, render
+from synthguard.moderation.reports import render
 from synthguard.server import session
 from synthguard.server.deps import SG, CaseRef, CurrentPrincipal, Ident, RowId, upload_media
 from synthguard.server.routes.complaints import CsrfError, json_body, templates
@@ -156,7 +156,7 @@ def outbox(sg: SG, p: Platform, pending: bool = False) -> list[dict[str, Any]]:
 def report(sg: SG, p: ReportReader, period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
            format: Annotated[str, Query(pattern="^(cac|dsa-sor|csv|html|pdf|json)$")] = "json") -> Any:
     """Counts, time-to-action, refutations and disposals for a month; DSA statements of reasons (DSA-11)."""
-    rep = build(sg, p.tenant, period)
+    rep = sg.moderation.report(p.tenant, period)
     if format == "json":
         return rep
     body, mime = render(rep, format)
