@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from synthguard.store import record_repo, user_repo
 from synthguard.store.base import named_rows, tenant_rows, tenants_naming
+from synthguard.store.compliance_repo import ComplianceRepository
 from synthguard.store.schema import IdentityVerification, Record, User
 
 
@@ -68,6 +69,7 @@ class UnitOfWork:
         self.session = session
         self.users = Users(session)
         self.records = Records(session)
+        self.compliance = ComplianceRepository(session)
 
 
-__all__ = ["Records", "Session", "UnitOfWork", "Users"]
+__all__ = ["ComplianceRepository", "Records", "Session", "UnitOfWork", "Users"]
