@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from synthguard import law
-from synthguard.compliance import Compliance
+from synthguard.compliance import Compliance, ComplianceDeps
 from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
+from synthguard.consent.gate import check as check_consent
 from synthguard.consent.gate import enforce as enforce_consent
 from synthguard.consent.protected import check_upload
 from synthguard.consent.registry import Registry as LikenessRegistry
@@ -235,8 +236,14 @@ class SynthGuard:
 
     @cached_property
     def compliance(self) -> Compliance:
-        """Provider compliance: audit, registers, emergency switches, screening (DS-05..09, DS-14, DS-17)."""
-        return Compliance(self)
+        """Provider compliance: audit, registers, emergency switches, screening (DS-05..09, DS-14, DS-17), built
+        from narrow dependencies (issue 23)."""
+        return Compliance(ComplianceDeps(
+            units=self.db.unit_of_work, ledger=self.ledger, settings=lambda: self.settings,
+            version=lambda: self.version, user_ref=self.user_ref,
+            account=lambda users, user_id, tenant: self.identity.account(users, user_id, tenant),
+            media=self.media, inspect=self.inspect, banks=lambda: self.banks,
+            consent_check=functools.partial(check_consent, self)))
 
     @cached_property
     def consent(self) -> LikenessRegistry:

@@ -14,6 +14,7 @@ import typer
 from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, actor_of, core, emit
 from synthguard.cli.human import cells, width, wrap_paragraph
+from synthguard.compliance.report import assessment_blocks, audit_blocks, write
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_, _, translate
 
@@ -39,8 +40,6 @@ BLOCK_EXIT = 5
 
 
 def _report(blocks: list[Any], data: dict[str, Any], fmt: str, output: Path | None, stem: str, font: Any) -> Path:
-    from synthguard.compliance.report import write
-
     return write(blocks, fmt, data, output or Path(f"{stem}.{fmt}"), font_path=font)
 
 
@@ -52,8 +51,6 @@ def check(profile: Annotated[Optional[str], typer.Option(help="cn, eu or us (def
           record: Annotated[bool, typer.Option("--record", help="Append the outcome to the ledger.")] = False,
           as_json: JsonOpt = False) -> None:
     """Audit the live deployment: each check cites its requirement, says pass/fail/not applicable and what to fix."""
-    from synthguard.compliance.report import audit_blocks
-
     with core() as sg:
         audit = sg.compliance.check(profile=profile, since=since, tenant=tenant, outputs=outputs, sample_size=sample,
                                     record=record)
@@ -101,8 +98,6 @@ def assessment(since: SinceOpt = "30d", tenant: Annotated[Optional[str], typer.O
                outputs: OutputsOpt = None, fmt: Annotated[str, typer.Option("--format", help="html, pdf or json.")]
                = "pdf", output: OutputOpt = None, as_json: JsonOpt = False) -> None:
     """Write the DS Art. 15 security-assessment report of the face/voice tools, with the filing number (DS-22)."""
-    from synthguard.compliance.report import assessment_blocks
-
     with core() as sg:
         data = sg.compliance.assessment(since=since, tenant=tenant, outputs=outputs)
         path = _report(assessment_blocks(data), data, fmt, output, "security-assessment", sg.settings.font_path)

@@ -5,8 +5,23 @@ probed from the ledger, records and settings), ``assessment()`` (the DS Art. 15 
 ``switches`` (emergency switches, DS-05), ``register`` (management systems, DS Art. 7), ``screen`` (prompt/
 reference/output review with a versioned feature library, DS-08/09), ``terms`` (agreement, notices, DS-06) and
 ``training`` (training-data register, DS-14).  See docs/compliance.md.
+
+The service loads on first use (PEP 562), so the CLI can import :mod:`synthguard.compliance.report` at module level
+without the database layer (issue 22: ``synthguard compliance --help`` stays light).
 """
 
-from synthguard.compliance.service import Compliance
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Compliance"]
+from synthguard.lazy import load_lazily
+
+if TYPE_CHECKING:
+    from synthguard.compliance.service import Compliance, ComplianceDeps
+
+_LAZY = dict.fromkeys(("Compliance", "ComplianceDeps"), "synthguard.compliance.service")
+
+
+def __getattr__(name: str) -> Any:
+    return load_lazily(globals(), _LAZY, name)
+
+
+__all__ = ["Compliance", "ComplianceDeps"]

@@ -16,6 +16,7 @@ import yaml
 from synthguard.compliance.audit import Audit
 from synthguard.compliance.register import ASSESSMENT
 from synthguard.compliance.rules import checks
+from synthguard.config import Settings
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +31,9 @@ def risks() -> list[dict[str, Any]]:
     return data
 
 
-def build(sg: Any, audit: Audit) -> dict[str, Any]:
+def build(audit: Audit, *, settings: Settings, documents: list[dict[str, Any]], switches: list[dict[str, Any]]
+          ) -> dict[str, Any]:
+    """The report from the ``cn`` audit, the register's current ``documents`` and the ``switches`` of its tenant."""
     results = {r.id: r for r in audit.results}
     out_risks = []
     for risk in risks():
@@ -44,8 +47,8 @@ def build(sg: Any, audit: Audit) -> dict[str, Any]:
             (controls if r.status == "pass" else gaps).append(item | ({"fix": r.fix} if r.fix else {}))
         out_risks.append({"id": risk["id"], "title": risk["title"], "rows": risk["rows"], "controls": controls,
                           "gaps": gaps})
-    st = sg.settings
-    current = {d["kind"]: d for d in sg.compliance.register.documents(tenant=audit.tenant)}
+    st = settings
+    current = {d["kind"]: d for d in documents}
     return {
         "title": "Security assessment of face and voice generation tools (DS Art. 15)",
         "filing_number": st.filing_number, "filing_link": st.filing_link, "service_name": st.service_name,
@@ -54,7 +57,7 @@ def build(sg: Any, audit: Audit) -> dict[str, Any]:
                  "techniques": list(st.tool_techniques)},
         "period": {"since": audit.since, "until": audit.until}, "profile": audit.profile,
         "risks": out_risks,
-        "switches": sg.compliance.switches.list(tenant=audit.tenant),
+        "switches": switches,
         "previous_assessment": current.get(ASSESSMENT),
         "summary": audit.summary,
         "residual_gaps": sum(len(r["gaps"]) for r in out_risks),

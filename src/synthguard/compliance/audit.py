@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from synthguard.compliance.common import parse_since
-from synthguard.compliance.probes import PROBES, Context
+from synthguard.compliance.probes import PROBES, Context, Environment
 from synthguard.compliance.rules import CheckResult, for_profile, judge
+from synthguard.config import Settings
 from synthguard.errors import ValidationError
 from synthguard.i18n import N_
 from synthguard.store.base import utcnow
@@ -43,29 +44,29 @@ class Audit:
                 "ledger_index": self.ledger_index, "checks": [r.to_dict() for r in self.results]}
 
 
-def service_info(sg: Any) -> dict[str, Any]:
-    st = sg.settings
+def service_info(st: Settings, version: str) -> dict[str, Any]:
     return {"service_name": st.service_name, "producer": st.producer, "filing_number": st.filing_number,
             "filing_link": st.filing_link, "tool_description": st.tool_description,
-            "tool_techniques": list(st.tool_techniques), "synthguard_version": sg.version}
+            "tool_techniques": list(st.tool_techniques), "synthguard_version": version}
 
 
-def run(sg: Any, *, profile: str | None = None, since: str | timedelta = "30d", tenant: str | None = None,
+def run(env: Environment, *, profile: str | None = None, since: str | timedelta = "30d", tenant: str | None = None,
         outputs: str | Path | None = None, sample_size: int = 200, only: list[str] | None = None) -> Audit:
-    """Audit the deployment over the period ``since`` (e.g. ``30d``) ending now."""
+    """Audit the deployment (``env``: what the probes read) over the period ``since`` (e.g. ``30d``) ending now."""
     if not 1 <= sample_size <= MAX_SAMPLE:
         raise ValidationError("sample size {sample_size} is out of range",
                               hint=N_("Sample between 1 and {MAX_SAMPLE} outputs (the audit samples evenly)."),
                               values={"sample_size": sample_size, "MAX_SAMPLE": MAX_SAMPLE})
-    profile = profile or sg.settings.profile_defaults().compliance_profile
+    settings = env.settings()
+    profile = profile or settings.profile_defaults().compliance_profile
     chosen = for_profile(profile)
     if only:
         chosen = [c for c in chosen if c.id in only]
     until = utcnow()
-    ctx = Context(sg, profile, until - parse_since(since), until, tenant,
+    ctx = Context(env, settings, profile, until - parse_since(since), until, tenant,
                   Path(outputs) if outputs is not None else None, sample_size)
     audit = Audit(profile, iso(ctx.since) or "", iso(until) or "", tenant, str(outputs) if outputs else None,
-                  service_info(sg))
+                  service_info(settings, env.version()))
     facts_by_probe: dict[tuple[str, str], dict[str, Any]] = {}
     for check in chosen:
         key = (check.probe, repr(sorted(check.params.items())))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -70,6 +71,10 @@ def parse_day(value: str | date | datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def ledger_body(sg: Any, event: str, actor: str, **fields: Any) -> dict[str, Any]:
+UserRef = Callable[[str], str]
+"""The ledger pseudonym of a user key (``SynthGuard.user_ref``): the ledger never holds a name (PI-*)."""
+
+
+def ledger_body(user_ref: UserRef, event: str, actor: str, **fields: Any) -> dict[str, Any]:
     """A governance event for the ledger: the actor as a pseudonymous reference, never the name itself."""
-    return {"event": event, "actor": sg.user_ref(f"actor:{actor}")} | fields
+    return {"event": event, "actor": user_ref(f"actor:{actor}")} | fields

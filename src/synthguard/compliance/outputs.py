@@ -6,6 +6,8 @@ SynthGuard does not keep the labelled files, so re-inspection has two levels, an
   ledger entry (same content id, output hash and marks), and its stored label layout is measured;
 * **files** — when the operator passes ``--outputs DIR`` (where the provider keeps its outputs), files are matched to
   records by SHA-256 and read again with ``sg.inspect()``: labels found, AIGC fields well-formed, sizes.
+
+``ctx`` is the audit run's :class:`synthguard.compliance.probes.Context` (its units of work, settings, inspector).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from typing import Any
 from synthguard.errors import SynthGuardError, ValidationError
 from synthguard.inspection import LABEL_ORDERS
 from synthguard.media import Modality
-from synthguard.store import compliance_repo as repo
 from synthguard.store.schema import Record
 
 GB10 = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
@@ -44,16 +45,16 @@ def samples(ctx: Any) -> tuple[int, list[Sample]]:
     """``(records in the period, the sample)``: every record up to ``ctx.sample_size``, else evenly spaced ones."""
     if "samples" in ctx.cache:
         return ctx.cache["samples"]
-    with ctx.sg.db.session() as s:
-        ids = repo.period_content_ids(s, ctx.since, ctx.until, ctx.tenant)
+    with ctx.env.units() as uow:
+        ids = uow.compliance.period_content_ids(ctx.since, ctx.until, ctx.tenant)
         total = len(ids)
         if total > ctx.sample_size:
             step = total / ctx.sample_size
             ids = [ids[int(i * step)] for i in range(ctx.sample_size)]
-        rows = sorted(repo.records(s, ids), key=lambda r: (r.created_at, r.content_id))
+        rows = sorted(uow.compliance.records(ids), key=lambda r: (r.created_at, r.content_id))
         idx = [r.ledger_index for r in rows if r.ledger_index is not None]
         entries = {row.idx: (row.kind, json.loads(row.data)["body"])
-                   for row in repo.ledger_entries(s, idx)} if idx else {}
+                   for row in uow.compliance.ledger_entries(idx)} if idx else {}
         out = [Sample(r.content_id, r.modality, r.producer, r.output_sha256, list(r.marks or []),
                       (r.details or {}).get("visible_label"), _ledger_problem(r, entries.get(r.ledger_index)))
                for r in rows]
@@ -93,14 +94,14 @@ def _index_outputs(root: Path, max_bytes: int) -> dict[str, Path]:
 
 
 def _reinspect(ctx: Any, out: list[Sample]) -> None:
-    files = _index_outputs(ctx.outputs, ctx.sg.settings.max_bytes)
+    files = _index_outputs(ctx.outputs, ctx.settings.max_bytes)
     for smp in out:
         path = files.get(smp.output_sha256)
         if path is None:
             continue
         smp.file = str(path)
         try:
-            smp.inspected = ctx.sg.inspect(path)
+            smp.inspected = ctx.env.inspect(path)
         except SynthGuardError as exc:
             smp.file_problem = exc.message
 

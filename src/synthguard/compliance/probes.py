@@ -16,19 +16,37 @@ from typing import Any
 from synthguard.compliance import adapters
 from synthguard.compliance.outputs import aigc_problems, applicable, found_in_file, samples
 from synthguard.compliance.terms import covers_labeling, filing_display
-from synthguard.store import compliance_repo as repo
+from synthguard.config import Settings
+from synthguard.ledger.log import Ledger
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import PolicyDocument
+from synthguard.store.protocols import Units
 
 Facts = dict[str, Any]
 MAX_EXAMPLES = 5
 
 
+@dataclass(frozen=True)
+class Environment:
+    """What the probes read of the deployment, as narrow dependencies (issue 23): units of work, the settings, the
+    package version, the ledger (its size), the inspector (files re-read) and the size of a tenant's screen
+    library (DS-09)."""
+
+    units: Units
+    settings: Callable[[], Settings]
+    version: Callable[[], str]
+    ledger: Ledger
+    inspect: Callable[[Any], dict[str, Any]]
+    library_size: Callable[[str], int]
+
+
 @dataclass
 class Context:
-    """One audit run: the deployment, the profile, the period, whose records, where the outputs are."""
+    """One audit run: the deployment, its settings now, the profile, the period, whose records, where the outputs
+    are."""
 
-    sg: Any
+    env: Environment
+    settings: Settings
     profile: str
     since: datetime
     until: datetime
@@ -114,18 +132,19 @@ def _basis(ctx: Context, files_checked: int) -> str:
 
 
 def identity(ctx: Context, params: dict[str, Any]) -> Facts:
-    with ctx.sg.db.session() as s:
-        generations = repo.period_count(s, ctx.since, ctx.until, ctx.tenant)
-        unverified = repo.period_unverified(s, ctx.since, ctx.until, ctx.tenant)
-    return {"identity_required": ctx.sg.settings.identity_required, "generations": generations,
+    with ctx.env.units() as uow:
+        generations = uow.compliance.period_count(ctx.since, ctx.until, ctx.tenant)
+        unverified = uow.compliance.period_unverified(ctx.since, ctx.until, ctx.tenant)
+    return {"identity_required": ctx.settings.identity_required, "generations": generations,
             "unverified_generations": len(unverified), "examples": unverified[:MAX_EXAMPLES]}
 
 
 def _biometric(ctx: Context, params: dict[str, Any]) -> tuple[list[str], list[str]]:
     techniques = set(params.get("techniques", []))
-    offered = sorted(techniques & set(ctx.sg.settings.tool_techniques))
-    with ctx.sg.db.session() as s:
-        used = sorted(techniques & set(repo.period_distinct(s, "technique", ctx.since, ctx.until, ctx.tenant)))
+    offered = sorted(techniques & set(ctx.settings.tool_techniques))
+    with ctx.env.units() as uow:
+        used = sorted(techniques & set(uow.compliance.period_distinct("technique", ctx.since, ctx.until,
+                                                                      ctx.tenant)))
     return offered, used
 
 
@@ -133,38 +152,38 @@ def consent(ctx: Context, params: dict[str, Any]) -> Facts:
     """DS-15: the gate is installed, denies by default, and every face/voice edit in the period passed it."""
     offered, used = _biometric(ctx, params)
     techniques = list(params.get("techniques", []))
-    with ctx.sg.db.session() as s:
-        edits = repo.period_rows(s, ctx.since, ctx.until, ctx.tenant, ("content_id", "input_sha256"),
-                                 techniques=techniques)
-    allowed = adapters.consented_inputs(ctx.sg, since=ctx.since - timedelta(minutes=5)) if edits else set()
+    with ctx.env.units() as uow:
+        edits = uow.compliance.period_rows(ctx.since, ctx.until, ctx.tenant, ("content_id", "input_sha256"),
+                                           techniques=techniques)
+    allowed = adapters.consented_inputs(ctx.env.units, since=ctx.since - timedelta(minutes=5)) if edits else set()
     ungated = [r.content_id for r in edits if r.input_sha256 not in allowed]
     return {"biometric": bool(offered or used), "offered": offered, "used_in_period": used,
             "gate_installed": adapters.consent_gate_available(),
-            "consent_required": adapters.consent_required(ctx.sg.settings),
+            "consent_required": adapters.consent_required(ctx.settings),
             "biometric_generations": len(edits), "ungated_generations": len(ungated),
             "examples": ungated[:MAX_EXAMPLES]}
 
 
 def retention(ctx: Context, params: dict[str, Any]) -> Facts:
     minimum = int(params.get("min_days", 183))
-    with ctx.sg.db.session() as s:
-        purges = [json.loads(d)["body"] for d in repo.ledger_data(s, "purge")]
+    with ctx.env.units() as uow:
+        purges = [json.loads(d)["body"] for d in uow.compliance.ledger_data("purge")]
     short = [p for p in purges if int(p.get("retention_days", 0)) < minimum]
-    return {"retention_days": ctx.sg.settings.log_retention_days, "min_days": minimum, "purges": len(purges),
+    return {"retention_days": ctx.settings.log_retention_days, "min_days": minimum, "purges": len(purges),
             "short_purges": len(short)}
 
 
 def checkpoints(ctx: Context, params: dict[str, Any]) -> Facts:
-    with ctx.sg.db.session() as s:
-        size = ctx.sg.ledger.size(s)
-        row = repo.latest_checkpoint(s)
+    with ctx.env.units() as uow:
+        size = ctx.env.ledger.size(uow.session)
+        row = uow.compliance.latest_checkpoint()
     age = round((ctx.until - row.created_at).total_seconds() / 3600, 2) if row else None
     return {"ledger_size": size, "checkpointed_size": row.tree_size if row else 0,
             "unanchored_entries": size - (row.tree_size if row else 0), "checkpoint_age_hours": age}
 
 
 def moderation(ctx: Context, params: dict[str, Any]) -> Facts:
-    data = adapters.moderation_summary(ctx.sg, since=ctx.since, until=ctx.until, tenant=ctx.tenant)
+    data = adapters.moderation_summary(ctx.env.units, since=ctx.since, until=ctx.until, tenant=ctx.tenant)
     if data is None:
         return {"moderation_available": False}
     return {"moderation_available": True} | data
@@ -173,8 +192,8 @@ def moderation(ctx: Context, params: dict[str, Any]) -> Facts:
 def register(ctx: Context, params: dict[str, Any]) -> Facts:
     required = list(params["kinds"])
     now = utcnow()
-    with ctx.sg.db.session() as s:
-        current: dict[str, PolicyDocument] = {d.kind: d for d in repo.policies(s, ctx.tenant)}  # last is current
+    with ctx.env.units() as uow:  # the last of each kind is its current version
+        current: dict[str, PolicyDocument] = {d.kind: d for d in uow.compliance.policies(ctx.tenant)}
     return {"required": required, "missing": [k for k in required if k not in current],
             "overdue": [k for k in required if k in current and current[k].review_due < now],
             "versions": {k: current[k].version for k in required if k in current}}
@@ -189,32 +208,33 @@ def assessment(ctx: Context, params: dict[str, Any]) -> Facts:
 
 
 def screen_library(ctx: Context, params: dict[str, Any]) -> Facts:
-    with ctx.sg.db.session() as s:
-        version = repo.library_version(s, ctx.tenant)
-        prompts = repo.decision_count(s, "prompt", ctx.since, ctx.until, ctx.tenant)
-        generations = repo.period_count(s, ctx.since, ctx.until, ctx.tenant)
-        tenants = [ctx.tenant] if ctx.tenant is not None else repo.library_tenants(s)
-    entries = sum(len(ctx.sg.compliance.screen.entries(tenant=t)) for t in tenants)
+    with ctx.env.units() as uow:
+        version = uow.compliance.library_version(ctx.tenant)
+        prompts = uow.compliance.decision_count("prompt", ctx.since, ctx.until, ctx.tenant)
+        generations = uow.compliance.period_count(ctx.since, ctx.until, ctx.tenant)
+        tenants = [ctx.tenant] if ctx.tenant is not None else uow.compliance.library_tenants()
+    entries = sum(ctx.env.library_size(t) for t in tenants)
     return {"library_version": version, "library_entries": entries, "prompt_screens": prompts,
             "generations": generations}
 
 
 def screen_outputs(ctx: Context, params: dict[str, Any]) -> Facts:
     total, smp = samples(ctx)
-    with ctx.sg.db.session() as s:
-        screened_hashes, screened_ids = repo.screened(s, "output", hashes=[x.output_sha256 for x in smp],
-                                                      content_ids=[x.content_id for x in smp])
+    with ctx.env.units() as uow:
+        screened_hashes, screened_ids = uow.compliance.screened("output", hashes=[x.output_sha256 for x in smp],
+                                                                content_ids=[x.content_id for x in smp])
     missing = [x.content_id for x in smp if x.output_sha256 not in screened_hashes and x.content_id not in screened_ids]
     return {"records_in_period": total, "sampled": len(smp), "unscreened": len(missing),
             "examples": missing[:MAX_EXAMPLES]}
 
 
 def terms(ctx: Context, params: dict[str, Any]) -> Facts:
-    with ctx.sg.db.session() as s:
-        versions = repo.terms_versions(s, ctx.tenant)
+    with ctx.env.units() as uow:
+        versions = uow.compliance.terms_versions(ctx.tenant)
         agreements = [t for t in versions if t.kind == "service_agreement"]
-        accepted = repo.acceptances(s)
-        recs = repo.period_rows(s, ctx.since, ctx.until, ctx.tenant, ("content_id", "user_id", "tenant", "created_at"))
+        accepted = uow.compliance.acceptances()
+        recs = uow.compliance.period_rows(ctx.since, ctx.until, ctx.tenant,
+                                          ("content_id", "user_id", "tenant", "created_at"))
     bad: list[str] = []
     for r in recs:
         in_force = [t for t in agreements if t.tenant == r.tenant and t.published_at <= r.created_at]
@@ -229,17 +249,17 @@ def terms(ctx: Context, params: dict[str, Any]) -> Facts:
 
 
 def filing(ctx: Context, params: dict[str, Any]) -> Facts:
-    st = ctx.sg.settings
+    st = ctx.settings
     return {"filing_number": st.filing_number, "filing_link": st.filing_link,
             "filing_number_set": bool(st.filing_number), "filing_link_set": bool(st.filing_link),
             "display": filing_display(st)}
 
 
 def training(ctx: Context, params: dict[str, Any]) -> Facts:
-    with ctx.sg.db.session() as s:
-        used = sorted(m for m in repo.period_distinct(s, "model", ctx.since, ctx.until, ctx.tenant) if m)
-        links = repo.lineage_links(s, ctx.tenant)
-        datasets = repo.dataset_count(s, ctx.tenant)
+    with ctx.env.units() as uow:
+        used = sorted(m for m in uow.compliance.period_distinct("model", ctx.since, ctx.until, ctx.tenant) if m)
+        links = uow.compliance.lineage_links(ctx.tenant)
+        datasets = uow.compliance.dataset_count(ctx.tenant)
     with_lineage = {m for m, _ in links}
     no_basis = sorted({f"{m} <- {d.name}" for m, d in links if not d.legal_basis})
     no_consent = sorted({d.name for _, d in links if d.contains_pi and d.legal_basis == "consent"

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from synthguard.compliance.common import check_name, check_text, ledger_body, parse_day, sha256_text
+from synthguard.compliance.common import UserRef, check_name, check_text, ledger_body, parse_day, sha256_text
 from synthguard.errors import ConflictError, ValidationError
 from synthguard.i18n import N_
-from synthguard.store import compliance_repo as repo
+from synthguard.ledger.log import Ledger
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import PolicyDocument
+from synthguard.store.protocols import Units
 from synthguard.times import iso
 
 ART7_KINDS = ("user_registration", "algorithm_review", "ethics_review", "publication_review", "data_security",
@@ -34,8 +35,11 @@ def _doc(d: PolicyDocument, now: datetime | None = None) -> dict[str, Any]:
 
 
 class Register:
-    def __init__(self, sg: Any):
-        self.sg = sg
+    """The register behind ``sg.compliance.register``, from narrow dependencies (issue 23): units of work, the
+    ledger each new version is appended to, and the pseudonymiser of the actor."""
+
+    def __init__(self, units: Units, ledger: Ledger, user_ref: UserRef):
+        self.units, self.ledger, self.user_ref = units, ledger, user_ref
 
     def add(self, kind: str, version: str, *, owner: str, review_due: str | datetime, actor: str, title: str = "",
             evidence: str = "", text: str | None = None, tenant: str = "default") -> dict[str, Any]:
@@ -47,23 +51,23 @@ class Register:
         version = check_text(version, "the version", max_len=32)
         owner = check_text(owner, "the owner", max_len=128)
         due = parse_day(review_due)
-        with self.sg.db.session() as s:
-            if repo.policy_exists(s, tenant, kind, version):
+        with self.units() as uow:
+            if uow.compliance.policy_exists(tenant, kind, version):
                 raise ConflictError("{kind} version {version!r} is already registered",
                                     hint="Versions are immutable: register the revision under a new version.",
                                     values={"kind": kind, "version": version})
             digest = sha256_text(text) if text else None
-            entry = self.sg.ledger.append(s, "feature", ledger_body(
-                self.sg, "policy_document", actor, kind=kind, version=version, tenant=tenant, sha256=digest))
-            doc = repo.add_policy(s, tenant=tenant, kind=kind, version=version, title=title, owner=owner,
-                                  review_due=due, evidence=evidence, sha256=digest, created_by=actor,
-                                  ledger_index=entry.index)  # a concurrent writer of the version: ConflictError
+            entry = self.ledger.append(uow.session, "feature", ledger_body(
+                self.user_ref, "policy_document", actor, kind=kind, version=version, tenant=tenant, sha256=digest))
+            doc = uow.compliance.add_policy(tenant=tenant, kind=kind, version=version, title=title, owner=owner,
+                                            review_due=due, evidence=evidence, sha256=digest, created_by=actor,
+                                            ledger_index=entry.index)  # a concurrent writer: ConflictError
             return _doc(doc)
 
     def documents(self, *, tenant: str | None = "default", current_only: bool = True) -> list[dict[str, Any]]:
         """The register: by default the current (newest) version of each kind."""
-        with self.sg.db.session() as s:
-            docs = repo.policies(s, tenant)
+        with self.units() as uow:
+            docs = uow.compliance.policies(tenant)
         now = utcnow()
         if not current_only:
             return [_doc(d, now) for d in docs]

@@ -15,20 +15,28 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from synthguard.compliance import adapters
-from synthguard.compliance.common import check_name, check_text, ledger_body, sha256_text
+from synthguard.compliance.common import UserRef, check_name, check_text, ledger_body, sha256_text
+from synthguard.consent.gate import GateResult
 from synthguard.errors import NotFoundError, ValidationError
-from synthguard.store import compliance_repo as repo
+from synthguard.fingerprint.banks import Banks
+from synthguard.ledger.log import Ledger
+from synthguard.media import Media
 from synthguard.store.compliance_tables import ScreenDecision, ScreenLibraryChange
+from synthguard.store.protocols import Units
 from synthguard.times import iso
 
 ENGINE = "synthguard-screen/1"
 KINDS = ("keyword", "pattern")
 MAX_PROMPT = 100_000
 _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
+
+ConsentCheck = Callable[..., GateResult]
+"""``consent.gate.check`` bound to its context: ``(media list, *, purpose, user, tenant) -> GateResult`` (DS-15)."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,13 @@ def _compile(value: str) -> re.Pattern[str]:
 
 
 class Screen:
-    def __init__(self, sg: Any):
-        self.sg = sg
+    """The screen behind ``sg.compliance.screen``, from narrow dependencies (issue 23): units of work, the ledger,
+    the pseudonymiser, and for media the loader, the inspector, the hash banks and the consent gate's check."""
+
+    def __init__(self, units: Units, ledger: Ledger, user_ref: UserRef, *, media: Callable[[Any], Media],
+                 inspect: Callable[[Any], dict[str, Any]], banks: Callable[[], Banks], consent_check: ConsentCheck):
+        self.units, self.ledger, self.user_ref = units, ledger, user_ref
+        self.media, self.inspect, self.banks, self.consent_check = media, inspect, banks, consent_check
 
     # --- the feature library (DS-09) ------------------------------------------------------
     def add(self, list_name: str, value: str, *, kind: str = "keyword", reason: str, actor: str,
@@ -101,27 +114,27 @@ class Screen:
                                   values={"value": value})
         reason = check_text(reason, "the reason")
         actor = check_text(actor, "the actor", max_len=128)
-        with self.sg.db.session() as s:
-            entry = self.sg.ledger.append(s, "feature", ledger_body(
-                self.sg, "feature_library", actor, action=action, list=list_name, kind=kind,
+        with self.units() as uow:
+            entry = self.ledger.append(uow.session, "feature", ledger_body(
+                self.user_ref, "feature_library", actor, action=action, list=list_name, kind=kind,
                 value_sha256=sha256_text(value), tenant=tenant))
-            row = repo.add_library_change(s, tenant=tenant, actor=actor, action=action, list_name=list_name,
-                                          kind=kind, value=value, reason=reason, ledger_index=entry.index)
+            row = uow.compliance.add_library_change(tenant=tenant, actor=actor, action=action, list_name=list_name,
+                                                    kind=kind, value=value, reason=reason, ledger_index=entry.index)
             return _change_dict(row)
 
     def version(self, *, tenant: str = "default") -> int:
-        with self.sg.db.session() as s:
-            return repo.library_version(s, tenant)
+        with self.units() as uow:
+            return uow.compliance.library_version(tenant)
 
     def changes(self, *, tenant: str = "default") -> list[dict[str, Any]]:
-        with self.sg.db.session() as s:
-            return [_change_dict(r) for r in repo.library_changes(s, tenant)]
+        with self.units() as uow:
+            return [_change_dict(r) for r in uow.compliance.library_changes(tenant)]
 
     def entries(self, *, tenant: str = "default", version: int | None = None) -> list[LibraryEntry]:
         """The library as of ``version`` (default: now): the replay of the change log."""
         live: dict[tuple[str, str, str], int] = {}
-        with self.sg.db.session() as s:
-            for r in repo.library_changes(s, tenant, up_to=version):
+        with self.units() as uow:
+            for r in uow.compliance.library_changes(tenant, up_to=version):
                 key = (r.list_name, r.kind, r.value)
                 if r.action == "add":
                     live.setdefault(key, r.id)
@@ -137,8 +150,8 @@ class Screen:
         if len(text) > MAX_PROMPT:
             raise ValidationError("the prompt is longer than {MAX_PROMPT} characters",
                                   values={"MAX_PROMPT": MAX_PROMPT})
-        with self.sg.db.session() as s:  # one snapshot: entries and version agree
-            version = repo.library_version(s, tenant)
+        with self.units() as uow:  # one snapshot: entries and version agree
+            version = uow.compliance.library_version(tenant)
         entries = self.entries(tenant=tenant, version=version)
         plain, squeezed = normalise(text), normalise(text, squeeze=True)
         matched = []
@@ -157,15 +170,13 @@ class Screen:
                   purpose: str | None = None, user: str | None = None) -> Decision:
         """Screen reference media (a face or voice to edit): the hash banks, and with ``purpose`` and ``user`` the
         consent gate (DS-15; it decides without logging here, label() logs when it enforces)."""
-        m = self.sg.media(media)
-        matches = [x.to_dict() for x in self.sg.banks.query_media(m)]
+        m = self.media(media)
+        matches = [x.to_dict() for x in self.banks().query_media(m)]
         matched: list[dict[str, Any]] = [{"bank": x["bank"], "entry_id": x["entry_id"], "distance": x["distance"]}
                                          for x in matches]
         notes = []
         if purpose and user and adapters.consent_gate_available():
-            from synthguard.consent.gate import check
-
-            gate = check(self.sg, [m], purpose=purpose, user=user, tenant=tenant)
+            gate = self.consent_check([m], purpose=purpose, user=user, tenant=tenant)
             matched += [{"consent": p["code"], "modality": p["modality"]} for p in gate.persons
                         if p["decision"] == "deny"]
             notes += [f"consent gate: {gate.decision}", *gate.notes]
@@ -179,9 +190,9 @@ class Screen:
 
     def output(self, media: Any, *, tenant: str = "default", content_id: str | None = None) -> Decision:
         """Screen an output before release: it must carry its labels and must not match a hash bank."""
-        m = self.sg.media(media)
-        found = self.sg.inspect(m)
-        matches = [x.to_dict() for x in self.sg.banks.query_media(m)]
+        m = self.media(media)
+        found = self.inspect(m)
+        matches = [x.to_dict() for x in self.banks().query_media(m)]
         missing = [k for k, ok in (("aigc_metadata", bool(found.get("aigc"))),
                                    ("explicit_label", bool((found.get("visible_label") or {}).get("found"))))
                    if not ok]
@@ -193,18 +204,19 @@ class Screen:
         return self._record(d, tenant)
 
     def decisions(self, *, tenant: str | None = "default", limit: int = 100) -> list[dict[str, Any]]:
-        with self.sg.db.session() as s:
-            return [_decision_dict(r) for r in repo.decisions(s, tenant, limit)]
+        with self.units() as uow:
+            return [_decision_dict(r) for r in uow.compliance.decisions(tenant, limit)]
 
     def _record(self, d: Decision, tenant: str) -> Decision:
-        with self.sg.db.session() as s:
-            entry = self.sg.ledger.append(s, "moderation", {
+        with self.units() as uow:
+            entry = self.ledger.append(uow.session, "moderation", {
                 "event": "screen", "stage": d.stage, "decision": d.decision, "subject_sha256": d.subject_sha256,
                 "library_version": d.library_version, "engine": d.engine, "content_id": d.content_id,
                 "matched": d.matched})
-            row = repo.add_decision(s, tenant=tenant, stage=d.stage, subject_sha256=d.subject_sha256,
-                                    decision=d.decision, matched=d.matched, library_version=d.library_version,
-                                    engine=d.engine, content_id=d.content_id, ledger_index=entry.index)
+            row = uow.compliance.add_decision(tenant=tenant, stage=d.stage, subject_sha256=d.subject_sha256,
+                                              decision=d.decision, matched=d.matched,
+                                              library_version=d.library_version, engine=d.engine,
+                                              content_id=d.content_id, ledger_index=entry.index)
             d.id, d.ledger_index = row.id, entry.index
         return d
 

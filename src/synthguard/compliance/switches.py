@@ -11,11 +11,12 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from synthguard.compliance.common import FEATURE, check_tenant, check_text, ledger_body, sha256_text
+from synthguard.compliance.common import FEATURE, UserRef, check_tenant, check_text, ledger_body, sha256_text
 from synthguard.errors import FeatureDisabledError, ValidationError
-from synthguard.store import compliance_repo as repo
+from synthguard.ledger.log import Ledger
 from synthguard.store.base import utcnow
 from synthguard.store.compliance_tables import FeatureSwitch
+from synthguard.store.protocols import Units
 from synthguard.times import iso
 
 ALL_TENANTS = "*"
@@ -35,8 +36,11 @@ def _row(r: FeatureSwitch) -> dict[str, Any]:
 
 
 class Switches:
-    def __init__(self, sg: Any):
-        self.sg = sg
+    """The switch table behind ``sg.compliance.switches``, from narrow dependencies (issue 23): units of work, the
+    ledger every flip is appended to, and the pseudonymiser of the actor."""
+
+    def __init__(self, units: Units, ledger: Ledger, user_ref: UserRef):
+        self.units, self.ledger, self.user_ref = units, ledger, user_ref
 
     def set(self, feature: str, *, enabled: bool, actor: str, reason: str, tenant: str = ALL_TENANTS
             ) -> dict[str, Any]:
@@ -48,24 +52,22 @@ class Switches:
         check_tenant(tenant)
         reason = check_text(reason, "the reason")
         actor = check_text(actor, "the actor", max_len=128)
-        with self.sg.db.session() as s:
-            row = repo.switch(s, tenant, feature)
-            entry = self.sg.ledger.append(s, "feature", ledger_body(
-                self.sg, "feature_switch", actor, feature=feature, tenant=tenant, enabled=enabled,
+        with self.units() as uow:
+            entry = self.ledger.append(uow.session, "feature", ledger_body(
+                self.user_ref, "feature_switch", actor, feature=feature, tenant=tenant, enabled=enabled,
                 reason_sha256=sha256_text(reason)))
-            row.enabled, row.changed_at, row.changed_by, row.reason = enabled, utcnow(), actor, reason
-            row.ledger_index = entry.index
-            s.flush()
+            row = uow.compliance.set_switch(tenant, feature, enabled=enabled, changed_at=utcnow(), changed_by=actor,
+                                            reason=reason, ledger_index=entry.index)
             return _row(row)
 
     def list(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every switch ever flipped (a feature with no row is on); ``tenant`` also shows the global ones."""
-        with self.sg.db.session() as s:
-            return [_row(r) for r in repo.switches(s, (tenant, ALL_TENANTS) if tenant is not None else None)]
+        with self.units() as uow:
+            return [_row(r) for r in uow.compliance.switches((tenant, ALL_TENANTS) if tenant is not None else None)]
 
     def disabled(self, features: builtins.list[str], tenant: str) -> builtins.list[dict[str, Any]]:
-        with self.sg.db.session() as s:
-            return [_row(r) for r in repo.switched_off(s, features, tenant, ALL_TENANTS)]
+        with self.units() as uow:
+            return [_row(r) for r in uow.compliance.switched_off(features, tenant, ALL_TENANTS)]
 
     def guard(self, modality: str, technique: str | None, *, tenant: str) -> None:
         """Refuse the request when any switch it depends on is off (403, see FeatureDisabledError)."""

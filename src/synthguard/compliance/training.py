@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthguard.compliance.common import check_text, ledger_body
+from synthguard.compliance.common import UserRef, check_text, ledger_body
 from synthguard.errors import ConflictError, NotFoundError, ValidationError
 from synthguard.i18n import N_
-from synthguard.store import compliance_repo as repo
+from synthguard.ledger.log import Ledger
 from synthguard.store.compliance_tables import TrainingDataset
+from synthguard.store.protocols import Units
 from synthguard.times import iso
 
 # PIPL Art. 13 legal bases (PI-01) plus data without personal information under a licence or in the public domain.
@@ -24,8 +25,11 @@ def _ds(d: TrainingDataset) -> dict[str, Any]:
 
 
 class Training:
-    def __init__(self, sg: Any):
-        self.sg = sg
+    """The register behind ``sg.compliance.training``, from narrow dependencies (issue 23): units of work, the
+    ledger each data set and lineage link is appended to, and the pseudonymiser of the actor."""
+
+    def __init__(self, units: Units, ledger: Ledger, user_ref: UserRef):
+        self.units, self.ledger, self.user_ref = units, ledger, user_ref
 
     def add(self, name: str, *, source: str, actor: str, legal_basis: str | None = None, contains_pi: bool = False,
             sensitive_pi: bool = False, consent_refs: list[str] | None = None, retention: str = "",
@@ -40,43 +44,44 @@ class Training:
         if sensitive_pi and not contains_pi:
             raise ValidationError("sensitive personal information implies personal information",
                                   hint="Pass --contains-pi with --sensitive-pi.")
-        with self.sg.db.session() as s:
-            if repo.dataset(s, tenant, name) is not None:
+        with self.units() as uow:
+            if uow.compliance.dataset(tenant, name) is not None:
                 raise ConflictError("data set {name!r} is already registered", values={"name": name})
-            d = repo.add_dataset(s, tenant=tenant, name=name, source=source, legal_basis=legal_basis,
-                                 contains_pi=contains_pi, sensitive_pi=sensitive_pi, consent_refs=consent_refs or [],
-                                 retention=retention, created_by=actor)
-            self.sg.ledger.append(s, "feature", ledger_body(self.sg, "training_dataset", actor, dataset=d.id,
-                                                            legal_basis=legal_basis, contains_pi=contains_pi))
+            d = uow.compliance.add_dataset(tenant=tenant, name=name, source=source, legal_basis=legal_basis,
+                                           contains_pi=contains_pi, sensitive_pi=sensitive_pi,
+                                           consent_refs=consent_refs or [], retention=retention, created_by=actor)
+            self.ledger.append(uow.session, "feature", ledger_body(
+                self.user_ref, "training_dataset", actor, dataset=d.id, legal_basis=legal_basis,
+                contains_pi=contains_pi))
             return _ds(d)
 
     def link(self, model: str, dataset: str, *, actor: str, tenant: str = "default") -> dict[str, Any]:
         """Record that model version ``model`` was trained on ``dataset`` (lineage, DS-14)."""
         model = check_text(model, "the model version", max_len=128)
-        with self.sg.db.session() as s:
-            d = repo.dataset(s, tenant, dataset)
+        with self.units() as uow:
+            d = uow.compliance.dataset(tenant, dataset)
             if d is None:
                 raise NotFoundError("no data set {dataset!r}",
                                     hint="Register it: `synthguard compliance dataset add`.",
                                     values={"dataset": dataset})
-            if not repo.is_linked(s, tenant, model, d.id):
-                repo.link(s, tenant=tenant, model=model, dataset_id=d.id, linked_by=actor)
-                self.sg.ledger.append(s, "feature", ledger_body(self.sg, "model_lineage", actor, model=model,
-                                                                dataset=d.id))
+            if not uow.compliance.is_linked(tenant, model, d.id):
+                uow.compliance.link(tenant=tenant, model=model, dataset_id=d.id, linked_by=actor)
+                self.ledger.append(uow.session, "feature", ledger_body(self.user_ref, "model_lineage", actor,
+                                                                       model=model, dataset=d.id))
         return self.lineage(model, tenant=tenant)
 
     def datasets(self, *, tenant: str | None = "default") -> list[dict[str, Any]]:
-        with self.sg.db.session() as s:
-            return [_ds(d) for d in repo.datasets(s, tenant)]
+        with self.units() as uow:
+            return [_ds(d) for d in uow.compliance.datasets(tenant)]
 
     def lineage(self, model: str, *, tenant: str | None = "default") -> dict[str, Any]:
-        with self.sg.db.session() as s:
-            return {"model": model, "datasets": [_ds(d) for d in repo.lineage(s, model, tenant)]}
+        with self.units() as uow:
+            return {"model": model, "datasets": [_ds(d) for d in uow.compliance.lineage(model, tenant)]}
 
     def models(self, *, tenant: str | None = "default") -> dict[str, list[dict[str, Any]]]:
         """Every model with lineage -> its data sets."""
-        with self.sg.db.session() as s:
+        with self.units() as uow:
             out: dict[str, list[dict[str, Any]]] = {}
-            for model, d in repo.lineage_links(s, tenant):
+            for model, d in uow.compliance.lineage_links(tenant):
                 out.setdefault(model, []).append(_ds(d))
             return out

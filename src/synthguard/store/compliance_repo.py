@@ -1,9 +1,9 @@
 """Queries of the provider compliance module (issue 11), so ``synthguard.compliance`` holds no SQL (issue 23).
 
-Plain functions over a ``Session`` the caller opened (``with sg.db.session() as s:``), so what was one transaction
-in the domain code stays one; they return ORM rows, result rows or plain values and leave the judging to
-``compliance``.  Besides the compliance tables they read what the audit measures: generation records, identity
-verifications, ledger entries and checkpoints, moderation cases.
+Plain functions over a ``Session``, and :class:`ComplianceRepository` binding them to one unit of work
+(``uow.compliance``), so what was one transaction in the domain code stays one; they return ORM rows, result rows
+or plain values and leave the judging to ``compliance``.  Besides the compliance tables they read what the audit
+measures: generation records, identity verifications, ledger entries and checkpoints, moderation cases.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from synthguard.store.compliance_tables import (
     TermsVersion,
     TrainingDataset,
 )
-from synthguard.store.db import Database
 from synthguard.store.ledger_tables import CHECKPOINTS, ENTRIES
 from synthguard.store.moderation_tables import ModCase, ModRefutation
 from synthguard.store.schema import IdentityVerification, Record, User
@@ -51,10 +50,6 @@ def _version_exists(s: Session, model: type[PolicyDocument] | type[TermsVersion]
     """Whether the tenant already has ``version`` of the versioned document ``kind`` (a policy or terms)."""
     return s.scalar(select(model.id).where(model.tenant == tenant, model.kind == kind,
                                            model.version == version)) is not None
-
-
-def table_names(db: Database) -> set[str]:
-    return set(inspect(db.engine).get_table_names())
 
 
 # --- generation records of an audit period ------------------------------------------------------
@@ -304,3 +299,160 @@ def lineage_links(s: Session, tenant: str | None) -> list[Any]:
     q = select(ModelDataset.model, TrainingDataset).join(TrainingDataset,
                                                          ModelDataset.dataset_id == TrainingDataset.id)
     return list(s.execute(_tenant(q, ModelDataset.tenant, tenant)))
+
+
+def table_names_of(s: Session) -> set[str]:
+    """The tables of the database the session is bound to (what the moderation adapter may read)."""
+    return set(inspect(s.connection()).get_table_names())
+
+
+def set_switch(s: Session, tenant: str, feature: str, **fields: Any) -> FeatureSwitch:
+    """The switch row (added when it does not exist yet) with ``fields`` set, flushed."""
+    row = switch(s, tenant, feature)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    s.flush()
+    return row
+
+
+class ComplianceRepository:
+    """The compliance queries (this module's functions) bound to one unit of work's session: ``uow.compliance``.
+
+    Besides the compliance tables it reads what the audit measures (records, identity verifications, ledger
+    entries and checkpoints, moderation cases); see :class:`synthguard.store.protocols.ComplianceRepo`."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    # generation records of an audit period
+    def period_content_ids(self, since: datetime, until: datetime, tenant: str | None) -> list[str]:
+        return period_content_ids(self._s, since, until, tenant)
+
+    def records(self, content_ids: Iterable[str]) -> list[Record]:
+        return records(self._s, content_ids)
+
+    def period_count(self, since: datetime, until: datetime, tenant: str | None) -> int:
+        return period_count(self._s, since, until, tenant)
+
+    def period_unverified(self, since: datetime, until: datetime, tenant: str | None) -> list[str]:
+        return period_unverified(self._s, since, until, tenant)
+
+    def period_distinct(self, column: str, since: datetime, until: datetime, tenant: str | None) -> list[Any]:
+        return period_distinct(self._s, column, since, until, tenant)
+
+    def period_rows(self, since: datetime, until: datetime, tenant: str | None, columns: Sequence[str], *,
+                    techniques: Sequence[str] | None = None) -> list[Any]:
+        return period_rows(self._s, since, until, tenant, columns, techniques=techniques)
+
+    # ledger, checkpoints, moderation, the schema
+    def ledger_entries(self, indexes: Iterable[int]) -> list[Any]:
+        return ledger_entries(self._s, indexes)
+
+    def ledger_data(self, kind: str, *, since: datetime | None = None) -> list[str]:
+        return ledger_data(self._s, kind, since=since)
+
+    def latest_checkpoint(self) -> Any:
+        return latest_checkpoint(self._s)
+
+    def moderation_period(self, since: datetime, until: datetime, tenant: str | None, sources: Sequence[str]
+                          ) -> tuple[list[ModCase], set[int], list[str | None]]:
+        return moderation_period(self._s, since, until, tenant, sources)
+
+    def table_names(self) -> set[str]:
+        return table_names_of(self._s)
+
+    # emergency switches (DS-05)
+    def set_switch(self, tenant: str, feature: str, **fields: Any) -> FeatureSwitch:
+        return set_switch(self._s, tenant, feature, **fields)
+
+    def switches(self, tenants: Sequence[str] | None = None) -> list[FeatureSwitch]:
+        return switches(self._s, tenants)
+
+    def switched_off(self, features: Sequence[str], tenant: str, all_tenants: str) -> list[FeatureSwitch]:
+        return switched_off(self._s, features, tenant, all_tenants)
+
+    # management-system register (DS Art. 7)
+    def policy_exists(self, tenant: str, kind: str, version: str) -> bool:
+        return policy_exists(self._s, tenant, kind, version)
+
+    def add_policy(self, **fields: Any) -> PolicyDocument:
+        return add_policy(self._s, **fields)
+
+    def policies(self, tenant: str | None) -> list[PolicyDocument]:
+        return policies(self._s, tenant)
+
+    # prompt screen (DS-08/09)
+    def add_library_change(self, **fields: Any) -> ScreenLibraryChange:
+        return add_library_change(self._s, **fields)
+
+    def library_version(self, tenant: str | None) -> int:
+        return library_version(self._s, tenant)
+
+    def library_changes(self, tenant: str, *, up_to: int | None = None) -> list[ScreenLibraryChange]:
+        return library_changes(self._s, tenant, up_to=up_to)
+
+    def library_tenants(self) -> list[str]:
+        return library_tenants(self._s)
+
+    def add_decision(self, **fields: Any) -> ScreenDecision:
+        return add_decision(self._s, **fields)
+
+    def decisions(self, tenant: str | None, limit: int) -> list[ScreenDecision]:
+        return decisions(self._s, tenant, limit)
+
+    def decision_count(self, stage: str, since: datetime, until: datetime, tenant: str | None) -> int:
+        return decision_count(self._s, stage, since, until, tenant)
+
+    def screened(self, stage: str, *, hashes: Sequence[str], content_ids: Sequence[str]
+                 ) -> tuple[set[str], set[str | None]]:
+        return screened(self._s, stage, hashes=hashes, content_ids=content_ids)
+
+    # terms (DS-06)
+    def terms_exists(self, tenant: str, kind: str, version: str) -> bool:
+        return terms_exists(self._s, tenant, kind, version)
+
+    def add_terms(self, **fields: Any) -> TermsVersion:
+        return add_terms(self._s, **fields)
+
+    def terms_version(self, tenant: str, kind: str, version: str | None = None) -> TermsVersion | None:
+        return terms_version(self._s, tenant, kind, version)
+
+    def terms_versions(self, tenant: str | None) -> list[TermsVersion]:
+        return terms_versions(self._s, tenant)
+
+    def acceptance(self, user_key: str | None, terms_id: int) -> TermsAcceptance | None:
+        return acceptance(self._s, user_key, terms_id)
+
+    def add_acceptance(self, **fields: Any) -> TermsAcceptance:
+        return add_acceptance(self._s, **fields)
+
+    def acceptances(self) -> dict[tuple[str, int], datetime]:
+        return acceptances(self._s)
+
+    def user_key(self, tenant: str, name: str) -> str | None:
+        return user_key(self._s, tenant, name)
+
+    # training-data register (DS-14)
+    def dataset(self, tenant: str, name: str) -> TrainingDataset | None:
+        return dataset(self._s, tenant, name)
+
+    def add_dataset(self, **fields: Any) -> TrainingDataset:
+        return add_dataset(self._s, **fields)
+
+    def is_linked(self, tenant: str, model: str, dataset_id: int) -> bool:
+        return is_linked(self._s, tenant, model, dataset_id)
+
+    def link(self, **fields: Any) -> None:
+        link(self._s, **fields)
+
+    def datasets(self, tenant: str | None) -> list[TrainingDataset]:
+        return datasets(self._s, tenant)
+
+    def dataset_count(self, tenant: str | None) -> int:
+        return dataset_count(self._s, tenant)
+
+    def lineage(self, model: str, tenant: str | None) -> list[TrainingDataset]:
+        return lineage(self._s, model, tenant)
+
+    def lineage_links(self, tenant: str | None) -> list[Any]:
+        return lineage_links(self._s, tenant)

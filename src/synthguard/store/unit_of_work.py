@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from synthguard.store import job_repo, ledger_repo, record_repo, scan_tables, user_repo
 from synthguard.store.base import named_rows, tenant_rows, tenants_naming
+from synthguard.store.compliance_repo import ComplianceRepository
 from synthguard.store.job_tables import Job
 from synthguard.store.moderation_repo import ModerationStore
 from synthguard.store.scan_tables import DeepScanUpload
@@ -146,6 +147,7 @@ class UnitOfWork:
         self.jobs = Jobs(session)
         self.deep_scans = DeepScans(session)
         self.moderation = ModerationStore(session)
+        self.compliance = ComplianceRepository(session)
 
 
-__all__ = ["DeepScans", "Jobs", "Records", "Session", "UnitOfWork", "Users"]
+__all__ = ["ComplianceRepository", "DeepScans", "Jobs", "Records", "Session", "UnitOfWork", "Users"]

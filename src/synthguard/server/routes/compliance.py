@@ -89,10 +89,10 @@ def _scope(p: Principal, tenant: str | None) -> str | None:
     return tenant if p.role is Role.REGULATOR or p.operator else p.tenant
 
 
-def _as(fmt: Format, blocks: list[Any], data: dict[str, Any], name: str, sg: Any) -> Any:
+def _as(fmt: Format, blocks: list[Any], data: dict[str, Any], name: str, font_path: Any) -> Any:
     if fmt == "json":
         return data
-    return Response(render(blocks, fmt, data, font_path=sg.settings.font_path), media_type=MIME[fmt],
+    return Response(render(blocks, fmt, data, font_path=font_path), media_type=MIME[fmt],
                     headers={"Content-Disposition": f'inline; filename="{name}.{fmt}"'})
 
 
@@ -102,7 +102,7 @@ def check(sg: SG, p: Auditor, profile: Literal["cn", "eu", "us"] | None = None,
           ) -> dict[str, Any] | Response:
     """Audit the deployment (records re-checked; files cannot be re-read over HTTP: use the CLI's --outputs)."""
     data = sg.compliance.check(profile=profile, since=since, tenant=_scope(p, tenant)).to_dict()
-    return _as(fmt, audit_blocks(data), data, "compliance", sg)
+    return _as(fmt, audit_blocks(data), data, "compliance", sg.settings.font_path)
 
 
 @router.get("/v1/compliance/assessment", response_model=None)
@@ -110,7 +110,7 @@ def assessment(sg: SG, p: Auditor, since: Annotated[str, Query(max_length=8)] = 
                fmt: Format = "pdf") -> dict[str, Any] | Response:
     """The DS Art. 15 security assessment of the face/voice tools, with the filing number (DS-17, DS-22)."""
     data = sg.compliance.assessment(since=since, tenant=_scope(p, tenant))
-    return _as(fmt, assessment_blocks(data), data, "security-assessment", sg)
+    return _as(fmt, assessment_blocks(data), data, "security-assessment", sg.settings.font_path)
 
 
 @router.get("/v1/compliance/switches")
