@@ -8,6 +8,7 @@ ledger, which only ever held hashes and pseudonymous references, keeps verifying
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -22,6 +23,9 @@ import numpy as np
 from synthguard.consent import likeness
 from synthguard.consent.evidence import TamperedEvidenceError, challenge_phrase, load_public_key, verify_statement
 from synthguard.consent.policy import load_policy, purpose_modalities
+from synthguard.consent.rights import erase as erase_subject
+from synthguard.consent.rights import export as export_subject
+from synthguard.consent.vault import vault_id
 from synthguard.consent.voices import embed_media
 from synthguard.errors import ConflictError, NotFoundError, SubjectErasedError, ValidationError
 from synthguard.i18n import N_, _
@@ -41,11 +45,6 @@ if TYPE_CHECKING:
     from synthguard.store.db import Database
 
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
-
-
-def vault_id(subject_key: str) -> str:
-    """The vault subject of a consent subject, by its key (``ConsentSubject.id``)."""
-    return f"likeness:{subject_key}"
 
 
 # a subject's key fits the vault's 128 characters after "likeness:" (issue 18 finding 13)
@@ -389,17 +388,13 @@ class Registry:
             vid = vault_id(g.subject_id)
             d["scope"] = self.vault().decrypt(s, vid, g.scope_token).decode() if g.scope_token else ""
             if g.evidence_token:
-                import base64
-
                 evidence["file_base64"] = base64.b64encode(self.vault().decrypt(s, vid, g.evidence_token)).decode()
         return d
 
     # --- data-subject rights (PIPL 44-47, GDPR 15/17/20): see rights.py ------------------------------
     def export(self, subject_id: str, *, tenant: str | None = None, actor: str = "operator") -> dict[str, Any]:
         """Everything held on a subject, decrypted, as one JSON document (PI-11, GDPR Arts. 15 and 20)."""
-        from synthguard.consent.rights import export
-
-        return export(self, subject_id, tenant=tenant, actor=actor)
+        return export_subject(self, subject_id, tenant=tenant, actor=actor)
 
     def signing_key(self, subject_id: str, *, tenant: str | None = None) -> str | None:
         """The Ed25519 public key (PEM) the subject registered, which proves requests made by the person."""
@@ -408,9 +403,7 @@ class Registry:
 
     def erase(self, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
         """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""
-        from synthguard.consent.rights import erase
-
-        return erase(self, subject_id, reason=reason, tenant=tenant)
+        return erase_subject(self, subject_id, reason=reason, tenant=tenant)
 
 
 def parse_expiry(value: str | None) -> datetime | None:

@@ -13,7 +13,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from synthguard.consent import likeness
-from synthguard.consent.registry import vault_id
+from synthguard.consent.vault import vault_id
 from synthguard.errors import SubjectErasedError
 from synthguard.i18n import _
 from synthguard.ledger.erasure import subject_ref
