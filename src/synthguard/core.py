@@ -51,7 +51,7 @@ from synthguard.moderation import Moderation
 from synthguard.plugins import Plugins, hashers_for
 from synthguard.scan import Scanner, ScanResult, detectors_for
 from synthguard.scan_cache import ScanCache
-from synthguard.store import ledger_repo, scan_tables
+from synthguard.store import consent_repo, ledger_repo, scan_tables
 from synthguard.store.db import Database
 from synthguard.store.schema import User
 from synthguard.store.unit_of_work import Session, Users
@@ -243,7 +243,9 @@ class SynthGuard:
     @cached_property
     def consent(self) -> LikenessRegistry:
         """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
-        return LikenessRegistry(self.db, self.ledger, settings=lambda: self.settings, vault=lambda: self.vault,
+        return LikenessRegistry(self.db.unit_of_work, self.ledger,
+                                has_templates=functools.partial(consent_repo.has_templates_now, self.db),
+                                settings=lambda: self.settings, vault=lambda: self.vault,
                                 account_ref=self.account_ref, integrity_key=lambda: self.keys.integrity,
                                 clock=self.clock)
 
