@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from synthguard.config import Settings
     from synthguard.consent.registry import Registry, Template
     from synthguard.ledger.log import Ledger
-    from synthguard.store.protocols import Units
+    from synthguard.store.protocols import Unit, Units
 
 _STATUS_REASON = {
     "revoked": "the subject revoked the grant",
@@ -150,7 +150,7 @@ def _check(gate: ConsentGate, sources: list[Media], *, purpose: str, user: str, 
     return GateResult(decision, purpose, user, persons, notes, grants, shas, models, tenant)
 
 
-def _decide(uow: Any, registry: Registry, item: likeness.Likeness, gallery: list[Template], card: likeness.ModelCard,
+def _decide(uow: Unit, registry: Registry, item: likeness.Likeness, gallery: list[Template], card: likeness.ModelCard,
             rule: str, wanted: list[str], purpose: str, user: str, tenant: str, profile: str) -> dict[str, Any]:
     out = item.describe()
     if item.embedding is None:
