@@ -230,8 +230,6 @@ def test_a_repeat_in_another_process_gets_the_finished_deep_result_itself(settin
 
 
 def test_only_an_analysis_waiting_for_its_deep_scan_asks_the_table_again(settings, tmp_path, monkeypatch):
-    import synthguard.scan_cache as scan_cache
-
     priors = settings.model_copy(update={"scan_watermark_search": "priors"})
     with SynthGuard.open(priors) as sg:
         unlabeled = sg.media(kodak())
@@ -244,8 +242,8 @@ def test_only_an_analysis_waiting_for_its_deep_scan_asks_the_table_again(setting
         for m in (unlabeled, labeled, found_at_priors):
             sg.scan_cache.analysis(m)  # priors analyses in memory, no full one anywhere
         asked = []
-        real = scan_cache.scan_tables.cached
-        monkeypatch.setattr(scan_cache.scan_tables, "cached", lambda db, key: asked.append(key) or real(db, key))
+        real = sg.scan_cache.cached  # the table's one-key read the cache was given (issue 23)
+        monkeypatch.setattr(sg.scan_cache, "cached", lambda key: asked.append(key) or real(key))
         for _ in range(3):
             for m in (unlabeled, labeled, found_at_priors):
                 assert sg.scan_cache.analysis(m).search == "priors"

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthguard.errors import InputError, SynthGuardError
 from synthguard.i18n import N_
@@ -23,12 +23,27 @@ from synthguard.media import Media, write_atomic
 from synthguard.sources import read_item, resolve_with_skips
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.config import Settings
+    from synthguard.scan import Scanner
+
+
+class ScanHost(Protocol):
+    """What a batch needs of a core object (issue 23): the settings (the operator's limits), the scan, and
+    ``close`` when this module opened it."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def scanner(self) -> Scanner: ...
+
+    def close(self) -> None: ...
+
 
 # How a process opens its core object from the settings (``synthguard.cli.common.open_core``): given by the caller,
 # the composition root, so this module does not import ``core`` (issue 23).  Pool workers are spawned, so it is a
 # module-level function (picklable); a Ray actor gets it as a constructor argument.
-Opener = Callable[[], "SynthGuard"]
+Opener = Callable[[], ScanHost]
 
 VERDICT_KEYS = ("ai_generated", "possibly_ai", "suspected_ai", "none", "error")
 MAX_LISTED = 1000  # not-scanned files named in the summary (the count is always complete)
@@ -37,7 +52,7 @@ _SG: Any = None  # one core object per worker process
 
 
 # --- one file ------------------------------------------------------------------------------------------
-def scan_item(sg: SynthGuard, item: str, declared_ai: bool = False) -> dict[str, Any]:
+def scan_item(sg: ScanHost, item: str, declared_ai: bool = False) -> dict[str, Any]:
     """One JSON line: ``{"file", ...the scan contract}`` or ``{"file", "verdict": null, "error"}``."""
     try:
         st = sg.settings
@@ -94,7 +109,7 @@ def _pool(workers: int, opener: Opener) -> ProcessPoolExecutor:
 
 
 def scan_many(paths: Iterable[str | os.PathLike[str]], *, workers: int, opener: Opener, declared_ai: bool = False,
-              sg: SynthGuard | None = None) -> Iterator[dict[str, Any]]:
+              sg: ScanHost | None = None) -> Iterator[dict[str, Any]]:
     """The local engine: a process pool (inline for one worker), one result dict per file, in input order.
 
     Inline runs use ``sg`` or a core object opened for this call from the current settings (never one left over

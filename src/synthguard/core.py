@@ -2,9 +2,9 @@
 
 It owns the settings, the database, the key ring, the plugin registry, the ledger and the clock, builds the typed
 services from them (``labeler``, ``inspector``, ``scanner``, ``tracer``, ``ledger_service``, ``identity``,
-``consent``, ``jobs``, ``compliance``, ``moderation``, ``banks``, ``scan_cache``, ``vault``) and keeps the journeys
-of DESIGN.md as methods that delegate: ``label`` (provider), ``inspect`` (anyone), ``scan`` (platform), ``trace``
-(victim, platform).  No domain module imports it.
+``consent``, ``consent_gate``, ``jobs``, ``compliance``, ``moderation``, ``banks``, ``scan_cache``, ``vault``) and
+keeps the journeys of DESIGN.md as methods that delegate: ``label`` (provider), ``inspect`` (anyone), ``scan``
+(platform), ``trace`` (victim, platform).  No domain module imports it.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from synthguard import law
 from synthguard.compliance import Compliance, ComplianceDeps
 from synthguard.compliance.common import check_tenant
 from synthguard.config import Settings
-from synthguard.consent.gate import check as check_consent
-from synthguard.consent.gate import enforce as enforce_consent
-from synthguard.consent.protected import check_upload
+from synthguard.consent.gate import ConsentGate
+from synthguard.consent.protected import ProtectedCheck
 from synthguard.consent.registry import Registry as LikenessRegistry
 from synthguard.errors import NotFoundError
 from synthguard.fingerprint import signals
@@ -50,7 +49,7 @@ from synthguard.moderation.deps import ModerationDeps
 from synthguard.plugins import Plugins, hashers_for
 from synthguard.scan import Scanner, ScanResult, detectors_for
 from synthguard.scan_cache import ScanCache
-from synthguard.store import ledger_repo
+from synthguard.store import consent_repo, ledger_repo, scan_tables
 from synthguard.store.db import Database
 from synthguard.store.schema import User
 from synthguard.store.unit_of_work import Session, Users
@@ -198,7 +197,7 @@ class SynthGuard:
         return Labeler(settings=lambda: self.settings, media=self.media, marker=self.marker,
                        fingerprints=lambda m: content_fingerprints(m, self, self.plugins), units=self.db.unit_of_work,
                        ledger=self.ledger, vault=lambda: self.vault, identity=self.identity,
-                       compliance=lambda: self.compliance, consent=functools.partial(enforce_consent, self),
+                       compliance=lambda: self.compliance, consent=self.consent_gate.enforce,
                        payload=self.watermark_payload, ledger_ref=lambda cid: f"{self.ledger_origin()}#{cid}",
                        clock=self.clock)
 
@@ -243,14 +242,22 @@ class SynthGuard:
             version=lambda: self.version, user_ref=self.user_ref,
             account=lambda users, user_id, tenant: self.identity.account(users, user_id, tenant),
             media=self.media, inspect=self.inspect, banks=lambda: self.banks,
-            consent_check=functools.partial(check_consent, self)))
+            consent_check=lambda *a, **k: self.consent_gate.check(*a, **k)))
 
     @cached_property
     def consent(self) -> LikenessRegistry:
         """The likeness registry: subjects, biometric templates, grants (DS-15, PI-06/07; see consent/)."""
-        return LikenessRegistry(self.db, self.ledger, settings=lambda: self.settings, vault=lambda: self.vault,
+        return LikenessRegistry(self.db.unit_of_work, self.ledger,
+                                has_templates=functools.partial(consent_repo.has_templates_now, self.db),
+                                settings=lambda: self.settings, vault=lambda: self.vault,
                                 account_ref=self.account_ref, integrity_key=lambda: self.keys.integrity,
                                 clock=self.clock)
+
+    @cached_property
+    def consent_gate(self) -> ConsentGate:
+        """The provider's consent gate (DS-15, PI-07; consent/gate.py), built from narrow dependencies (issue 23)."""
+        return ConsentGate(registry=lambda: self.consent, settings=lambda: self.settings, units=self.db.unit_of_work,
+                           ledger=self.ledger, account_ref=self.account_ref)
 
     # --- platforms: scan ---------------------------------------------------------------------
     @cached_property
@@ -282,7 +289,13 @@ class SynthGuard:
     @cached_property
     def scan_cache(self) -> ScanCache | None:
         """The verdict cache (scan_cache.py): identical bytes are analysed once; None when ``scan_cache`` is off."""
-        return ScanCache(self) if self.settings.scan_cache else None
+        if not self.settings.scan_cache:
+            return None
+        return ScanCache(settings=lambda: self.settings, units=self.db.unit_of_work,
+                         cached=functools.partial(scan_tables.cached, self.db),
+                         detectors=functools.partial(detectors_for, self),
+                         analyse=lambda media, search: self.scanner.analyse(media, watermark_search=search),
+                         version=lambda: self.version, opener=type(self).open)
 
     @cached_property
     def scanner(self) -> Scanner:
@@ -291,7 +304,9 @@ class SynthGuard:
                        detectors=functools.partial(detectors_for, self),
                        hashers=lambda modality: hashers_for(modality, self, self.plugins, exact=False),
                        banks=lambda: self.banks, units=self.db.unit_of_work, ledger=self.ledger,
-                       ours=self.is_own_claim, likeness=functools.partial(check_upload, self),
+                       ours=self.is_own_claim,
+                       likeness=ProtectedCheck(registry=lambda: self.consent, settings=lambda: self.settings,
+                                               units=self.db.unit_of_work),
                        cache=lambda: self.scan_cache)
 
     def scan(self, source: Source, *, declared_ai: bool = False, propagator: str | None = None,

@@ -21,6 +21,7 @@ scan_cache.py); bank matches, the declaration, the verdict and actions are each 
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import time
 import weakref
@@ -29,20 +30,26 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import yaml
+from PIL import Image
 
 from synthguard.config import Settings
 from synthguard.detection import Detection, Detector
+from synthguard.detection.marks import WatermarkDetector
+from synthguard.detection.registry import configured_detectors
 from synthguard.errors import SynthGuardError, without_paths
 from synthguard.fingerprint import Hasher
 from synthguard.fingerprint.pdq import MIN_QUALITY
+from synthguard.fingerprint.video import VideoFingerprint
 from synthguard.ids import new_content_id
 from synthguard.ledger.log import Ledger
 from synthguard.marking.base import Marker
 from synthguard.media import Media, Modality
-from synthguard.plugins import mark_detectors
+from synthguard.moderation.policy import scan_actions
+from synthguard.plugins import PluginHost, mark_detectors
 from synthguard.plugins.builtin import STAGES
 from synthguard.store.unit_of_work import UnitOfWork
 from synthguard.trust.attribution import NOT_VERIFIABLE, VERIFIED, attribute, summary
@@ -50,7 +57,6 @@ from synthguard.trust.resolve import resolve_all
 from synthguard.trust.trustlist import for_settings
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
     from synthguard.fingerprint.banks import Banks
     from synthguard.labeling import Source
     from synthguard.scan_cache import ScanCache
@@ -89,19 +95,25 @@ def load_notices() -> dict[str, Any]:
     return yaml.safe_load(files("synthguard").joinpath("policies", "notices.yaml").read_text(encoding="utf-8"))
 
 
-def detectors_for(sg: SynthGuard, modality: Modality = Modality.IMAGE) -> tuple[list[Detector], list[Detector]]:
-    """(mark detectors, configured ML detectors) for one modality, built once per core object and modality."""
-    per = _DETECTORS.setdefault(sg, {})
-    if modality not in per:
-        from synthguard.detection.registry import configured_detectors
+def detectors_for(ctx: PluginHost, modality: Modality = Modality.IMAGE) -> tuple[list[Detector], list[Detector]]:
+    """(mark detectors, configured ML detectors) for one modality, built once per context and modality.
 
-        marks = mark_detectors(modality, sg, sg.plugins)
-        ml = [d for d in configured_detectors(sg) if modality in d.modalities]
+    ``ctx`` is the plugin context the detector factories receive (the core object, whose markers share its keys
+    and whose records resolve federated marks) with its registries: typed as the plugin host, not the core."""
+    per = _DETECTORS.setdefault(ctx, {})
+    if modality not in per:
+        marks = mark_detectors(modality, ctx, ctx.plugins)
+        ml = [d for d in configured_detectors(ctx.settings) if modality in d.modalities]
         per[modality] = (marks, ml)
     return per[modality]
 
 
-def banks_for(sg: SynthGuard) -> Any:
+class _HasBanks(Protocol):
+    @property
+    def banks(self) -> Banks: ...
+
+
+def banks_for(sg: _HasBanks) -> Banks:
     """The core object's hash banks (kept for callers that imported this helper)."""
     return sg.banks
 
@@ -148,8 +160,6 @@ def _hashes(scanner: Scanner, media: Media, evidence: list[Detection], timings: 
                 evidence.append(Detection("fingerprint.pdq", "info", evidence={"quality": pdq.quality},
                                           problems=(f"PDQ quality {pdq.quality} < {MIN_QUALITY}: not matched",)))
         elif "vpdq" in hashers:
-            from synthguard.fingerprint.video import VideoFingerprint
-
             vfp = VideoFingerprint.from_json(hashers["vpdq"].hash(media).value)
             pdqs = [f.pdq for f in vfp.frames]
             fps |= {"video_frames": len(pdqs)}
@@ -291,9 +301,7 @@ def _actions(scanner: Scanner, media: Media, verdict: str, value: str | None, ev
     if matches:
         actions.append({"action": "review", "reason": "hash bank match",
                         "banks": sorted({str(m.get("bank")) for m in matches})})
-    from synthguard.moderation.policy import scan_actions  # the moderation policy's block/restrict (CC-12)
-
-    actions += scan_actions(scanner.settings(), verdict, matches, tenant)
+    actions += scan_actions(scanner.settings(), verdict, matches, tenant)  # the moderation policy's block (CC-12)
     return actions, output
 
 
@@ -383,11 +391,6 @@ class Analysis:
 def warm(scanner: Scanner) -> float:
     """Analyse one small generated image, nothing stored: a server process imports its decoders and builds its
     detectors before its first upload rather than during it; returns the seconds it took."""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
     t0 = time.perf_counter()
     pixels = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
     buf = io.BytesIO()
@@ -406,8 +409,6 @@ def analyse(scanner: Scanner, media: Media, *, detectors: list[Detector] | None 
     mark_dets, ml_dets = scanner.detectors(media.modality)
     search = watermark_search or scanner.settings().scan_watermark_search
     if watermark_search is not None and media.modality is Modality.IMAGE:
-        from synthguard.detection.marks import WatermarkDetector
-
         mark_dets = [d.with_search(watermark_search) if hasattr(d, "with_search")  # federated (issue 19)
                      else WatermarkDetector(scanner.marker("image.watermark"), search=watermark_search)
                      if d.name == "image.watermark" else d for d in mark_dets]

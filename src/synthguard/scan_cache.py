@@ -34,17 +34,20 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from synthguard.detection import Detection
+from synthguard.detection import Detection, Detector
+from synthguard.errors import StoreError
 from synthguard.media import Media, Modality
-from synthguard.scan import Analysis, detectors_for
-from synthguard.store import scan_tables
+from synthguard.scan import Analysis
+from synthguard.store.scan_tables import is_duplicate
 from synthguard.trust.anchors import ANCHORS_FILE
 from synthguard.trust.trustlist import CREDENTIALS_FILE, LIST_FILE
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.config import Settings
+    from synthguard.scan import Scanner
+    from synthguard.store.protocols import Units
 
 PRUNE_EVERY = 256  # stores between two deletions of expired entries
 KEY_FILE_LIMIT = 1 << 20
@@ -56,12 +59,32 @@ NOT_IN_KEY = {"scan_watermark_search", "scan_cache", "scan_cache_entries", "scan
               "rate_limit_burst", "rate_limit_shared"}
 
 
-class ScanCache:
-    """``analysis(media, search)``: a cached :class:`Analysis` or a fresh one, stored for the next upload."""
+class ScanHost(Protocol):
+    """What a child process of ``scan_processes`` opens to analyse uploads: the settings and the scan."""
 
-    def __init__(self, sg: SynthGuard):
-        self.sg = sg
-        self.entries = sg.settings.scan_cache_entries
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def scanner(self) -> Scanner: ...
+
+
+class ScanCache:
+    """``analysis(media, search)``: a cached :class:`Analysis` or a fresh one, stored for the next upload.
+
+    Built from narrow dependencies (issue 23): the settings (a getter), a unit-of-work factory (stores, prunes,
+    forgets), ``cached`` (the table's one-key read on a light connection: the repeat path, issue 28), a modality's
+    detectors (part of the key), ``analyse`` (a miss), the package version and ``opener``, which opens the scan in
+    a child process (``scan_processes``; pickled by reference)."""
+
+    def __init__(self, *, settings: Callable[[], Settings], units: Units,
+                 cached: Callable[[str], dict[str, Any] | None],
+                 detectors: Callable[[Modality], tuple[list[Detector], list[Detector]]],
+                 analyse: Callable[[Media, str | None], Analysis], version: Callable[[], str],
+                 opener: Callable[[Settings], ScanHost]):
+        self.settings, self.units, self.cached, self.detectors = settings, units, cached, detectors
+        self.analyse, self.version, self.opener = analyse, version, opener
+        self.entries = settings().scan_cache_entries
         self._mem: OrderedDict[str, Analysis] = OrderedDict()
         self._lock = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
@@ -73,23 +96,24 @@ class ScanCache:
     @cached_property
     def _context(self) -> str:
         """Settings and key material: any change to either is a different scan configuration."""
-        fields = self.sg.settings.model_dump(mode="json", exclude=NOT_IN_KEY)
+        settings = self.settings()
+        fields = settings.model_dump(mode="json", exclude=NOT_IN_KEY)
         h = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
-        keys = self.sg.settings.keys_dir
+        keys = settings.keys_dir
         files = sorted(keys.iterdir()) if keys.is_dir() else []
-        for value in vars(self.sg.settings).values():  # trust anchors, detector manifests: their content counts
+        for value in vars(settings).values():  # trust anchors, detector manifests: their content counts
             files += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, Path)]
         for p in files:
             if p.is_file() and p.stat().st_size <= KEY_FILE_LIMIT:
                 h.update(str(p).encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
-        h.update(self.sg.version.encode())
+        h.update(self.version().encode())
         return h.hexdigest()
 
     def detectors_version(self, modality: Modality) -> str:
         """A digest over the detectors a scan of ``modality`` runs (names, classes, versions, model manifests)."""
         cache = self.__dict__.setdefault("_det_versions", {})
         if modality not in cache:
-            marks, ml = detectors_for(self.sg, modality)
+            marks, ml = self.detectors(modality)
             parts = [json.dumps([d.name, f"{type(d).__module__}.{type(d).__qualname__}",
                                  str(getattr(d, "version", "")), repr(getattr(d, "manifest", "")),
                                  _dist_version(type(d).__module__)]) for d in [*marks, *ml]]
@@ -100,7 +124,7 @@ class ScanCache:
         """The trust list and the C2PA anchors it adds (issue 19): trusting a provider changes how its manifests
         read ("trusted"), so an analysis made before must not be served after.  Re-read only when a file's
         modification time or size changed."""
-        home = self.sg.settings.home
+        home = self.settings().home
         stamp = []
         for p in (home / LIST_FILE, home / ANCHORS_FILE, home / CREDENTIALS_FILE):  # a new credential resolves more
             try:
@@ -133,7 +157,7 @@ class ScanCache:
     # --- lookups -------------------------------------------------------------------------------------
     def analysis(self, media: Media, watermark_search: str | None = None) -> Analysis:
         """The analysis of ``media`` from the cache, else computed (once per process for concurrent misses)."""
-        search = _search(self.sg, media, watermark_search)
+        search = _search(self.settings(), media, watermark_search)
         config = self.config(media)
         keys = [self.key(media, s, config=config) for s in (("full", "priors") if search == "priors" else (search,))]
         t0 = time.perf_counter()
@@ -151,16 +175,16 @@ class ScanCache:
         """In this thread, or in a child process (``scan_processes``): decoding, the watermark search and the
         detectors are CPU-bound Python and numpy; in the server's own process they hold the GIL against every
         cached repeat answered meanwhile."""
-        if self.sg.settings.scan_processes <= 0:
-            return self.sg.scanner.analyse(media, watermark_search=watermark_search)
+        settings = self.settings()
+        if settings.scan_processes <= 0:
+            return self.analyse(media, watermark_search)
         with self._lock:
             if self._pool is None:
                 import multiprocessing as mp
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(self.sg.settings.scan_processes, mp.get_context("spawn"),
-                                                 initializer=_child_open,
-                                                 initargs=(type(self.sg).open, self.sg.settings))
+                self._pool = ProcessPoolExecutor(settings.scan_processes, mp.get_context("spawn"),
+                                                 initializer=_child_open, initargs=(self.opener, settings))
             pool = self._pool
         return pool.submit(_child_analyse, media.data, media.name, watermark_search).result()
 
@@ -175,18 +199,25 @@ class ScanCache:
         """Keep ``analysis`` of ``media`` (in memory and in the shared table); returns its key."""
         key = self.key(media, analysis.search if media.modality is Modality.IMAGE else "-")
         stored = _jsonable(analysis)
-        scan_tables.cache_put(self.sg.db, key, media.sha256, analysis.search, stored)
+        try:  # insert once: a concurrent insert of the same key by another process is the same value, so it wins
+            with self.units() as uow:
+                uow.scan_cache.add(key, media.sha256, analysis.search, stored)
+        except StoreError as exc:
+            if not is_duplicate(exc):
+                raise
         self._remember(key, _from_json(stored))
         self._stored += 1
         if self._stored % PRUNE_EVERY == 0:
-            scan_tables.cache_prune(self.sg.db, timedelta(days=self.sg.settings.scan_cache_days))
+            with self.units() as uow:
+                uow.scan_cache.prune(timedelta(days=self.settings().scan_cache_days))
         return key
 
     def clear(self) -> int:
         """Forget every cached analysis (this process's memory and the shared table)."""
         with self._lock:
             self._mem.clear()
-        return scan_tables.cache_forget(self.sg.db)
+        with self.units() as uow:
+            return int(uow.scan_cache.forget())
 
     def _find(self, keys: list[str]) -> Analysis | None:
         """The best analysis under ``keys`` (the full search first): this process's memory, then the table.
@@ -210,7 +241,7 @@ class ScanCache:
 
     def _from_table(self, keys: list[str]) -> Analysis | None:
         for key in keys:
-            row = scan_tables.cached(self.sg.db, key)
+            row = self.cached(key)
             if row is not None:
                 found = _from_json(row)
                 self._remember(key, found)
@@ -249,10 +280,10 @@ class _Flight:
         self.lock.release()
 
 
-_CHILD: list[SynthGuard] = []  # the child process's own core object (scan_processes)
+_CHILD: list[ScanHost] = []  # the child process's own core object (scan_processes)
 
 
-def _child_open(open_core: Callable[[Any], SynthGuard], settings: Any) -> None:
+def _child_open(open_core: Callable[[Any], ScanHost], settings: Any) -> None:
     """The child's own core object, opened by the parent's class (pickled by reference: no import of core here);
     at ``scan_process_nice`` below the parent's CPU priority."""
     if settings.scan_process_nice:
@@ -261,15 +292,15 @@ def _child_open(open_core: Callable[[Any], SynthGuard], settings: Any) -> None:
 
 
 def _child_analyse(data: bytes, name: str, watermark_search: str | None) -> Analysis:
-    sg = _CHILD[0]
-    media = Media.from_bytes(data, name, max_bytes=sg.settings.max_bytes, max_pixels=sg.settings.max_pixels)
-    return sg.scanner.analyse(media, watermark_search=watermark_search)
+    host = _CHILD[0]
+    media = Media.from_bytes(data, name, max_bytes=host.settings.max_bytes, max_pixels=host.settings.max_pixels)
+    return host.scanner.analyse(media, watermark_search=watermark_search)
 
 
-def _search(sg: SynthGuard, media: Media, watermark_search: str | None) -> str:
+def _search(settings: Settings, media: Media, watermark_search: str | None) -> str:
     if media.modality is not Modality.IMAGE:
         return "-"  # the watermark search geometry is an image setting
-    return watermark_search or sg.settings.scan_watermark_search
+    return watermark_search or settings.scan_watermark_search
 
 
 def _partial(a: Analysis) -> bool:
@@ -319,4 +350,4 @@ def _dist_version(module: str) -> str:
     return top
 
 
-__all__ = ["ScanCache"]
+__all__ = ["ScanCache", "ScanHost"]

@@ -9,19 +9,21 @@ denies the whole request; nothing is allowed silently: the result lists every pe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthguard.consent import likeness
 from synthguard.consent.policy import purpose_modalities, unknown_rule
 from synthguard.errors import ConsentRequiredError, ValidationError
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media
-from synthguard.store import consent_repo as repo
 
 if TYPE_CHECKING:
+    from synthguard.config import Settings
     from synthguard.consent.registry import Registry, Template
-    from synthguard.core import SynthGuard
+    from synthguard.ledger.log import Ledger
+    from synthguard.store.protocols import Unit, Units
 
 _STATUS_REASON = {
     "revoked": "the subject revoked the grant",
@@ -64,16 +66,66 @@ class ConsentDeniedError(ConsentRequiredError):
         return super().to_dict(lang) | {"consent": self.result.to_dict()}
 
 
-def check(sg: SynthGuard, sources: list[Media], *, purpose: str, user: str, targets: list[Media] = (),  # type: ignore[assignment]
-          tenant: str = "default") -> GateResult:
-    """Decide; does not log (see :func:`enforce`)."""
+@dataclass(frozen=True, kw_only=True)
+class ConsentGate:
+    """The gate, built from narrow dependencies (issue 23): the likeness registry and the settings (getters, read
+    at each check), a unit-of-work factory, the ledger (every decision's entry) and the pseudonym of an account
+    (``Identity.account_ref``: the ledger never names the user)."""
+
+    registry: Callable[[], Registry]
+    settings: Callable[[], Settings]
+    units: Units
+    ledger: Ledger
+    account_ref: Callable[[str, str], str]
+
+    def check(self, sources: list[Media], *, purpose: str, user: str, targets: list[Media] = (),  # type: ignore[assignment]
+              tenant: str = "default") -> GateResult:
+        """Decide; does not log (see :meth:`enforce`)."""
+        return _check(self, sources, purpose=purpose, user=user, targets=targets, tenant=tenant)
+
+    def enforce(self, sources: list[Media], *, purpose: str, user: str, targets: list[Media] = (),  # type: ignore[assignment]
+                tenant: str = "default", output_sha256: str | None = None, log_allow: bool = True) -> GateResult:
+        """Check, log the decision to the ledger (hashes and pseudonymous refs only), raise on deny."""
+        result = self.check(sources, purpose=purpose, user=user, targets=targets, tenant=tenant)
+        if result.decision == "deny" or log_allow:
+            self.log(result, output_sha256=output_sha256)
+        if result.decision == "deny":
+            raise ConsentDeniedError(result)
+        return result
+
+    def log(self, result: GateResult, *, output_sha256: str | None = None) -> int:
+        """The decision's ledger entry; returns its index."""
+        return _log(self, result, output_sha256=output_sha256)
+
+
+class GateHost(Protocol):
+    """What the module-level functions also accept in place of a gate: an object that has one (``SynthGuard``),
+    so callers written before issue 23 (``check(sg, ...)``) keep working."""
+
+    @property
+    def consent_gate(self) -> ConsentGate: ...
+
+
+def _gate(ctx: ConsentGate | GateHost) -> ConsentGate:
+    return ctx if isinstance(ctx, ConsentGate) else ctx.consent_gate
+
+
+def check(gate: ConsentGate | GateHost, sources: list[Media], *, purpose: str, user: str,
+          targets: list[Media] = (), tenant: str = "default") -> GateResult:  # type: ignore[assignment]
+    """Decide; does not log (:meth:`ConsentGate.check`)."""
+    return _gate(gate).check(sources, purpose=purpose, user=user, targets=targets, tenant=tenant)
+
+
+def _check(gate: ConsentGate, sources: list[Media], *, purpose: str, user: str, targets: list[Media],
+           tenant: str) -> GateResult:
     if not purpose:
         raise ValidationError("a purpose is required when source media are given (DS-15)",
                               hint="Pass --purpose, e.g. face_swap or voice_clone (see docs/consent.md).")
     wanted = purpose_modalities(purpose)
-    registry: Registry = sg.consent
-    cards = likeness.cards(sg.settings)
-    rule = unknown_rule(sg.settings)
+    registry = gate.registry()
+    settings = gate.settings()
+    cards = likeness.cards(settings)
+    rule = unknown_rule(settings)
     found: list[likeness.Likeness] = []
     notes: list[str] = []
     for role, items in (("source", sources), ("target", targets)):
@@ -83,12 +135,12 @@ def check(sg: SynthGuard, sources: list[Media], *, purpose: str, user: str, targ
             notes += more
     gallery: dict[str, list[Template]] = {}
     persons = []
-    with sg.db.session() as s:
+    with gate.units() as uow:
         for item in found:
             if item.modality not in gallery:
                 gallery[item.modality] = registry.templates(item.modality, tenant=tenant)
-            persons.append(_decide(s, registry, item, gallery[item.modality], cards[item.modality], rule, wanted,
-                                   purpose, user, tenant, sg.settings.profile))
+            persons.append(_decide(uow, registry, item, gallery[item.modality], cards[item.modality], rule, wanted,
+                                   purpose, user, tenant, settings.profile))
     if not found:
         notes.append("no face or voice found in the sources: nothing needs consent")
     decision = "deny" if any(p["decision"] == "deny" for p in persons) else "allow"
@@ -98,7 +150,7 @@ def check(sg: SynthGuard, sources: list[Media], *, purpose: str, user: str, targ
     return GateResult(decision, purpose, user, persons, notes, grants, shas, models, tenant)
 
 
-def _decide(s: Any, registry: Registry, item: likeness.Likeness, gallery: list[Template], card: likeness.ModelCard,
+def _decide(uow: Unit, registry: Registry, item: likeness.Likeness, gallery: list[Template], card: likeness.ModelCard,
             rule: str, wanted: list[str], purpose: str, user: str, tenant: str, profile: str) -> dict[str, Any]:
     out = item.describe()
     if item.embedding is None:
@@ -122,10 +174,10 @@ def _decide(s: Any, registry: Registry, item: likeness.Likeness, gallery: list[T
                       "reason": f"purpose {purpose!r} does not edit a {item.modality}, yet the sources carry "
                                 f"{subject}'s {item.modality}; use a purpose that covers it"}
     statuses = []
-    for g in repo.grants_for(s, template.subject_id, purpose, [user, f"tenant:{tenant}"]):
+    for g in uow.consent.grants_for(template.subject_id, purpose, [user, f"tenant:{tenant}"]):
         if item.modality not in (g.modalities or []):
             continue
-        status = registry.grant_status(s, g)
+        status = registry.grant_status(uow.session, g)
         if status == "active":
             return out | {"decision": "allow", "code": "granted", "grant_id": g.id,
                           "reason": f"grant {g.id} from {subject} to {g.grantee} for {purpose}"}
@@ -144,22 +196,25 @@ def _verb(rule: str) -> str:
     return "allowed" if rule == "allow" else "denied"
 
 
-def enforce(sg: SynthGuard, sources: list[Media], *, purpose: str, user: str, targets: list[Media] = (),  # type: ignore[assignment]
-            tenant: str = "default", output_sha256: str | None = None, log_allow: bool = True) -> GateResult:
-    """Check, log the decision to the ledger (hashes and pseudonymous refs only), raise on deny."""
-    result = check(sg, sources, purpose=purpose, user=user, targets=targets, tenant=tenant)
-    if result.decision == "deny" or log_allow:
-        log(sg, result, output_sha256=output_sha256)
-    if result.decision == "deny":
-        raise ConsentDeniedError(result)
-    return result
+def enforce(gate: ConsentGate | GateHost, sources: list[Media], *, purpose: str, user: str,
+            targets: list[Media] = (), tenant: str = "default", output_sha256: str | None = None,  # type: ignore[assignment]
+            log_allow: bool = True) -> GateResult:
+    """Check, log the decision to the ledger (hashes and pseudonymous refs only), raise on deny
+    (:meth:`ConsentGate.enforce`)."""
+    return _gate(gate).enforce(sources, purpose=purpose, user=user, targets=targets, tenant=tenant,
+                               output_sha256=output_sha256, log_allow=log_allow)
 
 
-def log(sg: SynthGuard, result: GateResult, *, output_sha256: str | None = None) -> int:
-    with sg.db.session() as s:
-        entry = sg.ledger.append(s, "consent", {
+def log(gate: ConsentGate | GateHost, result: GateResult, *, output_sha256: str | None = None) -> int:
+    """The decision's ledger entry (:meth:`ConsentGate.log`)."""
+    return _gate(gate).log(result, output_sha256=output_sha256)
+
+
+def _log(gate: ConsentGate, result: GateResult, *, output_sha256: str | None = None) -> int:
+    with gate.units() as uow:
+        entry = gate.ledger.append(uow.session, "consent", {
             "event": "check", "decision": result.decision, "purpose": result.purpose,
-            "user": sg.account_ref(result.tenant, result.user), "sources": result.sources,
+            "user": gate.account_ref(result.tenant, result.user), "sources": result.sources,
             "output_input_sha256": output_sha256,
             "grants": result.grants,
             "models": [{"model": m["model"], "model_sha256": m.get("model_sha256"), "threshold": m["threshold"]}

@@ -10,6 +10,8 @@ protected person is registered, so ordinary scans stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthguard.consent import likeness
@@ -18,20 +20,34 @@ from synthguard.detection import Detection
 from synthguard.errors import SynthGuardError
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media, Modality
-from synthguard.store import consent_repo as repo
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.config import Settings
+    from synthguard.consent.registry import Registry
+    from synthguard.store.protocols import Unit, Units
 
 SOURCE = "consent.protected"
 _MODALITIES = {Modality.IMAGE: ("face",), Modality.AUDIO: ("voice",), Modality.VIDEO: ("face", "voice")}
 
 
-def check_upload(sg: SynthGuard, media: Media, verdict: str) -> tuple[list[Detection], list[dict[str, Any]]]:
+@dataclass(frozen=True, kw_only=True)
+class ProtectedCheck:
+    """The scan's likeness check (``Scanner.likeness``), built from narrow dependencies (issue 23): the likeness
+    registry and the settings (getters) and a unit-of-work factory (the grants)."""
+
+    registry: Callable[[], Registry]
+    settings: Callable[[], Settings]
+    units: Units
+
+    def __call__(self, media: Media, verdict: str) -> tuple[list[Detection], list[dict[str, Any]]]:
+        return check_upload(self, media, verdict)
+
+
+def check_upload(deps: ProtectedCheck, media: Media, verdict: str) -> tuple[list[Detection], list[dict[str, Any]]]:
     """(evidence, actions) for protected persons depicted without consent in an upload with an AI verdict."""
     if verdict == "none":
         return [], []
-    registry = sg.consent
+    registry = deps.registry()
     wanted = [m for m in _MODALITIES.get(media.modality, ()) if registry.has_templates(m, protected_only=True)]
     if not wanted:
         return [], []
@@ -40,7 +56,7 @@ def check_upload(sg: SynthGuard, media: Media, verdict: str) -> tuple[list[Detec
     except SynthGuardError as exc:  # e.g. too many faces: recorded, and the upload goes to a human
         return ([Detection(SOURCE, "error", problems=(f"protected-person check failed: {exc.message}",))],
                 [{"action": "review", "reason": "protected-person check failed", "citations": [{"row": "DS-15"}]}])
-    cards = likeness.cards(sg.settings)
+    cards = likeness.cards(deps.settings())
     hits: dict[str, dict[str, Any]] = {}
     for modality in wanted:
         gallery = [t for t in registry.templates(modality) if t.protected]
@@ -59,9 +75,9 @@ def check_upload(sg: SynthGuard, media: Media, verdict: str) -> tuple[list[Detec
     if not hits:
         return [], []
     evidence, subjects = [], []
-    with sg.db.session() as s:
+    with deps.units() as uow:
         for key, hit in sorted(hits.items()):
-            if _has_active_grant(sg, s, key, hit["modalities"]):
+            if _has_active_grant(registry, uow, key, hit["modalities"]):
                 continue
             mods = sorted(hit["modalities"])
             subject = hit["subject"]
@@ -77,8 +93,8 @@ def check_upload(sg: SynthGuard, media: Media, verdict: str) -> tuple[list[Detec
                        "citations": [{"row": "DS-15"}, {"row": "CC-01"}, {"row": "CC-02"}, {"row": "US-09"}]}]
 
 
-def _has_active_grant(sg: SynthGuard, s: Any, subject: str, modalities: set[str]) -> bool:
-    for g in repo.grants_of(s, subject):
-        if set(modalities) <= set(g.modalities or []) and sg.consent.grant_status(s, g) == "active":
+def _has_active_grant(registry: Registry, uow: Unit, subject: str, modalities: set[str]) -> bool:
+    for g in uow.consent.grants_of(subject):
+        if set(modalities) <= set(g.modalities or []) and registry.grant_status(uow.session, g) == "active":
             return True
     return False

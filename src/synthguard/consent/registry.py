@@ -8,6 +8,7 @@ ledger, which only ever held hashes and pseudonymous references, keeps verifying
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -22,13 +23,15 @@ import numpy as np
 from synthguard.consent import likeness
 from synthguard.consent.evidence import TamperedEvidenceError, challenge_phrase, load_public_key, verify_statement
 from synthguard.consent.policy import load_policy, purpose_modalities
+from synthguard.consent.rights import erase as erase_subject
+from synthguard.consent.rights import export as export_subject
+from synthguard.consent.vault import vault_id
 from synthguard.consent.voices import embed_media
 from synthguard.errors import ConflictError, NotFoundError, SubjectErasedError, ValidationError
 from synthguard.i18n import N_, _
 from synthguard.identity import scoped_key, tenant_key
 from synthguard.ledger.erasure import subject_ref
 from synthguard.media import Media, Modality
-from synthguard.store import consent_repo as repo
 from synthguard.store.base import utcnow
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
 from synthguard.times import iso
@@ -38,14 +41,9 @@ if TYPE_CHECKING:
     from synthguard.ledger.erasure import SubjectVault
     from synthguard.ledger.log import Ledger
     from synthguard.store.consent_repo import Session
-    from synthguard.store.db import Database
+    from synthguard.store.protocols import Unit, Units
 
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
-
-
-def vault_id(subject_key: str) -> str:
-    """The vault subject of a consent subject, by its key (``ConsentSubject.id``)."""
-    return f"likeness:{subject_key}"
 
 
 # a subject's key fits the vault's 128 characters after "likeness:" (issue 18 finding 13)
@@ -73,13 +71,15 @@ class Template:
 class Registry:
     """Subjects and grants of one SynthGuard database; every method opens its own transaction."""
 
-    def __init__(self, db: Database, ledger: Ledger, *, settings: Callable[[], Settings],
-                 vault: Callable[[], SubjectVault], account_ref: Callable[..., str],
+    def __init__(self, units: Units, ledger: Ledger, *, has_templates: Callable[[str, bool], bool],
+                 settings: Callable[[], Settings], vault: Callable[[], SubjectVault], account_ref: Callable[..., str],
                  integrity_key: Callable[[], bytes], clock: Callable[[], datetime] = utcnow):
-        """Built from narrow dependencies (issue 23): the database, the ledger, the settings, the vault and the
-        integrity key (getters: read when used), the pseudonym of an account (``Identity.account_ref``) and the
-        clock every stored time and expiry is read from."""
-        self.db, self.ledger, self.settings, self.vault = db, ledger, settings, vault
+        """Built from narrow dependencies (issue 23): a unit-of-work factory, the ledger, ``has_templates(modality,
+        protected_only)`` (asked on every scan with an AI verdict: a light read, no session), the settings, the
+        vault and the integrity key (getters: read when used), the pseudonym of an account
+        (``Identity.account_ref``) and the clock every stored time and expiry is read from."""
+        self.units, self.ledger, self.settings, self.vault = units, ledger, settings, vault
+        self._has_templates = has_templates
         self.account_ref, self.integrity_key, self.clock = account_ref, integrity_key, clock
         # decrypted galleries per (modality, tenant), reused while the template rows are unchanged: decrypting every
         # template on every check costs one key unwrap per subject
@@ -104,20 +104,20 @@ class Registry:
         if not made:
             raise ValidationError("nothing to enrol: give at least one face photo or voice sample",
                                   hint="synthguard consent enroll SUBJECT --face photo.jpg (or --voice sample.wav)")
-        with self.db.session() as s:
+        with self.units() as uow:
             # ids are per tenant (issue 18 finding 13): another tenant's subject of the same id is another person,
             # neither revealed nor blocking
-            subj = repo.subject_in_tenant(s, tenant, subject_id)
+            subj = uow.consent.subject_in_tenant(tenant, subject_id)
             if subj is not None and subj.erased_at is not None:
                 raise SubjectErasedError("subject {subject_id!r} was erased; enrol under a new id",
                                          values={"subject_id": subject_id})
             if subj is None:
                 key = scoped_key(tenant, subject_id, limit=KEY_LIMIT)
-                if repo.subject(s, key) is not None:  # an older subject of another tenant holds the bare id
+                if uow.consent.subject(key) is not None:  # an older subject of another tenant holds the bare id
                     key = tenant_key(tenant, subject_id, limit=KEY_LIMIT)
                 subj = ConsentSubject(id=key, name=subject_id, tenant=tenant, protected=protected,
                                       keep_media=keep_media, signing_key=signing_key, created_at=self.clock())
-                repo.add(s, subj)
+                uow.consent.add(subj)
             else:
                 subj.protected = subj.protected or protected
                 subj.keep_media = subj.keep_media or keep_media
@@ -129,44 +129,44 @@ class Registry:
                     subj.signing_key = signing_key
             vid = vault_id(subj.id)
             for modality, emb, kept in made:
-                repo.add(s, ConsentTemplate(
+                uow.consent.add(ConsentTemplate(
                     subject_id=subj.id, modality=modality, model=cards[modality].name,
                     model_sha256=likeness.model_sha256(modality),
-                    token=self.vault().encrypt(s, vid, likeness.encode(emb)),
-                    media_token=self.vault().encrypt(s, vid, kept) if kept is not None else None,
+                    token=self.vault().encrypt(uow.session, vid, likeness.encode(emb)),
+                    media_token=self.vault().encrypt(uow.session, vid, kept) if kept is not None else None,
                     created_at=self.clock()))
-            s.flush()
-            self.ledger.append(s, "consent", {
+            uow.session.flush()
+            self.ledger.append(uow.session, "consent", {
                 "event": "protect" if protected else "enrol", "subject_ref": subject_ref(subj.id),
                 "modalities": sorted({m for m, _, _ in made}), "templates": len(made),
                 "media_kept": any(m is not None for _, _, m in made)})
-            return self._subject_dict(s, subj)
+            return self._subject_dict(uow, subj)
 
     def subject(self, subject_id: str, *, tenant: str | None = None) -> dict[str, Any]:
-        with self.db.session() as s:
-            return self._subject_dict(s, self._get_subject(s, subject_id, tenant))
+        with self.units() as uow:
+            return self._subject_dict(uow, self._get_subject(uow, subject_id, tenant))
 
     def subjects(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
-        with self.db.session() as s:
-            return [self._subject_dict(s, x) for x in repo.subjects(s, tenant)]
+        with self.units() as uow:
+            return [self._subject_dict(uow, x) for x in uow.consent.subjects(tenant)]
 
-    def _get_subject(self, s: Session, subject_id: str, tenant: str | None) -> ConsentSubject:
+    def _get_subject(self, uow: Unit, subject_id: str, tenant: str | None) -> ConsentSubject:
         """The subject ``subject_id`` of ``tenant``; another tenant's subject of that id is as if absent (issue 18
         finding 13).  ``tenant`` None (the operator's CLI): the one subject of that id in any tenant."""
-        rows = repo.subjects_named(s, subject_id, tenant, limit=2)
+        rows = uow.consent.subjects_named(subject_id, tenant, limit=2)
         if not rows:
             raise NotFoundError("no subject {subject_id!r}",
                                 hint="Enrol it first: `synthguard consent enroll SUBJECT --face photo.jpg`.",
                                 values={"subject_id": subject_id})
         if len(rows) > 1:
-            tenants = ", ".join(repo.tenants_of(s, subject_id))
+            tenants = ", ".join(uow.consent.tenants_of(subject_id))
             raise ValidationError("subject id {subject!r} exists in several tenants ({tenants})",
                                   values={"subject": subject_id, "tenants": tenants},
                                   hint=N_("Name the tenant: --tenant TENANT (tenant= in the library)."))
         return rows[0]
 
-    def _subject_dict(self, s: Session, subj: ConsentSubject) -> dict[str, Any]:
-        rows = repo.template_modalities(s, subj.id)
+    def _subject_dict(self, uow: Unit, subj: ConsentSubject) -> dict[str, Any]:
+        rows = uow.consent.template_modalities(subj.id)
         counts: dict[str, int] = {}
         for m in rows:
             counts[m] = counts.get(m, 0) + 1
@@ -179,35 +179,34 @@ class Registry:
     def templates(self, modality: str, *, tenant: str | None = None) -> list[Template]:
         """Every live template of ``modality`` made by the current model (templates of another model are skipped)."""
         sha = likeness.model_sha256(modality)
-        with self.db.session() as s:
+        with self.units() as uow:
             # rows only change by enrolment (new id, later created_at) and erasure (fewer rows), so this signature
             # changes whenever the gallery does, even when SQLite reuses a deleted row's id
-            signature = repo.gallery_signature(s, modality, sha, tenant)
+            signature = uow.consent.gallery_signature(modality, sha, tenant)
             cached = self._galleries.get((modality, tenant))
             if cached is not None and cached[0] == signature:
                 return list(cached[1])
             out = []
-            for t, protected, name, owner in repo.gallery(s, modality, sha, tenant):
-                emb = likeness.decode(self.vault().decrypt(s, vault_id(t.subject_id), t.token))
+            for t, protected, name, owner in uow.consent.gallery(modality, sha, tenant):
+                emb = likeness.decode(self.vault().decrypt(uow.session, vault_id(t.subject_id), t.token))
                 out.append(Template(t.subject_id, bool(protected), modality, emb, name, owner))
             self._galleries[(modality, tenant)] = (signature, out)
             return list(out)
 
     def has_templates(self, modality: str, *, protected_only: bool = False) -> bool:
-        with self.db.reading() as conn:  # on every AI-verdict scan: the light connection
-            return repo.has_templates(conn, modality, protected_only=protected_only)
+        return self._has_templates(modality, protected_only)  # on every AI-verdict scan: the light connection
 
     # --- grants ----------------------------------------------------------------------------------------
     def challenge(self, subject_id: str, *, grantee: str, purpose: str, tenant: str | None = None) -> dict[str, Any]:
         """Issue a random phrase for the subject to speak (spoken consent evidence), single use."""
         purpose_modalities(purpose)
         minutes = int(load_policy().get("challenge_minutes", 30))
-        with self.db.session() as s:
-            subj = self._get_subject(s, subject_id, tenant)
+        with self.units() as uow:
+            subj = self._get_subject(uow, subject_id, tenant)
             ch = ConsentChallenge(id="ch_" + secrets.token_hex(10), subject_id=subj.id, grantee=grantee,
                                   purpose=purpose, phrase=challenge_phrase(grantee, purpose), created_at=self.clock(),
                                   expires_at=self.clock() + timedelta(minutes=minutes))
-            repo.add(s, ch)
+            uow.consent.add(ch)
         return {"challenge": ch.id, "phrase": ch.phrase, "expires_at": ch.expires_at.isoformat(),
                 "instructions": _("The subject reads the phrase aloud, alone, in their own voice; pass the "
                                   "recording to `synthguard consent grant ... --evidence REC --challenge ID`.")}
@@ -228,11 +227,11 @@ class Registry:
         if expires is not None and expires <= self.clock():
             raise ValidationError("expiry {expires} is in the past",
                                   values={"expires": expires.isoformat()})
-        with self.db.session() as s:
-            subj = self._get_subject(s, subject_id, tenant)
+        with self.units() as uow:
+            subj = self._get_subject(uow, subject_id, tenant)
             if subj.erased_at is not None:
                 raise SubjectErasedError("subject {subject_id!r} was erased", values={"subject_id": subject_id})
-            check = self._check_evidence(s, subj, evidence, grantee=grantee, purpose=purpose, modalities=mods,
+            check = self._check_evidence(uow, subj, evidence, grantee=grantee, purpose=purpose, modalities=mods,
                                          expires=expires, challenge=challenge)
             signed_scope = check.get("scope")
             if signed_scope is not None:  # the subject's own words win; a different scope is not what they signed
@@ -241,44 +240,46 @@ class Registry:
                                           hint="Leave --scope out to use the statement's scope.")
                 scope = signed_scope
             digest = evidence.sha256
-            if repo.evidence_used(s, digest):
+            if uow.consent.evidence_used(digest):
                 raise ConflictError("this evidence file already backs another grant",
                                     hint="Each grant needs its own signed statement or recording.")
             vid = vault_id(subj.id)
             g = ConsentGrant(id="cg_" + secrets.token_hex(12), subject_id=subj.id, tenant=subj.tenant,
                              grantee=grantee, purpose=purpose, modalities=mods,
-                             scope_token=self.vault().encrypt(s, vid, scope) if scope else None,
+                             scope_token=self.vault().encrypt(uow.session, vid, scope) if scope else None,
                              expires_at=expires, created_at=self.clock(), evidence_kind=check["kind"],
-                             evidence_sha256=digest, evidence_token=self.vault().encrypt(s, vid, evidence.data),
+                             evidence_sha256=digest,
+                             evidence_token=self.vault().encrypt(uow.session, vid, evidence.data),
                              evidence_check={k: v for k, v in check.items() if k not in ("scope", "phrase")}, mac="")
-            entry = self.ledger.append(s, "consent", {
+            entry = self.ledger.append(uow.session, "consent", {
                 "event": "grant", "grant_id": g.id, "subject_ref": subject_ref(subj.id),
-                "grantee": self.account_ref(subj.tenant, grantee, session=s), "purpose": purpose, "modalities": mods,
+                "grantee": self.account_ref(subj.tenant, grantee, session=uow.session), "purpose": purpose,
+                "modalities": mods,
                 "expires": expires.isoformat() if expires else None, "evidence_kind": check["kind"],
                 "evidence_sha256": digest})
             g.ledger_index = entry.index
             g.mac = self.grant_mac(g)
-            repo.add_grant(s, g)
-            return self._grant_dict(s, g)
+            uow.consent.add_grant(g)
+            return self._grant_dict(uow, g)
 
-    def _check_evidence(self, s: Session, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
+    def _check_evidence(self, uow: Unit, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
                         modalities: list[str], expires: datetime | None, challenge: str | None) -> dict[str, Any]:
         if evidence.modality is Modality.TEXT:
             return verify_statement(evidence.data, subject=subj.name, grantee=grantee, purpose=purpose,
                                     modalities=modalities, expires=expires, registered_key=subj.signing_key)
         if evidence.modality in (Modality.AUDIO, Modality.VIDEO):
-            return self._check_spoken(s, subj, evidence, grantee=grantee, purpose=purpose, challenge=challenge)
+            return self._check_spoken(uow, subj, evidence, grantee=grantee, purpose=purpose, challenge=challenge)
         raise ValidationError("consent evidence must be a signed statement (JSON) or a recording, not {mime}",
                               hint="A photo of a signed paper form cannot be verified; use `synthguard consent "
                                    "statement` or a spoken challenge.", values={"mime": evidence.mime})
 
-    def _check_spoken(self, s: Session, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
+    def _check_spoken(self, uow: Unit, subj: ConsentSubject, evidence: Media, *, grantee: str, purpose: str,
                       challenge: str | None) -> dict[str, Any]:
         if not challenge:
             raise ValidationError("spoken consent needs the challenge it answers",
                                   hint="Issue one with `synthguard consent challenge SUBJECT --to USER --purpose P` "
                                        "and pass --challenge ID.")
-        ch = repo.challenge(s, challenge)
+        ch = uow.consent.challenge(challenge)
         if ch is None or ch.subject_id != subj.id:
             raise NotFoundError("no challenge {challenge!r} for subject {name!r}",
                                 values={"challenge": challenge, "name": subj.name})
@@ -320,19 +321,19 @@ class Registry:
 
     def revoke(self, grant_id: str, *, reason: str = "withdrawn", tenant: str | None = None) -> dict[str, Any]:
         """Withdraw consent (PI-03): effective for every later check at once."""
-        with self.db.session() as s:
-            g = self._get_grant(s, grant_id, tenant)
+        with self.units() as uow:
+            g = self._get_grant(uow, grant_id, tenant)
             if g.revoked_at is not None:
-                return self._grant_dict(s, g)  # idempotent
-            if not self.grant_intact(s, g):
+                return self._grant_dict(uow, g)  # idempotent
+            if not self.grant_intact(uow.session, g):
                 raise TamperedEvidenceError("grant {grant_id} fails its integrity check; not modified",
                                             hint="Investigate the database; the grant already never allows.",
                                             values={"grant_id": grant_id})
             g.revoked_at, g.revoked_reason = self.clock(), reason[:64]
             g.mac = self.grant_mac(g)
-            self.ledger.append(s, "consent", {"event": "revoke", "grant_id": g.id,
+            self.ledger.append(uow.session, "consent", {"event": "revoke", "grant_id": g.id,
                                                  "subject_ref": subject_ref(g.subject_id), "reason": g.revoked_reason})
-            return self._grant_dict(s, g)
+            return self._grant_dict(uow, g)
 
     def grant_intact(self, s: Session, g: ConsentGrant) -> bool:
         if not hmac.compare_digest(g.mac or "", self.grant_mac(g)):
@@ -347,17 +348,17 @@ class Registry:
 
     def grants(self, *, subject_id: str | None = None, grantee: str | None = None,
                tenant: str | None = None) -> list[dict[str, Any]]:
-        with self.db.session() as s:
+        with self.units() as uow:
             # by the subject's id in the grant's tenant
-            return [self._grant_dict(s, g) for g in repo.grants(s, subject_name=subject_id, grantee=grantee,
+            return [self._grant_dict(uow, g) for g in uow.consent.grants(subject_name=subject_id, grantee=grantee,
                                                                   tenant=tenant)]
 
     def get_grant(self, grant_id: str, *, tenant: str | None = None) -> dict[str, Any]:
-        with self.db.session() as s:
-            return self._grant_dict(s, self._get_grant(s, grant_id, tenant))
+        with self.units() as uow:
+            return self._grant_dict(uow, self._get_grant(uow, grant_id, tenant))
 
-    def _get_grant(self, s: Session, grant_id: str, tenant: str | None) -> ConsentGrant:
-        g = repo.grant(s, grant_id)
+    def _get_grant(self, uow: Unit, grant_id: str, tenant: str | None) -> ConsentGrant:
+        g = uow.consent.grant(grant_id)
         if g is None or (tenant is not None and g.tenant != tenant):
             raise NotFoundError("no grant {grant_id!r}", hint="List grants with `synthguard consent grants`.",
                                 values={"grant_id": grant_id})
@@ -376,41 +377,36 @@ class Registry:
             return "expired"
         return "active"
 
-    def _grant_dict(self, s: Session, g: ConsentGrant, *, personal: bool = False) -> dict[str, Any]:
+    def _grant_dict(self, uow: Unit, g: ConsentGrant, *, personal: bool = False) -> dict[str, Any]:
         evidence: dict[str, Any] = {"kind": g.evidence_kind, "sha256": g.evidence_sha256, **(g.evidence_check or {})}
-        subj = repo.subject(s, g.subject_id)
+        subj = uow.consent.subject(g.subject_id)
         name = subj.name if subj else g.subject_id  # the id in the tenant; g.subject_id is the key
         d: dict[str, Any] = {"grant_id": g.id, "subject": name, "tenant": g.tenant, "grantee": g.grantee,
              "purpose": g.purpose, "modalities": list(g.modalities or []), "expires_at": iso(g.expires_at, utc=True),
              "created_at": iso(g.created_at, utc=True), "revoked_at": iso(g.revoked_at, utc=True),
              "revoked_reason": g.revoked_reason,
-             "status": self.grant_status(s, g), "evidence": evidence, "ledger_index": g.ledger_index}
+             "status": self.grant_status(uow.session, g), "evidence": evidence, "ledger_index": g.ledger_index}
         if personal:
             vid = vault_id(g.subject_id)
-            d["scope"] = self.vault().decrypt(s, vid, g.scope_token).decode() if g.scope_token else ""
+            d["scope"] = self.vault().decrypt(uow.session, vid, g.scope_token).decode() if g.scope_token else ""
             if g.evidence_token:
-                import base64
-
-                evidence["file_base64"] = base64.b64encode(self.vault().decrypt(s, vid, g.evidence_token)).decode()
+                data = self.vault().decrypt(uow.session, vid, g.evidence_token)
+                evidence["file_base64"] = base64.b64encode(data).decode()
         return d
 
     # --- data-subject rights (PIPL 44-47, GDPR 15/17/20): see rights.py ------------------------------
     def export(self, subject_id: str, *, tenant: str | None = None, actor: str = "operator") -> dict[str, Any]:
         """Everything held on a subject, decrypted, as one JSON document (PI-11, GDPR Arts. 15 and 20)."""
-        from synthguard.consent.rights import export
-
-        return export(self, subject_id, tenant=tenant, actor=actor)
+        return export_subject(self, subject_id, tenant=tenant, actor=actor)
 
     def signing_key(self, subject_id: str, *, tenant: str | None = None) -> str | None:
         """The Ed25519 public key (PEM) the subject registered, which proves requests made by the person."""
-        with self.db.session() as s:
-            return self._get_subject(s, subject_id, tenant).signing_key
+        with self.units() as uow:
+            return self._get_subject(uow, subject_id, tenant).signing_key
 
     def erase(self, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
         """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""
-        from synthguard.consent.rights import erase
-
-        return erase(self, subject_id, reason=reason, tenant=tenant)
+        return erase_subject(self, subject_id, reason=reason, tenant=tenant)
 
 
 def parse_expiry(value: str | None) -> datetime | None:

@@ -13,11 +13,10 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from synthguard.consent import likeness
-from synthguard.consent.registry import vault_id
+from synthguard.consent.vault import vault_id
 from synthguard.errors import SubjectErasedError
 from synthguard.i18n import _
 from synthguard.ledger.erasure import subject_ref
-from synthguard.store import consent_repo as repo
 from synthguard.times import iso
 
 if TYPE_CHECKING:
@@ -26,8 +25,8 @@ if TYPE_CHECKING:
 
 def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: str = "operator") -> dict[str, Any]:
     """Everything held on a subject, decrypted, as one JSON document (PI-11, GDPR Arts. 15 and 20)."""
-    with reg.db.session() as s:
-        subj = reg._get_subject(s, subject_id, tenant)
+    with reg.units() as uow:
+        subj = reg._get_subject(uow, subject_id, tenant)
         if subj.erased_at is not None:
             raise SubjectErasedError("subject {subject_id!r} was erased on {erased_at:%Y-%m-%d}; nothing personal "
                                      "remains to export",
@@ -35,26 +34,26 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
         key = subj.id  # the subject's key: another tenant's subject of the same id is another person (finding 13)
         vid = vault_id(key)
         templates = []
-        for t in repo.templates_of(s, key):
+        for t in uow.consent.templates_of(key):
             item = {"modality": t.modality, "model": t.model, "model_sha256": t.model_sha256,
                     "created_at": iso(t.created_at, utc=True),
-                    "embedding": [round(float(x), 7) for x in likeness.decode(reg.vault().decrypt(s, vid,
+                    "embedding": [round(float(x), 7) for x in likeness.decode(reg.vault().decrypt(uow.session, vid,
                                                                                                      t.token))]}
             if t.media_token:
-                item["media_base64"] = base64.b64encode(reg.vault().decrypt(s, vid, t.media_token)).decode()
+                item["media_base64"] = base64.b64encode(reg.vault().decrypt(uow.session, vid, t.media_token)).decode()
             templates.append(item)
-        grants = [reg._grant_dict(s, g, personal=True)
-                  for g in repo.grants_of(s, key)]
+        grants = [reg._grant_dict(uow, g, personal=True)
+                  for g in uow.consent.grants_of(key)]
         challenges = [{"challenge": c.id, "grantee": c.grantee, "purpose": c.purpose, "phrase": c.phrase,
                        "created_at": iso(c.created_at, utc=True), "used_at": iso(c.used_at, utc=True)}
-                      for c in repo.challenges_of(s, key)]
+                      for c in uow.consent.challenges_of(key)]
         # every export of biometric data is on the ledger with who asked (issue 18 finding 4, PI-06)
-        reg.ledger.append(s, "export", {"event": "consent_export", "subject_ref": subject_ref(key),
+        reg.ledger.append(uow.session, "export", {"event": "consent_export", "subject_ref": subject_ref(key),
                                             "templates": len(templates), "grants": len(grants),
                                             "embeddings_exported": bool(templates), "protected": subj.protected,
                                             "actor": actor})
         return {"format": "synthguard.consent-export/v1", "exported_at": reg.clock().isoformat(),
-                "subject": reg._subject_dict(s, subj) | {"signing_key_pem": subj.signing_key},
+                "subject": reg._subject_dict(uow, subj) | {"signing_key_pem": subj.signing_key},
                 "templates": templates, "grants": grants, "challenges": challenges,
                 "ledger_subject_ref": subject_ref(key),
                 "note": _("Embeddings are numbers computed from your photos/recordings; the ledger holds only "
@@ -62,11 +61,11 @@ def export(reg: Registry, subject_id: str, *, tenant: str | None = None, actor: 
 
 def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: str | None = None) -> dict[str, Any]:
     """Erase a subject (PI-13, GDPR Art. 17): shred the key, delete templates, blank grants' personal fields."""
-    with reg.db.session() as s:
-        subj = reg._get_subject(s, subject_id, tenant)
+    with reg.units() as uow:
+        subj = reg._get_subject(uow, subject_id, tenant)
         key = subj.id  # the subject's key: another tenant's subject of the same id is another person (finding 13)
-        templates = repo.delete_templates(s, key)
-        grants = repo.grants_of(s, key)
+        templates = uow.consent.delete_templates(key)
+        grants = uow.consent.grants_of(key)
         now = reg.clock()
         for g in grants:
             g.scope_token, g.evidence_token = None, None
@@ -76,11 +75,11 @@ def erase(reg: Registry, subject_id: str, *, reason: str = "request", tenant: st
                 g.revoked_at = now
             g.revoked_reason = "erased"
             g.mac = reg.grant_mac(g)
-        repo.delete_challenges(s, key)
+        uow.consent.delete_challenges(key)
         subj.signing_key = None
-        entry = reg.vault().erase(s, vault_id(key), reason=reason)
+        entry = reg.vault().erase(uow.session, vault_id(key), reason=reason)
         subj.erased_at, subj.erasure_index = subj.erased_at or now, entry.index
-        reg.ledger.append(s, "consent", {"event": "erase", "subject_ref": subject_ref(key),
+        reg.ledger.append(uow.session, "consent", {"event": "erase", "subject_ref": subject_ref(key),
                                              "templates": len(templates), "grants": len(grants),
                                              "erasure_index": entry.index})
     return {"subject": subject_id, "tenant": subj.tenant, "erased": True, "templates_deleted": len(templates),

@@ -16,7 +16,9 @@ number of payloads and channel orders tried.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -96,22 +98,29 @@ class IPTCDetector:
 
 
 # --- C2PA (validated) ---------------------------------------------------------------------------
+def _read_c2pa(media: Media, *, trust_anchors: Path | None) -> Any:
+    """The C2PA library is an optional extra: its reader is loaded by module path on the first manifest read, as
+    the built-in plugins are (``plugins.builtin``), so building the detectors never needs it."""
+    return import_module("synthguard.marking.c2pa").read(media, trust_anchors=trust_anchors)
+
+
 class C2PADetector:
     """A valid manifest with a generative action is a label; an invalid one claiming it only a trace."""
 
     name = "image.c2pa"
     modalities = IMAGE
 
-    def __init__(self, trust_anchors: Path | None = None, modality: Modality = Modality.IMAGE):
+    def __init__(self, trust_anchors: Path | None = None, modality: Modality = Modality.IMAGE, *,
+                 read: Callable[..., Any] | None = None):
+        """``read(media, trust_anchors=...)``: the manifest reader (default: ``synthguard.marking.c2pa.read``)."""
         self.trust_anchors = trust_anchors
+        self.read = read or _read_c2pa
         if modality is not Modality.IMAGE:
             self.name, self.modalities = f"{modality.value}.c2pa", frozenset({modality})
 
     def detect(self, media: Media) -> list[Detection]:
-        from synthguard.marking import c2pa
-
         try:
-            r = c2pa.read(media, trust_anchors=self.trust_anchors)
+            r = self.read(media, trust_anchors=self.trust_anchors)
         except SynthGuardError as exc:
             return [_error(self.name, f"C2PA: {exc.message}")]
         if not r.present:

@@ -12,21 +12,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synthguard.detection import Detector
+from synthguard.detection.onnx import OnnxDetector  # numpy and yaml only: onnxruntime loads with a model
 
 if TYPE_CHECKING:
-    from synthguard.core import SynthGuard
+    from synthguard.config import Settings
 
 
-def manifest_paths(sg: SynthGuard) -> list[Path]:
+def manifest_paths(settings: Settings) -> list[Path]:
     """Operator-configured ONNX manifests (``settings.detector_manifests``); empty by default."""
-    return [Path(p) for p in sg.settings.detector_manifests]
+    return [Path(p) for p in settings.detector_manifests]
 
 
-def configured_detectors(sg: SynthGuard) -> list[Detector]:
-    """The ML detectors the operator configured (none by default); loading verifies each model's SHA-256."""
-    from synthguard.detection.onnx import OnnxDetector
-
-    return [OnnxDetector.load(p) for p in manifest_paths(sg)]
+def configured_detectors(settings: Settings) -> list[Detector]:
+    """The ML detectors the operator configured (none by default); loading verifies each model's SHA-256.
+    Only the settings are needed, so a caller hands those and not its core object (issue 23)."""
+    return [OnnxDetector.load(p) for p in manifest_paths(settings)]
 
 
 __all__ = ["configured_detectors", "manifest_paths"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthguard.detection import Detector
 from synthguard.fingerprint import EXACT, Hasher
@@ -87,6 +87,14 @@ class Plugins:
                 out[key] = {n: reg.plugin(n).origin for n in reg.names if not reg.plugin(n).builtin}
                 reg.create_all(ctx, list(out[key]))
         return out
+
+
+class PluginHost(PluginContext, Protocol):
+    """A plugin context that also holds its registries (``SynthGuard``): what a scan builds its mark detectors
+    from (``synthguard.scan.detectors_for``), typed so that the scan names no core object (issue 23)."""
+
+    @property
+    def plugins(self) -> Plugins: ...
 
 
 def _installed(groups: tuple[str, ...]) -> list[EntryPoint]:
@@ -167,6 +175,6 @@ def hasher(kind: str, ctx: PluginContext | None = None, plugins: Plugins | None 
 
 
 __all__ = ["BUILTIN_MARKERS", "DETECTORS", "GROUPS", "HASHERS", "IDENTITY_VERIFIERS", "INDEXES", "MARKERS",
-           "Context", "Factory", "Group", "Plugin", "PluginContext", "Plugins", "Registry", "check_detector",
-           "check_hasher", "check_identity_verifier", "check_index", "check_marker", "default_plugins", "hasher",
-           "hashers_for", "mark_detectors", "media_hashes"]
+           "Context", "Factory", "Group", "Plugin", "PluginContext", "PluginHost", "Plugins", "Registry",
+           "check_detector", "check_hasher", "check_identity_verifier", "check_index", "check_marker",
+           "default_plugins", "hasher", "hashers_for", "mark_detectors", "media_hashes"]

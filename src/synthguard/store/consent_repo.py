@@ -8,7 +8,7 @@ in the domain code stays one; they return ORM rows and leave decisions (grant st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 
 from synthguard.store.base import named_rows, tenant_rows, tenants_naming
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
+
+if TYPE_CHECKING:  # annotations only: db imports the schema, which imports the tables
+    from synthguard.store.db import Database
 
 
 # --- subjects ------------------------------------------------------------------------------------
@@ -91,6 +94,13 @@ def has_templates(s: Session | Connection, modality: str, *, protected_only: boo
     return s.execute(_HAS_PROTECTED if protected_only else _HAS, {"modality": modality}).first() is not None
 
 
+def has_templates_now(db: Database, modality: str, protected_only: bool = False) -> bool:
+    """:func:`has_templates` on a light connection of its own (``Database.reading``, no ORM session): asked on
+    every scan with an AI verdict (the likeness registry's ``has_templates`` dependency, issue 23)."""
+    with db.reading() as conn:
+        return has_templates(conn, modality, protected_only=protected_only)
+
+
 def delete_templates(s: Session, key: str) -> list[ConsentTemplate]:
     """Delete the subject's templates; returns them."""
     templates = templates_of(s, key)
@@ -155,5 +165,5 @@ def grants(s: Session, *, subject_name: str | None, grantee: str | None, tenant:
 
 __all__ = ["Session", "add", "add_grant", "challenge", "challenges_of", "delete_challenges", "delete_templates",
            "evidence_used", "gallery", "gallery_signature", "grant", "grants", "grants_for", "grants_of",
-           "has_templates", "subject", "subject_in_tenant", "subjects", "subjects_named", "template_modalities",
-           "templates_of", "tenants_of"]
+           "has_templates", "has_templates_now", "subject", "subject_in_tenant", "subjects", "subjects_named",
+           "template_modalities", "templates_of", "tenants_of"]

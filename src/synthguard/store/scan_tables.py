@@ -69,26 +69,46 @@ def cache_put(db: Database, key: str, sha256: str, search: str, analysis: dict[s
     """Insert once; a concurrent insert of the same key by another process is the same value, so it wins."""
     try:
         with db.session() as s:
-            s.add(ScanCacheEntry(key=key, sha256=sha256, search=search, analysis=analysis, created_at=utcnow()))
+            cache_add(s, key, sha256, search, analysis)
     except StoreError as exc:
-        if not isinstance(exc.__cause__, IntegrityError):
+        if not is_duplicate(exc):
             raise
+
+
+def cache_add(s: Session, key: str, sha256: str, search: str, analysis: dict[str, Any]) -> None:
+    """:func:`cache_put` inside the caller's transaction: the insert is checked at its commit (a duplicate key is
+    a StoreError that :func:`is_duplicate` recognises)."""
+    s.add(ScanCacheEntry(key=key, sha256=sha256, search=search, analysis=analysis, created_at=utcnow()))
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    """Whether a StoreError was caused by a unique key: another process stored the same analysis first."""
+    return isinstance(exc.__cause__, IntegrityError)
 
 
 def cache_prune(db: Database, older_than: timedelta) -> int:
     with db.session() as s:
-        q = delete(ScanCacheEntry).where(ScanCacheEntry.created_at < utcnow() - older_than)
-        n = s.execute(q).rowcount  # type: ignore[attr-defined]
-    return int(n or 0)
+        return cache_prune_in(s, older_than)
+
+
+def cache_prune_in(s: Session, older_than: timedelta) -> int:
+    """Delete the entries older than ``older_than`` in the caller's transaction; returns how many."""
+    q = delete(ScanCacheEntry).where(ScanCacheEntry.created_at < utcnow() - older_than)
+    return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def cache_forget(db: Database, sha256: str | None = None) -> int:
     """Drop the cached analyses of one content (or all): after a detector bug fix, for instance."""
+    with db.session() as s:
+        return cache_forget_in(s, sha256)
+
+
+def cache_forget_in(s: Session, sha256: str | None = None) -> int:
+    """:func:`cache_forget` in the caller's transaction."""
     q = delete(ScanCacheEntry)
     if sha256 is not None:
         q = q.where(ScanCacheEntry.sha256 == sha256)
-    with db.session() as s:
-        return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]
+    return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --- uploads attached to a deep scan --------------------------------------------------------------
@@ -152,5 +172,6 @@ def uploads_of(s: Session, job_id: str) -> list[dict[str, Any]]:
                                .order_by(DeepScanUpload.id))]
 
 
-__all__ = ["DeepScanUpload", "ScanCacheEntry", "attach", "cache_forget", "cache_prune", "cache_put", "cached",
-           "mark_delivered", "stranded", "undelivered", "uploads_of"]
+__all__ = ["DeepScanUpload", "ScanCacheEntry", "attach", "attach_in", "cache_add", "cache_forget", "cache_forget_in",
+           "cache_prune", "cache_prune_in", "cache_put", "cached", "is_duplicate", "mark_delivered", "stranded",
+           "undelivered", "uploads_of"]
