@@ -1,4 +1,4 @@
-"""Issue 25, rooms: a reverb-robust audio mark ("v3 room" prototype), measured as a bench; not yet in the product.
+"""Issue 25, rooms: the reverb-robust audio mark "v3-room" (marking/watermark/audio_room.py), alone and in the product.
 
 Why a new feature.  The deployed v2 mark (marking/watermark/audio.py) lives in band energies of 32-ms slots.  A
 room at the critical distance (0 dB direct-to-reverberant) smears those slots and, with a 138-Hz band spanning many
@@ -8,7 +8,7 @@ a cell.  ``--channel`` measures this: per-cell transfer slope, noise and the Gau
 Band energies give 0-10 bits per 9.6 s at any slot length from 32 ms to 1 s, against the 88 (64-bit payload +
 24-bit CRC) a blind decode needs; long frames with *fine* frequency cells give 92-462.
 
-The prototype, in one line: spread-transform dither modulation (the v2 lattice idea) on the log amplitudes of
+The scheme (built here as a prototype, now the package's room layer), in one line: spread-transform dither modulation (the v2 lattice idea) on the log amplitudes of
 1.024-s STFT frames (n_fft 8192 at 8 kHz, hop 4096) in cells of 4 bins (3.9 Hz) from 220 to 3500 Hz, as
 differences between two frames of the same cell.  A frame is longer than the room's energy decay (60 dB in RT60,
 so 1/e in RT60 / 13.8 = 22-43 ms), so the room acts on it as a fixed per-bin gain, which the same-cell difference
@@ -18,19 +18,27 @@ cancels; only the frame edges leak.
   reads as v3): the cycle is 18 hops (9.2 s).  For each cell, its 18 cycle frames are shuffled and paired; each
   pair ``L(t1, c) - L(t2, c)`` gets a sign and one of 450 projections (about 17 pairs each; 288 carry the coded
   payload of payload.py, 162 are pilots), each with a dither in [0, 1).
-- Embedding: four closed-loop passes.  Each moves every projection to its lattice point (step DELTA nats) by
-  per-cell gains, split by least mark energy with a floor 10 dB under the frame's mean cell (``E F / (E + F)^2``,
-  as in v2) and clipped to +-0.5 nats; the mark is scaled down to the 31-dB budget if over.  The pattern is
-  periodic, so any 9.2-s window holds every pair once.
+- Embedding: closed-loop passes (five, rationed to the budget after the third, as v2) move every projection to its
+  lattice point (step DELTA nats) by per-cell gains, split by least mark energy with a floor 10 dB under the
+  frame's mean cell (``E F / (E + F)^2``, as in v2) and clipped to +-0.5 nats.  The pattern is periodic, so any
+  9.2-s window holds every pair once.
 - Detection: 16 frame shifts (256 samples apart) x 18 cyclic frame offsets = 288 candidates.  The pilots' triangle
-  statistic picks one; there the payload is decoded once (list size 1) and the CRC decides.  Under the null the
-  payload projections' dithers are independent of that choice, so the CRC false-accept is at most 2**-24 = 6.0e-8
-  per file: 0.07 of the 1e-6 budget (see docs/audio-watermark.md for the split with v2).
+  statistic picks one; there the payload is decoded once (list size 8) and the CRC decides, with the pilot z at
+  least audio_room.Z_GATE.  The null bound and its share of the 1e-6 budget: audio_room.py and
+  docs/audio-watermark.md.
 
     PYTHONPATH=src nice -n 15 .venv/bin/python bench/watermark_audio_room.py --clips 24 [--mp3] [--codecs] [--fp N]
+    PYTHONPATH=src nice -n 15 .venv/bin/python bench/watermark_audio_room.py --production --clips 24 [--codecs] [--fp N]
     PYTHONPATH=src nice -n 15 .venv/bin/python bench/watermark_audio_room.py --channel
 
-Writes bench/results/watermark_audio_room.json (``--channel``: watermark_audio_room_channel.json).
+Without ``--production`` the v3 layer runs alone at ``--snr`` (the prototype's measurements).  ``--production`` runs
+``AudioWatermarker`` as shipped: embed writes v2 then v3 within one 31-dB budget, detect reads v2's first stage then
+the room layer (scale search off, the default setting); per edit it prints found, by which layer, and v2's reader
+alone on the same copy, and ``--fp N`` measures both readers on N unmarked 10-s excerpts (the room layer's pilot z
+per excerpt is the null distribution behind ``audio_room.Z_GATE``).
+
+Writes bench/results/watermark_audio_room.json (``--production``: watermark_audio_room_production.json,
+``--channel``: watermark_audio_room_channel.json) unless ``--out``.
 """
 
 from __future__ import annotations
