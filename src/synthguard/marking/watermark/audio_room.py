@@ -22,7 +22,7 @@ weaker than v2 against noise, time/pitch changes and short excerpts, so it is a 
   Viterbi, list size ``LIST_SIZE`` = 8).
   Detected = the CRC passes *and* ``z >= Z_GATE``.
 
-False-positive bound (DS-15 promise of audio.py: <= 1e-6 per file).  Under the null (no v3 mark of this key) the
+False-positive bound (audio.py promises <= 1e-6 per file, LM-11).  Under the null (no v3 mark of this key) the
 dithers are uniform and independent of the audio, so each pilot term lies in [-1, 1] with mean zero and
 ``P(max z >= g) <= N_CANDIDATES exp(-g^2 / 2)`` (Hoeffding, Bonferroni over the candidates).  The candidate is
 chosen from the pilots only, so the payload projections' soft bits stay symmetric there and a listed frame passes
