@@ -47,9 +47,15 @@ the CRC-aided list Viterbi decoder; a CRC pass is a second, independent piece of
 (false-accept <= ``8 * 2**-24``).  ``p = min(p_correlation / 0.27, p_crc / 0.48, p_scale / 0.25)`` (weighted
 Bonferroni, SHARE_*) and ``detected`` means ``p <= 1e-6``: the false-positive rate per excerpt is at most 1e-6.
 
-Second stage (issue 25, audio_scale.py): when the first finds nothing, a search over time-scale x pitch-scale
-0.85-1.15 undoes speed, tempo and pitch changes; its CRC-checked decodes spend the 0.25 share.  The geometry and
-the reading both stages share are in audio_cells.py (re-exported here).
+Room layer (issue 25, audio_room.py, "v3-room"): audio of at least one room-layer cycle (9.7 s) also carries the
+same payload in 1.024-s x 3.9-Hz cells, which survive rooms and speaker-to-microphone paths at the critical
+distance.  ``embed`` writes v2 with V2_SHARE of the mark power budget, then v3 on the v2-marked audio with what v2
+left, and scales v3 so that both together keep the SNR floor (``_fit``).  ``detect`` reads v2 first and, when it
+finds nothing, the room layer; the result's ``layer`` says which mark was read.
+
+Second stage (issue 25, audio_scale.py): when both find nothing, a search over time-scale x pitch-scale 0.85-1.15
+undoes speed, tempo and pitch changes.  Its CRC-checked decodes (0.238e-6) and the room layer's gated decode
+(audio_room.FALSE_ACCEPT, 0.0055e-6) share the 0.25 share SHARE_SCALE.
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from synthguard.errors import WatermarkError
-from synthguard.marking.watermark import audio_scale
+from synthguard.marking.watermark import audio_room, audio_scale
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark.audio_cells import (
     _WINDOW,
@@ -98,6 +104,7 @@ from synthguard.marking.watermark.audio_cells import (
     _one_thread,
     _z,
 )
+from synthguard.marking.watermark.audio_room import ration as _ration  # v2 and v3 ration moves alike
 
 FINE_HOP = 16  # coarse detection STFT hop: slot phases are searched in steps of 2 ms...
 PHASES = SLOT // FINE_HOP
@@ -110,6 +117,7 @@ EMBED_PASSES = 5  # closed-loop passes, each re-analysing the marked audio as th
 RATION_PASS = 3  # after this many passes the moves are rationed to the SNR budget (_ration)
 TARGET_SNR_DB = 31.0  # signal-to-watermark ratio at strength 1 (>= 30 dB required)
 N_CANDIDATES = PHASES * CYCLE_SLOTS + REFINE_TOP * FINE_HOP // REFINE_STEP
+V2_SHARE = 0.7  # of the mark power budget, when the room layer is embedded too (audio >= audio_room.MIN_SECONDS)
 MIN_SAMPLES = CYCLE_SLOTS * SLOT + HOP  # at the working rate
 MIN_SECONDS = MIN_SAMPLES / WORK_RATE
 _LOG_TINY = math.log(1e-300)
@@ -204,6 +212,7 @@ class AudioWatermarker:
     def __init__(self, key: bytes, strength: float = 1.0):
         self._key, self.strength = pl.check_scheme(key, strength)
         self.layout = _layout(self._key)
+        self.room_layout = audio_room.layout(self._key)
 
     @property
     def target_snr_db(self) -> float:
@@ -224,20 +233,27 @@ class AudioWatermarker:
         if not np.all(np.isfinite(y)):
             raise WatermarkError("audio samples contain NaN or infinity", hint="Pass finite PCM samples.")
         power = float(np.mean(x * x)) if x.size else 0.0
-        mark = self._mark_work(y, payload, power * 10 ** (-self.target_snr_db / 10))
+        budget = power * 10 ** (-self.target_snr_db / 10)  # mean power of everything added (both layers)
+        room = len(y) >= audio_room.MIN_SAMPLES  # the room layer needs one whole 9.7-s cycle
+        v2_budget = budget * (V2_SHARE if room else 1.0)
+        mark = self._mark_work(y, payload, v2_budget)
         if mark is None:
             raise WatermarkError("the audio is silent in the 220-3500 Hz band: there is nothing to hide a mark in",
                                  hint="Silent or near-silent outputs cannot carry an inaudible watermark.")
-        if rate != WORK_RATE:
-            g = gcd(rate, WORK_RATE)
-            mark = resample_poly(mark, rate // g, WORK_RATE // g)
-        n = len(x)
-        mark = np.pad(mark[:n], (0, max(0, n - len(mark))))
+        work = mark
+        mark = _to_rate(work, rate, len(x))
         mpow = float(np.mean(mark * mark))
         if mpow > 0 and power > 0:
             snr = 10 * math.log10(power / mpow)
-            if snr < self.target_snr_db:  # what the rationing left over budget: scale the whole mark down
-                mark *= 10 ** ((snr - self.target_snr_db) / 20)
+            v2_snr = 10 * math.log10(power / v2_budget) if v2_budget > 0 else math.inf
+            if snr < v2_snr:  # what the rationing left over budget: scale the whole mark down
+                factor = 10 ** ((snr - v2_snr) / 20)
+                mark, work, mpow = mark * factor, work * factor, mpow * factor**2
+        if room:  # v3 reads the v2-marked audio, so its closed loop sees v2's moves; it gets the budget v2 left
+            extra = audio_room.mark(self.room_layout, y + work[: len(y)], payload, max(budget - mpow, 0.0))
+            if extra is not None:
+                extra = _to_rate(extra, rate, len(x))
+                mark = mark + extra * _fit(mark, extra, budget)
         out = x + (mark[:, None] if x.ndim == 2 else mark)
         return out.astype(np.asarray(samples).dtype if np.asarray(samples).dtype.kind == "f" else np.float32)
 
@@ -330,18 +346,38 @@ class AudioWatermarker:
                scale_search: bool = True) -> AudioWatermarkResult:
         """Presence test with a bounded false-positive rate, then payload decoding (see the module docstring).
 
-        When the offsets-only first stage finds nothing and ``scale_search`` is on, the second stage searches
+        When the offsets-only first stage finds nothing, the room layer (v3, audio_room.py) is read; when that finds
+        nothing either and ``scale_search`` is on, the second stage searches
         time-scale x pitch-scale 0.85-1.15 (audio_scale.py): sped-up, time-stretched and pitch-shifted copies."""
         with _one_thread():  # tiny matrix products: BLAS threads only thrash, worst on a busy host
             first = self._detect(samples, rate, expected)
-            if first.detected or not scale_search:
+            if first.detected:
                 return first
             y = to_mono_work(np.asarray(samples, dtype=np.float64), rate)
             y, skipped = _busiest_window(np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0))
-            second = audio_scale.detect(self, y, None if expected is None else pl.check_payload(expected))
+            expected = None if expected is None else pl.check_payload(expected)
+            room = self._detect_room(y, expected)
+            if room is not None:
+                return dataclasses.replace(room, offset_seconds=(room.offset_seconds or 0.0) + skipped / WORK_RATE)
+            if not scale_search:
+                return first
+            second = audio_scale.detect(self, y, expected)
             if second is None:
                 return first
             return dataclasses.replace(second, offset_seconds=(second.offset_seconds or 0.0) + skipped / WORK_RATE)
+
+    def _detect_room(self, y: np.ndarray, expected: bytes | None) -> AudioWatermarkResult | None:
+        """The room layer (audio_room.py) on the analysed window; a result only when it detects.  Its route's null
+        bound, audio_room.FALSE_ACCEPT, is spent from SHARE_SCALE beside the scale search's (see SHARE_*)."""
+        reading = audio_room.read(self.room_layout, y)
+        if reading is None or not reading.detected or (expected is not None and reading.payload != expected):
+            return None
+        p_value = math.exp(max(min(0.0, reading.log_p - math.log(SHARE_SCALE)), _LOG_TINY))
+        acc = None
+        if expected is not None and reading.bits is not None:
+            acc = float(np.mean(reading.bits == pl.payload_bits(expected)))
+        return AudioWatermarkResult(bool(p_value <= FALSE_POSITIVE_RATE), reading.payload, reading.z, p_value, acc,
+                                    reading.offset_samples / WORK_RATE, layer=audio_room.LAYER)
 
     def _detect(self, samples: np.ndarray, rate: int, expected: bytes | None) -> AudioWatermarkResult:
         if expected is not None:
@@ -454,28 +490,24 @@ class AudioWatermarker:
                                     p_value, acc, offset)
 
 
-def _ration(move: np.ndarray, cost: np.ndarray, ratio: float) -> np.ndarray:
-    """Fractions ``alpha`` in [0, 1] of each projection's move to its lattice point such that the mark energy,
-    about ``sum(alpha^2 cost)``, is ``ratio`` (< 1) of the full moves' ``sum(cost)``.
+def _to_rate(mark: np.ndarray, rate: int, n: int) -> np.ndarray:
+    """A working-rate mark resampled to ``rate`` and cut or zero-padded to ``n`` samples."""
+    if rate != WORK_RATE:
+        g = gcd(rate, WORK_RATE)
+        mark = resample_poly(mark, rate // g, WORK_RATE // g)
+    return np.pad(mark[:n], (0, max(0, n - len(mark))))
 
-    A move of ``alpha |t|`` gains about ``4 alpha |t|`` in the projection's soft value (the triangle wave) and costs
-    ``alpha^2 C``, so the best split of a budget is ``alpha = min(1, k |t| / C)``: cheap projections are moved all the
-    way, the few that would take most of the energy (quiet cells, loud cells far from the lattice) only partly.
-    Scaling every move by the same factor instead leaves every projection short of its lattice point."""
-    cost = np.maximum(cost, 1e-300)
-    base = move / cost
-    want = ratio * float(cost.sum())
-    top = float(base.max())
-    if not top > 0:
-        return np.ones_like(move)
-    lo, hi = math.log(1e-12 / top), -math.log(max(float(base[base > 0].min()), 1e-300))
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if float(np.sum(np.minimum(1.0, math.exp(mid) * base) ** 2 * cost)) > want:
-            hi = mid
-        else:
-            lo = mid
-    return np.minimum(1.0, math.exp(lo) * base)
+
+def _fit(first: np.ndarray, second: np.ndarray, budget: float) -> float:
+    """The largest ``a`` in [0, 1] with ``mean((first + a second)^2) <= budget``: the two layers' marks are not
+    exactly orthogonal, so the second is scaled to keep the combined SNR floor (TARGET_SNR_DB at strength 1)."""
+    p1, p2, c = float(np.mean(first**2)), float(np.mean(second**2)), float(np.mean(first * second))
+    if not p2 > 0 or p1 + 2 * c + p2 <= budget:
+        return 1.0
+    disc = c * c - p2 * (p1 - budget)
+    if disc < 0:
+        return 0.0
+    return min(1.0, max(0.0, (-c + math.sqrt(disc)) / p2))
 
 
 def _busiest_window(y: np.ndarray) -> tuple[np.ndarray, int]:

@@ -36,6 +36,9 @@ NOISE_PERCENTILE = 10.0  # per-band stationary noise estimate: this percentile o
 # shares of FALSE_POSITIVE_RATE (weighted Bonferroni over the three ways to detect): the first stage's pilot
 # statistic, its CRC (8 * 2**-24 = 0.477e-6 must fit), and the scale search (audio_scale: 4 * 2**-24 = 0.24e-6)
 SHARE_CORRELATION, SHARE_CRC, SHARE_SCALE = 0.27, 0.48, 0.25
+# SHARE_SCALE is the fallback readers' share: the scale search (4 * 2**-24 = 0.238e-6) and the room layer
+# (audio_room.FALSE_ACCEPT = 0.0055e-6) together stay under 0.25e-6, so the three shares still bound every route
+LAYER = "v2"  # the band-energy mark's name in results; the room layer is "v3-room" (audio_room.py)
 _WINDOW = np.sqrt(np.hanning(N_FFT + 1)[:N_FFT]).astype(np.float64)  # periodic sqrt-Hann: COLA at hop N/2
 
 
@@ -49,12 +52,15 @@ class AudioWatermarkResult:
     offset_seconds: float | None = None  # where the cycle starts in the analysed audio
     time_scale: float = 1.0  # the copy plays this many times faster than the marked original (scale search)
     pitch_scale: float = 1.0  # its frequencies are this many times the original's
+    layer: str = LAYER  # which mark was read: "v2" (band energies) or "v3-room" (audio_room.py)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"detected": self.detected, "payload": self.payload.hex() if self.payload is not None else None,
                "score": self.score, "p_value": self.p_value}
         if (self.time_scale, self.pitch_scale) != (1.0, 1.0):
             out |= {"time_scale": self.time_scale, "pitch_scale": self.pitch_scale}
+        if self.layer != LAYER:  # only the room layer says so: v2 readings keep their old form
+            out["layer"] = self.layer
         return out
 
 
