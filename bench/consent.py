@@ -172,7 +172,6 @@ def voice_embeddings(items):
 
 def gate_timing(face_items, voice_items) -> dict[str, float]:
     from synthguard.config import Settings
-    from synthguard.consent.gate import check
     from synthguard.core import SynthGuard
     from synthguard.keys import init_keys
 
@@ -196,7 +195,7 @@ def gate_timing(face_items, voice_items) -> dict[str, float]:
                 for _ in range(5):
                     m = Media.from_bytes(probe.data, probe.name)
                     t0 = time.perf_counter()
-                    check(sg, [m], purpose=purpose, user="u-bench")
+                    sg.consent_gate.check([m], purpose=purpose, user="u-bench")
                     runs.append(time.perf_counter() - t0)
                 out[name] = round(statistics.median(runs), 4)
             out["gallery"] = {"faces": len(originals), "voices": len(wavs)}

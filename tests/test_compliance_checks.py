@@ -166,14 +166,15 @@ def test_face_swap_labelled_without_the_consent_gate_fails(deploy):
 
 
 def test_face_swap_that_passed_the_gate_passes(settings, tmp_path):
-    from synthguard.consent.gate import GateResult, log
+    from synthguard.consent.gate import GateResult
 
     sg = SynthGuard.open(_settings(settings, tool_techniques=["face_swap"]))
     try:
         make_compliant(sg, tmp_path)
         out = image_bytes("PNG", (200, 200))
         media = sg.media(out)
-        log(sg, GateResult("allow", "face_swap", "u-1", persons=[], grants=["g-1"]), output_sha256=media.sha256)
+        sg.consent_gate.log(GateResult("allow", "face_swap", "u-1", persons=[], grants=["g-1"]),
+                            output_sha256=media.sha256)
         sg.label(out, user="u-1", model="m1", technique="face_swap")
         r = result(sg, "consent.gate")
         assert r.status == "pass" and r.evidence["biometric_generations"] == 1, r.reasons

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from synthguard.config import PROFILE_DEFAULTS, Settings
 from synthguard.consent import faces, likeness
 from synthguard.consent.evidence import TamperedEvidenceError, generate_key, sign_statement
-from synthguard.consent.gate import ConsentDeniedError, check, enforce
+from synthguard.consent.gate import ConsentDeniedError
 from synthguard.consent.policy import load_policy, purpose_modalities
 from synthguard.core import SynthGuard
 from synthguard.errors import ConflictError, NotFoundError, RefusedError, SubjectErasedError, ValidationError
@@ -110,32 +110,32 @@ def test_enrolment_photo_must_show_exactly_one_identifiable_face(sg, case):
 def test_gate_allows_a_granted_face_after_jpeg50_and_half_size(sg, alice, tmp_path):
     gid = sg.consent.grant("alice", grantee="u-42", purpose="face_swap", evidence=statement(alice, tmp_path))
     assert gid["status"] == "active" and gid["evidence"]["signature"] == "valid"
-    r = check(sg, [degrade(kodak_face("04"))], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([degrade(kodak_face("04"))], purpose="face_swap", user="u-42")
     assert r.decision == "allow" and r.grants == [gid["grant_id"]]
     assert r.models == [likeness.FACE_CARD.to_dict(faces.model_sha256())]  # recorded with the decision
     (p,) = r.persons
     assert p["subject"] == "alice" and p["code"] == "granted" and p["score"] < likeness.FACE_CARD.threshold
-    other = check(sg, [kodak_face("04")], purpose="face_swap", user="u-7")  # the grant names u-42 only
+    other = sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-7")  # the grant names u-42 only
     assert other.decision == "deny" and other.persons[0]["code"] == "no_grant"
 
 
 def test_grant_to_the_whole_provider(sg, alice, tmp_path):
     sg.consent.grant("alice", grantee="tenant:default", purpose="face_swap",
                      evidence=statement(alice, tmp_path, grantee="tenant:default"))
-    assert check(sg, [kodak_face("04")], purpose="face_swap", user="anyone").decision == "allow"
+    assert sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="anyone").decision == "allow"
 
 
 def test_unknown_face_follows_the_profile(sg, settings):
-    r = check(sg, [kodak_face("15")], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([kodak_face("15")], purpose="face_swap", user="u-42")
     assert r.decision == "deny" and r.persons[0]["code"] == "unknown_deny" and "cn profile" in r.persons[0]["reason"]
     with SynthGuard.open(settings.model_copy(update={"profile": "us"})) as us:
-        assert check(us, [kodak_face("15")], purpose="face_swap", user="u-42").decision == "allow"
+        assert us.consent_gate.check([kodak_face("15")], purpose="face_swap", user="u-42").decision == "allow"
     with SynthGuard.open(settings.model_copy(update={"profile": "us", "consent_unknown_policy": "deny"})) as strict:
-        assert check(strict, [kodak_face("15")], purpose="face_swap", user="u-42").decision == "deny"
+        assert strict.consent_gate.check([kodak_face("15")], purpose="face_swap", user="u-42").decision == "deny"
 
 
 def test_no_face_is_an_explicit_allow_with_a_note(sg):
-    r = check(sg, [Media.from_bytes(image_bytes(), "landscape.png")], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([Media.from_bytes(image_bytes(), "landscape.png")], purpose="face_swap", user="u-42")
     assert r.decision == "allow" and r.persons == []
     assert any("no face found" in n for n in r.notes) and any("nothing needs consent" in n for n in r.notes)
 
@@ -143,27 +143,27 @@ def test_no_face_is_an_explicit_allow_with_a_note(sg):
 def test_many_faces_each_decided_and_too_many_refused(sg, alice, tmp_path, monkeypatch):
     sg.consent.grant("alice", grantee="u-42", purpose="face_swap", evidence=statement(alice, tmp_path))
     group = grid(kodak_face("04"), kodak_face("15"))
-    r = check(sg, [group], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([group], purpose="face_swap", user="u-42")
     assert sorted(p["code"] for p in r.persons) == ["granted", "unknown_deny"] and r.decision == "deny"
     monkeypatch.setattr(likeness, "MAX_FACES", 1)
     with pytest.raises(ValidationError, match="more than 1 faces"):
-        check(sg, [group], purpose="face_swap", user="u-42")
+        sg.consent_gate.check([group], purpose="face_swap", user="u-42")
 
 
 def test_tiny_face_is_unidentifiable_and_denied(sg):
     small = degrade(kodak_face("04"), quality=95, scale=0.12)
     found, _ = likeness.find(small)
     assert found and found[0].embedding is None
-    r = check(sg, [small], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([small], purpose="face_swap", user="u-42")
     assert r.decision == "deny" and r.persons[0]["code"] == "unidentifiable" and "too small" in r.persons[0]["reason"]
 
 
 def test_revocation_takes_effect_immediately(sg, alice, tmp_path):
     """PI-03: withdrawal blocks the next check."""
     g = sg.consent.grant("alice", grantee="u-42", purpose="face_swap", evidence=statement(alice, tmp_path))
-    assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42").decision == "allow"
+    assert sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42").decision == "allow"
     sg.consent.revoke(g["grant_id"])
-    r = check(sg, [kodak_face("04")], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42")
     assert r.decision == "deny" and r.persons[0]["code"] == "revoked"
     assert sg.consent.revoke(g["grant_id"])["status"] == "revoked"  # idempotent
     with pytest.raises(NotFoundError):
@@ -174,9 +174,9 @@ def test_expired_grant_denies(sg, alice, tmp_path, monkeypatch):
     soon = utcnow() + timedelta(days=1)
     sg.consent.grant("alice", grantee="u-42", purpose="face_swap", expires=soon,
                      evidence=statement(alice, tmp_path, expires=soon.date().isoformat()))
-    assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42").decision == "allow"
+    assert sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42").decision == "allow"
     monkeypatch.setattr(sg.consent, "clock", lambda: soon + timedelta(seconds=1))  # the registry's injected clock
-    r = check(sg, [kodak_face("04")], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42")
     assert r.decision == "deny" and r.persons[0]["code"] == "expired"
 
 
@@ -195,7 +195,7 @@ def test_a_grant_edited_in_the_database_never_allows(sg, alice, tmp_path, edit):
         values = {"evidence_token": token}
     with sg.db.session() as s:
         s.execute(update(ConsentGrant).where(ConsentGrant.id == g["grant_id"]).values(**values))
-    r = check(sg, [kodak_face("04")], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42")
     assert r.decision == "deny" and r.persons[0]["code"] == "tampered"
     assert sg.consent.get_grant(g["grant_id"])["status"] == "tampered"
 
@@ -242,12 +242,12 @@ def test_spoken_consent_in_the_enrolled_voice(sg, tmp_path):
         sg.consent.grant("dan", grantee="u-42", purpose="voice_clone", evidence=espeak(tmp_path, "again", ch["phrase"]),
                          challenge=ch["challenge"])
     clip = espeak(tmp_path, "clip", "Completely different words that the service wants to clone today.")
-    r = check(sg, [clip], purpose="voice_clone", user="u-42")
+    r = sg.consent_gate.check([clip], purpose="voice_clone", user="u-42")
     assert r.decision == "allow" and r.persons[0]["subject"] == "dan"
-    r = check(sg, [clip], purpose="face_swap", user="u-42")  # a voice in the sources of a face swap
+    r = sg.consent_gate.check([clip], purpose="face_swap", user="u-42")  # a voice in the sources of a face swap
     assert r.decision == "deny" and r.persons[0]["code"] == "modality_not_in_purpose"
     tone = Media.from_bytes(wav_bytes(0.5 * np.sin(np.arange(48000) * 2 * np.pi * 200 / 16000)), "tone.wav")
-    r = check(sg, [tone], purpose="voice_clone", user="u-42")
+    r = sg.consent_gate.check([tone], purpose="voice_clone", user="u-42")
     assert r.decision == "allow" and r.persons == [] and "no voice found" in r.notes[0]
 
 
@@ -282,7 +282,7 @@ def test_label_calls_the_gate_and_logs_the_deny(sg, verified_user, alice, tmp_pa
 
 def test_enforce_denies_and_records(sg):
     with pytest.raises(ConsentDeniedError, match="matches no enrolled subject"):
-        enforce(sg, [kodak_face("15")], purpose="face_swap", user="u-1")
+        sg.consent_gate.enforce([kodak_face("15")], purpose="face_swap", user="u-1")
 
 
 def test_scan_flags_ai_content_depicting_a_protected_person(sg, verified_user, tmp_path):
@@ -331,7 +331,7 @@ def test_export_then_erase(sg, alice, tmp_path):
     assert sg.consent.get_grant(g["grant_id"])["status"] == "erased"
     with pytest.raises(SubjectErasedError):
         sg.consent.export("alice")
-    r = check(sg, [kodak_face("04")], purpose="face_swap", user="u-42")
+    r = sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42")
     assert r.persons[0]["match"] == "unknown"
     with pytest.raises(SubjectErasedError):
         sg.consent.enroll("alice", faces=[kodak_face("04")])
@@ -347,9 +347,10 @@ def test_tenants_do_not_see_each_other(sg, alice):
     assert sg.consent.subject("alice", tenant="default")["templates"] == {"face": 1}
     with pytest.raises(ValidationError, match="several tenants"):  # the operator must name the tenant
         sg.consent.subject("alice")
-    assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42", tenant="other").persons[0]["match"] == \
+    gate = sg.consent_gate
+    assert gate.check([kodak_face("04")], purpose="face_swap", user="u-42", tenant="other").persons[0]["match"] == \
         "unknown"
-    assert check(sg, [kodak_face("15")], purpose="face_swap", user="u-42", tenant="other").persons[0]["subject"] == \
+    assert gate.check([kodak_face("15")], purpose="face_swap", user="u-42", tenant="other").persons[0]["subject"] == \
         "alice"
 
 
@@ -395,9 +396,10 @@ def test_registry_and_gate_on_postgres(settings, tmp_path):
             sg.consent.enroll("alice", faces=[kodak_face("04")], signing_key=generate_key(key))
             g = sg.consent.grant("alice", grantee="u-42", purpose="face_swap", evidence=statement(key, tmp_path),
                                  expires=utcnow() + timedelta(days=1))
-            assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42").decision == "allow"
+            assert sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42").decision == "allow"
             sg.consent.revoke(g["grant_id"])
-            assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42").persons[0]["code"] == "revoked"
+            revoked = sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42")
+            assert revoked.persons[0]["code"] == "revoked"
             sg.consent.erase("alice")
             assert sg.verify_ledger()["ok"]
     finally:
@@ -428,7 +430,7 @@ def test_video_faces_are_deduplicated_and_its_voice_is_checked(sg, tmp_path):
         for pkt in [*aus.encode(frame), *aus.encode(None)]:
             out.mux(pkt)
     video = Media.from_bytes(buf.getvalue(), "clip.mp4")
-    r = check(sg, [video], purpose="avatar", user="u-42")
+    r = sg.consent_gate.check([video], purpose="avatar", user="u-42")
     assert sorted(p["modality"] for p in r.persons) == ["face", "voice"]
     assert r.decision == "deny" and {p["code"] for p in r.persons} == {"unknown_deny"}
     assert "time" in next(p for p in r.persons if p["modality"] == "face")
@@ -436,11 +438,11 @@ def test_video_faces_are_deduplicated_and_its_voice_is_checked(sg, tmp_path):
 
 def test_gallery_cache_follows_erasure_and_enrolment(sg, alice):
     """The decrypted gallery is reused between checks but never outlives an erasure (PI-13)."""
-    assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42").persons[0]["subject"] == "alice"
+    assert sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42").persons[0]["subject"] == "alice"
     sg.consent.erase("alice")
     sg.consent.enroll("bob", faces=[kodak_face("15")])  # on SQLite it may reuse alice's template row id
-    assert check(sg, [kodak_face("04")], purpose="face_swap", user="u-42").persons[0]["match"] == "unknown"
-    assert check(sg, [kodak_face("15")], purpose="face_swap", user="u-42").persons[0]["subject"] == "bob"
+    assert sg.consent_gate.check([kodak_face("04")], purpose="face_swap", user="u-42").persons[0]["match"] == "unknown"
+    assert sg.consent_gate.check([kodak_face("15")], purpose="face_swap", user="u-42").persons[0]["subject"] == "bob"
 
 
 def test_migration_0005_downgrades_and_upgrades_alone(tmp_path):

@@ -13,8 +13,7 @@ from synthguard.cli import app
 from synthguard.cli.common import JsonOpt, core, emit, run
 from synthguard.consent import likeness
 from synthguard.consent.evidence import generate_key, sign_statement, write_statement
-from synthguard.consent.gate import ConsentDeniedError, log
-from synthguard.consent.gate import check as gate_check
+from synthguard.consent.gate import ConsentDeniedError
 from synthguard.consent.ownership import sign_request as sign
 from synthguard.consent.policy import purpose_modalities
 from synthguard.consent.registry import parse_expiry
@@ -210,10 +209,10 @@ def check(source: Annotated[list[Path], typer.Option("--source", help="Source me
 
     Exits 5 on deny (the deny is recorded in the ledger, hashes only)."""
     with core() as sg:
-        result = gate_check(sg, [sg.media(f) for f in source], purpose=purpose, user=user,
-                            targets=[sg.media(f) for f in target or []], tenant=tenant)
+        result = sg.consent_gate.check([sg.media(f) for f in source], purpose=purpose, user=user,
+                                       targets=[sg.media(f) for f in target or []], tenant=tenant)
         if result.decision == "deny":
-            log(sg, result)
+            sg.consent_gate.log(result)
     data = result.to_dict()
     if as_json:
         emit(data, True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from synthguard.consent import likeness
 from synthguard.consent.policy import purpose_modalities, unknown_rule
@@ -98,24 +98,6 @@ class ConsentGate:
         return _log(self, result, output_sha256=output_sha256)
 
 
-class GateHost(Protocol):
-    """What the module-level functions also accept in place of a gate: an object that has one (``SynthGuard``),
-    so callers written before issue 23 (``check(sg, ...)``) keep working."""
-
-    @property
-    def consent_gate(self) -> ConsentGate: ...
-
-
-def _gate(ctx: ConsentGate | GateHost) -> ConsentGate:
-    return ctx if isinstance(ctx, ConsentGate) else ctx.consent_gate
-
-
-def check(gate: ConsentGate | GateHost, sources: list[Media], *, purpose: str, user: str,
-          targets: list[Media] = (), tenant: str = "default") -> GateResult:  # type: ignore[assignment]
-    """Decide; does not log (:meth:`ConsentGate.check`)."""
-    return _gate(gate).check(sources, purpose=purpose, user=user, targets=targets, tenant=tenant)
-
-
 def _check(gate: ConsentGate, sources: list[Media], *, purpose: str, user: str, targets: list[Media],
            tenant: str) -> GateResult:
     if not purpose:
@@ -194,20 +176,6 @@ def _decide(uow: Unit, registry: Registry, item: likeness.Likeness, gallery: lis
 
 def _verb(rule: str) -> str:
     return "allowed" if rule == "allow" else "denied"
-
-
-def enforce(gate: ConsentGate | GateHost, sources: list[Media], *, purpose: str, user: str,
-            targets: list[Media] = (), tenant: str = "default", output_sha256: str | None = None,  # type: ignore[assignment]
-            log_allow: bool = True) -> GateResult:
-    """Check, log the decision to the ledger (hashes and pseudonymous refs only), raise on deny
-    (:meth:`ConsentGate.enforce`)."""
-    return _gate(gate).enforce(sources, purpose=purpose, user=user, targets=targets, tenant=tenant,
-                               output_sha256=output_sha256, log_allow=log_allow)
-
-
-def log(gate: ConsentGate | GateHost, result: GateResult, *, output_sha256: str | None = None) -> int:
-    """The decision's ledger entry (:meth:`ConsentGate.log`)."""
-    return _gate(gate).log(result, output_sha256=output_sha256)
 
 
 def _log(gate: ConsentGate, result: GateResult, *, output_sha256: str | None = None) -> int:

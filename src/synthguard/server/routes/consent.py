@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from synthguard.auth import Principal, Role
-from synthguard.consent.gate import enforce
 from synthguard.consent.ownership import verify_request
 from synthguard.consent.registry import parse_expiry
 from synthguard.errors import NotFoundError, SynthGuardError
@@ -186,8 +185,9 @@ def erase(sg: SG, p: Holder, subject: Ident, request: Request) -> dict[str, Any]
 def check(sg: SG, p: Manager, sources: Annotated[list[UploadFile], File()], purpose: Annotated[str, Form()],
           user: Annotated[str, Form(max_length=128)], targets: Files = None) -> dict[str, Any]:
     """The consent gate: 200 with the decision when allowed, 403 ConsentDeniedError with every person on deny."""
-    return enforce(sg, [upload_media(sg, f) for f in sources], purpose=purpose, user=user, tenant=p.tenant,
-                   targets=[upload_media(sg, f) for f in targets or []], log_allow=False).to_dict()
+    return sg.consent_gate.enforce([upload_media(sg, f) for f in sources], purpose=purpose, user=user,
+                                   tenant=p.tenant, targets=[upload_media(sg, f) for f in targets or []],
+                                   log_allow=False).to_dict()
 
 
 # --- web pages: forms of the signed-in session (server/session.py), each with the session's CSRF token --------
