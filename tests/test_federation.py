@@ -77,7 +77,7 @@ def test_four_deployments(world, tmp_path):
                               output=tmp_path / f"{name}.png")
         org["sg"].checkpoint()
         made[name] = res.content_id
-    cosigned = cosign_latest(A["sg"], W["url"], W["vkey"])
+    cosigned = cosign_latest(A["sg"].ledger_service, W["url"], W["vkey"])
     assert cosigned["witness"] == "witness.example/w1"
     tokens = {n: create_token(world[n]["sg"].db, Role.PLATFORM, "default", "platform P")[0] for n in ("A", "B")}
     # P reads the label on each file and resolves it at the right provider, verified against the pinned key
@@ -105,7 +105,7 @@ def test_four_deployments(world, tmp_path):
             fork.ledger.append(s, "generation", {"content_id": f"rewritten-{i}"})
     fork.checkpoint()
     with pytest.raises(UpstreamError):
-        cosign_latest(fork, W["url"], W["vkey"], old_size=cosigned["tree_size"])
+        cosign_latest(fork.ledger_service, W["url"], W["vkey"], old_size=cosigned["tree_size"])
     fork_url, server, thread = _serve(create_app(fork.settings, sg=fork))
     try:
         with pytest.raises(LedgerIntegrityError, match="ALARM"):

@@ -125,7 +125,7 @@ def world(tmp_path_factory):
             w.made[name] = w.sg[name].label(buf.getvalue(), user="u-1", output=out).content_id
             w.files[name] = out
             w.sg[name].checkpoint()
-            got = cosign_latest(w.sg[name], w.url["W"], w_vkey)
+            got = cosign_latest(w.sg[name].ledger_service, w.url["W"], w_vkey)
             assert got["witness"] == WITNESS
         w.w_vkey = w_vkey  # type: ignore[attr-defined]
         w.p_token = create_token(p.db, Role.PLATFORM, "default", "uploads")[0]  # type: ignore[attr-defined]
@@ -389,7 +389,7 @@ def test_a_provider_rewriting_its_history_is_caught_by_the_witness_and_the_monit
             sg.ledger.append(s, "generation", {"content_id": f"rewritten-{i}"})
     sg.checkpoint()
     with pytest.raises(UpstreamError, match="422"):  # W: no consistency with what it cosigned
-        cosign_latest(sg, world.url["W"], world.w_vkey, old_size=size)
+        cosign_latest(sg.ledger_service, world.url["W"], world.w_vkey, old_size=size)
     with pytest.raises(LedgerIntegrityError, match="ALARM"):
         monitor.check(fork.url["A-fork"], pinned, world.sg["P"].settings.home / "monitor-state.json")
     assert main(["monitor", fork.url["A-fork"], "--vkey", pinned]) == 7

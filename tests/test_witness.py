@@ -56,7 +56,7 @@ def test_a_growing_log_is_cosigned_at_every_step(log, witness):
     sg, origin, _ = log
     for step in range(3):
         _grow(sg, 5, f"s{step}-")
-        got = cosign_latest(sg, "http://w", witness.vkey, post=direct(witness))
+        got = cosign_latest(sg.ledger_service, "http://w", witness.vkey, post=direct(witness))
         assert got["witness"] == "witness.example/w1"
         assert cosign.verify(got["checkpoint"], witness.vkey) is not None
         assert witness.latest(origin)["size"] == 5 * (step + 1)
@@ -67,7 +67,7 @@ def test_a_growing_log_is_cosigned_at_every_step(log, witness):
 def test_a_rewritten_history_is_refused_with_422(log, witness, settings, tmp_path):
     sg, origin, _ = log
     _grow(sg, 4)
-    cosign_latest(sg, "http://w", witness.vkey, post=direct(witness))
+    cosign_latest(sg.ledger_service, "http://w", witness.vkey, post=direct(witness))
     # the provider restores an older copy of its database and writes a different history with the same key
     fork_home = tmp_path / "fork"
     shutil.copytree(settings.home / "keys", fork_home / "keys")
@@ -78,7 +78,7 @@ def test_a_rewritten_history_is_refused_with_422(log, witness, settings, tmp_pat
             proof = fork.ledger.consistency_proof(s, 4, 6).hashes
         witness.add_checkpoint(request_body(4, proof, fork_note).decode())
     with pytest.raises(UpstreamError, match="422|history"):
-        cosign_latest(fork, "http://w", witness.vkey, old_size=4, post=direct(witness))
+        cosign_latest(fork.ledger_service, "http://w", witness.vkey, old_size=4, post=direct(witness))
     assert witness.latest(origin)["size"] == 4  # nothing of the fork was stored
     fork.close()
 
@@ -104,7 +104,7 @@ def test_stale_old_size_is_409_with_the_cosigned_size(log, witness):
     with pytest.raises(StaleSizeError) as err:
         witness.add_checkpoint(request_body(0, (), note).decode())
     assert err.value.size == 2 and err.value.http_status == 409
-    got = cosign_latest(sg, "http://w", witness.vkey, post=direct(witness))  # the client recovers from the 409
+    got = cosign_latest(sg.ledger_service, "http://w", witness.vkey, post=direct(witness))  # recovers from the 409
     assert got["tree_size"] == 4
 
 

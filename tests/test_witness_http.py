@@ -89,7 +89,7 @@ def test_the_witness_route_answers_with_the_spec_statuses(orgs):
     _grow(orgs["provider"], 2, "a")
     from synthguard.trust.witness_client import cosign_latest
 
-    cosign_latest(orgs["provider"], orgs["url"], orgs["w_vkey"])
+    cosign_latest(orgs["provider"].ledger_service, orgs["url"], orgs["w_vkey"])
     with orgs["provider"].db.session() as s:
         note = orgs["provider"].ledger.latest_checkpoint(s).to_text()
     r = httpx.post(orgs["url"] + "/add-checkpoint", content=f"old 0\n\n{note}".encode())

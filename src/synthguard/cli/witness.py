@@ -64,7 +64,7 @@ def cosign_ours(url: Annotated[str, typer.Argument(help="The witness's submissio
                 as_json: JsonOpt = False) -> None:
     """Ask a witness to cosign this deployment's latest checkpoint; prints the cosigned note."""
     with core() as sg:
-        got = cosign_latest(sg, url, vkey)
+        got = cosign_latest(sg.ledger_service, url, vkey)
     if as_json:
         emit(got, True)
     else:

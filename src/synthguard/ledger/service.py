@@ -13,8 +13,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from synthguard.errors import KeyMissingError
-from synthguard.ledger.checkpoint import log_id, public_key_pem, vkey
-from synthguard.ledger.log import Ledger
+from synthguard.ledger.checkpoint import Checkpoint, log_id, public_key_pem, vkey
+from synthguard.ledger.log import ConsistencyProof, Ledger
 from synthguard.store.unit_of_work import UnitOfWork
 
 GENERIC_ORIGIN = "synthguard.ledger"  # stands in before the ledger key exists (nothing signed yet)
@@ -49,6 +49,23 @@ class LedgerService:
         with self._units() as uow:
             cp = self.log.checkpoint(uow.session, self._private_key())
         return checkpoint_dict(self._public_key(), cp)
+
+    def head(self) -> Checkpoint:
+        """The latest signed checkpoint, signing the current tree head first when none exists (a witness cosigns
+        what the log already published)."""
+        with self._units() as uow:
+            cp = self.log.latest_checkpoint(uow.session)
+            return cp if cp is not None else self.log.checkpoint(uow.session, self._private_key())
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        """RFC 6962 proof that the tree of ``new_size`` (default: now) extends the one of ``old_size``."""
+        with self._units() as uow:
+            return self.log.consistency_proof(uow.session, old_size, new_size)
+
+    def add_cosignatures(self, tree_size: int, root_hash: bytes, lines: list[str]) -> str:
+        """Keep witnesses' cosignature lines with the checkpoint they sign; returns the cosigned note."""
+        with self._units() as uow:
+            return self.log.add_cosignatures(uow.session, tree_size, root_hash, lines)
 
     def latest_checkpoint(self) -> dict[str, Any] | None:
         with self._units() as uow:

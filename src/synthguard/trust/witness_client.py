@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synthguard.errors import LedgerIntegrityError, UpstreamError
+from synthguard.ledger.service import LedgerService
 from synthguard.trust import cosign
 
 Post = Callable[[str, bytes], tuple[int, str]]  # (url, body) -> (status, text); httpx by default
@@ -33,22 +34,19 @@ def request_body(old_size: int, proof: tuple[bytes, ...], checkpoint: str) -> by
     return ("\n".join(lines) + "\n\n" + checkpoint).encode()
 
 
-def cosign_latest(sg: Any, witness_url: str, witness_vkey: str, *, old_size: int = 0,
+def cosign_latest(ledger: LedgerService, witness_url: str, witness_vkey: str, *, old_size: int = 0,
                   post: Post = _httpx_post) -> dict[str, Any]:
     """Get the latest checkpoint cosigned by a witness: ``{"checkpoint": note with the cosignature, ...}``."""
     url = witness_url.rstrip("/") + "/add-checkpoint"
-    with sg.db.session() as s:
-        cp = sg.ledger.latest_checkpoint(s)
-        if cp is None:
-            cp = sg.ledger.checkpoint(s, sg.keys.ledger_private)
-        note = cp.to_text()
-        for _ in range(2):
-            proof = sg.ledger.consistency_proof(s, old_size, cp.tree_size).hashes if old_size else ()
-            status, text = post(url, request_body(old_size, proof, note))
-            if status == 409 and text.strip().isdigit() and int(text) != old_size:
-                old_size = int(text)
-                continue
-            break
+    cp = ledger.head()
+    note = cp.to_text()
+    for _ in range(2):
+        proof = ledger.consistency_proof(old_size, cp.tree_size).hashes if old_size else ()
+        status, text = post(url, request_body(old_size, proof, note))
+        if status == 409 and text.strip().isdigit() and int(text) != old_size:
+            old_size = int(text)
+            continue
+        break
     if status != 200:
         raise UpstreamError("the witness refused the checkpoint: {status} {reason}",
                             values={"status": status, "reason": text.strip()[:200]})
@@ -57,6 +55,6 @@ def cosign_latest(sg: Any, witness_url: str, witness_vkey: str, *, old_size: int
     if got is None:
         raise LedgerIntegrityError("the witness's answer holds no valid cosignature by its pinned key")
     lines = [line for line in cosigned.splitlines() if line.startswith(cosign.DASH + got.name + " ")]
-    with sg.db.session() as s:  # served from now on with the checkpoint (lookup answers, /checkpoints/latest)
-        cosigned = sg.ledger.add_cosignatures(s, cp.tree_size, cp.root_hash, lines)
+    # served from now on with the checkpoint (lookup answers, /checkpoints/latest)
+    cosigned = ledger.add_cosignatures(cp.tree_size, cp.root_hash, lines)
     return {"checkpoint": cosigned, "tree_size": cp.tree_size, "witness": got.name, "timestamp": got.timestamp}

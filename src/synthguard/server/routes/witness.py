@@ -58,7 +58,6 @@ def consistency_proof(sg: SG, old: int, new: int | None = None) -> dict:
     and witnesses can check that the log only grew."""
     if old < 0 or old > 2**62 or (new is not None and not 0 <= new <= 2**62):
         raise ValidationError("tree sizes are 0 .. 2^62")
-    with sg.db.session() as s:
-        proof = sg.ledger.consistency_proof(s, old, new)
+    proof = sg.ledger_service.consistency_proof(old, new)
     return {"old_size": proof.old_size, "new_size": proof.new_size,
             "hashes": [base64.b64encode(h).decode() for h in proof.hashes]}
