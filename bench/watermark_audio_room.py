@@ -165,6 +165,13 @@ def corpus(n: int) -> list[tuple[str, np.ndarray, int]]:
     return out
 
 
+def _attacked(y: np.ndarray, rate: int, edits: dict[str, Callable[[np.ndarray, int], np.ndarray]]):
+    """The marked audio's mono mix through each edit: (edit name, samples, their rate)."""
+    mono = y.mean(axis=1) if y.ndim == 2 else y
+    for en, e in edits.items():
+        yield en, np.asarray(e(mono, rate), np.float64), 8000 if en == "resample_8k" else rate
+
+
 def bench(args: argparse.Namespace) -> dict:
     mark = RoomMark(KEY, args.delta, args.snr)
     edits = {"none": lambda y, r: y, **ROOMS}
@@ -189,11 +196,8 @@ def bench(args: argparse.Namespace) -> dict:
             y, _ = mark.embed(base, rate, PAYLOAD)
             xs = np.asarray(x, np.float64)
             v2_snr.append(10 * math.log10(float(np.mean(xs**2)) / float(np.mean((y - xs) ** 2))))
-        mono = y.mean(axis=1) if y.ndim == 2 else y
         line = [f"{name} snr {snr:.1f}"]
-        for en, e in edits.items():
-            a = np.asarray(e(mono, rate), np.float64)
-            r = 8000 if en == "resample_8k" else rate
+        for en, a, r in _attacked(y, rate, edits):
             t0 = time.process_time()
             res = mark.detect(a, r)
             cpu.append((time.process_time() - t0) / (len(a) / r))
@@ -262,11 +266,8 @@ def production(args: argparse.Namespace) -> dict:
         y = wm.embed(x, rate, PAYLOAD)
         embed_x.append((len(xs) / rate) / max(time.process_time() - t0, 1e-9))
         snrs.append(10 * math.log10(float(np.sum(xs**2)) / float(np.sum((np.asarray(y, np.float64) - xs) ** 2))))
-        mono = y.mean(axis=1) if y.ndim == 2 else y
         line = [f"{name} snr {snrs[-1]:.2f}"]
-        for en, e in edits.items():
-            a = np.asarray(e(mono, rate), np.float64)
-            r = 8000 if en == "resample_8k" else rate
+        for en, a, r in _attacked(y, rate, edits):
             t0 = time.process_time()
             res = wm.detect(a, r, scale_search=False)
             detect_x.append((len(a) / r) / max(time.process_time() - t0, 1e-9))
