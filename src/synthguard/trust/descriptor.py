@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 
 from synthguard.errors import LedgerIntegrityError, ValidationError
 from synthguard.ledger.checkpoint import parse_vkey, vkey
-from synthguard.trust.wmkeys import material
+from synthguard.trust.wmkeys import Deployment, material
 
 VERSION = "synthguard-descriptor/v1"
 
@@ -38,12 +38,12 @@ def fingerprint(vkey_text: str) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(vkey_text.strip().encode()).digest()).decode().rstrip("=")
 
 
-def build(sg: Any, *, base_url: str | None = None) -> dict[str, Any]:
+def build(sg: Deployment, *, base_url: str | None = None) -> dict[str, Any]:
     """This deployment's signed descriptor."""
 
     st, keys = sg.settings, sg.keys
     private = keys.ledger_private
-    origin = sg.ledger.origin_for(private)
+    origin = sg.ledger_origin()
     chain = keys.c2pa_chain.read_text(encoding="utf-8") if keys.c2pa_chain.is_file() else None
     base = (base_url or "").rstrip("/")
     doc = {

@@ -32,7 +32,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -43,15 +43,27 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from synthguard.errors import KeyMissingError, LedgerIntegrityError, ValidationError
 from synthguard.ledger.checkpoint import parse_vkey
 from synthguard.marking import federation as fed
+from synthguard.media import write_atomic
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
-from synthguard.media import write_atomic
 
 GRANT_VERSION = "synthguard-wm-key-grant/v1"
 RECIPIENT_FILE = "trust-recipient.key"
 PRIVATE_SCHEME = "synthguard.image-wm/v1"
 _INFO = b"synthguard wm-key grant v1"
+
+
+class Deployment(Protocol):
+    """What publishing this deployment's trust material reads (issue 23: a narrow view, not the core object):
+    its settings, its key files (``synthguard.keys.Keys``: watermark and ledger keys, C2PA chain) and its log's
+    origin.  ``SynthGuard`` satisfies it."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def keys(self) -> Any: ...
+    def ledger_origin(self) -> str: ...
 
 
 def canonical(doc: dict[str, Any]) -> bytes:
@@ -136,7 +148,7 @@ def _recipient_bytes(recipient_b64: str) -> bytes:
 
 
 # --- the provider seals its shared detection key ---------------------------------------------------------
-def grant(sg: Any, recipient_b64: str, *, platform: str | None = None) -> dict[str, Any]:
+def grant(sg: Deployment, recipient_b64: str, *, platform: str | None = None) -> dict[str, Any]:
     """A grant of this provider's shared-mode detection key to one platform (module docstring)."""
 
     if sg.settings.watermark_mode != "shared":
