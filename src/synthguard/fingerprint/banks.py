@@ -290,8 +290,9 @@ class Banks:
                 if quality is not None:
                     if bank.kind != "pdq" or isinstance(quality, bool) or not isinstance(quality, int) \
                             or not 0 <= quality <= 100:
-                        raise ValidationError("quality applies to PDQ hashes only and must be 0..100, got "
-                                              "{quality!r}", values={"quality": quality})
+                        raise ValidationError(
+                            "quality applies to PDQ hashes only and must be 0..100, got {quality!r}",
+                            values={"quality": quality})
                     check_quality(quality)
                 dup = uow.banks.live_entry_id(bank.id, h)
                 if dup is not None:
