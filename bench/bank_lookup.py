@@ -23,6 +23,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
+import functools
 import gc
 import json
 import platform
@@ -97,6 +98,7 @@ def time_banks(n: int, rng: np.random.Generator) -> dict[str, float]:
     from sqlalchemy import insert
 
     from synthguard.fingerprint.banks import Banks
+    from synthguard.store import bank_repo
     from synthguard.store.bank_tables import HashBankEntry
     from synthguard.store.base import utcnow
     from synthguard.store.db import Database
@@ -104,7 +106,7 @@ def time_banks(n: int, rng: np.random.Generator) -> dict[str, float]:
     data = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")
-        banks = Banks(db)
+        banks = Banks(db.unit_of_work, latest_change=functools.partial(bank_repo.latest_change, db))
         banks.create("removed-content")
         now = utcnow()
         with db.session() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -12,7 +13,13 @@ from synthguard.errors import ConflictError, NotFoundError, StoreError, Unsuppor
 from synthguard.fingerprint.banks import BankMatch, Banks, check_hash
 from synthguard.fingerprint.pdq import PDQHasher
 from synthguard.media import Media
+from synthguard.store import bank_repo
 from tests.conftest import data_file, image_bytes, kodak
+
+
+def _banks(sg, **kw) -> Banks:
+    """Banks over the test's database, built as the core builds them (units of work, the light change check)."""
+    return Banks(sg.db.unit_of_work, sg.ledger, latest_change=functools.partial(bank_repo.latest_change, sg.db), **kw)
 
 BRIDGE = ["aaa-orig.jpg", "blur-a-little.jpg", "blur-a-lot.jpg", "high-contrast.jpg", "high-saturation.jpg",
           "sharpen-a-little.jpg", "sharpen-a-lot.jpg", "shrink-a-little.jpg", "shrink-a-lot.jpg",
@@ -33,7 +40,7 @@ def pdq(*parts: str) -> str:
 
 @pytest.fixture
 def banks(sg) -> Banks:
-    return Banks(sg.db, sg.ledger)
+    return _banks(sg)
 
 
 def test_round_trip_create_add_query_remove(banks):
@@ -261,7 +268,7 @@ def test_index_follows_other_processes(sg, banks):
     """A second Banks (another worker or the CLI) changes the DB; the first one's index catches up."""
     banks.create("removed-content")
     assert banks.query("pdq", H0) == []  # loads the (empty) index
-    other = Banks(sg.db, sg.ledger)
+    other = _banks(sg)
     e = other.add("removed-content", H0, reason="r", actor="worker-2")
     assert [m.entry_id for m in banks.query("pdq", H0)] == [e]
     other.create("late-bank")
@@ -282,7 +289,7 @@ def test_visibility_follows_shares_made_by_another_process(sg, banks):
     by the next lookup: every bank change writes the audit row the cache is keyed on (issue 18 finding 2)."""
     banks.create("acme-removed", tenant="acme")
     assert banks.visible("beta") == set() and banks.visible("acme") == {"acme-removed"}
-    other = Banks(sg.db, sg.ledger)
+    other = _banks(sg)
     other.share("acme-removed", "beta", actor="acme-admin", reason="agreement")
     assert banks.visible("beta") == {"acme-removed"}
     other.create("beta-own", tenant="beta")
@@ -295,7 +302,7 @@ def test_pinned_lookups_share_one_synchronisation(sg, banks):
     """Inside pinned() one upload's queries see one state of the banks; the next upload sees later changes."""
     banks.create("removed-content")
     assert banks.query("pdq", H0) == []  # the bank's index is in memory
-    other = Banks(sg.db, sg.ledger)
+    other = _banks(sg)
     with banks.pinned():
         e = other.add("removed-content", H0, reason="r", actor="worker-2")
         assert banks.query("pdq", H0) == []  # added after this upload's snapshot

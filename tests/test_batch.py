@@ -85,6 +85,7 @@ def test_an_inline_batch_reads_the_current_database_not_an_earlier_one(settings,
     from synthguard.config import Settings
     from synthguard.core import SynthGuard
     from synthguard.fingerprint.banks import Banks
+    from synthguard.store import bank_repo
 
     d = tmp_path / "in"
     d.mkdir()
@@ -98,7 +99,7 @@ def test_an_inline_batch_reads_the_current_database_not_an_earlier_one(settings,
         if os.environ.get("SYNTHGUARD_DATABASE_URL"):  # make test-postgres: another schema
             monkeypatch.setenv("SYNTHGUARD_DATABASE_URL", stack.enter_context(postgres_schema()))
         with SynthGuard.open(Settings.load()) as sg:
-            banks = Banks(sg.db, sg.ledger)
+            banks = Banks(sg.db.unit_of_work, sg.ledger, latest_change=lambda: bank_repo.latest_change(sg.db))
             banks.create("removed-content", kind="pdq", description="removed after review", actor="mod-1")
             banks.add_media("removed-content", kodak("kodim15.png"), reason="takedown T-1", actor="mod-1")
         row = next(scan_many([d / "upload.png"], workers=1))

@@ -245,8 +245,9 @@ def test_corrupt_upload_raises_a_clear_error(sg: SynthGuard):
 # --- banks (DS-09) -------------------------------------------------------------------------------
 def test_bank_match_is_reported_and_sent_to_review(sg: SynthGuard):
     from synthguard.fingerprint.banks import Banks
+    from synthguard.store import bank_repo
 
-    banks = Banks(sg.db, sg.ledger)
+    banks = Banks(sg.db.unit_of_work, sg.ledger, latest_change=lambda: bank_repo.latest_change(sg.db))
     banks.create("removed-content", kind="pdq", description="removed after review", actor="mod-1")
     banks.add_media("removed-content", kodak("kodim15.png"), reason="takedown T-1", actor="mod-1")
     resized = io.BytesIO()

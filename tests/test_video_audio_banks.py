@@ -5,6 +5,7 @@ TMK sample videos (grey, sepia and logo-overlay variants match a bank holding th
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -21,7 +22,13 @@ from synthguard.marking.video import encode
 from synthguard.marking.video import io as vio
 from synthguard.media import Media
 from synthguard.moderation.content import UploadBlockedError
+from synthguard.store import bank_repo
 from tests.conftest import PG_URL, data_file, kodak
+
+
+def _banks(sg, **kw) -> Banks:
+    """Banks over the test's database, built as the core builds them (units of work, the light change check)."""
+    return Banks(sg.db.unit_of_work, sg.ledger, latest_change=functools.partial(bank_repo.latest_change, sg.db), **kw)
 
 ORIGINAL = "chair-orig-22-sd-bar.mp4"
 VARIANTS = ("chair-22-sd-grey-bar.mp4", "chair-22-sd-sepia-bar.mp4", "chair-22-with-small-logo-bar.mp4")
@@ -77,12 +84,12 @@ def test_our_vpdq_rule_gives_threatexchanges_numbers_on_its_own_sample_hashes(sg
     # the compared share (0% by default, as in ThreatExchange) is enforced when configured: small logo is 95.02%
     small = [signals.parse("vpdq", _reference_vpdq("chair-22-with-small-logo-bar"))]
     for share, hits in ((0.95, 1), (0.96, 0)):
-        strict = Banks(sg.db, sg.ledger, vpdq=signals.VpdqRule(compared_share=share))
+        strict = _banks(sg, vpdq=signals.VpdqRule(compared_share=share))
         assert len(strict.query_signal("vpdq", small, banks=["te"])) == hits, share
     # and the quality filter: the same frames at quality 49 are not compared at 50, but are at 40
     weak = [signals.parse("vpdq", _reference_vpdq("chair-22-with-small-logo-bar").replace(",100,", ",49,"))]
     assert weak[0].frames[0].quality == 49 and not sg.banks.query_signal("vpdq", weak, banks=["te"])
-    assert Banks(sg.db, sg.ledger, vpdq=signals.VpdqRule(quality=40)).query_signal("vpdq", weak, banks=["te"])
+    assert _banks(sg, vpdq=signals.VpdqRule(quality=40)).query_signal("vpdq", weak, banks=["te"])
 
 
 def test_large_logo_variant_is_below_vpdqs_thresholds_unless_configured(sg):
@@ -97,7 +104,7 @@ def test_large_logo_variant_is_below_vpdqs_thresholds_unless_configured(sg):
     assert not sg.banks.query_signal("vpdq", large, banks=["removed-videos"])
     q, c = signals.vpdq_shares(large[0], original, 31)
     assert 0.0 < q <= 0.25 and 0.0 < c <= 0.25, (q, c)  # the reference's 11.04% / 10.27%, on 1 fps frames
-    loose = Banks(sg.db, sg.ledger, vpdq=signals.VpdqRule(query_share=0.05))
+    loose = _banks(sg, vpdq=signals.VpdqRule(query_share=0.05))
     found = loose.query_signal("vpdq", large, banks=["removed-videos"])
     assert len(found) == 1 and found[0].details["query_share"] == round(q, 3)
     for name in UNRELATED:

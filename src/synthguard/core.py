@@ -49,7 +49,7 @@ from synthguard.moderation.deps import ModerationDeps
 from synthguard.plugins import Plugins, hashers_for
 from synthguard.scan import Scanner, ScanResult, detectors_for
 from synthguard.scan_cache import ScanCache
-from synthguard.store import consent_repo, ledger_repo, scan_tables
+from synthguard.store import bank_repo, consent_repo, ledger_repo, scan_tables
 from synthguard.store.db import Database
 from synthguard.store.schema import User
 from synthguard.store.unit_of_work import Session, Users
@@ -263,7 +263,9 @@ class SynthGuard:
     @cached_property
     def banks(self) -> Banks:
         """Named hash banks (DS-09 feature library, victim hash lists); index loaded lazily."""
-        return Banks(self.db, self.ledger, hashers=self.plugins.hashers.create_all(self),
+        return Banks(self.db.unit_of_work, self.ledger,
+                     latest_change=functools.partial(bank_repo.latest_change, self.db),  # light read (issue 28)
+                     hashers=self.plugins.hashers.create_all(self),
                      index=lambda: self.plugins.indexes.create("mih", self),
                      vpdq=signals.VpdqRule.from_settings(self.settings))
 

@@ -48,14 +48,12 @@ from synthguard.fingerprint.index import Index, make_index
 from synthguard.fingerprint.pdq import MIN_QUALITY
 from synthguard.i18n import N_
 from synthguard.media import Media, Modality
-from synthguard.store import bank_repo
-from synthguard.store.bank_repo import Session
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import utcnow
 
 if TYPE_CHECKING:
     from synthguard.ledger import Ledger
-    from synthguard.store.db import Database
+    from synthguard.store.protocols import Unit, Units
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _OWN_RULES = ("pdq", EXACT, *signals.LONG_KINDS)  # kinds matched by their own rule; other kinds: hasher.distance
@@ -103,14 +101,19 @@ def _required(what: str, value: str) -> str:
 
 
 class Banks:
-    """Named hash banks over a :class:`~synthguard.store.db.Database`; see the module docstring."""
+    """Named hash banks over units of work (``uow.banks``, issue 23); see the module docstring."""
 
-    def __init__(self, db: Database, ledger: Ledger | None = None, *, index: str | Callable[[], Index] = "mih",
-                 hashers: Iterable[Hasher] | None = None, vpdq: signals.VpdqRule = signals.DEFAULT_RULE):
-        """``hashers``: the kinds a bank can hold (the core passes its plugin registry's hashers; default the
-        built-ins); ``index``: a built-in index name, or a factory of empty PDQ indexes (the registry's);
-        ``vpdq``: the vPDQ quality filter and frame shares (settings ``vpdq_*``)."""
-        self.db = db
+    def __init__(self, units: Units, ledger: Ledger | None = None, *, latest_change: Callable[[], int],
+                 index: str | Callable[[], Index] = "mih", hashers: Iterable[Hasher] | None = None,
+                 vpdq: signals.VpdqRule = signals.DEFAULT_RULE):
+        """``units``: a factory of units of work (``Database.unit_of_work``); ``latest_change``: the newest audit
+        id read on a light connection (:func:`synthguard.store.bank_repo.latest_change`), the check every scan
+        makes (issue 28: no session on the repeat path); ``hashers``: the kinds a bank can hold (the core passes
+        its plugin registry's hashers; default the built-ins); ``index``: a built-in index name, or a factory of
+        empty PDQ indexes (the registry's); ``vpdq``: the vPDQ quality filter and frame shares (settings
+        ``vpdq_*``)."""
+        self.units = units
+        self.latest_change = latest_change
         self.vpdq = vpdq  # vPDQ quality filter and frame shares (settings vpdq_*); the frame distance is per bank
         self.ledger = ledger
         self._new_index: Callable[[], Index] = (lambda: make_index(index)) if isinstance(index, str) else index
@@ -189,31 +192,31 @@ class Banks:
             raise ValidationError("max distance for a {kind} bank must be within 0..{limit}, got {distance!r}",
                                   values={"kind": kind, "limit": limit, "distance": distance},
                                   hint="PDQ: 31 is Meta's recommended match radius; SHA-256 matches exactly (0).")
-        with self._lock, self.db.session() as s:
-            if bank_repo.bank_exists(s, name):
-                raise ConflictError("bank {name!r} already exists",
-                                    values={"name": name}, hint="Pick another name or use the bank.")
-            bank = HashBank(name=name, kind=kind, max_distance=distance, enabled=True, tenant=tenant,
-                            description=description)
-            if not bank_repo.add_bank(s, bank):  # another process created it between the check and the insert
-                raise ConflictError("bank {name!r} already exists", values={"name": name})
-            audit_id = self._audit(s, bank, "create", actor, "", {"kind": kind, "max_distance": distance,
-                                                                   "tenant": tenant})
-            meta = _meta(bank)
-            s.commit()
+        with self._lock:  # the lock spans the transaction and its commit (the end of the unit)
+            with self.units() as uow:
+                if uow.banks.bank_exists(name):
+                    raise ConflictError("bank {name!r} already exists",
+                                        values={"name": name}, hint="Pick another name or use the bank.")
+                bank = HashBank(name=name, kind=kind, max_distance=distance, enabled=True, tenant=tenant,
+                                description=description)
+                if not uow.banks.add_bank(bank):  # another process created it between the check and the insert
+                    raise ConflictError("bank {name!r} already exists", values={"name": name})
+                audit_id = self._audit(uow, bank, "create", actor, "", {"kind": kind, "max_distance": distance,
+                                                                         "tenant": tenant})
+                meta = _meta(bank)
             self._own_change(audit_id, meta)
         return self._bank_dict(meta, 0, 0)
 
     def enable(self, name: str, on: bool = True, *, actor: str = "system", reason: str = "") -> dict[str, Any]:
-        with self._lock, self.db.session() as s:
-            bank = self._row(s, name)
-            if bank.enabled != on:
-                bank.enabled = on
-                audit_id = self._audit(s, bank, "enable" if on else "disable", actor, reason, {})
-            else:
-                audit_id = None
-            meta = _meta(bank)
-            s.commit()
+        with self._lock:
+            with self.units() as uow:
+                bank = self._row(uow, name)
+                if bank.enabled != on:
+                    bank.enabled = on
+                    audit_id = self._audit(uow, bank, "enable" if on else "disable", actor, reason, {})
+                else:
+                    audit_id = None
+                meta = _meta(bank)
             self._own_change(audit_id, meta)
         return next(b for b in self.list() if b["name"] == name)
 
@@ -223,13 +226,13 @@ class Banks:
         Banks are per tenant (issue 18 finding 2): a tenant's scans see only its own banks and the banks
         shared with it, so one platform's removals never block, name or lift anything on another.
         """
-        with self._lock, self.db.session() as s:
-            bank = self._row(s, name)
-            if bank.tenant == tenant:
-                raise ValidationError("bank {name!r} already belongs to tenant {tenant!r}",
-                                      values={"name": name, "tenant": tenant})
-            audit_id = self._audit(s, bank, "share" if on else "unshare", actor, reason, {"tenant": tenant})
-            s.commit()
+        with self._lock:
+            with self.units() as uow:
+                bank = self._row(uow, name)
+                if bank.tenant == tenant:
+                    raise ValidationError("bank {name!r} already belongs to tenant {tenant!r}",
+                                          values={"name": name, "tenant": tenant})
+                audit_id = self._audit(uow, bank, "share" if on else "unshare", actor, reason, {"tenant": tenant})
             self._own_change(audit_id)
 
     def visible(self, tenant: str) -> set[str]:
@@ -244,10 +247,10 @@ class Banks:
             if tenant in self._visible:
                 return set(self._visible[tenant])
             at = self._seen
-        with self.db.session() as s:
-            own = bank_repo.names_of_tenant(s, tenant)
+        with self.units() as uow:
+            own = uow.banks.names_of_tenant(tenant)
             shared: dict[tuple[str, str], bool] = {}
-            for name, action, details in bank_repo.share_changes(s, at):
+            for name, action, details in uow.banks.share_changes(at):
                 if (details or {}).get("tenant") in (tenant, "*"):
                     shared[(name, details["tenant"])] = action == "share"
         names = own | {n for (n, _), on in shared.items() if on}
@@ -269,36 +272,38 @@ class Banks:
 
     def list(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every bank with its count of live and removed entries."""
-        with self.db.session() as s:
+        with self.units() as uow:
             return [self._bank_dict(_meta(b), int(n), int(gone))
-                    for b, n, gone in bank_repo.banks_with_counts(s, tenant)]
+                    for b, n, gone in uow.banks.banks_with_counts(tenant)]
 
     # --- entries -------------------------------------------------------------------------
     def add(self, name: str, hash_hex: str, *, reason: str, actor: str, quality: int | None = None) -> int:
         """Add one hash (a victim's report, a removed item's fingerprint); returns the entry id."""
         reason, actor = _required("reason", reason), _required("actor", actor)
         # the lock spans the transaction, so a concurrent _sync() never replays this change half-applied
-        with self._lock, self.db.session() as s:
-            bank = self._row(s, name)
-            kind = self.check_kind(bank.kind)
-            h, data = self._canonical(kind, hash_hex) if kind not in ("pdq", EXACT) else (
-                check_hash(kind, hash_hex), None)
-            if quality is not None:
-                if bank.kind != "pdq" or isinstance(quality, bool) or not isinstance(quality, int) \
-                        or not 0 <= quality <= 100:
-                    raise ValidationError("quality applies to PDQ hashes only and must be 0..100, got {quality!r}",
-                                          values={"quality": quality})
-                check_quality(quality)
-            dup = bank_repo.live_entry_id(s, bank.id, h)
-            if dup is not None:
-                raise ConflictError("hash already in bank {name!r} as entry {dup}", values={"name": name, "dup": dup},
-                                    hint="Nothing to do; the hash is matched already.")
-            entry = HashBankEntry(bank_id=bank.id, hash=h, data=data, quality=quality, reason=reason, added_by=actor,
-                                  created_at=utcnow())
-            bank_repo.add_entry(s, entry)
-            audit_id = self._audit(s, bank, "add", actor, reason, {"hash": h}, entry_id=entry.id)
-            entry_id, bank_id = entry.id, bank.id
-            s.commit()
+        with self._lock:
+            with self.units() as uow:
+                bank = self._row(uow, name)
+                kind = self.check_kind(bank.kind)
+                h, data = self._canonical(kind, hash_hex) if kind not in ("pdq", EXACT) else (
+                    check_hash(kind, hash_hex), None)
+                if quality is not None:
+                    if bank.kind != "pdq" or isinstance(quality, bool) or not isinstance(quality, int) \
+                            or not 0 <= quality <= 100:
+                        raise ValidationError(
+                            "quality applies to PDQ hashes only and must be 0..100, got {quality!r}",
+                            values={"quality": quality})
+                    check_quality(quality)
+                dup = uow.banks.live_entry_id(bank.id, h)
+                if dup is not None:
+                    raise ConflictError("hash already in bank {name!r} as entry {dup}",
+                                        values={"name": name, "dup": dup},
+                                        hint="Nothing to do; the hash is matched already.")
+                entry = HashBankEntry(bank_id=bank.id, hash=h, data=data, quality=quality, reason=reason,
+                                      added_by=actor, created_at=utcnow())
+                uow.banks.add_entry(entry)
+                audit_id = self._audit(uow, bank, "add", actor, reason, {"hash": h}, entry_id=entry.id)
+                entry_id, bank_id = entry.id, bank.id
             if bank_id in self._pdq:
                 self._pdq[bank_id].add([entry_id], [h])
             if bank_id in self._sha:
@@ -337,19 +342,20 @@ class Banks:
     def remove(self, name: str, entry_id: int, *, reason: str, actor: str) -> dict[str, Any]:
         """Soft-remove an entry (kept for the audit trail; no longer matched)."""
         reason, actor = _required("reason", reason), _required("actor", actor)
-        with self._lock, self.db.session() as s:
-            bank = self._row(s, name)
-            entry = bank_repo.entry(s, entry_id)
-            if entry is None or entry.bank_id != bank.id:
-                raise NotFoundError("no entry {entry_id} in bank {name!r}", values={"entry_id": entry_id, "name": name},
-                                    hint=N_("List them: `synthguard bank entries {name}`."))
-            if entry.removed_at is not None:
-                raise ConflictError("entry {entry_id} was already removed at {removed_at}",
-                                    values={"entry_id": entry_id, "removed_at": entry.removed_at.isoformat()})
-            entry.removed_at, entry.removed_by, entry.removed_reason = utcnow(), actor, reason
-            audit_id = self._audit(s, bank, "remove", actor, reason, {"hash": entry.hash}, entry_id=entry.id)
-            out, bank_id, h = _entry_dict(entry), bank.id, entry.hash
-            s.commit()
+        with self._lock:
+            with self.units() as uow:
+                bank = self._row(uow, name)
+                entry = uow.banks.entry(entry_id)
+                if entry is None or entry.bank_id != bank.id:
+                    raise NotFoundError("no entry {entry_id} in bank {name!r}",
+                                        values={"entry_id": entry_id, "name": name},
+                                        hint=N_("List them: `synthguard bank entries {name}`."))
+                if entry.removed_at is not None:
+                    raise ConflictError("entry {entry_id} was already removed at {removed_at}",
+                                        values={"entry_id": entry_id, "removed_at": entry.removed_at.isoformat()})
+                entry.removed_at, entry.removed_by, entry.removed_reason = utcnow(), actor, reason
+                audit_id = self._audit(uow, bank, "remove", actor, reason, {"hash": entry.hash}, entry_id=entry.id)
+                out, bank_id, h = _entry_dict(entry), bank.id, entry.hash
             if bank_id in self._pdq:
                 self._pdq[bank_id].remove(entry_id)
             if bank_id in self._sha:
@@ -362,15 +368,15 @@ class Banks:
 
     def entries(self, name: str, *, include_removed: bool = True, limit: int | None = None,
                 offset: int = 0) -> builtins.list[dict[str, Any]]:
-        with self.db.session() as s:
-            bank = self._row(s, name)
-            rows = bank_repo.entries(s, bank.id, include_removed=include_removed, limit=limit, offset=offset)
+        with self.units() as uow:
+            bank = self._row(uow, name)
+            rows = uow.banks.entries(bank.id, include_removed=include_removed, limit=limit, offset=offset)
             return [_entry_dict(e) for e in rows]
 
     def audit(self, name: str | None = None) -> builtins.list[dict[str, Any]]:
         """The append-only change log (DS-09), oldest first."""
-        with self.db.session() as s:
-            rows = bank_repo.audit_rows(s, None if name is None else self._row(s, name).id)
+        with self.units() as uow:
+            rows = uow.banks.audit_rows(None if name is None else self._row(uow, name).id)
             return [{"id": a.id, "at": a.at.isoformat(), "actor": a.actor, "action": a.action, "bank": n,
                      "entry_id": a.entry_id, "reason": a.reason, "details": a.details,
                      "ledger_index": a.ledger_index} for a, n in rows]
@@ -408,8 +414,8 @@ class Banks:
 
     def _long_index(self, bank: _Bank) -> builtins.list[tuple[int, Any]]:
         if bank.id not in self._long:
-            with self.db.session() as s:
-                rows = bank_repo.live_data(s, bank.id)
+            with self.units() as uow:
+                rows = uow.banks.live_data(bank.id)
             self._long[bank.id] = [(eid, self._parse(bank.kind, data)) for eid, data in rows if data]
         return self._long[bank.id]
 
@@ -510,13 +516,13 @@ class Banks:
         return self._sha[bank.id]
 
     def _load(self, bank_id: int) -> tuple[builtins.list[int], builtins.list[str]]:
-        with self.db.session() as s:
-            rows = bank_repo.live_hashes(s, bank_id)
+        with self.units() as uow:
+            rows = uow.banks.live_hashes(bank_id)
         return [r[0] for r in rows], [r[1] for r in rows]
 
     def _reasons(self, ids: builtins.list[int]) -> dict[int, str]:
-        with self.db.session() as s:
-            return bank_repo.reasons(s, ids)
+        with self.units() as uow:
+            return uow.banks.reasons(ids)
 
     # --- keeping memory in step with the database ----------------------------------------
     def _sync(self) -> None:
@@ -524,20 +530,19 @@ class Banks:
         if getattr(self._local, "depth", 0):
             return
         if self._meta is not None:  # the usual case, on every scan: nothing changed since (a light read)
-            with self.db.reading() as conn:
-                if bank_repo.latest_audit_id(conn) == self._seen:
-                    return
-        with self._lock, self.db.session() as s:
-            latest = bank_repo.latest_audit_id(s)
+            if self.latest_change() == self._seen:
+                return
+        with self._lock, self.units() as uow:
+            latest = uow.banks.latest_audit_id()
             if self._meta is not None and latest == self._seen:
                 return
             if self._meta is None or latest - self._seen > _RESYNC_LIMIT:
-                self._meta, self._pdq, self._sha, self._long = self._read_meta(s), {}, {}, {}
+                self._meta, self._pdq, self._sha, self._long = self._read_meta(uow), {}, {}, {}
                 self._seen = latest
                 return
-            rows = bank_repo.changes(s, self._seen, latest)
+            rows = uow.banks.changes(self._seen, latest)
             if any(r.action not in ("add", "remove") for r in rows):
-                self._meta = self._read_meta(s)
+                self._meta = self._read_meta(uow)
             for r in rows:
                 self._apply(r.action, r.bank_id, r.entry_id, r.hash)
             self._seen = latest
@@ -567,33 +572,33 @@ class Banks:
                 self._seen = audit_id
 
     @staticmethod
-    def _read_meta(s: Session) -> dict[str, _Bank]:
-        return {b.name: _meta(b) for b in bank_repo.banks(s)}
+    def _read_meta(uow: Unit) -> dict[str, _Bank]:
+        return {b.name: _meta(b) for b in uow.banks.banks()}
 
     # --- rows ----------------------------------------------------------------------------
     def _bank(self, name: str) -> _Bank:
-        with self.db.session() as s:
-            return _meta(self._row(s, name))
+        with self.units() as uow:
+            return _meta(self._row(uow, name))
 
     @staticmethod
-    def _row(s: Session, name: str) -> HashBank:
-        bank = bank_repo.bank(s, name)
+    def _row(uow: Unit, name: str) -> HashBank:
+        bank = uow.banks.bank(name)
         if bank is None:
             raise NotFoundError("no bank {name!r}", values={"name": name},
                                 hint="List them with `synthguard bank list`; create one with `synthguard bank create`.")
         return bank
 
-    def _audit(self, s: Session, bank: HashBank, action: str, actor: str, reason: str, details: dict[str, Any],
+    def _audit(self, uow: Unit, bank: HashBank, action: str, actor: str, reason: str, details: dict[str, Any],
                *, entry_id: int | None = None) -> int:
         """The DS-09 audit row, and a ledger "feature" event (hashes only; the reason as its SHA-256)."""
         ledger_index = None
         if self.ledger is not None:
             body = {"event": f"bank_{action}", "bank": bank.name, "bank_kind": bank.kind, "entry": entry_id,
                     "reason_sha256": hashlib.sha256(reason.encode()).hexdigest()} | details
-            ledger_index = self.ledger.append(s, "feature", body).index
+            ledger_index = self.ledger.append(uow.session, "feature", body).index
         row = HashBankAudit(at=utcnow(), actor=actor, action=action, bank_id=bank.id, entry_id=entry_id,
                             reason=reason, details=details, ledger_index=ledger_index)
-        bank_repo.add_audit(s, row)
+        uow.banks.add_audit(row)
         return row.id
 
     @staticmethod

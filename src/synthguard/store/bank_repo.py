@@ -9,7 +9,7 @@ reasons) issue exactly the statements they did before.  ``Session`` is re-export
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 
 from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import insert_unique
+
+if TYPE_CHECKING:
+    from synthguard.store.db import Database
 
 _REASON_CHUNK = 500  # entry ids per reason query
 
@@ -121,6 +124,13 @@ _LATEST_AUDIT = select(func.max(HashBankAudit.id))  # read on every scan (banks.
 
 def latest_audit_id(s: Session | Connection) -> int:
     return s.scalar(_LATEST_AUDIT) or 0
+
+
+def latest_change(db: Database) -> int:
+    """The newest audit id on a light connection (no session): the banks' every-scan "anything new?" check
+    (issue 28's repeat scan), injected into ``Banks`` as ``latest_change``."""
+    with db.reading() as conn:
+        return latest_audit_id(conn)
 
 
 def changes(s: Session, after: int, upto: int) -> list[Any]:

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from synthguard.store import consent_repo, job_repo, ledger_repo, record_repo, scan_tables, user_repo
+from synthguard.store import bank_repo, consent_repo, job_repo, ledger_repo, record_repo, scan_tables, user_repo
+from synthguard.store.bank_tables import HashBank, HashBankAudit, HashBankEntry
 from synthguard.store.base import named_rows, tenant_rows, tenants_naming
 from synthguard.store.compliance_repo import ComplianceRepository
 from synthguard.store.consent_tables import ConsentChallenge, ConsentGrant, ConsentSubject, ConsentTemplate
@@ -226,6 +227,70 @@ class ScanCacheEntries:
         return scan_tables.cache_forget_in(self._s, sha256)
 
 
+class HashBanks:
+    """The named hash banks (DS-09): banks, entries and the audit log that is also their change feed, in one unit
+    of work (:mod:`synthguard.store.bank_repo`); the every-scan change check stays on
+    :func:`synthguard.store.bank_repo.latest_change` (a light connection, no session)."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def bank(self, name: str) -> HashBank | None:
+        return bank_repo.bank(self._s, name)
+
+    def bank_exists(self, name: str) -> bool:
+        return bank_repo.bank_exists(self._s, name)
+
+    def add_bank(self, row: HashBank) -> bool:
+        return bank_repo.add_bank(self._s, row)
+
+    def banks(self) -> list[HashBank]:
+        return bank_repo.banks(self._s)
+
+    def banks_with_counts(self, tenant: str | None) -> list[Any]:
+        return bank_repo.banks_with_counts(self._s, tenant)
+
+    def names_of_tenant(self, tenant: str) -> set[str]:
+        return bank_repo.names_of_tenant(self._s, tenant)
+
+    def share_changes(self, upto: int) -> list[Any]:
+        return bank_repo.share_changes(self._s, upto)
+
+    def entry(self, entry_id: int) -> HashBankEntry | None:
+        return bank_repo.entry(self._s, entry_id)
+
+    def live_entry_id(self, bank_id: int, h: str) -> int | None:
+        return bank_repo.live_entry_id(self._s, bank_id, h)
+
+    def add_entry(self, row: HashBankEntry) -> None:
+        bank_repo.add_entry(self._s, row)
+
+    def entries(self, bank_id: int, *, include_removed: bool, limit: int | None, offset: int
+                ) -> list[HashBankEntry]:
+        return bank_repo.entries(self._s, bank_id, include_removed=include_removed, limit=limit, offset=offset)
+
+    def live_hashes(self, bank_id: int) -> list[Any]:
+        return bank_repo.live_hashes(self._s, bank_id)
+
+    def live_data(self, bank_id: int) -> list[Any]:
+        return bank_repo.live_data(self._s, bank_id)
+
+    def reasons(self, ids: Sequence[int]) -> dict[int, str]:
+        return bank_repo.reasons(self._s, ids)
+
+    def add_audit(self, row: HashBankAudit) -> None:
+        bank_repo.add_audit(self._s, row)
+
+    def latest_audit_id(self) -> int:
+        return bank_repo.latest_audit_id(self._s)
+
+    def changes(self, after: int, upto: int) -> list[Any]:
+        return bank_repo.changes(self._s, after, upto)
+
+    def audit_rows(self, bank_id: int | None) -> list[Any]:
+        return bank_repo.audit_rows(self._s, bank_id)
+
+
 class UnitOfWork:
     """One transaction and the repositories over it; made by :meth:`synthguard.store.db.Database.unit_of_work`."""
 
@@ -239,9 +304,10 @@ class UnitOfWork:
         self.compliance = ComplianceRepository(session)
         self.consent = Consent(session)
         self.scan_cache = ScanCacheEntries(session)
+        self.banks = HashBanks(session)
 
 
 __all__ = [
-    "ComplianceRepository", "Consent", "DeepScans", "Jobs", "Records", "ScanCacheEntries", "Session", "UnitOfWork",
-    "Users"
+    "ComplianceRepository", "Consent", "DeepScans", "HashBanks", "Jobs", "Records", "ScanCacheEntries", "Session",
+    "UnitOfWork", "Users"
 ]
