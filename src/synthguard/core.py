@@ -242,7 +242,7 @@ class SynthGuard:
             version=lambda: self.version, user_ref=self.user_ref,
             account=lambda users, user_id, tenant: self.identity.account(users, user_id, tenant),
             media=self.media, inspect=self.inspect, banks=lambda: self.banks,
-            consent_check=lambda *a, **k: self.consent_gate.check(*a, **k)))
+            consent_check=self.consent_gate.check))
 
     @cached_property
     def consent(self) -> LikenessRegistry:

@@ -34,8 +34,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from synthguard.batch import ScanHost  # what a scan_processes child opens: the settings and the scan
 from synthguard.detection import Detection, Detector
 from synthguard.errors import StoreError
 from synthguard.media import Media, Modality
@@ -46,7 +47,6 @@ from synthguard.trust.trustlist import CREDENTIALS_FILE, LIST_FILE
 
 if TYPE_CHECKING:
     from synthguard.config import Settings
-    from synthguard.scan import Scanner
     from synthguard.store.protocols import Units
 
 PRUNE_EVERY = 256  # stores between two deletions of expired entries
@@ -57,16 +57,6 @@ NOT_IN_KEY = {"scan_watermark_search", "scan_cache", "scan_cache_entries", "scan
               "scan_process_nice", "jobs_inline",
               "job_lease_seconds", "job_max_attempts", "job_backoff_seconds", "rate_limit_per_minute",
               "rate_limit_burst", "rate_limit_shared"}
-
-
-class ScanHost(Protocol):
-    """What a child process of ``scan_processes`` opens to analyse uploads: the settings and the scan."""
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def scanner(self) -> Scanner: ...
 
 
 class ScanCache:

@@ -81,7 +81,36 @@ class ConsentGate:
     def check(self, sources: list[Media], *, purpose: str, user: str, targets: list[Media] = (),  # type: ignore[assignment]
               tenant: str = "default") -> GateResult:
         """Decide; does not log (see :meth:`enforce`)."""
-        return _check(self, sources, purpose=purpose, user=user, targets=targets, tenant=tenant)
+        if not purpose:
+            raise ValidationError("a purpose is required when source media are given (DS-15)",
+                                  hint="Pass --purpose, e.g. face_swap or voice_clone (see docs/consent.md).")
+        wanted = purpose_modalities(purpose)
+        registry = self.registry()
+        settings = self.settings()
+        cards = likeness.cards(settings)
+        rule = unknown_rule(settings)
+        found: list[likeness.Likeness] = []
+        notes: list[str] = []
+        for role, items in (("source", sources), ("target", targets)):
+            for media in items:
+                people, more = likeness.find(media, role)
+                found += people
+                notes += more
+        gallery: dict[str, list[Template]] = {}
+        persons = []
+        with self.units() as uow:
+            for item in found:
+                if item.modality not in gallery:
+                    gallery[item.modality] = registry.templates(item.modality, tenant=tenant)
+                persons.append(_decide(uow, registry, item, gallery[item.modality], cards[item.modality], rule, wanted,
+                                       purpose, user, tenant, settings.profile))
+        if not found:
+            notes.append("no face or voice found in the sources: nothing needs consent")
+        decision = "deny" if any(p["decision"] == "deny" for p in persons) else "allow"
+        grants = sorted({p["grant_id"] for p in persons if p.get("grant_id") and p["decision"] == "allow"})
+        shas = [m.sha256 for m in [*sources, *targets]]
+        models = [cards[m].to_dict(likeness.model_sha256(m)) for m in sorted({f.modality for f in found})]
+        return GateResult(decision, purpose, user, persons, notes, grants, shas, models, tenant)
 
     def enforce(self, sources: list[Media], *, purpose: str, user: str, targets: list[Media] = (),  # type: ignore[assignment]
                 tenant: str = "default", output_sha256: str | None = None, log_allow: bool = True) -> GateResult:
@@ -95,41 +124,18 @@ class ConsentGate:
 
     def log(self, result: GateResult, *, output_sha256: str | None = None) -> int:
         """The decision's ledger entry; returns its index."""
-        return _log(self, result, output_sha256=output_sha256)
-
-
-def _check(gate: ConsentGate, sources: list[Media], *, purpose: str, user: str, targets: list[Media],
-           tenant: str) -> GateResult:
-    if not purpose:
-        raise ValidationError("a purpose is required when source media are given (DS-15)",
-                              hint="Pass --purpose, e.g. face_swap or voice_clone (see docs/consent.md).")
-    wanted = purpose_modalities(purpose)
-    registry = gate.registry()
-    settings = gate.settings()
-    cards = likeness.cards(settings)
-    rule = unknown_rule(settings)
-    found: list[likeness.Likeness] = []
-    notes: list[str] = []
-    for role, items in (("source", sources), ("target", targets)):
-        for media in items:
-            people, more = likeness.find(media, role)
-            found += people
-            notes += more
-    gallery: dict[str, list[Template]] = {}
-    persons = []
-    with gate.units() as uow:
-        for item in found:
-            if item.modality not in gallery:
-                gallery[item.modality] = registry.templates(item.modality, tenant=tenant)
-            persons.append(_decide(uow, registry, item, gallery[item.modality], cards[item.modality], rule, wanted,
-                                   purpose, user, tenant, settings.profile))
-    if not found:
-        notes.append("no face or voice found in the sources: nothing needs consent")
-    decision = "deny" if any(p["decision"] == "deny" for p in persons) else "allow"
-    grants = sorted({p["grant_id"] for p in persons if p.get("grant_id") and p["decision"] == "allow"})
-    shas = [m.sha256 for m in [*sources, *targets]]
-    models = [cards[m].to_dict(likeness.model_sha256(m)) for m in sorted({f.modality for f in found})]
-    return GateResult(decision, purpose, user, persons, notes, grants, shas, models, tenant)
+        with self.units() as uow:
+            entry = self.ledger.append(uow.session, "consent", {
+                "event": "check", "decision": result.decision, "purpose": result.purpose,
+                "user": self.account_ref(result.tenant, result.user), "sources": result.sources,
+                "output_input_sha256": output_sha256,
+                "grants": result.grants,
+                "models": [{"model": m["model"], "model_sha256": m.get("model_sha256"), "threshold": m["threshold"]}
+                           for m in result.models],
+                "persons": [{"subject_ref": p.get("subject_ref"),
+                             "modality": p["modality"], "code": p["code"], "decision": p["decision"]}
+                            for p in result.persons]})
+        return entry.index
 
 
 def _decide(uow: Unit, registry: Registry, item: likeness.Likeness, gallery: list[Template], card: likeness.ModelCard,
@@ -178,16 +184,3 @@ def _verb(rule: str) -> str:
     return "allowed" if rule == "allow" else "denied"
 
 
-def _log(gate: ConsentGate, result: GateResult, *, output_sha256: str | None = None) -> int:
-    with gate.units() as uow:
-        entry = gate.ledger.append(uow.session, "consent", {
-            "event": "check", "decision": result.decision, "purpose": result.purpose,
-            "user": gate.account_ref(result.tenant, result.user), "sources": result.sources,
-            "output_input_sha256": output_sha256,
-            "grants": result.grants,
-            "models": [{"model": m["model"], "model_sha256": m.get("model_sha256"), "threshold": m["threshold"]}
-                       for m in result.models],
-            "persons": [{"subject_ref": p.get("subject_ref"),
-                         "modality": p["modality"], "code": p["code"], "decision": p["decision"]}
-                        for p in result.persons]})
-    return entry.index
