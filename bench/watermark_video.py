@@ -9,10 +9,13 @@ Not run by CI.  Usage (from the project root):
 Clips: "generated" is ``synthetic_video`` (a textured gradient panning); "real" clips pan and zoom over Kodak
 images (tests/data/kodak) at 1280x720, 30 fps, encoded at CRF 12 as the "camera original".  Each is marked with
 ``VideoWatermarkMarker`` (the library path: decode once, mark each frame, x264 CRF 18 "faster", audio copied), then
-attacked with ``marking.video.encode.reencode`` (x264 "veryfast", metadata and audio dropped).  The unmarked clip goes
+attacked with ``marking.video.encode.reencode`` (x264 "veryfast", metadata and audio dropped) and with the geometric
+edits of issue 24 (mirror, quarter turn, aspect change, crops to 49 % and 25 % of the area, a 9:16 portrait reframe,
+frames under 320 px, and combinations; every frame
+edited alike, then x264 CRF 23).  The unmarked clip goes
 through the same attacks to count false positives (the presence test's bound is p <= 1e-6 per test).
 Speed uses both cores (x264 and FFmpeg threads), as a deployment would.  The machine is shared, so wall-clock
-figures are a lower bound; the CPU-time figures (process CPU seconds, all threads) say what two free cores would do.  Writes bench/results/watermark_video.json.
+figures are a lower bound; the CPU-time figures (process CPU seconds, all threads) say what two free cores would do.  Writes bench/results/watermark_video.json (``--out`` to change).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results"
 KEY = hashlib.sha256(b"synthguard bench key").digest()
 PAYLOAD = sample_context().watermark_payload
+GEOMETRY_ON = True
 ATTACKS = {
     "none": None,
     "crf28": {"crf": 28},
@@ -55,6 +59,54 @@ ATTACKS = {
     "fps25_crf28": {"crf": 28, "fps": 25},
     "crf35": {"crf": 35},
 }
+# geometry (issue 24): the frames edited alike, then H.264 CRF 23 (an editor's or a platform's export)
+GEOMETRY = {
+    "mirror": lambda f: f[:, ::-1],
+    "rot90": lambda f: np.rot90(f),
+    "aspect0.8": lambda f: cv2.resize(f, (_even(f.shape[1] * 0.8), f.shape[0]), interpolation=cv2.INTER_AREA),
+    "crop70": lambda f: _centre(f, 0.7),
+    "crop50": lambda f: _centre(f, 0.5),
+    "portrait9:16": lambda f: f[:, _even((f.shape[1] - f.shape[0] * 9 / 16) / 2):][:, : _even(f.shape[0] * 9 / 16)],
+    "mirror+portrait9:16+up1080": lambda f: cv2.resize(
+        f[:, ::-1][:, _even((f.shape[1] - f.shape[0] * 9 / 16) / 2):][:, : _even(f.shape[0] * 9 / 16)], (1080, 1920),
+        interpolation=cv2.INTER_CUBIC),
+    "mirror+under320": lambda f: cv2.resize(f[:, ::-1], (284, 160), interpolation=cv2.INTER_AREA),
+    "mirror+crop70": lambda f: _centre(f[:, ::-1], 0.7),
+    "rot90+aspect1.25": lambda f: (lambda g: cv2.resize(g, (g.shape[1], _even(g.shape[0] * 1.25)),
+                                                        interpolation=cv2.INTER_AREA))(np.rot90(f)),
+    "under320_240p": lambda f: cv2.resize(f, (_even(f.shape[1] * 240 / f.shape[0]), 240), interpolation=cv2.INTER_AREA),
+}
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def _centre(f: np.ndarray, keep: float) -> np.ndarray:
+    """The central ``keep`` x ``keep`` of the frame (even sides, for yuv420p)."""
+    h, w = f.shape[:2]
+    ch, cw = _even(h * keep), _even(w * keep)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    return f[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def geometric(media: Media, op) -> Media:
+    """Decode, apply ``op`` to every RGB frame, encode H.264 CRF 23 ("veryfast"), metadata and audio dropped."""
+    buf = io.BytesIO()
+    with av.open(io.BytesIO(media.data)) as src, av.open(buf, "w", format="mp4") as dst:
+        vin = src.streams.video[0]
+        v = None
+        for i, frame in enumerate(src.decode(vin)):
+            out = np.ascontiguousarray(op(frame.to_ndarray(format="rgb24")))
+            if v is None:
+                v = dst.add_stream("libx264", rate=vin.average_rate or 30)
+                v.width, v.height, v.pix_fmt = out.shape[1], out.shape[0], "yuv420p"
+                v.options = {"crf": "23", "preset": "veryfast"}
+            vf = av.VideoFrame.from_ndarray(out, "rgb24")
+            vf.pts = i
+            dst.mux(v.encode(vf))
+        dst.mux(v.encode(None))
+    return Media.from_bytes(buf.getvalue(), name="edited.mp4")
 
 
 def kodak_clip(name: str, size=(1280, 720), seconds=4.0, fps=30, zoom=1.2) -> Media:
@@ -109,9 +161,10 @@ def run_clip(label: str, kind: str, source: Media, marker: VideoWatermarkMarker)
            "embed_x_realtime": round(info.duration / embed_s, 2),
            "embed_cpu_s": round(embed_cpu, 2), "embed_x_realtime_2cores_cpu": round(2 * info.duration / embed_cpu, 2), "psnr_mark_db": round(mark_only_psnr(source), 2),
            "psnr_output_db": round(psnr(pixels, [y for _, y in cvideo.sample_lumas(marked, 12)]), 2), "attacks": {}}
-    for name, attack in ATTACKS.items():
-        copy = marked if attack is None else encode.reencode(marked, **attack)
-        clean = source if attack is None else encode.reencode(source, **attack)
+    edits = [(n, lambda m, a=a: m if a is None else encode.reencode(m, **a)) for n, a in ATTACKS.items()]
+    edits += [(n, lambda m, op=op: geometric(m, op)) for n, op in GEOMETRY.items()] if GEOMETRY_ON else []
+    for name, edit in edits:
+        copy, clean = edit(marked), edit(source)
         t, cpu = time.perf_counter(), time.process_time()
         r = marker.read(copy)
         detect_s, detect_cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -151,7 +204,11 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--fp-keys", type=int, default=200, help="random keys per clean clip for the empirical null")
+    ap.add_argument("--no-geometry", action="store_true", help="skip the geometric edits (issue 24)")
+    ap.add_argument("--out", default="watermark_video.json", help="file name under bench/results/")
     args = ap.parse_args()
+    global GEOMETRY_ON
+    GEOMETRY_ON = not args.no_geometry
     marker = VideoWatermarkMarker(KEY)
     size = (args.width, args.height)
     clips = [("generated", "generated", vio.synthetic_video("MP4", size=size, seconds=args.seconds, audio=False))]
@@ -166,7 +223,7 @@ def main() -> None:
               f"PSNR mark {r['psnr_mark_db']:.1f} dB, output {r['psnr_output_db']:.1f} dB", flush=True)
     print(f"\n{'attack':20s} {'detected':>9s} {'payload':>8s} {'min z':>6s} {'FP':>4s} {'max clean z':>12s} {'detect x rt':>12s}")
     summary = {}
-    for name in ATTACKS:
+    for name in [*ATTACKS, *(GEOMETRY if GEOMETRY_ON else ())]:
         res = [r["attacks"][name] for r in rows]
         summary[name] = {"detected": sum(x["detected"] for x in res), "payload_ok": sum(x["payload_ok"] for x in res),
                          "clips": len(res), "min_score": min(x["score"] for x in res),
@@ -185,8 +242,8 @@ def main() -> None:
     doc = {"machine": {"cpu": cpu_model(), "python": platform.python_version(), "note":
                        "2 cores shared with other workers (load average ~4-7 during the run): speeds are lower bounds"},
            "args": vars(args), "summary": summary, "null": null, "clips": rows}
-    (OUT / "watermark_video.json").write_text(json.dumps(doc, indent=1))
-    print(f"\nwrote {OUT / 'watermark_video.json'}")
+    (OUT / args.out).write_text(json.dumps(doc, indent=1))
+    print(f"\nwrote {OUT / args.out}")
 
 
 if __name__ == "__main__":

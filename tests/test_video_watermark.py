@@ -59,6 +59,39 @@ def test_survives_uploader_transformations(marker, marked, attack):
     assert r.found and r.data["payload"] == PAYLOAD.hex() and r.data["p_value"] <= 1e-6
 
 
+def _edited(media: Media, op) -> Media:
+    """Every frame edited alike by ``op`` (RGB array -> RGB array), then H.264 CRF 23: an editor's export."""
+    buf = io.BytesIO()
+    with av.open(io.BytesIO(media.data)) as src, av.open(buf, "w", format="mp4") as dst:
+        stream = None
+        for i, frame in enumerate(src.decode(src.streams.video[0])):
+            out = np.ascontiguousarray(op(frame.to_ndarray(format="rgb24")))
+            if stream is None:
+                stream = dst.add_stream("libx264", rate=30)
+                stream.width, stream.height, stream.pix_fmt = out.shape[1], out.shape[0], "yuv420p"
+                stream.options = {"crf": "23", "preset": "veryfast"}
+            f = av.VideoFrame.from_ndarray(out, "rgb24")
+            f.pts = i
+            dst.mux(stream.encode(f))
+        dst.mux(stream.encode(None))
+    return Media.from_bytes(buf.getvalue(), name="edited.mp4")
+
+
+@pytest.mark.parametrize("edit", ["portrait_9_16_mirrored", "quarter_area"])
+def test_tight_crops_are_found_by_the_large_period_scan(marker, source, marked, edit):
+    """Issue 24 / LM-11: a 9:16 crop of a 16:9 video (1.4 tiles across, the short-video platforms' reframe) and a
+    crop to 25 % of the area (1.25 tiles) -- too few repeats for the autocorrelation -- are found by the keyed
+    large-period scan; the same edit of the clean source and a foreign key stay silent."""
+    ops = {"portrait_9_16_mirrored": lambda f: f[:, 218:420][:, ::-1],  # 202 x 360 of 640 x 360, mirrored
+           "quarter_area": lambda f: f[90:270, 160:480]}  # the central 320 x 180
+    r = marker.read(_edited(marked, ops[edit]))
+    assert r.found and r.data["payload"] == PAYLOAD.hex() and r.data["p_value"] <= 1e-6, r.data
+    clean = marker.read(_edited(source, ops[edit]))
+    assert not clean.found and clean.data["p_value"] > 1e-6
+    other = VideoWatermarkMarker(hashlib.sha256(b"another provider").digest()).read(_edited(marked, ops[edit]))
+    assert not other.found
+
+
 def test_clean_and_foreign_key_videos_are_not_detected(marker, source, marked):
     """The presence test's bound (p <= 1e-6 for any unmarked video) shows as z well under the threshold."""
     for media in (source, encode.reencode(source, crf=28)):

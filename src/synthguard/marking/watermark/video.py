@@ -17,17 +17,21 @@ as for images) and the whitened residuals are *summed*: the mark adds up coheren
 noise do not.  The sum is then tested like one image: the lattice priors (native scale; a crop), and when they are
 not significant the autocorrelation lattice search, each folded onto one tile and correlated with the keyed pilot
 over every cyclic offset and band profile.  Nothing before the keyed test depends on the key, so the image
-watermark's bound carries over unchanged: Hoeffding per candidate, Bonferroni over all ``N_CANDIDATES`` (lattice
-hypothesis, orientation, profile, offset) -- also when the priors' early return stopped the search -- and the CRC-24
-list-decoding bound; ``detected`` means ``p_value <= 1e-6``.  Frames are sampled evenly over the whole video (at
-most :data:`MAX_FRAMES`); the number tested is reported, and a clip too short or too degraded to carry the mark
-reads as "not detected" with its honest p-value.
+watermark's bound carries over: Hoeffding per candidate, Bonferroni over all ``N_VIDEO_CANDIDATES`` (the image
+detector's ``N_CANDIDATES`` -- lattice hypothesis, orientation, profile, offset -- plus the large periods below)
+-- also when the priors' early return stopped the search -- and the CRC-24 list-decoding bound; ``detected``
+means ``p_value <= 1e-6``.  Frames are sampled evenly over the whole video (at most :data:`MAX_FRAMES`); the number
+tested is reported, and a clip too short or too degraded to carry the mark reads as "not detected" with its honest
+p-value.
 
 Limits: frames under :data:`MIN_EMBED_SIDE` are refused; below ~320 px on the short side the chips are under 2 px
 on screen and CRF 28 removes most of the mark (same-size re-encodes still read back).  The pattern is static, so an
 attacker who averages many frames of many marked videos can estimate it.  Geometry as for images (issue 24):
 mirrors and quarter turns (the orientation search), aspect changes (affine lattices), frames under 320 px (upscaled
-to the working resolution), crops down to ~1.6 tiles across the short side (the scale model's reach).
+to the working resolution), crops down to ~1.6 tiles across the short side (the scale model's reach), and tighter
+crops -- a 9:16 crop of a 16:9 video, a crop to 25 % of the area, 0.9-1.7 tiles across, resized or not, mirrored or
+not -- by a keyed scan of large periods (:data:`LARGE_PERIODS`, counted in :data:`N_VIDEO_CANDIDATES`).  Not
+covered: a tight crop combined with an aspect change or a rotation.
 """
 
 from __future__ import annotations
@@ -41,12 +45,14 @@ import numpy as np
 
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
-from synthguard.marking.watermark._pattern import TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, square, whiten
+from synthguard.marking.watermark._orient import N_ORIENTATIONS, push
+from synthguard.marking.watermark._pattern import PULSE, TILE, layout_for, tile_for
+from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, square, whiten
 from synthguard.marking.watermark.image import (
+    N_CANDIDATES,
+    PROFILES,
     ImageWatermarker,
     WatermarkResult,
-    _log_p_correlation,
     _mask,
     _significant,
     keyed_test,
@@ -59,6 +65,23 @@ TARGET_PSNR_DB = 38.0
 MIN_EMBED_SIDE = 144
 MIN_DETECT_SIDE = 96
 MAX_FRAMES = 64  # frames summed at detection: the gain flattens once coding noise dominates
+# Tight crops (issue 24): a 9:16 crop of a 16:9 frame keeps 1.4 tiles across its short side, a crop to 25 % of the
+# area 1.25; the autocorrelation cannot see a period that does not repeat twice, so a grid of large periods (tiles
+# across the short side, at the working resolution) is scanned with the key: ranked on the pilot in all 8
+# orientations, the best few tested.  The sum of many frames tolerates a period error of ~1 % (z falls by ~10 %).
+LARGE_TILES = (0.9, 1.7)
+LARGE_STEP = 0.015  # relative step of the period grid: every period within 0.75 % of a grid point
+LARGE_PERIODS = tuple(float(WORK_SHORT_SIDE / LARGE_TILES[1] * (1 + LARGE_STEP) ** i) for i in range(
+    int(math.log(LARGE_TILES[1] / LARGE_TILES[0]) / math.log(1 + LARGE_STEP)) + 1))
+LARGE_TESTED = 3  # grid points tested with the keyed correlation (all of them are counted)
+# Bonferroni count: the image detector's candidates (the video tests a subset of its lattice hypotheses and none
+# of its keystone/inset models) plus every large period in every orientation, band profile and offset
+N_VIDEO_CANDIDATES = N_CANDIDATES + len(LARGE_PERIODS) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
+
+
+def _log_p(z: float) -> float:
+    """log of the Bonferroni-corrected correlation p-value over the video's ``N_VIDEO_CANDIDATES``."""
+    return 0.0 if not z > 0 else min(0.0, math.log(N_VIDEO_CANDIDATES) - 0.5 * z * z)
 
 
 @dataclass(frozen=True)
@@ -173,14 +196,34 @@ class VideoWatermarker:
                 priors.append((period, 0.0))
         found = [test(square(*p)) for p in priors]
         z_pri = max(f[0] for f in found)
-        log_p = _log_p_correlation(z_pri)
+        log_p = _log_p(z_pri)
         if _significant(log_p):  # early return: the correlation alone is significant
             decoded = ImageWatermarker._decode(layout, coded, found)
             if decoded.ok:
                 return ImageWatermarker._result(z_pri, log_p, decoded, expected)
         for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
             found.append(test(lattice))
-        return ImageWatermarker._conclude(layout, coded, found, expected)
+        if not _significant(_log_p(max(f[0] for f in found))) or not ImageWatermarker._decode(layout, coded,
+                                                                                               found).ok:
+            found += [test(square(p, 0.0)) for p in _large_periods(rn, layout)[:LARGE_TESTED]]
+        z_max = max(f[0] for f in found)
+        log_p = _log_p(z_max)
+        decoded, credit = ImageWatermarker._read(layout, coded, found, _significant(log_p))
+        return ImageWatermarker._result(z_max, log_p, decoded, expected, crc_credit=credit)
+
+
+def _large_periods(rn: np.ndarray, layout) -> list[float]:
+    """:data:`LARGE_PERIODS`, best first by a cheap pilot-only score: the phase-only correlation of the folded tile
+    with the pilot comb in the 8 orientations, its maximum in units of its spread.  Not a presence test: it only
+    chooses which counted candidates to test, on the pilot's signs (never the payload's: the CRC argument holds)."""
+    refs = np.stack([np.conj(np.fft.rfft2(push(layout.pilot_comb(), k))) for k in range(N_ORIENTATIONS)])
+    refs = (refs * PULSE[None, :, : TILE // 2 + 1]).astype(np.complex64)
+    scores = []
+    for p in LARGE_PERIODS:
+        spec = np.fft.rfft2(fold(rn, square(p, 0.0)).astype(np.float32))
+        corr = np.fft.irfft2((spec / (np.abs(spec) + 1e-9))[None] * refs, s=(TILE, TILE))
+        scores.append(float((corr.max(axis=(1, 2)) / np.maximum(corr.std(axis=(1, 2)), 1e-12)).max()))
+    return [LARGE_PERIODS[i] for i in np.argsort(scores)[::-1]]
 
 
 __all__ = ["MAX_FRAMES", "FrameAccumulator", "FrameEmbedder", "VideoWatermarkResult", "VideoWatermarker"]
