@@ -119,6 +119,24 @@ class RoomLayout:
                                  shape=(CYCLE * N_PROJECTIONS, CYCLE * N_CELLS))
 
     @cached_property
+    def touching(self) -> list[sparse.csr_matrix]:
+        """Per residue ``r``: ``readout`` restricted to the (offset, pair) terms that read residue ``r`` as one of
+        the pair's frames; subtracting it (with ``r``'s mean 0) drops the pairs whose frame ``r`` is missing."""
+        a, b, c = self.pairs.T
+        k0 = np.arange(CYCLE)[:, None]
+        rows = np.broadcast_to(k0 * N_PROJECTIONS + self.proj[None, :], (CYCLE, len(a))).ravel()
+        ra, rb = ((a[None, :] - k0) % CYCLE).ravel(), ((b[None, :] - k0) % CYCLE).ravel()
+        ci = np.broadcast_to(c[None, :], (CYCLE, len(a))).ravel()
+        val = np.broadcast_to(self.sign[None, :] / DELTA, (CYCLE, len(a))).ravel()
+        out = []
+        for r in range(CYCLE):
+            t = (ra == r) | (rb == r)
+            out.append(sparse.csr_matrix((np.concatenate([val[t], -val[t]]), (np.concatenate([rows[t], rows[t]]),
+                                          np.concatenate([ra[t] * N_CELLS + ci[t], rb[t] * N_CELLS + ci[t]]))),
+                                         shape=(CYCLE * N_PROJECTIONS, CYCLE * N_CELLS)))
+        return out
+
+    @cached_property
     def read_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per (k0, pair): the residues read as the pair's two cycle frames and their flat indices into ``m0``."""
         a, b, c = self.pairs.T
@@ -285,19 +303,23 @@ def read(lay: RoomLayout, y: np.ndarray, always_decode: bool = False) -> RoomRea
     pilot = lay.pilot
     n_pilots = float(pilot.sum())
     la_all, silent = _log_amp_rows(y)
-    best: tuple[float, int, int, np.ndarray] | None = None
-    for j, s in enumerate(range(0, HOP, SHIFT_STEP)):
+    means, missing, read_ok = [], [], []
+    for j in range(SHIFTS):  # shift j * SHIFT_STEP: its frames are rows j::SHIFTS
         la = la_all[j::SHIFTS]
-        if len(la) < 2 or silent[j::SHIFTS].all():
-            continue
-        soft = _tri(projections_all(lay, la) - lay.dither)  # (CYCLE, N_PROJECTIONS): row k0 reads offset k0
-        z_all = soft[:, pilot].sum(axis=1) / math.sqrt(n_pilots)
-        k0 = int(np.argmax(z_all))
-        if best is None or z_all[k0] > best[0]:
-            best = (float(z_all[k0]), s, k0, soft[k0])
-    if best is None:
+        read_ok.append(len(la) >= 2 and not silent[j::SHIFTS].all())
+        m0, cnt = _residue_means(la)
+        means.append(m0.ravel())
+        missing.append(np.flatnonzero(cnt == 0))
+    if not any(read_ok):
         return None
-    z, s, k0, soft = best
+    proj = (lay.readout @ np.stack(means, axis=1)).T  # (SHIFTS, CYCLE * N_PROJECTIONS)
+    for j, gone in enumerate(missing):  # pairs with a frame missing contribute 0 (the missing residue's mean is 0)
+        for r in gone if read_ok[j] else ():
+            proj[j] -= lay.touching[r] @ means[j]
+    soft = _tri(proj.reshape(SHIFTS, CYCLE, N_PROJECTIONS) - lay.dither)
+    z_all = np.where(np.array(read_ok)[:, None], soft[:, :, pilot].sum(axis=2) / math.sqrt(n_pilots), -np.inf)
+    j, k0 = np.unravel_index(int(np.argmax(z_all)), z_all.shape)  # the first best in (shift, offset) order
+    z, s, k0, soft = float(z_all[j, k0]), int(j) * SHIFT_STEP, int(k0), soft[j, k0]
     offset = s + ((-k0) % CYCLE) * HOP  # analysed frame i is cycle frame (i + k0) % CYCLE
     if z < Z_GATE and not always_decode:
         return RoomReading(False, None, z, 0.0, None, offset)
@@ -320,20 +342,27 @@ def _log_amp_rows(y: np.ndarray, chunk: int = 96) -> tuple[np.ndarray, np.ndarra
     la = np.empty((n, N_CELLS))
     silent = np.zeros(n, bool)
     for i in range(0, n, chunk):
-        cells = _cells(np.fft.rfft(view[i: i + chunk] * _WIN, axis=1))
+        band = np.fft.rfft(view[i: i + chunk] * _WIN, axis=1)[:, _SEL[0]: _SEL[-1] + 1]  # _SEL is contiguous
+        cells = (band.real**2 + band.imag**2).reshape(len(band), N_CELLS, BINS_PER_CELL).sum(2)  # _cells
         silent[i: i + chunk] = ~np.any(cells > 0, axis=1)
         la[i: i + chunk] = _log_amp(cells)
     return la, silent
 
 
-def projections_all(lay: RoomLayout, la: np.ndarray) -> np.ndarray:
-    """``projections(lay, la, k0)`` for every k0 in 0..CYCLE-1 (rows): offset k0 reads the same per-residue means,
-    rolled by k0, so the frames are averaged once."""
+def _residue_means(la: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per residue ``i % CYCLE`` the mean of the frames ``la[i]`` (0 where none) and their count."""
     cyc = np.arange(len(la)) % CYCLE
     cnt = np.bincount(cyc, minlength=CYCLE)
     m0 = np.zeros((CYCLE, N_CELLS))
     np.add.at(m0, cyc, la)
     m0 /= np.maximum(cnt, 1)[:, None]
+    return m0, cnt
+
+
+def projections_all(lay: RoomLayout, la: np.ndarray) -> np.ndarray:
+    """``projections(lay, la, k0)`` for every k0 in 0..CYCLE-1 (rows): offset k0 reads the same per-residue means,
+    rolled by k0, so the frames are averaged once."""
+    m0, cnt = _residue_means(la)
     if cnt.all():  # every pair has both frames: one sparse product
         return (lay.readout @ m0.ravel()).reshape(CYCLE, N_PROJECTIONS)
     ra, rb, fa, fb = lay.read_index
