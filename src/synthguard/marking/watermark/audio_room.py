@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy import sparse
 
 from synthguard.marking.watermark import payload as pl
@@ -338,12 +339,13 @@ def _log_amp_rows(y: np.ndarray, chunk: int = 96) -> tuple[np.ndarray, np.ndarra
     """_log_amp of the frames at every SHIFT_STEP (rows ``j::SHIFTS`` are ``_stft(y[j * SHIFT_STEP:])``'s frames,
     so the 16 shifts share one STFT), and which frames have no energy in any cell."""
     n = (len(y) - N_FFT) // SHIFT_STEP + 1
-    view = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::SHIFT_STEP][:n]
+    view = np.lib.stride_tricks.sliding_window_view(y.astype(np.float32), N_FFT)[::SHIFT_STEP][:n]
     la = np.empty((n, N_CELLS))
     silent = np.zeros(n, bool)
-    for i in range(0, n, chunk):
-        band = np.fft.rfft(view[i: i + chunk] * _WIN, axis=1)[:, _SEL[0]: _SEL[-1] + 1]  # _SEL is contiguous
-        cells = (band.real**2 + band.imag**2).reshape(len(band), N_CELLS, BINS_PER_CELL).sum(2)  # _cells
+    win = _WIN.astype(np.float32)
+    for i in range(0, n, chunk):  # single precision (twice as fast; cells to ~1e-6, against a lattice step of 6)
+        band = sp_fft.rfft(view[i: i + chunk] * win, axis=1, overwrite_x=True)[:, _SEL[0]: _SEL[-1] + 1]
+        cells = (band.real**2 + band.imag**2).reshape(len(band), N_CELLS, BINS_PER_CELL).sum(2).astype(np.float64)
         silent[i: i + chunk] = ~np.any(cells > 0, axis=1)
         la[i: i + chunk] = _log_amp(cells)
     return la, silent
