@@ -120,22 +120,25 @@ class RoomLayout:
                                  shape=(CYCLE * N_PROJECTIONS, CYCLE * N_CELLS))
 
     @cached_property
-    def touching(self) -> list[sparse.csr_matrix]:
-        """Per residue ``r``: ``readout`` restricted to the (offset, pair) terms that read residue ``r`` as one of
-        the pair's frames; subtracting it (with ``r``'s mean 0) drops the pairs whose frame ``r`` is missing."""
-        a, b, c = self.pairs.T
-        k0 = np.arange(CYCLE)[:, None]
-        rows = np.broadcast_to(k0 * N_PROJECTIONS + self.proj[None, :], (CYCLE, len(a))).ravel()
-        ra, rb = ((a[None, :] - k0) % CYCLE).ravel(), ((b[None, :] - k0) % CYCLE).ravel()
-        ci = np.broadcast_to(c[None, :], (CYCLE, len(a))).ravel()
-        val = np.broadcast_to(self.sign[None, :] / DELTA, (CYCLE, len(a))).ravel()
-        out = []
-        for r in range(CYCLE):
+    def _touching(self) -> dict[int, sparse.csr_matrix]:
+        return {}
+
+    def touching(self, r: int) -> sparse.csr_matrix:
+        """``readout`` restricted to the (offset, pair) terms that read residue ``r`` as one of the pair's frames;
+        subtracting it (with ``r``'s mean 0) drops the pairs whose frame ``r`` is missing.  Built on first use."""
+        if r not in self._touching:
+            a, b, c = self.pairs.T
+            k0 = np.arange(CYCLE)[:, None]
+            rows = np.broadcast_to(k0 * N_PROJECTIONS + self.proj[None, :], (CYCLE, len(a))).ravel()
+            ra, rb = ((a[None, :] - k0) % CYCLE).ravel(), ((b[None, :] - k0) % CYCLE).ravel()
+            ci = np.broadcast_to(c[None, :], (CYCLE, len(a))).ravel()
+            val = np.broadcast_to(self.sign[None, :] / DELTA, (CYCLE, len(a))).ravel()
             t = (ra == r) | (rb == r)
-            out.append(sparse.csr_matrix((np.concatenate([val[t], -val[t]]), (np.concatenate([rows[t], rows[t]]),
-                                          np.concatenate([ra[t] * N_CELLS + ci[t], rb[t] * N_CELLS + ci[t]]))),
-                                         shape=(CYCLE * N_PROJECTIONS, CYCLE * N_CELLS)))
-        return out
+            cols = np.concatenate([ra[t] * N_CELLS + ci[t], rb[t] * N_CELLS + ci[t]])
+            self._touching[r] = sparse.csr_matrix(
+                (np.concatenate([val[t], -val[t]]), (np.concatenate([rows[t], rows[t]]), cols)),
+                shape=(CYCLE * N_PROJECTIONS, CYCLE * N_CELLS))
+        return self._touching[r]
 
     @cached_property
     def read_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -316,11 +319,12 @@ def read(lay: RoomLayout, y: np.ndarray, always_decode: bool = False) -> RoomRea
     proj = (lay.readout @ np.stack(means, axis=1)).T  # (SHIFTS, CYCLE * N_PROJECTIONS)
     for j, gone in enumerate(missing):  # pairs with a frame missing contribute 0 (the missing residue's mean is 0)
         for r in gone if read_ok[j] else ():
-            proj[j] -= lay.touching[r] @ means[j]
+            proj[j] -= lay.touching(int(r)) @ means[j]
     soft = _tri(proj.reshape(SHIFTS, CYCLE, N_PROJECTIONS) - lay.dither)
     z_all = np.where(np.array(read_ok)[:, None], soft[:, :, pilot].sum(axis=2) / math.sqrt(n_pilots), -np.inf)
-    j, k0 = np.unravel_index(int(np.argmax(z_all)), z_all.shape)  # the first best in (shift, offset) order
-    z, s, k0, soft = float(z_all[j, k0]), int(j) * SHIFT_STEP, int(k0), soft[j, k0]
+    best = int(np.argmax(z_all))  # the first best in (shift, offset) order
+    j, k0 = divmod(best, CYCLE)
+    z, s, soft = float(z_all[j, k0]), j * SHIFT_STEP, soft[j, k0]
     offset = s + ((-k0) % CYCLE) * HOP  # analysed frame i is cycle frame (i + k0) % CYCLE
     if z < Z_GATE and not always_decode:
         return RoomReading(False, None, z, 0.0, None, offset)
