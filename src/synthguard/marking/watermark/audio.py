@@ -268,13 +268,13 @@ def _coarse_z(q: np.ndarray, w: np.ndarray, off: np.ndarray, cols: np.ndarray) -
     shape = (len(q), CYCLE_SLOTS, len(cols))
     soft = np.take(_fold_rows(t).reshape(len(q), -1), at, axis=1).reshape(shape)
     count = np.take(_fold_rows(w).reshape(len(q), -1), at, axis=1).reshape(shape)
-    var = (count**2).sum(axis=2)
-    return np.where(var > 0, soft.sum(axis=2) / np.sqrt(np.maximum(var, 1e-12)), 0.0)
+    var = (count.astype(np.float64) ** 2).sum(axis=2)
+    return np.where(var > 0, soft.astype(np.float64).sum(axis=2) / np.sqrt(np.maximum(var, 1e-12)), 0.0)
 
 
 def _fold_rows(x: np.ndarray) -> np.ndarray:
     """(B, rows, C) -> (B, CYCLE_SLOTS, C): the sum of the rows of each cycle slot, in row order."""
-    out = np.zeros((len(x), CYCLE_SLOTS, x.shape[2]))
+    out = np.zeros((len(x), CYCLE_SLOTS, x.shape[2]), x.dtype)
     out[:, : min(x.shape[1], CYCLE_SLOTS)] = x[:, :CYCLE_SLOTS]
     for r in range(CYCLE_SLOTS, x.shape[1], CYCLE_SLOTS):
         part = x[:, r: r + CYCLE_SLOTS]
@@ -534,8 +534,10 @@ class AudioWatermarker:
     def _coarse(self, fine: np.ndarray, offs: np.ndarray, cols: np.ndarray) -> list[tuple[float, int, int]]:
         """The REFINE_TOP best (z, phase, offset) of every slot phase (a phase's cells are every PHASES-th fine
         frame plus the one half a slot later), phases of equal length read as one batch; [] for silence."""
-        m = self.layout.matrix[:, cols]
-        m_abs = np.abs(m)
+        # single precision (twice as fast): a projection value (a few DELTA) is off by ~1e-7 DELTA, z by ~1e-6
+        m = (self.layout.matrix[:, cols] / DELTA).astype(np.float32)
+        m_abs = (np.abs(self.layout.matrix[:, cols]) / (2 * PAIRS_PER_PROJECTION)).astype(np.float32)
+        off = offs[cols].astype(np.float32)
         by_len: dict[int, list[int]] = {}
         for phase in range(PHASES):
             by_len.setdefault((len(fine) - phase - PHASES // 2 - 1) // PHASES + 1, []).append(phase)
@@ -548,7 +550,7 @@ class AudioWatermarker:
             if feats is None:
                 continue
             diff, share2, ok = feats
-            z = _coarse_z((diff @ m) / DELTA, (share2 @ m_abs) / (2 * PAIRS_PER_PROJECTION), offs[cols], cols)
+            z = _coarse_z(diff.astype(np.float32) @ m, share2.astype(np.float32) @ m_abs, off, cols)
             for i, phase in enumerate(phases):
                 if ok[i]:
                     top[phase] = [(float(z[i, k]), phase, int(k)) for k in np.argsort(-z[i])[:REFINE_TOP]]
