@@ -34,8 +34,9 @@ Detection: resample to 8 kHz (at most the most energetic 30 s), one STFT with ho
 phases and 150 cyclic slot offsets the pilot statistic ``S = sum_j sum_r w_jr tri(Q_jr / DELTA - d_j)`` over every
 intact instance ``r`` of every pilot projection ``j``; ``tri`` is the triangle wave in [-1, 1] (+1 on the
 lattice) and ``w`` in [0, 1] the share of the instance's cell energy above the floor (from the audio alone).  The
-best coarse candidates are then refined in 2-sample steps (``N_CANDIDATES`` = 2424 candidates in all).  The noise
-estimate, floor and weights are functions of the audio alone.
+best coarse candidates are then refined in 2-sample steps (``N_CANDIDATES`` = 2424 candidates in all; every one is
+still tested, but each (slot, projection) term is computed once, see docs/audio-watermark.md "Detection speed").
+The noise estimate, floor and weights are functions of the audio alone.
 Under the null hypothesis (the audio does not carry this key's mark) the dithers are uniform and independent of
 the audio, so each projection's term has mean zero and range ``2 R_j``, and Hoeffding's inequality gives
 ``P(S >= z sqrt(V)) <= exp(-z^2 / 2)`` with ``V = sum_j R_j^2`` (``R_j`` = the sum of the weights),
