@@ -257,7 +257,8 @@ def _coarse_z(q: np.ndarray, w: np.ndarray, off: np.ndarray, cols: np.ndarray) -
     """The pilot statistic (audio_cells._z of _gather) of a batch (B, rows, C) of projection values and weights at
     every cyclic offset: (B, CYCLE_SLOTS).  Each (row, projection) term belongs to one offset, so the terms are
     computed once and summed per cycle slot; offset ``k`` reads projection ``j`` of group ``g`` at cycle slot
-    ``(2g - k) mod CYCLE_SLOTS`` (the same sums as _gather's, in the same order over the instances)."""
+    ``(2g - k) mod CYCLE_SLOTS`` (the same sums as _gather's, in the same order over the instances, in the
+    precision of ``q``)."""
     t = q - off  # w tri(q - off), in place
     t -= np.rint(t)
     np.abs(t, out=t)
