@@ -19,7 +19,7 @@ weaker than v2 against noise, time/pitch changes and short excerpts, so it is a 
   mark is then scaled down to the caller's power budget if over.
 - Detection: ``SHIFTS`` frame shifts x ``CYCLE`` cyclic offsets = ``N_CANDIDATES`` candidates.  The pilots'
   triangle statistic ``z`` (Hoeffding-normalised) picks one; there the payload is decoded once (CRC-aided list
-  Viterbi, list size ``LIST_SIZE`` = 8).
+  Viterbi, list size ``LIST_SIZE`` = 8) if ``z`` reaches Z_GATE (below it nothing can be detected).
   Detected = the CRC passes *and* ``z >= Z_GATE``.
 
 False-positive bound (audio.py promises <= 1e-6 per file, LM-11).  Under the null (no v3 mark of this key) the
