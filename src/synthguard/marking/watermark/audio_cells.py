@@ -91,6 +91,7 @@ def _excess(cells: np.ndarray, noise: np.ndarray) -> np.ndarray:
 
 
 _GROUP_OF = np.repeat(np.arange(N_GROUPS), PROJ_PER_GROUP)
+_FOLD_FROM = 8  # offsets from which _gather computes every row's term once and folds instead of gathering
 
 
 def _gather(qw: tuple[np.ndarray, np.ndarray], offs: np.ndarray, ks: np.ndarray, cols: np.ndarray,
@@ -100,9 +101,20 @@ def _gather(qw: tuple[np.ndarray, np.ndarray], offs: np.ndarray, ks: np.ndarray,
     projection's column (``dense``) or only those of ``cols``, in that order.
 
     Offset ``k`` means analysed slot 0 is cycle slot ``k``, so group ``g`` starts at analysed slots
-    ``(2g - k) mod CYCLE_SLOTS + r * CYCLE_SLOTS``; ``q`` has one row per start slot that has a following slot."""
+    ``(2g - k) mod CYCLE_SLOTS + r * CYCLE_SLOTS``; ``q`` has one row per start slot that has a following slot.
+    Each (row, projection) term belongs to exactly one offset, so for many offsets the terms are computed once and
+    summed per cycle slot (the same sums, in the same order over ``r``)."""
     q, w = qw
     start = (GROUP_SLOTS * _GROUP_OF[cols][None, :] - ks[:, None]) % CYCLE_SLOTS  # (K, C)
+    if len(ks) >= _FOLD_FROM:  # many offsets: every (row, projection) term once, folded by cycle slot
+        sel = (cols if dense else np.arange(len(cols)))
+        qc, wc = q[:, sel], w[:, sel]
+        terms = wc * _tri(qc - offs[cols][None, :])
+        pad = (-len(q)) % CYCLE_SLOTS
+        fold_t = np.pad(terms, ((0, pad), (0, 0))).reshape(-1, CYCLE_SLOTS, len(cols)).sum(axis=0)
+        fold_w = np.pad(wc, ((0, pad), (0, 0))).reshape(-1, CYCLE_SLOTS, len(cols)).sum(axis=0)
+        at = start, np.arange(len(cols))[None, :]
+        return fold_t[at], fold_w[at]
     soft = np.zeros(start.shape)
     count = np.zeros(start.shape)
     off = offs[cols][None, :]

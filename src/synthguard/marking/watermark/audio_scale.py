@@ -151,43 +151,56 @@ def _search(lay, y: np.ndarray, keep: int, pitches: np.ndarray | None,  # noqa: 
     n_seg = -(-a.N_GROUPS // SEGMENT)
     g_local = np.arange(a.N_GROUPS) % SEGMENT
     seg_of = np.arange(a.N_GROUPS) // SEGMENT
+    plans = [_Plan(classes[c], times[cls == c], g_local, seg_of, n_seg) for c in np.unique(cls)]
+    need = max(plan.rows + int(plan.shear.max()) for plan in plans)
+    reads: dict[tuple[int, int], np.ndarray] = {}  # (class, len(g)) -> flat read index: the same for every pitch
     best: list[ScaleCandidate] = []
     for p in (grid(PITCHES) if pitches is None else pitches):
         be = band_energies(cum, a.BAND_EDGES, float(p))
-        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-        for c in np.unique(cls):
-            tc = classes[c]
-            key = (int(round(SLOT_ROWS / 2 / tc)), int(round(SLOT_ROWS / tc)))
+        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
+        for ci, plan in enumerate(plans):
+            key = plan.key
             if key not in cache:
-                cache[key] = _terms(be, key[0], key[1], pilots)
-            gt, gw = cache[key]
-            shear = np.round(a.GROUP_SLOTS * SLOT_ROWS * g_local / tc).astype(np.int64)
-            ts = times[cls == c]
-            n_start = int(math.ceil(CYCLE_ROWS / ts.min()))
-            rows = n_start + int(math.ceil(CYCLE_ROWS / ts.min())) + 1
-            seg_t = _segment_sums(gt, shear, rows, n_seg)
-            seg_w = _segment_sums(gw, shear, rows, n_seg)
-            starts = np.round(a.GROUP_SLOTS * SLOT_ROWS * SEGMENT * np.arange(n_seg)[None, :] / ts[:, None])
-            idx = np.arange(n_start)[None, :, None] + starts.astype(np.int64)[:, None, :]  # (T, start, segment)
-            # a segment that runs past the window is read one cycle earlier (the window holds more than a
-            # cycle), so a cycle start late in the window still reads every group once, and whole
-            extent = np.array([shear[seg_of == k].max() for k in range(n_seg)])
-            back = idx - np.round(CYCLE_ROWS / ts)[:, None, None].astype(np.int64)
-            idx = np.where((idx + extent >= len(gt)) & (back >= 0), back, idx)
-            s = _read(seg_t, idx)
-            v = _read(seg_w, idx)
+                gt, gw = _terms(be, key[0], key[1], pilots)
+                pad = ((0, max(need - len(gt), 0)), (0, 0))  # zero beyond the audio, padded once per key
+                cache[key] = np.pad(gt, pad), np.pad(gw, pad), len(gt)
+            gt, gw, n_rows = cache[key]
+            if (ci, n_rows) not in reads:
+                reads[ci, n_rows] = plan.read_index(n_rows)
+            flat = reads[ci, n_rows]
+            s = _segment_sums(gt, plan.shear, plan.rows, n_seg).ravel()[flat].sum(axis=2)
+            v = _segment_sums(gw, plan.shear, plan.rows, n_seg).ravel()[flat].sum(axis=2)
             z = np.where(v > 0, s / np.sqrt(np.maximum(v, 1e-12)), 0.0)
-            z[np.arange(n_start)[None, :] >= np.ceil(CYCLE_ROWS / ts)[:, None]] = 0.0  # one cycle of starts per t
+            z[plan.late] = 0.0  # one cycle of starts per t
             for i, k in enumerate(np.argmax(z, axis=1)):
-                best.append(ScaleCandidate(float(z[i, k]), float(p), float(ts[i]), int(k)))
+                best.append(ScaleCandidate(float(z[i, k]), float(p), float(plan.ts[i]), int(k)))
         best = sorted(best, key=lambda c: -c.z)[:keep]
     return best
 
 
-def _read(seg: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Sum over segments of ``seg[idx[..., k], k]``: (T, starts)."""
-    flat = idx * seg.shape[1] + np.arange(seg.shape[1])
-    return seg.ravel()[flat].sum(axis=2)
+class _Plan:
+    """What one coarse time class reads, whatever the pitch: its (near, far) frame spacings, the groups' shears
+    within a segment, its time factors, the start rows tried and where each (t, start, segment) reads."""
+
+    def __init__(self, tc: float, ts: np.ndarray, g_local: np.ndarray, seg_of: np.ndarray, n_seg: int) -> None:
+        self.key = (int(round(SLOT_ROWS / 2 / tc)), int(round(SLOT_ROWS / tc)))
+        self.shear = np.round(a.GROUP_SLOTS * SLOT_ROWS * g_local / tc).astype(np.int64)
+        self.ts = ts
+        self.n_seg = n_seg
+        self.n_start = int(math.ceil(CYCLE_ROWS / ts.min()))
+        self.rows = self.n_start + int(math.ceil(CYCLE_ROWS / ts.min())) + 1
+        self.extent = np.array([self.shear[seg_of == k].max() for k in range(n_seg)])
+        self.late = np.arange(self.n_start)[None, :] >= np.ceil(CYCLE_ROWS / ts)[:, None]
+
+    def read_index(self, n_rows: int) -> np.ndarray:
+        """Flat indices into the (rows, n_seg) segment sums, (T, start, segment), for terms of ``n_rows`` rows."""
+        starts = np.round(a.GROUP_SLOTS * SLOT_ROWS * SEGMENT * np.arange(self.n_seg)[None, :] / self.ts[:, None])
+        idx = np.arange(self.n_start)[None, :, None] + starts.astype(np.int64)[:, None, :]  # (T, start, segment)
+        # a segment that runs past the window is read one cycle earlier (the window holds more than a
+        # cycle), so a cycle start late in the window still reads every group once, and whole
+        back = idx - np.round(CYCLE_ROWS / self.ts)[:, None, None].astype(np.int64)
+        idx = np.where((idx + self.extent >= n_rows) & (back >= 0), back, idx)
+        return idx * self.n_seg + np.arange(self.n_seg)
 
 
 def _segment_sums(g: np.ndarray, shear: np.ndarray, rows: int, n_seg: int) -> np.ndarray:
