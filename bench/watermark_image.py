@@ -6,11 +6,15 @@ Not run by CI.  Usage (from the project root):
     .venv/bin/python bench/watermark_image.py                      # full run (24 Kodak, 10,000 FP crops)
     .venv/bin/python bench/watermark_image.py --images 6 --fp 200  # quick run
     .venv/bin/python bench/watermark_image.py --half even --suite geometry --no-peers   # held-out geometry (issue 24)
+    .venv/bin/python bench/watermark_image.py --set photos --half even --no-peers --fp 0   # the second photo set
 
 Attack suites: "signal" (JPEG, resize, crop, small rotations, filters), "tune" (the geometric edits of issue 24,
 tuned on the odd-numbered images), "held_out" (our own geometric edits, never tuned on), "geometry" (both),
 "all".  ``--half odd|even`` selects kodim01, 03, ... or kodim02, 04, ...: report geometry on the even half.
 The inset attacks paste the marked image into a photo from the other half.
+``--set photos`` runs on tests/data/photos (24 photos from other sources, p01-p24) instead of Kodak, with the same
+halves: odd p01, p03, ... (the tuning side) and even p02, p04, ... (held out; never tuned on); both halves mix the
+sources (tests/data/README.md).  Results get a ``_photos`` suffix.
 
 Writes bench/results/watermark_image.json and bench/results/watermark_image.png.
 Detection for the peers (which have no presence test) is "bit matches >= k" with k the smallest count whose
@@ -52,6 +56,7 @@ from tests.media import rotate_crop  # noqa: E402
 cv2.setNumThreads(1)
 ROOT = Path(__file__).resolve().parents[1]
 KODAK = ROOT / "tests" / "data" / "kodak"
+PHOTO_SETS = {"kodak": (KODAK, "kodim*.png"), "photos": (ROOT / "tests" / "data" / "photos", "p*.jpg")}
 OUT = ROOT / "bench" / "results"
 KEY = hashlib.sha256(b"synthguard bench key").digest()
 SCHEME = ["private"]  # --scheme federated: the cross-deployment scheme (issue 19: common sync, keyed payload)
@@ -290,7 +295,7 @@ def _clock(fn) -> float:
 
 
 
-def _plot(results, path, results_images=24):
+def _plot(results, path, results_images=24, set_name="Kodak"):
     try:
         import matplotlib
 
@@ -310,7 +315,7 @@ def _plot(results, path, results_images=24):
     ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=45, ha="right")
     ax.set_ylim(0.4, 1.01)
     ax.set_ylabel("mean bit accuracy")
-    ax.set_title(f"Bit accuracy per attack, {results_images} Kodak images (ours: 64-bit payload; rivaGan: 32 bits)")
+    ax.set_title(f"Bit accuracy per attack, {results_images} {set_name} images (ours: 64-bit payload; rivaGan: 32 bits)")
     ax.legend(loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -324,20 +329,23 @@ def main(argv=None) -> int:
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--peer-images", type=int, default=None, help="images for the peers (rivaGan is slow on CPU)")
     ap.add_argument("--half", choices=("all", "odd", "even"), default="all",
-                    help="odd: kodim01, 03, ... (tuning); even: kodim02, 04, ... (held out)")
+                    help="odd: kodim01, 03, ... (tuning); even: kodim02, 04, ... (held out); same for p01-p24")
+    ap.add_argument("--set", choices=tuple(PHOTO_SETS), default="kodak",
+                    help="photos: tests/data/photos (results file suffixed _photos)")
     ap.add_argument("--suite", choices=tuple(SUITES), default="all")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--scheme", choices=("private", "federated"), default="private",
                     help="federated: the cross-deployment scheme (results file suffixed _federated)")
     args = ap.parse_args(argv)
     SCHEME[0] = args.scheme
-    every = sorted(KODAK.glob("kodim*.png"))
+    folder, pattern = PHOTO_SETS[args.set]
+    every = sorted(folder.glob(pattern))
     keep = {"all": lambda k: True, "odd": lambda k: k % 2 == 0, "even": lambda k: k % 2 == 1}[args.half]
     paths = [p for k, p in enumerate(every) if keep(k)][: args.images]
     SELECTED[:] = SUITES[args.suite]
     HOSTS[:] = [Image.open(p).convert("RGB") for p in every if p not in paths] or [Image.open(every[0]).convert("RGB")]
     if not paths:
-        raise SystemExit(f"no Kodak images in {KODAK}")
+        raise SystemExit(f"no {pattern} images in {folder}")
     peers = {} if args.no_peers else _load_peers()
     t0 = time.time()
     with Pool(args.workers) as pool:
@@ -351,7 +359,7 @@ def main(argv=None) -> int:
     report = {
         "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1},
         "images": len(paths), "peer_images": args.peer_images or len(paths), "key": "sha256('synthguard bench key')",
-        "half": args.half, "suite": args.suite, "image_names": [p.name for p in paths],
+        "set": args.set, "half": args.half, "suite": args.suite, "image_names": [p.name for p in paths],
         "results": results,
         "false_positives": {"unmarked": len(paths), "random_crops_resizes": args.fp, "detected": fp_count,
                             "max_score": float(max(s for _, s in fp))},
@@ -360,8 +368,9 @@ def main(argv=None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     stem = "watermark_image" + ("" if (args.half, args.suite) == ("all", "all") else f"_{args.suite}_{args.half}")
     stem += "_federated" if args.scheme == "federated" else ""
+    stem += "" if args.set == "kodak" else f"_{args.set}"
     (OUT / f"{stem}.json").write_text(json.dumps(report, indent=2))
-    _plot(results, OUT / f"{stem}.png", len(paths))
+    _plot(results, OUT / f"{stem}.png", len(paths), "Kodak" if args.set == "kodak" else args.set)
     methods = list(results)
     print(f"{'attack':18s}" + "".join(f"{m:>24s}" for m in methods))
     print(f"{'':18s}" + "".join(f"{'bitacc  det  exact':>24s}" for _ in methods))
