@@ -132,11 +132,19 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
     coarse = cv2.dilate(sm, np.ones((_AXIS_REACH, _AXIS_REACH), np.uint8))
     total = np.zeros((len(ps), len(ps)), np.float32)  # [y period, x period]
     count = np.zeros_like(total)
-    for a, b in _POINTS:
-        dx, dy = np.meshgrid(a * ps, b * ps)
-        valid = ((np.abs(dy) < limits[0]) & (np.abs(dx) < limits[1])).astype(np.float32)
-        total += cv2.remap(coarse, (cx + dx).astype(np.float32), (cy + dy).astype(np.float32), cv2.INTER_LINEAR) * valid
-        count += valid
+    size = (len(ps), len(ps))
+    for a, b in _POINTS:  # the point (a, b) of every grid lattice: x = a * px, y = b * py; valid is separable
+        vy, vx = (np.abs(b * ps) < limits[0]).astype(np.float32), (np.abs(a * ps) < limits[1]).astype(np.float32)
+        # on an axis (a or b zero) the samples repeat along the other axis: remap one line and broadcast it
+        ny, nx = (1 if b == 0 else size[0]), (1 if a == 0 else size[1])
+        map_x = np.broadcast_to((cx + a * ps[:nx]).astype(np.float32), (ny, nx))
+        map_y = np.broadcast_to((cy + b * ps[:ny]).astype(np.float32)[:, None], (ny, nx))
+        val = np.empty(size, np.float32)
+        val[...] = cv2.remap(coarse, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR)
+        val *= vy[:, None]
+        val *= vx[None, :]
+        total += val
+        count += vy[:, None] * vx[None, :]
     sc = total / np.maximum(count, 1) * np.minimum(count, 4) / 4
     ratio = np.log(ps)[:, None] - np.log(ps)[None, :]
     sc[(np.abs(ratio) > np.log(MAX_CONDITION)) | (count < _AXIS_MIN_POINTS)] = -np.inf  # few points: texture wins
