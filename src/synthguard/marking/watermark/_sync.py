@@ -216,15 +216,18 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
     py, px = np.nonzero(peaks)
     order = np.argsort(-sm[py, px])[: _affine.N_PEAKS]
 
-    def refine(p0: float, t0: float, steps: tuple = _REFINE_STEPS) -> tuple[float, float]:
+    def refine(p0: np.ndarray, t0: np.ndarray, steps: tuple = _REFINE_STEPS) -> list[tuple[float, float]]:
+        """Grid ascent in (period, angle) of each start ``(p0[i], t0[i])``, all at once (each on its own grid)."""
+        p0, t0 = np.asarray(p0, dtype=np.float64), np.asarray(t0, dtype=np.float64)
+        rows = np.arange(len(p0))
         for dp, dt in steps:
-            ps = p0 * (1 + np.linspace(-dp, dp, 11))
-            ts = t0 + np.linspace(-dt, dt, 11)
-            pg, tg = np.meshgrid(ps, ts, indexing="ij")
-            s = _score(sm, limits, pg, tg)
-            k = np.unravel_index(np.argmax(s), s.shape)
-            p0, t0 = pg[k], tg[k]
-        return float(p0), float(t0)
+            ps = p0[:, None] * (1 + np.linspace(-dp, dp, 11))
+            ts = t0[:, None] + np.linspace(-dt, dt, 11)
+            pg = np.broadcast_to(ps[:, :, None], (len(p0), 11, 11)).reshape(len(p0), -1)  # [i, j]: ps[j // 11]
+            tg = np.broadcast_to(ts[:, None, :], (len(p0), 11, 11)).reshape(len(p0), -1)  # ts[j % 11]
+            k = np.argmax(_score(sm, limits, pg, tg), axis=1)
+            p0, t0 = pg[rows, k], tg[rows, k]
+        return [(float(p), float(t)) for p, t in zip(p0, t0, strict=True)]
 
     chosen: list[tuple[float, np.ndarray]] = [(np.inf, np.array(square(q, u))) for q, u in priors]
 
@@ -267,8 +270,9 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             if ps[k] / div >= MIN_PERIOD and sc_p[max(j - 3, 0) : j + 4].max() >= 0.7 * sc_p[k]:
                 k = max(j - 3, 0) + int(np.argmax(sc_p[max(j - 3, 0) : j + 4]))
         models.append((float(sc_p[k]), float(ps[k]), 0.0))
-        for _sc, p0, t0 in sorted(models, reverse=True)[:n_models]:
-            v = np.array(square(*refine(p0, t0, _REFINE_STEPS_ROTATION)))
+        best = sorted(models, reverse=True)[:n_models]
+        for pt in refine(np.array([m[1] for m in best]), np.array([m[2] for m in best]), _REFINE_STEPS_ROTATION):
+            v = np.array(square(*pt))
             if not any(_affine.same(v, q) for _, q in chosen):
                 chosen.append((np.inf, v))
         for v in _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2):
@@ -289,9 +293,9 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
     if cands:
         cands_a = np.array(cands)
         sc = _score(sm, limits, cands_a[:, 0], cands_a[:, 1])
-        for i in np.argsort(-sc)[:N_REFINE]:
-            v = np.array(square(*refine(*cands_a[i])))
-            refined.append((float(_affine.score(sm, limits, v, _RING1)), v))
+        top = cands_a[np.argsort(-sc)[:N_REFINE]]
+        vs = np.array([square(*pt) for pt in refine(top[:, 0], top[:, 1])])
+        refined += [(float(s1), v) for s1, v in zip(_affine.score(sm, limits, vs, _RING1), vs, strict=True)]
     vecs = np.stack([px[order] - cx, py[order] - cy], axis=1).astype(np.float64)
     refined += _affine.candidates(sm, vecs, limits, MIN_PERIOD, rmax)
     refined.sort(key=lambda t: -t[0])
