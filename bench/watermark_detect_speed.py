@@ -8,7 +8,8 @@ Not run by CI.  Usage (from the project root):
 
 Timing: median of ``--repeats`` detections of unmarked and marked Kodak images at 1080p (kodim08/03/13 resized
 to 1920x1280, cropped to 1920x1080) and at 768x512, with ``search=full`` and ``search=priors``; CPU time and wall
-time (on a shared machine the CPU time is the figure to compare).
+time (on a shared machine the CPU time is the figure to compare).  bench/results/watermark_detect_decisions.json
+holds the decision table (138 detections) as of the speed work, to diff against after a change.
 """
 
 from __future__ import annotations
