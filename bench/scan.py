@@ -37,7 +37,8 @@ from synthguard.scan import banks_for, detectors_for, scan
 
 cv2.setNumThreads(1)
 STAGE_OF = {"image.aigc": "marks", "image.iptc": "marks", "image.c2pa": "marks",
-            "image.watermark": "watermark (ours)", "image.dwtdct": "watermark (SD dwtDct)"}
+            "image.watermark": "watermark (ours)", "image.federated.watermark": "watermark (federated)",
+            "image.dwtdct": "watermark (SD dwtDct)"}
 
 
 def fill_banks(sg: SynthGuard, n: int) -> None:
@@ -73,7 +74,8 @@ def stage_times(sg: SynthGuard, blobs: list[bytes], rounds: int) -> dict[str, li
             for det in marks:
                 t0 = time.perf_counter()
                 det.detect(media)
-                per[STAGE_OF[det.name]] = per.get(STAGE_OF[det.name], 0.0) + time.perf_counter() - t0
+                stage = STAGE_OF.get(det.name, det.name)
+                per[stage] = per.get(stage, 0.0) + time.perf_counter() - t0
             t0 = time.perf_counter()
             pdq = PDQHasher().hash(media)
             _ = media.sha256
@@ -92,7 +94,7 @@ def end_to_end(sg: SynthGuard, blobs: list[bytes], rounds: int) -> float:
     n = 0
     for _ in range(rounds):
         for data in blobs:
-            scan(sg, data)
+            scan(sg.scanner, data)
             n += 1
     return n / (time.perf_counter() - t0)
 
@@ -100,7 +102,7 @@ def end_to_end(sg: SynthGuard, blobs: list[bytes], rounds: int) -> float:
 def run_mode(settings: Settings, blobs: list[bytes], rounds: int, search: str) -> dict:
     sg = SynthGuard.open(settings.model_copy(update={"scan_watermark_search": search}))
     try:
-        scan(sg, blobs[0])  # warm up: detectors built, bank indexes loaded
+        scan(sg.scanner, blobs[0])  # warm up: detectors built, bank indexes loaded
         times = stage_times(sg, blobs, rounds)
         rate = end_to_end(sg, blobs, rounds)
     finally:

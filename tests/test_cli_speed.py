@@ -139,3 +139,18 @@ def test_top_level_help_is_stored_and_fresh(capsys):
     assert main(["--help"]) == 0 and capsys.readouterr().out == stored_help("en")
     assert main(["--lang", "zh_CN", "-h"]) == 0 and capsys.readouterr().out == stored_help("zh_CN")
     assert not set(_fresh_cli_runs(["--help"])[0]["modules"]) & {"typer", "click", "rich"}
+
+
+def test_image_watermark_detect_loads_no_cryptography(tmp_path, monkeypatch):
+    """`watermark detect` on an image reads one secret: the ledger's and the PKI's cryptography stays unloaded."""
+    from synthguard.config import Settings
+    from synthguard.keys import init_keys
+    from tests.conftest import image_bytes
+
+    monkeypatch.setenv("SYNTHGUARD_HOME", str(tmp_path))
+    init_keys(Settings.load())
+    f = tmp_path / "x.png"
+    f.write_bytes(image_bytes("PNG", size=(128, 96)))
+    (out,) = _fresh_cli_runs(["watermark", "detect", str(f), "--json"])
+    assert out["rc"] in (0, None) and json.loads(out["stdout"])["detected"] is False, out
+    assert "cv2" in out["modules"] and "cryptography" not in out["modules"], sorted(out["modules"])

@@ -17,12 +17,13 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from synthguard import ledger, provenance
 from synthguard.config import Settings
 from synthguard.errors import ConflictError, KeyMissingError, OutputError
-from synthguard.ledger import generate_ledger_key, load_ledger_key, load_ledger_public_key, public_key_pem
 from synthguard.media import write_atomic
-from synthguard.trust.anchors import anchors
+
+# the ledger (Ed25519 keys), the provenance PKI and the trust anchors (x509) are imported where they are used: a
+# process that only reads a secret (`synthguard watermark detect`: the watermark key) skips ~20-30 ms of
+# cryptography imports
 
 SECRETS = ("integrity.key", "watermark.key", "identity-salt.key")
 LEDGER_KEY = "ledger-ed25519.key"
@@ -68,16 +69,21 @@ class Keys:
 
     @cached_property
     def ledger_private(self):  # type: ignore[no-untyped-def]
+        from synthguard.ledger import load_ledger_key
+
         return load_ledger_key(self.dir / LEDGER_KEY)
 
     @cached_property
     def ledger_public(self):  # type: ignore[no-untyped-def]
+        from synthguard.ledger import load_ledger_public_key
+
         pub = self.dir / "ledger-ed25519.pub"
         return load_ledger_public_key(pub if pub.is_file() else self.dir / LEDGER_KEY)
 
     @cached_property
     def vault_master(self) -> bytes:
-        # a lazy name of the ledger package: the vault module (SQLAlchemy) loads only when asked
+        from synthguard import ledger  # a lazy name of the package: the vault module (SQLAlchemy) loads only here
+
         return ledger.load_master_key(self.dir / VAULT_KEY)
 
     @property
@@ -92,6 +98,8 @@ class Keys:
     def c2pa_anchors(self) -> Path | None:
         """The configured anchors (else our own CA), plus the roots of the trusted providers' C2PA chains
         (issue 19: the trust list decides whose manifests read as "trusted"; see trust/anchors.py)."""
+        from synthguard.trust.anchors import anchors
+
         if self.settings.c2pa_trust_anchors:
             base: Path | None = self.settings.c2pa_trust_anchors
         else:
@@ -102,6 +110,9 @@ class Keys:
 
 def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
     """Create every missing development key; with ``force`` replace them all. Returns the files written."""
+    from synthguard import ledger, provenance
+    from synthguard.ledger import generate_ledger_key, public_key_pem
+
     d = settings.keys_dir
     try:
         d.mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,19 @@ def reduce(v: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b])
 
 
+def _reduce_many(v: np.ndarray) -> np.ndarray:
+    """:func:`reduce` of each row of ``v`` (k, 4), vectorised (the same steps, row by row)."""
+    a, b = v[:, :2].copy(), v[:, 2:].copy()
+    for _ in range(32):
+        swap = (a * a).sum(1) > (b * b).sum(1)
+        a[swap], b[swap] = b[swap], a[swap].copy()
+        mu = np.round((a * b).sum(1) / np.maximum((a * a).sum(1), 1e-12))
+        if not mu.any():
+            break
+        b -= mu[:, None] * a
+    return np.concatenate([a, b], axis=1)
+
+
 def condition(v: np.ndarray) -> float:
     s = np.linalg.svd(np.array([[v[0], v[2]], [v[1], v[3]]]), compute_uv=False)
     return float(s[0] / max(s[1], 1e-12))
@@ -77,21 +90,16 @@ def condition(v: np.ndarray) -> float:
 def candidates(sm: np.ndarray, peaks: np.ndarray, limits: tuple[float, float], min_period: float,
                max_period: float, n: int = N_AFFINE_REFINE) -> list[tuple[float, np.ndarray]]:
     """Refined affine bases ``(first-ring score, (v1x, v1y, v2x, v2y))``, best first, from peak vectors (k, 2)."""
-    vecs = [p for p in peaks] + [p / 2 for p in peaks]
-    bases = []
-    for i in range(len(vecs)):
-        for j in range(i + 1, len(vecs)):
-            v = np.concatenate([vecs[i], vecs[j]])
-            if abs(v[0] * v[3] - v[1] * v[2]) < min_period**2:
-                continue
-            r = reduce(v)
-            la, lb = float(np.hypot(r[0], r[1])), float(np.hypot(r[2], r[3]))
-            if min(la, lb) < min_period or max(la, lb) > max_period or condition(r) > MAX_CONDITION:
-                continue
-            bases.append(r)
-    if not bases:
+    vecs = np.concatenate([peaks, peaks / 2]).astype(np.float64)
+    i, j = np.triu_indices(len(vecs), 1)  # every pair, as (v1x, v1y, v2x, v2y)
+    v = np.concatenate([vecs[i], vecs[j]], axis=1)
+    v = _reduce_many(v[np.abs(v[:, 0] * v[:, 3] - v[:, 1] * v[:, 2]) >= min_period**2])
+    la, lb = np.hypot(v[:, 0], v[:, 1]), np.hypot(v[:, 2], v[:, 3])
+    bases = v[(np.minimum(la, lb) >= min_period) & (np.maximum(la, lb) <= max_period)]
+    bases = bases[np.array([condition(r) <= MAX_CONDITION for r in bases], dtype=bool)]
+    if not len(bases):
         return []
-    arr = np.unique(np.round(np.array(bases), 1), axis=0)
+    arr = np.unique(np.round(bases, 1), axis=0)
     sc = score(sm, limits, arr)
     keep: list[np.ndarray] = []
     for i in np.argsort(-sc):
@@ -132,37 +140,61 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
     coarse = cv2.dilate(sm, np.ones((_AXIS_REACH, _AXIS_REACH), np.uint8))
     total = np.zeros((len(ps), len(ps)), np.float32)  # [y period, x period]
     count = np.zeros_like(total)
-    for a, b in _POINTS:
-        dx, dy = np.meshgrid(a * ps, b * ps)
-        valid = ((np.abs(dy) < limits[0]) & (np.abs(dx) < limits[1])).astype(np.float32)
-        total += cv2.remap(coarse, (cx + dx).astype(np.float32), (cy + dy).astype(np.float32), cv2.INTER_LINEAR) * valid
-        count += valid
+    size = (len(ps), len(ps))
+    for a, b in _POINTS:  # the point (a, b) of every grid lattice: x = a * px, y = b * py; valid is separable
+        vy, vx = (np.abs(b * ps) < limits[0]).astype(np.float32), (np.abs(a * ps) < limits[1]).astype(np.float32)
+        # on an axis (a or b zero) the samples repeat along the other axis: remap one line and broadcast it
+        ny, nx = (1 if b == 0 else size[0]), (1 if a == 0 else size[1])
+        map_x = np.broadcast_to((cx + a * ps[:nx]).astype(np.float32), (ny, nx))
+        map_y = np.broadcast_to((cy + b * ps[:ny]).astype(np.float32)[:, None], (ny, nx))
+        val = np.empty(size, np.float32)
+        val[...] = cv2.remap(coarse, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR)
+        val *= vy[:, None]
+        val *= vx[None, :]
+        total += val
+        count += vy[:, None] * vx[None, :]
     sc = total / np.maximum(count, 1) * np.minimum(count, 4) / 4
     ratio = np.log(ps)[:, None] - np.log(ps)[None, :]
     sc[(np.abs(ratio) > np.log(MAX_CONDITION)) | (count < _AXIS_MIN_POINTS)] = -np.inf  # few points: texture wins
-    picks: list[tuple[float, np.ndarray]] = []
+    maxima = []
     for _ in range(4 * n):  # the best maxima, each suppressed with its neighbourhood before the next
         j, i = np.unravel_index(int(np.argmax(sc)), sc.shape)
         if not np.isfinite(sc[j, i]):
             break
         sc[max(j - _AXIS_NMS, 0) : j + _AXIS_NMS + 1, max(i - _AXIS_NMS, 0) : i + _AXIS_NMS + 1] = -np.inf
-        sv, v = _finest_divisor(sm, limits, min_period, np.array([float(ps[i]), 0.0, 0.0, float(ps[j])]))
+        maxima.append(np.array([float(ps[i]), 0.0, 0.0, float(ps[j])]))
+    picks: list[tuple[float, np.ndarray]] = []
+    for sv, v in _finest_divisors(sm, limits, min_period, maxima):  # in the maxima's order
         keep_finest(picks, sv, v)
         if len(picks) == n:
             break
     return np.array([v for _, v in picks]) if picks else np.zeros((0, 4))
 
 
-def _finest_divisor(sm: np.ndarray, limits: tuple[float, float], min_period: float,
-                    v0: np.ndarray) -> tuple[float, np.ndarray]:
-    """``(score, basis)``: ``v0`` refined, or the finest of its divisors (a basis vector over 2 or 3, refined with
-    it in one batch) that still spans it and scores at least :data:`FINER_RATIO` of it -- the grid's maximum can
-    be a multiple of the mark's lattice."""
+def _finest_divisors(sm: np.ndarray, limits: tuple[float, float], min_period: float,
+                     v0s: list[np.ndarray]) -> list[tuple[float, np.ndarray]]:
+    """``(score, basis)`` per basis ``v0`` of ``v0s``: ``v0`` refined, or the finest of its divisors (a basis vector
+    over 2 or 3) that still spans it and scores at least :data:`FINER_RATIO` of it -- the grid's maximum can be a
+    multiple of the mark's lattice.  All trials are refined in one batch: the refinement and the score treat each
+    basis on its own, and one batch saves ~10 ms of numpy calls per image."""
+    if not v0s:
+        return []
     d = np.repeat(np.array(((1, 1), *_DIVISORS), dtype=np.float64), 2, axis=1)
+    trials = [_divisor_trials(v0, d, min_period) for v0 in v0s]
+    bounds = np.cumsum([0] + [len(t) for t in trials])
+    x = refine(sm, limits, np.concatenate(trials))
+    sx = score(sm, limits, x)
+    return [_finest_of(x[a:b], sx[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _divisor_trials(v0: np.ndarray, d: np.ndarray, min_period: float) -> np.ndarray:
     trial = v0[None, :] / d  # each basis vector over its divisor: superlattices of v0
     short = np.minimum(np.hypot(trial[:, 0], trial[:, 1]), np.hypot(trial[:, 2], trial[:, 3]))
-    trial = refine(sm, limits, trial[short >= min_period])
-    st = score(sm, limits, trial)
+    return trial[short >= min_period]
+
+
+def _finest_of(trial: np.ndarray, st: np.ndarray) -> tuple[float, np.ndarray]:
+    """The choice among ``v0``'s refined divisor trials (``trial[0]``: ``v0`` itself), finest first."""
     v, sv = trial[0], float(st[0])
     for k in 1 + np.argsort(np.abs(trial[1:, 0] * trial[1:, 3] - trial[1:, 1] * trial[1:, 2])):  # finest first
         if st[k] >= FINER_RATIO * sv and same(v, trial[k]) and not same(trial[k], v):

@@ -65,6 +65,7 @@ chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compar
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -193,6 +194,23 @@ def _log_p_correlation(z: float) -> float:
 
 
 Test = Callable[..., tuple[float, np.ndarray, tuple[int, int]]]
+_REFERENCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # layout -> blind-mode reference spectra
+
+
+def _references(layout: Any, coded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The conjugate spectra of the chip comb and of its magnitude in the 8 orientations (read-only); the blind
+    mode's (``coded`` None) are cached per layout, since they cost ~2 ms of every detection."""
+    if coded is None and layout in _REFERENCES:
+        return _REFERENCES[layout]
+    comb = layout.comb(layout.chip_values(coded))
+    refs = np.stack([np.conj(np.fft.rfft2(push(comb, k))) for k in range(N_ORIENTATIONS)]).astype(np.complex64)
+    refs_abs = np.stack([np.conj(np.fft.rfft2(push(np.abs(comb), k)))
+                         for k in range(N_ORIENTATIONS)]).astype(np.complex64)
+    refs.setflags(write=False)
+    refs_abs.setflags(write=False)
+    if coded is None:
+        _REFERENCES[layout] = (refs, refs_abs)
+    return refs, refs_abs
 
 
 def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
@@ -200,18 +218,18 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     band profile and every orientation (``_orient``: mirrors, quarter turns), on a whitened residual ``rn``:
     ``(z_max, full-band matched tile in the canonical orientation, offset)``. Shared by the image and the video
     detector (which passes frames summed over time)."""
-    comb = layout.comb(layout.chip_values(coded))
+    refs, refs_abs = _references(layout, coded)
     half = TILE // 2 + 1
-    refs = np.stack([np.conj(np.fft.rfft2(push(comb, k))) for k in range(N_ORIENTATIONS)]).astype(np.complex64)
-    refs_abs = np.stack([np.conj(np.fft.rfft2(push(np.abs(comb), k)))
-                         for k in range(N_ORIENTATIONS)]).astype(np.complex64)
+    last: list = [None, None]  # (lattice, box) and the whitened fold of the previous call
 
     def test(lattice: Lattice | Homography, orientations: int = N_ORIENTATIONS,
              box: Box | None = None) -> tuple[float, np.ndarray, tuple[int, int]]:
         """``orientations=1``: the identity only (a subset of the counted candidates, for the fast path); ``box``:
         fold only that window of the image (an inset, ``_local``)."""
-        region = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
-        white = _white(fold(region, lattice))
+        if last[0] != (lattice, box):  # the fast path tests the same lattice upright, then in all 8 orientations
+            region = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
+            last[:] = [(lattice, box), _white(fold(region, lattice))]
+        white = last[1]
         best: tuple[float, int, tuple[int, int]] | None = None
         h_full = None
         for prof in PROFILES:
