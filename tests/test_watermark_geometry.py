@@ -22,7 +22,7 @@ from synthguard.marking.watermark._local import N_LOCAL, RECT_MIN_SCORE, rectang
 from synthguard.marking.watermark._local import keystone as keystone_map
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import TILE
-from synthguard.marking.watermark._sync import N_HYPOTHESES
+from synthguard.marking.watermark._sync import N_HYPOTHESES, N_RESERVE, lattices
 from synthguard.marking.watermark.video import VideoWatermarker
 from tests.media import rotate_crop
 
@@ -114,6 +114,30 @@ def test_aspect_change_reads_back_where_a_nested_lattice_or_texture_outscored_it
     assert r.detected and r.payload == PAYLOAD, (photo, size, r)
 
 
+@pytest.mark.parametrize(("photo", "edit"), [("kodim13.png", "aspect0.8"), ("kodim08.png", "aspect1.5h"),
+                                           ("kodim05.png", "shear0.1")])
+def test_textured_photos_read_back_from_the_reserve(wm, photo, edit):
+    """Issue 24: on textured photos (kodim13's mountains, kodim08's facades, kodim05's brickwork) the mark's
+    lattice is no longer among the autocorrelation's best: the search's runners-up (``_sync.N_RESERVE``, ranked
+    on the pilot) and the shear models recover it."""
+    im = wm.embed(kodak(photo), PAYLOAD)
+    a = {"aspect0.8": lambda: im.resize((round(im.width * 0.8), im.height), Image.BICUBIC),
+         "aspect1.5h": lambda: im.resize((im.width, round(im.height * 1.5)), Image.BICUBIC),
+         "shear0.1": lambda: shear(im, 0.1)}[edit]()
+    r = wm.detect(a)
+    assert r.detected and r.payload == PAYLOAD, (photo, edit, r)
+
+
+def test_the_reserve_is_counted_and_bounded():
+    """Every runner-up handed to the reserve is a distinct lattice, at most ``N_RESERVE`` of them (the count in N)."""
+    rn = image_mod.prepare(kodak("kodim13.png"))[0]
+    reserve: list = []
+    main = lattices(rn, 1.0, N_HYPOTHESES, ((128.0, 0.0),), reserve=reserve)
+    assert 0 < len(reserve) <= N_RESERVE and len(main) == N_HYPOTHESES
+    vs = [np.array(v) for v in main + reserve]
+    assert not any(same(a, b) and same(b, a) for i, a in enumerate(vs) for b in vs[i + 1 :])
+
+
 def test_nested_lattices_keep_the_finest_supported_one():
     mark, double, half = np.array([85.3, 0.0, 0.0, 136.5]), np.array([170.6, 0.0, 0.0, 273.0]), np.array(
         [42.65, 0.0, 0.0, 136.5])
@@ -183,6 +207,15 @@ def test_inset_in_a_larger_picture_reads_back(wm, marked):
     assert not r.detected and r.payload is None, r
 
 
+def test_small_inset_in_a_large_picture_is_read_at_full_resolution(wm):
+    """Issue 24: a textured photo pasted at a quarter of a 3072 px host's width; at detection scale (512 px short
+    side) its chips would be half a pixel, so the inset is cut from the full-resolution luminance."""
+    host = kodak("kodim22.png").resize((3072, 2048), Image.BICUBIC)
+    host.paste(wm.embed(kodak("kodim05.png"), PAYLOAD).resize((768, 512), Image.BICUBIC), (1536, 384))
+    r = wm.detect(jpeg(host, 90))
+    assert r.detected and r.payload == PAYLOAD, r
+
+
 def test_inset_rectangle_is_located_to_a_fraction_of_a_pixel():
     """The inset's period is read off its short side (``_local.rectangles``): the box must be the pasted picture's
     and its short side within a pixel; a plain photo offers no rectangle edged all round."""
@@ -218,8 +251,8 @@ def test_lattice_algebra():
 def test_clean_images_stay_clean_under_the_wider_search(wm):
     """0 false positives on unmarked photos under the edits the search now covers; the p-value is
     Bonferroni-corrected over every (lattice, orientation, band profile, offset) candidate."""
-    assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_LOCAL) * N_ORIENTATIONS * len(image_mod.PROFILES)
-                                      * TILE * TILE)
+    assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_RESERVE + N_LOCAL) * N_ORIENTATIONS
+                                      * len(image_mod.PROFILES) * TILE * TILE)
     threshold = math.sqrt(2 * math.log(2 * image_mod.N_CANDIDATES / image_mod.FALSE_POSITIVE_RATE))
     for name in ("kodim04.png", "kodim13.png"):
         im = kodak(name)

@@ -26,6 +26,7 @@ _RING1 = _POINTS[:4]
 _AXIS_REACH = 3  # px: a lattice point on the grid lands within 1 px of the peak (the max over 3x3 keeps its height)
 _AXIS_MIN_POINTS = 6
 _AXIS_NMS = 10  # grid steps (5 %) suppressed around a pick
+TOPHAT = 2.0  # px: the broad part of the autocorrelation (texture) removed before the aspect grid
 _AXIS_STEP = 0.005  # log-period grid of the aspect model (0.5 %: a lattice point at 3 periods moves < 1 px)
 _STEPS = (1.2, 0.4, 0.13, 0.045)
 _DIVISORS = ((2, 1), (1, 2), (2, 2), (3, 1), (1, 3), (3, 3))  # of (v1, v2): the x and y periods in the aspect model
@@ -136,8 +137,9 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
     ps = (min_period * np.exp(np.arange(0.0, np.log(max_period / min_period), _AXIS_STEP))).astype(np.float32)
     cy, cx = sm.shape[0] // 2, sm.shape[1] // 2
     # the grid misses sharp peaks by up to 1 px: take the local maximum, not a blur (which flattens the mark's
-    # one-pixel peaks below a textured photo's broad ones: kodim08's facades)
-    coarse = cv2.dilate(sm, np.ones((_AXIS_REACH, _AXIS_REACH), np.uint8))
+    # one-pixel peaks below a textured photo's broad ones: kodim08's facades), of the autocorrelation's sharp part
+    # (minus its blur: kodim13's mountains and kodim05's brickwork have broad peaks of their own)
+    coarse = cv2.dilate(sm - cv2.GaussianBlur(sm, (0, 0), TOPHAT), np.ones((_AXIS_REACH, _AXIS_REACH), np.uint8))
     total = np.zeros((len(ps), len(ps)), np.float32)  # [y period, x period]
     count = np.zeros_like(total)
     size = (len(ps), len(ps))

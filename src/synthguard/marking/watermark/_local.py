@@ -20,8 +20,9 @@ upright, the model keeps the frame), an inset touching the host's border or whos
   however the subset was chosen, is at most the maximum over all of them (``N_KEYSTONE`` = 4 x 11).
 * Inset: a pasted picture leaves a rectangle of straight step edges in the host.  The best rectangles
   (:func:`rectangles`, a key-independent edge search; only those edged almost all round, which keeps the tests
-  off most unmarked images) are cropped and tested with the prior a resize predicts (the tile period is the
-  short side over 4, as for any resized copy).  The short side is read to a fraction of a pixel but the content
+  off most unmarked images) are cropped -- from the full-resolution image, where a small inset's chips still
+  span pixels -- and tested with the prior a resize predicts (the tile period is the short side over 4, as for
+  any resized copy).  The short side is read to a fraction of a pixel but the content
   next to a side can bias it by ~1 %, more than a fold of 5 tiles tolerates, so :data:`INSET_SCALES` variants
   are ranked like the keystone's and the best is tested (``N_INSET`` = 3 rectangles x 7 variants counted).
 """

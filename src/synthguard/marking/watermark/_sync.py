@@ -5,8 +5,11 @@ image has peaks on the (rotated, scaled) tile lattice.  We find candidate lattic
 peaks and, for images whose texture buries those peaks, from two rotation models scored on the autocorrelation
 (a 1-D search over the angle, the period fixed by the model: all 12 lattice points pooled, which is far less
 noisy than single peaks), refine them, then warp the image so the lattice is axis-aligned with period ``TILE``
-and fold it onto one tile (pixel centres mapped, as every resize does).  None of this uses the key: the
-key-dependent test happens on the folded tile only.
+and fold it onto one tile (pixel centres mapped, as every resize does).  On request the search also hands over its
+runners-up (the reserve, :data:`N_RESERVE`: the models' next maxima, also scored on the autocorrelation's sharp
+part -- texture is broad, the mark's peaks are 1-2 px --, the aspect model's further picks, a horizontal and a
+vertical shear model, the peak lattices beyond ``n``), which the detector ranks on the pilot.  None of this uses
+the key: the key-dependent test happens on the folded tile only.
 """
 
 from __future__ import annotations
@@ -28,6 +31,15 @@ WHITEN_SIGMA_BINS = 6.0
 MAX_ROTATION_DEG = 45.0
 N_REFINE = 18  # square ACF-peak lattice candidates refined
 N_HYPOTHESES = 12  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
+# the reserve: runners-up of the same key-independent search, ranked on the pilot by the caller (``image``), the
+# best few tested; every one of them is counted in the Bonferroni N (textured photos bury the mark's
+# autocorrelation peaks under their own, but rarely push them out of the runners-up)
+N_RESERVE = 24
+_MODEL_RESERVE = 2  # further maxima of each rotation/scale model
+_AXIS_RESERVE = 5  # further picks of the aspect model
+MAX_SHEAR = 0.3  # the shear models' range (periods of slant per period)
+_SHEAR_NMS = 0.03
+_MODEL_NMS = (math.radians(1.5), 0.03)  # around a model's maximum: angle (radians), relative period
 
 _REFINE_STEPS = ((0.03, math.radians(1.5)), (0.006, math.radians(0.3)), (0.0012, math.radians(0.06)))
 _REFINE_STEPS_ROTATION = ((0.006, math.radians(0.15)), (0.0012, math.radians(0.04)))
@@ -196,11 +208,14 @@ def square(period: float, angle: float) -> Lattice:
 
 
 def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
-             priors: tuple[tuple[float, float], ...] = (), n_models: int = 3) -> list[Lattice]:
+             priors: tuple[tuple[float, float], ...] = (), n_models: int = 3,
+             reserve: list[Lattice] | None = None) -> list[Lattice]:
     """Up to ``n`` candidate lattices in detection pixels, best first.
 
     ``priors`` (``(period, angle)`` of lattices expected after a pure resize or a pure crop) are always kept
     first, then the rotation/scale models, then the autocorrelation peaks' affine lattices (``_affine``).
+    ``reserve``, when given, receives up to :data:`N_RESERVE` runners-up, none a duplicate: the next maxima of
+    the rotation and scale models (refined), the aspect model's further picks and the peak lattices beyond ``n``.
     """
     acf = _acf(rn, scale)
     h, w = acf.shape
@@ -230,6 +245,8 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         return [(float(p), float(t)) for p, t in zip(p0, t0, strict=True)]
 
     chosen: list[tuple[float, np.ndarray]] = [(np.inf, np.array(square(q, u))) for q, u in priors]
+    spare: list[np.ndarray] = []  # runners-up for ``reserve``
+    n_spare = 0 if reserve is None else _MODEL_RESERVE
 
     def covered(v: np.ndarray) -> bool:
         """``v`` is a lattice we have, or a multiple of one we have that the autocorrelation supports as well: a
@@ -254,11 +271,17 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         th = th[np.abs(th) >= math.radians(0.25)]
         a = np.abs(th)
         fill = np.minimum(iw / (iw * np.cos(a) + ih * np.sin(a)), ih / (iw * np.sin(a) + ih * np.cos(a)))
+        # the reserve has the models' maxima on the autocorrelation's sharp part as well (texture is broad; the
+        # mark's peaks are 1-2 px)
+        sharp = sm - cv2.GaussianBlur(sm, (0, 0), _affine.TOPHAT)
         models = []
+        starts: list[tuple[float, float]] = []  # the reserve's runners-up, refined together below
         for pm in (np.full_like(th, p_native), p_native / fill):
             sc_m = _score(sm, limits, pm, th)
             k = int(np.argmax(sc_m))
             models.append((float(sc_m[k]), float(pm[k]), float(th[k])))
+            starts += [(float(pm[j]), float(th[j]))
+                       for j in _next_maxima(sc_m, th, k, _MODEL_NMS[0], n_spare, _score(sharp, limits, pm, th))]
         # scale model: resized and/or cropped, no rotation (a crop of an image whose short side was not 512 px
         # keeps a period no prior predicts, a cropped video frame is upscaled to 320 px: periods up to rmax);
         # the fundamental period, not a multiple of it
@@ -270,16 +293,35 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             if ps[k] / div >= MIN_PERIOD and sc_p[max(j - 3, 0) : j + 4].max() >= 0.7 * sc_p[k]:
                 k = max(j - 3, 0) + int(np.argmax(sc_p[max(j - 3, 0) : j + 4]))
         models.append((float(sc_p[k]), float(ps[k]), 0.0))
+        starts += [(float(ps[j]), 0.0) for j in _next_maxima(sc_p, np.log(ps), k, _MODEL_NMS[1], n_spare,
+                                                              _score(sharp, limits, ps, np.zeros_like(ps)))]
+        if starts:
+            spare += [np.array(square(*pt)) for pt in refine(np.array([st[0] for st in starts]),
+                                                               np.array([st[1] for st in starts]),
+                                                               _REFINE_STEPS_ROTATION)]
         best = sorted(models, reverse=True)[:n_models]
         for pt in refine(np.array([m[1] for m in best]), np.array([m[2] for m in best]), _REFINE_STEPS_ROTATION):
             v = np.array(square(*pt))
             if not any(_affine.same(v, q) for _, q in chosen):
                 chosen.append((np.inf, v))
-        for v in _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2):
+        if reserve is not None:  # shear models (reserve only): one axis slanted by k periods per period
+            ks = np.arange(-MAX_SHEAR, MAX_SHEAR + 1e-9, 0.002)
+            ks = ks[np.abs(ks) >= 0.01]
+            for axis in (2, 1):  # horizontal shear (v2 slanted along x), vertical (v1 slanted along y)
+                vs = np.tile(np.array(square(p_native, 0.0)), (len(ks), 1))
+                vs[:, axis] = ks * p_native
+                sc_s = _affine.score(sm, limits, vs)
+                k = int(np.argmax(sc_s))
+                idx = [k, *_next_maxima(sc_s, ks, k, _SHEAR_NMS, 1, _affine.score(sharp, limits, vs))]
+                spare.extend(_affine.refine(sm, limits, vs[idx]))
+        n_axis = 3 + (0 if reserve is None else _AXIS_RESERVE)
+        picks = _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2, n_axis)
+        for v in picks[:3]:
             if not covered(v):
                 chosen.append((np.inf, v))
+        spare[:0] = list(picks[3:])
     if not len(order):
-        return [_as_lattice(v) for _, v in chosen[:n]]
+        return _split(chosen, spare, n, reserve)
     # peak candidates: square lattices (a peak as a first-ring, second-ring or diagonal point) refined in
     # (period, angle), and affine ones (pairs of peaks) refined in four coordinates, ranked together
     cands = []
@@ -307,6 +349,39 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             chosen[finer[0]] = (sc_, v)
             continue
         chosen.append((sc_, v))
+    return _split(chosen, spare, n, reserve)
+
+
+def _next_maxima(sc: np.ndarray, x: np.ndarray, k: int, nms: float, n: int = _MODEL_RESERVE,
+                 sharp: np.ndarray | None = None) -> list[int]:
+    """Indices of the ``n`` best maxima of the 1-D score ``sc`` over ``x`` after ``k``, then of ``sharp`` (the
+    score on the autocorrelation's sharp part), each at least ``nms`` from every one picked before."""
+    taken = np.abs(x - x[k]) < nms
+    out = []
+    for score in (sc, sharp):
+        if score is None:
+            continue
+        for _ in range(n):
+            cand = np.where(taken, -np.inf, score)
+            j = int(np.argmax(cand))
+            if not np.isfinite(cand[j]):
+                break
+            out.append(j)
+            taken |= np.abs(x - x[j]) < nms
+    return out
+
+
+def _split(chosen: list[tuple[float, np.ndarray]], spare: list[np.ndarray], n: int,
+           reserve: list[Lattice] | None) -> list[Lattice]:
+    """The first ``n`` lattices; the runners-up (``spare``, then the lattices beyond ``n``) go to ``reserve``."""
+    if reserve is not None:
+        kept = [v for _, v in chosen[:n]]
+        for v in spare + [v for _, v in chosen[n:]]:
+            if len(reserve) == N_RESERVE:
+                break
+            if not any(_affine.same(v, q) and _affine.same(q, v) for q in kept):
+                kept.append(v)
+                reserve.append(_as_lattice(v))
     return [_as_lattice(v) for _, v in chosen[:n]]
 
 

@@ -156,12 +156,14 @@ class FederatedDetector:
         if search not in SEARCHES:
             raise WatermarkError("unknown watermark search {search!r}", hint=N_("Use one of: {searches}."),
                                  values={"search": search, "searches": ", ".join(SEARCHES)})
-        rn, scale, priors, luma = prepare_with_luma(image)
-        return self.test(rn, scale, priors, search, luma)
+        rn, scale, priors, luma, full = prepare_with_luma(image)
+        return self.test(rn, scale, priors, search, luma, full)
 
     def test(self, rn: np.ndarray, scale: float, priors: list[tuple[float, float]],
-             search: str = "full", luma: np.ndarray | None = None) -> FederatedResult:
-        """``luma`` (detection scale) lets the full search look for an inset (``_local``)."""
+             search: str = "full", luma: np.ndarray | None = None,
+             full: np.ndarray | None = None) -> FederatedResult:
+        """``luma`` (detection scale) lets the full search look for an inset (``_local``), read from ``full`` (the
+        luminance at full resolution) when given."""
         test = keyed_test(rn, COMMON, None)  # the presence test on the common pilot: once, whatever len(keys)
         run = _Run(self)
         for orientations in (1, N_ORIENTATIONS):  # the image watermark's fast path
@@ -183,10 +185,11 @@ class FederatedDetector:
         if search == "priors" and not _significant(log_p):
             return run.result(z, log_p, None, search)  # the deferred full search's job (CRC route included)
         if search == "full":
-            for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
+            reserve: list = []
+            for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors), reserve=reserve)[len(priors):N_HYPOTHESES]:
                 found.append(test(lattice))
-            if not _significant(_log_p_correlation(max(f[0] for f in found))):  # keystone, inset (_local)
-                found += geometry_models(rn, luma, priors[0][0], COMMON, test)
+            if not _significant(_log_p_correlation(max(f[0] for f in found))):  # the reserve, keystone, inset
+                found += geometry_models(rn, luma, priors[0][0], COMMON, test, reserve, full)
             z = max(f[0] for f in found)
             log_p = _log_p_correlation(z)
         att = run.attribute(found, tries=DECODE_TRIES if _significant(log_p) else 1, final=True)

@@ -21,9 +21,13 @@ marked crop or screenshot at 768x512).  Otherwise the lattice search runs: the p
 rotation models scored on the autocorrelation (any angle, cropped, or "straightened": cropped to the largest
 same-aspect rectangle and resized back), a scale model, an aspect model (independent x and y periods, ``_affine``)
 and the autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all.  When none of them
-is significant, the geometry models of ``_local`` follow (``N_LOCAL`` more hypotheses): a keystone (a coarse scan
-ranked on the pilot, then its neighbours on the fine grid of amounts) and an inset (the rectangles of straight
-edges a pasted picture leaves, each with the period its short side predicts).
+is significant, the search's reserve follows (``N_RESERVE`` runners-up: the models' next maxima, also on the
+autocorrelation's sharp part, the aspect model's further picks, two shear models, the peak lattices beyond
+``N_HYPOTHESES``; textured photos bury the mark's lattice among them), ranked on the pilot in all orientations,
+the best ``RESERVE_TESTS`` tested; then the geometry models of ``_local`` (``N_LOCAL`` more hypotheses): a
+keystone (a coarse scan ranked on the pilot, then its neighbours on the fine grid of amounts) and an inset (the
+rectangles of straight edges a pasted picture leaves, each with the period its short side predicts, read from the
+full-resolution luminance: a small inset in a large picture has its chips below a pixel at detection scale).
 
 Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations of the folded tile (``_orient``:
 mirrors, quarter turns, transposes -- which the square lattice cannot tell apart), so a mirrored or quarter-turned
@@ -33,18 +37,19 @@ kept), and a rectangle cropped out of the image covers the mark as an inset (>= 
 all four sides visible).  Not covered: a keystone combined with a mirror, a rotation or a crop, a general
 perspective, an inset touching the host's border or whose sides blend into the host.
 
-The presence test.  For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is ``C(o) =
+The presence test. For a lattice hypothesis, a band profile and a cyclic offset ``o`` the statistic is ``C(o) =
 sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and ``s_c`` the keyed
-+-1 chip signs.  Under the null hypothesis (the image does not carry this key's mark, so the signs are independent
-of the image) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c
-+ o)^2`` for every fixed candidate -- whatever the image content.  There are ``N = (N_HYPOTHESES + N_LOCAL) *
-N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band profile, offset) candidates that
-could be tried: the lattice hypotheses come from the key-independent search, and ``N_LOCAL`` counts every point of
-``_local``'s keystone grid and every period variant of every inset rectangle, although a cheap ranking on the pilot
-chips picks only a few of them to test (the maximum over any subset, however chosen, is at most the maximum over all
-``N``).  The reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2 / 2)``
--- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever path
-ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
++-1 chip signs. Under the null hypothesis (the image does not carry this key's mark, so the signs are independent of
+the image) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c +
+o)^2`` for every fixed candidate -- whatever the image content. There are ``N = (N_HYPOTHESES + N_RESERVE + N_LOCAL)
+* N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band profile, offset) candidates
+that could be tried: the lattice hypotheses and the reserve come from the key-independent search (at most
+``N_RESERVE`` distinct runners-up), and ``N_LOCAL`` counts every point of ``_local``'s keystone grid and every
+period variant of every inset rectangle, although a cheap ranking on the pilot chips picks only a few of the
+reserve's and ``_local``'s candidates to test (the maximum over any subset, however chosen, is at most the maximum
+over all ``N``). The reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2
+/ 2)`` -- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever
+path ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
 independent uniform signs (also of the pilot's, which alone steer the ranking above), the ML decoder is equivariant
 under codeword translations, so each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames,
 checked only against the CRC) passes CRC-24 with probability at most ``8 * 2**-24``. The offset used for decoding is
@@ -66,7 +71,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +89,7 @@ from synthguard.marking.watermark._orient import N_ORIENTATIONS, back, pull, pus
 from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TILE, layout_for, tile_for
 from synthguard.marking.watermark._sync import (
     N_HYPOTHESES,
+    N_RESERVE,
     Lattice,
     fold,
     lattices,
@@ -103,6 +109,7 @@ _LOG_TINY = math.log(1e-300)
 WHITEN_BETA = 1.0
 EQ_BINS = 6
 N_SYNC_REFINE = 3  # lattice hypotheses whose best offsets are refined with the payload chips' energy
+RESERVE_TESTS = 2  # of the lattice search's reserve (``_sync.N_RESERVE``, all counted), the best ranked tested
 DECODE_TRIES = 4  # decoding offsets tried when the correlation alone proves presence (only the first earns CRC credit)
 
 
@@ -156,7 +163,7 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = (N_HYPOTHESES + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
+N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -222,14 +229,17 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     half = TILE // 2 + 1
     last: list = [None, None]  # (lattice, box) and the whitened fold of the previous call
 
-    def test(lattice: Lattice | Homography, orientations: int = N_ORIENTATIONS,
-             box: Box | None = None) -> tuple[float, np.ndarray, tuple[int, int]]:
+    def test(lattice: Lattice | Homography, orientations: int = N_ORIENTATIONS, box: Box | None = None,
+             region: np.ndarray | None = None) -> tuple[float, np.ndarray, tuple[int, int]]:
         """``orientations=1``: the identity only (a subset of the counted candidates, for the fast path); ``box``:
-        fold only that window of the image (an inset, ``_local``)."""
-        if last[0] != (lattice, box):  # the fast path tests the same lattice upright, then in all 8 orientations
-            region = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
-            last[:] = [(lattice, box), _white(fold(region, lattice))]
-        white = last[1]
+        fold only that window of the image; ``region``: fold this whitened image instead (an inset, ``_local``)."""
+        if region is not None:
+            white = _white(fold(region, lattice))
+        else:
+            if last[0] != (lattice, box):  # the fast path tests the same lattice upright, then in all 8 orientations
+                src = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
+                last[:] = [(lattice, box), _white(fold(src, lattice))]
+            white = last[1]
         best: tuple[float, int, tuple[int, int]] | None = None
         h_full = None
         for prof in PROFILES:
@@ -251,47 +261,75 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     return test
 
 
-def pilot_rank(rn: np.ndarray, layout: Any) -> Callable[[Lattice | Homography, Box | None], float]:
-    """A cheap ranking score for a geometry candidate (``_local``'s keystone scan): the phase-only correlation of the
-    folded tile with the pilot comb, upright, its maximum over the cyclic offsets in units of its spread.  Not a
-    presence test: it only chooses which counted hypotheses to test (on the pilot's signs, never the payload's,
-    so the CRC argument holds)."""
-    ref = (np.conj(np.fft.rfft2(layout.pilot_comb())) * PULSE[:, : TILE // 2 + 1]).astype(np.complex64)
+def pilot_rank(rn: np.ndarray, layout: Any,
+               orientations: int = 1) -> Callable[[Lattice | Homography, Box | None], float]:
+    """A cheap ranking score for a geometry candidate (``_local``'s keystone scan, the lattice search's reserve):
+    the phase-only correlation of the folded tile with the pilot comb (upright, or its best of the first
+    ``orientations``), its maximum over the cyclic offsets in units of its spread.  Not a presence test: it only
+    chooses which counted hypotheses to test (on the pilot's signs, never the payload's, so the CRC argument
+    holds)."""
+    comb = layout.pilot_comb()
+    ref = np.stack([np.conj(np.fft.rfft2(push(comb, k))) * PULSE[:, : TILE // 2 + 1]
+                    for k in range(orientations)]).astype(np.complex64)
 
     def rank(lattice: Lattice | Homography, box: Box | None = None) -> float:
         region = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
         spec = np.fft.rfft2(fold(region, lattice).astype(np.float32))
-        corr = np.fft.irfft2(spec / (np.abs(spec) + 1e-9) * ref, s=(TILE, TILE))
-        return float(corr.max()) / max(float(corr.std()), 1e-12)
+        corr = np.fft.irfft2((spec / (np.abs(spec) + 1e-9))[None] * ref, s=(TILE, TILE))
+        return float((corr.max(axis=(1, 2)) / np.maximum(corr.std(axis=(1, 2)), 1e-12)).max())
 
     return rank
 
 
-def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test) -> list:
-    """The full search's last hypotheses (``_local``, ``N_LOCAL`` counted): a keystone -- the coarse scan ranked on
-    the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma`` (none without
-    it), each with the best of its period variants; upright, as ranked (the count has all 8 orientations).
-    Shared by the image and the federated detector."""
+def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test,
+                    reserve: Sequence[Lattice] = (), full: np.ndarray | None = None) -> list:
+    """The full search's last hypotheses (``N_RESERVE`` + ``N_LOCAL`` counted): the lattice search's ``reserve``
+    ranked on the pilot in all orientations, the best :data:`RESERVE_TESTS` tested; a keystone -- the coarse scan
+    ranked on the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma``
+    (none without it), each with the best of its period variants; upright, as ranked (the count has all 8
+    orientations).  An inset is read from ``full`` (the luminance before the detection downscaling, which leaves a
+    small inset's chips below a pixel) when given.  Shared by the image and the federated detector."""
+    found = []
+    if reserve:
+        rank_all = pilot_rank(rn, layout, N_ORIENTATIONS)
+        ranks = [rank_all(lat, None) for lat in reserve]
+        found += [test(reserve[i]) for i in np.argsort(ranks)[::-1][:RESERVE_TESTS]]
     rank = pilot_rank(rn, layout)
     scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
     scan.sort(key=lambda t: -t[0])
-    found = [test(hom, 1) for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan])]
+    found += [test(hom, 1) for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan])]
     rects = [] if luma is None else _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE)
     for box, short, _ in rects:  # an inset: a resized copy's prior, on the inset alone
+        region, short = _inset(rn, box, short, luma, full)
+        rank_in = pilot_rank(region, layout)
         sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
-        ranks = [rank(lat, box) for lat in sizes]
-        found.append(test(sizes[int(np.argmax(ranks))], 1, box))
+        ranks = [rank_in(lat, None) for lat in sizes]
+        found.append(test(sizes[int(np.argmax(ranks))], 1, region=region))
     return found
+
+
+def _inset(rn: np.ndarray, box: Box, short: float, luma: np.ndarray | None,
+           full: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """The whitened inset ``box`` (detection coordinates) and its short side in its own pixels: cut from the
+    full-resolution luminance (and brought to detection resolution on its own) when the image was downscaled."""
+    if full is None or luma is None or full.shape == luma.shape:
+        return rn[box[0] : box[1], box[2] : box[3]], short
+    sy, sx = full.shape[0] / luma.shape[0], full.shape[1] / luma.shape[1]
+    crop = full[math.ceil(box[0] * sy) : math.floor(box[1] * sy), math.ceil(box[2] * sx) : math.floor(box[3] * sx)]
+    cd, s = to_detect_res(crop)
+    return whiten(cd), short * min(sy, sx) * s
 
 
 def prepare(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]]]:
     """The key-independent half of detection: ``(whitened residual at detection scale, scale, lattice priors)``."""
-    rn, scale, priors, _ = prepare_with_luma(image)
+    rn, scale, priors, _, _ = prepare_with_luma(image)
     return rn, scale, priors
 
 
-def prepare_with_luma(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]], np.ndarray]:
-    """:func:`prepare` and the luminance at detection scale (for ``_local.rectangles``).
+def prepare_with_luma(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]], np.ndarray,
+                                                   np.ndarray]:
+    """:func:`prepare`, the luminance at detection scale (for ``_local.rectangles``) and at full resolution, margins
+    trimmed (an inset is read from it).
 
     Priors: lattice periods if the image was not resized (the first one: native scale, no rotation, the fast
     path's hypothesis; margins trimmed or not), if the trimmed image was resized, or if it was only cropped."""
@@ -308,7 +346,7 @@ def prepare_with_luma(image: Image.Image) -> tuple[np.ndarray, float, list[tuple
                    float(TILE)):
         if all(abs(period - q) >= 0.5 for q, _ in priors):
             priors.append((period, 0.0))
-    return rn, scale, priors, yd
+    return rn, scale, priors, yd, luma
 
 
 class ImageWatermarker:
@@ -351,7 +389,7 @@ class ImageWatermarker:
                                  values={"search": search, "searches": ", ".join(SEARCHES)})
         if expected is not None:
             expected = pl.check_payload(expected)
-        rn, scale, priors, luma = prepare_with_luma(image)
+        rn, scale, priors, luma, full = prepare_with_luma(image)
         layout = layout_for(self._key)
         coded = None if expected is None else pl.encode(expected)
         test = keyed_test(rn, layout, coded)
@@ -385,14 +423,15 @@ class ImageWatermarker:
             shallow, credit = self._read(layout, coded, found, _significant(log_p))
             return self._result(z_pri, log_p, shallow, expected, crc_credit=credit)
         # lattices() keeps the priors first, unchanged
-        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
+        reserve: list[Lattice] = []
+        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors), reserve=reserve)[len(priors):N_HYPOTHESES]:
             found.append(test(lattice))
         # geometry models the lattice search cannot see (``_local``): only when it found nothing, or a lattice that
         # only partly fits (significant, e.g. with the expected payload's chips, but the payload does not decode;
         # the payload's signs steer nothing the CRC credit depends on: a significant correlation needs no credit)
         if (not _significant(_log_p_correlation(max(f[0] for f in found)))
                 or not self._decode(layout, coded, found).ok):
-            found += geometry_models(rn, luma, priors[0][0], layout, test)
+            found += geometry_models(rn, luma, priors[0][0], layout, test, reserve, full)
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod
