@@ -45,9 +45,9 @@ import numpy as np
 
 from synthguard.errors import WatermarkError
 from synthguard.marking.watermark import payload as pl
-from synthguard.marking.watermark._orient import N_ORIENTATIONS, push
-from synthguard.marking.watermark._pattern import PULSE, TILE, layout_for, tile_for
-from synthguard.marking.watermark._sync import N_HYPOTHESES, fold, lattices, square, whiten
+from synthguard.marking.watermark._orient import N_ORIENTATIONS
+from synthguard.marking.watermark._pattern import TILE, layout_for, tile_for
+from synthguard.marking.watermark._sync import N_HYPOTHESES, lattices, square, whiten
 from synthguard.marking.watermark.image import (
     N_CANDIDATES,
     PROFILES,
@@ -56,6 +56,7 @@ from synthguard.marking.watermark.image import (
     _mask,
     _significant,
     keyed_test,
+    pilot_rank,
 )
 
 WORK_SHORT_SIDE = 320  # working resolution of the pattern (image watermark: 512): larger chips survive H.264
@@ -213,16 +214,10 @@ class VideoWatermarker:
 
 
 def _large_periods(rn: np.ndarray, layout) -> list[float]:
-    """:data:`LARGE_PERIODS`, best first by a cheap pilot-only score: the phase-only correlation of the folded tile
-    with the pilot comb in the 8 orientations, its maximum in units of its spread.  Not a presence test: it only
-    chooses which counted candidates to test, on the pilot's signs (never the payload's: the CRC argument holds)."""
-    refs = np.stack([np.conj(np.fft.rfft2(push(layout.pilot_comb(), k))) for k in range(N_ORIENTATIONS)])
-    refs = (refs * PULSE[None, :, : TILE // 2 + 1]).astype(np.complex64)
-    scores = []
-    for p in LARGE_PERIODS:
-        spec = np.fft.rfft2(fold(rn, square(p, 0.0)).astype(np.float32))
-        corr = np.fft.irfft2((spec / (np.abs(spec) + 1e-9))[None] * refs, s=(TILE, TILE))
-        scores.append(float((corr.max(axis=(1, 2)) / np.maximum(corr.std(axis=(1, 2)), 1e-12)).max()))
+    """:data:`LARGE_PERIODS`, best first by the pilot-only ranking score in the 8 orientations (``pilot_rank``):
+    it only chooses which counted candidates to test."""
+    rank = pilot_rank(rn, layout, N_ORIENTATIONS)
+    scores = [rank(square(p, 0.0), None) for p in LARGE_PERIODS]
     return [LARGE_PERIODS[i] for i in np.argsort(scores)[::-1]]
 
 
