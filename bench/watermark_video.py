@@ -93,25 +93,6 @@ def _centre(f: np.ndarray, keep: float) -> np.ndarray:
     return f[y0 : y0 + ch, x0 : x0 + cw]
 
 
-def geometric(media: Media, op) -> Media:
-    """Decode, apply ``op`` to every RGB frame, encode H.264 CRF 23 ("veryfast"), metadata and audio dropped."""
-    buf = io.BytesIO()
-    with av.open(io.BytesIO(media.data)) as src, av.open(buf, "w", format="mp4") as dst:
-        vin = src.streams.video[0]
-        v = None
-        for i, frame in enumerate(src.decode(vin)):
-            out = np.ascontiguousarray(op(frame.to_ndarray(format="rgb24")))
-            if v is None:
-                v = dst.add_stream("libx264", rate=vin.average_rate or 30)
-                v.width, v.height, v.pix_fmt = out.shape[1], out.shape[0], "yuv420p"
-                v.options = {"crf": "23", "preset": "veryfast"}
-            vf = av.VideoFrame.from_ndarray(out, "rgb24")
-            vf.pts = i
-            dst.mux(v.encode(vf))
-        dst.mux(v.encode(None))
-    return Media.from_bytes(buf.getvalue(), name="edited.mp4")
-
-
 def kodak_clip(name: str, size=(1280, 720), seconds=4.0, fps=30, zoom=1.2) -> Media:
     """Pan across a Kodak image while zooming in (every pixel moves: the hard case for H.264 and the mark)."""
     im = np.asarray(Image.open(KODAK / name).convert("RGB"))
@@ -165,7 +146,7 @@ def run_clip(label: str, kind: str, source: Media, marker: VideoWatermarkMarker)
            "embed_cpu_s": round(embed_cpu, 2), "embed_x_realtime_2cores_cpu": round(2 * info.duration / embed_cpu, 2), "psnr_mark_db": round(mark_only_psnr(source), 2),
            "psnr_output_db": round(psnr(pixels, [y for _, y in cvideo.sample_lumas(marked, 12)]), 2), "attacks": {}}
     edits = [(n, lambda m, a=a: m if a is None else encode.reencode(m, **a)) for n, a in ATTACKS.items()]
-    edits += [(n, lambda m, op=op: geometric(m, op)) for n, op in GEOMETRY.items()] if GEOMETRY_ON else []
+    edits += [(n, lambda m, op=op: encode.edit_frames(m, op)) for n, op in GEOMETRY.items()] if GEOMETRY_ON else []
     for name, edit in edits:
         copy, clean = edit(marked), edit(source)
         t, cpu = time.perf_counter(), time.process_time()

@@ -14,9 +14,7 @@ from synthguard.marking.audio.io import speech_like
 from synthguard.marking.watermark import audio as wma
 from synthguard.marking.watermark import audio_cells, audio_room
 from synthguard.marking.watermark.audio import AudioWatermarker
-
-KEY = bytes(range(32))
-PAYLOAD = bytes.fromhex("0123456789abcdef")
+from tests.audio_watermarking import KEY, PAYLOAD
 
 
 @pytest.fixture(scope="module")
