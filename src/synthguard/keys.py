@@ -13,39 +13,21 @@ c2pa-*.pem / .key      development C2PA PKI (production: point the settings at r
 from __future__ import annotations
 
 import os
-import secrets
 from functools import cached_property
 from pathlib import Path
 
+from synthguard import ledger, provenance
 from synthguard.config import Settings
-from synthguard.errors import ConflictError, KeyMissingError, OutputError
+from synthguard.errors import ConflictError, OutputError
+from synthguard.ledger import generate_ledger_key, load_ledger_key, load_ledger_public_key, public_key_pem
 from synthguard.media import write_atomic
+from synthguard.secret_files import SECRETS, read_secret, watermark_key, write_secret
+from synthguard.trust.anchors import anchors
 
-# the ledger (Ed25519 keys), the provenance PKI and the trust anchors (x509) are imported where they are used: a
-# process that only reads a secret (`synthguard watermark detect`: the watermark key) skips ~20-30 ms of
-# cryptography imports
+__all__ = ["SECRETS", "Keys", "init_keys"]
 
-SECRETS = ("integrity.key", "watermark.key", "identity-salt.key")
 LEDGER_KEY = "ledger-ed25519.key"
 VAULT_KEY = "vault-master.key"
-
-
-def _write_secret(path: Path) -> None:
-    write_atomic(path, secrets.token_hex(32).encode() + b"\n")
-    os.chmod(path, 0o600)
-
-
-def _read_secret(path: Path) -> bytes:
-    try:
-        text = path.read_text().strip()
-        key = bytes.fromhex(text)
-    except FileNotFoundError:
-        raise KeyMissingError("key file is missing", path=path) from None
-    except ValueError:
-        raise KeyMissingError("key file is not 64 hex characters", path=path) from None
-    if len(key) < 16:
-        raise KeyMissingError("key is shorter than 16 bytes", path=path)
-    return key
 
 
 class Keys:
@@ -57,32 +39,28 @@ class Keys:
 
     @cached_property
     def integrity(self) -> bytes:
-        return _read_secret(self.dir / "integrity.key")
+        return read_secret(self.dir / "integrity.key")
 
     @cached_property
     def watermark(self) -> bytes:
-        return _read_secret(self.dir / "watermark.key")
+        return watermark_key(self.settings)
 
     @cached_property
     def identity_salt(self) -> bytes:
-        return _read_secret(self.dir / "identity-salt.key")
+        return read_secret(self.dir / "identity-salt.key")
 
     @cached_property
     def ledger_private(self):  # type: ignore[no-untyped-def]
-        from synthguard.ledger import load_ledger_key
-
         return load_ledger_key(self.dir / LEDGER_KEY)
 
     @cached_property
     def ledger_public(self):  # type: ignore[no-untyped-def]
-        from synthguard.ledger import load_ledger_public_key
-
         pub = self.dir / "ledger-ed25519.pub"
         return load_ledger_public_key(pub if pub.is_file() else self.dir / LEDGER_KEY)
 
     @cached_property
     def vault_master(self) -> bytes:
-        from synthguard import ledger  # a lazy name of the package: the vault module (SQLAlchemy) loads only here
+        # a lazy name of the ledger package: the vault module (SQLAlchemy) loads only when asked
 
         return ledger.load_master_key(self.dir / VAULT_KEY)
 
@@ -98,8 +76,6 @@ class Keys:
     def c2pa_anchors(self) -> Path | None:
         """The configured anchors (else our own CA), plus the roots of the trusted providers' C2PA chains
         (issue 19: the trust list decides whose manifests read as "trusted"; see trust/anchors.py)."""
-        from synthguard.trust.anchors import anchors
-
         if self.settings.c2pa_trust_anchors:
             base: Path | None = self.settings.c2pa_trust_anchors
         else:
@@ -110,9 +86,6 @@ class Keys:
 
 def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
     """Create every missing development key; with ``force`` replace them all. Returns the files written."""
-    from synthguard import ledger, provenance
-    from synthguard.ledger import generate_ledger_key, public_key_pem
-
     d = settings.keys_dir
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -123,7 +96,7 @@ def init_keys(settings: Settings, *, force: bool = False) -> list[Path]:
     written: list[Path] = []
     for name in SECRETS:
         if force or not (d / name).exists():
-            _write_secret(d / name)
+            write_secret(d / name)
             written.append(d / name)
     if force or not (d / LEDGER_KEY).exists():
         key = generate_ledger_key(d / LEDGER_KEY, overwrite=force)

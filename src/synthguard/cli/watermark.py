@@ -13,10 +13,10 @@ from synthguard.codecs.image import encode_like
 from synthguard.config import Settings
 from synthguard.errors import UnsupportedMediaError, ValidationError
 from synthguard.i18n import N_
-from synthguard.keys import Keys
 from synthguard.marking.base import LabelContext, Marker
 from synthguard.marking.watermark import ImageWatermarker
 from synthguard.media import Media, Modality, write_atomic
+from synthguard.secret_files import watermark_key
 
 if TYPE_CHECKING:
     from synthguard.core import SynthGuard
@@ -60,7 +60,7 @@ def detect(file: Path, as_json: JsonOpt = False) -> None:
     media = open_media(file)
     if media.modality is Modality.IMAGE:  # images need only the key: no database, no marker registry
         media.decode()
-        result = ImageWatermarker(Keys(Settings.load()).watermark).detect(media.image()).to_dict()
+        result = ImageWatermarker(watermark_key(Settings.load())).detect(media.image()).to_dict()
     else:
         with core() as sg:
             media = sg.media(file)
