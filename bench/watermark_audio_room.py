@@ -35,7 +35,7 @@ Without ``--production`` the v3 layer runs alone at ``--snr`` (the prototype's m
 ``AudioWatermarker`` as shipped: embed writes v2 then v3 within one 31-dB budget, detect reads v2's first stage then
 the room layer (scale search off, the default setting); per edit it prints found, by which layer, and v2's reader
 alone on the same copy, and ``--fp N`` measures both readers on N unmarked 10-s excerpts (the room layer's pilot z
-per excerpt is the null distribution behind ``audio_room.Z_GATE``).
+per excerpt, a check on the analytic tail behind ``audio_room.Z_GATE``).
 
 Writes bench/results/watermark_audio_room.json (``--production``: watermark_audio_room_production.json,
 ``--channel``: watermark_audio_room_channel.json) unless ``--out``.
@@ -303,7 +303,7 @@ def production(args: argparse.Namespace) -> dict:
 def _null(wm: AudioWatermarker, count: int) -> dict:
     """Unmarked 10-s excerpts (speech-like, the same through a room with RT60 0.6 s, music-like, speech-like through
     MP3 64k, white noise): both production readers on each (v2's first stage and the room layer), a false positive
-    being either detecting; the room layer's pilot z per excerpt is its measured null distribution (Z_GATE)."""
+    being either detecting; the room layer's pilot z per excerpt checks the tail bound behind Z_GATE."""
     rng = np.random.default_rng(77)
     hits_v2 = hits_v3 = crc_v3 = 0
     zs, cpu = [], []

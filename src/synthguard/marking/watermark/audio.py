@@ -56,7 +56,7 @@ finds nothing, the room layer; the result's ``layer`` says which mark was read.
 
 Second stage (issue 25, audio_scale.py): when both find nothing, a search over time-scale x pitch-scale 0.85-1.15
 undoes speed, tempo and pitch changes.  Its CRC-checked decodes (0.238e-6) and the room layer's gated decode
-(audio_room.FALSE_ACCEPT, 0.0055e-6) share the 0.25 share SHARE_SCALE.
+(audio_room.FALSE_ACCEPT, 0.0054e-6) share the 0.25 share SHARE_SCALE.
 """
 
 from __future__ import annotations
