@@ -230,15 +230,17 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     last: list = [None, None]  # (lattice, box) and the whitened fold of the previous call
 
     def test(lattice: Lattice | Homography, orientations: int = N_ORIENTATIONS, box: Box | None = None,
-             region: np.ndarray | None = None) -> tuple[float, np.ndarray, tuple[int, int]]:
+             region: np.ndarray | None = None,
+             folded: np.ndarray | None = None) -> tuple[float, np.ndarray, tuple[int, int]]:
         """``orientations=1``: the identity only (a subset of the counted candidates, for the fast path); ``box``:
-        fold only that window of the image; ``region``: fold this whitened image instead (an inset, ``_local``)."""
+        fold only that window of the image; ``region``: fold this whitened image instead (an inset, ``_local``);
+        ``folded``: that fold, when the caller has it already (:func:`pilot_rank` kept it)."""
         if region is not None:
-            white = _white(fold(region, lattice))
+            white = _white(fold(region, lattice) if folded is None else folded)
         else:
             if last[0] != (lattice, box):  # the fast path tests the same lattice upright, then in all 8 orientations
                 src = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
-                last[:] = [(lattice, box), _white(fold(src, lattice))]
+                last[:] = [(lattice, box), _white(fold(src, lattice) if folded is None else folded)]
             white = last[1]
         best: tuple[float, int, tuple[int, int]] | None = None
         h_full = None
@@ -261,24 +263,63 @@ def keyed_test(rn: np.ndarray, layout: Any, coded: np.ndarray | None) -> Test:
     return test
 
 
-def pilot_rank(rn: np.ndarray, layout: Any,
-               orientations: int = 1) -> Callable[[Lattice | Homography, Box | None], float]:
+def pilot_rank(rn: np.ndarray, layout: Any, orientations: int = 1,
+               keep: dict | None = None) -> Callable[[Lattice | Homography, Box | None], float]:
     """A cheap ranking score for a geometry candidate (``_local``'s keystone scan, the lattice search's reserve):
     the phase-only correlation of the folded tile with the pilot comb (upright, or its best of the first
     ``orientations``), its maximum over the cyclic offsets in units of its spread.  Not a presence test: it only
     chooses which counted hypotheses to test (on the pilot's signs, never the payload's, so the CRC argument
-    holds)."""
-    comb = layout.pilot_comb()
-    ref = np.stack([np.conj(np.fft.rfft2(push(comb, k))) * PULSE[:, : TILE // 2 + 1]
-                    for k in range(orientations)]).astype(np.complex64)
+    holds).  ``keep``, when given, receives each fold by ``(lattice, box)``: the caller tests the best ranked
+    without folding them again."""
+    ref = _rank_refs(layout, orientations)
+    n = TILE // CHIP
 
     def rank(lattice: Lattice | Homography, box: Box | None = None) -> float:
         region = rn if box is None else rn[box[0] : box[1], box[2] : box[3]]
-        spec = np.fft.rfft2(fold(region, lattice).astype(np.float32))
+        if len(lattice) == 4 and _fine(lattice):
+            # folded at one sample per chip (a quarter of the warp: CHIP x CHIP periods of the lattice scaled by
+            # CHIP, folded onto one), correlated on the tile's grid of offsets (the spectrum zero-padded)
+            folded = fold(region, tuple(CHIP * v for v in lattice)).reshape(CHIP, n, CHIP, n).sum(axis=(0, 2))
+            low = np.fft.rfft2(folded.astype(np.float32))
+            spec = np.zeros((TILE, TILE // 2 + 1), low.dtype)
+            spec[: n // 2, : n // 2 + 1] = low[: n // 2]
+            spec[TILE - n // 2 :, : n // 2 + 1] = low[n // 2 :]
+        else:
+            folded = fold(region, lattice)
+            if keep is not None:
+                keep[lattice, box] = folded
+            spec = np.fft.rfft2(folded.astype(np.float32))
         corr = np.fft.irfft2((spec / (np.abs(spec) + 1e-9))[None] * ref, s=(TILE, TILE))
         return float((corr.max(axis=(1, 2)) / np.maximum(corr.std(axis=(1, 2)), 1e-12)).max())
 
     return rank
+
+
+FINE_RANK_PERIOD = TILE / CHIP  # lattices finer than this (every direction) are ranked on a fold at chip resolution
+
+
+def _fine(lattice: Lattice) -> bool:
+    """The image samples the lattice's tile more coarsely than its chips (the lattice's largest stretch is at most
+    ``FINE_RANK_PERIOD`` px per tile), so the tile-resolution fold's band above the chip Nyquist frequency holds
+    only interpolation images, while its warp is ~4x the pixels of a fold at one sample per chip."""
+    m = np.array([[lattice[0], lattice[2]], [lattice[1], lattice[3]]])
+    return float(np.linalg.norm(m, 2)) <= FINE_RANK_PERIOD
+
+
+_RANK_REFS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # layout -> {orientations: reference}
+
+
+def _rank_refs(layout: Any, orientations: int) -> np.ndarray:
+    """:func:`pilot_rank`'s reference (cached per layout): the band-limited pilot comb's conjugate half spectrum in
+    the first ``orientations`` orientations."""
+    cache = _RANK_REFS.setdefault(layout, {})
+    if orientations not in cache:
+        comb = layout.pilot_comb()
+        ref = np.stack([np.conj(np.fft.rfft2(push(comb, k))) * PULSE[:, : TILE // 2 + 1]
+                        for k in range(orientations)]).astype(np.complex64)
+        ref.setflags(write=False)
+        cache[orientations] = ref
+    return cache[orientations]
 
 
 def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test,
@@ -290,10 +331,13 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     orientations).  An inset is read from ``full`` (the luminance before the detection downscaling, which leaves a
     small inset's chips below a pixel) when given.  Shared by the image and the federated detector."""
     found = []
+    folds: dict = {}  # the rankings' folds, reused by the tests of the best ranked
     if reserve:
-        rank_all = pilot_rank(rn, layout, N_ORIENTATIONS)
+        rank_all = pilot_rank(rn, layout, N_ORIENTATIONS, folds)
         ranks = [rank_all(lat, None) for lat in reserve]
-        found += [test(reserve[i]) for i in np.argsort(ranks)[::-1][:RESERVE_TESTS]]
+        found += [test(reserve[i], folded=folds.get((reserve[i], None)))
+                  for i in np.argsort(ranks)[::-1][:RESERVE_TESTS]]
+        folds.clear()
     rank = pilot_rank(rn, layout)
     scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
     scan.sort(key=lambda t: -t[0])
@@ -301,10 +345,12 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     rects = [] if luma is None else _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE)
     for box, short, _ in rects:  # an inset: a resized copy's prior, on the inset alone
         region, short = _inset(rn, box, short, luma, full)
-        rank_in = pilot_rank(region, layout)
+        rank_in = pilot_rank(region, layout, 1, folds)
         sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
         ranks = [rank_in(lat, None) for lat in sizes]
-        found.append(test(sizes[int(np.argmax(ranks))], 1, region=region))
+        best = sizes[int(np.argmax(ranks))]
+        found.append(test(best, 1, region=region, folded=folds.pop((best, None), None)))
+        folds.clear()
     return found
 
 
