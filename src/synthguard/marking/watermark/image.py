@@ -90,6 +90,7 @@ from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TI
 from synthguard.marking.watermark._sync import (
     N_HYPOTHESES,
     N_RESERVE,
+    N_SCAN,
     Lattice,
     fold,
     lattices,
@@ -110,6 +111,7 @@ WHITEN_BETA = 1.0
 EQ_BINS = 6
 N_SYNC_REFINE = 3  # lattice hypotheses whose best offsets are refined with the payload chips' energy
 RESERVE_TESTS = 2  # of the lattice search's reserve (``_sync.N_RESERVE``, all counted), the best ranked tested
+SCAN_TESTS = 2  # of the models' further maxima (``_sync.N_SCAN``, all counted), the best ranked tested
 DECODE_TRIES = 4  # decoding offsets tried when the correlation alone proves presence (only the first earns CRC credit)
 
 
@@ -163,7 +165,7 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
+N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + N_SCAN + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -282,7 +284,8 @@ def pilot_rank(rn: np.ndarray, layout: Any,
 
 
 def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test,
-                    reserve: Sequence[Lattice] = (), full: np.ndarray | None = None) -> list:
+                    reserve: Sequence[Lattice] = (), full: np.ndarray | None = None,
+                    scan: Sequence[Lattice] = ()) -> list:
     """The full search's last hypotheses (``N_RESERVE`` + ``N_LOCAL`` counted): the lattice search's ``reserve``
     ranked on the pilot in all orientations, the best :data:`RESERVE_TESTS` tested; a keystone -- the coarse scan
     ranked on the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma``
@@ -290,10 +293,11 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     orientations).  An inset is read from ``full`` (the luminance before the detection downscaling, which leaves a
     small inset's chips below a pixel) when given.  Shared by the image and the federated detector."""
     found = []
-    if reserve:
+    if reserve or scan:
         rank_all = pilot_rank(rn, layout, N_ORIENTATIONS)
-        ranks = [rank_all(lat, None) for lat in reserve]
-        found += [test(reserve[i]) for i in np.argsort(ranks)[::-1][:RESERVE_TESTS]]
+        for pool, n_tests in ((reserve, RESERVE_TESTS), (scan, SCAN_TESTS)):
+            ranks = [rank_all(lat, None) for lat in pool]
+            found += [test(pool[i]) for i in np.argsort(ranks)[::-1][:n_tests]]
     rank = pilot_rank(rn, layout)
     scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
     scan.sort(key=lambda t: -t[0])
@@ -424,14 +428,16 @@ class ImageWatermarker:
             return self._result(z_pri, log_p, shallow, expected, crc_credit=credit)
         # lattices() keeps the priors first, unchanged
         reserve: list[Lattice] = []
-        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors), reserve=reserve)[len(priors):N_HYPOTHESES]:
+        scan: list[Lattice] = []
+        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors), reserve=reserve,
+                                scan=scan)[len(priors):N_HYPOTHESES]:
             found.append(test(lattice))
         # geometry models the lattice search cannot see (``_local``): only when it found nothing, or a lattice that
         # only partly fits (significant, e.g. with the expected payload's chips, but the payload does not decode;
         # the payload's signs steer nothing the CRC credit depends on: a significant correlation needs no credit)
         if (not _significant(_log_p_correlation(max(f[0] for f in found)))
                 or not self._decode(layout, coded, found).ok):
-            found += geometry_models(rn, luma, priors[0][0], layout, test, reserve, full)
+            found += geometry_models(rn, luma, priors[0][0], layout, test, reserve, full, scan)
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod
