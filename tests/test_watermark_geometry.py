@@ -154,6 +154,27 @@ def test_textured_photos_read_back_from_the_scan(monkeypatch, photo, payload, ed
     assert wm.detect(a).payload != want
 
 
+def test_inset_whose_edges_blend_in_reads_back_from_the_scan(monkeypatch):
+    """Issue 24: kodim19 pasted at 40 % of kodim10's width near its top-right corner (the bench's inset40): the
+    inset search (``_local``) misses it, but the scan's further maxima of the rotation/scale models hold the
+    inset's lattice and the pilot ranks it among the best; without the scan's tests the payload is lost."""
+    wm = ImageWatermarker(BENCH_KEY)
+    want = hashlib.sha256(b"img9").digest()[:8]
+    im = wm.embed(kodak("kodim19.png"), want)
+    host = kodak("kodim10.png")
+    hw = max(host.width, round(im.width / 0.4 * 0.9))
+    host = host.resize((hw, round(host.height * hw / host.width)), Image.BICUBIC)
+    w = round(host.width * 0.4)
+    small = im.resize((w, round(im.height * w / im.width)), Image.BICUBIC)
+    if small.height > host.height:
+        host = host.resize((host.width, small.height + 40), Image.BICUBIC)
+    host.paste(small, (round((host.width - small.width) * 0.85), round((host.height - small.height) * 0.15)))
+    r = wm.detect(host)
+    assert r.detected and r.payload == want, r
+    monkeypatch.setattr(image_mod, "SCAN_TESTS", 0)
+    assert wm.detect(host).payload != want
+
+
 def test_the_scan_is_counted_and_distinct():
     """The scan hands over at most ``N_SCAN`` lattices (the count in N), none repeated, none a hypothesis."""
     rn = image_mod.prepare(kodak("kodim05.png"))[0]
