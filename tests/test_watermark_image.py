@@ -15,7 +15,7 @@ from synthguard.marking.watermark import FALSE_POSITIVE_RATE, ImageWatermarker, 
 from synthguard.marking.watermark import payload as pl
 from synthguard.marking.watermark._local import N_LOCAL
 from synthguard.marking.watermark._orient import N_ORIENTATIONS
-from synthguard.marking.watermark._sync import N_HYPOTHESES, N_RESERVE, N_SCAN
+from synthguard.marking.watermark._sync import N_HYPOTHESES, N_RESERVE
 from tests.media import rotate_crop
 
 KODAK = Path(__file__).resolve().parent / "data" / "kodak"
@@ -124,8 +124,8 @@ def test_fast_path_skips_the_lattice_search(wm, marked, monkeypatch):
         assert not wm.detect(orig).detected  # unmarked: the full search runs and finds nothing
         assert calls
         calls.clear()
-    assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_RESERVE + N_SCAN + N_LOCAL) * N_ORIENTATIONS
-                                      * len(image_mod.PROFILES) * 128 * 128)
+    assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_RESERVE + N_LOCAL) * N_ORIENTATIONS * len(image_mod.PROFILES)
+                                      * 128 * 128)
 
 
 def test_crop_and_screenshot_stop_after_the_priors(wm, marked, monkeypatch):

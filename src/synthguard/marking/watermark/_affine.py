@@ -129,13 +129,12 @@ def refine(sm: np.ndarray, limits: tuple[float, float], x: np.ndarray) -> np.nda
 
 
 def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, max_period: float,
-               n: int = 3, raw: list[np.ndarray] | None = None, n_raw: int = 0) -> np.ndarray:
+               n: int = 3) -> np.ndarray:
     """Aspect model (no rotation, independent x and y periods, e.g. a forced aspect ratio): an exhaustive search
     over the (x period, y period) grid scored at all lattice points -- one remap of the autocorrelation per
     point -- the ``n`` best distinct maxima (strong texture can outscore the mark), refined in all four
     coordinates, each replaced by its finest well-scoring divisor; of nested picks only one is kept
-    (:func:`keep_finest`): (k, 4).  ``raw``, when given, receives the grid's ``n_raw`` best distinct maxima as they
-    are (unrefined, no divisors: cheap; the pilot ranks them)."""
+    (:func:`keep_finest`): (k, 4)."""
     ps = (min_period * np.exp(np.arange(0.0, np.log(max_period / min_period), _AXIS_STEP))).astype(np.float32)
     cy, cx = sm.shape[0] // 2, sm.shape[1] // 2
     # the grid misses sharp peaks by up to 1 px: take the local maximum, not a blur (which flattens the mark's
@@ -161,15 +160,12 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
     ratio = np.log(ps)[:, None] - np.log(ps)[None, :]
     sc[(np.abs(ratio) > np.log(MAX_CONDITION)) | (count < _AXIS_MIN_POINTS)] = -np.inf  # few points: texture wins
     maxima = []
-    for _ in range(max(4 * n, n_raw if raw is not None else 0)):  # the best maxima, each suppressed with its
-        j, i = np.unravel_index(int(np.argmax(sc)), sc.shape)  # neighbourhood before the next
+    for _ in range(4 * n):  # the best maxima, each suppressed with its neighbourhood before the next
+        j, i = np.unravel_index(int(np.argmax(sc)), sc.shape)
         if not np.isfinite(sc[j, i]):
             break
         sc[max(j - _AXIS_NMS, 0) : j + _AXIS_NMS + 1, max(i - _AXIS_NMS, 0) : i + _AXIS_NMS + 1] = -np.inf
         maxima.append(np.array([float(ps[i]), 0.0, 0.0, float(ps[j])]))
-    if raw is not None:
-        raw += maxima[:n_raw]
-    maxima = maxima[: 4 * n]
     picks: list[tuple[float, np.ndarray]] = []
     for sv, v in _finest_divisors(sm, limits, min_period, maxima):  # in the maxima's order
         keep_finest(picks, sv, v)

@@ -35,13 +35,6 @@ N_HYPOTHESES = 12  # lattices tested with the keyed correlation (Bonferroni fact
 # best few tested; every one of them is counted in the Bonferroni N (textured photos bury the mark's
 # autocorrelation peaks under their own, but rarely push them out of the runners-up)
 N_RESERVE = 24
-# the scan: the rotation and scale models' further maxima beyond the reserve's (on the autocorrelation and on its
-# sharp part), handed over only when the search and its reserve found nothing; ranked on the pilot by the caller,
-# the best few tested, every one counted in the Bonferroni N (on the most textured photos the mark's lattice is a
-# maximum of a model's score, but ~10-30th)
-SCAN_MAXIMA = 10  # per model and score
-SCAN_AXIS = 40  # the aspect model's grid maxima, as they are
-N_SCAN = 3 * 2 * SCAN_MAXIMA + SCAN_AXIS
 _MODEL_RESERVE = 2  # further maxima of each rotation/scale model
 _AXIS_RESERVE = 5  # further picks of the aspect model
 MAX_SHEAR = 0.3  # the shear models' range (periods of slant per period)
@@ -216,15 +209,13 @@ def square(period: float, angle: float) -> Lattice:
 
 def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
              priors: tuple[tuple[float, float], ...] = (), n_models: int = 3,
-             reserve: list[Lattice] | None = None, scan: list[Lattice] | None = None) -> list[Lattice]:
+             reserve: list[Lattice] | None = None) -> list[Lattice]:
     """Up to ``n`` candidate lattices in detection pixels, best first.
 
     ``priors`` (``(period, angle)`` of lattices expected after a pure resize or a pure crop) are always kept
     first, then the rotation/scale models, then the autocorrelation peaks' affine lattices (``_affine``).
     ``reserve``, when given, receives up to :data:`N_RESERVE` runners-up, none a duplicate: the next maxima of
     the rotation and scale models (refined), the aspect model's further picks and the peak lattices beyond ``n``.
-    ``scan``, when given, receives up to :data:`N_SCAN` more maxima of the rotation and scale models (refined) and
-    the aspect model's picks beyond the reserve's.
     """
     acf = _acf(rn, scale)
     h, w = acf.shape
@@ -285,17 +276,12 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         sharp = sm - cv2.GaussianBlur(sm, (0, 0), _affine.TOPHAT)
         models = []
         starts: list[tuple[float, float]] = []  # the reserve's runners-up, refined together below
-        far: list[tuple[float, float]] = []  # the scan's further maxima
-        n_scan = 0 if scan is None else _MODEL_RESERVE + SCAN_MAXIMA
         for pm in (np.full_like(th, p_native), p_native / fill):
             sc_m = _score(sm, limits, pm, th)
             k = int(np.argmax(sc_m))
             models.append((float(sc_m[k]), float(pm[k]), float(th[k])))
-            sc_sharp = _score(sharp, limits, pm, th)
             starts += [(float(pm[j]), float(th[j]))
-                       for j in _next_maxima(sc_m, th, k, _MODEL_NMS[0], n_spare, sc_sharp)]
-            if n_scan:
-                far += [(float(pm[j]), float(th[j])) for j in _beyond(sc_m, th, k, _MODEL_NMS[0], sc_sharp)]
+                       for j in _next_maxima(sc_m, th, k, _MODEL_NMS[0], n_spare, _score(sharp, limits, pm, th))]
         # scale model: resized and/or cropped, no rotation (a crop of an image whose short side was not 512 px
         # keeps a period no prior predicts, a cropped video frame is upscaled to 320 px: periods up to rmax);
         # the fundamental period, not a multiple of it
@@ -307,13 +293,8 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
             if ps[k] / div >= MIN_PERIOD and sc_p[max(j - 3, 0) : j + 4].max() >= 0.7 * sc_p[k]:
                 k = max(j - 3, 0) + int(np.argmax(sc_p[max(j - 3, 0) : j + 4]))
         models.append((float(sc_p[k]), float(ps[k]), 0.0))
-        sc_sharp = _score(sharp, limits, ps, np.zeros_like(ps))
-        starts += [(float(ps[j]), 0.0) for j in _next_maxima(sc_p, np.log(ps), k, _MODEL_NMS[1], n_spare, sc_sharp)]
-        if n_scan:
-            far += [(float(ps[j]), 0.0) for j in _beyond(sc_p, np.log(ps), k, _MODEL_NMS[1], sc_sharp)]
-        if far and scan is not None:
-            scan += [square(*pt) for pt in refine(np.array([f[0] for f in far]), np.array([f[1] for f in far]),
-                                                  _REFINE_STEPS_ROTATION)]
+        starts += [(float(ps[j]), 0.0) for j in _next_maxima(sc_p, np.log(ps), k, _MODEL_NMS[1], n_spare,
+                                                              _score(sharp, limits, ps, np.zeros_like(ps)))]
         if starts:
             spare += [np.array(square(*pt)) for pt in refine(np.array([st[0] for st in starts]),
                                                                np.array([st[1] for st in starts]),
@@ -334,12 +315,7 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
                 idx = [k, *_next_maxima(sc_s, ks, k, _SHEAR_NMS, 1, _affine.score(sharp, limits, vs))]
                 spare.extend(_affine.refine(sm, limits, vs[idx]))
         n_axis = 3 + (0 if reserve is None else _AXIS_RESERVE)
-        raw: list[np.ndarray] = []
-        picks = _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2, n_axis, None if scan is None else raw,
-                                   SCAN_AXIS)
-        if scan is not None:
-            scan += [_as_lattice(v) for v in raw]
-            scan[:] = _distinct(scan, [v for _, v in chosen] + spare + list(picks))
+        picks = _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2, n_axis)
         for v in picks[:3]:
             if not covered(v):
                 chosen.append((np.inf, v))
@@ -393,28 +369,6 @@ def _next_maxima(sc: np.ndarray, x: np.ndarray, k: int, nms: float, n: int = _MO
             out.append(j)
             taken |= np.abs(x - x[j]) < nms
     return out
-
-
-def _distinct(cands: list[Lattice], known: list[np.ndarray], tol: float = 0.01) -> list[Lattice]:
-    """``cands`` without repeats and without the lattices in ``known`` (the same basis within ``tol`` of its
-    length): the scan ranks each candidate once."""
-    out: list[Lattice] = []
-    ref = np.array([np.asarray(v, dtype=np.float64) for v in known]).reshape(-1, 4)
-    for c in cands:
-        v = np.array(c)
-        if len(ref) and float(np.abs(ref - v).max(axis=1).min()) <= tol * float(np.hypot(v[0], v[1])):
-            continue
-        out.append(c)
-        ref = np.vstack([ref, v])
-    return out
-
-
-def _beyond(sc: np.ndarray, x: np.ndarray, k: int, nms: float, sharp: np.ndarray) -> list[int]:
-    """The scan's share of a model: its maxima after the reserve's (:func:`_next_maxima` with ``_MODEL_RESERVE``
-    per score), :data:`SCAN_MAXIMA` per score."""
-    picks = _next_maxima(sc, x, k, nms, _MODEL_RESERVE + SCAN_MAXIMA)
-    picks_sharp = _next_maxima(sharp, x, k, nms, _MODEL_RESERVE + SCAN_MAXIMA)
-    return picks[_MODEL_RESERVE:] + picks_sharp[_MODEL_RESERVE:]
 
 
 def _split(chosen: list[tuple[float, np.ndarray]], spare: list[np.ndarray], n: int,

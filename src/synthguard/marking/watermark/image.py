@@ -24,11 +24,7 @@ and the autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTH
 is significant, the search's reserve follows (``N_RESERVE`` runners-up: the models' next maxima, also on the
 autocorrelation's sharp part, the aspect model's further picks, two shear models, the peak lattices beyond
 ``N_HYPOTHESES``; textured photos bury the mark's lattice among them), ranked on the pilot in all orientations,
-the best ``RESERVE_TESTS`` tested; then the scan (``N_SCAN`` further candidates of the same search: the rotation
-and scale models' next maxima beyond the reserve's, refined, and the aspect model's raw grid maxima -- on the most
-textured photos, kodim05's brickwork, the mark's lattice is one of them, ~35th by the autocorrelation), ranked
-on the pilot in all orientations, the best ``SCAN_TESTS`` tested; then the geometry models of ``_local``
-(``N_LOCAL`` more hypotheses): a
+the best ``RESERVE_TESTS`` tested; then the geometry models of ``_local`` (``N_LOCAL`` more hypotheses): a
 keystone (a coarse scan ranked on the pilot, then its neighbours on the fine grid of amounts) and an inset (the
 rectangles of straight edges a pasted picture leaves, each with the period its short side predicts, read from the
 full-resolution luminance: a small inset in a large picture has its chips below a pixel at detection scale).
@@ -45,27 +41,26 @@ The presence test. For a lattice hypothesis, a band profile and a cyclic offset 
 sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and ``s_c`` the keyed
 +-1 chip signs. Under the null hypothesis (the image does not carry this key's mark, so the signs are independent of
 the image) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c +
-o)^2`` for every fixed candidate -- whatever the image content. There are ``N = (N_HYPOTHESES + N_RESERVE + N_SCAN +
-N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band profile, offset)
-candidates that could be tried: the lattice hypotheses, the reserve and the scan come from the key-independent
-search (at most ``N_RESERVE`` distinct runners-up and ``N_SCAN`` further maxima), and ``N_LOCAL`` counts every point
-of ``_local``'s keystone grid and every period variant of every inset rectangle, although a cheap ranking on the
-pilot chips picks only a few of the reserve's, the scan's and ``_local``'s candidates to test (the maximum over any
-subset, however chosen, is at most the maximum over all ``N``). The reported p-value is always Bonferroni-corrected
-with that full ``N`` -- ``p = N * exp(-z_max^2 / 2)`` -- also when the fast path stopped after the first hypothesis
-(or the priors), so the bound holds whichever path ran. A second, independent piece of evidence is the payload CRC:
-under the null the payload chips' signs are independent uniform signs (also of the pilot's, which alone steer the
-ranking above), the ML decoder is equivariant under codeword translations, so each frame on the decoder's list is
-uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC) passes CRC-24 with probability at most
-``8 * 2**-24``. The offset used for decoding is chosen with sign-free statistics of the payload chips, which keeps
-that argument intact. The final p-value is ``2 * min(p_correlation, p_crc)`` and ``detected`` means ``p_value <=
-FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early return) returns only when ``2 * p_correlation <=
-FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum over all N candidates is significant", so a detection
-(on either path) needs the correlation event (probability <= FPR / 2 under the null) or the full path's CRC event
-(<= 4.8e-7): the false-positive rate stays below 1e-6. When the correlation alone proves presence but the best
-offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload; they
-earn no CRC credit (the p-value stays the correlation's), and each wrong frame passes the CRC with probability <=
-4.8e-7.
+o)^2`` for every fixed candidate -- whatever the image content. There are ``N = (N_HYPOTHESES + N_RESERVE + N_LOCAL)
+* N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band profile, offset) candidates
+that could be tried: the lattice hypotheses and the reserve come from the key-independent search (at most
+``N_RESERVE`` distinct runners-up), and ``N_LOCAL`` counts every point of ``_local``'s keystone grid and every
+period variant of every inset rectangle, although a cheap ranking on the pilot chips picks only a few of the
+reserve's and ``_local``'s candidates to test (the maximum over any subset, however chosen, is at most the maximum
+over all ``N``). The reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2
+/ 2)`` -- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever
+path ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
+independent uniform signs (also of the pilot's, which alone steer the ranking above), the ML decoder is equivariant
+under codeword translations, so each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames,
+checked only against the CRC) passes CRC-24 with probability at most ``8 * 2**-24``. The offset used for decoding is
+chosen with sign-free statistics of the payload chips, which keeps that argument intact. The final p-value is ``2 *
+min(p_correlation, p_crc)`` and ``detected`` means ``p_value <= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the
+priors' early return) returns only when ``2 * p_correlation <= FALSE_POSITIVE_RATE`` on its own, an event inside
+"the maximum over all N candidates is significant", so a detection (on either path) needs the correlation event
+(probability <= FPR / 2 under the null) or the full path's CRC event (<= 4.8e-7): the false-positive rate stays
+below 1e-6. When the correlation alone proves presence but the best offset's frame fails the CRC, up to
+``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload; they earn no CRC credit (the p-value stays
+the correlation's), and each wrong frame passes the CRC with probability <= 4.8e-7.
 
 With ``expected`` given (verify mode) the correlation uses all chips (pilot and the expected payload's
 chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compares the decoded bits with
@@ -95,7 +90,6 @@ from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TI
 from synthguard.marking.watermark._sync import (
     N_HYPOTHESES,
     N_RESERVE,
-    N_SCAN,
     Lattice,
     fold,
     lattices,
@@ -116,7 +110,6 @@ WHITEN_BETA = 1.0
 EQ_BINS = 6
 N_SYNC_REFINE = 3  # lattice hypotheses whose best offsets are refined with the payload chips' energy
 RESERVE_TESTS = 2  # of the lattice search's reserve (``_sync.N_RESERVE``, all counted), the best ranked tested
-SCAN_TESTS = 2  # of the models' further maxima (``_sync.N_SCAN``, all counted), the best ranked tested
 DECODE_TRIES = 4  # decoding offsets tried when the correlation alone proves presence (only the first earns CRC credit)
 
 
@@ -170,7 +163,7 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + N_SCAN + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
+N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -330,23 +323,21 @@ def _rank_refs(layout: Any, orientations: int) -> np.ndarray:
 
 
 def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test,
-                    reserve: Sequence[Lattice] = (), full: np.ndarray | None = None,
-                    further: Sequence[Lattice] = ()) -> list:
-    """The full search's last hypotheses (``N_RESERVE`` + ``N_SCAN`` + ``N_LOCAL`` counted): the lattice search's
-    ``reserve`` and the scan's ``further`` lattices ranked on the pilot in all orientations, the best
-    :data:`RESERVE_TESTS` and :data:`SCAN_TESTS` of each tested; a keystone -- the coarse scan
+                    reserve: Sequence[Lattice] = (), full: np.ndarray | None = None) -> list:
+    """The full search's last hypotheses (``N_RESERVE`` + ``N_LOCAL`` counted): the lattice search's ``reserve``
+    ranked on the pilot in all orientations, the best :data:`RESERVE_TESTS` tested; a keystone -- the coarse scan
     ranked on the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma``
     (none without it), each with the best of its period variants; upright, as ranked (the count has all 8
     orientations).  An inset is read from ``full`` (the luminance before the detection downscaling, which leaves a
     small inset's chips below a pixel) when given.  Shared by the image and the federated detector."""
     found = []
     folds: dict = {}  # the rankings' folds, reused by the tests of the best ranked
-    if reserve or further:
+    if reserve:
         rank_all = pilot_rank(rn, layout, N_ORIENTATIONS, folds)
-        for pool, n_tests in ((reserve, RESERVE_TESTS), (further, SCAN_TESTS)):
-            ranks = [rank_all(lat, None) for lat in pool]
-            found += [test(pool[i], folded=folds.get((pool[i], None))) for i in np.argsort(ranks)[::-1][:n_tests]]
-            folds.clear()
+        ranks = [rank_all(lat, None) for lat in reserve]
+        found += [test(reserve[i], folded=folds.get((reserve[i], None)))
+                  for i in np.argsort(ranks)[::-1][:RESERVE_TESTS]]
+        folds.clear()
     rank = pilot_rank(rn, layout)
     scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
     scan.sort(key=lambda t: -t[0])
@@ -479,16 +470,14 @@ class ImageWatermarker:
             return self._result(z_pri, log_p, shallow, expected, crc_credit=credit)
         # lattices() keeps the priors first, unchanged
         reserve: list[Lattice] = []
-        scan: list[Lattice] = []
-        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors), reserve=reserve,
-                                scan=scan)[len(priors):N_HYPOTHESES]:
+        for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors), reserve=reserve)[len(priors):N_HYPOTHESES]:
             found.append(test(lattice))
         # geometry models the lattice search cannot see (``_local``): only when it found nothing, or a lattice that
         # only partly fits (significant, e.g. with the expected payload's chips, but the payload does not decode;
         # the payload's signs steer nothing the CRC credit depends on: a significant correlation needs no credit)
         if (not _significant(_log_p_correlation(max(f[0] for f in found)))
                 or not self._decode(layout, coded, found).ok):
-            found += geometry_models(rn, luma, priors[0][0], layout, test, reserve, full, scan)
+            found += geometry_models(rn, luma, priors[0][0], layout, test, reserve, full)
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod
