@@ -49,7 +49,6 @@ KODAK = ROOT / "tests" / "data" / "kodak"
 OUT = ROOT / "bench" / "results"
 KEY = hashlib.sha256(b"synthguard bench key").digest()
 PAYLOAD = sample_context().watermark_payload
-GEOMETRY_ON = True
 # the correlation alone is significant when 2 N exp(-z^2 / 2) <= 1e-6 (video.py's Bonferroni count)
 Z_THRESHOLD = math.sqrt(2 * math.log(2 * N_VIDEO_CANDIDATES / 1e-6))
 ATTACKS = {
@@ -134,7 +133,7 @@ def mark_only_psnr(source: Media) -> float:
     return psnr(lumas, marked)
 
 
-def run_clip(label: str, kind: str, source: Media, marker: VideoWatermarkMarker) -> dict:
+def run_clip(label: str, kind: str, source: Media, marker: VideoWatermarkMarker, geometry: dict) -> dict:
     info = source.video()
     t, cpu = time.perf_counter(), time.process_time()
     marked = marker.mark(source, sample_context())
@@ -146,7 +145,7 @@ def run_clip(label: str, kind: str, source: Media, marker: VideoWatermarkMarker)
            "embed_cpu_s": round(embed_cpu, 2), "embed_x_realtime_2cores_cpu": round(2 * info.duration / embed_cpu, 2), "psnr_mark_db": round(mark_only_psnr(source), 2),
            "psnr_output_db": round(psnr(pixels, [y for _, y in cvideo.sample_lumas(marked, 12)]), 2), "attacks": {}}
     edits = [(n, lambda m, a=a: m if a is None else encode.reencode(m, **a)) for n, a in ATTACKS.items()]
-    edits += [(n, lambda m, op=op: encode.edit_frames(m, op)) for n, op in GEOMETRY.items()] if GEOMETRY_ON else []
+    edits += [(n, lambda m, op=op: encode.edit_frames(m, op)) for n, op in geometry.items()]
     for name, edit in edits:
         copy, clean = edit(marked), edit(source)
         t, cpu = time.perf_counter(), time.process_time()
@@ -191,8 +190,7 @@ def main() -> None:
     ap.add_argument("--no-geometry", action="store_true", help="skip the geometric edits (issue 24)")
     ap.add_argument("--out", default="watermark_video.json", help="file name under bench/results/")
     args = ap.parse_args()
-    global GEOMETRY_ON
-    GEOMETRY_ON = not args.no_geometry
+    geometry = {} if args.no_geometry else GEOMETRY
     marker = VideoWatermarkMarker(KEY)
     size = (args.width, args.height)
     clips = [("generated", "generated", vio.synthetic_video("MP4", size=size, seconds=args.seconds, audio=False))]
@@ -200,14 +198,14 @@ def main() -> None:
     clips += [(n, "real", kodak_clip(n, size=size, seconds=args.seconds)) for n in names]
     rows = []
     for label, kind, media in clips:
-        rows.append(run_clip(label, kind, media, marker))
+        rows.append(run_clip(label, kind, media, marker, geometry))
         r = rows[-1]
         print(f"{label:12s} {kind:9s} embed {r['embed_fps']:6.1f} fps wall ({r['embed_x_realtime']:.2f}x real time; "
               f"CPU {r['embed_cpu_s']:.1f} s = {r['embed_x_realtime_2cores_cpu']:.2f}x real time on 2 free cores)  "
               f"PSNR mark {r['psnr_mark_db']:.1f} dB, output {r['psnr_output_db']:.1f} dB", flush=True)
     print(f"\n{'attack':20s} {'detected':>9s} {'payload':>8s} {'min z':>6s} {'FP':>4s} {'max clean z':>12s} {'detect x rt':>12s}")
     summary = {}
-    for name in [*ATTACKS, *(GEOMETRY if GEOMETRY_ON else ())]:
+    for name in [*ATTACKS, *geometry]:
         res = [r["attacks"][name] for r in rows]
         summary[name] = {"detected": sum(x["detected"] for x in res), "payload_ok": sum(x["payload_ok"] for x in res),
                          "clips": len(res), "min_score": min(x["score"] for x in res),

@@ -194,10 +194,11 @@ def _chips(h: np.ndarray, off: tuple[int, int], signs: np.ndarray) -> np.ndarray
     return c * signs / max(float(np.sqrt(np.mean(c * c))), 1e-12)
 
 
-def _log_p_correlation(z: float) -> float:
+def _log_p_correlation(z: float, n: int = N_CANDIDATES) -> float:
+    """log of the correlation's p-value, Bonferroni over ``n`` candidates (the video detector counts more)."""
     if not z > 0:
         return 0.0
-    return min(0.0, math.log(N_CANDIDATES) - 0.5 * z * z)
+    return min(0.0, math.log(n) - 0.5 * z * z)
 
 
 Test = Callable[..., tuple[float, np.ndarray, tuple[int, int]]]
@@ -481,11 +482,13 @@ class ImageWatermarker:
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod
-    def _conclude(layout, coded: np.ndarray | None, found: list, expected: bytes | None) -> WatermarkResult:
-        """The full search's answer: presence from the best candidate, the payload from the best decoding offset
-        (or a runner-up when the correlation alone proves presence but the best offset fails the CRC)."""
+    def _conclude(layout, coded: np.ndarray | None, found: list, expected: bytes | None,
+                  n: int = N_CANDIDATES) -> WatermarkResult:
+        """The full search's answer: presence from the best candidate (Bonferroni over ``n``), the payload from the
+        best decoding offset (or a runner-up when the correlation alone proves presence but the best offset fails
+        the CRC)."""
         z_max = max(f[0] for f in found)
-        log_p = _log_p_correlation(z_max)
+        log_p = _log_p_correlation(z_max, n)
         decoded, credit = ImageWatermarker._read(layout, coded, found, _significant(log_p))
         return ImageWatermarker._result(z_max, log_p, decoded, expected, crc_credit=credit)
 

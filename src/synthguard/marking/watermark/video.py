@@ -53,6 +53,7 @@ from synthguard.marking.watermark.image import (
     PROFILES,
     ImageWatermarker,
     WatermarkResult,
+    _log_p_correlation,
     _mask,
     _significant,
     keyed_test,
@@ -78,11 +79,6 @@ LARGE_TESTED = 3  # grid points tested with the keyed correlation (all of them a
 # Bonferroni count: the image detector's candidates (the video tests a subset of its lattice hypotheses and none
 # of its keystone/inset models) plus every large period in every orientation, band profile and offset
 N_VIDEO_CANDIDATES = N_CANDIDATES + len(LARGE_PERIODS) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
-
-
-def _log_p(z: float) -> float:
-    """log of the Bonferroni-corrected correlation p-value over the video's ``N_VIDEO_CANDIDATES``."""
-    return 0.0 if not z > 0 else min(0.0, math.log(N_VIDEO_CANDIDATES) - 0.5 * z * z)
 
 
 @dataclass(frozen=True)
@@ -197,20 +193,17 @@ class VideoWatermarker:
                 priors.append((period, 0.0))
         found = [test(square(*p)) for p in priors]
         z_pri = max(f[0] for f in found)
-        log_p = _log_p(z_pri)
+        log_p = _log_p_correlation(z_pri, N_VIDEO_CANDIDATES)
         if _significant(log_p):  # early return: the correlation alone is significant
             decoded = ImageWatermarker._decode(layout, coded, found)
             if decoded.ok:
                 return ImageWatermarker._result(z_pri, log_p, decoded, expected)
         for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors))[len(priors):N_HYPOTHESES]:
             found.append(test(lattice))
-        if not _significant(_log_p(max(f[0] for f in found))) or not ImageWatermarker._decode(layout, coded,
-                                                                                               found).ok:
+        if (not _significant(_log_p_correlation(max(f[0] for f in found), N_VIDEO_CANDIDATES))
+                or not ImageWatermarker._decode(layout, coded, found).ok):
             found += [test(square(p, 0.0)) for p in _large_periods(rn, layout)[:LARGE_TESTED]]
-        z_max = max(f[0] for f in found)
-        log_p = _log_p(z_max)
-        decoded, credit = ImageWatermarker._read(layout, coded, found, _significant(log_p))
-        return ImageWatermarker._result(z_max, log_p, decoded, expected, crc_credit=credit)
+        return ImageWatermarker._conclude(layout, coded, found, expected, N_VIDEO_CANDIDATES)
 
 
 def _large_periods(rn: np.ndarray, layout) -> list[float]:
