@@ -5,12 +5,17 @@ Not run by CI.  Usage (from the project root):
     .venv/bin/python bench/watermark_image_fp.py                          # 100,000 trials
     .venv/bin/python bench/watermark_image_fp.py --trials 2000 --workers 2
     .venv/bin/python bench/watermark_image_fp.py --max-seconds 2100      # as many trials as fit in 35 minutes
+    .venv/bin/python bench/watermark_image_fp.py --start 7345 --trials 5000 --out part2.json   # the next trials
+    .venv/bin/python bench/watermark_image_fp.py --merge a.json part2.json --out merged.json  # runs added up
 
 Each trial takes an unmarked photo (the 24 Kodak images and the 24 of tests/data/photos), crops a random
 rectangle (25-100 % of the area), resizes it (0.3-2x, aspect change 0.5-2), applies one geometric edit (none,
 mirror, quarter turn, a rotation by any angle cropped to fill) and, half the time, re-encodes it as JPEG (q 50-95);
 then ``ImageWatermarker(key).detect(image, search="full")``.  Trial ``j`` is a function of ``(--seed, j)`` only, so
-a run is reproducible whatever ``--workers`` is, and a shorter run is a prefix of a longer one.
+a run is reproducible whatever ``--workers`` is, and a shorter run is a prefix of a longer one.  ``--start`` runs
+trials ``start .. start + trials - 1`` (a later slice), so the 100,000 can be run in parts on several machines or
+days; ``--merge`` adds up parts with the same seed and disjoint ranges (counts, detections, maxima and minima are
+exact; the score quantiles are kept per part).
 
 Key: by default a fresh random key per trial (``--key random``).  The detector's bound holds over the key (the chip
 signs are independent of the image), so drawing both the image and the key estimates the false-positive rate any
@@ -141,6 +146,46 @@ def summarise(rows: list[dict]) -> dict:
             "by": by, "detected_trials": [r for r in rows if r["detected"]]}
 
 
+def _commit() -> str | None:
+    """The detector's version: the checkout's commit (a merge of parts run on different detectors says so)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def merge(parts: list[dict]) -> dict:
+    """Reports of disjoint slices (same seed, key mode and sets) added up: exact for the counts, detections,
+    maximum score and minimum p-value, overall and per group."""
+    if len({(p["seed"], p["key"], json.dumps(p["sets"])) for p in parts}) != 1:
+        raise SystemExit("--merge: the parts differ in seed, key mode or sets")
+    ranges = sorted(r for p in parts for r in p.get("trial_ranges", [[0, p["trials_done"]]]))
+    if any(a[1] > b[0] for a, b in zip(ranges, ranges[1:], strict=False)):
+        raise SystemExit(f"--merge: overlapping trial ranges {ranges}")
+
+    def add(groups: list[dict]) -> dict:
+        return {"count": sum(g["count"] for g in groups), "detections": sum(g["detections"] for g in groups),
+                "max_score": max(g["max_score"] for g in groups), "min_p_value": min(g["min_p_value"] for g in groups)}
+
+    by: dict = {}
+    for p in parts:
+        for k, groups in p["by"].items():
+            for v, g in groups.items():
+                by.setdefault(k, {}).setdefault(v, []).append(g)
+    worst = max((p["worst_trial"] for p in parts), key=lambda w: w["score"])
+    return {"machine": [p["machine"] for p in parts], "commits": [p.get("commit") for p in parts], "seed": parts[0]["seed"], "key": parts[0]["key"],
+            "search": "full", "sets": parts[0]["sets"], "edits": parts[0]["edits"], "trial_ranges": ranges,
+            "trials_done": sum(p["trials_done"] for p in parts), **add(parts),
+            "score_quantiles_per_part": [p["score_quantiles"] for p in parts], "worst_trial": worst,
+            "by": {k: {v: add(gs) for v, gs in groups.items()} for k, groups in by.items()},
+            "detected_trials": [t for p in parts for t in p["detected_trials"]],
+            "wall_s": sum(p["wall_s"] for p in parts)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=100_000)
@@ -148,11 +193,19 @@ def main(argv=None) -> int:
                     help="stop after this wall time; the trials done (a prefix 0..n-1) are reported")
     ap.add_argument("--workers", type=int, default=1, help="processes (each single-threaded)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--start", type=int, default=0, help="first trial index (a later slice of the same sequence)")
+    ap.add_argument("--merge", type=Path, nargs="+", default=None, help="add up these reports instead of running")
     ap.add_argument("--key", choices=("random", "bench"), default="random",
                     help="random: a fresh key per trial (default); bench: the fixed bench key")
     ap.add_argument("--sets", default="kodak,photos", help="comma-separated: kodak, photos")
     ap.add_argument("--out", type=Path, default=RESULTS / "watermark_image_fp.json")
     args = ap.parse_args(argv)
+    if args.merge:
+        merged = merge([json.loads(p.read_text()) for p in args.merge])
+        args.out.write_text(json.dumps(merged, indent=2))
+        print(f"{merged['trials_done']} trials over {merged['trial_ranges']}: {merged['detections']} detected, "
+              f"max score {merged['max_score']:.2f}; wrote {args.out}")
+        return 0
     KEY_MODE[0] = args.key
     pool = [(s, p) for s in args.sets.split(",") for p in SETS[s]]
     if not pool:
@@ -161,7 +214,7 @@ def main(argv=None) -> int:
     rows: list[dict] = []
     stopped = False
     with Pool(args.workers) as procs:
-        for row in procs.imap(_one, [(args.seed, j, pool) for j in range(args.trials)], chunksize=4):
+        for row in procs.imap(_one, [(args.seed, j, pool) for j in range(args.start, args.start + args.trials)], chunksize=4):
             rows.append(row)
             if len(rows) % 500 == 0:
                 print(f"{len(rows)} trials, {sum(r['detected'] for r in rows)} detected, "
@@ -176,6 +229,7 @@ def main(argv=None) -> int:
         "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1, "workers": args.workers,
                     "shared": "2 cores shared with other jobs; run under nice -n 15"},
         "trials_requested": args.trials, "trials_done": len(rows), "stopped_by_time_limit": stopped,
+        "trial_ranges": [[args.start, args.start + len(rows)]], "commit": _commit(),
         "seed": args.seed, "key": "a fresh sha256('fp key <seed> <j>') per trial" if args.key == "random"
         else "sha256('synthguard bench key')",
         "search": "full", "sets": {s: len(SETS[s]) for s in args.sets.split(",")},

@@ -216,6 +216,27 @@ def test_small_inset_in_a_large_picture_is_read_at_full_resolution(wm):
     assert r.detected and r.payload == PAYLOAD, r
 
 
+def test_resized_copy_cropped_by_a_few_pixels_reads_back(wm, marked):
+    """A copy resized to 0.9 and cropped by 2 px on every side: its short side predicts a period 0.9 % off the true
+    one, which folds 5 tiles a chip off.  The autocorrelation finds the true period; it must not be dropped as a
+    duplicate of that prior (``_sync.PRIOR_TOL``; with the lattices' own 1.5 % tolerance this copy was lost)."""
+    small = marked.resize((691, 461), Image.BICUBIC)
+    for c in (1, 2, 3):
+        r = wm.detect(small.crop((c, c, small.width - c, small.height - c)))
+        assert r.detected and r.payload == PAYLOAD, (c, r)
+
+
+def test_inset_whose_side_is_misread_reads_back_from_its_own_lattice(wm):
+    """An inset whose top side lies next to a content edge: the side is read ~5 px (3 %) off, beyond the period
+    variants, so the inset's own autocorrelation lattices are tested as well (``_local.INSET_LATTICES``)."""
+    im = wm.embed(kodak("kodim01.png"), PAYLOAD)
+    host = kodak("kodim16.png").resize((1728, 1152), Image.BICUBIC)
+    small = im.resize((691, 461), Image.BICUBIC)
+    host.paste(small, (round((1728 - 691) * 0.85), round((1152 - 461) * 0.15)))
+    r = wm.detect(host)
+    assert r.detected and r.payload == PAYLOAD, r
+
+
 def test_inset_rectangle_is_located_to_a_fraction_of_a_pixel():
     """The inset's period is read off its short side (``_local.rectangles``): the box must be the pasted picture's
     and its short side within a pixel; a plain photo offers no rectangle edged all round."""

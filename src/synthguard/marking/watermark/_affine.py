@@ -20,6 +20,7 @@ import numpy as np
 MAX_CONDITION = 2.6
 N_PEAKS = 14
 N_AFFINE_REFINE = 10
+SAME_TOL = 0.015  # relative: two lattices are the same (one spans the other) within this
 _POINTS = np.array([(1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2),
                     (3, 0), (0, 3)], dtype=np.float64)
 _RING1 = _POINTS[:4]
@@ -225,7 +226,7 @@ def keep_finest(picks: list[tuple[float, np.ndarray]], sv: float, v: np.ndarray)
     picks.append((sv, v))
 
 
-def same(a: np.ndarray, b: np.ndarray, tol: float = 0.015) -> bool:
+def same(a: np.ndarray, b: np.ndarray, tol: float = SAME_TOL) -> bool:
     """True when basis ``a`` spans a sublattice of ``b``'s lattice (a = b U, U integer, not singular)."""
     b0, b1, b2, b3 = float(b[0]), float(b[1]), float(b[2]), float(b[3])
     det = b0 * b3 - b2 * b1  # b as the matrix [[b0, b2], [b1, b3]]; 2x2 by hand: this runs thousands of times

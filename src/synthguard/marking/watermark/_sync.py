@@ -30,6 +30,8 @@ MIN_PERIOD = 30.0
 WHITEN_SIGMA_BINS = 6.0
 MAX_ROTATION_DEG = 45.0
 N_REFINE = 18  # square ACF-peak lattice candidates refined
+PRIOR_TOL = 0.003  # a lattice found near a prior is another hypothesis unless within this of it: the prior is
+# exact when it holds, and 1 % off folds 5 tiles a chip off (a resized copy cropped by a few pixels, an inset)
 N_HYPOTHESES = 12  # lattices tested with the keyed correlation (Bonferroni factor, together with TILE**2 offsets)
 # the reserve: runners-up of the same key-independent search, ranked on the pilot by the caller (``image``), the
 # best few tested; every one of them is counted in the Bonferroni N (textured photos bury the mark's
@@ -253,9 +255,10 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         multiple of a poorly supported finer lattice (the scale model's period dividing an aspect change's two
         periods, a square lattice ~sqrt(5) finer than a rotation by ~27 degrees) is still tested."""
         sv = None
-        for _, q in chosen:
-            if _affine.same(v, q):  # scores only for the rare nested pair: this runs thousands of times
-                if _affine.same(q, v):
+        for i, (_, q) in enumerate(chosen):
+            tol = PRIOR_TOL if i < len(priors) else _affine.SAME_TOL
+            if _affine.same(v, q, tol):  # scores only for the rare nested pair: this runs thousands of times
+                if _affine.same(q, v, tol):
                     return True
                 sv = float(_affine.score(sm, limits, v)) if sv is None else sv
                 if float(_affine.score(sm, limits, q)) >= _affine.FINER_RATIO * sv:

@@ -26,7 +26,8 @@ autocorrelation's sharp part, the aspect model's further picks, two shear models
 ``N_HYPOTHESES``; textured photos bury the mark's lattice among them), ranked on the pilot in all orientations,
 the best ``RESERVE_TESTS`` tested; then the geometry models of ``_local`` (``N_LOCAL`` more hypotheses): a
 keystone (a coarse scan ranked on the pilot, then its neighbours on the fine grid of amounts) and an inset (the
-rectangles of straight edges a pasted picture leaves, each with the period its short side predicts, read from the
+rectangles of straight edges a pasted picture leaves, each with the period its short side predicts and the
+inset's own autocorrelation lattices -- a side next to a content edge is read a few % off -- read from the
 full-resolution luminance: a small inset in a large picture has its chips below a pixel at detection scale).
 
 Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations of the folded tile (``_orient``:
@@ -44,23 +45,24 @@ the image) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 
 o)^2`` for every fixed candidate -- whatever the image content. There are ``N = (N_HYPOTHESES + N_RESERVE + N_LOCAL)
 * N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band profile, offset) candidates
 that could be tried: the lattice hypotheses and the reserve come from the key-independent search (at most
-``N_RESERVE`` distinct runners-up), and ``N_LOCAL`` counts every point of ``_local``'s keystone grid and every
-period variant of every inset rectangle, although a cheap ranking on the pilot chips picks only a few of the
-reserve's and ``_local``'s candidates to test (the maximum over any subset, however chosen, is at most the maximum
-over all ``N``). The reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2
-/ 2)`` -- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever
-path ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
-independent uniform signs (also of the pilot's, which alone steer the ranking above), the ML decoder is equivariant
-under codeword translations, so each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames,
-checked only against the CRC) passes CRC-24 with probability at most ``8 * 2**-24``. The offset used for decoding is
-chosen with sign-free statistics of the payload chips, which keeps that argument intact. The final p-value is ``2 *
-min(p_correlation, p_crc)`` and ``detected`` means ``p_value <= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the
-priors' early return) returns only when ``2 * p_correlation <= FALSE_POSITIVE_RATE`` on its own, an event inside
-"the maximum over all N candidates is significant", so a detection (on either path) needs the correlation event
-(probability <= FPR / 2 under the null) or the full path's CRC event (<= 4.8e-7): the false-positive rate stays
-below 1e-6. When the correlation alone proves presence but the best offset's frame fails the CRC, up to
-``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload; they earn no CRC credit (the p-value stays
-the correlation's), and each wrong frame passes the CRC with probability <= 4.8e-7.
+``N_RESERVE`` distinct runners-up), and ``N_LOCAL`` counts every point of ``_local``'s keystone grid, every period
+variant of every inset rectangle and its ``INSET_LATTICES`` autocorrelation lattices, although a cheap ranking on
+the pilot chips picks only a few of the reserve's and ``_local``'s candidates to test (the maximum over any subset,
+however chosen, is at most the maximum over all ``N``). The reported p-value is always Bonferroni-corrected with
+that full ``N`` -- ``p = N * exp(-z_max^2 / 2)`` -- also when the fast path stopped after the first hypothesis (or
+the priors), so the bound holds whichever path ran. A second, independent piece of evidence is the payload CRC:
+under the null the payload chips' signs are independent uniform signs (also of the pilot's, which alone steer the
+ranking above), the ML decoder is equivariant under codeword translations, so each frame on the decoder's list is
+uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC) passes CRC-24 with probability at most
+``8 * 2**-24``. The offset used for decoding is chosen with sign-free statistics of the payload chips, which keeps
+that argument intact. The final p-value is ``2 * min(p_correlation, p_crc)`` and ``detected`` means ``p_value <=
+FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early return) returns only when ``2 * p_correlation <=
+FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum over all N candidates is significant", so a detection
+(on either path) needs the correlation event (probability <= FPR / 2 under the null) or the full path's CRC event
+(<= 4.8e-7): the false-positive rate stays below 1e-6. When the correlation alone proves presence but the best
+offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload; they
+earn no CRC credit (the p-value stays the correlation's), and each wrong frame passes the CRC with probability <=
+4.8e-7.
 
 With ``expected`` given (verify mode) the correlation uses all chips (pilot and the expected payload's
 chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compares the decoded bits with
@@ -88,6 +90,7 @@ from synthguard.marking.watermark._local import N_LOCAL, Box, Homography
 from synthguard.marking.watermark._orient import N_ORIENTATIONS, back, pull, push
 from synthguard.marking.watermark._pattern import CHIP, CHIPS_PER_BIT, PULSE, TILE, layout_for, tile_for
 from synthguard.marking.watermark._sync import (
+    MIN_PERIOD,
     N_HYPOTHESES,
     N_RESERVE,
     Lattice,
@@ -324,7 +327,7 @@ def _rank_refs(layout: Any, orientations: int) -> np.ndarray:
 
 
 def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test,
-                    reserve: Sequence[Lattice] = (), full: np.ndarray | None = None) -> list:
+                    reserve: Sequence[Lattice] = (), full: np.ndarray | None = None, scale: float = 1.0) -> list:
     """The full search's last hypotheses (``N_RESERVE`` + ``N_LOCAL`` counted): the lattice search's ``reserve``
     ranked on the pilot in all orientations, the best :data:`RESERVE_TESTS` tested; a keystone -- the coarse scan
     ranked on the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma``
@@ -345,26 +348,34 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     found += [test(hom, 1) for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan])]
     rects = [] if luma is None else _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE)
     for box, short, _ in rects:  # an inset: a resized copy's prior, on the inset alone
-        region, short = _inset(rn, box, short, luma, full)
+        region, short, region_scale = _inset(rn, box, short, luma, full, scale)
         rank_in = pilot_rank(region, layout, 1, folds)
         sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
         ranks = [rank_in(lat, None) for lat in sizes]
         best = sizes[int(np.argmax(ranks))]
         found.append(test(best, 1, region=region, folded=folds.pop((best, None), None)))
         folds.clear()
+        # the period read off the sides is off by more than the variants span when a side sits next to content
+        # that looks like an edge: the inset's own autocorrelation lattices (key-independent picks), upright
+        prior = (TILE * short / WORK_SHORT_SIDE, 0.0)
+        if prior[0] < MIN_PERIOD:  # a period the autocorrelation does not look at
+            continue
+        for lat in lattices(region, region_scale, 1 + _local.INSET_LATTICES, (prior,), n_models=1)[1:]:
+            found.append(test(lat, 1, region=region))
     return found
 
 
 def _inset(rn: np.ndarray, box: Box, short: float, luma: np.ndarray | None,
-           full: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """The whitened inset ``box`` (detection coordinates) and its short side in its own pixels: cut from the
-    full-resolution luminance (and brought to detection resolution on its own) when the image was downscaled."""
+           full: np.ndarray | None, scale: float) -> tuple[np.ndarray, float, float]:
+    """The whitened inset ``box`` (detection coordinates), its short side in its own pixels and its detection
+    scale: cut from the full-resolution luminance (and brought to detection resolution on its own) when the image
+    was downscaled."""
     if full is None or luma is None or full.shape == luma.shape:
-        return rn[box[0] : box[1], box[2] : box[3]], short
+        return rn[box[0] : box[1], box[2] : box[3]], short, scale
     sy, sx = full.shape[0] / luma.shape[0], full.shape[1] / luma.shape[1]
     crop = full[math.ceil(box[0] * sy) : math.floor(box[1] * sy), math.ceil(box[2] * sx) : math.floor(box[3] * sx)]
     cd, s = to_detect_res(crop)
-    return whiten(cd), short * min(sy, sx) * s
+    return whiten(cd), short * min(sy, sx) * s, s
 
 
 def prepare(image: Image.Image) -> tuple[np.ndarray, float, list[tuple[float, float]]]:
@@ -478,7 +489,7 @@ class ImageWatermarker:
         # the payload's signs steer nothing the CRC credit depends on: a significant correlation needs no credit)
         if (not _significant(_log_p_correlation(max(f[0] for f in found)))
                 or not self._decode(layout, coded, found).ok):
-            found += geometry_models(rn, luma, priors[0][0], layout, test, reserve, full)
+            found += geometry_models(rn, luma, priors[0][0], layout, test, reserve, full, scale)
         return self._conclude(layout, coded, found, expected)
 
     @staticmethod
