@@ -314,3 +314,20 @@ def test_video_geometry(video_frames, edit):
     other = VideoWatermarker(hashlib.sha256(b"another key").digest()).detect_frames(
         [ops[edit](f) for f in video_frames])
     assert not other.detected
+
+
+def test_the_autocorrelation_notches_the_jpeg_grid_where_it_lands_after_downscaling(monkeypatch):
+    """A JPEG upload's 8-px block grid lands at 8 * s detection pixels once the image is brought down by ``s``
+    (1536 px short side: 2.67 px, 0.375 cycles/px); the notch was at 8 / s (24 px), so it removed four
+    low-frequency lines of the mark's spectrum and left the grid's own line in the autocorrelation."""
+    from synthguard.marking.watermark import _sync
+
+    grids = []
+    real = _sync._notch_cached
+    monkeypatch.setattr(_sync, "_notch_cached", lambda ph, pw, pw2, grid: grids.append(grid) or real(ph, pw, pw2, grid))
+    big = np.asarray(kodak("kodim23.png").convert("L").resize((2304, 1536), Image.BICUBIC), dtype=np.float32)
+    yd, s = _sync.to_detect_res(big)
+    _sync._acf(_sync.whiten(yd), s)
+    assert s == pytest.approx(1 / 3) and grids == [pytest.approx(8 / 3)]
+    rows, cols, _ = real(512, 1024, 513, 8 / 3)
+    assert round(0.375 * 1024) in cols and round(0.375 * 512) in rows

@@ -26,7 +26,7 @@ def _acf_reference(rn: np.ndarray, scale: float) -> np.ndarray:
     ph, pw = _sync._fast_len(ch + lag), _sync._fast_len(cw + lag)
     spec = np.fft.rfft2(win.astype(np.float64), s=(ph, pw))
     power = spec.real**2 + spec.imag**2
-    rows, cols, keep = _sync._notch_for(ph, pw, pw // 2 + 1, 8.0 / scale)
+    rows, cols, keep = _sync._notch_for(ph, pw, pw // 2 + 1, 8.0 * scale)  # the block grid in detection px
     notch = np.zeros(power.shape, dtype=bool)
     notch[rows, :] = True
     notch[:, cols] = True

@@ -161,7 +161,7 @@ def _acf(rn: np.ndarray, scale: float) -> np.ndarray:
     power: np.ndarray = spec[..., 0] * spec[..., 0] + spec[..., 1] * spec[..., 1]
     # JPEG block-grid lines are excluded and filled with the whitened mean, so they add nothing structured to the
     # autocorrelation
-    rows, cols, keep = _notch_cached(ph, pw, pw2, 8.0 / max(scale, 1e-6))  # JPEG block period in detection px
+    rows, cols, keep = _notch_cached(ph, pw, pw2, 8.0 * scale)  # JPEG block period in detection px
     power[rows, :] = 0.0
     power[:, cols] = 0.0
     # spectral whitening (normalised convolution): the periodic mark is a set of sharp lines, the host smooth
