@@ -12,22 +12,24 @@ decoding offset is refined with the payload chips' (sign-free) energy, the folde
 ring with a pilot-aided estimate of the surviving mark amplitude, and the soft bits go to a CRC-aided list Viterbi
 decoder.
 
-Fast path.  The first hypothesis is "no geometric change" (native scale, no rotation; the tile offset is found by
-the cyclic correlation of the fold, as for every hypothesis).  When its correlation alone is significant at the
-full Bonferroni count (below) and the payload decodes, ``detect`` returns at once (~10 ms at 768x512: an
-unmodified or re-encoded upload).  Otherwise the other resize/crop priors are tested (a crop, a trimmed screenshot;
-no autocorrelation needed) and the same early return applies to the maximum over the priors (~11-15 ms for a
-marked crop or screenshot at 768x512).  Otherwise the lattice search runs: the priors again (reused), two
-rotation models scored on the autocorrelation (any angle, cropped, or "straightened": cropped to the largest
-same-aspect rectangle and resized back), a scale model, an aspect model (independent x and y periods, ``_affine``)
-and the autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all.  When none of them
-is significant, the search's reserve follows (``N_RESERVE`` runners-up: the models' next maxima, also on the
+Fast path. The first hypothesis is "no geometric change" (native scale, no rotation; the tile offset is found by the
+cyclic correlation of the fold, as for every hypothesis). When its correlation alone is significant at the full
+Bonferroni count (below) and the payload decodes, ``detect`` returns at once (~10 ms at 768x512: an unmodified or
+re-encoded upload). Otherwise the other resize/crop priors are tested (a crop, a trimmed screenshot; no
+autocorrelation needed) and the same early return applies to the maximum over the priors (~11-15 ms for a marked
+crop or screenshot at 768x512). Otherwise the lattice search runs: the priors again (reused), two rotation models
+scored on the autocorrelation (any angle, cropped, or "straightened": cropped to the largest same-aspect rectangle
+and resized back), a scale model, an aspect model (independent x and y periods, ``_affine``) and the
+autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all. When none of them is
+significant, the search's reserve follows (``N_RESERVE`` runners-up: the models' next maxima, also on the
 autocorrelation's sharp part, the aspect model's further picks, two shear models, the peak lattices beyond
-``N_HYPOTHESES``; textured photos bury the mark's lattice among them), ranked on the pilot in all orientations,
-the best ``RESERVE_TESTS`` tested; then the geometry models of ``_local`` (``N_LOCAL`` more hypotheses): a
-keystone (a coarse scan ranked on the pilot, then its neighbours on the fine grid of amounts) and an inset (the
-rectangles of straight edges a pasted picture leaves, each with the period its short side predicts and the
-inset's own autocorrelation lattices -- a side next to a content edge is read a few % off -- read from the
+``N_HYPOTHESES``; textured photos bury the mark's lattice among them), ranked on the pilot in all orientations, the
+best ``RESERVE_TESTS`` tested; then a fine grid around the native prior (``PRIOR_GRID``: +-3 % in 0.5 % steps,
+ranked on the pilot, the best tested -- a resized copy cropped by a few pixels on a photo textured all over, whose
+autocorrelation does not show the true period); then the geometry models of ``_local`` (``N_LOCAL`` more
+hypotheses): a keystone (a coarse scan ranked on the pilot, then its neighbours on the fine grid of amounts) and an
+inset (the rectangles of straight edges a pasted picture leaves, each with the period its short side predicts and
+the inset's own autocorrelation lattices -- a side next to a content edge is read a few % off -- read from the
 full-resolution luminance: a small inset in a large picture has its chips below a pixel at detection scale).
 
 Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations of the folded tile (``_orient``:
@@ -42,27 +44,27 @@ The presence test. For a lattice hypothesis, a band profile and a cyclic offset 
 sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-filtered image and ``s_c`` the keyed
 +-1 chip signs. Under the null hypothesis (the image does not carry this key's mark, so the signs are independent of
 the image) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c +
-o)^2`` for every fixed candidate -- whatever the image content. There are ``N = (N_HYPOTHESES + N_RESERVE + N_LOCAL)
-* N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band profile, offset) candidates
-that could be tried: the lattice hypotheses and the reserve come from the key-independent search (at most
-``N_RESERVE`` distinct runners-up), and ``N_LOCAL`` counts every point of ``_local``'s keystone grid, every period
-variant of every inset rectangle and its ``INSET_LATTICES`` autocorrelation lattices, although a cheap ranking on
-the pilot chips picks only a few of the reserve's and ``_local``'s candidates to test (the maximum over any subset,
-however chosen, is at most the maximum over all ``N``). The reported p-value is always Bonferroni-corrected with
-that full ``N`` -- ``p = N * exp(-z_max^2 / 2)`` -- also when the fast path stopped after the first hypothesis (or
-the priors), so the bound holds whichever path ran. A second, independent piece of evidence is the payload CRC:
-under the null the payload chips' signs are independent uniform signs (also of the pilot's, which alone steer the
-ranking above), the ML decoder is equivariant under codeword translations, so each frame on the decoder's list is
-uniform and the list (``LIST_SIZE`` = 8 frames, checked only against the CRC) passes CRC-24 with probability at most
-``8 * 2**-24``. The offset used for decoding is chosen with sign-free statistics of the payload chips, which keeps
-that argument intact. The final p-value is ``2 * min(p_correlation, p_crc)`` and ``detected`` means ``p_value <=
-FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the priors' early return) returns only when ``2 * p_correlation <=
-FALSE_POSITIVE_RATE`` on its own, an event inside "the maximum over all N candidates is significant", so a detection
-(on either path) needs the correlation event (probability <= FPR / 2 under the null) or the full path's CRC event
-(<= 4.8e-7): the false-positive rate stays below 1e-6. When the correlation alone proves presence but the best
-offset's frame fails the CRC, up to ``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload; they
-earn no CRC credit (the p-value stays the correlation's), and each wrong frame passes the CRC with probability <=
-4.8e-7.
+o)^2`` for every fixed candidate -- whatever the image content. There are ``N = (N_HYPOTHESES + N_RESERVE +
+len(PRIOR_GRID) + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band
+profile, offset) candidates that could be tried: the lattice hypotheses and the reserve come from the
+key-independent search (at most ``N_RESERVE`` distinct runners-up), ``PRIOR_GRID`` counts every point of the grid,
+and ``N_LOCAL`` counts every point of ``_local``'s keystone grid, every period variant of every inset rectangle and
+its ``INSET_LATTICES`` autocorrelation lattices, although a cheap ranking on the pilot chips picks only a few of the
+reserve's and ``_local``'s candidates to test (the maximum over any subset, however chosen, is at most the maximum
+over all ``N``). The reported p-value is always Bonferroni-corrected with that full ``N`` -- ``p = N * exp(-z_max^2
+/ 2)`` -- also when the fast path stopped after the first hypothesis (or the priors), so the bound holds whichever
+path ran. A second, independent piece of evidence is the payload CRC: under the null the payload chips' signs are
+independent uniform signs (also of the pilot's, which alone steer the ranking above), the ML decoder is equivariant
+under codeword translations, so each frame on the decoder's list is uniform and the list (``LIST_SIZE`` = 8 frames,
+checked only against the CRC) passes CRC-24 with probability at most ``8 * 2**-24``. The offset used for decoding is
+chosen with sign-free statistics of the payload chips, which keeps that argument intact. The final p-value is ``2 *
+min(p_correlation, p_crc)`` and ``detected`` means ``p_value <= FALSE_POSITIVE_RATE`` (1e-6). The fast path (and the
+priors' early return) returns only when ``2 * p_correlation <= FALSE_POSITIVE_RATE`` on its own, an event inside
+"the maximum over all N candidates is significant", so a detection (on either path) needs the correlation event
+(probability <= FPR / 2 under the null) or the full path's CRC event (<= 4.8e-7): the false-positive rate stays
+below 1e-6. When the correlation alone proves presence but the best offset's frame fails the CRC, up to
+``DECODE_TRIES`` - 1 runner-up offsets are decoded to name the payload; they earn no CRC credit (the p-value stays
+the correlation's), and each wrong frame passes the CRC with probability <= 4.8e-7.
 
 With ``expected`` given (verify mode) the correlation uses all chips (pilot and the expected payload's
 chips), a stronger test of "this key's mark is present"; ``bit_accuracy`` compares the decoded bits with
@@ -112,6 +114,7 @@ _LOG_TINY = math.log(1e-300)
 WHITEN_BETA = 1.0
 EQ_BINS = 6
 N_SYNC_REFINE = 3  # lattice hypotheses whose best offsets are refined with the payload chips' energy
+PRIOR_GRID = tuple(round(0.005 * k, 3) for k in range(-6, 7) if k)  # relative period offsets around the native prior
 RESERVE_TESTS = 2  # of the lattice search's reserve (``_sync.N_RESERVE``, all counted), the best ranked tested
 DECODE_TRIES = 4  # decoding offsets tried when the correlation alone proves presence (only the first earns CRC credit)
 
@@ -166,7 +169,7 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
+N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + len(PRIOR_GRID) + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -328,8 +331,9 @@ def _rank_refs(layout: Any, orientations: int) -> np.ndarray:
 
 def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test,
                     reserve: Sequence[Lattice] = (), full: np.ndarray | None = None, scale: float = 1.0) -> list:
-    """The full search's last hypotheses (``N_RESERVE`` + ``N_LOCAL`` counted): the lattice search's ``reserve``
-    ranked on the pilot in all orientations, the best :data:`RESERVE_TESTS` tested; a keystone -- the coarse scan
+    """The full search's last hypotheses (``N_RESERVE`` + ``len(PRIOR_GRID)`` + ``N_LOCAL`` counted): the lattice
+    search's ``reserve`` ranked on the pilot in all orientations, the best :data:`RESERVE_TESTS` tested; the fine
+    grid around the native prior ``period`` likewise, its best tested; a keystone -- the coarse scan
     ranked on the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma``
     (none without it), each with the best of its period variants; upright, as ranked (the count has all 8
     orientations).  An inset is read from ``full`` (the luminance before the detection downscaling, which leaves a
@@ -342,6 +346,13 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
         found += [test(reserve[i], folded=folds.get((reserve[i], None)))
                   for i in np.argsort(ranks)[::-1][:RESERVE_TESTS]]
         folds.clear()
+    # a resize then a crop of a few pixels: the native prior's period a little off (the autocorrelation of a
+    # textured photo may not show the true one): a fine grid around it, ranked on the pilot, the best tested
+    rank_all = pilot_rank(rn, layout, N_ORIENTATIONS, folds)
+    grid = [square(period * (1 + d), 0.0) for d in PRIOR_GRID]
+    best = grid[int(np.argmax([rank_all(lat, None) for lat in grid]))]
+    found.append(test(best, folded=folds.get((best, None))))
+    folds.clear()
     rank = pilot_rank(rn, layout)
     scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
     scan.sort(key=lambda t: -t[0])
