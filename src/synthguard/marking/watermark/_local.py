@@ -18,21 +18,22 @@ upright, the model keeps the frame), an inset touching the host's border or whos
   on the fine grid (-1 %, 0, +1 %) are then tested on the whole image, upright.  Only these enter the presence
   test, and the count has every grid point in all orientations: the maximum over a subset of the candidates,
   however the subset was chosen, is at most the maximum over all of them (``N_KEYSTONE`` = 4 x 11).
-* Inset: a pasted picture leaves a rectangle of straight step edges in the host.  The best rectangles
-  (:func:`rectangles`, a key-independent edge search; only those edged almost all round, which keeps the tests
-  off most unmarked images) are cropped -- from the full-resolution image, where a small inset's chips still
-  span pixels -- and tested with the prior a resize predicts (the tile period is the short side over 4, as for
-  any resized copy).  The short side is read to a fraction of a pixel but the content
-  next to a side can bias it by ~1 %, more than a fold of 5 tiles tolerates, so :data:`INSET_SCALES` variants
-  are ranked like the keystone's and the best is tested.  A side that runs beside a content edge is read
-  further off (3-5 %: the edge search picks the content's line), so the inset's own autocorrelation lattices
-  (``_sync.lattices`` on the region, key-independent, :data:`INSET_LATTICES` of them) are tested too
-  (``N_INSET`` = 3 rectangles x (7 variants + 3 lattices) counted).  Candidate sides are ranked on straight
-  runs of edge pixels (one row or column), plus a few that may wander by a pixel: on water or foliage the
-  wandering runs of texture outnumbered a pasted picture's sides.  On the tuning half of an inset bench (12 + 12
-  images, 5 placements, 30-50 % of the host's width) the two took insets from 0.87 to 0.98.  The rectangles'
-  score floor :data:`RECT_MIN_SCORE` is what keeps these tests off most unmarked images: at 0.78, 17 % of the
-  clean Kodak and photo-set images (and their 2x upscales) test one rectangle or more, 0.46 on average.
+* Inset: a pasted picture leaves a rectangle of straight step edges in the host. The best rectangles
+  (:func:`rectangles`, a key-independent edge search; only those edged almost all round, which keeps the tests off
+  most unmarked images) are cropped -- from the full-resolution image, where a small inset's chips still span pixels
+  -- and tested with the prior a resize predicts (the tile period is the short side over 4, as for any resized
+  copy). The short side is read to a fraction of a pixel but the content next to a side can bias it by ~1 %, more
+  than a fold of 5 tiles tolerates, so :data:`INSET_SCALES` variants are ranked like the keystone's and the best is
+  tested. A side that runs beside a content edge is read further off (3-5 %: the edge search picks the content's
+  line), so the inset's own autocorrelation lattices (``_sync.lattices`` on the region, key-independent,
+  :data:`INSET_LATTICES` of them) are tested too, for rectangles edged at least :data:`RECT_LATTICE_SCORE` (that
+  search costs ~45 ms a rectangle, and facades offer several weaker ones) (``N_INSET`` = 3 rectangles x (7 variants
+  + 3 lattices) counted). Candidate sides are ranked on straight runs of edge pixels (one row or column), plus a few
+  that may wander by a pixel: on water or foliage the wandering runs of texture outnumbered a pasted picture's
+  sides. On the tuning half of an inset bench (12 + 12 images, 5 placements, 30-50 % of the host's width) the two
+  took insets from 0.87 to 0.98. The rectangles' score floor :data:`RECT_MIN_SCORE` is what keeps these tests off
+  most unmarked images: at 0.78, 17 % of the clean Kodak and photo-set images (and their 2x upscales) test one
+  rectangle or more, 0.46 on average.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ RECT_MIN_SCORE = 0.78  # rectangles tested: a pasted picture's sides are edged a
 # rectangles, e.g. windows, score lower: this keeps the inset tests off most unmarked images)
 INSET_SCALES = (-0.015, -0.01, -0.005, 0.0, 0.005, 0.01, 0.015)  # relative errors of the period read off a side
 INSET_LATTICES = 3  # the inset's autocorrelation lattices tested beside the best variant
+RECT_LATTICE_SCORE = 0.81  # rectangles edged this well (or better) pay for their own lattice search
 N_INSET = N_RECTANGLES * (len(INSET_SCALES) + INSET_LATTICES)
 N_LOCAL = N_KEYSTONE + N_INSET
 

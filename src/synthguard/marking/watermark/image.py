@@ -358,7 +358,7 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     scan.sort(key=lambda t: -t[0])
     found += [test(hom, 1) for hom in _local.keystone_refine(rn.shape, period, [(side, a) for _, side, a in scan])]
     rects = [] if luma is None else _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE)
-    for box, short, _ in rects:  # an inset: a resized copy's prior, on the inset alone
+    for box, short, edged in rects:  # an inset: a resized copy's prior, on the inset alone
         region, short, region_scale = _inset(rn, box, short, luma, full, scale)
         rank_in = pilot_rank(region, layout, 1, folds)
         sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
@@ -369,8 +369,8 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
         # the period read off the sides is off by more than the variants span when a side sits next to content
         # that looks like an edge: the inset's own autocorrelation lattices (key-independent picks), upright
         prior = (TILE * short / WORK_SHORT_SIDE, 0.0)
-        if prior[0] < MIN_PERIOD:  # a period the autocorrelation does not look at
-            continue
+        if prior[0] < MIN_PERIOD or edged < _local.RECT_LATTICE_SCORE:  # a period the autocorrelation does not
+            continue  # look at; a rectangle too weakly edged to pay for a lattice search (windows in facades)
         for lat in lattices(region, region_scale, 1 + _local.INSET_LATTICES, (prior,), n_models=1)[1:]:
             found.append(test(lat, 1, region=region))
     return found
