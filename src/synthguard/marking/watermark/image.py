@@ -340,19 +340,11 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     small inset's chips below a pixel) when given.  Shared by the image and the federated detector."""
     found = []
     folds: dict = {}  # the rankings' folds, reused by the tests of the best ranked
-    if reserve:
-        rank_all = pilot_rank(rn, layout, N_ORIENTATIONS, folds)
-        ranks = [rank_all(lat, None) for lat in reserve]
-        found += [test(reserve[i], folded=folds.get((reserve[i], None)))
-                  for i in np.argsort(ranks)[::-1][:RESERVE_TESTS]]
-        folds.clear()
-    # a resize then a crop of a few pixels: the native prior's period a little off (the autocorrelation of a
-    # textured photo may not show the true one): a fine grid around it, ranked on the pilot, the best tested
     rank_all = pilot_rank(rn, layout, N_ORIENTATIONS, folds)
-    grid = [square(period * (1 + d), 0.0) for d in PRIOR_GRID]
-    best = grid[int(np.argmax([rank_all(lat, None) for lat in grid]))]
-    found.append(test(best, folded=folds.get((best, None))))
-    folds.clear()
+    found += _test_best(rank_all, list(reserve), RESERVE_TESTS, test, folds)
+    # a resize then a crop of a few pixels: the native prior's period a little off (the autocorrelation of a
+    # textured photo may not show the true one): a fine grid around it
+    found += _test_best(rank_all, [square(period * (1 + d), 0.0) for d in PRIOR_GRID], 1, test, folds)
     rank = pilot_rank(rn, layout)
     scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
     scan.sort(key=lambda t: -t[0])
@@ -360,12 +352,8 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     rects = [] if luma is None else _local.rectangles(luma, min_score=_local.RECT_MIN_SCORE)
     for box, short, edged in rects:  # an inset: a resized copy's prior, on the inset alone
         region, short, region_scale = _inset(rn, box, short, luma, full, scale)
-        rank_in = pilot_rank(region, layout, 1, folds)
         sizes = [square(TILE * short * (1 + d) / WORK_SHORT_SIDE, 0.0) for d in _local.INSET_SCALES]
-        ranks = [rank_in(lat, None) for lat in sizes]
-        best = sizes[int(np.argmax(ranks))]
-        found.append(test(best, 1, region=region, folded=folds.pop((best, None), None)))
-        folds.clear()
+        found += _test_best(pilot_rank(region, layout, 1, folds), sizes, 1, test, folds, 1, region)
         # the period read off the sides is off by more than the variants span when a side sits next to content
         # that looks like an edge: the inset's own autocorrelation lattices (key-independent picks), upright
         prior = (TILE * short / WORK_SHORT_SIDE, 0.0)
@@ -374,6 +362,17 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
         for lat in lattices(region, region_scale, 1 + _local.INSET_LATTICES, (prior,), n_models=1)[1:]:
             found.append(test(lat, 1, region=region))
     return found
+
+
+def _test_best(rank: Callable, candidates: list, k: int, test: Test, folds: dict,
+               orientations: int = N_ORIENTATIONS, region: np.ndarray | None = None) -> list:
+    """Test the ``k`` candidates ``rank`` (a :func:`pilot_rank` keeping its folds in ``folds``) scores best, on
+    the folds it kept; all of them are in the count whichever are tested."""
+    ranks = [rank(c, None) for c in candidates]
+    out = [test(candidates[i], orientations, region=region, folded=folds.get((candidates[i], None)))
+           for i in np.argsort(ranks)[::-1][:k]]
+    folds.clear()
+    return out
 
 
 def _inset(rn: np.ndarray, box: Box, short: float, luma: np.ndarray | None,
