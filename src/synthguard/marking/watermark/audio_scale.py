@@ -157,19 +157,17 @@ def _search(lay, y: np.ndarray, keep: int, pitches: np.ndarray | None,  # noqa: 
     best: list[ScaleCandidate] = []
     for p in (grid(PITCHES) if pitches is None else pitches):
         be = band_energies(cum, a.BAND_EDGES, float(p))
-        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
+        cache: dict[tuple[int, int], tuple[np.ndarray, int]] = {}
         for ci, plan in enumerate(plans):
             key = plan.key
             if key not in cache:
                 gt, gw = _terms(be, key[0], key[1], pilots)
-                pad = ((0, max(need - len(gt), 0)), (0, 0))  # zero beyond the audio, padded once per key
-                cache[key] = np.pad(gt, pad), np.pad(gw, pad), len(gt)
-            gt, gw, n_rows = cache[key]
+                cache[key] = _by_local_group(gt, gw, need, n_seg), len(gt)
+            g, n_rows = cache[key]
             if (ci, n_rows) not in reads:
                 reads[ci, n_rows] = plan.read_index(n_rows)
-            flat = reads[ci, n_rows]
-            s = _segment_sums(gt, plan.shear, plan.rows, n_seg).ravel()[flat].sum(axis=2)
-            v = _segment_sums(gw, plan.shear, plan.rows, n_seg).ravel()[flat].sum(axis=2)
+            sv = _segment_sums(g, plan.shear, plan.rows).ravel()[reads[ci, n_rows]].sum(axis=2)
+            s, v = sv.real, sv.imag
             z = np.where(v > 0, s / np.sqrt(np.maximum(v, 1e-12)), 0.0)
             z[plan.late] = 0.0  # one cycle of starts per t
             for i, k in enumerate(np.argmax(z, axis=1)):
@@ -203,20 +201,23 @@ class _Plan:
         return idx * self.n_seg + np.arange(self.n_seg)
 
 
-def _segment_sums(g: np.ndarray, shear: np.ndarray, rows: int, n_seg: int) -> np.ndarray:
-    """(rows, n_seg): for every start row ``u``, the sum over a segment's groups of ``g[u + shear[group], group]``
-    (zero beyond the analysed audio).  Every segment has the same local shears, so one slice per local group."""
-    need = rows + int(shear.max())
-    if len(g) < need:
-        g = np.pad(g, ((0, need - len(g)), (0, 0)))
+def _by_local_group(gt: np.ndarray, gw: np.ndarray, need: int, n_seg: int) -> np.ndarray:
+    """Terms and squared weights (rows, groups) as one complex64 array (SEGMENT, need rows, n_seg), zero beyond
+    the audio: every slice _segment_sums adds is then contiguous, and the two sums (real and imaginary parts, each
+    added in the same order as two real arrays would be) take one pass and one gather."""
+    g = (gt + 1j * gw).astype(np.complex64)
     n_groups = g.shape[1]
-    if n_groups % SEGMENT:
-        g = np.pad(g, ((0, 0), (0, SEGMENT - n_groups % SEGMENT)))
-    g3 = g.reshape(len(g), -1, SEGMENT)[:, :n_seg]
-    out = np.zeros((rows, n_seg), np.float32)
-    for j in range(SEGMENT):
+    g = np.pad(g, ((0, max(need - len(g), 0)), (0, (-n_groups) % SEGMENT)))
+    return np.ascontiguousarray(g.reshape(len(g), -1, SEGMENT)[:, :n_seg].transpose(2, 0, 1))
+
+
+def _segment_sums(g: np.ndarray, shear: np.ndarray, rows: int) -> np.ndarray:
+    """(rows, n_seg): for every start row ``u``, the sum over a segment's groups of ``g[u + shear[group], group]``
+    (``g`` from _by_local_group).  Every segment has the same local shears, so one slice per local group."""
+    out = g[0, int(shear[0]): int(shear[0]) + rows].copy()
+    for j in range(1, SEGMENT):
         sh = int(shear[j])
-        out += g3[sh: sh + rows, :, j]
+        out += g[j, sh: sh + rows]
     return out
 
 
