@@ -153,7 +153,7 @@ def _search(lay, y: np.ndarray, keep: int, pitches: np.ndarray | None,  # noqa: 
     seg_of = np.arange(a.N_GROUPS) // SEGMENT
     plans = [_Plan(classes[c], times[cls == c], g_local, seg_of, n_seg) for c in np.unique(cls)]
     need = max(plan.rows + int(plan.shear.max()) for plan in plans)
-    reads: dict[tuple[int, int], np.ndarray] = {}  # (class, len(g)) -> flat read index: the same for every pitch
+    reads: dict[tuple[int, int], list] = {}  # (class, len(g)) -> Plan.cuts: the same for every pitch
     best: list[ScaleCandidate] = []
     for p in (grid(PITCHES) if pitches is None else pitches):
         be = band_energies(cum, a.BAND_EDGES, float(p))
@@ -165,8 +165,8 @@ def _search(lay, y: np.ndarray, keep: int, pitches: np.ndarray | None,  # noqa: 
                 cache[key] = _by_local_group(gt, gw, need, n_seg), len(gt)
             g, n_rows = cache[key]
             if (ci, n_rows) not in reads:
-                reads[ci, n_rows] = plan.read_index(n_rows)
-            sv = _segment_sums(g, plan.shear, plan.rows).ravel()[reads[ci, n_rows]].sum(axis=2)
+                reads[ci, n_rows] = plan.cuts(n_rows)
+            sv = plan.cycle_sums(_segment_sums(g, plan.shear, plan.rows), reads[ci, n_rows])
             s, v = sv.real, sv.imag
             z = np.where(v > 0, s / np.sqrt(np.maximum(v, 1e-12)), 0.0)
             z[plan.late] = 0.0  # one cycle of starts per t
@@ -190,34 +190,50 @@ class _Plan:
         self.extent = np.array([self.shear[seg_of == k].max() for k in range(n_seg)])
         self.late = np.arange(self.n_start)[None, :] >= np.ceil(CYCLE_ROWS / ts)[:, None]
 
-    def read_index(self, n_rows: int) -> np.ndarray:
-        """Flat indices into the (rows, n_seg) segment sums, (T, start, segment), for terms of ``n_rows`` rows."""
+    def cuts(self, n_rows: int) -> list[list[tuple[int, int, int]]]:
+        """Per time factor and segment, where the starts ``u`` read, for terms of ``n_rows`` rows: ``(off, cut,
+        back)``, segment sums row ``u + off`` for ``u < cut`` and ``u + off - back`` from ``cut`` on.  A segment
+        that runs past the window is read one cycle (``back`` rows) earlier (the window holds more than a cycle),
+        so a cycle start late in the window still reads every group once, and whole."""
         starts = np.round(a.GROUP_SLOTS * SLOT_ROWS * SEGMENT * np.arange(self.n_seg)[None, :] / self.ts[:, None])
-        idx = np.arange(self.n_start)[None, :, None] + starts.astype(np.int64)[:, None, :]  # (T, start, segment)
-        # a segment that runs past the window is read one cycle earlier (the window holds more than a
-        # cycle), so a cycle start late in the window still reads every group once, and whole
-        back = idx - np.round(CYCLE_ROWS / self.ts)[:, None, None].astype(np.int64)
-        idx = np.where((idx + self.extent >= n_rows) & (back >= 0), back, idx)
-        return idx * self.n_seg + np.arange(self.n_seg)
+        backs = np.round(CYCLE_ROWS / self.ts).astype(np.int64)
+        out = []
+        for t, back in enumerate(backs):
+            offs = starts[t].astype(np.int64)
+            cut = np.clip(np.maximum(n_rows - self.extent - offs, back - offs), 0, self.n_start)
+            out.append([(int(o), int(c), int(back)) for o, c in zip(offs, cut, strict=True)])
+        return out
+
+    def cycle_sums(self, seg_sums: np.ndarray, cuts: list[list[tuple[int, int, int]]]) -> np.ndarray:
+        """(T, starts): for every time factor and start row, the sum over segments of the segment sums it reads
+        (``seg_sums`` (n_seg, rows) from _segment_sums; contiguous slices, two per segment)."""
+        out = np.zeros((len(cuts), self.n_start), seg_sums.dtype)
+        n = self.n_start
+        for t, per_seg in enumerate(cuts):
+            o = out[t]
+            for k, (off, cut, back) in enumerate(per_seg):
+                o[:cut] += seg_sums[k, off: off + cut]
+                o[cut:] += seg_sums[k, cut + off - back: n + off - back]
+        return out
 
 
 def _by_local_group(gt: np.ndarray, gw: np.ndarray, need: int, n_seg: int) -> np.ndarray:
-    """Terms and squared weights (rows, groups) as one complex64 array (SEGMENT, need rows, n_seg), zero beyond
+    """Terms and squared weights (rows, groups) as one complex64 array (SEGMENT, n_seg, need rows), zero beyond
     the audio: every slice _segment_sums adds is then contiguous, and the two sums (real and imaginary parts, each
-    added in the same order as two real arrays would be) take one pass and one gather."""
+    added in the same order as two real arrays would be) take one pass."""
     g = (gt + 1j * gw).astype(np.complex64)
     n_groups = g.shape[1]
     g = np.pad(g, ((0, max(need - len(g), 0)), (0, (-n_groups) % SEGMENT)))
-    return np.ascontiguousarray(g.reshape(len(g), -1, SEGMENT)[:, :n_seg].transpose(2, 0, 1))
+    return np.ascontiguousarray(g.reshape(len(g), -1, SEGMENT)[:, :n_seg].transpose(2, 1, 0))
 
 
 def _segment_sums(g: np.ndarray, shear: np.ndarray, rows: int) -> np.ndarray:
-    """(rows, n_seg): for every start row ``u``, the sum over a segment's groups of ``g[u + shear[group], group]``
+    """(n_seg, rows): for every start row ``u``, the sum over a segment's groups of ``g[u + shear[group], group]``
     (``g`` from _by_local_group).  Every segment has the same local shears, so one slice per local group."""
-    out = g[0, int(shear[0]): int(shear[0]) + rows].copy()
+    out = g[0, :, int(shear[0]): int(shear[0]) + rows].copy()
     for j in range(1, SEGMENT):
         sh = int(shear[j])
-        out += g[j, sh: sh + rows]
+        out += g[j, :, sh: sh + rows]
     return out
 
 
