@@ -91,6 +91,35 @@ def test_search_is_exact_on_a_synthetic_shift(wm, speech):
     assert best.time == pytest.approx(0.95, rel=0.004) and best.pitch == pytest.approx(0.95, rel=0.008)
 
 
+def test_cycle_sums_read_every_group_once_where_the_docstring_says():
+    """The fast segment and cycle sums (contiguous slices) equal the plain definition of ``search``: candidate
+    (t, u0) reads group g of segment k at u0 + round(k SEGMENT 2 S / t) + round((g - k SEGMENT) 2 S / t_c), one
+    cycle earlier when its segment would run past the window.  Each group once: the Hoeffding bound is exact."""
+    rng = np.random.default_rng(7)
+    n_groups, n_seg = wma.N_GROUPS, -(-wma.N_GROUPS // audio_scale.SEGMENT)
+    g_local, seg_of = np.arange(n_groups) % audio_scale.SEGMENT, np.arange(n_groups) // audio_scale.SEGMENT
+    ts = audio_scale.grid(audio_scale.TIMES)[[0, 1, 2]]  # one coarse class: the slowest time factors
+    plan = audio_scale._Plan(audio_scale.grid(audio_scale.CLASSES)[0], ts, g_local, seg_of, n_seg)
+    need = plan.rows + int(plan.shear.max())
+    for n_rows in (need, plan.n_start + 200):  # a long window, and one where late starts read a cycle back
+        gt = rng.standard_normal((n_rows, n_groups)).astype(np.float32)
+        gw = rng.random((n_rows, n_groups)).astype(np.float32)
+        g = audio_scale._by_local_group(gt, gw, need, n_seg)
+        fast = plan.cycle_sums(audio_scale._segment_sums(g, plan.shear, plan.rows), plan.cuts(n_rows))
+        ref = np.zeros_like(fast)
+        pad_t = np.pad(gt + 1j * gw, ((0, need), (0, 0)))  # zero beyond the audio
+        for ti, t in enumerate(ts):
+            back = round(audio_scale.CYCLE_ROWS / t)
+            for u0 in range(plan.n_start):
+                for k in range(n_seg):
+                    groups = np.flatnonzero(seg_of == k)
+                    off = u0 + round(wma.GROUP_SLOTS * audio_scale.SLOT_ROWS * audio_scale.SEGMENT * k / t)
+                    if off + plan.extent[k] >= n_rows and off - back >= 0:
+                        off -= back
+                    ref[ti, u0] += pad_t[off + plan.shear[g_local[groups]], groups].sum()
+        assert np.allclose(fast, ref, rtol=1e-5, atol=1e-3)
+
+
 @pytest.mark.xfail(strict=True, reason="an 8-s clip is shorter than the room layer's 9.7-s cycle, so it carries v2 "
                                        "alone, and reverberation (RT60 0.3 s, DRR 0 dB) smears v2's 32-ms slot "
                                        "differences; longer clips: test_audio_watermark_room.py")
