@@ -264,8 +264,11 @@ np.save(path + ".out.npy", out, allow_pickle=True)
 """
 
 
-def run_peer(python: str, clips) -> dict:
-    """resemble-perth (a neural implicit watermark, torch) run from its own venv; presence score per attack."""
+def run_peer(python: str, clips, variants=None) -> dict:  # noqa: ANN001
+    """resemble-perth (a neural implicit watermark, torch) run from its own venv; presence score per attack.
+    ``variants(y, rate, rng)`` yields ``(name, audio, rate)`` per attack: the codec set (``attacks``) by default,
+    or the issue-25 edit set (``edit_variants``)."""
+    variants = attacks if variants is None else variants
     rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "peer.py"
@@ -277,8 +280,14 @@ def run_peer(python: str, clips) -> dict:
         embed_s = time.time() - t0
         marked = np.load(str(src) + ".out.npy", allow_pickle=True).item()
         attacked = {}
-        for name, (y, rate) in marked.items():
-            for attack, a, r in attacks(y, rate, rng):
+        snrs = []
+        for name, x, rate in clips:
+            y, _ = marked[name]
+            mono = x.mean(axis=1) if x.ndim == 2 else x
+            n = min(len(y), len(mono))
+            snrs.append(float(10 * np.log10(np.sum(mono[:n].astype(np.float64) ** 2)
+                                            / np.sum((y[:n] - mono[:n]).astype(np.float64) ** 2))))
+            for attack, a, r in variants(y, rate, rng):
                 attacked[f"{attack}|{name}"] = (a, r)
         for name, x, rate in clips:
             attacked[f"clean|{name}"] = (x, rate)
@@ -292,7 +301,14 @@ def run_peer(python: str, clips) -> dict:
     total = sum(len(x) / r for _, x, r in clips)
     return {"mean_score": {a: float(np.mean(v)) for a, v in per.items()},
             "found_rate_at_0.5": {a: float(np.mean(np.array(v) > 0.5)) for a, v in per.items()},
+            "snr_db": {"min": float(np.min(snrs)), "mean": float(np.mean(snrs))},
             "embed_x_realtime_wall": total / embed_s}
+
+
+def edit_variants(y: np.ndarray, rate: int, rng: np.random.Generator):  # noqa: ARG001 - run_peer's signature
+    """The issue-25 edit set as run_peer variants: each edit alone and followed by MP3 64k (``edited``)."""
+    for name, a in edited(y, rate):
+        yield name, a, rate
 
 
 def real_clips(paths: list[str]) -> list[tuple[str, np.ndarray, int]]:
@@ -354,9 +370,18 @@ def main(argv=None) -> int:
             print(f"{attack:24s} found {row['found_rate']:5.2f}  median z {row['median_score']:5.2f}  "
                   f"median CPU {row['median_cpu_s']:.2f} s ({row['detect_x_realtime_median']:.0f}x real time)  "
                   f"missed {row['missed']}")
+        peers = {}
+        if args.peer_python:
+            peer = run_peer(args.peer_python, clips, edit_variants)
+            peers["resemble-perth"] = peer
+            found = peer["found_rate_at_0.5"]
+            print(f"\n{'edit':24s} {'synthguard':>10s} {'perth':>7s}   (perth: score > 0.5; its clean clips "
+                  f"{found.get('clean', 0.0):.2f}; SNR mean {peer['snr_db']['mean']:.1f} dB)")
+            for attack, row in out.items():
+                print(f"{attack:24s} {row['found_rate']:10.2f} {found.get(attack, float('nan')):7.2f}")
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / (args.out or "watermark_audio_edits.json")).write_text(json.dumps(
-            {"edits": out, "clips": [c[0] for c in clips], "scale_search": not args.first_stage,
+            {"edits": out, "peers": peers, "clips": [c[0] for c in clips], "scale_search": not args.first_stage,
              "command": "bench/watermark_audio.py " + " ".join(sys.argv[1:] if argv is None else argv),
              "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
         return 0
