@@ -59,6 +59,7 @@ VOICES = ("en", "en-us", "cmn", "de", "fr", "es")  # non-Mandarin voices read th
 SOURCES = ("speech", "speech", "music", "speechlike", "noise", "real")
 EDITS = ("none", "mp3", "speed", "tempo", "pitch", "room", "speaker_mic")
 RATES = (8000, 16000, 22050, 44100, 48000)
+CHECKPOINT = 100  # trials between progress lines and saves
 REAL: list[tuple[str, np.ndarray, int]] = []  # --real recordings, loaded by main() before the workers fork
 
 
@@ -209,28 +210,42 @@ def main(argv: list[str] | None = None) -> int:
         REAL.append((Path(path).name, a.samples.mean(axis=1) if a.samples.ndim == 2 else a.samples, a.rate))
     rows: list[dict] = []
     t0 = time.perf_counter()
+    commit = _commit()  # the detector the run started on
+    command = " ".join(["bench/watermark_audio_fp.py", *(sys.argv[1:] if argv is None else argv)])
+
+    def save() -> dict:
+        """Write what has finished (every CHECKPOINT trials and at the end, so a stopped run keeps its prefix)."""
+        summary = summarise(rows)
+        doc = {"seed": args.seed, "real": [Path(p).name for p in args.real], "trials_done": len(rows),
+               "trial_ranges": [[args.start, args.start + len(rows)]], "commit": commit, **summary,
+               "wall_s": time.perf_counter() - t0, "command": command,
+               "machine": {"cpu": cpu_model(), "python": platform.python_version(), "workers": args.workers,
+                           "threads": 1}}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        tmp.replace(args.out)
+        return summary
+
     jobs = [(args.seed, j) for j in range(args.start, args.start + args.trials)]
     with Pool(args.workers) as procs:
-        for row in procs.imap(_one, jobs, chunksize=2):
-            rows.append(row)
-            if row["detected"]:
-                print(f"  DETECTED trial {row['j']}: {row}", flush=True)
-            if len(rows) % 100 == 0:
-                print(f"  {len(rows)} trials, {sum(r['detected'] for r in rows)} detected, "
-                      f"max score {max(r['score'] for r in rows):.2f}", flush=True)
-            if args.max_seconds and time.perf_counter() - t0 > args.max_seconds:
-                procs.terminate()
-                break
+        try:
+            for row in procs.imap(_one, jobs, chunksize=2):
+                rows.append(row)
+                if row["detected"]:
+                    print(f"  DETECTED trial {row['j']}: {row}", flush=True)
+                if len(rows) % CHECKPOINT == 0:
+                    save()
+                    print(f"  {len(rows)} trials, {sum(r['detected'] for r in rows)} detected, "
+                          f"max score {max(r['score'] for r in rows):.2f}", flush=True)
+                if args.max_seconds and time.perf_counter() - t0 > args.max_seconds:
+                    break
+        except KeyboardInterrupt:
+            print("  interrupted: keeping the trials that finished", flush=True)
+        procs.terminate()
     if not rows:
         raise SystemExit("no trial finished")
-    summary = summarise(rows)
-    doc = {"seed": args.seed, "real": [Path(p).name for p in args.real], "trials_done": len(rows),
-           "trial_ranges": [[args.start, args.start + len(rows)]], "commit": _commit(), **summary,
-           "wall_s": time.perf_counter() - t0, "command": " ".join(["bench/watermark_audio_fp.py", *(sys.argv[1:] if argv is None else argv)]),
-           "machine": {"cpu": cpu_model(), "python": platform.python_version(), "workers": args.workers,
-                       "threads": 1}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=1))
+    summary = save()
     print(f"{len(rows)} trials: {summary.get('detections')} detected, max score {summary.get('max_score', 0):.2f}, "
           f"room layer read on {summary.get('room_layer_read')}; detect {summary.get('detect_x_realtime_median', 0):.1f}x "
           f"real time (median); wrote {args.out}")
