@@ -299,8 +299,15 @@ def run_peer(python: str, clips, variants=None) -> dict:  # noqa: ANN001
     for key, score in scores.items():
         per.setdefault(key.split("|")[0], []).append(score)
     total = sum(len(x) / r for _, x, r in clips)
+    # the peer's own decision on the unmarked originals: where it already says "marked", finding it says nothing
+    quiet = {key.split("|")[1] for key, score in scores.items() if key.startswith("clean|") and score <= 0.5}
     return {"mean_score": {a: float(np.mean(v)) for a, v in per.items()},
             "found_rate_at_0.5": {a: float(np.mean(np.array(v) > 0.5)) for a, v in per.items()},
+            "found_rate_where_clean_negative": {
+                a: float(np.mean([scores[f"{a}|{n}"] > 0.5 for n in sorted(quiet)])) if quiet else None
+                for a in per if a != "clean"},
+            "clean_flagged": sorted(k.split("|")[1] for k, v in scores.items() if k.startswith("clean|") and v > 0.5),
+            "scores": scores,
             "snr_db": {"min": float(np.min(snrs)), "mean": float(np.mean(snrs))},
             "embed_x_realtime_wall": total / embed_s}
 
@@ -374,11 +381,15 @@ def main(argv=None) -> int:
         if args.peer_python:
             peer = run_peer(args.peer_python, clips, edit_variants)
             peers["resemble-perth"] = peer
-            found = peer["found_rate_at_0.5"]
-            print(f"\n{'edit':24s} {'synthguard':>10s} {'perth':>7s}   (perth: score > 0.5; its clean clips "
-                  f"{found.get('clean', 0.0):.2f}; SNR mean {peer['snr_db']['mean']:.1f} dB)")
+            found, fair = peer["found_rate_at_0.5"], peer["found_rate_where_clean_negative"]
+            flagged = set(peer["clean_flagged"])
+            print(f"\n{'edit':24s} {'synthguard':>10s} {'perth':>7s} {'sg*':>6s} {'perth*':>7s}   (perth: score > 0.5, "
+                  f"SNR mean {peer['snr_db']['mean']:.1f} dB; it flags {len(flagged)} of {len(clips)} unmarked "
+                  f"originals; * = only the clips it does not flag)")
             for attack, row in out.items():
-                print(f"{attack:24s} {row['found_rate']:10.2f} {found.get(attack, float('nan')):7.2f}")
+                ours_fair = [c not in row["missed"] for c in (n for n, _, _ in clips) if c not in flagged]
+                print(f"{attack:24s} {row['found_rate']:10.2f} {found.get(attack, float('nan')):7.2f} "
+                      f"{np.mean(ours_fair) if ours_fair else float('nan'):6.2f} {float('nan') if fair.get(attack) is None else fair[attack]:7.2f}")
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / (args.out or "watermark_audio_edits.json")).write_text(json.dumps(
             {"edits": out, "peers": peers, "clips": [c[0] for c in clips], "scale_search": not args.first_stage,
