@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +30,12 @@ def cpu_model() -> str:
         return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
     except (OSError, subprocess.CalledProcessError, StopIteration):
         return platform.processor() or "unknown"
+
+
+def write_merged(paths: list[Path], out: Path, merge: Callable[[list[dict]], dict]) -> int:
+    """``--merge`` of the resumable false-positive benches: add up the parts, write ``out``, say what it holds."""
+    merged = merge([json.loads(p.read_text()) for p in paths])
+    out.write_text(json.dumps(merged, indent=2))
+    print(f"{merged['trials_done']} trials over {merged['trial_ranges']}: {merged['detections']} detected, "
+          f"max score {merged['max_score']:.2f}; wrote {out}")
+    return 0

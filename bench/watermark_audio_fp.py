@@ -31,7 +31,7 @@ Writes bench/results/watermark_audio_fp.json (or ``--out``).
 
 from __future__ import annotations
 
-from _machine import RESULTS, ROOT, cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import RESULTS, ROOT, cpu_model, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -200,11 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "watermark_audio_fp.json")
     args = ap.parse_args(argv)
     if args.merge:
-        merged = merge([json.loads(p.read_text()) for p in args.merge])
-        args.out.write_text(json.dumps(merged, indent=2))
-        print(f"{merged['trials_done']} trials over {merged['trial_ranges']}: {merged['detections']} detected, "
-              f"max score {merged['max_score']:.2f}; wrote {args.out}")
-        return 0
+        return write_merged(args.merge, args.out, merge)
     for path in args.real:
         a = decode_bytes(Path(path).read_bytes(), name=path)
         REAL.append((Path(path).name, a.samples.mean(axis=1) if a.samples.ndim == 2 else a.samples, a.rate))
