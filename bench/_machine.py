@@ -32,6 +32,16 @@ def cpu_model() -> str:
         return platform.processor() or "unknown"
 
 
+def git_commit() -> str | None:
+    """The measured code's version: the checkout's commit (a merge of parts run on different code says so)."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
 def write_merged(paths: list[Path], out: Path, merge: Callable[[list[dict]], dict]) -> int:
     """``--merge`` of the resumable false-positive benches: add up the parts, write ``out``, say what it holds."""
     merged = merge([json.loads(p.read_text()) for p in paths])

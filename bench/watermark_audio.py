@@ -190,7 +190,7 @@ def run_ours(clips, fp_count: int, scale_search: bool = True) -> dict:
         t0 = time.process_time()
         y = wm.embed(x, rate, payload)
         embed_x.append(len(x) / rate / (time.process_time() - t0))
-        snrs.append(float(10 * np.log10(np.sum(x.astype(np.float64) ** 2) / np.sum((y - x).astype(np.float64) ** 2))))
+        snrs.append(snr_db(x, y))
         for attack, a, r in attacks(y, rate, rng):
             t0 = time.process_time()
             res = wm.detect(a, r, scale_search=scale_search)
@@ -285,8 +285,7 @@ def run_peer(python: str, clips, variants=None) -> dict:  # noqa: ANN001
             y, _ = marked[name]
             mono = x.mean(axis=1) if x.ndim == 2 else x
             n = min(len(y), len(mono))
-            snrs.append(float(10 * np.log10(np.sum(mono[:n].astype(np.float64) ** 2)
-                                            / np.sum((y[:n] - mono[:n]).astype(np.float64) ** 2))))
+            snrs.append(snr_db(mono[:n], y[:n]))
             for attack, a, r in variants(y, rate, rng):
                 attacked[f"{attack}|{name}"] = (a, r)
         for name, x, rate in clips:
@@ -300,13 +299,14 @@ def run_peer(python: str, clips, variants=None) -> dict:  # noqa: ANN001
         per.setdefault(key.split("|")[0], []).append(score)
     total = sum(len(x) / r for _, x, r in clips)
     # the peer's own decision on the unmarked originals: where it already says "marked", finding it says nothing
-    quiet = {key.split("|")[1] for key, score in scores.items() if key.startswith("clean|") and score <= 0.5}
+    flagged = sorted(name for name, _, _ in clips if scores[f"clean|{name}"] > 0.5)
+    quiet = [name for name, _, _ in clips if name not in flagged]
     return {"mean_score": {a: float(np.mean(v)) for a, v in per.items()},
             "found_rate_at_0.5": {a: float(np.mean(np.array(v) > 0.5)) for a, v in per.items()},
             "found_rate_where_clean_negative": {
-                a: float(np.mean([scores[f"{a}|{n}"] > 0.5 for n in sorted(quiet)])) if quiet else None
+                a: float(np.mean([scores[f"{a}|{n}"] > 0.5 for n in quiet])) if quiet else None
                 for a in per if a != "clean"},
-            "clean_flagged": sorted(k.split("|")[1] for k, v in scores.items() if k.startswith("clean|") and v > 0.5),
+            "clean_flagged": flagged,
             "scores": scores,
             "snr_db": {"min": float(np.min(snrs)), "mean": float(np.mean(snrs))},
             "embed_x_realtime_wall": total / embed_s}
@@ -316,6 +316,11 @@ def edit_variants(y: np.ndarray, rate: int, rng: np.random.Generator):  # noqa: 
     """The issue-25 edit set as run_peer variants: each edit alone and followed by MP3 64k (``edited``)."""
     for name, a in edited(y, rate):
         yield name, a, rate
+
+
+def snr_db(x: np.ndarray, y: np.ndarray) -> float:
+    """Signal-to-watermark ratio of the marked ``y`` against its original ``x`` (same length)."""
+    return float(10 * np.log10(np.sum(x.astype(np.float64) ** 2) / np.sum((y - x).astype(np.float64) ** 2)))
 
 
 def real_clips(paths: list[str]) -> list[tuple[str, np.ndarray, int]]:
@@ -386,10 +391,12 @@ def main(argv=None) -> int:
             print(f"\n{'edit':24s} {'synthguard':>10s} {'perth':>7s} {'sg*':>6s} {'perth*':>7s}   (perth: score > 0.5, "
                   f"SNR mean {peer['snr_db']['mean']:.1f} dB; it flags {len(flagged)} of {len(clips)} unmarked "
                   f"originals; * = only the clips it does not flag)")
+            quiet = [n for n, _, _ in clips if n not in flagged]
             for attack, row in out.items():
-                ours_fair = [c not in row["missed"] for c in (n for n, _, _ in clips) if c not in flagged]
+                ours_fair = np.mean([n not in row["missed"] for n in quiet]) if quiet else float("nan")
+                theirs_fair = float("nan") if fair.get(attack) is None else fair[attack]
                 print(f"{attack:24s} {row['found_rate']:10.2f} {found.get(attack, float('nan')):7.2f} "
-                      f"{np.mean(ours_fair) if ours_fair else float('nan'):6.2f} {float('nan') if fair.get(attack) is None else fair[attack]:7.2f}")
+                      f"{ours_fair:6.2f} {theirs_fair:7.2f}")
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / (args.out or "watermark_audio_edits.json")).write_text(json.dumps(
             {"edits": out, "peers": peers, "clips": [c[0] for c in clips], "scale_search": not args.first_stage,

@@ -31,7 +31,7 @@ Writes bench/results/watermark_audio_fp.json (or ``--out``).
 
 from __future__ import annotations
 
-from _machine import RESULTS, ROOT, cpu_model, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import RESULTS, cpu_model, git_commit, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -39,15 +39,12 @@ import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from math import gcd  # noqa: E402
 from multiprocessing import Pool  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from scipy.signal import resample_poly  # noqa: E402
 from watermark_audio import SENTENCES, espeak  # noqa: E402
 
 from synthguard.codecs.audio import encode_lossy  # noqa: E402
@@ -61,11 +58,6 @@ EDITS = ("none", "mp3", "speed", "tempo", "pitch", "room", "speaker_mic")
 RATES = (8000, 16000, 22050, 44100, 48000)
 CHECKPOINT = 100  # trials between progress lines and saves
 REAL: list[tuple[str, np.ndarray, int]] = []  # --real recordings, loaded by main() before the workers fork
-
-
-def _fit(x: np.ndarray, rate: int, target: int) -> np.ndarray:
-    g = gcd(rate, target)
-    return resample_poly(x, target // g, rate // g).astype(np.float32)
 
 
 def _source(rng: np.random.Generator, seconds: float) -> tuple[str, np.ndarray, int]:
@@ -164,14 +156,6 @@ def summarise(rows: list[dict]) -> dict:
             "worst": sorted(rows, key=lambda r: -r["score"])[:5]}
 
 
-def _commit() -> str | None:
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def merge(parts: list[dict]) -> dict:
     if len({(p["seed"], tuple(p["real"])) for p in parts}) != 1:
         raise SystemExit("--merge: the parts differ in seed or real recordings")
@@ -206,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         REAL.append((Path(path).name, a.samples.mean(axis=1) if a.samples.ndim == 2 else a.samples, a.rate))
     rows: list[dict] = []
     t0 = time.perf_counter()
-    commit = _commit()  # the detector the run started on
+    commit = git_commit()  # the detector the run started on
     command = " ".join(["bench/watermark_audio_fp.py", *(sys.argv[1:] if argv is None else argv)])
 
     def save() -> dict:

@@ -27,7 +27,7 @@ Writes bench/results/watermark_image_fp.json (or ``--out``).
 
 from __future__ import annotations
 
-from _machine import RESULTS, ROOT, cpu_model, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import RESULTS, ROOT, cpu_model, git_commit, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -146,18 +146,6 @@ def summarise(rows: list[dict]) -> dict:
             "by": by, "detected_trials": [r for r in rows if r["detected"]]}
 
 
-def _commit() -> str | None:
-    """The detector's version: the checkout's commit (a merge of parts run on different detectors says so)."""
-    import subprocess
-
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
-    except OSError:
-        return None
-    return out.stdout.strip() or None
-
-
 def merge(parts: list[dict]) -> dict:
     """Reports of disjoint slices (same seed, key mode and sets) added up: exact for the counts, detections,
     maximum score and minimum p-value, overall and per group."""
@@ -225,7 +213,7 @@ def main(argv=None) -> int:
         "machine": {"cpu": cpu_model(), "python": platform.python_version(), "threads": 1, "workers": args.workers,
                     "shared": "2 cores shared with other jobs; run under nice -n 15"},
         "trials_requested": args.trials, "trials_done": len(rows), "stopped_by_time_limit": stopped,
-        "trial_ranges": [[args.start, args.start + len(rows)]], "commit": _commit(),
+        "trial_ranges": [[args.start, args.start + len(rows)]], "commit": git_commit(),
         "seed": args.seed, "key": "a fresh sha256('fp key <seed> <j>') per trial" if args.key == "random"
         else "sha256('synthguard bench key')",
         "search": "full", "sets": {s: len(SETS[s]) for s in args.sets.split(",")},
