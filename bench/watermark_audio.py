@@ -95,7 +95,7 @@ def corpus(n: int, synthetic: bool = False) -> list[tuple[str, np.ndarray, int]]
         kind = i % 4
         if kind in (0, 1) and synthetic:
             clips.append((f"speechlike22-{i}", speech_like(10.0, 22050, seed=100 + i), 22050))
-        elif kind in (0, 1):  # espeak speech, two sentences for ~8-12 s
+        elif kind in (0, 1):  # espeak speech, two sentences: 10.5-24 s (the 24-clip set)
             voice = "en" if kind == 0 else "cmn"
             texts = rng.choice(SENTENCES[voice], size=2, replace=False)
             x, rate = espeak(" ".join(texts), voice, int(rng.integers(130, 190)), int(rng.integers(30, 70)))
