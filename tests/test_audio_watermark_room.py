@@ -165,3 +165,43 @@ def test_reverberant_unmarked_audio_stays_negative(wm, speech, music):
     _, y, rate = speech  # a mark under another key is not this key's mark
     other = AudioWatermarker(bytes(range(1, 33)))
     assert not other.detect(attacks.room(y, rate, 0.3, drr_db=10.0, seed=1), rate, scale_search=False).detected
+
+
+SPEECH_TEXT = ("Please confirm your appointment for Tuesday at half past three, and bring the signed forms with you. "
+               "The quick brown fox jumps over the lazy dog while the rain keeps falling on the quiet town.")
+
+
+@pytest.fixture(scope="module")
+def spoken() -> tuple[np.ndarray, int]:
+    """12.5 s of espeak-ng English (`make system-deps` installs it): real speech, on which the room layer needs
+    about 1.4x the whole budget (music-like about 0.25x), so its moves are rationed."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import soundfile
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed (make system-deps installs it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "s.wav"
+        subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "-p", "50", "-w", str(wav), SPEECH_TEXT], check=True,
+                       capture_output=True)
+        x, rate = soundfile.read(wav, dtype="float32")
+    return x, rate
+
+
+def test_rationed_speech_keeps_the_payload_through_a_room(wm, spoken, monkeypatch):
+    """Speech: the room layer's budget binds, and the rationing favours the payload over the pilots
+    (audio_room.PILOT_RATION).  The room layer then finds the payload at the critical distance (RT60 0.6 s) + MP3
+    64k and over the speaker-mic path, both lost when pilots and payload were rationed alike (the CRC failed)."""
+    x, rate = spoken
+    y = wm.embed(x, rate, PAYLOAD)
+    assert 10 * np.log10(np.sum(np.asarray(x, np.float64) ** 2) / np.sum((y - x).astype(np.float64) ** 2)) >= 30.99
+    for copy in (_mp3(attacks.room(y, rate, 0.6, seed=2), rate), attacks.speaker_mic(y, rate, seed=3)):
+        r = wm.detect(copy, rate, scale_search=False)
+        assert _found(r) and r.layer == audio_room.LAYER
+    monkeypatch.setattr(audio_room, "PILOT_RATION", 1.0)  # pilots and payload alike, as before
+    alike = attacks.speaker_mic(wm.embed(x, rate, PAYLOAD), rate, seed=3)
+    assert not wm.detect(alike, rate, scale_search=False).detected
