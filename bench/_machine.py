@@ -42,6 +42,22 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def add_groups(groups: list[dict]) -> dict:
+    """Null-test groups of disjoint slices added up: exact counts, detections, maximum score, minimum p-value."""
+    return {"count": sum(g["count"] for g in groups), "detections": sum(g["detections"] for g in groups),
+            "max_score": max(g["max_score"] for g in groups), "min_p_value": min(g["min_p_value"] for g in groups)}
+
+
+def merge_by(bys: list[dict]) -> dict:
+    """Per-group breakdowns (``{dimension: {group: counts}}``) of disjoint slices, added up with add_groups."""
+    grouped: dict[str, dict[str, list[dict]]] = {}
+    for by in bys:
+        for dim, groups in by.items():
+            for key, g in groups.items():
+                grouped.setdefault(dim, {}).setdefault(key, []).append(g)
+    return {dim: {key: add_groups(gs) for key, gs in groups.items()} for dim, groups in grouped.items()}
+
+
 def write_merged(paths: list[Path], out: Path, merge: Callable[[list[dict]], dict]) -> int:
     """``--merge`` of the resumable false-positive benches: add up the parts, write ``out``, say what it holds."""
     merged = merge([json.loads(p.read_text()) for p in paths])

@@ -146,12 +146,17 @@ def drr_sweep() -> dict:
     return sweep
 
 
+def mp3_64k(a: np.ndarray, rate: int) -> np.ndarray:
+    """``a`` (mono) through MP3 at 64 kbit/s and back, as mono."""
+    return decode_bytes(encode_lossy(a, rate, "mp3", 64_000)).samples.mean(axis=1)
+
+
 def edited(y: np.ndarray, rate: int):
     """The issue-25 edits, alone and followed by MP3 64k."""
     for name, f in EDITS.items():
         a = f(y, rate)
         yield name, a
-        yield name + "+mp3_64k", decode_bytes(encode_lossy(a, rate, "mp3", 64_000)).samples.mean(axis=1)
+        yield name + "+mp3_64k", mp3_64k(a, rate)
 
 
 def run_edits(clips, scale_search: bool = True) -> dict:

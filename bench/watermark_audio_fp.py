@@ -31,7 +31,7 @@ Writes bench/results/watermark_audio_fp.json (or ``--out``).
 
 from __future__ import annotations
 
-from _machine import RESULTS, cpu_model, git_commit, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import RESULTS, cpu_model, git_commit, merge_by, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -156,21 +156,6 @@ def summarise(rows: list[dict]) -> dict:
             "worst": sorted(rows, key=lambda r: -r["score"])[:5]}
 
 
-def _merge_by(bys: list[dict]) -> dict:
-    """The per-source and per-edit breakdowns of several reports, added up."""
-    out: dict[str, dict[str, dict]] = {}
-    for by in bys:
-        for dim, rows in by.items():
-            for key, row in rows.items():
-                acc = out.setdefault(dim, {}).setdefault(key, {"count": 0, "detections": 0, "max_score": float("-inf"),
-                                                               "min_p_value": 1.0})
-                acc["count"] += row["count"]
-                acc["detections"] += row["detections"]
-                acc["max_score"] = max(acc["max_score"], row["max_score"])
-                acc["min_p_value"] = min(acc["min_p_value"], row["min_p_value"])
-    return out
-
-
 def merge(parts: list[dict]) -> dict:
     if len({(p["seed"], tuple(p["real"])) for p in parts}) != 1:
         raise SystemExit("--merge: the parts differ in seed or real recordings")
@@ -183,7 +168,7 @@ def merge(parts: list[dict]) -> dict:
             "min_p_value": min(p["min_p_value"] for p in parts),
             "room_layer_read": sum(p["room_layer_read"] for p in parts),
             "commits": sorted({c for p in parts for c in p.get("commits", [p.get("commit")]) if c}),
-            "by": _merge_by([p["by"] for p in parts if "by" in p]),
+            "by": merge_by([p["by"] for p in parts if "by" in p]),
             "parts": [{k: leaf[k] for k in ("trial_ranges", "detections", "max_score", "detect_x_realtime_median",
                                             "machine")}
                       for part in parts for leaf in part.get("parts", [part])]}  # a merged report merges again

@@ -52,24 +52,23 @@ def need(wm: wma.AudioWatermarker, x: np.ndarray, rate: int, payload: bytes) -> 
     return float(np.mean(m * m)) / budget if m is not None else 0.0
 
 
-def run_share(share: float, clips) -> dict:  # noqa: ANN001 - corpus rows
+def run_share(share: float, clips, keep: list[str]) -> dict:  # noqa: ANN001 - corpus rows
+    """Embed and attack the ``keep`` clips with the room layer at ``share`` of the budget (v2 the rest)."""
     wma.V2_SHARE = 1.0 - share  # the production constant, for this run only
     wm = wma.AudioWatermarker(wa.KEY)
     rng = np.random.default_rng(3)  # the payloads of bench/watermark_audio.py's run_edits
     found: dict[str, list[str]] = {e: [] for e in [*ROOM_EDITS, *(e + "+mp3_64k" for e in ROOM_EDITS), *SPEED_EDITS]}
-    snrs, v2_z, needs = [], [], {}
+    snrs, v2_z = [], []
     for name, x, rate in clips:
         payload = rng.bytes(8)
-        if name not in KEEP:
+        if name not in keep:
             continue
         y = wm.embed(x, rate, payload)
         snrs.append(wa.snr_db(x, y))
         v2_z.append(wm._detect(y, rate, None).score)
-        needs[name] = round(need(wm, x, rate, payload), 3)
         for e in ROOM_EDITS:
             a = wa.EDITS[e](y, rate)
-            for label, b in ((e, a), (e + "+mp3_64k", wa.decode_bytes(wa.encode_lossy(a, rate, "mp3", 64_000))
-                                       .samples.mean(axis=1))):
+            for label, b in ((e, a), (e + "+mp3_64k", wa.mp3_64k(a, rate))):
                 r = audio_room.read(wm.room_layout, wma._prepare(b, rate)[0])
                 if r is not None and r.detected and r.payload == payload:
                     found[label].append(name)
@@ -79,11 +78,8 @@ def run_share(share: float, clips) -> dict:  # noqa: ANN001 - corpus rows
                 found[e].append(name)
     n = len(snrs)
     return {"room_share": share, "n": n, "found": {e: len(v) / n for e, v in found.items()},
-            "missed": {e: [c for c in KEEP if c not in v] for e, v in found.items()},
-            "snr_db_min": float(np.min(snrs)), "v2_clean_z_median": float(np.median(v2_z)), "room_need": needs}
-
-
-KEEP: list[str] = []
+            "missed": {e: [c for c in keep if c not in v] for e, v in found.items()},
+            "snr_db_min": float(np.min(snrs)), "v2_clean_z_median": float(np.median(v2_z))}
 
 
 def main(argv=None) -> int:
@@ -94,17 +90,20 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "watermark_audio_split.json")
     args = ap.parse_args(argv)
     clips = wa.corpus(args.clips)
-    KEEP[:] = [c[0] for c in clips if args.kinds == "all" or c[0].startswith(args.kinds)]
+    keep = [c[0] for c in clips if args.kinds == "all" or c[0].startswith(args.kinds)]
+    wm, rng = wma.AudioWatermarker(wa.KEY), np.random.default_rng(3)  # the room layer's need: the same for every share
+    needs = {name: round(need(wm, x, rate, payload), 3) for (name, x, rate), payload in
+             ((c, rng.bytes(8)) for c in clips) if name in keep}
     rows = []
     for share in args.shares:
-        rows.append(run_share(share, clips))
+        rows.append({**run_share(share, clips, keep), "room_need": needs})
         r = rows[-1]
         print(f"room share {share:.2f} (v2 {1 - share:.2f}), {r['n']} clips: SNR min {r['snr_db_min']:.2f} dB, "
               f"v2 clean z median {r['v2_clean_z_median']:.2f}", flush=True)
         for e, f in r["found"].items():
             print(f"  {e:22s} found {f:.2f}  missed {r['missed'][e]}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"rows": rows, "clips": KEEP, "commit": git_commit(),
+    args.out.write_text(json.dumps({"rows": rows, "clips": keep, "commit": git_commit(),
                                     "command": "bench/watermark_audio_split.py " + " ".join(sys.argv[1:]),
                                     "machine": {"cpu": cpu_model(), "threads": 1}}, indent=1))
     print(f"wrote {args.out}")

@@ -27,7 +27,7 @@ Writes bench/results/watermark_image_fp.json (or ``--out``).
 
 from __future__ import annotations
 
-from _machine import RESULTS, ROOT, cpu_model, git_commit, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import RESULTS, ROOT, add_groups, cpu_model, git_commit, merge_by, single_thread, write_merged  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -154,22 +154,12 @@ def merge(parts: list[dict]) -> dict:
     ranges = sorted(r for p in parts for r in p.get("trial_ranges", [[0, p["trials_done"]]]))
     if any(a[1] > b[0] for a, b in zip(ranges, ranges[1:], strict=False)):
         raise SystemExit(f"--merge: overlapping trial ranges {ranges}")
-
-    def add(groups: list[dict]) -> dict:
-        return {"count": sum(g["count"] for g in groups), "detections": sum(g["detections"] for g in groups),
-                "max_score": max(g["max_score"] for g in groups), "min_p_value": min(g["min_p_value"] for g in groups)}
-
-    by: dict = {}
-    for p in parts:
-        for k, groups in p["by"].items():
-            for v, g in groups.items():
-                by.setdefault(k, {}).setdefault(v, []).append(g)
     worst = max((p["worst_trial"] for p in parts), key=lambda w: w["score"])
     return {"machine": [p["machine"] for p in parts], "commits": [p.get("commit") for p in parts], "seed": parts[0]["seed"], "key": parts[0]["key"],
             "search": "full", "sets": parts[0]["sets"], "edits": parts[0]["edits"], "trial_ranges": ranges,
-            "trials_done": sum(p["trials_done"] for p in parts), **add(parts),
+            "trials_done": sum(p["trials_done"] for p in parts), **add_groups(parts),
             "score_quantiles_per_part": [p["score_quantiles"] for p in parts], "worst_trial": worst,
-            "by": {k: {v: add(gs) for v, gs in groups.items()} for k, groups in by.items()},
+            "by": merge_by([p["by"] for p in parts]),
             "detected_trials": [t for p in parts for t in p["detected_trials"]],
             "wall_s": sum(p["wall_s"] for p in parts)}
 
