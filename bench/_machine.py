@@ -65,3 +65,22 @@ def write_merged(paths: list[Path], out: Path, merge: Callable[[list[dict]], dic
     print(f"{merged['trials_done']} trials over {merged['trial_ranges']}: {merged['detections']} detected, "
           f"max score {merged['max_score']:.2f}; wrote {out}")
     return 0
+
+
+def half_paths(half: str, step: int) -> list[Path]:
+    """Every ``step``-th image of the Kodak and photo sets starting at the half's first (odd: kodim01, p01; even:
+    kodim02, p02): step 2 is the whole half, step 4 every other image of it."""
+    start = 0 if half == "odd" else 1
+    return (sorted((ROOT / "tests" / "data" / "kodak").glob("kodim*.png"))[start::step]
+            + sorted((ROOT / "tests" / "data" / "photos").glob("p*.jpg"))[start::step])
+
+
+def marked_photos(wm, paths: list[Path]):
+    """``(path, payload, marked image)`` per path; the payload is derived from the file name."""
+    import hashlib
+
+    from PIL import Image
+
+    for path in paths:
+        payload = hashlib.sha256(path.name.encode()).digest()[:8]
+        yield path, payload, wm.embed(Image.open(path).convert("RGB"), payload)

@@ -15,7 +15,7 @@ bench/results/watermark_image_resize_crop_<half>.json.
 
 from __future__ import annotations
 
-from _machine import RESULTS, cpu_model, single_thread  # noqa: E402  (bench/ is on sys.path when run)
+from _machine import RESULTS, cpu_model, half_paths, marked_photos, single_thread  # noqa: E402  (bench/ is on sys.path when run)
 
 single_thread()
 
@@ -25,13 +25,11 @@ import itertools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from PIL import Image  # noqa: E402
 
 from synthguard.marking.watermark import ImageWatermarker  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = hashlib.sha256(b"sweep").digest()
 FACTORS = (0.55, 0.7, 0.83, 0.9, 1.1, 1.3, 1.6)
 CROPS = ((1, 1, 1, 1), (2, 2, 2, 2), (3, 0, 0, 3), (5, 5, 5, 5), (0, 0, 7, 0), (12, 4, 0, 9))  # left, top, right, bottom
@@ -41,15 +39,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--half", choices=("odd", "even"), default="odd")
     args = ap.parse_args(argv)
-    start = 0 if args.half == "odd" else 1
-    paths = (sorted((ROOT / "tests" / "data" / "kodak").glob("kodim*.png"))[start::4]
-             + sorted((ROOT / "tests" / "data" / "photos").glob("p*.jpg"))[start::4])
+    paths = half_paths(args.half, 4)
     wm = ImageWatermarker(KEY)
     rows = []
     t0 = time.time()
-    for path in paths:
-        payload = hashlib.sha256(path.name.encode()).digest()[:8]
-        marked = wm.embed(Image.open(path).convert("RGB"), payload)
+    for path, payload, marked in marked_photos(wm, paths):
         for f, (left, top, right, bottom) in itertools.product(FACTORS, CROPS):
             a = marked.resize((round(marked.width * f), round(marked.height * f)), Image.BICUBIC)
             a = a.crop((left, top, a.width - right, a.height - bottom))

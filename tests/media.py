@@ -93,3 +93,19 @@ def rotate_crop(im: Image.Image, deg: float, resize_back: bool) -> Image.Image:
     x, y = (w - cw) // 2, (h - ch) // 2
     out = im.rotate(deg, resample=Image.BICUBIC).crop((x, y, x + cw, y + ch))
     return out.resize((w, h), Image.BICUBIC) if resize_back else out
+
+
+def espeak_wav(path: Path, text: str, voice: str = "en", speed: int = 150, pitch: int = 50) -> Path:
+    """Speech from espeak-ng written to ``path`` (Debian package espeak-ng; `make test` installs it): a test that
+    needs real speech fails, not skips, where it is missing."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        import pytest
+
+        pytest.fail("espeak-ng is not installed: apt-get install espeak-ng (make system-deps installs it)")
+    subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), text], check=True,
+                   capture_output=True, timeout=60)
+    return path

@@ -18,6 +18,7 @@ from synthguard.marking.audio.io import decode_bytes, music_like, speech_like
 from synthguard.marking.watermark import audio as wma
 from synthguard.marking.watermark import audio_room, audio_scale
 from synthguard.marking.watermark.audio import FALSE_POSITIVE_RATE, AudioWatermarker
+from tests.media import espeak_wav
 
 KEY = bytes(range(32))
 PAYLOAD = bytes.fromhex("0123456789abcdef")
@@ -178,20 +179,13 @@ SPEECH_TEXT = ("Please confirm your appointment for Tuesday at half past three, 
 def spoken() -> tuple[np.ndarray, int]:
     """12.5 s of espeak-ng English (`make system-deps` installs it): real speech, on which the room layer needs
     about 1.4x the whole budget (music-like about 0.25x), so its moves are rationed."""
-    import shutil
-    import subprocess
     import tempfile
     from pathlib import Path
 
     import soundfile
 
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed (make system-deps installs it)")
     with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "s.wav"
-        subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "-p", "50", "-w", str(wav), SPEECH_TEXT], check=True,
-                       capture_output=True)
-        x, rate = soundfile.read(wav, dtype="float32")
+        x, rate = soundfile.read(espeak_wav(Path(tmp) / "s.wav", SPEECH_TEXT), dtype="float32")
     return x, rate
 
 

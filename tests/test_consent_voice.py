@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import pickle
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,7 @@ from synthguard.consent import voices
 from synthguard.consent.voice_weights import _Restricted, load_state_dict, locate_weights
 from synthguard.errors import ConfigError
 from synthguard.media import Media
-from tests.media import wav_bytes
+from tests.media import espeak_wav, wav_bytes
 
 # Made by resemblyzer 0.1.4 + torch 2.13 (scripts/check_voice_encoder.py's environment) on ``_synthetic()``:
 # VoiceEncoder().embed_utterance(wav) as float16, and wav_to_mel_spectrogram(wav).sum() / [50, 10].
@@ -43,14 +41,7 @@ def _synthetic() -> np.ndarray:
 
 
 def espeak(tmp: Path, name: str, text: str, voice: str = "en+m3", speed: int = 150, pitch: int = 50) -> Media:
-    """Speech from espeak-ng (Debian package espeak-ng; `make test` installs it)."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        pytest.fail("espeak-ng is not installed: apt-get install espeak-ng (the voice tests synthesise speech)")
-    path = tmp / f"{name}.wav"
-    subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), text], check=True,
-                   capture_output=True, timeout=60)
-    return Media.open(path)
+    return Media.open(espeak_wav(tmp / f"{name}.wav", text, voice, speed, pitch))
 
 
 def test_weights_load_from_the_installed_package_without_torch():

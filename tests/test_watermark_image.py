@@ -124,7 +124,8 @@ def test_fast_path_skips_the_lattice_search(wm, marked, monkeypatch):
         assert not wm.detect(orig).detected  # unmarked: the full search runs and finds nothing
         assert calls
         calls.clear()
-    assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_RESERVE + len(image_mod.PRIOR_GRID) + N_LOCAL) * N_ORIENTATIONS
+    assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_RESERVE + len(image_mod.PRIOR_GRID)
+                                       + 2 * len(image_mod.PRIOR_ANGLES) + N_LOCAL) * N_ORIENTATIONS
                                       * len(image_mod.PROFILES)
                                       * 128 * 128)
 

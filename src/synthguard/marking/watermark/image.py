@@ -26,11 +26,15 @@ autocorrelation's sharp part, the aspect model's further picks, two shear models
 ``N_HYPOTHESES``; textured photos bury the mark's lattice among them), ranked on the pilot in all orientations, the
 best ``RESERVE_TESTS`` tested; then a fine grid around the native prior (``PRIOR_GRID``: +-3 % in 0.5 % steps,
 ranked on the pilot, the best tested -- a resized copy cropped by a few pixels on a photo textured all over, whose
-autocorrelation does not show the true period); then the geometry models of ``_local`` (``N_LOCAL`` more
-hypotheses): a keystone (a coarse scan ranked on the pilot, then its neighbours on the fine grid of amounts) and an
-inset (the rectangles of straight edges a pasted picture leaves, each with the period its short side predicts and
-the inset's own autocorrelation lattices -- a side next to a content edge is read a few % off -- read from the
-full-resolution luminance: a small inset in a large picture has its chips below a pixel at detection scale).
+autocorrelation does not show the true period); then a grid of small rotations (``PRIOR_ANGLES``: +-0.125 to +-1
+degree in 0.125-degree steps, cropped or straightened; every other angle ranked on the pilot, then the best one's
+two neighbours, the best of the three tested -- the rotation model misses these angles on such a photo: at a 128-px
+lag half a degree moves the peaks by one pixel, inside a textured autocorrelation's broad central lobes); then the
+geometry models of ``_local`` (``N_LOCAL`` more hypotheses): a keystone (a coarse scan ranked on the pilot, then
+its neighbours on the fine grid of amounts) and an inset (the rectangles of straight edges a pasted picture
+leaves, each with the period its short side predicts and the inset's own autocorrelation lattices -- a side next to
+a content edge is read a few % off -- read from the full-resolution luminance: a small inset in a large picture has
+its chips below a pixel at detection scale).
 
 Geometry (issue 24).  Every lattice hypothesis is tested in the 8 orientations of the folded tile (``_orient``:
 mirrors, quarter turns, transposes -- which the square lattice cannot tell apart), so a mirrored or quarter-turned
@@ -45,9 +49,10 @@ sum_c s_c h(x_c + o)`` over the pilot chips, where ``h`` is the folded, matched-
 +-1 chip signs. Under the null hypothesis (the image does not carry this key's mark, so the signs are independent of
 the image) Hoeffding's inequality gives ``P(C(o) >= z * sqrt(V(o))) <= exp(-z^2 / 2)`` with ``V(o) = sum_c h(x_c +
 o)^2`` for every fixed candidate -- whatever the image content. There are ``N = (N_HYPOTHESES + N_RESERVE +
-len(PRIOR_GRID) + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or homography, orientation, band
-profile, offset) candidates that could be tried: the lattice hypotheses and the reserve come from the
-key-independent search (at most ``N_RESERVE`` distinct runners-up), ``PRIOR_GRID`` counts every point of the grid,
+len(PRIOR_GRID) + 2 len(PRIOR_ANGLES) + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * 128^2`` (lattice or
+homography, orientation, band profile, offset) candidates that could be tried: the lattice hypotheses and the
+reserve come from the key-independent search (at most ``N_RESERVE`` distinct runners-up), ``PRIOR_GRID`` and
+``PRIOR_ANGLES`` count every point of their grids,
 and ``N_LOCAL`` counts every point of ``_local``'s keystone grid, every period variant of every inset rectangle and
 its ``INSET_LATTICES`` autocorrelation lattices, although a cheap ranking on the pilot chips picks only a few of the
 reserve's and ``_local``'s candidates to test (the maximum over any subset, however chosen, is at most the maximum
@@ -115,6 +120,8 @@ WHITEN_BETA = 1.0
 EQ_BINS = 6
 N_SYNC_REFINE = 3  # lattice hypotheses whose best offsets are refined with the payload chips' energy
 PRIOR_GRID = tuple(round(0.005 * k, 3) for k in range(-6, 7) if k)  # relative period offsets around the native prior
+ANGLE_STEP = 0.125  # degrees
+PRIOR_ANGLES = tuple(ANGLE_STEP * k for k in range(-8, 9) if k)  # small rotations, each cropped and straightened
 RESERVE_TESTS = 2  # of the lattice search's reserve (``_sync.N_RESERVE``, all counted), the best ranked tested
 DECODE_TRIES = 4  # decoding offsets tried when the correlation alone proves presence (only the first earns CRC credit)
 
@@ -169,7 +176,8 @@ _RADIUS = np.hypot(_FREQ[:, None], _FREQ[None, :])
 # lower part, which is what survives downscaling followed by JPEG.  Every profile is a counted hypothesis.
 PROFILE_LOWPASS = 0.2
 PROFILES = (PULSE, PULSE * (_RADIUS < PROFILE_LOWPASS))
-N_CANDIDATES = (N_HYPOTHESES + N_RESERVE + len(PRIOR_GRID) + N_LOCAL) * N_ORIENTATIONS * len(PROFILES) * TILE * TILE
+N_CANDIDATES = ((N_HYPOTHESES + N_RESERVE + len(PRIOR_GRID) + 2 * len(PRIOR_ANGLES) + N_LOCAL)
+                * N_ORIENTATIONS * len(PROFILES) * TILE * TILE)
 
 
 def _equalise(h: np.ndarray, pilot: np.ndarray) -> np.ndarray:
@@ -331,9 +339,10 @@ def _rank_refs(layout: Any, orientations: int) -> np.ndarray:
 
 def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layout: Any, test: Test,
                     reserve: Sequence[Lattice] = (), full: np.ndarray | None = None, scale: float = 1.0) -> list:
-    """The full search's last hypotheses (``N_RESERVE`` + ``len(PRIOR_GRID)`` + ``N_LOCAL`` counted): the lattice
-    search's ``reserve`` ranked on the pilot in all orientations, the best :data:`RESERVE_TESTS` tested; the fine
-    grid around the native prior ``period`` likewise, its best tested; a keystone -- the coarse scan
+    """The full search's last hypotheses (``N_RESERVE`` + ``len(PRIOR_GRID)`` + ``2 len(PRIOR_ANGLES)`` +
+    ``N_LOCAL`` counted): the lattice search's ``reserve`` ranked on the pilot in all orientations, the best
+    :data:`RESERVE_TESTS` tested; the fine grid around the native prior ``period`` and the small rotations
+    likewise, the best of each tested; a keystone -- the coarse scan
     ranked on the pilot, then the best candidate's fine-grid neighbours -- and the inset rectangles of ``luma``
     (none without it), each with the best of its period variants; upright, as ranked (the count has all 8
     orientations).  An inset is read from ``full`` (the luminance before the detection downscaling, which leaves a
@@ -345,6 +354,7 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
     # a resize then a crop of a few pixels: the native prior's period a little off (the autocorrelation of a
     # textured photo may not show the true one): a fine grid around it
     found += _test_best(rank_all, [square(period * (1 + d), 0.0) for d in PRIOR_GRID], 1, test, folds)
+    found += _test_small_rotation(rank_all, rn.shape, period, test, folds)
     rank = pilot_rank(rn, layout)
     scan = [(rank(hom, box), side, a) for side, a, box, hom in _local.keystone_scan(rn.shape, period)]
     scan.sort(key=lambda t: -t[0])
@@ -362,6 +372,39 @@ def geometry_models(rn: np.ndarray, luma: np.ndarray | None, period: float, layo
         for lat in lattices(region, region_scale, 1 + _local.INSET_LATTICES, (prior,), n_models=1)[1:]:
             found.append(test(lat, 1, region=region))
     return found
+
+
+def small_rotation(shape: tuple[int, ...], period: float, deg: float, straightened: bool) -> Lattice:
+    """The lattice of an image of ``shape`` (native period ``period``) rotated by ``deg`` degrees and cropped (the
+    period kept) or straightened (the largest same-aspect rectangle resized back: the period grows by the crop's
+    factor, as in ``_sync``'s rotation model)."""
+    if not straightened:
+        return square(period, math.radians(deg))
+    ih, iw = shape[:2]
+    a = math.radians(abs(deg))
+    fill = min(iw / (iw * math.cos(a) + ih * math.sin(a)), ih / (iw * math.sin(a) + ih * math.cos(a)))
+    return square(period / fill, math.radians(deg))
+
+
+def _test_small_rotation(rank: Callable, shape: tuple[int, ...], period: float, test: Test, folds: dict) -> list:
+    """Coarse to fine over the :data:`PRIOR_ANGLES` grid (all ``2 len(PRIOR_ANGLES)`` points counted): every other
+    angle ranked, both models, then the best one's two neighbours; the best of those three tested (none when the
+    grid is empty: ``bench/watermark_image_small_rotation.py --without-angle-grid``)."""
+    def ranked(deg: float, straightened: bool) -> tuple[float, Lattice]:
+        lattice = small_rotation(shape, period, deg, straightened)
+        return rank(lattice, None), lattice
+
+    coarse = [(ranked(d, st), d, st) for d in PRIOR_ANGLES if round(d / ANGLE_STEP) % 2 == 0
+              for st in (False, True)]
+    if not coarse:
+        return []
+    (score, lattice), deg, st = max(coarse, key=lambda c: c[0][0])
+    for d in (deg - ANGLE_STEP, deg + ANGLE_STEP):
+        if any(abs(d - a) < 1e-9 for a in PRIOR_ANGLES):
+            score, lattice = max((score, lattice), ranked(d, st), key=lambda r: r[0])
+    out = test(lattice, folded=folds.get((lattice, None)))
+    folds.clear()
+    return [out]
 
 
 def _test_best(rank: Callable, candidates: list, k: int, test: Test, folds: dict,
