@@ -125,7 +125,8 @@ def test_fast_path_skips_the_lattice_search(wm, marked, monkeypatch):
         assert calls
         calls.clear()
     assert image_mod.N_CANDIDATES == ((N_HYPOTHESES + N_RESERVE + len(image_mod.PRIOR_GRID)
-                                       + 2 * len(image_mod.PRIOR_ANGLES) + N_LOCAL) * N_ORIENTATIONS
+                                       + 2 * len(image_mod.PRIOR_ANGLES) + image_mod.N_STRETCHES + N_LOCAL)
+                                      * N_ORIENTATIONS
                                       * len(image_mod.PROFILES)
                                       * 128 * 128)
 

@@ -355,6 +355,75 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
     return _split(chosen, spare, n, reserve)
 
 
+AXIS_PICKS = 3  # periods :func:`axis_periods` returns per known axis (each also doubled: a counted hypothesis each)
+_AXIS_RANGE = (0.4, 2.5)  # the free axis's period relative to the known one
+_AXIS_LOG_STEP = 0.001
+_AXIS_HARMONICS = 24  # the tile's spectrum ends near harmonic 0.18 * TILE = 23 (the chip pulse's band)
+_AXIS_WHITEN_BINS = 8.0
+_AXIS_MAX_FREQ = 0.25  # cycles per px: the chips' band (CHIP = 2 px)
+_AXIS_NMS = 0.02  # relative period suppressed around a pick
+
+
+def axis_fold(rn: np.ndarray, period: float, axis: int) -> np.ndarray | None:
+    """The image folded along its known axis (period ``period``): rows resampled so that period becomes TILE and
+    summed modulo TILE, ``(TILE, free axis length)``; the mark adds up coherently, texture much less.  ``axis`` 1:
+    the x period is the free one (the rows fold along y), 0: the y period (the image transposed).  None when the
+    image is too small for a tile of the known axis or two periods of the free one."""
+    a = rn if axis == 1 else rn.T
+    h, w = a.shape
+    rows = int(round(h * TILE / period))
+    if rows < TILE or w < 2 * MIN_PERIOD:
+        return None
+    lines = cv2.resize(a, (w, rows), interpolation=cv2.INTER_LINEAR)
+    padded = np.zeros((-(-rows // TILE) * TILE, w), np.float32)
+    padded[:rows] = lines
+    return padded.reshape(-1, TILE, w).sum(axis=0)
+
+
+def axis_periods(folded: np.ndarray, period: float, n: int = AXIS_PICKS) -> list[float]:
+    """Key-independent candidates for the free axis's period of :func:`axis_fold`'s ``folded`` (one axis keeps
+    ``period``: a forced aspect ratio, one side stretched, of a photo whose 2-D autocorrelation buries the mark's
+    lattice -- kodim05's brickwork).  The fold's 1-D power spectrum along the free axis, summed over the TILE lines
+    and whitened, has the mark's lines at multiples of 1 / (its period): the ``n`` best harmonic sums (mean over
+    the harmonics in the chips' band), distinct by :data:`_AXIS_NMS`."""
+    w = folded.shape[1]
+    size = _fast_len(2 * w)  # zero-padded twice: the lines fall between bins less
+    padded = np.zeros((TILE, size), np.float32)
+    np.subtract(folded, folded.mean(axis=1, keepdims=True), out=padded[:, :w])
+    spec = cv2.dft(padded, flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)[:, : size // 2 + 1]  # ~2.5x numpy's
+    line = (spec[..., 0] * spec[..., 0] + spec[..., 1] * spec[..., 1]).sum(axis=0)
+    smooth = cv2.GaussianBlur(line[None], (0, 0), _AXIS_WHITEN_BINS)[0]
+    white = line / (smooth + 1e-9 * float(smooth.mean()) + 1e-30)
+    ps = period * np.exp(np.arange(math.log(_AXIS_RANGE[0]), math.log(_AXIS_RANGE[1]), _AXIS_LOG_STEP))
+    ps = ps[(ps >= MIN_PERIOD) & (ps <= 0.9 * w)]
+    if not len(ps):
+        return []
+    freq = np.arange(1, _AXIS_HARMONICS + 1)[None, :] / ps[:, None]
+    valid = (freq <= _AXIS_MAX_FREQ) & (freq >= 2.0 / w)
+    # read between the bins (linear interpolation): the picks' precision is what lets a 6-period fold add up
+    vals = np.where(valid, np.interp(freq * size, np.arange(len(white), dtype=np.float64), white), 0.0)
+    score = vals.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+    picks: list[float] = []
+    for _ in range(n):
+        j = int(np.argmax(score))
+        if not np.isfinite(score[j]):
+            break
+        picks.append(float(ps[j]))
+        score[np.abs(np.log(ps / ps[j])) < _AXIS_NMS] = -np.inf
+    return picks
+
+
+def axis_tile(folded: np.ndarray, period: float) -> np.ndarray:
+    """:func:`axis_fold`'s ``folded`` folded along its free axis too (period ``period``): the TILE x TILE fold of
+    the aspect lattice, in the fold's orientation (transpose it for ``axis`` 0), for ranking (~10x cheaper than
+    :func:`fold`'s warp of the whole image)."""
+    w = folded.shape[1]
+    cols = max(1, int(round(w * TILE / period)))
+    padded = np.zeros((TILE, -(-cols // TILE) * TILE), np.float32)
+    padded[:, :cols] = cv2.resize(folded, (cols, TILE), interpolation=cv2.INTER_LINEAR)
+    return padded.reshape(TILE, -1, TILE).sum(axis=1, dtype=np.float64)
+
+
 def _next_maxima(sc: np.ndarray, x: np.ndarray, k: int, nms: float, n: int = _MODEL_RESERVE,
                  sharp: np.ndarray | None = None) -> list[int]:
     """Indices of the ``n`` best maxima of the 1-D score ``sc`` over ``x`` after ``k``, then of ``sharp`` (the

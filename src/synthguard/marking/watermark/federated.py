@@ -189,7 +189,7 @@ class FederatedDetector:
             for lattice in lattices(rn, scale, N_HYPOTHESES, tuple(priors), reserve=reserve)[len(priors):N_HYPOTHESES]:
                 found.append(test(lattice))
             if not _significant(_log_p_correlation(max(f[0] for f in found))):  # the reserve, keystone, inset
-                found += geometry_models(rn, luma, priors[0][0], COMMON, test, reserve, full, scale)
+                found += geometry_models(rn, luma, [p for p, _ in priors], COMMON, test, reserve, full, scale)
             z = max(f[0] for f in found)
             log_p = _log_p_correlation(z)
         att = run.attribute(found, tries=DECODE_TRIES if _significant(log_p) else 1, final=True)
