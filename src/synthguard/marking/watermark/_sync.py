@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -209,6 +210,14 @@ def square(period: float, angle: float) -> Lattice:
     return (c, s, -s, c)
 
 
+def straighten_factor(shape: tuple[int, ...], angle: Any) -> Any:
+    """The scale of the largest same-aspect rectangle inside an image of ``shape`` rotated by ``angle`` radians (a
+    number or an array): straightened (that rectangle resized back to ``shape``), the period is divided by it."""
+    ih, iw = shape[:2]
+    a = np.abs(angle)
+    return np.minimum(iw / (iw * np.cos(a) + ih * np.sin(a)), ih / (iw * np.sin(a) + ih * np.cos(a)))
+
+
 def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
              priors: tuple[tuple[float, float], ...] = (), n_models: int = 3,
              reserve: list[Lattice] | None = None) -> list[Lattice]:
@@ -269,11 +278,9 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
     # best angle of each model by the lattice score, refined, is a hypothesis after the priors
     if priors and n_models > 0:
         p_native = priors[0][0]
-        ih, iw = rn.shape
         th = np.radians(np.arange(-MAX_ROTATION_DEG, MAX_ROTATION_DEG + 1e-9, 0.1))
         th = th[np.abs(th) >= math.radians(0.25)]
-        a = np.abs(th)
-        fill = np.minimum(iw / (iw * np.cos(a) + ih * np.sin(a)), ih / (iw * np.sin(a) + ih * np.cos(a)))
+        fill = straighten_factor(rn.shape, th)
         # the reserve has the models' maxima on the autocorrelation's sharp part as well (texture is broad; the
         # mark's peaks are 1-2 px)
         sharp = sm - cv2.GaussianBlur(sm, (0, 0), _affine.TOPHAT)
@@ -415,8 +422,8 @@ def axis_periods(folded: np.ndarray, period: float, n: int = AXIS_PICKS) -> list
 
 def axis_tile(folded: np.ndarray, period: float) -> np.ndarray:
     """:func:`axis_fold`'s ``folded`` folded along its free axis too (period ``period``): the TILE x TILE fold of
-    the aspect lattice, in the fold's orientation (transpose it for ``axis`` 0), for ranking (~10x cheaper than
-    :func:`fold`'s warp of the whole image)."""
+    the aspect lattice, in the fold's orientation (transpose it for ``axis`` 0), for ranking (0.5 ms against 1.3 ms
+    for :func:`fold`'s warp of a 768x512 image)."""
     w = folded.shape[1]
     cols = max(1, int(round(w * TILE / period)))
     padded = np.zeros((TILE, -(-cols // TILE) * TILE), np.float32)

@@ -111,6 +111,7 @@ from synthguard.marking.watermark._sync import (
     fold,
     lattices,
     square,
+    straighten_factor,
     to_detect_res,
     trim_border,
     whiten,
@@ -320,7 +321,7 @@ def pilot_rank(rn: np.ndarray, layout: Any, orientations: int = 1,
         mag = np.abs(spec)
         phase = spec / (mag + 1e-9)
         corr = np.fft.irfft2(phase[None] * ref, s=(TILE, TILE))
-        # the spread over the offsets by Parseval (the same value as corr.std, a third of the rank's time saved):
+        # the spread over the offsets by Parseval (the same value as corr.std, without its pass over 8 x TILE^2):
         # sum(corr^2) = sum over the full spectrum of |phase ref|^2 / TILE^2; the mean is the DC term / TILE^2
         gain = (mag / (mag + 1e-9)) ** 2
         power = np.tensordot(ref_power, gain, axes=([1, 2], [0, 1])) / TILE**2
@@ -418,7 +419,7 @@ def stretches(rn: np.ndarray, periods: Sequence[float]) -> list[tuple[Lattice, n
     side stretched past the long one, which then predicts the stretched axis (:data:`N_STRETCH_PRIORS` in all)."""
     out: list[tuple[Lattice, np.ndarray]] = []
     known = [*periods[: N_STRETCH_PRIORS - 1], TILE * max(rn.shape) / WORK_SHORT_SIDE]
-    for p in dict.fromkeys(round(2 * q) / 2 for q in known):
+    for p in dict.fromkeys(round(2 * q) / 2 for q in known):  # to 0.5 px (distinct priors differ by more)
         for axis in (1, 0):
             folded = axis_fold(rn, p, axis)
             if folded is None:
@@ -434,18 +435,14 @@ def small_rotation(shape: tuple[int, ...], period: float, deg: float, straighten
     """The lattice of an image of ``shape`` (native period ``period``) rotated by ``deg`` degrees and cropped (the
     period kept) or straightened (the largest same-aspect rectangle resized back: the period grows by the crop's
     factor, as in ``_sync``'s rotation model)."""
-    if not straightened:
-        return square(period, math.radians(deg))
-    ih, iw = shape[:2]
-    a = math.radians(abs(deg))
-    fill = min(iw / (iw * math.cos(a) + ih * math.sin(a)), ih / (iw * math.sin(a) + ih * math.cos(a)))
-    return square(period / fill, math.radians(deg))
+    t = math.radians(deg)
+    return square(period / float(straighten_factor(shape, t)) if straightened else period, t)
 
 
 def _test_small_rotation(rank: Callable, shape: tuple[int, ...], period: float, test: Test, folds: dict) -> list:
     """Coarse to fine over the :data:`PRIOR_ANGLES` grid (all ``2 len(PRIOR_ANGLES)`` points counted): every other
     angle ranked, both models, then the best one's two neighbours; the best of those three tested (none when the
-    grid is empty: ``bench/watermark_image_small_rotation.py --without-angle-grid``)."""
+    grid is empty: ``bench/watermark_image_sweep.py --edit rotation --without``)."""
     def ranked(deg: float, straightened: bool) -> tuple[float, Lattice]:
         lattice = small_rotation(shape, period, deg, straightened)
         return rank(lattice, None), lattice
