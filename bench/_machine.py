@@ -33,13 +33,17 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str | None:
-    """The measured code's version: the checkout's commit (a merge of parts run on different code says so)."""
+    """The measured code's version: the checkout's commit, ``+src-modified`` when ``src/`` differs from it (a run
+    on uncommitted code says so; a merge of parts run on different code says so too)."""
     try:
         out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True, timeout=10, check=False)
+        dirty = subprocess.run(["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--", "src"],
+                               capture_output=True, timeout=10, check=False).returncode == 1
     except OSError:
         return None
-    return out.stdout.strip() or None
+    commit = out.stdout.strip()
+    return (commit + ("+src-modified" if dirty else "")) or None
 
 
 def add_groups(groups: list[dict]) -> dict:

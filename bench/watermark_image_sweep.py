@@ -1,11 +1,12 @@
-"""The image watermark after small geometric edits: rotations, cropped or straightened, and one-axis stretches
-(issue 24: "any rotation angle", "independent scales in x and y").
+"""The image watermark after geometric edits: small rotations, cropped or straightened, one-axis stretches, and a
+stretch then a rotation (issue 24: "any rotation angle", "independent scales in x and y").
 
 Not run by CI.  Usage (from the project root):
 
     .venv/bin/python bench/watermark_image_sweep.py --edit rotation --half even            # held out
     .venv/bin/python bench/watermark_image_sweep.py --edit rotation --half even --without  # without its grid
     .venv/bin/python bench/watermark_image_sweep.py --edit stretch --half even [--without]
+    .venv/bin/python bench/watermark_image_sweep.py --edit stretch-rotation --half even [--without]
 
 One half of each set (12 Kodak + 12 photos) is marked and edited, then ``ImageWatermarker.detect`` (full search):
 
@@ -16,6 +17,10 @@ One half of each set (12 Kodak + 12 photos) is marked and edited, then ``ImageWa
 - ``stretch``: the width or the height (not both) scaled by each of ``FACTORS`` (bicubic): a forced aspect ratio.
   On kodim05's brickwork the 2-D autocorrelation buries every stretch's lattice; ``image.stretches`` (one axis at
   a prior's period, the other from ``_sync.axis_periods``) finds most.  ``--without`` turns it off.
+- ``stretch-rotation``: a stretch (``STRETCHES``), then a rotation by each of ``TURNS`` degrees, cropped or
+  straightened (a photo forced to a format, then straightened): a rotated rectangular lattice.
+  ``_affine.rotated_stretches`` (the angle from the kept axis alone, then the stretch) hands it to the reserve.
+  ``--without`` turns it off.
 
 ``--without``'s candidates stay counted, so its p-values are the same or larger: it measures the detector as it
 was.  A case counts when the exact payload is recovered.  Writes
@@ -36,12 +41,14 @@ import time  # noqa: E402
 
 from PIL import Image  # noqa: E402
 
-from synthguard.marking.watermark import ImageWatermarker  # noqa: E402
+from synthguard.marking.watermark import ImageWatermarker, _affine  # noqa: E402
 from synthguard.marking.watermark import image as image_mod  # noqa: E402
 from tests.media import rotate_crop  # noqa: E402
 
 ANGLES = (0.3, -0.45, 0.6, -0.8, 1.1, -1.4, 2.5)  # off the grid's 0.125-degree points, past its end
 FACTORS = (0.6, 0.8, 0.94, 0.97, 1.03, 1.06, 1.25, 1.6)
+STRETCHES = ((0.8, 1.0), (1.3, 1.0), (1.0, 0.75))  # (width, height) factors
+TURNS = (3.0, -12.0, 25.0)
 EDITS = {
     "rotation": [({"degrees": d, "mode": m}, lambda im, d=d, m=m: rotate_crop(im, d, m == "fill"))
                  for d in ANGLES for m in ("crop", "fill")],
@@ -49,13 +56,19 @@ EDITS = {
                  lambda im, f=f, ax=ax: im.resize((round(im.width * f), im.height) if ax == "x"
                                                   else (im.width, round(im.height * f)), Image.BICUBIC))
                 for f in FACTORS for ax in ("x", "y")],
+    "stretch-rotation": [({"width": fx, "height": fy, "degrees": d, "mode": m},
+                          lambda im, fx=fx, fy=fy, d=d, m=m: rotate_crop(
+                              im.resize((round(im.width * fx), round(im.height * fy)), Image.BICUBIC), d, m == "fill"))
+                         for fx, fy in STRETCHES for d in TURNS for m in ("crop", "fill")],
 }
-KEYS = {"rotation": b"small rotations", "stretch": b"stretches"}
+KEYS = {"rotation": b"small rotations", "stretch": b"stretches", "stretch-rotation": b"stretch rotations"}
 
 
 def _without(edit: str) -> None:
     if edit == "rotation":
         image_mod.PRIOR_ANGLES = ()
+    elif edit == "stretch-rotation":
+        _affine.rotated_stretches = lambda *args, **kwargs: []
     else:
         image_mod.stretches = lambda rn, periods: []
 

@@ -9,7 +9,9 @@ differ only by a unimodular change of basis coincide), limited to plausible geom
 points, and the best are refined in all four coordinates.  A reduced basis of ``A Z^2`` is ``A U`` with ``U`` a
 signed permutation whenever ``A``'s columns are themselves nearly orthogonal (aspect change before or after a
 rotation by a multiple of 90 degrees, a rotation after it, mild shear); the orientation search (``_orient``)
-then covers ``U``.  Nothing here uses the key.
+then covers ``U``.  A textured photo hides the peak pairs of an aspect change followed by a rotation: the
+rotated-stretch model (:func:`rotated_stretches`) searches that family directly, one axis at a period a rotation
+model predicts.  Nothing here uses the key.
 """
 
 from __future__ import annotations
@@ -173,6 +175,70 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
         if len(picks) == n:
             break
     return np.array([v for _, v in picks]) if picks else np.zeros((0, 4))
+
+
+RS_THETAS = 5  # rotated stretches: angles kept per known axis, model and autocorrelation part
+RS_PICKS = 6  # rotated stretches handed to the reserve (counted: ``_sync.N_RESERVE``)
+_RS_RANGE = (0.5, 2.0)  # the stretched axis's period relative to the known one (aspect 0.5-2)
+_RS_LOG_STEP = 0.004  # a lattice point at 3 periods moves < 1 px
+_RS_NMS = np.radians(1.0)
+_RS_DIVISOR_RATIO = 0.7  # a stretch's divisor also goes when it scores this fraction of the stretch
+_KNOWN_POINTS = {1: _POINTS[[1, 5, 11]], 0: _POINTS[[0, 4, 10]]}  # (0, 1), (0, 2), (0, 3); (1, 0), (2, 0), (3, 0)
+
+
+def rotated_stretches(sm: np.ndarray, sharp: np.ndarray, limits: tuple[float, float], th: np.ndarray,
+                      known: list[np.ndarray], min_period: float, max_period: float,
+                      n: int = RS_PICKS) -> list[np.ndarray]:
+    """Aspect change, then a rotation (a photo stretched to a format, then straightened): a rectangular lattice
+    turned by ``th``, one axis at a period a rotation model predicts (each array of ``known``, per angle: the
+    native period, or the period the straightening crop gives), the other stretched.  The peak pairs of
+    :func:`candidates` miss it on textured photos and the axis model has no angle; a full (angle, stretch) grid on
+    the autocorrelation costs ~0.7 s.  Two 1-D searches instead: the angle from the known axis's three points
+    alone (they do not depend on the stretch), the :data:`RS_THETAS` best per known axis, model and part of the
+    autocorrelation (``sm``, its ``sharp`` part); then the stretch over all points at each, with its finest
+    divisor that still scores (a multiple of the stretched period has its points on the peaks too; the pilot
+    ranking tells them apart).  The ``n`` best by score after :func:`refine`, distinct (``(k, 4)`` bases)."""
+    rs = np.exp(np.arange(np.log(_RS_RANGE[0]), np.log(_RS_RANGE[1]), _RS_LOG_STEP))
+    c, s = np.cos(th), np.sin(th)
+    starts: list[np.ndarray] = []
+    for pk in known:
+        sq = np.stack([pk * c, pk * s, -pk * s, pk * c], -1)
+        for axis in (1, 0):  # 1: y kept, x stretched (v1 scaled); 0: x kept
+            picked: set[int] = set()
+            for src in (sm, sharp):
+                sc = score(src, limits, sq, _KNOWN_POINTS[axis])
+                for _ in range(RS_THETAS):
+                    k = int(np.argmax(sc))
+                    if not np.isfinite(sc[k]):
+                        break
+                    picked.add(k)
+                    sc[np.abs(th - th[k]) < _RS_NMS] = -np.inf
+            for k in sorted(picked):
+                free = rs[(rs * pk[k] >= min_period) & (rs * pk[k] <= max_period)]
+                if not len(free):
+                    continue
+                v = np.repeat(sq[k][None], len(free), axis=0)
+                v[:, 2 * (1 - axis) : 2 * (1 - axis) + 2] *= free[:, None]
+                sv = score(sm, limits, v)
+                j = int(np.argmax(sv))
+                starts.append(v[j])
+                for div in (2, 3):
+                    i = int(np.argmin(np.abs(free - free[j] / div)))
+                    if free[j] / div >= free[0] and sv[max(i - 3, 0) : i + 4].max() >= _RS_DIVISOR_RATIO * sv[j]:
+                        j = max(i - 3, 0) + int(np.argmax(sv[max(i - 3, 0) : i + 4]))
+                if not np.array_equal(v[j], starts[-1]):
+                    starts.append(v[j])
+    if not starts:
+        return []
+    x = refine(sm, limits, np.array(starts))
+    sx = score(sm, limits, x)
+    picks: list[np.ndarray] = []
+    for i in np.argsort(-sx):
+        if len(picks) == n:
+            break
+        if not any(same(x[i], q) and same(q, x[i]) for q in picks):
+            picks.append(x[i])
+    return picks
 
 
 def _finest_divisors(sm: np.ndarray, limits: tuple[float, float], min_period: float,

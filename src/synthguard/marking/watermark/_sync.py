@@ -8,8 +8,9 @@ noisy than single peaks), refine them, then warp the image so the lattice is axi
 and fold it onto one tile (pixel centres mapped, as every resize does).  On request the search also hands over its
 runners-up (the reserve, :data:`N_RESERVE`: the models' next maxima, also scored on the autocorrelation's sharp
 part -- texture is broad, the mark's peaks are 1-2 px --, the aspect model's further picks, a horizontal and a
-vertical shear model, the peak lattices beyond ``n``), which the detector ranks on the pilot.  None of this uses
-the key: the key-dependent test happens on the folded tile only.
+vertical shear model, rotated stretches (``_affine.rotated_stretches``), the peak lattices beyond ``n``), which
+the detector ranks on the pilot.  None of this uses the key: the key-dependent test happens on the folded tile
+only.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ N_HYPOTHESES = 12  # lattices tested with the keyed correlation (Bonferroni fact
 # the reserve: runners-up of the same key-independent search, ranked on the pilot by the caller (``image``), the
 # best few tested; every one of them is counted in the Bonferroni N (textured photos bury the mark's
 # autocorrelation peaks under their own, but rarely push them out of the runners-up)
-N_RESERVE = 24
+N_RESERVE = 24 + _affine.RS_PICKS
 _MODEL_RESERVE = 2  # further maxima of each rotation/scale model
 _AXIS_RESERVE = 5  # further picks of the aspect model
 MAX_SHEAR = 0.3  # the shear models' range (periods of slant per period)
@@ -226,7 +227,8 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
     ``priors`` (``(period, angle)`` of lattices expected after a pure resize or a pure crop) are always kept
     first, then the rotation/scale models, then the autocorrelation peaks' affine lattices (``_affine``).
     ``reserve``, when given, receives up to :data:`N_RESERVE` runners-up, none a duplicate: the next maxima of
-    the rotation and scale models (refined), the aspect model's further picks and the peak lattices beyond ``n``.
+    the rotation and scale models (refined), the shear models, the rotated stretches, the aspect model's further
+    picks and the peak lattices beyond ``n``.
     """
     acf = _acf(rn, scale)
     h, w = acf.shape
@@ -324,6 +326,9 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
                 k = int(np.argmax(sc_s))
                 idx = [k, *_next_maxima(sc_s, ks, k, _SHEAR_NMS, 1, _affine.score(sharp, limits, vs))]
                 spare.extend(_affine.refine(sm, limits, vs[idx]))
+            # an aspect change then a rotation: one axis at either rotation model's period (reserve only)
+            spare.extend(_affine.rotated_stretches(sm, sharp, limits, th, [np.full_like(th, p_native),
+                                                                            p_native / fill], MIN_PERIOD, rmax))
         n_axis = 3 + (0 if reserve is None else _AXIS_RESERVE)
         picks = _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2, n_axis)
         for v in picks[:3]:

@@ -22,8 +22,9 @@ scored on the autocorrelation (any angle, cropped, or "straightened": cropped to
 and resized back), a scale model, an aspect model (independent x and y periods, ``_affine``) and the
 autocorrelation's lattice peaks (square and affine lattices), ``N_HYPOTHESES`` in all. When none of them is
 significant, the search's reserve follows (``N_RESERVE`` runners-up: the models' next maxima, also on the
-autocorrelation's sharp part, the aspect model's further picks, two shear models, the peak lattices beyond
-``N_HYPOTHESES``; textured photos bury the mark's lattice among them), ranked on the pilot in all orientations, the
+autocorrelation's sharp part, the aspect model's further picks, two shear models, rotated stretches -- an aspect
+change then a rotation: ``_affine.rotated_stretches`` --, the peak lattices beyond ``N_HYPOTHESES``; textured
+photos bury the mark's lattice among them), ranked on the pilot in all orientations, the
 best ``RESERVE_TESTS`` tested; then a fine grid around the native prior (``PRIOR_GRID``: +-3 % in 0.5 % steps,
 ranked on the pilot, the best tested -- a resized copy cropped by a few pixels on a photo textured all over, whose
 autocorrelation does not show the true period); then a grid of small rotations (``PRIOR_ANGLES``: +-0.125 to +-1
