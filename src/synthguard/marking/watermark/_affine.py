@@ -180,7 +180,7 @@ def axis_model(sm: np.ndarray, limits: tuple[float, float], min_period: float, m
 RS_THETAS = 5  # rotated stretches: angles kept per known axis, model and autocorrelation part
 RS_PICKS = 6  # rotated stretches handed to the reserve (counted: ``_sync.N_RESERVE``)
 _RS_RANGE = (0.5, 2.0)  # the stretched axis's period relative to the known one (aspect 0.5-2)
-_RS_LOG_STEP = 0.004  # a lattice point at 3 periods moves < 1 px
+_RS_LOG_STEP = 0.004  # the nearest step is within 0.8 px of a point 3 periods of 128 px out (refined after)
 _RS_NMS = np.radians(1.0)
 _RS_DIVISOR_RATIO = 0.7  # a stretch's divisor also goes when it scores this fraction of the stretch
 _KNOWN_POINTS = {1: _POINTS[[1, 5, 11]], 0: _POINTS[[0, 4, 10]]}  # (0, 1), (0, 2), (0, 3); (1, 0), (2, 0), (3, 0)
