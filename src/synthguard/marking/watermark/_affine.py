@@ -182,8 +182,21 @@ RS_PICKS = 6  # rotated stretches handed to the reserve (counted: ``_sync.N_RESE
 _RS_RANGE = (0.5, 2.0)  # the stretched axis's period relative to the known one (aspect 0.5-2)
 _RS_LOG_STEP = 0.004  # the nearest step is within 0.8 px of a point 3 periods of 128 px out (refined after)
 _RS_NMS = np.radians(1.0)
-_RS_DIVISOR_RATIO = 0.7  # a stretch's divisor also goes when it scores this fraction of the stretch
+DIVISOR_RATIO = 0.7  # :func:`finest_divisor`: a divisor of a 1-D model's period scoring this fraction of it
 _KNOWN_POINTS = {1: _POINTS[[1, 5, 11]], 0: _POINTS[[0, 4, 10]]}  # (0, 1), (0, 2), (0, 3); (1, 0), (2, 0), (3, 0)
+
+
+def finest_divisor(x: np.ndarray, sc: np.ndarray, k: int, floor: float) -> int:
+    """The index of the finest divisor of ``x[k]`` (a period on the increasing grid ``x``) that still scores: over 2,
+    then over 3, the best of ``sc`` within 3 steps of it while that scores :data:`DIVISOR_RATIO` of the current
+    pick and stays >= ``floor`` (a multiple of the mark's period has its lattice points on the peaks too).  Shared
+    by ``_sync``'s scale model and :func:`rotated_stretches`' stretch."""
+    for div in (2, 3):
+        j = int(np.argmin(np.abs(x - x[k] / div)))
+        lo = max(j - 3, 0)
+        if x[k] / div >= floor and sc[lo : j + 4].max() >= DIVISOR_RATIO * sc[k]:
+            k = lo + int(np.argmax(sc[lo : j + 4]))
+    return k
 
 
 def rotated_stretches(sm: np.ndarray, sharp: np.ndarray, limits: tuple[float, float], th: np.ndarray,
@@ -193,11 +206,11 @@ def rotated_stretches(sm: np.ndarray, sharp: np.ndarray, limits: tuple[float, fl
     turned by ``th``, one axis at a period a rotation model predicts (each array of ``known``, per angle: the
     native period, or the period the straightening crop gives), the other stretched.  The peak pairs of
     :func:`candidates` miss it on textured photos and the axis model has no angle; a full (angle, stretch) grid on
-    the autocorrelation costs ~0.7 s.  Two 1-D searches instead: the angle from the known axis's three points
-    alone (they do not depend on the stretch), the :data:`RS_THETAS` best per known axis, model and part of the
-    autocorrelation (``sm``, its ``sharp`` part); then the stretch over all points at each, with its finest
-    divisor that still scores (a multiple of the stretched period has its points on the peaks too; the pilot
-    ranking tells them apart).  The ``n`` best by score after :func:`refine`, distinct (``(k, 4)`` bases)."""
+    the autocorrelation (0.25 degrees x 1 %) cost 0.6-0.8 s here.  Two 1-D searches instead: the angle from the
+    known axis's three points alone (they do not depend on the stretch), the :data:`RS_THETAS` best per known
+    axis, model and part of the autocorrelation (``sm``, its ``sharp`` part); then the stretch over all points at
+    each, and its :func:`finest_divisor` as well (the pilot ranking tells a multiple from the mark's period).  The
+    ``n`` best by score after :func:`refine`, distinct (``(k, 4)`` bases)."""
     rs = np.exp(np.arange(np.log(_RS_RANGE[0]), np.log(_RS_RANGE[1]), _RS_LOG_STEP))
     c, s = np.cos(th), np.sin(th)
     starts: list[np.ndarray] = []
@@ -221,13 +234,8 @@ def rotated_stretches(sm: np.ndarray, sharp: np.ndarray, limits: tuple[float, fl
                 v[:, 2 * (1 - axis) : 2 * (1 - axis) + 2] *= free[:, None]
                 sv = score(sm, limits, v)
                 j = int(np.argmax(sv))
-                starts.append(v[j])
-                for div in (2, 3):
-                    i = int(np.argmin(np.abs(free - free[j] / div)))
-                    if free[j] / div >= free[0] and sv[max(i - 3, 0) : i + 4].max() >= _RS_DIVISOR_RATIO * sv[j]:
-                        j = max(i - 3, 0) + int(np.argmax(sv[max(i - 3, 0) : i + 4]))
-                if not np.array_equal(v[j], starts[-1]):
-                    starts.append(v[j])
+                finest = finest_divisor(free, sv, j, free[0])
+                starts += [v[j]] if finest == j else [v[j], v[finest]]
     if not starts:
         return []
     x = refine(sm, limits, np.array(starts))

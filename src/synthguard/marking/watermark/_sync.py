@@ -288,7 +288,8 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         sharp = sm - cv2.GaussianBlur(sm, (0, 0), _affine.TOPHAT)
         models = []
         starts: list[tuple[float, float]] = []  # the reserve's runners-up, refined together below
-        for pm in (np.full_like(th, p_native), p_native / fill):
+        rotation_periods = [np.full_like(th, p_native), p_native / fill]  # cropped, straightened: per angle
+        for pm in rotation_periods:
             sc_m = _score(sm, limits, pm, th)
             k = int(np.argmax(sc_m))
             models.append((float(sc_m[k]), float(pm[k]), float(th[k])))
@@ -299,11 +300,7 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
         # the fundamental period, not a multiple of it
         ps = MIN_PERIOD * np.exp(np.arange(0.0, math.log(rmax / MIN_PERIOD), 0.0015))
         sc_p = _score(sm, limits, ps, np.zeros_like(ps))
-        k = int(np.argmax(sc_p))
-        for div in (2, 3):
-            j = int(np.argmin(np.abs(ps - ps[k] / div)))
-            if ps[k] / div >= MIN_PERIOD and sc_p[max(j - 3, 0) : j + 4].max() >= 0.7 * sc_p[k]:
-                k = max(j - 3, 0) + int(np.argmax(sc_p[max(j - 3, 0) : j + 4]))
+        k = _affine.finest_divisor(ps, sc_p, int(np.argmax(sc_p)), MIN_PERIOD)
         models.append((float(sc_p[k]), float(ps[k]), 0.0))
         starts += [(float(ps[j]), 0.0) for j in _next_maxima(sc_p, np.log(ps), k, _MODEL_NMS[1], n_spare,
                                                               _score(sharp, limits, ps, np.zeros_like(ps)))]
@@ -327,8 +324,7 @@ def lattices(rn: np.ndarray, scale: float, n: int = N_HYPOTHESES,
                 idx = [k, *_next_maxima(sc_s, ks, k, _SHEAR_NMS, 1, _affine.score(sharp, limits, vs))]
                 spare.extend(_affine.refine(sm, limits, vs[idx]))
             # an aspect change then a rotation: one axis at either rotation model's period (reserve only)
-            spare.extend(_affine.rotated_stretches(sm, sharp, limits, th, [np.full_like(th, p_native),
-                                                                            p_native / fill], MIN_PERIOD, rmax))
+            spare.extend(_affine.rotated_stretches(sm, sharp, limits, th, rotation_periods, MIN_PERIOD, rmax))
         n_axis = 3 + (0 if reserve is None else _AXIS_RESERVE)
         picks = _affine.axis_model(sm, limits, MIN_PERIOD, rmax / 1.2, n_axis)
         for v in picks[:3]:
